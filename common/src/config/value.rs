@@ -1,0 +1,1 @@
+//! Shared value parsers (filled in by the config work).
