@@ -39,7 +39,11 @@ impl Readiness {
     /// Takes a latch named for the subsystem; readiness is false until it is released.
     pub fn latch(&self, name: &'static str) -> Latch {
         self.inner.pending.fetch_add(1, Ordering::SeqCst);
-        Latch { inner: self.inner.clone(), name, released: false }
+        Latch {
+            inner: self.inner.clone(),
+            name,
+            released: false,
+        }
     }
 
     /// True when every latch is released and shutdown has not begun.

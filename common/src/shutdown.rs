@@ -53,7 +53,10 @@ impl Shutdown {
         tokio::spawn(async move {
             wait_for_termination().await;
             readiness.begin_shutdown();
-            tracing::info!(lameduck_ms = lameduck.as_millis() as u64, "shutdown requested; lameduck");
+            tracing::info!(
+                lameduck_ms = lameduck.as_millis() as u64,
+                "shutdown requested; lameduck"
+            );
             tokio::time::sleep(lameduck).await;
             trigger.fire();
         });
@@ -82,7 +85,10 @@ pub async fn wait_for_termination() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
             (Ok(mut term), Ok(mut int)) => {
                 tokio::select! {
                     _ = term.recv() => tracing::info!(signal = "SIGTERM", "signal received"),

@@ -1,1 +1,31 @@
-//! placeholder
+//! A recursive DNS resolver that replaces Unbound: it reads unbound.conf,
+//! iterates from the root hints (or forwards/stubs per zone), caches whole
+//! answers and RRsets, and exports unbound_exporter's metric names.
+//!
+//! Module map:
+//! - [`config`]: unbound.conf lexer (`config::unbound`), key table, runtime `Config`, embedded default.
+//! - [`pipeline`]: the per-query stages in order (parse → access → cache → local zone → resolve).
+//! - [`access`]: access-control with safe defaults (never an open resolver).
+//! - [`local_zone`]: local-zone/local-data and Unbound's default local zones.
+//! - [`cache`]: message cache (wire answers patched on the way out) and RRset cache.
+//! - [`iterate`]: the iterator (delegations, reply classification, infra cache, root hints).
+//! - [`transport`]: one question to one server over UDP/TCP/DoT, replies validated.
+//! - [`metrics`]: every `unbound_*` metric, declared once.
+//! - [`server`]: wiring: builds the pipeline, binds nothing itself, serves until shutdown.
+//! - [`error`]: error types with the side at fault.
+#![forbid(unsafe_code)]
+
+pub mod access;
+pub mod cache;
+pub mod config;
+pub mod error;
+pub mod iterate;
+pub mod local_zone;
+pub mod metrics;
+pub mod pipeline;
+pub mod server;
+pub mod transport;
+
+pub use config::Config;
+pub use error::Error;
+pub use server::{run, Listeners};

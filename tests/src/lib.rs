@@ -1,1 +1,24 @@
-//! placeholder
+//! End-to-end harness shared by every integration test and the benchmark.
+//!
+//! Module map:
+//! - [`fake_dns`]: authoritative servers for a fake DNS hierarchy on `127.<net>.0.<host>:53`
+//!   (zone fixtures in `tests/fixtures/zones/`), with fault injection and query counters.
+//! - [`daemon`]: spawn one of our binaries, wait for `/readyz`, signal it, keep its log;
+//!   [`daemon::free_port`] and [`daemon::unique_net`] hand out collision-free addresses.
+//! - [`dig`]: run the real `dig` / `kdig` and parse their output, plus a small Rust
+//!   client ([`dig::query`]) built on hickory-proto messages.
+//! - [`metrics`]: scrape a Prometheus `/metrics` endpoint over raw HTTP and look values up.
+//!
+//! Address plan: a test owns one `net` octet (see [`daemon::unique_net`]). The fake
+//! hierarchy uses `127.<net>.0.<host>`; daemons under test should listen on
+//! `127.<net>.1.<n>` (see [`daemon::test_addr`]), so nothing collides across parallel tests.
+
+#![forbid(unsafe_code)]
+
+pub mod daemon;
+pub mod dig;
+pub mod fake_dns;
+pub mod metrics;
+
+pub use daemon::{free_port, test_addr, unique_net, Daemon};
+pub use fake_dns::{FakeServer, Hierarchy};

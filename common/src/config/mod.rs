@@ -19,7 +19,10 @@ pub struct Location {
 impl Location {
     /// A location in `file` at `line` (1-based).
     pub fn new(file: impl Into<Arc<Path>>, line: u32) -> Self {
-        Self { file: file.into(), line }
+        Self {
+            file: file.into(),
+            line,
+        }
     }
 }
 
@@ -77,7 +80,11 @@ pub struct ConfigError {
 impl ConfigError {
     /// An error at `location` about `key`.
     pub fn at(location: &Location, key: impl Into<String>, kind: ConfigErrorKind) -> Self {
-        Self { location: Some(location.clone()), key: key.into(), kind }
+        Self {
+            location: Some(location.clone()),
+            key: key.into(),
+            kind,
+        }
     }
 
     /// An `Invalid` error at `location` about `key`.
@@ -90,7 +97,10 @@ impl ConfigError {
         Self {
             location: None,
             key: String::new(),
-            kind: ConfigErrorKind::Io { path: path.to_path_buf(), source },
+            kind: ConfigErrorKind::Io {
+                path: path.to_path_buf(),
+                source,
+            },
         }
     }
 }

@@ -5,12 +5,21 @@
 //! file, line and key; harmless → named warning); `default.rs` is the embedded
 //! configuration `cargo run -p resolver` uses when no file is given.
 
+pub mod default;
+pub mod unbound;
+
+mod apply;
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroUsize;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::config::ConfigWarning;
+use common::config::{ConfigError, ConfigWarning};
 use hickory_proto::rr::{Name, Record};
 use ipnet::IpNet;
 
@@ -286,4 +295,395 @@ pub struct CachedbConfig {
     pub logical_db: u32,
     /// `secret-seed:` mixed into every key hash (Unbound: "default").
     pub secret_seed: String,
+}
+
+impl Config {
+    /// Reads an unbound.conf file (and its includes) into a validated config.
+    ///
+    /// Errors name `file:line: key:`; warnings for accepted-but-ignored keys are in
+    /// [`Config::warnings`], to log at start.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let parsed = unbound::parse_file(path)?;
+        apply::build(parsed, Some(path.to_path_buf()))
+    }
+
+    /// Parses `text` as if it were the file `path` (includes and relative file names
+    /// resolve against `path`'s directory). For tests and tools.
+    pub fn parse_str(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let parsed = unbound::parse_text(text, path)?;
+        apply::build(parsed, Some(path.to_path_buf()))
+    }
+
+    /// Whether DoT is served: both `tls-service-key` and `tls-service-pem` are set
+    /// and TCP is enabled.
+    pub fn dot_enabled(&self) -> bool {
+        let server = &self.server;
+        server.tls_service_key.is_some() && server.tls_service_pem.is_some() && server.do_tcp
+    }
+
+    /// The sockets to bind: `(udp, tcp, tls)`.
+    ///
+    /// Each `interface:` listens on its `@port`, else `port:`. As in Unbound
+    /// (config_file.c `if_is_ssl`), an interface whose port equals `tls-port` serves
+    /// DoT only, and only when the TLS key and certificate are set; otherwise it serves
+    /// plain DNS on UDP (`do-udp`) and TCP (`do-tcp`). Addresses of a family turned
+    /// off by `do-ip4`/`do-ip6` are left out.
+    pub fn listen_addrs(&self) -> (Vec<SocketAddr>, Vec<SocketAddr>, Vec<SocketAddr>) {
+        let server = &self.server;
+        let dot = self.dot_enabled();
+        let (mut udp, mut tcp, mut tls) = (Vec::new(), Vec::new(), Vec::new());
+        for interface in &server.interfaces {
+            let family_on = match interface.ip {
+                IpAddr::V4(_) => server.do_ip4,
+                IpAddr::V6(_) => server.do_ip6,
+            };
+            if !family_on {
+                continue;
+            }
+            let port = interface.port.unwrap_or(server.port);
+            let addr = SocketAddr::new(interface.ip, port);
+            if dot && port == server.tls_port {
+                push_unique(&mut tls, addr);
+                continue;
+            }
+            if server.do_udp {
+                push_unique(&mut udp, addr);
+            }
+            if server.do_tcp {
+                push_unique(&mut tcp, addr);
+            }
+        }
+        (udp, tcp, tls)
+    }
+
+    /// One screen describing the effective configuration, for `--check-config`.
+    pub fn summary(&self) -> String {
+        let mut out = String::new();
+        // Writing to a String cannot fail; the results are ignored on purpose.
+        let _ = self.write_summary(&mut out);
+        out
+    }
+
+    fn write_summary(&self, out: &mut String) -> fmt::Result {
+        const LIST_MAX: usize = 8;
+        let server = &self.server;
+        match &self.source {
+            Some(path) => writeln!(out, "config: {}", path.display())?,
+            None => writeln!(out, "config: embedded default (no file)")?,
+        }
+        let (udp, tcp, tls) = self.listen_addrs();
+        writeln!(out, "listen udp: {}", join_or_none(&udp))?;
+        writeln!(out, "listen tcp: {}", join_or_none(&tcp))?;
+        match (&server.tls_service_pem, &server.tls_service_key) {
+            (Some(pem), Some(key)) => writeln!(
+                out,
+                "listen dot: {} (cert {}, key {})",
+                join_or_none(&tls),
+                pem.display(),
+                key.display()
+            )?,
+            _ => writeln!(out, "listen dot: off (no tls-service-key/pem)")?,
+        }
+        writeln!(
+            out,
+            "threads: {} (so-reuseport {}), {} queries and {} TCP connections per thread, TCP idle {} ms",
+            server.num_threads,
+            yes_no(server.so_reuseport),
+            server.num_queries_per_thread,
+            server.incoming_num_tcp,
+            server.tcp_idle_timeout.as_millis()
+        )?;
+        writeln!(
+            out,
+            "cache: msg {}, rrset {}; ttl min {} s, max {} s, negative max {} s; prefetch {}",
+            human_size(server.msg_cache_size),
+            human_size(server.rrset_cache_size),
+            server.cache_min_ttl,
+            server.cache_max_ttl,
+            server.cache_max_negative_ttl,
+            yes_no(server.prefetch)
+        )?;
+        if server.serve_expired {
+            writeln!(
+                out,
+                "serve-expired: yes, up to {} s past expiry, reply TTL {} s, client timeout {} ms",
+                server.serve_expired_ttl,
+                server.serve_expired_reply_ttl,
+                server.serve_expired_client_timeout.as_millis()
+            )?;
+        } else {
+            writeln!(out, "serve-expired: no")?;
+        }
+        let modules: Vec<&str> = self.modules.iter().map(|m| m.as_str()).collect();
+        writeln!(
+            out,
+            "modules: {}; qname-minimisation {}{}; harden-glue {}; do-not-query-localhost {}",
+            modules.join(" "),
+            yes_no(server.qname_minimisation),
+            if server.qname_minimisation_strict {
+                " (strict)"
+            } else {
+                ""
+            },
+            yes_no(server.harden_glue),
+            yes_no(server.do_not_query_localhost)
+        )?;
+        let limits = &server.limits;
+        writeln!(
+            out,
+            "root hints: {}; limits: {} referrals, {} CNAMEs, NS depth {}, {} upstream queries, {} s",
+            server
+                .root_hints
+                .as_ref()
+                .map_or_else(|| "built-in".to_string(), |p| p.display().to_string()),
+            limits.max_referrals,
+            limits.max_cname_chain,
+            limits.max_ns_depth,
+            limits.max_upstream_queries,
+            limits.resolution_timeout.as_secs()
+        )?;
+        writeln!(
+            out,
+            "edns-buffer-size {}, max-udp-size {}, infra-host-ttl {} s, verbosity {}",
+            server.edns_buffer_size,
+            server.max_udp_size,
+            server.infra_host_ttl.as_secs(),
+            server.verbosity
+        )?;
+        let rules: Vec<String> = self
+            .access_control
+            .iter()
+            .take(LIST_MAX)
+            .map(|r| format!("{} {}", r.net, r.action))
+            .collect();
+        writeln!(
+            out,
+            "access-control: {} rule(s){}{}",
+            self.access_control.len(),
+            if rules.is_empty() { "" } else { ": " },
+            with_more(rules, self.access_control.len())
+        )?;
+        let zones: Vec<String> = self
+            .local_zones
+            .iter()
+            .take(LIST_MAX)
+            .map(|z| format!("{} {}", z.name, z.kind))
+            .collect();
+        writeln!(
+            out,
+            "local zones: {}{}{}; local data: {} record(s); nodefault: {}",
+            self.local_zones.len(),
+            if zones.is_empty() { "" } else { ": " },
+            with_more(zones, self.local_zones.len()),
+            self.local_data.len(),
+            self.nodefault.len()
+        )?;
+        if self.forward_zones.is_empty() {
+            writeln!(out, "forward zones: none")?;
+        }
+        for zone in &self.forward_zones {
+            let upstreams: Vec<String> = zone
+                .addrs
+                .iter()
+                .map(ToString::to_string)
+                .chain(zone.hosts.iter().map(ToString::to_string))
+                .collect();
+            writeln!(
+                out,
+                "forward zone {} -> {} (first {}, tls {})",
+                zone.name,
+                upstreams.join(", "),
+                yes_no(zone.first),
+                yes_no(zone.tls_upstream)
+            )?;
+        }
+        if self.stub_zones.is_empty() {
+            writeln!(out, "stub zones: none")?;
+        }
+        for zone in &self.stub_zones {
+            let servers: Vec<String> = zone
+                .addrs
+                .iter()
+                .map(ToString::to_string)
+                .chain(zone.hosts.iter().map(ToString::to_string))
+                .collect();
+            writeln!(
+                out,
+                "stub zone {} -> {} (first {}, prime {})",
+                zone.name,
+                servers.join(", "),
+                yes_no(zone.first),
+                yes_no(zone.prime)
+            )?;
+        }
+        match &self.cachedb {
+            Some(db) => {
+                let target = match &db.path {
+                    Some(path) => format!("unix:{}", path.display()),
+                    None => format!("{}:{}", db.host, db.port),
+                };
+                writeln!(
+                    out,
+                    "cachedb: {} {} db {}, timeout {} ms, expire-records {}, password {}",
+                    db.backend,
+                    target,
+                    db.logical_db,
+                    db.timeout.as_millis(),
+                    yes_no(db.expire_records),
+                    if db.password.is_some() { "set" } else { "none" }
+                )?;
+            }
+            None => writeln!(out, "cachedb: off (in-memory cache only)")?,
+        }
+        writeln!(out, "warnings: {}", self.warnings.len())?;
+        for warning in &self.warnings {
+            writeln!(out, "  {warning}")?;
+        }
+        Ok(())
+    }
+}
+
+fn push_unique(list: &mut Vec<SocketAddr>, addr: SocketAddr) {
+    if !list.contains(&addr) {
+        list.push(addr);
+    }
+}
+
+fn yes_no(value: bool) -> &'static str {
+    if value {
+        "yes"
+    } else {
+        "no"
+    }
+}
+
+fn join_or_none(addrs: &[SocketAddr]) -> String {
+    if addrs.is_empty() {
+        return "none".to_string();
+    }
+    addrs
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn with_more(shown: Vec<String>, total: usize) -> String {
+    let more = total.saturating_sub(shown.len());
+    let mut text = shown.join(", ");
+    if more > 0 {
+        let _ = write!(text, ", and {more} more");
+    }
+    text
+}
+
+fn human_size(bytes: u64) -> String {
+    const MIB: u64 = 1 << 20;
+    const KIB: u64 = 1 << 10;
+    if bytes >= MIB && bytes & (MIB - 1) == 0 {
+        format!("{} MiB", bytes / MIB)
+    } else if bytes >= KIB && bytes & (KIB - 1) == 0 {
+        format!("{} KiB", bytes / KIB)
+    } else {
+        format!("{bytes} B")
+    }
+}
+
+impl AccessAction {
+    /// The action as unbound.conf writes it (`allow`, `refuse_non_local`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccessAction::Allow => "allow",
+            AccessAction::AllowSnoop => "allow_snoop",
+            AccessAction::Deny => "deny",
+            AccessAction::Refuse => "refuse",
+            AccessAction::DenyNonLocal => "deny_non_local",
+            AccessAction::RefuseNonLocal => "refuse_non_local",
+        }
+    }
+}
+
+impl fmt::Display for AccessAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl LocalZoneType {
+    /// The type as unbound.conf writes it (`static`, `always_nxdomain`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LocalZoneType::Static => "static",
+            LocalZoneType::Refuse => "refuse",
+            LocalZoneType::Deny => "deny",
+            LocalZoneType::Redirect => "redirect",
+            LocalZoneType::Transparent => "transparent",
+            LocalZoneType::TypeTransparent => "typetransparent",
+            LocalZoneType::AlwaysNxdomain => "always_nxdomain",
+            LocalZoneType::AlwaysRefuse => "always_refuse",
+            LocalZoneType::AlwaysTransparent => "always_transparent",
+            LocalZoneType::AlwaysNodata => "always_nodata",
+            LocalZoneType::AlwaysDeny => "always_deny",
+            LocalZoneType::Inform => "inform",
+            LocalZoneType::InformDeny => "inform_deny",
+        }
+    }
+}
+
+impl fmt::Display for LocalZoneType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Module {
+    /// The module as `module-config:` writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Module::Validator => "validator",
+            Module::Cachedb => "cachedb",
+            Module::Iterator => "iterator",
+        }
+    }
+}
+
+impl fmt::Display for Module {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Display for ListenAddr {
+    /// `addr` or `addr@port`, as `interface:` writes it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.port {
+            Some(port) => write!(f, "{}@{port}", self.ip),
+            None => write!(f, "{}", self.ip),
+        }
+    }
+}
+
+impl fmt::Display for UpstreamAddr {
+    /// `addr:port` with `#tls-name` when set.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.addr)?;
+        if let Some(name) = &self.tls_name {
+            write!(f, "#{name}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for UpstreamHost {
+    /// `name[@port][#tls-name]`, as `forward-host:` writes it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.name)?;
+        if let Some(port) = self.port {
+            write!(f, "@{port}")?;
+        }
+        if let Some(name) = &self.tls_name {
+            write!(f, "#{name}")?;
+        }
+        Ok(())
+    }
 }

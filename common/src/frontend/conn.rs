@@ -1,0 +1,217 @@
+//! TCP and DoT: accept loops with a connection limit, and one connection handler,
+//! generic over the stream, that serves pipelined queries (RFC 7766 §6.2.1.1:
+//! "the server MUST ... process them concurrently and send responses as they are
+//! ready, potentially out of order").
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::time::Instant;
+use tokio_rustls::TlsAcceptor;
+
+use super::{DnsHandler, PendingReply, Query, Reply, Shared, Transport};
+use crate::dns::tcp::{append_frame, FrameReader};
+use crate::tls::TlsReloader;
+
+/// Pause after an accept error (EMFILE and friends) so the loop does not spin.
+const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(50);
+/// How long a graceful close (FIN, TLS close_notify) may take.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Accepts until shutdown. Over the connection limit, a new connection is closed at once.
+pub(super) async fn accept_loop<H: DnsHandler>(
+    listener: TcpListener,
+    local: SocketAddr,
+    transport: Transport,
+    tls: Option<TlsReloader>,
+    handler: Arc<H>,
+    shared: Arc<Shared>,
+) {
+    let proto = transport.as_str();
+    let stop = shared.shutdown.requested();
+    tokio::pin!(stop);
+    loop {
+        let (stream, peer) = tokio::select! {
+            biased;
+            _ = &mut stop => break,
+            r = listener.accept() => match r {
+                Ok(got) => got,
+                Err(error) => {
+                    tracing::debug!(proto, addr = %local, %error, "accept failed");
+                    tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
+                    continue;
+                }
+            },
+        };
+        let Some(slot) = shared.conns.try_acquire() else {
+            tracing::debug!(proto, %peer, max = shared.conns.max, "connection limit reached; closing");
+            drop(stream);
+            continue;
+        };
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(proto, %peer, %error, "TCP_NODELAY failed");
+        }
+        let conn_local = stream.local_addr().unwrap_or(local);
+        let tracked = shared.tracker.track();
+        let acceptor = tls.as_ref().map(|r| TlsAcceptor::from(r.current()));
+        let handler = handler.clone();
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let _held = (tracked, slot);
+            let abort = shared.abort.clone();
+            tokio::select! {
+                biased;
+                _ = abort.requested() => {}
+                _ = connection(stream, peer, conn_local, transport, acceptor, &*handler, &shared) => {}
+            }
+        });
+    }
+}
+
+async fn connection<H: DnsHandler>(
+    stream: TcpStream,
+    peer: SocketAddr,
+    local: SocketAddr,
+    transport: Transport,
+    acceptor: Option<TlsAcceptor>,
+    handler: &H,
+    shared: &Shared,
+) {
+    let Some(acceptor) = acceptor else {
+        serve_stream(stream, peer, local, transport, handler, shared).await;
+        return;
+    };
+    match tokio::time::timeout(shared.handshake_timeout, acceptor.accept(stream)).await {
+        Ok(Ok(tls)) => serve_stream(tls, peer, local, transport, handler, shared).await,
+        Ok(Err(error)) => tracing::debug!(proto = "tls", %peer, %error, "TLS handshake failed"),
+        Err(_) => tracing::debug!(proto = "tls", %peer, "TLS handshake timed out"),
+    }
+}
+
+/// Serves one connection: reads frames continuously, answers Ready queries at
+/// once, drives Pending ones concurrently (at most `max_in_flight`) and writes
+/// each reply as it completes. Replies produced together go out in one write.
+///
+/// Ends on: client EOF once every pending reply is written; idle timeout (no
+/// query for `idle_timeout` while nothing is pending); a write that cannot finish
+/// within `idle_timeout`; an I/O error; shutdown (stop reading, finish pending).
+pub(super) async fn serve_stream<S, H>(
+    mut stream: S,
+    peer: SocketAddr,
+    local: SocketAddr,
+    transport: Transport,
+    handler: &H,
+    shared: &Shared,
+) where
+    S: AsyncRead + AsyncWrite + Unpin,
+    H: DnsHandler,
+{
+    let proto = transport.as_str();
+    let idle = shared.idle_timeout;
+    let max_in_flight = shared.max_in_flight;
+    let mut reader = FrameReader::new();
+    let mut wbuf: Vec<u8> = Vec::new();
+    let mut out: Vec<u8> = Vec::new();
+    let mut pending: FuturesUnordered<PendingReply> = FuturesUnordered::new();
+    // Shutdown fired: take no new query, finish the pending ones.
+    let mut draining = false;
+    // The client closed its side: answer what it already sent, then close.
+    let mut eof = false;
+    let stop = shared.shutdown.requested();
+    tokio::pin!(stop);
+    let idle_timer = tokio::time::sleep(idle);
+    tokio::pin!(idle_timer);
+
+    loop {
+        // Every complete frame already buffered, while the in-flight bound allows.
+        let mut got_query = false;
+        while !draining && pending.len() < max_in_flight {
+            let Some(wire) = reader.next_frame() else {
+                break;
+            };
+            got_query = true;
+            out.clear();
+            let query = Query {
+                wire,
+                peer,
+                local,
+                transport,
+                received_at: Instant::now(),
+            };
+            match handler.handle(&query, &mut out) {
+                Reply::Ready => push_reply(&mut wbuf, &out, proto, peer),
+                Reply::Drop => {}
+                Reply::Pending(reply) => pending.push(reply),
+            }
+        }
+        if got_query && wbuf.is_empty() {
+            idle_timer.as_mut().reset(Instant::now() + idle);
+        }
+        if !wbuf.is_empty() {
+            match tokio::time::timeout(idle, write_flush(&mut stream, &wbuf)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => {
+                    tracing::debug!(proto, %peer, %error, "write failed");
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!(proto, %peer, "write timed out; closing");
+                    return;
+                }
+            }
+            wbuf.clear();
+            idle_timer.as_mut().reset(Instant::now() + idle);
+        }
+        // With nothing pending, the loop above consumed every buffered frame.
+        if (draining || eof) && pending.is_empty() {
+            break;
+        }
+        let can_read = !draining && !eof && pending.len() < max_in_flight;
+        let idle_armed = !draining && !eof && pending.is_empty();
+        tokio::select! {
+            biased;
+            _ = &mut stop, if !draining => draining = true,
+            Some(reply) = pending.next(), if !pending.is_empty() => {
+                if let Some(reply) = reply {
+                    push_reply(&mut wbuf, &reply, proto, peer);
+                }
+            }
+            r = reader.read_more(&mut stream), if can_read => match r {
+                Ok(0) => eof = true,
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::debug!(proto, %peer, %error, "read failed");
+                    return;
+                }
+            },
+            _ = &mut idle_timer, if idle_armed => {
+                tracing::debug!(proto, %peer, "idle timeout; closing");
+                break;
+            }
+        }
+    }
+    if tokio::time::timeout(CLOSE_TIMEOUT, stream.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::debug!(proto, %peer, "close timed out");
+    }
+}
+
+fn push_reply(wbuf: &mut Vec<u8>, reply: &[u8], proto: &'static str, peer: SocketAddr) {
+    if reply.is_empty() {
+        return;
+    }
+    if append_frame(wbuf, reply).is_err() {
+        tracing::debug!(proto, %peer, len = reply.len(), "reply longer than 65535 bytes dropped");
+    }
+}
+
+async fn write_flush<S: AsyncWrite + Unpin>(stream: &mut S, buf: &[u8]) -> std::io::Result<()> {
+    stream.write_all(buf).await?;
+    stream.flush().await
+}

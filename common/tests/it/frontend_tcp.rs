@@ -1,0 +1,261 @@
+//! TCP front end (RFC 7766): pipelining with out-of-order replies, the in-flight
+//! bound, idle timeout, connection limit and the shutdown drain.
+
+use std::time::Duration;
+
+use common::dns::tcp::{append_frame, read_frame, write_frame};
+use common::frontend::FrontendConfig;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+use crate::support::{config, id_of, query, start, within, EchoHandler};
+
+async fn read_reply(s: &mut TcpStream) -> Vec<u8> {
+    let mut buf = Vec::new();
+    assert!(
+        within(read_frame(s, &mut buf)).await.unwrap(),
+        "connection closed"
+    );
+    buf
+}
+
+/// Reads until the server closes; true if it closed (EOF or reset) in time.
+async fn closed_within(s: &mut TcpStream, limit: Duration) -> bool {
+    let mut buf = [0u8; 64];
+    matches!(
+        tokio::time::timeout(limit, s.read(&mut buf)).await,
+        Ok(Ok(0)) | Ok(Err(_))
+    )
+}
+
+/// RFC 7766 §6.2.1.1: queries pipelined in one segment are processed
+/// concurrently and answered as they are ready, so the fast reply overtakes the slow.
+#[tokio::test]
+async fn pipelined_fast_reply_overtakes_slow() {
+    let srv = start(config(), EchoHandler::new(Duration::from_millis(300)));
+    let mut s = TcpStream::connect(srv.tcp[0]).await.unwrap();
+    let mut burst = Vec::new();
+    append_frame(&mut burst, &query(1, "slow.example")).unwrap();
+    append_frame(&mut burst, &query(2, "fast.example")).unwrap();
+    s.write_all(&burst).await.unwrap();
+    assert_eq!(id_of(&read_reply(&mut s).await), 2);
+    assert_eq!(id_of(&read_reply(&mut s).await), 1);
+    // The connection stays usable.
+    write_frame(&mut s, &query(3, "again.example"))
+        .await
+        .unwrap();
+    assert_eq!(id_of(&read_reply(&mut s).await), 3);
+    srv.trigger.fire();
+    within(srv.task).await.unwrap().unwrap();
+}
+
+/// Many queries in one write get every reply, in order for Ready ones.
+#[tokio::test]
+async fn burst_of_ready_queries() {
+    let srv = start(config(), EchoHandler::new(Duration::from_millis(10)));
+    let mut s = TcpStream::connect(srv.tcp[0]).await.unwrap();
+    let mut burst = Vec::new();
+    for id in 0..500u16 {
+        append_frame(&mut burst, &query(id, "www.example.com")).unwrap();
+    }
+    s.write_all(&burst).await.unwrap();
+    for id in 0..500u16 {
+        let r = read_reply(&mut s).await;
+        assert_eq!(id_of(&r), id);
+        assert_eq!(r[2] & 0x80, 0x80);
+    }
+    srv.trigger.fire();
+    within(srv.task).await.unwrap().unwrap();
+}
+
+/// A query trickling in one byte at a time is reassembled.
+#[tokio::test]
+async fn frame_split_across_segments() {
+    let srv = start(config(), EchoHandler::new(Duration::from_millis(10)));
+    let mut s = TcpStream::connect(srv.tcp[0]).await.unwrap();
+    s.set_nodelay(true).unwrap();
+    let mut frame = Vec::new();
+    append_frame(&mut frame, &query(77, "bytewise.example")).unwrap();
+    for b in frame {
+        s.write_all(&[b]).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    assert_eq!(id_of(&read_reply(&mut s).await), 77);
+    srv.trigger.fire();
+    within(srv.task).await.unwrap().unwrap();
+}
+
+/// With at most one query in flight, the connection stops reading until the slow
+/// reply is out, so the fast one cannot overtake it.
+#[tokio::test]
+async fn in_flight_bound_applies_backpressure() {
+    let cfg = FrontendConfig {
+        tcp_max_in_flight_per_conn: 1,
+        ..config()
+    };
+    let srv = start(cfg, EchoHandler::new(Duration::from_millis(200)));
+    let mut s = TcpStream::connect(srv.tcp[0]).await.unwrap();
+    let mut burst = Vec::new();
+    append_frame(&mut burst, &query(1, "slow.example")).unwrap();
+    append_frame(&mut burst, &query(2, "fast.example")).unwrap();
+    s.write_all(&burst).await.unwrap();
+    assert_eq!(id_of(&read_reply(&mut s).await), 1);
+    assert_eq!(id_of(&read_reply(&mut s).await), 2);
+    srv.trigger.fire();
+    within(srv.task).await.unwrap().unwrap();
+}
+
+/// Unbound's tcp-idle-timeout: a connection with no query for that long is closed;
+/// each query resets the clock.
+#[tokio::test]
+async fn idle_connection_is_closed() {
+    let cfg = FrontendConfig {
+        tcp_idle_timeout: Duration::from_millis(500),
+        ..config()
+    };
+    let srv = start(cfg, EchoHandler::new(Duration::from_millis(10)));
+    let mut s = TcpStream::connect(srv.tcp[0]).await.unwrap();
+    for id in 0..4u16 {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        write_frame(&mut s, &query(id, "keepalive.example"))
+            .await
+            .unwrap();
+        assert_eq!(id_of(&read_reply(&mut s).await), id);
+    }
+    let quiet = Instant::now();
+    assert!(closed_within(&mut s, Duration::from_secs(3)).await);
+    let took = quiet.elapsed();
+    assert!(
+        took >= Duration::from_millis(400),
+        "closed too early: {took:?}"
+    );
+    srv.trigger.fire();
+    within(srv.task).await.unwrap().unwrap();
+}
+
+/// A slow Pending reply does not count as idle time.
+#[tokio::test]
+async fn pending_query_is_not_idle() {
+    let cfg = FrontendConfig {
+        tcp_idle_timeout: Duration::from_millis(200),
+        ..config()
+    };
+    let srv = start(cfg, EchoHandler::new(Duration::from_millis(500)));
+    let mut s = TcpStream::connect(srv.tcp[0]).await.unwrap();
+    write_frame(&mut s, &query(5, "slow.example"))
+        .await
+        .unwrap();
+    assert_eq!(id_of(&read_reply(&mut s).await), 5);
+    srv.trigger.fire();
+    within(srv.task).await.unwrap().unwrap();
+}
+
+/// Over `tcp_max_connections`, a new connection is closed at once; a freed slot
+/// admits the next one.
+#[tokio::test]
+async fn connection_limit() {
+    let cfg = FrontendConfig {
+        tcp_max_connections: 2,
+        ..config()
+    };
+    let srv = start(cfg, EchoHandler::new(Duration::from_millis(10)));
+    let mut a = TcpStream::connect(srv.tcp[0]).await.unwrap();
+    let mut b = TcpStream::connect(srv.tcp[0]).await.unwrap();
+    for (s, id) in [(&mut a, 1u16), (&mut b, 2)] {
+        write_frame(s, &query(id, "x.example")).await.unwrap();
+        assert_eq!(id_of(&read_reply(s).await), id);
+    }
+    let mut c = TcpStream::connect(srv.tcp[0]).await.unwrap();
+    let _ = write_frame(&mut c, &query(3, "x.example")).await;
+    assert!(
+        closed_within(&mut c, Duration::from_secs(2)).await,
+        "third connection refused"
+    );
+
+    drop(a);
+    // The slot frees once the server sees the close.
+    let mut admitted = false;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let mut d = TcpStream::connect(srv.tcp[0]).await.unwrap();
+        if write_frame(&mut d, &query(4, "x.example")).await.is_err() {
+            continue;
+        }
+        let mut buf = Vec::new();
+        if let Ok(Ok(true)) =
+            tokio::time::timeout(Duration::from_millis(500), read_frame(&mut d, &mut buf)).await
+        {
+            assert_eq!(id_of(&buf), 4);
+            admitted = true;
+            break;
+        }
+    }
+    assert!(admitted);
+    srv.trigger.fire();
+    within(srv.task).await.unwrap().unwrap();
+}
+
+/// Shutdown: the connection stops taking queries but its Pending reply is written
+/// before the connection closes and `serve` returns; idle connections close at once.
+#[tokio::test]
+async fn shutdown_drains_open_exchange() {
+    let srv = start(config(), EchoHandler::new(Duration::from_millis(400)));
+    let mut idle = TcpStream::connect(srv.tcp[0]).await.unwrap();
+    let mut s = TcpStream::connect(srv.tcp[0]).await.unwrap();
+    write_frame(&mut s, &query(8, "slow.example"))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    srv.trigger.fire();
+    assert!(
+        closed_within(&mut idle, Duration::from_millis(300)).await,
+        "idle connection closed at once"
+    );
+    assert_eq!(id_of(&read_reply(&mut s).await), 8);
+    assert!(closed_within(&mut s, Duration::from_secs(2)).await);
+    within(srv.task).await.unwrap().unwrap();
+    assert!(
+        TcpStream::connect(srv.tcp[0]).await.is_err(),
+        "listener closed"
+    );
+}
+
+/// The client half-closes after its query: the reply still comes back.
+#[tokio::test]
+async fn half_close_still_gets_reply() {
+    let srv = start(config(), EchoHandler::new(Duration::from_millis(100)));
+    let mut s = TcpStream::connect(srv.tcp[0]).await.unwrap();
+    write_frame(&mut s, &query(11, "slow.example"))
+        .await
+        .unwrap();
+    s.shutdown().await.unwrap();
+    assert_eq!(id_of(&read_reply(&mut s).await), 11);
+    assert!(closed_within(&mut s, Duration::from_secs(2)).await);
+    srv.trigger.fire();
+    within(srv.task).await.unwrap().unwrap();
+}
+
+/// Queries still buffered behind the in-flight bound when the client half-closes
+/// are answered too.
+#[tokio::test]
+async fn half_close_with_queries_behind_the_bound() {
+    let cfg = FrontendConfig {
+        tcp_max_in_flight_per_conn: 1,
+        ..config()
+    };
+    let srv = start(cfg, EchoHandler::new(Duration::from_millis(100)));
+    let mut s = TcpStream::connect(srv.tcp[0]).await.unwrap();
+    let mut burst = Vec::new();
+    for id in 1..=3u16 {
+        append_frame(&mut burst, &query(id, "slow.example")).unwrap();
+    }
+    s.write_all(&burst).await.unwrap();
+    s.shutdown().await.unwrap();
+    for id in 1..=3u16 {
+        assert_eq!(id_of(&read_reply(&mut s).await), id);
+    }
+    assert!(closed_within(&mut s, Duration::from_secs(2)).await);
+    srv.trigger.fire();
+    within(srv.task).await.unwrap().unwrap();
+}

@@ -1,0 +1,279 @@
+//! Message cache: whole answers kept as wire bytes, served by copying and patching.
+//!
+//! HOT PATH: a hit costs one hash lookup, one memcpy of the stored answer, and a
+//! patch of the ID, the client's qname case, the header flags and each TTL (their
+//! offsets were found once at insert). No DNS parse, no allocation beyond `out`.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use common::dns::wire::{self, QueryView};
+use quick_cache::sync::Cache;
+use quick_cache::Weighter;
+use tokio::time::Instant;
+
+/// Longest key: 255-byte name + type + class + flags.
+const MAX_KEY: usize = 255 + 5;
+
+/// A cache key built on the stack: lower-cased wire qname, qtype, qclass.
+#[derive(Clone)]
+pub struct MessageKey {
+    len: usize,
+    bytes: [u8; MAX_KEY],
+}
+
+impl MessageKey {
+    /// Builds the key for a question (qname in uncompressed wire form).
+    pub fn new(qname_wire: &[u8], qtype: u16, qclass: u16) -> Option<Self> {
+        let len = qname_wire.len() + 4;
+        if len > MAX_KEY {
+            return None;
+        }
+        let mut bytes = [0u8; MAX_KEY];
+        for (dst, src) in bytes.iter_mut().zip(qname_wire) {
+            *dst = src.to_ascii_lowercase();
+        }
+        let n = qname_wire.len();
+        bytes[n..n + 2].copy_from_slice(&qtype.to_be_bytes());
+        bytes[n + 2..n + 4].copy_from_slice(&qclass.to_be_bytes());
+        Some(Self { len, bytes })
+    }
+
+    /// The key bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+impl std::fmt::Debug for MessageKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "MessageKey({:?})", self.as_bytes())
+    }
+}
+
+/// One cached answer.
+#[derive(Debug)]
+pub struct CachedMessage {
+    /// The response with ID 0, no OPT record, TTLs as received (after clamping).
+    wire: Box<[u8]>,
+    /// Offsets of every TTL field in `wire`.
+    ttl_offsets: Box<[u16]>,
+    /// When it was stored.
+    stored_at: Instant,
+    /// Lifetime in seconds from `stored_at` (the smallest TTL).
+    ttl: u32,
+    /// Set while a prefetch or background refresh runs, so only one is started.
+    refreshing: AtomicBool,
+}
+
+/// How fresh a cached answer is at a given moment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Freshness {
+    /// Still valid: seconds elapsed since store, seconds left.
+    Fresh {
+        /// Seconds since the answer was stored.
+        elapsed: u32,
+        /// Seconds until it expires.
+        remaining: u32,
+    },
+    /// Expired this many seconds ago.
+    Expired {
+        /// Seconds since expiry.
+        ago: u32,
+    },
+}
+
+impl CachedMessage {
+    /// Prepares a response for caching and serving: zeroes the ID, strips the OPT
+    /// record (each client gets its own), and finds every TTL. `ttl` is the
+    /// entry's lifetime; record TTLs must already be clamped. None when the wire
+    /// cannot be walked.
+    pub fn from_wire(mut wire: Vec<u8>, ttl: u32, now: Instant) -> Option<Self> {
+        let layout = wire::layout(&wire).ok()?;
+        let mut ttl_offsets = layout.ttl_offsets;
+        if let Some(opt) = layout.opt {
+            if opt.end != wire.len() || wire.len() < wire::HEADER_LEN {
+                return None;
+            }
+            wire.truncate(opt.start);
+            let arcount = u16::from_be_bytes([wire[10], wire[11]]).saturating_sub(1);
+            wire[10..12].copy_from_slice(&arcount.to_be_bytes());
+            ttl_offsets.retain(|offset| usize::from(*offset) < opt.start);
+        }
+        wire::set_id(&mut wire, 0);
+        Some(Self {
+            wire: wire.into_boxed_slice(),
+            ttl_offsets: ttl_offsets.into_boxed_slice(),
+            stored_at: now,
+            ttl,
+            refreshing: AtomicBool::new(false),
+        })
+    }
+
+    /// Freshness at `now`.
+    pub fn freshness(&self, now: Instant) -> Freshness {
+        let elapsed = now.saturating_duration_since(self.stored_at).as_secs();
+        let elapsed = u32::try_from(elapsed).unwrap_or(u32::MAX);
+        if elapsed < self.ttl {
+            Freshness::Fresh {
+                elapsed,
+                remaining: self.ttl - elapsed,
+            }
+        } else {
+            Freshness::Expired {
+                ago: elapsed - self.ttl,
+            }
+        }
+    }
+
+    /// The original lifetime in seconds.
+    pub fn ttl(&self) -> u32 {
+        self.ttl
+    }
+
+    /// The stored response code.
+    pub fn rcode(&self) -> u8 {
+        wire::rcode(&self.wire)
+    }
+
+    /// The stored wire answer (ID 0, TTLs as stored).
+    pub fn wire(&self) -> &[u8] {
+        &self.wire
+    }
+
+    /// Claims the right to refresh this entry; true for exactly one caller.
+    pub fn claim_refresh(&self) -> bool {
+        !self.refreshing.swap(true, Ordering::AcqRel)
+    }
+
+    /// Writes the answer for `query` into `out`: its ID, its qname case, its RD and
+    /// CD bits, TTLs reduced by `elapsed` (or all set to `fixed_ttl` for an expired
+    /// answer), and an OPT record when the client sent one.
+    pub fn write_reply(
+        &self,
+        query: &QueryView<'_>,
+        client_edns: Option<ClientEdns>,
+        ttl: TtlPatch,
+        out: &mut Vec<u8>,
+    ) {
+        out.extend_from_slice(&self.wire);
+        wire::set_id(out, query.id());
+        // Echo the client's spelling of the name (0x20 clients check it).
+        let qname = query.qname_wire();
+        if let Some(dst) = out.get_mut(wire::HEADER_LEN..wire::HEADER_LEN + qname.len()) {
+            dst.copy_from_slice(qname);
+        }
+        // Flags: keep QR, opcode, RA and RCODE from the stored answer; RD and CD from the query.
+        let query_flags = query.flags();
+        if out.len() >= 4 {
+            let mut flags = u16::from_be_bytes([out[2], out[3]]);
+            const RD: u16 = 0x0100;
+            const CD: u16 = 0x0010;
+            const AA: u16 = 0x0400;
+            const TC: u16 = 0x0200;
+            flags &= !(RD | CD | AA | TC);
+            flags |= query_flags & (RD | CD);
+            out[2..4].copy_from_slice(&flags.to_be_bytes());
+        }
+        match ttl {
+            TtlPatch::Elapsed(elapsed) => wire::patch_ttls(out, &self.ttl_offsets, elapsed),
+            TtlPatch::Fixed(value) => wire::set_ttls(out, &self.ttl_offsets, value),
+        }
+        if let Some(edns) = client_edns {
+            append_opt(out, edns.payload, edns.do_bit);
+        }
+    }
+}
+
+/// How to set TTLs in a reply from cache.
+#[derive(Clone, Copy, Debug)]
+pub enum TtlPatch {
+    /// Subtract the seconds the answer has spent in cache.
+    Elapsed(u32),
+    /// Set every TTL to this value (serve-expired).
+    Fixed(u32),
+}
+
+/// What the reply's OPT record must say.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientEdns {
+    /// Our advertised UDP payload size.
+    pub payload: u16,
+    /// Echo of the client's DO bit (RFC 3225).
+    pub do_bit: bool,
+}
+
+/// Appends an OPT pseudo-RR with no options and bumps ARCOUNT.
+pub fn append_opt(out: &mut Vec<u8>, payload: u16, do_bit: bool) {
+    let flags: u16 = if do_bit { 0x8000 } else { 0 };
+    out.push(0); // root owner
+    out.extend_from_slice(&41u16.to_be_bytes());
+    out.extend_from_slice(&payload.to_be_bytes());
+    out.extend_from_slice(&[0, 0]); // extended rcode, version
+    out.extend_from_slice(&flags.to_be_bytes());
+    out.extend_from_slice(&[0, 0]); // rdlength
+    if out.len() >= wire::HEADER_LEN {
+        let arcount = u16::from_be_bytes([out[10], out[11]]).saturating_add(1);
+        out[10..12].copy_from_slice(&arcount.to_be_bytes());
+    }
+}
+
+#[derive(Clone)]
+struct MessageWeighter;
+
+impl Weighter<Box<[u8]>, Arc<CachedMessage>> for MessageWeighter {
+    fn weight(&self, key: &Box<[u8]>, value: &Arc<CachedMessage>) -> u64 {
+        // Key, wire, offsets, and the fixed overhead of the entry and its Arc.
+        (key.len() + value.wire.len() + value.ttl_offsets.len() * 2 + 96) as u64
+    }
+}
+
+/// The message cache, bounded by `msg-cache-size` bytes.
+pub struct MessageCache {
+    entries: Cache<Box<[u8]>, Arc<CachedMessage>, MessageWeighter>,
+}
+
+impl std::fmt::Debug for MessageCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MessageCache")
+            .field("len", &self.entries.len())
+            .finish()
+    }
+}
+
+impl MessageCache {
+    /// A cache holding at most about `bytes` of answers.
+    pub fn new(bytes: u64) -> Self {
+        let bytes = bytes.max(64 * 1024);
+        // Estimated item count only sizes the index; weight bounds memory.
+        let estimated = usize::try_from(bytes / 200).unwrap_or(usize::MAX).max(64);
+        Self {
+            entries: Cache::with_weighter(estimated, bytes, MessageWeighter),
+        }
+    }
+
+    /// The entry for `key`, fresh or expired.
+    pub fn get(&self, key: &MessageKey) -> Option<Arc<CachedMessage>> {
+        self.entries.get(key.as_bytes())
+    }
+
+    /// Stores an answer built by [`CachedMessage::from_wire`].
+    pub fn insert(&self, key: &MessageKey, entry: Arc<CachedMessage>) {
+        self.entries.insert(key.as_bytes().into(), entry);
+    }
+
+    /// Number of cached answers.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when nothing is cached.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Bytes accounted to cached answers.
+    pub fn weight(&self) -> u64 {
+        self.entries.weight()
+    }
+}

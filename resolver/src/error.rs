@@ -1,0 +1,108 @@
+//! Errors of the resolver, each with the side that caused it, so one `match`
+//! picks the rcode and the metric label.
+
+use std::net::SocketAddr;
+
+/// Who is at fault for an error: decides rcode and metric label.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    /// The client sent something we cannot serve.
+    Client,
+    /// The authoritative servers (or forwarders) failed us.
+    Upstream,
+    /// Our own fault (I/O on our sockets, limits).
+    Internal,
+}
+
+/// Why one upstream exchange failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    /// No acceptable reply before the timeout.
+    #[error("timeout querying {0}")]
+    Timeout(SocketAddr),
+    /// A socket operation failed.
+    #[error("i/o error querying {addr}: {source}")]
+    Io {
+        /// The server.
+        addr: SocketAddr,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The reply could not be decoded.
+    #[error("malformed reply from {0}")]
+    Malformed(SocketAddr),
+    /// The server address is not one we may query (do-not-query-localhost, disabled family).
+    #[error("server {0} not allowed by configuration")]
+    NotAllowed(SocketAddr),
+}
+
+/// Why a resolution failed; every variant is answered with SERVFAIL.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    /// Every server for a zone failed or was lame.
+    #[error("all servers failed for zone {zone}")]
+    AllServersFailed {
+        /// The zone whose servers failed.
+        zone: String,
+    },
+    /// No address could be found for any name server of a zone.
+    #[error("no usable name server address for zone {zone}")]
+    NoServers {
+        /// The zone.
+        zone: String,
+    },
+    /// A per-query work limit was reached (referrals, CNAME chain, NS depth, queries).
+    #[error("work limit reached: {0}")]
+    Limit(&'static str),
+    /// The whole resolution exceeded its time budget.
+    #[error("resolution timed out")]
+    Timeout,
+    /// Too many resolutions in flight (request list full).
+    #[error("request list full")]
+    RequestListFull,
+    /// A query could not be encoded.
+    #[error("cannot encode query: {0}")]
+    Encode(String),
+}
+
+impl ResolveError {
+    /// The side at fault.
+    pub fn side(&self) -> Side {
+        match self {
+            ResolveError::AllServersFailed { .. }
+            | ResolveError::NoServers { .. }
+            | ResolveError::Timeout => Side::Upstream,
+            ResolveError::Limit(_) => Side::Upstream,
+            ResolveError::RequestListFull | ResolveError::Encode(_) => Side::Internal,
+        }
+    }
+
+    /// Short label for metrics and logs.
+    pub fn label(&self) -> &'static str {
+        match self {
+            ResolveError::AllServersFailed { .. } => "all_servers_failed",
+            ResolveError::NoServers { .. } => "no_servers",
+            ResolveError::Limit(_) => "limit",
+            ResolveError::Timeout => "timeout",
+            ResolveError::RequestListFull => "request_list_full",
+            ResolveError::Encode(_) => "encode",
+        }
+    }
+}
+
+/// Errors that stop the daemon (bind, runtime).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Config was loaded but cannot be served (e.g. unreadable root hints).
+    #[error("{0}")]
+    Config(#[from] common::config::ConfigError),
+    /// The DNS front end failed.
+    #[error("front end: {0}")]
+    Frontend(#[from] common::frontend::FrontendError),
+    /// DoT keys could not be loaded.
+    #[error("tls: {0}")]
+    Tls(#[from] common::tls::TlsError),
+    /// I/O on an admin or other socket.
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+}

@@ -1,0 +1,703 @@
+//! The iterator: resolves a question from the root (or a forward/stub zone) down,
+//! following referrals, CNAME and DNAME chains, and glue-less NS names.
+//!
+//! `Recursor::resolve(name, type, now)` runs one resolution under per-query work
+//! limits (upstream queries, referrals, chain length, NS-lookup depth, wall time).
+//! Server choice follows measured RTT (`infra`), replies are classified into
+//! [`step::Step`] values, and only in-bailiwick data is cached.
+
+pub mod delegation;
+pub mod hints;
+pub mod infra;
+pub mod step;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::time::Duration;
+
+use hickory_proto::op::{Query, ResponseCode};
+use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
+use tokio::time::{timeout_at, Instant};
+
+use crate::cache::{RrsetCache, Trust};
+use crate::config::{Config, WorkLimits};
+use crate::error::{ResolveError, TransportError};
+use crate::transport::{QueryOptions, Transport};
+use delegation::{DelegationPoint, ServerKind};
+use hints::RootHints;
+use infra::Infra;
+use step::{classify, Step};
+
+/// The outcome of a resolution, ready to become a response.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Answer {
+    /// NOERROR or NXDOMAIN.
+    pub rcode: ResponseCode,
+    /// Answer section: chain records and the final RRset.
+    pub answers: Vec<Record>,
+    /// Authority section: the SOA of a negative answer.
+    pub authorities: Vec<Record>,
+}
+
+/// Iteration settings taken from the config.
+#[derive(Clone, Debug)]
+pub struct IterOptions {
+    /// `qname-minimisation`.
+    pub qname_minimisation: bool,
+    /// `qname-minimisation-strict`.
+    pub qname_minimisation_strict: bool,
+    /// `do-not-query-localhost`.
+    pub do_not_query_localhost: bool,
+    /// `do-ip4` (for outgoing queries).
+    pub do_ip4: bool,
+    /// `do-ip6` (for outgoing queries).
+    pub do_ip6: bool,
+    /// `edns-buffer-size` advertised upstream.
+    pub edns_payload: u16,
+    /// Per-query work limits.
+    pub limits: WorkLimits,
+}
+
+impl IterOptions {
+    /// From the runtime config.
+    pub fn from_config(config: &Config) -> Self {
+        let server = &config.server;
+        Self {
+            qname_minimisation: server.qname_minimisation,
+            qname_minimisation_strict: server.qname_minimisation_strict,
+            do_not_query_localhost: server.do_not_query_localhost,
+            do_ip4: server.do_ip4,
+            do_ip6: server.do_ip6,
+            edns_payload: server.edns_buffer_size,
+            limits: server.limits,
+        }
+    }
+}
+
+/// A forward or stub zone from the config.
+#[derive(Clone, Debug)]
+struct ConfiguredZone {
+    zone: Name,
+    addrs: Vec<SocketAddr>,
+    hosts: Vec<Name>,
+    kind: ServerKind,
+}
+
+/// Work done so far for one client query.
+struct Budget {
+    /// Cached RRsets with this many seconds or fewer left count as misses
+    /// (prefetch must ask upstream, not re-read what is about to expire).
+    leeway: u32,
+    queries: u32,
+    referrals: u32,
+    ns_depth: u32,
+    /// Names whose addresses are being looked up, to break NS cycles.
+    resolving_ns: Vec<Name>,
+}
+
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Each server address is tried at most this often for one zone in one
+/// resolution, the RTO doubling each time (Unbound's outbound-msg-retry: 5).
+const MAX_ATTEMPTS_PER_SERVER: u8 = 5;
+
+/// The recursive resolver engine.
+pub struct Recursor<T: Transport> {
+    transport: T,
+    /// What iteration learned.
+    pub rrsets: RrsetCache,
+    /// Per-server RTT and lameness.
+    pub infra: Infra,
+    hints: RootHints,
+    zones: Vec<ConfiguredZone>,
+    options: IterOptions,
+}
+
+impl<T: Transport> std::fmt::Debug for Recursor<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recursor")
+            .field("zones", &self.zones.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: Transport> Recursor<T> {
+    /// Builds the engine from config pieces.
+    pub fn new(
+        transport: T,
+        rrsets: RrsetCache,
+        infra: Infra,
+        hints: RootHints,
+        config: &Config,
+    ) -> Self {
+        let mut zones = Vec::new();
+        for forward in &config.forward_zones {
+            let tls = if forward.tls_upstream {
+                forward
+                    .addrs
+                    .iter()
+                    .map(|a| {
+                        (
+                            a.addr,
+                            a.tls_name
+                                .clone()
+                                .unwrap_or_else(|| a.addr.ip().to_string()),
+                        )
+                    })
+                    .collect()
+            } else {
+                HashMap::new()
+            };
+            zones.push(ConfiguredZone {
+                zone: forward.name.clone(),
+                addrs: forward.addrs.iter().map(|a| a.addr).collect(),
+                hosts: forward.hosts.iter().map(|h| h.name.clone()).collect(),
+                kind: ServerKind::Forward {
+                    first: forward.first,
+                    tls,
+                },
+            });
+        }
+        for stub in &config.stub_zones {
+            zones.push(ConfiguredZone {
+                zone: stub.name.clone(),
+                addrs: stub.addrs.iter().map(|a| a.addr).collect(),
+                hosts: stub.hosts.iter().map(|h| h.name.clone()).collect(),
+                kind: ServerKind::Stub { first: stub.first },
+            });
+        }
+        // Deepest zone first, so the first match is the longest.
+        zones.sort_by_key(|z| std::cmp::Reverse(z.zone.num_labels()));
+        Self {
+            transport,
+            rrsets,
+            infra,
+            hints,
+            zones,
+            options: IterOptions::from_config(config),
+        }
+    }
+
+    /// Resolves (`name`, `qtype`) within the configured time budget.
+    pub async fn resolve(&self, name: &Name, qtype: RecordType) -> Result<Answer, ResolveError> {
+        self.resolve_with_leeway(name, qtype, 0).await
+    }
+
+    /// Like [`Recursor::resolve`], but cached RRsets with `leeway` seconds or
+    /// fewer left are ignored (Unbound's prefetch leeway).
+    pub async fn resolve_with_leeway(
+        &self,
+        name: &Name,
+        qtype: RecordType,
+        leeway: u32,
+    ) -> Result<Answer, ResolveError> {
+        let deadline = Instant::now() + self.options.limits.resolution_timeout;
+        let mut budget = Budget {
+            leeway,
+            queries: 0,
+            referrals: 0,
+            ns_depth: 0,
+            resolving_ns: Vec::new(),
+        };
+        timeout_at(
+            deadline,
+            self.resolve_with(name.clone(), qtype, &mut budget),
+        )
+        .await
+        .map_err(|_| ResolveError::Timeout)?
+    }
+
+    fn resolve_with<'a>(
+        &'a self,
+        qname: Name,
+        qtype: RecordType,
+        budget: &'a mut Budget,
+    ) -> BoxFuture<'a, Result<Answer, ResolveError>> {
+        Box::pin(async move {
+            let mut chain: Vec<Record> = Vec::new();
+            let mut name = qname;
+            let max_chain = self.options.limits.max_cname_chain;
+            for _ in 0..=max_chain {
+                let now = Instant::now();
+                let usable = |entry: &std::sync::Arc<crate::cache::RrsetEntry>| {
+                    entry
+                        .remaining(now)
+                        .is_some_and(|left| left > budget.leeway)
+                };
+                if let Some(entry) = self
+                    .rrsets
+                    .get(&name, qtype, Trust::Answer, now)
+                    .filter(usable)
+                {
+                    chain.extend(entry.records_at(now));
+                    return Ok(Answer {
+                        rcode: ResponseCode::NoError,
+                        answers: chain,
+                        authorities: Vec::new(),
+                    });
+                }
+                if qtype != RecordType::CNAME {
+                    if let Some(entry) = self
+                        .rrsets
+                        .get(&name, RecordType::CNAME, Trust::Answer, now)
+                        .filter(usable)
+                    {
+                        let target = entry.records.iter().find_map(|r| match &r.data {
+                            RData::CNAME(c) => Some(c.0.clone()),
+                            _ => None,
+                        });
+                        if let Some(target) = target {
+                            chain.extend(entry.records_at(now));
+                            name = target;
+                            continue;
+                        }
+                    }
+                }
+                match self.iterate(&name, qtype, budget).await? {
+                    Step::Answer { records } => {
+                        chain.extend(records);
+                        return Ok(Answer {
+                            rcode: ResponseCode::NoError,
+                            answers: chain,
+                            authorities: Vec::new(),
+                        });
+                    }
+                    Step::Cname { records, target } => {
+                        if chain.iter().chain(records.iter()).any(|r| r.name == target) {
+                            return Err(ResolveError::Limit("CNAME loop"));
+                        }
+                        chain.extend(records);
+                        name = target;
+                    }
+                    Step::NoData { records, soa } => {
+                        chain.extend(records);
+                        return Ok(Answer {
+                            rcode: ResponseCode::NoError,
+                            answers: chain,
+                            authorities: soa.into_iter().collect(),
+                        });
+                    }
+                    Step::NxDomain { records, soa } => {
+                        chain.extend(records);
+                        return Ok(Answer {
+                            rcode: ResponseCode::NXDomain,
+                            answers: chain,
+                            authorities: soa.into_iter().collect(),
+                        });
+                    }
+                    Step::Referral { .. } | Step::Lame(_) => {
+                        return Err(ResolveError::AllServersFailed {
+                            zone: name.to_string(),
+                        });
+                    }
+                }
+            }
+            Err(ResolveError::Limit("CNAME chain"))
+        })
+    }
+
+    /// Iterates for one name until a final step (never Referral or Lame).
+    async fn iterate(
+        &self,
+        name: &Name,
+        qtype: RecordType,
+        budget: &mut Budget,
+    ) -> Result<Step, ResolveError> {
+        let mut dp = self.find_delegation(name, true);
+        match self.iterate_from(&mut dp, name, qtype, budget).await {
+            Err(error) if dp.falls_back() => {
+                tracing::debug!(zone = %dp.zone, %error, "forward/stub failed; falling back to iteration");
+                let mut dp = self.find_delegation(name, false);
+                self.iterate_from(&mut dp, name, qtype, budget).await
+            }
+            other => other,
+        }
+    }
+
+    async fn iterate_from(
+        &self,
+        dp: &mut DelegationPoint,
+        name: &Name,
+        qtype: RecordType,
+        budget: &mut Budget,
+    ) -> Result<Step, ResolveError> {
+        let limits = self.options.limits;
+        let minimise = self.options.qname_minimisation && !dp.is_forward();
+        let mut qmin_labels = if minimise {
+            dp.zone.num_labels() + 1
+        } else {
+            u8::MAX
+        };
+        loop {
+            let full = qmin_labels >= name.num_labels();
+            let (ask_name, ask_type) = if full {
+                (name.clone(), qtype)
+            } else {
+                (name.trim_to(usize::from(qmin_labels)), RecordType::A)
+            };
+            let (reply, server) = self.ask_zone(dp, &ask_name, ask_type, budget).await?;
+            // Forwarders answer recursively: their data is trusted for any name.
+            let bailiwick = if dp.is_forward() {
+                Name::root()
+            } else {
+                dp.zone.clone()
+            };
+            let step = classify(
+                &reply,
+                &bailiwick,
+                &ask_name,
+                ask_type,
+                limits.max_cname_chain,
+            );
+            let now = Instant::now();
+            match step {
+                Step::Lame(reason) => {
+                    tracing::debug!(%server, zone = %dp.zone, ?reason, "lame server");
+                    self.infra.mark_lame(server.ip(), &dp.zone, now);
+                    dp.exclude(server);
+                    continue;
+                }
+                Step::Referral { zone, ns, glue } => {
+                    if dp.is_forward() {
+                        dp.exclude(server);
+                        continue;
+                    }
+                    budget.referrals += 1;
+                    if budget.referrals > limits.max_referrals {
+                        return Err(ResolveError::Limit("referrals"));
+                    }
+                    self.cache_referral(&ns, &glue, now);
+                    *dp = self.delegation_from(&zone, &ns, &glue, now);
+                    if minimise {
+                        qmin_labels = dp.zone.num_labels() + 1;
+                    }
+                    continue;
+                }
+                _ if !full => {
+                    // A minimised query: only referrals matter. NXDOMAIN for an
+                    // ancestor means nothing below exists (RFC 8020) in strict mode;
+                    // relaxed mode (Unbound's default) asks the full name instead,
+                    // since some servers answer NXDOMAIN for empty non-terminals.
+                    if let Step::NxDomain { soa, .. } = &step {
+                        if self.options.qname_minimisation_strict {
+                            return Ok(Step::NxDomain {
+                                records: Vec::new(),
+                                soa: soa.clone(),
+                            });
+                        }
+                        qmin_labels = u8::MAX;
+                    } else {
+                        qmin_labels += 1;
+                    }
+                    continue;
+                }
+                final_step => {
+                    self.cache_final(&final_step, now);
+                    return Ok(final_step);
+                }
+            }
+        }
+    }
+
+    /// Asks the servers of `dp` until one gives a usable reply.
+    async fn ask_zone(
+        &self,
+        dp: &mut DelegationPoint,
+        name: &Name,
+        qtype: RecordType,
+        budget: &mut Budget,
+    ) -> Result<(hickory_proto::op::Message, SocketAddr), ResolveError> {
+        let limits = self.options.limits;
+        let query = {
+            let mut q = Query::query(name.clone(), qtype);
+            q.set_query_class(DNSClass::IN);
+            q
+        };
+        loop {
+            let now = Instant::now();
+            let candidates: Vec<IpAddr> = dp
+                .candidates(MAX_ATTEMPTS_PER_SERVER)
+                .into_iter()
+                .filter(|ip| self.may_query(*ip))
+                .collect();
+            if candidates.is_empty() {
+                if self.resolve_more_servers(dp, budget).await {
+                    continue;
+                }
+                return Err(if dp.addrs.is_empty() {
+                    ResolveError::NoServers {
+                        zone: dp.zone.to_string(),
+                    }
+                } else {
+                    ResolveError::AllServersFailed {
+                        zone: dp.zone.to_string(),
+                    }
+                });
+            }
+            let Some(ip) = self.infra.select(&candidates, &dp.zone, now) else {
+                return Err(ResolveError::NoServers {
+                    zone: dp.zone.to_string(),
+                });
+            };
+            let Some(server) = dp.socket_for(ip) else {
+                return Err(ResolveError::NoServers {
+                    zone: dp.zone.to_string(),
+                });
+            };
+            budget.queries += 1;
+            if budget.queries > limits.max_upstream_queries {
+                return Err(ResolveError::Limit("upstream queries"));
+            }
+            dp.attempted(server);
+            let tls_name = match &dp.kind {
+                ServerKind::Forward { tls, .. } => tls.get(&server).cloned(),
+                _ => None,
+            };
+            let mut options = QueryOptions {
+                tcp: false,
+                tls_name,
+                timeout: self.infra.rto(ip, now),
+                edns_payload: Some(self.options.edns_payload),
+                recursion_desired: dp.is_forward(),
+            };
+            if options.tls_name.is_some() {
+                options.timeout = options.timeout.max(Duration::from_secs(2));
+            }
+            match self.transport.exchange(server, &query, &options).await {
+                Ok(reply) => {
+                    self.infra.record_rtt(ip, reply.rtt, Instant::now());
+                    let mut message = reply.message;
+                    if message.metadata.response_code == ResponseCode::FormErr
+                        && options.edns_payload.is_some()
+                    {
+                        // RFC 6891 §7: a server that does not speak EDNS; ask again without it.
+                        options.edns_payload = None;
+                        match self.transport.exchange(server, &query, &options).await {
+                            Ok(plain) => message = plain.message,
+                            Err(_) => continue,
+                        }
+                    }
+                    if message.metadata.truncation && !reply.stream {
+                        // RFC 7766: the full answer comes over TCP.
+                        options.tcp = true;
+                        options.timeout = options.timeout.max(Duration::from_secs(1)) * 3;
+                        budget.queries += 1;
+                        match self.transport.exchange(server, &query, &options).await {
+                            Ok(full) => message = full.message,
+                            Err(error) => {
+                                tracing::debug!(%server, %error, "TCP retry after TC failed");
+                                continue;
+                            }
+                        }
+                    }
+                    return Ok((message, server));
+                }
+                Err(TransportError::Timeout(_)) => {
+                    self.infra.record_timeout(ip, Instant::now());
+                }
+                Err(error) => {
+                    tracing::debug!(%server, %error, "query failed");
+                    dp.exclude(server);
+                }
+            }
+        }
+    }
+
+    /// Whether we may send to `ip` (family switches, do-not-query-localhost).
+    fn may_query(&self, ip: IpAddr) -> bool {
+        let family_ok = if ip.is_ipv4() {
+            self.options.do_ip4
+        } else {
+            self.options.do_ip6
+        };
+        family_ok && !(self.options.do_not_query_localhost && ip.is_loopback())
+    }
+
+    /// Resolves the addresses of one more NS name of `dp` (glue-less delegation).
+    /// Returns false when nothing more can be learned.
+    async fn resolve_more_servers(&self, dp: &mut DelegationPoint, budget: &mut Budget) -> bool {
+        while !dp.unresolved.is_empty() {
+            let index = rand::random_range(0..dp.unresolved.len());
+            let ns = dp.unresolved.swap_remove(index);
+            if budget.resolving_ns.contains(&ns)
+                || budget.ns_depth >= self.options.limits.max_ns_depth
+            {
+                continue;
+            }
+            budget.ns_depth += 1;
+            budget.resolving_ns.push(ns.clone());
+            let mut found = Vec::new();
+            for rtype in [RecordType::A, RecordType::AAAA] {
+                let enabled = if rtype == RecordType::A {
+                    self.options.do_ip4
+                } else {
+                    self.options.do_ip6
+                };
+                if !enabled || !found.is_empty() {
+                    continue;
+                }
+                if let Ok(answer) = self.resolve_with(ns.clone(), rtype, budget).await {
+                    found.extend(answer.answers.iter().filter_map(record_ip));
+                }
+            }
+            budget.resolving_ns.retain(|n| n != &ns);
+            budget.ns_depth -= 1;
+            if !found.is_empty() {
+                dp.add_addrs(found);
+                return true;
+            }
+        }
+        false
+    }
+
+    /// The closest delegation for `name`: a configured forward/stub zone, a
+    /// cached NS set, or the root hints.
+    fn find_delegation(&self, name: &Name, use_configured: bool) -> DelegationPoint {
+        let now = Instant::now();
+        let configured = if use_configured {
+            self.zones.iter().find(|z| z.zone.zone_of(name))
+        } else {
+            None
+        };
+        let floor = configured.map_or(0, |z| z.zone.num_labels());
+        let mut ancestor = name.clone();
+        loop {
+            if ancestor.num_labels() < floor
+                || (ancestor.num_labels() == floor && configured.is_some())
+            {
+                break;
+            }
+            if let Some(entry) = self
+                .rrsets
+                .get(&ancestor, RecordType::NS, Trust::Referral, now)
+            {
+                return self.delegation_from(&ancestor, &entry.records, &[], now);
+            }
+            if ancestor.is_root() {
+                break;
+            }
+            ancestor = ancestor.base_name();
+        }
+        if let Some(zone) = configured {
+            let mut dp = DelegationPoint::new(
+                zone.zone.clone(),
+                zone.addrs.clone(),
+                zone.hosts.clone(),
+                zone.kind.clone(),
+            );
+            // Forward/stub host names are resolved from their cached addresses when known.
+            let known: Vec<IpAddr> = zone
+                .hosts
+                .iter()
+                .flat_map(|h| self.cached_addrs(h, now))
+                .collect();
+            dp.add_addrs(known);
+            return dp;
+        }
+        let addrs = self
+            .hints
+            .addrs
+            .iter()
+            .map(|(_, ip)| SocketAddr::new(*ip, 53))
+            .collect();
+        DelegationPoint::new(Name::root(), addrs, Vec::new(), ServerKind::Iterative)
+    }
+
+    fn delegation_from(
+        &self,
+        zone: &Name,
+        ns: &[Record],
+        glue: &[Record],
+        now: Instant,
+    ) -> DelegationPoint {
+        let mut addrs = Vec::new();
+        let mut unresolved = Vec::new();
+        for record in ns {
+            let RData::NS(target) = &record.data else {
+                continue;
+            };
+            let mut ips: Vec<IpAddr> = glue
+                .iter()
+                .filter(|g| g.name == target.0)
+                .filter_map(record_ip)
+                .collect();
+            if ips.is_empty() {
+                ips = self.cached_addrs(&target.0, now);
+            }
+            if ips.is_empty() {
+                unresolved.push(target.0.clone());
+            }
+            for ip in ips {
+                let addr = SocketAddr::new(ip, 53);
+                if !addrs.contains(&addr) {
+                    addrs.push(addr);
+                }
+            }
+        }
+        DelegationPoint::new(zone.clone(), addrs, unresolved, ServerKind::Iterative)
+    }
+
+    fn cached_addrs(&self, name: &Name, now: Instant) -> Vec<IpAddr> {
+        [RecordType::A, RecordType::AAAA]
+            .into_iter()
+            .filter_map(|t| self.rrsets.get(name, t, Trust::Glue, now))
+            .flat_map(|entry| {
+                entry
+                    .records
+                    .iter()
+                    .filter_map(record_ip)
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    fn cache_referral(&self, ns: &[Record], glue: &[Record], now: Instant) {
+        self.rrsets.insert(ns.to_vec(), Trust::Referral, now);
+        for rrset in group_rrsets(glue) {
+            self.rrsets.insert(rrset, Trust::Glue, now);
+        }
+    }
+
+    fn cache_final(&self, step: &Step, now: Instant) {
+        let records = match step {
+            Step::Answer { records } | Step::Cname { records, .. } => records,
+            Step::NoData { records, .. } | Step::NxDomain { records, .. } => records,
+            _ => return,
+        };
+        for rrset in group_rrsets(records) {
+            self.rrsets.insert(rrset, Trust::Answer, now);
+        }
+    }
+
+    /// Number of servers in the infra cache.
+    pub fn infra_len(&self) -> usize {
+        self.infra.len()
+    }
+}
+
+/// The address in an A or AAAA record.
+fn record_ip(record: &Record) -> Option<IpAddr> {
+    match &record.data {
+        RData::A(a) => Some(IpAddr::V4(a.0)),
+        RData::AAAA(aaaa) => Some(IpAddr::V6(aaaa.0)),
+        _ => None,
+    }
+}
+
+/// Splits records into RRsets (same owner, type and class), keeping order.
+pub fn group_rrsets(records: &[Record]) -> Vec<Vec<Record>> {
+    let mut sets: Vec<Vec<Record>> = Vec::new();
+    for record in records {
+        match sets.iter_mut().find(|set| {
+            set.first().is_some_and(|first| {
+                first.name == record.name && first.record_type() == record.record_type()
+            })
+        }) {
+            Some(set) => set.push(record.clone()),
+            None => sets.push(vec![record.clone()]),
+        }
+    }
+    sets
+}

@@ -1,0 +1,404 @@
+//! Classifies one upstream reply: outcomes are values, not errors.
+//!
+//! Every record accepted must be in the bailiwick of the zone the server was
+//! asked as (its owner at or below that zone): an authority for example.com can
+//! vouch for names under example.com and nothing else (poisoning defence,
+//! RFC 5452 §6 and Unbound's scrubber).
+
+use hickory_proto::op::{Message, ResponseCode};
+use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
+
+/// What a reply means for the question it answers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// The answer: the records of any in-zone CNAME/DNAME chain and the final RRset.
+    Answer {
+        /// Chain records then the answer RRset.
+        records: Vec<Record>,
+    },
+    /// A CNAME/DNAME chain that leaves the zone: resolve `target` next.
+    Cname {
+        /// Chain records so far.
+        records: Vec<Record>,
+        /// The name to resolve next.
+        target: Name,
+    },
+    /// A delegation to a child zone.
+    Referral {
+        /// The child zone.
+        zone: Name,
+        /// Its NS RRset.
+        ns: Vec<Record>,
+        /// In-bailiwick glue for the NS names.
+        glue: Vec<Record>,
+    },
+    /// The name exists without data of that type.
+    NoData {
+        /// Chain records leading to the name.
+        records: Vec<Record>,
+        /// The SOA for negative caching, when given.
+        soa: Option<Record>,
+    },
+    /// The name does not exist.
+    NxDomain {
+        /// Chain records leading to the name.
+        records: Vec<Record>,
+        /// The SOA for negative caching, when given.
+        soa: Option<Record>,
+    },
+    /// The server is of no use for this zone.
+    Lame(LameReason),
+}
+
+/// Why a server was judged lame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LameReason {
+    /// It answered with this error rcode.
+    Rcode(ResponseCode),
+    /// A referral to the same zone or upwards.
+    UpwardReferral,
+    /// No answer, no referral, no SOA, not authoritative.
+    Empty,
+}
+
+/// Classifies `reply` to (`qname`, `qtype`) from a server for `zone`.
+/// `max_chain` bounds how many CNAME/DNAME links are followed inside one reply.
+pub fn classify(
+    reply: &Message,
+    zone: &Name,
+    qname: &Name,
+    qtype: RecordType,
+    max_chain: u32,
+) -> Step {
+    let rcode = reply.metadata.response_code;
+    if rcode != ResponseCode::NoError && rcode != ResponseCode::NXDomain {
+        return Step::Lame(LameReason::Rcode(rcode));
+    }
+    let in_zone = |name: &Name| zone.zone_of(name);
+    let answers: Vec<&Record> = reply
+        .answers
+        .iter()
+        .filter(|r| r.dns_class == DNSClass::IN)
+        .collect();
+
+    let mut chain: Vec<Record> = Vec::new();
+    let mut name = qname.clone();
+    let mut hops = 0;
+    loop {
+        if !in_zone(&name) {
+            // The chain left the zone: nothing further from this server is trusted.
+            return Step::Cname {
+                records: chain,
+                target: name,
+            };
+        }
+        let rrset: Vec<Record> = answers
+            .iter()
+            .filter(|r| r.name == name && (r.record_type() == qtype || qtype == RecordType::ANY))
+            .map(|r| (*r).clone())
+            .collect();
+        if !rrset.is_empty() {
+            chain.extend(rrset);
+            return Step::Answer { records: chain };
+        }
+        if hops >= max_chain {
+            return Step::Cname {
+                records: chain,
+                target: name,
+            };
+        }
+        if let Some((dname, target)) = find_dname(&answers, &name, zone) {
+            // RFC 6672 §3.1: synthesize the CNAME ourselves rather than trust the
+            // server's (checked before CNAMEs, so a server-sent CNAME is ignored).
+            let mut synthesized = Record::from_rdata(
+                name.clone(),
+                dname.ttl,
+                RData::CNAME(hickory_proto::rr::rdata::CNAME(target.clone())),
+            );
+            synthesized.dns_class = DNSClass::IN;
+            chain.push(dname.clone());
+            chain.push(synthesized);
+            name = target;
+            hops += 1;
+            continue;
+        }
+        if qtype != RecordType::CNAME {
+            if let Some(cname) = answers
+                .iter()
+                .find(|r| r.name == name && r.record_type() == RecordType::CNAME)
+            {
+                if let RData::CNAME(target) = &cname.data {
+                    chain.push((*cname).clone());
+                    name = target.0.clone();
+                    hops += 1;
+                    continue;
+                }
+            }
+        }
+        break;
+    }
+
+    let soa = reply
+        .authorities
+        .iter()
+        .find(|r| r.record_type() == RecordType::SOA && in_zone(&r.name) && r.name.zone_of(&name))
+        .cloned()
+        .map(negative_soa);
+
+    if rcode == ResponseCode::NXDomain {
+        return Step::NxDomain {
+            records: chain,
+            soa,
+        };
+    }
+    if !chain.is_empty() && reply.answers.is_empty() {
+        // Unreachable in practice (chain comes from answers); kept for clarity.
+        return Step::Cname {
+            records: chain,
+            target: name,
+        };
+    }
+
+    // A referral: NS for a zone strictly below ours that contains the name.
+    let referral_zone = reply
+        .authorities
+        .iter()
+        .filter(|r| r.record_type() == RecordType::NS)
+        .map(|r| r.name.clone())
+        .find(|owner| in_zone(owner) && owner.zone_of(&name));
+    if chain.is_empty() {
+        if let Some(child) = referral_zone {
+            if child.num_labels() <= zone.num_labels() {
+                if soa.is_none() && !reply.metadata.authoritative {
+                    return Step::Lame(LameReason::UpwardReferral);
+                }
+            } else {
+                let ns: Vec<Record> = reply
+                    .authorities
+                    .iter()
+                    .filter(|r| r.record_type() == RecordType::NS && r.name == child)
+                    .cloned()
+                    .collect();
+                let ns_names: Vec<Name> = ns
+                    .iter()
+                    .filter_map(|r| match &r.data {
+                        RData::NS(n) => Some(n.0.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                // harden-glue: only addresses for the NS names, and only within the
+                // referring server's zone.
+                let glue = reply
+                    .additionals
+                    .iter()
+                    .filter(|r| matches!(r.record_type(), RecordType::A | RecordType::AAAA))
+                    .filter(|r| ns_names.contains(&r.name) && in_zone(&r.name))
+                    .cloned()
+                    .collect();
+                return Step::Referral {
+                    zone: child,
+                    ns,
+                    glue,
+                };
+            }
+        }
+    }
+
+    if soa.is_some() || reply.metadata.authoritative {
+        return Step::NoData {
+            records: chain,
+            soa,
+        };
+    }
+    if !chain.is_empty() {
+        return Step::Cname {
+            records: chain,
+            target: name,
+        };
+    }
+    Step::Lame(LameReason::Empty)
+}
+
+/// A DNAME in `answers` owned by a proper ancestor of `name` inside `zone`, with
+/// the name it maps `name` to.
+fn find_dname<'a>(answers: &[&'a Record], name: &Name, zone: &Name) -> Option<(&'a Record, Name)> {
+    answers
+        .iter()
+        .filter(|r| r.record_type() == RecordType::DNAME)
+        .filter(|r| zone.zone_of(&r.name) && r.name.zone_of(name) && r.name != *name)
+        .find_map(|r| {
+            let target = dname_target(r)?;
+            let keep = usize::from(name.num_labels().saturating_sub(r.name.num_labels()));
+            let prefix: Vec<&[u8]> = name.iter().take(keep).collect();
+            let full = Name::from_labels(prefix)
+                .ok()?
+                .append_domain(&target)
+                .ok()?;
+            Some((*r, full))
+        })
+}
+
+/// The target of a DNAME record (hickory keeps DNAME rdata as raw bytes).
+pub fn dname_target(record: &Record) -> Option<Name> {
+    match &record.data {
+        RData::Unknown { rdata, .. } => {
+            use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
+            let mut decoder = BinDecoder::new(&rdata.anything);
+            Name::read(&mut decoder).ok()
+        }
+        _ => None,
+    }
+}
+
+/// RFC 2308 §5: the negative TTL is the smaller of the SOA's TTL and its MINIMUM.
+pub fn negative_soa(mut soa: Record) -> Record {
+    if let RData::SOA(data) = &soa.data {
+        soa.ttl = soa.ttl.min(data.minimum);
+    }
+    soa
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hickory_proto::op::{MessageType, OpCode};
+    use hickory_proto::rr::rdata::{A, CNAME, NS, SOA};
+
+    fn name(s: &str) -> Name {
+        Name::from_ascii(s).unwrap()
+    }
+
+    fn reply() -> Message {
+        let mut m = Message::new(1, MessageType::Response, OpCode::Query);
+        m.metadata.response_code = ResponseCode::NoError;
+        m
+    }
+
+    fn a(owner: &str, ip: [u8; 4]) -> Record {
+        Record::from_rdata(
+            name(owner),
+            300,
+            RData::A(A::new(ip[0], ip[1], ip[2], ip[3])),
+        )
+    }
+
+    #[test]
+    fn referral_keeps_only_in_bailiwick_glue() {
+        let mut m = reply();
+        m.authorities.push(Record::from_rdata(
+            name("example.com."),
+            3600,
+            RData::NS(NS(name("ns1.example.com."))),
+        ));
+        m.authorities.push(Record::from_rdata(
+            name("example.com."),
+            3600,
+            RData::NS(NS(name("ns.attacker.net."))),
+        ));
+        m.additionals.push(a("ns1.example.com.", [127, 0, 0, 10]));
+        m.additionals.push(a("ns.attacker.net.", [6, 6, 6, 6]));
+        m.additionals.push(a("www.bank.com.", [6, 6, 6, 6]));
+        let step = classify(
+            &m,
+            &name("com."),
+            &name("www.example.com."),
+            RecordType::A,
+            11,
+        );
+        let Step::Referral { zone, ns, glue } = step else {
+            panic!("{step:?}")
+        };
+        assert_eq!(zone, name("example.com."));
+        assert_eq!(ns.len(), 2);
+        assert_eq!(glue.len(), 1);
+        assert_eq!(glue[0].name, name("ns1.example.com."));
+    }
+
+    #[test]
+    fn out_of_bailiwick_answer_after_cname_is_not_trusted() {
+        let mut m = reply();
+        m.metadata.authoritative = true;
+        m.answers.push(Record::from_rdata(
+            name("chain.example.com."),
+            300,
+            RData::CNAME(CNAME(name("c1.example.net."))),
+        ));
+        m.answers.push(a("c1.example.net.", [6, 6, 6, 6]));
+        let step = classify(
+            &m,
+            &name("example.com."),
+            &name("chain.example.com."),
+            RecordType::A,
+            11,
+        );
+        let Step::Cname { records, target } = step else {
+            panic!("{step:?}")
+        };
+        assert_eq!(records.len(), 1);
+        assert_eq!(target, name("c1.example.net."));
+    }
+
+    #[test]
+    fn upward_referral_is_lame_and_error_rcodes_are_lame() {
+        let mut m = reply();
+        m.authorities.push(Record::from_rdata(
+            Name::root(),
+            3600,
+            RData::NS(NS(name("a.root-servers.net."))),
+        ));
+        assert_eq!(
+            classify(
+                &m,
+                &name("example.com."),
+                &name("www.example.com."),
+                RecordType::A,
+                11
+            ),
+            Step::Lame(LameReason::Empty)
+        );
+        let mut refused = reply();
+        refused.metadata.response_code = ResponseCode::Refused;
+        assert_eq!(
+            classify(
+                &refused,
+                &name("example.com."),
+                &name("www.example.com."),
+                RecordType::A,
+                11
+            ),
+            Step::Lame(LameReason::Rcode(ResponseCode::Refused))
+        );
+    }
+
+    #[test]
+    fn nxdomain_takes_the_soa_minimum_as_ttl() {
+        let mut m = reply();
+        m.metadata.response_code = ResponseCode::NXDomain;
+        m.metadata.authoritative = true;
+        let soa = SOA::new(
+            name("ns1.example.com."),
+            name("host.example.com."),
+            1,
+            3600,
+            600,
+            86400,
+            300,
+        );
+        m.authorities.push(Record::from_rdata(
+            name("example.com."),
+            3600,
+            RData::SOA(soa),
+        ));
+        let step = classify(
+            &m,
+            &name("example.com."),
+            &name("nope.example.com."),
+            RecordType::A,
+            11,
+        );
+        let Step::NxDomain { soa: Some(soa), .. } = step else {
+            panic!("{step:?}")
+        };
+        assert_eq!(soa.ttl, 300);
+    }
+}

@@ -1,0 +1,342 @@
+//! `local-zone:` and `local-data:`, with Unbound's default local zones
+//! (localhost, the loopback reverse zones, RFC 6761 names and the AS112
+//! reverse zones of private ranges), so such queries never leave the resolver.
+
+use std::collections::{HashMap, HashSet};
+
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::{Name, Record, RecordType};
+use hickory_proto::serialize::txt::Parser;
+
+use crate::config::{Config, LocalZone, LocalZoneType};
+
+/// What local zones decide for a query.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LocalAction {
+    /// Answer with this.
+    Answer {
+        /// Response code.
+        rcode: ResponseCode,
+        /// Answer section.
+        answers: Vec<Record>,
+        /// Authority section (SOA for negative answers).
+        authorities: Vec<Record>,
+    },
+    /// Answer REFUSED.
+    Refuse,
+    /// Drop the query.
+    Drop,
+    /// Not local: resolve normally.
+    Resolve,
+}
+
+/// The local zone table.
+#[derive(Clone, Debug, Default)]
+pub struct LocalZones {
+    zones: HashMap<Name, LocalZoneType>,
+    data: HashMap<Name, Vec<Record>>,
+    /// Every ancestor of a local-data owner (empty non-terminals answer NODATA).
+    ancestors: HashSet<Name>,
+}
+
+const DEFAULT_SOA: &str = "10800 IN SOA localhost. nobody.invalid. 1 3600 1200 604800 10800";
+
+/// Unbound's AS112 and RFC 6761 defaults (services/localzone.c).
+fn default_zone_names() -> Vec<&'static str> {
+    let mut names = vec![
+        "home.arpa.",
+        "onion.",
+        "test.",
+        "invalid.",
+        "10.in-addr.arpa.",
+        "168.192.in-addr.arpa.",
+        "0.in-addr.arpa.",
+        "254.169.in-addr.arpa.",
+        "2.0.192.in-addr.arpa.",
+        "100.51.198.in-addr.arpa.",
+        "113.0.203.in-addr.arpa.",
+        "255.255.255.255.in-addr.arpa.",
+        "0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa.",
+        "d.f.ip6.arpa.",
+        "8.e.f.ip6.arpa.",
+        "9.e.f.ip6.arpa.",
+        "a.e.f.ip6.arpa.",
+        "b.e.f.ip6.arpa.",
+        "8.b.d.0.1.0.0.2.ip6.arpa.",
+    ];
+    names.extend(RFC1918_172.iter().copied());
+    names.extend(RFC6598_100.iter().copied());
+    names
+}
+
+const RFC1918_172: &[&str] = &[
+    "16.172.in-addr.arpa.",
+    "17.172.in-addr.arpa.",
+    "18.172.in-addr.arpa.",
+    "19.172.in-addr.arpa.",
+    "20.172.in-addr.arpa.",
+    "21.172.in-addr.arpa.",
+    "22.172.in-addr.arpa.",
+    "23.172.in-addr.arpa.",
+    "24.172.in-addr.arpa.",
+    "25.172.in-addr.arpa.",
+    "26.172.in-addr.arpa.",
+    "27.172.in-addr.arpa.",
+    "28.172.in-addr.arpa.",
+    "29.172.in-addr.arpa.",
+    "30.172.in-addr.arpa.",
+    "31.172.in-addr.arpa.",
+];
+
+const RFC6598_100: &[&str] = &[
+    "64.100.in-addr.arpa.",
+    "65.100.in-addr.arpa.",
+    "66.100.in-addr.arpa.",
+    "67.100.in-addr.arpa.",
+    "68.100.in-addr.arpa.",
+    "69.100.in-addr.arpa.",
+    "70.100.in-addr.arpa.",
+    "71.100.in-addr.arpa.",
+    "72.100.in-addr.arpa.",
+    "73.100.in-addr.arpa.",
+    "74.100.in-addr.arpa.",
+    "75.100.in-addr.arpa.",
+    "76.100.in-addr.arpa.",
+    "77.100.in-addr.arpa.",
+    "78.100.in-addr.arpa.",
+    "79.100.in-addr.arpa.",
+    "80.100.in-addr.arpa.",
+    "81.100.in-addr.arpa.",
+    "82.100.in-addr.arpa.",
+    "83.100.in-addr.arpa.",
+    "84.100.in-addr.arpa.",
+    "85.100.in-addr.arpa.",
+    "86.100.in-addr.arpa.",
+    "87.100.in-addr.arpa.",
+    "88.100.in-addr.arpa.",
+    "89.100.in-addr.arpa.",
+    "90.100.in-addr.arpa.",
+    "91.100.in-addr.arpa.",
+    "92.100.in-addr.arpa.",
+    "93.100.in-addr.arpa.",
+    "94.100.in-addr.arpa.",
+    "95.100.in-addr.arpa.",
+    "96.100.in-addr.arpa.",
+    "97.100.in-addr.arpa.",
+    "98.100.in-addr.arpa.",
+    "99.100.in-addr.arpa.",
+    "100.100.in-addr.arpa.",
+    "101.100.in-addr.arpa.",
+    "102.100.in-addr.arpa.",
+    "103.100.in-addr.arpa.",
+    "104.100.in-addr.arpa.",
+    "105.100.in-addr.arpa.",
+    "106.100.in-addr.arpa.",
+    "107.100.in-addr.arpa.",
+    "108.100.in-addr.arpa.",
+    "109.100.in-addr.arpa.",
+    "110.100.in-addr.arpa.",
+    "111.100.in-addr.arpa.",
+    "112.100.in-addr.arpa.",
+    "113.100.in-addr.arpa.",
+    "114.100.in-addr.arpa.",
+    "115.100.in-addr.arpa.",
+    "116.100.in-addr.arpa.",
+    "117.100.in-addr.arpa.",
+    "118.100.in-addr.arpa.",
+    "119.100.in-addr.arpa.",
+    "120.100.in-addr.arpa.",
+    "121.100.in-addr.arpa.",
+    "122.100.in-addr.arpa.",
+    "123.100.in-addr.arpa.",
+    "124.100.in-addr.arpa.",
+    "125.100.in-addr.arpa.",
+    "126.100.in-addr.arpa.",
+    "127.100.in-addr.arpa.",
+];
+
+fn parse_records(text: &str) -> Vec<Record> {
+    Parser::new(text, None, Some(Name::root()))
+        .parse()
+        .map(|(_, sets)| {
+            sets.values()
+                .flat_map(|s| s.records_without_rrsigs().cloned().collect::<Vec<_>>())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+impl LocalZones {
+    /// Builds the table: defaults (minus `nodefault` and zones the config sets
+    /// itself), then the config's zones and data; data outside any zone gets an
+    /// implicit transparent zone at its owner, as in Unbound.
+    pub fn new(config: &Config) -> Self {
+        let mut table = LocalZones::default();
+        let configured: HashSet<Name> = config
+            .local_zones
+            .iter()
+            .map(|z| z.name.to_lowercase())
+            .collect();
+        let blocked =
+            |name: &Name| config.nodefault.iter().any(|n| n == name) || configured.contains(name);
+        let mut defaults: Vec<(Name, LocalZoneType, String)> = Vec::new();
+        let localhost = "localhost.";
+        defaults.push((
+            Name::from_ascii(localhost).unwrap_or_else(|_| Name::root()),
+            LocalZoneType::Redirect,
+            format!(
+                "localhost. {DEFAULT_SOA}\nlocalhost. 10800 IN NS localhost.\nlocalhost. 10800 IN A 127.0.0.1\nlocalhost. 10800 IN AAAA ::1\n"
+            ),
+        ));
+        defaults.push((
+            Name::from_ascii("127.in-addr.arpa.").unwrap_or_else(|_| Name::root()),
+            LocalZoneType::Static,
+            format!("127.in-addr.arpa. {DEFAULT_SOA}\n127.in-addr.arpa. 10800 IN NS localhost.\n1.0.0.127.in-addr.arpa. 10800 IN PTR localhost.\n"),
+        ));
+        let v6_loopback =
+            "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa.";
+        defaults.push((
+            Name::from_ascii(v6_loopback).unwrap_or_else(|_| Name::root()),
+            LocalZoneType::Static,
+            format!("{v6_loopback} {DEFAULT_SOA}\n{v6_loopback} 10800 IN NS localhost.\n{v6_loopback} 10800 IN PTR localhost.\n"),
+        ));
+        for zone in default_zone_names() {
+            if let Ok(name) = Name::from_ascii(zone) {
+                defaults.push((
+                    name,
+                    LocalZoneType::Static,
+                    format!("{zone} {DEFAULT_SOA}\n{zone} 10800 IN NS localhost.\n"),
+                ));
+            }
+        }
+        for (name, kind, data) in defaults {
+            if blocked(&name) {
+                continue;
+            }
+            table.zones.insert(name, kind);
+            for record in parse_records(&data) {
+                table.add_data(record);
+            }
+        }
+        for LocalZone { name, kind } in &config.local_zones {
+            table.zones.insert(name.to_lowercase(), *kind);
+        }
+        for record in &config.local_data {
+            if table.zone_for(&record.name).is_none() {
+                table
+                    .zones
+                    .insert(record.name.to_lowercase(), LocalZoneType::Transparent);
+            }
+            table.add_data(record.clone());
+        }
+        table
+    }
+
+    fn add_data(&mut self, record: Record) {
+        let owner = record.name.to_lowercase();
+        let mut ancestor = owner.base_name();
+        while !ancestor.is_root() {
+            self.ancestors.insert(ancestor.clone());
+            ancestor = ancestor.base_name();
+        }
+        self.data.entry(owner).or_default().push(record);
+    }
+
+    /// The deepest local zone containing `name`.
+    fn zone_for(&self, name: &Name) -> Option<(Name, LocalZoneType)> {
+        let mut candidate = name.clone();
+        loop {
+            if let Some(kind) = self.zones.get(&candidate) {
+                return Some((candidate, *kind));
+            }
+            if candidate.is_root() {
+                return None;
+            }
+            candidate = candidate.base_name();
+        }
+    }
+
+    fn soa_of(&self, zone: &Name) -> Vec<Record> {
+        self.data
+            .get(zone)
+            .map(|records| {
+                records
+                    .iter()
+                    .filter(|r| r.record_type() == RecordType::SOA)
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Decides what to do for (`qname`, `qtype`).
+    pub fn lookup(&self, qname: &Name, qtype: RecordType) -> LocalAction {
+        if self.zones.is_empty() {
+            return LocalAction::Resolve;
+        }
+        let Some((zone, kind)) = self.zone_for(qname) else {
+            return LocalAction::Resolve;
+        };
+        let negative = |rcode| LocalAction::Answer {
+            rcode,
+            answers: Vec::new(),
+            authorities: self.soa_of(&zone),
+        };
+        match kind {
+            LocalZoneType::AlwaysTransparent => return LocalAction::Resolve,
+            LocalZoneType::AlwaysNxdomain => return negative(ResponseCode::NXDomain),
+            LocalZoneType::AlwaysNodata => return negative(ResponseCode::NoError),
+            LocalZoneType::AlwaysRefuse => return LocalAction::Refuse,
+            LocalZoneType::AlwaysDeny => return LocalAction::Drop,
+            _ => {}
+        }
+        let owner = if kind == LocalZoneType::Redirect {
+            &zone
+        } else {
+            qname
+        };
+        if let Some(records) = self.data.get(owner) {
+            let matching: Vec<Record> =
+                records
+                    .iter()
+                    .filter(|r| r.record_type() == qtype || qtype == RecordType::ANY)
+                    .chain(records.iter().filter(|r| {
+                        r.record_type() == RecordType::CNAME && qtype != RecordType::CNAME
+                    }))
+                    .map(|r| {
+                        let mut r = r.clone();
+                        r.name = qname.clone();
+                        r
+                    })
+                    .collect();
+            if !matching.is_empty() {
+                return LocalAction::Answer {
+                    rcode: ResponseCode::NoError,
+                    answers: matching,
+                    authorities: Vec::new(),
+                };
+            }
+            if kind == LocalZoneType::TypeTransparent {
+                return LocalAction::Resolve;
+            }
+            return negative(ResponseCode::NoError);
+        }
+        match kind {
+            LocalZoneType::Static | LocalZoneType::Redirect => {
+                if *qname == zone || self.ancestors.contains(&qname.to_lowercase()) {
+                    negative(ResponseCode::NoError)
+                } else {
+                    negative(ResponseCode::NXDomain)
+                }
+            }
+            LocalZoneType::Refuse => LocalAction::Refuse,
+            LocalZoneType::Deny | LocalZoneType::InformDeny => LocalAction::Drop,
+            _ => LocalAction::Resolve,
+        }
+    }
+
+    /// Whether `qname` falls under local data (for deny_non_local / refuse_non_local).
+    pub fn has_data_for(&self, qname: &Name) -> bool {
+        self.data.contains_key(&qname.to_lowercase())
+    }
+}

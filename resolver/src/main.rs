@@ -1,0 +1,100 @@
+//! `resolver`: parse arguments, load the config, bind, and call `resolver::run`.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use common::cli::CommonArgs;
+use common::exit::{EX_FAILURE, EX_USAGE};
+use common::readiness::Readiness;
+use common::shutdown::Shutdown;
+use resolver::{Config, Listeners};
+
+/// A recursive DNS resolver that reads unbound.conf (drop-in for Unbound).
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Stay in the foreground (accepted for `unbound -d` compatibility; always true).
+    #[arg(short = 'd', hide = true)]
+    foreground: bool,
+    /// Seconds to keep serving (not ready) after SIGTERM before draining.
+    #[arg(long, default_value_t = 1.0)]
+    lameduck: f64,
+}
+
+/// The metrics port unbound_exporter used.
+const DEFAULT_METRICS_ADDR: &str = "0.0.0.0:9167";
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let config = match &args.common.config {
+        Some(path) => Config::load(path),
+        None => Ok(Config::embedded_default()),
+    };
+    let config = match config {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("{error}");
+            return ExitCode::from(EX_USAGE);
+        }
+    };
+    if args.common.check_config {
+        #[allow(clippy::print_stdout)]
+        {
+            println!("{}", config.summary());
+        }
+        return ExitCode::SUCCESS;
+    }
+    let level = match config.server.verbosity {
+        0 => "warn",
+        1 => "info",
+        2 => "info,resolver=debug",
+        _ => "debug",
+    };
+    common::logging::init(args.common.log_format, level);
+    let metrics_addr = args
+        .common
+        .metrics_addr
+        .or_else(|| DEFAULT_METRICS_ADDR.parse::<SocketAddr>().ok());
+    let listeners = match Listeners::bind(&config, metrics_addr) {
+        Ok(listeners) => listeners,
+        Err(error) => {
+            tracing::error!(%error, "cannot bind");
+            return ExitCode::from(EX_FAILURE);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(config.server.num_threads.get())
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            tracing::error!(%error, "cannot start runtime");
+            return ExitCode::from(EX_FAILURE);
+        }
+    };
+    let lameduck = Duration::try_from_secs_f64(args.lameduck).unwrap_or(Duration::ZERO);
+    let result = runtime.block_on(async move {
+        let readiness = Readiness::new();
+        let shutdown = Shutdown::on_signal(readiness.clone(), lameduck);
+        resolver::run(
+            config,
+            listeners,
+            resolver::server::registry(),
+            readiness,
+            shutdown,
+        )
+        .await
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(%error, "resolver failed");
+            ExitCode::from(EX_FAILURE)
+        }
+    }
+}

@@ -1,0 +1,664 @@
+//! The per-query pipeline, in execution order:
+//!
+//! 1. **parse**: header and question peeked from the wire (no full parse);
+//!    responses dropped, malformed queries answered FORMERR, other opcodes NOTIMP.
+//! 2. **access**: `access-control` (deny drops, refuse answers REFUSED).
+//! 3. **cache** (HOT PATH): a fresh message-cache entry is copied out with ID,
+//!    case, flags and TTLs patched; answered synchronously, nothing allocated.
+//!    Local-zone names are never inserted in the cache, so looking the cache up
+//!    before the local zones gives the same answers as Unbound's order.
+//! 4. **local_zone**: local-zone / local-data, Unbound's default zones.
+//! 5. **resolve**: identical questions in flight share one recursion (coalescing);
+//!    the request list is bounded and overflow is answered SERVFAIL at once;
+//!    answers are cached, prefetched near expiry, and served expired (RFC 8767)
+//!    when configured.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::dns::edns::{find_opt, udp_reply_limit};
+use common::dns::truncate::truncate_to;
+use common::dns::wire::{QueryView, HEADER_LEN};
+use common::frontend::{DnsHandler, Query, Reply, Transport as Proto};
+use hickory_proto::op::{Message, MessageType, OpCode, Query as Question, ResponseCode};
+use hickory_proto::rr::{DNSClass, Name, RecordType};
+use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
+use parking_lot::Mutex;
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+
+use crate::access::Access;
+use crate::cache::message::{ClientEdns, Freshness, TtlPatch};
+use crate::cache::{CachedMessage, MessageCache, MessageKey, TtlPolicy};
+use crate::config::{AccessAction, Config};
+use crate::iterate::{Answer, Recursor};
+use crate::local_zone::{LocalAction, LocalZones};
+use crate::metrics::Metrics;
+use crate::transport::Transport;
+
+/// What one resolution produced for everyone waiting on it.
+type Outcome = Result<Arc<CachedMessage>, &'static str>;
+
+/// Resolutions in flight, by cache key, with everyone waiting on each.
+type Inflight = Mutex<HashMap<Box<[u8]>, Vec<oneshot::Sender<Outcome>>>>;
+
+/// Serving options taken from the config.
+#[derive(Clone, Debug)]
+struct ServeOptions {
+    prefetch: bool,
+    serve_expired: bool,
+    serve_expired_ttl: u32,
+    serve_expired_reply_ttl: u32,
+    serve_expired_client_timeout: Duration,
+    edns_payload: u16,
+    max_udp_size: u16,
+    request_limit: usize,
+}
+
+/// Everything the pipeline shares across queries and tasks.
+pub struct Engine<T: Transport> {
+    access: Access,
+    local: LocalZones,
+    /// Whole-answer cache.
+    pub messages: MessageCache,
+    /// The iterator (with its RRset and infra caches).
+    pub recursor: Recursor<T>,
+    /// Metric handles.
+    pub metrics: Metrics,
+    policy: TtlPolicy,
+    options: ServeOptions,
+    inflight: Inflight,
+}
+
+impl<T: Transport> std::fmt::Debug for Engine<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("messages", &self.messages)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The DNS handler given to the front end.
+pub struct Pipeline<T: Transport> {
+    engine: Arc<Engine<T>>,
+}
+
+impl<T: Transport> Clone for Pipeline<T> {
+    fn clone(&self) -> Self {
+        Self {
+            engine: self.engine.clone(),
+        }
+    }
+}
+
+impl<T: Transport> Pipeline<T> {
+    /// Builds the pipeline from config and its parts.
+    pub fn new(
+        config: &Config,
+        messages: MessageCache,
+        recursor: Recursor<T>,
+        metrics: Metrics,
+    ) -> Self {
+        let server = &config.server;
+        let engine = Engine {
+            access: Access::new(&config.access_control),
+            local: LocalZones::new(config),
+            messages,
+            recursor,
+            metrics,
+            policy: ttl_policy(config),
+            options: ServeOptions {
+                prefetch: server.prefetch,
+                serve_expired: server.serve_expired,
+                serve_expired_ttl: server.serve_expired_ttl,
+                serve_expired_reply_ttl: server.serve_expired_reply_ttl,
+                serve_expired_client_timeout: server.serve_expired_client_timeout,
+                edns_payload: server.edns_buffer_size,
+                max_udp_size: server.max_udp_size,
+                request_limit: server
+                    .num_queries_per_thread
+                    .saturating_mul(server.num_threads.get())
+                    .max(1),
+            },
+            inflight: Mutex::new(HashMap::new()),
+        };
+        Self {
+            engine: Arc::new(engine),
+        }
+    }
+
+    /// The shared engine (caches, metrics), for the admin endpoint and tests.
+    pub fn engine(&self) -> &Arc<Engine<T>> {
+        &self.engine
+    }
+}
+
+/// The TTL clamps from the config.
+pub fn ttl_policy(config: &Config) -> TtlPolicy {
+    TtlPolicy {
+        min: config.server.cache_min_ttl,
+        max: config.server.cache_max_ttl,
+        max_negative: config.server.cache_max_negative_ttl,
+    }
+}
+
+/// Client facts the reply needs, copied out of the query.
+#[derive(Clone, Copy, Debug)]
+struct ClientFacts {
+    edns: Option<ClientEdns>,
+    udp_limit: Option<usize>,
+}
+
+impl<T: Transport> DnsHandler for Pipeline<T> {
+    fn handle(&self, query: &Query<'_>, out: &mut Vec<u8>) -> Reply {
+        let engine = &self.engine;
+        let metrics = &engine.metrics;
+        let Ok(view) = QueryView::parse(query.wire) else {
+            return formerr(query.wire, out);
+        };
+        if view.is_response() {
+            return Reply::Drop;
+        }
+        metrics.queries.increment(1);
+        count_query(metrics, query, &view);
+        let edns = match find_opt(query.wire, &view) {
+            Ok(edns) => edns,
+            Err(_) => return formerr(query.wire, out),
+        };
+        if let Some(opt) = &edns {
+            metrics.query_edns_present.increment(1);
+            if opt.do_bit {
+                metrics.query_edns_do.increment(1);
+            }
+        }
+        let client_edns = edns.as_ref().map(|opt| ClientEdns {
+            payload: engine.options.edns_payload,
+            do_bit: opt.do_bit,
+        });
+        let udp_limit = (query.transport == Proto::Udp)
+            .then(|| udp_reply_limit(edns.as_ref(), engine.options.max_udp_size));
+        let facts = ClientFacts {
+            edns: client_edns,
+            udp_limit,
+        };
+
+        if view.opcode() != 0 {
+            return engine.reply_rcode(&view, facts, ResponseCode::NotImp, query.received_at, out);
+        }
+
+        // access
+        let action = engine.access.action(query.peer.ip());
+        match action {
+            AccessAction::Deny => {
+                metrics.unwanted_queries.increment(1);
+                return Reply::Drop;
+            }
+            AccessAction::Refuse => {
+                metrics.unwanted_queries.increment(1);
+                return engine.reply_rcode(
+                    &view,
+                    facts,
+                    ResponseCode::Refused,
+                    query.received_at,
+                    out,
+                );
+            }
+            _ => {}
+        }
+        if view.qclass() != u16::from(DNSClass::IN) || matches!(view.qtype(), 251 | 252) {
+            // Zone transfers and other classes are not a resolver's business.
+            return engine.reply_rcode(&view, facts, ResponseCode::Refused, query.received_at, out);
+        }
+
+        // cache
+        let key = MessageKey::new(view.qname_wire(), view.qtype(), view.qclass());
+        let mut stale: Option<Arc<CachedMessage>> = None;
+        let may_use_cache = matches!(action, AccessAction::Allow | AccessAction::AllowSnoop)
+            && (view.rd() || action == AccessAction::AllowSnoop);
+        if let (Some(key), true) = (&key, may_use_cache) {
+            if let Some(entry) = engine.messages.get(key) {
+                let now = Instant::now();
+                match entry.freshness(now) {
+                    Freshness::Fresh { elapsed, remaining } => {
+                        metrics.cache_hits.increment(1);
+                        engine.finish(
+                            &entry,
+                            &view,
+                            facts,
+                            TtlPatch::Elapsed(elapsed),
+                            query.received_at,
+                            out,
+                        );
+                        if engine.options.prefetch
+                            && remaining.saturating_mul(10) <= entry.ttl()
+                            && entry.claim_refresh()
+                        {
+                            metrics.prefetches.increment(1);
+                            engine.spawn_refresh(&view, key, remaining);
+                        }
+                        return Reply::Ready;
+                    }
+                    Freshness::Expired { ago } if engine.may_serve_expired(ago) => {
+                        if engine.options.serve_expired_client_timeout.is_zero() {
+                            metrics.cache_hits.increment(1);
+                            metrics.expired.increment(1);
+                            engine.finish(
+                                &entry,
+                                &view,
+                                facts,
+                                TtlPatch::Fixed(engine.options.serve_expired_reply_ttl),
+                                query.received_at,
+                                out,
+                            );
+                            if entry.claim_refresh() {
+                                engine.spawn_refresh(&view, key, 0);
+                            }
+                            return Reply::Ready;
+                        }
+                        stale = Some(entry);
+                    }
+                    Freshness::Expired { .. } => {}
+                }
+            }
+        }
+
+        // local_zone
+        let Some(qname) = parse_qname(view.qname_wire()) else {
+            return formerr(query.wire, out);
+        };
+        let qtype = RecordType::from(view.qtype());
+        match engine.local.lookup(&qname, qtype) {
+            LocalAction::Answer {
+                rcode,
+                answers,
+                authorities,
+            } => {
+                let answer = Answer {
+                    rcode,
+                    answers,
+                    authorities,
+                };
+                return match engine.canonical(&qname, qtype, &answer, Instant::now()) {
+                    Some((entry, _)) => {
+                        engine.finish(
+                            &entry,
+                            &view,
+                            facts,
+                            TtlPatch::Elapsed(0),
+                            query.received_at,
+                            out,
+                        );
+                        Reply::Ready
+                    }
+                    None => engine.reply_rcode(
+                        &view,
+                        facts,
+                        ResponseCode::ServFail,
+                        query.received_at,
+                        out,
+                    ),
+                };
+            }
+            LocalAction::Refuse => {
+                return engine.reply_rcode(
+                    &view,
+                    facts,
+                    ResponseCode::Refused,
+                    query.received_at,
+                    out,
+                )
+            }
+            LocalAction::Drop => return Reply::Drop,
+            LocalAction::Resolve => {}
+        }
+        match action {
+            AccessAction::DenyNonLocal => {
+                metrics.unwanted_queries.increment(1);
+                return Reply::Drop;
+            }
+            AccessAction::RefuseNonLocal => {
+                metrics.unwanted_queries.increment(1);
+                return engine.reply_rcode(
+                    &view,
+                    facts,
+                    ResponseCode::Refused,
+                    query.received_at,
+                    out,
+                );
+            }
+            _ => {}
+        }
+        if !view.rd() {
+            // "allow" serves recursion only; RD=0 is cache snooping, which needs
+            // allow_snoop and is answered from cache alone (above).
+            return engine.reply_rcode(&view, facts, ResponseCode::Refused, query.received_at, out);
+        }
+        let Some(key) = key else {
+            return formerr(query.wire, out);
+        };
+
+        // resolve
+        metrics.cache_misses.increment(1);
+        let Some(receiver) = engine.coalesce(&key, qname, qtype, 0) else {
+            metrics.request_list_exceeded.increment(1);
+            return engine.reply_rcode(
+                &view,
+                facts,
+                ResponseCode::ServFail,
+                query.received_at,
+                out,
+            );
+        };
+        let wire = query.wire.to_vec();
+        let engine = engine.clone();
+        let received_at = query.received_at;
+        Reply::Pending(Box::pin(async move {
+            let view = QueryView::parse(&wire).ok()?;
+            let timeout = engine.options.serve_expired_client_timeout;
+            let outcome = match (&stale, timeout.is_zero()) {
+                (Some(_), false) => tokio::time::timeout(timeout, receiver)
+                    .await
+                    .ok()
+                    .and_then(Result::ok),
+                _ => receiver.await.ok(),
+            };
+            let mut out = Vec::with_capacity(512);
+            match (outcome, stale) {
+                (Some(Ok(entry)), _) => engine.finish(
+                    &entry,
+                    &view,
+                    facts,
+                    TtlPatch::Elapsed(0),
+                    received_at,
+                    &mut out,
+                ),
+                (_, Some(stale)) => {
+                    engine.metrics.expired.increment(1);
+                    engine.finish(
+                        &stale,
+                        &view,
+                        facts,
+                        TtlPatch::Fixed(engine.options.serve_expired_reply_ttl),
+                        received_at,
+                        &mut out,
+                    );
+                }
+                (Some(Err(_)) | None, None) => {
+                    engine.reply_rcode(&view, facts, ResponseCode::ServFail, received_at, &mut out);
+                }
+            }
+            engine.metrics.recursive_replies.increment(1);
+            engine
+                .metrics
+                .record_recursion(received_at.elapsed().as_secs_f64());
+            Some(out)
+        }))
+    }
+}
+
+impl<T: Transport> Engine<T> {
+    fn may_serve_expired(&self, ago: u32) -> bool {
+        self.options.serve_expired
+            && (self.options.serve_expired_ttl == 0 || ago <= self.options.serve_expired_ttl)
+    }
+
+    /// Writes `entry` as the reply to `view`, fitted to UDP, and counts it.
+    fn finish(
+        &self,
+        entry: &CachedMessage,
+        view: &QueryView<'_>,
+        facts: ClientFacts,
+        ttl: TtlPatch,
+        received_at: Instant,
+        out: &mut Vec<u8>,
+    ) {
+        entry.write_reply(view, facts.edns, ttl, out);
+        if let Some(limit) = facts.udp_limit {
+            truncate_to(out, limit);
+        }
+        let rcode = entry.rcode();
+        let nodata = rcode == 0 && out.len() >= HEADER_LEN && out[6] == 0 && out[7] == 0;
+        self.metrics.count_rcode(rcode, nodata);
+        self.metrics
+            .response_time
+            .record(received_at.elapsed().as_secs_f64());
+    }
+
+    /// Answers with just a response code (REFUSED, SERVFAIL, NOTIMP).
+    fn reply_rcode(
+        &self,
+        view: &QueryView<'_>,
+        facts: ClientFacts,
+        rcode: ResponseCode,
+        received_at: Instant,
+        out: &mut Vec<u8>,
+    ) -> Reply {
+        let Some(qname) = parse_qname(view.qname_wire()) else {
+            return Reply::Drop;
+        };
+        let answer = Answer {
+            rcode,
+            answers: Vec::new(),
+            authorities: Vec::new(),
+        };
+        let mut question = Question::query(qname, RecordType::from(view.qtype()));
+        question.set_query_class(DNSClass::from(view.qclass()));
+        match build_wire(&question, &answer)
+            .and_then(|wire| CachedMessage::from_wire(wire, 0, Instant::now()))
+        {
+            Some(entry) => {
+                self.finish(&entry, view, facts, TtlPatch::Elapsed(0), received_at, out);
+                Reply::Ready
+            }
+            None => Reply::Drop,
+        }
+    }
+
+    /// Registers interest in (key); starts the resolution if none is in flight.
+    /// None when the request list is full.
+    fn coalesce(
+        self: &Arc<Self>,
+        key: &MessageKey,
+        qname: Name,
+        qtype: RecordType,
+        leeway: u32,
+    ) -> Option<oneshot::Receiver<Outcome>> {
+        let (sender, receiver) = oneshot::channel();
+        {
+            let mut inflight = self.inflight.lock();
+            if let Some(waiters) = inflight.get_mut(key.as_bytes()) {
+                waiters.push(sender);
+                return Some(receiver);
+            }
+            if inflight.len() >= self.options.request_limit {
+                return None;
+            }
+            inflight.insert(key.as_bytes().into(), vec![sender]);
+            self.metrics.request_list_current.set(inflight.len() as f64);
+        }
+        let engine = self.clone();
+        let key = key.clone();
+        // The resolution runs in its own task: a client that goes away (TCP close,
+        // serve-expired client timeout) does not cancel work others wait for.
+        tokio::spawn(async move {
+            let outcome = engine.resolve_and_cache(&key, &qname, qtype, leeway).await;
+            let waiters = {
+                let mut inflight = engine.inflight.lock();
+                let waiters = inflight.remove(key.as_bytes()).unwrap_or_default();
+                engine
+                    .metrics
+                    .request_list_current
+                    .set(inflight.len() as f64);
+                waiters
+            };
+            for waiter in waiters {
+                let _ = waiter.send(outcome.clone());
+            }
+        });
+        Some(receiver)
+    }
+
+    /// Starts a background refresh (prefetch, stale refresh) unless one is in flight.
+    fn spawn_refresh(self: &Arc<Self>, view: &QueryView<'_>, key: &MessageKey, leeway: u32) {
+        if let Some(qname) = parse_qname(view.qname_wire()) {
+            // Dropping the receiver is fine: the cache is what we want updated.
+            let _ = self.coalesce(key, qname, RecordType::from(view.qtype()), leeway);
+        }
+    }
+
+    async fn resolve_and_cache(
+        &self,
+        key: &MessageKey,
+        qname: &Name,
+        qtype: RecordType,
+        leeway: u32,
+    ) -> Outcome {
+        match self
+            .recursor
+            .resolve_with_leeway(qname, qtype, leeway)
+            .await
+        {
+            Ok(answer) => {
+                let now = Instant::now();
+                let (entry, ttl) = self.canonical(qname, qtype, &answer, now).ok_or("encode")?;
+                if ttl > 0 {
+                    self.messages.insert(key, entry.clone());
+                }
+                Ok(entry)
+            }
+            Err(error) => {
+                tracing::debug!(%qname, ?qtype, %error, "resolution failed");
+                self.metrics.count_error(error.label());
+                Err(error.label())
+            }
+        }
+    }
+
+    /// Builds the canonical cached form of an answer, with TTLs clamped by
+    /// policy; returns it with its cache lifetime (0 = do not cache).
+    fn canonical(
+        &self,
+        qname: &Name,
+        qtype: RecordType,
+        answer: &Answer,
+        now: Instant,
+    ) -> Option<(Arc<CachedMessage>, u32)> {
+        let mut answer = answer.clone();
+        let has_final = answer
+            .answers
+            .iter()
+            .any(|r| r.record_type() == qtype || qtype == RecordType::ANY);
+        let negative = answer.rcode == ResponseCode::NXDomain
+            || (answer.rcode == ResponseCode::NoError && !has_final);
+        for record in &mut answer.answers {
+            record.ttl = self.policy.positive(record.ttl);
+        }
+        for record in &mut answer.authorities {
+            record.ttl = if record.record_type() == RecordType::SOA {
+                self.policy.negative(record.ttl)
+            } else {
+                self.policy.positive(record.ttl)
+            };
+        }
+        let mut ttl = answer
+            .answers
+            .iter()
+            .chain(answer.authorities.iter())
+            .map(|r| r.ttl)
+            .min()
+            .unwrap_or(0);
+        if negative
+            && answer
+                .authorities
+                .iter()
+                .all(|r| r.record_type() != RecordType::SOA)
+        {
+            ttl = 0;
+        }
+        if !matches!(answer.rcode, ResponseCode::NoError | ResponseCode::NXDomain) {
+            ttl = 0;
+        }
+        let mut question = Question::query(qname.clone(), qtype);
+        question.set_query_class(DNSClass::IN);
+        let wire = build_wire(&question, &answer)?;
+        Some((Arc::new(CachedMessage::from_wire(wire, ttl, now)?), ttl))
+    }
+
+    /// Refreshes the gauges derived from cache sizes (called before a scrape).
+    pub fn refresh_gauges(&self) {
+        let metrics = &self.metrics;
+        metrics.msg_cache_count.set(self.messages.len() as f64);
+        metrics.memory_msg.set(self.messages.weight() as f64);
+        metrics
+            .rrset_cache_count
+            .set(self.recursor.rrsets.len() as f64);
+        metrics
+            .memory_rrset
+            .set(self.recursor.rrsets.weight() as f64);
+        metrics
+            .infra_cache_count
+            .set(self.recursor.infra_len() as f64);
+        metrics.refresh_average();
+    }
+}
+
+/// Encodes a response for `question` (ID 0, RA set) with the answer's sections.
+fn build_wire(question: &Question, answer: &Answer) -> Option<Vec<u8>> {
+    let mut message = Message::new(0, MessageType::Response, OpCode::Query);
+    message.metadata.recursion_available = true;
+    message.metadata.response_code = answer.rcode;
+    message.add_query(question.clone());
+    message.answers = answer.answers.clone();
+    message.authorities = answer.authorities.clone();
+    message.to_vec().ok()
+}
+
+/// The qname as a hickory Name (allocates; off the cache-hit path).
+fn parse_qname(qname_wire: &[u8]) -> Option<Name> {
+    let mut decoder = BinDecoder::new(qname_wire);
+    Name::read(&mut decoder).ok()
+}
+
+/// FORMERR for a query whose header is readable; drop otherwise.
+fn formerr(wire: &[u8], out: &mut Vec<u8>) -> Reply {
+    if wire.len() < HEADER_LEN || wire[2] & 0x80 != 0 {
+        return Reply::Drop;
+    }
+    out.extend_from_slice(&wire[..HEADER_LEN]);
+    out[2] = (out[2] & 0x79) | 0x80; // QR=1, keep opcode and RD, clear AA/TC
+    out[3] = 0x80 | 0x01; // RA=1, RCODE=FORMERR
+    out[4..12].fill(0);
+    Reply::Ready
+}
+
+fn count_query(metrics: &Metrics, query: &Query<'_>, view: &QueryView<'_>) {
+    match query.transport {
+        Proto::Udp => {}
+        Proto::Tcp => metrics.query_tcp.increment(1),
+        Proto::Tls => {
+            metrics.query_tcp.increment(1);
+            metrics.query_tls.increment(1);
+        }
+    }
+    if query.peer.is_ipv6() {
+        metrics.query_ipv6.increment(1);
+    }
+    if view.opcode() == 0 {
+        metrics.opcode_query.increment(1);
+    } else {
+        metrics.opcode_other.increment(1);
+    }
+    if view.qclass() == 1 {
+        metrics.class_in.increment(1);
+    } else {
+        metrics.class_other.increment(1);
+    }
+    metrics.count_type(view.qtype());
+    if view.rd() {
+        metrics.flag_rd.increment(1);
+    }
+    if view.cd() {
+        metrics.flag_cd.increment(1);
+    }
+}

@@ -1,0 +1,156 @@
+//! Wiring: from a validated `Config` and already-bound sockets to a serving
+//! resolver, until the shutdown token fires and in-flight work drains.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::admin::{self, AdminState};
+use common::frontend::{self, BoundFrontend, FrontendConfig};
+use common::metrics::Registry;
+use common::readiness::Readiness;
+use common::shutdown::Shutdown;
+use common::tls::TlsFiles;
+
+use crate::cache::{MessageCache, RrsetCache};
+use crate::config::Config;
+use crate::error::Error;
+use crate::iterate::hints::RootHints;
+use crate::iterate::infra::Infra;
+use crate::iterate::Recursor;
+use crate::metrics::{Metrics, RESPONSE_TIME_BUCKETS};
+use crate::pipeline::{ttl_policy, Pipeline};
+use crate::transport::NetTransport;
+
+/// The sockets the resolver serves on, bound before `run` (so bind errors are
+/// reported at start and tests can bind port 0 and read the port).
+#[derive(Debug)]
+pub struct Listeners {
+    /// UDP, TCP and DoT listeners.
+    pub dns: BoundFrontend,
+    /// The metrics/health HTTP listener, if any.
+    pub admin: Option<std::net::TcpListener>,
+}
+
+impl Listeners {
+    /// Binds what `config` asks for, plus the admin endpoint at `admin_addr`.
+    pub fn bind(config: &Config, admin_addr: Option<std::net::SocketAddr>) -> Result<Self, Error> {
+        let dns = BoundFrontend::bind(frontend_config(config))?;
+        let admin = admin_addr.map(admin::bind).transpose()?;
+        Ok(Self { dns, admin })
+    }
+}
+
+/// The front-end settings implied by the config.
+pub fn frontend_config(config: &Config) -> FrontendConfig {
+    let server = &config.server;
+    let (udp, tcp, tls) = config.listen_addrs();
+    let tls_files = match (&server.tls_service_pem, &server.tls_service_key) {
+        (Some(cert), Some(key)) => Some(TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+        }),
+        _ => None,
+    };
+    FrontendConfig {
+        udp,
+        tcp,
+        tls,
+        tls_files,
+        udp_sockets_per_addr: server.num_threads,
+        reuseport: server.so_reuseport,
+        tcp_idle_timeout: server.tcp_idle_timeout,
+        tcp_max_connections: server
+            .incoming_num_tcp
+            .saturating_mul(server.num_threads.get())
+            .max(1),
+        ..FrontendConfig::default()
+    }
+}
+
+/// A metrics registry with the resolver's histogram buckets.
+pub fn registry() -> Registry {
+    Registry::new(&[
+        ("unbound_response_time_seconds", RESPONSE_TIME_BUCKETS),
+        ("unbound_recursion_time_seconds", RESPONSE_TIME_BUCKETS),
+    ])
+}
+
+/// Builds the pipeline (caches, iterator, metrics) for `config`.
+pub fn build(config: &Config, registry: &Registry) -> Result<Pipeline<NetTransport>, Error> {
+    let hints = match &config.server.root_hints {
+        Some(path) => RootHints::load(path)?,
+        None => RootHints::builtin(),
+    };
+    let metrics = Metrics::new(registry);
+    let policy = ttl_policy(config);
+    let rrsets = RrsetCache::new(config.server.rrset_cache_size, policy);
+    let messages = MessageCache::new(config.server.msg_cache_size);
+    let infra = Infra::new(config.server.infra_host_ttl);
+    let transport = NetTransport::new(metrics.transport.clone(), system_roots());
+    let recursor = Recursor::new(transport, rrsets, infra, hints, config);
+    Ok(Pipeline::new(config, messages, recursor, metrics))
+}
+
+/// Trust anchors for DoT forwarders: the system's CA bundle when readable.
+fn system_roots() -> rustls::RootCertStore {
+    use rustls_pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for path in [
+        "/etc/ssl/certs/ca-certificates.crt",
+        "/etc/pki/tls/certs/ca-bundle.crt",
+    ] {
+        if let Ok(certs) = rustls_pki_types::CertificateDer::pem_file_iter(path) {
+            for cert in certs.flatten() {
+                let _ = roots.add(cert);
+            }
+            break;
+        }
+    }
+    roots
+}
+
+/// Serves `config` on `listeners` until `shutdown` fires; returns after draining.
+pub async fn run(
+    config: Config,
+    listeners: Listeners,
+    registry: Registry,
+    readiness: Readiness,
+    shutdown: Shutdown,
+) -> Result<(), Error> {
+    for warning in &config.warnings {
+        tracing::warn!("{warning}");
+    }
+    let latch = readiness.latch("listeners");
+    let pipeline = build(&config, &registry)?;
+    let engine = pipeline.engine().clone();
+    let started = tokio::time::Instant::now();
+    if let Some(listener) = listeners.admin {
+        let gauges = engine.clone();
+        let state = AdminState {
+            registry: registry.clone(),
+            readiness: readiness.clone(),
+            before_scrape: Some(Arc::new(move || {
+                gauges.refresh_gauges();
+                gauges.metrics.time_up.set(started.elapsed().as_secs_f64());
+            })),
+        };
+        let admin_shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            if let Err(error) = admin::serve(listener, state, admin_shutdown).await {
+                tracing::error!(%error, "admin endpoint failed");
+            }
+        });
+    }
+    let serving = frontend::serve(listeners.dns, Arc::new(pipeline), shutdown.clone());
+    latch.release();
+    tracing::info!(
+        threads = config.server.num_threads.get(),
+        source = %config.source.as_ref().map_or("<embedded default>".to_string(), |p| p.display().to_string()),
+        "resolver ready"
+    );
+    serving.await?;
+    // Give spawned resolutions a moment to finish writing their cache entries.
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    tracing::info!("resolver stopped");
+    Ok(())
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs every test of the workspace, installing what the tests need first.
+# This is the one command a new user runs, and exactly what CI (.ci/run) runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Real clients and servers the tests drive (dig, kdig, ip, and Unbound as the
+# reference resolver). Installed only when missing.
+need=()
+command -v dig >/dev/null 2>&1 || need+=(dnsutils)
+command -v kdig >/dev/null 2>&1 || need+=(knot-dnsutils)
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
+[ -x /usr/sbin/unbound ] || need+=(unbound)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  echo "installing test dependencies: ${need[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+# The fake DNS hierarchy listens on 127.x.y.z:53, which needs root (or
+# CAP_NET_BIND_SERVICE); say so plainly instead of failing obscurely.
+if [ "$(id -u)" -ne 0 ]; then
+  echo "note: integration tests bind 127.x.y.z:53 for a fake DNS hierarchy; run as root (or sudo) if they fail to bind." >&2
+fi
+
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo test --workspace --locked

@@ -1,0 +1,98 @@
+//! `fake-dns`: serve the fixture hierarchy from the command line (for the benchmark
+//! that runs Unbound and our resolver side by side against it).
+//!
+//! ```text
+//! fake-dns --net 200 [--zones DIR] [--root-hints-out FILE] [--threads N]
+//! ```
+//! Prints `root-hints: <path>` then `ready: <n> servers on 127.<net>.0.0/24`, and
+//! runs until SIGTERM or SIGINT. Exit 64 on bad arguments, 1 on a runtime failure.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use e2e::fake_dns::{fixtures_dir, Hierarchy};
+use tokio::signal::unix::{signal, SignalKind};
+
+/// Serve the e2e fake DNS hierarchy on 127.<net>.0.<host>:53.
+#[derive(Debug, Parser)]
+#[command(name = "fake-dns", version)]
+struct Args {
+    /// Second octet of the 127.<net>.0.0/24 addresses (1..=250).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=250))]
+    net: u8,
+    /// Directory holding `manifest` and the zone files.
+    #[arg(long)]
+    zones: Option<PathBuf>,
+    /// Where to write the root hints (default: $TMPDIR/fake-dns-<net>.hints).
+    #[arg(long)]
+    root_hints_out: Option<PathBuf>,
+    /// Runtime worker threads (default: one per CPU).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+fn main() -> ExitCode {
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(64)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.enable_all();
+    if let Some(threads) = args.threads {
+        builder.worker_threads(threads.max(1));
+    }
+    let runtime = match builder.build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("fake-dns: building runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("fake-dns: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let zones = args.zones.unwrap_or_else(fixtures_dir);
+    let hierarchy = Hierarchy::start_from(args.net, &zones).await?;
+    let hints = args
+        .root_hints_out
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("fake-dns-{}.hints", args.net)));
+    hierarchy.write_root_hints(&hints)?;
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "root-hints: {}", hints.display())?;
+        writeln!(
+            out,
+            "ready: {} servers on 127.{}.0.0/24 (zones from {})",
+            hierarchy.servers().count(),
+            args.net,
+            zones.display()
+        )?;
+        out.flush()?;
+    }
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    let total = hierarchy.total_queries();
+    hierarchy.shutdown().await;
+    eprintln!("fake-dns: stopped after {total} queries");
+    Ok(())
+}

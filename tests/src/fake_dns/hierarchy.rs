@@ -1,0 +1,295 @@
+//! The fixture hierarchy: every server of `tests/fixtures/zones/manifest` on
+//! `127.<net>.0.<host>:53`.
+//!
+//! Manifest format, one server per line (`#` starts a comment):
+//! `<host> <zone file>... [+refused]`. The same file may be listed under several
+//! hosts (secondaries); `+refused` starts that server with `set_refused(true)`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{anyhow, bail, Context as _};
+use hickory_proto::rr::{Name, RData, RecordType};
+
+use super::authority::Catalog;
+use super::server::FakeServer;
+use super::zone::Zone;
+
+/// The fixture directory of this crate (`tests/fixtures/zones`).
+pub fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join("zones")
+}
+
+/// The DNS port every fake server listens on.
+pub const DNS_PORT: u16 = 53;
+
+/// One manifest line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestEntry {
+    /// Last octet of the server address `127.<net>.0.<host>`.
+    pub host: u8,
+    /// Zone files, relative to the manifest's directory.
+    pub files: Vec<String>,
+    /// Start with `set_refused(true)`.
+    pub refused: bool,
+}
+
+/// Parses the manifest text.
+pub fn parse_manifest(text: &str) -> anyhow::Result<Vec<ManifestEntry>> {
+    let mut entries: Vec<ManifestEntry> = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        let mut tokens = line.split_whitespace();
+        let host_text = tokens.next().unwrap_or("");
+        let host: u8 = host_text
+            .parse()
+            .ok()
+            .filter(|h| (1..=250).contains(h))
+            .ok_or_else(|| {
+                anyhow!(
+                    "manifest line {}: host `{host_text}` is not 1..=250",
+                    index + 1
+                )
+            })?;
+        if entries.iter().any(|e| e.host == host) {
+            bail!("manifest line {}: host {host} listed twice", index + 1);
+        }
+        let mut entry = ManifestEntry {
+            host,
+            files: Vec::new(),
+            refused: false,
+        };
+        for token in tokens {
+            match token {
+                "+refused" => entry.refused = true,
+                flag if flag.starts_with('+') => {
+                    bail!("manifest line {}: unknown flag `{flag}`", index + 1)
+                }
+                file => entry.files.push(file.to_string()),
+            }
+        }
+        entries.push(entry);
+    }
+    Ok(entries)
+}
+
+/// The address of fixture host `host` in net `net`: `127.<net>.0.<host>`.
+pub fn host_addr(net: u8, host: u8) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::new(127, net, 0, host))
+}
+
+/// A running fake DNS hierarchy. Dropping it stops every server.
+#[derive(Debug)]
+pub struct Hierarchy {
+    net: u8,
+    servers: BTreeMap<u8, FakeServer>,
+    /// (zone apex, host) in manifest order.
+    zone_hosts: Vec<(Name, u8)>,
+    root_hints: String,
+}
+
+impl Hierarchy {
+    /// Starts the fixture hierarchy (`tests/fixtures/zones/`) on `127.<net>.0.0/24`.
+    ///
+    /// Binding port 53 needs root or `CAP_NET_BIND_SERVICE`; any `127.0.0.0/8` address
+    /// works on Linux without configuring `lo`. Fails (nothing left running) when any
+    /// address is taken, e.g. by a parallel test on the same net.
+    pub async fn start(net: u8) -> anyhow::Result<Self> {
+        Self::start_from(net, &fixtures_dir()).await
+    }
+
+    /// Starts the fixture hierarchy on the first free net from
+    /// [`unique_net`](crate::daemon::unique_net) (up to 16 tries).
+    pub async fn start_unique() -> anyhow::Result<Self> {
+        let mut last = None;
+        for _ in 0..16 {
+            match Self::start(crate::daemon::unique_net()).await {
+                Ok(h) => return Ok(h),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| anyhow!("no free net")))
+    }
+
+    /// Starts the hierarchy described by `dir/manifest` on `127.<net>.0.0/24`.
+    pub async fn start_from(net: u8, dir: &Path) -> anyhow::Result<Self> {
+        if !(1..=250).contains(&net) {
+            bail!("net {net} is not in 1..=250");
+        }
+        let manifest_path = dir.join("manifest");
+        let text = std::fs::read_to_string(&manifest_path)
+            .with_context(|| format!("reading {}", manifest_path.display()))?;
+        let entries = parse_manifest(&text)?;
+        let mut zones: HashMap<String, Arc<Zone>> = HashMap::new();
+        let mut servers = BTreeMap::new();
+        let mut zone_hosts = Vec::new();
+        for entry in &entries {
+            let mut catalog = Catalog::new();
+            for file in &entry.files {
+                let zone = match zones.get(file) {
+                    Some(zone) => Arc::clone(zone),
+                    None => {
+                        let zone = Arc::new(Zone::load(&dir.join(file), net)?);
+                        zones.insert(file.clone(), Arc::clone(&zone));
+                        zone
+                    }
+                };
+                zone_hosts.push((zone.origin().clone(), entry.host));
+                catalog.insert(zone);
+            }
+            let addr = SocketAddr::new(host_addr(net, entry.host), DNS_PORT);
+            let server = FakeServer::start(addr, catalog)
+                .await
+                .with_context(|| format!("starting fake server for host {}", entry.host))?;
+            server.set_refused(entry.refused);
+            servers.insert(entry.host, server);
+        }
+        let root = zones
+            .values()
+            .find(|z| z.origin().is_root())
+            .ok_or_else(|| anyhow!("no root zone in {}", manifest_path.display()))?;
+        let root_hints = hints_text(root)?;
+        Ok(Self {
+            net,
+            servers,
+            zone_hosts,
+            root_hints,
+        })
+    }
+
+    /// The net octet: servers are on `127.<net>.0.<host>`.
+    pub fn net(&self) -> u8 {
+        self.net
+    }
+
+    /// `127.<net>.0.<host>`.
+    pub fn addr(&self, host: u8) -> IpAddr {
+        host_addr(self.net, host)
+    }
+
+    /// The root server's address and port (host 1, port 53).
+    pub fn root_addr(&self) -> SocketAddr {
+        SocketAddr::new(self.addr(1), DNS_PORT)
+    }
+
+    /// The server on `host`, if the manifest has one.
+    pub fn server(&self, host: u8) -> Option<&FakeServer> {
+        self.servers.get(&host)
+    }
+
+    /// Every server, by host.
+    pub fn servers(&self) -> impl Iterator<Item = (u8, &FakeServer)> {
+        self.servers.iter().map(|(h, s)| (*h, s))
+    }
+
+    /// Every server for `zone` (several for lame.com.), in manifest order.
+    pub fn servers_for_zone(&self, zone: &str) -> Vec<&FakeServer> {
+        let Ok(mut name) = Name::from_ascii(zone) else {
+            return Vec::new();
+        };
+        name.set_fqdn(true);
+        self.zone_hosts
+            .iter()
+            .filter(|(apex, _)| *apex == name)
+            .filter_map(|(_, host)| self.servers.get(host))
+            .collect()
+    }
+
+    /// The first server (manifest order) for `zone`, e.g. `"example.com."`.
+    ///
+    /// # Panics
+    /// When no server serves `zone`: a typo in a test.
+    pub fn server_for_zone(&self, zone: &str) -> &FakeServer {
+        self.servers_for_zone(zone)
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| panic!("no fake server serves zone {zone}"))
+    }
+
+    /// Sum of [`FakeServer::queries`] over all servers.
+    pub fn total_queries(&self) -> u64 {
+        self.servers.values().map(FakeServer::queries).sum()
+    }
+
+    /// Resets every server's counters.
+    pub fn reset_counters(&self) {
+        self.servers.values().for_each(FakeServer::reset_counters);
+    }
+
+    /// A root hints file (BIND / Unbound `root-hints:` format) pointing at the fake root.
+    pub fn root_hints(&self) -> String {
+        self.root_hints.clone()
+    }
+
+    /// Writes [`root_hints`](Self::root_hints) to `path`.
+    pub fn write_root_hints(&self, path: &Path) -> anyhow::Result<()> {
+        std::fs::write(path, &self.root_hints)
+            .with_context(|| format!("writing root hints {}", path.display()))
+    }
+
+    /// Stops every server and waits for the sockets to close.
+    pub async fn shutdown(mut self) {
+        let servers = std::mem::take(&mut self.servers);
+        for server in servers.into_values() {
+            server.shutdown().await;
+        }
+    }
+}
+
+/// Root hints from the root zone: its apex NS RRset and the A/AAAA it holds for them.
+fn hints_text(root: &Zone) -> anyhow::Result<String> {
+    let apex = root
+        .node(&Name::root().into())
+        .and_then(|n| n.get(RecordType::NS))
+        .ok_or_else(|| anyhow!("root zone has no NS"))?;
+    let mut out = String::from("; fake root hints (e2e fake_dns)\n");
+    for ns in apex {
+        let RData::NS(target) = &ns.data else {
+            continue;
+        };
+        let _ = writeln!(out, ".\t3600000\tIN\tNS\t{}", target.0);
+        for addr in root.addresses_of(&target.0) {
+            let (rtype, ip) = match &addr.data {
+                RData::A(a) => ("A", a.0.to_string()),
+                RData::AAAA(a) => ("AAAA", a.0.to_string()),
+                _ => continue,
+            };
+            let _ = writeln!(out, "{}\t3600000\tIN\t{rtype}\t{ip}", target.0);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manifest_parses_flags_and_rejects_junk() {
+        let m = parse_manifest("# c\n1 root.zone\n15 lame.zone +refused # x\n").unwrap();
+        assert_eq!(m.len(), 2);
+        assert!(m[1].refused);
+        assert!(parse_manifest("0 a").is_err());
+        assert!(parse_manifest("3 a +what").is_err());
+        assert!(parse_manifest("3 a\n3 b").is_err());
+    }
+
+    #[test]
+    fn fixture_zones_all_load() {
+        let dir = fixtures_dir();
+        let m = parse_manifest(&std::fs::read_to_string(dir.join("manifest")).unwrap()).unwrap();
+        for entry in m {
+            for file in entry.files {
+                Zone::load(&dir.join(&file), 7).unwrap();
+            }
+        }
+    }
+}

@@ -1,0 +1,348 @@
+//! Zone files -> an in-memory index the authority answers from.
+//!
+//! Zone files are RFC 1035 master files parsed by hickory-proto's
+//! `serialize::txt::Parser`, after two local pre-processing steps:
+//! - the literal token `@NET@` is replaced by the per-test net octet;
+//! - `DNAME` lines are taken out and parsed here, because hickory's text parser
+//!   rejects DNAME (`UnsupportedRecordType`). A DNAME line must name its owner
+//!   (`dn DNAME example.org.` or `@ DNAME ...`), optionally with a TTL and `IN`.
+//!
+//! HOT PATH: every lookup key is a [`LowerName`], so a query costs a few
+//! `HashMap` probes (one per label below the apex) and no scanning.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use anyhow::{anyhow, bail, Context as _};
+use hickory_proto::rr::rdata::NULL;
+use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
+use hickory_proto::serialize::txt::{parse_ttl, Parser};
+
+/// All the RRsets owned by one name.
+#[derive(Debug, Default, Clone)]
+pub struct Node {
+    rrsets: Vec<(RecordType, Vec<Record>)>,
+}
+
+impl Node {
+    /// The RRset of type `rtype`, if the node has one.
+    pub fn get(&self, rtype: RecordType) -> Option<&[Record]> {
+        self.rrsets
+            .iter()
+            .find(|(t, _)| *t == rtype)
+            .map(|(_, records)| records.as_slice())
+    }
+
+    /// Every record at this node, all types.
+    pub fn all(&self) -> impl Iterator<Item = &Record> {
+        self.rrsets.iter().flat_map(|(_, records)| records.iter())
+    }
+
+    fn insert(&mut self, record: Record) {
+        let rtype = record.record_type();
+        match self.rrsets.iter_mut().find(|(t, _)| *t == rtype) {
+            Some((_, records)) => {
+                if !records.contains(&record) {
+                    records.push(record);
+                }
+            }
+            None => self.rrsets.push((rtype, vec![record])),
+        }
+    }
+}
+
+/// One authoritative zone, indexed by lower-cased owner name.
+#[derive(Debug, Clone)]
+pub struct Zone {
+    origin: Name,
+    soa: Record,
+    nodes: HashMap<LowerName, Node>,
+    /// Empty non-terminals: names that own nothing but have descendants.
+    ents: HashSet<LowerName>,
+}
+
+impl Zone {
+    /// Loads a zone file, replacing `@NET@` with `net`.
+    pub fn load(path: &Path, net: u8) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading zone file {}", path.display()))?;
+        Self::parse(&text, Some(path), net).with_context(|| format!("zone file {}", path.display()))
+    }
+
+    /// Parses zone-file text, replacing `@NET@` with `net`. `path` resolves `$INCLUDE`.
+    pub fn parse(text: &str, path: Option<&Path>, net: u8) -> anyhow::Result<Self> {
+        let text = text.replace("@NET@", &net.to_string());
+        let (text, dnames) = extract_dnames(&text)?;
+        let parser = Parser::new(text, path.map(Path::to_path_buf), None);
+        let (origin, rrsets) = parser.parse().map_err(|e| anyhow!("parse error: {e}"))?;
+        let mut records: Vec<Record> = rrsets
+            .into_values()
+            .flat_map(|set| set.records_without_rrsigs().cloned().collect::<Vec<_>>())
+            .collect();
+        for dname in dnames {
+            let owner = dname.owner_in(&origin)?;
+            records.push(make_dname(owner, dname.ttl, &dname.target_in(&origin)?)?);
+        }
+        Self::from_records(origin, records)
+    }
+
+    /// Builds a zone from records; the SOA must be at `origin`.
+    pub fn from_records(mut origin: Name, records: Vec<Record>) -> anyhow::Result<Self> {
+        origin.set_fqdn(true);
+        let mut nodes: HashMap<LowerName, Node> = HashMap::new();
+        let mut soa = None;
+        for record in records {
+            if !origin.zone_of(&record.name) {
+                bail!("record {} is outside zone {origin}", record.name);
+            }
+            if record.record_type() == RecordType::SOA {
+                if record.name != origin {
+                    bail!("SOA owner {} is not the apex {origin}", record.name);
+                }
+                soa = Some(record.clone());
+            }
+            nodes
+                .entry(LowerName::new(&record.name))
+                .or_default()
+                .insert(record);
+        }
+        let soa = soa.ok_or_else(|| anyhow!("zone {origin} has no SOA"))?;
+        let apex_labels = origin.num_labels();
+        let mut ents = HashSet::new();
+        for key in nodes.keys() {
+            let name = Name::from(key);
+            for n in (apex_labels + 1)..name.num_labels() {
+                let ancestor = LowerName::new(&name.trim_to(usize::from(n)));
+                if !nodes.contains_key(&ancestor) {
+                    ents.insert(ancestor);
+                }
+            }
+        }
+        Ok(Self {
+            origin,
+            soa,
+            nodes,
+            ents,
+        })
+    }
+
+    /// The apex name.
+    pub fn origin(&self) -> &Name {
+        &self.origin
+    }
+
+    /// The SOA record as written in the zone.
+    pub fn soa(&self) -> &Record {
+        &self.soa
+    }
+
+    /// The SOA to put in the authority section of a negative answer: its TTL is
+    /// `min(SOA TTL, SOA MINIMUM)` (RFC 2308 §3: "the TTL of this record is set from
+    /// the minimum of the MINIMUM field of the SOA record and the TTL of the SOA itself").
+    pub fn negative_soa(&self) -> Record {
+        let mut soa = self.soa.clone();
+        if let RData::SOA(data) = &soa.data {
+            soa.ttl = soa.ttl.min(data.minimum);
+        }
+        soa
+    }
+
+    /// Whether `name` is at or below the apex.
+    pub fn contains(&self, name: &Name) -> bool {
+        self.origin.zone_of(name)
+    }
+
+    /// The node owning data at `key`, ignoring zone cuts (used for glue).
+    pub fn node(&self, key: &LowerName) -> Option<&Node> {
+        self.nodes.get(key)
+    }
+
+    /// Whether `key` is an empty non-terminal.
+    pub fn is_ent(&self, key: &LowerName) -> bool {
+        self.ents.contains(key)
+    }
+
+    /// The A and AAAA records of `name` held in this zone, ignoring zone cuts
+    /// (glue), or nothing when `name` is outside the zone.
+    pub fn addresses_of(&self, name: &Name) -> Vec<Record> {
+        if !self.contains(name) {
+            return Vec::new();
+        }
+        let Some(node) = self.nodes.get(&LowerName::new(name)) else {
+            return Vec::new();
+        };
+        [RecordType::A, RecordType::AAAA]
+            .into_iter()
+            .filter_map(|t| node.get(t))
+            .flat_map(|records| records.iter().cloned())
+            .collect()
+    }
+}
+
+/// Builds a DNAME record; hickory has no DNAME RData, so it travels as an
+/// "unknown" RData holding the uncompressed target (RFC 6672 §2.5: "the DNAME
+/// target name MUST NOT be compressed" ... by servers, which this satisfies).
+pub fn make_dname(owner: Name, ttl: u32, target: &Name) -> anyhow::Result<Record> {
+    Ok(Record::from_rdata(
+        owner,
+        ttl,
+        RData::Unknown {
+            code: RecordType::DNAME,
+            rdata: NULL::with(name_to_wire(target)?),
+        },
+    ))
+}
+
+/// The target of a DNAME record built by [`make_dname`] or decoded from the wire.
+pub fn dname_target(record: &Record) -> Option<Name> {
+    match &record.data {
+        RData::Unknown { code, rdata } if *code == RecordType::DNAME => {
+            name_from_wire(&rdata.anything)
+        }
+        _ => None,
+    }
+}
+
+fn name_to_wire(name: &Name) -> anyhow::Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(name.len() + 2);
+    for label in name.iter() {
+        let len = u8::try_from(label.len()).map_err(|_| anyhow!("label too long in {name}"))?;
+        out.push(len);
+        out.extend_from_slice(label);
+    }
+    out.push(0);
+    Ok(out)
+}
+
+fn name_from_wire(mut bytes: &[u8]) -> Option<Name> {
+    let mut labels: Vec<&[u8]> = Vec::new();
+    loop {
+        let (&len, rest) = bytes.split_first()?;
+        if len == 0 {
+            break;
+        }
+        let len = usize::from(len);
+        if len > 63 || rest.len() < len {
+            return None;
+        }
+        labels.push(&rest[..len]);
+        bytes = &rest[len..];
+    }
+    let mut name = Name::from_labels(labels).ok()?;
+    name.set_fqdn(true);
+    Some(name)
+}
+
+/// A DNAME line taken out of the zone text before hickory's parser sees it.
+struct DnameLine {
+    owner: String,
+    ttl: u32,
+    target: String,
+    origin: Option<Name>,
+}
+
+impl DnameLine {
+    fn owner_in(&self, origin: &Name) -> anyhow::Result<Name> {
+        resolve_name(&self.owner, self.origin.as_ref().unwrap_or(origin))
+    }
+
+    fn target_in(&self, origin: &Name) -> anyhow::Result<Name> {
+        resolve_name(&self.target, self.origin.as_ref().unwrap_or(origin))
+    }
+}
+
+fn resolve_name(text: &str, origin: &Name) -> anyhow::Result<Name> {
+    if text == "@" {
+        return Ok(origin.clone());
+    }
+    let mut name = Name::parse(text, Some(origin)).map_err(|e| anyhow!("bad name {text}: {e}"))?;
+    name.set_fqdn(true);
+    Ok(name)
+}
+
+/// Removes DNAME lines (keeping line numbers) and returns them parsed.
+fn extract_dnames(text: &str) -> anyhow::Result<(String, Vec<DnameLine>)> {
+    let mut out = String::with_capacity(text.len());
+    let mut dnames = Vec::new();
+    let mut origin: Option<Name> = None;
+    let mut default_ttl: Option<u32> = None;
+    for (index, line) in text.lines().enumerate() {
+        let code = line.split(';').next().unwrap_or("");
+        let tokens: Vec<&str> = code.split_whitespace().collect();
+        match tokens.as_slice() {
+            ["$ORIGIN", name, ..] => {
+                origin =
+                    Some(Name::parse(name, None).map_err(|e| anyhow!("line {}: {e}", index + 1))?);
+            }
+            ["$TTL", ttl, ..] => default_ttl = parse_ttl(ttl).ok(),
+            _ => {}
+        }
+        let Some(pos) = tokens.iter().position(|t| t.eq_ignore_ascii_case("DNAME")) else {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        };
+        if line.starts_with(char::is_whitespace) || pos == 0 || tokens.len() != pos + 2 {
+            bail!(
+                "line {}: a DNAME line must be `owner [ttl] [IN] DNAME target`",
+                index + 1
+            );
+        }
+        let mut ttl = default_ttl;
+        for token in &tokens[1..pos] {
+            if let Ok(value) = parse_ttl(token) {
+                ttl = Some(value);
+            } else if !token.eq_ignore_ascii_case("IN") {
+                bail!("line {}: unexpected `{token}` in DNAME line", index + 1);
+            }
+        }
+        dnames.push(DnameLine {
+            owner: tokens[0].to_string(),
+            ttl: ttl.ok_or_else(|| anyhow!("line {}: DNAME without TTL and no $TTL", index + 1))?,
+            target: tokens[pos + 1].to_string(),
+            origin: origin.clone(),
+        });
+        out.push('\n');
+    }
+    Ok((out, dnames))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ZONE: &str = "$ORIGIN example.test.\n$TTL 60\n\
+        @ SOA ns hostmaster 1 2 3 4 30\n\
+        @ NS ns\n\
+        ns A 127.@NET@.0.9\n\
+        a.b.c A 192.0.2.1\n\
+        dn 120 IN DNAME other.test.\n";
+
+    #[test]
+    fn parses_net_substitution_dname_and_ents() {
+        let zone = Zone::parse(ZONE, None, 42).unwrap();
+        let ns = zone.addresses_of(&Name::from_ascii("ns.example.test.").unwrap());
+        assert_eq!(ns[0].data, RData::A("127.42.0.9".parse().unwrap()));
+        let dn = zone
+            .node(&LowerName::from_str("dn.example.test.").unwrap())
+            .unwrap()
+            .get(RecordType::DNAME)
+            .unwrap();
+        assert_eq!(dn[0].ttl, 120);
+        assert_eq!(
+            dname_target(&dn[0]).unwrap(),
+            Name::from_ascii("other.test.").unwrap()
+        );
+        assert!(zone.is_ent(&LowerName::from_str("b.c.example.test.").unwrap()));
+        assert!(zone.is_ent(&LowerName::from_str("c.example.test.").unwrap()));
+        assert_eq!(zone.negative_soa().ttl, 30);
+    }
+
+    #[test]
+    fn rejects_out_of_zone_data() {
+        let text = "$ORIGIN example.test.\n$TTL 60\n@ SOA ns hm 1 2 3 4 5\nx.other. A 192.0.2.1\n";
+        assert!(Zone::parse(text, None, 1).is_err());
+    }
+
+    use std::str::FromStr;
+}

@@ -1,0 +1,9 @@
+//! Process-level integration tests of the e2e crate (modules only).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod fake_dns_selftest;
+mod resolver_cache;
+mod resolver_iteration;
+mod resolver_local_and_access;
+mod resolver_process;
+mod resolver_support;

@@ -1,0 +1,177 @@
+//! The resolver binary as operators run it: exit codes, --check-config, signals
+//! and readiness, the metrics endpoint, DoT with kdig.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use e2e::daemon::{cargo_bin, Daemon, Signal};
+use e2e::dig::Dig;
+use e2e::fake_dns::Hierarchy;
+use e2e::metrics::{http_get, scrape};
+
+use crate::resolver_support::scratch_dir;
+
+fn resolver_bin() -> std::path::PathBuf {
+    cargo_bin("resolver").expect("resolver binary built (cargo test builds it)")
+}
+
+fn fixtures() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+/// --check-config on the seed's config prints a summary and exits 0.
+#[test]
+fn check_config_accepts_the_seed_config() {
+    let out = Command::new(resolver_bin())
+        .args(["--check-config", "-c"])
+        .arg(fixtures().join("unbound/seed-noc.conf"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "stdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("local.jaws-ug.jp"), "{stdout}");
+}
+
+/// A bad config exits 64 (EX_USAGE) naming file, line and key.
+#[test]
+fn bad_config_exits_64_naming_file_line_and_key() {
+    let dir = scratch_dir("badconf");
+    let path = dir.join("bad.conf");
+    std::fs::write(&path, "server:\n  verbosity: 1\n  no-such-option: yes\n").unwrap();
+    let out = Command::new(resolver_bin())
+        .arg("-c")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(64));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("{}:3", path.display())),
+        "{stderr}"
+    );
+    assert!(stderr.contains("no-such-option"), "{stderr}");
+}
+
+async fn spawn_resolver(hierarchy: &Hierarchy, extra: &str) -> (Daemon, SocketAddr, SocketAddr) {
+    let dir = scratch_dir("proc");
+    let hints = dir.join("root.hints");
+    hierarchy.write_root_hints(&hints).unwrap();
+    let ip = e2e::test_addr(hierarchy.net(), 1);
+    let path = dir.join("unbound.conf");
+    std::fs::write(
+        &path,
+        format!("server:\n  interface: {ip}\n  port: 53\n  do-not-query-localhost: no\n  root-hints: \"{}\"\n{extra}", hints.display()),
+    )
+    .unwrap();
+    let metrics = SocketAddr::new(ip, e2e::free_port());
+    let mut daemon = Daemon::spawn(
+        &resolver_bin(),
+        &[
+            "-c".into(),
+            path.display().to_string(),
+            "--metrics-addr".into(),
+            metrics.to_string(),
+            "--lameduck".into(),
+            "0.5".into(),
+        ],
+    )
+    .unwrap();
+    daemon
+        .wait_ready(metrics, Duration::from_secs(10))
+        .await
+        .unwrap();
+    (daemon, SocketAddr::new(ip, 53), metrics)
+}
+
+/// SIGTERM: /readyz turns 503 at once, queries are still answered during the
+/// lameduck period, then the process exits 0.
+#[tokio::test]
+async fn sigterm_lameduck_then_clean_exit() {
+    let hierarchy = Hierarchy::start_unique().await.unwrap();
+    let (mut daemon, dns, metrics) = spawn_resolver(&hierarchy, "").await;
+    assert_eq!(http_get(metrics, "/healthz").await.unwrap().0, 200);
+    daemon.signal(Signal::Term).unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(http_get(metrics, "/readyz").await.unwrap().0, 503);
+    let during = Dig::new(dns.ip())
+        .port(dns.port())
+        .run("www.example.com", "A")
+        .await
+        .unwrap();
+    assert_eq!(during.status, "NOERROR", "{}", during.raw);
+    let status = daemon
+        .wait_exit(Duration::from_secs(10))
+        .await
+        .expect("exited");
+    assert!(status.success(), "{status:?}\n{}", daemon.log());
+}
+
+/// Every documented metric name is exported (CoreDNS metric_naming_test), and
+/// the response-time histogram has real buckets.
+#[tokio::test]
+async fn metrics_endpoint_exports_every_documented_name() {
+    let hierarchy = Hierarchy::start_unique().await.unwrap();
+    let (_daemon, dns, metrics) = spawn_resolver(&hierarchy, "").await;
+    let _ = Dig::new(dns.ip())
+        .port(dns.port())
+        .run("www.example.com", "A")
+        .await
+        .unwrap();
+    let _ = Dig::new(dns.ip())
+        .port(dns.port())
+        .run("www.example.com", "A")
+        .await
+        .unwrap();
+    let m = scrape(metrics).await.unwrap();
+    for name in resolver::metrics::METRIC_NAMES {
+        let present =
+            m.has(name) || m.has(&format!("{name}_bucket")) || m.has(&format!("{name}_count"));
+        assert!(present, "metric {name} missing");
+    }
+    assert!(m
+        .value("unbound_response_time_seconds_bucket", &[("le", "0.001")])
+        .is_some());
+    assert!(m.sum("unbound_queries_total", &[]) >= 2.0);
+    assert!(
+        m.value("unbound_answer_rcodes_total", &[("rcode", "NOERROR")])
+            .unwrap_or(0.0)
+            >= 2.0
+    );
+    assert!(
+        m.value("unbound_query_types_total", &[("type", "A")])
+            .unwrap_or(0.0)
+            >= 2.0
+    );
+}
+
+/// DoT (RFC 7858) with kdig: tls-service-key/pem and tls-port serve TLS.
+#[tokio::test]
+async fn dot_with_kdig() {
+    let hierarchy = Hierarchy::start_unique().await.unwrap();
+    let dir = scratch_dir("dot");
+    let cert = rcgen::generate_simple_self_signed(vec!["resolver.test".to_string()]).unwrap();
+    let (pem, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&pem, cert.cert.pem()).unwrap();
+    std::fs::write(&key, cert.signing_key.serialize_pem()).unwrap();
+    let ip = e2e::test_addr(hierarchy.net(), 1);
+    let extra = format!(
+        "  interface: {ip}@853\n  tls-port: 853\n  tls-service-pem: \"{}\"\n  tls-service-key: \"{}\"\n",
+        pem.display(),
+        key.display()
+    );
+    let (_daemon, _dns, _metrics) = spawn_resolver(&hierarchy, &extra).await;
+    let a = Dig::kdig(ip)
+        .port(853)
+        .tls()
+        .run("www.example.com", "A")
+        .await
+        .unwrap();
+    assert_eq!(a.status, "NOERROR", "{}", a.raw);
+    assert_eq!(a.answers_of("A"), vec!["192.0.2.1"], "{}", a.raw);
+}

@@ -1,0 +1,100 @@
+//! Starts our resolver in-process against a fake hierarchy, on its own
+//! 127.<net>.1.1:53, with the given extra unbound.conf lines.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use common::readiness::Readiness;
+use common::shutdown::{Shutdown, ShutdownTrigger};
+use e2e::dig::{Dig, DigResult};
+use e2e::fake_dns::Hierarchy;
+use e2e::metrics::{scrape, Scrape};
+use resolver::{Config, Listeners};
+use tokio::task::JoinHandle;
+
+/// A scratch directory unique to this test process and call.
+pub fn scratch_dir(tag: &str) -> PathBuf {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let dir = std::env::temp_dir().join(format!("resolver-it-{}-{tag}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A running resolver and the hierarchy it resolves against.
+pub struct TestResolver {
+    pub hierarchy: Hierarchy,
+    pub ip: IpAddr,
+    pub udp: SocketAddr,
+    pub admin: SocketAddr,
+    trigger: ShutdownTrigger,
+    task: JoinHandle<Result<(), resolver::Error>>,
+}
+
+impl TestResolver {
+    /// A fresh hierarchy and a resolver with `extra` lines in its server: clause.
+    pub async fn start(extra: &str) -> Self {
+        let hierarchy = Hierarchy::start_unique().await.unwrap();
+        Self::start_with(hierarchy, extra, "").await
+    }
+
+    /// A resolver on `hierarchy` with `extra` server: lines and `clauses` after them.
+    pub async fn start_with(hierarchy: Hierarchy, extra: &str, clauses: &str) -> Self {
+        let dir = scratch_dir("resolver");
+        let hints = dir.join("root.hints");
+        hierarchy.write_root_hints(&hints).unwrap();
+        let ip = e2e::test_addr(hierarchy.net(), 1);
+        let text = format!(
+            "server:\n  interface: {ip}\n  port: 53\n  do-not-query-localhost: no\n  root-hints: \"{}\"\n{extra}\n{clauses}\n",
+            hints.display()
+        );
+        let path = dir.join("unbound.conf");
+        std::fs::write(&path, &text).unwrap();
+        let config = Config::load(&path).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let listeners = Listeners::bind(&config, Some(SocketAddr::new(ip, 0))).unwrap();
+        let udp = listeners.dns.udp_addrs()[0];
+        let admin = listeners.admin.as_ref().unwrap().local_addr().unwrap();
+        let (trigger, shutdown) = Shutdown::new();
+        let registry = resolver::server::registry();
+        let task = tokio::spawn(resolver::run(
+            config,
+            listeners,
+            registry,
+            Readiness::new(),
+            shutdown,
+        ));
+        Self {
+            hierarchy,
+            ip,
+            udp,
+            admin,
+            trigger,
+            task,
+        }
+    }
+
+    /// dig aimed at the resolver.
+    pub fn dig(&self) -> Dig {
+        Dig::new(self.ip).port(self.udp.port())
+    }
+
+    /// One dig query.
+    pub async fn q(&self, name: &str, rtype: &str) -> DigResult {
+        self.dig()
+            .run(name, rtype)
+            .await
+            .unwrap_or_else(|e| panic!("dig {name} {rtype}: {e:#}"))
+    }
+
+    /// The resolver's metrics.
+    pub async fn scrape(&self) -> Scrape {
+        scrape(self.admin).await.unwrap()
+    }
+
+    /// Fires shutdown and waits for `run` to return.
+    pub async fn stop(self) {
+        self.trigger.fire();
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(10), self.task).await;
+    }
+}
