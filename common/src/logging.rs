@@ -37,8 +37,11 @@ pub fn init(format: LogFormat, default_directive: &str) {
         std::env::var(EnvFilter::DEFAULT_ENV).ok().as_deref(),
         default_directive,
     );
+    use std::io::IsTerminal;
     let builder = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        // Colour codes only for a person at a terminal, never in files or kubectl logs.
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(filter);
     // `try_init` fails only when a global subscriber is already set: that is the
     // "second call is a no-op" case.

@@ -86,9 +86,37 @@ pub fn build(config: &Config, registry: &Registry) -> Result<Pipeline<NetTranspo
     let rrsets = RrsetCache::new(config.server.rrset_cache_size, policy);
     let messages = MessageCache::new(config.server.msg_cache_size);
     let infra = Infra::new(config.server.infra_host_ttl);
-    let transport = NetTransport::new(metrics.transport.clone(), system_roots());
+    let roots = match &config.server.tls_cert_bundle {
+        Some(bundle) => bundle_roots(bundle)?,
+        None => system_roots(),
+    };
+    let transport = NetTransport::new(metrics.transport.clone(), roots);
     let recursor = Recursor::new(transport, rrsets, infra, hints, config);
     Ok(Pipeline::new(config, messages, recursor, metrics))
+}
+
+/// Trust anchors from `tls-cert-bundle:`; an unreadable or empty bundle is a config error.
+fn bundle_roots(path: &std::path::Path) -> Result<rustls::RootCertStore, Error> {
+    use common::config::{ConfigError, ConfigErrorKind};
+    use rustls_pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    let certs = rustls_pki_types::CertificateDer::pem_file_iter(path).map_err(|e| ConfigError {
+        location: None,
+        key: "tls-cert-bundle".into(),
+        kind: ConfigErrorKind::Invalid(format!("{}: {e}", path.display())),
+    })?;
+    for cert in certs.flatten() {
+        let _ = roots.add(cert);
+    }
+    if roots.is_empty() {
+        return Err(ConfigError {
+            location: None,
+            key: "tls-cert-bundle".into(),
+            kind: ConfigErrorKind::Invalid(format!("{}: no certificates", path.display())),
+        }
+        .into());
+    }
+    Ok(roots)
 }
 
 /// Trust anchors for DoT forwarders: the system's CA bundle when readable.

@@ -207,16 +207,8 @@ pub(crate) static SERVER_KEYS: &[KeyDef] = &[
     apply("ssl-service-pem", "/etc/unbound/tls/tls.crt", tls_service_pem),
     apply("tls-port", "853", tls_port),
     apply("ssl-port", "853", tls_port),
-    warn(
-        "tls-cert-bundle",
-        "/etc/ssl/certs/ca-certificates.crt",
-        "upstream DoT certificates are verified against the system's root certificates; this bundle is not read",
-    ),
-    warn(
-        "ssl-cert-bundle",
-        "/etc/ssl/certs/ca-certificates.crt",
-        "upstream DoT certificates are verified against the system's root certificates; this bundle is not read",
-    ),
+    apply("tls-cert-bundle", "/etc/ssl/certs/ca-certificates.crt", tls_cert_bundle),
+    apply("ssl-cert-bundle", "/etc/ssl/certs/ca-certificates.crt", tls_cert_bundle),
     warn("tls-win-cert", "no", TLS_TUNING),
     warn("tls-system-cert", "no", TLS_TUNING),
     unsupported("tls-additional-port", "8853", "DoT is served on tls-port only"),
@@ -1150,6 +1142,7 @@ impl Builder {
         resolve(&mut server.root_hints);
         resolve(&mut server.tls_service_key);
         resolve(&mut server.tls_service_pem);
+        resolve(&mut server.tls_cert_bundle);
         if let Some(cachedb) = &mut self.config.cachedb {
             resolve(&mut cachedb.path);
         }
@@ -1258,6 +1251,11 @@ fn tls_service_pem(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
     let path = path_of(d)?;
     b.seen.tls_service_pem = path.is_some().then(|| d.location.clone());
     b.server().tls_service_pem = path;
+    Ok(())
+}
+
+fn tls_cert_bundle(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
+    b.server().tls_cert_bundle = path_of(d)?;
     Ok(())
 }
 

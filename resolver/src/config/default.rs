@@ -178,6 +178,7 @@ impl Default for ServerConfig {
             tcp_idle_timeout: Duration::from_secs(30), // 30 * 1000 ms
             tls_service_key: None,
             tls_service_pem: None,
+            tls_cert_bundle: None,
             tls_port: DOT_PORT,
             so_reuseport: true, // REUSEPORT_DEFAULT on Linux
             verbosity: 1,

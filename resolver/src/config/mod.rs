@@ -109,6 +109,8 @@ pub struct ServerConfig {
     pub tls_service_key: Option<PathBuf>,
     /// `tls-service-pem:` PEM certificate chain for DoT.
     pub tls_service_pem: Option<PathBuf>,
+    /// `tls-cert-bundle:` CA bundle for verifying DoT upstreams; None = the system store.
+    pub tls_cert_bundle: Option<PathBuf>,
     /// `tls-port:` interfaces with this port serve DoT (Unbound: 853).
     pub tls_port: u16,
     /// `so-reuseport:` one UDP socket per worker sharing the port.

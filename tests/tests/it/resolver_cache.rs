@@ -53,11 +53,16 @@ async fn nxdomain_is_cached() {
 /// cache-max-ttl caps the TTL handed to clients; cache-min-ttl raises short ones.
 #[tokio::test]
 async fn ttl_clamps_apply() {
-    let r = TestResolver::start("  cache-max-ttl: 60\n  cache-min-ttl: 30\n").await;
+    let r = TestResolver::start(
+        "  cache-max-ttl: 60\n  cache-min-ttl: 30\n  cache-max-negative-ttl: 40\n",
+    )
+    .await;
     let capped = r.q("www.example.com", "A").await;
     assert!(capped.answer[0].ttl <= 60, "{}", capped.raw);
     let raised = r.q("short-ttl.example.com", "A").await;
     assert!(raised.answer[0].ttl >= 29, "{}", raised.raw);
+    let negative = r.q("nope.example.com", "A").await;
+    assert!(negative.authority[0].ttl <= 40, "{}", negative.raw);
     r.stop().await;
 }
 

@@ -59,10 +59,18 @@ fn bad_config_exits_64_naming_file_line_and_key() {
 }
 
 async fn spawn_resolver(hierarchy: &Hierarchy, extra: &str) -> (Daemon, SocketAddr, SocketAddr) {
+    spawn_resolver_on(hierarchy, 1, extra).await
+}
+
+async fn spawn_resolver_on(
+    hierarchy: &Hierarchy,
+    host: u8,
+    extra: &str,
+) -> (Daemon, SocketAddr, SocketAddr) {
     let dir = scratch_dir("proc");
     let hints = dir.join("root.hints");
     hierarchy.write_root_hints(&hints).unwrap();
-    let ip = e2e::test_addr(hierarchy.net(), 1);
+    let ip = e2e::test_addr(hierarchy.net(), host);
     let path = dir.join("unbound.conf");
     std::fs::write(
         &path,
@@ -174,4 +182,53 @@ async fn dot_with_kdig() {
         .unwrap();
     assert_eq!(a.status, "NOERROR", "{}", a.raw);
     assert_eq!(a.answers_of("A"), vec!["192.0.2.1"], "{}", a.raw);
+}
+
+/// forward-tls-upstream (RFC 7858 §3.2): a forward zone reached over DoT, the
+/// upstream's certificate verified by name against tls-cert-bundle.
+#[tokio::test]
+async fn forward_zone_over_tls_verifies_the_upstream() {
+    let hierarchy = Hierarchy::start_unique().await.unwrap();
+    let dir = scratch_dir("dotfwd");
+    let cert = rcgen::generate_simple_self_signed(vec!["upstream.test".to_string()]).unwrap();
+    let (pem, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&pem, cert.cert.pem()).unwrap();
+    std::fs::write(&key, cert.signing_key.serialize_pem()).unwrap();
+    let upstream_ip = e2e::test_addr(hierarchy.net(), 1);
+    let upstream_extra = format!(
+        "  interface: {upstream_ip}@853\n  tls-port: 853\n  tls-service-pem: \"{}\"\n  tls-service-key: \"{}\"\n",
+        pem.display(),
+        key.display()
+    );
+    let (_upstream, _, upstream_metrics) = spawn_resolver_on(&hierarchy, 1, &upstream_extra).await;
+    let forwarder_extra = format!(
+        "  tls-cert-bundle: \"{}\"\nforward-zone:\n  name: \"example.org\"\n  forward-addr: {upstream_ip}@853#upstream.test\n  forward-tls-upstream: yes\n",
+        pem.display()
+    );
+    let (_forwarder, dns, _) = spawn_resolver_on(&hierarchy, 2, &forwarder_extra).await;
+    let a = Dig::new(dns.ip())
+        .port(dns.port())
+        .run("c2.example.org", "A")
+        .await
+        .unwrap();
+    assert_eq!(a.answers_of("A"), vec!["192.0.2.99"], "{}", a.raw);
+    let m = scrape(upstream_metrics).await.unwrap();
+    assert!(
+        m.sum("unbound_query_tls_total", &[]) >= 1.0,
+        "the upstream saw no DoT query"
+    );
+
+    // A name that does not match the certificate is refused: no answer over TLS.
+    let wrong_extra = format!(
+        "  tls-cert-bundle: \"{}\"\nforward-zone:\n  name: \"example.org\"\n  forward-addr: {upstream_ip}@853#wrong.test\n  forward-tls-upstream: yes\n",
+        pem.display()
+    );
+    let (_wrong, wrong_dns, _) = spawn_resolver_on(&hierarchy, 3, &wrong_extra).await;
+    let refused = Dig::new(wrong_dns.ip())
+        .port(wrong_dns.port())
+        .wait(Duration::from_secs(5))
+        .run("c2.example.org", "A")
+        .await
+        .unwrap();
+    assert_eq!(refused.status, "SERVFAIL", "{}", refused.raw);
 }
