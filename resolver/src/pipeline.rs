@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use arc_swap::ArcSwap;
 use common::dns::edns::{find_opt, udp_reply_limit};
 use common::dns::truncate::truncate_to;
 use common::dns::wire::{QueryView, HEADER_LEN};
@@ -79,9 +80,11 @@ impl<T: Transport> std::fmt::Debug for Engine<T> {
     }
 }
 
-/// The DNS handler given to the front end.
+/// The DNS handler given to the front end. The engine behind it can be swapped
+/// whole (SIGHUP reload) while queries are in flight: each query works on the
+/// engine it started with.
 pub struct Pipeline<T: Transport> {
-    engine: Arc<Engine<T>>,
+    engine: Arc<ArcSwap<Engine<T>>>,
 }
 
 impl<T: Transport> Clone for Pipeline<T> {
@@ -124,13 +127,19 @@ impl<T: Transport> Pipeline<T> {
             inflight: Mutex::new(HashMap::new()),
         };
         Self {
-            engine: Arc::new(engine),
+            engine: Arc::new(ArcSwap::from_pointee(engine)),
         }
     }
 
-    /// The shared engine (caches, metrics), for the admin endpoint and tests.
-    pub fn engine(&self) -> &Arc<Engine<T>> {
-        &self.engine
+    /// The current engine (caches, metrics), for the admin endpoint and tests.
+    pub fn engine(&self) -> Arc<Engine<T>> {
+        self.engine.load_full()
+    }
+
+    /// Replaces the engine with `other`'s (config reload). Queries already in
+    /// flight finish on the old one.
+    pub fn replace_with(&self, other: Pipeline<T>) {
+        self.engine.store(other.engine.load_full());
     }
 }
 
@@ -152,7 +161,7 @@ struct ClientFacts {
 
 impl<T: Transport> DnsHandler for Pipeline<T> {
     fn handle(&self, query: &Query<'_>, out: &mut Vec<u8>) -> Reply {
-        let engine = &self.engine;
+        let engine = &*self.engine.load();
         let metrics = &engine.metrics;
         let Ok(view) = QueryView::parse(query.wire) else {
             return formerr(query.wire, out);

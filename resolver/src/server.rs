@@ -149,17 +149,17 @@ pub async fn run(
         tracing::warn!("{warning}");
     }
     let latch = readiness.latch("listeners");
-    let pipeline = build(&config, &registry)?;
-    let engine = pipeline.engine().clone();
+    let pipeline = Arc::new(build(&config, &registry)?);
     let started = tokio::time::Instant::now();
     if let Some(listener) = listeners.admin {
-        let gauges = engine.clone();
+        let gauges = pipeline.clone();
         let state = AdminState {
             registry: registry.clone(),
             readiness: readiness.clone(),
             before_scrape: Some(Arc::new(move || {
-                gauges.refresh_gauges();
-                gauges.metrics.time_up.set(started.elapsed().as_secs_f64());
+                let engine = gauges.engine();
+                engine.refresh_gauges();
+                engine.metrics.time_up.set(started.elapsed().as_secs_f64());
             })),
         };
         let admin_shutdown = shutdown.clone();
@@ -169,7 +169,13 @@ pub async fn run(
             }
         });
     }
-    let serving = frontend::serve(listeners.dns, Arc::new(pipeline), shutdown.clone());
+    spawn_reload_on_sighup(
+        config.clone(),
+        pipeline.clone(),
+        registry.clone(),
+        shutdown.clone(),
+    );
+    let serving = frontend::serve(listeners.dns, pipeline, shutdown.clone());
     latch.release();
     tracing::info!(
         threads = config.server.num_threads.get(),
@@ -181,4 +187,61 @@ pub async fn run(
     tokio::time::sleep(Duration::from_millis(10)).await;
     tracing::info!("resolver stopped");
     Ok(())
+}
+
+/// SIGHUP re-reads the config file and swaps in a fresh engine (access control,
+/// local zones, forward/stub zones, cache settings; caches start empty, as
+/// Unbound's reload flushes them). A config that fails to load is reported with
+/// its file, line and key, and the running one stays. Listener changes need a
+/// restart and are reported as such.
+fn spawn_reload_on_sighup(
+    config: Config,
+    pipeline: Arc<Pipeline<NetTransport>>,
+    registry: Registry,
+    shutdown: Shutdown,
+) {
+    let Ok(mut hangups) = common::shutdown::sighup() else {
+        tracing::warn!("cannot install a SIGHUP handler; reload needs a restart");
+        return;
+    };
+    tokio::spawn(async move {
+        let mut current = config;
+        loop {
+            tokio::select! {
+                _ = shutdown.requested() => return,
+                received = hangups.recv() => if received.is_none() { return },
+            }
+            let Some(path) = current.source.clone() else {
+                tracing::info!("SIGHUP: running on the embedded default config; nothing to reload");
+                continue;
+            };
+            let fresh = match Config::load(&path) {
+                Ok(fresh) => fresh,
+                Err(error) => {
+                    tracing::error!(%error, "SIGHUP: config not reloaded; still serving the previous one");
+                    continue;
+                }
+            };
+            match build(&fresh, &registry) {
+                Ok(next) => {
+                    if fresh.listen_addrs() != current.listen_addrs()
+                        || fresh.server.num_threads != current.server.num_threads
+                    {
+                        tracing::warn!(
+                            "SIGHUP: listen addresses or threads changed; restart to apply them"
+                        );
+                    }
+                    for warning in &fresh.warnings {
+                        tracing::warn!("{warning}");
+                    }
+                    pipeline.replace_with(next);
+                    tracing::info!(config = %path.display(), "SIGHUP: config reloaded");
+                    current = fresh;
+                }
+                Err(error) => {
+                    tracing::error!(%error, "SIGHUP: config not reloaded; still serving the previous one")
+                }
+            }
+        }
+    });
 }

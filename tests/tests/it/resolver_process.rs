@@ -67,6 +67,17 @@ async fn spawn_resolver_on(
     host: u8,
     extra: &str,
 ) -> (Daemon, SocketAddr, SocketAddr) {
+    let (daemon, dns, metrics, _) = spawn_resolver_with_path(hierarchy, host, extra).await;
+    (daemon, dns, metrics)
+}
+
+/// Starts the resolver binary on 127.<net>.1.<host>:53 with `extra` config
+/// lines; also returns the config file's path.
+async fn spawn_resolver_with_path(
+    hierarchy: &Hierarchy,
+    host: u8,
+    extra: &str,
+) -> (Daemon, SocketAddr, SocketAddr, std::path::PathBuf) {
     let dir = scratch_dir("proc");
     let hints = dir.join("root.hints");
     hierarchy.write_root_hints(&hints).unwrap();
@@ -94,7 +105,7 @@ async fn spawn_resolver_on(
         .wait_ready(metrics, Duration::from_secs(10))
         .await
         .unwrap();
-    (daemon, SocketAddr::new(ip, 53), metrics)
+    (daemon, SocketAddr::new(ip, 53), metrics, path)
 }
 
 /// SIGTERM: /readyz turns 503 at once, queries are still answered during the
@@ -231,4 +242,44 @@ async fn forward_zone_over_tls_verifies_the_upstream() {
         .await
         .unwrap();
     assert_eq!(refused.status, "SERVFAIL", "{}", refused.raw);
+}
+
+/// SIGHUP reloads the config like Unbound: new local data is served; a broken
+/// file is reported (file:line: key) and the running config stays.
+#[tokio::test]
+async fn sighup_reloads_config_and_keeps_running_on_a_bad_one() {
+    let hierarchy = Hierarchy::start_unique().await.unwrap();
+    let (mut daemon, dns, _metrics, path) = spawn_resolver_with_path(
+        &hierarchy,
+        1,
+        "  local-data: \"printer.lan. 60 IN A 10.0.0.1\"\n",
+    )
+    .await;
+    let dig = Dig::new(dns.ip()).port(dns.port());
+    let ask = || dig.run("printer.lan", "A");
+    assert_eq!(ask().await.unwrap().answers_of("A"), vec!["10.0.0.1"]);
+
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("10.0.0.1", "10.0.0.2");
+    std::fs::write(&path, &text).unwrap();
+    daemon.signal(Signal::Hup).unwrap();
+    daemon
+        .wait_log("config reloaded", Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(ask().await.unwrap().answers_of("A"), vec!["10.0.0.2"]);
+
+    std::fs::write(&path, format!("{text}  not-a-real-option: 1\n")).unwrap();
+    daemon.signal(Signal::Hup).unwrap();
+    daemon
+        .wait_log("not-a-real-option", Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(
+        ask().await.unwrap().answers_of("A"),
+        vec!["10.0.0.2"],
+        "{}",
+        daemon.log()
+    );
 }
