@@ -4,7 +4,6 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::Parser;
 use common::cli::CommonArgs;
 use common::exit::{EX_FAILURE, EX_USAGE};
 use common::readiness::Readiness;
@@ -12,7 +11,7 @@ use common::shutdown::Shutdown;
 use resolver::{Config, Listeners};
 
 /// A recursive DNS resolver that reads unbound.conf (drop-in for Unbound).
-#[derive(Parser, Debug)]
+#[derive(clap::Parser, Debug)]
 #[command(version, about)]
 struct Args {
     #[command(flatten)]
@@ -29,7 +28,7 @@ struct Args {
 const DEFAULT_METRICS_ADDR: &str = "0.0.0.0:9167";
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args: Args = common::cli::parse_args();
     let config = match &args.common.config {
         Some(path) => Config::load(path),
         None => Ok(Config::embedded_default()),

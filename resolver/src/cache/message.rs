@@ -277,3 +277,132 @@ impl MessageCache {
         self.entries.weight()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hickory_proto::op::{Message, MessageType, OpCode, Query};
+    use hickory_proto::rr::{rdata::A, Name, RData, Record, RecordType};
+
+    fn answer_wire() -> Vec<u8> {
+        let mut m = Message::new(0x4242, MessageType::Response, OpCode::Query);
+        m.metadata.recursion_available = true;
+        m.metadata.authoritative = true;
+        m.add_query(Query::query(
+            Name::from_ascii("www.example.com.").unwrap(),
+            RecordType::A,
+        ));
+        m.add_answer(Record::from_rdata(
+            Name::from_ascii("www.example.com.").unwrap(),
+            300,
+            RData::A(A::new(192, 0, 2, 1)),
+        ));
+        m.set_edns(hickory_proto::op::Edns::new());
+        m.to_vec().unwrap()
+    }
+
+    fn client_query(name: &str, rd: bool, edns: bool) -> Vec<u8> {
+        let mut m = Message::new(0x1234, MessageType::Query, OpCode::Query);
+        m.metadata.recursion_desired = rd;
+        m.add_query(Query::query(Name::from_ascii(name).unwrap(), RecordType::A));
+        if edns {
+            m.set_edns(hickory_proto::op::Edns::new());
+        }
+        m.to_vec().unwrap()
+    }
+
+    #[test]
+    fn reply_takes_the_clients_id_case_and_rd_and_ages_ttls() {
+        let now = Instant::now();
+        let entry = CachedMessage::from_wire(answer_wire(), 300, now).unwrap();
+        let query = client_query("WwW.ExAmPle.CoM.", true, false);
+        let view = QueryView::parse(&query).unwrap();
+        let mut out = Vec::new();
+        entry.write_reply(&view, None, TtlPatch::Elapsed(100), &mut out);
+        let reply = Message::from_vec(&out).unwrap();
+        assert_eq!(reply.metadata.id, 0x1234);
+        assert!(reply.metadata.recursion_desired && reply.metadata.recursion_available);
+        assert!(
+            !reply.metadata.authoritative,
+            "a cached answer is not authoritative"
+        );
+        assert_eq!(reply.queries[0].name().to_ascii(), "WwW.ExAmPle.CoM.");
+        assert_eq!(reply.answers[0].ttl, 200);
+        assert!(reply.edns.is_none(), "no OPT for a client that sent none");
+    }
+
+    #[test]
+    fn edns_clients_get_an_opt_with_their_do_bit() {
+        let entry = CachedMessage::from_wire(answer_wire(), 300, Instant::now()).unwrap();
+        let query = client_query("www.example.com.", true, true);
+        let view = QueryView::parse(&query).unwrap();
+        let mut out = Vec::new();
+        entry.write_reply(
+            &view,
+            Some(ClientEdns {
+                payload: 1232,
+                do_bit: true,
+            }),
+            TtlPatch::Fixed(30),
+            &mut out,
+        );
+        let reply = Message::from_vec(&out).unwrap();
+        let edns = reply.edns.expect("OPT present");
+        assert_eq!(edns.max_payload(), 1232);
+        assert!(edns.flags().dnssec_ok);
+        assert_eq!(reply.answers[0].ttl, 30);
+    }
+
+    #[test]
+    fn freshness_counts_down_and_expires() {
+        let now = Instant::now();
+        let entry = CachedMessage::from_wire(answer_wire(), 10, now).unwrap();
+        assert_eq!(
+            entry.freshness(now),
+            Freshness::Fresh {
+                elapsed: 0,
+                remaining: 10
+            }
+        );
+        assert_eq!(
+            entry.freshness(now + std::time::Duration::from_secs(12)),
+            Freshness::Expired { ago: 2 }
+        );
+        assert!(entry.claim_refresh());
+        assert!(!entry.claim_refresh(), "only one refresh at a time");
+    }
+
+    #[test]
+    fn keys_ignore_case_and_bound_length() {
+        let a = MessageKey::new(b"\x03WWW\x07example\x03com\x00", 1, 1).unwrap();
+        let b = MessageKey::new(b"\x03www\x07EXAMPLE\x03com\x00", 1, 1).unwrap();
+        assert_eq!(a.as_bytes(), b.as_bytes());
+        assert_ne!(
+            a.as_bytes(),
+            MessageKey::new(b"\x03www\x07example\x03com\x00", 28, 1)
+                .unwrap()
+                .as_bytes()
+        );
+        assert!(MessageKey::new(&[1u8; 300], 1, 1).is_none());
+    }
+
+    #[test]
+    fn size_bound_evicts_instead_of_growing() {
+        let cache = MessageCache::new(64 * 1024);
+        let now = Instant::now();
+        for i in 0..5_000u32 {
+            let name = format!("\x08n{i:07}\x03com\x00");
+            let key = MessageKey::new(name.as_bytes(), 1, 1).unwrap();
+            cache.insert(
+                &key,
+                Arc::new(CachedMessage::from_wire(answer_wire(), 300, now).unwrap()),
+            );
+        }
+        assert!(
+            cache.weight() <= 64 * 1024,
+            "weight {} over the bound",
+            cache.weight()
+        );
+        assert!(cache.len() < 5_000 && !cache.is_empty());
+    }
+}

@@ -1,0 +1,423 @@
+#!/usr/bin/env bash
+# Benchmark: our `resolver` against Unbound (Debian), same fake DNS hierarchy, same
+# configuration, same dnsperf workloads, in one run. See tests/bench/README.md.
+#
+#   tests/bench/resolver.sh                      # full run (~8 min on 2 cores)
+#   QUICK=1 tests/bench/resolver.sh              # smoke run (~1 min)
+#
+# Knobs (environment):
+#   DURATION=10      seconds of each max-rate dnsperf run (QPS, CPU per query)
+#   LAT_DURATION=5   seconds of each fixed-rate run (mean / p99 latency)
+#   REPEATS=3        repetitions of every measurement; medians are reported
+#   RATE=20000       offered QPS of the fixed-rate cache-hit runs
+#   MISS_RATE=10000  offered QPS of the fixed-rate cache-miss runs
+#   THREADS="1 2"    num-threads values for both servers
+#   HIT_NAMES=1000   distinct names in the cache-hit workload
+#   MEM_NAMES=100000 names cached before reading resident memory
+#   CLIENT="-c 10 -T 1 -q 100"   dnsperf client options, identical for both servers
+#   MSG_CACHE=128m RRSET_CACHE=256m   cache sizes, identical for both servers
+#   NET=210          fake hierarchy on 127.NET.0.x, ours 127.NET.1.1, Unbound 127.NET.1.2
+#   FAKE_THREADS=    fake-dns runtime threads (default: one per CPU)
+#   PERF=0           1: also profile both servers (perf record, 1 thread) and print
+#                    their top symbols for the hit and miss workloads
+#   BUILD=1          0: skip `cargo build --release -p resolver -p e2e`
+#   WORKDIR=         where configs, logs and raw results go (default: mktemp)
+#
+# Needs root (binds 127.x.y.z:53, installs unbound/dnsperf/dnsutils when missing).
+# Sends traffic only to 127.0.0.0/8; stops only the processes it started (by PID).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+# shellcheck source=tests/bench/lib.sh
+source "$HERE/lib.sh"
+
+# The exact command line, with the knobs that were set in the environment.
+KNOBS=(QUICK DURATION LAT_DURATION REPEATS RATE MISS_RATE THREADS HIT_NAMES MEM_NAMES
+    CLIENT MSG_CACHE RRSET_CACHE NET FAKE_THREADS PERF BUILD WORKDIR)
+COMMAND=""
+for k in "${KNOBS[@]}"; do
+    [[ -n "${!k+x}" ]] && COMMAND+="$k=$(printf '%q' "${!k}") "
+done
+COMMAND+="$0"
+for a in "$@"; do COMMAND+=" $(printf '%q' "$a")"; done
+
+QUICK=${QUICK:-0}
+if [[ "$QUICK" == 1 ]]; then
+    DURATION=${DURATION:-2}
+    LAT_DURATION=${LAT_DURATION:-2}
+    REPEATS=${REPEATS:-1}
+    MEM_NAMES=${MEM_NAMES:-10000}
+fi
+DURATION=${DURATION:-10}
+LAT_DURATION=${LAT_DURATION:-5}
+REPEATS=${REPEATS:-3}
+RATE=${RATE:-20000}
+MISS_RATE=${MISS_RATE:-10000}
+THREADS=${THREADS:-"1 2"}
+HIT_NAMES=${HIT_NAMES:-1000}
+MEM_NAMES=${MEM_NAMES:-100000}
+CLIENT=${CLIENT:-"-c 10 -T 1 -q 100"}
+MSG_CACHE=${MSG_CACHE:-128m}
+RRSET_CACHE=${RRSET_CACHE:-256m}
+NET=${NET:-210}
+FAKE_THREADS=${FAKE_THREADS:-}
+PERF=${PERF:-0}
+BUILD=${BUILD:-1}
+WORKDIR=${WORKDIR:-$(mktemp -d /tmp/bench-resolver.XXXXXX)}
+
+# Unique-name files for max-rate miss runs hold this many names per second of run
+# (well above what either server reaches here; dnsperf stops early if one runs out).
+MISS_NAMES_PER_SEC=100000
+
+OURS_ADDR=127.$NET.1.1
+UB_ADDR=127.$NET.1.2
+METRICS=127.$NET.1.1:9167
+SERVERS=(ours unbound)
+# shellcheck disable=SC2206
+CLIENT_ARGS=($CLIENT)
+
+RESOLVER_BIN=$ROOT/target/release/resolver
+FAKE_BIN=$ROOT/target/release/fake-dns
+RESULTS=$WORKDIR/results.tsv # threads workload server rep metric value
+
+bench_init "$WORKDIR"
+START=$SECONDS
+log "work directory: $WORKDIR"
+log "command: $COMMAND"
+
+# ---------------------------------------------------------------- prerequisites
+apt_ensure unbound unbound
+apt_ensure dnsperf dnsperf
+apt_ensure dig dnsutils
+apt_ensure curl curl
+[[ $(id -u) -eq 0 ]] || die "run as root (the servers bind 127.x.y.z:53)"
+if [[ "$BUILD" == 1 ]]; then
+    log "building release binaries"
+    (cd "$ROOT" && cargo build --release -p resolver -p e2e) >"$WORKDIR/build.log" 2>&1 ||
+        { tail -20 "$WORKDIR/build.log" >&2; die "cargo build failed"; }
+fi
+[[ -x "$RESOLVER_BIN" && -x "$FAKE_BIN" ]] || die "missing $RESOLVER_BIN or $FAKE_BIN (BUILD=1)"
+for a in "127.$NET.0.1" "$OURS_ADDR" "$UB_ADDR"; do
+    if ss -Hlnu "src $a" | grep -q .; then die "something already listens on $a"; fi
+done
+
+# ---------------------------------------------------------------- fake hierarchy
+FAKE_ARGS=(--net "$NET" --root-hints-out "$WORKDIR/root.hints")
+[[ -n "$FAKE_THREADS" ]] && FAKE_ARGS+=(--threads "$FAKE_THREADS")
+bench_spawn fake-dns "$FAKE_BIN" "${FAKE_ARGS[@]}"
+FAKE_PID=$SPAWNED_PID
+bench_wait_for 30 grep -q '^ready:' "$WORKDIR/fake-dns.log" ||
+    { cat "$WORKDIR/fake-dns.log" >&2; die "fake-dns did not become ready"; }
+log "fake-dns (pid $FAKE_PID): $(grep '^ready:' "$WORKDIR/fake-dns.log")"
+
+# ---------------------------------------------------------------- configs
+# One template for both servers; only the interface differs.
+write_conf() { # FILE ADDR THREADS
+    cat >"$1" <<EOF
+# generated by tests/bench/resolver.sh (identical for both servers but interface)
+server:
+    interface: $2
+    port: 53
+    num-threads: $3
+    so-reuseport: yes
+    do-ip4: yes
+    do-ip6: no
+    do-udp: yes
+    do-tcp: yes
+    do-not-query-localhost: no
+    root-hints: "$WORKDIR/root.hints"
+    module-config: "iterator"
+    qname-minimisation: yes
+    prefetch: no
+    msg-cache-size: $MSG_CACHE
+    rrset-cache-size: $RRSET_CACHE
+    num-queries-per-thread: 1024
+    edns-buffer-size: 1232
+    chroot: ""
+    username: ""
+    directory: "$WORKDIR"
+    pidfile: ""
+    use-syslog: no
+    logfile: ""
+    verbosity: 0
+remote-control:
+    control-enable: no
+EOF
+}
+
+for t in $THREADS 1; do
+    write_conf "$WORKDIR/ours-t$t.conf" "$OURS_ADDR" "$t"
+    write_conf "$WORKDIR/unbound-t$t.conf" "$UB_ADDR" "$t"
+done
+"$RESOLVER_BIN" -c "$WORKDIR/ours-t1.conf" --check-config >"$WORKDIR/ours-check.log" 2>&1 ||
+    { cat "$WORKDIR/ours-check.log" >&2; die "our resolver rejects the config"; }
+unbound-checkconf "$WORKDIR/unbound-t1.conf" >"$WORKDIR/unbound-check.log" 2>&1 ||
+    { cat "$WORKDIR/unbound-check.log" >&2; die "unbound-checkconf rejects the config"; }
+
+declare -A PID
+start_server() { # SERVER THREADS TAG -> PID[SERVER]
+    local s=$1 t=$2 tag=$3
+    if [[ $s == ours ]]; then
+        bench_spawn "ours-$tag" "$RESOLVER_BIN" -c "$WORKDIR/ours-t$t.conf" --metrics-addr "$METRICS"
+        PID[$s]=$SPAWNED_PID
+        bench_wait_for 30 ready_ours ||
+            { tail -20 "$WORKDIR/ours-$tag.log" >&2; die "our resolver did not become ready"; }
+    else
+        bench_spawn "unbound-$tag" unbound -d -c "$WORKDIR/unbound-t$t.conf"
+        PID[$s]=$SPAWNED_PID
+        bench_wait_for 30 ready_unbound ||
+            { tail -20 "$WORKDIR/unbound-$tag.log" >&2; die "unbound did not become ready"; }
+    fi
+}
+ready_ours() {
+    kill -0 "${PID[ours]}" || return 2
+    curl -fsS -o /dev/null --max-time 1 "http://$METRICS/readyz"
+}
+ready_unbound() { # answered locally (no recursion, nothing cached)
+    kill -0 "${PID[unbound]}" || return 2
+    dig +time=1 +tries=1 @"$UB_ADDR" version.server CH TXT | grep -q 'status: NOERROR'
+}
+stop_server() { bench_stop "${PID[$1]}"; PID[$1]=""; }
+addr_of() { if [[ $1 == ours ]]; then echo "$OURS_ADDR"; else echo "$UB_ADDR"; fi; }
+
+record() { printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$RESULTS"; }
+
+# ---------------------------------------------------------------- query files
+NONCE=$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
+HITS_FILE=$WORKDIR/hits.txt
+awk -v n="$HIT_NAMES" 'BEGIN { for (i = 1; i <= n; i++) printf "h%04d.wild.net A\n", i }' >"$HITS_FILE"
+
+# Unique names: a per-file random prefix plus a hashed counter, never reused.
+gen_unique() { # FILE COUNT TAG
+    awk -v n="$2" -v p="$3$NONCE" 'BEGIN {
+        for (i = 0; i < n; i++) printf "%s-%08x%04x.wild.net A\n", p, i, (i * 40503) % 65536
+    }' >"$1"
+}
+
+warm() { # SERVER : resolve the hit names, then check they are all answered
+    local s=$1 out=$WORKDIR/warm-$1.out st
+    dnsperf_run "$out" -s "$(addr_of "$s")" -d "$HITS_FILE" -n 1 -Q 20000 -t 5 "${CLIENT_ARGS[@]}"
+    dnsperf_run "$out" -s "$(addr_of "$s")" -d "$HITS_FILE" -n 1 -Q 20000 -t 5 "${CLIENT_ARGS[@]}"
+    read -r _ _ _ _ _ st < <(dnsperf_stats "$out")
+    [[ "$st" == "$HIT_NAMES" ]] || die "$s: warm-up answered only $st/$HIT_NAMES NOERROR"
+}
+
+# measure SERVER THREADS WORKLOAD(hits|misses) MODE(max|rate) REP
+measure() {
+    local s=$1 t=$2 w=$3 mode=$4 rep=$5
+    local addr file out pid c0 c1 sent comp lost qps avg noerr cpu_us args=()
+    addr=$(addr_of "$s")
+    pid=${PID[$s]}
+    out=$WORKDIR/run-$s-t$t-$w-$mode-r$rep.out
+    if [[ $w == hits ]]; then
+        file=$HITS_FILE
+    else
+        file=$WORKDIR/names-$s-t$t-$mode-r$rep.txt
+        if [[ $mode == max ]]; then
+            gen_unique "$file" $((DURATION * MISS_NAMES_PER_SEC)) "m$s$t$mode$rep"
+        else
+            gen_unique "$file" $((LAT_DURATION * MISS_RATE * 12 / 10 + 1000)) "m$s$t$mode$rep"
+        fi
+        args+=(-n 1)
+    fi
+    if [[ $mode == max ]]; then
+        args+=(-l "$DURATION")
+    else
+        args+=(-l "$LAT_DURATION" -v -t 2)
+        if [[ $w == hits ]]; then args+=(-Q "$RATE"); else args+=(-Q "$MISS_RATE"); fi
+    fi
+    c0=$(cpu_ticks "$pid")
+    dnsperf_run "$out" -s "$addr" -d "$file" "${CLIENT_ARGS[@]}" "${args[@]}"
+    c1=$(cpu_ticks "$pid")
+    kill -0 "$pid" 2>/dev/null || die "$s died during $w/$mode (see $WORKDIR)"
+    read -r sent comp lost qps avg noerr < <(dnsperf_stats "$out")
+    ((comp > 0)) || die "$s answered nothing in $w/$mode ($out)"
+    cpu_us=$(awk -v d=$((c1 - c0)) -v hz="$CLK_TCK" -v n="$comp" 'BEGIN { printf "%.3f", d / hz * 1e6 / n }')
+    if [[ $mode == max ]]; then
+        record "$t" "$w" "$s" "$rep" qps "$qps"
+        record "$t" "$w" "$s" "$rep" cpu_us_max "$cpu_us"
+        record "$t" "$w" "$s" "$rep" lost_max "$lost"
+        record "$t" "$w" "$s" "$rep" errors_max $((comp - noerr))
+        [[ $w == misses && $sent -ge $((DURATION * MISS_NAMES_PER_SEC)) ]] &&
+            log "note: $s ran out of unique names; QPS still valid (queries / run time)"
+        log "$s t=$t $w max  rep $rep: ${qps%.*} QPS, ${cpu_us} µs CPU/query, lost $lost, non-NOERROR $((comp - noerr))"
+    else
+        local n nlost mean p50 p99
+        read -r n nlost mean p50 p99 < <(dnsperf_latency "$out")
+        record "$t" "$w" "$s" "$rep" cpu_us_rate "$cpu_us"
+        record "$t" "$w" "$s" "$rep" mean_us "$mean"
+        record "$t" "$w" "$s" "$rep" p50_us "$p50"
+        record "$t" "$w" "$s" "$rep" p99_us "$p99"
+        record "$t" "$w" "$s" "$rep" lost_rate "$lost"
+        record "$t" "$w" "$s" "$rep" errors_rate $((comp - noerr))
+        log "$s t=$t $w rate rep $rep: ${qps%.*} QPS offered-rate, mean ${mean} µs, p50 ${p50} µs, p99 ${p99} µs, ${cpu_us} µs CPU/query, lost $lost"
+        # Keep only dnsperf's summary; the per-query lines are large.
+        grep -v '^> ' "$out" >"$out.summary" || true
+        rm -f "$out"
+    fi
+    [[ $w == misses ]] && rm -f "$file"
+    return 0
+}
+
+# ---------------------------------------------------------------- throughput/latency
+: >"$RESULTS"
+for t in $THREADS; do
+    log "=== num-threads $t: starting both servers"
+    start_server ours "$t" "t$t"
+    start_server unbound "$t" "t$t"
+    log "ours pid ${PID[ours]} on $OURS_ADDR, unbound pid ${PID[unbound]} on $UB_ADDR"
+    warm ours
+    warm unbound
+    for ((rep = 1; rep <= REPEATS; rep++)); do
+        # Alternate which server goes first, so drift on the shared machine cancels.
+        if ((rep % 2)); then order=(ours unbound); else order=(unbound ours); fi
+        for wm in hits:max hits:rate misses:max misses:rate; do
+            for s in "${order[@]}"; do
+                measure "$s" "$t" "${wm%%:*}" "${wm##*:}" "$rep"
+            done
+        done
+    done
+    stop_server ours
+    stop_server unbound
+done
+
+# ---------------------------------------------------------------- memory
+MEM_FILE=$WORKDIR/mem-names.txt
+gen_unique "$MEM_FILE" "$MEM_NAMES" "mem"
+for ((rep = 1; rep <= REPEATS; rep++)); do
+    if ((rep % 2)); then order=(ours unbound); else order=(unbound ours); fi
+    for s in "${order[@]}"; do
+        start_server "$s" 1 "mem-r$rep"
+        sleep 1
+        idle=$(rss_kb "${PID[$s]}")
+        out=$WORKDIR/mem-$s-r$rep.out
+        dnsperf_run "$out" -s "$(addr_of "$s")" -d "$MEM_FILE" -n 1 -l 300 -t 5 "${CLIENT_ARGS[@]}"
+        read -r _ comp lost _ _ noerr < <(dnsperf_stats "$out")
+        sleep 1
+        full=$(rss_kb "${PID[$s]}")
+        extra=""
+        if [[ $s == ours ]]; then
+            extra=$(curl -fsS --max-time 2 "http://$METRICS/metrics" |
+                awk '/^unbound_msg_cache_count/{m=$2}/^unbound_rrset_cache_count/{r=$2}END{printf "msg cache %s, rrset cache %s entries", m, r}' || true)
+        fi
+        bpn=$(awk -v a="$idle" -v b="$full" -v n="$noerr" 'BEGIN { printf "%.1f", (n > 0 ? (b - a) * 1024 / n : 0) }')
+        record 1 memory "$s" "$rep" rss_idle_mib "$(awk -v k="$idle" 'BEGIN{printf "%.1f", k/1024}')"
+        record 1 memory "$s" "$rep" rss_full_mib "$(awk -v k="$full" 'BEGIN{printf "%.1f", k/1024}')"
+        record 1 memory "$s" "$rep" bytes_per_name "$bpn"
+        record 1 memory "$s" "$rep" mem_lost "$lost"
+        log "$s memory rep $rep: RSS idle $idle KiB, after $noerr/$MEM_NAMES names $full KiB -> $bpn B/name, lost $lost${extra:+; $extra}"
+        stop_server "$s"
+    done
+done
+rm -f "$MEM_FILE"
+
+# ---------------------------------------------------------------- optional profile
+if [[ "$PERF" == 1 ]]; then
+    command -v perf >/dev/null || apt_ensure perf linux-perf
+    for s in ours unbound; do
+        start_server "$s" 1 "perf"
+        warm "$s"
+        for w in hits misses; do
+            file=$HITS_FILE
+            extra=()
+            if [[ $w == misses ]]; then
+                file=$WORKDIR/perf-names.txt
+                gen_unique "$file" $((DURATION * MISS_NAMES_PER_SEC)) "perf$s"
+                extra=(-n 1)
+            fi
+            dnsperf -s "$(addr_of "$s")" -d "$file" "${CLIENT_ARGS[@]}" "${extra[@]}" -l "$DURATION" \
+                >"$WORKDIR/perf-$s-$w.dnsperf" 2>&1 &
+            dp=$!
+            BENCH_PIDS+=("$dp")
+            sleep 1
+            timeout $((DURATION + 10)) perf record -q -F 999 -p "${PID[$s]}" -o "$WORKDIR/perf-$s-$w.data" \
+                -- sleep $((DURATION > 3 ? DURATION - 2 : 1)) >/dev/null 2>&1 || true
+            wait "$dp" || true
+            bench_forget "$dp"
+            rm -f "$WORKDIR/perf-names.txt"
+            echo
+            echo "== perf: $s, $w, 1 thread (top symbols, % of samples in the server process)"
+            perf report -i "$WORKDIR/perf-$s-$w.data" --stdio --no-children --sort dso,sym \
+                --percent-limit 1.5 2>/dev/null | grep -v '^#' | grep -v '^$' | head -30 || true
+        done
+        stop_server "$s"
+    done
+fi
+
+# ---------------------------------------------------------------- report
+med() { # THREADS WORKLOAD SERVER METRIC
+    median $(awk -F'\t' -v t="$1" -v w="$2" -v s="$3" -v m="$4" \
+        '$1 == t && $2 == w && $3 == s && $5 == m { print $6 }' "$RESULTS")
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0 || a == "nan" || b == "nan") print "n/a"; else printf "%.2f", a / b }'; }
+
+TABLE=$WORKDIR/table.txt
+{
+    printf '%-8s %-3s %-34s %-6s %12s %12s %7s\n' workload thr metric better ours unbound ratio
+    printf '%-8s %-3s %-34s %-6s %12s %12s %7s\n' -------- --- ---------------------------------- ------ ------------ ------------ -------
+    row() { # WORKLOAD THREADS METRIC-KEY LABEL DIRECTION
+        local o u
+        o=$(med "$2" "$1" ours "$3")
+        u=$(med "$2" "$1" unbound "$3")
+        printf '%-8s %-3s %-34s %-6s %12s %12s %7s\n' "$1" "$2" "$4" "$5" "$o" "$u" "$(ratio "$o" "$u")"
+    }
+    for w in hits misses; do
+        if [[ $w == hits ]]; then r=$RATE; else r=$MISS_RATE; fi
+        for t in $THREADS; do
+            row "$w" "$t" qps "QPS (max rate)" higher
+            row "$w" "$t" cpu_us_max "CPU us/query (max rate)" lower
+            row "$w" "$t" cpu_us_rate "CPU us/query (@$r QPS)" lower
+            row "$w" "$t" mean_us "mean latency us (@$r QPS)" lower
+            row "$w" "$t" p99_us "p99 latency us (@$r QPS)" lower
+            row "$w" "$t" lost_max "lost (max rate)" lower
+            row "$w" "$t" lost_rate "lost (@$r QPS)" lower
+            row "$w" "$t" errors_max "non-NOERROR answers (max rate)" lower
+        done
+    done
+    row memory 1 rss_idle_mib "RSS idle MiB" lower
+    row memory 1 rss_full_mib "RSS after $MEM_NAMES names MiB" lower
+    row memory 1 bytes_per_name "bytes per cached name" lower
+    row memory 1 mem_lost "lost while filling" lower
+} >"$TABLE"
+
+goal() { # LABEL CONDITION-RESULT
+    printf '  %-84s %s\n' "$1" "$2"
+}
+GOALS=$WORKDIR/goals.txt
+{
+    for t in $THREADS; do
+        q=$(ratio "$(med "$t" hits ours qps)" "$(med "$t" hits unbound qps)")
+        c=$(ratio "$(med "$t" hits ours cpu_us_max)" "$(med "$t" hits unbound cpu_us_max)")
+        p=$(ratio "$(med "$t" hits ours p99_us)" "$(med "$t" hits unbound p99_us)")
+        ok=$(awk -v q="$q" -v c="$c" -v p="$p" 'BEGIN { print ((q >= 1.2 || c <= 0.8) && p <= 1.0) ? "PASS" : "FAIL" }')
+        goal "hits t=$t: QPS >= 1.2x ($q) or CPU/query <= 0.8x ($c), p99 <= 1.0x ($p)" "$ok"
+        q=$(ratio "$(med "$t" misses ours qps)" "$(med "$t" misses unbound qps)")
+        ok=$(awk -v q="$q" 'BEGIN { print (q >= 1.0) ? "PASS" : "FAIL" }')
+        goal "misses t=$t: QPS >= 1.0x ($q)" "$ok"
+    done
+    m=$(ratio "$(med 1 memory ours bytes_per_name)" "$(med 1 memory unbound bytes_per_name)")
+    goal "memory: bytes per cached name <= 1.0x ($m)" "$(awk -v m="$m" 'BEGIN { print (m <= 1.0) ? "PASS" : "FAIL" }')"
+} >"$GOALS"
+
+ELAPSED=$((SECONDS - START))
+cat <<EOF
+
+================================================================================
+resolver benchmark: ours ($OURS_ADDR) vs Unbound $(unbound -V 2>/dev/null | awk '/^Version/{print $2}') ($UB_ADDR)
+date: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs ($(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)), $(uname -r)
+client: dnsperf $(dnsperf -h 2>&1 | awk '/^Version/{print $2}') $CLIENT; max-rate runs ${DURATION}s, fixed-rate runs ${LAT_DURATION}s;
+        medians of $REPEATS runs; hits = $HIT_NAMES warmed names; misses = unique *.wild.net names
+configs: $WORKDIR/ours-t*.conf and $WORKDIR/unbound-t*.conf (identical but interface)
+CPU us/query = server utime+stime / answered queries; latency from dnsperf -v per query
+(lost and timed-out queries count as infinitely slow); ratio = ours / unbound
+--------------------------------------------------------------------------------
+$(cat "$TABLE")
+--------------------------------------------------------------------------------
+goals:
+$(cat "$GOALS")
+--------------------------------------------------------------------------------
+command: $COMMAND
+raw results: $RESULTS
+runtime: $((ELAPSED / 60))m$((ELAPSED % 60))s
+EOF
