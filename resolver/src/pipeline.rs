@@ -20,7 +20,7 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use common::dns::edns::{find_opt, udp_reply_limit};
 use common::dns::truncate::truncate_to;
-use common::dns::wire::{QueryView, HEADER_LEN};
+use common::dns::wire::{self, QueryView, HEADER_LEN};
 use common::frontend::{DnsHandler, Query, Reply, Transport as Proto};
 use hickory_proto::op::{Message, MessageType, OpCode, Query as Question, ResponseCode};
 use hickory_proto::rr::{DNSClass, Name, RecordType};
@@ -30,7 +30,7 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use crate::access::Access;
-use crate::cache::message::{ClientEdns, Freshness, TtlPatch};
+use crate::cache::message::{append_opt, ClientEdns, Freshness, TtlPatch};
 use crate::cache::{CachedMessage, MessageCache, MessageKey, TtlPolicy};
 use crate::config::{AccessAction, Config};
 use crate::iterate::{Answer, Recursor};
@@ -41,8 +41,41 @@ use crate::transport::Transport;
 /// What one resolution produced for everyone waiting on it.
 type Outcome = Result<Arc<CachedMessage>, &'static str>;
 
+/// Clients waiting on one resolution at most; more get SERVFAIL at once and
+/// count as request-list overflow (bounds memory under a flood of one name).
+const MAX_WAITERS_PER_KEY: usize = 512;
+
+/// How long a SERVFAIL is remembered (Unbound's NORR_TTL), so clients retrying
+/// a broken name do not each re-run the whole iteration.
+const SERVFAIL_TTL: u32 = 5;
+
 /// Resolutions in flight, by cache key, with everyone waiting on each.
 type Inflight = Mutex<HashMap<Box<[u8]>, Vec<oneshot::Sender<Outcome>>>>;
+
+/// Removes a finished (or panicked) resolution from the request list and hands
+/// its outcome to every waiter.
+struct InflightGuard<T: Transport> {
+    engine: Arc<Engine<T>>,
+    key: MessageKey,
+    outcome: Outcome,
+}
+
+impl<T: Transport> Drop for InflightGuard<T> {
+    fn drop(&mut self) {
+        let waiters = {
+            let mut inflight = self.engine.inflight.lock();
+            let waiters = inflight.remove(self.key.as_bytes()).unwrap_or_default();
+            self.engine
+                .metrics
+                .request_list_current
+                .set(inflight.len() as f64);
+            waiters
+        };
+        for waiter in waiters {
+            let _ = waiter.send(self.outcome.clone());
+        }
+    }
+}
 
 /// Serving options taken from the config.
 #[derive(Clone, Debug)]
@@ -163,6 +196,13 @@ impl<T: Transport> DnsHandler for Pipeline<T> {
     fn handle(&self, query: &Query<'_>, out: &mut Vec<u8>) -> Reply {
         let engine = &*self.engine.load();
         let metrics = &engine.metrics;
+        // access first (Unbound's order): a denied client learns nothing, not
+        // even a FORMERR or NOTIMP.
+        let action = engine.access.action(query.peer.ip());
+        if action == AccessAction::Deny {
+            metrics.unwanted_queries.increment(1);
+            return Reply::Drop;
+        }
         let Ok(view) = QueryView::parse(query.wire) else {
             return formerr(query.wire, out);
         };
@@ -192,32 +232,28 @@ impl<T: Transport> DnsHandler for Pipeline<T> {
             udp_limit,
         };
 
-        if view.opcode() != 0 {
-            return engine.reply_rcode(&view, facts, ResponseCode::NotImp, query.received_at, out);
+        if action == AccessAction::Refuse {
+            metrics.unwanted_queries.increment(1);
+            return engine.error_reply(&view, facts, ResponseCode::Refused, query.received_at, out);
         }
-
-        // access
-        let action = engine.access.action(query.peer.ip());
-        match action {
-            AccessAction::Deny => {
-                metrics.unwanted_queries.increment(1);
-                return Reply::Drop;
-            }
-            AccessAction::Refuse => {
-                metrics.unwanted_queries.increment(1);
-                return engine.reply_rcode(
-                    &view,
-                    facts,
-                    ResponseCode::Refused,
-                    query.received_at,
-                    out,
-                );
-            }
-            _ => {}
+        if edns.as_ref().is_some_and(|opt| opt.version != 0) {
+            // RFC 6891 §6.1.3: an unknown EDNS version gets BADVERS with our version (0).
+            wire::write_error_reply(&view, 0, true, out);
+            append_opt_with_rcode(out, engine.options.edns_payload, false, 1);
+            engine.metrics.count_rcode(0, false);
+            return Reply::Ready;
+        }
+        if view.opcode() != 0 {
+            return engine.error_reply(&view, facts, ResponseCode::NotImp, query.received_at, out);
+        }
+        if view.ancount() != 0 || view.nscount() != 0 || is_meta_qtype(view.qtype()) {
+            // A query with answers or authority, or for a meta type (OPT, TSIG,
+            // TKEY, MAILA/MAILB, 128-248), is malformed for a resolver (Unbound: FORMERR).
+            return engine.error_reply(&view, facts, ResponseCode::FormErr, query.received_at, out);
         }
         if view.qclass() != u16::from(DNSClass::IN) || matches!(view.qtype(), 251 | 252) {
             // Zone transfers and other classes are not a resolver's business.
-            return engine.reply_rcode(&view, facts, ResponseCode::Refused, query.received_at, out);
+            return engine.error_reply(&view, facts, ResponseCode::Refused, query.received_at, out);
         }
 
         // cache
@@ -241,7 +277,7 @@ impl<T: Transport> DnsHandler for Pipeline<T> {
                         );
                         if engine.options.prefetch
                             && remaining.saturating_mul(10) <= entry.ttl()
-                            && entry.claim_refresh()
+                            && entry.claim_refresh(now)
                         {
                             metrics.prefetches.increment(1);
                             engine.spawn_refresh(&view, key, remaining);
@@ -260,7 +296,7 @@ impl<T: Transport> DnsHandler for Pipeline<T> {
                                 query.received_at,
                                 out,
                             );
-                            if entry.claim_refresh() {
+                            if entry.claim_refresh(now) {
                                 engine.spawn_refresh(&view, key, 0);
                             }
                             return Reply::Ready;
@@ -300,7 +336,7 @@ impl<T: Transport> DnsHandler for Pipeline<T> {
                         );
                         Reply::Ready
                     }
-                    None => engine.reply_rcode(
+                    None => engine.error_reply(
                         &view,
                         facts,
                         ResponseCode::ServFail,
@@ -310,7 +346,7 @@ impl<T: Transport> DnsHandler for Pipeline<T> {
                 };
             }
             LocalAction::Refuse => {
-                return engine.reply_rcode(
+                return engine.error_reply(
                     &view,
                     facts,
                     ResponseCode::Refused,
@@ -328,7 +364,7 @@ impl<T: Transport> DnsHandler for Pipeline<T> {
             }
             AccessAction::RefuseNonLocal => {
                 metrics.unwanted_queries.increment(1);
-                return engine.reply_rcode(
+                return engine.error_reply(
                     &view,
                     facts,
                     ResponseCode::Refused,
@@ -341,7 +377,7 @@ impl<T: Transport> DnsHandler for Pipeline<T> {
         if !view.rd() {
             // "allow" serves recursion only; RD=0 is cache snooping, which needs
             // allow_snoop and is answered from cache alone (above).
-            return engine.reply_rcode(&view, facts, ResponseCode::Refused, query.received_at, out);
+            return engine.error_reply(&view, facts, ResponseCode::Refused, query.received_at, out);
         }
         let Some(key) = key else {
             return formerr(query.wire, out);
@@ -351,7 +387,13 @@ impl<T: Transport> DnsHandler for Pipeline<T> {
         metrics.cache_misses.increment(1);
         let Some(receiver) = engine.coalesce(&key, qname, qtype, 0) else {
             metrics.request_list_exceeded.increment(1);
-            return engine.reply_rcode(
+            if let Some(stale) = &stale {
+                metrics.expired.increment(1);
+                let ttl = TtlPatch::Fixed(engine.options.serve_expired_reply_ttl);
+                engine.finish(stale, &view, facts, ttl, query.received_at, out);
+                return Reply::Ready;
+            }
+            return engine.error_reply(
                 &view,
                 facts,
                 ResponseCode::ServFail,
@@ -359,7 +401,11 @@ impl<T: Transport> DnsHandler for Pipeline<T> {
                 out,
             );
         };
-        let wire = query.wire.to_vec();
+        // Keep only header and question (bounded), not whatever else the datagram carried.
+        let mut wire = view.header_and_question().to_vec();
+        if let Some(counts) = wire.get_mut(6..HEADER_LEN) {
+            counts.fill(0);
+        }
         let engine = engine.clone();
         let received_at = query.received_at;
         Reply::Pending(Box::pin(async move {
@@ -394,7 +440,7 @@ impl<T: Transport> DnsHandler for Pipeline<T> {
                     );
                 }
                 (Some(Err(_)) | None, None) => {
-                    engine.reply_rcode(&view, facts, ResponseCode::ServFail, received_at, &mut out);
+                    engine.error_reply(&view, facts, ResponseCode::ServFail, received_at, &mut out);
                 }
             }
             engine.metrics.recursive_replies.increment(1);
@@ -434,8 +480,9 @@ impl<T: Transport> Engine<T> {
             .record(received_at.elapsed().as_secs_f64());
     }
 
-    /// Answers with just a response code (REFUSED, SERVFAIL, NOTIMP).
-    fn reply_rcode(
+    /// Answers with just a response code (REFUSED, SERVFAIL, NOTIMP, FORMERR),
+    /// built on the wire: same ID, opcode, RD and CD; no allocation.
+    fn error_reply(
         &self,
         view: &QueryView<'_>,
         facts: ClientFacts,
@@ -443,25 +490,16 @@ impl<T: Transport> Engine<T> {
         received_at: Instant,
         out: &mut Vec<u8>,
     ) -> Reply {
-        let Some(qname) = parse_qname(view.qname_wire()) else {
-            return Reply::Drop;
-        };
-        let answer = Answer {
-            rcode,
-            answers: Vec::new(),
-            authorities: Vec::new(),
-        };
-        let mut question = Question::query(qname, RecordType::from(view.qtype()));
-        question.set_query_class(DNSClass::from(view.qclass()));
-        match build_wire(&question, &answer)
-            .and_then(|wire| CachedMessage::from_wire(wire, 0, Instant::now()))
-        {
-            Some(entry) => {
-                self.finish(&entry, view, facts, TtlPatch::Elapsed(0), received_at, out);
-                Reply::Ready
-            }
-            None => Reply::Drop,
+        let code = u16::from(rcode);
+        wire::write_error_reply(view, (code & 0x0F) as u8, true, out);
+        if let Some(edns) = facts.edns {
+            append_opt(out, edns.payload, edns.do_bit);
         }
+        self.metrics.count_rcode((code & 0x0F) as u8, false);
+        self.metrics
+            .response_time
+            .record(received_at.elapsed().as_secs_f64());
+        Reply::Ready
     }
 
     /// Registers interest in (key); starts the resolution if none is in flight.
@@ -477,6 +515,9 @@ impl<T: Transport> Engine<T> {
         {
             let mut inflight = self.inflight.lock();
             if let Some(waiters) = inflight.get_mut(key.as_bytes()) {
+                if waiters.len() >= MAX_WAITERS_PER_KEY {
+                    return None;
+                }
                 waiters.push(sender);
                 return Some(receiver);
             }
@@ -491,19 +532,16 @@ impl<T: Transport> Engine<T> {
         // The resolution runs in its own task: a client that goes away (TCP close,
         // serve-expired client timeout) does not cancel work others wait for.
         tokio::spawn(async move {
-            let outcome = engine.resolve_and_cache(&key, &qname, qtype, leeway).await;
-            let waiters = {
-                let mut inflight = engine.inflight.lock();
-                let waiters = inflight.remove(key.as_bytes()).unwrap_or_default();
-                engine
-                    .metrics
-                    .request_list_current
-                    .set(inflight.len() as f64);
-                waiters
+            // Whatever happens to this task (even a panic), the entry leaves the
+            // request list and every waiter gets an answer.
+            let mut guard = InflightGuard {
+                engine: engine.clone(),
+                key,
+                outcome: Err("internal"),
             };
-            for waiter in waiters {
-                let _ = waiter.send(outcome.clone());
-            }
+            guard.outcome = engine
+                .resolve_and_cache(&guard.key, &qname, qtype, leeway)
+                .await;
         });
         Some(receiver)
     }
@@ -539,6 +577,22 @@ impl<T: Transport> Engine<T> {
             Err(error) => {
                 tracing::debug!(%qname, ?qtype, %error, "resolution failed");
                 self.metrics.count_error(error.label());
+                // Remember the failure briefly, unless an (expired) answer is there
+                // for serve-expired to use.
+                if self.messages.get(key).is_none() {
+                    let failure = Answer {
+                        rcode: ResponseCode::ServFail,
+                        answers: Vec::new(),
+                        authorities: Vec::new(),
+                    };
+                    let mut question = Question::query(qname.clone(), qtype);
+                    question.set_query_class(DNSClass::IN);
+                    if let Some(entry) = build_wire(&question, &failure)
+                        .and_then(|w| CachedMessage::from_wire(w, SERVFAIL_TTL, Instant::now()))
+                    {
+                        self.messages.insert(key, Arc::new(entry));
+                    }
+                }
                 Err(error.label())
             }
         }
@@ -560,6 +614,16 @@ impl<T: Transport> Engine<T> {
             .any(|r| r.record_type() == qtype || qtype == RecordType::ANY);
         let negative = answer.rcode == ResponseCode::NXDomain
             || (answer.rcode == ResponseCode::NoError && !has_final);
+        for record in answer
+            .answers
+            .iter_mut()
+            .chain(answer.authorities.iter_mut())
+        {
+            // RFC 2181 §8: a TTL with the top bit set means zero.
+            if record.ttl > i32::MAX as u32 {
+                record.ttl = 0;
+            }
+        }
         for record in &mut answer.answers {
             record.ttl = self.policy.positive(record.ttl);
         }
@@ -669,5 +733,21 @@ fn count_query(metrics: &Metrics, query: &Query<'_>, view: &QueryView<'_>) {
     }
     if view.cd() {
         metrics.flag_cd.increment(1);
+    }
+}
+
+/// Meta query types a resolver must not forward (RFC 6895 §3.1): OPT, TKEY,
+/// TSIG, MAILB, MAILA, and the 128-248 meta range.
+fn is_meta_qtype(qtype: u16) -> bool {
+    matches!(qtype, 41 | 249 | 250 | 253 | 254 | 128..=248)
+}
+
+/// Appends an OPT with an extended RCODE (BADVERS = 1 → rcode 16) and bumps ARCOUNT.
+fn append_opt_with_rcode(out: &mut Vec<u8>, payload: u16, do_bit: bool, extended_rcode: u8) {
+    let start = out.len();
+    append_opt(out, payload, do_bit);
+    // Owner (1) + type (2) + class (2), then the TTL field's first byte is the extended rcode.
+    if let Some(byte) = out.get_mut(start + 5) {
+        *byte = extended_rcode;
     }
 }

@@ -187,7 +187,8 @@ impl Transport for NetTransport {
         let socket = UdpSocket::bind(bind).await.map_err(io)?;
         socket.connect(server).await.map_err(io)?;
         socket.send(&wire).await.map_err(io)?;
-        let mut buf = vec![0u8; 65535];
+        // Room for what we advertised plus slack for servers that overshoot.
+        let mut buf = vec![0u8; usize::from(options.edns_payload.unwrap_or(512).max(512)) + 1024];
         loop {
             let received = timeout_at(deadline, socket.recv(&mut buf)).await;
             let len = match received {

@@ -4,13 +4,16 @@
 //! patch of the ID, the client's qname case, the header flags and each TTL (their
 //! offsets were found once at insert). No DNS parse, no allocation beyond `out`.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use common::dns::wire::{self, QueryView};
 use quick_cache::sync::Cache;
 use quick_cache::Weighter;
 use tokio::time::Instant;
+
+/// Seconds before a refresh of the same entry may be tried again.
+const REFRESH_RETRY_SECS: u32 = 5;
 
 /// Longest key: 255-byte name + type + class + flags.
 const MAX_KEY: usize = 255 + 5;
@@ -62,8 +65,9 @@ pub struct CachedMessage {
     stored_at: Instant,
     /// Lifetime in seconds from `stored_at` (the smallest TTL).
     ttl: u32,
-    /// Set while a prefetch or background refresh runs, so only one is started.
-    refreshing: AtomicBool,
+    /// Seconds after `stored_at` (plus one; 0 = never) of the last refresh
+    /// started, so only one runs at a time and a failed one is retried later.
+    refresh_claimed: AtomicU32,
 }
 
 /// How fresh a cached answer is at a given moment.
@@ -106,7 +110,7 @@ impl CachedMessage {
             ttl_offsets: ttl_offsets.into_boxed_slice(),
             stored_at: now,
             ttl,
-            refreshing: AtomicBool::new(false),
+            refresh_claimed: AtomicU32::new(0),
         })
     }
 
@@ -141,9 +145,20 @@ impl CachedMessage {
         &self.wire
     }
 
-    /// Claims the right to refresh this entry; true for exactly one caller.
-    pub fn claim_refresh(&self) -> bool {
-        !self.refreshing.swap(true, Ordering::AcqRel)
+    /// Claims the right to refresh this entry at `now`: true for one caller,
+    /// then again only after REFRESH_RETRY (a refresh that failed is retried).
+    pub fn claim_refresh(&self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.stored_at).as_secs();
+        let stamp = u32::try_from(elapsed)
+            .unwrap_or(u32::MAX - 1)
+            .saturating_add(1);
+        let last = self.refresh_claimed.load(Ordering::Acquire);
+        if last != 0 && stamp.saturating_sub(last) < REFRESH_RETRY_SECS {
+            return false;
+        }
+        self.refresh_claimed
+            .compare_exchange(last, stamp, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
     }
 
     /// Writes the answer for `query` into `out`: its ID, its qname case, its RD and
@@ -368,8 +383,13 @@ mod tests {
             entry.freshness(now + std::time::Duration::from_secs(12)),
             Freshness::Expired { ago: 2 }
         );
-        assert!(entry.claim_refresh());
-        assert!(!entry.claim_refresh(), "only one refresh at a time");
+        assert!(entry.claim_refresh(now));
+        assert!(!entry.claim_refresh(now), "only one refresh at a time");
+        let later = now + std::time::Duration::from_secs(6);
+        assert!(
+            entry.claim_refresh(later),
+            "a refresh that went nowhere is retried"
+        );
     }
 
     #[test]

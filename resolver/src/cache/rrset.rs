@@ -114,7 +114,12 @@ impl RrsetCache {
                 return;
             }
         }
-        let ttl = records.iter().map(|r| r.ttl).min().unwrap_or(0);
+        // RFC 2181 §8: a TTL with the top bit set means zero.
+        let ttl = records
+            .iter()
+            .map(|r| if r.ttl > i32::MAX as u32 { 0 } else { r.ttl })
+            .min()
+            .unwrap_or(0);
         let ttl = self.policy.positive(ttl);
         if ttl == 0 {
             return;

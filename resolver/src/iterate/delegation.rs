@@ -34,8 +34,12 @@ pub struct DelegationPoint {
     pub unresolved: Vec<Name>,
     /// Known server addresses.
     pub addrs: Vec<SocketAddr>,
-    /// Attempts made per address during this resolution.
-    pub attempts: HashMap<SocketAddr, u8>,
+    /// Failed exchanges (timeouts, errors) per address during this resolution;
+    /// successful ones do not count, so a zone asked many times (QNAME
+    /// minimisation, deep names) never runs out of servers.
+    pub failures: HashMap<SocketAddr, u8>,
+    /// NS-name address lookups started for this delegation (NXNS defence).
+    pub target_fetches: u8,
     /// How to ask.
     pub kind: ServerKind,
 }
@@ -52,33 +56,35 @@ impl DelegationPoint {
             zone,
             unresolved,
             addrs,
-            attempts: HashMap::new(),
+            failures: HashMap::new(),
+            target_fetches: 0,
             kind,
         }
     }
 
-    /// Addresses that may still be tried (each at most `max_attempts` times).
-    pub fn candidates(&self, max_attempts: u8) -> Vec<IpAddr> {
+    /// Addresses that have failed fewer than `max_failures` times.
+    pub fn candidates(&self, max_failures: u8) -> Vec<SocketAddr> {
         self.addrs
             .iter()
-            .filter(|a| self.attempts.get(*a).copied().unwrap_or(0) < max_attempts)
-            .map(SocketAddr::ip)
+            .copied()
+            .filter(|a| self.failures_of(*a) < max_failures)
             .collect()
     }
 
-    /// The socket address (with port) for a chosen IP.
-    pub fn socket_for(&self, ip: IpAddr) -> Option<SocketAddr> {
-        self.addrs.iter().copied().find(|a| a.ip() == ip)
+    /// Failures recorded for `addr`.
+    pub fn failures_of(&self, addr: SocketAddr) -> u8 {
+        self.failures.get(&addr).copied().unwrap_or(0)
     }
 
-    /// Counts an attempt on `addr`.
-    pub fn attempted(&mut self, addr: SocketAddr) {
-        *self.attempts.entry(addr).or_insert(0) += 1;
+    /// Counts a failed exchange with `addr`.
+    pub fn failed(&mut self, addr: SocketAddr) {
+        let count = self.failures.entry(addr).or_insert(0);
+        *count = count.saturating_add(1);
     }
 
     /// Rules `addr` out for the rest of this resolution (lame, broken).
     pub fn exclude(&mut self, addr: SocketAddr) {
-        self.attempts.insert(addr, u8::MAX);
+        self.failures.insert(addr, u8::MAX);
     }
 
     /// Adds newly resolved addresses (port 53), skipping known ones.
@@ -102,5 +108,35 @@ impl DelegationPoint {
             self.kind,
             ServerKind::Forward { first: true, .. } | ServerKind::Stub { first: true }
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excluded_server_stays_excluded_and_counts_saturate() {
+        let addr: SocketAddr = "127.0.0.1:53".parse().unwrap();
+        let mut dp =
+            DelegationPoint::new(Name::root(), vec![addr], Vec::new(), ServerKind::Iterative);
+        dp.exclude(addr);
+        dp.failed(addr);
+        assert_eq!(dp.failures_of(addr), u8::MAX);
+        assert!(dp.candidates(5).is_empty());
+    }
+
+    #[test]
+    fn same_ip_on_two_ports_are_distinct_servers() {
+        let dead: SocketAddr = "127.0.0.12:5399".parse().unwrap();
+        let live: SocketAddr = "127.0.0.12:53".parse().unwrap();
+        let mut dp = DelegationPoint::new(
+            Name::root(),
+            vec![dead, live],
+            Vec::new(),
+            ServerKind::Iterative,
+        );
+        dp.exclude(dead);
+        assert_eq!(dp.candidates(5), vec![live]);
     }
 }

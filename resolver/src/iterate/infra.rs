@@ -1,7 +1,7 @@
 //! Per-server infrastructure cache: smoothed RTT, retransmit timeout and lameness,
 //! so iteration prefers the fastest working server as Unbound's infra cache does.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use hickory_proto::rr::Name;
@@ -96,7 +96,6 @@ impl Infra {
             updated: now,
         });
         info.rto = (info.rto * 2).min(MAX_RTO);
-        info.srtt_ms = info.rto.as_secs_f64() * 1000.0;
         info.updated = now;
         self.hosts.insert(addr, info);
     }
@@ -113,27 +112,37 @@ impl Infra {
             .is_some_and(|at| now.saturating_duration_since(at) < self.host_ttl)
     }
 
-    /// Picks the server to try next among `candidates` (not yet tried): the
+    /// Picks the server to try next among `candidates` (not yet failed): the
     /// non-lame ones whose RTO is within RTT_BAND of the best, at random; lame
     /// ones only when nothing else is left.
-    pub fn select(&self, candidates: &[IpAddr], zone: &Name, now: Instant) -> Option<IpAddr> {
+    pub fn select(
+        &self,
+        candidates: &[SocketAddr],
+        zone: &Name,
+        now: Instant,
+    ) -> Option<SocketAddr> {
         if candidates.is_empty() {
             return None;
         }
-        let scored: Vec<(IpAddr, Duration, bool)> = candidates
+        let scored: Vec<(SocketAddr, Duration, bool)> = candidates
             .iter()
-            .map(|&addr| (addr, self.rto(addr, now), self.is_lame(addr, zone, now)))
+            .map(|&addr| {
+                (
+                    addr,
+                    self.rto(addr.ip(), now),
+                    self.is_lame(addr.ip(), zone, now),
+                )
+            })
             .collect();
-        let pool: Vec<&(IpAddr, Duration, bool)> = {
-            let fresh: Vec<_> = scored.iter().filter(|(_, _, lame)| !lame).collect();
-            if fresh.is_empty() {
-                scored.iter().collect()
-            } else {
-                fresh
-            }
+        let fresh: Vec<&(SocketAddr, Duration, bool)> =
+            scored.iter().filter(|(_, _, lame)| !lame).collect();
+        let pool: Vec<&(SocketAddr, Duration, bool)> = if fresh.is_empty() {
+            scored.iter().collect()
+        } else {
+            fresh
         };
         let best = pool.iter().map(|(_, rto, _)| *rto).min()?;
-        let band: Vec<IpAddr> = pool
+        let band: Vec<SocketAddr> = pool
             .iter()
             .filter(|(_, rto, _)| *rto <= best + RTT_BAND)
             .map(|(addr, _, _)| *addr)
@@ -161,11 +170,11 @@ mod tests {
     fn slow_server_falls_out_of_the_band_once_measured() {
         let infra = Infra::new(Duration::from_secs(900));
         let now = Instant::now();
-        let fast: IpAddr = "127.0.0.1".parse().unwrap();
-        let slow: IpAddr = "127.0.0.2".parse().unwrap();
-        infra.record_rtt(fast, Duration::from_millis(1), now);
+        let fast: SocketAddr = "127.0.0.1:53".parse().unwrap();
+        let slow: SocketAddr = "127.0.0.2:53".parse().unwrap();
+        infra.record_rtt(fast.ip(), Duration::from_millis(1), now);
         for _ in 0..3 {
-            infra.record_timeout(slow, now);
+            infra.record_timeout(slow.ip(), now);
         }
         let zone = Name::root();
         for _ in 0..50 {
@@ -177,10 +186,10 @@ mod tests {
     fn lame_server_is_avoided_while_another_exists() {
         let infra = Infra::new(Duration::from_secs(900));
         let now = Instant::now();
-        let a: IpAddr = "127.0.0.1".parse().unwrap();
-        let b: IpAddr = "127.0.0.2".parse().unwrap();
+        let a: SocketAddr = "127.0.0.1:53".parse().unwrap();
+        let b: SocketAddr = "127.0.0.2:53".parse().unwrap();
         let zone = Name::from_ascii("example.com.").unwrap();
-        infra.mark_lame(a, &zone, now);
+        infra.mark_lame(a.ip(), &zone, now);
         for _ in 0..50 {
             assert_eq!(infra.select(&[a, b], &zone, now), Some(b));
         }

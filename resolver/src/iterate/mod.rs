@@ -99,9 +99,36 @@ struct Budget {
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// Each server address is tried at most this often for one zone in one
-/// resolution, the RTO doubling each time (Unbound's outbound-msg-retry: 5).
-const MAX_ATTEMPTS_PER_SERVER: u8 = 5;
+/// A server address that failed this often (timeouts, errors) is not asked again
+/// in this resolution; the RTO doubles after each timeout (Unbound's
+/// outbound-msg-retry: 5).
+const MAX_FAILURES_PER_SERVER: u8 = 5;
+
+/// NS-name address lookups per delegation (Unbound's target-fetch limits and
+/// MAX_TARGET_NX): a referral to dozens of glue-less names must not turn one
+/// client query into hundreds of upstream ones (NXNS, CVE-2020-12662).
+const MAX_TARGET_FETCHES: u8 = 6;
+
+/// RFC 9156 §2.3: at most this many minimised queries per zone; the first
+/// MINIMISE_ONE_LAB add one label each, later ones take bigger strides.
+const MAX_MINIMISE_COUNT: u8 = 10;
+/// See MAX_MINIMISE_COUNT.
+const MINIMISE_ONE_LAB: u8 = 4;
+
+/// The number of labels of the next minimised name (RFC 9156 §2.3, Unbound's scheme).
+fn next_qmin_labels(current: u8, full: u8, steps: u8) -> u8 {
+    if steps >= MAX_MINIMISE_COUNT || current >= full {
+        return full;
+    }
+    let remaining = full - current;
+    let stride = if steps < MINIMISE_ONE_LAB {
+        1
+    } else {
+        let left = MAX_MINIMISE_COUNT - steps;
+        remaining.div_ceil(left).max(1)
+    };
+    current.saturating_add(stride).min(full)
+}
 
 /// The recursive resolver engine.
 pub struct Recursor<T: Transport> {
@@ -305,11 +332,11 @@ impl<T: Transport> Recursor<T> {
         qtype: RecordType,
         budget: &mut Budget,
     ) -> Result<Step, ResolveError> {
-        let mut dp = self.find_delegation(name, true);
+        let mut dp = self.find_delegation(name, qtype, true);
         match self.iterate_from(&mut dp, name, qtype, budget).await {
             Err(error) if dp.falls_back() => {
                 tracing::debug!(zone = %dp.zone, %error, "forward/stub failed; falling back to iteration");
-                let mut dp = self.find_delegation(name, false);
+                let mut dp = self.find_delegation(name, qtype, false);
                 self.iterate_from(&mut dp, name, qtype, budget).await
             }
             other => other,
@@ -324,35 +351,40 @@ impl<T: Transport> Recursor<T> {
         budget: &mut Budget,
     ) -> Result<Step, ResolveError> {
         let limits = self.options.limits;
-        let minimise = self.options.qname_minimisation && !dp.is_forward();
-        let mut qmin_labels = if minimise {
-            dp.zone.num_labels() + 1
-        } else {
-            u8::MAX
-        };
+        let mut minimise = self.options.qname_minimisation && !dp.is_forward();
+        let mut qmin_labels = dp.zone.num_labels();
+        let mut qmin_steps = 0u8;
         loop {
-            let full = qmin_labels >= name.num_labels();
+            if minimise {
+                qmin_labels = next_qmin_labels(qmin_labels, name.num_labels(), qmin_steps);
+                qmin_steps = qmin_steps.saturating_add(1);
+            }
+            let full = !minimise || qmin_labels >= name.num_labels();
             let (ask_name, ask_type) = if full {
                 (name.clone(), qtype)
             } else {
                 (name.trim_to(usize::from(qmin_labels)), RecordType::A)
             };
             let (reply, server) = self.ask_zone(dp, &ask_name, ask_type, budget).await?;
-            // Forwarders answer recursively: their data is trusted for any name.
-            let bailiwick = if dp.is_forward() {
-                Name::root()
-            } else {
-                dp.zone.clone()
-            };
+            // Data is trusted only within the zone the servers were asked as,
+            // forwarders included (a forwarder for example.org vouches for
+            // example.org, not for com.); only `forward-zone: "."` covers all.
             let step = classify(
                 &reply,
-                &bailiwick,
+                &dp.zone,
                 &ask_name,
                 ask_type,
                 limits.max_cname_chain,
             );
             let now = Instant::now();
             match step {
+                Step::Lame(reason) if !full && !self.options.qname_minimisation_strict => {
+                    // Relaxed QNAME minimisation (Unbound's default): a server that
+                    // chokes on the minimised name gets the full name instead.
+                    tracing::debug!(%server, zone = %dp.zone, ?reason, "minimised query failed; asking the full name");
+                    minimise = false;
+                    continue;
+                }
                 Step::Lame(reason) => {
                     tracing::debug!(%server, zone = %dp.zone, ?reason, "lame server");
                     self.infra.mark_lame(server.ip(), &dp.zone, now);
@@ -370,9 +402,8 @@ impl<T: Transport> Recursor<T> {
                     }
                     self.cache_referral(&ns, &glue, now);
                     *dp = self.delegation_from(&zone, &ns, &glue, now);
-                    if minimise {
-                        qmin_labels = dp.zone.num_labels() + 1;
-                    }
+                    qmin_labels = dp.zone.num_labels();
+                    qmin_steps = 0;
                     continue;
                 }
                 _ if !full => {
@@ -387,9 +418,7 @@ impl<T: Transport> Recursor<T> {
                                 soa: soa.clone(),
                             });
                         }
-                        qmin_labels = u8::MAX;
-                    } else {
-                        qmin_labels += 1;
+                        minimise = false;
                     }
                     continue;
                 }
@@ -417,15 +446,27 @@ impl<T: Transport> Recursor<T> {
         };
         loop {
             let now = Instant::now();
-            let candidates: Vec<IpAddr> = dp
-                .candidates(MAX_ATTEMPTS_PER_SERVER)
-                .into_iter()
-                .filter(|ip| self.may_query(*ip))
-                .collect();
+            let usable = |addrs: Vec<SocketAddr>| -> Vec<SocketAddr> {
+                addrs
+                    .into_iter()
+                    .filter(|a| self.may_query(a.ip()))
+                    .collect()
+            };
+            // Servers that have not failed yet come first; once every known one has
+            // failed at least once, look up the addresses of the NS names we have
+            // none for (a dead glued server must not hide a working glue-less one),
+            // and only then retry the failed ones with a longer timeout.
+            let mut candidates = usable(dp.candidates(1));
+            if candidates.is_empty()
+                && !dp.unresolved.is_empty()
+                && self.resolve_more_servers(dp, budget).await
+            {
+                continue;
+            }
             if candidates.is_empty() {
-                if self.resolve_more_servers(dp, budget).await {
-                    continue;
-                }
+                candidates = usable(dp.candidates(MAX_FAILURES_PER_SERVER));
+            }
+            if candidates.is_empty() {
                 return Err(if dp.addrs.is_empty() {
                     ResolveError::NoServers {
                         zone: dp.zone.to_string(),
@@ -436,21 +477,16 @@ impl<T: Transport> Recursor<T> {
                     }
                 });
             }
-            let Some(ip) = self.infra.select(&candidates, &dp.zone, now) else {
+            let Some(server) = self.infra.select(&candidates, &dp.zone, now) else {
                 return Err(ResolveError::NoServers {
                     zone: dp.zone.to_string(),
                 });
             };
-            let Some(server) = dp.socket_for(ip) else {
-                return Err(ResolveError::NoServers {
-                    zone: dp.zone.to_string(),
-                });
-            };
+            let ip = server.ip();
             budget.queries += 1;
             if budget.queries > limits.max_upstream_queries {
                 return Err(ResolveError::Limit("upstream queries"));
             }
-            dp.attempted(server);
             let tls_name = match &dp.kind {
                 ServerKind::Forward { tls, .. } => tls.get(&server).cloned(),
                 _ => None,
@@ -476,7 +512,10 @@ impl<T: Transport> Recursor<T> {
                         options.edns_payload = None;
                         match self.transport.exchange(server, &query, &options).await {
                             Ok(plain) => message = plain.message,
-                            Err(_) => continue,
+                            Err(_) => {
+                                dp.failed(server);
+                                continue;
+                            }
                         }
                     }
                     if message.metadata.truncation && !reply.stream {
@@ -488,6 +527,7 @@ impl<T: Transport> Recursor<T> {
                             Ok(full) => message = full.message,
                             Err(error) => {
                                 tracing::debug!(%server, %error, "TCP retry after TC failed");
+                                dp.failed(server);
                                 continue;
                             }
                         }
@@ -496,6 +536,7 @@ impl<T: Transport> Recursor<T> {
                 }
                 Err(TransportError::Timeout(_)) => {
                     self.infra.record_timeout(ip, Instant::now());
+                    dp.failed(server);
                 }
                 Err(error) => {
                     tracing::debug!(%server, %error, "query failed");
@@ -518,7 +559,8 @@ impl<T: Transport> Recursor<T> {
     /// Resolves the addresses of one more NS name of `dp` (glue-less delegation).
     /// Returns false when nothing more can be learned.
     async fn resolve_more_servers(&self, dp: &mut DelegationPoint, budget: &mut Budget) -> bool {
-        while !dp.unresolved.is_empty() {
+        while !dp.unresolved.is_empty() && dp.target_fetches < MAX_TARGET_FETCHES {
+            dp.target_fetches += 1;
             let index = rand::random_range(0..dp.unresolved.len());
             let ns = dp.unresolved.swap_remove(index);
             if budget.resolving_ns.contains(&ns)
@@ -540,6 +582,10 @@ impl<T: Transport> Recursor<T> {
                 }
                 if let Ok(answer) = self.resolve_with(ns.clone(), rtype, budget).await {
                     found.extend(answer.answers.iter().filter_map(record_ip));
+                    if answer.rcode == ResponseCode::NXDomain {
+                        // No such name: it has no AAAA either.
+                        break;
+                    }
                 }
             }
             budget.resolving_ns.retain(|n| n != &ns);
@@ -554,15 +600,30 @@ impl<T: Transport> Recursor<T> {
 
     /// The closest delegation for `name`: a configured forward/stub zone, a
     /// cached NS set, or the root hints.
-    fn find_delegation(&self, name: &Name, use_configured: bool) -> DelegationPoint {
+    fn find_delegation(
+        &self,
+        name: &Name,
+        qtype: RecordType,
+        use_configured: bool,
+    ) -> DelegationPoint {
         let now = Instant::now();
         let configured = if use_configured {
             self.zones.iter().find(|z| z.zone.zone_of(name))
         } else {
             None
         };
+        if let Some(zone) = configured.filter(|z| matches!(z.kind, ServerKind::Forward { .. })) {
+            // Everything at or below a forward zone goes to the forwarders, whatever
+            // delegations the cache has seen below it.
+            return self.configured_delegation(zone, now);
+        }
+        // DS lives in the parent zone (RFC 4035 §3.1.4.1): start the search above it.
+        let mut ancestor = if qtype == RecordType::DS && !name.is_root() {
+            name.base_name()
+        } else {
+            name.clone()
+        };
         let floor = configured.map_or(0, |z| z.zone.num_labels());
-        let mut ancestor = name.clone();
         loop {
             if ancestor.num_labels() < floor
                 || (ancestor.num_labels() == floor && configured.is_some())
@@ -573,7 +634,15 @@ impl<T: Transport> Recursor<T> {
                 .rrsets
                 .get(&ancestor, RecordType::NS, Trust::Referral, now)
             {
-                return self.delegation_from(&ancestor, &entry.records, &[], now);
+                let dp = self.delegation_from(&ancestor, &entry.records, &[], now);
+                // Unbound's iter_dp_is_useless: no address known and every NS name
+                // inside the zone itself means the addresses can only come from
+                // glue we no longer have; ask the parent again instead.
+                let useless =
+                    dp.addrs.is_empty() && dp.unresolved.iter().all(|ns| ancestor.zone_of(ns));
+                if !useless {
+                    return dp;
+                }
             }
             if ancestor.is_root() {
                 break;
@@ -581,20 +650,7 @@ impl<T: Transport> Recursor<T> {
             ancestor = ancestor.base_name();
         }
         if let Some(zone) = configured {
-            let mut dp = DelegationPoint::new(
-                zone.zone.clone(),
-                zone.addrs.clone(),
-                zone.hosts.clone(),
-                zone.kind.clone(),
-            );
-            // Forward/stub host names are resolved from their cached addresses when known.
-            let known: Vec<IpAddr> = zone
-                .hosts
-                .iter()
-                .flat_map(|h| self.cached_addrs(h, now))
-                .collect();
-            dp.add_addrs(known);
-            return dp;
+            return self.configured_delegation(zone, now);
         }
         let addrs = self
             .hints
@@ -603,6 +659,24 @@ impl<T: Transport> Recursor<T> {
             .map(|(_, ip)| SocketAddr::new(*ip, 53))
             .collect();
         DelegationPoint::new(Name::root(), addrs, Vec::new(), ServerKind::Iterative)
+    }
+
+    /// The delegation point of a forward or stub zone from the config.
+    fn configured_delegation(&self, zone: &ConfiguredZone, now: Instant) -> DelegationPoint {
+        let mut dp = DelegationPoint::new(
+            zone.zone.clone(),
+            zone.addrs.clone(),
+            zone.hosts.clone(),
+            zone.kind.clone(),
+        );
+        // Forward/stub host names are resolved from their cached addresses when known.
+        let known: Vec<IpAddr> = zone
+            .hosts
+            .iter()
+            .flat_map(|h| self.cached_addrs(h, now))
+            .collect();
+        dp.add_addrs(known);
+        dp
     }
 
     fn delegation_from(

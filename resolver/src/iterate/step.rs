@@ -167,7 +167,7 @@ pub fn classify(
         .map(|r| r.name.clone())
         .find(|owner| in_zone(owner) && owner.zone_of(&name));
     if chain.is_empty() {
-        if let Some(child) = referral_zone {
+        if let Some(child) = referral_zone.clone() {
             if child.num_labels() <= zone.num_labels() {
                 if soa.is_none() && !reply.metadata.authoritative {
                     return Step::Lame(LameReason::UpwardReferral);
@@ -204,6 +204,21 @@ pub fn classify(
         }
     }
 
+    if !chain.is_empty() {
+        // A chain whose end has no data in this reply: NODATA only when the SOA
+        // of the end's own zone proves it and no delegation covers the end (a
+        // CNAME into a child zone must be followed there, as Unbound does).
+        if soa.is_some() && referral_zone.is_none() {
+            return Step::NoData {
+                records: chain,
+                soa,
+            };
+        }
+        return Step::Cname {
+            records: chain,
+            target: name,
+        };
+    }
     if soa.is_some() || reply.metadata.authoritative {
         return Step::NoData {
             records: chain,
@@ -368,6 +383,34 @@ mod tests {
             ),
             Step::Lame(LameReason::Rcode(ResponseCode::Refused))
         );
+    }
+
+    #[test]
+    fn cname_into_a_child_zone_is_followed_not_nodata() {
+        let mut m = reply();
+        m.metadata.authoritative = true;
+        m.answers.push(Record::from_rdata(
+            name("tosub.example.com."),
+            300,
+            RData::CNAME(CNAME(name("www.sub.example.com."))),
+        ));
+        m.authorities.push(Record::from_rdata(
+            name("sub.example.com."),
+            300,
+            RData::NS(NS(name("ns.sub.example.com."))),
+        ));
+        let step = classify(
+            &m,
+            &name("example.com."),
+            &name("tosub.example.com."),
+            RecordType::A,
+            11,
+        );
+        let Step::Cname { records, target } = step else {
+            panic!("{step:?}")
+        };
+        assert_eq!(records.len(), 1);
+        assert_eq!(target, name("www.sub.example.com."));
     }
 
     #[test]

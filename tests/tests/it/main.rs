@@ -3,6 +3,7 @@
 
 mod fake_dns_selftest;
 mod resolver_cache;
+mod resolver_hardening;
 mod resolver_iteration;
 mod resolver_local_and_access;
 mod resolver_process;
