@@ -24,6 +24,12 @@ struct Args {
     lameduck: f64,
 }
 
+/// mimalloc instead of glibc malloc: the miss path allocates per query (messages,
+/// names, tasks), and cached entries are many small allocations; measured in
+/// tests/bench/resolver.sh.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The metrics port unbound_exporter used.
 const DEFAULT_METRICS_ADDR: &str = "0.0.0.0:9167";
 

@@ -582,6 +582,17 @@ impl<T: Transport> Recursor<T> {
                 }
                 if let Ok(answer) = self.resolve_with(ns.clone(), rtype, budget).await {
                     found.extend(answer.answers.iter().filter_map(record_ip));
+                    // Server addresses are what the RRset cache is for: keep them
+                    // (final answers of client queries live in the message cache).
+                    let addresses: Vec<Record> = answer
+                        .answers
+                        .iter()
+                        .filter(|r| r.record_type() == rtype)
+                        .cloned()
+                        .collect();
+                    for rrset in group_rrsets(&addresses) {
+                        self.rrsets.insert(rrset, Trust::Answer, Instant::now());
+                    }
                     if answer.rcode == ResponseCode::NXDomain {
                         // No such name: it has no AAAA either.
                         break;
@@ -734,6 +745,10 @@ impl<T: Transport> Recursor<T> {
         }
     }
 
+    /// Keeps what iteration reuses: NS sets and CNAME/DNAME links (so chains
+    /// through popular aliases are not re-walked). Final answers are not copied
+    /// here: the message cache holds them as compact wire, and a hickory Record
+    /// costs ~270 bytes before its heap data.
     fn cache_final(&self, step: &Step, now: Instant) {
         let records = match step {
             Step::Answer { records } | Step::Cname { records, .. } => records,
@@ -741,7 +756,15 @@ impl<T: Transport> Recursor<T> {
             _ => return,
         };
         for rrset in group_rrsets(records) {
-            self.rrsets.insert(rrset, Trust::Answer, now);
+            let reused = rrset.first().is_some_and(|r| {
+                matches!(
+                    r.record_type(),
+                    RecordType::CNAME | RecordType::DNAME | RecordType::NS
+                )
+            });
+            if reused {
+                self.rrsets.insert(rrset, Trust::Answer, now);
+            }
         }
     }
 
