@@ -7,11 +7,14 @@
 #   bench_stop PID            SIGTERM, wait up to 10 s, then SIGKILL (only our PIDs)
 #   bench_wait_for SECS CMD.. retry CMD every 0.1 s until it succeeds or SECS pass
 #   cpu_ticks PID / rss_kb PID  utime+stime (clock ticks) / VmRSS (KiB) of a process
+#   cpu_ns PID                on-CPU time of a process's threads (ns, schedstat)
 #   median V...               median of numbers (mean of the middle two for even n)
 #   dnsperf_run OUT ARGS...   run dnsperf bounded by timeout(1), output to OUT
-#   dnsperf_stats OUT         "sent completed lost qps avg_s" parsed from OUT
+#   dnsperf_stats OUT         "sent completed lost qps avg_s noerror runtime_s" from OUT
 #   dnsperf_latency OUT       "n lost mean_us p50_us p99_us" from a -v run (see below)
 #   apt_ensure CMD PKG...     install PKG with apt-get when CMD is missing (root only)
+#   sys_busy_ticks / sys_steal_ticks   machine-wide CPU ticks from /proc/stat
+#   children_cpu_s FILE       CPU seconds of reaped children, from `times >FILE`
 #
 # Only processes started through bench_spawn / dnsperf_run are ever signalled, and
 # only by PID.
@@ -79,6 +82,9 @@ bench_wait_for() {
 }
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# On-CPU nanoseconds of all live threads of a process (scheduler accounting, exact;
+# tick-sampled utime+stime misjudge processes that run in short bursts).
+cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ t += $1 } END { printf "%.0f\n", t }'; }
 rss_kb() { awk '/^VmRSS:/{print $2}' "/proc/$1/status"; }
 
 median() {
@@ -109,7 +115,7 @@ dnsperf_run() {
     ((rc == 0)) || { tail -5 "$out" >&2; die "dnsperf exited $rc ($out)"; }
 }
 
-# "sent completed lost qps avg_latency_s noerror" from dnsperf's statistics block.
+# "sent completed lost qps avg_latency_s noerror runtime_s" from dnsperf's statistics.
 dnsperf_stats() {
     awk '
         /Queries sent:/      { s = $3 }
@@ -118,7 +124,8 @@ dnsperf_stats() {
         /Queries per second:/{ q = $4 }
         /Average Latency/    { a = $4 }
         /Response codes:/    { for (i = 3; i <= NF; i++) if ($i == "NOERROR") ne = $(i + 1) }
-        END { printf "%s %s %s %s %s %s\n", s + 0, c + 0, l + 0, q + 0, a + 0, ne + 0 }
+        /Run time \(s\):/    { r = $4 }
+        END { printf "%s %s %s %s %s %s %s\n", s + 0, c + 0, l + 0, q + 0, a + 0, ne + 0, r + 0 }
     ' "$1"
 }
 
@@ -162,4 +169,19 @@ apt_ensure() {
         { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" >/dev/null; } ||
         die "apt-get install $* failed"
     command -v "$cmd" >/dev/null 2>&1 || die "$cmd still missing after installing $*"
+}
+
+# CPU ticks of everything: user+nice+system+irq+softirq, and steal, from /proc/stat.
+sys_busy_ticks() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8; exit}' /proc/stat; }
+sys_steal_ticks() { awk '/^cpu /{print $9; exit}' /proc/stat; }
+
+# CPU seconds (user+sys) of all reaped children (and their reaped children) of the
+# shell: call `times >FILE` in the main shell (not in $(...), a fresh fork has no
+# children yet), then children_cpu_s FILE.
+children_cpu_s() {
+    awk 'NR == 2 {
+        t = 0
+        for (i = 1; i <= 2; i++) { split($i, a, "m"); sub("s", "", a[2]); t += a[1] * 60 + a[2] }
+        printf "%.3f\n", t
+    }' "$1"
 }

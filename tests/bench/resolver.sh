@@ -18,6 +18,9 @@
 #   MSG_CACHE=128m RRSET_CACHE=256m   cache sizes, identical for both servers
 #   NET=210          fake hierarchy on 127.NET.0.x, ours 127.NET.1.1, Unbound 127.NET.1.2
 #   FAKE_THREADS=    fake-dns runtime threads (default: one per CPU)
+#   PHASES="throughput memory"   which parts to run
+#   NOISE_MAX=0.2 RETRIES=2 RETRY_BUDGET=12   redo a run (after 10 s, then 20 s) when
+#                    other processes used > NOISE_MAX cores; at most RETRY_BUDGET redos
 #   PERF=0           1: also profile both servers (perf record, 1 thread) and print
 #                    their top symbols for the hit and miss workloads
 #   BUILD=1          0: skip `cargo build --release -p resolver -p e2e`
@@ -34,7 +37,7 @@ source "$HERE/lib.sh"
 
 # The exact command line, with the knobs that were set in the environment.
 KNOBS=(QUICK DURATION LAT_DURATION REPEATS RATE MISS_RATE THREADS HIT_NAMES MEM_NAMES
-    CLIENT MSG_CACHE RRSET_CACHE NET FAKE_THREADS PERF BUILD WORKDIR)
+    CLIENT MSG_CACHE RRSET_CACHE NET FAKE_THREADS PHASES NOISE_MAX RETRIES RETRY_BUDGET PERF BUILD WORKDIR)
 COMMAND=""
 for k in "${KNOBS[@]}"; do
     [[ -n "${!k+x}" ]] && COMMAND+="$k=$(printf '%q' "${!k}") "
@@ -62,6 +65,7 @@ MSG_CACHE=${MSG_CACHE:-128m}
 RRSET_CACHE=${RRSET_CACHE:-256m}
 NET=${NET:-210}
 FAKE_THREADS=${FAKE_THREADS:-}
+PHASES=${PHASES:-"throughput memory"}
 PERF=${PERF:-0}
 BUILD=${BUILD:-1}
 WORKDIR=${WORKDIR:-$(mktemp -d /tmp/bench-resolver.XXXXXX)}
@@ -69,6 +73,13 @@ WORKDIR=${WORKDIR:-$(mktemp -d /tmp/bench-resolver.XXXXXX)}
 # Unique-name files for max-rate miss runs hold this many names per second of run
 # (well above what either server reaches here; dnsperf stops early if one runs out).
 MISS_NAMES_PER_SEC=100000
+# "Other load" above this many cores (processes besides the two servers, fake-dns
+# and dnsperf, plus steal) marks a run as disturbed; it is redone up to RETRIES times.
+NOISE_MAX=${NOISE_MAX:-0.2}
+RETRIES=${RETRIES:-2}
+RETRY_BUDGET=${RETRY_BUDGET:-12} # redone runs in the whole bench (bounds the runtime)
+REDONE=0
+DISTURBED=0
 
 OURS_ADDR=127.$NET.1.1
 UB_ADDR=127.$NET.1.2
@@ -96,6 +107,11 @@ if [[ "$BUILD" == 1 ]]; then
     log "building release binaries"
     (cd "$ROOT" && cargo build --release -p resolver -p e2e) >"$WORKDIR/build.log" 2>&1 ||
         { tail -20 "$WORKDIR/build.log" >&2; die "cargo build failed"; }
+fi
+# Which source the binaries were built from (read-only git queries).
+SOURCE=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [[ -n "$(git -C "$ROOT" status --porcelain -- common resolver tests/src Cargo.toml Cargo.lock 2>/dev/null)" ]]; then
+    SOURCE+=" + uncommitted changes"
 fi
 [[ -x "$RESOLVER_BIN" && -x "$FAKE_BIN" ]] || die "missing $RESOLVER_BIN or $FAKE_BIN (BUILD=1)"
 for a in "127.$NET.0.1" "$OURS_ADDR" "$UB_ADDR"; do
@@ -181,7 +197,7 @@ ready_unbound() { # answered locally (no recursion, nothing cached)
 stop_server() { bench_stop "${PID[$1]}"; PID[$1]=""; }
 addr_of() { if [[ $1 == ours ]]; then echo "$OURS_ADDR"; else echo "$UB_ADDR"; fi; }
 
-record() { printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$RESULTS"; }
+record() { printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"${RECORD_TO:-$RESULTS}"; }
 
 # ---------------------------------------------------------------- query files
 NONCE=$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
@@ -199,25 +215,47 @@ warm() { # SERVER : resolve the hit names, then check they are all answered
     local s=$1 out=$WORKDIR/warm-$1.out st
     dnsperf_run "$out" -s "$(addr_of "$s")" -d "$HITS_FILE" -n 1 -Q 20000 -t 5 "${CLIENT_ARGS[@]}"
     dnsperf_run "$out" -s "$(addr_of "$s")" -d "$HITS_FILE" -n 1 -Q 20000 -t 5 "${CLIENT_ARGS[@]}"
-    read -r _ _ _ _ _ st < <(dnsperf_stats "$out")
+    read -r _ _ _ _ _ st _ < <(dnsperf_stats "$out")
     [[ "$st" == "$HIT_NAMES" ]] || die "$s: warm-up answered only $st/$HIT_NAMES NOERROR"
 }
 
 # measure SERVER THREADS WORKLOAD(hits|misses) MODE(max|rate) REP
+# A run during which other processes used more than NOISE_MAX cores (the lead's
+# tests, say) is redone, up to RETRIES times; the last attempt is kept either way.
 measure() {
-    local s=$1 t=$2 w=$3 mode=$4 rep=$5
+    local attempt
+    RECORD_TO=$WORKDIR/.pending
+    for ((attempt = 1; attempt <= RETRIES + 1; attempt++)); do
+        : >"$RECORD_TO"
+        measure_once "$@" "$attempt"
+        ((NOISY)) || break
+        if ((attempt > RETRIES || REDONE >= RETRY_BUDGET)); then
+            DISTURBED=$((DISTURBED + 1))
+            log "keeping that disturbed run (retries used: $REDONE of $RETRY_BUDGET)"
+            break
+        fi
+        REDONE=$((REDONE + 1))
+        log "redoing that run in $((10 * attempt)) s (attempt $((attempt + 1)) of $((RETRIES + 1)))"
+        sleep $((10 * attempt))
+    done
+    cat "$RECORD_TO" >>"$RESULTS"
+    RECORD_TO=""
+}
+
+measure_once() {
+    local s=$1 t=$2 w=$3 mode=$4 rep=$5 attempt=$6
     local addr file out pid c0 c1 sent comp lost qps avg noerr cpu_us args=()
     addr=$(addr_of "$s")
     pid=${PID[$s]}
-    out=$WORKDIR/run-$s-t$t-$w-$mode-r$rep.out
+    out=$WORKDIR/run-$s-t$t-$w-$mode-r$rep-a$attempt.out
     if [[ $w == hits ]]; then
         file=$HITS_FILE
     else
         file=$WORKDIR/names-$s-t$t-$mode-r$rep.txt
         if [[ $mode == max ]]; then
-            gen_unique "$file" $((DURATION * MISS_NAMES_PER_SEC)) "m$s$t$mode$rep"
+            gen_unique "$file" $((DURATION * MISS_NAMES_PER_SEC)) "m$s$t$mode$rep$attempt"
         else
-            gen_unique "$file" $((LAT_DURATION * MISS_RATE * 12 / 10 + 1000)) "m$s$t$mode$rep"
+            gen_unique "$file" $((LAT_DURATION * MISS_RATE * 12 / 10 + 1000)) "m$s$t$mode$rep$attempt"
         fi
         args+=(-n 1)
     fi
@@ -227,13 +265,47 @@ measure() {
         args+=(-l "$LAT_DURATION" -v -t 2)
         if [[ $w == hits ]]; then args+=(-Q "$RATE"); else args+=(-Q "$MISS_RATE"); fi
     fi
+    local b0 b1 st0 st1 f0 f1 k0 k1 n0 n1 runtime server_cores client other steal cpu_us_ticks
+    f0=$(cpu_ticks "$FAKE_PID")
+    b0=$(sys_busy_ticks)
+    st0=$(sys_steal_ticks)
     c0=$(cpu_ticks "$pid")
+    n0=$(cpu_ns "$pid")
+    times >"$WORKDIR/.times0"
     dnsperf_run "$out" -s "$addr" -d "$file" "${CLIENT_ARGS[@]}" "${args[@]}"
+    times >"$WORKDIR/.times1"
+    n1=$(cpu_ns "$pid")
     c1=$(cpu_ticks "$pid")
+    b1=$(sys_busy_ticks)
+    st1=$(sys_steal_ticks)
+    f1=$(cpu_ticks "$FAKE_PID")
     kill -0 "$pid" 2>/dev/null || die "$s died during $w/$mode (see $WORKDIR)"
-    read -r sent comp lost qps avg noerr < <(dnsperf_stats "$out")
+    read -r sent comp lost qps avg noerr runtime < <(dnsperf_stats "$out")
     ((comp > 0)) || die "$s answered nothing in $w/$mode ($out)"
-    cpu_us=$(awk -v d=$((c1 - c0)) -v hz="$CLK_TCK" -v n="$comp" 'BEGIN { printf "%.3f", d / hz * 1e6 / n }')
+    k0=$(children_cpu_s "$WORKDIR/.times0")
+    k1=$(children_cpu_s "$WORKDIR/.times1")
+    cpu_us=$(awk -v d=$((n1 - n0)) -v n="$comp" 'BEGIN { printf "%.3f", d / 1e3 / n }')
+    cpu_us_ticks=$(awk -v d=$((c1 - c0)) -v hz="$CLK_TCK" -v n="$comp" 'BEGIN { printf "%.3f", d / hz * 1e6 / n }')
+    # Cores used over the run: the server, dnsperf (client), and everything else on
+    # the machine (busy ticks minus server, fake-dns and dnsperf; a noise indicator).
+    server_cores=$(awk -v d=$((n1 - n0)) -v r="$runtime" 'BEGIN { printf "%.2f", d / 1e9 / (r > 0 ? r : 1) }')
+    read -r _ client other steal < <(awk -v c=$((c1 - c0)) -v f=$((f1 - f0)) \
+        -v b=$((b1 - b0)) -v st=$((st1 - st0)) -v k="$(awk -v a="$k0" -v b="$k1" 'BEGIN{print b - a}')" \
+        -v hz="$CLK_TCK" -v r="$runtime" 'BEGIN {
+            if (r <= 0) r = 1
+            o = (b - c - f) / hz - k; if (o < 0) o = 0
+            printf "%.2f %.2f %.2f %.2f\n", c / hz / r, k / r, o / r, st / hz / r }')
+    record "$t" "$w" "$s" "$rep" "server_cores_$mode" "$server_cores"
+    record "$t" "$w" "$s" "$rep" "cpu_us_ticks_$mode" "$cpu_us_ticks"
+    record "$t" "$w" "$s" "$rep" "client_cores_$mode" "$client"
+    record "$t" "$w" "$s" "$rep" "other_cores_$mode" "$other"
+    record "$t" "$w" "$s" "$rep" "steal_cores_$mode" "$steal"
+    local load="server ${server_cores} / dnsperf ${client} / other ${other} / steal ${steal} cores"
+    NOISY=0
+    if awk -v o="$other" -v st="$steal" -v m="$NOISE_MAX" 'BEGIN { exit !(o + st > m) }'; then
+        log "warning: other load on the machine during this run ($load)"
+        NOISY=1
+    fi
     if [[ $mode == max ]]; then
         record "$t" "$w" "$s" "$rep" qps "$qps"
         record "$t" "$w" "$s" "$rep" cpu_us_max "$cpu_us"
@@ -241,7 +313,7 @@ measure() {
         record "$t" "$w" "$s" "$rep" errors_max $((comp - noerr))
         [[ $w == misses && $sent -ge $((DURATION * MISS_NAMES_PER_SEC)) ]] &&
             log "note: $s ran out of unique names; QPS still valid (queries / run time)"
-        log "$s t=$t $w max  rep $rep: ${qps%.*} QPS, ${cpu_us} µs CPU/query, lost $lost, non-NOERROR $((comp - noerr))"
+        log "$s t=$t $w max  rep $rep: ${qps%.*} QPS, ${cpu_us} µs CPU/query, lost $lost, non-NOERROR $((comp - noerr)); $load"
     else
         local n nlost mean p50 p99
         read -r n nlost mean p50 p99 < <(dnsperf_latency "$out")
@@ -251,7 +323,7 @@ measure() {
         record "$t" "$w" "$s" "$rep" p99_us "$p99"
         record "$t" "$w" "$s" "$rep" lost_rate "$lost"
         record "$t" "$w" "$s" "$rep" errors_rate $((comp - noerr))
-        log "$s t=$t $w rate rep $rep: ${qps%.*} QPS offered-rate, mean ${mean} µs, p50 ${p50} µs, p99 ${p99} µs, ${cpu_us} µs CPU/query, lost $lost"
+        log "$s t=$t $w rate rep $rep: ${qps%.*} QPS, mean ${mean} µs, p50 ${p50} µs, p99 ${p99} µs, ${cpu_us} µs CPU/query, lost $lost; $load"
         # Keep only dnsperf's summary; the per-query lines are large.
         grep -v '^> ' "$out" >"$out.summary" || true
         rm -f "$out"
@@ -262,6 +334,8 @@ measure() {
 
 # ---------------------------------------------------------------- throughput/latency
 : >"$RESULTS"
+has_phase() { [[ " $PHASES " == *" $1 "* ]]; }
+has_phase throughput || THREADS=""
 for t in $THREADS; do
     log "=== num-threads $t: starting both servers"
     start_server ours "$t" "t$t"
@@ -285,7 +359,9 @@ done
 # ---------------------------------------------------------------- memory
 MEM_FILE=$WORKDIR/mem-names.txt
 gen_unique "$MEM_FILE" "$MEM_NAMES" "mem"
-for ((rep = 1; rep <= REPEATS; rep++)); do
+MEM_REPEATS=$REPEATS
+has_phase memory || MEM_REPEATS=0
+for ((rep = 1; rep <= MEM_REPEATS; rep++)); do
     if ((rep % 2)); then order=(ours unbound); else order=(unbound ours); fi
     for s in "${order[@]}"; do
         start_server "$s" 1 "mem-r$rep"
@@ -293,7 +369,7 @@ for ((rep = 1; rep <= REPEATS; rep++)); do
         idle=$(rss_kb "${PID[$s]}")
         out=$WORKDIR/mem-$s-r$rep.out
         dnsperf_run "$out" -s "$(addr_of "$s")" -d "$MEM_FILE" -n 1 -l 300 -t 5 "${CLIENT_ARGS[@]}"
-        read -r _ comp lost _ _ noerr < <(dnsperf_stats "$out")
+        read -r _ comp lost fillqps _ noerr _ < <(dnsperf_stats "$out")
         sleep 1
         full=$(rss_kb "${PID[$s]}")
         extra=""
@@ -306,7 +382,8 @@ for ((rep = 1; rep <= REPEATS; rep++)); do
         record 1 memory "$s" "$rep" rss_full_mib "$(awk -v k="$full" 'BEGIN{printf "%.1f", k/1024}')"
         record 1 memory "$s" "$rep" bytes_per_name "$bpn"
         record 1 memory "$s" "$rep" mem_lost "$lost"
-        log "$s memory rep $rep: RSS idle $idle KiB, after $noerr/$MEM_NAMES names $full KiB -> $bpn B/name, lost $lost${extra:+; $extra}"
+        record 1 memory "$s" "$rep" fill_qps "$fillqps"
+        log "$s memory rep $rep: RSS idle $idle KiB, after $noerr/$MEM_NAMES names $full KiB -> $bpn B/name (filled at ${fillqps%.*} QPS), lost $lost${extra:+; $extra}"
         stop_server "$s"
     done
 done
@@ -337,9 +414,11 @@ if [[ "$PERF" == 1 ]]; then
             bench_forget "$dp"
             rm -f "$WORKDIR/perf-names.txt"
             echo
-            echo "== perf: $s, $w, 1 thread (top symbols, % of samples in the server process)"
+            echo "== perf: $s, $w, 1 thread (% of samples in the server process; by binary, then top symbols)"
+            perf report -i "$WORKDIR/perf-$s-$w.data" --stdio --no-children --sort dso \
+                --percent-limit 0.5 2>/dev/null | grep -v '^#' | grep -v '^$' | head -6 || true
             perf report -i "$WORKDIR/perf-$s-$w.data" --stdio --no-children --sort dso,sym \
-                --percent-limit 1.5 2>/dev/null | grep -v '^#' | grep -v '^$' | head -30 || true
+                --percent-limit 0.8 2>/dev/null | grep -v '^#' | grep -v '^$' | head -25 || true
         done
         stop_server "$s"
     done
@@ -373,6 +452,9 @@ TABLE=$WORKDIR/table.txt
             row "$w" "$t" lost_max "lost (max rate)" lower
             row "$w" "$t" lost_rate "lost (@$r QPS)" lower
             row "$w" "$t" errors_max "non-NOERROR answers (max rate)" lower
+            row "$w" "$t" server_cores_max "server cores used (max rate)" info
+            row "$w" "$t" client_cores_max "dnsperf cores used (max rate)" info
+            row "$w" "$t" other_cores_max "other load, cores (max rate)" info
         done
     done
     row memory 1 rss_idle_mib "RSS idle MiB" lower
@@ -380,6 +462,16 @@ TABLE=$WORKDIR/table.txt
     row memory 1 bytes_per_name "bytes per cached name" lower
     row memory 1 mem_lost "lost while filling" lower
 } >"$TABLE"
+
+# Every run's value, so the spread behind each median is visible.
+RUNS=$WORKDIR/runs.txt
+awk -F'\t' '
+    $5 ~ /^(qps|cpu_us_max|cpu_us_rate|mean_us|p99_us|bytes_per_name|other_cores_max|other_cores_rate)$/ {
+        k = $2 " t=" $1 " " $5; if (!(k in seen)) { seen[k] = 1; order[++n] = k }
+        v[k, $3] = v[k, $3] " " $6
+    }
+    END { for (i = 1; i <= n; i++) printf "  %-32s ours:%s | unbound:%s\n", order[i], v[order[i], "ours"], v[order[i], "unbound"] }
+' "$RESULTS" >"$RUNS"
 
 goal() { # LABEL CONDITION-RESULT
     printf '  %-84s %s\n' "$1" "$2"
@@ -405,18 +497,23 @@ cat <<EOF
 
 ================================================================================
 resolver benchmark: ours ($OURS_ADDR) vs Unbound $(unbound -V 2>/dev/null | awk '/^Version/{print $2}') ($UB_ADDR)
+source: $SOURCE; binary $(date -u -r "$RESOLVER_BIN" '+%Y-%m-%d %H:%M UTC')
 date: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs ($(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)), $(uname -r)
 client: dnsperf $(dnsperf -h 2>&1 | awk '/^Version/{print $2}') $CLIENT; max-rate runs ${DURATION}s, fixed-rate runs ${LAT_DURATION}s;
         medians of $REPEATS runs; hits = $HIT_NAMES warmed names; misses = unique *.wild.net names
 configs: $WORKDIR/ours-t*.conf and $WORKDIR/unbound-t*.conf (identical but interface)
-CPU us/query = server utime+stime / answered queries; latency from dnsperf -v per query
+CPU us/query = server on-CPU time (schedstat, all threads) / answered queries; latency from dnsperf -v per query
 (lost and timed-out queries count as infinitely slow); ratio = ours / unbound
 --------------------------------------------------------------------------------
 $(cat "$TABLE")
 --------------------------------------------------------------------------------
+per-run values (in run order):
+$(cat "$RUNS")
+--------------------------------------------------------------------------------
 goals:
 $(cat "$GOALS")
 --------------------------------------------------------------------------------
+disturbed runs (other load > $NOISE_MAX cores): $REDONE redone, $DISTURBED kept as they were
 command: $COMMAND
 raw results: $RESULTS
 runtime: $((ELAPSED / 60))m$((ELAPSED % 60))s
