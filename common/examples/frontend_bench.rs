@@ -6,6 +6,10 @@
 //! BENCH_SECS=30 cargo run --release -p common --example frontend_bench &
 //! dnsperf -s 127.0.0.1 -p 5399 -d queries.txt -c 10 -T 1 -l 20
 //! ```
+//!
+//! `BENCH_SOCKETS` sets the SO_REUSEPORT sockets (default 2) and
+//! `BENCH_UDP_BATCH` the datagrams per recvmmsg (default: the front end's
+//! default; 1 for one recvfrom/sendto per query).
 
 #![allow(clippy::unwrap_used, clippy::print_stdout, missing_docs)]
 
@@ -61,18 +65,23 @@ async fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(2);
+    let udp_batch: usize = std::env::var("BENCH_UDP_BATCH")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(FrontendConfig::default().udp_batch);
     let cfg = FrontendConfig {
         udp: vec![addr],
         tcp: vec![addr],
         udp_sockets_per_addr: NonZeroUsize::new(sockets).unwrap(),
         udp_recv_buffer: Some(4 << 20),
         udp_send_buffer: Some(4 << 20),
+        udp_batch,
         ..FrontendConfig::default()
     };
     let bound = BoundFrontend::bind(cfg).unwrap();
     let (trigger, shutdown) = Shutdown::new();
     let task = tokio::spawn(serve(bound, Arc::new(CacheHitLike), shutdown));
-    eprintln!("serving on {addr} for {secs} s");
+    eprintln!("serving on {addr} for {secs} s (udp_batch {udp_batch})");
     tokio::time::sleep(Duration::from_secs(secs)).await;
     trigger.fire();
     task.await.unwrap().unwrap();

@@ -2,9 +2,10 @@
 //! feeding one [`DnsHandler`]. Wire bytes in, wire bytes out: the front end never
 //! parses a message, so the handler owns EDNS, truncation and every counter.
 //!
-//! HOT PATH: the UDP loop reuses one receive buffer and one reply buffer per
-//! socket; a handler that answers synchronously ([`Reply::Ready`]) costs no
-//! allocation and no task spawn. Only [`Reply::Pending`] (cache miss, proxied
+//! HOT PATH: on Linux the UDP loop receives up to `udp_batch` datagrams per
+//! recvmmsg and sends the ready replies with one sendmmsg (`mmsg`), reusing its
+//! receive and reply buffers; a handler that answers synchronously
+//! ([`Reply::Ready`]) costs no allocation and no task spawn. Only [`Reply::Pending`] (cache miss, proxied
 //! query) spawns a task (UDP) or joins the connection's in-flight set (TCP, DoT).
 //!
 //! Drain: when the [`Shutdown`] token fires, listeners stop receiving and
@@ -12,6 +13,8 @@
 //! [`serve`] waits for in-flight work up to `drain_timeout`, then abandons it.
 
 mod conn;
+#[cfg(target_os = "linux")]
+mod mmsg;
 mod udp;
 
 use std::future::Future;
@@ -124,6 +127,14 @@ pub struct FrontendConfig {
     pub udp_recv_buffer: Option<usize>,
     /// SO_SNDBUF for UDP sockets (Unbound `so-sndbuf`); `None` keeps the kernel default.
     pub udp_send_buffer: Option<usize>,
+    /// Datagrams taken per receive system call on Linux (recvmmsg; the batch's
+    /// Ready replies go out with one sendmmsg), at most 1024. 0 or 1: one
+    /// recvfrom and one sendto per query, as on other platforms. Each receive
+    /// task reserves 64 KiB of (lazily committed) buffer per slot. Measured on 2
+    /// cores with dnsperf over loopback: 32 makes ~3.7x fewer socket syscalls
+    /// but only ~4% less server CPU per query, since per-packet network-stack
+    /// work, not the syscall count, dominates.
+    pub udp_batch: usize,
     /// Close a TCP or DoT connection idle this long (Unbound `tcp-idle-timeout`).
     /// Also bounds each write to a client that does not read.
     pub tcp_idle_timeout: Duration,
@@ -151,6 +162,7 @@ impl Default for FrontendConfig {
             reuseport: true,
             udp_recv_buffer: None,
             udp_send_buffer: None,
+            udp_batch: 32,
             tcp_idle_timeout: Duration::from_secs(30),
             tcp_max_connections: 1000,
             tcp_max_in_flight_per_conn: 100,
@@ -539,6 +551,7 @@ pub async fn serve<H: DnsHandler>(
                 local,
                 handler.clone(),
                 shared.clone(),
+                cfg.udp_batch,
             ));
         }
     }

@@ -217,3 +217,124 @@ async fn drain_timeout_abandons_pending_reply() {
         "{took:?}"
     );
 }
+
+/// A burst sent without waiting lands several datagrams per receive call (on
+/// Linux, recvmmsg); each is answered, dropped or deferred on its own, whatever
+/// the batch size (0 and 1 take the one-datagram loop).
+#[tokio::test]
+async fn burst_of_mixed_queries_any_batch_size() {
+    for batch in [0usize, 1, 3, 32] {
+        let cfg = FrontendConfig {
+            udp_batch: batch,
+            udp_sockets_per_addr: NonZeroUsize::MIN,
+            udp_recv_buffer: Some(1 << 20),
+            ..config()
+        };
+        let handler = EchoHandler::new(Duration::from_millis(50));
+        let srv = start(cfg, handler.clone());
+        let c = std::sync::Arc::new(client().await);
+        let mut expected = std::collections::BTreeSet::new();
+        let reader = {
+            let c = c.clone();
+            tokio::spawn(async move {
+                let mut ids = std::collections::BTreeSet::new();
+                let mut buf = vec![0u8; 65535];
+                while let Ok(Ok((n, _))) =
+                    tokio::time::timeout(Duration::from_millis(500), c.recv_from(&mut buf)).await
+                {
+                    assert!(ids.insert(id_of(&buf[..n])), "one reply per query");
+                }
+                ids
+            })
+        };
+        let total = 100u16;
+        for id in 0..total {
+            let name = match id % 10 {
+                0 => "drop.example",
+                3 => "slow.example",
+                _ => "fast.example",
+            };
+            if id % 10 != 0 {
+                expected.insert(id);
+            }
+            c.send_to(&query(id, name), srv.udp[0]).await.unwrap();
+            if id % 50 == 0 {
+                c.send_to(&[0xFF; 5], srv.udp[0]).await.unwrap();
+            }
+        }
+        let ids = within(reader).await.unwrap();
+        assert_eq!(ids, expected, "batch {batch}");
+        assert_eq!(
+            handler.seen.load(Ordering::Relaxed),
+            usize::from(total) + 2,
+            "batch {batch}"
+        );
+        srv.trigger.fire();
+        within(srv.task).await.unwrap().unwrap();
+    }
+}
+
+/// Within a batch every reply goes to its own sender: many clients with
+/// interleaved queries each get exactly their own answers.
+#[tokio::test]
+async fn batched_replies_reach_their_own_senders() {
+    let cfg = FrontendConfig {
+        udp_sockets_per_addr: NonZeroUsize::MIN,
+        udp_recv_buffer: Some(1 << 20),
+        ..config()
+    };
+    let srv = start(cfg, EchoHandler::new(Duration::from_millis(10)));
+    let mut clients = Vec::new();
+    for _ in 0..32 {
+        clients.push(client().await);
+    }
+    for round in 0..4u16 {
+        for (k, c) in clients.iter().enumerate() {
+            let id = (k as u16) * 100 + round;
+            c.send_to(&query(id, "a.example"), srv.udp[0])
+                .await
+                .unwrap();
+        }
+    }
+    for (k, c) in clients.iter().enumerate() {
+        let mut ids: Vec<u16> = Vec::new();
+        for _ in 0..4 {
+            ids.push(id_of(&recv(c).await));
+        }
+        ids.sort_unstable();
+        let base = (k as u16) * 100;
+        assert_eq!(ids, vec![base, base + 1, base + 2, base + 3]);
+    }
+    srv.trigger.fire();
+    within(srv.task).await.unwrap().unwrap();
+}
+
+/// A datagram near the UDP maximum arrives whole and its reply goes out whole,
+/// between small ones in the same burst.
+#[tokio::test]
+async fn large_datagram_round_trips_in_a_batch() {
+    let cfg = FrontendConfig {
+        udp_sockets_per_addr: NonZeroUsize::MIN,
+        udp_recv_buffer: Some(1 << 20),
+        udp_send_buffer: Some(1 << 20),
+        ..config()
+    };
+    let srv = start(cfg, EchoHandler::new(Duration::from_millis(10)));
+    let c = client().await;
+    let mut big = query(2, "big.example");
+    big.resize(65_000, 0xAB);
+    c.send_to(&query(1, "a.example"), srv.udp[0]).await.unwrap();
+    c.send_to(&big, srv.udp[0]).await.unwrap();
+    c.send_to(&query(3, "a.example"), srv.udp[0]).await.unwrap();
+    let mut got = Vec::new();
+    for _ in 0..3 {
+        got.push(recv(&c).await);
+    }
+    got.sort_by_key(|r| id_of(r));
+    assert_eq!(id_of(&got[0]), 1);
+    assert_eq!(got[1].len(), big.len());
+    assert_eq!(&got[1][3..], &big[3..]);
+    assert_eq!(id_of(&got[2]), 3);
+    srv.trigger.fire();
+    within(srv.task).await.unwrap().unwrap();
+}
