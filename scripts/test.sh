@@ -26,4 +26,6 @@ fi
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# The process-level tests run our binaries (target/debug/resolver, fake-dns).
+cargo build --workspace --bins --locked
 cargo test --workspace --locked
