@@ -88,7 +88,7 @@ cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ t += $1 } END { 
 rss_kb() { awk '/^VmRSS:/{print $2}' "/proc/$1/status"; }
 
 median() {
-    printf '%s\n' "$@" | grep -v '^$' | sort -g | awk '
+    printf '%s\n' "$@" | { grep -v '^$' || true; } | sort -g | awk '
         { v[NR] = $1 }
         END {
             if (NR == 0) { print "nan"; exit }

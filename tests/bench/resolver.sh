@@ -19,8 +19,12 @@
 #   NET=210          fake hierarchy on 127.NET.0.x, ours 127.NET.1.1, Unbound 127.NET.1.2
 #   FAKE_THREADS=    fake-dns runtime threads (default: one per CPU)
 #   PHASES="throughput memory"   which parts to run
+#   WORKLOADS="hits:max hits:rate misses:max misses:rate"   throughput runs to do
 #   NOISE_MAX=0.2 RETRIES=2 RETRY_BUDGET=12   redo a run (after 10 s, then 20 s) when
 #                    other processes used > NOISE_MAX cores; at most RETRY_BUDGET redos
+#   FLOOR=1          also measure the floor: our front end with a trivial handler
+#                    (common/examples/frontend_bench.rs: parse, one A record, no cache),
+#                    on the cache-hit max-rate workload; 0 to skip
 #   PERF=0           1: also profile both servers (perf record, 1 thread) and print
 #                    their top symbols for the hit and miss workloads
 #   BUILD=1          0: skip `cargo build --release -p resolver -p e2e`
@@ -37,7 +41,7 @@ source "$HERE/lib.sh"
 
 # The exact command line, with the knobs that were set in the environment.
 KNOBS=(QUICK DURATION LAT_DURATION REPEATS RATE MISS_RATE THREADS HIT_NAMES MEM_NAMES
-    CLIENT MSG_CACHE RRSET_CACHE NET FAKE_THREADS PHASES NOISE_MAX RETRIES RETRY_BUDGET PERF BUILD WORKDIR)
+    CLIENT MSG_CACHE RRSET_CACHE NET FAKE_THREADS PHASES WORKLOADS NOISE_MAX RETRIES RETRY_BUDGET FLOOR PERF BUILD WORKDIR)
 COMMAND=""
 for k in "${KNOBS[@]}"; do
     [[ -n "${!k+x}" ]] && COMMAND+="$k=$(printf '%q' "${!k}") "
@@ -66,7 +70,9 @@ RRSET_CACHE=${RRSET_CACHE:-256m}
 NET=${NET:-210}
 FAKE_THREADS=${FAKE_THREADS:-}
 PHASES=${PHASES:-"throughput memory"}
+WORKLOADS=${WORKLOADS:-"hits:max hits:rate misses:max misses:rate"}
 PERF=${PERF:-0}
+FLOOR=${FLOOR:-1}
 BUILD=${BUILD:-1}
 WORKDIR=${WORKDIR:-$(mktemp -d /tmp/bench-resolver.XXXXXX)}
 
@@ -83,6 +89,7 @@ DISTURBED=0
 
 OURS_ADDR=127.$NET.1.1
 UB_ADDR=127.$NET.1.2
+FLOOR_ADDR=127.$NET.1.3
 METRICS=127.$NET.1.1:9167
 SERVERS=(ours unbound)
 # shellcheck disable=SC2206
@@ -90,6 +97,7 @@ CLIENT_ARGS=($CLIENT)
 
 RESOLVER_BIN=$ROOT/target/release/resolver
 FAKE_BIN=$ROOT/target/release/fake-dns
+FLOOR_BIN=$ROOT/target/release/examples/frontend_bench
 RESULTS=$WORKDIR/results.tsv # threads workload server rep metric value
 
 bench_init "$WORKDIR"
@@ -105,7 +113,8 @@ apt_ensure curl curl
 [[ $(id -u) -eq 0 ]] || die "run as root (the servers bind 127.x.y.z:53)"
 if [[ "$BUILD" == 1 ]]; then
     log "building release binaries"
-    (cd "$ROOT" && cargo build --release -p resolver -p e2e) >"$WORKDIR/build.log" 2>&1 ||
+    (cd "$ROOT" && cargo build --release -p resolver -p e2e &&
+        cargo build --release -p common --example frontend_bench) >"$WORKDIR/build.log" 2>&1 ||
         { tail -20 "$WORKDIR/build.log" >&2; die "cargo build failed"; }
 fi
 # Which source the binaries were built from (read-only git queries).
@@ -114,7 +123,8 @@ if [[ -n "$(git -C "$ROOT" status --porcelain -- common resolver tests/src Cargo
     SOURCE+=" + uncommitted changes"
 fi
 [[ -x "$RESOLVER_BIN" && -x "$FAKE_BIN" ]] || die "missing $RESOLVER_BIN or $FAKE_BIN (BUILD=1)"
-for a in "127.$NET.0.1" "$OURS_ADDR" "$UB_ADDR"; do
+[[ "$FLOOR" != 1 || -x "$FLOOR_BIN" ]] || die "missing $FLOOR_BIN (BUILD=1)"
+for a in "127.$NET.0.1" "$OURS_ADDR" "$UB_ADDR" "$FLOOR_ADDR"; do
     if ss -Hlnu "src $a" | grep -q .; then die "something already listens on $a"; fi
 done
 
@@ -174,7 +184,12 @@ unbound-checkconf "$WORKDIR/unbound-t1.conf" >"$WORKDIR/unbound-check.log" 2>&1 
 declare -A PID
 start_server() { # SERVER THREADS TAG -> PID[SERVER]
     local s=$1 t=$2 tag=$3
-    if [[ $s == ours ]]; then
+    if [[ $s == floor ]]; then
+        BENCH_ADDR=$FLOOR_ADDR:53 BENCH_SOCKETS=$t BENCH_SECS=86400 bench_spawn "floor-$tag" "$FLOOR_BIN"
+        PID[$s]=$SPAWNED_PID
+        bench_wait_for 30 ready_floor ||
+            { tail -20 "$WORKDIR/floor-$tag.log" >&2; die "the floor server did not become ready"; }
+    elif [[ $s == ours ]]; then
         bench_spawn "ours-$tag" "$RESOLVER_BIN" -c "$WORKDIR/ours-t$t.conf" --metrics-addr "$METRICS"
         PID[$s]=$SPAWNED_PID
         bench_wait_for 30 ready_ours ||
@@ -194,8 +209,18 @@ ready_unbound() { # answered locally (no recursion, nothing cached)
     kill -0 "${PID[unbound]}" || return 2
     dig +time=1 +tries=1 @"$UB_ADDR" version.server CH TXT | grep -q 'status: NOERROR'
 }
+ready_floor() {
+    kill -0 "${PID[floor]}" || return 2
+    dig +time=1 +tries=1 @"$FLOOR_ADDR" floor.test A | grep -q 'status: NOERROR'
+}
 stop_server() { bench_stop "${PID[$1]}"; PID[$1]=""; }
-addr_of() { if [[ $1 == ours ]]; then echo "$OURS_ADDR"; else echo "$UB_ADDR"; fi; }
+addr_of() {
+    case $1 in
+    ours) echo "$OURS_ADDR" ;;
+    floor) echo "$FLOOR_ADDR" ;;
+    *) echo "$UB_ADDR" ;;
+    esac
+}
 
 record() { printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"${RECORD_TO:-$RESULTS}"; }
 
@@ -341,19 +366,27 @@ for t in $THREADS; do
     start_server ours "$t" "t$t"
     start_server unbound "$t" "t$t"
     log "ours pid ${PID[ours]} on $OURS_ADDR, unbound pid ${PID[unbound]} on $UB_ADDR"
+    if [[ "$FLOOR" == 1 ]]; then
+        start_server floor "$t" "t$t"
+        log "floor pid ${PID[floor]} on $FLOOR_ADDR"
+    fi
     warm ours
     warm unbound
     for ((rep = 1; rep <= REPEATS; rep++)); do
         # Alternate which server goes first, so drift on the shared machine cancels.
         if ((rep % 2)); then order=(ours unbound); else order=(unbound ours); fi
-        for wm in hits:max hits:rate misses:max misses:rate; do
+        for wm in $WORKLOADS; do
             for s in "${order[@]}"; do
                 measure "$s" "$t" "${wm%%:*}" "${wm##*:}" "$rep"
             done
+            if [[ "$FLOOR" == 1 && $wm == hits:max ]]; then
+                measure floor "$t" hits max "$rep"
+            fi
         done
     done
     stop_server ours
     stop_server unbound
+    [[ "$FLOOR" == 1 ]] && stop_server floor
 done
 
 # ---------------------------------------------------------------- memory
@@ -455,6 +488,14 @@ TABLE=$WORKDIR/table.txt
             row "$w" "$t" server_cores_max "server cores used (max rate)" info
             row "$w" "$t" client_cores_max "dnsperf cores used (max rate)" info
             row "$w" "$t" other_cores_max "other load, cores (max rate)" info
+            if [[ $w == hits && "$FLOOR" == 1 ]]; then
+                o=$(med "$t" hits floor cpu_us_max)
+                u=$(med "$t" hits unbound cpu_us_max)
+                printf '%-8s %-3s %-34s %-6s %12s %12s %7s\n' floor "$t" "CPU us/query, trivial handler" info "$o" "$u" "$(ratio "$o" "$u")"
+                o=$(med "$t" hits floor qps)
+                u=$(med "$t" hits unbound qps)
+                printf '%-8s %-3s %-34s %-6s %12s %12s %7s\n' floor "$t" "QPS, trivial handler" info "$o" "$u" "$(ratio "$o" "$u")"
+            fi
         done
     done
     row memory 1 rss_idle_mib "RSS idle MiB" lower
@@ -470,7 +511,12 @@ awk -F'\t' '
         k = $2 " t=" $1 " " $5; if (!(k in seen)) { seen[k] = 1; order[++n] = k }
         v[k, $3] = v[k, $3] " " $6
     }
-    END { for (i = 1; i <= n; i++) printf "  %-32s ours:%s | unbound:%s\n", order[i], v[order[i], "ours"], v[order[i], "unbound"] }
+    END {
+        for (i = 1; i <= n; i++) {
+            f = v[order[i], "floor"]
+            printf "  %-32s ours:%s | unbound:%s%s\n", order[i], v[order[i], "ours"], v[order[i], "unbound"], (f == "" ? "" : " | floor:" f)
+        }
+    }
 ' "$RESULTS" >"$RUNS"
 
 goal() { # LABEL CONDITION-RESULT
@@ -487,6 +533,10 @@ GOALS=$WORKDIR/goals.txt
         q=$(ratio "$(med "$t" misses ours qps)" "$(med "$t" misses unbound qps)")
         ok=$(awk -v q="$q" 'BEGIN { print (q >= 1.0) ? "PASS" : "FAIL" }')
         goal "misses t=$t: QPS >= 1.0x ($q)" "$ok"
+        if [[ "$FLOOR" == 1 ]]; then
+            f=$(ratio "$(med "$t" hits floor cpu_us_max)" "$(med "$t" hits unbound cpu_us_max)")
+            goal "  (floor t=$t: our front end with a trivial handler uses ${f}x Unbound's CPU/query)" "info"
+        fi
     done
     m=$(ratio "$(med 1 memory ours bytes_per_name)" "$(med 1 memory unbound bytes_per_name)")
     goal "memory: bytes per cached name <= 1.0x ($m)" "$(awk -v m="$m" 'BEGIN { print (m <= 1.0) ? "PASS" : "FAIL" }')"

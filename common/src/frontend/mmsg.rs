@@ -17,10 +17,26 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::RawFd;
 use std::ptr;
 
+use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
+
 use libc::{
     c_uint, c_void, iovec, mmsghdr, sockaddr_in, sockaddr_in6, sockaddr_storage, socklen_t,
 };
 use socket2::SockAddr;
+
+/// Registers `socket` with the current runtime's reactor for `interest` only
+/// (tokio's own UdpSocket always asks for readability and writability).
+pub(super) fn register(
+    socket: std::net::UdpSocket,
+    interest: Interest,
+) -> io::Result<AsyncFd<std::net::UdpSocket>> {
+    // SAFETY: the AsyncFd takes ownership of the socket, so the descriptor stays
+    // open and refers to the same socket for the AsyncFd's whole life (until it is
+    // dropped or `into_inner` returns the socket), and `UdpSocket::as_raw_fd`
+    // always returns that one descriptor.
+    unsafe { AsyncFd::register_with_interest(socket, interest) }.map_err(|e| e.into_parts().1)
+}
 
 /// The kernel caps `vlen` at UIO_MAXIOV; so do we.
 pub(super) const MAX_BATCH: usize = 1024;

@@ -2,6 +2,11 @@
 //! feeding one [`DnsHandler`]. Wire bytes in, wire bytes out: the front end never
 //! parses a message, so the handler owns EDNS, truncation and every counter.
 //!
+//! Threads: each UDP receive loop runs on its own OS thread with a
+//! single-threaded tokio runtime (Unbound's thread-per-socket model): the
+//! Pending work it spawns (a cache miss's resolution) stays on that thread, so
+//! no query crosses threads. TCP and DoT run on the caller's runtime.
+//!
 //! HOT PATH: on Linux the UDP loop receives up to `udp_batch` datagrams per
 //! recvmmsg and sends the ready replies with one sendmmsg (`mmsg`), reusing its
 //! receive and reply buffers; a handler that answers synchronously
@@ -116,9 +121,10 @@ pub struct FrontendConfig {
     pub tls: Vec<SocketAddr>,
     /// Certificate and key for DoT.
     pub tls_files: Option<TlsFiles>,
-    /// Receive tasks per UDP address (Unbound `num-threads`; default: the CPU
-    /// count). With `reuseport` each gets its own SO_REUSEPORT socket (the kernel
-    /// spreads clients across them); without, the tasks share one socket.
+    /// Receive threads per UDP address (Unbound `num-threads`; default: the CPU
+    /// count), each with its own single-threaded runtime. With `reuseport` each
+    /// gets its own SO_REUSEPORT socket (the kernel spreads clients across them);
+    /// without, the threads share one socket.
     /// Measured on 2 cores: one socket 130k QPS, two 148k.
     pub udp_sockets_per_addr: NonZeroUsize,
     /// Set SO_REUSEPORT on every listening socket (Unbound `so-reuseport`).
@@ -206,7 +212,7 @@ pub enum FrontendError {
     },
 }
 
-/// A UDP socket and how many receive tasks share it.
+/// A UDP socket and how many receive threads share it.
 #[derive(Debug)]
 struct UdpBound {
     socket: std::net::UdpSocket,
@@ -510,18 +516,7 @@ pub async fn serve<H: DnsHandler>(
     });
 
     // Register everything first so a failure leaves nothing running (the JoinSet
-    // aborts its tasks when dropped).
-    let mut udp_sockets = Vec::with_capacity(udp.len());
-    for u in udp {
-        let socket = tokio::net::UdpSocket::from_std(u.socket).map_err(|source| {
-            FrontendError::Register {
-                proto: "udp",
-                addr: u.local,
-                source,
-            }
-        })?;
-        udp_sockets.push((Arc::new(socket), u.local, u.tasks));
-    }
+    // aborts its tasks when dropped; UDP threads wait for the go-ahead).
     let mut listeners = Vec::with_capacity(tcp.len() + tls.len());
     for (t, transport) in tcp
         .into_iter()
@@ -537,24 +532,16 @@ pub async fn serve<H: DnsHandler>(
         })?;
         listeners.push((listener, t.local, transport));
     }
-
-    let mut tasks = JoinSet::new();
     let mut logged: Vec<SocketAddr> = Vec::new();
-    for (socket, local, n) in udp_sockets {
-        if !logged.contains(&local) {
-            tracing::info!(proto = "udp", addr = %local, "listening");
-            logged.push(local);
-        }
-        for _ in 0..n {
-            tasks.spawn(udp::run(
-                socket.clone(),
-                local,
-                handler.clone(),
-                shared.clone(),
-                cfg.udp_batch,
-            ));
+    for u in &udp {
+        if !logged.contains(&u.local) {
+            tracing::info!(proto = "udp", addr = %u.local, "listening");
+            logged.push(u.local);
         }
     }
+    let udp_workers = udp::start(udp, &handler, &shared, cfg.udp_batch).await?;
+
+    let mut tasks = JoinSet::new();
     for (listener, local, transport) in listeners {
         tracing::info!(proto = transport.as_str(), addr = %local, "listening");
         let tls = match transport {
@@ -594,6 +581,9 @@ pub async fn serve<H: DnsHandler>(
             "drain timed out; abandoning in-flight queries"
         );
         abort_trigger.fire();
+    }
+    for worker in udp_workers {
+        worker.join().await;
     }
     Ok(())
 }

@@ -1,18 +1,27 @@
-//! UDP receive loop: one task per socket (or several sharing one socket when
-//! SO_REUSEPORT is off), with buffers reused for the task's lifetime.
+//! UDP: one OS thread per receive loop, each with its own single-threaded tokio
+//! runtime, as Unbound runs one event loop per thread. A loop owns its socket (an
+//! SO_REUSEPORT socket of its own, or a duplicate of a shared one), its buffers
+//! and the tasks it spawns: a cache miss resolved for one of its clients runs on
+//! the same thread, so no query crosses threads and no worker wakes another.
 //!
 //! On Linux, with `udp_batch` > 1, each wakeup takes up to `udp_batch`
 //! datagrams with one recvmmsg(2), runs the handler on each, and sends the
-//! Ready replies with one sendmmsg(2) (see [`super::mmsg`]); elsewhere, or with
-//! `udp_batch` <= 1, one recv_from and one send_to per query.
+//! Ready replies with one sendmmsg(2) (see [`super::mmsg`]). The socket is
+//! registered for readability only: a UDP socket is writable nearly always, and
+//! an EPOLLOUT registration would wake the loop for the send-buffer space every
+//! reply frees. A send that meets a full buffer waits on a short-lived
+//! writability registration of a duplicate descriptor instead. Elsewhere, or
+//! with `udp_batch` <= 1, one recv_from and one send_to per query.
 
+use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::thread::JoinHandle;
 
-use tokio::net::UdpSocket;
+use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use super::{DnsHandler, PendingReply, Query, Reply, Shared, Transport};
+use super::{DnsHandler, FrontendError, PendingReply, Query, Reply, Shared, Transport, UdpBound};
 
 /// The largest datagram payload over IPv4/IPv6 without jumbograms.
 const RECV_BUF: usize = 65_535;
@@ -20,30 +29,198 @@ const RECV_BUF: usize = 65_535;
 /// Capacity reserved up front for each reply buffer.
 const OUT_CAPACITY: usize = 4096;
 
-/// Receives until shutdown; answers Ready replies inline and spawns a task per
-/// Pending one. `batch` is the most datagrams taken per receive call (Linux).
-pub(super) async fn run<H: DnsHandler>(
-    socket: Arc<UdpSocket>,
+/// A running UDP receive thread.
+pub(super) struct Worker {
+    thread: JoinHandle<()>,
+    /// Closed when the thread's runtime has finished (its sender is dropped).
+    done: oneshot::Receiver<()>,
+}
+
+impl Worker {
+    /// Waits (asynchronously) for the thread to finish its drain, then joins it.
+    pub(super) async fn join(self) {
+        let _ = self.done.await;
+        if self.thread.join().is_err() {
+            tracing::warn!("UDP receive thread panicked");
+        }
+    }
+}
+
+/// A thread that registered its socket and waits for the go-ahead, so that a
+/// failure on any socket leaves nothing serving.
+pub(super) struct Starting {
+    worker: Worker,
+    registered: oneshot::Receiver<Result<(), FrontendError>>,
+    go: oneshot::Sender<()>,
+}
+
+/// Starts one thread per receive loop (`tasks` per bound socket), registers each
+/// socket with its thread's runtime and, once every one has succeeded, lets them
+/// all serve until `shared.shutdown`, then drain. On the first failure the
+/// started threads exit without serving and the error is returned.
+pub(super) async fn start<H: DnsHandler>(
+    sockets: Vec<UdpBound>,
+    handler: &Arc<H>,
+    shared: &Arc<Shared>,
+    batch: usize,
+) -> Result<Vec<Worker>, FrontendError> {
+    let mut starting = Vec::new();
+    let mut failure = None;
+    'spawn: for bound in sockets {
+        for _ in 0..bound.tasks {
+            // Each thread registers its own descriptor with its own runtime.
+            let spawned = bound.socket.try_clone().and_then(|socket| {
+                spawn_thread(
+                    starting.len(),
+                    socket,
+                    bound.local,
+                    handler.clone(),
+                    shared.clone(),
+                    batch,
+                )
+            });
+            match spawned {
+                Ok(s) => starting.push(s),
+                Err(source) => {
+                    failure = Some(FrontendError::Register {
+                        proto: "udp",
+                        addr: bound.local,
+                        source,
+                    });
+                    break 'spawn;
+                }
+            }
+        }
+    }
+    let mut gates = Vec::with_capacity(starting.len());
+    let mut workers = Vec::with_capacity(starting.len());
+    for s in starting {
+        let registered = s.registered.await.unwrap_or_else(|_| {
+            Err(FrontendError::Register {
+                proto: "udp",
+                addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+                source: io::Error::other("UDP receive thread exited while starting"),
+            })
+        });
+        if let Err(error) = registered {
+            failure.get_or_insert(error);
+        }
+        gates.push(s.go);
+        workers.push(s.worker);
+    }
+    if let Some(error) = failure {
+        // Dropping the gates tells every registered thread to exit unserved.
+        drop(gates);
+        for worker in workers {
+            worker.join().await;
+        }
+        return Err(error);
+    }
+    for go in gates {
+        let _ = go.send(());
+    }
+    Ok(workers)
+}
+
+fn spawn_thread<H: DnsHandler>(
+    index: usize,
+    socket: std::net::UdpSocket,
     local: SocketAddr,
     handler: Arc<H>,
     shared: Arc<Shared>,
     batch: usize,
-) {
+) -> io::Result<Starting> {
+    let (registered_tx, registered) = oneshot::channel();
+    let (go, go_rx) = oneshot::channel::<()>();
+    let (done_tx, done) = oneshot::channel::<()>();
+    let thread = std::thread::Builder::new()
+        .name(format!("udp-{index}"))
+        .spawn(move || {
+            let _done = done_tx;
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(source) => {
+                    let _ = registered_tx.send(Err(FrontendError::Register {
+                        proto: "udp",
+                        addr: local,
+                        source,
+                    }));
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                let io = match UdpIo::register(socket, batch) {
+                    Ok(io) => io,
+                    Err(source) => {
+                        let _ = registered_tx.send(Err(FrontendError::Register {
+                            proto: "udp",
+                            addr: local,
+                            source,
+                        }));
+                        return;
+                    }
+                };
+                let _ = registered_tx.send(Ok(()));
+                if go_rx.await.is_err() {
+                    return;
+                }
+                io.serve(local, &handler, &shared).await;
+                // Pending replies spawned here run on this runtime: keep it
+                // alive until the front end's drain ends, one way or the other.
+                tokio::select! {
+                    _ = shared.tracker.wait_idle() => {}
+                    _ = shared.abort.requested() => {}
+                }
+            });
+        })?;
+    Ok(Starting {
+        worker: Worker { thread, done },
+        registered,
+        go,
+    })
+}
+
+/// A socket registered with the current thread's runtime, in the form its
+/// receive loop uses.
+enum UdpIo {
     #[cfg(target_os = "linux")]
-    if batch > 1 {
-        return batched::run(socket, local, handler, shared, batch).await;
+    Batched(batched::Socket),
+    Single(Arc<tokio::net::UdpSocket>),
+}
+
+impl UdpIo {
+    /// Registers `socket` with the current runtime for the batched loop (Linux,
+    /// `batch` > 1) or the one-datagram loop.
+    fn register(socket: std::net::UdpSocket, batch: usize) -> io::Result<UdpIo> {
+        #[cfg(target_os = "linux")]
+        if batch > 1 {
+            return batched::Socket::register(socket, batch).map(UdpIo::Batched);
+        }
+        #[cfg(not(target_os = "linux"))]
+        let _ = batch;
+        tokio::net::UdpSocket::from_std(socket).map(|s| UdpIo::Single(Arc::new(s)))
     }
-    #[cfg(not(target_os = "linux"))]
-    let _ = batch;
-    run_single(socket, local, handler, shared).await
+
+    /// Receives until shutdown; answers Ready replies inline and spawns a task
+    /// per Pending one.
+    async fn serve<H: DnsHandler>(self, local: SocketAddr, handler: &Arc<H>, shared: &Arc<Shared>) {
+        match self {
+            #[cfg(target_os = "linux")]
+            UdpIo::Batched(socket) => batched::run(socket, local, handler, shared).await,
+            UdpIo::Single(socket) => run_single(socket, local, handler, shared).await,
+        }
+    }
 }
 
 /// One datagram per receive call.
 async fn run_single<H: DnsHandler>(
-    socket: Arc<UdpSocket>,
+    socket: Arc<tokio::net::UdpSocket>,
     local: SocketAddr,
-    handler: Arc<H>,
-    shared: Arc<Shared>,
+    handler: &Arc<H>,
+    shared: &Arc<Shared>,
 ) {
     let mut buf = vec![0u8; RECV_BUF];
     let mut out: Vec<u8> = Vec::with_capacity(OUT_CAPACITY);
@@ -70,37 +247,160 @@ async fn run_single<H: DnsHandler>(
             received_at: Instant::now(),
         };
         match handler.handle(&query, &mut out) {
-            Reply::Ready => send(&socket, &out, peer).await,
+            Reply::Ready => socket.send_reply(&out, peer).await,
             Reply::Drop => {}
-            Reply::Pending(reply) => spawn_pending(reply, socket.clone(), peer, &shared),
+            Reply::Pending(reply) => spawn_pending(reply, socket.clone(), peer, shared),
         }
     }
 }
 
+/// Where a late reply goes out.
+trait ReplySocket: Send + Sync + 'static {
+    /// Sends `reply` (if not empty) to `peer`; a failure is logged, not returned.
+    fn send_reply(
+        &self,
+        reply: &[u8],
+        peer: SocketAddr,
+    ) -> impl std::future::Future<Output = ()> + Send;
+}
+
+impl ReplySocket for tokio::net::UdpSocket {
+    async fn send_reply(&self, reply: &[u8], peer: SocketAddr) {
+        if reply.is_empty() {
+            return;
+        }
+        if let Err(error) = self.send_to(reply, peer).await {
+            tracing::debug!(proto = "udp", %peer, %error, len = reply.len(), "send failed");
+        }
+    }
+}
+
+/// Runs a Pending reply on this thread's runtime and sends it when it completes,
+/// unless the drain is abandoned first.
+fn spawn_pending<S: ReplySocket>(
+    reply: PendingReply,
+    socket: Arc<S>,
+    peer: SocketAddr,
+    shared: &Shared,
+) {
+    let tracked = shared.tracker.track();
+    let abort = shared.abort.clone();
+    tokio::spawn(async move {
+        let _tracked = tracked;
+        tokio::select! {
+            biased;
+            reply = reply => {
+                if let Some(reply) = reply {
+                    socket.send_reply(&reply, peer).await;
+                }
+            }
+            _ = abort.requested() => {}
+        }
+    });
+}
+
 #[cfg(target_os = "linux")]
 mod batched {
+    use std::io;
     use std::net::SocketAddr;
     use std::os::fd::{AsRawFd, RawFd};
     use std::sync::Arc;
 
+    use tokio::io::unix::AsyncFd;
     use tokio::io::Interest;
-    use tokio::net::UdpSocket;
     use tokio::time::Instant;
 
-    use super::super::mmsg::{RecvBatch, SendBatch, MAX_BATCH};
+    use super::super::mmsg::{register, RecvBatch, SendBatch, MAX_BATCH};
     use super::super::{DnsHandler, Query, Reply, Shared, Transport};
-    use super::{spawn_pending, OUT_CAPACITY, RECV_BUF};
+    use super::{spawn_pending, ReplySocket, OUT_CAPACITY, RECV_BUF};
+
+    /// Sends that find the buffer full, then wait for room, at most this many
+    /// times per reply before giving up on it (a reply is a datagram: dropping
+    /// one under sustained overload is what the network would do).
+    const SEND_ATTEMPTS: usize = 8;
+
+    /// A UDP socket registered for readability only, its sending side and its
+    /// batch size.
+    pub(super) struct Socket {
+        readable: AsyncFd<std::net::UdpSocket>,
+        sender: Arc<Sender>,
+        batch: usize,
+    }
+
+    /// The sending side: a duplicate descriptor of the socket, unregistered,
+    /// shared with Pending reply tasks.
+    pub(super) struct Sender {
+        socket: std::net::UdpSocket,
+    }
+
+    impl Sender {
+        fn as_raw_fd(&self) -> RawFd {
+            self.socket.as_raw_fd()
+        }
+    }
+
+    impl Socket {
+        /// Registers `socket` (non-blocking) with the current runtime for reads,
+        /// to be served `batch` datagrams per receive call.
+        pub(super) fn register(socket: std::net::UdpSocket, batch: usize) -> io::Result<Socket> {
+            socket.set_nonblocking(true)?;
+            let sender = Arc::new(Sender {
+                socket: socket.try_clone()?,
+            });
+            let readable = register(socket, Interest::READABLE)?;
+            Ok(Socket {
+                readable,
+                sender,
+                batch: batch.min(MAX_BATCH),
+            })
+        }
+    }
+
+    impl Sender {
+        /// Waits until the socket has send-buffer room, through a registration of
+        /// a duplicate descriptor that lasts only for this wait (the receive
+        /// registration does not ask for writability; see the module comment).
+        async fn writable(&self) -> io::Result<()> {
+            let fd = register(self.socket.try_clone()?, Interest::WRITABLE)?;
+            let _ready = fd.writable().await?;
+            Ok(())
+        }
+    }
+
+    impl ReplySocket for Sender {
+        async fn send_reply(&self, reply: &[u8], peer: SocketAddr) {
+            if reply.is_empty() {
+                return;
+            }
+            for _ in 0..SEND_ATTEMPTS {
+                match self.socket.send_to(reply, peer) {
+                    Ok(_) => return,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        if let Err(error) = self.writable().await {
+                            tracing::debug!(proto = "udp", %peer, %error, "cannot wait for send room");
+                            return;
+                        }
+                    }
+                    Err(error) => {
+                        tracing::debug!(proto = "udp", %peer, %error, len = reply.len(), "send failed");
+                        return;
+                    }
+                }
+            }
+            tracing::debug!(proto = "udp", %peer, len = reply.len(), "send buffer full; reply dropped");
+        }
+    }
 
     /// Up to `batch` datagrams per recvmmsg, their Ready replies in one sendmmsg.
     pub(super) async fn run<H: DnsHandler>(
-        socket: Arc<UdpSocket>,
+        socket: Socket,
         local: SocketAddr,
-        handler: Arc<H>,
-        shared: Arc<Shared>,
-        batch: usize,
+        handler: &Arc<H>,
+        shared: &Arc<Shared>,
     ) {
-        let batch = batch.min(MAX_BATCH);
-        let fd = socket.as_raw_fd();
+        let batch = socket.batch;
+        let sender = socket.sender.clone();
+        let fd = socket.readable.as_raw_fd();
         let mut rx = RecvBatch::new(batch, RECV_BUF);
         let mut tx = SendBatch::new(batch);
         // outs[k] holds the k-th Ready reply of the batch, for peers[k].
@@ -114,7 +414,7 @@ mod batched {
             let got = tokio::select! {
                 biased;
                 _ = &mut stop => break,
-                r = socket.async_io(Interest::READABLE, || rx.recv(fd)) => match r {
+                r = socket.readable.async_io(Interest::READABLE, |_| rx.recv(fd)) => match r {
                     Ok(got) => got,
                     Err(error) => {
                         tracing::debug!(proto = "udp", addr = %local, %error, "recv failed");
@@ -142,37 +442,35 @@ mod batched {
                 match handler.handle(&query, out) {
                     Reply::Ready if !out.is_empty() => peers.push(peer),
                     Reply::Ready | Reply::Drop => {}
-                    Reply::Pending(reply) => spawn_pending(reply, socket.clone(), peer, &shared),
+                    Reply::Pending(reply) => spawn_pending(reply, sender.clone(), peer, shared),
                 }
             }
-            send_all(&socket, fd, &mut tx, &outs[..peers.len()], &peers).await;
+            send_all(&sender, &mut tx, &outs[..peers.len()], &peers).await;
         }
     }
 
     /// Sends `msgs[k]` to `peers[k]` for every k, in as few sendmmsg calls as the
     /// kernel allows: a partial send is continued from the first unsent message,
-    /// WouldBlock waits for writability (tokio's `async_io`), and a message the
-    /// kernel refuses is logged and skipped, as a failed send_to would be.
-    async fn send_all(
-        socket: &UdpSocket,
-        fd: RawFd,
-        tx: &mut SendBatch,
-        msgs: &[Vec<u8>],
-        peers: &[SocketAddr],
-    ) {
+    /// WouldBlock waits for room, and a message the kernel refuses is logged and
+    /// skipped, as a failed send_to would be.
+    async fn send_all(sender: &Sender, tx: &mut SendBatch, msgs: &[Vec<u8>], peers: &[SocketAddr]) {
+        let fd = sender.as_raw_fd();
         let mut sent = 0;
+        let mut waits = 0;
         while sent < msgs.len() {
-            let r = socket
-                .async_io(Interest::WRITABLE, || {
-                    tx.send(fd, &msgs[sent..], &peers[sent..])
-                })
-                .await;
-            match r {
+            match tx.send(fd, &msgs[sent..], &peers[sent..]) {
                 Ok(n) if n > 0 => sent += n,
                 Ok(_) => {
                     // sendmmsg never reports zero for a non-empty batch; do not spin.
                     tracing::debug!(proto = "udp", peer = %peers[sent], len = msgs[sent].len(), "send failed: nothing sent");
                     sent += 1;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock && waits < SEND_ATTEMPTS => {
+                    waits += 1;
+                    if let Err(error) = sender.writable().await {
+                        tracing::debug!(proto = "udp", %error, "cannot wait for send room");
+                        return;
+                    }
                 }
                 Err(error) => {
                     tracing::debug!(proto = "udp", peer = %peers[sent], %error, len = msgs[sent].len(), "send failed");
@@ -181,30 +479,4 @@ mod batched {
             }
         }
     }
-}
-
-async fn send(socket: &UdpSocket, reply: &[u8], peer: SocketAddr) {
-    if reply.is_empty() {
-        return;
-    }
-    if let Err(error) = socket.send_to(reply, peer).await {
-        tracing::debug!(proto = "udp", %peer, %error, len = reply.len(), "send failed");
-    }
-}
-
-fn spawn_pending(reply: PendingReply, socket: Arc<UdpSocket>, peer: SocketAddr, shared: &Shared) {
-    let tracked = shared.tracker.track();
-    let abort = shared.abort.clone();
-    tokio::spawn(async move {
-        let _tracked = tracked;
-        tokio::select! {
-            biased;
-            reply = reply => {
-                if let Some(reply) = reply {
-                    send(&socket, &reply, peer).await;
-                }
-            }
-            _ = abort.requested() => {}
-        }
-    });
 }

@@ -57,6 +57,29 @@ async fn pending_reply_is_sent_when_ready() {
     within(srv.task).await.unwrap().unwrap();
 }
 
+/// Each UDP socket is served by its own thread, and a Pending reply runs on the
+/// thread that received its query (no query crosses threads), for every socket.
+#[tokio::test]
+async fn pending_replies_run_on_the_receiving_udp_thread() {
+    let cfg = FrontendConfig {
+        udp_sockets_per_addr: NonZeroUsize::new(3).unwrap(),
+        ..config()
+    };
+    let srv = start(cfg, EchoHandler::new(Duration::from_millis(10)));
+    // Several client ports, so SO_REUSEPORT spreads them over the sockets.
+    for k in 0..12u16 {
+        let c = client().await;
+        c.send_to(&query(k, "thread.example"), srv.udp[0])
+            .await
+            .unwrap();
+        let r = recv(&c).await;
+        assert_eq!(id_of(&r), k);
+        assert_eq!(r[3] & 0x0F, 0, "reply future left the receiving UDP thread");
+    }
+    srv.trigger.fire();
+    within(srv.task).await.unwrap().unwrap();
+}
+
 /// Drop sends nothing; garbage is handed to the handler and does not stop the loop.
 #[tokio::test]
 async fn drops_and_garbage_get_no_reply() {

@@ -13,7 +13,10 @@ use common::shutdown::{Shutdown, ShutdownTrigger};
 use tokio::task::JoinHandle;
 
 /// Echoes each query back with QR set. Names starting with the label `slow`
-/// answer after `slow_delay` (Pending); `drop` gets no answer.
+/// answer after `slow_delay` (Pending); `drop` gets no answer; `thread` answers
+/// later (Pending) with rcode 0 only when the reply future ran on the thread
+/// that received the query and that thread is a UDP receive thread (SERVFAIL
+/// otherwise).
 pub struct EchoHandler {
     pub slow_delay: Duration,
     pub seen: AtomicUsize,
@@ -50,6 +53,21 @@ impl DnsHandler for EchoHandler {
             let delay = self.slow_delay;
             return Reply::Pending(Box::pin(async move {
                 tokio::time::sleep(delay).await;
+                Some(reply)
+            }));
+        }
+        if name.starts_with(b"\x06thread") {
+            let mut reply = Vec::new();
+            echo(query.wire, &mut reply);
+            let received_on = std::thread::current().id();
+            let udp_thread = std::thread::current()
+                .name()
+                .is_some_and(|n| n.starts_with("udp-"));
+            return Reply::Pending(Box::pin(async move {
+                tokio::task::yield_now().await;
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                let same = std::thread::current().id() == received_on;
+                reply[3] = if same && udp_thread { 0 } else { 2 };
                 Some(reply)
             }));
         }
