@@ -22,9 +22,12 @@
 #   WORKLOADS="hits:max hits:rate misses:max misses:rate"   throughput runs to do
 #   NOISE_MAX=0.2 RETRIES=2 RETRY_BUDGET=12   redo a run (after 10 s, then 20 s) when
 #                    other processes used > NOISE_MAX cores; at most RETRY_BUDGET redos
-#   FLOOR=1          also measure the floor: our front end with a trivial handler
+#   FLOOR=1          also measure two floors on the cache-hit max-rate workload:
+#                    "frontend", our front end with a trivial handler
 #                    (common/examples/frontend_bench.rs: parse, one A record, no cache),
-#                    on the cache-hit max-rate workload; 0 to skip
+#                    and "kernel", a C server that echoes each query back with
+#                    recvmmsg/sendmmsg and does nothing else (udp_echo_floor.c, built
+#                    with gcc): what no UDP server can beat here. 0 to skip
 #   PERF=0           1: also profile both servers (perf record, 1 thread) and print
 #                    their top symbols for the hit and miss workloads
 #   BUILD=1          0: skip `cargo build --release -p resolver -p e2e`
@@ -90,6 +93,7 @@ DISTURBED=0
 OURS_ADDR=127.$NET.1.1
 UB_ADDR=127.$NET.1.2
 FLOOR_ADDR=127.$NET.1.3
+KERNEL_ADDR=127.$NET.1.4
 METRICS=127.$NET.1.1:9167
 SERVERS=(ours unbound)
 # shellcheck disable=SC2206
@@ -98,6 +102,9 @@ CLIENT_ARGS=($CLIENT)
 RESOLVER_BIN=$ROOT/target/release/resolver
 FAKE_BIN=$ROOT/target/release/fake-dns
 FLOOR_BIN=$ROOT/target/release/examples/frontend_bench
+KERNEL_BIN=$WORKDIR/udp_echo_floor
+FLOORS=()
+[[ "$FLOOR" == 1 ]] && FLOORS=(frontend kernel)
 RESULTS=$WORKDIR/results.tsv # threads workload server rep metric value
 
 bench_init "$WORKDIR"
@@ -123,8 +130,12 @@ if [[ -n "$(git -C "$ROOT" status --porcelain -- common resolver tests/src Cargo
     SOURCE+=" + uncommitted changes"
 fi
 [[ -x "$RESOLVER_BIN" && -x "$FAKE_BIN" ]] || die "missing $RESOLVER_BIN or $FAKE_BIN (BUILD=1)"
-[[ "$FLOOR" != 1 || -x "$FLOOR_BIN" ]] || die "missing $FLOOR_BIN (BUILD=1)"
-for a in "127.$NET.0.1" "$OURS_ADDR" "$UB_ADDR" "$FLOOR_ADDR"; do
+if [[ "$FLOOR" == 1 ]]; then
+    [[ -x "$FLOOR_BIN" ]] || die "missing $FLOOR_BIN (BUILD=1)"
+    command -v gcc >/dev/null || apt_ensure gcc gcc
+    gcc -O2 -Wall -pthread -o "$KERNEL_BIN" "$HERE/udp_echo_floor.c" || die "cannot build udp_echo_floor.c"
+fi
+for a in "127.$NET.0.1" "$OURS_ADDR" "$UB_ADDR" "$FLOOR_ADDR" "$KERNEL_ADDR"; do
     if ss -Hlnu "src $a" | grep -q .; then die "something already listens on $a"; fi
 done
 
@@ -184,11 +195,15 @@ unbound-checkconf "$WORKDIR/unbound-t1.conf" >"$WORKDIR/unbound-check.log" 2>&1 
 declare -A PID
 start_server() { # SERVER THREADS TAG -> PID[SERVER]
     local s=$1 t=$2 tag=$3
-    if [[ $s == floor ]]; then
-        BENCH_ADDR=$FLOOR_ADDR:53 BENCH_SOCKETS=$t BENCH_SECS=86400 bench_spawn "floor-$tag" "$FLOOR_BIN"
+    if [[ $s == frontend || $s == kernel ]]; then
+        if [[ $s == frontend ]]; then
+            BENCH_ADDR=$FLOOR_ADDR:53 BENCH_SOCKETS=$t BENCH_SECS=86400 bench_spawn "$s-$tag" "$FLOOR_BIN"
+        else
+            bench_spawn "$s-$tag" "$KERNEL_BIN" "$KERNEL_ADDR" 53 "$t"
+        fi
         PID[$s]=$SPAWNED_PID
-        bench_wait_for 30 ready_floor ||
-            { tail -20 "$WORKDIR/floor-$tag.log" >&2; die "the floor server did not become ready"; }
+        bench_wait_for 30 ready_floor "$s" ||
+            { tail -20 "$WORKDIR/$s-$tag.log" >&2; die "the $s floor server did not become ready"; }
     elif [[ $s == ours ]]; then
         bench_spawn "ours-$tag" "$RESOLVER_BIN" -c "$WORKDIR/ours-t$t.conf" --metrics-addr "$METRICS"
         PID[$s]=$SPAWNED_PID
@@ -209,15 +224,16 @@ ready_unbound() { # answered locally (no recursion, nothing cached)
     kill -0 "${PID[unbound]}" || return 2
     dig +time=1 +tries=1 @"$UB_ADDR" version.server CH TXT | grep -q 'status: NOERROR'
 }
-ready_floor() {
-    kill -0 "${PID[floor]}" || return 2
-    dig +time=1 +tries=1 @"$FLOOR_ADDR" floor.test A | grep -q 'status: NOERROR'
+ready_floor() { # FLOOR
+    kill -0 "${PID[$1]}" || return 2
+    dig +time=1 +tries=1 @"$(addr_of "$1")" floor.test A | grep -q 'status: NOERROR'
 }
 stop_server() { bench_stop "${PID[$1]}"; PID[$1]=""; }
 addr_of() {
     case $1 in
     ours) echo "$OURS_ADDR" ;;
-    floor) echo "$FLOOR_ADDR" ;;
+    frontend) echo "$FLOOR_ADDR" ;;
+    kernel) echo "$KERNEL_ADDR" ;;
     *) echo "$UB_ADDR" ;;
     esac
 }
@@ -366,10 +382,10 @@ for t in $THREADS; do
     start_server ours "$t" "t$t"
     start_server unbound "$t" "t$t"
     log "ours pid ${PID[ours]} on $OURS_ADDR, unbound pid ${PID[unbound]} on $UB_ADDR"
-    if [[ "$FLOOR" == 1 ]]; then
-        start_server floor "$t" "t$t"
-        log "floor pid ${PID[floor]} on $FLOOR_ADDR"
-    fi
+    for f in "${FLOORS[@]}"; do
+        start_server "$f" "$t" "t$t"
+        log "$f floor pid ${PID[$f]} on $(addr_of "$f")"
+    done
     warm ours
     warm unbound
     for ((rep = 1; rep <= REPEATS; rep++)); do
@@ -379,14 +395,14 @@ for t in $THREADS; do
             for s in "${order[@]}"; do
                 measure "$s" "$t" "${wm%%:*}" "${wm##*:}" "$rep"
             done
-            if [[ "$FLOOR" == 1 && $wm == hits:max ]]; then
-                measure floor "$t" hits max "$rep"
+            if [[ $wm == hits:max ]]; then
+                for f in "${FLOORS[@]}"; do measure "$f" "$t" hits max "$rep"; done
             fi
         done
     done
     stop_server ours
     stop_server unbound
-    [[ "$FLOOR" == 1 ]] && stop_server floor
+    for f in "${FLOORS[@]}"; do stop_server "$f"; done
 done
 
 # ---------------------------------------------------------------- memory
@@ -488,13 +504,15 @@ TABLE=$WORKDIR/table.txt
             row "$w" "$t" server_cores_max "server cores used (max rate)" info
             row "$w" "$t" client_cores_max "dnsperf cores used (max rate)" info
             row "$w" "$t" other_cores_max "other load, cores (max rate)" info
-            if [[ $w == hits && "$FLOOR" == 1 ]]; then
-                o=$(med "$t" hits floor cpu_us_max)
-                u=$(med "$t" hits unbound cpu_us_max)
-                printf '%-8s %-3s %-34s %-6s %12s %12s %7s\n' floor "$t" "CPU us/query, trivial handler" info "$o" "$u" "$(ratio "$o" "$u")"
-                o=$(med "$t" hits floor qps)
-                u=$(med "$t" hits unbound qps)
-                printf '%-8s %-3s %-34s %-6s %12s %12s %7s\n' floor "$t" "QPS, trivial handler" info "$o" "$u" "$(ratio "$o" "$u")"
+            if [[ $w == hits ]]; then
+                for f in "${FLOORS[@]}"; do
+                    o=$(med "$t" hits "$f" cpu_us_max)
+                    u=$(med "$t" hits unbound cpu_us_max)
+                    printf '%-8s %-3s %-34s %-6s %12s %12s %7s\n' "$f" "$t" "floor: CPU us/query (max rate)" info "$o" "$u" "$(ratio "$o" "$u")"
+                    o=$(med "$t" hits "$f" qps)
+                    u=$(med "$t" hits unbound qps)
+                    printf '%-8s %-3s %-34s %-6s %12s %12s %7s\n' "$f" "$t" "floor: QPS (max rate)" info "$o" "$u" "$(ratio "$o" "$u")"
+                done
             fi
         done
     done
@@ -513,8 +531,8 @@ awk -F'\t' '
     }
     END {
         for (i = 1; i <= n; i++) {
-            f = v[order[i], "floor"]
-            printf "  %-32s ours:%s | unbound:%s%s\n", order[i], v[order[i], "ours"], v[order[i], "unbound"], (f == "" ? "" : " | floor:" f)
+            f = v[order[i], "frontend"]; k = v[order[i], "kernel"]
+            printf "  %-32s ours:%s | unbound:%s%s%s\n", order[i], v[order[i], "ours"], v[order[i], "unbound"], (f == "" ? "" : " | frontend:" f), (k == "" ? "" : " | kernel:" k)
         }
     }
 ' "$RESULTS" >"$RUNS"
@@ -534,8 +552,10 @@ GOALS=$WORKDIR/goals.txt
         ok=$(awk -v q="$q" 'BEGIN { print (q >= 1.0) ? "PASS" : "FAIL" }')
         goal "misses t=$t: QPS >= 1.0x ($q)" "$ok"
         if [[ "$FLOOR" == 1 ]]; then
-            f=$(ratio "$(med "$t" hits floor cpu_us_max)" "$(med "$t" hits unbound cpu_us_max)")
-            goal "  (floor t=$t: our front end with a trivial handler uses ${f}x Unbound's CPU/query)" "info"
+            fc=$(ratio "$(med "$t" hits frontend cpu_us_max)" "$(med "$t" hits unbound cpu_us_max)")
+            kc=$(ratio "$(med "$t" hits kernel cpu_us_max)" "$(med "$t" hits unbound cpu_us_max)")
+            kq=$(ratio "$(med "$t" hits kernel qps)" "$(med "$t" hits unbound qps)")
+            goal "  floors t=$t: a zero-work C echo server: CPU/query ${kc}x, QPS ${kq}x; our front end, trivial handler: CPU ${fc}x" "info"
         fi
     done
     m=$(ratio "$(med 1 memory ours bytes_per_name)" "$(med 1 memory unbound bytes_per_name)")
