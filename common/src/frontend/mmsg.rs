@@ -7,10 +7,8 @@
 //! and are never dereferenced by Rust code, so no pointer outlives what it was
 //! taken from in any way that matters.
 //!
-//! `recv` and `send` use MSG_DONTWAIT and report EAGAIN as
-//! [`io::ErrorKind::WouldBlock`], for a caller that waits for readiness itself;
-//! `recv_wait` and `send_wait` block (on a blocking socket) until at least one
-//! datagram arrives or all fit, for a thread that does nothing else.
+//! Both calls use MSG_DONTWAIT and report EAGAIN as [`io::ErrorKind::WouldBlock`],
+//! for tokio's `async_io`/`try_io` to turn into a wait for readiness.
 #![allow(unsafe_code)]
 
 use std::io;
@@ -38,28 +36,6 @@ pub(super) fn register(
     // dropped or `into_inner` returns the socket), and `UdpSocket::as_raw_fd`
     // always returns that one descriptor.
     unsafe { AsyncFd::register_with_interest(socket, interest) }.map_err(|e| e.into_parts().1)
-}
-
-/// One sendto(MSG_DONTWAIT) of `buf` to `peer`: for a socket in blocking mode
-/// used from an async task, which must not block.
-pub(super) fn send_to_nowait(fd: RawFd, buf: &[u8], peer: SocketAddr) -> io::Result<usize> {
-    let name = SockAddr::from(peer);
-    // SAFETY: `buf` is a live borrowed slice of `buf.len()` bytes and `name` a
-    // live socket address of `name.len()` bytes; sendto only reads both.
-    let sent = unsafe {
-        libc::sendto(
-            fd,
-            buf.as_ptr().cast::<c_void>(),
-            buf.len(),
-            libc::MSG_DONTWAIT,
-            name.as_ptr().cast::<libc::sockaddr>(),
-            name.len(),
-        )
-    };
-    if sent < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(sent as usize)
 }
 
 /// The kernel caps `vlen` at UIO_MAXIOV; so do we.
@@ -117,19 +93,7 @@ impl RecvBatch {
 
     /// One recvmmsg(MSG_DONTWAIT) on `fd`: how many datagrams arrived (at least
     /// one), or WouldBlock when none was queued.
-    #[cfg_attr(not(test), allow(dead_code))]
     pub(super) fn recv(&mut self, fd: RawFd) -> io::Result<usize> {
-        self.recv_flags(fd, libc::MSG_DONTWAIT)
-    }
-
-    /// One recvmmsg(MSG_WAITFORONE) on `fd`: on a blocking socket, sleeps until
-    /// a datagram arrives (or the socket's receive timeout passes: WouldBlock),
-    /// then takes it and whatever else is already queued, up to the batch size.
-    pub(super) fn recv_wait(&mut self, fd: RawFd) -> io::Result<usize> {
-        self.recv_flags(fd, libc::MSG_WAITFORONE)
-    }
-
-    fn recv_flags(&mut self, fd: RawFd, flags: libc::c_int) -> io::Result<usize> {
         self.got = 0;
         let base = self.bufs.as_mut_ptr();
         for (i, iov) in self.iovs.iter_mut().enumerate() {
@@ -159,7 +123,7 @@ impl RecvBatch {
                 fd,
                 self.hdrs.as_mut_ptr(),
                 self.hdrs.len() as c_uint,
-                flags as _,
+                libc::MSG_DONTWAIT as _,
                 ptr::null_mut(),
             )
         };
@@ -240,33 +204,11 @@ impl SendBatch {
     /// batch: how many were sent, always a prefix and at least one. An error
     /// (including WouldBlock) means the first message was not sent; the kernel
     /// stops at the first failure after that and reports only the count.
-    #[cfg_attr(not(test), allow(dead_code))]
     pub(super) fn send(
         &mut self,
         fd: RawFd,
         msgs: &[Vec<u8>],
         peers: &[SocketAddr],
-    ) -> io::Result<usize> {
-        self.send_flags(fd, msgs, peers, libc::MSG_DONTWAIT)
-    }
-
-    /// As [`SendBatch::send`] without MSG_DONTWAIT: on a blocking socket, waits
-    /// for send-buffer room instead of failing with WouldBlock.
-    pub(super) fn send_wait(
-        &mut self,
-        fd: RawFd,
-        msgs: &[Vec<u8>],
-        peers: &[SocketAddr],
-    ) -> io::Result<usize> {
-        self.send_flags(fd, msgs, peers, 0)
-    }
-
-    fn send_flags(
-        &mut self,
-        fd: RawFd,
-        msgs: &[Vec<u8>],
-        peers: &[SocketAddr],
-        flags: libc::c_int,
     ) -> io::Result<usize> {
         let n = msgs.len().min(peers.len()).min(self.hdrs.len());
         if n == 0 {
@@ -296,7 +238,14 @@ impl SendBatch {
         // shared-borrowed for the call, so all of it stays alive and unchanged;
         // sendmmsg only reads the buffers and addresses (it writes `msg_len`,
         // inside `hdrs`).
-        let sent = unsafe { libc::sendmmsg(fd, self.hdrs.as_mut_ptr(), n as c_uint, flags as _) };
+        let sent = unsafe {
+            libc::sendmmsg(
+                fd,
+                self.hdrs.as_mut_ptr(),
+                n as c_uint,
+                libc::MSG_DONTWAIT as _,
+            )
+        };
         if sent < 0 {
             return Err(io::Error::last_os_error());
         }

@@ -2,9 +2,10 @@
 //! feeding one [`DnsHandler`]. Wire bytes in, wire bytes out: the front end never
 //! parses a message, so the handler owns EDNS, truncation and every counter.
 //!
-//! Threads: on Linux each UDP receive loop is an OS thread blocking in
-//! recvmmsg on its own socket (see `udp`); the Pending work it starts (a cache
-//! miss's resolution) and TCP and DoT run on the caller's runtime.
+//! Threads: each UDP receive loop runs on its own OS thread with a
+//! single-threaded tokio runtime (Unbound's thread-per-socket model): the
+//! Pending work it spawns (a cache miss's resolution) stays on that thread, so
+//! no query crosses threads. TCP and DoT run on the caller's runtime.
 //!
 //! HOT PATH: on Linux the UDP loop receives up to `udp_batch` datagrams per
 //! recvmmsg and sends the ready replies with one sendmmsg (`mmsg`), reusing its
@@ -121,7 +122,7 @@ pub struct FrontendConfig {
     /// Certificate and key for DoT.
     pub tls_files: Option<TlsFiles>,
     /// Receive threads per UDP address (Unbound `num-threads`; default: the CPU
-    /// count; tasks on platforms other than Linux). With `reuseport` each
+    /// count), each with its own single-threaded runtime. With `reuseport` each
     /// gets its own SO_REUSEPORT socket (the kernel spreads clients across them);
     /// without, the threads share one socket.
     /// Measured on 2 cores: one socket 130k QPS, two 148k.
@@ -515,8 +516,7 @@ pub async fn serve<H: DnsHandler>(
     });
 
     // Register everything first so a failure leaves nothing running (the JoinSet
-    // aborts its tasks when dropped; UDP sockets are configured before any
-    // receive thread starts).
+    // aborts its tasks when dropped; UDP threads wait for the go-ahead).
     let mut listeners = Vec::with_capacity(tcp.len() + tls.len());
     for (t, transport) in tcp
         .into_iter()
@@ -539,7 +539,7 @@ pub async fn serve<H: DnsHandler>(
             logged.push(u.local);
         }
     }
-    let udp_loops = udp::start(udp, &handler, &shared, cfg.udp_batch)?;
+    let udp_workers = udp::start(udp, &handler, &shared, cfg.udp_batch).await?;
 
     let mut tasks = JoinSet::new();
     for (listener, local, transport) in listeners {
@@ -567,7 +567,6 @@ pub async fn serve<H: DnsHandler>(
             tracing::warn!(%error, "listener task failed");
         }
     }
-    udp_loops.join().await;
     let in_flight = shared.tracker.count();
     if in_flight > 0 {
         tracing::info!(in_flight, "draining");
@@ -582,6 +581,9 @@ pub async fn serve<H: DnsHandler>(
             "drain timed out; abandoning in-flight queries"
         );
         abort_trigger.fire();
+    }
+    for worker in udp_workers {
+        worker.join().await;
     }
     Ok(())
 }

@@ -1,26 +1,27 @@
-//! UDP receive loops.
+//! UDP: one OS thread per receive loop, each with its own single-threaded tokio
+//! runtime, as Unbound runs one event loop per thread. A loop owns its socket (an
+//! SO_REUSEPORT socket of its own, or a duplicate of a shared one), its buffers
+//! and the tasks it spawns: a cache miss resolved for one of its clients runs on
+//! the same thread, so no query crosses threads and no worker wakes another.
 //!
-//! On Linux each loop is an OS thread of its own (`udp-N`) that blocks in
-//! recvmmsg(2) on its socket (an SO_REUSEPORT socket of its own, or a duplicate
-//! of a shared one), runs the handler on every datagram of the batch, and sends
-//! the batch's Ready replies with one blocking sendmmsg(2): no event loop, no
-//! readiness registration, no task switch between a query and its answer. This
-//! is the cheapest way through the kernel's UDP path (measured in
-//! tests/bench/resolver.sh against a zero-work C server doing the same). The
-//! thread runs inside the caller's runtime context, so a Pending reply (a cache
-//! miss, a proxied query) becomes a task there and is sent from it with a
-//! non-blocking send. The socket's receive timeout bounds how long a loop takes
-//! to notice shutdown.
-//!
-//! Elsewhere, one tokio task per loop with one recv_from and one send_to per
-//! query.
+//! On Linux, with `udp_batch` > 1, each wakeup takes up to `udp_batch`
+//! datagrams with one recvmmsg(2), runs the handler on each, and sends the
+//! Ready replies with one sendmmsg(2) (see [`super::mmsg`]). The socket is
+//! registered for readability only: a UDP socket is writable nearly always, and
+//! an EPOLLOUT registration would wake the loop for the send-buffer space every
+//! reply frees. A send that meets a full buffer waits on a short-lived
+//! writability registration of a duplicate descriptor instead. Elsewhere, or
+//! with `udp_batch` <= 1, one recv_from and one send_to per query.
 
+use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::thread::JoinHandle;
 
-use super::{DnsHandler, FrontendError, PendingReply, Shared, UdpBound};
-#[cfg(not(target_os = "linux"))]
-use super::{Query, Reply, Transport};
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+
+use super::{DnsHandler, FrontendError, PendingReply, Query, Reply, Shared, Transport, UdpBound};
 
 /// The largest datagram payload over IPv4/IPv6 without jumbograms.
 const RECV_BUF: usize = 65_535;
@@ -28,87 +29,198 @@ const RECV_BUF: usize = 65_535;
 /// Capacity reserved up front for each reply buffer.
 const OUT_CAPACITY: usize = 4096;
 
-/// Running UDP receive loops, joined after the drain.
-pub(super) struct Loops {
-    #[cfg(target_os = "linux")]
-    threads: Vec<threads::Worker>,
-    tasks: tokio::task::JoinSet<()>,
+/// A running UDP receive thread.
+pub(super) struct Worker {
+    thread: JoinHandle<()>,
+    /// Closed when the thread's runtime has finished (its sender is dropped).
+    done: oneshot::Receiver<()>,
 }
 
-impl Loops {
-    /// Waits for every loop to stop (they stop when `shared.shutdown` fires).
-    pub(super) async fn join(mut self) {
-        while let Some(joined) = self.tasks.join_next().await {
-            if let Err(error) = joined {
-                tracing::warn!(%error, "UDP receive task failed");
-            }
-        }
-        #[cfg(target_os = "linux")]
-        for worker in self.threads {
-            worker.join().await;
+impl Worker {
+    /// Waits (asynchronously) for the thread to finish its drain, then joins it.
+    pub(super) async fn join(self) {
+        let _ = self.done.await;
+        if self.thread.join().is_err() {
+            tracing::warn!("UDP receive thread panicked");
         }
     }
 }
 
-/// Starts `tasks` receive loops per bound socket, each on its own descriptor.
-/// On a failure nothing is left serving and the error is returned.
-pub(super) fn start<H: DnsHandler>(
+/// A thread that registered its socket and waits for the go-ahead, so that a
+/// failure on any socket leaves nothing serving.
+pub(super) struct Starting {
+    worker: Worker,
+    registered: oneshot::Receiver<Result<(), FrontendError>>,
+    go: oneshot::Sender<()>,
+}
+
+/// Starts one thread per receive loop (`tasks` per bound socket), registers each
+/// socket with its thread's runtime and, once every one has succeeded, lets them
+/// all serve until `shared.shutdown`, then drain. On the first failure the
+/// started threads exit without serving and the error is returned.
+pub(super) async fn start<H: DnsHandler>(
     sockets: Vec<UdpBound>,
     handler: &Arc<H>,
     shared: &Arc<Shared>,
     batch: usize,
-) -> Result<Loops, FrontendError> {
-    let mut descriptors = Vec::new();
-    for bound in sockets {
+) -> Result<Vec<Worker>, FrontendError> {
+    let mut starting = Vec::new();
+    let mut failure = None;
+    'spawn: for bound in sockets {
         for _ in 0..bound.tasks {
-            let socket = bound
-                .socket
-                .try_clone()
-                .map_err(|source| FrontendError::Register {
-                    proto: "udp",
-                    addr: bound.local,
-                    source,
-                })?;
-            descriptors.push((socket, bound.local));
-        }
-    }
-    #[cfg(target_os = "linux")]
-    {
-        let threads = threads::start(descriptors, handler, shared, batch)?;
-        Ok(Loops {
-            threads,
-            tasks: tokio::task::JoinSet::new(),
-        })
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let _ = batch;
-        let mut registered = Vec::with_capacity(descriptors.len());
-        for (socket, local) in descriptors {
-            let socket = tokio::net::UdpSocket::from_std(socket).map_err(|source| {
-                FrontendError::Register {
-                    proto: "udp",
-                    addr: local,
-                    source,
+            // Each thread registers its own descriptor with its own runtime.
+            let spawned = bound.socket.try_clone().and_then(|socket| {
+                spawn_thread(
+                    starting.len(),
+                    socket,
+                    bound.local,
+                    handler.clone(),
+                    shared.clone(),
+                    batch,
+                )
+            });
+            match spawned {
+                Ok(s) => starting.push(s),
+                Err(source) => {
+                    failure = Some(FrontendError::Register {
+                        proto: "udp",
+                        addr: bound.local,
+                        source,
+                    });
+                    break 'spawn;
                 }
-            })?;
-            registered.push((Arc::new(socket), local));
+            }
         }
-        let mut tasks = tokio::task::JoinSet::new();
-        for (socket, local) in registered {
-            tasks.spawn(run_single(socket, local, handler.clone(), shared.clone()));
-        }
-        Ok(Loops { tasks })
     }
+    let mut gates = Vec::with_capacity(starting.len());
+    let mut workers = Vec::with_capacity(starting.len());
+    for s in starting {
+        let registered = s.registered.await.unwrap_or_else(|_| {
+            Err(FrontendError::Register {
+                proto: "udp",
+                addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+                source: io::Error::other("UDP receive thread exited while starting"),
+            })
+        });
+        if let Err(error) = registered {
+            failure.get_or_insert(error);
+        }
+        gates.push(s.go);
+        workers.push(s.worker);
+    }
+    if let Some(error) = failure {
+        // Dropping the gates tells every registered thread to exit unserved.
+        drop(gates);
+        for worker in workers {
+            worker.join().await;
+        }
+        return Err(error);
+    }
+    for go in gates {
+        let _ = go.send(());
+    }
+    Ok(workers)
 }
 
-/// One datagram per receive call, as a tokio task.
-#[cfg(not(target_os = "linux"))]
-async fn run_single<H: DnsHandler>(
-    socket: Arc<tokio::net::UdpSocket>,
+fn spawn_thread<H: DnsHandler>(
+    index: usize,
+    socket: std::net::UdpSocket,
     local: SocketAddr,
     handler: Arc<H>,
     shared: Arc<Shared>,
+    batch: usize,
+) -> io::Result<Starting> {
+    let (registered_tx, registered) = oneshot::channel();
+    let (go, go_rx) = oneshot::channel::<()>();
+    let (done_tx, done) = oneshot::channel::<()>();
+    let thread = std::thread::Builder::new()
+        .name(format!("udp-{index}"))
+        .spawn(move || {
+            let _done = done_tx;
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(source) => {
+                    let _ = registered_tx.send(Err(FrontendError::Register {
+                        proto: "udp",
+                        addr: local,
+                        source,
+                    }));
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                let io = match UdpIo::register(socket, batch) {
+                    Ok(io) => io,
+                    Err(source) => {
+                        let _ = registered_tx.send(Err(FrontendError::Register {
+                            proto: "udp",
+                            addr: local,
+                            source,
+                        }));
+                        return;
+                    }
+                };
+                let _ = registered_tx.send(Ok(()));
+                if go_rx.await.is_err() {
+                    return;
+                }
+                io.serve(local, &handler, &shared).await;
+                // Pending replies spawned here run on this runtime: keep it
+                // alive until the front end's drain ends, one way or the other.
+                tokio::select! {
+                    _ = shared.tracker.wait_idle() => {}
+                    _ = shared.abort.requested() => {}
+                }
+            });
+        })?;
+    Ok(Starting {
+        worker: Worker { thread, done },
+        registered,
+        go,
+    })
+}
+
+/// A socket registered with the current thread's runtime, in the form its
+/// receive loop uses.
+enum UdpIo {
+    #[cfg(target_os = "linux")]
+    Batched(batched::Socket),
+    Single(Arc<tokio::net::UdpSocket>),
+}
+
+impl UdpIo {
+    /// Registers `socket` with the current runtime for the batched loop (Linux,
+    /// `batch` > 1) or the one-datagram loop.
+    fn register(socket: std::net::UdpSocket, batch: usize) -> io::Result<UdpIo> {
+        #[cfg(target_os = "linux")]
+        if batch > 1 {
+            return batched::Socket::register(socket, batch).map(UdpIo::Batched);
+        }
+        #[cfg(not(target_os = "linux"))]
+        let _ = batch;
+        tokio::net::UdpSocket::from_std(socket).map(|s| UdpIo::Single(Arc::new(s)))
+    }
+
+    /// Receives until shutdown; answers Ready replies inline and spawns a task
+    /// per Pending one.
+    async fn serve<H: DnsHandler>(self, local: SocketAddr, handler: &Arc<H>, shared: &Arc<Shared>) {
+        match self {
+            #[cfg(target_os = "linux")]
+            UdpIo::Batched(socket) => batched::run(socket, local, handler, shared).await,
+            UdpIo::Single(socket) => run_single(socket, local, handler, shared).await,
+        }
+    }
+}
+
+/// One datagram per receive call.
+async fn run_single<H: DnsHandler>(
+    socket: Arc<tokio::net::UdpSocket>,
+    local: SocketAddr,
+    handler: &Arc<H>,
+    shared: &Arc<Shared>,
 ) {
     let mut buf = vec![0u8; RECV_BUF];
     let mut out: Vec<u8> = Vec::with_capacity(OUT_CAPACITY);
@@ -132,12 +244,12 @@ async fn run_single<H: DnsHandler>(
             peer,
             local,
             transport: Transport::Udp,
-            received_at: tokio::time::Instant::now(),
+            received_at: Instant::now(),
         };
         match handler.handle(&query, &mut out) {
             Reply::Ready => socket.send_reply(&out, peer).await,
             Reply::Drop => {}
-            Reply::Pending(reply) => spawn_pending(reply, socket.clone(), peer, &shared),
+            Reply::Pending(reply) => spawn_pending(reply, socket.clone(), peer, shared),
         }
     }
 }
@@ -152,7 +264,6 @@ trait ReplySocket: Send + Sync + 'static {
     ) -> impl std::future::Future<Output = ()> + Send;
 }
 
-#[cfg(not(target_os = "linux"))]
 impl ReplySocket for tokio::net::UdpSocket {
     async fn send_reply(&self, reply: &[u8], peer: SocketAddr) {
         if reply.is_empty() {
@@ -164,8 +275,8 @@ impl ReplySocket for tokio::net::UdpSocket {
     }
 }
 
-/// Runs a Pending reply as a task of the current runtime and sends it when it
-/// completes, unless the drain is abandoned first.
+/// Runs a Pending reply on this thread's runtime and sends it when it completes,
+/// unless the drain is abandoned first.
 fn spawn_pending<S: ReplySocket>(
     reply: PendingReply,
     socket: Arc<S>,
@@ -189,117 +300,66 @@ fn spawn_pending<S: ReplySocket>(
 }
 
 #[cfg(target_os = "linux")]
-mod threads {
+mod batched {
     use std::io;
     use std::net::SocketAddr;
-    use std::os::fd::AsRawFd;
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::os::fd::{AsRawFd, RawFd};
     use std::sync::Arc;
-    use std::thread::JoinHandle;
-    use std::time::Duration;
 
+    use tokio::io::unix::AsyncFd;
     use tokio::io::Interest;
-    use tokio::sync::oneshot;
     use tokio::time::Instant;
 
-    use super::super::mmsg::{register, send_to_nowait, RecvBatch, SendBatch, MAX_BATCH};
-    use super::super::{DnsHandler, FrontendError, Query, Reply, Shared, Transport};
+    use super::super::mmsg::{register, RecvBatch, SendBatch, MAX_BATCH};
+    use super::super::{DnsHandler, Query, Reply, Shared, Transport};
     use super::{spawn_pending, ReplySocket, OUT_CAPACITY, RECV_BUF};
 
-    /// How long a receive blocks before the loop looks at the stop flag: the
-    /// most a loop lags behind shutdown.
-    const RECV_TIMEOUT: Duration = Duration::from_millis(100);
-
-    /// Non-blocking sends of one late reply that find the buffer full, each
-    /// followed by a wait for room, before the reply is dropped (a reply is a
-    /// datagram: dropping one under sustained overload is what the network does).
+    /// Sends that find the buffer full, then wait for room, at most this many
+    /// times per reply before giving up on it (a reply is a datagram: dropping
+    /// one under sustained overload is what the network would do).
     const SEND_ATTEMPTS: usize = 8;
 
-    /// A running receive thread.
-    pub(super) struct Worker {
-        thread: JoinHandle<()>,
-        /// Closed when the thread finishes (its sender is dropped).
-        done: oneshot::Receiver<()>,
-    }
-
-    impl Worker {
-        /// Waits (asynchronously) for the thread to finish, then joins it.
-        pub(super) async fn join(self) {
-            let _ = self.done.await;
-            if self.thread.join().is_err() {
-                tracing::warn!("UDP receive thread panicked");
-            }
-        }
-    }
-
-    /// Puts every socket in blocking mode with a receive timeout, then starts one
-    /// thread per socket. Must be called inside a tokio runtime: the threads
-    /// enter it, and a task there raises their stop flag on shutdown.
-    pub(super) fn start<H: DnsHandler>(
-        sockets: Vec<(std::net::UdpSocket, SocketAddr)>,
-        handler: &Arc<H>,
-        shared: &Arc<Shared>,
+    /// A UDP socket registered for readability only, its sending side and its
+    /// batch size.
+    pub(super) struct Socket {
+        readable: AsyncFd<std::net::UdpSocket>,
+        sender: Arc<Sender>,
         batch: usize,
-    ) -> Result<Vec<Worker>, FrontendError> {
-        for (socket, local) in &sockets {
-            socket
-                .set_nonblocking(false)
-                .and_then(|()| socket.set_read_timeout(Some(RECV_TIMEOUT)))
-                .map_err(|source| FrontendError::Register {
-                    proto: "udp",
-                    addr: *local,
-                    source,
-                })?;
-        }
-        let stop = Arc::new(AtomicBool::new(false));
-        let runtime = tokio::runtime::Handle::current();
-        let mut workers = Vec::with_capacity(sockets.len());
-        for (index, (socket, local)) in sockets.into_iter().enumerate() {
-            let (done_tx, done) = oneshot::channel::<()>();
-            let sender = Arc::new(Sender { socket });
-            let handler = handler.clone();
-            let shared = shared.clone();
-            let stop_flag = stop.clone();
-            let runtime = runtime.clone();
-            let spawned = std::thread::Builder::new()
-                .name(format!("udp-{index}"))
-                .spawn(move || {
-                    let _done = done_tx;
-                    let _entered = runtime.enter();
-                    serve(&sender, local, &*handler, &shared, &stop_flag, batch);
-                });
-            match spawned {
-                Ok(thread) => workers.push(Worker { thread, done }),
-                Err(source) => {
-                    stop.store(true, Ordering::Release);
-                    for worker in workers {
-                        let _ = worker.thread.join();
-                    }
-                    return Err(FrontendError::Register {
-                        proto: "udp",
-                        addr: local,
-                        source,
-                    });
-                }
-            }
-        }
-        let shutdown = shared.shutdown.clone();
-        tokio::spawn(async move {
-            shutdown.requested().await;
-            stop.store(true, Ordering::Release);
-        });
-        Ok(workers)
     }
 
-    /// A socket in blocking mode, shared by its receive thread and the tasks
-    /// sending its late replies.
-    struct Sender {
+    /// The sending side: a duplicate descriptor of the socket, unregistered,
+    /// shared with Pending reply tasks.
+    pub(super) struct Sender {
         socket: std::net::UdpSocket,
     }
 
     impl Sender {
+        fn as_raw_fd(&self) -> RawFd {
+            self.socket.as_raw_fd()
+        }
+    }
+
+    impl Socket {
+        /// Registers `socket` (non-blocking) with the current runtime for reads,
+        /// to be served `batch` datagrams per receive call.
+        pub(super) fn register(socket: std::net::UdpSocket, batch: usize) -> io::Result<Socket> {
+            socket.set_nonblocking(true)?;
+            let sender = Arc::new(Sender {
+                socket: socket.try_clone()?,
+            });
+            let readable = register(socket, Interest::READABLE)?;
+            Ok(Socket {
+                readable,
+                sender,
+                batch: batch.min(MAX_BATCH),
+            })
+        }
+    }
+
+    impl Sender {
         /// Waits until the socket has send-buffer room, through a registration of
-        /// a duplicate descriptor with the runtime that lasts only for this wait.
+        /// a duplicate descriptor that lasts only for this wait (the receive
+        /// registration does not ask for writability; see the module comment).
         async fn writable(&self) -> io::Result<()> {
             let fd = register(self.socket.try_clone()?, Interest::WRITABLE)?;
             let _ready = fd.writable().await?;
@@ -312,9 +372,8 @@ mod threads {
             if reply.is_empty() {
                 return;
             }
-            let fd = self.socket.as_raw_fd();
             for _ in 0..SEND_ATTEMPTS {
-                match send_to_nowait(fd, reply, peer) {
+                match self.socket.send_to(reply, peer) {
                     Ok(_) => return,
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                         if let Err(error) = self.writable().await {
@@ -332,20 +391,16 @@ mod threads {
         }
     }
 
-    /// The receive loop: up to `batch` datagrams per recvmmsg, their Ready
-    /// replies in one sendmmsg, until `stop` is raised.
-    ///
-    /// HOT PATH: no allocation per batch; one recvmmsg and one sendmmsg.
-    fn serve<H: DnsHandler>(
-        sender: &Arc<Sender>,
+    /// Up to `batch` datagrams per recvmmsg, their Ready replies in one sendmmsg.
+    pub(super) async fn run<H: DnsHandler>(
+        socket: Socket,
         local: SocketAddr,
-        handler: &H,
-        shared: &Shared,
-        stop: &AtomicBool,
-        batch: usize,
+        handler: &Arc<H>,
+        shared: &Arc<Shared>,
     ) {
-        let batch = batch.clamp(1, MAX_BATCH);
-        let fd = sender.socket.as_raw_fd();
+        let batch = socket.batch;
+        let sender = socket.sender.clone();
+        let fd = socket.readable.as_raw_fd();
         let mut rx = RecvBatch::new(batch, RECV_BUF);
         let mut tx = SendBatch::new(batch);
         // outs[k] holds the k-th Ready reply of the batch, for peers[k].
@@ -353,21 +408,19 @@ mod threads {
             .map(|_| Vec::with_capacity(OUT_CAPACITY))
             .collect();
         let mut peers: Vec<SocketAddr> = Vec::with_capacity(batch);
-        while !stop.load(Ordering::Acquire) {
-            let got = match rx.recv_wait(fd) {
-                Ok(got) => got,
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
-                    ) =>
-                {
-                    continue
-                }
-                Err(error) => {
-                    tracing::debug!(proto = "udp", addr = %local, %error, "recv failed");
-                    continue;
-                }
+        let stop = shared.shutdown.requested();
+        tokio::pin!(stop);
+        loop {
+            let got = tokio::select! {
+                biased;
+                _ = &mut stop => break,
+                r = socket.readable.async_io(Interest::READABLE, |_| rx.recv(fd)) => match r {
+                    Ok(got) => got,
+                    Err(error) => {
+                        tracing::debug!(proto = "udp", addr = %local, %error, "recv failed");
+                        continue;
+                    }
+                },
             };
             let received_at = Instant::now();
             peers.clear();
@@ -392,30 +445,33 @@ mod threads {
                     Reply::Pending(reply) => spawn_pending(reply, sender.clone(), peer, shared),
                 }
             }
-            send_all(fd, &mut tx, &outs[..peers.len()], &peers);
+            send_all(&sender, &mut tx, &outs[..peers.len()], &peers).await;
         }
     }
 
-    /// Sends `msgs[k]` to `peers[k]` for every k, in as few blocking sendmmsg
-    /// calls as the kernel allows: a partial send is continued from the first
-    /// unsent message, and a message the kernel refuses is logged and skipped,
-    /// as a failed send_to would be.
-    fn send_all(
-        fd: std::os::fd::RawFd,
-        tx: &mut SendBatch,
-        msgs: &[Vec<u8>],
-        peers: &[SocketAddr],
-    ) {
+    /// Sends `msgs[k]` to `peers[k]` for every k, in as few sendmmsg calls as the
+    /// kernel allows: a partial send is continued from the first unsent message,
+    /// WouldBlock waits for room, and a message the kernel refuses is logged and
+    /// skipped, as a failed send_to would be.
+    async fn send_all(sender: &Sender, tx: &mut SendBatch, msgs: &[Vec<u8>], peers: &[SocketAddr]) {
+        let fd = sender.as_raw_fd();
         let mut sent = 0;
+        let mut waits = 0;
         while sent < msgs.len() {
-            match tx.send_wait(fd, &msgs[sent..], &peers[sent..]) {
+            match tx.send(fd, &msgs[sent..], &peers[sent..]) {
                 Ok(n) if n > 0 => sent += n,
                 Ok(_) => {
                     // sendmmsg never reports zero for a non-empty batch; do not spin.
                     tracing::debug!(proto = "udp", peer = %peers[sent], len = msgs[sent].len(), "send failed: nothing sent");
                     sent += 1;
                 }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock && waits < SEND_ATTEMPTS => {
+                    waits += 1;
+                    if let Err(error) = sender.writable().await {
+                        tracing::debug!(proto = "udp", %error, "cannot wait for send room");
+                        return;
+                    }
+                }
                 Err(error) => {
                     tracing::debug!(proto = "udp", peer = %peers[sent], %error, len = msgs[sent].len(), "send failed");
                     sent += 1;

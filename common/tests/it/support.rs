@@ -14,7 +14,9 @@ use tokio::task::JoinHandle;
 
 /// Echoes each query back with QR set. Names starting with the label `slow`
 /// answer after `slow_delay` (Pending); `drop` gets no answer; `thread` answers
-/// with rcode 0 only when the handler runs on a UDP receive thread.
+/// later (Pending) with rcode 0 only when the reply future ran on the thread
+/// that received the query and that thread is a UDP receive thread (SERVFAIL
+/// otherwise).
 pub struct EchoHandler {
     pub slow_delay: Duration,
     pub seen: AtomicUsize,
@@ -55,13 +57,19 @@ impl DnsHandler for EchoHandler {
             }));
         }
         if name.starts_with(b"\x06thread") {
-            // rcode 0 when called on a UDP receive thread, SERVFAIL otherwise.
-            echo(query.wire, out);
+            let mut reply = Vec::new();
+            echo(query.wire, &mut reply);
+            let received_on = std::thread::current().id();
             let udp_thread = std::thread::current()
                 .name()
                 .is_some_and(|n| n.starts_with("udp-"));
-            out[3] = if udp_thread { 0 } else { 2 };
-            return Reply::Ready;
+            return Reply::Pending(Box::pin(async move {
+                tokio::task::yield_now().await;
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                let same = std::thread::current().id() == received_on;
+                reply[3] = if same && udp_thread { 0 } else { 2 };
+                Some(reply)
+            }));
         }
         if name.starts_with(b"\x09transport") {
             // Answer with the transport in the rcode, for asserting on Query fields.
