@@ -6,8 +6,6 @@ use std::time::Duration;
 
 use common::cli::CommonArgs;
 use common::exit::{EX_FAILURE, EX_USAGE};
-use common::readiness::Readiness;
-use common::shutdown::Shutdown;
 use resolver::{Config, Listeners};
 
 /// A recursive DNS resolver that reads unbound.conf (drop-in for Unbound).
@@ -71,21 +69,9 @@ fn main() -> ExitCode {
             return ExitCode::from(EX_FAILURE);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(config.server.num_threads.get())
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            tracing::error!(%error, "cannot start runtime");
-            return ExitCode::from(EX_FAILURE);
-        }
-    };
     let lameduck = Duration::try_from_secs_f64(args.lameduck).unwrap_or(Duration::ZERO);
-    let result = runtime.block_on(async move {
-        let readiness = Readiness::new();
-        let shutdown = Shutdown::on_signal(readiness.clone(), lameduck);
+    let threads = config.server.num_threads.get();
+    common::exit::run_until_signal("resolver", threads, lameduck, move |readiness, shutdown| {
         resolver::run(
             config,
             listeners,
@@ -93,13 +79,5 @@ fn main() -> ExitCode {
             readiness,
             shutdown,
         )
-        .await
-    });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            tracing::error!(%error, "resolver failed");
-            ExitCode::from(EX_FAILURE)
-        }
-    }
+    })
 }

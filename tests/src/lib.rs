@@ -5,6 +5,8 @@
 //!   (zone fixtures in `tests/fixtures/zones/`), with fault injection and query counters.
 //! - [`daemon`]: spawn one of our binaries, wait for `/readyz`, signal it, keep its log;
 //!   [`daemon::free_port`] and [`daemon::unique_net`] hand out collision-free addresses.
+//! - [`fake_backend`]: a fake backend resolver for the lb's tests (answers, counts,
+//!   slow, silent, SERVFAIL, truncating; stoppable).
 //! - [`dig`]: run the real `dig` / `kdig` and parse their output, plus a small Rust
 //!   client ([`dig::query`]) built on hickory-proto messages.
 //! - [`metrics`]: scrape a Prometheus `/metrics` endpoint over raw HTTP and look values up.
@@ -17,6 +19,7 @@
 
 pub mod daemon;
 pub mod dig;
+pub mod fake_backend;
 pub mod fake_dns;
 pub mod metrics;
 

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod fake_dns_selftest;
+mod lb;
 mod resolver_cache;
 mod resolver_hardening;
 mod resolver_iteration;

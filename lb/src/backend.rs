@@ -1,0 +1,172 @@
+//! A backend resolver: its address, its UDP forwarder, whether it is up, and
+//! its metrics. Up/down changes (from active checks or live-traffic timeouts)
+//! are logged and counted once per change.
+
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::metrics::Registry;
+use common::shutdown::{Shutdown, ShutdownTrigger};
+
+use crate::config::BackendConfig;
+use crate::forward::UdpForwarder;
+use crate::metrics::{BackendMetrics, LbMetrics};
+
+/// One backend and its live state.
+pub struct Backend {
+    /// Name, address, weight, order.
+    pub config: BackendConfig,
+    /// The UDP path.
+    pub forwarder: UdpForwarder,
+    /// Its metrics.
+    pub metrics: BackendMetrics,
+    up: AtomicBool,
+    /// Moving average of response times, µs (weight 1/8 per sample): the
+    /// tie-break of leastOutstanding, as dnsdist's.
+    latency_us: AtomicU64,
+    /// Consecutive failures (checks or live timeouts) since the last success.
+    failures: AtomicU32,
+    /// Consecutive successful checks since the last failure.
+    successes: AtomicU32,
+    state_changes: metrics::Counter,
+    /// Fired when a reload removes the backend.
+    retire: ShutdownTrigger,
+    retired: Shutdown,
+}
+
+impl std::fmt::Debug for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Backend")
+            .field("name", &self.config.name)
+            .field("addr", &self.config.addr)
+            .field("up", &self.is_up())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Backend {
+    /// Connects the forwarder and registers the metrics; the backend starts up
+    /// (as dnsdist's do until a check says otherwise).
+    pub async fn connect(
+        config: BackendConfig,
+        max_outstanding: usize,
+        registry: &Registry,
+        lb: &LbMetrics,
+    ) -> std::io::Result<Arc<Backend>> {
+        let metrics = BackendMetrics::new(registry, &config.name, &config.addr.to_string());
+        let forwarder = UdpForwarder::connect(
+            config.addr,
+            max_outstanding,
+            lb.noncompliant_responses.clone(),
+        )
+        .await?;
+        metrics.status.set(1.0);
+        let (retire, retired) = Shutdown::new();
+        Ok(Arc::new(Backend {
+            retire,
+            retired,
+            config,
+            forwarder,
+            metrics,
+            up: AtomicBool::new(true),
+            latency_us: AtomicU64::new(0),
+            failures: AtomicU32::new(0),
+            successes: AtomicU32::new(0),
+            state_changes: lb.state_changes.clone(),
+        }))
+    }
+
+    /// Takes the backend out of service for good (a reload removed it): its
+    /// checks stop, and its receive loop stops once its queries in flight are
+    /// answered or given up on.
+    pub fn retire(&self) {
+        self.retire.fire();
+    }
+
+    /// Completes when the backend is retired.
+    pub async fn retired(&self) {
+        self.retired.requested().await;
+    }
+
+    /// Completes when the backend is retired and has nothing in flight (or
+    /// `grace` after it was retired).
+    pub async fn retired_and_drained(&self, grace: Duration) {
+        self.retired().await;
+        let drained = async {
+            while self.outstanding() > 0 {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        };
+        let _ = tokio::time::timeout(grace, drained).await;
+    }
+
+    /// Whether the backend gets traffic.
+    pub fn is_up(&self) -> bool {
+        self.up.load(Ordering::Acquire)
+    }
+
+    /// Queries in flight.
+    pub fn outstanding(&self) -> usize {
+        self.forwarder.outstanding()
+    }
+
+    /// The moving average of response times, µs.
+    pub fn latency_us(&self) -> u64 {
+        self.latency_us.load(Ordering::Relaxed)
+    }
+
+    /// A live query was answered after `rtt`.
+    pub fn answered(&self, rtt: Duration) {
+        self.metrics.responses.increment(1);
+        self.metrics.latency.record(rtt.as_secs_f64());
+        let sample = u64::try_from(rtt.as_micros()).unwrap_or(u64::MAX);
+        let old = self.latency_us.load(Ordering::Relaxed);
+        // Racing updates may lose a sample; an average does not mind.
+        self.latency_us
+            .store(old - old / 8 + sample / 8, Ordering::Relaxed);
+        self.failures.store(0, Ordering::Relaxed);
+    }
+
+    /// A live query timed out: with active checks on (they bring it back), `fall`
+    /// consecutive failures take the backend down.
+    pub fn timed_out(&self, fall: u32, checks_enabled: bool) {
+        self.metrics.drops.increment(1);
+        let failures = self.failures.fetch_add(1, Ordering::Relaxed) + 1;
+        if checks_enabled && failures >= fall {
+            self.set_up(false, "live queries timed out");
+        }
+    }
+
+    /// An active check succeeded: `rise` in a row bring a down backend up.
+    pub fn check_passed(&self, rise: u32) {
+        self.failures.store(0, Ordering::Relaxed);
+        let successes = self.successes.fetch_add(1, Ordering::Relaxed) + 1;
+        if successes >= rise {
+            self.set_up(true, "health check passed");
+        }
+    }
+
+    /// An active check failed: `fall` in a row take an up backend down.
+    pub fn check_failed(&self, fall: u32, why: &str) {
+        self.metrics.check_failures.increment(1);
+        self.successes.store(0, Ordering::Relaxed);
+        let failures = self.failures.fetch_add(1, Ordering::Relaxed) + 1;
+        if failures >= fall {
+            self.set_up(false, why);
+        }
+    }
+
+    fn set_up(&self, up: bool, why: &str) {
+        if self.up.swap(up, Ordering::AcqRel) == up {
+            return;
+        }
+        self.metrics.status.set(if up { 1.0 } else { 0.0 });
+        self.state_changes.increment(1);
+        if up {
+            tracing::info!(backend = %self.config.name, addr = %self.config.addr, why, "backend up");
+        } else {
+            tracing::warn!(backend = %self.config.name, addr = %self.config.addr, why, "backend down");
+        }
+    }
+}

@@ -1,0 +1,825 @@
+//! The lb's configuration: a TOML file (documented in the README), or the
+//! quick-start command line `lb --listen ADDR:PORT BACKEND:PORT...`.
+//!
+//! Every error names the file, the line and the key. Unknown keys are errors
+//! (a misspelt key silently ignored is a production outage waiting to happen).
+
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroUsize;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use common::config::{ConfigError, ConfigErrorKind, Location};
+use ipnet::IpNet;
+use serde::Deserialize;
+use toml::Spanned;
+
+/// The default DNS port.
+const DNS_PORT: u16 = 53;
+/// The default DoT port.
+const DOT_PORT: u16 = 853;
+
+/// How queries are spread over the backends that are up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    /// The backend with the fewest queries in flight (dnsdist `leastOutstanding`,
+    /// the seed's choice); ties go to the lowest `order`, then the lowest
+    /// average response time.
+    LeastOutstanding,
+    /// Each backend in turn (dnsdist `roundrobin`).
+    RoundRobin,
+    /// At random, in proportion to `weight` (dnsdist `wrandom`).
+    WeightedRandom,
+    /// The lowest `order` that is up (dnsdist `firstAvailable`).
+    FirstAvailable,
+    /// Consistent hashing on the query name (dnsdist `chashed`): each name goes to
+    /// one backend, whose cache then holds it; a backend going down moves only
+    /// its own names.
+    ConsistentHash,
+}
+
+impl Policy {
+    /// The name used in the config file and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Policy::LeastOutstanding => "leastOutstanding",
+            Policy::RoundRobin => "roundRobin",
+            Policy::WeightedRandom => "wrandom",
+            Policy::FirstAvailable => "firstAvailable",
+            Policy::ConsistentHash => "chashed",
+        }
+    }
+
+    fn parse(name: &str) -> Option<Policy> {
+        let policy = match name.to_ascii_lowercase().as_str() {
+            "leastoutstanding" => Policy::LeastOutstanding,
+            "roundrobin" => Policy::RoundRobin,
+            "wrandom" | "weightedrandom" => Policy::WeightedRandom,
+            "firstavailable" => Policy::FirstAvailable,
+            "chashed" | "consistenthash" => Policy::ConsistentHash,
+            _ => return None,
+        };
+        Some(policy)
+    }
+}
+
+/// One backend resolver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackendConfig {
+    /// Label in logs and metrics (default: the address).
+    pub name: String,
+    /// Where queries go.
+    pub addr: SocketAddr,
+    /// Share of traffic under `wrandom` and of hash space under `chashed`.
+    pub weight: u32,
+    /// Preference under `firstAvailable` (lowest first) and the tie-break of
+    /// `leastOutstanding`.
+    pub order: u32,
+}
+
+/// Active health checking (dnsdist's `checkName`/`checkInterval`/`checkTimeout`,
+/// `rise` and `maxCheckFailures`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthConfig {
+    /// Send checks at all; without them every backend is considered up unless
+    /// live traffic times out.
+    pub enabled: bool,
+    /// The name asked (wire format is built at start).
+    pub qname: String,
+    /// Its type (numeric).
+    pub qtype: u16,
+    /// Time between checks of one backend.
+    pub interval: Duration,
+    /// How long a check may take.
+    pub timeout: Duration,
+    /// Consecutive successes that bring a down backend up.
+    pub rise: u32,
+    /// Consecutive failures (checks or live-traffic timeouts) that take an up
+    /// backend down.
+    pub fall: u32,
+}
+
+impl Default for HealthConfig {
+    fn default() -> Self {
+        HealthConfig {
+            enabled: true,
+            qname: "a.root-servers.net.".into(),
+            qtype: 1,
+            interval: Duration::from_secs(1),
+            timeout: Duration::from_secs(1),
+            rise: 1,
+            fall: 1,
+        }
+    }
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it came from (`None`: the quick-start command line).
+    pub source: Option<PathBuf>,
+    /// UDP listen addresses.
+    pub udp: Vec<SocketAddr>,
+    /// TCP listen addresses.
+    pub tcp: Vec<SocketAddr>,
+    /// DoT listen addresses.
+    pub tls: Vec<SocketAddr>,
+    /// DoT certificate chain (PEM).
+    pub tls_cert: Option<PathBuf>,
+    /// DoT private key (PEM).
+    pub tls_key: Option<PathBuf>,
+    /// UDP receive threads per listen address.
+    pub threads: NonZeroUsize,
+    /// The backends.
+    pub backends: Vec<BackendConfig>,
+    /// How queries are spread.
+    pub policy: Policy,
+    /// How long one attempt at a backend may take before the query is retried
+    /// once on another backend (dnsdist `udpTimeout`).
+    pub timeout: Duration,
+    /// Queries in flight per backend at most (dnsdist's per-backend UDP
+    /// outstanding table); past it the query goes elsewhere or is refused.
+    pub max_outstanding: usize,
+    /// Active checks.
+    pub health: HealthConfig,
+    /// Client networks allowed to query; others are dropped (dnsdist
+    /// `setACL`). Default: loopback and private ranges, as dnsdist's.
+    pub acl: Vec<IpNet>,
+    /// /metrics, /healthz and /readyz (`--metrics-addr` wins).
+    pub metrics_addr: Option<SocketAddr>,
+}
+
+/// dnsdist's default ACL: loopback, RFC 1918, RFC 6598, link-local, ULA.
+pub const DEFAULT_ACL: &[&str] = &[
+    "127.0.0.0/8",
+    "10.0.0.0/8",
+    "100.64.0.0/10",
+    "169.254.0.0/16",
+    "192.168.0.0/16",
+    "172.16.0.0/12",
+    "::1/128",
+    "fc00::/7",
+    "fe80::/10",
+];
+
+fn default_acl() -> Vec<IpNet> {
+    DEFAULT_ACL.iter().filter_map(|n| n.parse().ok()).collect()
+}
+
+fn default_threads() -> NonZeroUsize {
+    std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN)
+}
+
+impl Config {
+    /// The quick start: listen on `listen` (UDP and TCP) and spread over
+    /// `backends` with the default policy, like `dnsdist -l ADDR BACKEND...`.
+    pub fn quick_start(
+        listen: &[SocketAddr],
+        backends: &[SocketAddr],
+    ) -> Result<Config, ConfigError> {
+        if backends.is_empty() {
+            return Err(ConfigError {
+                location: None,
+                key: "backends".into(),
+                kind: ConfigErrorKind::Invalid(
+                    "no backends: give BACKEND:PORT arguments or -c FILE".into(),
+                ),
+            });
+        }
+        let listen = if listen.is_empty() {
+            vec![SocketAddr::from(([127, 0, 0, 1], DNS_PORT))]
+        } else {
+            listen.to_vec()
+        };
+        Ok(Config {
+            source: None,
+            udp: listen.clone(),
+            tcp: listen,
+            tls: Vec::new(),
+            tls_cert: None,
+            tls_key: None,
+            threads: default_threads(),
+            backends: backends
+                .iter()
+                .map(|&addr| BackendConfig {
+                    name: addr.to_string(),
+                    addr,
+                    weight: 1,
+                    order: 1,
+                })
+                .collect(),
+            policy: Policy::LeastOutstanding,
+            timeout: Duration::from_secs(1),
+            max_outstanding: 65_535,
+            health: HealthConfig::default(),
+            acl: default_acl(),
+            metrics_addr: None,
+        })
+    }
+
+    /// Reads and validates the TOML file at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::io(path, e))?;
+        Config::parse(&text, path)
+    }
+
+    /// Validates `text` as if read from `path`.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let file = Source { text, path };
+        let raw: RawConfig = toml::from_str(text).map_err(|e| file.toml_error(&e))?;
+        let listen = raw.listen.unwrap_or_default();
+        let udp = file.addrs(&listen.udp, "listen.udp", DNS_PORT)?;
+        let tcp = file.addrs(&listen.tcp, "listen.tcp", DNS_PORT)?;
+        let tls = file.addrs(&listen.tls, "listen.tls", DOT_PORT)?;
+        if udp.is_empty() && tcp.is_empty() && tls.is_empty() {
+            return Err(ConfigError {
+                location: Some(file.location(0..0)),
+                key: "listen".into(),
+                kind: ConfigErrorKind::Invalid(
+                    "nothing to listen on: set listen.udp, listen.tcp or listen.tls".into(),
+                ),
+            });
+        }
+        let (tls_cert, tls_key) = match (&listen.tls_cert, &listen.tls_key) {
+            (Some(c), Some(k)) => (
+                Some(PathBuf::from(c.get_ref())),
+                Some(PathBuf::from(k.get_ref())),
+            ),
+            (None, None) if tls.is_empty() => (None, None),
+            (None, None) => {
+                let at = listen
+                    .tls
+                    .as_ref()
+                    .and_then(|v| v.first())
+                    .map(Spanned::span);
+                return Err(file.invalid(
+                    at,
+                    "listen.tls-cert",
+                    "DoT listeners need tls-cert and tls-key",
+                ));
+            }
+            (Some(c), None) => {
+                return Err(file.invalid(
+                    Some(c.span()),
+                    "listen.tls-key",
+                    "tls-cert is set but tls-key is not",
+                ))
+            }
+            (None, Some(k)) => {
+                return Err(file.invalid(
+                    Some(k.span()),
+                    "listen.tls-cert",
+                    "tls-key is set but tls-cert is not",
+                ))
+            }
+        };
+        let threads = match &listen.threads {
+            None => default_threads(),
+            Some(n) => NonZeroUsize::new(*n.get_ref())
+                .filter(|n| n.get() <= 256)
+                .ok_or_else(|| {
+                    file.invalid(Some(n.span()), "listen.threads", "must be 1 to 256")
+                })?,
+        };
+
+        let raw_backends = raw.backends.unwrap_or_default();
+        let mut backends = Vec::with_capacity(raw_backends.servers.len());
+        for (i, server) in raw_backends.servers.iter().enumerate() {
+            let key = format!("backends.servers[{i}]");
+            let addr = file.addr(&server.addr, &format!("{key}.addr"), DNS_PORT)?;
+            let weight = match &server.weight {
+                None => 1,
+                Some(w) if *w.get_ref() >= 1 => *w.get_ref(),
+                Some(w) => {
+                    return Err(file.invalid(
+                        Some(w.span()),
+                        format!("{key}.weight"),
+                        "must be at least 1",
+                    ))
+                }
+            };
+            let name = server.name.clone().unwrap_or_else(|| addr.to_string());
+            if backends
+                .iter()
+                .any(|b: &BackendConfig| b.name == name || b.addr == addr)
+            {
+                return Err(file.invalid(
+                    Some(server.addr.span()),
+                    format!("{key}.addr"),
+                    format!("backend {name} ({addr}) is listed twice"),
+                ));
+            }
+            backends.push(BackendConfig {
+                name,
+                addr,
+                weight,
+                order: server.order.unwrap_or(1),
+            });
+        }
+        if backends.is_empty() {
+            return Err(ConfigError {
+                location: Some(file.location(0..0)),
+                key: "backends.servers".into(),
+                kind: ConfigErrorKind::Invalid(
+                    "no backends: add [[backends.servers]] entries".into(),
+                ),
+            });
+        }
+        let timeout = file.duration(
+            raw_backends.timeout.as_ref(),
+            "backends.timeout",
+            Duration::from_secs(1),
+        )?;
+        let max_outstanding = match &raw_backends.max_outstanding {
+            None => 65_535,
+            Some(n) if (1..=65_535).contains(n.get_ref()) => *n.get_ref(),
+            Some(n) => {
+                return Err(file.invalid(
+                    Some(n.span()),
+                    "backends.max-outstanding",
+                    "must be 1 to 65535",
+                ))
+            }
+        };
+
+        let policy = match &raw.policy {
+            None => Policy::LeastOutstanding,
+            Some(p) => Policy::parse(p.get_ref()).ok_or_else(|| {
+                file.invalid(Some(p.span()), "policy", format!("unknown policy `{}` (expected leastOutstanding, roundRobin, wrandom, firstAvailable or chashed)", p.get_ref()))
+            })?,
+        };
+
+        let mut health = HealthConfig::default();
+        if let Some(h) = &raw.health {
+            if let Some(enabled) = h.enabled {
+                health.enabled = enabled;
+            }
+            if let Some(name) = &h.query {
+                let mut qname = name.get_ref().trim().to_string();
+                if !qname.ends_with('.') {
+                    qname.push('.');
+                }
+                if crate::wire::encode_name(&qname).is_none() {
+                    return Err(file.invalid(
+                        Some(name.span()),
+                        "health.query",
+                        format!("`{}` is not a valid domain name", name.get_ref()),
+                    ));
+                }
+                health.qname = qname;
+            }
+            if let Some(t) = &h.qtype {
+                health.qtype = crate::wire::qtype_from_name(t.get_ref()).ok_or_else(|| {
+                    file.invalid(
+                        Some(t.span()),
+                        "health.qtype",
+                        format!("unknown type `{}`", t.get_ref()),
+                    )
+                })?;
+            }
+            health.interval =
+                file.duration(h.interval.as_ref(), "health.interval", health.interval)?;
+            health.timeout = file.duration(h.timeout.as_ref(), "health.timeout", health.timeout)?;
+            for (value, key, slot) in [
+                (&h.rise, "health.rise", &mut health.rise),
+                (&h.fall, "health.fall", &mut health.fall),
+            ] {
+                if let Some(v) = value {
+                    if *v.get_ref() < 1 {
+                        return Err(file.invalid(Some(v.span()), key, "must be at least 1"));
+                    }
+                    *slot = *v.get_ref();
+                }
+            }
+        }
+
+        let acl = match raw.acl.as_ref().and_then(|a| a.allow.as_ref()) {
+            None => default_acl(),
+            Some(list) => list
+                .iter()
+                .map(|n| {
+                    let text = n.get_ref().trim();
+                    text.parse::<IpNet>()
+                        .or_else(|_| text.parse::<IpAddr>().map(IpNet::from))
+                        .map_err(|_| {
+                            file.invalid(
+                                Some(n.span()),
+                                "acl.allow",
+                                format!("`{text}` is not an address or network"),
+                            )
+                        })
+                })
+                .collect::<Result<_, _>>()?,
+        };
+
+        let metrics_addr = match raw.metrics.as_ref().and_then(|m| m.addr.as_ref()) {
+            None => None,
+            Some(a) => Some(file.addr(a, "metrics.addr", 8083)?),
+        };
+
+        Ok(Config {
+            source: Some(path.to_path_buf()),
+            udp,
+            tcp,
+            tls,
+            tls_cert,
+            tls_key,
+            threads,
+            backends,
+            policy,
+            timeout,
+            max_outstanding,
+            health,
+            acl,
+            metrics_addr,
+        })
+    }
+
+    /// The one-screen summary `--check-config` prints.
+    pub fn summary(&self) -> String {
+        use std::fmt::Write as _;
+        let mut s = String::new();
+        let source = self
+            .source
+            .as_ref()
+            .map_or("<command line>".to_string(), |p| p.display().to_string());
+        let _ = writeln!(s, "config: {source}: OK");
+        let list = |addrs: &[SocketAddr]| {
+            if addrs.is_empty() {
+                "-".to_string()
+            } else {
+                addrs
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        };
+        let _ = writeln!(
+            s,
+            "listen: udp {} | tcp {} | dot {}",
+            list(&self.udp),
+            list(&self.tcp),
+            list(&self.tls)
+        );
+        let _ = writeln!(s, "threads: {} per UDP address", self.threads);
+        let _ = writeln!(s, "policy: {}", self.policy.as_str());
+        let _ = writeln!(
+            s,
+            "backends ({}), timeout {} ms, at most {} in flight each:",
+            self.backends.len(),
+            self.timeout.as_millis(),
+            self.max_outstanding
+        );
+        for b in &self.backends {
+            let _ = writeln!(
+                s,
+                "  {} {} weight {} order {}",
+                b.name, b.addr, b.weight, b.order
+            );
+        }
+        if self.health.enabled {
+            let _ = writeln!(
+                s,
+                "health: {} type {} every {} ms, timeout {} ms, rise {} fall {}",
+                self.health.qname,
+                self.health.qtype,
+                self.health.interval.as_millis(),
+                self.health.timeout.as_millis(),
+                self.health.rise,
+                self.health.fall
+            );
+        } else {
+            let _ = writeln!(
+                s,
+                "health: active checks off (live-traffic timeouts still count)"
+            );
+        }
+        let _ = writeln!(s, "acl: {} networks allowed", self.acl.len());
+        s
+    }
+}
+
+/// The file being read, for turning spans into lines.
+struct Source<'a> {
+    text: &'a str,
+    path: &'a Path,
+}
+
+impl Source<'_> {
+    fn location(&self, span: Range<usize>) -> Location {
+        let end = span.start.min(self.text.len());
+        let line = self.text.as_bytes()[..end]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1;
+        Location::new(
+            self.path.to_path_buf(),
+            u32::try_from(line).unwrap_or(u32::MAX),
+        )
+    }
+
+    fn invalid(
+        &self,
+        span: Option<Range<usize>>,
+        key: impl Into<String>,
+        why: impl Into<String>,
+    ) -> ConfigError {
+        ConfigError {
+            location: Some(self.location(span.unwrap_or(0..0))),
+            key: key.into(),
+            kind: ConfigErrorKind::Invalid(why.into()),
+        }
+    }
+
+    /// A TOML syntax or schema error (unknown key, wrong type) at its line.
+    fn toml_error(&self, error: &toml::de::Error) -> ConfigError {
+        let message = error.message().to_string();
+        let key = message
+            .strip_prefix("unknown field `")
+            .and_then(|rest| rest.split('`').next())
+            .unwrap_or_default()
+            .to_string();
+        let kind = if key.is_empty() {
+            ConfigErrorKind::Syntax(message)
+        } else {
+            ConfigErrorKind::Unknown
+        };
+        ConfigError {
+            location: Some(self.location(error.span().unwrap_or(0..0))),
+            key,
+            kind,
+        }
+    }
+
+    fn addr(
+        &self,
+        value: &Spanned<String>,
+        key: &str,
+        default_port: u16,
+    ) -> Result<SocketAddr, ConfigError> {
+        parse_addr(value.get_ref(), default_port).ok_or_else(|| {
+            self.invalid(
+                Some(value.span()),
+                key,
+                format!("`{}` is not an IP address with an optional port (e.g. 10.0.0.1:53 or [2001:db8::1]:53)", value.get_ref()),
+            )
+        })
+    }
+
+    fn addrs(
+        &self,
+        values: &Option<Vec<Spanned<String>>>,
+        key: &str,
+        default_port: u16,
+    ) -> Result<Vec<SocketAddr>, ConfigError> {
+        values
+            .iter()
+            .flatten()
+            .map(|v| self.addr(v, key, default_port))
+            .collect()
+    }
+
+    fn duration(
+        &self,
+        value: Option<&Spanned<String>>,
+        key: &str,
+        default: Duration,
+    ) -> Result<Duration, ConfigError> {
+        match value {
+            None => Ok(default),
+            Some(v) => parse_duration(v.get_ref())
+                .filter(|d| !d.is_zero())
+                .ok_or_else(|| {
+                    self.invalid(
+                        Some(v.span()),
+                        key,
+                        format!("`{}` is not a duration (e.g. 500ms, 1s, 2m)", v.get_ref()),
+                    )
+                }),
+        }
+    }
+}
+
+/// `IP`, `IP:PORT` or `[IPv6]:PORT`.
+pub fn parse_addr(text: &str, default_port: u16) -> Option<SocketAddr> {
+    let text = text.trim();
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        return Some(addr);
+    }
+    let bare = text
+        .strip_prefix('[')
+        .and_then(|t| t.strip_suffix(']'))
+        .unwrap_or(text);
+    bare.parse::<IpAddr>()
+        .ok()
+        .map(|ip| SocketAddr::new(ip, default_port))
+}
+
+/// `500ms`, `1s`, `1.5s`, `2m`; a bare number is seconds.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let (number, scale) = if let Some(n) = text.strip_suffix("ms") {
+        (n, 0.001)
+    } else if let Some(n) = text.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = text.strip_suffix('m') {
+        (n, 60.0)
+    } else {
+        (text, 1.0)
+    };
+    let value: f64 = number.trim().parse().ok()?;
+    (value.is_finite() && value >= 0.0 && value * scale < 86_400.0)
+        .then(|| Duration::from_secs_f64(value * scale))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawConfig {
+    listen: Option<RawListen>,
+    backends: Option<RawBackends>,
+    policy: Option<Spanned<String>>,
+    health: Option<RawHealth>,
+    acl: Option<RawAcl>,
+    metrics: Option<RawMetrics>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawListen {
+    udp: Option<Vec<Spanned<String>>>,
+    tcp: Option<Vec<Spanned<String>>>,
+    tls: Option<Vec<Spanned<String>>>,
+    tls_cert: Option<Spanned<String>>,
+    tls_key: Option<Spanned<String>>,
+    threads: Option<Spanned<usize>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawBackends {
+    #[serde(default)]
+    servers: Vec<RawServer>,
+    timeout: Option<Spanned<String>>,
+    max_outstanding: Option<Spanned<usize>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawServer {
+    addr: Spanned<String>,
+    name: Option<String>,
+    weight: Option<Spanned<u32>>,
+    order: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawHealth {
+    enabled: Option<bool>,
+    query: Option<Spanned<String>>,
+    qtype: Option<Spanned<String>>,
+    interval: Option<Spanned<String>>,
+    timeout: Option<Spanned<String>>,
+    rise: Option<Spanned<u32>>,
+    fall: Option<Spanned<u32>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawAcl {
+    allow: Option<Vec<Spanned<String>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawMetrics {
+    addr: Option<Spanned<String>>,
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("/etc/lb/lb.toml"))
+    }
+
+    const SEED: &str = r#"
+policy = "leastOutstanding"
+
+[listen]
+udp = ["0.0.0.0:53"]
+tcp = ["0.0.0.0:53"]
+
+[backends]
+timeout = "800ms"
+servers = [
+  { addr = "10.244.0.11:53" },
+  { addr = "10.244.0.12", weight = 2, order = 2, name = "unbound-b" },
+]
+"#;
+
+    #[test]
+    fn parses_a_full_file() {
+        let c = parse(SEED).unwrap();
+        assert_eq!(c.udp, vec!["0.0.0.0:53".parse().unwrap()]);
+        assert_eq!(c.backends.len(), 2);
+        assert_eq!(c.backends[1].addr, "10.244.0.12:53".parse().unwrap());
+        assert_eq!((c.backends[1].weight, c.backends[1].order), (2, 2));
+        assert_eq!(c.backends[1].name, "unbound-b");
+        assert_eq!(c.backends[0].name, "10.244.0.11:53");
+        assert_eq!(c.timeout, Duration::from_millis(800));
+        assert_eq!(c.policy, Policy::LeastOutstanding);
+        assert_eq!(c.acl.len(), DEFAULT_ACL.len());
+        assert!(c
+            .summary()
+            .contains("unbound-b 10.244.0.12:53 weight 2 order 2"));
+    }
+
+    #[test]
+    fn unknown_key_names_line_and_key() {
+        let e = parse("[listen]\nudp = [\"127.0.0.1:53\"]\n\n[backends]\nservers = [{ addr = \"127.0.0.1:5300\" }]\ntimout = \"1s\"\n").unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.starts_with("/etc/lb/lb.toml:6: timout: unknown option"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn bad_values_name_line_and_key() {
+        let cases: &[(&str, &str)] = &[
+            ("[listen]\nudp = [\"1.2.3.4:53\"]\n[backends]\nservers = [{ addr = \"nonsense\" }]\n", "/etc/lb/lb.toml:4: backends.servers[0].addr: invalid value"),
+            ("\npolicy = \"fastest\"\n[listen]\nudp = [\"1.2.3.4:53\"]\n[backends]\nservers = [{ addr = \"1.1.1.1\" }]\n", "/etc/lb/lb.toml:2: policy: invalid value: unknown policy `fastest`"),
+            ("policy = \"roundrobin\"\n[listen]\nudp = [\"1.2.3.4:53\"]\n[backends]\nservers = [{ addr = \"1.1.1.1\" }]\n[health]\ninterval = \"soon\"\n", "/etc/lb/lb.toml:7: health.interval: invalid value"),
+            ("[listen]\ntls = [\"0.0.0.0\"]\n[backends]\nservers = [{ addr = \"1.1.1.1\" }]\n", "/etc/lb/lb.toml:2: listen.tls-cert: invalid value"),
+            ("[listen]\nudp = [\"1.2.3.4:53\"]\n[backends]\nservers = []\n", "/etc/lb/lb.toml:1: backends.servers: invalid value: no backends"),
+            ("[listen]\nudp = [\"1.2.3.4:53\"]\n[backends]\nservers = [{ addr = \"1.1.1.1\", weight = 0 }]\n", "/etc/lb/lb.toml:4: backends.servers[0].weight: invalid value"),
+            ("[listen]\nudp = [\"1.2.3.4:53\"]\n[backends]\nservers = [{ addr = \"1.1.1.1\" }]\n[acl]\nallow = [\"10.0.0.0/8\", \"everyone\"]\n", "/etc/lb/lb.toml:6: acl.allow: invalid value"),
+        ];
+        for (text, want) in cases {
+            let e = parse(text).unwrap_err().to_string();
+            assert!(e.starts_with(want), "{e}\n  wanted: {want}");
+        }
+    }
+
+    /// The example in the README's lb section is a valid config.
+    #[test]
+    fn readme_example_parses() {
+        let readme = include_str!("../../README.md");
+        let section = &readme[readme.find("## lb").unwrap()..];
+        let start = section.find("```toml\n").unwrap() + "```toml\n".len();
+        let text = &section[start..start + section[start..].find("```").unwrap()];
+        let c = parse(text).unwrap();
+        assert_eq!(c.tls, vec!["0.0.0.0:853".parse().unwrap()]);
+        assert_eq!(c.backends.len(), 2);
+        assert_eq!(c.policy, Policy::LeastOutstanding);
+        assert_eq!(c.metrics_addr, Some("0.0.0.0:8083".parse().unwrap()));
+    }
+
+    #[test]
+    fn every_policy_name_parses() {
+        for (name, policy) in [
+            ("leastOutstanding", Policy::LeastOutstanding),
+            ("roundrobin", Policy::RoundRobin),
+            ("wrandom", Policy::WeightedRandom),
+            ("firstAvailable", Policy::FirstAvailable),
+            ("chashed", Policy::ConsistentHash),
+        ] {
+            assert_eq!(Policy::parse(name), Some(policy));
+            assert_eq!(Policy::parse(policy.as_str()), Some(policy));
+        }
+    }
+
+    #[test]
+    fn quick_start_defaults() {
+        let c = Config::quick_start(
+            &["127.0.0.1:5300".parse().unwrap()],
+            &["127.0.0.1:5301".parse().unwrap()],
+        )
+        .unwrap();
+        assert_eq!(c.udp, c.tcp);
+        assert_eq!(c.policy, Policy::LeastOutstanding);
+        assert!(Config::quick_start(&[], &[]).is_err());
+    }
+
+    #[test]
+    fn durations_and_addresses() {
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1.5s"), Some(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("2m"), Some(Duration::from_secs(120)));
+        assert_eq!(parse_duration("2"), Some(Duration::from_secs(2)));
+        assert_eq!(parse_duration("-1s"), None);
+        assert_eq!(parse_addr("[::1]", 53), Some("[::1]:53".parse().unwrap()));
+        assert_eq!(
+            parse_addr("10.0.0.1", 853),
+            Some("10.0.0.1:853".parse().unwrap())
+        );
+        assert_eq!(parse_addr("host:53", 53), None);
+    }
+}

@@ -1,0 +1,21 @@
+//! The lb's errors, reported with context at the edge (main).
+
+/// Why the lb could not start or run.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The configuration is invalid (names file, line and key).
+    #[error(transparent)]
+    Config(#[from] common::config::ConfigError),
+    /// A listener could not be bound or served.
+    #[error(transparent)]
+    Frontend(#[from] common::frontend::FrontendError),
+    /// A backend socket or the admin listener failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+}

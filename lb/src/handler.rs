@@ -1,0 +1,243 @@
+//! The query path: ACL, a header-and-question peek (no full parse), a backend
+//! by policy, forwarding with one retry on another backend after a timeout,
+//! and SERVFAIL at once when no backend is up.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use common::acl::Acl;
+use common::dns::wire::{write_error_reply, QueryView};
+use common::frontend::{DnsHandler, Query, Reply, Transport};
+use ipnet::IpNet;
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+use crate::backend::Backend;
+use crate::config::Config;
+use crate::forward::SendError;
+use crate::metrics::LbMetrics;
+use crate::policy::Selector;
+
+/// RCODE SERVFAIL.
+const SERVFAIL: u8 = 2;
+
+/// What can change on SIGHUP: backends and policy, and the ACL.
+pub struct Routing {
+    /// Backends and policy.
+    pub selector: Selector,
+    /// Allowed client networks.
+    pub acl: Acl<()>,
+    /// One attempt's time limit.
+    pub timeout: Duration,
+    /// Consecutive failures that take a backend down.
+    pub fall: u32,
+    /// Whether active checks run (and so may bring a backend back).
+    pub checks_enabled: bool,
+}
+
+impl Routing {
+    /// Routing for `config` over already connected `backends`.
+    pub fn new(config: &Config, backends: Vec<Arc<Backend>>) -> Routing {
+        let mut acl = Acl::new();
+        for net in &config.acl {
+            acl.insert(*net, ());
+        }
+        Routing {
+            selector: Selector::new(config.policy, backends),
+            acl,
+            timeout: config.timeout,
+            fall: config.health.fall,
+            checks_enabled: config.health.enabled,
+        }
+    }
+
+    /// Whether `net` is allowed (for tests and the summary).
+    pub fn allows(&self, net: &IpNet) -> bool {
+        self.acl.lookup(net.addr()).is_some()
+    }
+}
+
+/// The lb's [`DnsHandler`].
+pub struct Lb {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    routing: ArcSwap<Routing>,
+    metrics: LbMetrics,
+}
+
+impl Lb {
+    /// A handler routing by `routing`.
+    pub fn new(routing: Routing, metrics: LbMetrics) -> Lb {
+        Lb {
+            inner: Arc::new(Inner {
+                routing: ArcSwap::from_pointee(routing),
+                metrics,
+            }),
+        }
+    }
+
+    /// The routing in force.
+    pub fn routing(&self) -> Arc<Routing> {
+        self.inner.routing.load_full()
+    }
+
+    /// Swaps in new routing; queries in flight finish on the old one.
+    pub fn replace_routing(&self, routing: Routing) {
+        self.inner.routing.store(Arc::new(routing));
+    }
+}
+
+impl DnsHandler for Lb {
+    fn handle(&self, query: &Query<'_>, out: &mut Vec<u8>) -> Reply {
+        let inner = &self.inner;
+        let metrics = &inner.metrics;
+        let routing = inner.routing.load_full();
+        if routing.acl.lookup(query.peer.ip()).is_none() {
+            metrics.acl_drops.increment(1);
+            return Reply::Drop;
+        }
+        let view = match QueryView::parse(query.wire) {
+            Ok(view) if !view.is_response() => view,
+            _ => {
+                metrics.noncompliant_queries.increment(1);
+                return Reply::Drop;
+            }
+        };
+        metrics.queries.increment(1);
+        let Some(first) = routing.selector.choose(view.qname_wire(), None).cloned() else {
+            metrics.no_policy.increment(1);
+            metrics.servfail_responses.increment(1);
+            metrics.responses.increment(1);
+            write_error_reply(&view, SERVFAIL, true, out);
+            metrics
+                .latency
+                .record(query.received_at.elapsed().as_secs_f64());
+            return Reply::Ready;
+        };
+        let inner = self.inner.clone();
+        let wire = query.wire.to_vec();
+        let transport = query.transport;
+        let received_at = query.received_at;
+        Reply::Pending(Box::pin(async move {
+            let reply = inner.forward(&routing, first, &wire, transport).await;
+            inner.metrics.responses.increment(1);
+            inner
+                .metrics
+                .latency
+                .record(received_at.elapsed().as_secs_f64());
+            Some(reply)
+        }))
+    }
+}
+
+/// Why one attempt at a backend gave no answer.
+enum Failure {
+    Timeout,
+    Full,
+    Send,
+}
+
+impl Inner {
+    /// The response to `wire`: from `first`, or after a timeout from one other
+    /// backend that is up, or our SERVFAIL.
+    async fn forward(
+        &self,
+        routing: &Routing,
+        first: Arc<Backend>,
+        wire: &[u8],
+        transport: Transport,
+    ) -> Vec<u8> {
+        let mut backend = first;
+        for attempt in 0..2 {
+            match self.attempt(routing, &backend, wire, transport).await {
+                Ok(response) => {
+                    if response.len() >= 4 && response[3] & 0x0F == SERVFAIL {
+                        self.metrics.servfail_responses.increment(1);
+                    }
+                    return response;
+                }
+                Err(Failure::Timeout) => {
+                    self.metrics.downstream_timeouts.increment(1);
+                    backend.timed_out(routing.fall, routing.checks_enabled);
+                }
+                Err(Failure::Full) => self.metrics.outstanding_overflows.increment(1),
+                Err(Failure::Send) => self.metrics.downstream_send_errors.increment(1),
+            }
+            if attempt > 0 {
+                break;
+            }
+            let qname = QueryView::parse(wire)
+                .map(|v| v.qname_wire())
+                .unwrap_or_default();
+            match routing.selector.choose(qname, Some(&backend)) {
+                Some(next) => {
+                    self.metrics.retries.increment(1);
+                    backend = next.clone();
+                }
+                None => break,
+            }
+        }
+        self.metrics.servfail_responses.increment(1);
+        let mut out = Vec::new();
+        if let Ok(view) = QueryView::parse(wire) {
+            write_error_reply(&view, SERVFAIL, true, &mut out);
+        }
+        out
+    }
+
+    /// One attempt over UDP; a truncated answer to a TCP or DoT client is
+    /// fetched again over TCP from the same backend.
+    async fn attempt(
+        &self,
+        routing: &Routing,
+        backend: &Backend,
+        wire: &[u8],
+        transport: Transport,
+    ) -> Result<Vec<u8>, Failure> {
+        backend.metrics.queries.increment(1);
+        let started = Instant::now();
+        let ticket = match backend.forwarder.send(wire).await {
+            Ok(ticket) => ticket,
+            Err(SendError::Full) => return Err(Failure::Full),
+            Err(error) => {
+                tracing::debug!(backend = %backend.config.name, %error, "send to backend failed");
+                backend.metrics.send_errors.increment(1);
+                return Err(Failure::Send);
+            }
+        };
+        let response = ticket.wait(routing.timeout).await.ok_or(Failure::Timeout)?;
+        backend.answered(started.elapsed());
+        let truncated = response.len() >= 3 && response[2] & 0x02 != 0;
+        if truncated && transport != Transport::Udp {
+            let remaining = routing
+                .timeout
+                .saturating_sub(started.elapsed())
+                .max(Duration::from_millis(100));
+            return tcp_query(backend, wire, remaining)
+                .await
+                .ok_or(Failure::Timeout);
+        }
+        Ok(response)
+    }
+}
+
+/// One query over a fresh TCP connection to `backend`, within `limit`.
+async fn tcp_query(backend: &Backend, wire: &[u8], limit: Duration) -> Option<Vec<u8>> {
+    let exchange = async {
+        let mut stream = TcpStream::connect(backend.config.addr).await.ok()?;
+        stream.set_nodelay(true).ok()?;
+        common::dns::tcp::write_frame(&mut stream, wire)
+            .await
+            .ok()?;
+        let mut response = Vec::new();
+        common::dns::tcp::read_frame(&mut stream, &mut response)
+            .await
+            .ok()?
+            .then_some(())?;
+        (response.get(..2) == wire.get(..2)).then_some(response)
+    };
+    tokio::time::timeout(limit, exchange).await.ok().flatten()
+}

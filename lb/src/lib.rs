@@ -1,0 +1,27 @@
+//! `lb`: a DNS load balancer that replaces dnsdist.
+//!
+//! Module map:
+//! - [`config`]: the TOML file and the quick-start command line.
+//! - [`handler`]: the query path (ACL, policy, forwarding, retry, SERVFAIL).
+//! - [`policy`]: leastOutstanding, roundRobin, wrandom, firstAvailable, chashed.
+//! - [`backend`]: a backend's state (up/down) and metrics.
+//! - [`forward`]: UDP to a backend with ID rewriting and a bounded table.
+//! - [`health`]: active checks.
+//! - [`metrics`]: `dnsdist_*` metrics.
+//! - [`server`]: wiring into the shared front end and admin endpoint.
+//! - [`wire`]: check queries and question fingerprints.
+
+pub mod backend;
+pub mod config;
+pub mod error;
+pub mod forward;
+pub mod handler;
+pub mod health;
+pub mod metrics;
+pub mod policy;
+pub mod server;
+pub mod wire;
+
+pub use config::Config;
+pub use error::Error;
+pub use server::{run, Listeners};

@@ -1,0 +1,84 @@
+//! `lb`: parse arguments, load the config, bind, and call `lb::run`.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use common::cli::CommonArgs;
+use common::exit::{EX_FAILURE, EX_USAGE};
+use lb::{Config, Listeners};
+
+/// A DNS load balancer (drop-in for dnsdist in front of resolvers).
+///
+/// Quick start, like `dnsdist -l ADDR BACKEND...`:
+/// `lb --listen 127.0.0.1:5300 127.0.0.1:5301 127.0.0.1:5302`
+#[derive(clap::Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Listen on ADDR:PORT, UDP and TCP (repeatable; quick start without -c).
+    #[arg(short = 'l', long = "listen", value_name = "ADDR:PORT")]
+    listen: Vec<SocketAddr>,
+    /// Backends for the quick start (without -c).
+    #[arg(value_name = "BACKEND:PORT")]
+    backends: Vec<SocketAddr>,
+    /// Seconds to keep serving (not ready) after SIGTERM before draining.
+    #[arg(long, default_value_t = 1.0)]
+    lameduck: f64,
+}
+
+/// mimalloc: every forwarded query allocates (its copy, its task), and the
+/// allocator's per-thread caches keep that off the global lock.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() -> ExitCode {
+    let args: Args = common::cli::parse_args();
+    let config = match &args.common.config {
+        Some(path) if args.backends.is_empty() && args.listen.is_empty() => Config::load(path),
+        Some(_) => {
+            eprintln!("lb: give either -c FILE or --listen/BACKEND arguments, not both");
+            return ExitCode::from(EX_USAGE);
+        }
+        None => Config::quick_start(&args.listen, &args.backends),
+    };
+    let config = match config {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("{error}");
+            return ExitCode::from(EX_USAGE);
+        }
+    };
+    if args.common.check_config {
+        #[allow(clippy::print_stdout)]
+        {
+            print!("{}", config.summary());
+        }
+        return ExitCode::SUCCESS;
+    }
+    common::logging::init(args.common.log_format, "info");
+    let metrics_addr = args
+        .common
+        .metrics_addr
+        .or(config.metrics_addr)
+        .or_else(|| lb::server::DEFAULT_METRICS_ADDR.parse::<SocketAddr>().ok());
+    let listeners = match Listeners::bind(&config, metrics_addr) {
+        Ok(listeners) => listeners,
+        Err(error) => {
+            tracing::error!(%error, "cannot bind");
+            return ExitCode::from(EX_FAILURE);
+        }
+    };
+    let lameduck = Duration::try_from_secs_f64(args.lameduck).unwrap_or(Duration::ZERO);
+    let threads = config.threads.get();
+    common::exit::run_until_signal("lb", threads, lameduck, move |readiness, shutdown| {
+        lb::run(
+            config,
+            listeners,
+            lb::server::registry(),
+            readiness,
+            shutdown,
+        )
+    })
+}

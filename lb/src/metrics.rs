@@ -1,0 +1,166 @@
+//! Every metric the lb exports, declared once, with dnsdist's Prometheus names
+//! where the concept matches (`dnsdist_queries`, `dnsdist_server_queries`, ...)
+//! so existing dashboards keep working, plus latency histograms.
+
+use common::metrics::Registry;
+use metrics::{Counter, Gauge, Histogram};
+
+/// Bucket boundaries (seconds) for the latency histograms: a backend cache
+/// hit (tens of µs) to a slow recursion.
+pub const LATENCY_BUCKETS: &[f64] = &[
+    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+    2.0, 5.0,
+];
+
+/// Histogram names and their buckets, for [`Registry::new`].
+pub const HISTOGRAMS: &[(&str, &[f64])] = &[
+    ("dnsdist_latency_seconds", LATENCY_BUCKETS),
+    ("dnsdist_server_latency_seconds", LATENCY_BUCKETS),
+];
+
+/// Process-wide counters.
+#[derive(Clone)]
+pub struct LbMetrics {
+    /// dnsdist_queries: queries received (after the ACL).
+    pub queries: Counter,
+    /// dnsdist_responses: responses sent to clients (from a backend or our own).
+    pub responses: Counter,
+    /// dnsdist_acl_drops: queries dropped by the ACL.
+    pub acl_drops: Counter,
+    /// dnsdist_noncompliant_queries: messages that are not a well-formed query.
+    pub noncompliant_queries: Counter,
+    /// dnsdist_noncompliant_responses: backend datagrams matching no query in flight.
+    pub noncompliant_responses: Counter,
+    /// dnsdist_downstream_timeouts: attempts a backend did not answer in time.
+    pub downstream_timeouts: Counter,
+    /// dnsdist_downstream_send_errors: sends to a backend that failed.
+    pub downstream_send_errors: Counter,
+    /// dnsdist_servfail_responses: SERVFAIL answers sent (a backend's or ours).
+    pub servfail_responses: Counter,
+    /// dnsdist_no_policy: queries with no backend up (answered SERVFAIL at once).
+    pub no_policy: Counter,
+    /// dnsdist_retries: queries retried on a second backend after a timeout.
+    pub retries: Counter,
+    /// dnsdist_outstanding_overflows: sends refused because a backend's table was full.
+    pub outstanding_overflows: Counter,
+    /// dnsdist_latency_seconds: client-visible time from receipt to response.
+    pub latency: Histogram,
+    /// dnsdist_backend_state_changes: backends going up or down.
+    pub state_changes: Counter,
+}
+
+impl LbMetrics {
+    /// Registers the process-wide metrics.
+    pub fn new(registry: &Registry) -> LbMetrics {
+        let c = |name, help| registry.counter(name, help, &[]);
+        LbMetrics {
+            queries: c("dnsdist_queries", "Queries received (after the ACL)."),
+            responses: c("dnsdist_responses", "Responses sent to clients."),
+            acl_drops: c("dnsdist_acl_drops", "Queries dropped by the ACL."),
+            noncompliant_queries: c(
+                "dnsdist_noncompliant_queries",
+                "Messages that are not a well-formed query.",
+            ),
+            noncompliant_responses: c(
+                "dnsdist_noncompliant_responses",
+                "Backend datagrams matching no query in flight.",
+            ),
+            downstream_timeouts: c(
+                "dnsdist_downstream_timeouts",
+                "Attempts a backend did not answer in time.",
+            ),
+            downstream_send_errors: c(
+                "dnsdist_downstream_send_errors",
+                "Sends to a backend that failed.",
+            ),
+            servfail_responses: c("dnsdist_servfail_responses", "SERVFAIL responses sent."),
+            no_policy: c(
+                "dnsdist_no_policy",
+                "Queries that found no backend up (answered SERVFAIL).",
+            ),
+            retries: c(
+                "dnsdist_retries",
+                "Queries retried on another backend after a timeout.",
+            ),
+            outstanding_overflows: c(
+                "dnsdist_outstanding_overflows",
+                "Sends refused because a backend's outstanding table was full.",
+            ),
+            latency: registry.histogram(
+                "dnsdist_latency_seconds",
+                "Time from receiving a query to sending its response.",
+                &[],
+            ),
+            state_changes: c(
+                "dnsdist_backend_state_changes",
+                "Backends going up or down.",
+            ),
+        }
+    }
+}
+
+/// One backend's metrics, labelled `server` (its name) and `address`.
+#[derive(Clone)]
+pub struct BackendMetrics {
+    /// dnsdist_server_queries.
+    pub queries: Counter,
+    /// dnsdist_server_responses.
+    pub responses: Counter,
+    /// dnsdist_server_drops: queries the backend did not answer in time.
+    pub drops: Counter,
+    /// dnsdist_server_send_errors.
+    pub send_errors: Counter,
+    /// dnsdist_server_latency_seconds.
+    pub latency: Histogram,
+    /// dnsdist_server_outstanding (set at scrape).
+    pub outstanding: Gauge,
+    /// dnsdist_server_status: 1 up, 0 down.
+    pub status: Gauge,
+    /// dnsdist_server_health_check_failures.
+    pub check_failures: Counter,
+}
+
+impl BackendMetrics {
+    /// Registers the metrics of the backend `name` at `address`.
+    pub fn new(registry: &Registry, name: &str, address: &str) -> BackendMetrics {
+        let labels = [
+            ("server", name.to_string()),
+            ("address", address.to_string()),
+        ];
+        let c = |metric, help| registry.counter(metric, help, &labels);
+        BackendMetrics {
+            queries: c("dnsdist_server_queries", "Queries sent to the backend."),
+            responses: c(
+                "dnsdist_server_responses",
+                "Responses received from the backend.",
+            ),
+            drops: c(
+                "dnsdist_server_drops",
+                "Queries the backend did not answer in time.",
+            ),
+            send_errors: c(
+                "dnsdist_server_send_errors",
+                "Sends to the backend that failed.",
+            ),
+            latency: registry.histogram(
+                "dnsdist_server_latency_seconds",
+                "Backend response time.",
+                &labels,
+            ),
+            outstanding: registry.gauge(
+                "dnsdist_server_outstanding",
+                "Queries in flight to the backend.",
+                &labels,
+            ),
+            status: registry.gauge(
+                "dnsdist_server_status",
+                "1 when the backend is up, 0 when down.",
+                &labels,
+            ),
+            check_failures: c(
+                "dnsdist_server_health_check_failures",
+                "Failed active health checks.",
+            ),
+        }
+    }
+}

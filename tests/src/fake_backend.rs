@@ -1,0 +1,256 @@
+//! A fake backend resolver for the lb's tests: on UDP and TCP at its address it
+//! answers every query with one A record `192.0.2.<tag>` (TTL 60), so a test
+//! can tell which backend answered. It counts the queries it sees per name and
+//! can be made slow, silent, SERVFAIL, or truncating over UDP; [`FakeBackend::stop`]
+//! closes its sockets as a killed pod would.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use parking_lot::Mutex;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::task::JoinSet;
+
+/// How the backend answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// One A record.
+    Answer = 0,
+    /// Nothing at all.
+    Silent = 1,
+    /// SERVFAIL, no records.
+    Servfail = 2,
+    /// Over UDP: TC set, no records; over TCP: the full answer.
+    TruncateUdp = 3,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    tag: u8,
+    delay_ms: AtomicU64,
+    mode: AtomicU8,
+    queries: AtomicU64,
+    /// Queries seen per lower-cased dotted name.
+    names: Mutex<HashMap<String, u64>>,
+}
+
+/// A running fake backend; dropping it stops it.
+#[derive(Debug)]
+pub struct FakeBackend {
+    addr: SocketAddr,
+    state: Arc<State>,
+    tasks: Option<JoinSet<()>>,
+}
+
+impl FakeBackend {
+    /// Serves on `addr` (UDP and TCP; port 0 picks one free for both).
+    /// `tag` is the last octet of the address it answers with.
+    pub async fn start(addr: SocketAddr, tag: u8) -> anyhow::Result<FakeBackend> {
+        let udp = UdpSocket::bind(addr)
+            .await
+            .with_context(|| format!("bind udp {addr}"))?;
+        let addr = udp.local_addr()?;
+        let tcp = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("bind tcp {addr}"))?;
+        let state = Arc::new(State {
+            tag,
+            ..State::default()
+        });
+        let mut tasks = JoinSet::new();
+        tasks.spawn(serve_udp(Arc::new(udp), state.clone()));
+        tasks.spawn(serve_tcp(tcp, state.clone()));
+        Ok(FakeBackend {
+            addr,
+            state,
+            tasks: Some(tasks),
+        })
+    }
+
+    /// Where it listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Queries seen (UDP and TCP).
+    pub fn queries(&self) -> u64 {
+        self.state.queries.load(Ordering::Relaxed)
+    }
+
+    /// Queries seen for names ending in `suffix` (dotted, lower case).
+    pub fn queries_under(&self, suffix: &str) -> u64 {
+        self.state
+            .names
+            .lock()
+            .iter()
+            .filter(|(name, _)| name.ends_with(suffix))
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// The names seen ending in `suffix`.
+    pub fn names_under(&self, suffix: &str) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .state
+            .names
+            .lock()
+            .keys()
+            .filter(|name| name.ends_with(suffix))
+            .cloned()
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Answers after `delay`.
+    pub fn set_delay(&self, delay: Duration) {
+        self.state.delay_ms.store(
+            u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+    }
+
+    /// Changes how it answers.
+    pub fn set_mode(&self, mode: Mode) {
+        self.state.mode.store(mode as u8, Ordering::Relaxed);
+    }
+
+    /// Closes its sockets, as a killed pod's would be.
+    pub fn stop(&mut self) {
+        if let Some(mut tasks) = self.tasks.take() {
+            tasks.abort_all();
+        }
+    }
+}
+
+impl Drop for FakeBackend {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn mode(state: &State) -> Mode {
+    match state.mode.load(Ordering::Relaxed) {
+        1 => Mode::Silent,
+        2 => Mode::Servfail,
+        3 => Mode::TruncateUdp,
+        _ => Mode::Answer,
+    }
+}
+
+/// The reply to `query`, or `None` to stay silent (or for garbage).
+fn reply(state: &State, query: &[u8], over_tcp: bool) -> Option<Vec<u8>> {
+    if query.len() < 12 || query[2] & 0x80 != 0 || u16::from_be_bytes([query[4], query[5]]) != 1 {
+        return None;
+    }
+    // Question: name labels from offset 12, then type and class.
+    let mut pos = 12;
+    let mut labels = Vec::new();
+    loop {
+        let len = usize::from(*query.get(pos)?);
+        if len == 0 {
+            pos += 1;
+            break;
+        }
+        if len > 63 {
+            return None;
+        }
+        let label = query.get(pos + 1..pos + 1 + len)?;
+        labels.push(String::from_utf8_lossy(label).to_ascii_lowercase());
+        pos += 1 + len;
+    }
+    let question_end = pos + 4;
+    if query.len() < question_end {
+        return None;
+    }
+    let name = format!("{}.", labels.join("."));
+    state.queries.fetch_add(1, Ordering::Relaxed);
+    *state.names.lock().entry(name).or_default() += 1;
+    let mode = mode(state);
+    if mode == Mode::Silent {
+        return None;
+    }
+    let mut out = query[..question_end].to_vec();
+    let rd = query[2] & 0x01;
+    out[2] = 0x80 | rd; // QR, opcode 0, RD copied
+    out[3] = 0x80; // RA, NOERROR
+    out[6..12].fill(0);
+    match mode {
+        Mode::Servfail => out[3] |= 2,
+        Mode::TruncateUdp if !over_tcp => out[2] |= 0x02,
+        _ => {
+            out[7] = 1; // ANCOUNT
+            out.extend_from_slice(&[
+                0xC0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, state.tag,
+            ]);
+        }
+    }
+    Some(out)
+}
+
+async fn delay(state: &State) {
+    let ms = state.delay_ms.load(Ordering::Relaxed);
+    if ms > 0 {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+}
+
+async fn serve_udp(socket: Arc<UdpSocket>, state: Arc<State>) {
+    let mut buf = vec![0u8; 65_535];
+    let mut pending = JoinSet::new();
+    loop {
+        let Ok((len, peer)) = socket.recv_from(&mut buf).await else {
+            continue;
+        };
+        let Some(out) = reply(&state, &buf[..len], false) else {
+            continue;
+        };
+        if state.delay_ms.load(Ordering::Relaxed) == 0 {
+            let _ = socket.send_to(&out, peer).await;
+        } else {
+            let (socket, state) = (socket.clone(), state.clone());
+            pending.spawn(async move {
+                delay(&state).await;
+                let _ = socket.send_to(&out, peer).await;
+            });
+            while pending.try_join_next().is_some() {}
+        }
+    }
+}
+
+async fn serve_tcp(listener: TcpListener, state: Arc<State>) {
+    let mut conns = JoinSet::new();
+    loop {
+        let Ok((mut stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let state = state.clone();
+        conns.spawn(async move {
+            loop {
+                let mut len = [0u8; 2];
+                if stream.read_exact(&mut len).await.is_err() {
+                    return;
+                }
+                let mut msg = vec![0u8; usize::from(u16::from_be_bytes(len))];
+                if stream.read_exact(&mut msg).await.is_err() {
+                    return;
+                }
+                let Some(out) = reply(&state, &msg, true) else {
+                    continue;
+                };
+                delay(&state).await;
+                let mut framed = u16::try_from(out.len()).unwrap_or(0).to_be_bytes().to_vec();
+                framed.extend_from_slice(&out);
+                if stream.write_all(&framed).await.is_err() {
+                    return;
+                }
+            }
+        });
+        while conns.try_join_next().is_some() {}
+    }
+}

@@ -1,0 +1,634 @@
+//! The lb binary in front of fake backends, through real sockets: the quick
+//! start with dig, each policy's distribution, failover when a backend is
+//! killed under load, SERVFAIL at once with every backend down, the ACL,
+//! truncation for TCP clients, config errors, and its metrics.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use e2e::daemon::{cargo_bin, free_port, test_addr, unique_net, Daemon, Signal};
+use e2e::dig::{query_with, Dig, QueryOptions, Transport};
+use e2e::fake_backend::{FakeBackend, Mode};
+use e2e::metrics::scrape;
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::{RData, RecordType};
+use tokio::time::Instant;
+
+use crate::resolver_support::scratch_dir;
+
+fn lb_bin() -> PathBuf {
+    cargo_bin("lb").expect("lb binary built (cargo build --workspace --bins)")
+}
+
+/// A test's network: the lb on 127.<net>.1.1:53, backends on 127.<net>.2.<k>:53.
+struct Net {
+    net: u8,
+}
+
+impl Net {
+    fn new() -> Net {
+        Net { net: unique_net() }
+    }
+    fn lb(&self) -> SocketAddr {
+        SocketAddr::new(test_addr(self.net, 1), 53)
+    }
+    fn backend(&self, k: u8) -> SocketAddr {
+        SocketAddr::new(IpAddr::from([127, self.net, 2, k]), 53)
+    }
+    async fn backends(&self, n: u8) -> Vec<FakeBackend> {
+        let mut out = Vec::new();
+        for k in 1..=n {
+            out.push(FakeBackend::start(self.backend(k), k).await.unwrap());
+        }
+        out
+    }
+}
+
+/// Starts the lb with the TOML `config` (listen and metrics filled in), waits
+/// until it is ready, and returns it with its metrics address.
+async fn start_lb(net: &Net, config: &str) -> (Daemon, SocketAddr) {
+    let (daemon, metrics, _) = start_lb_with_path(net, config).await;
+    (daemon, metrics)
+}
+
+/// The lb's config file text: `config` (top-level keys first, then tables),
+/// then the listen and metrics tables.
+fn lb_toml(net: &Net, metrics: SocketAddr, config: &str) -> String {
+    format!(
+        "{config}\n[listen]\nudp = [\"{lb}\"]\ntcp = [\"{lb}\"]\nthreads = 2\n\n[metrics]\naddr = \"{metrics}\"\n",
+        lb = net.lb()
+    )
+}
+
+/// [`start_lb`], also returning the config file's path.
+async fn start_lb_with_path(net: &Net, config: &str) -> (Daemon, SocketAddr, PathBuf) {
+    let metrics = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let dir = scratch_dir("lb");
+    let path = dir.join("lb.toml");
+    std::fs::write(&path, lb_toml(net, metrics, config)).unwrap();
+    let mut daemon = Daemon::spawn(&lb_bin(), &["-c".into(), path.display().to_string()]).unwrap();
+    daemon
+        .wait_ready(metrics, Duration::from_secs(10))
+        .await
+        .unwrap();
+    (daemon, metrics, path)
+}
+
+fn servers(backends: &[FakeBackend], extra: &[&str]) -> String {
+    let mut s = String::from("[backends]\ntimeout = \"300ms\"\nservers = [\n");
+    for (i, b) in backends.iter().enumerate() {
+        let more = extra.get(i).copied().unwrap_or("");
+        s.push_str(&format!(
+            "  {{ addr = \"{}\", name = \"b{}\"{more} }},\n",
+            b.addr(),
+            i + 1
+        ));
+    }
+    s.push_str("]\n");
+    s
+}
+
+const QUICK_CHECKS: &str =
+    "[health]\ninterval = \"100ms\"\ntimeout = \"200ms\"\nquery = \"health.check.\"\n";
+
+/// The last octet of the A record answered (which backend answered), or
+/// `None` for no answer.
+async fn ask(
+    lb: SocketAddr,
+    name: &str,
+    transport: Transport,
+) -> Option<(ResponseCode, Option<u8>)> {
+    let options = QueryOptions {
+        timeout: Duration::from_secs(2),
+        ..QueryOptions::default()
+    };
+    let msg = query_with(lb, name, RecordType::A, transport, options)
+        .await
+        .ok()?;
+    let tag = msg.answers.iter().find_map(|r| match &r.data {
+        RData::A(a) => Some(a.0.octets()[3]),
+        _ => None,
+    });
+    Some((msg.response_code, tag))
+}
+
+/// The quick start (`lb --listen ADDR BACKEND...`) answers dig through a backend,
+/// over UDP and TCP, and exports dnsdist's metric names.
+#[tokio::test]
+async fn quick_start_answers_dig_over_udp_and_tcp() {
+    let net = Net::new();
+    let backends = net.backends(2).await;
+    let metrics = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let mut daemon = Daemon::spawn(
+        &lb_bin(),
+        &[
+            "--listen".into(),
+            net.lb().to_string(),
+            backends[0].addr().to_string(),
+            backends[1].addr().to_string(),
+            "--metrics-addr".into(),
+            metrics.to_string(),
+        ],
+    )
+    .unwrap();
+    daemon
+        .wait_ready(metrics, Duration::from_secs(10))
+        .await
+        .unwrap();
+    for tcp in [false, true] {
+        let mut dig = Dig::new(net.lb().ip()).port(53);
+        if tcp {
+            dig = dig.tcp();
+        }
+        let r = dig.run("www.example.test", "A").await.unwrap();
+        assert_eq!(r.status, "NOERROR", "{}", r.raw);
+        let answer = r.answers_of("A");
+        assert!(
+            answer == ["192.0.2.1"] || answer == ["192.0.2.2"],
+            "{}",
+            r.raw
+        );
+    }
+    let s = scrape(metrics).await.unwrap();
+    assert!(s.sum("dnsdist_queries", &[]) >= 2.0);
+    assert!(s.sum("dnsdist_responses", &[]) >= 2.0);
+    assert!(s.has("dnsdist_server_queries"));
+    assert_eq!(
+        s.value(
+            "dnsdist_server_status",
+            &[("server", &backends[0].addr().to_string())]
+        ),
+        Some(1.0)
+    );
+    assert!(s.has("dnsdist_latency_seconds_bucket"));
+    daemon.signal(Signal::Term).unwrap();
+    assert!(daemon
+        .wait_exit(Duration::from_secs(10))
+        .await
+        .is_some_and(|s| s.success()));
+}
+
+/// Sends `n` queries for distinct names under `suffix`, `concurrency` at a time;
+/// returns how many got an answer.
+async fn load(lb: SocketAddr, suffix: &str, n: usize, concurrency: usize) -> usize {
+    let answered = Arc::new(AtomicU64::new(0));
+    let mut set = tokio::task::JoinSet::new();
+    for worker in 0..concurrency {
+        let answered = answered.clone();
+        let suffix = suffix.to_string();
+        set.spawn(async move {
+            for i in (worker..n).step_by(concurrency) {
+                if let Some((ResponseCode::NoError, Some(_))) =
+                    ask(lb, &format!("q{i}.{suffix}"), Transport::Udp).await
+                {
+                    answered.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        });
+    }
+    while set.join_next().await.is_some() {}
+    answered.load(Ordering::Relaxed) as usize
+}
+
+#[tokio::test]
+async fn round_robin_spreads_evenly() {
+    let net = Net::new();
+    let backends = net.backends(3).await;
+    let (_lb, _) = start_lb(
+        &net,
+        &format!(
+            "policy = \"roundRobin\"\n{}[health]\nenabled = false\n",
+            servers(&backends, &[])
+        ),
+    )
+    .await;
+    assert_eq!(load(net.lb(), "rr.test", 300, 1).await, 300);
+    for b in &backends {
+        assert_eq!(
+            b.queries_under("rr.test."),
+            100,
+            "round robin must alternate exactly"
+        );
+    }
+}
+
+#[tokio::test]
+async fn weighted_random_follows_weights() {
+    let net = Net::new();
+    let backends = net.backends(2).await;
+    let (_lb, _) = start_lb(
+        &net,
+        &format!(
+            "policy = \"wrandom\"\n{}[health]\nenabled = false\n",
+            servers(&backends, &["", ", weight = 3"])
+        ),
+    )
+    .await;
+    assert_eq!(load(net.lb(), "wr.test", 800, 8).await, 800);
+    let heavy = backends[1].queries_under("wr.test.") as f64 / 800.0;
+    assert!((0.65..0.85).contains(&heavy), "weight 3 of 4 got {heavy}");
+}
+
+#[tokio::test]
+async fn first_available_uses_the_lowest_order_until_it_fails() {
+    let net = Net::new();
+    let mut backends = net.backends(2).await;
+    let (_lb, _) = start_lb(
+        &net,
+        &format!(
+            "policy = \"firstAvailable\"\n{}{QUICK_CHECKS}",
+            servers(&backends, &[", order = 2", ", order = 1"])
+        ),
+    )
+    .await;
+    assert_eq!(load(net.lb(), "fa.test", 50, 4).await, 50);
+    assert_eq!(backends[1].queries_under("fa.test."), 50);
+    assert_eq!(backends[0].queries_under("fa.test."), 0);
+    backends[1].stop();
+    // The retry covers the queries in flight; the health check takes it out.
+    assert_eq!(load(net.lb(), "fa2.test", 50, 4).await, 50);
+    assert_eq!(backends[0].queries_under("fa2.test."), 50);
+}
+
+#[tokio::test]
+async fn consistent_hash_pins_each_name_to_one_backend() {
+    let net = Net::new();
+    let backends = net.backends(3).await;
+    let (_lb, _) = start_lb(
+        &net,
+        &format!(
+            "policy = \"chashed\"\n{}[health]\nenabled = false\n",
+            servers(&backends, &[])
+        ),
+    )
+    .await;
+    // 200 names, each asked three times.
+    for _ in 0..3 {
+        assert_eq!(load(net.lb(), "ch.test", 200, 8).await, 200);
+    }
+    let mut total = 0;
+    for b in &backends {
+        let names = b.names_under("ch.test.");
+        total += names.len();
+        assert!(
+            names.len() > 20,
+            "a backend got only {} of 200 names",
+            names.len()
+        );
+        assert_eq!(
+            b.queries_under("ch.test."),
+            names.len() as u64 * 3,
+            "a name moved between backends"
+        );
+    }
+    assert_eq!(total, 200, "every name on exactly one backend");
+}
+
+#[tokio::test]
+async fn least_outstanding_avoids_a_slow_backend() {
+    let net = Net::new();
+    let backends = net.backends(2).await;
+    backends[0].set_delay(Duration::from_millis(50));
+    let (_lb, _) = start_lb(
+        &net,
+        &format!("{}[health]\nenabled = false\n", servers(&backends, &[])),
+    )
+    .await;
+    assert_eq!(load(net.lb(), "lo.test", 400, 16).await, 400);
+    let slow = backends[0].queries_under("lo.test.");
+    assert!(slow < 100, "the slow backend got {slow} of 400");
+}
+
+/// A backend killed under load: the lb retries the queries in flight on the
+/// other backend and the health check takes the dead one out; fewer than 0.1%
+/// of queries are lost and the survivor carries the traffic within 2 s.
+#[tokio::test]
+async fn failover_when_a_backend_is_killed_under_load() {
+    let net = Net::new();
+    let mut backends = net.backends(2).await;
+    let (_lb, metrics) =
+        start_lb(&net, &format!("{}{QUICK_CHECKS}", servers(&backends, &[]))).await;
+    let lb = net.lb();
+    let sent = Arc::new(AtomicU64::new(0));
+    let lost = Arc::new(AtomicU64::new(0));
+    let mut clients = tokio::task::JoinSet::new();
+    let deadline = Instant::now() + Duration::from_secs(3);
+    for worker in 0..8u64 {
+        let (sent, lost) = (sent.clone(), lost.clone());
+        clients.spawn(async move {
+            let mut i = 0u64;
+            while Instant::now() < deadline && i < 5_000 {
+                sent.fetch_add(1, Ordering::Relaxed);
+                match ask(lb, &format!("w{worker}-{i}.fo.test"), Transport::Udp).await {
+                    Some((ResponseCode::NoError, Some(_))) => {}
+                    _ => {
+                        lost.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                i += 1;
+            }
+        });
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    backends[0].stop();
+    let killed_at = Instant::now();
+    while clients.join_next().await.is_some() {}
+    let (sent, lost) = (sent.load(Ordering::Relaxed), lost.load(Ordering::Relaxed));
+    assert!(sent > 1000, "load too light to mean anything: {sent}");
+    assert!(lost * 1000 < sent, "lost {lost} of {sent}");
+    // Traffic back to normal within 2 s: the dead backend is marked down.
+    let s = scrape(metrics).await.unwrap();
+    assert_eq!(
+        s.value("dnsdist_server_status", &[("server", "b1")]),
+        Some(0.0)
+    );
+    assert!(killed_at.elapsed() < Duration::from_secs(10));
+    let answered_late = load(lb, "after.fo.test", 100, 4).await;
+    assert_eq!(answered_late, 100);
+    assert_eq!(backends[1].queries_under("after.fo.test."), 100);
+}
+
+/// With every backend down the lb answers SERVFAIL at once instead of letting
+/// clients time out.
+#[tokio::test]
+async fn all_backends_down_is_servfail_at_once() {
+    let net = Net::new();
+    let mut backends = net.backends(2).await;
+    let (_lb, metrics) =
+        start_lb(&net, &format!("{}{QUICK_CHECKS}", servers(&backends, &[]))).await;
+    for b in &mut backends {
+        b.stop();
+    }
+    // Wait for the checks to notice (interval 100 ms, timeout 200 ms).
+    let mut down = false;
+    for _ in 0..50 {
+        let s = scrape(metrics).await.unwrap();
+        if s.sum("dnsdist_server_status", &[]) == 0.0 {
+            down = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(down, "backends never marked down");
+    let started = Instant::now();
+    let r = Dig::new(net.lb().ip())
+        .port(53)
+        .run("x.down.test", "A")
+        .await
+        .unwrap();
+    assert_eq!(r.status, "SERVFAIL", "{}", r.raw);
+    assert!(
+        started.elapsed() < Duration::from_millis(1500),
+        "took {:?}",
+        started.elapsed()
+    );
+    let s = scrape(metrics).await.unwrap();
+    assert!(s.sum("dnsdist_no_policy", &[]) >= 1.0);
+}
+
+/// A backend that stops answering: the query is retried once on the other
+/// backend while the client waits.
+#[tokio::test]
+async fn timeout_is_retried_on_another_backend() {
+    let net = Net::new();
+    let backends = net.backends(2).await;
+    backends[0].set_mode(Mode::Silent);
+    let (_lb, metrics) = start_lb(
+        &net,
+        &format!(
+            "policy = \"roundRobin\"\n{}[health]\nenabled = false\n",
+            servers(&backends, &[])
+        ),
+    )
+    .await;
+    for i in 0..10 {
+        let got = ask(net.lb(), &format!("r{i}.retry.test"), Transport::Udp).await;
+        assert_eq!(got, Some((ResponseCode::NoError, Some(2))));
+    }
+    let s = scrape(metrics).await.unwrap();
+    assert!(s.sum("dnsdist_retries", &[]) >= 5.0);
+    assert!(s.sum("dnsdist_downstream_timeouts", &[]) >= 5.0);
+}
+
+/// Clients outside the ACL get nothing; inside, answers.
+#[tokio::test]
+async fn acl_drops_clients_outside_it() {
+    let net = Net::new();
+    let backends = net.backends(1).await;
+    let inside = test_addr(net.net, 9);
+    let (_lb, metrics) = start_lb(
+        &net,
+        &format!(
+            "{}[health]\nenabled = false\n[acl]\nallow = [\"{inside}/32\"]\n",
+            servers(&backends, &[])
+        ),
+    )
+    .await;
+    let outside = Dig::new(net.lb().ip())
+        .port(53)
+        .arg("-b")
+        .arg("127.0.0.1")
+        .run("a.acl.test", "A")
+        .await
+        .unwrap();
+    assert!(outside.timed_out(), "{}", outside.raw);
+    let allowed = Dig::new(net.lb().ip())
+        .port(53)
+        .arg("-b")
+        .arg(&inside.to_string())
+        .run("a.acl.test", "A")
+        .await
+        .unwrap();
+    assert_eq!(allowed.status, "NOERROR", "{}", allowed.raw);
+    let s = scrape(metrics).await.unwrap();
+    assert!(s.sum("dnsdist_acl_drops", &[]) >= 1.0);
+}
+
+/// A truncated answer goes to a UDP client as it is (TC set); a TCP client
+/// gets the full answer, fetched from the backend over TCP.
+#[tokio::test]
+async fn truncation_passes_to_udp_and_is_resolved_for_tcp() {
+    let net = Net::new();
+    let backends = net.backends(1).await;
+    backends[0].set_mode(Mode::TruncateUdp);
+    let (_lb, _) = start_lb(
+        &net,
+        &format!("{}[health]\nenabled = false\n", servers(&backends, &[])),
+    )
+    .await;
+    let udp = Dig::new(net.lb().ip())
+        .port(53)
+        .ignore_tc()
+        .run("big.tc.test", "A")
+        .await
+        .unwrap();
+    assert!(udp.has_flag("tc"), "{}", udp.raw);
+    let tcp = Dig::new(net.lb().ip())
+        .port(53)
+        .tcp()
+        .run("big.tc.test", "A")
+        .await
+        .unwrap();
+    assert!(!tcp.has_flag("tc"), "{}", tcp.raw);
+    assert_eq!(tcp.answers_of("A"), ["192.0.2.1"], "{}", tcp.raw);
+}
+
+/// A SERVFAIL from a backend is passed on (it answered; it is not a timeout).
+#[tokio::test]
+async fn backend_servfail_is_passed_through() {
+    let net = Net::new();
+    let backends = net.backends(1).await;
+    backends[0].set_mode(Mode::Servfail);
+    let (_lb, metrics) = start_lb(
+        &net,
+        &format!("{}[health]\nenabled = false\n", servers(&backends, &[])),
+    )
+    .await;
+    assert_eq!(
+        ask(net.lb(), "x.sf.test", Transport::Udp).await,
+        Some((ResponseCode::ServFail, None))
+    );
+    let s = scrape(metrics).await.unwrap();
+    assert!(s.sum("dnsdist_servfail_responses", &[]) >= 1.0);
+}
+
+/// SIGHUP under load swaps the backend set and policy without losing a query;
+/// the change is logged and counted, and a broken file keeps the running config.
+#[tokio::test]
+async fn sighup_reload_under_load_swaps_backends() {
+    let net = Net::new();
+    let backends = net.backends(2).await;
+    let only = |b: &FakeBackend| {
+        format!("[backends]\ntimeout = \"300ms\"\nservers = [{{ addr = \"{}\" }}]\n[health]\nenabled = false\n", b.addr())
+    };
+    let (mut daemon, metrics, path) = start_lb_with_path(&net, &only(&backends[0])).await;
+    let lb = net.lb();
+    // Clients query until told to stop (at most 20 000 queries), across the reload.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (sent, answered) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let mut clients = tokio::task::JoinSet::new();
+    for worker in 0..8u64 {
+        let (stop, sent, answered) = (stop.clone(), sent.clone(), answered.clone());
+        clients.spawn(async move {
+            for i in 0..2_500u64 {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                sent.fetch_add(1, Ordering::Relaxed);
+                if let Some((ResponseCode::NoError, Some(_))) =
+                    ask(lb, &format!("w{worker}-{i}.hup.test"), Transport::Udp).await
+                {
+                    answered.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        });
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    std::fs::write(
+        &path,
+        lb_toml(
+            &net,
+            metrics,
+            &format!("policy = \"roundRobin\"\n{}", only(&backends[1])),
+        ),
+    )
+    .unwrap();
+    daemon.signal(Signal::Hup).unwrap();
+    daemon
+        .wait_log("SIGHUP: config reloaded", Duration::from_secs(5))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.store(true, Ordering::Relaxed);
+    while clients.join_next().await.is_some() {}
+    let (sent, answered) = (
+        sent.load(Ordering::Relaxed),
+        answered.load(Ordering::Relaxed),
+    );
+    assert!(sent > 500, "load too light: {sent}");
+    assert_eq!(answered, sent, "queries lost across the reload");
+    assert!(backends[0].queries_under("hup.test.") > 0);
+    assert!(backends[1].queries_under("hup.test.") > 0);
+    assert_eq!(load(lb, "after.hup.test", 50, 4).await, 50);
+    assert_eq!(backends[1].queries_under("after.hup.test."), 50);
+    let s = scrape(metrics).await.unwrap();
+    assert_eq!(
+        s.value("dnsdist_backend_changes", &[("change", "added")]),
+        Some(1.0)
+    );
+    assert_eq!(
+        s.value("dnsdist_backend_changes", &[("change", "removed")]),
+        Some(1.0)
+    );
+    // A broken file: logged with its line, the running config stays.
+    std::fs::write(
+        &path,
+        lb_toml(
+            &net,
+            metrics,
+            "[backends]\nservers = [{ addr = \"nowhere\" }]\n",
+        ),
+    )
+    .unwrap();
+    daemon.signal(Signal::Hup).unwrap();
+    daemon
+        .wait_log("config not reloaded", Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert!(
+        daemon.log().contains(&format!("{}:2", path.display())),
+        "{}",
+        daemon.log()
+    );
+    assert_eq!(load(lb, "still.hup.test", 20, 2).await, 20);
+}
+
+/// --check-config prints a summary; a bad file exits 64 naming file, line and
+/// key; the quick start without backends exits 64.
+#[test]
+fn check_config_and_errors() {
+    let dir = scratch_dir("lbconf");
+    let good = dir.join("good.toml");
+    std::fs::write(
+        &good,
+        "[listen]\nudp = [\"0.0.0.0:53\"]\ntcp = [\"0.0.0.0:53\"]\n[backends]\nservers = [{ addr = \"10.244.0.11\" }, { addr = \"10.244.0.12\" }]\n",
+    )
+    .unwrap();
+    let out = Command::new(lb_bin())
+        .arg("--check-config")
+        .arg("-c")
+        .arg(&good)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("leastOutstanding") && stdout.contains("10.244.0.12:53"),
+        "{stdout}"
+    );
+
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "[listen]\nudp = [\"0.0.0.0:53\"]\n[backends]\nservers = [{ addr = \"10.0.0.1\" }]\nretries = 3\n").unwrap();
+    let out = Command::new(lb_bin()).arg("-c").arg(&bad).output().unwrap();
+    assert_eq!(out.status.code(), Some(64));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("{}:5: retries", bad.display())),
+        "{stderr}"
+    );
+
+    let out = Command::new(lb_bin())
+        .args(["--listen", "127.0.0.1:5353"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(64));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no backends"));
+}
