@@ -114,6 +114,23 @@ impl Default for HealthConfig {
     }
 }
 
+/// Backends from a DNS name (dnsdist's seed re-resolved the headless Service
+/// every 10 s from Lua; this is built in).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Discovery {
+    /// The name whose A and AAAA records are the backends.
+    pub name: String,
+    /// The backends' port.
+    pub port: u16,
+    /// How often the name is resolved again.
+    pub interval: Duration,
+    /// How long one lookup may take.
+    pub timeout: Duration,
+    /// A DNS server to ask; `None`: the system resolver (/etc/resolv.conf, as a
+    /// pod's points at the cluster DNS).
+    pub server: Option<SocketAddr>,
+}
+
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -131,8 +148,10 @@ pub struct Config {
     pub tls_key: Option<PathBuf>,
     /// UDP receive threads per listen address.
     pub threads: NonZeroUsize,
-    /// The backends.
+    /// The static backends.
     pub backends: Vec<BackendConfig>,
+    /// More backends from a DNS name.
+    pub discovery: Option<Discovery>,
     /// How queries are spread.
     pub policy: Policy,
     /// How long one attempt at a backend may take before the query is retried
@@ -209,6 +228,7 @@ impl Config {
                     order: 1,
                 })
                 .collect(),
+            discovery: None,
             policy: Policy::LeastOutstanding,
             timeout: Duration::from_secs(1),
             max_outstanding: 65_535,
@@ -317,12 +337,55 @@ impl Config {
                 order: server.order.unwrap_or(1),
             });
         }
-        if backends.is_empty() {
+        let discovery = match &raw_backends.discover {
+            None => None,
+            Some(name) => {
+                let text = name.get_ref().trim();
+                if text.is_empty() || crate::wire::encode_name(text).is_none() {
+                    return Err(file.invalid(
+                        Some(name.span()),
+                        "backends.discover",
+                        format!("`{text}` is not a domain name"),
+                    ));
+                }
+                let port = match &raw_backends.discover_port {
+                    None => DNS_PORT,
+                    Some(p) if *p.get_ref() > 0 => *p.get_ref(),
+                    Some(p) => {
+                        return Err(file.invalid(
+                            Some(p.span()),
+                            "backends.discover-port",
+                            "must be 1 to 65535",
+                        ))
+                    }
+                };
+                let server = match &raw_backends.discover_server {
+                    None => None,
+                    Some(a) => Some(file.addr(a, "backends.discover-server", DNS_PORT)?),
+                };
+                Some(Discovery {
+                    name: text.to_string(),
+                    port,
+                    interval: file.duration(
+                        raw_backends.discover_interval.as_ref(),
+                        "backends.discover-interval",
+                        Duration::from_secs(1),
+                    )?,
+                    timeout: file.duration(
+                        raw_backends.discover_timeout.as_ref(),
+                        "backends.discover-timeout",
+                        Duration::from_secs(1),
+                    )?,
+                    server,
+                })
+            }
+        };
+        if backends.is_empty() && discovery.is_none() {
             return Err(ConfigError {
                 location: Some(file.location(0..0)),
                 key: "backends.servers".into(),
                 kind: ConfigErrorKind::Invalid(
-                    "no backends: add [[backends.servers]] entries".into(),
+                    "no backends: list backends.servers or set backends.discover".into(),
                 ),
             });
         }
@@ -427,6 +490,7 @@ impl Config {
             tls_key,
             threads,
             backends,
+            discovery,
             policy,
             timeout,
             max_outstanding,
@@ -467,7 +531,7 @@ impl Config {
         let _ = writeln!(s, "policy: {}", self.policy.as_str());
         let _ = writeln!(
             s,
-            "backends ({}), timeout {} ms, at most {} in flight each:",
+            "backends ({} static), timeout {} ms, at most {} in flight each:",
             self.backends.len(),
             self.timeout.as_millis(),
             self.max_outstanding
@@ -477,6 +541,18 @@ impl Config {
                 s,
                 "  {} {} weight {} order {}",
                 b.name, b.addr, b.weight, b.order
+            );
+        }
+        if let Some(d) = &self.discovery {
+            let server = d
+                .server
+                .map_or("the system resolver".to_string(), |a| a.to_string());
+            let _ = writeln!(
+                s,
+                "  + every address of {} port {}, re-resolved every {} ms through {server}",
+                d.name,
+                d.port,
+                d.interval.as_millis()
             );
         }
         if self.health.enabled {
@@ -664,6 +740,11 @@ struct RawBackends {
     servers: Vec<RawServer>,
     timeout: Option<Spanned<String>>,
     max_outstanding: Option<Spanned<usize>>,
+    discover: Option<Spanned<String>>,
+    discover_port: Option<Spanned<u16>>,
+    discover_interval: Option<Spanned<String>>,
+    discover_timeout: Option<Spanned<String>>,
+    discover_server: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -759,6 +840,8 @@ servers = [
             ("policy = \"roundrobin\"\n[listen]\nudp = [\"1.2.3.4:53\"]\n[backends]\nservers = [{ addr = \"1.1.1.1\" }]\n[health]\ninterval = \"soon\"\n", "/etc/lb/lb.toml:7: health.interval: invalid value"),
             ("[listen]\ntls = [\"0.0.0.0\"]\n[backends]\nservers = [{ addr = \"1.1.1.1\" }]\n", "/etc/lb/lb.toml:2: listen.tls-cert: invalid value"),
             ("[listen]\nudp = [\"1.2.3.4:53\"]\n[backends]\nservers = []\n", "/etc/lb/lb.toml:1: backends.servers: invalid value: no backends"),
+            ("[listen]\nudp = [\"1.2.3.4:53\"]\n[backends]\ndiscover = \"a..b\"\n", "/etc/lb/lb.toml:4: backends.discover: invalid value"),
+            ("[listen]\nudp = [\"1.2.3.4:53\"]\n[backends]\ndiscover = \"svc.local\"\ndiscover-interval = \"0s\"\n", "/etc/lb/lb.toml:5: backends.discover-interval: invalid value"),
             ("[listen]\nudp = [\"1.2.3.4:53\"]\n[backends]\nservers = [{ addr = \"1.1.1.1\", weight = 0 }]\n", "/etc/lb/lb.toml:4: backends.servers[0].weight: invalid value"),
             ("[listen]\nudp = [\"1.2.3.4:53\"]\n[backends]\nservers = [{ addr = \"1.1.1.1\" }]\n[acl]\nallow = [\"10.0.0.0/8\", \"everyone\"]\n", "/etc/lb/lb.toml:6: acl.allow: invalid value"),
         ];
@@ -780,6 +863,17 @@ servers = [
         assert_eq!(c.backends.len(), 2);
         assert_eq!(c.policy, Policy::LeastOutstanding);
         assert_eq!(c.metrics_addr, Some("0.0.0.0:8083".parse().unwrap()));
+    }
+
+    #[test]
+    fn discovery_alone_is_enough() {
+        let c = parse("[listen]\nudp = [\"0.0.0.0:53\"]\n[backends]\ndiscover = \"unbound-headless.noc-poc.svc.cluster.local\"\n").unwrap();
+        let d = c.discovery.unwrap();
+        assert_eq!(
+            (d.port, d.interval, d.server),
+            (53, Duration::from_secs(1), None)
+        );
+        assert!(c.backends.is_empty());
     }
 
     #[test]

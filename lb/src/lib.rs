@@ -5,6 +5,8 @@
 //! - [`handler`]: the query path (ACL, policy, forwarding, retry, SERVFAIL).
 //! - [`policy`]: leastOutstanding, roundRobin, wrandom, firstAvailable, chashed.
 //! - [`backend`]: a backend's state (up/down) and metrics.
+//! - [`reconcile`]: config and discovery changes applied to the running lb.
+//! - [`discovery`]: backends from a DNS name, re-resolved on an interval.
 //! - [`forward`]: UDP to a backend with ID rewriting and a bounded table.
 //! - [`health`]: active checks.
 //! - [`metrics`]: `dnsdist_*` metrics.
@@ -13,12 +15,14 @@
 
 pub mod backend;
 pub mod config;
+pub mod discovery;
 pub mod error;
 pub mod forward;
 pub mod handler;
 pub mod health;
 pub mod metrics;
 pub mod policy;
+pub mod reconcile;
 pub mod server;
 pub mod wire;
 

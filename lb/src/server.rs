@@ -10,12 +10,11 @@ use common::readiness::Readiness;
 use common::shutdown::Shutdown;
 use common::tls::TlsFiles;
 
-use crate::backend::Backend;
 use crate::config::Config;
+use crate::discovery;
 use crate::error::Error;
-use crate::handler::{Lb, Routing};
-use crate::health::spawn_checks;
 use crate::metrics::{LbMetrics, HISTOGRAMS};
+use crate::reconcile::Reconciler;
 
 /// The lb's metrics port, as dnsdist's webserver in the seed.
 pub const DEFAULT_METRICS_ADDR: &str = "0.0.0.0:8083";
@@ -69,52 +68,6 @@ pub fn registry() -> Registry {
     Registry::new(HISTOGRAMS)
 }
 
-/// The backends of `config`: those of `current` with the same settings are
-/// kept (with their queries in flight and health state); the others are
-/// connected, and their receive loops and checks started.
-async fn connect_backends(
-    config: &Config,
-    current: &[Arc<Backend>],
-    registry: &Registry,
-    metrics: &LbMetrics,
-    stop: &Shutdown,
-) -> Result<Vec<Arc<Backend>>, Error> {
-    let mut backends = Vec::with_capacity(config.backends.len());
-    let mut fresh = Vec::new();
-    for b in &config.backends {
-        if let Some(kept) = current.iter().find(|c| c.config == *b) {
-            backends.push(kept.clone());
-            continue;
-        }
-        let backend = Backend::connect(b.clone(), config.max_outstanding, registry, metrics)
-            .await
-            .map_err(|source| Error::Io {
-                context: format!("cannot open a socket to backend {} ({})", b.name, b.addr),
-                source,
-            })?;
-        fresh.push(backend.clone());
-        backends.push(backend);
-    }
-    // Retired backends' loops keep receiving until their queries in flight are
-    // answered or timed out (with a margin for the retry).
-    let grace = config.timeout.saturating_mul(2) + std::time::Duration::from_millis(100);
-    for backend in &fresh {
-        let backend = backend.clone();
-        let stop = stop.clone();
-        tokio::spawn(async move {
-            let until = async {
-                tokio::select! {
-                    _ = stop.requested() => {}
-                    _ = backend.retired_and_drained(grace) => {}
-                }
-            };
-            backend.forwarder.receive(until).await;
-        });
-    }
-    spawn_checks(&fresh, &config.health, stop);
-    Ok(backends)
-}
-
 /// Serves `config` on `listeners` until `shutdown` fires; returns after draining.
 pub async fn run(
     config: Config,
@@ -125,15 +78,29 @@ pub async fn run(
 ) -> Result<(), Error> {
     let latch = readiness.latch("listeners");
     let metrics = LbMetrics::new(&registry);
-    let backends = connect_backends(&config, &[], &registry, &metrics, &shutdown).await?;
-    let lb = Arc::new(Lb::new(Routing::new(&config, backends), metrics.clone()));
-    spawn_reload_on_sighup(
-        config.clone(),
-        lb.clone(),
-        registry.clone(),
-        metrics,
-        shutdown.clone(),
-    );
+    let (reconciler, lb) =
+        Reconciler::start(config.clone(), registry.clone(), metrics, shutdown.clone()).await?;
+    if let Some(discovery) = &config.discovery {
+        // One lookup before serving, so the first queries find the backends.
+        match discovery::lookup(discovery).await {
+            Ok(addrs) => reconciler.set_discovered(addrs).await?,
+            Err(error) => {
+                tracing::warn!(%error, "backend discovery failed at start; retrying every interval")
+            }
+        }
+        let failures = registry.counter(
+            "dnsdist_discovery_failures",
+            "Failed lookups of the backends' DNS name.",
+            &[],
+        );
+        discovery::spawn(
+            discovery.clone(),
+            reconciler.clone(),
+            failures,
+            shutdown.clone(),
+        );
+    }
+    spawn_reload_on_sighup(reconciler, shutdown.clone());
 
     if let Some(listener) = listeners.admin {
         let gauges = lb.clone();
@@ -173,34 +140,18 @@ pub async fn run(
 /// its queries are done. Every backend added or removed is logged and counted.
 /// A file that fails to load is reported (file, line, key) and the running
 /// config stays; listener changes need a restart.
-fn spawn_reload_on_sighup(
-    config: Config,
-    lb: Arc<Lb>,
-    registry: Registry,
-    metrics: LbMetrics,
-    stop: Shutdown,
-) {
+fn spawn_reload_on_sighup(reconciler: Arc<Reconciler>, stop: Shutdown) {
     let Ok(mut hangups) = common::shutdown::sighup() else {
         tracing::warn!("cannot install a SIGHUP handler; reload needs a restart");
         return;
     };
-    let added = registry.counter(
-        "dnsdist_backend_changes",
-        "Backends added or removed by a reload.",
-        &[("change", "added".into())],
-    );
-    let removed = registry.counter(
-        "dnsdist_backend_changes",
-        "Backends added or removed by a reload.",
-        &[("change", "removed".into())],
-    );
     tokio::spawn(async move {
-        let mut current = config;
         loop {
             tokio::select! {
                 _ = stop.requested() => return,
                 received = hangups.recv() => if received.is_none() { return },
             }
+            let current = reconciler.config().await;
             let Some(path) = current.source.clone() else {
                 tracing::info!("SIGHUP: running from the command line; nothing to reload");
                 continue;
@@ -212,35 +163,6 @@ fn spawn_reload_on_sighup(
                     continue;
                 }
             };
-            let old = lb.routing();
-            let backends = match connect_backends(
-                &fresh,
-                old.selector.backends(),
-                &registry,
-                &metrics,
-                &stop,
-            )
-            .await
-            {
-                Ok(backends) => backends,
-                Err(error) => {
-                    tracing::error!(%error, "SIGHUP: config not reloaded; still serving the previous one");
-                    continue;
-                }
-            };
-            for b in &backends {
-                if !old.selector.backends().iter().any(|o| Arc::ptr_eq(o, b)) {
-                    added.increment(1);
-                    tracing::info!(backend = %b.config.name, addr = %b.config.addr, "backend added");
-                }
-            }
-            for o in old.selector.backends() {
-                if !backends.iter().any(|b| Arc::ptr_eq(o, b)) {
-                    removed.increment(1);
-                    tracing::info!(backend = %o.config.name, addr = %o.config.addr, "backend removed");
-                    o.retire();
-                }
-            }
             if (&fresh.udp, &fresh.tcp, &fresh.tls, fresh.threads)
                 != (&current.udp, &current.tcp, &current.tls, current.threads)
             {
@@ -248,12 +170,18 @@ fn spawn_reload_on_sighup(
                     "SIGHUP: listen addresses or threads changed; restart to apply them"
                 );
             }
-            if fresh.health != current.health {
-                tracing::warn!("SIGHUP: health-check settings apply to backends added from now on; restart to apply them to all");
+            if fresh.health != current.health || fresh.discovery != current.discovery {
+                tracing::warn!("SIGHUP: health-check and discovery settings apply to backends added from now on; restart to apply them to all");
             }
-            lb.replace_routing(Routing::new(&fresh, backends));
-            tracing::info!(config = %path.display(), policy = fresh.policy.as_str(), backends = fresh.backends.len(), "SIGHUP: config reloaded");
-            current = fresh;
+            let (policy, count) = (fresh.policy.as_str(), fresh.backends.len());
+            match reconciler.set_config(fresh).await {
+                Ok(()) => {
+                    tracing::info!(config = %path.display(), policy, backends = count, "SIGHUP: config reloaded")
+                }
+                Err(error) => {
+                    tracing::error!(%error, "SIGHUP: config not reloaded; still serving the previous one")
+                }
+            }
         }
     });
 }

@@ -254,3 +254,115 @@ async fn serve_tcp(listener: TcpListener, state: Arc<State>) {
         while conns.try_join_next().is_some() {}
     }
 }
+
+/// A fake DNS directory for the lb's backend discovery: answers A queries for
+/// any name with the current address list (TTL 0), AAAA with no records.
+#[derive(Debug)]
+pub struct FakeDirectory {
+    addr: SocketAddr,
+    addrs: Arc<Mutex<Vec<std::net::Ipv4Addr>>>,
+    lookups: Arc<AtomicU64>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl FakeDirectory {
+    /// Serves on `addr` (UDP) with `addrs` as the answer.
+    pub async fn start(
+        addr: SocketAddr,
+        addrs: &[std::net::Ipv4Addr],
+    ) -> anyhow::Result<FakeDirectory> {
+        let socket = UdpSocket::bind(addr)
+            .await
+            .with_context(|| format!("bind udp {addr}"))?;
+        let addr = socket.local_addr()?;
+        let list = Arc::new(Mutex::new(addrs.to_vec()));
+        let lookups = Arc::new(AtomicU64::new(0));
+        let (served, counter) = (list.clone(), lookups.clone());
+        let task = tokio::spawn(async move {
+            let mut buf = vec![0u8; 65_535];
+            loop {
+                let Ok((len, peer)) = socket.recv_from(&mut buf).await else {
+                    continue;
+                };
+                let query = &buf[..len];
+                if len < 12 || query[2] & 0x80 != 0 {
+                    continue;
+                }
+                let Ok(end) = question_end(query) else {
+                    continue;
+                };
+                counter.fetch_add(1, Ordering::Relaxed);
+                let qtype = u16::from_be_bytes([query[end - 4], query[end - 3]]);
+                let mut out = query[..end].to_vec();
+                out[2] = 0x84 | (query[2] & 0x01); // QR, AA, RD copied
+                out[3] = 0x80;
+                out[6..12].fill(0);
+                if qtype == 1 {
+                    let list = served.lock().clone();
+                    out[6..8]
+                        .copy_from_slice(&u16::try_from(list.len()).unwrap_or(0).to_be_bytes());
+                    for ip in list {
+                        out.extend_from_slice(&[0xC0, 12, 0, 1, 0, 1, 0, 0, 0, 0, 0, 4]);
+                        out.extend_from_slice(&ip.octets());
+                    }
+                }
+                let _ = socket.send_to(&out, peer).await;
+            }
+        });
+        Ok(FakeDirectory {
+            addr,
+            addrs: list,
+            lookups,
+            task: Some(task),
+        })
+    }
+
+    /// Where it listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Changes the answer.
+    pub fn set(&self, addrs: &[std::net::Ipv4Addr]) {
+        *self.addrs.lock() = addrs.to_vec();
+    }
+
+    /// Lookups answered so far.
+    pub fn lookups(&self) -> u64 {
+        self.lookups.load(Ordering::Relaxed)
+    }
+
+    /// Stops answering (closes the socket).
+    pub fn stop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+impl Drop for FakeDirectory {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The end of the question section of a one-question message.
+fn question_end(msg: &[u8]) -> Result<usize, ()> {
+    let mut pos = 12;
+    loop {
+        let len = usize::from(*msg.get(pos).ok_or(())?);
+        if len == 0 {
+            pos += 1;
+            break;
+        }
+        if len > 63 {
+            return Err(());
+        }
+        pos += 1 + len;
+    }
+    let end = pos + 4;
+    if msg.len() < end {
+        return Err(());
+    }
+    Ok(end)
+}

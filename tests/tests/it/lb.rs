@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use e2e::daemon::{cargo_bin, free_port, test_addr, unique_net, Daemon, Signal};
 use e2e::dig::{query_with, Dig, QueryOptions, Transport};
-use e2e::fake_backend::{FakeBackend, Mode};
+use e2e::fake_backend::{FakeBackend, FakeDirectory, Mode};
 use e2e::metrics::scrape;
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{RData, RecordType};
@@ -585,6 +585,99 @@ async fn sighup_reload_under_load_swaps_backends() {
         daemon.log()
     );
     assert_eq!(load(lb, "still.hup.test", 20, 2).await, 20);
+}
+
+/// Polls the lb's metrics until `name{labels}` reaches `want` (10 s at most).
+async fn wait_metric(metrics: SocketAddr, name: &str, labels: &[(&str, &str)], want: f64) {
+    for _ in 0..100 {
+        if scrape(metrics).await.unwrap().sum(name, labels) >= want {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{name}{labels:?} never reached {want}");
+}
+
+/// Backends from a DNS name: added and removed as the name's addresses change,
+/// with no restart; queries in flight to a removed backend complete; a failing
+/// lookup keeps the backends.
+#[tokio::test]
+async fn discovered_backends_follow_the_name() {
+    let net = Net::new();
+    let backends = net.backends(3).await;
+    let ip = |k: u8| std::net::Ipv4Addr::new(127, net.net, 2, k);
+    let mut directory =
+        FakeDirectory::start(SocketAddr::from(([127, net.net, 3, 1], 53)), &[ip(1)])
+            .await
+            .unwrap();
+    let config = format!(
+        "policy = \"roundRobin\"\n[backends]\ntimeout = \"1s\"\ndiscover = \"resolvers.test\"\ndiscover-server = \"{}\"\ndiscover-interval = \"200ms\"\n[health]\nenabled = false\n",
+        directory.addr()
+    );
+    let (lb_daemon, metrics) = start_lb(&net, &config).await;
+    let lb = net.lb();
+    assert_eq!(load(lb, "one.dis.test", 30, 2).await, 30);
+    assert_eq!(backends[0].queries_under("one.dis.test."), 30);
+
+    directory.set(&[ip(1), ip(2)]);
+    wait_metric(
+        metrics,
+        "dnsdist_backend_changes",
+        &[("change", "added")],
+        2.0,
+    )
+    .await;
+    assert_eq!(load(lb, "two.dis.test", 40, 1).await, 40);
+    assert_eq!(backends[0].queries_under("two.dis.test."), 20);
+    assert_eq!(backends[1].queries_under("two.dis.test."), 20);
+
+    // Backend 1 becomes slow, then leaves the name while queries wait on it.
+    backends[0].set_delay(Duration::from_millis(600));
+    let in_flight = tokio::spawn(async move {
+        let mut tags = Vec::new();
+        let mut set = tokio::task::JoinSet::new();
+        for i in 0..6 {
+            set.spawn(async move { ask(lb, &format!("f{i}.slow.dis.test"), Transport::Udp).await });
+        }
+        while let Some(r) = set.join_next().await {
+            tags.push(r.unwrap());
+        }
+        tags
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    directory.set(&[ip(2), ip(3)]);
+    wait_metric(
+        metrics,
+        "dnsdist_backend_changes",
+        &[("change", "removed")],
+        1.0,
+    )
+    .await;
+    let tags = in_flight.await.unwrap();
+    assert!(
+        tags.iter()
+            .all(|t| matches!(t, Some((ResponseCode::NoError, Some(_))))),
+        "{tags:?}"
+    );
+    assert!(
+        tags.contains(&Some((ResponseCode::NoError, Some(1)))),
+        "in-flight queries to the removed backend completed there: {tags:?}"
+    );
+    assert_eq!(load(lb, "three.dis.test", 40, 1).await, 40);
+    assert_eq!(backends[0].queries_under("three.dis.test."), 0);
+    assert_eq!(backends[1].queries_under("three.dis.test."), 20);
+    assert_eq!(backends[2].queries_under("three.dis.test."), 20);
+
+    // The directory goes away: lookups fail, the backends stay.
+    directory.stop();
+    wait_metric(metrics, "dnsdist_discovery_failures", &[], 2.0).await;
+    assert_eq!(load(lb, "four.dis.test", 20, 2).await, 20);
+    let log = lb_daemon.log();
+    assert_eq!(
+        log.matches("backend discovery failed").count(),
+        1,
+        "logged once per state change:\n{log}"
+    );
 }
 
 /// --check-config prints a summary; a bad file exits 64 naming file, line and
