@@ -15,6 +15,8 @@ use ipnet::IpNet;
 use serde::Deserialize;
 use toml::Spanned;
 
+pub use crate::ratelimit::{Excess, RateLimitConfig};
+
 /// The default DNS port.
 const DNS_PORT: u16 = 53;
 /// The default DoT port.
@@ -167,6 +169,8 @@ pub struct Config {
     pub acl: Vec<IpNet>,
     /// /metrics, /healthz and /readyz (`--metrics-addr` wins).
     pub metrics_addr: Option<SocketAddr>,
+    /// Per-client-IP rate limiting; `None`: off.
+    pub rate_limit: Option<RateLimitConfig>,
 }
 
 /// dnsdist's default ACL: loopback, RFC 1918, RFC 6598, link-local, ULA.
@@ -235,6 +239,7 @@ impl Config {
             health: HealthConfig::default(),
             acl: default_acl(),
             metrics_addr: None,
+            rate_limit: None,
         })
     }
 
@@ -481,6 +486,73 @@ impl Config {
             Some(a) => Some(file.addr(a, "metrics.addr", 8083)?),
         };
 
+        let rate_limit = match &raw.rate_limit {
+            None => None,
+            Some(r) => {
+                let qps = match &r.qps {
+                    Some(q) if q.get_ref().is_finite() && *q.get_ref() > 0.0 => *q.get_ref(),
+                    Some(q) => {
+                        return Err(file.invalid(
+                            Some(q.span()),
+                            "rate-limit.qps",
+                            "must be above 0",
+                        ))
+                    }
+                    None => {
+                        return Err(file.invalid(
+                            None,
+                            "rate-limit.qps",
+                            "required when [rate-limit] is present",
+                        ))
+                    }
+                };
+                let burst = match &r.burst {
+                    None => qps.max(1.0),
+                    Some(b) if b.get_ref().is_finite() && *b.get_ref() >= 1.0 => *b.get_ref(),
+                    Some(b) => {
+                        return Err(file.invalid(
+                            Some(b.span()),
+                            "rate-limit.burst",
+                            "must be at least 1",
+                        ))
+                    }
+                };
+                let excess = match r
+                    .action
+                    .as_ref()
+                    .map(|a| (a.get_ref().to_ascii_lowercase(), a.span()))
+                {
+                    None => Excess::Drop,
+                    Some((a, _)) if a == "drop" => Excess::Drop,
+                    Some((a, _)) if a == "refuse" || a == "refused" => Excess::Refuse,
+                    Some((a, span)) => {
+                        return Err(file.invalid(
+                            Some(span),
+                            "rate-limit.action",
+                            format!("unknown action `{a}` (expected drop or refuse)"),
+                        ))
+                    }
+                };
+                let max_clients = match &r.max_clients {
+                    None => 100_000,
+                    Some(m) if *m.get_ref() >= 1 => *m.get_ref(),
+                    Some(m) => {
+                        return Err(file.invalid(
+                            Some(m.span()),
+                            "rate-limit.max-clients",
+                            "must be at least 1",
+                        ))
+                    }
+                };
+                Some(RateLimitConfig {
+                    qps,
+                    burst,
+                    excess,
+                    max_clients,
+                })
+            }
+        };
+
         Ok(Config {
             source: Some(path.to_path_buf()),
             udp,
@@ -497,6 +569,7 @@ impl Config {
             health,
             acl,
             metrics_addr,
+            rate_limit,
         })
     }
 
@@ -573,6 +646,18 @@ impl Config {
             );
         }
         let _ = writeln!(s, "acl: {} networks allowed", self.acl.len());
+        match &self.rate_limit {
+            None => {
+                let _ = writeln!(s, "rate limit: off");
+            }
+            Some(r) => {
+                let _ = writeln!(
+                    s,
+                    "rate limit: {} QPS per client, burst {}, excess {:?}",
+                    r.qps, r.burst, r.excess
+                );
+            }
+        }
         s
     }
 }
@@ -720,6 +805,16 @@ struct RawConfig {
     health: Option<RawHealth>,
     acl: Option<RawAcl>,
     metrics: Option<RawMetrics>,
+    rate_limit: Option<RawRateLimit>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawRateLimit {
+    qps: Option<Spanned<f64>>,
+    burst: Option<Spanned<f64>>,
+    action: Option<Spanned<String>>,
+    max_clients: Option<Spanned<usize>>,
 }
 
 #[derive(Deserialize, Default)]

@@ -18,9 +18,12 @@ use crate::config::Config;
 use crate::forward::SendError;
 use crate::metrics::LbMetrics;
 use crate::policy::Selector;
+use crate::ratelimit::{Excess, RateLimiter};
 
 /// RCODE SERVFAIL.
 const SERVFAIL: u8 = 2;
+/// RCODE REFUSED.
+const REFUSED: u8 = 5;
 
 /// What can change on SIGHUP: backends and policy, and the ACL.
 pub struct Routing {
@@ -34,6 +37,8 @@ pub struct Routing {
     pub fall: u32,
     /// Whether active checks run (and so may bring a backend back).
     pub checks_enabled: bool,
+    /// Per-client rate limiting.
+    pub rate_limit: Option<RateLimiter>,
 }
 
 impl Routing {
@@ -49,6 +54,7 @@ impl Routing {
             timeout: config.timeout,
             fall: config.health.fall,
             checks_enabled: config.health.enabled,
+            rate_limit: config.rate_limit.clone().map(RateLimiter::new),
         }
     }
 
@@ -107,6 +113,22 @@ impl DnsHandler for Lb {
             }
         };
         metrics.queries.increment(1);
+        if let Some(limiter) = &routing.rate_limit {
+            if !limiter.allow(query.peer.ip(), query.received_at) {
+                return match limiter.config().excess {
+                    Excess::Drop => {
+                        metrics.rule_drop.increment(1);
+                        Reply::Drop
+                    }
+                    Excess::Refuse => {
+                        metrics.rule_refused.increment(1);
+                        metrics.responses.increment(1);
+                        write_error_reply(&view, REFUSED, true, out);
+                        Reply::Ready
+                    }
+                };
+            }
+        }
         let Some(first) = routing.selector.choose(view.qname_wire(), None).cloned() else {
             metrics.no_policy.increment(1);
             metrics.servfail_responses.increment(1);

@@ -9,6 +9,7 @@
 //! - [`discovery`]: backends from a DNS name, re-resolved on an interval.
 //! - [`forward`]: UDP to a backend with ID rewriting and a bounded table.
 //! - [`health`]: active checks.
+//! - [`ratelimit`]: per-client token buckets.
 //! - [`metrics`]: `dnsdist_*` metrics.
 //! - [`server`]: wiring into the shared front end and admin endpoint.
 //! - [`wire`]: check queries and question fingerprints.
@@ -22,6 +23,7 @@ pub mod handler;
 pub mod health;
 pub mod metrics;
 pub mod policy;
+pub mod ratelimit;
 pub mod reconcile;
 pub mod server;
 pub mod wire;

@@ -47,6 +47,10 @@ pub struct LbMetrics {
     pub latency: Histogram,
     /// dnsdist_backend_state_changes: backends going up or down.
     pub state_changes: Counter,
+    /// dnsdist_rule_drop: queries dropped for exceeding their client's rate.
+    pub rule_drop: Counter,
+    /// dnsdist_rule_refused: queries answered REFUSED for exceeding their client's rate.
+    pub rule_refused: Counter,
 }
 
 impl LbMetrics {
@@ -94,6 +98,14 @@ impl LbMetrics {
             state_changes: c(
                 "dnsdist_backend_state_changes",
                 "Backends going up or down.",
+            ),
+            rule_drop: c(
+                "dnsdist_rule_drop",
+                "Queries dropped for exceeding their client's rate.",
+            ),
+            rule_refused: c(
+                "dnsdist_rule_refused",
+                "Queries answered REFUSED for exceeding their client's rate.",
             ),
         }
     }

@@ -101,6 +101,7 @@ pub async fn run(
         );
     }
     spawn_reload_on_sighup(reconciler, shutdown.clone());
+    spawn_rate_limit_sweeper(lb.clone(), shutdown.clone());
 
     if let Some(listener) = listeners.admin {
         let gauges = lb.clone();
@@ -181,6 +182,23 @@ fn spawn_reload_on_sighup(reconciler: Arc<Reconciler>, stop: Shutdown) {
                 Err(error) => {
                     tracing::error!(%error, "SIGHUP: config not reloaded; still serving the previous one")
                 }
+            }
+        }
+    });
+}
+
+/// Every 10 s, forgets clients whose buckets have refilled, so the table holds
+/// only recent clients.
+fn spawn_rate_limit_sweeper(lb: Arc<crate::handler::Lb>, stop: Shutdown) {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(std::time::Duration::from_secs(10));
+        loop {
+            tokio::select! {
+                _ = stop.requested() => return,
+                _ = ticks.tick() => {}
+            }
+            if let Some(limiter) = &lb.routing().rate_limit {
+                limiter.sweep(tokio::time::Instant::now());
             }
         }
     });

@@ -680,6 +680,71 @@ async fn discovered_backends_follow_the_name() {
     );
 }
 
+/// Sends `n` A queries from a socket bound to `source`, as fast as they go, and
+/// collects the rcodes of the replies that arrive within 1 s of the last send.
+async fn burst_from(source: IpAddr, lb: SocketAddr, n: u16) -> Vec<u8> {
+    let socket = tokio::net::UdpSocket::bind(SocketAddr::new(source, 0))
+        .await
+        .unwrap();
+    for id in 0..n {
+        let mut q = id.to_be_bytes().to_vec();
+        q.extend_from_slice(&[0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]);
+        q.extend_from_slice(b"\x01x\x02rl\x04test\x00\x00\x01\x00\x01");
+        socket.send_to(&q, lb).await.unwrap();
+    }
+    let mut rcodes = Vec::new();
+    let mut buf = [0u8; 512];
+    while let Ok(Ok((len, _))) =
+        tokio::time::timeout(Duration::from_secs(1), socket.recv_from(&mut buf)).await
+    {
+        if len >= 4 {
+            rcodes.push(buf[3] & 0x0F);
+        }
+    }
+    rcodes
+}
+
+/// Per-client rate limiting: a client over its rate gets REFUSED (or nothing,
+/// with action drop) past its burst; another client keeps its own allowance.
+#[tokio::test]
+async fn rate_limit_refuses_or_drops_the_excess_per_client() {
+    for (action, refused_expected) in [("refuse", true), ("drop", false)] {
+        let net = Net::new();
+        let backends = net.backends(1).await;
+        let (_lb, metrics) = start_lb(
+            &net,
+            &format!("{}[health]\nenabled = false\n[rate-limit]\nqps = 5\nburst = 20\naction = \"{action}\"\n", servers(&backends, &[])),
+        )
+        .await;
+        let noisy = burst_from(test_addr(net.net, 20), net.lb(), 100).await;
+        let answered = noisy.iter().filter(|&&r| r == 0).count();
+        let refused = noisy.iter().filter(|&&r| r == 5).count();
+        assert!(
+            (20..=22).contains(&answered),
+            "{action}: {answered} answered past a burst of 20"
+        );
+        if refused_expected {
+            assert_eq!(answered + refused, 100, "{action}: every query answered");
+        } else {
+            assert_eq!(refused, 0);
+            assert_eq!(noisy.len(), answered, "{action}: the excess gets nothing");
+        }
+        let quiet = burst_from(test_addr(net.net, 21), net.lb(), 10).await;
+        assert_eq!(quiet, vec![0; 10], "another client has its own bucket");
+        let s = scrape(metrics).await.unwrap();
+        let metric = if refused_expected {
+            "dnsdist_rule_refused"
+        } else {
+            "dnsdist_rule_drop"
+        };
+        assert!(
+            s.sum(metric, &[]) >= 78.0,
+            "{metric}: {}",
+            s.sum(metric, &[])
+        );
+    }
+}
+
 /// --check-config prints a summary; a bad file exits 64 naming file, line and
 /// key; the quick start without backends exits 64.
 #[test]
