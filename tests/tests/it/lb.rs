@@ -745,6 +745,94 @@ async fn rate_limit_refuses_or_drops_the_excess_per_client() {
     }
 }
 
+/// Writes a self-signed certificate for `name` into `dir/<version>/` and points
+/// `dir/..data` at it, as Kubernetes mounts a Secret; returns the cert's PEM path.
+fn secret_version(dir: &std::path::Path, version: &str, name: &str) -> PathBuf {
+    let cert = rcgen::generate_simple_self_signed(vec![name.to_string()]).unwrap();
+    let versioned = dir.join(version);
+    std::fs::create_dir_all(&versioned).unwrap();
+    std::fs::write(versioned.join("tls.crt"), cert.cert.pem()).unwrap();
+    std::fs::write(versioned.join("tls.key"), cert.signing_key.serialize_pem()).unwrap();
+    let tmp = dir.join("..data_tmp");
+    let _ = std::fs::remove_file(&tmp);
+    std::os::unix::fs::symlink(version, &tmp).unwrap();
+    std::fs::rename(&tmp, dir.join("..data")).unwrap();
+    for file in ["tls.crt", "tls.key"] {
+        let link = dir.join(file);
+        if std::fs::symlink_metadata(&link).is_err() {
+            std::os::unix::fs::symlink(format!("..data/{file}"), &link).unwrap();
+        }
+    }
+    versioned.join("tls.crt")
+}
+
+/// DoT with kdig, the certificate from a Kubernetes-style Secret mount, and
+/// the certificate rotated by swapping the `..data` link: new handshakes get
+/// the new certificate, with no restart.
+#[tokio::test]
+async fn dot_with_kdig_and_secret_rotation() {
+    let net = Net::new();
+    let backends = net.backends(1).await;
+    let secret = scratch_dir("lb-secret");
+    let first = secret_version(&secret, "..2026_11_22_v1", "lb-v1.test");
+    let dot = SocketAddr::new(net.lb().ip(), 853);
+    let config = format!(
+        "{}[health]\nenabled = false\n[listen]\ntls = [\"{dot}\"]\ntls-cert = \"{}\"\ntls-key = \"{}\"\n",
+        servers(&backends, &[]),
+        secret.join("tls.crt").display(),
+        secret.join("tls.key").display()
+    );
+    // start_lb appends its own [listen]; give the whole file here instead.
+    let metrics = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let path = scratch_dir("lb-dot").join("lb.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "{config}udp = [\"{lb}\"]\n[metrics]\naddr = \"{metrics}\"\n",
+            lb = net.lb()
+        ),
+    )
+    .unwrap();
+    let mut daemon = Daemon::spawn(&lb_bin(), &["-c".into(), path.display().to_string()]).unwrap();
+    daemon
+        .wait_ready(metrics, Duration::from_secs(10))
+        .await
+        .unwrap();
+
+    let verified = |ca: &PathBuf, name: &str| {
+        Dig::kdig(dot.ip())
+            .port(853)
+            .tls()
+            .arg(&format!("+tls-ca={}", ca.display()))
+            .arg(&format!("+tls-hostname={name}"))
+    };
+    let r = verified(&first, "lb-v1.test")
+        .run("www.dot.test", "A")
+        .await
+        .unwrap();
+    assert_eq!(r.status, "NOERROR", "{}", r.raw);
+    assert_eq!(r.answers_of("A"), ["192.0.2.1"], "{}", r.raw);
+
+    let second = secret_version(&secret, "..2026_11_22_v2", "lb-v2.test");
+    let mut rotated = false;
+    for _ in 0..40 {
+        let r = verified(&second, "lb-v2.test")
+            .run("www.dot.test", "A")
+            .await
+            .unwrap();
+        if r.status == "NOERROR" {
+            rotated = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(
+        rotated,
+        "the rotated certificate was never served; log:\n{}",
+        daemon.log()
+    );
+}
+
 /// --check-config prints a summary; a bad file exits 64 naming file, line and
 /// key; the quick start without backends exits 64.
 #[test]
