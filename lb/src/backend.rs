@@ -46,9 +46,10 @@ impl std::fmt::Debug for Backend {
 }
 
 impl Backend {
-    /// Connects the forwarder and registers the metrics; the backend starts up
-    /// (as dnsdist's do until a check says otherwise).
-    pub async fn connect(
+    /// Connects the forwarder (registered with the runtime whose context is
+    /// entered) and registers the metrics; the backend starts up (as dnsdist's
+    /// do until a check says otherwise).
+    pub fn connect(
         config: BackendConfig,
         max_outstanding: usize,
         registry: &Registry,
@@ -59,8 +60,7 @@ impl Backend {
             config.addr,
             max_outstanding,
             lb.noncompliant_responses.clone(),
-        )
-        .await?;
+        )?;
         metrics.status.set(1.0);
         let (retire, retired) = Shutdown::new();
         Ok(Arc::new(Backend {

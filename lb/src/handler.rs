@@ -15,7 +15,7 @@ use tokio::time::Instant;
 
 use crate::backend::Backend;
 use crate::config::Config;
-use crate::forward::SendError;
+use crate::forward::{ClientQuery, SendError};
 use crate::metrics::LbMetrics;
 use crate::policy::Selector;
 use crate::ratelimit::{Excess, RateLimiter};
@@ -94,6 +94,53 @@ impl Lb {
     pub fn replace_routing(&self, routing: Routing) {
         self.inner.routing.store(Arc::new(routing));
     }
+
+    /// `backend` answered a UDP client after `rtt`: pass the response on.
+    pub fn answered(&self, backend: &Backend, client: ClientQuery, response: &[u8], rtt: Duration) {
+        let metrics = &self.inner.metrics;
+        backend.answered(rtt);
+        if response.len() >= 4 && response[3] & 0x0F == SERVFAIL {
+            metrics.servfail_responses.increment(1);
+        }
+        client.responder.send(response, client.peer);
+        metrics.responses.increment(1);
+        metrics
+            .latency
+            .record(client.received_at.elapsed().as_secs_f64());
+    }
+
+    /// `backend` did not answer a UDP client in time: retry once on another
+    /// backend that is up, else SERVFAIL.
+    pub fn timed_out(&self, backend: &Arc<Backend>, client: ClientQuery) {
+        let inner = &self.inner;
+        let routing = inner.routing.load();
+        inner.metrics.downstream_timeouts.increment(1);
+        backend.timed_out(routing.fall, routing.checks_enabled);
+        self.reroute(backend, client);
+    }
+
+    /// A UDP client's query that `backend` will not answer (timed out, or the
+    /// backend was removed): once more on another backend that is up, else
+    /// SERVFAIL.
+    pub fn reroute(&self, backend: &Arc<Backend>, mut client: ClientQuery) {
+        let inner = &self.inner;
+        let routing = inner.routing.load();
+        if client.attempt > 0 {
+            inner.servfail(client);
+            return;
+        }
+        client.attempt = 1;
+        let qname = QueryView::parse(&client.wire)
+            .map(|v| v.qname_wire())
+            .unwrap_or_default();
+        match routing.selector.choose(qname, Some(backend)).cloned() {
+            Some(next) => {
+                inner.metrics.retries.increment(1);
+                inner.dispatch(&routing, &next, client);
+            }
+            None => inner.servfail(client),
+        }
+    }
 }
 
 impl DnsHandler for Lb {
@@ -139,6 +186,19 @@ impl DnsHandler for Lb {
                 .record(query.received_at.elapsed().as_secs_f64());
             return Reply::Ready;
         };
+        if let Some(responder) = query.responder {
+            // UDP: the response goes straight back from the backend's receive loop.
+            let client = ClientQuery {
+                responder: responder.clone(),
+                peer: query.peer,
+                received_at: query.received_at,
+                wire: query.wire.to_vec(),
+                attempt: 0,
+                held: responder.hold(),
+            };
+            inner.dispatch(&routing, &first, client);
+            return Reply::Detached;
+        }
         let inner = self.inner.clone();
         let wire = query.wire.to_vec();
         let transport = query.transport;
@@ -163,6 +223,68 @@ enum Failure {
 }
 
 impl Inner {
+    /// Sends a UDP client's query to `first`, or when that fails at once, to
+    /// one other backend that is up; SERVFAIL when none takes it.
+    fn dispatch(&self, routing: &Routing, first: &Arc<Backend>, mut client: ClientQuery) {
+        let mut backend = first.clone();
+        loop {
+            backend.metrics.queries.increment(1);
+            match backend.forwarder.send_client(client, routing.timeout) {
+                Ok(()) => return,
+                Err((error, returned)) => {
+                    client = returned;
+                    match error {
+                        SendError::Full => self.metrics.outstanding_overflows.increment(1),
+                        SendError::Closed => {}
+                        SendError::Malformed => {
+                            self.metrics.noncompliant_queries.increment(1);
+                            return;
+                        }
+                        SendError::Io(error) => {
+                            tracing::debug!(backend = %backend.config.name, %error, "send to backend failed");
+                            backend.metrics.send_errors.increment(1);
+                            self.metrics.downstream_send_errors.increment(1);
+                        }
+                    }
+                }
+            }
+            if client.attempt > 0 {
+                self.servfail(client);
+                return;
+            }
+            client.attempt = 1;
+            let qname = QueryView::parse(&client.wire)
+                .map(|v| v.qname_wire())
+                .unwrap_or_default();
+            // The routing in force now: a reload may have replaced `routing`.
+            let current = self.routing.load();
+            match current.selector.choose(qname, Some(&backend)) {
+                Some(next) => {
+                    self.metrics.retries.increment(1);
+                    backend = next.clone();
+                }
+                None => {
+                    self.servfail(client);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Answers a UDP client SERVFAIL.
+    fn servfail(&self, client: ClientQuery) {
+        self.metrics.servfail_responses.increment(1);
+        let mut out = Vec::new();
+        if let Ok(view) = QueryView::parse(&client.wire) {
+            write_error_reply(&view, SERVFAIL, true, &mut out);
+            client.responder.send(&out, client.peer);
+            self.metrics.responses.increment(1);
+            self.metrics
+                .latency
+                .record(client.received_at.elapsed().as_secs_f64());
+        }
+    }
+
     /// The response to `wire`: from `first`, or after a timeout from one other
     /// backend that is up, or our SERVFAIL.
     async fn forward(

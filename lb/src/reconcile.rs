@@ -21,6 +21,10 @@ use crate::handler::{Lb, Routing};
 use crate::health::spawn_checks;
 use crate::metrics::LbMetrics;
 
+/// How often each backend's late UDP queries are looked for: the most a
+/// timeout fires late.
+const TIMEOUT_TICK: std::time::Duration = std::time::Duration::from_millis(20);
+
 struct Desired {
     config: Config,
     discovered: BTreeSet<SocketAddr>,
@@ -45,7 +49,9 @@ impl Reconciler {
         metrics: LbMetrics,
         stop: Shutdown,
     ) -> Result<(Arc<Reconciler>, Arc<Lb>), Error> {
+        let lb = Arc::new(Lb::new(Routing::new(&config, Vec::new()), metrics.clone()));
         let backends = connect(
+            &lb,
             &config,
             &backend_configs(&config, &BTreeSet::new()),
             &[],
@@ -54,7 +60,7 @@ impl Reconciler {
             &stop,
         )
         .await?;
-        let lb = Arc::new(Lb::new(Routing::new(&config, backends), metrics.clone()));
+        lb.replace_routing(Routing::new(&config, backends));
         let counter = |change: &str| {
             registry.counter(
                 "dnsdist_backend_changes",
@@ -105,6 +111,7 @@ impl Reconciler {
         let old = self.lb.routing();
         let wanted = backend_configs(config, discovered);
         let backends = connect(
+            &self.lb,
             config,
             &wanted,
             old.selector.backends(),
@@ -119,14 +126,20 @@ impl Reconciler {
                 tracing::info!(backend = %b.config.name, addr = %b.config.addr, "backend added");
             }
         }
-        for o in old.selector.backends() {
-            if !backends.iter().any(|b| Arc::ptr_eq(o, b)) {
-                self.removed.increment(1);
-                tracing::info!(backend = %o.config.name, addr = %o.config.addr, "backend removed");
-                o.retire();
-            }
-        }
+        // New routing first, so nothing new goes to a backend being retired.
+        let removed: Vec<Arc<Backend>> = old
+            .selector
+            .backends()
+            .iter()
+            .filter(|o| !backends.iter().any(|b| Arc::ptr_eq(o, b)))
+            .cloned()
+            .collect();
         self.lb.replace_routing(Routing::new(config, backends));
+        for o in removed {
+            self.removed.increment(1);
+            tracing::info!(backend = %o.config.name, addr = %o.config.addr, "backend removed");
+            o.retire();
+        }
         Ok(())
     }
 }
@@ -152,6 +165,7 @@ fn backend_configs(config: &Config, discovered: &BTreeSet<SocketAddr>) -> Vec<Ba
 /// (with their queries in flight and health state); the others are connected,
 /// and their receive loops and checks started.
 async fn connect(
+    lb: &Arc<Lb>,
     config: &Config,
     wanted: &[BackendConfig],
     current: &[Arc<Backend>],
@@ -161,36 +175,73 @@ async fn connect(
 ) -> Result<Vec<Arc<Backend>>, Error> {
     let mut backends = Vec::with_capacity(wanted.len());
     let mut fresh = Vec::new();
+    let io_error = |b: &BackendConfig| {
+        let context = format!("cannot open a socket to backend {} ({})", b.name, b.addr);
+        move |source| Error::Io { context, source }
+    };
+    // A retired backend's loop keeps receiving until its queries in flight are
+    // answered or timed out (with a margin for the retry).
+    let grace = config.timeout.saturating_mul(2) + std::time::Duration::from_millis(100);
     for b in wanted {
         if let Some(kept) = current.iter().find(|c| c.config == *b) {
             backends.push(kept.clone());
             continue;
         }
-        let backend = Backend::connect(b.clone(), config.max_outstanding, registry, metrics)
-            .await
-            .map_err(|source| Error::Io {
-                context: format!("cannot open a socket to backend {} ({})", b.name, b.addr),
-                source,
-            })?;
+        // Each backend's responses are received, and its UDP clients answered
+        // and timed out, on a thread of its own (dnsdist's responder thread):
+        // no work-stealing scheduler between a response and its client.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(io_error(b))?;
+        let backend = {
+            let _entered = runtime.enter();
+            Backend::connect(b.clone(), config.max_outstanding, registry, metrics)
+                .map_err(io_error(b))?
+        };
+        let (handler, halt) = (lb.clone(), stop.clone());
+        let serve = serve_backend(backend.clone(), handler, halt, grace);
+        std::thread::Builder::new()
+            .name(format!("backend-{}", b.addr))
+            .spawn(move || runtime.block_on(serve))
+            .map_err(io_error(b))?;
         fresh.push(backend.clone());
         backends.push(backend);
     }
-    // A retired backend's loop keeps receiving until its queries in flight are
-    // answered or timed out (with a margin for the retry).
-    let grace = config.timeout.saturating_mul(2) + std::time::Duration::from_millis(100);
-    for backend in &fresh {
-        let backend = backend.clone();
-        let stop = stop.clone();
-        tokio::spawn(async move {
-            let until = async {
-                tokio::select! {
-                    _ = stop.requested() => {}
-                    _ = backend.retired_and_drained(grace) => {}
-                }
-            };
-            backend.forwarder.receive(until).await;
-        });
-    }
     spawn_checks(&fresh, &config.health, stop);
     Ok(backends)
+}
+
+/// A backend's receive loop and timeout sweep, until shutdown or until it is
+/// retired and drained.
+async fn serve_backend(b: Arc<Backend>, lb: Arc<Lb>, stop: Shutdown, grace: std::time::Duration) {
+    let done = async {
+        tokio::select! {
+            _ = stop.requested() => {}
+            _ = b.retired_and_drained(grace) => {}
+        }
+    };
+    let receive = b.forwarder.receive(
+        |client, response, rtt| lb.answered(&b, client, response, rtt),
+        done,
+    );
+    let sweep = async {
+        let mut ticks = tokio::time::interval(TIMEOUT_TICK);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            for client in b.forwarder.expired(tokio::time::Instant::now()) {
+                lb.timed_out(&b, client);
+            }
+        }
+    };
+    // The receive loop ends on shutdown or retirement; the sweep with it.
+    tokio::select! {
+        () = receive => {}
+        () = sweep => {}
+    }
+    // Whatever a retired backend still holds is retried elsewhere now.
+    for client in b.forwarder.close() {
+        lb.reroute(&b, client);
+    }
 }

@@ -78,8 +78,11 @@ pub async fn run(
 ) -> Result<(), Error> {
     let latch = readiness.latch("listeners");
     let metrics = LbMetrics::new(&registry);
+    // Backend receive loops, sweeps and checks stop after the front end has
+    // drained, not when the shutdown starts.
+    let (backends_trigger, backends_stop) = Shutdown::new();
     let (reconciler, lb) =
-        Reconciler::start(config.clone(), registry.clone(), metrics, shutdown.clone()).await?;
+        Reconciler::start(config.clone(), registry.clone(), metrics, backends_stop).await?;
     if let Some(discovery) = &config.discovery {
         // One lookup before serving, so the first queries find the backends.
         match discovery::lookup(discovery).await {
@@ -130,7 +133,10 @@ pub async fn run(
         source = %config.source.as_ref().map_or("<command line>".to_string(), |p| p.display().to_string()),
         "lb ready"
     );
-    serving.await?;
+    let served = serving.await;
+    // Backends keep receiving through the drain, so held queries get answers.
+    backends_trigger.fire();
+    served?;
     tracing::info!("lb stopped");
     Ok(())
 }

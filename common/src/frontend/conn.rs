@@ -141,10 +141,12 @@ pub(super) async fn serve_stream<S, H>(
                 local,
                 transport,
                 received_at: Instant::now(),
+                responder: None,
             };
             match handler.handle(&query, &mut out) {
                 Reply::Ready => push_reply(&mut wbuf, &out, proto, peer),
-                Reply::Drop => {}
+                // Without a responder there is nothing to answer through.
+                Reply::Drop | Reply::Detached => {}
                 Reply::Pending(reply) => pending.push(reply),
             }
         }

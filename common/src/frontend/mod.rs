@@ -74,6 +74,48 @@ pub struct Query<'a> {
     pub transport: Transport,
     /// When the front end took the message off the socket.
     pub received_at: tokio::time::Instant,
+    /// For UDP: the way to answer later without a [`Reply::Pending`] future
+    /// (return [`Reply::Detached`] after keeping a clone). `None` for TCP and DoT.
+    pub responder: Option<&'a Responder>,
+}
+
+/// Answers a UDP query after `handle` returned [`Reply::Detached`]: a handle on
+/// the socket the query came in on. A proxy keeps one per query in flight and
+/// answers from wherever the upstream response arrives, with no task or
+/// future per query.
+#[derive(Clone)]
+pub struct Responder {
+    socket: udp::ResponderSocket,
+    tracker: Tracker,
+}
+
+impl std::fmt::Debug for Responder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Responder").finish_non_exhaustive()
+    }
+}
+
+/// Keeps the front end's drain waiting while a detached query is unanswered;
+/// drop it when the query is answered or given up on.
+#[derive(Debug)]
+pub struct InFlight {
+    _tracked: Tracked,
+}
+
+impl Responder {
+    /// Sends `reply` to `peer` now when the socket has room, else from a task of
+    /// the current runtime once it has. Failures are logged, not returned (a
+    /// lost UDP reply is what the network does anyway).
+    pub fn send(&self, reply: &[u8], peer: SocketAddr) {
+        self.socket.send(reply, peer);
+    }
+
+    /// Marks a detached query in flight for the shutdown drain.
+    pub fn hold(&self) -> InFlight {
+        InFlight {
+            _tracked: self.tracker.track(),
+        }
+    }
 }
 
 /// A reply computed later: `None` means send nothing.
@@ -87,6 +129,9 @@ pub enum Reply {
     Drop,
     /// The reply comes later (cache miss, proxied query).
     Pending(PendingReply),
+    /// The handler kept the query's [`Responder`] and answers through it (or
+    /// not): the front end does nothing more. Only for queries that had one.
+    Detached,
 }
 
 impl std::fmt::Debug for Reply {
@@ -95,6 +140,7 @@ impl std::fmt::Debug for Reply {
             Reply::Ready => f.write_str("Ready"),
             Reply::Drop => f.write_str("Drop"),
             Reply::Pending(_) => f.write_str("Pending(..)"),
+            Reply::Detached => f.write_str("Detached"),
         }
     }
 }

@@ -21,7 +21,9 @@ use std::thread::JoinHandle;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use super::{DnsHandler, FrontendError, PendingReply, Query, Reply, Shared, Transport, UdpBound};
+use super::{
+    DnsHandler, FrontendError, PendingReply, Query, Reply, Responder, Shared, Transport, UdpBound,
+};
 
 /// The largest datagram payload over IPv4/IPv6 without jumbograms.
 const RECV_BUF: usize = 65_535;
@@ -224,6 +226,10 @@ async fn run_single<H: DnsHandler>(
 ) {
     let mut buf = vec![0u8; RECV_BUF];
     let mut out: Vec<u8> = Vec::with_capacity(OUT_CAPACITY);
+    let responder = Responder {
+        socket: ResponderSocket::Tokio(socket.clone()),
+        tracker: shared.tracker.clone(),
+    };
     let stop = shared.shutdown.requested();
     tokio::pin!(stop);
     loop {
@@ -245,11 +251,56 @@ async fn run_single<H: DnsHandler>(
             local,
             transport: Transport::Udp,
             received_at: Instant::now(),
+            responder: Some(&responder),
         };
         match handler.handle(&query, &mut out) {
             Reply::Ready => socket.send_reply(&out, peer).await,
-            Reply::Drop => {}
+            Reply::Drop | Reply::Detached => {}
             Reply::Pending(reply) => spawn_pending(reply, socket.clone(), peer, shared),
+        }
+    }
+}
+
+/// The socket behind a [`Responder`].
+#[derive(Clone)]
+pub(super) enum ResponderSocket {
+    /// The batched loop's sending side (non-blocking std socket).
+    #[cfg(target_os = "linux")]
+    Batched(Arc<batched::Sender>),
+    /// The one-datagram loop's tokio socket.
+    Tokio(Arc<tokio::net::UdpSocket>),
+}
+
+impl ResponderSocket {
+    /// Sends now when there is room, else from a task once there is.
+    pub(super) fn send(&self, reply: &[u8], peer: SocketAddr) {
+        if reply.is_empty() {
+            return;
+        }
+        let sent = match self {
+            #[cfg(target_os = "linux")]
+            ResponderSocket::Batched(sender) => sender.try_send(reply, peer),
+            ResponderSocket::Tokio(socket) => socket.try_send_to(reply, peer).map(|_| ()),
+        };
+        match sent {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+                    tracing::debug!(proto = "udp", %peer, "send buffer full outside a runtime; reply dropped");
+                    return;
+                };
+                let (socket, reply) = (self.clone(), reply.to_vec());
+                runtime.spawn(async move {
+                    match socket {
+                        #[cfg(target_os = "linux")]
+                        ResponderSocket::Batched(sender) => sender.send_reply(&reply, peer).await,
+                        ResponderSocket::Tokio(socket) => socket.send_reply(&reply, peer).await,
+                    }
+                });
+            }
+            Err(error) => {
+                tracing::debug!(proto = "udp", %peer, %error, len = reply.len(), "send failed");
+            }
         }
     }
 }
@@ -311,8 +362,8 @@ mod batched {
     use tokio::time::Instant;
 
     use super::super::mmsg::{register, RecvBatch, SendBatch, MAX_BATCH};
-    use super::super::{DnsHandler, Query, Reply, Shared, Transport};
-    use super::{spawn_pending, ReplySocket, OUT_CAPACITY, RECV_BUF};
+    use super::super::{DnsHandler, Query, Reply, Responder, Shared, Transport};
+    use super::{spawn_pending, ReplySocket, ResponderSocket, OUT_CAPACITY, RECV_BUF};
 
     /// Sends that find the buffer full, then wait for room, at most this many
     /// times per reply before giving up on it (a reply is a datagram: dropping
@@ -329,13 +380,18 @@ mod batched {
 
     /// The sending side: a duplicate descriptor of the socket, unregistered,
     /// shared with Pending reply tasks.
-    pub(super) struct Sender {
+    pub(in super::super) struct Sender {
         socket: std::net::UdpSocket,
     }
 
     impl Sender {
         fn as_raw_fd(&self) -> RawFd {
             self.socket.as_raw_fd()
+        }
+
+        /// One non-blocking send_to.
+        pub(super) fn try_send(&self, reply: &[u8], peer: SocketAddr) -> io::Result<()> {
+            self.socket.send_to(reply, peer).map(|_| ())
         }
     }
 
@@ -400,6 +456,10 @@ mod batched {
     ) {
         let batch = socket.batch;
         let sender = socket.sender.clone();
+        let responder = Responder {
+            socket: ResponderSocket::Batched(sender.clone()),
+            tracker: shared.tracker.clone(),
+        };
         let fd = socket.readable.as_raw_fd();
         let mut rx = RecvBatch::new(batch, RECV_BUF);
         let mut tx = SendBatch::new(batch);
@@ -438,10 +498,11 @@ mod batched {
                     local,
                     transport: Transport::Udp,
                     received_at,
+                    responder: Some(&responder),
                 };
                 match handler.handle(&query, out) {
                     Reply::Ready if !out.is_empty() => peers.push(peer),
-                    Reply::Ready | Reply::Drop => {}
+                    Reply::Ready | Reply::Drop | Reply::Detached => {}
                     Reply::Pending(reply) => spawn_pending(reply, sender.clone(), peer, shared),
                 }
             }

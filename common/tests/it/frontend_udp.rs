@@ -80,6 +80,42 @@ async fn pending_replies_run_on_the_receiving_udp_thread() {
     within(srv.task).await.unwrap().unwrap();
 }
 
+/// The detached path: the handler keeps the responder and answers later from
+/// its own task, in any batch size; the drain waits for a held query.
+#[tokio::test]
+async fn detached_reply_goes_out_through_the_responder() {
+    for batch in [1, 32] {
+        let cfg = FrontendConfig {
+            udp_batch: batch,
+            ..config()
+        };
+        let srv = start(cfg, EchoHandler::new(Duration::from_millis(200)));
+        let c = client().await;
+        c.send_to(&query(7, "detach.example"), srv.udp[0])
+            .await
+            .unwrap();
+        c.send_to(&query(8, "fast.example"), srv.udp[0])
+            .await
+            .unwrap();
+        assert_eq!(id_of(&recv(&c).await), 8, "batch {batch}");
+        let r = recv(&c).await;
+        assert_eq!(id_of(&r), 7, "batch {batch}");
+        assert_eq!(r[2] & 0x80, 0x80);
+        // Shutdown while a detached query is held: the drain waits for it.
+        c.send_to(&query(9, "detach.example"), srv.udp[0])
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        srv.trigger.fire();
+        assert_eq!(
+            id_of(&recv(&c).await),
+            9,
+            "batch {batch}: answered during the drain"
+        );
+        within(srv.task).await.unwrap().unwrap();
+    }
+}
+
 /// Drop sends nothing; garbage is handed to the handler and does not stop the loop.
 #[tokio::test]
 async fn drops_and_garbage_get_no_reply() {

@@ -13,7 +13,8 @@ use common::shutdown::{Shutdown, ShutdownTrigger};
 use tokio::task::JoinHandle;
 
 /// Echoes each query back with QR set. Names starting with the label `slow`
-/// answer after `slow_delay` (Pending); `drop` gets no answer; `thread` answers
+/// answer after `slow_delay` (Pending); `detach` answers after `slow_delay`
+/// through the query's responder (Detached; no answer over TCP); `drop` gets no answer; `thread` answers
 /// later (Pending) with rcode 0 only when the reply future ran on the thread
 /// that received the query and that thread is a UDP receive thread (SERVFAIL
 /// otherwise).
@@ -70,6 +71,22 @@ impl DnsHandler for EchoHandler {
                 reply[3] = if same && udp_thread { 0 } else { 2 };
                 Some(reply)
             }));
+        }
+        if name.starts_with(b"\x06detach") {
+            // Answer later through the responder, held for the drain (UDP only).
+            let Some(responder) = query.responder.cloned() else {
+                return Reply::Drop;
+            };
+            let held = responder.hold();
+            let mut reply = Vec::new();
+            echo(query.wire, &mut reply);
+            let (peer, delay) = (query.peer, self.slow_delay);
+            tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                responder.send(&reply, peer);
+                drop(held);
+            });
+            return Reply::Detached;
         }
         if name.starts_with(b"\x09transport") {
             // Answer with the transport in the rcode, for asserting on Query fields.

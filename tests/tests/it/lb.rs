@@ -519,10 +519,11 @@ async fn sighup_reload_under_load_swaps_backends() {
                     break;
                 }
                 sent.fetch_add(1, Ordering::Relaxed);
-                if let Some((ResponseCode::NoError, Some(_))) =
-                    ask(lb, &format!("w{worker}-{i}.hup.test"), Transport::Udp).await
-                {
-                    answered.fetch_add(1, Ordering::Relaxed);
+                match ask(lb, &format!("w{worker}-{i}.hup.test"), Transport::Udp).await {
+                    Some((ResponseCode::NoError, Some(_))) => {
+                        answered.fetch_add(1, Ordering::Relaxed);
+                    }
+                    other => eprintln!("not answered: w{worker}-{i}: {other:?}"),
                 }
             }
         });
