@@ -33,6 +33,7 @@ pub struct Backend {
     /// Fired when a reload removes the backend.
     retire: ShutdownTrigger,
     retired: Shutdown,
+    retired_at: parking_lot::Mutex<Option<tokio::time::Instant>>,
 }
 
 impl std::fmt::Debug for Backend {
@@ -46,26 +47,29 @@ impl std::fmt::Debug for Backend {
 }
 
 impl Backend {
-    /// Connects the forwarder (registered with the runtime whose context is
-    /// entered) and registers the metrics; the backend starts up (as dnsdist's
-    /// do until a check says otherwise).
+    /// Connects the forwarder (whose receive waits at most `tick`) and
+    /// registers the metrics; the backend starts up (as dnsdist's do until a
+    /// check says otherwise).
     pub fn connect(
         config: BackendConfig,
         max_outstanding: usize,
         registry: &Registry,
         lb: &LbMetrics,
+        tick: Duration,
     ) -> std::io::Result<Arc<Backend>> {
         let metrics = BackendMetrics::new(registry, &config.name, &config.addr.to_string());
         let forwarder = UdpForwarder::connect(
             config.addr,
             max_outstanding,
             lb.noncompliant_responses.clone(),
+            tick,
         )?;
         metrics.status.set(1.0);
         let (retire, retired) = Shutdown::new();
         Ok(Arc::new(Backend {
             retire,
             retired,
+            retired_at: parking_lot::Mutex::new(None),
             config,
             forwarder,
             metrics,
@@ -81,24 +85,24 @@ impl Backend {
     /// checks stop, and its receive loop stops once its queries in flight are
     /// answered or given up on.
     pub fn retire(&self) {
+        self.retired_at
+            .lock()
+            .get_or_insert_with(tokio::time::Instant::now);
         self.retire.fire();
+    }
+
+    /// Whether the backend is retired and its queries in flight are done (or
+    /// `grace` has passed since it was retired): its thread may stop.
+    pub fn retirement_done(&self, grace: Duration) -> bool {
+        match *self.retired_at.lock() {
+            None => false,
+            Some(at) => self.outstanding() == 0 || at.elapsed() >= grace,
+        }
     }
 
     /// Completes when the backend is retired.
     pub async fn retired(&self) {
         self.retired.requested().await;
-    }
-
-    /// Completes when the backend is retired and has nothing in flight (or
-    /// `grace` after it was retired).
-    pub async fn retired_and_drained(&self, grace: Duration) {
-        self.retired().await;
-        let drained = async {
-            while self.outstanding() > 0 {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        };
-        let _ = tokio::time::timeout(grace, drained).await;
     }
 
     /// Whether the backend gets traffic.

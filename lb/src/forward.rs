@@ -22,7 +22,6 @@ use common::dns::wire::set_id;
 use common::frontend::{InFlight, Responder};
 use metrics::Counter;
 use parking_lot::Mutex;
-use tokio::net::UdpSocket;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
@@ -198,11 +197,11 @@ impl Table {
 
 /// The UDP path to one backend.
 pub struct UdpForwarder {
-    socket: UdpSocket,
-    /// The same socket for sends from any thread without readiness gating (a
-    /// tokio `try_send` reports WouldBlock until its runtime has seen the
-    /// socket writable once).
-    sender: std::net::UdpSocket,
+    /// Every send passes MSG_DONTWAIT, so no sender ever blocks on it.
+    socket: socket2::Socket,
+    /// The same socket (blocking, with a receive timeout) for the backend's
+    /// own thread to wait in.
+    receiver: std::net::UdpSocket,
     backend: SocketAddr,
     table: Mutex<Table>,
     unmatched: Counter,
@@ -219,27 +218,31 @@ impl std::fmt::Debug for UdpForwarder {
 impl UdpForwarder {
     /// A socket on an ephemeral port connected to `backend` (the kernel then
     /// drops datagrams from anyone else), with room for `max_outstanding`
-    /// queries in flight. Registers the socket with the runtime whose context
-    /// is entered (the one that will run [`UdpForwarder::receive`]).
+    /// queries in flight. A receive waits at most `tick`.
     pub fn connect(
         backend: SocketAddr,
         max_outstanding: usize,
         unmatched: Counter,
+        tick: Duration,
     ) -> io::Result<UdpForwarder> {
         let local: SocketAddr = if backend.is_ipv4() {
             (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
         } else {
             (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
         };
-        let socket = std::net::UdpSocket::bind(local)?;
-        socket.connect(backend)?;
-        socket.set_nonblocking(true)?;
-        let sender = socket.try_clone()?;
-        let socket = UdpSocket::from_std(socket)?;
+        let socket = socket2::Socket::new(
+            socket2::Domain::for_address(backend),
+            socket2::Type::DGRAM,
+            Some(socket2::Protocol::UDP),
+        )?;
+        socket.bind(&local.into())?;
+        socket.connect(&backend.into())?;
+        socket.set_read_timeout(Some(tick))?;
+        let receiver = std::net::UdpSocket::from(socket.try_clone()?);
         let slots = (0..=usize::from(u16::MAX)).map(|_| None).collect();
         Ok(UdpForwarder {
             socket,
-            sender,
+            receiver,
             backend,
             table: Mutex::new(Table {
                 slots,
@@ -283,7 +286,7 @@ impl UdpForwarder {
         };
         let mut wire = query.to_vec();
         set_id(&mut wire, id);
-        self.socket.send(&wire).await?;
+        self.socket.send_with_flags(&wire, libc::MSG_DONTWAIT)?;
         Ok(ticket)
     }
 
@@ -330,7 +333,7 @@ impl UdpForwarder {
             table.deadlines.push_back((now + timeout, id, serial));
             (id, serial)
         };
-        if let Err(error) = self.sender.send(&copy) {
+        if let Err(error) = self.socket.send_with_flags(&copy, libc::MSG_DONTWAIT) {
             let mut table = self.table.lock();
             let ours = table.slots[usize::from(id)]
                 .as_ref()
@@ -412,31 +415,43 @@ impl UdpForwarder {
         }
     }
 
-    /// Receives responses until `stop` completes: a task's goes to its ticket; a
-    /// UDP client's is passed to `answer` with the client's ID restored and the
-    /// backend's response time.
-    pub async fn receive(
+    /// Receives responses on the calling thread (blocking) while `keep_going`
+    /// says so: a task's response goes to its ticket; a UDP client's is passed
+    /// to `answer` with the client's ID restored and the backend's response
+    /// time. At least every `tick` the client queries past their deadline are
+    /// passed to `late`.
+    pub fn receive_blocking(
         &self,
         answer: impl Fn(ClientQuery, &[u8], Duration),
-        stop: impl std::future::Future<Output = ()>,
+        late: impl Fn(ClientQuery),
+        keep_going: impl Fn() -> bool,
+        tick: Duration,
     ) {
         let mut buf = vec![0u8; 65_535];
-        tokio::pin!(stop);
-        loop {
-            let len = tokio::select! {
-                biased;
-                _ = &mut stop => return,
-                r = self.socket.recv(&mut buf) => match r {
-                    Ok(len) => len,
-                    Err(error) => {
-                        // ICMP port unreachable surfaces here as ECONNREFUSED on a
-                        // connected socket: the backend is down; timeouts will say so.
-                        tracing::debug!(backend = %self.backend, %error, "receive from backend failed");
-                        continue;
-                    }
-                },
-            };
-            self.deliver(&mut buf[..len], &answer);
+        let mut last_sweep = Instant::now();
+        while keep_going() {
+            match self.receiver.recv(&mut buf) {
+                Ok(len) => self.deliver(&mut buf[..len], &answer),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock
+                            | io::ErrorKind::TimedOut
+                            | io::ErrorKind::Interrupted
+                    ) => {}
+                Err(error) => {
+                    // ICMP port unreachable surfaces as ECONNREFUSED on a connected
+                    // socket: the backend is down; timeouts will say so.
+                    tracing::debug!(backend = %self.backend, %error, "receive from backend failed");
+                }
+            }
+            let now = Instant::now();
+            if now.duration_since(last_sweep) >= tick {
+                last_sweep = now;
+                for client in self.expired(now) {
+                    late(client);
+                }
+            }
         }
     }
 

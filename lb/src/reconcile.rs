@@ -188,22 +188,27 @@ async fn connect(
             continue;
         }
         // Each backend's responses are received, and its UDP clients answered
-        // and timed out, on a thread of its own (dnsdist's responder thread):
-        // no work-stealing scheduler between a response and its client.
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(io_error(b))?;
-        let backend = {
-            let _entered = runtime.enter();
-            Backend::connect(b.clone(), config.max_outstanding, registry, metrics)
-                .map_err(io_error(b))?
-        };
-        let (handler, halt) = (lb.clone(), stop.clone());
-        let serve = serve_backend(backend.clone(), handler, halt, grace);
+        // and timed out, on a thread of its own blocking in recv (dnsdist's
+        // responder thread): no scheduler between a response and its client.
+        let backend = Backend::connect(
+            b.clone(),
+            config.max_outstanding,
+            registry,
+            metrics,
+            TIMEOUT_TICK,
+        )
+        .map_err(io_error(b))?;
+        let (handler, halt, runtime) =
+            (lb.clone(), stop.clone(), tokio::runtime::Handle::current());
+        let serving = backend.clone();
         std::thread::Builder::new()
             .name(format!("backend-{}", b.addr))
-            .spawn(move || runtime.block_on(serve))
+            .spawn(move || {
+                // Inside the runtime's context: a reply that finds the client
+                // socket full is sent from a task there.
+                let _entered = runtime.enter();
+                serve_backend(&serving, &handler, &halt, grace);
+            })
             .map_err(io_error(b))?;
         fresh.push(backend.clone());
         backends.push(backend);
@@ -213,35 +218,15 @@ async fn connect(
 }
 
 /// A backend's receive loop and timeout sweep, until shutdown or until it is
-/// retired and drained.
-async fn serve_backend(b: Arc<Backend>, lb: Arc<Lb>, stop: Shutdown, grace: std::time::Duration) {
-    let done = async {
-        tokio::select! {
-            _ = stop.requested() => {}
-            _ = b.retired_and_drained(grace) => {}
-        }
-    };
-    let receive = b.forwarder.receive(
-        |client, response, rtt| lb.answered(&b, client, response, rtt),
-        done,
+/// retired and drained; what it still holds then is rerouted.
+fn serve_backend(b: &Arc<Backend>, lb: &Arc<Lb>, stop: &Shutdown, grace: std::time::Duration) {
+    b.forwarder.receive_blocking(
+        |client, response, rtt| lb.answered(b, client, response, rtt),
+        |client| lb.timed_out(b, client),
+        || !stop.is_requested() && !b.retirement_done(grace),
+        TIMEOUT_TICK,
     );
-    let sweep = async {
-        let mut ticks = tokio::time::interval(TIMEOUT_TICK);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticks.tick().await;
-            for client in b.forwarder.expired(tokio::time::Instant::now()) {
-                lb.timed_out(&b, client);
-            }
-        }
-    };
-    // The receive loop ends on shutdown or retirement; the sweep with it.
-    tokio::select! {
-        () = receive => {}
-        () = sweep => {}
-    }
-    // Whatever a retired backend still holds is retried elsewhere now.
     for client in b.forwarder.close() {
-        lb.reroute(&b, client);
+        lb.reroute(b, client);
     }
 }
