@@ -15,6 +15,7 @@ use ipnet::IpNet;
 use serde::Deserialize;
 use toml::Spanned;
 
+pub use crate::cache::CacheConfig;
 pub use crate::ratelimit::{Excess, RateLimitConfig};
 
 /// The default DNS port.
@@ -171,6 +172,8 @@ pub struct Config {
     pub metrics_addr: Option<SocketAddr>,
     /// Per-client-IP rate limiting; `None`: off.
     pub rate_limit: Option<RateLimitConfig>,
+    /// The packet cache; `None`: off (the default).
+    pub cache: Option<CacheConfig>,
 }
 
 /// dnsdist's default ACL: loopback, RFC 1918, RFC 6598, link-local, ULA.
@@ -240,6 +243,7 @@ impl Config {
             acl: default_acl(),
             metrics_addr: None,
             rate_limit: None,
+            cache: None,
         })
     }
 
@@ -486,6 +490,28 @@ impl Config {
             Some(a) => Some(file.addr(a, "metrics.addr", 8083)?),
         };
 
+        let cache = match &raw.cache {
+            Some(c) if c.enabled.unwrap_or(true) => {
+                let size = match &c.size {
+                    None => 100_000,
+                    Some(n) if *n.get_ref() >= 1 => *n.get_ref(),
+                    Some(n) => {
+                        return Err(file.invalid(
+                            Some(n.span()),
+                            "cache.size",
+                            "must be at least 1",
+                        ))
+                    }
+                };
+                let max_ttl = file.duration(
+                    c.max_ttl.as_ref(),
+                    "cache.max-ttl",
+                    Duration::from_secs(86_400),
+                )?;
+                Some(CacheConfig { size, max_ttl })
+            }
+            _ => None,
+        };
         let rate_limit = match &raw.rate_limit {
             None => None,
             Some(r) => {
@@ -570,6 +596,7 @@ impl Config {
             acl,
             metrics_addr,
             rate_limit,
+            cache,
         })
     }
 
@@ -646,6 +673,19 @@ impl Config {
             );
         }
         let _ = writeln!(s, "acl: {} networks allowed", self.acl.len());
+        match &self.cache {
+            None => {
+                let _ = writeln!(s, "packet cache: off");
+            }
+            Some(c) => {
+                let _ = writeln!(
+                    s,
+                    "packet cache: {} entries, max TTL {} s",
+                    c.size,
+                    c.max_ttl.as_secs()
+                );
+            }
+        }
         match &self.rate_limit {
             None => {
                 let _ = writeln!(s, "rate limit: off");
@@ -757,7 +797,10 @@ impl Source<'_> {
                     self.invalid(
                         Some(v.span()),
                         key,
-                        format!("`{}` is not a duration (e.g. 500ms, 1s, 2m)", v.get_ref()),
+                        format!(
+                            "`{}` is not a duration (e.g. 500ms, 1s, 2m, 1h, 1d)",
+                            v.get_ref()
+                        ),
                     )
                 }),
         }
@@ -779,7 +822,7 @@ pub fn parse_addr(text: &str, default_port: u16) -> Option<SocketAddr> {
         .map(|ip| SocketAddr::new(ip, default_port))
 }
 
-/// `500ms`, `1s`, `1.5s`, `2m`; a bare number is seconds.
+/// `500ms`, `1s`, `1.5s`, `2m`, `1h`, `1d`; a bare number is seconds (at most 1 day).
 pub fn parse_duration(text: &str) -> Option<Duration> {
     let text = text.trim();
     let (number, scale) = if let Some(n) = text.strip_suffix("ms") {
@@ -788,11 +831,15 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
         (n, 1.0)
     } else if let Some(n) = text.strip_suffix('m') {
         (n, 60.0)
+    } else if let Some(n) = text.strip_suffix('h') {
+        (n, 3600.0)
+    } else if let Some(n) = text.strip_suffix('d') {
+        (n, 86_400.0)
     } else {
         (text, 1.0)
     };
     let value: f64 = number.trim().parse().ok()?;
-    (value.is_finite() && value >= 0.0 && value * scale < 86_400.0)
+    (value.is_finite() && value >= 0.0 && value * scale <= 86_400.0)
         .then(|| Duration::from_secs_f64(value * scale))
 }
 
@@ -806,6 +853,15 @@ struct RawConfig {
     acl: Option<RawAcl>,
     metrics: Option<RawMetrics>,
     rate_limit: Option<RawRateLimit>,
+    cache: Option<RawCache>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawCache {
+    enabled: Option<bool>,
+    size: Option<Spanned<usize>>,
+    max_ttl: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -1002,6 +1058,9 @@ servers = [
         assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
         assert_eq!(parse_duration("1.5s"), Some(Duration::from_millis(1500)));
         assert_eq!(parse_duration("2m"), Some(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1d"), Some(Duration::from_secs(86_400)));
+        assert_eq!(parse_duration("2h"), Some(Duration::from_secs(7_200)));
+        assert_eq!(parse_duration("2d"), None, "at most a day");
         assert_eq!(parse_duration("2"), Some(Duration::from_secs(2)));
         assert_eq!(parse_duration("-1s"), None);
         assert_eq!(parse_addr("[::1]", 53), Some("[::1]:53".parse().unwrap()));

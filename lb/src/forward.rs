@@ -59,6 +59,8 @@ pub struct ClientQuery {
     pub attempt: u8,
     /// Keeps the shutdown drain waiting until the query is answered or dropped.
     pub held: InFlight,
+    /// Where the response goes in the packet cache, when it is on.
+    pub cache_key: Option<Vec<u8>>,
 }
 
 /// A query in flight for a task. Dropping it (timed out, or its client gone)

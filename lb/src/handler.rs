@@ -14,6 +14,7 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use crate::backend::Backend;
+use crate::cache::{self, CacheConfig, PacketCache};
 use crate::config::Config;
 use crate::forward::{ClientQuery, SendError};
 use crate::metrics::LbMetrics;
@@ -72,15 +73,18 @@ pub struct Lb {
 struct Inner {
     routing: ArcSwap<Routing>,
     metrics: LbMetrics,
+    /// Lives as long as the process: reloads and backend changes keep it.
+    cache: Option<PacketCache>,
 }
 
 impl Lb {
-    /// A handler routing by `routing`.
-    pub fn new(routing: Routing, metrics: LbMetrics) -> Lb {
+    /// A handler routing by `routing`, with the packet cache `cache` (if any).
+    pub fn new(routing: Routing, metrics: LbMetrics, cache: Option<&CacheConfig>) -> Lb {
         Lb {
             inner: Arc::new(Inner {
                 routing: ArcSwap::from_pointee(routing),
                 metrics,
+                cache: cache.map(PacketCache::new),
             }),
         }
     }
@@ -103,6 +107,9 @@ impl Lb {
             metrics.servfail_responses.increment(1);
         }
         client.responder.send(response, client.peer);
+        if let (Some(packets), Some(key)) = (&self.inner.cache, client.cache_key) {
+            packets.put(key, response);
+        }
         metrics.responses.increment(1);
         metrics
             .latency
@@ -176,6 +183,27 @@ impl DnsHandler for Lb {
                 };
             }
         }
+        let mut cache_key = None;
+        if let Some(packets) = &inner.cache {
+            let edns = common::dns::edns::find_opt(query.wire, &view)
+                .ok()
+                .flatten();
+            let limit = match query.transport {
+                Transport::Udp => common::dns::edns::udp_reply_limit(edns.as_ref(), u16::MAX),
+                _ => usize::from(u16::MAX),
+            };
+            let key = cache::key(&view, edns.as_ref());
+            if packets.get(&key, &view, limit, out) {
+                metrics.cache_hits.increment(1);
+                metrics.responses.increment(1);
+                metrics
+                    .latency
+                    .record(query.received_at.elapsed().as_secs_f64());
+                return Reply::Ready;
+            }
+            metrics.cache_misses.increment(1);
+            cache_key = Some(key);
+        }
         let Some(first) = routing.selector.choose(view.qname_wire(), None).cloned() else {
             metrics.no_policy.increment(1);
             metrics.servfail_responses.increment(1);
@@ -195,6 +223,7 @@ impl DnsHandler for Lb {
                 wire: query.wire.to_vec(),
                 attempt: 0,
                 held: responder.hold(),
+                cache_key,
             };
             inner.dispatch(&routing, &first, client);
             return Reply::Detached;
@@ -205,6 +234,9 @@ impl DnsHandler for Lb {
         let received_at = query.received_at;
         Reply::Pending(Box::pin(async move {
             let reply = inner.forward(&routing, first, &wire, transport).await;
+            if let (Some(packets), Some(key)) = (&inner.cache, cache_key) {
+                packets.put(key, &reply);
+            }
             inner.metrics.responses.increment(1);
             inner
                 .metrics

@@ -10,11 +10,13 @@
 //! - [`forward`]: UDP to a backend with ID rewriting and a bounded table.
 //! - [`health`]: active checks.
 //! - [`ratelimit`]: per-client token buckets.
+//! - [`cache`]: the optional packet cache.
 //! - [`metrics`]: `dnsdist_*` metrics.
 //! - [`server`]: wiring into the shared front end and admin endpoint.
 //! - [`wire`]: check queries and question fingerprints.
 
 pub mod backend;
+pub mod cache;
 pub mod config;
 pub mod discovery;
 pub mod error;

@@ -47,6 +47,10 @@ pub struct LbMetrics {
     pub latency: Histogram,
     /// dnsdist_backend_state_changes: backends going up or down.
     pub state_changes: Counter,
+    /// dnsdist_cache_hits: queries answered from the packet cache.
+    pub cache_hits: Counter,
+    /// dnsdist_cache_misses: queries the packet cache could not answer (cache on).
+    pub cache_misses: Counter,
     /// dnsdist_rule_drop: queries dropped for exceeding their client's rate.
     pub rule_drop: Counter,
     /// dnsdist_rule_refused: queries answered REFUSED for exceeding their client's rate.
@@ -98,6 +102,14 @@ impl LbMetrics {
             state_changes: c(
                 "dnsdist_backend_state_changes",
                 "Backends going up or down.",
+            ),
+            cache_hits: c(
+                "dnsdist_cache_hits",
+                "Queries answered from the packet cache.",
+            ),
+            cache_misses: c(
+                "dnsdist_cache_misses",
+                "Queries the packet cache could not answer.",
             ),
             rule_drop: c(
                 "dnsdist_rule_drop",

@@ -49,7 +49,11 @@ impl Reconciler {
         metrics: LbMetrics,
         stop: Shutdown,
     ) -> Result<(Arc<Reconciler>, Arc<Lb>), Error> {
-        let lb = Arc::new(Lb::new(Routing::new(&config, Vec::new()), metrics.clone()));
+        let lb = Arc::new(Lb::new(
+            Routing::new(&config, Vec::new()),
+            metrics.clone(),
+            config.cache.as_ref(),
+        ));
         let backends = connect(
             &lb,
             &config,

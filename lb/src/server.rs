@@ -177,8 +177,11 @@ fn spawn_reload_on_sighup(reconciler: Arc<Reconciler>, stop: Shutdown) {
                     "SIGHUP: listen addresses or threads changed; restart to apply them"
                 );
             }
-            if fresh.health != current.health || fresh.discovery != current.discovery {
-                tracing::warn!("SIGHUP: health-check and discovery settings apply to backends added from now on; restart to apply them to all");
+            if fresh.health != current.health
+                || fresh.discovery != current.discovery
+                || fresh.cache != current.cache
+            {
+                tracing::warn!("SIGHUP: health-check and discovery settings apply to backends added from now on, cache settings after a restart");
             }
             let (policy, count) = (fresh.policy.as_str(), fresh.backends.len());
             match reconciler.set_config(fresh).await {

@@ -834,6 +834,74 @@ async fn dot_with_kdig_and_secret_rotation() {
     );
 }
 
+/// The packet cache (on in the config): a repeated question is answered
+/// without reaching the backend, with the client's ID and spelling of the name
+/// and TTLs reduced by the entry's age; the DO bit is part of the key; and with
+/// no [cache] section every query reaches the backend.
+#[tokio::test]
+async fn packet_cache_answers_repeats_with_aged_ttls() {
+    let net = Net::new();
+    let backends = net.backends(1).await;
+    let (_lb, metrics) = start_lb(
+        &net,
+        &format!(
+            "{}[health]\nenabled = false\n[cache]\nsize = 1000\n",
+            servers(&backends, &[])
+        ),
+    )
+    .await;
+    let dig = || Dig::new(net.lb().ip()).port(53);
+    let first = dig().run("www.cache.test", "A").await.unwrap();
+    assert_eq!(first.answer[0].ttl, 60, "{}", first.raw);
+    for _ in 0..3 {
+        let again = dig().run("www.cache.test", "A").await.unwrap();
+        assert_eq!(again.answers_of("A"), ["192.0.2.1"], "{}", again.raw);
+    }
+    assert_eq!(
+        backends[0].queries_under("www.cache.test."),
+        1,
+        "repeats answered from the cache"
+    );
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let aged = dig().run("WWW.Cache.TEST", "A").await.unwrap();
+    assert_eq!(aged.status, "NOERROR", "{}", aged.raw);
+    assert!(aged.answer[0].ttl <= 58, "TTL not aged: {}", aged.raw);
+    assert!(
+        aged.raw.contains("WWW.Cache.TEST."),
+        "the client's spelling: {}",
+        aged.raw
+    );
+    assert_eq!(backends[0].queries_under("www.cache.test."), 1);
+    let dnssec = dig().dnssec().run("www.cache.test", "A").await.unwrap();
+    assert_eq!(dnssec.status, "NOERROR", "{}", dnssec.raw);
+    assert_eq!(
+        backends[0].queries_under("www.cache.test."),
+        2,
+        "DO is part of the key"
+    );
+    let s = scrape(metrics).await.unwrap();
+    assert!(s.sum("dnsdist_cache_hits", &[]) >= 4.0);
+    assert!(s.sum("dnsdist_cache_misses", &[]) >= 2.0);
+
+    // Off by default.
+    let net = Net::new();
+    let backends = net.backends(1).await;
+    let (_lb, _) = start_lb(
+        &net,
+        &format!("{}[health]\nenabled = false\n", servers(&backends, &[])),
+    )
+    .await;
+    for _ in 0..3 {
+        let r = Dig::new(net.lb().ip())
+            .port(53)
+            .run("www.cache.test", "A")
+            .await
+            .unwrap();
+        assert_eq!(r.status, "NOERROR", "{}", r.raw);
+    }
+    assert_eq!(backends[0].queries_under("www.cache.test."), 3);
+}
+
 /// --check-config prints a summary; a bad file exits 64 naming file, line and
 /// key; the quick start without backends exits 64.
 #[test]
