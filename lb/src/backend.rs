@@ -34,6 +34,53 @@ pub struct Backend {
     retire: ShutdownTrigger,
     retired: Shutdown,
     retired_at: parking_lot::Mutex<Option<tokio::time::Instant>>,
+    /// Recent live outcomes, for passive health.
+    outcomes: parking_lot::Mutex<Outcomes>,
+}
+
+/// The last (up to 128) live outcomes of a backend: bit set = failed.
+#[derive(Debug, Default)]
+struct Outcomes {
+    bits: u128,
+    len: u32,
+    next: u32,
+    failures: u32,
+}
+
+impl Outcomes {
+    /// Records one outcome in a window of `window`; returns (samples, failures).
+    fn record(&mut self, failed: bool, window: u32) -> (u32, u32) {
+        let window = window.clamp(1, 128);
+        let bit = 1u128 << (self.next % window);
+        if self.len == window {
+            if self.bits & bit != 0 {
+                self.failures -= 1;
+            }
+        } else {
+            self.len += 1;
+        }
+        if failed {
+            self.bits |= bit;
+            self.failures += 1;
+        } else {
+            self.bits &= !bit;
+        }
+        self.next = (self.next + 1) % window;
+        (self.len, self.failures)
+    }
+}
+
+/// When live traffic counts against a backend (passive health).
+#[derive(Debug, Clone, Copy)]
+pub struct Passive {
+    /// Failure percentage that takes the backend down; 0: off.
+    pub threshold: u32,
+    /// Outcomes remembered.
+    pub window: u32,
+    /// Outcomes needed before judging.
+    pub min_samples: u32,
+    /// Active checks run (only they can bring the backend back).
+    pub checks_enabled: bool,
 }
 
 impl std::fmt::Debug for Backend {
@@ -70,6 +117,7 @@ impl Backend {
             retire,
             retired,
             retired_at: parking_lot::Mutex::new(None),
+            outcomes: parking_lot::Mutex::new(Outcomes::default()),
             config,
             forwarder,
             metrics,
@@ -120,6 +168,21 @@ impl Backend {
         self.latency_us.load(Ordering::Relaxed)
     }
 
+    /// Records a live outcome for passive health: past the threshold, the
+    /// backend goes down (active checks bring it back).
+    pub fn live_outcome(&self, failed: bool, passive: Passive) {
+        if passive.threshold == 0 || !passive.checks_enabled {
+            return;
+        }
+        let (samples, failures) = self.outcomes.lock().record(failed, passive.window);
+        if samples >= passive.min_samples.max(1)
+            && failures * 100 >= passive.threshold * samples
+            && self.is_up()
+        {
+            self.set_up(false, "SERVFAIL and timeout rate of live traffic");
+        }
+    }
+
     /// A live query was answered after `rtt`.
     pub fn answered(&self, rtt: Duration) {
         self.metrics.responses.increment(1);
@@ -165,6 +228,8 @@ impl Backend {
         if self.up.swap(up, Ordering::AcqRel) == up {
             return;
         }
+        // A fresh window for the new state.
+        *self.outcomes.lock() = Outcomes::default();
         self.metrics.status.set(if up { 1.0 } else { 0.0 });
         self.state_changes.increment(1);
         if up {
@@ -172,5 +237,28 @@ impl Backend {
         } else {
             tracing::warn!(backend = %self.config.name, addr = %self.config.addr, why, "backend down");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Outcomes;
+
+    #[test]
+    fn outcome_window_slides() {
+        let mut o = Outcomes::default();
+        for _ in 0..10 {
+            o.record(true, 10);
+        }
+        assert_eq!(o.record(false, 10), (10, 9));
+        for _ in 0..9 {
+            o.record(false, 10);
+        }
+        assert_eq!((o.len, o.failures), (10, 0));
+        assert_eq!(
+            o.record(true, 128),
+            (11, 1),
+            "a wider window keeps counting"
+        );
     }
 }

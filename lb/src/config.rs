@@ -101,6 +101,17 @@ pub struct HealthConfig {
     /// Consecutive failures (checks or live-traffic timeouts) that take an up
     /// backend down.
     pub fall: u32,
+    /// Passive health (dnsdist's lazy checks): a backend whose live traffic
+    /// fails (SERVFAIL or timeout) this percentage of the time or more, over
+    /// its last `passive_window` answers, goes down until active checks bring
+    /// it back. 0 (the default, as dnsdist's lazy checks are opt-in): off.
+    /// Needs active checks. Every resolver failing at once (an upstream
+    /// outage) would take them all down, so pick it with care.
+    pub passive_threshold: u32,
+    /// Live outcomes remembered per backend (at most 128).
+    pub passive_window: u32,
+    /// Outcomes needed before the rate is judged.
+    pub passive_min_samples: u32,
 }
 
 impl Default for HealthConfig {
@@ -113,6 +124,9 @@ impl Default for HealthConfig {
             timeout: Duration::from_secs(1),
             rise: 1,
             fall: 1,
+            passive_threshold: 0,
+            passive_window: 100,
+            passive_min_samples: 20,
         }
     }
 }
@@ -453,9 +467,34 @@ impl Config {
             health.interval =
                 file.duration(h.interval.as_ref(), "health.interval", health.interval)?;
             health.timeout = file.duration(h.timeout.as_ref(), "health.timeout", health.timeout)?;
+            if let Some(t) = &h.passive_threshold {
+                if *t.get_ref() > 100 {
+                    return Err(file.invalid(
+                        Some(t.span()),
+                        "health.passive-threshold",
+                        "a percentage: 0 (off) to 100",
+                    ));
+                }
+                health.passive_threshold = *t.get_ref();
+            }
+            if let Some(w) = &h.passive_window {
+                if !(1..=128).contains(w.get_ref()) {
+                    return Err(file.invalid(
+                        Some(w.span()),
+                        "health.passive-window",
+                        "must be 1 to 128",
+                    ));
+                }
+                health.passive_window = *w.get_ref();
+            }
             for (value, key, slot) in [
                 (&h.rise, "health.rise", &mut health.rise),
                 (&h.fall, "health.fall", &mut health.fall),
+                (
+                    &h.passive_min_samples,
+                    "health.passive-min-samples",
+                    &mut health.passive_min_samples,
+                ),
             ] {
                 if let Some(v) = value {
                     if *v.get_ref() < 1 {
@@ -917,6 +956,9 @@ struct RawHealth {
     timeout: Option<Spanned<String>>,
     rise: Option<Spanned<u32>>,
     fall: Option<Spanned<u32>>,
+    passive_threshold: Option<Spanned<u32>>,
+    passive_window: Option<Spanned<u32>>,
+    passive_min_samples: Option<Spanned<u32>>,
 }
 
 #[derive(Deserialize)]

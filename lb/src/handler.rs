@@ -13,7 +13,7 @@ use ipnet::IpNet;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use crate::backend::Backend;
+use crate::backend::{Backend, Passive};
 use crate::cache::{self, CacheConfig, PacketCache};
 use crate::config::Config;
 use crate::forward::{ClientQuery, SendError};
@@ -38,6 +38,8 @@ pub struct Routing {
     pub fall: u32,
     /// Whether active checks run (and so may bring a backend back).
     pub checks_enabled: bool,
+    /// Passive health settings.
+    pub passive: Passive,
     /// Per-client rate limiting.
     pub rate_limit: Option<RateLimiter>,
 }
@@ -55,6 +57,12 @@ impl Routing {
             timeout: config.timeout,
             fall: config.health.fall,
             checks_enabled: config.health.enabled,
+            passive: Passive {
+                threshold: config.health.passive_threshold,
+                window: config.health.passive_window,
+                min_samples: config.health.passive_min_samples,
+                checks_enabled: config.health.enabled,
+            },
             rate_limit: config.rate_limit.clone().map(RateLimiter::new),
         }
     }
@@ -103,9 +111,11 @@ impl Lb {
     pub fn answered(&self, backend: &Backend, client: ClientQuery, response: &[u8], rtt: Duration) {
         let metrics = &self.inner.metrics;
         backend.answered(rtt);
-        if response.len() >= 4 && response[3] & 0x0F == SERVFAIL {
+        let servfail = response.len() >= 4 && response[3] & 0x0F == SERVFAIL;
+        if servfail {
             metrics.servfail_responses.increment(1);
         }
+        backend.live_outcome(servfail, self.inner.routing.load().passive);
         client.responder.send(response, client.peer);
         if let (Some(packets), Some(key)) = (&self.inner.cache, client.cache_key) {
             packets.put(key, response);
@@ -123,6 +133,7 @@ impl Lb {
         let routing = inner.routing.load();
         inner.metrics.downstream_timeouts.increment(1);
         backend.timed_out(routing.fall, routing.checks_enabled);
+        backend.live_outcome(true, routing.passive);
         self.reroute(backend, client);
     }
 
@@ -330,14 +341,17 @@ impl Inner {
         for attempt in 0..2 {
             match self.attempt(routing, &backend, wire, transport).await {
                 Ok(response) => {
-                    if response.len() >= 4 && response[3] & 0x0F == SERVFAIL {
+                    let servfail = response.len() >= 4 && response[3] & 0x0F == SERVFAIL;
+                    if servfail {
                         self.metrics.servfail_responses.increment(1);
                     }
+                    backend.live_outcome(servfail, routing.passive);
                     return response;
                 }
                 Err(Failure::Timeout) => {
                     self.metrics.downstream_timeouts.increment(1);
                     backend.timed_out(routing.fall, routing.checks_enabled);
+                    backend.live_outcome(true, routing.passive);
                 }
                 Err(Failure::Full) => self.metrics.outstanding_overflows.increment(1),
                 Err(Failure::Send) => self.metrics.downstream_send_errors.increment(1),

@@ -902,6 +902,45 @@ async fn packet_cache_answers_repeats_with_aged_ttls() {
     assert_eq!(backends[0].queries_under("www.cache.test."), 3);
 }
 
+/// Passive health: a backend whose live answers turn SERVFAIL goes down (its
+/// active checks, which still pass, are a minute apart), and the traffic moves
+/// to the other backend.
+#[tokio::test]
+async fn passive_health_takes_a_servfailing_backend_down() {
+    let net = Net::new();
+    let backends = net.backends(2).await;
+    let (_lb, metrics) = start_lb(
+        &net,
+        &format!(
+            "policy = \"roundRobin\"\n{}[health]\ninterval = \"60s\"\npassive-threshold = 20\npassive-window = 20\npassive-min-samples = 10\n",
+            servers(&backends, &[])
+        ),
+    )
+    .await;
+    // The first active check has passed for both; now backend 1 breaks for live traffic.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    backends[0].set_mode(Mode::Servfail);
+    let mut servfails = 0;
+    for i in 0..40 {
+        if let Some((ResponseCode::ServFail, _)) =
+            ask(net.lb(), &format!("p{i}.passive.test"), Transport::Udp).await
+        {
+            servfails += 1;
+        }
+    }
+    assert!(
+        (10..=12).contains(&servfails),
+        "backend 1 went down after its first 10 answers: {servfails}"
+    );
+    let s = scrape(metrics).await.unwrap();
+    assert_eq!(
+        s.value("dnsdist_server_status", &[("server", "b1")]),
+        Some(0.0)
+    );
+    assert_eq!(load(net.lb(), "after.passive.test", 20, 2).await, 20);
+    assert_eq!(backends[1].queries_under("after.passive.test."), 20);
+}
+
 /// --check-config prints a summary; a bad file exits 64 naming file, line and
 /// key; the quick start without backends exits 64.
 #[test]
