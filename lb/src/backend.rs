@@ -12,6 +12,7 @@ use common::shutdown::{Shutdown, ShutdownTrigger};
 use crate::config::BackendConfig;
 use crate::forward::UdpForwarder;
 use crate::metrics::{BackendMetrics, LbMetrics};
+use crate::tcp_pool::TcpPool;
 
 /// One backend and its live state.
 pub struct Backend {
@@ -19,6 +20,8 @@ pub struct Backend {
     pub config: BackendConfig,
     /// The UDP path.
     pub forwarder: UdpForwarder,
+    /// The TCP path, for TCP and DoT clients.
+    pub tcp: TcpPool,
     /// Its metrics.
     pub metrics: BackendMetrics,
     up: AtomicBool,
@@ -118,6 +121,7 @@ impl Backend {
             retired,
             retired_at: parking_lot::Mutex::new(None),
             outcomes: parking_lot::Mutex::new(Outcomes::default()),
+            tcp: TcpPool::new(config.addr),
             config,
             forwarder,
             metrics,

@@ -10,7 +10,6 @@ use common::acl::Acl;
 use common::dns::wire::{write_error_reply, QueryView};
 use common::frontend::{DnsHandler, Query, Reply, Transport};
 use ipnet::IpNet;
-use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use crate::backend::{Backend, Passive};
@@ -378,8 +377,8 @@ impl Inner {
         out
     }
 
-    /// One attempt over UDP; a truncated answer to a TCP or DoT client is
-    /// fetched again over TCP from the same backend.
+    /// One attempt: over the backend's pooled TCP connections for a TCP or DoT
+    /// client, else over UDP.
     async fn attempt(
         &self,
         routing: &Routing,
@@ -389,6 +388,15 @@ impl Inner {
     ) -> Result<Vec<u8>, Failure> {
         backend.metrics.queries.increment(1);
         let started = Instant::now();
+        if transport != Transport::Udp {
+            let response = backend
+                .tcp
+                .query(wire, routing.timeout)
+                .await
+                .ok_or(Failure::Timeout)?;
+            backend.answered(started.elapsed());
+            return Ok(response);
+        }
         let ticket = match backend.forwarder.send(wire).await {
             Ok(ticket) => ticket,
             Err(SendError::Full) => return Err(Failure::Full),
@@ -400,34 +408,6 @@ impl Inner {
         };
         let response = ticket.wait(routing.timeout).await.ok_or(Failure::Timeout)?;
         backend.answered(started.elapsed());
-        let truncated = response.len() >= 3 && response[2] & 0x02 != 0;
-        if truncated && transport != Transport::Udp {
-            let remaining = routing
-                .timeout
-                .saturating_sub(started.elapsed())
-                .max(Duration::from_millis(100));
-            return tcp_query(backend, wire, remaining)
-                .await
-                .ok_or(Failure::Timeout);
-        }
         Ok(response)
     }
-}
-
-/// One query over a fresh TCP connection to `backend`, within `limit`.
-async fn tcp_query(backend: &Backend, wire: &[u8], limit: Duration) -> Option<Vec<u8>> {
-    let exchange = async {
-        let mut stream = TcpStream::connect(backend.config.addr).await.ok()?;
-        stream.set_nodelay(true).ok()?;
-        common::dns::tcp::write_frame(&mut stream, wire)
-            .await
-            .ok()?;
-        let mut response = Vec::new();
-        common::dns::tcp::read_frame(&mut stream, &mut response)
-            .await
-            .ok()?
-            .then_some(())?;
-        (response.get(..2) == wire.get(..2)).then_some(response)
-    };
-    tokio::time::timeout(limit, exchange).await.ok().flatten()
 }

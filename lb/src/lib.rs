@@ -8,6 +8,7 @@
 //! - [`reconcile`]: config and discovery changes applied to the running lb.
 //! - [`discovery`]: backends from a DNS name, re-resolved on an interval.
 //! - [`forward`]: UDP to a backend with ID rewriting and a bounded table.
+//! - [`tcp_pool`]: pooled, pipelined TCP to a backend for TCP and DoT clients.
 //! - [`health`]: active checks.
 //! - [`ratelimit`]: per-client token buckets.
 //! - [`cache`]: the optional packet cache.
@@ -28,6 +29,7 @@ pub mod policy;
 pub mod ratelimit;
 pub mod reconcile;
 pub mod server;
+pub mod tcp_pool;
 pub mod wire;
 
 pub use config::Config;

@@ -35,6 +35,7 @@ struct State {
     delay_ms: AtomicU64,
     mode: AtomicU8,
     queries: AtomicU64,
+    tcp_connections: AtomicU64,
     /// Queries seen per lower-cased dotted name.
     names: Mutex<HashMap<String, u64>>,
 }
@@ -80,6 +81,11 @@ impl FakeBackend {
     /// Queries seen (UDP and TCP).
     pub fn queries(&self) -> u64 {
         self.state.queries.load(Ordering::Relaxed)
+    }
+
+    /// TCP connections accepted.
+    pub fn tcp_connections(&self) -> u64 {
+        self.state.tcp_connections.load(Ordering::Relaxed)
     }
 
     /// Queries seen for names ending in `suffix` (dotted, lower case).
@@ -226,30 +232,39 @@ async fn serve_udp(socket: Arc<UdpSocket>, state: Arc<State>) {
 async fn serve_tcp(listener: TcpListener, state: Arc<State>) {
     let mut conns = JoinSet::new();
     loop {
-        let Ok((mut stream, _)) = listener.accept().await else {
+        let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
+        state.tcp_connections.fetch_add(1, Ordering::Relaxed);
         let state = state.clone();
         conns.spawn(async move {
+            // Pipelined queries are answered concurrently, each after the delay,
+            // in whatever order they finish (RFC 7766 §6.2.1.1).
+            let (mut reader, writer) = stream.into_split();
+            let writer = Arc::new(tokio::sync::Mutex::new(writer));
+            let mut answers = JoinSet::new();
             loop {
                 let mut len = [0u8; 2];
-                if stream.read_exact(&mut len).await.is_err() {
-                    return;
+                if reader.read_exact(&mut len).await.is_err() {
+                    break;
                 }
                 let mut msg = vec![0u8; usize::from(u16::from_be_bytes(len))];
-                if stream.read_exact(&mut msg).await.is_err() {
-                    return;
+                if reader.read_exact(&mut msg).await.is_err() {
+                    break;
                 }
                 let Some(out) = reply(&state, &msg, true) else {
                     continue;
                 };
-                delay(&state).await;
-                let mut framed = u16::try_from(out.len()).unwrap_or(0).to_be_bytes().to_vec();
-                framed.extend_from_slice(&out);
-                if stream.write_all(&framed).await.is_err() {
-                    return;
-                }
+                let (state, writer) = (state.clone(), writer.clone());
+                answers.spawn(async move {
+                    delay(&state).await;
+                    let mut framed = u16::try_from(out.len()).unwrap_or(0).to_be_bytes().to_vec();
+                    framed.extend_from_slice(&out);
+                    let _ = writer.lock().await.write_all(&framed).await;
+                });
+                while answers.try_join_next().is_some() {}
             }
+            while answers.join_next().await.is_some() {}
         });
         while conns.try_join_next().is_some() {}
     }

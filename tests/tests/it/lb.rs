@@ -941,6 +941,44 @@ async fn passive_health_takes_a_servfailing_backend_down() {
     assert_eq!(backends[1].queries_under("after.passive.test."), 20);
 }
 
+/// TCP clients' queries go to the backend over a few pooled connections, many
+/// queries in flight on each, answered as they complete.
+#[tokio::test]
+async fn tcp_clients_share_pooled_pipelined_connections() {
+    let net = Net::new();
+    let backends = net.backends(1).await;
+    backends[0].set_delay(Duration::from_millis(100));
+    let (_lb, _) = start_lb(
+        &net,
+        &format!("[backends]\ntimeout = \"2s\"\nservers = [{{ addr = \"{}\" }}]\n[health]\nenabled = false\n", backends[0].addr()),
+    )
+    .await;
+    let started = Instant::now();
+    let mut clients = tokio::task::JoinSet::new();
+    for i in 0..40 {
+        let lb = net.lb();
+        clients.spawn(async move { ask(lb, &format!("t{i}.pool.test"), Transport::Tcp).await });
+    }
+    while let Some(r) = clients.join_next().await {
+        assert_eq!(r.unwrap(), Some((ResponseCode::NoError, Some(1))));
+    }
+    // 40 client connections; a handful of backend connections; answered in
+    // parallel (well under 40 x 100 ms).
+    assert_eq!(backends[0].queries_under("pool.test."), 40);
+    assert!(
+        backends[0].tcp_connections() <= 4,
+        "backend connections: {}",
+        backends[0].tcp_connections()
+    );
+    // One connection at a time, 40 x 100 ms would take 4 s; four connections
+    // answering serially, 1 s.
+    assert!(
+        started.elapsed() < Duration::from_millis(800),
+        "not pipelined: {:?}",
+        started.elapsed()
+    );
+}
+
 /// --check-config prints a summary; a bad file exits 64 naming file, line and
 /// key; the quick start without backends exits 64.
 #[test]
