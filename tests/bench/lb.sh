@@ -16,7 +16,12 @@
 #   CLIENT="-c 10 -T 1 -q 100"   dnsperf client options, identical for all
 #   NET=211          balancers on 127.NET.1.1 (ours) and .1.2 (dnsdist), backends
 #                    on 127.NET.2.1 and .2.2
-#   BUILD=1          0: skip `cargo build --release -p lb`
+#   HITRATIO=1       also measure the backends' cache hit ratio behind our lb with
+#                    roundRobin, leastOutstanding and chashed: two of our resolvers over the
+#                    fake hierarchy (127.NET.0.x), HR_NAMES names asked HR_REPEATS
+#                    times each in random order at HR_RATE QPS; 0 to skip
+#   HR_NAMES=3000 HR_REPEATS=4 HR_RATE=5000
+#   BUILD=1          0: skip `cargo build --release -p lb -p resolver -p e2e`
 #   WORKDIR=         where configs, logs and raw results go (default: mktemp)
 #
 # Backends: two zero-work UDP servers (udp_echo_floor.c, one thread each) that
@@ -34,7 +39,7 @@ ROOT=$(cd "$HERE/../.." && pwd)
 # shellcheck source=tests/bench/lib.sh
 source "$HERE/lib.sh"
 
-KNOBS=(QUICK DURATION LAT_DURATION REPEATS RATE THREADS NAMES CLIENT NET BUILD WORKDIR)
+KNOBS=(QUICK DURATION LAT_DURATION REPEATS RATE THREADS NAMES CLIENT NET HITRATIO HR_NAMES HR_REPEATS HR_RATE BUILD WORKDIR)
 COMMAND=""
 for k in "${KNOBS[@]}"; do
     [[ -n "${!k+x}" ]] && COMMAND+="$k=$(printf '%q' "${!k}") "
@@ -56,6 +61,10 @@ NAMES=${NAMES:-1000}
 CLIENT=${CLIENT:-"-c 10 -T 1 -q 100"}
 NET=${NET:-211}
 BUILD=${BUILD:-1}
+HITRATIO=${HITRATIO:-1}
+HR_NAMES=${HR_NAMES:-3000}
+HR_REPEATS=${HR_REPEATS:-4}
+HR_RATE=${HR_RATE:-5000}
 WORKDIR=${WORKDIR:-$(mktemp -d /tmp/bench-lb.XXXXXX)}
 # shellcheck disable=SC2206
 CLIENT_ARGS=($CLIENT)
@@ -81,7 +90,7 @@ apt_ensure dig dnsutils
 apt_ensure gcc gcc
 if [[ "$BUILD" == 1 ]]; then
     log "building release binaries"
-    (cd "$ROOT" && cargo build --release -p lb) >"$WORKDIR/build.log" 2>&1 ||
+    (cd "$ROOT" && cargo build --release -p lb -p resolver -p e2e) >"$WORKDIR/build.log" 2>&1 ||
         { tail -20 "$WORKDIR/build.log" >&2; die "cargo build failed"; }
 fi
 [[ -x "$LB_BIN" ]] || die "missing $LB_BIN (BUILD=1)"
@@ -209,6 +218,71 @@ c=$(ratio "$(med ours cpu_us_max)" "$(med dnsdist cpu_us_max)")
 p=$(ratio "$(med ours p99_us)" "$(med dnsdist p99_us)")
 ok=$(awk -v q="$q" -v c="$c" -v p="$p" 'BEGIN { print ((q >= 1.5 || c <= 0.67) && p < 1.0) ? "PASS" : "FAIL" }')
 
+# ---------------------------------------------------------------- backend hit ratio
+# Two of our resolvers behind our lb; the same shuffled workload once per policy,
+# each time with fresh caches; hit ratio = resolvers' cache hits / their queries.
+HR_REPORT=""
+if [[ "$HITRATIO" == 1 ]]; then
+    stop_all_balancers() { bench_stop "${PID[ours]}"; bench_stop "${PID[dnsdist]}"; }
+    stop_all_balancers
+    FAKE_BIN=$ROOT/target/release/fake-dns
+    RESOLVER_BIN=$ROOT/target/release/resolver
+    [[ -x "$FAKE_BIN" && -x "$RESOLVER_BIN" ]] || die "missing $FAKE_BIN or $RESOLVER_BIN (BUILD=1)"
+    bench_spawn fake-dns "$FAKE_BIN" --net "$NET" --root-hints-out "$WORKDIR/root.hints"
+    bench_wait_for 30 grep -q '^ready:' "$WORKDIR/fake-dns.log" || die "fake-dns did not become ready"
+    HR_FILE=$WORKDIR/hitratio.txt
+    awk -v n="$HR_NAMES" -v r="$HR_REPEATS" 'BEGIN { srand(7); for (k = 0; k < r; k++) for (i = 1; i <= n; i++) printf "%.9f hr%05d.wild.net A\n", rand(), i }' |
+        sort -k1,1 | cut -d' ' -f2- >"$HR_FILE"
+    for policy in roundRobin leastOutstanding chashed; do
+        for k in 1 2; do
+            cat >"$WORKDIR/resolver-$k.conf" <<EOF2
+server:
+    interface: 127.$NET.3.$k
+    port: 53
+    num-threads: 1
+    do-ip6: no
+    do-not-query-localhost: no
+    root-hints: "$WORKDIR/root.hints"
+    module-config: "iterator"
+    verbosity: 0
+EOF2
+            bench_spawn "resolver-$k-$policy" "$RESOLVER_BIN" -c "$WORKDIR/resolver-$k.conf" --metrics-addr "127.$NET.3.$k:9167"
+            PID[resolver$k]=$SPAWNED_PID
+            bench_wait_for 30 curl -fsS -o /dev/null --max-time 1 "http://127.$NET.3.$k:9167/readyz" || die "resolver $k not ready"
+        done
+        cat >"$WORKDIR/lb-hr.toml" <<EOF2
+policy = "$policy"
+[listen]
+udp = ["127.$NET.1.3:53"]
+threads = $THREADS
+[backends]
+servers = [{ addr = "127.$NET.3.1:53" }, { addr = "127.$NET.3.2:53" }]
+[health]
+enabled = false
+[metrics]
+addr = "127.$NET.1.3:8083"
+EOF2
+        bench_spawn "lb-hr-$policy" "$LB_BIN" -c "$WORKDIR/lb-hr.toml"
+        PID[lbhr]=$SPAWNED_PID
+        bench_wait_for 30 curl -fsS -o /dev/null --max-time 1 "http://127.$NET.1.3:8083/readyz" || die "lb for the hit-ratio run not ready"
+        out=$WORKDIR/hitratio-$policy.out
+        dnsperf_run "$out" -s "127.$NET.1.3" -d "$HR_FILE" -n 1 -Q "$HR_RATE" -t 5 "${CLIENT_ARGS[@]}"
+        read -r _ comp lost _ _ noerr _ < <(dnsperf_stats "$out")
+        hits=0 queries=0
+        for k in 1 2; do
+            read -r hr_h hr_q < <(curl -fsS --max-time 2 "http://127.$NET.3.$k:9167/metrics" |
+                awk '/^unbound_cache_hits_total[{ ]/{h += $NF} /^unbound_queries_total[{ ]/{q += $NF} END {printf "%d %d\n", h, q}')
+            hits=$((hits + hr_h)) queries=$((queries + hr_q))
+        done
+        ratio_hr=$(awk -v h="$hits" -v q="$queries" 'BEGIN { printf "%.3f", (q > 0 ? h / q : 0) }')
+        log "hit ratio with $policy: $hits of $queries backend queries were cache hits ($ratio_hr); $noerr NOERROR, lost $lost"
+        HR_REPORT+=$(printf '%-18s %8s hits / %8s queries = %s   (answered NOERROR %s, lost %s)' "$policy" "$hits" "$queries" "$ratio_hr" "$noerr" "$lost")$'\n'
+        bench_stop "${PID[lbhr]}"
+        bench_stop "${PID[resolver1]}"
+        bench_stop "${PID[resolver2]}"
+    done
+fi
+
 cat <<EOF
 
 ================================================================================
@@ -231,6 +305,9 @@ latency added over direct (mean): ours $(added ours) us, dnsdist $(added dnsdist
 --------------------------------------------------------------------------------
 goal: QPS >= 1.5x ($q) or CPU/query <= 0.67x ($c), with lower p99 ($p)   $ok
 (the failover goal is tested in tests/tests/it/lb.rs: failover_when_a_backend_is_killed_under_load)
+--------------------------------------------------------------------------------
+backend cache hit ratio behind our lb (2 resolvers, $HR_NAMES names x $HR_REPEATS in random order at $HR_RATE QPS):
+${HR_REPORT:-  (HITRATIO=0: not measured)}
 command: $COMMAND
 raw results: $RESULTS
 runtime: $(((SECONDS - START) / 60))m$(((SECONDS - START) % 60))s
