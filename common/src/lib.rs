@@ -12,6 +12,7 @@
 //! - [`config`]: `Location`, `ConfigError` (`file:line: key: …`), shared value parsers.
 //! - [`dns`]: zero-copy header/question/EDNS access, truncation, TCP framing.
 //! - [`frontend`]: UDP (SO_REUSEPORT per worker), TCP (pipelined) and DoT listeners feeding one handler.
+//! - [`listeners`]: a daemon's DNS and admin sockets, bound before it runs.
 //! - [`tls`]: rustls server config from PEM files, reloaded when the files change.
 // Unsafe code is denied crate-wide; the one exception is the recvmmsg/sendmmsg
 // wrapper `frontend::mmsg`, which allows it for itself.
@@ -24,6 +25,7 @@ pub mod config;
 pub mod dns;
 pub mod exit;
 pub mod frontend;
+pub mod listeners;
 pub mod logging;
 pub mod metrics;
 pub mod readiness;

@@ -9,6 +9,9 @@ pub enum Error {
     /// A listener could not be bound or served.
     #[error(transparent)]
     Frontend(#[from] common::frontend::FrontendError),
+    /// A listener could not be bound.
+    #[error(transparent)]
+    Listen(#[from] common::listeners::ListenError),
     /// A backend socket or the admin listener failed.
     #[error("{context}: {source}")]
     Io {

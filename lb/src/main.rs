@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use common::cli::CommonArgs;
 use common::exit::{EX_FAILURE, EX_USAGE};
-use lb::{Config, Listeners};
+use lb::Config;
 
 /// A DNS load balancer (drop-in for dnsdist in front of resolvers).
 ///
@@ -63,7 +63,7 @@ fn main() -> ExitCode {
         .metrics_addr
         .or(config.metrics_addr)
         .or_else(|| lb::server::DEFAULT_METRICS_ADDR.parse::<SocketAddr>().ok());
-    let listeners = match Listeners::bind(&config, metrics_addr) {
+    let listeners = match lb::server::bind(&config, metrics_addr) {
         Ok(listeners) => listeners,
         Err(error) => {
             tracing::error!(%error, "cannot bind");

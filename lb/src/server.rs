@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use common::admin::{self, AdminState};
-use common::frontend::{self, BoundFrontend, FrontendConfig};
+use common::frontend::{self, FrontendConfig};
 use common::metrics::Registry;
 use common::readiness::Readiness;
 use common::shutdown::Shutdown;
@@ -19,30 +19,11 @@ use crate::reconcile::Reconciler;
 /// The lb's metrics port, as dnsdist's webserver in the seed.
 pub const DEFAULT_METRICS_ADDR: &str = "0.0.0.0:8083";
 
-/// The sockets the lb serves on, bound before `run` so bind errors surface at
-/// start and tests can bind port 0 and read the port.
-#[derive(Debug)]
-pub struct Listeners {
-    /// UDP, TCP and DoT listeners.
-    pub dns: BoundFrontend,
-    /// The metrics/health HTTP listener, if any.
-    pub admin: Option<std::net::TcpListener>,
-}
+pub use common::listeners::Listeners;
 
-impl Listeners {
-    /// Binds what `config` asks for, plus the admin endpoint at `admin_addr`.
-    pub fn bind(config: &Config, admin_addr: Option<std::net::SocketAddr>) -> Result<Self, Error> {
-        let dns = BoundFrontend::bind(frontend_config(config))?;
-        let admin = admin_addr
-            .map(|addr| {
-                admin::bind(addr).map_err(|source| Error::Io {
-                    context: format!("cannot listen on {addr} for metrics"),
-                    source,
-                })
-            })
-            .transpose()?;
-        Ok(Self { dns, admin })
-    }
+/// Binds what `config` asks for, plus the admin endpoint at `admin_addr`.
+pub fn bind(config: &Config, admin_addr: Option<std::net::SocketAddr>) -> Result<Listeners, Error> {
+    Ok(Listeners::bind(frontend_config(config), admin_addr)?)
 }
 
 /// The front-end settings implied by the config.

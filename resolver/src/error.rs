@@ -99,6 +99,9 @@ pub enum Error {
     /// The DNS front end failed.
     #[error("front end: {0}")]
     Frontend(#[from] common::frontend::FrontendError),
+    /// A listener could not be bound.
+    #[error(transparent)]
+    Listen(#[from] common::listeners::ListenError),
     /// DoT keys could not be loaded.
     #[error("tls: {0}")]
     Tls(#[from] common::tls::TlsError),

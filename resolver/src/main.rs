@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use common::cli::CommonArgs;
 use common::exit::{EX_FAILURE, EX_USAGE};
-use resolver::{Config, Listeners};
+use resolver::Config;
 
 /// A recursive DNS resolver that reads unbound.conf (drop-in for Unbound).
 #[derive(clap::Parser, Debug)]
@@ -62,7 +62,7 @@ fn main() -> ExitCode {
         .common
         .metrics_addr
         .or_else(|| DEFAULT_METRICS_ADDR.parse::<SocketAddr>().ok());
-    let listeners = match Listeners::bind(&config, metrics_addr) {
+    let listeners = match resolver::server::bind(&config, metrics_addr) {
         Ok(listeners) => listeners,
         Err(error) => {
             tracing::error!(%error, "cannot bind");

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::admin::{self, AdminState};
-use common::frontend::{self, BoundFrontend, FrontendConfig};
+use common::frontend::{self, FrontendConfig};
 use common::metrics::Registry;
 use common::readiness::Readiness;
 use common::shutdown::Shutdown;
@@ -21,23 +21,11 @@ use crate::metrics::{Metrics, RESPONSE_TIME_BUCKETS};
 use crate::pipeline::{ttl_policy, Pipeline};
 use crate::transport::NetTransport;
 
-/// The sockets the resolver serves on, bound before `run` (so bind errors are
-/// reported at start and tests can bind port 0 and read the port).
-#[derive(Debug)]
-pub struct Listeners {
-    /// UDP, TCP and DoT listeners.
-    pub dns: BoundFrontend,
-    /// The metrics/health HTTP listener, if any.
-    pub admin: Option<std::net::TcpListener>,
-}
+pub use common::listeners::Listeners;
 
-impl Listeners {
-    /// Binds what `config` asks for, plus the admin endpoint at `admin_addr`.
-    pub fn bind(config: &Config, admin_addr: Option<std::net::SocketAddr>) -> Result<Self, Error> {
-        let dns = BoundFrontend::bind(frontend_config(config))?;
-        let admin = admin_addr.map(admin::bind).transpose()?;
-        Ok(Self { dns, admin })
-    }
+/// Binds what `config` asks for, plus the admin endpoint at `admin_addr`.
+pub fn bind(config: &Config, admin_addr: Option<std::net::SocketAddr>) -> Result<Listeners, Error> {
+    Ok(Listeners::bind(frontend_config(config), admin_addr)?)
 }
 
 /// The front-end settings implied by the config.

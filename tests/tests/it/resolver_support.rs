@@ -10,7 +10,7 @@ use common::shutdown::{Shutdown, ShutdownTrigger};
 use e2e::dig::{Dig, DigResult};
 use e2e::fake_dns::Hierarchy;
 use e2e::metrics::{scrape, Scrape};
-use resolver::{Config, Listeners};
+use resolver::Config;
 use tokio::task::JoinHandle;
 
 /// A scratch directory unique to this test process and call.
@@ -52,7 +52,7 @@ impl TestResolver {
         let path = dir.join("unbound.conf");
         std::fs::write(&path, &text).unwrap();
         let config = Config::load(&path).unwrap_or_else(|e| panic!("{e}\n{text}"));
-        let listeners = Listeners::bind(&config, Some(SocketAddr::new(ip, 0))).unwrap();
+        let listeners = resolver::server::bind(&config, Some(SocketAddr::new(ip, 0))).unwrap();
         let udp = listeners.dns.udp_addrs()[0];
         let admin = listeners.admin.as_ref().unwrap().local_addr().unwrap();
         let (trigger, shutdown) = Shutdown::new();
