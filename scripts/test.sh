@@ -4,13 +4,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Real clients and servers the tests drive (dig, kdig, ip, and Unbound as the
-# reference resolver). Installed only when missing.
+# Real clients and servers the tests drive (dig, kdig, ip, Unbound as the
+# reference resolver, Redis for the shared cache). Installed only when missing.
 need=()
 command -v dig >/dev/null 2>&1 || need+=(dnsutils)
 command -v kdig >/dev/null 2>&1 || need+=(knot-dnsutils)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 [ -x /usr/sbin/unbound ] || need+=(unbound)
+[ -x /usr/bin/redis-server ] || need+=(redis-server)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
   echo "installing test dependencies: ${need[*]}"

@@ -8,6 +8,7 @@
 //! - [`access`]: access-control with safe defaults (never an open resolver).
 //! - [`local_zone`]: local-zone/local-data and Unbound's default local zones.
 //! - [`cache`]: message cache (wire answers patched on the way out) and RRset cache.
+//! - [`cachedb`]: the Redis cache shared by every replica, in Unbound's cachedb layout.
 //! - [`iterate`]: the iterator (delegations, reply classification, infra cache, root hints).
 //! - [`transport`]: one question to one server over UDP/TCP/DoT, replies validated.
 //! - [`metrics`]: every `unbound_*` metric, declared once.
@@ -17,6 +18,7 @@
 
 pub mod access;
 pub mod cache;
+pub mod cachedb;
 pub mod config;
 pub mod error;
 pub mod iterate;

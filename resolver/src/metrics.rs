@@ -160,6 +160,120 @@ pub const METRIC_NAMES: &[&str] = &[
     "unbound_resolution_errors_total",
 ];
 
+/// Bucket boundaries (seconds) for `unbound_cachedb_latency_seconds`: a Redis
+/// round trip on a LAN is tens to hundreds of µs; the timeout is 100 ms.
+pub const CACHEDB_LATENCY_BUCKETS: &[f64] = &[
+    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
+];
+
+/// Every cachedb metric name (exported only when a `cachedb:` clause is configured).
+pub const CACHEDB_METRIC_NAMES: &[&str] = &[
+    "unbound_cachedb_hits_total",
+    "unbound_cachedb_misses_total",
+    "unbound_cachedb_errors_total",
+    "unbound_cachedb_timeouts_total",
+    "unbound_cachedb_invalid_total",
+    "unbound_cachedb_skipped_total",
+    "unbound_cachedb_writes_total",
+    "unbound_cachedb_write_drops_total",
+    "unbound_cachedb_breaker_open",
+    "unbound_cachedb_latency_seconds",
+];
+
+/// The shared Redis cache's metric handles (ours: Unbound exports none for it).
+#[derive(Clone)]
+pub struct CachedbMetrics {
+    /// unbound_cachedb_hits_total: lookups answered from Redis.
+    pub hits: Counter,
+    /// unbound_cachedb_misses_total: lookups Redis had nothing usable for.
+    pub misses: Counter,
+    /// unbound_cachedb_errors_total{op}: operations that failed.
+    pub get_errors: Counter,
+    /// As above, for writes.
+    pub set_errors: Counter,
+    /// As above, for connection attempts and probes.
+    pub connect_errors: Counter,
+    /// unbound_cachedb_timeouts_total{op}: operations that took longer than redis-timeout.
+    pub get_timeouts: Counter,
+    /// As above, for writes.
+    pub set_timeouts: Counter,
+    /// unbound_cachedb_invalid_total: values read that were malformed or for another question.
+    pub invalid: Counter,
+    /// unbound_cachedb_skipped_total{op}: operations not tried while the breaker is open.
+    pub get_skipped: Counter,
+    /// As above, for writes.
+    pub set_skipped: Counter,
+    /// unbound_cachedb_writes_total: entries written.
+    pub writes: Counter,
+    /// unbound_cachedb_write_drops_total: entries not written because the queue was full.
+    pub write_drops: Counter,
+    /// unbound_cachedb_breaker_open: 1 while Redis is considered down and bypassed.
+    pub breaker_open: Gauge,
+    /// unbound_cachedb_latency_seconds{op="get"}.
+    pub get_latency: Histogram,
+    /// unbound_cachedb_latency_seconds{op="set"}.
+    pub set_latency: Histogram,
+}
+
+impl std::fmt::Debug for CachedbMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CachedbMetrics").finish_non_exhaustive()
+    }
+}
+
+impl CachedbMetrics {
+    /// Registers the cachedb metrics in `registry`.
+    pub fn new(registry: &Registry) -> Self {
+        let none: Vec<(&'static str, String)> = Vec::new();
+        let op = |value: &str| vec![("op", value.to_string())];
+        let errors = |value: &str| {
+            registry.counter(
+                "unbound_cachedb_errors_total",
+                "Redis operations that failed, by operation.",
+                &op(value),
+            )
+        };
+        let timeouts = |value: &str| {
+            registry.counter(
+                "unbound_cachedb_timeouts_total",
+                "Redis operations that exceeded redis-timeout, by operation.",
+                &op(value),
+            )
+        };
+        let skipped = |value: &str| {
+            registry.counter(
+                "unbound_cachedb_skipped_total",
+                "Redis operations not attempted because the circuit breaker is open.",
+                &op(value),
+            )
+        };
+        let latency = |value: &str| {
+            registry.histogram(
+                "unbound_cachedb_latency_seconds",
+                "Redis round-trip time of completed operations.",
+                &op(value),
+            )
+        };
+        Self {
+            hits: registry.counter("unbound_cachedb_hits_total", "Cache misses answered from Redis.", &none),
+            misses: registry.counter("unbound_cachedb_misses_total", "Redis lookups that found nothing usable.", &none),
+            get_errors: errors("get"),
+            set_errors: errors("set"),
+            connect_errors: errors("connect"),
+            get_timeouts: timeouts("get"),
+            set_timeouts: timeouts("set"),
+            invalid: registry.counter("unbound_cachedb_invalid_total", "Values read from Redis that were malformed or answered another question (ignored).", &none),
+            get_skipped: skipped("get"),
+            set_skipped: skipped("set"),
+            writes: registry.counter("unbound_cachedb_writes_total", "Answers written to Redis.", &none),
+            write_drops: registry.counter("unbound_cachedb_write_drops_total", "Answers not written to Redis because the write queue was full.", &none),
+            breaker_open: registry.gauge("unbound_cachedb_breaker_open", "1 while Redis is considered down and bypassed, else 0.", &none),
+            get_latency: latency("get"),
+            set_latency: latency("set"),
+        }
+    }
+}
+
 const THREAD: &str = "thread";
 
 impl Metrics {

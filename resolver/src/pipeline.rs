@@ -32,6 +32,7 @@ use tokio::time::Instant;
 use crate::access::Access;
 use crate::cache::message::{append_opt, ClientEdns, Freshness, TtlPatch};
 use crate::cache::{CachedMessage, MessageCache, MessageKey, TtlPolicy};
+use crate::cachedb::{Cachedb, Lookup};
 use crate::config::{AccessAction, Config};
 use crate::iterate::{Answer, Recursor};
 use crate::local_zone::{LocalAction, LocalZones};
@@ -103,6 +104,8 @@ pub struct Engine<T: Transport> {
     policy: TtlPolicy,
     options: ServeOptions,
     inflight: Inflight,
+    /// The shared Redis cache, when configured.
+    cachedb: Option<Arc<Cachedb>>,
 }
 
 impl<T: Transport> std::fmt::Debug for Engine<T> {
@@ -135,6 +138,7 @@ impl<T: Transport> Pipeline<T> {
         messages: MessageCache,
         recursor: Recursor<T>,
         metrics: Metrics,
+        cachedb: Option<Arc<Cachedb>>,
     ) -> Self {
         let server = &config.server;
         let engine = Engine {
@@ -158,6 +162,7 @@ impl<T: Transport> Pipeline<T> {
                     .max(1),
             },
             inflight: Mutex::new(HashMap::new()),
+            cachedb,
         };
         Self {
             engine: Arc::new(ArcSwap::from_pointee(engine)),
@@ -554,7 +559,42 @@ impl<T: Transport> Engine<T> {
         }
     }
 
+    /// Redis (when configured), then recursion. What recursion learns goes to
+    /// the memory cache at once and to Redis in the background.
     async fn resolve_and_cache(
+        &self,
+        key: &MessageKey,
+        qname: &Name,
+        qtype: RecordType,
+        leeway: u32,
+    ) -> Outcome {
+        let mut shared_stale = None;
+        if let Some(cachedb) = &self.cachedb {
+            if let Lookup::Found(found) = cachedb.lookup(key, leeway).await {
+                let entry = Arc::new(found.entry);
+                if found.remaining > 0 {
+                    self.messages.insert(key, entry.clone());
+                    return Ok(entry);
+                }
+                // Expired, and serve-expired may use it: it stands in for a
+                // failed recursion, and new queries may be served it meanwhile.
+                if self.messages.get(key).is_none() {
+                    self.messages.insert(key, entry.clone());
+                }
+                shared_stale = Some(entry);
+            }
+        }
+        let outcome = self.recurse_and_cache(key, qname, qtype, leeway).await;
+        match (outcome, shared_stale) {
+            (Err(_), Some(stale)) => {
+                self.metrics.expired.increment(1);
+                Ok(stale)
+            }
+            (outcome, _) => outcome,
+        }
+    }
+
+    async fn recurse_and_cache(
         &self,
         key: &MessageKey,
         qname: &Name,
@@ -571,6 +611,9 @@ impl<T: Transport> Engine<T> {
                 let (entry, ttl) = self.canonical(qname, qtype, &answer, now).ok_or("encode")?;
                 if ttl > 0 {
                     self.messages.insert(key, entry.clone());
+                    if let Some(cachedb) = &self.cachedb {
+                        cachedb.store(key, &entry, ttl);
+                    }
                 }
                 Ok(entry)
             }
@@ -656,6 +699,11 @@ impl<T: Transport> Engine<T> {
         question.set_query_class(DNSClass::IN);
         let wire = build_wire(&question, &answer)?;
         Some((Arc::new(CachedMessage::from_wire(wire, ttl, now)?), ttl))
+    }
+
+    /// The shared Redis cache, when configured.
+    pub fn cachedb(&self) -> Option<&Arc<Cachedb>> {
+        self.cachedb.as_ref()
     }
 
     /// Refreshes the gauges derived from cache sizes (called before a scrape).

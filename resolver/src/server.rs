@@ -12,12 +12,13 @@ use common::shutdown::Shutdown;
 use common::tls::TlsFiles;
 
 use crate::cache::{MessageCache, RrsetCache};
-use crate::config::Config;
+use crate::cachedb::{Cachedb, CachedbOptions};
+use crate::config::{CachedbConfig, Config};
 use crate::error::Error;
 use crate::iterate::hints::RootHints;
 use crate::iterate::infra::Infra;
 use crate::iterate::Recursor;
-use crate::metrics::{Metrics, RESPONSE_TIME_BUCKETS};
+use crate::metrics::{CachedbMetrics, Metrics, CACHEDB_LATENCY_BUCKETS, RESPONSE_TIME_BUCKETS};
 use crate::pipeline::{ttl_policy, Pipeline};
 use crate::transport::NetTransport;
 
@@ -60,6 +61,7 @@ pub fn registry() -> Registry {
     Registry::new(&[
         ("unbound_response_time_seconds", RESPONSE_TIME_BUCKETS),
         ("unbound_recursion_time_seconds", RESPONSE_TIME_BUCKETS),
+        ("unbound_cachedb_latency_seconds", CACHEDB_LATENCY_BUCKETS),
     ])
 }
 
@@ -80,7 +82,38 @@ pub fn build(config: &Config, registry: &Registry) -> Result<Pipeline<NetTranspo
     };
     let transport = NetTransport::new(metrics.transport.clone(), roots);
     let recursor = Recursor::new(transport, rrsets, infra, hints, config);
-    Ok(Pipeline::new(config, messages, recursor, metrics))
+    let cachedb = match &config.cachedb {
+        Some(db) => Some(start_cachedb(config, db, registry)?),
+        None => None,
+    };
+    Ok(Pipeline::new(config, messages, recursor, metrics, cachedb))
+}
+
+/// Starts the shared Redis cache client (it connects in the background).
+fn start_cachedb(
+    config: &Config,
+    db: &CachedbConfig,
+    registry: &Registry,
+) -> Result<Arc<Cachedb>, Error> {
+    let server = &config.server;
+    let options = CachedbOptions {
+        timeout: db.timeout,
+        secret_seed: db.secret_seed.clone(),
+        expire_records: db.expire_records,
+        no_store: db.no_store,
+        serve_expired: server.serve_expired,
+        serve_expired_ttl: server.serve_expired_ttl,
+        serve_expired_reply_ttl: server.serve_expired_reply_ttl,
+        max_ttl: server.cache_max_ttl,
+    };
+    Cachedb::start(db, options, CachedbMetrics::new(registry)).map_err(|error| {
+        common::config::ConfigError {
+            location: None,
+            key: "cachedb".into(),
+            kind: common::config::ConfigErrorKind::Invalid(format!("Redis endpoint: {error}")),
+        }
+        .into()
+    })
 }
 
 /// Trust anchors from `tls-cert-bundle:`; an unreadable or empty bundle is a config error.
@@ -138,6 +171,10 @@ pub async fn run(
     }
     let latch = readiness.latch("listeners");
     let pipeline = Arc::new(build(&config, &registry)?);
+    if let Some(cachedb) = pipeline.engine().cachedb() {
+        // A replica starting next to a warm Redis should use it from its first query.
+        cachedb.wait_first_attempt(Duration::from_secs(2)).await;
+    }
     let started = tokio::time::Instant::now();
     if let Some(listener) = listeners.admin {
         let gauges = pipeline.clone();

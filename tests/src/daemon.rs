@@ -27,6 +27,10 @@ pub enum Signal {
     Hup,
     /// SIGKILL.
     Kill,
+    /// SIGSTOP: freeze (a server that accepts but never answers).
+    Stop,
+    /// SIGCONT: resume after SIGSTOP.
+    Cont,
 }
 
 impl Signal {
@@ -36,6 +40,8 @@ impl Signal {
             Self::Int => "INT",
             Self::Hup => "HUP",
             Self::Kill => "KILL",
+            Self::Stop => "STOP",
+            Self::Cont => "CONT",
         }
     }
 }

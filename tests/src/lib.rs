@@ -10,6 +10,8 @@
 //! - [`dig`]: run the real `dig` / `kdig` and parse their output, plus a small Rust
 //!   client ([`dig::query`]) built on hickory-proto messages.
 //! - [`metrics`]: scrape a Prometheus `/metrics` endpoint over raw HTTP and look values up.
+//! - [`redis`]: a real `redis-server` on a free loopback port, killable, restartable
+//!   and freezable, for the shared-cache tests.
 //!
 //! Address plan: a test owns one `net` octet (see [`daemon::unique_net`]). The fake
 //! hierarchy uses `127.<net>.0.<host>`; daemons under test should listen on
@@ -22,6 +24,7 @@ pub mod dig;
 pub mod fake_backend;
 pub mod fake_dns;
 pub mod metrics;
+pub mod redis;
 
 pub use daemon::{free_port, test_addr, unique_net, Daemon};
 pub use fake_dns::{FakeServer, Hierarchy};

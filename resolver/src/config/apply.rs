@@ -27,7 +27,7 @@ use super::default::{default_interfaces, AS112_ZONES, DNS_PORT, DOT_PORT, LOCAL_
 use super::unbound::{Clause, Directive, Parsed};
 use super::{
     AccessAction, AccessRule, CachedbConfig, Config, ForwardZone, ListenAddr, LocalZone,
-    LocalZoneType, Module, ServerConfig, StubZone, UpstreamAddr, UpstreamHost,
+    LocalZoneType, Module, RedisTopology, ServerConfig, StubZone, UpstreamAddr, UpstreamHost,
 };
 
 /// Applies a lexed file onto Unbound's defaults and validates the result.
@@ -548,12 +548,10 @@ pub(crate) static CACHEDB_KEYS: &[KeyDef] = &[
     apply("redis-timeout", "100", redis_timeout),
     apply("redis-expire-records", "no", redis_expire_records),
     apply("redis-logical-db", "0", redis_logical_db),
-    unsupported_unless(
-        "cachedb-no-store",
-        "yes",
-        "no",
-        "read-only cachedb is not implemented: answers are always stored",
-    ),
+    apply("cachedb-no-store", "no", cachedb_no_store),
+    apply("redis-sentinel", "redis-sentinel.noc-poc.svc:26379", redis_sentinel),
+    apply("redis-sentinel-master", "mymaster", redis_sentinel_master),
+    apply("redis-cluster-node", "redis-cluster-0.noc-poc.svc:6379", redis_cluster_node),
     warn(
         "cachedb-check-when-serve-expired",
         "yes",
@@ -659,6 +657,14 @@ struct CachedbDraft {
     header: Location,
     backend: Option<Location>,
     secret_seed: Option<Location>,
+    /// `redis-sentinel:` endpoints, with the first one's location.
+    sentinels: Vec<(String, u16)>,
+    first_sentinel: Option<Location>,
+    /// `redis-sentinel-master:` and where it was set.
+    sentinel_master: Option<(String, Location)>,
+    /// `redis-cluster-node:` endpoints, with the first one's location.
+    cluster_nodes: Vec<(String, u16)>,
+    first_cluster_node: Option<Location>,
     config: CachedbConfig,
 }
 
@@ -873,6 +879,11 @@ impl Builder {
                         header: d.location.clone(),
                         backend: None,
                         secret_seed: None,
+                        sentinels: Vec::new(),
+                        first_sentinel: None,
+                        sentinel_master: None,
+                        cluster_nodes: Vec::new(),
+                        first_cluster_node: None,
                         config: CachedbConfig::default(),
                     });
                 }
@@ -1088,7 +1099,7 @@ impl Builder {
     fn finish_cachedb(&mut self) -> Result<(), ConfigError> {
         let module = self.config.modules.contains(&Module::Cachedb);
         match self.cachedb.take() {
-            Some(draft) => {
+            Some(mut draft) => {
                 if draft.backend.is_none() {
                     return Err(ConfigError::invalid(
                         &draft.header,
@@ -1097,6 +1108,15 @@ impl Builder {
                          write `backend: \"redis\"`",
                     ));
                 }
+                if let (Some((_, at)), None) = (&draft.sentinel_master, &draft.first_sentinel) {
+                    self.warnings.push(ConfigWarning {
+                        location: at.clone(),
+                        key: "redis-sentinel-master".to_string(),
+                        message: "no redis-sentinel: endpoint is given, so this key has no effect"
+                            .to_string(),
+                    });
+                }
+                draft.config.topology = draft_topology(&mut draft)?;
                 if module {
                     self.config.cachedb = Some(draft.config);
                 } else {
@@ -1843,6 +1863,104 @@ fn redis_expire_records(b: &mut Builder, d: &Directive) -> Result<(), ConfigErro
     let expire = yes_no(d)?;
     b.cachedb_draft(d)?.config.expire_records = expire;
     Ok(())
+}
+
+fn cachedb_no_store(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
+    let no_store = yes_no(d)?;
+    b.cachedb_draft(d)?.config.no_store = no_store;
+    Ok(())
+}
+
+fn redis_sentinel(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
+    let endpoint = host_port(d, 26379)?;
+    let draft = b.cachedb_draft(d)?;
+    draft
+        .first_sentinel
+        .get_or_insert_with(|| d.location.clone());
+    draft.sentinels.push(endpoint);
+    Ok(())
+}
+
+fn redis_sentinel_master(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
+    let name = one(d)?;
+    if name.is_empty() || name.contains(char::is_whitespace) {
+        return Err(invalid(
+            d,
+            format!("expected a master name, found `{name}`"),
+        ));
+    }
+    b.cachedb_draft(d)?.sentinel_master = Some((name.to_string(), d.location.clone()));
+    Ok(())
+}
+
+fn redis_cluster_node(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
+    let endpoint = host_port(d, 6379)?;
+    let draft = b.cachedb_draft(d)?;
+    draft
+        .first_cluster_node
+        .get_or_insert_with(|| d.location.clone());
+    draft.cluster_nodes.push(endpoint);
+    Ok(())
+}
+
+/// `host`, `host:port`, `[v6]:port` or a bare IPv6 address, with `default_port`.
+fn host_port(d: &Directive, default_port: u16) -> Result<(String, u16), ConfigError> {
+    let text = one(d)?;
+    let bad = || invalid(d, format!("expected host:port, found `{text}`"));
+    let (host, port) = if let Some(rest) = text.strip_prefix('[') {
+        let (host, after) = rest.split_once(']').ok_or_else(bad)?;
+        match after.strip_prefix(':') {
+            Some(port) => (host, Some(port)),
+            None if after.is_empty() => (host, None),
+            None => return Err(bad()),
+        }
+    } else if text.matches(':').count() > 1 {
+        (text, None)
+    } else {
+        match text.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (text, None),
+        }
+    };
+    if host.is_empty() || host.contains(char::is_whitespace) {
+        return Err(bad());
+    }
+    let port = match port {
+        Some(port) => parse_port(port).map_err(|e| invalid(d, e))?,
+        None => default_port,
+    };
+    Ok((host.to_string(), port))
+}
+
+/// The Redis topology a finished `cachedb:` clause describes.
+fn draft_topology(draft: &mut CachedbDraft) -> Result<RedisTopology, ConfigError> {
+    match (&draft.first_sentinel, &draft.first_cluster_node) {
+        (Some(_), Some(cluster)) => Err(ConfigError::invalid(
+            cluster,
+            "redis-cluster-node",
+            "redis-sentinel is also given; use one of Sentinel or Cluster",
+        )),
+        (Some(_), None) => Ok(RedisTopology::Sentinel {
+            sentinels: std::mem::take(&mut draft.sentinels),
+            master: draft
+                .sentinel_master
+                .take()
+                .map_or_else(|| "mymaster".to_string(), |(name, _)| name),
+        }),
+        (None, Some(_)) => {
+            if draft.config.logical_db != 0 {
+                return Err(ConfigError::invalid(
+                    &draft.header,
+                    "redis-logical-db",
+                    "Redis Cluster has only database 0",
+                ));
+            }
+            Ok(RedisTopology::Cluster {
+                nodes: std::mem::take(&mut draft.cluster_nodes),
+            })
+        }
+        (None, None) => Ok(RedisTopology::Single),
+    }
 }
 
 fn redis_logical_db(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {

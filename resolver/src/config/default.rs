@@ -8,7 +8,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::num::NonZeroUsize;
 use std::time::Duration;
 
-use super::{CachedbConfig, Config, ListenAddr, Module, ServerConfig, WorkLimits};
+use super::{CachedbConfig, Config, ListenAddr, Module, RedisTopology, ServerConfig, WorkLimits};
 
 /// Unbound's `UNBOUND_DNS_PORT`.
 pub const DNS_PORT: u16 = 53;
@@ -204,6 +204,8 @@ impl Default for CachedbConfig {
             expire_records: false,
             logical_db: 0,
             secret_seed: "default".to_string(),
+            no_store: false,
+            topology: RedisTopology::Single,
         }
     }
 }

@@ -297,6 +297,31 @@ pub struct CachedbConfig {
     pub logical_db: u32,
     /// `secret-seed:` mixed into every key hash (Unbound: "default").
     pub secret_seed: String,
+    /// `cachedb-no-store: yes`: read from Redis, never write to it.
+    pub no_store: bool,
+    /// Where Redis is: one server (Unbound's keys), or ours for Redis' own HA.
+    pub topology: RedisTopology,
+}
+
+/// How the resolver reaches Redis.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum RedisTopology {
+    /// One server: `redis-server-host`/`-port` or `redis-server-path`.
+    #[default]
+    Single,
+    /// Redis Sentinel (`redis-sentinel:` repeated, `redis-sentinel-master:`):
+    /// the current master is asked of the sentinels, and asked again after a failover.
+    Sentinel {
+        /// Sentinel endpoints (host, port).
+        sentinels: Vec<(String, u16)>,
+        /// The monitored master's name.
+        master: String,
+    },
+    /// Redis Cluster (`redis-cluster-node:` repeated): keys spread over its slots.
+    Cluster {
+        /// Seed nodes (host, port); the rest of the cluster is discovered.
+        nodes: Vec<(String, u16)>,
+    },
 }
 
 impl Config {
@@ -524,14 +549,24 @@ impl Config {
                     Some(path) => format!("unix:{}", path.display()),
                     None => format!("{}:{}", db.host, db.port),
                 };
+                let target = match &db.topology {
+                    RedisTopology::Single => target,
+                    RedisTopology::Sentinel { sentinels, master } => {
+                        format!("sentinel master {master} via {}", join_endpoints(sentinels))
+                    }
+                    RedisTopology::Cluster { nodes } => {
+                        format!("cluster via {}", join_endpoints(nodes))
+                    }
+                };
                 writeln!(
                     out,
-                    "cachedb: {} {} db {}, timeout {} ms, expire-records {}, password {}",
+                    "cachedb: {} {} db {}, timeout {} ms, expire-records {}, no-store {}, password {}",
                     db.backend,
                     target,
                     db.logical_db,
                     db.timeout.as_millis(),
                     yes_no(db.expire_records),
+                    yes_no(db.no_store),
                     if db.password.is_some() { "set" } else { "none" }
                 )?;
             }
@@ -688,4 +723,13 @@ impl fmt::Display for UpstreamHost {
         }
         Ok(())
     }
+}
+
+/// `host:port, host:port` for the config summary.
+fn join_endpoints(endpoints: &[(String, u16)]) -> String {
+    endpoints
+        .iter()
+        .map(|(host, port)| format!("{host}:{port}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -13,7 +13,7 @@ use e2e::metrics::{http_get, scrape};
 
 use crate::resolver_support::scratch_dir;
 
-fn resolver_bin() -> std::path::PathBuf {
+pub(crate) fn resolver_bin() -> std::path::PathBuf {
     cargo_bin("resolver").expect("resolver binary built (cargo test builds it)")
 }
 
@@ -58,11 +58,14 @@ fn bad_config_exits_64_naming_file_line_and_key() {
     assert!(stderr.contains("no-such-option"), "{stderr}");
 }
 
-async fn spawn_resolver(hierarchy: &Hierarchy, extra: &str) -> (Daemon, SocketAddr, SocketAddr) {
+pub(crate) async fn spawn_resolver(
+    hierarchy: &Hierarchy,
+    extra: &str,
+) -> (Daemon, SocketAddr, SocketAddr) {
     spawn_resolver_on(hierarchy, 1, extra).await
 }
 
-async fn spawn_resolver_on(
+pub(crate) async fn spawn_resolver_on(
     hierarchy: &Hierarchy,
     host: u8,
     extra: &str,
@@ -73,7 +76,7 @@ async fn spawn_resolver_on(
 
 /// Starts the resolver binary on 127.<net>.1.<host>:53 with `extra` config
 /// lines; also returns the config file's path.
-async fn spawn_resolver_with_path(
+pub(crate) async fn spawn_resolver_with_path(
     hierarchy: &Hierarchy,
     host: u8,
     extra: &str,

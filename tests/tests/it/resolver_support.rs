@@ -4,6 +4,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use common::readiness::Readiness;
 use common::shutdown::{Shutdown, ShutdownTrigger};
@@ -24,7 +25,8 @@ pub fn scratch_dir(tag: &str) -> PathBuf {
 
 /// A running resolver and the hierarchy it resolves against.
 pub struct TestResolver {
-    pub hierarchy: Hierarchy,
+    /// Shared by replicas started with [`TestResolver::start_replica`].
+    pub hierarchy: Arc<Hierarchy>,
     pub ip: IpAddr,
     pub udp: SocketAddr,
     pub admin: SocketAddr,
@@ -41,10 +43,20 @@ impl TestResolver {
 
     /// A resolver on `hierarchy` with `extra` server: lines and `clauses` after them.
     pub async fn start_with(hierarchy: Hierarchy, extra: &str, clauses: &str) -> Self {
+        Self::start_replica(Arc::new(hierarchy), 1, extra, clauses).await
+    }
+
+    /// A resolver on 127.<net>.1.<host>, sharing `hierarchy` with others.
+    pub async fn start_replica(
+        hierarchy: Arc<Hierarchy>,
+        host: u8,
+        extra: &str,
+        clauses: &str,
+    ) -> Self {
         let dir = scratch_dir("resolver");
         let hints = dir.join("root.hints");
         hierarchy.write_root_hints(&hints).unwrap();
-        let ip = e2e::test_addr(hierarchy.net(), 1);
+        let ip = e2e::test_addr(hierarchy.net(), host);
         let text = format!(
             "server:\n  interface: {ip}\n  port: 53\n  do-not-query-localhost: no\n  root-hints: \"{}\"\n{extra}\n{clauses}\n",
             hints.display()

@@ -1,0 +1,354 @@
+//! The shared Redis cache (cachedb) against a real redis-server each test
+//! starts: replicas share answers, TTLs keep counting down across them, and
+//! a dead, restarted, frozen or polluted Redis never costs a correct answer.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use e2e::daemon::Signal;
+use e2e::dig::{query, Transport};
+use e2e::fake_dns::Hierarchy;
+use e2e::metrics::{scrape, Scrape};
+use e2e::redis::RedisServer;
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::RecordType;
+use resolver::cache::MessageKey;
+use resolver::cachedb::blob;
+use tokio::time::Instant;
+
+use crate::resolver_process::spawn_resolver_on;
+use crate::resolver_support::TestResolver;
+
+/// Server lines that turn the module on.
+const MODULES: &str = "  module-config: \"cachedb iterator\"\n";
+
+/// Polls `admin`'s metrics until `name` (summed over labels) reaches `at_least`.
+async fn wait_metric(admin: SocketAddr, name: &str, at_least: f64) -> Scrape {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let m = scrape(admin).await.unwrap();
+        if m.sum(name, &[]) >= at_least {
+            return m;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{name} stayed at {} (wanted {at_least})",
+            m.sum(name, &[])
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Polls until the breaker gauge reads `open`.
+async fn wait_breaker(admin: SocketAddr, open: bool) {
+    let want = if open { 1.0 } else { 0.0 };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let m = scrape(admin).await.unwrap();
+        if m.value("unbound_cachedb_breaker_open", &[]) == Some(want) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "breaker never became {}",
+            if open { "open" } else { "closed" }
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn replica(hierarchy: &Arc<Hierarchy>, host: u8, redis: &RedisServer) -> TestResolver {
+    TestResolver::start_replica(hierarchy.clone(), host, MODULES, &redis.unbound_clause("")).await
+}
+
+/// Replica A resolves; replica B, started afterwards, answers from Redis with
+/// no query reaching the authorities, and a TTL lower by the time that passed.
+#[tokio::test]
+async fn a_second_replica_answers_from_redis_without_asking_upstream() {
+    let redis = RedisServer::start().await.unwrap();
+    let hierarchy = Arc::new(Hierarchy::start_unique().await.unwrap());
+    let a = replica(&hierarchy, 1, &redis).await;
+    let first = a.q("www.example.com", "A").await;
+    assert_eq!(first.answers_of("A"), vec!["192.0.2.1"], "{}", first.raw);
+    let negative = a.q("nope.example.com", "A").await;
+    assert_eq!(negative.status, "NXDOMAIN");
+    wait_metric(a.admin, "unbound_cachedb_writes_total", 2.0).await;
+    assert_eq!(redis.dbsize().await.unwrap(), 2, "one key per answer");
+
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let upstream = hierarchy.total_queries();
+    let b = replica(&hierarchy, 2, &redis).await;
+    let second = b.q("www.example.com", "A").await;
+    let negative_b = b.q("nope.example.com", "A").await;
+    assert_eq!(
+        hierarchy.total_queries(),
+        upstream,
+        "replica B must not query the authorities for what A resolved"
+    );
+    assert_eq!(second.answers_of("A"), vec!["192.0.2.1"], "{}", second.raw);
+    assert_eq!(negative_b.status, "NXDOMAIN", "{}", negative_b.raw);
+    assert!(
+        second.answer[0].ttl < first.answer[0].ttl,
+        "TTL must keep decreasing across replicas: A said {}, B said {}",
+        first.answer[0].ttl,
+        second.answer[0].ttl
+    );
+    let m = b.scrape().await;
+    assert_eq!(m.sum("unbound_cachedb_hits_total", &[]), 2.0);
+    assert_eq!(
+        m.sum("unbound_cachedb_writes_total", &[]),
+        0.0,
+        "a hit is not written back"
+    );
+    // B now has them in memory: a third query touches neither Redis nor upstream.
+    let _ = b.q("www.example.com", "A").await;
+    assert_eq!(b.scrape().await.sum("unbound_cachedb_hits_total", &[]), 2.0);
+    a.stop().await;
+    b.stop().await;
+}
+
+/// Redis killed while clients query: no SERVFAIL, every answer in bounded
+/// time, the outage logged once (not per query); restarted: used again.
+#[tokio::test]
+async fn redis_killed_under_load_then_restarted() {
+    let mut redis = RedisServer::start().await.unwrap();
+    let hierarchy = Hierarchy::start_unique().await.unwrap();
+    let extra = format!("{MODULES}{}", redis.unbound_clause(""));
+    let (mut daemon, dns, metrics) = spawn_resolver_on(&hierarchy, 1, &extra).await;
+    wait_breaker(metrics, false).await;
+    for i in 0..20 {
+        let reply = query(
+            dns,
+            &format!("w{i}.wild.net"),
+            RecordType::A,
+            Transport::Udp,
+        )
+        .await
+        .unwrap();
+        assert_eq!(reply.metadata.response_code, ResponseCode::NoError);
+    }
+    wait_metric(metrics, "unbound_cachedb_writes_total", 20.0).await;
+
+    redis.kill();
+    let load = (0..4).map(|worker| {
+        tokio::spawn(async move {
+            let mut slowest = Duration::ZERO;
+            let mut codes = Vec::new();
+            for i in 0..100 {
+                // Half are memory hits, half new names that need Redis then recursion.
+                let name = if i % 2 == 0 {
+                    format!("w{}.wild.net", i % 20)
+                } else {
+                    format!("k{worker}-{i}.wild.net")
+                };
+                let started = Instant::now();
+                let reply = query(dns, &name, RecordType::A, Transport::Udp)
+                    .await
+                    .unwrap();
+                slowest = slowest.max(started.elapsed());
+                codes.push(reply.metadata.response_code);
+            }
+            (slowest, codes)
+        })
+    });
+    let mut slowest = Duration::ZERO;
+    for worker in load {
+        let (worst, codes) = worker.await.unwrap();
+        slowest = slowest.max(worst);
+        assert!(
+            codes.iter().all(|code| *code == ResponseCode::NoError),
+            "every query answered NOERROR while Redis is down: {codes:?}"
+        );
+    }
+    // Bounded by one redis-timeout (100 ms) plus a recursion on loopback,
+    // far below a client's retry timer; not a performance figure.
+    assert!(
+        slowest < Duration::from_secs(1),
+        "slowest answer took {slowest:?}"
+    );
+    wait_breaker(metrics, true).await;
+    let log = daemon.log();
+    let failing = log.matches("Redis is failing").count();
+    let unreachable = log.matches("Redis is unreachable").count();
+    assert!(
+        failing <= 1 && unreachable <= 1 && failing + unreachable >= 1,
+        "the outage is logged once per state change, not per query:\n{log}"
+    );
+
+    redis.restart().await.unwrap();
+    wait_breaker(metrics, false).await;
+    assert!(
+        daemon.log().contains("Redis is reachable"),
+        "{}",
+        daemon.log()
+    );
+    let writes = scrape(metrics)
+        .await
+        .unwrap()
+        .sum("unbound_cachedb_writes_total", &[]);
+    let reply = query(dns, "after-restart.wild.net", RecordType::A, Transport::Udp)
+        .await
+        .unwrap();
+    assert_eq!(reply.metadata.response_code, ResponseCode::NoError);
+    wait_metric(metrics, "unbound_cachedb_writes_total", writes + 1.0).await;
+    assert!(
+        redis.dbsize().await.unwrap() >= 1,
+        "writes resumed after the restart"
+    );
+    daemon.signal(Signal::Term).unwrap();
+    assert!(daemon.wait_exit(Duration::from_secs(10)).await.is_some());
+}
+
+/// A frozen Redis (accepts, never answers): each lookup costs at most the
+/// timeout until the breaker opens, then nothing; thawed, it is used again.
+#[tokio::test]
+async fn a_frozen_redis_costs_at_most_the_timeout_then_nothing() {
+    let redis = RedisServer::start().await.unwrap();
+    let hierarchy = Arc::new(Hierarchy::start_unique().await.unwrap());
+    let r = TestResolver::start_replica(
+        hierarchy.clone(),
+        1,
+        MODULES,
+        &redis.unbound_clause("  redis-timeout: 100\n"),
+    )
+    .await;
+    wait_breaker(r.admin, false).await;
+    let _ = r.q("www.example.com", "A").await;
+    redis.freeze(true).unwrap();
+    let mut latencies = Vec::new();
+    for i in 0..8 {
+        let started = Instant::now();
+        let reply = query(
+            r.udp,
+            &format!("f{i}.wild.net"),
+            RecordType::A,
+            Transport::Udp,
+        )
+        .await
+        .unwrap();
+        latencies.push(started.elapsed());
+        assert_eq!(reply.metadata.response_code, ResponseCode::NoError);
+    }
+    let m = r.scrape().await;
+    assert!(
+        m.sum("unbound_cachedb_timeouts_total", &[("op", "get")]) >= 1.0
+            && m.sum("unbound_cachedb_timeouts_total", &[]) >= 3.0,
+        "lookups and writes timed out, three in a row opened the breaker: {:?}",
+        m.samples
+            .iter()
+            .filter(|s| s.name.starts_with("unbound_cachedb"))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(m.value("unbound_cachedb_breaker_open", &[]), Some(1.0));
+    assert!(
+        m.sum("unbound_cachedb_skipped_total", &[("op", "get")]) >= 1.0,
+        "then bypassed"
+    );
+    assert!(
+        latencies.iter().all(|l| *l < Duration::from_millis(900)),
+        "bounded by the timeout: {latencies:?}"
+    );
+    redis.freeze(false).unwrap();
+    wait_breaker(r.admin, false).await;
+    let _ = r.q("thawed.wild.net", "A").await;
+    let hits_before = r.scrape().await.sum("unbound_cachedb_hits_total", &[]);
+    wait_metric(r.admin, "unbound_cachedb_writes_total", 1.0).await;
+    let other =
+        TestResolver::start_replica(hierarchy.clone(), 2, MODULES, &redis.unbound_clause("")).await;
+    let _ = other.q("thawed.wild.net", "A").await;
+    assert_eq!(
+        other.scrape().await.sum("unbound_cachedb_hits_total", &[]),
+        1.0
+    );
+    assert_eq!(hits_before, 0.0);
+    r.stop().await;
+    other.stop().await;
+}
+
+/// Garbage under a key, a value for another question, a key of the wrong
+/// Redis type: ignored and counted; the answer comes from recursion and the
+/// resolver replaces the bad value with a good one.
+#[tokio::test]
+async fn garbage_values_are_ignored_and_replaced() {
+    let redis = RedisServer::start().await.unwrap();
+    let mut conn = redis.client().await.unwrap();
+    let www = MessageKey::new(b"\x03www\x07example\x03com\x00", 1, 1).unwrap();
+    let www_key = blob::redis_key(&www, "default");
+    let _: () = redis::cmd("SET")
+        .arg(&www_key[..])
+        .arg(b"\x00\x01garbage that is not DNS at all, long enough to be parsed".as_slice())
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let mail = MessageKey::new(b"\x04mail\x07example\x03com\x00", 15, 1).unwrap();
+    let _: () = redis::cmd("RPUSH")
+        .arg(&blob::redis_key(&mail, "default")[..])
+        .arg("a list, not a string")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+
+    let r = TestResolver::start(&format!("{MODULES}{}", redis.unbound_clause(""))).await;
+    wait_breaker(r.admin, false).await;
+    let reply = r.q("www.example.com", "A").await;
+    assert_eq!(reply.answers_of("A"), vec!["192.0.2.1"], "{}", reply.raw);
+    let mx = r.q("mail.example.com", "MX").await;
+    assert_eq!(mx.status, "NOERROR", "{}", mx.raw);
+    let m = r.scrape().await;
+    assert_eq!(m.sum("unbound_cachedb_invalid_total", &[]), 1.0);
+    assert!(
+        m.sum("unbound_cachedb_errors_total", &[("op", "get")]) >= 1.0,
+        "WRONGTYPE counted"
+    );
+    assert_eq!(m.sum("unbound_cachedb_hits_total", &[]), 0.0);
+
+    wait_metric(r.admin, "unbound_cachedb_writes_total", 1.0).await;
+    let stored: Vec<u8> = redis::cmd("GET")
+        .arg(&www_key[..])
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let decoded = blob::decode(&www, &stored, unix_now(), Instant::now(), 86_400, 30)
+        .expect("the garbage was replaced with a valid entry");
+    assert!(decoded.remaining > 0);
+    r.stop().await;
+}
+
+/// redis-expire-records gives every key a Redis expiry equal to the answer's
+/// TTL, so Redis does not fill with dead entries.
+#[tokio::test]
+async fn expire_records_sets_the_ttl_as_redis_expiry() {
+    let redis = RedisServer::start().await.unwrap();
+    let r = TestResolver::start(&format!(
+        "{MODULES}{}",
+        redis.unbound_clause("  redis-expire-records: yes\n")
+    ))
+    .await;
+    wait_breaker(r.admin, false).await;
+    let reply = r.q("www.example.com", "A").await;
+    let ttl = reply.answer[0].ttl;
+    wait_metric(r.admin, "unbound_cachedb_writes_total", 1.0).await;
+    let key = blob::redis_key(
+        &MessageKey::new(b"\x03www\x07example\x03com\x00", 1, 1).unwrap(),
+        "default",
+    );
+    let mut conn = redis.client().await.unwrap();
+    let redis_ttl: i64 = redis::cmd("TTL")
+        .arg(&key[..])
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(
+        redis_ttl > 0 && redis_ttl <= i64::from(ttl),
+        "Redis TTL {redis_ttl} vs answer TTL {ttl}"
+    );
+    r.stop().await;
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
