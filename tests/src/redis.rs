@@ -23,8 +23,14 @@ pub struct RedisServer {
 impl RedisServer {
     /// Starts a server on a free port and waits until it accepts commands.
     pub async fn start() -> anyhow::Result<Self> {
+        Self::start_with(&[]).await
+    }
+
+    /// Like [`start`](Self::start) with extra server arguments
+    /// (`--cluster-enabled yes`, say).
+    pub async fn start_with(extra: &[&str]) -> anyhow::Result<Self> {
         let port = free_port();
-        let daemon = spawn(port).await?;
+        let daemon = spawn(port, extra).await?;
         Ok(Self {
             daemon: Some(daemon),
             port,
@@ -52,7 +58,7 @@ impl RedisServer {
     /// Starts it again on the same port (empty: nothing is persisted).
     pub async fn restart(&mut self) -> anyhow::Result<()> {
         self.kill();
-        self.daemon = Some(spawn(self.port).await?);
+        self.daemon = Some(spawn(self.port, &[]).await?);
         Ok(())
     }
 
@@ -85,15 +91,123 @@ impl Drop for RedisServer {
     }
 }
 
-async fn spawn(port: u16) -> anyhow::Result<Daemon> {
+/// A Redis Sentinel (redis-server in sentinel mode) watching one master as
+/// `mymaster`, with a quorum of 1.
+#[derive(Debug)]
+pub struct RedisSentinel {
+    _daemon: Daemon,
+    port: u16,
+}
+
+impl RedisSentinel {
+    /// Starts a sentinel for the master on 127.0.0.1:`master_port`.
+    pub async fn start(master_port: u16) -> anyhow::Result<Self> {
+        let port = free_port();
+        let dir = scratch(port)?;
+        let conf = dir.join("sentinel.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "port {port}\nbind 127.0.0.1\ndir {}\nsentinel monitor mymaster 127.0.0.1 {master_port} 1\nsentinel down-after-milliseconds mymaster 1000\n",
+                dir.display()
+            ),
+        )?;
+        let args = vec![conf.display().to_string(), "--sentinel".to_string()];
+        let mut daemon = Daemon::spawn(&PathBuf::from(REDIS_SERVER), &args)?;
+        daemon
+            .wait_log("+monitor master mymaster", Duration::from_secs(10))
+            .await?;
+        Ok(Self {
+            _daemon: daemon,
+            port,
+        })
+    }
+
+    /// Its port on 127.0.0.1.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+}
+
+/// A Redis Cluster of `n` masters (no replicas), every slot assigned.
+#[derive(Debug)]
+pub struct RedisCluster {
+    /// The nodes.
+    pub nodes: Vec<RedisServer>,
+}
+
+impl RedisCluster {
+    /// Starts `n` (at least 3) cluster-enabled servers and joins them with
+    /// `redis-cli --cluster create`.
+    pub async fn start(n: usize) -> anyhow::Result<Self> {
+        let mut nodes = Vec::with_capacity(n);
+        for _ in 0..n {
+            nodes.push(RedisServer::start_with(&["--cluster-enabled", "yes"]).await?);
+        }
+        let mut args: Vec<String> = vec!["--cluster".into(), "create".into()];
+        args.extend(
+            nodes
+                .iter()
+                .map(|node| format!("127.0.0.1:{}", node.port())),
+        );
+        args.extend(["--cluster-replicas", "0", "--cluster-yes"].map(String::from));
+        let out = tokio::process::Command::new("redis-cli")
+            .args(&args)
+            .output()
+            .await
+            .context("running redis-cli --cluster create")?;
+        if !out.status.success() {
+            bail!(
+                "redis-cli --cluster create failed: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            let mut ready = true;
+            for node in &nodes {
+                let mut conn = node.client().await?;
+                let info: String = redis::cmd("CLUSTER")
+                    .arg("INFO")
+                    .query_async(&mut conn)
+                    .await?;
+                ready &= info.contains("cluster_state:ok");
+            }
+            if ready {
+                return Ok(Self { nodes });
+            }
+            if tokio::time::Instant::now() >= deadline {
+                bail!("the cluster never reached cluster_state:ok");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Keys stored across all nodes.
+    pub async fn dbsize(&self) -> anyhow::Result<u64> {
+        let mut total = 0;
+        for node in &self.nodes {
+            total += node.dbsize().await?;
+        }
+        Ok(total)
+    }
+}
+
+fn scratch(port: u16) -> anyhow::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("e2e-redis-{}-{port}", std::process::id()));
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(dir)
+}
+
+async fn spawn(port: u16, extra: &[&str]) -> anyhow::Result<Daemon> {
     if !Path::new(REDIS_SERVER).is_file() {
         bail!(
             "{REDIS_SERVER} is missing: run ./scripts/test.sh (it installs Debian's redis-server)"
         );
     }
-    let dir = std::env::temp_dir().join(format!("e2e-redis-{}-{port}", std::process::id()));
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let args: Vec<String> = [
+    let dir = scratch(port)?;
+    let mut args: Vec<String> = [
         "--port",
         &port.to_string(),
         "--bind",
@@ -110,6 +224,7 @@ async fn spawn(port: u16) -> anyhow::Result<Daemon> {
     .iter()
     .map(|arg| (*arg).to_string())
     .collect();
+    args.extend(extra.iter().map(|arg| (*arg).to_string()));
     let mut daemon = Daemon::spawn(&PathBuf::from(REDIS_SERVER), &args)?;
     daemon
         .wait_log("Ready to accept connections", Duration::from_secs(10))

@@ -537,6 +537,47 @@ fn cachedb_errors() {
     );
     let e = err("cachedb:\n backend: redis\n redis-timeout: 1s\n");
     assert_error(&e, 3, "redis-timeout", "milliseconds");
+    let e = err("server:\n module-config: \"cachedb iterator\"\ncachedb:\n backend: redis\n redis-sentinel: s1:26379\n redis-cluster-node: c1\n");
+    assert_error(
+        &e,
+        6,
+        "redis-cluster-node",
+        "use one of Sentinel or Cluster",
+    );
+    let e = err("cachedb:\n backend: redis\n redis-sentinel: s1:99999\n");
+    assert_error(&e, 3, "redis-sentinel", "port");
+    let e = err("server:\n module-config: \"cachedb iterator\"\ncachedb:\n backend: redis\n redis-logical-db: 2\n redis-cluster-node: c1\n");
+    assert_error(&e, 3, "redis-logical-db", "only database 0");
+}
+
+#[test]
+fn cachedb_sentinel_cluster_and_no_store() {
+    let config = ok("server:\n module-config: \"cachedb iterator\"\ncachedb:\n backend: redis\n redis-sentinel: s1\n redis-sentinel: [fd00::2]:26380\n redis-sentinel-master: noc\n cachedb-no-store: yes\n");
+    let db = config.cachedb.expect("cachedb on");
+    assert!(db.no_store);
+    assert_eq!(
+        db.topology,
+        RedisTopology::Sentinel {
+            sentinels: vec![("s1".into(), 26379), ("fd00::2".into(), 26380)],
+            master: "noc".into(),
+        }
+    );
+    let config = ok("server:\n module-config: \"cachedb iterator\"\ncachedb:\n backend: redis\n redis-cluster-node: c1:7000\n redis-cluster-node: c2\n");
+    assert_eq!(
+        config.cachedb.expect("cachedb on").topology,
+        RedisTopology::Cluster {
+            nodes: vec![("c1".into(), 7000), ("c2".into(), 6379)],
+        }
+    );
+    let config = ok("server:\n module-config: \"cachedb iterator\"\ncachedb:\n backend: redis\n redis-sentinel-master: m\n");
+    assert_eq!(
+        config.cachedb.expect("cachedb on").topology,
+        RedisTopology::Single
+    );
+    assert!(config
+        .warnings
+        .iter()
+        .any(|w| w.key == "redis-sentinel-master"));
 }
 
 // ---- access-control, local zones, local data ---------------------------------------------

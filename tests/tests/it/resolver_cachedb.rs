@@ -10,7 +10,7 @@ use e2e::daemon::Signal;
 use e2e::dig::{query, Transport};
 use e2e::fake_dns::Hierarchy;
 use e2e::metrics::{scrape, Scrape};
-use e2e::redis::RedisServer;
+use e2e::redis::{RedisCluster, RedisSentinel, RedisServer};
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::RecordType;
 use resolver::cache::MessageKey;
@@ -344,6 +344,81 @@ async fn expire_records_sets_the_ttl_as_redis_expiry() {
         "Redis TTL {redis_ttl} vs answer TTL {ttl}"
     );
     r.stop().await;
+}
+
+/// Through Redis Sentinel: the master is found by asking the sentinel, and
+/// a second replica reads what the first wrote.
+#[tokio::test]
+async fn sentinel_named_master_is_shared() {
+    let master = RedisServer::start().await.unwrap();
+    let sentinel = RedisSentinel::start(master.port()).await.unwrap();
+    let clause = format!(
+        "cachedb:\n  backend: \"redis\"\n  redis-sentinel: 127.0.0.1:{}\n  redis-sentinel-master: mymaster\n",
+        sentinel.port()
+    );
+    let hierarchy = Arc::new(Hierarchy::start_unique().await.unwrap());
+    let a = TestResolver::start_replica(hierarchy.clone(), 1, MODULES, &clause).await;
+    wait_breaker(a.admin, false).await;
+    let _ = a.q("www.example.com", "A").await;
+    wait_metric(a.admin, "unbound_cachedb_writes_total", 1.0).await;
+    assert_eq!(
+        master.dbsize().await.unwrap(),
+        1,
+        "written to the master the sentinel named"
+    );
+    let upstream = hierarchy.total_queries();
+    let b = TestResolver::start_replica(hierarchy.clone(), 2, MODULES, &clause).await;
+    let reply = b.q("www.example.com", "A").await;
+    assert_eq!(reply.answers_of("A"), vec!["192.0.2.1"]);
+    assert_eq!(hierarchy.total_queries(), upstream);
+    assert_eq!(b.scrape().await.sum("unbound_cachedb_hits_total", &[]), 1.0);
+    a.stop().await;
+    b.stop().await;
+}
+
+/// Through Redis Cluster: keys spread over the slots of three masters; a
+/// second replica reads them all back.
+#[tokio::test]
+async fn cluster_spreads_keys_and_shares_them() {
+    let cluster = RedisCluster::start(3).await.unwrap();
+    let mut clause = "cachedb:\n  backend: \"redis\"\n".to_string();
+    for node in &cluster.nodes {
+        clause.push_str(&format!(
+            "  redis-cluster-node: 127.0.0.1:{}\n",
+            node.port()
+        ));
+    }
+    let hierarchy = Arc::new(Hierarchy::start_unique().await.unwrap());
+    let a = TestResolver::start_replica(hierarchy.clone(), 1, MODULES, &clause).await;
+    wait_breaker(a.admin, false).await;
+    for i in 0..30 {
+        let _ = a.q(&format!("c{i}.wild.net"), "A").await;
+    }
+    wait_metric(a.admin, "unbound_cachedb_writes_total", 30.0).await;
+    assert_eq!(cluster.dbsize().await.unwrap(), 30);
+    let mut used = 0;
+    for node in &cluster.nodes {
+        used += usize::from(node.dbsize().await.unwrap() > 0);
+    }
+    assert!(used >= 2, "keys land on several masters");
+    let upstream = hierarchy.total_queries();
+    let b = TestResolver::start_replica(hierarchy.clone(), 2, MODULES, &clause).await;
+    wait_breaker(b.admin, false).await;
+    for i in 0..30 {
+        let reply = b.q(&format!("c{i}.wild.net"), "A").await;
+        assert_eq!(reply.status, "NOERROR");
+    }
+    assert_eq!(
+        hierarchy.total_queries(),
+        upstream,
+        "all 30 came from the cluster"
+    );
+    assert_eq!(
+        b.scrape().await.sum("unbound_cachedb_hits_total", &[]),
+        30.0
+    );
+    a.stop().await;
+    b.stop().await;
 }
 
 fn unix_now() -> u64 {
