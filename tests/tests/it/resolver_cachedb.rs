@@ -421,6 +421,124 @@ async fn cluster_spreads_keys_and_shares_them() {
     b.stop().await;
 }
 
+/// Where `tests/bench/build_unbound_cachedb.sh` (run by `scripts/test.sh`)
+/// installs an Unbound built with cachedb; `UNBOUND_CACHEDB` overrides it.
+fn unbound_with_cachedb() -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("UNBOUND_CACHEDB").map_or_else(
+        || std::path::PathBuf::from("/var/cache/noc-tests/unbound-cachedb/sbin/unbound"),
+        std::path::PathBuf::from,
+    );
+    path.is_file().then_some(path)
+}
+
+/// A real Unbound with cachedb on 127.<net>.1.<host>, same hierarchy and Redis.
+async fn spawn_unbound(
+    unbound: &std::path::Path,
+    hierarchy: &Hierarchy,
+    host: u8,
+    redis: &RedisServer,
+) -> (e2e::Daemon, std::net::IpAddr) {
+    let dir = crate::resolver_support::scratch_dir("unbound-cachedb");
+    let hints = dir.join("root.hints");
+    hierarchy.write_root_hints(&hints).unwrap();
+    let listen = e2e::test_addr(hierarchy.net(), host);
+    let conf = format!(
+        "server:\n  interface: {listen}\n  port: 53\n  do-ip6: no\n  do-daemonize: no\n  username: \"\"\n  chroot: \"\"\n  directory: \"{dir}\"\n  pidfile: \"\"\n  use-syslog: no\n  logfile: \"\"\n  verbosity: 1\n  root-hints: \"{hints}\"\n  do-not-query-localhost: no\n  module-config: \"cachedb iterator\"\n  access-control: 127.0.0.0/8 allow\n  num-threads: 1\n{}",
+        redis.unbound_clause(""),
+        dir = dir.display(),
+        hints = hints.display()
+    );
+    let path = dir.join("unbound.conf");
+    std::fs::write(&path, conf).unwrap();
+    let mut daemon = e2e::Daemon::spawn(
+        unbound,
+        &["-d".into(), "-c".into(), path.display().to_string()],
+    )
+    .unwrap();
+    daemon
+        .wait_log("start of service", Duration::from_secs(10))
+        .await
+        .unwrap();
+    (daemon, listen)
+}
+
+/// Mixed fleet: Unbound (built with cachedb) and ours share one Redis keyspace.
+/// What Unbound stored, ours answers without recursion; what ours stored, a
+/// fresh Unbound answers without recursion.
+#[tokio::test]
+async fn unbound_and_ours_read_each_others_entries() {
+    let Some(unbound) = unbound_with_cachedb() else {
+        eprintln!(
+            "\n!!!!! SKIPPED unbound_and_ours_read_each_others_entries: no Unbound built with cachedb \
+             (tests/bench/build_unbound_cachedb.sh failed or was not run; see scripts/test.sh output) !!!!!\n"
+        );
+        return;
+    };
+    let redis = RedisServer::start().await.unwrap();
+    let hierarchy = Arc::new(Hierarchy::start_unique().await.unwrap());
+
+    // Unbound writes, ours reads.
+    let (mut first_unbound, unbound_ip) = spawn_unbound(&unbound, &hierarchy, 3, &redis).await;
+    for (name, rtype) in [("www.example.com", "A"), ("nope.example.com", "A")] {
+        let r = e2e::dig::Dig::new(unbound_ip)
+            .run(name, rtype)
+            .await
+            .unwrap();
+        assert!(
+            matches!(r.status.as_str(), "NOERROR" | "NXDOMAIN"),
+            "{}",
+            r.raw
+        );
+    }
+    assert_eq!(
+        redis.dbsize().await.unwrap(),
+        2,
+        "Unbound stored both answers"
+    );
+    first_unbound.signal(Signal::Term).unwrap();
+    let _ = first_unbound.wait_exit(Duration::from_secs(10)).await;
+    let upstream = hierarchy.total_queries();
+    let ours = replica(&hierarchy, 1, &redis).await;
+    wait_breaker(ours.admin, false).await;
+    let www = ours.q("www.example.com", "A").await;
+    assert_eq!(www.answers_of("A"), vec!["192.0.2.1"], "{}", www.raw);
+    assert_eq!(ours.q("nope.example.com", "A").await.status, "NXDOMAIN");
+    assert_eq!(
+        hierarchy.total_queries(),
+        upstream,
+        "ours answered Unbound's entries without recursion"
+    );
+    let m = ours.scrape().await;
+    assert_eq!(m.sum("unbound_cachedb_hits_total", &[]), 2.0);
+    assert_eq!(m.sum("unbound_cachedb_invalid_total", &[]), 0.0);
+
+    // Ours writes, a fresh Unbound reads.
+    let mail = ours.q("mail.example.com", "MX").await;
+    assert_eq!(mail.status, "NOERROR", "{}", mail.raw);
+    let wild = ours.q("w7.wild.net", "A").await;
+    wait_metric(ours.admin, "unbound_cachedb_writes_total", 2.0).await;
+    let upstream = hierarchy.total_queries();
+    let (second_unbound, unbound_ip) = spawn_unbound(&unbound, &hierarchy, 4, &redis).await;
+    let mx = e2e::dig::Dig::new(unbound_ip)
+        .run("mail.example.com", "MX")
+        .await
+        .unwrap();
+    let a = e2e::dig::Dig::new(unbound_ip)
+        .run("w7.wild.net", "A")
+        .await
+        .unwrap();
+    assert_eq!(mx.status, "NOERROR", "{}\n{}", mx.raw, second_unbound.log());
+    assert_eq!(mx.answers_of("MX"), mail.answers_of("MX"), "{}", mx.raw);
+    assert_eq!(a.answers_of("A"), wild.answers_of("A"), "{}", a.raw);
+    assert_eq!(
+        hierarchy.total_queries(),
+        upstream,
+        "Unbound answered our entries without recursion:\n{}",
+        second_unbound.log()
+    );
+    ours.stop().await;
+}
+
 fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
