@@ -204,37 +204,47 @@ if [[ -n "$UNBOUND" ]]; then
 fi
 
 log "3/3 QPS on memory misses (unique names, max rate, $REPEATS x ${DURATION}s)"
-qps_run() { # CACHEDB(yes|no) PREFILL(yes|no) REP -> QPS
-    local db=$1 prefill=$2 rep=$3 file=$WORKDIR/unique-$rep.txt q
-    awk -v n="$UNIQUE" -v p="u$rep$NONCE$db$prefill" 'BEGIN { for (i = 0; i < n; i++) printf "%s-%07d.wild.net A\n", p, i }' >"$file"
+qps_run() { # KIND CACHEDB(yes|no) PREFILL(yes|no) REP -> QPS
+    local kind=$1 db=$2 prefill=$3 rep=$4 file=$WORKDIR/unique.txt q
+    awk -v n="$UNIQUE" -v p="u$rep$NONCE$kind$db$prefill" 'BEGIN { for (i = 0; i < n; i++) printf "%s-%07d.wild.net A\n", p, i }' >"$file"
     flush
     if [[ $prefill == yes ]]; then
-        start ours ours-fill 14 yes
-        once "${ADDRS[ours-fill]}" "$file" 20000
+        start "$kind" "$kind-fill" 14 yes
+        once "${ADDRS[$kind-fill]}" "$file" 20000
         sleep 1
-        stop ours-fill
+        stop "$kind-fill"
     fi
-    start ours ours-qps 15 "$db"
-    dnsperf_run "$WORKDIR/qps.out" -s "${ADDRS[ours-qps]}" -d "$file" -n 1 -l "$DURATION" -t 5 -c 10 -q 200
+    start "$kind" "$kind-qps" 15 "$db"
+    dnsperf_run "$WORKDIR/qps.out" -s "${ADDRS[$kind-qps]}" -d "$file" -n 1 -l "$DURATION" -t 5 -c 10 -q 200
     q=$(dnsperf_stats "$WORKDIR/qps.out" | awk '{print $4}')
-    stop ours-qps
+    stop "$kind-qps"
     echo "$q"
 }
-declare -a NO YES_EMPTY YES_FULL
+KINDS=(ours)
+[[ -n "$UNBOUND" ]] && KINDS+=(unbound)
+declare -A QPS
 for ((rep = 1; rep <= REPEATS; rep++)); do
-    NO+=("$(qps_run no no "$rep")")
-    YES_EMPTY+=("$(qps_run yes no "$rep")")
-    YES_FULL+=("$(qps_run yes yes "$rep")")
-    log "rep $rep: no cachedb ${NO[-1]}, cachedb+empty Redis ${YES_EMPTY[-1]}, cachedb+warm Redis ${YES_FULL[-1]}"
+    for kind in "${KINDS[@]}"; do
+        for mode in "no no" "yes no" "yes yes"; do
+            read -r db prefill <<<"$mode"
+            QPS[$kind-$db-$prefill]+=" $(qps_run "$kind" "$db" "$prefill" "$rep")"
+        done
+        log "rep $rep $kind: no cachedb ${QPS[$kind-no-no]##* }, cachedb+empty Redis ${QPS[$kind-yes-no]##* }, cachedb+warm Redis ${QPS[$kind-yes-yes]##* }"
+    done
 done
-no=$(median "${NO[@]}")
-empty=$(median "${YES_EMPTY[@]}")
-full=$(median "${YES_FULL[@]}")
 {
     echo
     echo "source: $SOURCE; unbound: ${UNBOUND:-none}"
-    printf 'memory-miss QPS (median of %s): no cachedb %s | cachedb, Redis empty %s (ratio %s) | cachedb, every name in Redis %s (ratio %s)\n' \
-        "$REPEATS" "$no" "$empty" "$(awk -v a="$empty" -v b="$no" 'BEGIN { printf "%.2f", a / b }')" \
-        "$full" "$(awk -v a="$full" -v b="$no" 'BEGIN { printf "%.2f", a / b }')"
+    for kind in "${KINDS[@]}"; do
+        # shellcheck disable=SC2086
+        no=$(median ${QPS[$kind-no-no]})
+        # shellcheck disable=SC2086
+        empty=$(median ${QPS[$kind-yes-no]})
+        # shellcheck disable=SC2086
+        full=$(median ${QPS[$kind-yes-yes]})
+        printf '%-8s memory-miss QPS (median of %s): no cachedb %s | cachedb, Redis empty %s (x%s) | cachedb, every name in Redis %s (x%s)\n' \
+            "$kind" "$REPEATS" "$no" "$empty" "$(awk -v a="$empty" -v b="$no" 'BEGIN { printf "%.2f", a / b }')" \
+            "$full" "$(awk -v a="$full" -v b="$no" 'BEGIN { printf "%.2f", a / b }')"
+    done
 } | tee -a "$WORKDIR/results.txt"
 log "done; results in $WORKDIR/results.txt"
