@@ -346,6 +346,74 @@ async fn expire_records_sets_the_ttl_as_redis_expiry() {
     r.stop().await;
 }
 
+/// An expired Redis entry for `www.example.com A` (192.0.2.77, stored 1000 s
+/// ago with a 60 s TTL), as another replica would have left it.
+async fn plant_expired_entry(redis: &RedisServer) {
+    use hickory_proto::op::{Message, MessageType, OpCode, Query};
+    use hickory_proto::rr::{rdata::A, Name, RData, Record};
+    let name = Name::from_ascii("www.example.com.").unwrap();
+    let mut message = Message::new(0, MessageType::Response, OpCode::Query);
+    message.metadata.recursion_available = true;
+    message.add_query(Query::query(name.clone(), RecordType::A));
+    message.add_answer(Record::from_rdata(
+        name,
+        60,
+        RData::A(A::new(192, 0, 2, 77)),
+    ));
+    let key = MessageKey::new(b"\x03www\x07example\x03com\x00", 1, 1).unwrap();
+    let value = blob::encode(&key, &message.to_vec().unwrap(), 60, unix_now() - 1000).unwrap();
+    let mut conn = redis.client().await.unwrap();
+    let _: () = redis::cmd("SET")
+        .arg(&blob::redis_key(&key, "default")[..])
+        .arg(value)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+}
+
+/// With serve-expired, an expired entry in Redis stands in when recursion
+/// fails (TTL serve-expired-reply-ttl); without it, the entry is not used.
+#[tokio::test]
+async fn expired_redis_entries_serve_only_with_serve_expired() {
+    let redis = RedisServer::start().await.unwrap();
+    plant_expired_entry(&redis).await;
+    let hierarchy = Arc::new(Hierarchy::start_unique().await.unwrap());
+    hierarchy.server_for_zone("example.com.").set_servfail(true);
+    let stale_ok = TestResolver::start_replica(
+        hierarchy.clone(),
+        1,
+        &format!("{MODULES}  serve-expired: yes\n"),
+        &redis.unbound_clause(""),
+    )
+    .await;
+    wait_breaker(stale_ok.admin, false).await;
+    let reply = stale_ok.q("www.example.com", "A").await;
+    assert_eq!(reply.answers_of("A"), vec!["192.0.2.77"], "{}", reply.raw);
+    assert_eq!(
+        reply.answer[0].ttl, 30,
+        "serve-expired-reply-ttl: {}",
+        reply.raw
+    );
+    let m = stale_ok.scrape().await;
+    assert!(m.sum("unbound_expired_total", &[]) >= 1.0);
+    assert_eq!(m.sum("unbound_cachedb_hits_total", &[]), 1.0);
+
+    let strict = replica(&hierarchy, 2, &redis).await;
+    wait_breaker(strict.admin, false).await;
+    let reply = strict.q("www.example.com", "A").await;
+    assert_eq!(
+        reply.status, "SERVFAIL",
+        "an expired entry is not served: {}",
+        reply.raw
+    );
+    assert_eq!(
+        strict.scrape().await.sum("unbound_cachedb_hits_total", &[]),
+        0.0
+    );
+    stale_ok.stop().await;
+    strict.stop().await;
+}
+
 /// Through Redis Sentinel: the master is found by asking the sentinel, and
 /// a second replica reads what the first wrote.
 #[tokio::test]
