@@ -42,6 +42,11 @@ impl RedisServer {
         self.port
     }
 
+    /// Its unix socket (every server also listens on one).
+    pub fn socket_path(&self) -> PathBuf {
+        socket_of(self.port)
+    }
+
     /// A `cachedb:` clause (with `module-config`) pointing a resolver at it.
     pub fn unbound_clause(&self, extra: &str) -> String {
         format!(
@@ -194,6 +199,12 @@ impl RedisCluster {
     }
 }
 
+fn socket_of(port: u16) -> PathBuf {
+    std::env::temp_dir()
+        .join(format!("e2e-redis-{}-{port}", std::process::id()))
+        .join("redis.sock")
+}
+
 fn scratch(port: u16) -> anyhow::Result<PathBuf> {
     let dir = std::env::temp_dir().join(format!("e2e-redis-{}-{port}", std::process::id()));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -220,6 +231,10 @@ async fn spawn(port: u16, extra: &[&str]) -> anyhow::Result<Daemon> {
         "no",
         "--dir",
         &dir.display().to_string(),
+        "--unixsocket",
+        &socket_of(port).display().to_string(),
+        "--unixsocketperm",
+        "700",
     ]
     .iter()
     .map(|arg| (*arg).to_string())

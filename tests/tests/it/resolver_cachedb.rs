@@ -414,6 +414,28 @@ async fn expired_redis_entries_serve_only_with_serve_expired() {
     strict.stop().await;
 }
 
+/// redis-server-path: a replica on the unix socket and one on TCP share entries.
+#[tokio::test]
+async fn unix_socket_and_tcp_replicas_share_entries() {
+    let redis = RedisServer::start().await.unwrap();
+    let hierarchy = Arc::new(Hierarchy::start_unique().await.unwrap());
+    let unix = format!(
+        "cachedb:\n  backend: \"redis\"\n  redis-server-path: \"{}\"\n",
+        redis.socket_path().display()
+    );
+    let a = TestResolver::start_replica(hierarchy.clone(), 1, MODULES, &unix).await;
+    wait_breaker(a.admin, false).await;
+    let _ = a.q("www.example.com", "A").await;
+    wait_metric(a.admin, "unbound_cachedb_writes_total", 1.0).await;
+    let upstream = hierarchy.total_queries();
+    let b = replica(&hierarchy, 2, &redis).await;
+    let reply = b.q("www.example.com", "A").await;
+    assert_eq!(reply.answers_of("A"), vec!["192.0.2.1"]);
+    assert_eq!(hierarchy.total_queries(), upstream);
+    a.stop().await;
+    b.stop().await;
+}
+
 /// Through Redis Sentinel: the master is found by asking the sentinel, and
 /// a second replica reads what the first wrote.
 #[tokio::test]
