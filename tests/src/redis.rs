@@ -29,7 +29,12 @@ impl RedisServer {
     /// Like [`start`](Self::start) with extra server arguments
     /// (`--cluster-enabled yes`, say).
     pub async fn start_with(extra: &[&str]) -> anyhow::Result<Self> {
-        let port = free_port();
+        let cluster = extra.windows(2).any(|w| w == ["--cluster-enabled", "yes"]);
+        let port = if cluster {
+            free_cluster_port()?
+        } else {
+            free_port()
+        };
         let daemon = spawn(port, extra).await?;
         Ok(Self {
             daemon: Some(daemon),
@@ -197,6 +202,20 @@ impl RedisCluster {
         }
         Ok(total)
     }
+}
+
+/// A port for a cluster node: at most 55535, with port + 10000 (the cluster
+/// bus) free as well.
+fn free_cluster_port() -> anyhow::Result<u16> {
+    use std::net::{Ipv4Addr, TcpListener};
+    for _ in 0..256 {
+        let port = 20_000 + rand::random::<u16>() % 35_000;
+        let free = |p: u16| TcpListener::bind((Ipv4Addr::LOCALHOST, p)).is_ok();
+        if free(port) && free(port + 10_000) {
+            return Ok(port);
+        }
+    }
+    bail!("no port pair (p, p + 10000) free for a cluster node after 256 attempts")
 }
 
 fn socket_of(port: u16) -> PathBuf {
