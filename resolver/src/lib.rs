@@ -9,6 +9,7 @@
 //! - [`local_zone`]: local-zone/local-data and Unbound's default local zones.
 //! - [`cache`]: message cache (wire answers patched on the way out) and RRset cache.
 //! - [`cachedb`]: the Redis cache shared by every replica, in Unbound's cachedb layout.
+//! - [`dnssec`]: RRSIGs and NSEC/NSEC3 proofs carried with the data (not validated).
 //! - [`iterate`]: the iterator (delegations, reply classification, infra cache, root hints).
 //! - [`transport`]: one question to one server over UDP/TCP/DoT, replies validated.
 //! - [`metrics`]: every `unbound_*` metric, declared once.
@@ -20,6 +21,7 @@ pub mod access;
 pub mod cache;
 pub mod cachedb;
 pub mod config;
+pub mod dnssec;
 pub mod error;
 pub mod iterate;
 pub mod local_zone;

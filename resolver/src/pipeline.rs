@@ -671,7 +671,9 @@ impl<T: Transport> Engine<T> {
             record.ttl = self.policy.positive(record.ttl);
         }
         for record in &mut answer.authorities {
-            record.ttl = if record.record_type() == RecordType::SOA {
+            // A denial's SOA and its proofs (NSEC/NSEC3, RRSIGs) live as long as
+            // the negative answer may.
+            record.ttl = if negative || record.record_type() == RecordType::SOA {
                 self.policy.negative(record.ttl)
             } else {
                 self.policy.positive(record.ttl)

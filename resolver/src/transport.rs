@@ -25,7 +25,9 @@ pub struct QueryOptions {
     pub tls_name: Option<String>,
     /// Give up after this long.
     pub timeout: Duration,
-    /// EDNS payload size to advertise; None sends no OPT.
+    /// EDNS payload size to advertise; None sends no OPT. With an OPT the DO
+    /// bit is always set: answers from signed zones come with their RRSIGs and
+    /// denial records, which DO clients and validating cachedb readers need.
     pub edns_payload: Option<u16>,
     /// Set RD (forwarders) or not (authoritative servers).
     pub recursion_desired: bool,
@@ -125,6 +127,7 @@ pub fn encode_query(
     if let Some(payload) = options.edns_payload {
         let mut edns = Edns::new();
         edns.set_max_payload(payload.max(512));
+        edns.set_dnssec_ok(true);
         message.set_edns(edns);
     }
     let wire = message

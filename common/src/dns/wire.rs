@@ -21,6 +21,12 @@ pub const MAX_MESSAGE_LEN: usize = u16::MAX as usize;
 
 /// The OPT pseudo-RR type (RFC 6891 §6.1.1).
 pub const TYPE_OPT: u16 = 41;
+/// RRSIG record type (RFC 4034 §3).
+pub const TYPE_RRSIG: u16 = 46;
+/// NSEC record type (RFC 4034 §4).
+pub const TYPE_NSEC: u16 = 47;
+/// NSEC3 record type (RFC 5155 §3).
+pub const TYPE_NSEC3: u16 = 50;
 
 /// Header flag bits, as in the second 16-bit word of the header.
 pub mod flags {
@@ -387,6 +393,9 @@ pub struct Layout {
     pub min_ttl: Option<u32>,
     /// Byte range of the OPT record, owner name to end of RDATA.
     pub opt: Option<Range<usize>>,
+    /// Whether any record is DNSSEC data (RRSIG, NSEC or NSEC3): what a client
+    /// that did not set DO must not be sent (RFC 4035 §3.2.1).
+    pub has_dnssec: bool,
 }
 
 /// The fixed part of a resource record after its owner name.
@@ -456,6 +465,12 @@ fn record_count(buf: &[u8]) -> usize {
     an + ns + ar
 }
 
+/// RRSIG, NSEC and NSEC3: the record types that carry DNSSEC proofs rather
+/// than data, sent only to clients that set DO (RFC 4035 §3.2.1).
+pub fn is_dnssec_type(rtype: u16) -> bool {
+    matches!(rtype, TYPE_RRSIG | TYPE_NSEC | TYPE_NSEC3)
+}
+
 /// Walks every record of a message (any QDCOUNT) and records where its TTLs and
 /// its OPT record are. Trailing bytes after the last record are ignored.
 pub fn layout(buf: &[u8]) -> Result<Layout, WireError> {
@@ -466,6 +481,7 @@ pub fn layout(buf: &[u8]) -> Result<Layout, WireError> {
         ttl_offsets: Vec::with_capacity(count.min(64)),
         min_ttl: None,
         opt: None,
+        has_dnssec: false,
     };
     let mut pos = question_end;
     for _ in 0..count {
@@ -476,6 +492,7 @@ pub fn layout(buf: &[u8]) -> Result<Layout, WireError> {
             }
             out.opt = Some(rr.start..rr.end);
         } else {
+            out.has_dnssec |= is_dnssec_type(rr.rtype);
             let ttl_at = rr.fixed + 4;
             let ttl = u32_at(buf, ttl_at).ok_or(WireError::TruncatedRecord)?;
             // RFC 2181 §8: "it is hereby specified that a TTL value is an unsigned

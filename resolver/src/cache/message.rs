@@ -8,6 +8,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use common::dns::wire::{self, QueryView};
+use hickory_proto::op::Message;
+use hickory_proto::rr::Record;
 use quick_cache::sync::Cache;
 use quick_cache::Weighter;
 use tokio::time::Instant;
@@ -57,10 +59,14 @@ impl std::fmt::Debug for MessageKey {
 /// One cached answer.
 #[derive(Debug)]
 pub struct CachedMessage {
-    /// The response with ID 0, no OPT record, TTLs as received (after clamping).
+    /// The response with ID 0, no OPT record, TTLs as received (after clamping),
+    /// DNSSEC records included: what DO clients and Redis get.
     wire: Box<[u8]>,
     /// Offsets of every TTL field in `wire`.
     ttl_offsets: Box<[u16]>,
+    /// The same answer without RRSIG/NSEC/NSEC3, for clients that did not set
+    /// DO (RFC 4035 §3.2.1); None when `wire` has none to remove.
+    plain: Option<Box<PlainVariant>>,
     /// When it was stored.
     stored_at: Instant,
     /// Lifetime in seconds from `stored_at` (the smallest TTL).
@@ -68,6 +74,13 @@ pub struct CachedMessage {
     /// Seconds after `stored_at` (plus one; 0 = never) of the last refresh
     /// started, so only one runs at a time and a failed one is retried later.
     refresh_claimed: AtomicU32,
+}
+
+/// The copy of an answer served to clients without DO.
+#[derive(Debug)]
+struct PlainVariant {
+    wire: Box<[u8]>,
+    ttl_offsets: Box<[u16]>,
 }
 
 /// How fresh a cached answer is at a given moment.
@@ -105,9 +118,20 @@ impl CachedMessage {
             ttl_offsets.retain(|offset| usize::from(*offset) < opt.start);
         }
         wire::set_id(&mut wire, 0);
+        let plain = if layout.has_dnssec {
+            let stripped = without_dnssec(&wire)?;
+            let offsets = wire::layout(&stripped).ok()?.ttl_offsets;
+            Some(Box::new(PlainVariant {
+                wire: stripped.into_boxed_slice(),
+                ttl_offsets: offsets.into_boxed_slice(),
+            }))
+        } else {
+            None
+        };
         Some(Self {
             wire: wire.into_boxed_slice(),
             ttl_offsets: ttl_offsets.into_boxed_slice(),
+            plain,
             stored_at: now,
             ttl,
             refresh_claimed: AtomicU32::new(0),
@@ -163,7 +187,8 @@ impl CachedMessage {
 
     /// Writes the answer for `query` into `out`: its ID, its qname case, its RD and
     /// CD bits, TTLs reduced by `elapsed` (or all set to `fixed_ttl` for an expired
-    /// answer), and an OPT record when the client sent one.
+    /// answer), DNSSEC records only when the client set DO, and an OPT record
+    /// when the client sent one.
     pub fn write_reply(
         &self,
         query: &QueryView<'_>,
@@ -171,14 +196,21 @@ impl CachedMessage {
         ttl: TtlPatch,
         out: &mut Vec<u8>,
     ) {
-        out.extend_from_slice(&self.wire);
+        let dnssec_ok = client_edns.is_some_and(|edns| edns.do_bit);
+        let (stored, ttl_offsets) = match (&self.plain, dnssec_ok) {
+            (Some(plain), false) => (&plain.wire, &plain.ttl_offsets),
+            _ => (&self.wire, &self.ttl_offsets),
+        };
+        out.extend_from_slice(stored);
         wire::set_id(out, query.id());
         // Echo the client's spelling of the name (0x20 clients check it).
         let qname = query.qname_wire();
         if let Some(dst) = out.get_mut(wire::HEADER_LEN..wire::HEADER_LEN + qname.len()) {
             dst.copy_from_slice(qname);
         }
-        // Flags: keep QR, opcode, RA and RCODE from the stored answer; RD and CD from the query.
+        // Flags: keep QR, opcode, RA and RCODE from the stored answer; RD and CD
+        // from the query. AD is never set: nothing here is validated (RFC 4035
+        // §3.2.3), whatever another cachedb writer stored.
         let query_flags = query.flags();
         if out.len() >= 4 {
             let mut flags = u16::from_be_bytes([out[2], out[3]]);
@@ -186,18 +218,36 @@ impl CachedMessage {
             const CD: u16 = 0x0010;
             const AA: u16 = 0x0400;
             const TC: u16 = 0x0200;
-            flags &= !(RD | CD | AA | TC);
+            const AD: u16 = 0x0020;
+            flags &= !(RD | CD | AA | TC | AD);
             flags |= query_flags & (RD | CD);
             out[2..4].copy_from_slice(&flags.to_be_bytes());
         }
         match ttl {
-            TtlPatch::Elapsed(elapsed) => wire::patch_ttls(out, &self.ttl_offsets, elapsed),
-            TtlPatch::Fixed(value) => wire::set_ttls(out, &self.ttl_offsets, value),
+            TtlPatch::Elapsed(elapsed) => wire::patch_ttls(out, ttl_offsets, elapsed),
+            TtlPatch::Fixed(value) => wire::set_ttls(out, ttl_offsets, value),
         }
         if let Some(edns) = client_edns {
             append_opt(out, edns.payload, edns.do_bit);
         }
     }
+}
+
+/// `wire` without its RRSIG, NSEC and NSEC3 records, except those of the
+/// type asked for (a client may ask for an RRSIG or NSEC RRset by name).
+/// Re-encoded rather than cut: a later record may compress against a removed
+/// one. Runs once per cached signed answer, never per reply.
+fn without_dnssec(wire: &[u8]) -> Option<Vec<u8>> {
+    let mut message = Message::from_vec(wire).ok()?;
+    let qtype = message.queries.first()?.query_type();
+    let keep = |record: &Record| {
+        let rtype = record.record_type();
+        rtype == qtype || !wire::is_dnssec_type(u16::from(rtype))
+    };
+    message.answers.retain(keep);
+    message.authorities.retain(keep);
+    message.additionals.retain(keep);
+    message.to_vec().ok()
 }
 
 /// How to set TTLs in a reply from cache.
@@ -239,7 +289,11 @@ struct MessageWeighter;
 impl Weighter<Box<[u8]>, Arc<CachedMessage>> for MessageWeighter {
     fn weight(&self, key: &Box<[u8]>, value: &Arc<CachedMessage>) -> u64 {
         // Key, wire, offsets, and the fixed overhead of the entry and its Arc.
-        (key.len() + value.wire.len() + value.ttl_offsets.len() * 2 + 96) as u64
+        let plain = value
+            .plain
+            .as_ref()
+            .map_or(0, |p| p.wire.len() + p.ttl_offsets.len() * 2 + 16);
+        (key.len() + value.wire.len() + value.ttl_offsets.len() * 2 + plain + 96) as u64
     }
 }
 
@@ -366,6 +420,51 @@ mod tests {
         assert_eq!(edns.max_payload(), 1232);
         assert!(edns.flags().dnssec_ok);
         assert_eq!(reply.answers[0].ttl, 30);
+    }
+
+    fn signed_answer_wire() -> Vec<u8> {
+        let mut m = Message::from_vec(&answer_wire()).unwrap();
+        m.metadata.authentic_data = true;
+        m.add_answer(Record::from_rdata(
+            Name::from_ascii("www.example.com.").unwrap(),
+            300,
+            RData::Unknown {
+                code: RecordType::RRSIG,
+                rdata: hickory_proto::rr::rdata::NULL::with(vec![0, 1, 13, 3, 0, 0, 1, 44]),
+            },
+        ));
+        m.to_vec().unwrap()
+    }
+
+    #[test]
+    fn dnssec_records_go_only_to_do_clients_and_ad_is_never_claimed() {
+        let entry = CachedMessage::from_wire(signed_answer_wire(), 300, Instant::now()).unwrap();
+        let query = client_query("www.example.com.", true, true);
+        let view = QueryView::parse(&query).unwrap();
+        let reply_for = |do_bit: bool, edns: bool| {
+            let mut out = Vec::new();
+            let client = edns.then_some(ClientEdns {
+                payload: 1232,
+                do_bit,
+            });
+            entry.write_reply(&view, client, TtlPatch::Elapsed(10), &mut out);
+            Message::from_vec(&out).unwrap()
+        };
+        let with_do = reply_for(true, true);
+        assert_eq!(with_do.answers.len(), 2);
+        assert_eq!(with_do.answers[1].record_type(), RecordType::RRSIG);
+        assert_eq!(with_do.answers[1].ttl, 290, "the signature ages too");
+        assert!(!with_do.metadata.authentic_data, "nothing was validated");
+        for plain in [reply_for(false, true), reply_for(false, false)] {
+            assert_eq!(plain.answers.len(), 1, "{plain:?}");
+            assert_eq!(plain.answers[0].record_type(), RecordType::A);
+            assert_eq!(plain.answers[0].ttl, 290);
+        }
+        assert_eq!(
+            entry.wire().len(),
+            signed_answer_wire().len() - 11,
+            "the shared copy keeps the RRSIG (only the OPT is gone)"
+        );
     }
 
     #[test]

@@ -37,7 +37,8 @@ pub struct Answer {
     pub rcode: ResponseCode,
     /// Answer section: chain records and the final RRset.
     pub answers: Vec<Record>,
-    /// Authority section: the SOA of a negative answer.
+    /// Authority section: the SOA of a negative answer, and the DNSSEC proofs
+    /// (NSEC/NSEC3, RRSIGs) the servers sent.
     pub authorities: Vec<Record>,
 }
 
@@ -244,6 +245,9 @@ impl<T: Transport> Recursor<T> {
     ) -> BoxFuture<'a, Result<Answer, ResolveError>> {
         Box::pin(async move {
             let mut chain: Vec<Record> = Vec::new();
+            // Proofs gathered along the chain (a wildcard CNAME's NSEC in one
+            // zone, the denial in the last), for the authority section.
+            let mut proofs: Vec<Record> = Vec::new();
             let mut name = qname;
             let max_chain = self.options.limits.max_cname_chain;
             for _ in 0..=max_chain {
@@ -262,7 +266,7 @@ impl<T: Transport> Recursor<T> {
                     return Ok(Answer {
                         rcode: ResponseCode::NoError,
                         answers: chain,
-                        authorities: Vec::new(),
+                        authorities: proofs,
                     });
                 }
                 if qtype != RecordType::CNAME {
@@ -283,35 +287,55 @@ impl<T: Transport> Recursor<T> {
                     }
                 }
                 match self.iterate(&name, qtype, budget).await? {
-                    Step::Answer { records } => {
+                    Step::Answer { records, proof } => {
                         chain.extend(records);
+                        proofs.extend(proof);
                         return Ok(Answer {
                             rcode: ResponseCode::NoError,
                             answers: chain,
-                            authorities: Vec::new(),
+                            authorities: proofs,
                         });
                     }
-                    Step::Cname { records, target } => {
+                    Step::Cname {
+                        records,
+                        target,
+                        proof,
+                    } => {
                         if chain.iter().chain(records.iter()).any(|r| r.name == target) {
                             return Err(ResolveError::Limit("CNAME loop"));
                         }
                         chain.extend(records);
+                        proofs.extend(proof);
                         name = target;
                     }
-                    Step::NoData { records, soa } => {
+                    Step::NoData {
+                        records,
+                        soa,
+                        proof,
+                    } => {
                         chain.extend(records);
+                        let mut authorities: Vec<Record> = soa.into_iter().collect();
+                        authorities.extend(proofs);
+                        authorities.extend(proof);
                         return Ok(Answer {
                             rcode: ResponseCode::NoError,
                             answers: chain,
-                            authorities: soa.into_iter().collect(),
+                            authorities,
                         });
                     }
-                    Step::NxDomain { records, soa } => {
+                    Step::NxDomain {
+                        records,
+                        soa,
+                        proof,
+                    } => {
                         chain.extend(records);
+                        let mut authorities: Vec<Record> = soa.into_iter().collect();
+                        authorities.extend(proofs);
+                        authorities.extend(proof);
                         return Ok(Answer {
                             rcode: ResponseCode::NXDomain,
                             answers: chain,
-                            authorities: soa.into_iter().collect(),
+                            authorities,
                         });
                     }
                     Step::Referral { .. } | Step::Lame(_) => {
@@ -411,11 +435,12 @@ impl<T: Transport> Recursor<T> {
                     // ancestor means nothing below exists (RFC 8020) in strict mode;
                     // relaxed mode (Unbound's default) asks the full name instead,
                     // since some servers answer NXDOMAIN for empty non-terminals.
-                    if let Step::NxDomain { soa, .. } = &step {
+                    if let Step::NxDomain { soa, proof, .. } = &step {
                         if self.options.qname_minimisation_strict {
                             return Ok(Step::NxDomain {
                                 records: Vec::new(),
                                 soa: soa.clone(),
+                                proof: proof.clone(),
                             });
                         }
                         minimise = false;
@@ -587,7 +612,7 @@ impl<T: Transport> Recursor<T> {
                     let addresses: Vec<Record> = answer
                         .answers
                         .iter()
-                        .filter(|r| r.record_type() == rtype)
+                        .filter(|r| crate::dnssec::rrset_type(r) == rtype)
                         .cloned()
                         .collect();
                     for rrset in group_rrsets(&addresses) {
@@ -751,7 +776,7 @@ impl<T: Transport> Recursor<T> {
     /// costs ~270 bytes before its heap data.
     fn cache_final(&self, step: &Step, now: Instant) {
         let records = match step {
-            Step::Answer { records } | Step::Cname { records, .. } => records,
+            Step::Answer { records, .. } | Step::Cname { records, .. } => records,
             Step::NoData { records, .. } | Step::NxDomain { records, .. } => records,
             _ => return,
         };
@@ -783,18 +808,29 @@ fn record_ip(record: &Record) -> Option<IpAddr> {
     }
 }
 
-/// Splits records into RRsets (same owner, type and class), keeping order.
+/// Splits records into RRsets (same owner and type), keeping order. An RRSIG
+/// joins the RRset it signs, after its records; signatures whose RRset is not
+/// in `records` are dropped (a set of signatures alone is not an RRset to cache).
 pub fn group_rrsets(records: &[Record]) -> Vec<Vec<Record>> {
     let mut sets: Vec<Vec<Record>> = Vec::new();
     for record in records {
+        let rtype = crate::dnssec::rrset_type(record);
         match sets.iter_mut().find(|set| {
             set.first().is_some_and(|first| {
-                first.name == record.name && first.record_type() == record.record_type()
+                first.name == record.name && crate::dnssec::rrset_type(first) == rtype
             })
         }) {
             Some(set) => set.push(record.clone()),
             None => sets.push(vec![record.clone()]),
         }
     }
+    for set in &mut sets {
+        // Stable: data first in received order, then its signatures.
+        set.sort_by_key(|r| r.record_type() == RecordType::RRSIG);
+    }
+    sets.retain(|set| {
+        set.first()
+            .is_some_and(|r| r.record_type() != RecordType::RRSIG)
+    });
     sets
 }

@@ -4,17 +4,25 @@
 //! asked as (its owner at or below that zone): an authority for example.com can
 //! vouch for names under example.com and nothing else (poisoning defence,
 //! RFC 5452 §6 and Unbound's scrubber).
+//!
+//! DNSSEC records are kept with what they prove (nothing is validated): the
+//! RRSIGs of each accepted RRset, and the in-zone NSEC/NSEC3 records (with their
+//! RRSIGs and the SOA's) of the authority section as `proof`.
 
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
+
+use crate::dnssec::{is_proof_type, rrsig_covered, signatures};
 
 /// What a reply means for the question it answers.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step {
     /// The answer: the records of any in-zone CNAME/DNAME chain and the final RRset.
     Answer {
-        /// Chain records then the answer RRset.
+        /// Chain records then the answer RRset, each with its RRSIGs.
         records: Vec<Record>,
+        /// Authority-section proofs (a wildcard answer's NSEC/NSEC3).
+        proof: Vec<Record>,
     },
     /// A CNAME/DNAME chain that leaves the zone: resolve `target` next.
     Cname {
@@ -22,6 +30,8 @@ pub enum Step {
         records: Vec<Record>,
         /// The name to resolve next.
         target: Name,
+        /// Authority-section proofs (a wildcard CNAME's NSEC/NSEC3).
+        proof: Vec<Record>,
     },
     /// A delegation to a child zone.
     Referral {
@@ -38,6 +48,8 @@ pub enum Step {
         records: Vec<Record>,
         /// The SOA for negative caching, when given.
         soa: Option<Record>,
+        /// The SOA's RRSIGs and the NSEC/NSEC3 records proving the denial.
+        proof: Vec<Record>,
     },
     /// The name does not exist.
     NxDomain {
@@ -45,6 +57,8 @@ pub enum Step {
         records: Vec<Record>,
         /// The SOA for negative caching, when given.
         soa: Option<Record>,
+        /// The SOA's RRSIGs and the NSEC/NSEC3 records proving the denial.
+        proof: Vec<Record>,
     },
     /// The server is of no use for this zone.
     Lame(LameReason),
@@ -80,6 +94,14 @@ pub fn classify(
         .iter()
         .filter(|r| r.dns_class == DNSClass::IN)
         .collect();
+    // An RRset asked for by type comes with its signatures; RRSIG and ANY
+    // queries already match them.
+    let signed = |owner: &Name, rtype: RecordType| -> Vec<Record> {
+        if qtype == RecordType::ANY || rtype == RecordType::RRSIG {
+            return Vec::new();
+        }
+        signatures(&reply.answers, owner, rtype).cloned().collect()
+    };
 
     let mut chain: Vec<Record> = Vec::new();
     let mut name = qname.clone();
@@ -90,6 +112,7 @@ pub fn classify(
             return Step::Cname {
                 records: chain,
                 target: name,
+                proof: proof(reply, zone, None),
             };
         }
         let rrset: Vec<Record> = answers
@@ -99,17 +122,24 @@ pub fn classify(
             .collect();
         if !rrset.is_empty() {
             chain.extend(rrset);
-            return Step::Answer { records: chain };
+            chain.extend(signed(&name, qtype));
+            return Step::Answer {
+                records: chain,
+                proof: proof(reply, zone, None),
+            };
         }
         if hops >= max_chain {
             return Step::Cname {
                 records: chain,
                 target: name,
+                proof: proof(reply, zone, None),
             };
         }
         if let Some((dname, target)) = find_dname(&answers, &name, zone) {
             // RFC 6672 §3.1: synthesize the CNAME ourselves rather than trust the
             // server's (checked before CNAMEs, so a server-sent CNAME is ignored).
+            // The synthesized CNAME is unsigned; validators accept it from the
+            // signed DNAME (RFC 6672 §5.3.1).
             let mut synthesized = Record::from_rdata(
                 name.clone(),
                 dname.ttl,
@@ -117,6 +147,7 @@ pub fn classify(
             );
             synthesized.dns_class = DNSClass::IN;
             chain.push(dname.clone());
+            chain.extend(signed(&dname.name, RecordType::DNAME));
             chain.push(synthesized);
             name = target;
             hops += 1;
@@ -129,6 +160,7 @@ pub fn classify(
             {
                 if let RData::CNAME(target) = &cname.data {
                     chain.push((*cname).clone());
+                    chain.extend(signed(&name, RecordType::CNAME));
                     name = target.0.clone();
                     hops += 1;
                     continue;
@@ -148,6 +180,7 @@ pub fn classify(
     if rcode == ResponseCode::NXDomain {
         return Step::NxDomain {
             records: chain,
+            proof: proof(reply, zone, soa.as_ref()),
             soa,
         };
     }
@@ -156,6 +189,7 @@ pub fn classify(
         return Step::Cname {
             records: chain,
             target: name,
+            proof: Vec::new(),
         };
     }
 
@@ -211,27 +245,50 @@ pub fn classify(
         if soa.is_some() && referral_zone.is_none() {
             return Step::NoData {
                 records: chain,
+                proof: proof(reply, zone, soa.as_ref()),
                 soa,
             };
         }
         return Step::Cname {
             records: chain,
             target: name,
+            proof: proof(reply, zone, None),
         };
     }
     if soa.is_some() || reply.metadata.authoritative {
         return Step::NoData {
             records: chain,
+            proof: proof(reply, zone, soa.as_ref()),
             soa,
         };
     }
-    if !chain.is_empty() {
-        return Step::Cname {
-            records: chain,
-            target: name,
-        };
-    }
     Step::Lame(LameReason::Empty)
+}
+
+/// The in-zone DNSSEC proofs of the authority section: NSEC/NSEC3 records with
+/// their RRSIGs, and the RRSIGs of `soa` (their TTL capped to the SOA's
+/// negative TTL, RFC 2308 §5, so the denial and its signature age together).
+fn proof(reply: &Message, zone: &Name, soa: Option<&Record>) -> Vec<Record> {
+    reply
+        .authorities
+        .iter()
+        .filter(|r| r.dns_class == DNSClass::IN && zone.zone_of(&r.name))
+        .filter_map(|r| {
+            if r.record_type() != RecordType::RRSIG {
+                return is_proof_type(r.record_type()).then(|| r.clone());
+            }
+            match rrsig_covered(r) {
+                Some(RecordType::NSEC | RecordType::NSEC3) => Some(r.clone()),
+                Some(RecordType::SOA) => {
+                    let soa = soa.filter(|soa| soa.name == r.name)?;
+                    let mut sig = r.clone();
+                    sig.ttl = sig.ttl.min(soa.ttl);
+                    Some(sig)
+                }
+                _ => None,
+            }
+        })
+        .collect()
 }
 
 /// A DNAME in `answers` owned by a proper ancestor of `name` inside `zone`, with
@@ -346,7 +403,10 @@ mod tests {
             RecordType::A,
             11,
         );
-        let Step::Cname { records, target } = step else {
+        let Step::Cname {
+            records, target, ..
+        } = step
+        else {
             panic!("{step:?}")
         };
         assert_eq!(records.len(), 1);
@@ -406,11 +466,148 @@ mod tests {
             RecordType::A,
             11,
         );
-        let Step::Cname { records, target } = step else {
+        let Step::Cname {
+            records, target, ..
+        } = step
+        else {
             panic!("{step:?}")
         };
         assert_eq!(records.len(), 1);
         assert_eq!(target, name("www.sub.example.com."));
+    }
+
+    fn rrsig(owner: &str, covered: RecordType, ttl: u32) -> Record {
+        let mut rdata = u16::from(covered).to_be_bytes().to_vec();
+        rdata.extend_from_slice(&[13, 3, 0, 0, 14, 16]);
+        Record::from_rdata(
+            name(owner),
+            ttl,
+            RData::Unknown {
+                code: RecordType::RRSIG,
+                rdata: hickory_proto::rr::rdata::NULL::with(rdata),
+            },
+        )
+    }
+
+    fn nsec(owner: &str) -> Record {
+        Record::from_rdata(
+            name(owner),
+            300,
+            RData::Unknown {
+                code: RecordType::NSEC,
+                rdata: hickory_proto::rr::rdata::NULL::with(vec![0, 0, 1, 0x40]),
+            },
+        )
+    }
+
+    #[test]
+    fn signed_answers_keep_their_rrsigs_and_nothing_else() {
+        let mut m = reply();
+        m.metadata.authoritative = true;
+        m.answers.push(Record::from_rdata(
+            name("alias.example.com."),
+            300,
+            RData::CNAME(CNAME(name("www.example.com."))),
+        ));
+        m.answers
+            .push(rrsig("alias.example.com.", RecordType::CNAME, 300));
+        m.answers.push(a("www.example.com.", [192, 0, 2, 1]));
+        m.answers
+            .push(rrsig("www.example.com.", RecordType::A, 300));
+        // Signatures of other RRsets are not the answer's.
+        m.answers
+            .push(rrsig("www.example.com.", RecordType::AAAA, 300));
+        m.answers
+            .push(rrsig("other.example.com.", RecordType::A, 300));
+        // A wildcard answer's proof sits in the authority section.
+        m.authorities.push(nsec("v.example.com."));
+        m.authorities
+            .push(rrsig("v.example.com.", RecordType::NSEC, 300));
+        m.authorities.push(nsec("x.example.net."));
+        let step = classify(
+            &m,
+            &name("example.com."),
+            &name("alias.example.com."),
+            RecordType::A,
+            11,
+        );
+        let Step::Answer { records, proof } = step else {
+            panic!("{step:?}")
+        };
+        let kinds: Vec<(String, RecordType, Option<RecordType>)> = records
+            .iter()
+            .map(|r| (r.name.to_ascii(), r.record_type(), rrsig_covered(r)))
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![
+                ("alias.example.com.".into(), RecordType::CNAME, None),
+                (
+                    "alias.example.com.".into(),
+                    RecordType::RRSIG,
+                    Some(RecordType::CNAME)
+                ),
+                ("www.example.com.".into(), RecordType::A, None),
+                (
+                    "www.example.com.".into(),
+                    RecordType::RRSIG,
+                    Some(RecordType::A)
+                ),
+            ]
+        );
+        assert_eq!(proof.len(), 2, "{proof:?}");
+        assert!(proof.iter().all(|r| r.name == name("v.example.com.")));
+    }
+
+    #[test]
+    fn signed_denials_keep_nsec_and_the_soa_signature_at_the_negative_ttl() {
+        let mut m = reply();
+        m.metadata.response_code = ResponseCode::NXDomain;
+        m.metadata.authoritative = true;
+        let soa = SOA::new(
+            name("ns1.example.com."),
+            name("host.example.com."),
+            1,
+            3600,
+            600,
+            86400,
+            300,
+        );
+        m.authorities.push(Record::from_rdata(
+            name("example.com."),
+            3600,
+            RData::SOA(soa),
+        ));
+        m.authorities
+            .push(rrsig("example.com.", RecordType::SOA, 3600));
+        m.authorities.push(nsec("mail.example.com."));
+        m.authorities
+            .push(rrsig("mail.example.com.", RecordType::NSEC, 300));
+        m.authorities.push(nsec("example.com."));
+        m.authorities
+            .push(rrsig("example.com.", RecordType::NSEC, 300));
+        let step = classify(
+            &m,
+            &name("example.com."),
+            &name("nope.example.com."),
+            RecordType::A,
+            11,
+        );
+        let Step::NxDomain {
+            soa: Some(soa),
+            proof,
+            ..
+        } = step
+        else {
+            panic!("{step:?}")
+        };
+        assert_eq!(soa.ttl, 300);
+        assert_eq!(proof.len(), 5, "{proof:?}");
+        let soa_sig = proof
+            .iter()
+            .find(|r| rrsig_covered(r) == Some(RecordType::SOA))
+            .expect("the SOA's RRSIG is kept");
+        assert_eq!(soa_sig.ttl, 300, "aged with the denial");
     }
 
     #[test]
