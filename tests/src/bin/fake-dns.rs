@@ -4,8 +4,9 @@
 //! ```text
 //! fake-dns --net 200 [--zones DIR] [--root-hints-out FILE] [--threads N]
 //! ```
-//! Prints `root-hints: <path>` then `ready: <n> servers on 127.<net>.0.0/24`, and
-//! runs until SIGTERM or SIGINT. Exit 64 on bad arguments, 1 on a runtime failure.
+//! Prints `root-hints: <path>`, one `trust-anchor: <apex> DS ...` per signed
+//! zone, then `ready: <n> servers on 127.<net>.0.0/24`, and runs until SIGTERM
+//! or SIGINT. Exit 64 on bad arguments, 1 on a runtime failure.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -78,6 +79,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "root-hints: {}", hints.display())?;
+        for anchor in hierarchy.trust_anchors() {
+            writeln!(out, "trust-anchor: {anchor}")?;
+        }
         writeln!(
             out,
             "ready: {} servers on 127.{}.0.0/24 (zones from {})",

@@ -17,6 +17,12 @@
 //!      SOA; otherwise the wildcard's RRsets are synthesized with the owner set to QNAME.
 //!
 //! Negative answers carry the SOA with TTL `min(TTL, MINIMUM)` (RFC 2308 §3).
+//!
+//! In a signed zone, a query with DO gets what RFC 4035 §3.1 asks: the RRSIGs
+//! of every authoritative RRset, the NSEC records proving a denial (the name's
+//! own NSEC for NODATA; the covering NSEC and the wildcard's for NXDOMAIN) or a
+//! wildcard expansion, and a referral's DS or the NSEC proving it has none.
+//! Without DO none of these are sent unless asked for by type.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -41,10 +47,11 @@ pub struct Catalog {
 
 /// What a zone says about one name, before it is written into a message.
 enum Lookup<'z> {
-    /// The RRset (owner already rewritten for wildcards).
+    /// The RRset and its RRSIGs (owner already rewritten for wildcards).
     Answer(Vec<Record>),
-    /// A CNAME at the name (or synthesized from a wildcard CNAME), with its target.
-    Cname(Record, Name),
+    /// A CNAME (and its RRSIGs) at the name or synthesized from a wildcard
+    /// CNAME, with its target.
+    Cname(Vec<Record>, Name),
     /// DNAME on an ancestor: the DNAME record and the substituted name.
     Dname(Record, Name),
     /// Name too long after DNAME substitution (RFC 6672 §2.2: YXDOMAIN).
@@ -105,7 +112,11 @@ impl Catalog {
             resp.metadata.response_code = ResponseCode::Refused;
             return resp;
         };
+        let dnssec = req.edns.as_ref().is_some_and(|e| e.flags().dnssec_ok);
         resolve_in_zone(zone, query.name(), query.query_type(), &mut resp);
+        if !dnssec {
+            strip_dnssec(&mut resp, query.query_type());
+        }
         resp
     }
 }
@@ -148,6 +159,7 @@ fn resolve_in_zone(zone: &Zone, qname: &Name, qtype: RecordType, resp: &mut Mess
                     })
                     .collect();
                 resp.add_answers(records);
+                add_wildcard_proof(zone, &name, resp);
                 // Additional-section processing for NS answers (priming needs the
                 // root servers' addresses): in-zone names only.
                 for target in ns_targets {
@@ -155,23 +167,28 @@ fn resolve_in_zone(zone: &Zone, qname: &Name, qtype: RecordType, resp: &mut Mess
                 }
                 return;
             }
-            Lookup::Cname(record, target) | Lookup::Dname(record, target) => {
-                let is_dname = record.record_type() == RecordType::DNAME;
-                resp.add_answer(record.clone());
-                if is_dname {
-                    resp.add_answer(Record::from_rdata(
-                        name.clone(),
-                        record.ttl,
-                        RData::CNAME(CNAME(target.clone())),
-                    ));
+            Lookup::Cname(records, target) => {
+                resp.add_answers(records);
+                add_wildcard_proof(zone, &name, resp);
+                if !zone.contains(&target) || target == name {
+                    return;
                 }
+                name = target;
+            }
+            Lookup::Dname(record, target) => {
+                resp.add_answers(zone.signed_rrset(&record.name, RecordType::DNAME));
+                resp.add_answer(Record::from_rdata(
+                    name.clone(),
+                    record.ttl,
+                    RData::CNAME(CNAME(target.clone())),
+                ));
                 if !zone.contains(&target) || target == name {
                     return;
                 }
                 name = target;
             }
             Lookup::DnameOverflow(record) => {
-                resp.add_answer(record);
+                resp.add_answers(zone.signed_rrset(&record.name, RecordType::DNAME));
                 resp.metadata.response_code = ResponseCode::YXDomain;
                 return;
             }
@@ -182,6 +199,15 @@ fn resolve_in_zone(zone: &Zone, qname: &Name, qtype: RecordType, resp: &mut Mess
                     resp.metadata.authoritative = false;
                 }
                 resp.add_authorities(ns.iter().cloned());
+                if let Some(cut) = ns.first().map(|r| r.name.clone()) {
+                    // RFC 4035 §3.1.4: the DS, or the NSEC proving there is none.
+                    let ds = zone.signed_rrset(&cut, RecordType::DS);
+                    if ds.is_empty() {
+                        resp.add_authorities(zone.signed_rrset(&cut, RecordType::NSEC));
+                    } else {
+                        resp.add_authorities(ds);
+                    }
+                }
                 for record in ns {
                     if let RData::NS(target) = &record.data {
                         resp.add_additionals(zone.addresses_of(&target.0));
@@ -190,17 +216,83 @@ fn resolve_in_zone(zone: &Zone, qname: &Name, qtype: RecordType, resp: &mut Mess
                 return;
             }
             Lookup::NoData => {
-                resp.add_authority(zone.negative_soa());
+                add_negative_soa(zone, resp);
+                // RFC 4035 §3.1.3.1/§3.1.3.4: the name's own NSEC (or, for an empty
+                // non-terminal, the one covering it); from a wildcard, also the
+                // NSEC proving the name itself does not exist.
+                let mut proof = zone.nsec_proof(&name);
+                if !zone.exists(&name) {
+                    proof.extend(zone.nsec_proof(&wildcard_of(zone, &name)));
+                }
+                add_unique_authorities(resp, proof);
                 return;
             }
             Lookup::NxDomain => {
                 resp.metadata.response_code = ResponseCode::NXDomain;
-                resp.add_authority(zone.negative_soa());
+                add_negative_soa(zone, resp);
+                // RFC 4035 §3.1.3.2: no such name, and no wildcard that could match.
+                let mut proof = zone.nsec_proof(&name);
+                proof.extend(zone.nsec_proof(&wildcard_of(zone, &name)));
+                add_unique_authorities(resp, proof);
                 return;
             }
         }
     }
     // CNAME loop inside the zone: give what we have, like BIND does.
+}
+
+/// The SOA of a negative answer, with its RRSIGs (TTL lowered with it).
+fn add_negative_soa(zone: &Zone, resp: &mut Message) {
+    let soa = zone.negative_soa();
+    let sigs = zone.signed_rrset(zone.origin(), RecordType::SOA);
+    let sigs = sigs
+        .into_iter()
+        .filter(|r| r.record_type() == RecordType::RRSIG)
+        .map(|mut r| {
+            r.ttl = soa.ttl;
+            r
+        });
+    resp.add_authority(soa.clone());
+    resp.add_authorities(sigs);
+}
+
+/// An answer for a name that does not exist came from a wildcard: the NSEC
+/// covering the name proves no closer match (RFC 4035 §3.1.3.3).
+fn add_wildcard_proof(zone: &Zone, name: &Name, resp: &mut Message) {
+    if zone.is_signed() && !zone.exists(name) {
+        add_unique_authorities(resp, zone.nsec_proof(name));
+    }
+}
+
+/// `*.<closest encloser of name>`.
+fn wildcard_of(zone: &Zone, name: &Name) -> Name {
+    let encloser = zone.closest_encloser(name);
+    Name::from_labels([&b"*"[..]])
+        .and_then(|star| star.append_domain(&encloser))
+        .unwrap_or(encloser)
+}
+
+fn add_unique_authorities(resp: &mut Message, records: Vec<Record>) {
+    for record in records {
+        if !resp.authorities.contains(&record) {
+            resp.add_authority(record);
+        }
+    }
+}
+
+/// What a query without DO gets: no RRSIG/NSEC/NSEC3 unless it asked for that type.
+fn strip_dnssec(resp: &mut Message, qtype: RecordType) {
+    let keep = |r: &Record| {
+        let rtype = r.record_type();
+        rtype == qtype
+            || !matches!(
+                rtype,
+                RecordType::RRSIG | RecordType::NSEC | RecordType::NSEC3
+            )
+    };
+    resp.answers.retain(keep);
+    resp.authorities.retain(keep);
+    resp.additionals.retain(keep);
 }
 
 fn lookup<'z>(zone: &'z Zone, qname: &Name, qtype: RecordType) -> Lookup<'z> {
@@ -255,11 +347,18 @@ fn at_node(node: &Node, qname: &Name, qtype: RecordType, synthesize: bool) -> Lo
         return Lookup::Answer(node.all().map(own).collect());
     }
     if let Some(records) = node.get(qtype) {
-        return Lookup::Answer(records.iter().map(own).collect());
+        let sigs = node
+            .signatures(qtype)
+            .filter(|_| qtype != RecordType::RRSIG);
+        return Lookup::Answer(records.iter().chain(sigs).map(own).collect());
     }
     if let Some(cname) = node.get(RecordType::CNAME).and_then(|c| c.first()) {
         if let RData::CNAME(target) = &cname.data {
-            return Lookup::Cname(own(cname), target.0.clone());
+            let records = std::iter::once(cname)
+                .chain(node.signatures(RecordType::CNAME))
+                .map(own)
+                .collect();
+            return Lookup::Cname(records, target.0.clone());
         }
     }
     Lookup::NoData

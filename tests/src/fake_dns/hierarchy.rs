@@ -2,8 +2,10 @@
 //! `127.<net>.0.<host>:53`.
 //!
 //! Manifest format, one server per line (`#` starts a comment):
-//! `<host> <zone file>... [+refused]`. The same file may be listed under several
-//! hosts (secondaries); `+refused` starts that server with `set_refused(true)`.
+//! `<host> <zone file>... [+refused] [+signed]`. The same file may be listed under
+//! several hosts (secondaries); `+refused` starts that server with
+//! `set_refused(true)`; `+signed` signs that line's zones with a key made at
+//! start ([`Hierarchy::trust_anchor`] gives its DS).
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -16,6 +18,7 @@ use hickory_proto::rr::{Name, RData, RecordType};
 
 use super::authority::Catalog;
 use super::server::FakeServer;
+use super::signer::ZoneKey;
 use super::zone::Zone;
 
 /// The fixture directory of this crate (`tests/fixtures/zones`).
@@ -37,6 +40,8 @@ pub struct ManifestEntry {
     pub files: Vec<String>,
     /// Start with `set_refused(true)`.
     pub refused: bool,
+    /// Sign the zones of this line.
+    pub signed: bool,
 }
 
 /// Parses the manifest text.
@@ -66,10 +71,12 @@ pub fn parse_manifest(text: &str) -> anyhow::Result<Vec<ManifestEntry>> {
             host,
             files: Vec::new(),
             refused: false,
+            signed: false,
         };
         for token in tokens {
             match token {
                 "+refused" => entry.refused = true,
+                "+signed" => entry.signed = true,
                 flag if flag.starts_with('+') => {
                     bail!("manifest line {}: unknown flag `{flag}`", index + 1)
                 }
@@ -94,6 +101,8 @@ pub struct Hierarchy {
     /// (zone apex, host) in manifest order.
     zone_hosts: Vec<(Name, u8)>,
     root_hints: String,
+    /// `<apex> DS <tag> 13 2 <digest>` of every signed zone.
+    trust_anchors: Vec<(Name, String)>,
 }
 
 impl Hierarchy {
@@ -131,13 +140,26 @@ impl Hierarchy {
         let mut zones: HashMap<String, Arc<Zone>> = HashMap::new();
         let mut servers = BTreeMap::new();
         let mut zone_hosts = Vec::new();
+        let mut trust_anchors = Vec::new();
+        let now_unix = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
         for entry in &entries {
             let mut catalog = Catalog::new();
             for file in &entry.files {
                 let zone = match zones.get(file) {
                     Some(zone) => Arc::clone(zone),
                     None => {
-                        let zone = Arc::new(Zone::load(&dir.join(file), net)?);
+                        let mut zone = Zone::load(&dir.join(file), net)?;
+                        if entry.signed {
+                            let key = ZoneKey::generate()?;
+                            zone.sign(&key, now_unix)
+                                .with_context(|| format!("signing {file}"))?;
+                            let apex = zone.origin().clone();
+                            let ds = format!("{apex} DS {}", key.ds_text(&apex)?);
+                            trust_anchors.push((apex, ds));
+                        }
+                        let zone = Arc::new(zone);
                         zones.insert(file.clone(), Arc::clone(&zone));
                         zone
                     }
@@ -162,7 +184,24 @@ impl Hierarchy {
             servers,
             zone_hosts,
             root_hints,
+            trust_anchors,
         })
+    }
+
+    /// The DS of every signed zone, in presentation form.
+    pub fn trust_anchors(&self) -> impl Iterator<Item = &str> {
+        self.trust_anchors.iter().map(|(_, ds)| ds.as_str())
+    }
+
+    /// The DS of signed zone `zone` (e.g. `"signed.com."`) in presentation
+    /// form, as an Unbound `trust-anchor:` takes it.
+    pub fn trust_anchor(&self, zone: &str) -> Option<&str> {
+        let mut name = Name::from_ascii(zone).ok()?;
+        name.set_fqdn(true);
+        self.trust_anchors
+            .iter()
+            .find(|(apex, _)| *apex == name)
+            .map(|(_, ds)| ds.as_str())
     }
 
     /// The net octet: servers are on `127.<net>.0.<host>`.
@@ -274,9 +313,11 @@ mod tests {
 
     #[test]
     fn manifest_parses_flags_and_rejects_junk() {
-        let m = parse_manifest("# c\n1 root.zone\n15 lame.zone +refused # x\n").unwrap();
-        assert_eq!(m.len(), 2);
-        assert!(m[1].refused);
+        let m = parse_manifest("# c\n1 root.zone\n15 lame.zone +refused # x\n18 s.zone +signed\n")
+            .unwrap();
+        assert_eq!(m.len(), 3);
+        assert!(m[1].refused && !m[1].signed);
+        assert!(m[2].signed && !m[2].refused);
         assert!(parse_manifest("0 a").is_err());
         assert!(parse_manifest("3 a +what").is_err());
         assert!(parse_manifest("3 a\n3 b").is_err());

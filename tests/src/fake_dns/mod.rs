@@ -1,6 +1,7 @@
 //! Fake authoritative DNS hierarchy on loopback, built on hickory-proto messages.
 //!
 //! - [`zone`]: zone files (`@NET@` substitution, DNAME support) → indexed [`Zone`]s.
+//! - [`signer`]: DNSSEC keys, RRSIGs and NSEC records for zones marked `+signed`.
 //! - [`authority`]: the RFC 1034 §4.3.2 answer algorithm over a [`Catalog`].
 //! - [`server`]: [`FakeServer`], UDP+TCP on one address, fault switches, counters.
 //! - [`responders`]: misbehaving handlers as plain functions.
@@ -21,6 +22,7 @@ pub mod authority;
 pub mod hierarchy;
 pub mod responders;
 pub mod server;
+pub mod signer;
 pub mod zone;
 
 pub use authority::{Catalog, EDNS_PAYLOAD};

@@ -18,6 +18,8 @@ use hickory_proto::rr::rdata::NULL;
 use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
 use hickory_proto::serialize::txt::{parse_ttl, Parser};
 
+use super::signer::{nsec, rrsig_covered, ZoneKey};
+
 /// All the RRsets owned by one name.
 #[derive(Debug, Default, Clone)]
 pub struct Node {
@@ -36,6 +38,14 @@ impl Node {
     /// Every record at this node, all types.
     pub fn all(&self) -> impl Iterator<Item = &Record> {
         self.rrsets.iter().flat_map(|(_, records)| records.iter())
+    }
+
+    /// The RRSIGs at this node that sign its `covered` RRset.
+    pub fn signatures(&self, covered: RecordType) -> impl Iterator<Item = &Record> {
+        self.get(RecordType::RRSIG)
+            .unwrap_or_default()
+            .iter()
+            .filter(move |sig| rrsig_covered(sig) == Some(covered))
     }
 
     fn insert(&mut self, record: Record) {
@@ -59,6 +69,8 @@ pub struct Zone {
     nodes: HashMap<LowerName, Node>,
     /// Empty non-terminals: names that own nothing but have descendants.
     ents: HashSet<LowerName>,
+    /// Owners of the NSEC chain in canonical order; empty for an unsigned zone.
+    nsec_owners: Vec<Name>,
 }
 
 impl Zone {
@@ -111,7 +123,10 @@ impl Zone {
         let mut ents = HashSet::new();
         for key in nodes.keys() {
             let name = Name::from(key);
-            for n in (apex_labels + 1)..name.num_labels() {
+            // Every label counts here, a leading `*` too (num_labels skips it):
+            // `*.b.example.` makes `b.example.` an empty non-terminal.
+            let labels = u8::try_from(name.iter().count()).unwrap_or(u8::MAX);
+            for n in (apex_labels + 1)..labels {
                 let ancestor = LowerName::new(&name.trim_to(usize::from(n)));
                 if !nodes.contains_key(&ancestor) {
                     ents.insert(ancestor);
@@ -123,7 +138,129 @@ impl Zone {
             soa,
             nodes,
             ents,
+            nsec_owners: Vec::new(),
         })
+    }
+
+    /// Signs the zone with `key` at `now_unix`: a DNSKEY at the apex, an NSEC
+    /// chain over every authoritative name and delegation point, and an RRSIG
+    /// for every authoritative RRset (a delegation's NS and glue stay unsigned,
+    /// RFC 4035 §2.2).
+    pub fn sign(&mut self, key: &ZoneKey, now_unix: u64) -> anyhow::Result<()> {
+        let apex = self.origin.clone();
+        let dnskey = key.dnskey(&apex, self.soa.ttl);
+        self.nodes
+            .entry(LowerName::new(&apex))
+            .or_default()
+            .insert(dnskey);
+        let mut owners: Vec<Name> = self
+            .nodes
+            .keys()
+            .map(Name::from)
+            .filter(|name| !self.below_cut(name))
+            .collect();
+        owners.sort();
+        let negative_ttl = self.negative_soa().ttl;
+        for (index, owner) in owners.iter().enumerate() {
+            let next = &owners[(index + 1) % owners.len()];
+            let key_of = LowerName::new(owner);
+            let node = self.nodes.get(&key_of).cloned().unwrap_or_default();
+            let mut types: Vec<RecordType> = node.rrsets.iter().map(|(t, _)| *t).collect();
+            if self.is_cut(owner) {
+                types.retain(|t| matches!(t, RecordType::NS | RecordType::DS));
+            }
+            types.extend([RecordType::RRSIG, RecordType::NSEC]);
+            let record = nsec(owner, negative_ttl, next, &types)?;
+            self.nodes.entry(key_of).or_default().insert(record);
+        }
+        for owner in &owners {
+            let key_of = LowerName::new(owner);
+            let Some(node) = self.nodes.get(&key_of).cloned() else {
+                continue;
+            };
+            let cut = self.is_cut(owner);
+            for (rtype, rrset) in &node.rrsets {
+                let signed = if cut {
+                    matches!(rtype, RecordType::DS | RecordType::NSEC)
+                } else {
+                    *rtype != RecordType::RRSIG
+                };
+                if signed {
+                    let sig = key.sign(rrset, &apex, now_unix)?;
+                    self.nodes.entry(key_of.clone()).or_default().insert(sig);
+                }
+            }
+        }
+        self.nsec_owners = owners;
+        Ok(())
+    }
+
+    /// Whether the zone is signed.
+    pub fn is_signed(&self) -> bool {
+        !self.nsec_owners.is_empty()
+    }
+
+    /// Whether `name` owns data or is an empty non-terminal.
+    pub fn exists(&self, name: &Name) -> bool {
+        let key = LowerName::new(name);
+        self.nodes.contains_key(&key) || self.ents.contains(&key)
+    }
+
+    /// The deepest existing ancestor of `name` (RFC 4592's closest encloser).
+    pub fn closest_encloser(&self, name: &Name) -> Name {
+        let apex = self.origin.num_labels();
+        let mut ancestor = name.clone();
+        while ancestor.num_labels() > apex && !self.exists(&ancestor) {
+            ancestor = ancestor.base_name();
+        }
+        ancestor
+    }
+
+    /// The NSEC owned by `name` or, when `name` owns none, the one whose span
+    /// covers it (the greatest owner before it in canonical order), with its
+    /// RRSIGs. Empty for an unsigned zone.
+    pub fn nsec_proof(&self, name: &Name) -> Vec<Record> {
+        let index = match self.nsec_owners.binary_search(name) {
+            Ok(index) => index,
+            Err(0) => self.nsec_owners.len().saturating_sub(1),
+            Err(index) => index - 1,
+        };
+        let Some(owner) = self.nsec_owners.get(index) else {
+            return Vec::new();
+        };
+        self.signed_rrset(owner, RecordType::NSEC)
+    }
+
+    /// The RRset (`owner`, `rtype`) followed by its RRSIGs; empty if absent.
+    pub fn signed_rrset(&self, owner: &Name, rtype: RecordType) -> Vec<Record> {
+        let Some(node) = self.nodes.get(&LowerName::new(owner)) else {
+            return Vec::new();
+        };
+        let mut out: Vec<Record> = node.get(rtype).map(<[Record]>::to_vec).unwrap_or_default();
+        out.extend(node.signatures(rtype).cloned());
+        out
+    }
+
+    /// A name strictly below the apex that owns NS: a zone cut.
+    fn is_cut(&self, name: &Name) -> bool {
+        *name != self.origin
+            && self
+                .nodes
+                .get(&LowerName::new(name))
+                .is_some_and(|node| node.get(RecordType::NS).is_some())
+    }
+
+    /// Whether `name` lies strictly below a zone cut (glue, occluded data).
+    fn below_cut(&self, name: &Name) -> bool {
+        let apex = self.origin.num_labels();
+        let mut ancestor = name.clone();
+        while ancestor.num_labels() > apex + 1 {
+            ancestor = ancestor.base_name();
+            if self.is_cut(&ancestor) {
+                return true;
+            }
+        }
+        false
     }
 
     /// The apex name.

@@ -682,3 +682,79 @@ async fn unbound_resolves_fixture_names() {
     assert!(daemon.wait_exit(Duration::from_secs(10)).await.is_some());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Debian's Unbound, which `scripts/test.sh` installs.
+pub(crate) fn debian_unbound() -> &'static std::path::Path {
+    ["/usr/sbin/unbound", "/usr/bin/unbound"]
+        .into_iter()
+        .map(std::path::Path::new)
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!("unbound is not installed: run ./scripts/test.sh (it installs Debian's unbound)")
+        })
+}
+
+/// The `+signed` fixture zone passes a real validator: Unbound with the
+/// hierarchy's trust anchor marks every kind of answer secure (AD), and with a
+/// wrong anchor the same names are bogus (SERVFAIL), so the AD is earned.
+#[tokio::test]
+async fn signed_fixture_zone_validates_in_unbound() {
+    let h = Hierarchy::start_unique().await.unwrap();
+    let anchor = h.trust_anchor("signed.com.").expect("signed.com is signed");
+    let trust = format!("  trust-anchor: \"{anchor}\"\n");
+    let (mut unbound, ip) = crate::resolver_support::spawn_unbound(
+        debian_unbound(),
+        &h,
+        1,
+        "validator iterator",
+        &trust,
+    )
+    .await;
+    let cases = [
+        ("www.signed.com", "A", "NOERROR", "192.0.2.30"),
+        ("alias.signed.com", "A", "NOERROR", "192.0.2.30"),
+        ("mail.signed.com", "MX", "NOERROR", "10 www.signed.com."),
+        ("x7.wild.signed.com", "A", "NOERROR", "192.0.2.31"),
+        ("www.signed.com", "AAAA", "NOERROR", ""),
+        ("wild.signed.com", "A", "NOERROR", ""),
+        ("nope.signed.com", "A", "NXDOMAIN", ""),
+    ];
+    for (name, rtype, status, want) in cases {
+        let r = Dig::new(ip).dnssec().run(name, rtype).await.unwrap();
+        assert_eq!(r.status, status, "{name} {rtype}: {}", r.raw);
+        assert!(
+            r.has_flag("ad"),
+            "{name} {rtype} not secure: {}\n{}",
+            r.raw,
+            unbound.log()
+        );
+        assert_eq!(
+            r.answers_of(rtype).last().copied().unwrap_or(""),
+            want,
+            "{}",
+            r.raw
+        );
+    }
+    unbound.signal(Signal::Term).unwrap();
+    let _ = unbound.wait_exit(Duration::from_secs(10)).await;
+
+    // The same zone under an anchor for another key: bogus, not merely insecure.
+    let digest_start = anchor.rfind(' ').unwrap() + 1;
+    let bad_anchor = format!("{}{}", &anchor[..digest_start], "AB".repeat(32));
+    let (mut strict, ip) = crate::resolver_support::spawn_unbound(
+        debian_unbound(),
+        &h,
+        2,
+        "validator iterator",
+        &format!("  trust-anchor: \"{bad_anchor}\"\n"),
+    )
+    .await;
+    let r = Dig::new(ip)
+        .dnssec()
+        .run("www.signed.com", "A")
+        .await
+        .unwrap();
+    assert_eq!(r.status, "SERVFAIL", "{}\n{}", r.raw, strict.log());
+    strict.signal(Signal::Term).unwrap();
+    let _ = strict.wait_exit(Duration::from_secs(10)).await;
+}

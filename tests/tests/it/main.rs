@@ -5,6 +5,7 @@ mod fake_dns_selftest;
 mod lb;
 mod resolver_cache;
 mod resolver_cachedb;
+mod resolver_dnssec;
 mod resolver_hardening;
 mod resolver_iteration;
 mod resolver_local_and_access;

@@ -528,28 +528,14 @@ async fn spawn_unbound(
     host: u8,
     redis: &RedisServer,
 ) -> (e2e::Daemon, std::net::IpAddr) {
-    let dir = crate::resolver_support::scratch_dir("unbound-cachedb");
-    let hints = dir.join("root.hints");
-    hierarchy.write_root_hints(&hints).unwrap();
-    let listen = e2e::test_addr(hierarchy.net(), host);
-    let conf = format!(
-        "server:\n  interface: {listen}\n  port: 53\n  do-ip6: no\n  do-daemonize: no\n  username: \"\"\n  chroot: \"\"\n  directory: \"{dir}\"\n  pidfile: \"\"\n  use-syslog: no\n  logfile: \"\"\n  verbosity: 1\n  root-hints: \"{hints}\"\n  do-not-query-localhost: no\n  module-config: \"cachedb iterator\"\n  access-control: 127.0.0.0/8 allow\n  num-threads: 1\n{}",
-        redis.unbound_clause(""),
-        dir = dir.display(),
-        hints = hints.display()
-    );
-    let path = dir.join("unbound.conf");
-    std::fs::write(&path, conf).unwrap();
-    let mut daemon = e2e::Daemon::spawn(
+    crate::resolver_support::spawn_unbound(
         unbound,
-        &["-d".into(), "-c".into(), path.display().to_string()],
+        hierarchy,
+        host,
+        "cachedb iterator",
+        &redis.unbound_clause(""),
     )
-    .unwrap();
-    daemon
-        .wait_log("start of service", Duration::from_secs(10))
-        .await
-        .unwrap();
-    (daemon, listen)
+    .await
 }
 
 /// Mixed fleet: Unbound (built with cachedb) and ours share one Redis keyspace.

@@ -110,3 +110,36 @@ impl TestResolver {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(10), self.task).await;
     }
 }
+
+/// A real Unbound (`binary`) on 127.<net>.1.<host>:53 iterating `hierarchy`
+/// with `module-config: modules`; `extra` is appended after its server: lines
+/// (more server: lines, then any other clause). Returns once it serves.
+pub async fn spawn_unbound(
+    binary: &std::path::Path,
+    hierarchy: &Hierarchy,
+    host: u8,
+    modules: &str,
+    extra: &str,
+) -> (e2e::Daemon, IpAddr) {
+    let dir = scratch_dir("unbound");
+    let hints = dir.join("root.hints");
+    hierarchy.write_root_hints(&hints).unwrap();
+    let listen = e2e::test_addr(hierarchy.net(), host);
+    let conf = format!(
+        "server:\n  interface: {listen}\n  port: 53\n  do-ip6: no\n  do-daemonize: no\n  username: \"\"\n  chroot: \"\"\n  directory: \"{dir}\"\n  pidfile: \"\"\n  use-syslog: no\n  logfile: \"\"\n  verbosity: 1\n  root-hints: \"{hints}\"\n  do-not-query-localhost: no\n  module-config: \"{modules}\"\n  access-control: 127.0.0.0/8 allow\n  num-threads: 1\n{extra}",
+        dir = dir.display(),
+        hints = hints.display()
+    );
+    let path = dir.join("unbound.conf");
+    std::fs::write(&path, conf).unwrap();
+    let mut daemon = e2e::Daemon::spawn(
+        binary,
+        &["-d".into(), "-c".into(), path.display().to_string()],
+    )
+    .unwrap();
+    daemon
+        .wait_log("start of service", std::time::Duration::from_secs(10))
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}\n{}", daemon.log()));
+    (daemon, listen)
+}
