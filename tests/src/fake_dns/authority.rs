@@ -463,6 +463,57 @@ mod tests {
     }
 
     #[test]
+    fn signed_zone_proofs_go_only_to_do_queries() {
+        let text = "$ORIGIN ex.test.\n$TTL 60\n@ SOA ns hm 1 2 3 4 30\n@ NS ns\n\
+            ns A 192.0.2.53\nwww A 192.0.2.1\n*.w TXT \"wild\"\n";
+        let mut zone = Zone::parse(text, None, 1).unwrap();
+        zone.sign(
+            &super::super::signer::ZoneKey::generate().unwrap(),
+            1_800_000_000,
+        )
+        .unwrap();
+        let mut c = Catalog::new();
+        c.insert(Arc::new(zone));
+        let types =
+            |records: &[Record]| records.iter().map(Record::record_type).collect::<Vec<_>>();
+        let mut with_do = make_query(Name::from_ascii("x.ex.test.").unwrap(), RecordType::A, true);
+        if let Some(edns) = with_do.edns.as_mut() {
+            edns.set_dnssec_ok(true);
+        }
+        let r = c.answer(&with_do);
+        assert_eq!(r.response_code, ResponseCode::NXDomain);
+        // SOA + RRSIG, NSEC (www → apex covers x) + RRSIG, NSEC (apex → ns covers *.ex.test) + RRSIG.
+        assert_eq!(
+            types(&r.authorities),
+            vec![
+                RecordType::SOA,
+                RecordType::RRSIG,
+                RecordType::NSEC,
+                RecordType::RRSIG,
+                RecordType::NSEC,
+                RecordType::RRSIG
+            ]
+        );
+        let r = ask(&c, "x.ex.test.", RecordType::A);
+        assert_eq!(types(&r.authorities), vec![RecordType::SOA]);
+        let mut wild = make_query(
+            Name::from_ascii("a.w.ex.test.").unwrap(),
+            RecordType::TXT,
+            true,
+        );
+        if let Some(edns) = wild.edns.as_mut() {
+            edns.set_dnssec_ok(true);
+        }
+        let r = c.answer(&wild);
+        assert_eq!(types(&r.answers), vec![RecordType::TXT, RecordType::RRSIG]);
+        assert_eq!(r.answers[1].name, Name::from_ascii("a.w.ex.test.").unwrap());
+        assert_eq!(
+            types(&r.authorities),
+            vec![RecordType::NSEC, RecordType::RRSIG]
+        );
+    }
+
+    #[test]
     fn wildcard_and_dname() {
         let c = catalog();
         let r = ask(&c, "Anything.ex.test.", RecordType::TXT);

@@ -476,6 +476,50 @@ mod tests {
     }
 
     #[test]
+    fn a_wildcard_below_an_empty_name_makes_it_a_non_terminal() {
+        let text = "$ORIGIN example.test.\n$TTL 60\n@ SOA ns hm 1 2 3 4 5\n*.w A 192.0.2.1\n";
+        let zone = Zone::parse(text, None, 1).unwrap();
+        assert!(zone.is_ent(&LowerName::from_str("w.example.test.").unwrap()));
+    }
+
+    #[test]
+    fn signing_chains_every_authoritative_name_and_skips_glue() {
+        let text = "$ORIGIN example.test.\n$TTL 60\n@ SOA ns hm 1 2 3 4 5\n@ NS ns\n\
+            ns A 192.0.2.53\nb A 192.0.2.2\nchild NS ns.child\nns.child A 192.0.2.54\n";
+        let mut zone = Zone::parse(text, None, 1).unwrap();
+        zone.sign(&ZoneKey::generate().unwrap(), 1_800_000_000)
+            .unwrap();
+        assert!(zone.is_signed());
+        let name = |s: &str| Name::from_ascii(s).unwrap();
+        // b < child < ns in canonical order; ns.child (glue) is not in the chain.
+        let covering = zone.nsec_proof(&name("cz.example.test."));
+        assert_eq!(covering[0].name, name("child.example.test."));
+        assert_eq!(covering[0].record_type(), RecordType::NSEC);
+        assert_eq!(
+            zone.nsec_proof(&name("ns.child.example.test."))[0].name,
+            name("child.example.test.")
+        );
+        let node = |s: &str| zone.node(&LowerName::from_str(s).unwrap()).unwrap();
+        assert_eq!(node("b.example.test.").signatures(RecordType::A).count(), 1);
+        let cut = node("child.example.test.");
+        assert_eq!(
+            cut.signatures(RecordType::NS).count(),
+            0,
+            "delegation NS unsigned"
+        );
+        assert_eq!(cut.signatures(RecordType::NSEC).count(), 1);
+        assert!(node("ns.child.example.test.")
+            .get(RecordType::RRSIG)
+            .is_none());
+        assert_eq!(
+            node("example.test.")
+                .get(RecordType::DNSKEY)
+                .map(<[Record]>::len),
+            Some(1)
+        );
+    }
+
+    #[test]
     fn rejects_out_of_zone_data() {
         let text = "$ORIGIN example.test.\n$TTL 60\n@ SOA ns hm 1 2 3 4 5\nx.other. A 192.0.2.1\n";
         assert!(Zone::parse(text, None, 1).is_err());

@@ -3,6 +3,7 @@
 //! a dead, restarted, frozen or polluted Redis never costs a correct answer.
 
 use std::net::SocketAddr;
+use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -620,4 +621,194 @@ fn unix_now() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs()
+}
+
+/// Rewrites the Redis entry for `key` without its RRSIG/NSEC records (the
+/// message re-encoded, store time and expiry kept): what a writer that asks
+/// upstream without DO would have stored.
+async fn strip_signatures_in_redis(redis: &RedisServer, key: &MessageKey) {
+    use hickory_proto::op::Message;
+    let redis_key = blob::redis_key(key, "default");
+    let mut conn = redis.client().await.unwrap();
+    let value: Vec<u8> = redis::cmd("GET")
+        .arg(&redis_key[..])
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let (wire, trailer) = value.split_at(value.len() - 16);
+    let mut message = Message::from_vec(wire).unwrap();
+    let before = message.answers.len() + message.authorities.len();
+    let unsigned = |r: &hickory_proto::rr::Record| {
+        !matches!(r.record_type(), RecordType::RRSIG | RecordType::NSEC)
+    };
+    message.answers.retain(unsigned);
+    message.authorities.retain(unsigned);
+    assert!(
+        message.answers.len() + message.authorities.len() < before,
+        "the stored entry had signatures to strip"
+    );
+    let mut stripped = message.to_vec().unwrap();
+    stripped.extend_from_slice(trailer);
+    let _: () = redis::cmd("SET")
+        .arg(&redis_key[..])
+        .arg(stripped)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+}
+
+/// A DNSSEC-signed zone across a mixed fleet whose Unbound validates (as the
+/// system we replace runs it: `validator cachedb iterator` with a trust
+/// anchor). Unbound re-validates what it reads from Redis: our entries carry
+/// every RRSIG and NSEC, so it answers them secure (AD) without asking the
+/// authority; an entry stripped of its signatures is not accepted (control).
+/// The other way, ours serves Unbound's signed entries with their proofs to
+/// DO clients and without them to others.
+#[tokio::test]
+async fn signed_entries_are_shared_with_a_validating_unbound() {
+    let Some(unbound) = unbound_with_cachedb() else {
+        eprintln!(
+            "\n!!!!! SKIPPED signed_entries_are_shared_with_a_validating_unbound: no Unbound built with \
+             cachedb (tests/bench/build_unbound_cachedb.sh failed or was not run; see scripts/test.sh output) !!!!!\n"
+        );
+        return;
+    };
+    let redis = RedisServer::start().await.unwrap();
+    let hierarchy = Arc::new(Hierarchy::start_unique().await.unwrap());
+    let anchor = hierarchy.trust_anchor("signed.com.").unwrap().to_string();
+    let signed = hierarchy.server_for_zone("signed.com.");
+
+    // Ours writes: plain client queries, yet what reaches Redis is signed.
+    let ours = replica(&hierarchy, 1, &redis).await;
+    let cases = [
+        ("www.signed.com", "A", "NOERROR"),
+        ("alias.signed.com", "A", "NOERROR"),
+        ("w3.wild.signed.com", "A", "NOERROR"),
+        ("www.signed.com", "AAAA", "NOERROR"),
+        ("nope.signed.com", "A", "NXDOMAIN"),
+    ];
+    for (name, rtype, status) in cases {
+        assert_eq!(ours.q(name, rtype).await.status, status, "{name} {rtype}");
+    }
+    assert_eq!(ours.q("mail.signed.com", "MX").await.status, "NOERROR");
+    wait_metric(
+        ours.admin,
+        "unbound_cachedb_writes_total",
+        cases.len() as f64 + 1.0,
+    )
+    .await;
+    let mail_key = MessageKey::new(b"\x04mail\x06signed\x03com\x00", 15, 1).unwrap();
+    strip_signatures_in_redis(&redis, &mail_key).await;
+
+    signed.reset_counters();
+    // aggressive-nsec off: Unbound would otherwise synthesize later wildcard
+    // and denial answers from what it validated (RFC 8198), which never
+    // reach cachedb, and the write-back half below would have nothing to read.
+    let clauses = format!(
+        "  trust-anchor: \"{anchor}\"\n  aggressive-nsec: no\n{}",
+        redis.unbound_clause("")
+    );
+    let (mut validating, unbound_ip) = crate::resolver_support::spawn_unbound(
+        &unbound,
+        &hierarchy,
+        3,
+        "validator cachedb iterator",
+        &clauses,
+    )
+    .await;
+    for (name, rtype, status) in cases {
+        let r = e2e::dig::Dig::new(unbound_ip)
+            .dnssec()
+            .run(name, rtype)
+            .await
+            .unwrap();
+        assert_eq!(r.status, status, "{name} {rtype}: {}", r.raw);
+        assert!(
+            r.has_flag("ad"),
+            "{name} {rtype} from our entry is not secure: {}\n{}",
+            r.raw,
+            validating.log()
+        );
+        let rtype = RecordType::from_str(rtype).unwrap();
+        assert_eq!(
+            signed.queries_for(name, rtype),
+            0,
+            "Unbound took {name} {rtype} from Redis, not the authority"
+        );
+    }
+    let control = e2e::dig::Dig::new(unbound_ip)
+        .dnssec()
+        .run("mail.signed.com", "MX")
+        .await
+        .unwrap();
+    let refetched = signed.queries_for("mail.signed.com", RecordType::MX);
+    assert!(
+        control.status == "SERVFAIL" || refetched > 0,
+        "an unsigned entry for a signed zone must not pass validation from Redis \
+         (status {}, authority asked {refetched} times): {}",
+        control.status,
+        control.raw
+    );
+
+    // Unbound writes (validated, signed), a fresh replica of ours reads.
+    for name in ["w4.wild.signed.com", "gone.signed.com"] {
+        let r = e2e::dig::Dig::new(unbound_ip)
+            .dnssec()
+            .run(name, "A")
+            .await
+            .unwrap();
+        assert!(r.has_flag("ad"), "{}", r.raw);
+    }
+    validating.signal(Signal::Term).unwrap();
+    let _ = validating.wait_exit(Duration::from_secs(10)).await;
+    hierarchy.reset_counters();
+    let reader = replica(&hierarchy, 2, &redis).await;
+    wait_breaker(reader.admin, false).await;
+    let wild = reader
+        .dig()
+        .dnssec()
+        .run("w4.wild.signed.com", "A")
+        .await
+        .unwrap();
+    assert_eq!(wild.answers_of("A"), vec!["192.0.2.31"], "{}", wild.raw);
+    assert!(
+        wild.answer.iter().any(|l| l.rtype == "RRSIG")
+            && wild.authority.iter().any(|l| l.rtype == "NSEC"),
+        "Unbound's signatures and proof reach a DO client: {}",
+        wild.raw
+    );
+    assert!(!wild.has_flag("ad"), "{}", wild.raw);
+    let gone = reader
+        .dig()
+        .dnssec()
+        .run("gone.signed.com", "A")
+        .await
+        .unwrap();
+    assert_eq!(gone.status, "NXDOMAIN");
+    assert!(
+        gone.authority.iter().any(|l| l.rtype == "NSEC"),
+        "{}",
+        gone.raw
+    );
+    let plain = reader.q("w4.wild.signed.com", "A").await;
+    assert!(
+        plain.answer.iter().all(|l| l.rtype == "A") && plain.authority.is_empty(),
+        "no DNSSEC records without DO: {}",
+        plain.raw
+    );
+    assert_eq!(
+        hierarchy.total_queries(),
+        0,
+        "ours answered Unbound's signed entries from Redis: {:?}",
+        hierarchy
+            .servers()
+            .map(|(h, s)| (h, s.query_log()))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        reader.scrape().await.sum("unbound_cachedb_hits_total", &[]),
+        2.0
+    );
+    reader.stop().await;
+    ours.stop().await;
 }
