@@ -11,7 +11,10 @@
 #      upstream, with cachedb and without. For ours and for Unbound with cachedb.
 #   2. mixed fleet: Redis warmed by Unbound replicas, a new replica of ours joins
 #      (and the reverse): the hit ratio across implementations.
-#   3. the QPS cost of the Redis lookup on memory misses: unique names at max rate,
+#   3. signed zone: the same joins on names of the DNSSEC-signed fixture zone, with
+#      Unbound validating (trust anchor from fake-dns) and the join's queries
+#      sent with DO: answers Unbound found secure / bogus, upstream queries.
+#   4. the QPS cost of the Redis lookup on memory misses: unique names at max rate,
 #      ours without cachedb, with cachedb and Redis empty (lookup + recursion),
 #      and with Redis holding every name (answered from Redis). REPEATS runs each.
 #
@@ -71,12 +74,26 @@ bench_wait_for 10 redis-cli -p "$REDIS_PORT" ping || die "redis-server did not s
 flush() { redis-cli -p "$REDIS_PORT" flushall >/dev/null; }
 keys() { redis-cli -p "$REDIS_PORT" dbsize; }
 
+# The DS of the signed fixture zone, as fake-dns prints it.
+SIGNED_ANCHOR=$(sed -n 's/^trust-anchor: //p' "$WORKDIR/fake-dns.log" | head -1)
+[[ -n "$SIGNED_ANCHOR" ]] || die "fake-dns printed no trust anchor"
+# VALIDATE=yes: module-config gains the validator (ours accepts and skips it)
+# and the signed zone's trust anchor. Aggressive NSEC off: Unbound would
+# otherwise synthesize wildcard answers from one validated answer, with or
+# without cachedb, and the join would measure that instead.
+VALIDATE=no
+
 # conf FILE ADDR CACHEDB(yes|no) [CONTROL_PORT]: one template for both implementations.
 conf() {
-    local modules='"iterator"' clause="" control=no
+    local modules='"iterator"' clause="" control=no validation=""
     [[ -n "${4:-}" ]] && control=yes
+    if [[ $VALIDATE == yes ]]; then
+        modules='"validator iterator"'
+        validation="    trust-anchor: \"$SIGNED_ANCHOR\"
+    aggressive-nsec: no"
+    fi
     if [[ $3 == yes ]]; then
-        modules='"cachedb iterator"'
+        modules=${modules/iterator/cachedb iterator}
         clause="cachedb:
     backend: \"redis\"
     redis-server-host: 127.0.0.1
@@ -102,6 +119,7 @@ server:
     use-syslog: no
     logfile: ""
     verbosity: 0
+$validation
 remote-control:
     control-enable: $control
     control-interface: 127.0.0.1
@@ -134,7 +152,8 @@ start() {
 }
 stop() { bench_stop "${PIDS[$1]}"; }
 
-# stats NAME -> "queries memory_hits redis_hits upstream_queries"
+# stats NAME -> "queries memory_hits redis_hits upstream_queries secure bogus"
+# (-1 where the implementation has no such counter)
 stats() {
     local name=$1 addr=${ADDRS[$1]} port=${MPORTS[$1]}
     if [[ $name == ours* ]]; then
@@ -143,7 +162,7 @@ stats() {
             /^unbound_cache_hits_total/ { h += $2 }
             /^unbound_cachedb_hits_total/ { r += $2 }
             /^unbound_query_udpout_total/ { u += $2 }
-            END { printf "%d %d %d %d\n", q, h, r, u }'
+            END { printf "%d %d %d %d -1 -1\n", q, h, r, u }'
     else
         # Unbound counts an answer from cachedb as a cache miss; the upstream
         # query count tells whether recursion was needed.
@@ -151,59 +170,78 @@ stats() {
             $1 == "total.num.queries" { q = $2 }
             $1 == "total.num.cachehits" { h = $2 }
             $1 == "num.query.udpout" || $1 == "total.num.udpout" { u = $2 }
-            END { printf "%d %d %d %d\n", q, h, -1, u }'
+            $1 == "num.answer.secure" { s = $2 }
+            $1 == "num.answer.bogus" { b = $2 }
+            END { printf "%d %d %d %d %d %d\n", q, h, -1, u, s, b }'
     fi
 }
 
 # ---------------------------------------------------------------- query files
-awk -v n="$NAMES" 'BEGIN { for (i = 1; i <= n; i++) printf "j%05d.wild.net A\n", i }' >"$WORKDIR/names.txt"
-head -n $((NAMES / 2)) "$WORKDIR/names.txt" >"$WORKDIR/half1.txt"
-tail -n +$((NAMES / 2 + 1)) "$WORKDIR/names.txt" >"$WORKDIR/half2.txt"
-awk -v n="$NAMES" -v q="$JOIN_QUERIES" 'BEGIN { srand(42); for (i = 0; i < q; i++) printf "j%05d.wild.net A\n", 1 + int(rand() * n) }' >"$WORKDIR/join.txt"
+# Name sets: plain (`j*.wild.net`) and signed (`s*.wild.signed.com`, a signed
+# wildcard): all names, the two warm halves, and the join's random draw.
+for set in plain signed; do
+    suffix=wild.net prefix=j
+    [[ $set == signed ]] && suffix=wild.signed.com prefix=s
+    awk -v n="$NAMES" -v p="$prefix" -v s="$suffix" 'BEGIN { for (i = 1; i <= n; i++) printf "%s%05d.%s A\n", p, i, s }' >"$WORKDIR/$set-names.txt"
+    head -n $((NAMES / 2)) "$WORKDIR/$set-names.txt" >"$WORKDIR/$set-half1.txt"
+    tail -n +$((NAMES / 2 + 1)) "$WORKDIR/$set-names.txt" >"$WORKDIR/$set-half2.txt"
+    awk -v n="$NAMES" -v q="$JOIN_QUERIES" -v p="$prefix" -v s="$suffix" 'BEGIN { srand(42); for (i = 0; i < q; i++) printf "%s%05d.%s A\n", p, 1 + int(rand() * n), s }' >"$WORKDIR/$set-join.txt"
+done
 NONCE=$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
 
-once() { # ADDR FILE RATE -> runs the file once through dnsperf
-    dnsperf_run "$WORKDIR/once.out" -s "$1" -d "$2" -n 1 -Q "$3" -t 5 -c 10 -q 100
+once() { # ADDR FILE RATE [dnsperf args] -> runs the file once through dnsperf
+    dnsperf_run "$WORKDIR/once.out" -s "$1" -d "$2" -n 1 -Q "$3" -t 5 -c 10 -q 100 "${@:4}"
 }
 
-# warm_join KIND_WARM KIND_JOIN CACHEDB_JOIN TAG -> prints a result line
+# warm_join KIND_WARM KIND_JOIN CACHEDB_JOIN TAG [SET] -> prints a result line.
+# SET=signed: signed names, and the join's queries carry DO (dnsperf -D).
 warm_join() {
-    local warm=$1 join=$2 db=$3 tag=$4 q h r u ratio
+    local warm=$1 join=$2 db=$3 tag=$4 set=${5:-plain} q h r u s b ratio do_flag=()
+    [[ $set == signed ]] && do_flag=(-D)
     flush
     start "$warm" "${warm}-w1" 11 yes
     start "$warm" "${warm}-w2" 12 yes
-    once "${ADDRS[${warm}-w1]}" "$WORKDIR/half1.txt" 5000
-    once "${ADDRS[${warm}-w2]}" "$WORKDIR/half2.txt" 5000
+    once "${ADDRS[${warm}-w1]}" "$WORKDIR/$set-half1.txt" 5000
+    once "${ADDRS[${warm}-w2]}" "$WORKDIR/$set-half2.txt" 5000
     sleep 1
     local stored
     stored=$(keys)
     stop "${warm}-w1"
     stop "${warm}-w2"
     start "$join" "${join}-new" 13 "$db"
-    once "${ADDRS[${join}-new]}" "$WORKDIR/join.txt" 5000
-    read -r q h r u < <(stats "${join}-new")
+    once "${ADDRS[${join}-new]}" "$WORKDIR/$set-join.txt" 5000 "${do_flag[@]}"
+    read -r q h r u s b < <(stats "${join}-new")
     stop "${join}-new"
     if [[ $join == ours ]]; then
         ratio=$(awk -v q="$q" -v h="$h" -v r="$r" 'BEGIN { printf "%.3f", (h + r) / q }')
     else
         ratio=$(awk -v q="$q" -v h="$h" 'BEGIN { printf "%.3f (memory only)", h / q }')
     fi
-    printf '%-44s keys=%-6s queries=%-6s hit_ratio=%-20s upstream_queries=%s\n' \
-        "$tag" "$stored" "$q" "$ratio" "$u" | tee -a "$WORKDIR/results.txt"
+    local validated=""
+    [[ $VALIDATE == yes && $join == unbound ]] && validated=" secure=$s bogus=$b"
+    printf '%-52s keys=%-6s queries=%-6s hit_ratio=%-20s upstream_queries=%s%s\n' \
+        "$tag" "$stored" "$q" "$ratio" "$u" "$validated" | tee -a "$WORKDIR/results.txt"
 }
 
-log "1/3 warm join (three replicas sharing Redis)"
+log "1/4 warm join (three replicas sharing Redis)"
 warm_join ours ours yes "ours warm, new ours with cachedb"
 warm_join ours ours no "ours warm, new ours without cachedb"
 if [[ -n "$UNBOUND" ]]; then
     warm_join unbound unbound yes "unbound warm, new unbound with cachedb"
     warm_join unbound unbound no "unbound warm, new unbound without cachedb"
-    log "2/3 mixed fleet"
+    log "2/4 mixed fleet"
     warm_join unbound ours yes "unbound warm, new ours with cachedb"
     warm_join ours unbound yes "ours warm, new unbound with cachedb"
+    log "3/4 signed zone, Unbound validating, join queries with DO"
+    VALIDATE=yes
+    warm_join ours unbound yes "signed: ours warm, new validating unbound w/ cachedb" signed
+    warm_join ours unbound no "signed: ours warm, new validating unbound w/o cachedb" signed
+    warm_join unbound ours yes "signed: validating unbound warm, new ours w/ cachedb" signed
+    warm_join ours ours yes "signed: ours warm, new ours w/ cachedb" signed
+    VALIDATE=no
 fi
 
-log "3/3 QPS on memory misses (unique names, max rate, $REPEATS x ${DURATION}s)"
+log "4/4 QPS on memory misses (unique names, max rate, $REPEATS x ${DURATION}s)"
 qps_run() { # KIND CACHEDB(yes|no) PREFILL(yes|no) REP -> QPS
     local kind=$1 db=$2 prefill=$3 rep=$4 file=$WORKDIR/unique.txt q
     awk -v n="$UNIQUE" -v p="u$rep$NONCE$kind$db$prefill" 'BEGIN { for (i = 0; i < n; i++) printf "%s-%07d.wild.net A\n", p, i }' >"$file"
