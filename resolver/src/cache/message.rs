@@ -118,16 +118,20 @@ impl CachedMessage {
             ttl_offsets.retain(|offset| usize::from(*offset) < opt.start);
         }
         wire::set_id(&mut wire, 0);
-        let plain = if layout.has_dnssec {
-            let stripped = without_dnssec(&wire)?;
-            let offsets = wire::layout(&stripped).ok()?.ttl_offsets;
-            Some(Box::new(PlainVariant {
-                wire: stripped.into_boxed_slice(),
-                ttl_offsets: offsets.into_boxed_slice(),
-            }))
-        } else {
-            None
-        };
+        // Should the copy without DNSSEC records fail to build (a record hickory
+        // cannot re-encode), every client gets the full answer: extra records
+        // a client ignores beat a SERVFAIL.
+        let plain = layout
+            .has_dnssec
+            .then(|| without_dnssec(&wire))
+            .flatten()
+            .and_then(|stripped| {
+                let offsets = wire::layout(&stripped).ok()?.ttl_offsets;
+                Some(Box::new(PlainVariant {
+                    wire: stripped.into_boxed_slice(),
+                    ttl_offsets: offsets.into_boxed_slice(),
+                }))
+            });
         Some(Self {
             wire: wire.into_boxed_slice(),
             ttl_offsets: ttl_offsets.into_boxed_slice(),
