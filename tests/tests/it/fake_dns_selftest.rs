@@ -615,35 +615,9 @@ async fn fake_dns_binary_and_daemon_helpers() {
 /// setup the benchmark uses. `scripts/test.sh` installs unbound; without it this fails.
 #[tokio::test]
 async fn unbound_resolves_fixture_names() {
-    let Some(unbound) = ["/usr/sbin/unbound", "/usr/bin/unbound"]
-        .into_iter()
-        .map(std::path::Path::new)
-        .find(|p| p.is_file())
-    else {
-        panic!("unbound is not installed: run ./scripts/test.sh (it installs Debian's unbound)");
-    };
     let h = Hierarchy::start_unique().await.unwrap();
-    let dir = std::env::temp_dir().join(format!("e2e-unbound-{}-{}", std::process::id(), h.net()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let hints = dir.join("root.hints");
-    h.write_root_hints(&hints).unwrap();
-    let listen = e2e::test_addr(h.net(), 1);
-    let conf = format!(
-        "server:\n  interface: {listen}\n  port: 53\n  do-ip6: no\n  do-daemonize: no\n  username: \"\"\n  chroot: \"\"\n  directory: \"{dir}\"\n  pidfile: \"\"\n  use-syslog: no\n  logfile: \"\"\n  verbosity: 1\n  root-hints: \"{hints}\"\n  do-not-query-localhost: no\n  module-config: \"iterator\"\n  access-control: 127.0.0.0/8 allow\n  num-threads: 1\n",
-        dir = dir.display(),
-        hints = hints.display()
-    );
-    let conf_path = dir.join("unbound.conf");
-    std::fs::write(&conf_path, conf).unwrap();
-    let mut daemon = Daemon::spawn(
-        unbound,
-        &["-d".into(), "-c".into(), conf_path.display().to_string()],
-    )
-    .unwrap();
-    daemon
-        .wait_log("start of service", Duration::from_secs(10))
-        .await
-        .unwrap();
+    let (mut daemon, listen) =
+        crate::resolver_support::spawn_unbound(debian_unbound(), &h, 1, "iterator", "").await;
     let cases = [
         ("www.example.com", "192.0.2.1"),
         ("chain.example.com", "192.0.2.99"),
@@ -680,7 +654,6 @@ async fn unbound_resolves_fixture_names() {
     assert!(started.elapsed() < Duration::from_secs(8));
     daemon.signal(Signal::Term).unwrap();
     assert!(daemon.wait_exit(Duration::from_secs(10)).await.is_some());
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Debian's Unbound, which `scripts/test.sh` installs.
