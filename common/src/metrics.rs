@@ -56,6 +56,9 @@ struct Inner {
     /// Names already described. The recorder's own "first description wins" check reads
     /// only published descriptions, so without this the last help given would win.
     described: Mutex<HashSet<&'static str>>,
+    /// Label sets (each label as rendered, `k="v"`) whose series
+    /// [`Registry::render`] leaves out.
+    hidden: Mutex<Vec<Vec<String>>>,
     /// Dropping the sender (with the last `Registry` clone) stops the upkeep thread.
     _upkeep: Option<mpsc::Sender<()>>,
 }
@@ -94,6 +97,7 @@ impl Registry {
                 recorder,
                 handle,
                 described: Mutex::new(HashSet::new()),
+                hidden: Mutex::new(Vec::new()),
                 _upkeep: upkeep,
             }),
         }
@@ -159,6 +163,25 @@ impl Registry {
             .register_histogram(&key(name, labels), &METADATA)
     }
 
+    /// Leaves every series that carries all of `labels` out of
+    /// [`Registry::render`], until [`Registry::show_series`] is called with the
+    /// same labels: a removed backend's series must not stay on dashboards
+    /// forever. The handles keep working; shown again, the series resume their
+    /// values (counters stay monotonic).
+    pub fn hide_series(&self, labels: &[(&'static str, String)]) {
+        let rendered = rendered_labels(labels);
+        let mut hidden = self.inner.hidden.lock();
+        if !hidden.contains(&rendered) {
+            hidden.push(rendered);
+        }
+    }
+
+    /// Undoes [`Registry::hide_series`] for exactly these labels.
+    pub fn show_series(&self, labels: &[(&'static str, String)]) {
+        let rendered = rendered_labels(labels);
+        self.inner.hidden.lock().retain(|set| *set != rendered);
+    }
+
     fn first_description(&self, name: &'static str) -> bool {
         self.inner.described.lock().insert(name)
     }
@@ -176,9 +199,10 @@ impl Registry {
             .filter(|family| !family.trim().is_empty())
             .collect();
         families.sort_by_key(|family| family_name(family));
+        let hidden = self.inner.hidden.lock().clone();
         let mut out = String::with_capacity(raw.len() + 1024);
         for family in families {
-            push_family(&mut out, family);
+            push_family(&mut out, family, &hidden);
         }
         process::render(&mut out);
         out
@@ -201,26 +225,52 @@ fn build_recorder(histograms: &[(&str, &[f64])]) -> Result<PrometheusRecorder, B
     Ok(builder.build_recorder())
 }
 
-/// Appends one family block; counter and gauge samples are sorted by label set so the
-/// output is stable (histogram lines keep their `le` order).
-fn push_family(out: &mut String, family: &str) {
+/// Appends one family block without the samples of `hidden` label sets (and
+/// nothing when none is left); counter and gauge samples are sorted by label
+/// set so the output is stable (histogram lines keep their `le` order).
+fn push_family(out: &mut String, family: &str, hidden: &[Vec<String>]) {
     let family = family.trim_end_matches('\n');
     let sortable = family
         .lines()
         .any(|l| l.starts_with("# TYPE ") && (l.ends_with(" counter") || l.ends_with(" gauge")));
-    if !sortable {
-        out.push_str(family);
-        out.push('\n');
-        return;
-    }
     let (mut comments, mut samples): (Vec<&str>, Vec<&str>) =
         family.lines().partition(|l| l.starts_with('#'));
-    samples.sort_unstable();
+    samples.retain(|line| !hidden.iter().any(|set| has_labels(line, set)));
+    if samples.is_empty() {
+        return;
+    }
+    if sortable {
+        samples.sort_unstable();
+    }
     comments.append(&mut samples);
     for line in comments {
         out.push_str(line);
         out.push('\n');
     }
+}
+
+/// Each label as the text format renders it: `name="value"`, the value escaped.
+fn rendered_labels(labels: &[(&'static str, String)]) -> Vec<String> {
+    labels
+        .iter()
+        .map(|(name, value)| {
+            let escaped = value
+                .replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('\n', "\\n");
+            format!("{name}=\"{escaped}\"")
+        })
+        .collect()
+}
+
+/// Whether the sample `line` carries every label of `set`.
+fn has_labels(line: &str, set: &[String]) -> bool {
+    let (Some(open), Some(close)) = (line.find('{'), line.rfind('}')) else {
+        return false;
+    };
+    let inner = format!(",{},", line.get(open + 1..close).unwrap_or_default());
+    set.iter()
+        .all(|label| inner.contains(&format!(",{label},")))
 }
 
 /// The metric name a rendered family block is about (from its first `# HELP`/`# TYPE` line).
@@ -445,6 +495,51 @@ mod tests {
         assert!(!text.contains("ignored second help"));
         let (a, b) = (text.find("kind=\"a\""), text.find("kind=\"b\""));
         assert!(a < b, "samples sorted by label set: {text}");
+    }
+
+    #[test]
+    fn hidden_label_sets_leave_render_until_shown_again() {
+        let registry = Registry::new(&[]);
+        let gone = [
+            ("server", "b1".to_string()),
+            ("address", "10.0.0.1:53".to_string()),
+        ];
+        let kept = [
+            ("server", "b2".to_string()),
+            ("address", "10.0.0.2:53".to_string()),
+        ];
+        registry
+            .counter("test_sent_total", "Sent.", &gone)
+            .increment(5);
+        registry
+            .counter("test_sent_total", "Sent.", &kept)
+            .increment(7);
+        registry
+            .histogram("test_rtt_seconds", "RTT.", &gone)
+            .record(0.01);
+        let quoted = [("server", "a \"q\"".to_string())];
+        registry.gauge("test_up", "Up.", &quoted).set(1.0);
+
+        registry.hide_series(&gone);
+        registry.hide_series(&quoted);
+        let text = registry.render();
+        assert!(!text.contains("b1"), "{text}");
+        assert!(text.contains("server=\"b2\""), "{text}");
+        assert!(
+            !text.contains("test_rtt_seconds"),
+            "a family with nothing left is left out: {text}"
+        );
+        assert!(!text.contains("test_up"), "escaped values match: {text}");
+
+        registry.show_series(&gone);
+        registry
+            .counter("test_sent_total", "Sent.", &gone)
+            .increment(1);
+        let text = registry.render();
+        assert!(
+            text.contains("test_sent_total{server=\"b1\",address=\"10.0.0.1:53\"} 6\n"),
+            "shown again with its count: {text}"
+        );
     }
 
     #[test]

@@ -134,12 +134,13 @@ impl Backend {
     }
 
     /// Takes the backend out of service for good (a reload removed it): its
-    /// checks stop, and its receive loop stops once its queries in flight are
-    /// answered or given up on.
+    /// series leave the scrape, its checks stop, and its receive loop stops
+    /// once its queries in flight are answered or given up on.
     pub fn retire(&self) {
         self.retired_at
             .lock()
             .get_or_insert_with(tokio::time::Instant::now);
+        self.metrics.retire();
         self.retire.fire();
     }
 

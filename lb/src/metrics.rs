@@ -142,15 +142,19 @@ pub struct BackendMetrics {
     pub status: Gauge,
     /// dnsdist_server_health_check_failures.
     pub check_failures: Counter,
+    registry: Registry,
+    labels: [(&'static str, String); 2],
 }
 
 impl BackendMetrics {
-    /// Registers the metrics of the backend `name` at `address`.
+    /// Registers the metrics of the backend `name` at `address` (shown again
+    /// if a backend of that name and address was retired before).
     pub fn new(registry: &Registry, name: &str, address: &str) -> BackendMetrics {
         let labels = [
             ("server", name.to_string()),
             ("address", address.to_string()),
         ];
+        registry.show_series(&labels);
         let c = |metric, help| registry.counter(metric, help, &labels);
         BackendMetrics {
             queries: c("dnsdist_server_queries", "Queries sent to the backend."),
@@ -185,6 +189,20 @@ impl BackendMetrics {
                 "dnsdist_server_health_check_failures",
                 "Failed active health checks.",
             ),
+            registry: registry.clone(),
+            labels,
         }
+    }
+
+    /// Takes the backend's series out of the scrape: it was removed, and a
+    /// series frozen at its last value would read as a live backend forever.
+    pub fn retire(&self) {
+        self.registry.hide_series(&self.labels);
+    }
+
+    /// Puts the series back in the scrape (a live backend with the same name
+    /// and address as one just retired, e.g. re-created with a new weight).
+    pub fn show(&self) {
+        self.registry.show_series(&self.labels);
     }
 }

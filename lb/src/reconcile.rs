@@ -144,6 +144,11 @@ impl Reconciler {
             tracing::info!(backend = %o.config.name, addr = %o.config.addr, "backend removed");
             o.retire();
         }
+        // A replacement with the same name and address shares the retired
+        // one's series: keep them in the scrape.
+        for b in self.lb.routing().selector.backends() {
+            b.metrics.show();
+        }
         Ok(())
     }
 }

@@ -28,6 +28,9 @@
 # echo each query back as an answer, so the backends cost as little CPU as a
 # server can on these 2 shared cores and the figures are the balancers'. "direct"
 # is dnsperf against backend 1 with no balancer: the latency a balancer adds.
+# "floor" (udp_forward_floor.c, on 127.NET.1.3, THREADS threads) is a forwarder
+# that does nothing but move datagrams, batched: the kernel's cost of a balanced
+# query, below which no balancer can go. It is measured like the two others.
 #
 # Needs root (binds 127.x.y.z:53, installs dnsdist/dnsperf/dnsutils when missing).
 # Sends traffic only to 127.0.0.0/8 (dnsdist's security polling is switched off
@@ -76,6 +79,8 @@ BACKEND2=127.$NET.2.2
 METRICS=127.$NET.1.1:8083
 LB_BIN=$ROOT/target/release/lb
 ECHO_BIN=$WORKDIR/udp_echo_floor
+FLOOR_ADDR=127.$NET.1.3
+FLOOR_BIN=$WORKDIR/udp_forward_floor
 RESULTS=$WORKDIR/results.tsv # server rep metric value
 
 bench_init "$WORKDIR"
@@ -95,8 +100,9 @@ if [[ "$BUILD" == 1 ]]; then
 fi
 [[ -x "$LB_BIN" ]] || die "missing $LB_BIN (BUILD=1)"
 gcc -O2 -Wall -pthread -o "$ECHO_BIN" "$HERE/udp_echo_floor.c" || die "cannot build udp_echo_floor.c"
+gcc -O2 -Wall -pthread -o "$FLOOR_BIN" "$HERE/udp_forward_floor.c" || die "cannot build udp_forward_floor.c"
 SOURCE=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
-for a in "$OURS_ADDR" "$DNSDIST_ADDR" "$BACKEND1" "$BACKEND2"; do
+for a in "$OURS_ADDR" "$DNSDIST_ADDR" "$FLOOR_ADDR" "$BACKEND1" "$BACKEND2"; do
     if ss -Hlnu "src $a" | grep -q .; then die "something already listens on $a"; fi
 done
 
@@ -151,12 +157,16 @@ bench_spawn dnsdist dnsdist --supervised --disable-syslog -C "$WORKDIR/dnsdist.c
 PID[dnsdist]=$SPAWNED_PID
 bench_wait_for 30 answers "$OURS_ADDR" || { tail -20 "$WORKDIR/ours.log" >&2; die "our lb does not answer"; }
 bench_wait_for 30 answers "$DNSDIST_ADDR" || { tail -20 "$WORKDIR/dnsdist.log" >&2; die "dnsdist does not answer"; }
+bench_spawn floor "$FLOOR_BIN" "$FLOOR_ADDR" 53 "$THREADS" "$BACKEND1:53" "$BACKEND2:53"
+PID[floor]=$SPAWNED_PID
+bench_wait_for 10 answers "$FLOOR_ADDR" || die "udp_forward_floor does not answer"
 log "ours pid ${PID[ours]} on $OURS_ADDR, dnsdist pid ${PID[dnsdist]} on $DNSDIST_ADDR ($(dnsdist --version 2>/dev/null | head -1))"
 
 addr_of() {
     case $1 in
     ours) echo "$OURS_ADDR" ;;
     dnsdist) echo "$DNSDIST_ADDR" ;;
+    floor) echo "$FLOOR_ADDR" ;;
     direct) echo "$BACKEND1" ;;
     esac
 }
@@ -196,7 +206,7 @@ measure() { # SERVER MODE(max|rate) REP
 for ((rep = 1; rep <= REPEATS; rep++)); do
     if ((rep % 2)); then order=(ours dnsdist); else order=(dnsdist ours); fi
     for mode in max rate; do
-        for s in "${order[@]}"; do measure "$s" "$mode" "$rep"; done
+        for s in "${order[@]}" floor; do measure "$s" "$mode" "$rep"; done
     done
     measure direct rate "$rep"
 done
@@ -217,13 +227,15 @@ q=$(ratio "$(med ours qps)" "$(med dnsdist qps)")
 c=$(ratio "$(med ours cpu_us_max)" "$(med dnsdist cpu_us_max)")
 p=$(ratio "$(med ours p99_us)" "$(med dnsdist p99_us)")
 ok=$(awk -v q="$q" -v c="$c" -v p="$p" 'BEGIN { print ((q >= 1.5 || c <= 0.67) && p < 1.0) ? "PASS" : "FAIL" }')
+floor_cpu=$(ratio "$(med floor cpu_us_max)" "$(med dnsdist cpu_us_max)")
+floor_qps=$(ratio "$(med floor qps)" "$(med dnsdist qps)")
 
 # ---------------------------------------------------------------- backend hit ratio
 # Two of our resolvers behind our lb; the same shuffled workload once per policy,
 # each time with fresh caches; hit ratio = resolvers' cache hits / their queries.
 HR_REPORT=""
 if [[ "$HITRATIO" == 1 ]]; then
-    stop_all_balancers() { bench_stop "${PID[ours]}"; bench_stop "${PID[dnsdist]}"; }
+    stop_all_balancers() { bench_stop "${PID[ours]}"; bench_stop "${PID[dnsdist]}"; bench_stop "${PID[floor]}"; }
     stop_all_balancers
     FAKE_BIN=$ROOT/target/release/fake-dns
     RESOLVER_BIN=$ROOT/target/release/resolver
@@ -302,8 +314,10 @@ $(row lost_max "lost (max rate)" lower)
 $(row lost_rate "lost (@$RATE QPS)" lower)
 direct to a backend: mean $direct_mean us, p99 $(med direct p99_us) us
 latency added over direct (mean): ours $(added ours) us, dnsdist $(added dnsdist) us
+kernel floor (udp_forward_floor.c): QPS $(med floor qps) (${floor_qps}x dnsdist), CPU us/query $(med floor cpu_us_max) (${floor_cpu}x dnsdist) at max rate, $(med floor cpu_us_rate) @$RATE QPS; p99 $(med floor p99_us) us
 --------------------------------------------------------------------------------
 goal: QPS >= 1.5x ($q) or CPU/query <= 0.67x ($c), with lower p99 ($p)   $ok
+(a balancer that only moves datagrams reaches ${floor_qps}x dnsdist's QPS and ${floor_cpu}x its CPU/query)
 (the failover goal is tested in tests/tests/it/lb.rs: failover_when_a_backend_is_killed_under_load)
 --------------------------------------------------------------------------------
 backend cache hit ratio behind our lb (2 resolvers, $HR_NAMES names x $HR_REPEATS in random order at $HR_RATE QPS):

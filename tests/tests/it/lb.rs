@@ -668,6 +668,26 @@ async fn discovered_backends_follow_the_name() {
     assert_eq!(backends[0].queries_under("three.dis.test."), 0);
     assert_eq!(backends[1].queries_under("three.dis.test."), 20);
     assert_eq!(backends[2].queries_under("three.dis.test."), 20);
+    // The removed backend's series leave the scrape; the others stay.
+    let s = scrape(metrics).await.unwrap();
+    let gone = backends[0].addr().to_string();
+    let stale: Vec<&str> = s
+        .samples
+        .iter()
+        .filter(|m| m.label("address") == Some(gone.as_str()))
+        .map(|m| m.name.as_str())
+        .collect();
+    assert!(stale.is_empty(), "series of the removed backend: {stale:?}");
+    let third = backends[2].addr().to_string();
+    assert!(
+        s.value("dnsdist_server_queries", &[("address", third.as_str())])
+            .is_some_and(|n| n >= 20.0),
+        "the new backend's series are there"
+    );
+    assert_eq!(
+        s.value("dnsdist_server_status", &[("address", third.as_str())]),
+        Some(1.0)
+    );
 
     // The directory goes away: lookups fail, the backends stay.
     directory.stop();
