@@ -21,6 +21,10 @@
 #                    fake hierarchy (127.NET.0.x), HR_NAMES names asked HR_REPEATS
 #                    times each in random order at HR_RATE QPS; 0 to skip
 #   HR_NAMES=3000 HR_REPEATS=4 HR_RATE=5000
+#   CACHE=1          also measure both balancers with their packet caches on
+#                    (ours: [cache]; dnsdist: newPacketCache), in front of two
+#                    echo backends that answer with an A record (TTL 3600), so
+#                    after one warming pass every query is a cache hit; 0 to skip
 #   BUILD=1          0: skip `cargo build --release -p lb -p resolver -p e2e`
 #   WORKDIR=         where configs, logs and raw results go (default: mktemp)
 #
@@ -42,7 +46,7 @@ ROOT=$(cd "$HERE/../.." && pwd)
 # shellcheck source=tests/bench/lib.sh
 source "$HERE/lib.sh"
 
-KNOBS=(QUICK DURATION LAT_DURATION REPEATS RATE THREADS NAMES CLIENT NET HITRATIO HR_NAMES HR_REPEATS HR_RATE BUILD WORKDIR)
+KNOBS=(QUICK DURATION LAT_DURATION REPEATS RATE THREADS NAMES CLIENT NET HITRATIO CACHE HR_NAMES HR_REPEATS HR_RATE BUILD WORKDIR)
 COMMAND=""
 for k in "${KNOBS[@]}"; do
     [[ -n "${!k+x}" ]] && COMMAND+="$k=$(printf '%q' "${!k}") "
@@ -65,6 +69,7 @@ CLIENT=${CLIENT:-"-c 10 -T 1 -q 100"}
 NET=${NET:-211}
 BUILD=${BUILD:-1}
 HITRATIO=${HITRATIO:-1}
+CACHE=${CACHE:-1}
 HR_NAMES=${HR_NAMES:-3000}
 HR_REPEATS=${HR_REPEATS:-4}
 HR_RATE=${HR_RATE:-5000}
@@ -76,6 +81,8 @@ OURS_ADDR=127.$NET.1.1
 DNSDIST_ADDR=127.$NET.1.2
 BACKEND1=127.$NET.2.1
 BACKEND2=127.$NET.2.2
+BACKEND3=127.$NET.2.3
+BACKEND4=127.$NET.2.4
 METRICS=127.$NET.1.1:8083
 LB_BIN=$ROOT/target/release/lb
 ECHO_BIN=$WORKDIR/udp_echo_floor
@@ -102,7 +109,7 @@ fi
 gcc -O2 -Wall -pthread -o "$ECHO_BIN" "$HERE/udp_echo_floor.c" || die "cannot build udp_echo_floor.c"
 gcc -O2 -Wall -pthread -o "$FLOOR_BIN" "$HERE/udp_forward_floor.c" || die "cannot build udp_forward_floor.c"
 SOURCE=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
-for a in "$OURS_ADDR" "$DNSDIST_ADDR" "$FLOOR_ADDR" "$BACKEND1" "$BACKEND2"; do
+for a in "$OURS_ADDR" "$DNSDIST_ADDR" "$FLOOR_ADDR" "$BACKEND1" "$BACKEND2" "$BACKEND3" "$BACKEND4"; do
     if ss -Hlnu "src $a" | grep -q .; then die "something already listens on $a"; fi
 done
 
@@ -167,6 +174,8 @@ addr_of() {
     ours) echo "$OURS_ADDR" ;;
     dnsdist) echo "$DNSDIST_ADDR" ;;
     floor) echo "$FLOOR_ADDR" ;;
+    ours-cache) echo "$OURS_ADDR" ;;
+    dnsdist-cache) echo "$DNSDIST_ADDR" ;;
     direct) echo "$BACKEND1" ;;
     esac
 }
@@ -229,6 +238,66 @@ p=$(ratio "$(med ours p99_us)" "$(med dnsdist p99_us)")
 ok=$(awk -v q="$q" -v c="$c" -v p="$p" 'BEGIN { print ((q >= 1.5 || c <= 0.67) && p < 1.0) ? "PASS" : "FAIL" }')
 floor_cpu=$(ratio "$(med floor cpu_us_max)" "$(med dnsdist cpu_us_max)")
 floor_qps=$(ratio "$(med floor qps)" "$(med dnsdist qps)")
+
+# ---------------------------------------------------------------- packet cache
+# Both balancers again, caches on, in front of two backends that answer with an
+# A record: after one pass over the names every query is a cache hit, so this
+# measures the balancers' cache paths (two datagrams a query, not four).
+CACHE_REPORT=""
+if [[ "$CACHE" == 1 ]]; then
+    bench_stop "${PID[ours]}"
+    bench_stop "${PID[dnsdist]}"
+    PID[ours]=""
+    PID[dnsdist]=""
+    bench_spawn backend3 "$ECHO_BIN" "$BACKEND3" 53 1 answer
+    PID[backend3]=$SPAWNED_PID
+    bench_spawn backend4 "$ECHO_BIN" "$BACKEND4" 53 1 answer
+    PID[backend4]=$SPAWNED_PID
+    bench_wait_for 10 answers "$BACKEND3" || die "backend 3 does not answer"
+    bench_wait_for 10 answers "$BACKEND4" || die "backend 4 does not answer"
+    sed -e "s/$BACKEND1:53/$BACKEND3:53/; s/$BACKEND2:53/$BACKEND4:53/" "$WORKDIR/lb.toml" >"$WORKDIR/lb-cache.toml"
+    printf '[cache]\nsize = 100000\n' >>"$WORKDIR/lb-cache.toml"
+    {
+        sed -e "s/$BACKEND1:53/$BACKEND3:53/; s/$BACKEND2:53/$BACKEND4:53/" "$WORKDIR/dnsdist.conf"
+        echo "pc = newPacketCache(100000, { maxTTL=86400 })"
+        echo "getPool(''):setCache(pc)"
+    } >"$WORKDIR/dnsdist-cache.conf"
+    bench_spawn ours-cache "$LB_BIN" -c "$WORKDIR/lb-cache.toml"
+    PID[ours-cache]=$SPAWNED_PID
+    bench_spawn dnsdist-cache dnsdist --supervised --disable-syslog -C "$WORKDIR/dnsdist-cache.conf"
+    PID[dnsdist-cache]=$SPAWNED_PID
+    bench_wait_for 30 answers "$OURS_ADDR" || { tail -20 "$WORKDIR/ours-cache.log" >&2; die "our lb (cache) does not answer"; }
+    bench_wait_for 30 answers "$DNSDIST_ADDR" || { tail -20 "$WORKDIR/dnsdist-cache.log" >&2; die "dnsdist (cache) does not answer"; }
+    for s in ours-cache dnsdist-cache; do
+        dnsperf_run "$WORKDIR/warm-$s.out" -s "$(addr_of "$s")" -d "$QUERIES" -n 1 "${CLIENT_ARGS[@]}"
+    done
+    for ((rep = 1; rep <= REPEATS; rep++)); do
+        if ((rep % 2)); then order=(ours-cache dnsdist-cache); else order=(dnsdist-cache ours-cache); fi
+        for mode in max rate; do
+            for s in "${order[@]}"; do measure "$s" "$mode" "$rep"; done
+        done
+    done
+    cache_hits=$(curl -fsS "http://$METRICS/metrics" | awk '/^dnsdist_cache_hits / { h = $2 } /^dnsdist_queries / { q = $2 } END { printf "%d of %d queries (%.4f)", h, q, h / q }')
+    crow() { # METRIC LABEL BETTER
+        local o d
+        o=$(med ours-cache "$1")
+        d=$(med dnsdist-cache "$1")
+        printf '%-34s %-6s %12s %12s %7s\n' "$2" "$3" "$o" "$d" "$(ratio "$o" "$d")"
+    }
+    CACHE_REPORT=$(
+        printf '%-34s %-6s %12s %12s %7s\n' metric better ours dnsdist ratio
+        crow qps "QPS (max rate)" higher
+        crow cpu_us_max "CPU us/query (max rate)" lower
+        crow cpu_us_rate "CPU us/query (@$RATE QPS)" lower
+        crow mean_us "mean latency us (@$RATE QPS)" lower
+        crow p99_us "p99 latency us (@$RATE QPS)" lower
+        echo "our packet cache answered $cache_hits"
+    )
+    bench_stop "${PID[ours-cache]}"
+    bench_stop "${PID[dnsdist-cache]}"
+    PID[ours-cache]=""
+    PID[dnsdist-cache]=""
+fi
 
 # ---------------------------------------------------------------- backend hit ratio
 # Two of our resolvers behind our lb; the same shuffled workload once per policy,
@@ -318,6 +387,9 @@ kernel floor (udp_forward_floor.c): QPS $(med floor qps) (${floor_qps}x dnsdist)
 --------------------------------------------------------------------------------
 goal: QPS >= 1.5x ($q) or CPU/query <= 0.67x ($c), with lower p99 ($p)   $ok
 (a balancer that only moves datagrams reaches ${floor_qps}x dnsdist's QPS and ${floor_cpu}x its CPU/query)
+--------------------------------------------------------------------------------
+with packet caches on (every query a hit after one warming pass):
+${CACHE_REPORT:-  (CACHE=0: not measured)}
 (the failover goal is tested in tests/tests/it/lb.rs: failover_when_a_backend_is_killed_under_load)
 --------------------------------------------------------------------------------
 backend cache hit ratio behind our lb (2 resolvers, $HR_NAMES names x $HR_REPEATS in random order at $HR_RATE QPS):

@@ -7,8 +7,10 @@
 //! and are never dereferenced by Rust code, so no pointer outlives what it was
 //! taken from in any way that matters.
 //!
-//! Both calls use MSG_DONTWAIT and report EAGAIN as [`io::ErrorKind::WouldBlock`],
-//! for tokio's `async_io`/`try_io` to turn into a wait for readiness.
+//! Sends always use MSG_DONTWAIT, and so do receives for the event loop; both
+//! report EAGAIN as [`io::ErrorKind::WouldBlock`], for tokio's `async_io`/`try_io`
+//! to turn into a wait for readiness. The blocking loop receives with
+//! MSG_WAITFORONE instead (see [`RecvBatch::recv_waiting`]).
 #![allow(unsafe_code)]
 
 use std::io;
@@ -94,6 +96,17 @@ impl RecvBatch {
     /// One recvmmsg(MSG_DONTWAIT) on `fd`: how many datagrams arrived (at least
     /// one), or WouldBlock when none was queued.
     pub(super) fn recv(&mut self, fd: RawFd) -> io::Result<usize> {
+        self.recv_flags(fd, libc::MSG_DONTWAIT)
+    }
+
+    /// One recvmmsg(MSG_WAITFORONE) on a blocking `fd`: sleeps until one
+    /// datagram arrives (or the socket's SO_RCVTIMEO passes: WouldBlock), then
+    /// takes whatever else is queued without waiting.
+    pub(super) fn recv_waiting(&mut self, fd: RawFd) -> io::Result<usize> {
+        self.recv_flags(fd, libc::MSG_WAITFORONE)
+    }
+
+    fn recv_flags(&mut self, fd: RawFd, flags: libc::c_int) -> io::Result<usize> {
         self.got = 0;
         let base = self.bufs.as_mut_ptr();
         for (i, iov) in self.iovs.iter_mut().enumerate() {
@@ -123,7 +136,7 @@ impl RecvBatch {
                 fd,
                 self.hdrs.as_mut_ptr(),
                 self.hdrs.len() as c_uint,
-                libc::MSG_DONTWAIT as _,
+                flags as _,
                 ptr::null_mut(),
             )
         };

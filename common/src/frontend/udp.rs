@@ -12,6 +12,13 @@
 //! reply frees. A send that meets a full buffer waits on a short-lived
 //! writability registration of a duplicate descriptor instead. Elsewhere, or
 //! with `udp_batch` <= 1, one recv_from and one send_to per query.
+//!
+//! With `udp_blocking` (Linux, `udp_batch` > 1) the thread runs no event loop:
+//! it sleeps in recvmmsg(MSG_WAITFORONE) and sends with sendmmsg, two system
+//! calls per wakeup instead of four (epoll_wait, recvmmsg, sendmmsg and the
+//! recvmmsg that finds the socket empty). Pending replies then run on the
+//! runtime that started the front end. For handlers that answer UDP inline or
+//! detached (the lb), not for ones that resolve per thread (the resolver).
 
 use std::io;
 use std::net::SocketAddr;
@@ -65,7 +72,13 @@ pub(super) async fn start<H: DnsHandler>(
     handler: &Arc<H>,
     shared: &Arc<Shared>,
     batch: usize,
+    blocking: bool,
 ) -> Result<Vec<Worker>, FrontendError> {
+    let mode = if blocking && cfg!(target_os = "linux") && batch > 1 {
+        LoopMode::Blocking(tokio::runtime::Handle::current())
+    } else {
+        LoopMode::EventLoop
+    };
     let mut starting = Vec::new();
     let mut failure = None;
     'spawn: for bound in sockets {
@@ -79,6 +92,7 @@ pub(super) async fn start<H: DnsHandler>(
                     handler.clone(),
                     shared.clone(),
                     batch,
+                    mode.clone(),
                 )
             });
             match spawned {
@@ -124,6 +138,15 @@ pub(super) async fn start<H: DnsHandler>(
     Ok(workers)
 }
 
+/// How a receive thread waits for datagrams.
+#[derive(Clone)]
+enum LoopMode {
+    /// Its own current-thread runtime, woken by epoll.
+    EventLoop,
+    /// Blocking recvmmsg; Pending replies go to this runtime.
+    Blocking(tokio::runtime::Handle),
+}
+
 fn spawn_thread<H: DnsHandler>(
     index: usize,
     socket: std::net::UdpSocket,
@@ -131,6 +154,7 @@ fn spawn_thread<H: DnsHandler>(
     handler: Arc<H>,
     shared: Arc<Shared>,
     batch: usize,
+    mode: LoopMode,
 ) -> io::Result<Starting> {
     let (registered_tx, registered) = oneshot::channel();
     let (go, go_rx) = oneshot::channel::<()>();
@@ -139,6 +163,29 @@ fn spawn_thread<H: DnsHandler>(
         .name(format!("udp-{index}"))
         .spawn(move || {
             let _done = done_tx;
+            #[cfg(target_os = "linux")]
+            if let LoopMode::Blocking(runtime) = mode {
+                let socket = match batched::Blocking::new(socket, batch) {
+                    Ok(socket) => socket,
+                    Err(source) => {
+                        let _ = registered_tx.send(Err(FrontendError::Register {
+                            proto: "udp",
+                            addr: local,
+                            source,
+                        }));
+                        return;
+                    }
+                };
+                let _ = registered_tx.send(Ok(()));
+                if go_rx.blocking_recv().is_err() {
+                    return;
+                }
+                let _entered = runtime.enter();
+                batched::run_blocking(socket, local, &handler, &shared);
+                return;
+            }
+            #[cfg(not(target_os = "linux"))]
+            let _ = mode;
             let runtime = match tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -361,6 +408,8 @@ mod batched {
     use tokio::io::Interest;
     use tokio::time::Instant;
 
+    use socket2::SockAddr;
+
     use super::super::mmsg::{register, RecvBatch, SendBatch, MAX_BATCH};
     use super::super::{DnsHandler, Query, Reply, Responder, Shared, Transport};
     use super::{spawn_pending, ReplySocket, ResponderSocket, OUT_CAPACITY, RECV_BUF};
@@ -389,9 +438,12 @@ mod batched {
             self.socket.as_raw_fd()
         }
 
-        /// One non-blocking send_to.
+        /// One send_to that never waits (MSG_DONTWAIT: the descriptor is in
+        /// blocking mode under the blocking loop).
         pub(super) fn try_send(&self, reply: &[u8], peer: SocketAddr) -> io::Result<()> {
-            self.socket.send_to(reply, peer).map(|_| ())
+            socket2::SockRef::from(&self.socket)
+                .send_to_with_flags(reply, &SockAddr::from(peer), libc::MSG_DONTWAIT)
+                .map(|_| ())
         }
     }
 
@@ -429,8 +481,8 @@ mod batched {
                 return;
             }
             for _ in 0..SEND_ATTEMPTS {
-                match self.socket.send_to(reply, peer) {
-                    Ok(_) => return,
+                match self.try_send(reply, peer) {
+                    Ok(()) => return,
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                         if let Err(error) = self.writable().await {
                             tracing::debug!(proto = "udp", %peer, %error, "cannot wait for send room");
@@ -507,6 +559,130 @@ mod batched {
                 }
             }
             send_all(&sender, &mut tx, &outs[..peers.len()], &peers).await;
+        }
+    }
+
+    /// How often a blocking receive wakes with nothing, to notice shutdown.
+    const SHUTDOWN_POLL: std::time::Duration = std::time::Duration::from_millis(100);
+
+    /// A socket for the blocking loop: its descriptor in blocking mode with a
+    /// receive timeout, and its sending side.
+    pub(super) struct Blocking {
+        socket: std::net::UdpSocket,
+        sender: Arc<Sender>,
+        batch: usize,
+    }
+
+    impl Blocking {
+        /// Puts `socket` in blocking mode with a short receive timeout, to be
+        /// served `batch` datagrams per receive call.
+        pub(super) fn new(socket: std::net::UdpSocket, batch: usize) -> io::Result<Blocking> {
+            socket.set_nonblocking(false)?;
+            socket.set_read_timeout(Some(SHUTDOWN_POLL))?;
+            let sender = Arc::new(Sender {
+                socket: socket.try_clone()?,
+            });
+            Ok(Blocking {
+                socket,
+                sender,
+                batch: batch.min(MAX_BATCH),
+            })
+        }
+    }
+
+    /// The blocking loop: sleeps in recvmmsg until a datagram comes, answers
+    /// the batch, sends its Ready replies with sendmmsg, until shutdown. Must
+    /// run inside a runtime context (`Handle::enter`) for Pending replies.
+    pub(super) fn run_blocking<H: DnsHandler>(
+        socket: Blocking,
+        local: SocketAddr,
+        handler: &Arc<H>,
+        shared: &Arc<Shared>,
+    ) {
+        let batch = socket.batch;
+        let sender = socket.sender.clone();
+        let responder = Responder {
+            socket: ResponderSocket::Batched(sender.clone()),
+            tracker: shared.tracker.clone(),
+        };
+        let fd = socket.socket.as_raw_fd();
+        let mut rx = RecvBatch::new(batch, RECV_BUF);
+        let mut tx = SendBatch::new(batch);
+        let mut outs: Vec<Vec<u8>> = (0..batch)
+            .map(|_| Vec::with_capacity(OUT_CAPACITY))
+            .collect();
+        let mut peers: Vec<SocketAddr> = Vec::with_capacity(batch);
+        while !shared.shutdown.is_requested() {
+            let got = match rx.recv_waiting(fd) {
+                Ok(got) => got,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock
+                            | io::ErrorKind::TimedOut
+                            | io::ErrorKind::Interrupted
+                    ) =>
+                {
+                    continue
+                }
+                Err(error) => {
+                    tracing::debug!(proto = "udp", addr = %local, %error, "recv failed");
+                    continue;
+                }
+            };
+            let received_at = Instant::now();
+            peers.clear();
+            for i in 0..got {
+                let (wire, peer) = rx.get(i);
+                let Some(peer) = peer else {
+                    tracing::debug!(proto = "udp", addr = %local, "datagram from a non-IP address");
+                    continue;
+                };
+                let out = &mut outs[peers.len()];
+                out.clear();
+                let query = Query {
+                    wire,
+                    peer,
+                    local,
+                    transport: Transport::Udp,
+                    received_at,
+                    responder: Some(&responder),
+                };
+                match handler.handle(&query, out) {
+                    Reply::Ready if !out.is_empty() => peers.push(peer),
+                    Reply::Ready | Reply::Drop | Reply::Detached => {}
+                    Reply::Pending(reply) => spawn_pending(reply, sender.clone(), peer, shared),
+                }
+            }
+            send_all_blocking(&socket, &mut tx, &outs[..peers.len()], &peers);
+        }
+    }
+
+    /// [`send_all`] for the blocking loop: a batch that meets a full buffer is
+    /// finished with blocking send_to calls (the descriptor is in blocking
+    /// mode), which is the loop's backpressure.
+    fn send_all_blocking(
+        socket: &Blocking,
+        tx: &mut SendBatch,
+        msgs: &[Vec<u8>],
+        peers: &[SocketAddr],
+    ) {
+        let fd = socket.socket.as_raw_fd();
+        let mut sent = 0;
+        while sent < msgs.len() {
+            match tx.send(fd, &msgs[sent..], &peers[sent..]) {
+                Ok(n) if n > 0 => sent += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if let Err(error) = socket.socket.send_to(&msgs[sent], peers[sent]) {
+                        tracing::debug!(proto = "udp", peer = %peers[sent], %error, len = msgs[sent].len(), "send failed");
+                    }
+                    sent += 1;
+                }
+                Ok(_) | Err(_) => {
+                    tracing::debug!(proto = "udp", peer = %peers[sent], len = msgs[sent].len(), "send failed");
+                    sent += 1;
+                }
+            }
         }
     }
 

@@ -81,12 +81,14 @@ async fn pending_replies_run_on_the_receiving_udp_thread() {
 }
 
 /// The detached path: the handler keeps the responder and answers later from
-/// its own task, in any batch size; the drain waits for a held query.
-#[tokio::test]
+/// its own task, in any batch size and in the blocking loop; the drain waits
+/// for a held query.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn detached_reply_goes_out_through_the_responder() {
-    for batch in [1, 32] {
+    for (batch, blocking) in [(1, false), (32, false), (32, true)] {
         let cfg = FrontendConfig {
             udp_batch: batch,
+            udp_blocking: blocking,
             ..config()
         };
         let srv = start(cfg, EchoHandler::new(Duration::from_millis(200)));
@@ -254,6 +256,40 @@ async fn shutdown_drains_pending_reply() {
     );
 }
 
+/// The blocking loop (no event loop on the receiving thread) answers Ready
+/// replies inline, runs Pending ones on the runtime that started the front
+/// end, and stops within its receive timeout on shutdown after the drain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocking_loop_serves_and_drains() {
+    let cfg = FrontendConfig {
+        udp_blocking: true,
+        ..config()
+    };
+    let srv = start(cfg, EchoHandler::new(Duration::from_millis(300)));
+    let c = client().await;
+    c.send_to(&query(1, "slow.example"), srv.udp[0])
+        .await
+        .unwrap();
+    c.send_to(&query(2, "fast.example"), srv.udp[0])
+        .await
+        .unwrap();
+    assert_eq!(id_of(&recv(&c).await), 2, "Ready first");
+    assert_eq!(id_of(&recv(&c).await), 1, "then the Pending one");
+    c.send_to(&query(3, "slow.example"), srv.udp[0])
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let fired = Instant::now();
+    srv.trigger.fire();
+    within(srv.task).await.unwrap().unwrap();
+    let took = fired.elapsed();
+    assert!(
+        took >= Duration::from_millis(150) && took < Duration::from_secs(2),
+        "drained, then stopped promptly: {took:?}"
+    );
+    assert_eq!(id_of(&recv(&c).await), 3, "answered during the drain");
+}
+
 /// A Pending reply that outlives `drain_timeout` is abandoned.
 #[tokio::test]
 async fn drain_timeout_abandons_pending_reply() {
@@ -279,12 +315,21 @@ async fn drain_timeout_abandons_pending_reply() {
 
 /// A burst sent without waiting lands several datagrams per receive call (on
 /// Linux, recvmmsg); each is answered, dropped or deferred on its own, whatever
-/// the batch size (0 and 1 take the one-datagram loop).
-#[tokio::test]
+/// the batch size (0 and 1 take the one-datagram loop), in the event loop and
+/// in the blocking loop.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn burst_of_mixed_queries_any_batch_size() {
-    for batch in [0usize, 1, 3, 32] {
+    for (batch, blocking) in [
+        (0usize, false),
+        (1, false),
+        (3, false),
+        (32, false),
+        (3, true),
+        (32, true),
+    ] {
         let cfg = FrontendConfig {
             udp_batch: batch,
+            udp_blocking: blocking,
             udp_sockets_per_addr: NonZeroUsize::MIN,
             udp_recv_buffer: Some(1 << 20),
             ..config()
@@ -322,7 +367,7 @@ async fn burst_of_mixed_queries_any_batch_size() {
             }
         }
         let ids = within(reader).await.unwrap();
-        assert_eq!(ids, expected, "batch {batch}");
+        assert_eq!(ids, expected, "batch {batch}, blocking {blocking}");
         assert_eq!(
             handler.seen.load(Ordering::Relaxed),
             usize::from(total) + 2,
