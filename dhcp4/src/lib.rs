@@ -1,16 +1,20 @@
 //! A DHCPv4 server that replaces ISC Kea, reading Kea's configuration and
-//! lease files. Work in progress (issue 5): so far the lease store.
+//! lease files. Work in progress (issue 5): so far the lease store and the
+//! packet decoder.
 //!
 //! Module map:
 //! - [`lease`]: one lease as Kea's memfile keeps it.
 //! - [`memfile`]: Kea's memfile CSV, replay at start, durable appends with
 //!   group commit, atomic compaction.
+//! - [`packet`]: DHCPv4 decoding that keeps every option (dhcproto for the
+//!   fixed part; options walked TLV by TLV, undecodable ones kept raw).
 //! - [`error`]: errors naming the file and line at fault.
 #![forbid(unsafe_code)]
 
 pub mod error;
 pub mod lease;
 pub mod memfile;
+pub mod packet;
 
 pub use error::{LeaseFileError, LineError};
 pub use lease::{Lease, LeaseState};
