@@ -1,9 +1,11 @@
 //! A DHCPv4 server that replaces ISC Kea, reading Kea's configuration and
-//! lease files. Work in progress (issue 5): so far the lease store and the
-//! packet decoder.
+//! lease files. Work in progress (issue 5): so far the lease store, the
+//! packet decoder and the allocator.
 //!
 //! Module map:
 //! - [`lease`]: one lease as Kea's memfile keeps it.
+//! - [`alloc`]: address allocation in a subnet (pools, reservations, offer
+//!   holds, quarantine) with a two-level free bitmap, no pool scans.
 //! - [`memfile`]: Kea's memfile CSV, replay at start, durable appends with
 //!   group commit, atomic compaction.
 //! - [`packet`]: DHCPv4 decoding that keeps every option (dhcproto for the
@@ -11,6 +13,7 @@
 //! - [`error`]: errors naming the file and line at fault.
 #![forbid(unsafe_code)]
 
+pub mod alloc;
 pub mod error;
 pub mod lease;
 pub mod memfile;
