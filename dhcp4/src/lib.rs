@@ -1,8 +1,9 @@
 //! A DHCPv4 server that replaces ISC Kea, reading Kea's configuration and
-//! lease files. Work in progress (issue 5): so far the lease store, the
-//! packet decoder and the allocator.
+//! lease files. Work in progress (issue 5): so far the configuration, the
+//! lease store, the packet decoder and the allocator.
 //!
 //! Module map:
+//! - [`config`]: Kea's `Dhcp4` JSON subset, errors naming the key path.
 //! - [`lease`]: one lease as Kea's memfile keeps it.
 //! - [`alloc`]: address allocation in a subnet (pools, reservations, offer
 //!   holds, quarantine) with a two-level free bitmap, no pool scans.
@@ -14,6 +15,7 @@
 #![forbid(unsafe_code)]
 
 pub mod alloc;
+pub mod config;
 pub mod error;
 pub mod lease;
 pub mod memfile;
