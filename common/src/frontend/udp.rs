@@ -499,6 +499,54 @@ mod batched {
         }
     }
 
+    /// One received batch and what answering it needs.
+    struct Batch<'a> {
+        rx: &'a RecvBatch,
+        got: usize,
+        local: SocketAddr,
+        responder: &'a Responder,
+        sender: &'a Arc<Sender>,
+    }
+
+    impl Batch<'_> {
+        /// Runs the handler on each datagram: Ready replies land in
+        /// `outs[..peers.len()]` for `peers`, Pending ones are spawned.
+        fn handle<H: DnsHandler>(
+            &self,
+            handler: &Arc<H>,
+            shared: &Arc<Shared>,
+            outs: &mut [Vec<u8>],
+            peers: &mut Vec<SocketAddr>,
+        ) {
+            let received_at = Instant::now();
+            peers.clear();
+            for i in 0..self.got {
+                let (wire, peer) = self.rx.get(i);
+                let Some(peer) = peer else {
+                    tracing::debug!(proto = "udp", addr = %self.local, "datagram from a non-IP address");
+                    continue;
+                };
+                let out = &mut outs[peers.len()];
+                out.clear();
+                let query = Query {
+                    wire,
+                    peer,
+                    local: self.local,
+                    transport: Transport::Udp,
+                    received_at,
+                    responder: Some(self.responder),
+                };
+                match handler.handle(&query, out) {
+                    Reply::Ready if !out.is_empty() => peers.push(peer),
+                    Reply::Ready | Reply::Drop | Reply::Detached => {}
+                    Reply::Pending(reply) => {
+                        spawn_pending(reply, self.sender.clone(), peer, shared)
+                    }
+                }
+            }
+        }
+    }
+
     /// Up to `batch` datagrams per recvmmsg, their Ready replies in one sendmmsg.
     pub(super) async fn run<H: DnsHandler>(
         socket: Socket,
@@ -534,30 +582,14 @@ mod batched {
                     }
                 },
             };
-            let received_at = Instant::now();
-            peers.clear();
-            for i in 0..got {
-                let (wire, peer) = rx.get(i);
-                let Some(peer) = peer else {
-                    tracing::debug!(proto = "udp", addr = %local, "datagram from a non-IP address");
-                    continue;
-                };
-                let out = &mut outs[peers.len()];
-                out.clear();
-                let query = Query {
-                    wire,
-                    peer,
-                    local,
-                    transport: Transport::Udp,
-                    received_at,
-                    responder: Some(&responder),
-                };
-                match handler.handle(&query, out) {
-                    Reply::Ready if !out.is_empty() => peers.push(peer),
-                    Reply::Ready | Reply::Drop | Reply::Detached => {}
-                    Reply::Pending(reply) => spawn_pending(reply, sender.clone(), peer, shared),
-                }
-            }
+            let batch_in = Batch {
+                rx: &rx,
+                got,
+                local,
+                responder: &responder,
+                sender: &sender,
+            };
+            batch_in.handle(handler, shared, &mut outs, &mut peers);
             send_all(&sender, &mut tx, &outs[..peers.len()], &peers).await;
         }
     }
@@ -630,30 +662,14 @@ mod batched {
                     continue;
                 }
             };
-            let received_at = Instant::now();
-            peers.clear();
-            for i in 0..got {
-                let (wire, peer) = rx.get(i);
-                let Some(peer) = peer else {
-                    tracing::debug!(proto = "udp", addr = %local, "datagram from a non-IP address");
-                    continue;
-                };
-                let out = &mut outs[peers.len()];
-                out.clear();
-                let query = Query {
-                    wire,
-                    peer,
-                    local,
-                    transport: Transport::Udp,
-                    received_at,
-                    responder: Some(&responder),
-                };
-                match handler.handle(&query, out) {
-                    Reply::Ready if !out.is_empty() => peers.push(peer),
-                    Reply::Ready | Reply::Drop | Reply::Detached => {}
-                    Reply::Pending(reply) => spawn_pending(reply, sender.clone(), peer, shared),
-                }
-            }
+            let batch_in = Batch {
+                rx: &rx,
+                got,
+                local,
+                responder: &responder,
+                sender: &sender,
+            };
+            batch_in.handle(handler, shared, &mut outs, &mut peers);
             send_all_blocking(&socket, &mut tx, &outs[..peers.len()], &peers);
         }
     }
