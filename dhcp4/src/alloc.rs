@@ -274,6 +274,59 @@ impl SubnetAllocator {
         true
     }
 
+    /// The address leased (not merely offered) to `client`, if any.
+    pub fn lease_of(&self, client: &ClientKey) -> Option<Ipv4Addr> {
+        let addr = *self.by_client.get(client)?;
+        match self.holders.get(&addr) {
+            Some(Holder::Lease(..)) => Some(Ipv4Addr::from(addr)),
+            _ => None,
+        }
+    }
+
+    /// Drops the offer held for `client` (it chose another server); a lease
+    /// stays. Returns whether an offer was dropped.
+    pub fn withdraw_offer(&mut self, client: &ClientKey) -> bool {
+        let Some(&addr) = self.by_client.get(client) else {
+            return false;
+        };
+        if matches!(self.holders.get(&addr), Some(Holder::Offer(..))) {
+            self.free_addr(addr);
+            return true;
+        }
+        false
+    }
+
+    /// Puts `addr` in quarantine until `until` whoever held it (a declined
+    /// lease read back from the lease file).
+    pub fn quarantine(&mut self, addr: Ipv4Addr, until: u64) {
+        let a = u32::from(addr);
+        if let Some(Holder::Offer(client, _) | Holder::Lease(client, _)) = self.holders.get(&a) {
+            let client = client.clone();
+            self.by_client.remove(&client);
+        }
+        self.mark(a, false);
+        self.holders.insert(a, Holder::Declined(until));
+    }
+
+    /// Addresses leased and addresses declined, for the metrics.
+    pub fn counts(&self) -> (u32, u32) {
+        let mut leased = 0;
+        let mut declined = 0;
+        for holder in self.holders.values() {
+            match holder {
+                Holder::Lease(..) => leased += 1,
+                Holder::Declined(_) => declined += 1,
+                Holder::Offer(..) => {}
+            }
+        }
+        (leased, declined)
+    }
+
+    /// Addresses in the pools (the subnet's `total-addresses`).
+    pub fn total(&self) -> u64 {
+        self.pools.iter().map(|p| u64::from(p.len)).sum()
+    }
+
     /// Frees offers, leases and quarantines that ran out by `now`; returns the
     /// expired leases' addresses (to reclaim in the lease file).
     pub fn expire(&mut self, now: u64) -> Vec<Ipv4Addr> {

@@ -101,6 +101,8 @@ pub struct Subnet {
     pub match_client_id: bool,
     /// NAK requests for addresses we do not know (Kea's `authoritative`).
     pub authoritative: bool,
+    /// The interface whose directly connected clients this subnet serves.
+    pub interface: Option<String>,
 }
 
 /// The parts of the configuration the server uses.
@@ -120,6 +122,8 @@ pub struct Config {
     pub reclaim_timer_wait_time: u32,
     /// Seconds a reclaimed lease stays in the file for its client's return.
     pub hold_reclaimed_time: u32,
+    /// Seconds a declined address stays in quarantine.
+    pub decline_probation_period: u32,
     /// Options for every subnet.
     pub options: Vec<OptionData>,
     /// The subnets.
@@ -321,6 +325,7 @@ impl Ctx<'_> {
             lfc_interval: 3600,
             reclaim_timer_wait_time: 10,
             hold_reclaimed_time: 3600,
+            decline_probation_period: 86_400,
             options: Vec::new(),
             subnets: Vec::new(),
         };
@@ -423,6 +428,9 @@ impl Ctx<'_> {
                 "match-client-id" => defaults.match_client_id = self.boolean(value, &at)?,
                 "authoritative" => defaults.authoritative = self.boolean(value, &at)?,
                 "option-data" => config.options = self.options(value, &at)?,
+                "decline-probation-period" => {
+                    config.decline_probation_period = self.number(value, &at)?;
+                }
                 "subnet4" => subnets = Some((value, at)),
                 other => {
                     if !self.harmless(other, &at) {
@@ -466,6 +474,7 @@ impl Ctx<'_> {
             rebind_timer: defaults.rebind_timer,
             match_client_id: defaults.match_client_id,
             authoritative: defaults.authoritative,
+            interface: None,
         };
         let mut have_subnet = false;
         for (key, value) in map {
@@ -538,9 +547,7 @@ impl Ctx<'_> {
                 "rebind-timer" => subnet.rebind_timer = Some(self.number(value, &at)?),
                 "match-client-id" => subnet.match_client_id = self.boolean(value, &at)?,
                 "authoritative" => subnet.authoritative = self.boolean(value, &at)?,
-                "interface" => {
-                    self.string(value, &at)?;
-                }
+                "interface" => subnet.interface = Some(self.string(value, &at)?.to_string()),
                 other => {
                     if !self.harmless(other, &at) {
                         return Err(self.err(&at, "unknown key"));
@@ -793,6 +800,11 @@ const KNOWN_OPTIONS: &[KnownOption] = &[
         name: "dhcp-lease-time",
         code: 51,
         kind: Kind::U32,
+    },
+    KnownOption {
+        name: "dhcp-server-identifier",
+        code: 54,
+        kind: Kind::Addresses,
     },
     KnownOption {
         name: "dhcp-renewal-time",

@@ -12,14 +12,19 @@
 //! - [`packet`]: DHCPv4 decoding that keeps every option (dhcproto for the
 //!   fixed part; options walked TLV by TLV, undecodable ones kept raw).
 //! - [`error`]: errors naming the file and line at fault.
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 pub mod alloc;
 pub mod config;
 pub mod error;
 pub mod lease;
 pub mod memfile;
+pub mod metrics;
+pub mod net;
 pub mod packet;
+pub mod run;
+pub mod server;
+pub mod wire;
 
 pub use error::{LeaseFileError, LineError};
 pub use lease::{Lease, LeaseState};

@@ -369,12 +369,19 @@ impl LeaseFile {
 
     /// Appends these lease changes and returns once they are durable.
     pub async fn append(&self, leases: &[Lease]) -> Result<(), LeaseFileError> {
+        self.submit_append(leases).wait().await
+    }
+
+    /// Queues these lease changes now (in the order of calls, so a caller
+    /// holding its state lock keeps the file in the order of its changes);
+    /// the result says when they are durable.
+    pub fn submit_append(&self, leases: &[Lease]) -> Pending {
         let mut bytes = Vec::with_capacity(leases.len() * 96);
         for lease in leases {
             bytes.extend_from_slice(encode_line(lease, self.columns).as_bytes());
             bytes.push(b'\n');
         }
-        self.submit(|done| Job::Append(bytes, done)).await
+        self.submit(|done| Job::Append(bytes, done))
     }
 
     /// Rewrites the file with just `leases` (the live ones), atomically.
@@ -382,26 +389,49 @@ impl LeaseFile {
         &self,
         leases: impl IntoIterator<Item = &'a Lease>,
     ) -> Result<(), LeaseFileError> {
+        self.submit_compact(leases).wait().await
+    }
+
+    /// Queues a compaction to `leases` now; appends queued before it land
+    /// in the old file first, appends queued after it in the new one.
+    pub fn submit_compact<'a>(&self, leases: impl IntoIterator<Item = &'a Lease>) -> Pending {
         let mut bytes = header(self.columns).into_bytes();
         bytes.push(b'\n');
         for lease in leases {
             bytes.extend_from_slice(encode_line(lease, self.columns).as_bytes());
             bytes.push(b'\n');
         }
-        self.submit(|done| Job::Compact(bytes, done)).await
+        self.submit(|done| Job::Compact(bytes, done))
     }
 
-    async fn submit(&self, job: impl FnOnce(Done) -> Job) -> Result<(), LeaseFileError> {
+    fn submit(&self, job: impl FnOnce(Done) -> Job) -> Pending {
+        let (done, result) = oneshot::channel();
+        let sent = self
+            .jobs
+            .as_ref()
+            .is_some_and(|jobs| jobs.send(job(done)).is_ok());
+        Pending {
+            path: self.path.clone(),
+            result: sent.then_some(result),
+        }
+    }
+}
+
+/// A queued write; [`Pending::wait`] returns once it is on disk.
+#[derive(Debug)]
+pub struct Pending {
+    path: PathBuf,
+    result: Option<oneshot::Receiver<Result<(), String>>>,
+}
+
+impl Pending {
+    /// Waits for the write to be durable.
+    pub async fn wait(self) -> Result<(), LeaseFileError> {
         let stopped = |reason: &str| LeaseFileError::WriterStopped {
             path: self.path.clone(),
             reason: reason.to_string(),
         };
-        let (done, result) = oneshot::channel();
-        self.jobs
-            .as_ref()
-            .ok_or_else(|| stopped("closed"))?
-            .send(job(done))
-            .map_err(|_| stopped("writer thread exited"))?;
+        let result = self.result.ok_or_else(|| stopped("closed"))?;
         result
             .await
             .map_err(|_| stopped("writer thread exited"))?

@@ -19,6 +19,8 @@ const SNAME: usize = 44;
 const FILE: usize = 108;
 /// Offset of the magic cookie; options follow it.
 const COOKIE: usize = 236;
+/// Option 82, kept raw.
+const RELAY_AGENT_INFORMATION: u8 = 82;
 /// RFC 2131's magic cookie.
 const MAGIC: [u8; 4] = [99, 130, 83, 99];
 
@@ -121,6 +123,10 @@ fn walk(
 
 /// dhcproto's decoding of one option, or the raw bytes when it has none.
 fn decode_option(code: u8, data: Vec<u8>) -> DhcpOption {
+    if code == RELAY_AGENT_INFORMATION {
+        // Echoed back byte for byte (RFC 3046 §2.2), so never re-encoded.
+        return DhcpOption::Unknown(UnknownOption::new(OptionCode::from(code), data));
+    }
     if let Ok(len) = u8::try_from(data.len()) {
         let mut tlv = Vec::with_capacity(data.len() + 2);
         tlv.push(code);

@@ -1,0 +1,73 @@
+//! `dhcp4`: parse arguments, load the Kea config, bind, and call `dhcp4::run::run`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use common::cli::CommonArgs;
+use common::exit::{EX_FAILURE, EX_USAGE};
+
+/// A DHCPv4 server (drop-in for Kea's kea-dhcp4 with memfile leases).
+///
+/// Reads Kea's `Dhcp4` JSON: `dhcp4 -c /etc/kea/kea-dhcp4.conf`.
+#[derive(clap::Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Server port (clients get replies on the next one), as Kea's `-p`.
+    #[arg(short = 'p', long = "port", default_value_t = dhcp4::run::DEFAULT_PORT)]
+    port: u16,
+    /// Seconds to keep serving (not ready) after SIGTERM before stopping.
+    #[arg(long, default_value_t = 0.0)]
+    lameduck: f64,
+}
+
+fn main() -> ExitCode {
+    let args: Args = common::cli::parse_args();
+    let path = args
+        .common
+        .config
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("/etc/kea/kea-dhcp4.conf"));
+    let (config, warnings) = match dhcp4::config::load(&path) {
+        Ok(loaded) => loaded,
+        Err(error) => {
+            eprintln!("{error}");
+            return ExitCode::from(EX_USAGE);
+        }
+    };
+    if args.common.check_config {
+        #[allow(clippy::print_stdout)]
+        {
+            print!("{}", dhcp4::run::summary(&config, &path, &warnings));
+        }
+        return ExitCode::SUCCESS;
+    }
+    common::logging::init(args.common.log_format, "info");
+    for warning in &warnings {
+        tracing::warn!(config = %path.display(), "{warning}");
+    }
+    let metrics_addr = args
+        .common
+        .metrics_addr
+        .or_else(|| dhcp4::run::DEFAULT_METRICS_ADDR.parse::<SocketAddr>().ok());
+    let bound = match dhcp4::run::bind(&config, args.port, metrics_addr) {
+        Ok(bound) => bound,
+        Err(error) => {
+            tracing::error!(%error, "cannot start");
+            return ExitCode::from(EX_FAILURE);
+        }
+    };
+    let lameduck = Duration::try_from_secs_f64(args.lameduck).unwrap_or(Duration::ZERO);
+    common::exit::run_until_signal("dhcp4", 2, lameduck, move |readiness, shutdown| {
+        dhcp4::run::run(
+            config,
+            bound,
+            common::metrics::Registry::default(),
+            readiness,
+            shutdown,
+        )
+    })
+}

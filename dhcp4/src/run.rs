@@ -1,0 +1,499 @@
+//! The daemon: sockets bound, leases replayed, requests served, leases
+//! reclaimed and compacted on Kea's timers, metrics and probes on HTTP.
+//!
+//! Each request is handled under the server's lock, and its lease changes
+//! are queued to the lease file while the lock is still held (so the file
+//! keeps the order of the changes). The reply leaves once the write is
+//! durable; the writer's group commit makes one fsync cover every request
+//! waiting at that moment.
+
+use std::fmt::Write as _;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::time::Instant;
+
+use common::admin::{self, AdminState};
+use common::metrics::Registry;
+use common::readiness::Readiness;
+use common::shutdown::Shutdown;
+use parking_lot::Mutex;
+use tokio::net::UdpSocket;
+
+use crate::config::Config;
+use crate::lease::LeaseState;
+use crate::memfile::{LeaseFile, Replay};
+use crate::metrics::Metrics;
+use crate::net::{self, HardwareSender, NetError, NetInterface};
+use crate::server::{Destination, Interface, Reply, Server};
+use crate::LeaseFileError;
+
+/// kea-exporter's port: metrics, `/healthz`, `/readyz`.
+pub const DEFAULT_METRICS_ADDR: &str = "0.0.0.0:9547";
+/// Kea's default memfile path, used when the config names none.
+pub const DEFAULT_LEASE_FILE: &str = "/var/lib/kea/kea-leases4.csv";
+/// The DHCP server port.
+pub const DEFAULT_PORT: u16 = 67;
+
+/// Why the daemon cannot start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Interfaces or sockets.
+    #[error(transparent)]
+    Net(#[from] NetError),
+    /// The lease file.
+    #[error(transparent)]
+    LeaseFile(#[from] LeaseFileError),
+    /// The admin listener.
+    #[error("metrics endpoint {addr}: {source}")]
+    Admin {
+        /// The address.
+        addr: SocketAddr,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A socket could not join the runtime.
+    #[error("{interface}: {source}")]
+    Socket {
+        /// The interface.
+        interface: String,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// What `main` prepares before the runtime starts, so a bad interface, a
+/// port in use or an unreadable lease file fails at once with its name.
+#[derive(Debug)]
+pub struct Bound {
+    sockets: Vec<(NetInterface, std::net::UdpSocket)>,
+    admin: Option<std::net::TcpListener>,
+    hardware: Option<HardwareSender>,
+    leases: Option<(LeaseFile, Replay)>,
+    port: u16,
+}
+
+/// Opens the lease file (replaying it), finds the interfaces and binds
+/// their sockets on `port`, and the metrics listener.
+pub fn bind(
+    config: &Config,
+    port: u16,
+    metrics_addr: Option<SocketAddr>,
+) -> Result<Bound, RunError> {
+    let leases = if config.persist {
+        let path = lease_path(config);
+        Some(LeaseFile::open(&path)?)
+    } else {
+        None
+    };
+    let interfaces = net::interfaces(&config.interfaces)?;
+    let mut sockets = Vec::with_capacity(interfaces.len());
+    for interface in interfaces {
+        let socket = net::bind_udp(&interface, port)?;
+        sockets.push((interface, socket));
+    }
+    // Kea's "udp" sockets cannot reach a client that has no address but by
+    // broadcast; "raw" (the default) unicasts through a packet socket.
+    let hardware = if config.dhcp_socket_type == "raw" {
+        match HardwareSender::open() {
+            Ok(sender) => Some(sender),
+            Err(error) => {
+                tracing::warn!(%error, "no packet socket (needs CAP_NET_RAW): replies to clients without an address are broadcast");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let admin = match metrics_addr {
+        Some(addr) => Some(admin::bind(addr).map_err(|source| RunError::Admin { addr, source })?),
+        None => None,
+    };
+    Ok(Bound {
+        sockets,
+        admin,
+        hardware,
+        leases,
+        port,
+    })
+}
+
+/// The lease file's path: the configured one, else Kea's default.
+pub fn lease_path(config: &Config) -> PathBuf {
+    config
+        .lease_file
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_LEASE_FILE))
+}
+
+/// What `--check-config` prints.
+pub fn summary(config: &Config, path: &std::path::Path, warnings: &[String]) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "config: {}: OK", path.display());
+    let _ = writeln!(
+        s,
+        "interfaces: {} ({} sockets)",
+        config.interfaces.join(", "),
+        config.dhcp_socket_type
+    );
+    if config.persist {
+        let _ = writeln!(
+            s,
+            "leases: memfile {} (compacted every {} s)",
+            lease_path(config).display(),
+            config.lfc_interval
+        );
+    } else {
+        let _ = writeln!(s, "leases: in memory only (persist false)");
+    }
+    for subnet in &config.subnets {
+        let pools: Vec<String> = subnet
+            .pools
+            .iter()
+            .map(|(a, b)| format!("{a}-{b}"))
+            .collect();
+        let _ = writeln!(
+            s,
+            "subnet {} {}/{}: pools {}, {} reservations, {} options, lifetime {} s{}",
+            subnet.id,
+            subnet.network,
+            subnet.prefix_len,
+            if pools.is_empty() {
+                "-".to_string()
+            } else {
+                pools.join(" ")
+            },
+            subnet.reservations.len(),
+            subnet.options.len(),
+            subnet.valid_lifetime,
+            if subnet.authoritative {
+                ", authoritative"
+            } else {
+                ""
+            }
+        );
+    }
+    for warning in warnings {
+        let _ = writeln!(s, "warning: {warning}");
+    }
+    s
+}
+
+/// State shared by the receive loops and the timers.
+struct Shared {
+    server: Mutex<Server>,
+    leases: Option<LeaseFile>,
+    metrics: Metrics,
+    hardware: Option<HardwareSender>,
+    port: u16,
+}
+
+/// Serves until `shutdown` fires.
+pub async fn run(
+    config: Config,
+    bound: Bound,
+    registry: Registry,
+    readiness: Readiness,
+    shutdown: Shutdown,
+) -> Result<(), RunError> {
+    let latch = readiness.latch("dhcp4");
+    let metrics = Metrics::new(&registry);
+    let mut server = Server::new(&config);
+    let (leases, replay) = match bound.leases {
+        Some((file, replay)) => (Some(file), Some(replay)),
+        None => (None, None),
+    };
+    if let (Some(file), Some(replay)) = (&leases, replay) {
+        for (line, error) in &replay.skipped {
+            tracing::warn!(file = %file.path().display(), line, %error, "lease file: line skipped");
+        }
+        if replay.truncated_tail {
+            tracing::warn!(file = %file.path().display(), "lease file: torn last line cut off (a crash mid-write)");
+        }
+        let restored = server.restore(replay.leases.into_values(), unix_now());
+        for (addr, why) in &restored.skipped {
+            tracing::warn!(%addr, %why, "lease not restored");
+        }
+        tracing::info!(
+            file = %file.path().display(),
+            lines = replay.lines,
+            active = restored.active,
+            declined = restored.declined,
+            expired = restored.expired,
+            "leases replayed"
+        );
+        // Start from a compact file: the replayed history may be long.
+        file.submit_compact(server.entries()).wait().await?;
+        metrics.compacted();
+    }
+    let shared = Arc::new(Shared {
+        server: Mutex::new(server),
+        leases,
+        metrics,
+        hardware: bound.hardware,
+        port: bound.port,
+    });
+
+    if let Some(listener) = bound.admin {
+        let hook = shared.clone();
+        let state = AdminState {
+            registry: registry.clone(),
+            readiness: readiness.clone(),
+            before_scrape: Some(Arc::new(move || {
+                let stats = hook.server.lock().stats();
+                let fsyncs = hook.leases.as_ref().map_or(0, LeaseFile::fsyncs);
+                hook.metrics.refresh(&stats, fsyncs);
+            })),
+        };
+        let admin_shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            if let Err(error) = admin::serve(listener, state, admin_shutdown).await {
+                tracing::error!(%error, "admin endpoint failed");
+            }
+        });
+    }
+
+    let mut loops = tokio::task::JoinSet::new();
+    for (interface, socket) in bound.sockets {
+        let socket = UdpSocket::from_std(socket).map_err(|source| RunError::Socket {
+            interface: interface.name.clone(),
+            source,
+        })?;
+        tracing::info!(interface = %interface.name, addr = ?interface.addr, port = shared.port, "listening");
+        loops.spawn(serve_interface(
+            interface,
+            Arc::new(socket),
+            shared.clone(),
+            shutdown.clone(),
+        ));
+    }
+    loops.spawn(reclaim_timer(
+        shared.clone(),
+        config.reclaim_timer_wait_time,
+        shutdown.clone(),
+    ));
+    loops.spawn(compaction_timer(
+        shared.clone(),
+        config.lfc_interval,
+        shutdown.clone(),
+    ));
+    latch.release();
+    tracing::info!(subnets = config.subnets.len(), "dhcp4 ready");
+    while loops.join_next().await.is_some() {}
+    tracing::info!("dhcp4 stopped");
+    Ok(())
+}
+
+/// Receives, handles and answers requests on one interface.
+async fn serve_interface(
+    interface: NetInterface,
+    socket: Arc<UdpSocket>,
+    shared: Arc<Shared>,
+    shutdown: Shutdown,
+) {
+    let via = Interface {
+        name: interface.name.clone(),
+        addr: interface.addr,
+    };
+    let interface = Arc::new(interface);
+    let mut buf = vec![0u8; 65_536];
+    loop {
+        let received = tokio::select! {
+            () = shutdown.requested() => break,
+            received = socket.recv_from(&mut buf) => received,
+        };
+        let len = match received {
+            Ok((len, _)) => len,
+            Err(error) => {
+                tracing::warn!(interface = %via.name, %error, "receive failed");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let arrived = Instant::now();
+        let (outcome, pending) = {
+            let mut server = shared.server.lock();
+            let outcome = server.handle(&buf[..len], &via, unix_now());
+            let pending = match (&shared.leases, outcome.changes.is_empty()) {
+                (Some(file), false) => Some(file.submit_append(&outcome.changes)),
+                _ => None,
+            };
+            if let Some(id) = outcome.allocation_failed {
+                if let Some(stats) = server.stats().into_iter().find(|s| s.id == id) {
+                    shared.metrics.allocation_failed(&stats);
+                }
+            }
+            (outcome, pending)
+        };
+        shared.metrics.received(outcome.received);
+        let Some(reply) = outcome.reply else {
+            if let Some(pending) = pending {
+                let shared = shared.clone();
+                let count = outcome.changes.len();
+                tokio::spawn(async move {
+                    let ok = pending.wait().await.is_ok();
+                    shared.metrics.lease_written(count, ok);
+                });
+            }
+            continue;
+        };
+        match pending {
+            None => send(&shared, &interface, &socket, &reply, arrived).await,
+            Some(pending) => {
+                let shared = shared.clone();
+                let socket = socket.clone();
+                let interface = interface.clone();
+                let count = outcome.changes.len();
+                tokio::spawn(async move {
+                    match pending.wait().await {
+                        Ok(()) => {
+                            shared.metrics.lease_written(count, true);
+                            send(&shared, &interface, &socket, &reply, arrived).await;
+                        }
+                        Err(error) => {
+                            shared.metrics.lease_written(count, false);
+                            tracing::error!(%error, "lease not durable; reply withheld");
+                        }
+                    }
+                });
+            }
+        }
+    }
+}
+
+/// Sends `reply` where RFC 2131 §4.1 says.
+async fn send(
+    shared: &Shared,
+    interface: &NetInterface,
+    socket: &UdpSocket,
+    reply: &Reply,
+    arrived: Instant,
+) {
+    let client_port = shared.port.wrapping_add(1);
+    let result = match reply.to {
+        Destination::Relay(relay) => socket
+            .send_to(&reply.bytes, SocketAddrV4::new(relay, shared.port))
+            .await
+            .map(drop),
+        Destination::Unicast(client) => socket
+            .send_to(&reply.bytes, SocketAddrV4::new(client, client_port))
+            .await
+            .map(drop),
+        Destination::Hardware { addr, mac } => match (&shared.hardware, interface.addr) {
+            (Some(hardware), Some(source)) => hardware.send(
+                interface.index,
+                mac,
+                SocketAddrV4::new(source, shared.port),
+                SocketAddrV4::new(addr, client_port),
+                &reply.bytes,
+            ),
+            _ => socket
+                .send_to(
+                    &reply.bytes,
+                    SocketAddrV4::new(Ipv4Addr::BROADCAST, client_port),
+                )
+                .await
+                .map(drop),
+        },
+        Destination::Broadcast => socket
+            .send_to(
+                &reply.bytes,
+                SocketAddrV4::new(Ipv4Addr::BROADCAST, client_port),
+            )
+            .await
+            .map(drop),
+    };
+    match result {
+        Ok(()) => shared
+            .metrics
+            .sent(reply.kind, arrived.elapsed().as_secs_f64()),
+        Err(error) => {
+            shared.metrics.send_error();
+            tracing::debug!(%error, to = ?reply.to, "send failed");
+        }
+    }
+}
+
+/// Kea's expired-leases-processing: every `interval` seconds, reclaim.
+async fn reclaim_timer(shared: Arc<Shared>, interval: u32, shutdown: Shutdown) {
+    if interval == 0 {
+        return;
+    }
+    let mut ticker = tokio::time::interval(Duration::from_secs(u64::from(interval)));
+    ticker.tick().await;
+    loop {
+        tokio::select! {
+            () = shutdown.requested() => break,
+            _ = ticker.tick() => {}
+        }
+        let (pending, changes, stats) = {
+            let mut server = shared.server.lock();
+            let changes = server.reclaim(unix_now());
+            let pending = match (&shared.leases, changes.is_empty()) {
+                (Some(file), false) => Some(file.submit_append(&changes)),
+                _ => None,
+            };
+            (pending, changes, server.stats())
+        };
+        for subnet in &stats {
+            let in_subnet = |state| {
+                changes
+                    .iter()
+                    .filter(|l| l.subnet_id == subnet.id && l.state == state)
+                    .count() as u64
+            };
+            let expired = in_subnet(LeaseState::ExpiredReclaimed);
+            let declined = in_subnet(LeaseState::Declined);
+            if expired + declined > 0 {
+                shared.metrics.reclaimed(subnet, expired, declined);
+            }
+        }
+        if let Some(pending) = pending {
+            let ok = pending.wait().await.is_ok();
+            shared.metrics.lease_written(changes.len(), ok);
+        }
+        if !changes.is_empty() {
+            tracing::debug!(count = changes.len(), "leases reclaimed");
+        }
+    }
+}
+
+/// Kea's LFC: every `interval` seconds, rewrite the lease file with only
+/// the live entries (write, fsync, rename, fsync the directory).
+async fn compaction_timer(shared: Arc<Shared>, interval: u32, shutdown: Shutdown) {
+    if interval == 0 || shared.leases.is_none() {
+        return;
+    }
+    let mut ticker = tokio::time::interval(Duration::from_secs(u64::from(interval)));
+    ticker.tick().await;
+    loop {
+        tokio::select! {
+            () = shutdown.requested() => break,
+            _ = ticker.tick() => {}
+        }
+        let pending = {
+            let server = shared.server.lock();
+            shared
+                .leases
+                .as_ref()
+                .map(|file| file.submit_compact(server.entries()))
+        };
+        if let Some(pending) = pending {
+            match pending.wait().await {
+                Ok(()) => shared.metrics.compacted(),
+                Err(error) => tracing::error!(%error, "lease file compaction failed"),
+            }
+        }
+    }
+}
+
+/// Seconds since the Unix epoch.
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
