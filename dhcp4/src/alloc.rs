@@ -274,6 +274,16 @@ impl SubnetAllocator {
         true
     }
 
+    /// Whether any client has a reservation here.
+    pub fn has_reservations(&self) -> bool {
+        !self.reservations.is_empty()
+    }
+
+    /// Whether `client` has a reservation here.
+    pub fn is_reserved_for(&self, client: &ClientKey) -> bool {
+        self.reservations.contains_key(client)
+    }
+
     /// The address leased (not merely offered) to `client`, if any.
     pub fn lease_of(&self, client: &ClientKey) -> Option<Ipv4Addr> {
         let addr = *self.by_client.get(client)?;

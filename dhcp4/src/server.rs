@@ -191,7 +191,23 @@ impl SubnetState {
         u32::from(addr) & self.mask == self.network
     }
 
+    /// Who the client is: the identity its reservation names, if it has
+    /// one (a reservation by hw-address holds even when the client sends a
+    /// client id), else its client id under match-client-id, else its
+    /// hardware address.
     fn key(&self, client_id: Option<&[u8]>, hwaddr: &[u8]) -> ClientKey {
+        if self.alloc.has_reservations() {
+            if let Some(id) = client_id {
+                let key = ClientKey::ClientId(id.to_vec());
+                if self.alloc.is_reserved_for(&key) {
+                    return key;
+                }
+            }
+            let key = ClientKey::HwAddr(hwaddr.to_vec());
+            if self.alloc.is_reserved_for(&key) {
+                return key;
+            }
+        }
         match client_id {
             Some(id) if self.config.match_client_id => ClientKey::ClientId(id.to_vec()),
             _ => ClientKey::HwAddr(hwaddr.to_vec()),

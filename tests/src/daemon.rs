@@ -31,6 +31,10 @@ pub enum Signal {
     Stop,
     /// SIGCONT: resume after SIGSTOP.
     Cont,
+    /// SIGUSR1 (udhcpc: renew the lease).
+    Usr1,
+    /// SIGUSR2 (udhcpc: release the lease).
+    Usr2,
 }
 
 impl Signal {
@@ -42,6 +46,8 @@ impl Signal {
             Self::Kill => "KILL",
             Self::Stop => "STOP",
             Self::Cont => "CONT",
+            Self::Usr1 => "USR1",
+            Self::Usr2 => "USR2",
         }
     }
 }

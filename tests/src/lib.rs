@@ -10,6 +10,9 @@
 //! - [`dig`]: run the real `dig` / `kdig` and parse their output, plus a small Rust
 //!   client ([`dig::query`]) built on hickory-proto messages.
 //! - [`metrics`]: scrape a Prometheus `/metrics` endpoint over raw HTTP and look values up.
+//! - [`netns`]: network namespaces for the DHCP tests (a bridged LAN of client
+//!   namespaces, routed links to relays); [`dhcp`]: a relay-side DHCP client
+//!   used by the `dhcp-load` binary.
 //! - [`redis`]: a real `redis-server` on a free loopback port, killable, restartable
 //!   and freezable, for the shared-cache tests.
 //!
@@ -20,10 +23,12 @@
 #![forbid(unsafe_code)]
 
 pub mod daemon;
+pub mod dhcp;
 pub mod dig;
 pub mod fake_backend;
 pub mod fake_dns;
 pub mod metrics;
+pub mod netns;
 pub mod redis;
 
 pub use daemon::{free_port, test_addr, unique_net, Daemon};

@@ -1,6 +1,8 @@
 //! Process-level integration tests of the e2e crate (modules only).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod dhcp4_clients;
+mod dhcp4_support;
 mod fake_dns_selftest;
 mod lb;
 mod resolver_cache;

@@ -1,0 +1,200 @@
+//! Network namespaces for the DHCP tests: a LAN of client namespaces joined
+//! by veth pairs to a bridge in the server's namespace, and a routed link to
+//! a relay. Everything the tests send stays inside namespaces they made;
+//! dropping the fixture deletes them (and with them their interfaces).
+
+use std::net::Ipv4Addr;
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use anyhow::{bail, Context as _};
+
+use crate::metrics::Scrape;
+
+/// One network namespace, deleted on drop.
+#[derive(Debug)]
+pub struct Netns {
+    name: String,
+}
+
+impl Netns {
+    /// Creates a namespace named after this process, a counter and `role`,
+    /// with its loopback up.
+    pub fn create(role: &str) -> anyhow::Result<Netns> {
+        static SEQ: AtomicU32 = AtomicU32::new(0);
+        let name = format!(
+            "d4t-{}-{}-{role}",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        );
+        ip(&["netns", "add", &name])?;
+        let netns = Netns { name };
+        netns.ip(&["link", "set", "lo", "up"])?;
+        Ok(netns)
+    }
+
+    /// Its name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// A command that runs `program` inside the namespace.
+    pub fn command(&self, program: &str) -> Command {
+        let mut command = Command::new("ip");
+        command.args(["netns", "exec", &self.name, program]);
+        command
+    }
+
+    /// Runs `ip ARGS` inside the namespace; fails with its stderr.
+    pub fn ip(&self, args: &[&str]) -> anyhow::Result<()> {
+        let mut all = vec!["-n", self.name.as_str()];
+        all.extend_from_slice(args);
+        ip(&all)
+    }
+
+    /// Runs `program ARGS` inside the namespace to completion.
+    pub fn run(&self, program: &str, args: &[&str]) -> anyhow::Result<Output> {
+        self.command(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .with_context(|| format!("{program} {args:?} in {}", self.name))
+    }
+
+    /// Scrapes `/metrics` from `port` on the namespace's loopback (with
+    /// busybox wget, run inside it).
+    pub fn scrape(&self, port: u16) -> anyhow::Result<Scrape> {
+        let url = format!("http://127.0.0.1:{port}/metrics");
+        let out = self.run("busybox", &["wget", "-q", "-O", "-", &url])?;
+        if !out.status.success() {
+            bail!("wget {url}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        Scrape::parse(&String::from_utf8_lossy(&out.stdout))
+    }
+
+    /// The HTTP status of `path` on `port` (busybox wget: 200 or an error).
+    pub fn http_ok(&self, port: u16, path: &str) -> anyhow::Result<bool> {
+        let url = format!("http://127.0.0.1:{port}{path}");
+        Ok(self
+            .run("busybox", &["wget", "-q", "-O", "/dev/null", &url])?
+            .status
+            .success())
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = ip(&["netns", "del", &self.name]);
+    }
+}
+
+/// Runs `ip ARGS` in the test's own namespace.
+fn ip(args: &[&str]) -> anyhow::Result<()> {
+    let out = Command::new("ip")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .context("running ip (iproute2)")?;
+    if !out.status.success() {
+        bail!(
+            "ip {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(())
+}
+
+/// A LAN: the server's namespace holds bridge `br0` at `<prefix>.1/24`;
+/// each client namespace has `eth0`, a veth whose peer is a bridge port.
+#[derive(Debug)]
+pub struct Lan {
+    /// The clients' namespaces (dropped before the server's).
+    pub clients: Vec<Netns>,
+    /// The server's namespace.
+    pub server: Netns,
+    /// The first three octets of the LAN's /24.
+    pub prefix: [u8; 3],
+}
+
+impl Lan {
+    /// A LAN on `prefix.0/24` with `clients` client namespaces.
+    pub fn new(prefix: [u8; 3], clients: usize) -> anyhow::Result<Lan> {
+        let server = Netns::create("srv")?;
+        server.ip(&["link", "add", "br0", "type", "bridge"])?;
+        let gateway = Ipv4Addr::new(prefix[0], prefix[1], prefix[2], 1);
+        server.ip(&["addr", "add", &format!("{gateway}/24"), "dev", "br0"])?;
+        server.ip(&["link", "set", "br0", "up"])?;
+        let mut lan = Lan {
+            clients: Vec::new(),
+            server,
+            prefix,
+        };
+        for _ in 0..clients {
+            lan.add_client()?;
+        }
+        Ok(lan)
+    }
+
+    /// Adds a client namespace; returns its index.
+    pub fn add_client(&mut self) -> anyhow::Result<usize> {
+        let index = self.clients.len();
+        let client = Netns::create(&format!("c{index}"))?;
+        let port = format!("p{index}");
+        ip(&[
+            "link",
+            "add",
+            &port,
+            "netns",
+            self.server.name(),
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "eth0",
+            "netns",
+            client.name(),
+        ])?;
+        self.server.ip(&["link", "set", &port, "master", "br0"])?;
+        self.server.ip(&["link", "set", &port, "up"])?;
+        client.ip(&["link", "set", "eth0", "up"])?;
+        self.clients.push(client);
+        Ok(index)
+    }
+
+    /// The address `host` on the LAN.
+    pub fn addr(&self, host: u8) -> Ipv4Addr {
+        Ipv4Addr::new(self.prefix[0], self.prefix[1], self.prefix[2], host)
+    }
+}
+
+/// Joins `a` and `b` with a veth pair named `a_if` / `b_if`, addressed
+/// `a_addr` / `b_addr` (with their prefix lengths, `10.0.0.1/30`).
+pub fn link(
+    a: &Netns,
+    a_if: &str,
+    a_addr: &str,
+    b: &Netns,
+    b_if: &str,
+    b_addr: &str,
+) -> anyhow::Result<()> {
+    ip(&[
+        "link",
+        "add",
+        a_if,
+        "netns",
+        a.name(),
+        "type",
+        "veth",
+        "peer",
+        "name",
+        b_if,
+        "netns",
+        b.name(),
+    ])?;
+    a.ip(&["addr", "add", a_addr, "dev", a_if])?;
+    b.ip(&["addr", "add", b_addr, "dev", b_if])?;
+    a.ip(&["link", "set", a_if, "up"])?;
+    b.ip(&["link", "set", b_if, "up"])?;
+    Ok(())
+}
