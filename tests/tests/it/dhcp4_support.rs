@@ -26,13 +26,33 @@ pub fn temp_dir(name: &str) -> PathBuf {
 /// pool .100-.200, routers .1, two DNS servers, a domain, a classless
 /// static route, a reservation for 02:00:00:00:00:99 (.10, "reserved").
 pub fn lan_config(interface: &str, prefix: [u8; 3], lease_file: &Path) -> String {
+    kea_lan_config(interface, prefix, lease_file, 3600, true)
+}
+
+/// [`lan_config`] with the LFC interval given, and option 121 optional
+/// (Kea 2.2 has no text format for it).
+pub fn kea_lan_config(
+    interface: &str,
+    prefix: [u8; 3],
+    lease_file: &Path,
+    lfc_interval: u32,
+    routes: bool,
+) -> String {
     let p = format!("{}.{}.{}", prefix[0], prefix[1], prefix[2]);
+    let route = if routes {
+        format!(
+            r#",
+        {{ "name": "classless-static-route", "data": "10.99.0.0/16 - {p}.254" }}"#
+        )
+    } else {
+        String::new()
+    };
     format!(
         r#"{{
   // as an operator writes it, comments and all
   "Dhcp4": {{
     "interfaces-config": {{ "interfaces": [ "{interface}" ] }},
-    "lease-database": {{ "type": "memfile", "persist": true, "name": "{lease}", "lfc-interval": 3600 }},
+    "lease-database": {{ "type": "memfile", "persist": true, "name": "{lease}", "lfc-interval": {lfc_interval} }},
     "valid-lifetime": 600,
     "authoritative": true,
     /* global options */
@@ -45,8 +65,7 @@ pub fn lan_config(interface: &str, prefix: [u8; 3], lease_file: &Path) -> String
       "subnet": "{p}.0/24",
       "pools": [ {{ "pool": "{p}.100 - {p}.200" }} ],
       "option-data": [
-        {{ "name": "routers", "data": "{p}.1" }},
-        {{ "name": "classless-static-route", "data": "10.99.0.0/16 - {p}.254" }}
+        {{ "name": "routers", "data": "{p}.1" }}{route}
       ],
       "reservations": [
         {{ "hw-address": "02:00:00:00:00:99", "ip-address": "{p}.10", "hostname": "reserved" }}

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod dhcp4_clients;
+mod dhcp4_relay_and_durability;
 mod dhcp4_support;
 mod fake_dns_selftest;
 mod lb;
