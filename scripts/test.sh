@@ -12,6 +12,12 @@ command -v kdig >/dev/null 2>&1 || need+=(knot-dnsutils)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 [ -x /usr/sbin/unbound ] || need+=(unbound)
 [ -x /usr/bin/redis-server ] || need+=(redis-server)
+# The DHCP tests run real clients, a real relay and Kea itself.
+[ -x /usr/bin/busybox ] || need+=(busybox)
+[ -x /usr/sbin/dhclient ] || need+=(isc-dhcp-client)
+[ -x /usr/sbin/dhcpcd ] || need+=(dhcpcd-base)
+[ -x /usr/sbin/dhcrelay ] || need+=(isc-dhcp-relay)
+[ -x /usr/sbin/kea-dhcp4 ] || need+=(kea-dhcp4-server)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
   echo "installing test dependencies: ${need[*]}"

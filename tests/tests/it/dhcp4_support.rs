@@ -261,6 +261,6 @@ pub fn lease_lines(path: &Path) -> anyhow::Result<Vec<FileLease>> {
 pub fn latest(path: &Path, address: Ipv4Addr) -> anyhow::Result<Option<FileLease>> {
     Ok(lease_lines(path)?
         .into_iter()
-        .filter(|l| l.address == address)
-        .last())
+        .rev()
+        .find(|l| l.address == address))
 }
