@@ -1,6 +1,5 @@
 //! A DHCPv4 server that replaces ISC Kea, reading Kea's configuration and
-//! lease files. Work in progress (issue 5): so far the configuration, the
-//! lease store, the packet decoder and the allocator.
+//! lease files.
 //!
 //! Module map:
 //! - [`config`]: Kea's `Dhcp4` JSON subset, errors naming the key path.
@@ -11,6 +10,14 @@
 //!   group commit, atomic compaction.
 //! - [`packet`]: DHCPv4 decoding that keeps every option (dhcproto for the
 //!   fixed part; options walked TLV by TLV, undecodable ones kept raw).
+//! - [`server`]: the protocol (RFC 2131): one request in, the reply and the
+//!   lease changes out; no sockets, no clock.
+//! - [`wire`]: reply encoding.
+//! - [`net`]: interfaces, per-interface UDP sockets, the packet socket for
+//!   unicast to clients without an address.
+//! - [`run`]: the daemon: receive loops, durable writes before replies,
+//!   reclamation and compaction timers, admin endpoints.
+//! - [`metrics`]: kea-exporter's metric names.
 //! - [`error`]: errors naming the file and line at fault.
 #![deny(unsafe_code)]
 
