@@ -73,7 +73,16 @@ pub fn decode(bytes: &[u8]) -> Result<Message, PacketError> {
     }
     let mut options = DhcpOptions::new();
     for (code, data) in raw {
-        options.insert(decode_option(code, data));
+        let option = decode_option(code, data);
+        // dhcproto's `msg_type()` panics (unreachable!) on anything but a
+        // decoded message type under code 53: one that does not decode
+        // (`53 0`) is left out, and the packet reads as plain BOOTP.
+        if code == u8::from(OptionCode::MessageType)
+            && !matches!(option, DhcpOption::MessageType(_))
+        {
+            continue;
+        }
+        options.insert(option);
     }
     message.set_opts(options);
     Ok(message)
@@ -127,7 +136,8 @@ fn decode_option(code: u8, data: Vec<u8>) -> DhcpOption {
         // Echoed back byte for byte (RFC 3046 §2.2), so never re-encoded.
         return DhcpOption::Unknown(UnknownOption::new(OptionCode::from(code), data));
     }
-    if let Ok(len) = u8::try_from(data.len()) {
+    let len = u8::try_from(data.len()).ok();
+    if let Some(len) = len.filter(|&len| dhcproto_takes(code, len)) {
         let mut tlv = Vec::with_capacity(data.len() + 2);
         tlv.push(code);
         tlv.push(len);
@@ -139,6 +149,19 @@ fn decode_option(code: u8, data: Vec<u8>) -> DhcpOption {
         }
     }
     DhcpOption::Unknown(UnknownOption::new(OptionCode::from(code), data))
+}
+
+/// Whether dhcproto 0.15 may be handed option `code` with `len` bytes: for
+/// these codes it `debug_assert!`s the length instead of checking it (a
+/// panic in debug builds, found by cargo fuzz); other lengths stay raw.
+fn dhcproto_takes(code: u8, len: u8) -> bool {
+    match code {
+        80 => len == 0,        // rapid commit
+        81 => len >= 3,        // client FQDN
+        94 => len == 3,        // client network interface identifier
+        152..=155 => len == 4, // bulk leasequery times
+        _ => true,
+    }
 }
 
 #[cfg(test)]
@@ -243,6 +266,21 @@ mod tests {
             decode(&truncated),
             Err(PacketError::Truncated { code: 61, .. })
         ));
+        // An empty message type is no message type (found by the fuzz seeds:
+        // kept raw, it made dhcproto's `msg_type()` panic).
+        let empty_type = discover(&[]);
+        let mut empty_type = empty_type[..COOKIE + MAGIC.len()].to_vec();
+        empty_type.extend_from_slice(&[53, 0, 255]);
+        assert_eq!(decode(&empty_type).unwrap().opts().msg_type(), None);
+        // Lengths dhcproto only debug_assert!s: kept raw, no panic.
+        for tlv in [[80, 1, 0], [81, 1, 0], [94, 1, 0], [155, 1, 0]] {
+            let odd = discover(&tlv);
+            let message = decode(&odd).unwrap();
+            assert!(matches!(
+                message.opts().get(OptionCode::from(tlv[0])),
+                Some(DhcpOption::Unknown(_))
+            ));
+        }
         // Every prefix and a byte flipped at every position: errors or messages.
         let packet = discover(&[12, 3, b'a', b'b', b'c', 61, 2, 1, 2, 55, 2, 1, 3]);
         for len in 0..packet.len() {
