@@ -141,11 +141,14 @@ pub fn summary(config: &Config, path: &std::path::Path, warnings: &[String]) -> 
         config.dhcp_socket_type
     );
     if config.persist {
+        let compaction = match config.lfc_interval {
+            0 => "never compacted: lfc-interval 0".to_string(),
+            seconds => format!("compacted every {seconds} s"),
+        };
         let _ = writeln!(
             s,
-            "leases: memfile {} (compacted every {} s)",
+            "leases: memfile {} ({compaction})",
             lease_path(config).display(),
-            config.lfc_interval
         );
     } else {
         let _ = writeln!(s, "leases: in memory only (persist false)");
@@ -323,7 +326,7 @@ async fn serve_interface(
                 _ => None,
             };
             if let Some(id) = outcome.allocation_failed {
-                if let Some(stats) = server.stats().into_iter().find(|s| s.id == id) {
+                if let Some(stats) = server.subnet_stats(id) {
                     shared.metrics.allocation_failed(&stats);
                 }
             }
@@ -418,8 +421,13 @@ async fn send(
     }
 }
 
-/// Kea's expired-leases-processing: every `interval` seconds, reclaim.
-async fn reclaim_timer(shared: Arc<Shared>, interval: u32, shutdown: Shutdown) {
+/// Runs `tick` every `interval` seconds (never when 0) until shutdown: the
+/// loop behind reclamation and compaction.
+async fn every<F, Fut>(interval: u32, shutdown: Shutdown, mut tick: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
     if interval == 0 {
         return;
     }
@@ -430,63 +438,70 @@ async fn reclaim_timer(shared: Arc<Shared>, interval: u32, shutdown: Shutdown) {
             () = shutdown.requested() => break,
             _ = ticker.tick() => {}
         }
-        let (pending, changes, stats) = {
-            let mut server = shared.server.lock();
-            let changes = server.reclaim(unix_now());
-            let pending = match (&shared.leases, changes.is_empty()) {
-                (Some(file), false) => Some(file.submit_append(&changes)),
-                _ => None,
-            };
-            (pending, changes, server.stats())
+        tick().await;
+    }
+}
+
+/// Kea's expired-leases-processing: every `interval` seconds, reclaim.
+async fn reclaim_timer(shared: Arc<Shared>, interval: u32, shutdown: Shutdown) {
+    every(interval, shutdown, || reclaim(&shared)).await;
+}
+
+/// Reclaims what ran out, appends it to the lease file and counts it.
+async fn reclaim(shared: &Shared) {
+    let (pending, changes, stats) = {
+        let mut server = shared.server.lock();
+        let changes = server.reclaim(unix_now());
+        let pending = match (&shared.leases, changes.is_empty()) {
+            (Some(file), false) => Some(file.submit_append(&changes)),
+            _ => None,
         };
-        for subnet in &stats {
-            let in_subnet = |state| {
-                changes
-                    .iter()
-                    .filter(|l| l.subnet_id == subnet.id && l.state == state)
-                    .count() as u64
-            };
-            let expired = in_subnet(LeaseState::ExpiredReclaimed);
-            let declined = in_subnet(LeaseState::Declined);
-            if expired + declined > 0 {
-                shared.metrics.reclaimed(subnet, expired, declined);
-            }
+        (pending, changes, server.stats())
+    };
+    for subnet in &stats {
+        let in_subnet = |state| {
+            changes
+                .iter()
+                .filter(|l| l.subnet_id == subnet.id && l.state == state)
+                .count() as u64
+        };
+        let expired = in_subnet(LeaseState::ExpiredReclaimed);
+        let declined = in_subnet(LeaseState::Declined);
+        if expired + declined > 0 {
+            shared.metrics.reclaimed(subnet, expired, declined);
         }
-        if let Some(pending) = pending {
-            let ok = pending.wait().await.is_ok();
-            shared.metrics.lease_written(changes.len(), ok);
-        }
-        if !changes.is_empty() {
-            tracing::debug!(count = changes.len(), "leases reclaimed");
-        }
+    }
+    if let Some(pending) = pending {
+        let ok = pending.wait().await.is_ok();
+        shared.metrics.lease_written(changes.len(), ok);
+    }
+    if !changes.is_empty() {
+        tracing::debug!(count = changes.len(), "leases reclaimed");
     }
 }
 
 /// Kea's LFC: every `interval` seconds, rewrite the lease file with only
 /// the live entries (write, fsync, rename, fsync the directory).
 async fn compaction_timer(shared: Arc<Shared>, interval: u32, shutdown: Shutdown) {
-    if interval == 0 || shared.leases.is_none() {
+    if shared.leases.is_none() {
         return;
     }
-    let mut ticker = tokio::time::interval(Duration::from_secs(u64::from(interval)));
-    ticker.tick().await;
-    loop {
-        tokio::select! {
-            () = shutdown.requested() => break,
-            _ = ticker.tick() => {}
-        }
-        let pending = {
-            let server = shared.server.lock();
-            shared
-                .leases
-                .as_ref()
-                .map(|file| file.submit_compact(server.entries()))
-        };
-        if let Some(pending) = pending {
-            match pending.wait().await {
-                Ok(()) => shared.metrics.compacted(),
-                Err(error) => tracing::error!(%error, "lease file compaction failed"),
-            }
+    every(interval, shutdown, || compact(&shared)).await;
+}
+
+/// Rewrites the lease file with the live entries.
+async fn compact(shared: &Shared) {
+    let pending = {
+        let server = shared.server.lock();
+        shared
+            .leases
+            .as_ref()
+            .map(|file| file.submit_compact(server.entries()))
+    };
+    if let Some(pending) = pending {
+        match pending.wait().await {
+            Ok(()) => shared.metrics.compacted(),
+            Err(error) => tracing::error!(%error, "lease file compaction failed"),
         }
     }
 }

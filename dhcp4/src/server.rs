@@ -186,6 +186,18 @@ struct SubnetState {
     alloc: SubnetAllocator,
 }
 
+/// A subnet's figures for the metrics.
+fn subnet_stats(subnet: &SubnetState) -> SubnetStats {
+    let (assigned, declined) = subnet.alloc.counts();
+    SubnetStats {
+        id: subnet.config.id,
+        prefix: format!("{}/{}", subnet.config.network, subnet.config.prefix_len),
+        total: subnet.alloc.total(),
+        assigned,
+        declined,
+    }
+}
+
 impl SubnetState {
     fn contains(&self, addr: Ipv4Addr) -> bool {
         u32::from(addr) & self.mask == self.network
@@ -355,19 +367,15 @@ impl Server {
 
     /// Per-subnet figures.
     pub fn stats(&self) -> Vec<SubnetStats> {
+        self.subnets.iter().map(subnet_stats).collect()
+    }
+
+    /// The figures of subnet `id` alone (cheap: no pool walk).
+    pub fn subnet_stats(&self, id: u32) -> Option<SubnetStats> {
         self.subnets
             .iter()
-            .map(|s| {
-                let (assigned, declined) = s.alloc.counts();
-                SubnetStats {
-                    id: s.config.id,
-                    prefix: format!("{}/{}", s.config.network, s.config.prefix_len),
-                    total: s.alloc.total(),
-                    assigned,
-                    declined,
-                }
-            })
-            .collect()
+            .find(|s| s.config.id == id)
+            .map(subnet_stats)
     }
 
     /// Reclaims what ran out by `now` (Kea's expired-leases-processing):

@@ -57,3 +57,25 @@ fn a_bad_key_is_named_with_its_path_and_exits_64() {
         "{stderr}"
     );
 }
+
+#[test]
+fn the_summary_says_how_often_the_lease_file_is_compacted() {
+    let with_interval = |lfc: u32| {
+        format!(
+            r#"{{ "Dhcp4": {{ "lease-database": {{ "type": "memfile", "name": "/tmp/x.leases", "lfc-interval": {lfc} }},
+  "subnet4": [ {{ "id": 1, "subnet": "10.1.0.0/16", "pools": [ {{ "pool": "10.1.1.0/24" }} ] }} ] }} }}"#
+        )
+    };
+    let (code, stdout, _) = check("lfc.json", &with_interval(600));
+    assert_eq!(code, 0, "{stdout}");
+    assert!(
+        stdout.contains("leases: memfile /tmp/x.leases (compacted every 600 s)"),
+        "{stdout}"
+    );
+    let (code, stdout, _) = check("lfc0.json", &with_interval(0));
+    assert_eq!(code, 0, "{stdout}");
+    assert!(
+        stdout.contains("leases: memfile /tmp/x.leases (never compacted: lfc-interval 0)"),
+        "{stdout}"
+    );
+}
