@@ -500,16 +500,24 @@ mod tests {
             let addr = Ipv4Addr::from(u32::from(ip("10.0.0.10")) + (state >> 8) % 31);
             let now = step / 10;
             match (state >> 4) % 7 {
-                0 | 1 => drop(s.offer(&client, Some(addr), now, now + 5)),
+                0 | 1 => {
+                    let _ = s.offer(&client, Some(addr), now, now + 5);
+                }
                 2 => {
                     if let Ok(offered) = s.offer(&client, None, now, now + 5) {
-                        drop(s.commit(&client, offered, now, now + 30));
+                        let _ = s.commit(&client, offered, now, now + 30);
                     }
                 }
-                3 => drop(s.release(&client, addr)),
-                4 => drop(s.decline(&client, addr, now + 20)),
+                3 => {
+                    s.release(&client, addr);
+                }
+                4 => {
+                    s.decline(&client, addr, now + 20);
+                }
                 5 => s.quarantine(addr, now + 20),
-                _ => drop(s.expire(now)),
+                _ => {
+                    s.expire(now);
+                }
             }
             assert_eq!(s.counts(), recount(&s), "after step {step}");
         }
