@@ -22,6 +22,12 @@ struct Args {
     /// Seconds to keep serving (not ready) after SIGTERM before stopping.
     #[arg(long, default_value_t = 0.0)]
     lameduck: f64,
+    /// Milliseconds the lease writer gathers lease changes before one write
+    /// and fsync covers them all (0: commit each at once). Every ACK still
+    /// waits for its lease to be durable; this trades that much ACK latency
+    /// for far less CPU per lease at moderate rates.
+    #[arg(long, value_name = "MS", default_value_t = dhcp4::run::DEFAULT_COMMIT_WINDOW_MS)]
+    commit_window: f64,
 }
 
 fn main() -> ExitCode {
@@ -53,7 +59,11 @@ fn main() -> ExitCode {
         .common
         .metrics_addr
         .or_else(|| dhcp4::run::DEFAULT_METRICS_ADDR.parse::<SocketAddr>().ok());
-    let bound = match dhcp4::run::bind(&config, args.port, metrics_addr) {
+    let Ok(commit_window) = Duration::try_from_secs_f64(args.commit_window / 1000.0) else {
+        eprintln!("dhcp4: --commit-window must be a number of milliseconds, 0 or more");
+        return ExitCode::from(EX_USAGE);
+    };
+    let bound = match dhcp4::run::bind(&config, args.port, metrics_addr, commit_window) {
         Ok(bound) => bound,
         Err(error) => {
             tracing::error!(%error, "cannot start");

@@ -16,7 +16,12 @@
 //! **Durability**: [`LeaseFile::append`] resolves only after the lines are
 //! written and fsynced. One writer thread takes every append waiting at that
 //! moment, writes them with one write and covers them with one fsync (group
-//! commit), so a burst of requests costs a few fsyncs, not one each.
+//! commit), so a burst of requests costs a few fsyncs, not one each. With a
+//! commit window the writer, woken by a first append, waits that long before
+//! it writes, so at moderate rates one fsync still covers several leases (an
+//! fsync costs far more CPU than handling a request: see the README).
+//! [`LeaseFile::submit_append_then`] runs a callback on the writer thread
+//! once the lines are durable, so a reply can leave without waking anything.
 //!
 //! **Crash safety**: a torn last line (no newline: the process died mid-write)
 //! is cut off at open; a line that does not decode is skipped and reported with
@@ -35,6 +40,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use tokio::sync::oneshot;
 
@@ -255,8 +261,29 @@ pub struct Replay {
     pub lines: usize,
 }
 
+/// A callback the writer runs once an append is durable (or failed).
+pub type OnDurable = Box<dyn FnOnce(Result<(), LeaseFileError>) + Send>;
+
 /// Where the writer answers a job: Ok once durable, or why not.
-type Done = oneshot::Sender<Result<(), String>>;
+enum Done {
+    /// An async waiter ([`Pending`]).
+    Channel(oneshot::Sender<Result<(), String>>),
+    /// A callback run on the writer thread, with the file's path for errors.
+    Call(OnDurable, PathBuf),
+}
+
+impl Done {
+    fn send(self, result: Result<(), String>) {
+        match self {
+            Done::Channel(sender) => {
+                let _ = sender.send(result);
+            }
+            Done::Call(call, path) => {
+                call(result.map_err(|reason| LeaseFileError::WriterStopped { path, reason }));
+            }
+        }
+    }
+}
 
 /// Work for the writer thread.
 enum Job {
@@ -264,6 +291,14 @@ enum Job {
     Append(Vec<u8>, Done),
     /// The whole new content (header included) for compaction.
     Compact(Vec<u8>, Done),
+}
+
+impl Job {
+    fn answer(self, result: Result<(), String>) {
+        match self {
+            Job::Append(_, done) | Job::Compact(_, done) => done.send(result),
+        }
+    }
 }
 
 /// An open lease file: appends go through its writer thread.
@@ -278,8 +313,17 @@ pub struct LeaseFile {
 
 impl LeaseFile {
     /// Opens (or creates, with Kea 2.2's header) the lease file at `path`,
-    /// replays it, and starts its writer.
+    /// replays it, and starts its writer, which commits at once.
     pub fn open(path: &Path) -> Result<(LeaseFile, Replay), LeaseFileError> {
+        LeaseFile::open_with_window(path, Duration::ZERO)
+    }
+
+    /// As [`LeaseFile::open`], with a writer that waits `window` after the
+    /// first append it sees before writing and fsyncing what has come.
+    pub fn open_with_window(
+        path: &Path,
+        window: Duration,
+    ) -> Result<(LeaseFile, Replay), LeaseFileError> {
         let io = |source| LeaseFileError::Io {
             path: path.to_path_buf(),
             source,
@@ -337,7 +381,7 @@ impl LeaseFile {
             let fsyncs = fsyncs.clone();
             std::thread::Builder::new()
                 .name("lease-writer".into())
-                .spawn(move || write_loop(file, &path, &rx, &fsyncs))
+                .spawn(move || write_loop(file, &path, &rx, &fsyncs, window))
                 .map_err(io)?
         };
         Ok((
@@ -376,12 +420,34 @@ impl LeaseFile {
     /// holding its state lock keeps the file in the order of its changes);
     /// the result says when they are durable.
     pub fn submit_append(&self, leases: &[Lease]) -> Pending {
+        let bytes = self.lines(leases);
+        self.submit(|done| Job::Append(bytes, done))
+    }
+
+    /// Queues these lease changes now, as [`LeaseFile::submit_append`], and
+    /// runs `then` on the writer thread once they are durable (or with the
+    /// error if they cannot be). `then` must not block for long: the next
+    /// group commit waits for it.
+    pub fn submit_append_then(&self, leases: &[Lease], then: OnDurable) {
+        let bytes = self.lines(leases);
+        let job = Job::Append(bytes, Done::Call(then, self.path.clone()));
+        if let Some(jobs) = &self.jobs {
+            if let Err(mpsc::SendError(job)) = jobs.send(job) {
+                job.answer(Err("writer thread exited".into()));
+            }
+        } else {
+            job.answer(Err("closed".into()));
+        }
+    }
+
+    /// The file's lines for these lease changes.
+    fn lines(&self, leases: &[Lease]) -> Vec<u8> {
         let mut bytes = Vec::with_capacity(leases.len() * 96);
         for lease in leases {
             bytes.extend_from_slice(encode_line(lease, self.columns).as_bytes());
             bytes.push(b'\n');
         }
-        self.submit(|done| Job::Append(bytes, done))
+        bytes
     }
 
     /// Rewrites the file with just `leases` (the live ones), atomically.
@@ -409,7 +475,7 @@ impl LeaseFile {
         let sent = self
             .jobs
             .as_ref()
-            .is_some_and(|jobs| jobs.send(job(done)).is_ok());
+            .is_some_and(|jobs| jobs.send(job(Done::Channel(done))).is_ok());
         Pending {
             path: self.path.clone(),
             result: sent.then_some(result),
@@ -444,7 +510,11 @@ impl Drop for LeaseFile {
         // Closing the channel ends the writer once it has finished what it holds.
         self.jobs.take();
         if let Some(writer) = self.writer.take() {
-            let _ = writer.join();
+            // A callback run by the writer may hold the last owner of this
+            // file: the writer then ends on its own, it cannot join itself.
+            if writer.thread().id() != std::thread::current().id() {
+                let _ = writer.join();
+            }
         }
     }
 }
@@ -452,9 +522,20 @@ impl Drop for LeaseFile {
 /// The writer thread: group commit for appends, compaction in between. After
 /// a failed write or fsync it answers every job with the error and stops:
 /// what was not confirmed durable must not be acknowledged.
-fn write_loop(mut file: File, path: &Path, jobs: &mpsc::Receiver<Job>, fsyncs: &AtomicU64) {
+fn write_loop(
+    mut file: File,
+    path: &Path,
+    jobs: &mpsc::Receiver<Job>,
+    fsyncs: &AtomicU64,
+    window: Duration,
+) {
     let mut failed: Option<String> = None;
     while let Ok(first) = jobs.recv() {
+        if !window.is_zero() && matches!(first, Job::Append(..)) {
+            // Sleeping (rather than waiting on the channel) lets senders
+            // queue without waking this thread once per append.
+            std::thread::sleep(window);
+        }
         let mut batch = vec![first];
         while let Ok(more) = jobs.try_recv() {
             batch.push(more);
@@ -484,7 +565,7 @@ fn write_loop(mut file: File, path: &Path, jobs: &mpsc::Receiver<Job>, fsyncs: &
                             }
                         },
                     };
-                    let _ = done.send(result);
+                    done.send(result);
                 }
             }
         }
@@ -518,7 +599,7 @@ fn commit(
         }
     }
     for (_, done) in waiting.drain(..) {
-        let _ = done.send(match failed {
+        done.send(match failed {
             Some(reason) => Err(reason.clone()),
             None => Ok(()),
         });

@@ -20,7 +20,6 @@ use common::metrics::Registry;
 use common::readiness::Readiness;
 use common::shutdown::Shutdown;
 use parking_lot::Mutex;
-use tokio::net::UdpSocket;
 
 use crate::config::Config;
 use crate::lease::LeaseState;
@@ -36,6 +35,8 @@ pub const DEFAULT_METRICS_ADDR: &str = "0.0.0.0:9547";
 pub const DEFAULT_LEASE_FILE: &str = "/var/lib/kea/kea-leases4.csv";
 /// The DHCP server port.
 pub const DEFAULT_PORT: u16 = 67;
+/// How long the lease writer gathers changes before a group commit (ms).
+pub const DEFAULT_COMMIT_WINDOW_MS: f64 = 5.0;
 
 /// Why the daemon cannot start or stopped.
 #[derive(Debug, thiserror::Error)]
@@ -77,16 +78,18 @@ pub struct Bound {
     port: u16,
 }
 
-/// Opens the lease file (replaying it), finds the interfaces and binds
-/// their sockets on `port`, and the metrics listener.
+/// Opens the lease file (replaying it; its writer gathers changes for
+/// `commit_window` before each group commit), finds the interfaces and
+/// binds their sockets on `port`, and the metrics listener.
 pub fn bind(
     config: &Config,
     port: u16,
     metrics_addr: Option<SocketAddr>,
+    commit_window: Duration,
 ) -> Result<Bound, RunError> {
     let leases = if config.persist {
         let path = lease_path(config);
-        Some(LeaseFile::open(&path)?)
+        Some(LeaseFile::open_with_window(&path, commit_window)?)
     } else {
         None
     };
@@ -262,17 +265,24 @@ pub async fn run(
 
     let mut loops = tokio::task::JoinSet::new();
     for (interface, socket) in bound.sockets {
-        let socket = UdpSocket::from_std(socket).map_err(|source| RunError::Socket {
-            interface: interface.name.clone(),
-            source,
-        })?;
-        tracing::info!(interface = %interface.name, addr = ?interface.addr, port = shared.port, "listening");
-        loops.spawn(serve_interface(
+        let name = interface.name.clone();
+        let blocking = socket
+            .set_nonblocking(false)
+            .and_then(|()| socket.set_read_timeout(Some(RECEIVE_POLL)));
+        if let Err(source) = blocking {
+            return Err(RunError::Socket {
+                interface: name,
+                source,
+            });
+        }
+        tracing::info!(interface = %name, addr = ?interface.addr, port = shared.port, "listening");
+        let replier = Arc::new(Replier {
+            shared: shared.clone(),
             interface,
-            Arc::new(socket),
-            shared.clone(),
-            shutdown.clone(),
-        ));
+            socket,
+        });
+        let shutdown = shutdown.clone();
+        loops.spawn_blocking(move || serve_interface(replier, &shutdown));
     }
     loops.spawn(reclaim_timer(
         shared.clone(),
@@ -287,136 +297,134 @@ pub async fn run(
     latch.release();
     tracing::info!(subnets = config.subnets.len(), "dhcp4 ready");
     while loops.join_next().await.is_some() {}
+    if let Some(file) = &shared.leases {
+        // Replies still waiting for their fsync leave before we return.
+        if let Err(error) = file.submit_append(&[]).wait().await {
+            tracing::error!(%error, "lease file: last writes not confirmed");
+        }
+    }
     tracing::info!("dhcp4 stopped");
     Ok(())
 }
 
-/// Receives, handles and answers requests on one interface.
-async fn serve_interface(
-    interface: NetInterface,
-    socket: Arc<UdpSocket>,
+/// How long a receive thread sleeps in `recv_from` before it looks for a
+/// shutdown.
+const RECEIVE_POLL: Duration = Duration::from_millis(200);
+
+/// Sends the replies of one interface: from its receive thread, or from the
+/// lease writer once a lease is durable.
+struct Replier {
     shared: Arc<Shared>,
-    shutdown: Shutdown,
-) {
-    let via = Interface {
-        name: interface.name.clone(),
-        addr: interface.addr,
-    };
-    let interface = Arc::new(interface);
-    let mut buf = vec![0u8; 65_536];
-    loop {
-        let received = tokio::select! {
-            () = shutdown.requested() => break,
-            received = socket.recv_from(&mut buf) => received,
+    interface: NetInterface,
+    socket: std::net::UdpSocket,
+}
+
+impl Replier {
+    /// Sends `reply` where RFC 2131 §4.1 says, and counts it.
+    fn send(&self, reply: &Reply, arrived: Instant) {
+        let shared = &self.shared;
+        let client_port = shared.port.wrapping_add(1);
+        let udp = |to: Ipv4Addr, port: u16| {
+            self.socket
+                .send_to(&reply.bytes, SocketAddrV4::new(to, port))
+                .map(drop)
         };
-        let len = match received {
-            Ok((len, _)) => len,
+        let result = match reply.to {
+            Destination::Relay(relay) => udp(relay, shared.port),
+            Destination::Unicast(client) => udp(client, client_port),
+            Destination::Hardware { addr, mac } => match (&shared.hardware, self.interface.addr) {
+                (Some(hardware), Some(source)) => hardware.send(
+                    self.interface.index,
+                    mac,
+                    SocketAddrV4::new(source, shared.port),
+                    SocketAddrV4::new(addr, client_port),
+                    &reply.bytes,
+                ),
+                _ => udp(Ipv4Addr::BROADCAST, client_port),
+            },
+            Destination::Broadcast => udp(Ipv4Addr::BROADCAST, client_port),
+        };
+        match result {
+            Ok(()) => shared
+                .metrics
+                .sent(reply.kind, arrived.elapsed().as_secs_f64()),
             Err(error) => {
-                tracing::warn!(interface = %via.name, %error, "receive failed");
-                tokio::time::sleep(Duration::from_millis(10)).await;
-                continue;
-            }
-        };
-        let arrived = Instant::now();
-        let (outcome, pending) = {
-            let mut server = shared.server.lock();
-            let outcome = server.handle(&buf[..len], &via, unix_now());
-            let pending = match (&shared.leases, outcome.changes.is_empty()) {
-                (Some(file), false) => Some(file.submit_append(&outcome.changes)),
-                _ => None,
-            };
-            if let Some(id) = outcome.allocation_failed {
-                if let Some(stats) = server.subnet_stats(id) {
-                    shared.metrics.allocation_failed(&stats);
-                }
-            }
-            (outcome, pending)
-        };
-        shared.metrics.received(outcome.received);
-        let Some(reply) = outcome.reply else {
-            if let Some(pending) = pending {
-                let shared = shared.clone();
-                let count = outcome.changes.len();
-                tokio::spawn(async move {
-                    let ok = pending.wait().await.is_ok();
-                    shared.metrics.lease_written(count, ok);
-                });
-            }
-            continue;
-        };
-        match pending {
-            None => send(&shared, &interface, &socket, &reply, arrived).await,
-            Some(pending) => {
-                let shared = shared.clone();
-                let socket = socket.clone();
-                let interface = interface.clone();
-                let count = outcome.changes.len();
-                tokio::spawn(async move {
-                    match pending.wait().await {
-                        Ok(()) => {
-                            shared.metrics.lease_written(count, true);
-                            send(&shared, &interface, &socket, &reply, arrived).await;
-                        }
-                        Err(error) => {
-                            shared.metrics.lease_written(count, false);
-                            tracing::error!(%error, "lease not durable; reply withheld");
-                        }
-                    }
-                });
+                shared.metrics.send_error();
+                tracing::debug!(%error, to = ?reply.to, "send failed");
             }
         }
     }
 }
 
-/// Sends `reply` where RFC 2131 §4.1 says.
-async fn send(
-    shared: &Shared,
-    interface: &NetInterface,
-    socket: &UdpSocket,
-    reply: &Reply,
-    arrived: Instant,
-) {
-    let client_port = shared.port.wrapping_add(1);
-    let result = match reply.to {
-        Destination::Relay(relay) => socket
-            .send_to(&reply.bytes, SocketAddrV4::new(relay, shared.port))
-            .await
-            .map(drop),
-        Destination::Unicast(client) => socket
-            .send_to(&reply.bytes, SocketAddrV4::new(client, client_port))
-            .await
-            .map(drop),
-        Destination::Hardware { addr, mac } => match (&shared.hardware, interface.addr) {
-            (Some(hardware), Some(source)) => hardware.send(
-                interface.index,
-                mac,
-                SocketAddrV4::new(source, shared.port),
-                SocketAddrV4::new(addr, client_port),
-                &reply.bytes,
-            ),
-            _ => socket
-                .send_to(
-                    &reply.bytes,
-                    SocketAddrV4::new(Ipv4Addr::BROADCAST, client_port),
-                )
-                .await
-                .map(drop),
-        },
-        Destination::Broadcast => socket
-            .send_to(
-                &reply.bytes,
-                SocketAddrV4::new(Ipv4Addr::BROADCAST, client_port),
-            )
-            .await
-            .map(drop),
+/// Receives, handles and answers requests on one interface, on a thread of
+/// its own: a blocking receive costs one system call per packet, where an
+/// event loop spends several (measured in tests/bench/README.md). Replies
+/// that commit a lease leave from the lease writer once it is durable.
+fn serve_interface(replier: Arc<Replier>, shutdown: &Shutdown) {
+    let shared = &replier.shared;
+    let via = Interface {
+        name: replier.interface.name.clone(),
+        addr: replier.interface.addr,
     };
-    match result {
-        Ok(()) => shared
-            .metrics
-            .sent(reply.kind, arrived.elapsed().as_secs_f64()),
-        Err(error) => {
-            shared.metrics.send_error();
-            tracing::debug!(%error, to = ?reply.to, "send failed");
+    let mut buf = vec![0u8; 65_536];
+    while !shutdown.is_requested() {
+        let len = match replier.socket.recv_from(&mut buf) {
+            Ok((len, _)) => len,
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    std::io::ErrorKind::WouldBlock
+                        | std::io::ErrorKind::TimedOut
+                        | std::io::ErrorKind::Interrupted
+                ) =>
+            {
+                continue
+            }
+            Err(error) => {
+                tracing::warn!(interface = %via.name, %error, "receive failed");
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            }
+        };
+        let arrived = Instant::now();
+        let mut server = shared.server.lock();
+        let outcome = server.handle(&buf[..len], &via, unix_now());
+        if let Some(id) = outcome.allocation_failed {
+            if let Some(stats) = server.subnet_stats(id) {
+                shared.metrics.allocation_failed(&stats);
+            }
+        }
+        shared.metrics.received(outcome.received);
+        match (&shared.leases, outcome.changes.is_empty()) {
+            (Some(file), false) => {
+                // Queued under the lock, so the file keeps the order of the
+                // changes; the reply waits for the fsync.
+                let count = outcome.changes.len();
+                let replier = replier.clone();
+                let reply = outcome.reply;
+                file.submit_append_then(
+                    &outcome.changes,
+                    Box::new(move |result| match result {
+                        Ok(()) => {
+                            replier.shared.metrics.lease_written(count, true);
+                            if let Some(reply) = reply {
+                                replier.send(&reply, arrived);
+                            }
+                        }
+                        Err(error) => {
+                            replier.shared.metrics.lease_written(count, false);
+                            tracing::error!(%error, "lease not durable; reply withheld");
+                        }
+                    }),
+                );
+                drop(server);
+            }
+            _ => {
+                drop(server);
+                if let Some(reply) = outcome.reply {
+                    replier.send(&reply, arrived);
+                }
+            }
         }
     }
 }

@@ -194,3 +194,41 @@ async fn files_as_kea_writes_them_are_read_and_extended_in_their_format() {
         "{err}"
     );
 }
+
+#[test]
+fn a_commit_window_gathers_appends_and_callbacks_run_once_durable_in_order() {
+    let path = scratch("window");
+    // A window far longer than it takes to queue 50 appends: they share one
+    // fsync (two if the first one started before the rest were queued).
+    let (file, _) =
+        LeaseFile::open_with_window(&path, std::time::Duration::from_millis(200)).unwrap();
+    let (done, results) = std::sync::mpsc::channel();
+    for i in 1..=50u32 {
+        let done = done.clone();
+        let path = path.clone();
+        file.submit_append_then(
+            &[lease(i)],
+            Box::new(move |result| {
+                // Durable means readable by a fresh open right now.
+                let (_, replay) = LeaseFile::open(&path).unwrap();
+                let on_disk = replay.leases.contains_key(&lease(i).address);
+                done.send((i, result.is_ok(), on_disk)).unwrap();
+            }),
+        );
+    }
+    let answered: Vec<(u32, bool, bool)> = (1..=50)
+        .map(|_| {
+            results
+                .recv_timeout(std::time::Duration::from_secs(10))
+                .unwrap()
+        })
+        .collect();
+    let order: Vec<u32> = answered.iter().map(|(i, _, _)| *i).collect();
+    assert_eq!(order, (1..=50).collect::<Vec<_>>(), "answered in order");
+    assert!(answered.iter().all(|(_, ok, on_disk)| *ok && *on_disk));
+    assert!(
+        (1..=2).contains(&file.fsyncs()),
+        "{} fsyncs for 50 appends in one window",
+        file.fsyncs()
+    );
+}
