@@ -1,0 +1,279 @@
+"""The check can fail: each test breaks the rendered poc overlay in one way and
+asserts that k8s/checks/check.py rejects it, naming the object.
+
+k8s/check.sh runs these after the real check, with
+K8S_CHECK_RENDERED (the poc overlay's render), K8S_CHECK_METRICS (the metric
+list its live run saved) and K8S_CHECK_BIN_DIR (our binaries); the binaries'
+checks (--help, --check-config, ports) run, the live run does not.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import pathlib
+import sys
+
+import pytest
+import yaml
+
+CHECKS = pathlib.Path(__file__).resolve().parent.parent
+REPO = CHECKS.parent.parent
+sys.path.insert(0, str(CHECKS))
+
+import check  # noqa: E402
+import promql  # noqa: E402
+
+RENDERED = os.environ.get("K8S_CHECK_RENDERED")
+METRICS = os.environ.get("K8S_CHECK_METRICS")
+BIN_DIR = os.environ.get("K8S_CHECK_BIN_DIR")
+
+needs_render = pytest.mark.skipif(not (RENDERED and METRICS), reason="run through k8s/check.sh (needs a render and a metric list)")
+
+
+@pytest.fixture(scope="module")
+def docs() -> list[dict]:
+    with open(RENDERED) as f:
+        return [d for d in yaml.safe_load_all(f) if d]
+
+
+def run(docs: list[dict], tmp_path: pathlib.Path, capsys, binaries: bool = False) -> tuple[int, str]:
+    path = tmp_path / "rendered.yaml"
+    path.write_text(yaml.safe_dump_all(docs, sort_keys=False))
+    argv = ["--repo", str(REPO), "--metrics-from", METRICS, f"overlays/poc={path}"]
+    argv += ["--bin-dir", BIN_DIR] if binaries else ["--no-binaries"]
+    code = check.main(argv)
+    out = capsys.readouterr()
+    return code, out.out + out.err
+
+
+def find(docs: list[dict], kind: str, name: str) -> dict:
+    for d in docs:
+        if d["kind"] == kind and d["metadata"]["name"].startswith(name):
+            return d
+    raise KeyError(f"{kind} {name}")
+
+
+def container(docs: list[dict], deployment: str) -> dict:
+    return find(docs, "Deployment", deployment)["spec"]["template"]["spec"]["containers"][0]
+
+
+def expect_failure(docs, tmp_path, capsys, *needles: str, binaries: bool = False) -> None:
+    code, out = run(docs, tmp_path, capsys, binaries)
+    assert code == 1, f"the check passed a broken manifest:\n{out}"
+    for needle in needles:
+        assert needle in out, f"{needle!r} not in the check's output:\n{out}"
+
+
+@needs_render
+def test_the_unbroken_render_passes(docs, tmp_path, capsys):
+    code, out = run(docs, tmp_path, capsys, binaries=bool(BIN_DIR))
+    assert code == 0, out
+
+
+@needs_render
+def test_wrong_service_selector(docs, tmp_path, capsys):
+    docs = copy.deepcopy(docs)
+    find(docs, "Service", "resolver-headless")["spec"]["selector"] = {"app.kubernetes.io/name": "unbound"}
+    expect_failure(docs, tmp_path, capsys, "Service noc-poc/resolver-headless", "matches no pod template")
+
+
+@needs_render
+def test_servicemonitor_port_by_number(docs, tmp_path, capsys):
+    docs = copy.deepcopy(docs)
+    endpoint = find(docs, "ServiceMonitor", "resolver")["spec"]["endpoints"][0]
+    del endpoint["port"]
+    endpoint["targetPort"] = 9167
+    expect_failure(docs, tmp_path, capsys, "ServiceMonitor noc-poc/resolver", "no named `port`")
+
+
+@needs_render
+def test_servicemonitor_port_name_missing_on_service(docs, tmp_path, capsys):
+    docs = copy.deepcopy(docs)
+    find(docs, "ServiceMonitor", "lb")["spec"]["endpoints"][0]["port"] = "prometheus"
+    expect_failure(docs, tmp_path, capsys, "ServiceMonitor noc-poc/lb", "'prometheus' is not a named port of Service lb-metrics")
+
+
+@needs_render
+def test_latest_and_untagged_images(docs, tmp_path, capsys):
+    docs = copy.deepcopy(docs)
+    container(docs, "lb")["image"] = "noc/lb:latest"
+    container(docs, "redis")["image"] = "redis"
+    expect_failure(docs, tmp_path, capsys, "'noc/lb:latest' uses :latest", "'redis' has no tag or digest")
+
+
+@needs_render
+def test_image_tag_other_than_the_workspace_version(docs, tmp_path, capsys):
+    docs = copy.deepcopy(docs)
+    container(docs, "resolver")["image"] = "noc/resolver:9.9.9"
+    expect_failure(docs, tmp_path, capsys, "tag should be the workspace version")
+
+
+@needs_render
+def test_unchecked_custom_kind(docs, tmp_path, capsys):
+    docs = copy.deepcopy(docs)
+    docs.append({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w", "namespace": "noc-poc"}, "spec": {}})
+    expect_failure(docs, tmp_path, capsys, "custom kind Widget (example.com/v1) has no validator")
+
+
+@needs_render
+def test_bad_alert_metric(docs, tmp_path, capsys):
+    docs = copy.deepcopy(docs)
+    rule = find(docs, "PrometheusRule", "unbound-alerts")["spec"]["groups"][0]["rules"][5]
+    rule["expr"] = "sum(rate(unbound_querys_total[5m])) == 0"
+    expect_failure(docs, tmp_path, capsys, "rule UnboundNoQueries", "'unbound_querys_total' is exported by none of our binaries")
+
+
+@needs_render
+def test_alert_on_a_job_no_servicemonitor_makes(docs, tmp_path, capsys):
+    docs = copy.deepcopy(docs)
+    find(docs, "PrometheusRule", "unbound-alerts")["spec"]["groups"][0]["rules"][0]["expr"] = 'up{job="unbound-exporter"} == 0'
+    expect_failure(docs, tmp_path, capsys, 'job="unbound-exporter" matches no ServiceMonitor job')
+
+
+@needs_render
+def test_alert_label_value_never_exported(docs, tmp_path, capsys):
+    docs = copy.deepcopy(docs)
+    rule = find(docs, "PrometheusRule", "unbound-alerts")["spec"]["groups"][0]["rules"][1]
+    rule["expr"] = rule["expr"].replace('"SERVFAIL"', '"SERV_FAIL"')
+    expect_failure(docs, tmp_path, capsys, 'unbound_answer_rcodes_total{rcode="SERV_FAIL"} is never exported')
+
+
+@needs_render
+def test_bad_dashboard_metric(docs, tmp_path, capsys):
+    docs = copy.deepcopy(docs)
+    cm = find(docs, "ConfigMap", "noc-dashboards-dns")
+    cm["data"]["dns.json"] = cm["data"]["dns.json"].replace("dnsdist_server_status", "dnsdist_backend_status", 1)
+    expect_failure(docs, tmp_path, capsys, "ConfigMap monitoring/noc-dashboards-dns", "'dnsdist_backend_status' is exported by none")
+
+
+@needs_render
+def test_unknown_field_in_a_kubernetes_object(docs, tmp_path, capsys):
+    docs = copy.deepcopy(docs)
+    find(docs, "Deployment", "lb")["spec"]["template"]["spec"]["hostNetwrok"] = True
+    expect_failure(docs, tmp_path, capsys, "Deployment noc-poc/lb", "(strict)")
+
+
+@needs_render
+def test_unknown_field_in_a_servicemonitor(docs, tmp_path, capsys):
+    docs = copy.deepcopy(docs)
+    find(docs, "ServiceMonitor", "dhcp4")["spec"]["endpoints"][0]["scrape_interval"] = "15s"
+    expect_failure(docs, tmp_path, capsys, "ServiceMonitor noc-poc/dhcp4", "scrape_interval: unknown field")
+
+
+@needs_render
+def test_metallb_pool_with_a_bad_field_and_moved(docs, tmp_path, capsys):
+    docs = copy.deepcopy(docs)
+    pool = find(docs, "IPAddressPool", "noc-poc-pool")
+    pool["metadata"]["namespace"] = "noc-poc"
+    pool["spec"]["autoassign"] = True
+    expect_failure(docs, tmp_path, capsys, "must stay in namespace metallb-system", "'autoassign' was unexpected")
+
+
+@needs_render
+def test_lb_address_outside_the_pool(docs, tmp_path, capsys):
+    docs = copy.deepcopy(docs)
+    find(docs, "Service", "lb")["metadata"]["annotations"]["metallb.universe.tf/loadBalancerIPs"] = "192.168.139.99"
+    expect_failure(docs, tmp_path, capsys, "LoadBalancer address 192.168.139.99 is in no IPAddressPool",
+                   "DHCP hands out DNS server 192.168.139.53")
+
+
+@needs_render
+def test_tcp_probe(docs, tmp_path, capsys):
+    docs = copy.deepcopy(docs)
+    container(docs, "resolver")["readinessProbe"] = {"tcpSocket": {"port": 53}}
+    expect_failure(docs, tmp_path, capsys, "readinessProbe must be httpGet on the metrics port")
+
+
+@needs_render
+def test_probe_on_another_path(docs, tmp_path, capsys):
+    docs = copy.deepcopy(docs)
+    container(docs, "dhcp4")["livenessProbe"]["httpGet"]["path"] = "/health"
+    expect_failure(docs, tmp_path, capsys, "livenessProbe path '/health': should be /healthz")
+
+
+@needs_render
+def test_pdb_selecting_nothing(docs, tmp_path, capsys):
+    docs = copy.deepcopy(docs)
+    find(docs, "PodDisruptionBudget", "lb")["spec"]["selector"]["matchLabels"] = {"app": "dnsdist"}
+    expect_failure(docs, tmp_path, capsys, "PodDisruptionBudget noc-poc/lb", "selector matches no workload")
+
+
+@needs_render
+def test_missing_configmap(docs, tmp_path, capsys):
+    docs = [d for d in copy.deepcopy(docs) if not (d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith("redis-config"))]
+    expect_failure(docs, tmp_path, capsys, "Deployment noc-poc/redis volume config", "does not exist in the render")
+
+
+@needs_render
+def test_added_capability(docs, tmp_path, capsys):
+    docs = copy.deepcopy(docs)
+    container(docs, "lb")["securityContext"]["capabilities"]["add"].append("NET_ADMIN")
+    expect_failure(docs, tmp_path, capsys, "capability NET_ADMIN added")
+
+
+@needs_render
+@pytest.mark.skipif(not BIN_DIR, reason="needs the binaries")
+def test_unknown_flag(docs, tmp_path, capsys):
+    docs = copy.deepcopy(docs)
+    container(docs, "lb")["args"].append("--verbose")
+    expect_failure(docs, tmp_path, capsys, "lb has no flag --verbose", binaries=True)
+
+
+@needs_render
+@pytest.mark.skipif(not BIN_DIR, reason="needs the binaries")
+def test_config_the_binary_rejects(docs, tmp_path, capsys):
+    docs = copy.deepcopy(docs)
+    cm = find(docs, "ConfigMap", "resolver-config")
+    cm["data"]["cachedb.conf"] += "    redis-server-flavour: vanilla\n"
+    expect_failure(docs, tmp_path, capsys, "--check-config` exited 64", "redis-server-flavour", binaries=True)
+
+
+@needs_render
+@pytest.mark.skipif(not BIN_DIR, reason="needs the binaries")
+def test_container_port_the_config_does_not_serve(docs, tmp_path, capsys):
+    docs = copy.deepcopy(docs)
+    cm = find(docs, "ConfigMap", "lb-config")
+    cm["data"]["lb.toml"] = cm["data"]["lb.toml"].replace('tls = ["0.0.0.0:853"]', 'tls = ["0.0.0.0:8853"]')
+    expect_failure(docs, tmp_path, capsys, "serves 8853/TCP", "containerPort 853/TCP is not served", binaries=True)
+
+
+@needs_render
+@pytest.mark.skipif(not BIN_DIR, reason="needs the binaries")
+def test_raw_dhcp_socket_without_net_raw(docs, tmp_path, capsys):
+    docs = copy.deepcopy(docs)
+    cm = find(docs, "ConfigMap", "dhcp4-config")
+    cm["data"]["kea-dhcp4.conf"] = cm["data"]["kea-dhcp4.conf"].replace('"dhcp-socket-type": "udp"', '"dhcp-socket-type": "raw"')
+    expect_failure(docs, tmp_path, capsys, 'dhcp-socket-type "raw" needs CAP_NET_RAW', binaries=True)
+
+
+# ---- the PromQL reader on its own -------------------------------------------------------
+
+def test_promql_skips_labels_functions_keywords_and_durations():
+    expr = (
+        'sum by (namespace, le) (rate(a_bucket{job="x", rcode=~"SERV.*"}[5m] offset 1h)) '
+        "/ on (namespace) group_left(pod) b or absent(c) unless d @ start() and bool_metric > bool 2"
+    )
+    assert promql.metric_names(expr) == {"a_bucket", "b", "c", "d", "bool_metric"}
+    analysis = promql.analyse(expr)
+    assert analysis.grouping_labels == {"namespace", "le", "pod"}
+    assert {(m.metric, m.label, m.op, m.value) for m in analysis.matchers} == {
+        ("a_bucket", "job", "=", "x"),
+        ("a_bucket", "rcode", "=~", "SERV.*"),
+    }
+
+
+def test_promql_names_from_name_matchers_and_subqueries():
+    assert promql.metric_names('max_over_time({__name__="x_total", a="b"}[10m:1m])') == {"x_total"}
+    assert promql.metric_names("topk(3, sum(rate(z[1h30m])) by (pod))") == {"z"}
+
+
+def test_promql_grafana_variables():
+    expr = promql.grafana_to_promql('sum(rate(q{namespace=~"$namespace"}[$__rate_interval]))')
+    assert promql.metric_names(expr) == {"q"}
+    assert promql.grafana_variable_query('label_values(up{job=~"a|b"}, namespace)') == 'up{job=~"a|b"}'
+
+
+def test_promql_rejects_unknown_functions():
+    with pytest.raises(promql.PromQLError):
+        promql.analyse("rates(x[5m])")
