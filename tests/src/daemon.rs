@@ -223,10 +223,20 @@ impl Drop for Daemon {
     }
 }
 
-/// Path of a workspace binary built by cargo: `$CARGO_TARGET_DIR` (else
-/// `<workspace>/target`) `/debug/<name>`, or `/release/<name>` when only that exists.
+/// Path of a workspace binary built by cargo: first beside the running test
+/// executable (`<target>/<profile>/deps/it-…` → `<target>/<profile>/<name>`, so
+/// a target directory set in a cargo config file is found too), then
+/// `$CARGO_TARGET_DIR` (else `<workspace>/target`) `/debug/<name>`, or
+/// `/release/<name>` when only that exists.
 /// Tests of this crate's own binaries should prefer `env!("CARGO_BIN_EXE_<name>")`.
 pub fn cargo_bin(name: &str) -> anyhow::Result<PathBuf> {
+    let beside_test = std::env::current_exe().ok().and_then(|exe| {
+        let deps = exe.parent()?;
+        (deps.file_name()? == "deps").then(|| deps.parent().map(|p| p.join(name)))?
+    });
+    if let Some(path) = beside_test.filter(|p| p.is_file()) {
+        return Ok(path);
+    }
     let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
         || {
             Path::new(env!("CARGO_MANIFEST_DIR"))

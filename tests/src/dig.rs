@@ -109,6 +109,7 @@ pub struct Dig {
     bufsize: Option<u16>,
     wait: Duration,
     extra: Vec<String>,
+    netns: Option<String>,
 }
 
 impl Dig {
@@ -127,6 +128,7 @@ impl Dig {
             bufsize: None,
             wait: Duration::from_secs(2),
             extra: Vec::new(),
+            netns: None,
         }
     }
 
@@ -198,6 +200,12 @@ impl Dig {
         self
     }
 
+    /// Runs the tool inside network namespace `name` (`ip netns exec name dig …`).
+    pub fn netns(mut self, name: &str) -> Self {
+        self.netns = Some(name.to_string());
+        self
+    }
+
     /// The command line (program and arguments) for `name` / `rtype`.
     pub fn command_line(&self, name: &str, rtype: &str) -> Vec<String> {
         let secs = self.wait.as_secs().max(1);
@@ -251,7 +259,11 @@ impl Dig {
     /// a tool that cannot run, hangs past its own timeout, or prints something
     /// unparseable is an error carrying the output.
     pub async fn run(&self, name: &str, rtype: &str) -> anyhow::Result<DigResult> {
-        let argv = self.command_line(name, rtype);
+        let mut argv = self.command_line(name, rtype);
+        if let Some(netns) = &self.netns {
+            let prefix = ["ip", "netns", "exec", netns.as_str()].map(String::from);
+            argv.splice(0..0, prefix);
+        }
         let (program, args) = argv.split_first().ok_or_else(|| anyhow!("empty command"))?;
         let child = Command::new(program)
             .args(args)

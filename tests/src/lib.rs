@@ -15,6 +15,10 @@
 //!   used by the `dhcp-load` binary.
 //! - [`redis`]: a real `redis-server` on a free loopback port, killable, restartable
 //!   and freezable, for the shared-cache tests.
+//! - [`dataplane`]: the whole data plane in network namespaces wired as the
+//!   Kubernetes manifests wire it (client, LoadBalancer DNAT, lb, resolvers,
+//!   Redis, a cluster-DNS stub, the fake hierarchy, dhcp4 on a LAN), for the
+//!   end-to-end fault tests; its `dns-stub` and `dns-load` binaries.
 //!
 //! Address plan: a test owns one `net` octet (see [`daemon::unique_net`]). The fake
 //! hierarchy uses `127.<net>.0.<host>`; daemons under test should listen on
@@ -23,6 +27,7 @@
 #![forbid(unsafe_code)]
 
 pub mod daemon;
+pub mod dataplane;
 pub mod dhcp;
 pub mod dig;
 pub mod fake_backend;

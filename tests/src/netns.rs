@@ -4,11 +4,13 @@
 //! dropping the fixture deletes them (and with them their interfaces).
 
 use std::net::Ipv4Addr;
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use anyhow::{bail, Context as _};
 
+use crate::daemon::Daemon;
 use crate::metrics::Scrape;
 
 /// One network namespace, deleted on drop.
@@ -21,9 +23,15 @@ impl Netns {
     /// Creates a namespace named after this process, a counter and `role`,
     /// with its loopback up.
     pub fn create(role: &str) -> anyhow::Result<Netns> {
+        Self::create_with_prefix("d4t", role)
+    }
+
+    /// Like [`create`](Self::create) with another prefix than `d4t`: the name
+    /// is `<prefix>-<pid>-<counter>-<role>`.
+    pub fn create_with_prefix(prefix: &str, role: &str) -> anyhow::Result<Netns> {
         static SEQ: AtomicU32 = AtomicU32::new(0);
         let name = format!(
-            "d4t-{}-{}-{role}",
+            "{prefix}-{}-{}-{role}",
             std::process::id(),
             SEQ.fetch_add(1, Ordering::Relaxed)
         );
@@ -50,6 +58,20 @@ impl Netns {
         let mut all = vec!["-n", self.name.as_str()];
         all.extend_from_slice(args);
         ip(&all)
+    }
+
+    /// Starts `program ARGS` inside the namespace as a [`Daemon`] (through `ip
+    /// netns exec`, which execs it, so the PID is the program's own and the
+    /// daemon's drop kills it).
+    pub fn spawn(&self, program: &str, args: &[String]) -> anyhow::Result<Daemon> {
+        let mut all: Vec<String> = vec![
+            "netns".into(),
+            "exec".into(),
+            self.name.clone(),
+            program.into(),
+        ];
+        all.extend(args.iter().cloned());
+        Daemon::spawn(Path::new("ip"), &all)
     }
 
     /// Runs `program ARGS` inside the namespace to completion.
@@ -88,8 +110,8 @@ impl Drop for Netns {
     }
 }
 
-/// Runs `ip ARGS` in the test's own namespace.
-fn ip(args: &[&str]) -> anyhow::Result<()> {
+/// Runs `ip ARGS` in the test's own namespace; fails with its stderr.
+pub fn ip(args: &[&str]) -> anyhow::Result<()> {
     let out = Command::new("ip")
         .args(args)
         .stdin(Stdio::null())

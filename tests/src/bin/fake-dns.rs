@@ -3,10 +3,14 @@
 //!
 //! ```text
 //! fake-dns --net 200 [--zones DIR] [--root-hints-out FILE] [--threads N]
+//! fake-dns --prefix 10.53.0 [--zones DIR] [--root-hints-out FILE]
 //! ```
 //! Prints `root-hints: <path>`, one `trust-anchor: <apex> DS ...` per signed
-//! zone, then `ready: <n> servers on 127.<net>.0.0/24`, and runs until SIGTERM
-//! or SIGINT. Exit 64 on bad arguments, 1 on a runtime failure.
+//! zone, then `ready: <n> servers on 127.<net>.0.0/24` (or `<prefix>.0/24`), and
+//! runs until SIGTERM or SIGINT. Exit 64 on bad arguments, 1 on a runtime failure.
+//! With `--prefix` the servers listen on `<prefix>.<host>` (addresses that must be
+//! local, e.g. in a network namespace with `ip route add local <prefix>.0/24 dev lo`)
+//! and the zones' `127.@NET@.0.<host>` glue becomes `<prefix>.<host>`.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -21,8 +25,11 @@ use tokio::signal::unix::{signal, SignalKind};
 #[command(name = "fake-dns", version)]
 struct Args {
     /// Second octet of the 127.<net>.0.0/24 addresses (1..=250).
-    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=250))]
-    net: u8,
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=250), required_unless_present = "prefix", conflicts_with = "prefix")]
+    net: Option<u8>,
+    /// Serve on `<a>.<b>.<c>.<host>` instead (three octets, e.g. `10.53.0`).
+    #[arg(long, value_parser = parse_prefix)]
+    prefix: Option<[u8; 3]>,
     /// Directory holding `manifest` and the zone files.
     #[arg(long)]
     zones: Option<PathBuf>,
@@ -71,10 +78,23 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
     let zones = args.zones.unwrap_or_else(fixtures_dir);
-    let hierarchy = Hierarchy::start_from(args.net, &zones).await?;
+    // (hierarchy, its /24 for the ready line, the default hints file's tag)
+    let (hierarchy, place, tag) = match (args.prefix, args.net) {
+        (Some(prefix), _) => {
+            let place = format!("{}.{}.{}", prefix[0], prefix[1], prefix[2]);
+            let hierarchy = Hierarchy::start_from_prefix(prefix, &zones).await?;
+            (hierarchy, place.clone(), place)
+        }
+        (None, Some(net)) => (
+            Hierarchy::start_from(net, &zones).await?,
+            format!("127.{net}.0"),
+            net.to_string(),
+        ),
+        (None, None) => anyhow::bail!("--net or --prefix is required"),
+    };
     let hints = args
         .root_hints_out
-        .unwrap_or_else(|| std::env::temp_dir().join(format!("fake-dns-{}.hints", args.net)));
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("fake-dns-{tag}.hints")));
     hierarchy.write_root_hints(&hints)?;
     {
         let mut out = std::io::stdout().lock();
@@ -84,9 +104,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         }
         writeln!(
             out,
-            "ready: {} servers on 127.{}.0.0/24 (zones from {})",
+            "ready: {} servers on {place}.0/24 (zones from {})",
             hierarchy.servers().count(),
-            args.net,
             zones.display()
         )?;
         out.flush()?;
@@ -99,4 +118,14 @@ async fn run(args: Args) -> anyhow::Result<()> {
     hierarchy.shutdown().await;
     eprintln!("fake-dns: stopped after {total} queries");
     Ok(())
+}
+
+/// `a.b.c` → `[a, b, c]`.
+fn parse_prefix(text: &str) -> Result<[u8; 3], String> {
+    let octets: Vec<u8> = text
+        .split('.')
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("`{text}`: {e}"))?;
+    <[u8; 3]>::try_from(octets).map_err(|_| format!("`{text}` is not three octets (a.b.c)"))
 }

@@ -93,10 +93,21 @@ pub fn host_addr(net: u8, host: u8) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(127, net, 0, host))
 }
 
+/// `127.<net>.0.<host>`, or `<a>.<b>.<c>.<host>` with a prefix.
+fn placed_addr(net: u8, prefix: Option<[u8; 3]>, host: u8) -> IpAddr {
+    match prefix {
+        None => host_addr(net, host),
+        Some([a, b, c]) => IpAddr::V4(Ipv4Addr::new(a, b, c, host)),
+    }
+}
+
 /// A running fake DNS hierarchy. Dropping it stops every server.
 #[derive(Debug)]
 pub struct Hierarchy {
     net: u8,
+    /// Servers on `<a>.<b>.<c>.<host>` instead of `127.<net>.0.<host>`
+    /// ([`Hierarchy::start_from_prefix`]).
+    prefix: Option<[u8; 3]>,
     servers: BTreeMap<u8, FakeServer>,
     /// (zone apex, host) in manifest order.
     zone_hosts: Vec<(Name, u8)>,
@@ -133,6 +144,20 @@ impl Hierarchy {
         if !(1..=250).contains(&net) {
             bail!("net {net} is not in 1..=250");
         }
+        Self::start_placed(net, None, dir).await
+    }
+
+    /// Starts the hierarchy described by `dir/manifest` on `<a>.<b>.<c>.<host>:53`
+    /// (`prefix` = `[a, b, c]`), for a hierarchy reached over a routed link rather
+    /// than loopback (the data-plane tests run it in a network namespace of its
+    /// own). Zone data written `127.@NET@.0.<host>` is served as `<a>.<b>.<c>.<host>`,
+    /// so glue and root hints point at the servers. The addresses must be local
+    /// where this runs (e.g. `ip route add local <a>.<b>.<c>.0/24 dev lo`).
+    pub async fn start_from_prefix(prefix: [u8; 3], dir: &Path) -> anyhow::Result<Self> {
+        Self::start_placed(0, Some(prefix), dir).await
+    }
+
+    async fn start_placed(net: u8, prefix: Option<[u8; 3]>, dir: &Path) -> anyhow::Result<Self> {
         let manifest_path = dir.join("manifest");
         let text = std::fs::read_to_string(&manifest_path)
             .with_context(|| format!("reading {}", manifest_path.display()))?;
@@ -150,7 +175,17 @@ impl Hierarchy {
                 let zone = match zones.get(file) {
                     Some(zone) => Arc::clone(zone),
                     None => {
-                        let mut zone = Zone::load(&dir.join(file), net)?;
+                        let mut zone = match prefix {
+                            None => Zone::load(&dir.join(file), net)?,
+                            Some([a, b, c]) => {
+                                let path = dir.join(file);
+                                let text = std::fs::read_to_string(&path)
+                                    .with_context(|| format!("reading {}", path.display()))?
+                                    .replace("127.@NET@.0.", &format!("{a}.{b}.{c}."));
+                                Zone::parse(&text, Some(&path), net)
+                                    .with_context(|| format!("loading {}", path.display()))?
+                            }
+                        };
                         if entry.signed {
                             let key = ZoneKey::generate()?;
                             zone.sign(&key, now_unix)
@@ -167,7 +202,7 @@ impl Hierarchy {
                 zone_hosts.push((zone.origin().clone(), entry.host));
                 catalog.insert(zone);
             }
-            let addr = SocketAddr::new(host_addr(net, entry.host), DNS_PORT);
+            let addr = SocketAddr::new(placed_addr(net, prefix, entry.host), DNS_PORT);
             let server = FakeServer::start(addr, catalog)
                 .await
                 .with_context(|| format!("starting fake server for host {}", entry.host))?;
@@ -181,6 +216,7 @@ impl Hierarchy {
         let root_hints = hints_text(root)?;
         Ok(Self {
             net,
+            prefix,
             servers,
             zone_hosts,
             root_hints,
@@ -209,9 +245,9 @@ impl Hierarchy {
         self.net
     }
 
-    /// `127.<net>.0.<host>`.
+    /// `127.<net>.0.<host>` (or `<prefix>.<host>` when started with a prefix).
     pub fn addr(&self, host: u8) -> IpAddr {
-        host_addr(self.net, host)
+        placed_addr(self.net, self.prefix, host)
     }
 
     /// The root server's address and port (host 1, port 53).

@@ -1,6 +1,8 @@
 //! Process-level integration tests of the e2e crate (modules only).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod dataplane_queries;
+mod dataplane_support;
 mod dhcp4_clients;
 mod dhcp4_relay_and_durability;
 mod dhcp4_support;

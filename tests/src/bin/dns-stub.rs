@@ -1,0 +1,77 @@
+//! `dns-stub`: the cluster DNS stand-in of the data-plane tests (see
+//! `e2e::dataplane::stub`): answers A queries from a records file it re-reads
+//! for every query.
+//!
+//! ```text
+//! dns-stub --listen 0.0.0.0:53 --records FILE
+//! ```
+//! Prints `ready: <addr>` once bound and runs until SIGTERM or SIGINT. Exit 64
+//! on bad arguments, 1 on a runtime failure.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use tokio::signal::unix::{signal, SignalKind};
+
+/// Answer A queries from a records file (`<name> <IPv4>` per line).
+#[derive(Debug, Parser)]
+#[command(name = "dns-stub", version)]
+struct Args {
+    /// UDP address to serve on.
+    #[arg(long)]
+    listen: SocketAddr,
+    /// The records file.
+    #[arg(long)]
+    records: PathBuf,
+}
+
+fn main() -> ExitCode {
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(64)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("dns-stub: building runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("dns-stub: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let socket = e2e::dataplane::stub::bind(args.listen).await?;
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "ready: {}", args.listen)?;
+        out.flush()?;
+    }
+    tokio::select! {
+        () = e2e::dataplane::stub::serve(socket, &args.records) => {}
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    Ok(())
+}

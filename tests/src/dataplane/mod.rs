@@ -1,0 +1,1190 @@
+//! The data plane end to end without a cluster: network namespaces standing in
+//! for the pods of `k8s/base`, wired as the manifests wire them.
+//!
+//! ```text
+//!  event LAN 192.168.1.0/24 (bridge lan0 in the node)
+//!  ├─ client 192.168.1.10 ── dig, kdig, dns-load
+//!  ├─ dhcp4  192.168.1.2  ── dhcp4 on eth0 (the flat-LAN variant: a server on the LAN)
+//!  └─ dhcpcN (no address) ── udhcpc / dhclient
+//!                 │ default route 192.168.1.1
+//!  node ── the Kubernetes node: routes, and nftables DNAT standing in for
+//!  │       MetalLB + kube-proxy:
+//!  │         LoadBalancer lb      192.168.139.53 udp/tcp 53, tcp 853 → lb pod
+//!  │         ClusterIP kube-dns   10.96.0.10 udp/tcp 53            → dns pod
+//!  │         ClusterIP redis      10.96.0.20 tcp 6379              → redis pod
+//!  ├─ dns   10.244.2.2      dns-stub (CoreDNS): resolver-headless.noc-poc.svc.cluster.local
+//!  │                        → the live resolver pods, redis.noc-poc.svc.cluster.local → 10.96.0.20
+//!  ├─ lb    10.244.10.2     lb: discovers its backends through the pod's resolv.conf
+//!  ├─ resN  10.244.2N.2     resolver: cachedb to redis.noc-poc.svc.cluster.local:6379
+//!  ├─ redis 10.244.30.2     redis-server
+//!  └─ auth  10.53.0.0/24    fake-dns: the fixture hierarchy (the Internet); root hints point here
+//! ```
+//!
+//! Each pod is its own namespace joined to the node by a veth pair on a /24
+//! of its own (`10.244.<k>.1` node side, `.2` pod side), so every packet
+//! between pods crosses the node's IP layer and its conntrack, as kube-proxy
+//! needs (a shared bridge would need br_netfilter). The lb and the resolvers
+//! get a kubelet-style `resolv.conf` (`/etc/netns/<name>/resolv.conf`, which
+//! `ip netns exec` mounts over `/etc/resolv.conf`): search
+//! `noc-poc.svc.cluster.local …`, nameserver 10.96.0.10, `ndots:5`.
+//!
+//! The configs mirror `k8s/base/*/configs` (ports, policy, discovery interval,
+//! health checks, cachedb settings, Redis settings, Kea options); what differs
+//! is said where it is written: file paths, root hints pointing at the fake
+//! hierarchy, no `local.jaws-ug.jp` forward zone, and dhcp4 on the LAN itself
+//! (the manifests' hostNetwork variant) rather than behind a relay.
+//!
+//! Namespaces are named `dp-<pid>-<seq>-<role>` and deleted when the
+//! [`Cluster`] drops, after every process in them is killed, on failure or
+//! panic too; namespaces and `/etc/netns` entries left by a test process that
+//! no longer exists are swept at the next start. Clusters run one at a time
+//! (a process-wide lock held by each), so the fault figures of one test are not
+//! skewed by another cluster's CPU use on a small machine.
+//!
+//! - [`stub`]: the cluster DNS stand-in (`dns-stub` binary).
+//! - [`load`]: the bounded query load and its report (`dns-load` binary).
+
+pub mod load;
+pub mod stub;
+
+use std::collections::BTreeSet;
+use std::io::Write as _;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context as _};
+use tokio::sync::MutexGuard;
+use tokio::time::Instant;
+
+use crate::daemon::{cargo_bin, Daemon, Signal};
+use crate::dig::Dig;
+use crate::metrics::Scrape;
+use crate::netns::{ip, Netns};
+
+use self::load::LoadReport;
+
+/// The lb's LoadBalancer address (`k8s/base/lb/service.yaml`).
+pub const LB_VIP: Ipv4Addr = Ipv4Addr::new(192, 168, 139, 53);
+/// The cluster DNS Service address (kube-dns) in the pods' resolv.conf.
+pub const KUBE_DNS: Ipv4Addr = Ipv4Addr::new(10, 96, 0, 10);
+/// The Redis Service's ClusterIP.
+pub const REDIS_SERVICE: Ipv4Addr = Ipv4Addr::new(10, 96, 0, 20);
+/// The event LAN's gateway (the node), `routers` in the DHCP options.
+pub const LAN_GATEWAY: Ipv4Addr = Ipv4Addr::new(192, 168, 1, 1);
+/// dhcp4's address on the LAN.
+pub const DHCP_SERVER: Ipv4Addr = Ipv4Addr::new(192, 168, 1, 2);
+/// The static client's address on the LAN.
+pub const CLIENT: Ipv4Addr = Ipv4Addr::new(192, 168, 1, 10);
+/// The fake hierarchy's /24 (in the `auth` namespace).
+pub const AUTH_PREFIX: [u8; 3] = [10, 53, 0];
+/// The resolvers' headless Service (`k8s/base/resolver/service.yaml`).
+pub const HEADLESS: &str = "resolver-headless.noc-poc.svc.cluster.local";
+/// The Redis Service's name, as the resolvers' cachedb.conf has it.
+pub const REDIS_NAME: &str = "redis.noc-poc.svc.cluster.local";
+/// Resolver pods that can exist (the scaling test goes 1 → 3 → 1).
+pub const MAX_RESOLVERS: usize = 3;
+/// The lb's metrics port (`[metrics] addr` in lb.toml).
+pub const LB_METRICS: u16 = 8083;
+/// The resolvers' metrics port.
+pub const RESOLVER_METRICS: u16 = 9167;
+/// dhcp4's metrics port.
+pub const DHCP_METRICS: u16 = 9547;
+
+/// Prefix of every namespace name (`dp-<pid>-<seq>-<role>`).
+const NS_PREFIX: &str = "dp";
+/// Pod numbers: pod k is `10.244.<k>.2`.
+const DNS_POD: u8 = 2;
+const LB_POD: u8 = 10;
+const REDIS_POD: u8 = 30;
+
+/// What to start.
+#[derive(Debug, Clone, Default)]
+pub struct Spec {
+    /// Resolver pods running and listed in the headless Service at start
+    /// (1..=[`MAX_RESOLVERS`]).
+    pub resolvers: usize,
+    /// Start dhcp4 on the LAN.
+    pub dhcp: bool,
+    /// DHCP client namespaces on the LAN (no address until they get a lease).
+    pub dhcp_clients: usize,
+    /// The DoT certificate and key (the `lb-tls` Secret); without them the lb
+    /// serves no DoT.
+    pub tls: Option<(PathBuf, PathBuf)>,
+}
+
+/// One pod: its namespace, address and process.
+#[derive(Debug)]
+struct Pod {
+    ns: Netns,
+    ip: Ipv4Addr,
+    daemon: Option<Daemon>,
+}
+
+/// The namespaces and processes of one data plane. Dropping it kills every
+/// process, then deletes the namespaces and their `/etc/netns` entries.
+#[derive(Debug)]
+pub struct Cluster {
+    /// Scratch directory (configs, logs of the DHCP clients, lease file).
+    pub dir: PathBuf,
+    /// The node: routes and the Service translation.
+    pub node: Netns,
+    /// The static client on the LAN.
+    pub client: Netns,
+    /// DHCP clients on the LAN.
+    pub dhcp_clients: Vec<Netns>,
+    auth: Pod,
+    dns: Pod,
+    redis: Pod,
+    lb: Pod,
+    resolvers: Vec<Pod>,
+    dhcp4: Pod,
+    tls: Option<(PathBuf, PathBuf)>,
+    /// `/etc/netns/<name>` directories made for the pods.
+    etc: Vec<PathBuf>,
+    /// Other helper processes (DHCP clients, loads) to kill first on drop.
+    extra: Vec<Daemon>,
+    /// One cluster at a time; released last.
+    _turn: MutexGuard<'static, ()>,
+}
+
+/// The lock that runs clusters one at a time.
+static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+impl Cluster {
+    /// Builds the namespaces, wires them, and starts every server in `spec`;
+    /// returns once the lb reports every listed resolver up.
+    pub async fn start(spec: Spec) -> anyhow::Result<Cluster> {
+        let turn = TURN.lock().await;
+        check_tools()?;
+        sweep_stale();
+        static SEQ: AtomicU32 = AtomicU32::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "dataplane-{}-{}",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+
+        let node = Netns::create_with_prefix(NS_PREFIX, "node")?;
+        let make_pod = |role: &str, k: u8| -> anyhow::Result<Pod> {
+            let ns = Netns::create_with_prefix(NS_PREFIX, role)?;
+            pod_link(&node, &ns, &format!("v{role}"), k)?;
+            Ok(Pod {
+                ns,
+                ip: Ipv4Addr::new(10, 244, k, 2),
+                daemon: None,
+            })
+        };
+        let dns = make_pod("dns", DNS_POD)?;
+        let redis = make_pod("redis", REDIS_POD)?;
+        let lb = make_pod("lb", LB_POD)?;
+        let mut resolvers = Vec::new();
+        for i in 1..=MAX_RESOLVERS {
+            let k = 20 + u8::try_from(i).unwrap_or(0);
+            resolvers.push(make_pod(&format!("res{i}"), k)?);
+        }
+        // The "Internet": the fake hierarchy on 10.53.0.0/24, every address
+        // local to its namespace (an AnyIP route), reached through the node.
+        let auth_ns = Netns::create_with_prefix(NS_PREFIX, "auth")?;
+        crate::netns::link(
+            &node,
+            "vauth",
+            "10.255.0.1/30",
+            &auth_ns,
+            "eth0",
+            "10.255.0.2/30",
+        )?;
+        let [a, b, c] = AUTH_PREFIX;
+        auth_ns.ip(&[
+            "route",
+            "add",
+            "local",
+            &format!("{a}.{b}.{c}.0/24"),
+            "dev",
+            "lo",
+        ])?;
+        auth_ns.ip(&["route", "add", "default", "via", "10.255.0.1"])?;
+        node.ip(&[
+            "route",
+            "add",
+            &format!("{a}.{b}.{c}.0/24"),
+            "via",
+            "10.255.0.2",
+        ])?;
+        let auth = Pod {
+            ns: auth_ns,
+            ip: Ipv4Addr::new(10, 255, 0, 2),
+            daemon: None,
+        };
+
+        // The event LAN: a bridge in the node, which is its gateway.
+        node.ip(&["link", "add", "lan0", "type", "bridge"])?;
+        node.ip(&["addr", "add", &format!("{LAN_GATEWAY}/24"), "dev", "lan0"])?;
+        node.ip(&["link", "set", "lan0", "up"])?;
+        let client = Netns::create_with_prefix(NS_PREFIX, "client")?;
+        lan_port(&node, &client, "lpclient")?;
+        client.ip(&["addr", "add", &format!("{CLIENT}/24"), "dev", "eth0"])?;
+        client.ip(&["route", "add", "default", "via", &LAN_GATEWAY.to_string()])?;
+        let dhcp4_ns = Netns::create_with_prefix(NS_PREFIX, "dhcp4")?;
+        lan_port(&node, &dhcp4_ns, "lpdhcp4")?;
+        dhcp4_ns.ip(&["addr", "add", &format!("{DHCP_SERVER}/24"), "dev", "eth0"])?;
+        dhcp4_ns.ip(&["route", "add", "default", "via", &LAN_GATEWAY.to_string()])?;
+        let dhcp4 = Pod {
+            ns: dhcp4_ns,
+            ip: DHCP_SERVER,
+            daemon: None,
+        };
+        let mut dhcp_clients = Vec::new();
+        for n in 0..spec.dhcp_clients {
+            let ns = Netns::create_with_prefix(NS_PREFIX, &format!("dhcpc{n}"))?;
+            lan_port(&node, &ns, &format!("lpc{n}"))?;
+            dhcp_clients.push(ns);
+        }
+
+        let mut cluster = Cluster {
+            dir,
+            node,
+            client,
+            dhcp_clients,
+            auth,
+            dns,
+            redis,
+            lb,
+            resolvers,
+            dhcp4,
+            tls: spec.tls.clone(),
+            etc: Vec::new(),
+            extra: Vec::new(),
+            _turn: turn,
+        };
+        cluster.node_rules()?;
+        // kubelet's resolv.conf for the pods that look names up.
+        let mut pods: Vec<String> = vec![cluster.lb.ns.name().to_string()];
+        pods.extend(cluster.resolvers.iter().map(|p| p.ns.name().to_string()));
+        for name in pods {
+            cluster.pod_resolv_conf(&name)?;
+        }
+
+        cluster.start_auth().await?;
+        let live: Vec<usize> = (1..=spec.resolvers.clamp(1, MAX_RESOLVERS)).collect();
+        cluster.publish(&live)?;
+        cluster.start_dns().await?;
+        cluster.start_redis().await?;
+        for &i in &live {
+            cluster.start_resolver(i).await?;
+        }
+        cluster.start_lb().await?;
+        cluster.wait_lb_backends(&live).await?;
+        if spec.dhcp {
+            cluster.start_dhcp4().await?;
+        }
+        Ok(cluster)
+    }
+
+    /// The node's forwarding and the Service translation (kube-proxy and
+    /// MetalLB's part): DNAT only, no SNAT (the lb Service has
+    /// `externalTrafficPolicy: Local`, so the lb sees the client's address).
+    fn node_rules(&self) -> anyhow::Result<()> {
+        run_ok(
+            self.node
+                .command("sysctl")
+                .args(["-qw", "net.ipv4.ip_forward=1"]),
+        )?;
+        let lb = self.lb.ip;
+        let dns = self.dns.ip;
+        let redis = self.redis.ip;
+        let rules = format!(
+            "table ip dataplane {{
+    chain prerouting {{
+        type nat hook prerouting priority dstnat; policy accept;
+        # MetalLB LoadBalancer Service lb (53/udp, 53/tcp, 853/tcp)
+        ip daddr {LB_VIP} udp dport 53 dnat to {lb}:53
+        ip daddr {LB_VIP} tcp dport 53 dnat to {lb}:53
+        ip daddr {LB_VIP} tcp dport 853 dnat to {lb}:853
+        # ClusterIP Service kube-dns
+        ip daddr {KUBE_DNS} udp dport 53 dnat to {dns}:53
+        ip daddr {KUBE_DNS} tcp dport 53 dnat to {dns}:53
+        # ClusterIP Service redis
+        ip daddr {REDIS_SERVICE} tcp dport 6379 dnat to {redis}:6379
+    }}
+}}
+"
+        );
+        let path = self.dir.join("node.nft");
+        std::fs::write(&path, rules)?;
+        run_ok(
+            self.node
+                .command("nft")
+                .args(["-f", &path.display().to_string()]),
+        )
+    }
+
+    /// `/etc/netns/<name>/resolv.conf` as kubelet writes a pod's.
+    fn pod_resolv_conf(&mut self, name: &str) -> anyhow::Result<()> {
+        let dir = Path::new("/etc/netns").join(name);
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        self.etc.push(dir.clone());
+        std::fs::write(
+            dir.join("resolv.conf"),
+            format!(
+                "search noc-poc.svc.cluster.local svc.cluster.local cluster.local\nnameserver {KUBE_DNS}\noptions ndots:5\n"
+            ),
+        )?;
+        Ok(())
+    }
+
+    async fn start_auth(&mut self) -> anyhow::Result<()> {
+        let [a, b, c] = AUTH_PREFIX;
+        let hints = self.dir.join("root.hints");
+        let mut daemon = self.auth.ns.spawn(
+            &bin("fake-dns")?,
+            &[
+                "--prefix".into(),
+                format!("{a}.{b}.{c}"),
+                "--root-hints-out".into(),
+                hints.display().to_string(),
+                "--threads".into(),
+                "1".into(),
+            ],
+        )?;
+        daemon.wait_log("ready:", Duration::from_secs(20)).await?;
+        self.auth.daemon = Some(daemon);
+        Ok(())
+    }
+
+    async fn start_dns(&mut self) -> anyhow::Result<()> {
+        let mut daemon = self.dns.ns.spawn(
+            &bin("dns-stub")?,
+            &[
+                "--listen".into(),
+                "0.0.0.0:53".into(),
+                "--records".into(),
+                self.records_path().display().to_string(),
+            ],
+        )?;
+        daemon.wait_log("ready:", Duration::from_secs(10)).await?;
+        self.dns.daemon = Some(daemon);
+        Ok(())
+    }
+
+    fn records_path(&self) -> PathBuf {
+        self.dir.join("cluster-dns.records")
+    }
+
+    /// Sets the headless Service's addresses to resolver pods `live`
+    /// (1-based), as the endpoints controller does when pods become ready or
+    /// start terminating.
+    pub fn publish(&self, live: &[usize]) -> anyhow::Result<()> {
+        let mut records: Vec<(&str, Ipv4Addr)> = vec![(REDIS_NAME, REDIS_SERVICE)];
+        for &i in live {
+            records.push((HEADLESS, self.resolver_ip(i)?));
+        }
+        stub::write_records(&self.records_path(), &records)
+    }
+
+    /// Starts Redis (again) with the settings of `k8s/base/redis/redis.conf`;
+    /// empty, as a restarted cache pod is.
+    pub async fn start_redis(&mut self) -> anyhow::Result<()> {
+        self.redis.daemon = None;
+        let data = self.dir.join("redis");
+        std::fs::create_dir_all(&data)?;
+        let conf = self.dir.join("redis.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "bind 0.0.0.0\nprotected-mode no\nport 6379\nsave \"\"\nappendonly no\nmaxmemory 256mb\nmaxmemory-policy allkeys-lru\ntcp-keepalive 60\ndaemonize no\ndir {}\n",
+                data.display()
+            ),
+        )?;
+        let mut daemon = self
+            .redis
+            .ns
+            .spawn("redis-server", &[conf.display().to_string()])?;
+        daemon
+            .wait_log("Ready to accept connections", Duration::from_secs(10))
+            .await?;
+        self.redis.daemon = Some(daemon);
+        Ok(())
+    }
+
+    /// Kills Redis (SIGKILL); its pod (namespace) stays, so connections to it
+    /// are refused at once.
+    pub async fn kill_redis(&mut self) {
+        if let Some(mut daemon) = self.redis.daemon.take() {
+            let _ = daemon.signal(Signal::Kill);
+            daemon.wait_exit(Duration::from_secs(5)).await;
+        }
+    }
+
+    /// Keys in Redis (`redis-cli DBSIZE` in its pod).
+    pub fn redis_dbsize(&self) -> anyhow::Result<u64> {
+        let out = self.redis.ns.run("redis-cli", &["-p", "6379", "DBSIZE"])?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        text.trim()
+            .parse()
+            .with_context(|| format!("redis-cli DBSIZE said {text:?}"))
+    }
+
+    /// Resolver pod `i`'s address (1-based).
+    pub fn resolver_ip(&self, i: usize) -> anyhow::Result<Ipv4Addr> {
+        Ok(self.resolver(i)?.ip)
+    }
+
+    fn resolver(&self, i: usize) -> anyhow::Result<&Pod> {
+        i.checked_sub(1)
+            .and_then(|k| self.resolvers.get(k))
+            .ok_or_else(|| anyhow!("no resolver pod {i}"))
+    }
+
+    fn resolver_mut(&mut self, i: usize) -> anyhow::Result<&mut Pod> {
+        i.checked_sub(1)
+            .and_then(|k| self.resolvers.get_mut(k))
+            .ok_or_else(|| anyhow!("no resolver pod {i}"))
+    }
+
+    /// Starts resolver pod `i` with the config of `k8s/base/resolver/configs`
+    /// and waits until it is ready (it connects to Redis before that).
+    pub async fn start_resolver(&mut self, i: usize) -> anyhow::Result<()> {
+        let dir = self.dir.join(format!("res{i}"));
+        std::fs::create_dir_all(&dir)?;
+        let hints = self.dir.join("root.hints");
+        std::fs::write(dir.join("unbound.conf"), resolver_conf(&hints))?;
+        std::fs::write(dir.join("cachedb.conf"), CACHEDB_CONF)?;
+        let bin = bin("resolver")?;
+        let pod = self.resolver_mut(i)?;
+        pod.daemon = None;
+        let mut daemon = pod.ns.spawn(
+            &bin,
+            &[
+                "-c".into(),
+                dir.join("unbound.conf").display().to_string(),
+                "--metrics-addr".into(),
+                format!("0.0.0.0:{RESOLVER_METRICS}"),
+            ],
+        )?;
+        wait_http_ok(&pod.ns, &mut daemon, RESOLVER_METRICS, "/readyz").await?;
+        pod.daemon = Some(daemon);
+        Ok(())
+    }
+
+    /// Kills resolver pod `i`'s process with SIGKILL (its namespace stays, as
+    /// a pod whose container died keeps its IP until it is restarted).
+    pub async fn kill_resolver(&mut self, i: usize) -> anyhow::Result<()> {
+        if let Some(mut daemon) = self.resolver_mut(i)?.daemon.take() {
+            daemon.signal(Signal::Kill)?;
+            daemon.wait_exit(Duration::from_secs(5)).await;
+        }
+        Ok(())
+    }
+
+    /// Stops resolver pod `i` as Kubernetes does (SIGTERM, lameduck, drain);
+    /// fails unless it exits 0 within 15 s.
+    pub async fn stop_resolver(&mut self, i: usize) -> anyhow::Result<()> {
+        if let Some(mut daemon) = self.resolver_mut(i)?.daemon.take() {
+            daemon.signal(Signal::Term)?;
+            match daemon.wait_exit(Duration::from_secs(15)).await {
+                Some(status) if status.success() => {}
+                other => bail!(
+                    "resolver {i} after SIGTERM: {other:?}; log:\n{}",
+                    daemon.log()
+                ),
+            }
+        }
+        Ok(())
+    }
+
+    /// Resolver pod `i`'s metrics.
+    pub fn scrape_resolver(&self, i: usize) -> anyhow::Result<Scrape> {
+        self.resolver(i)?.ns.scrape(RESOLVER_METRICS)
+    }
+
+    /// `unbound_queries_total` of resolver pod `i`.
+    pub fn resolver_queries(&self, i: usize) -> anyhow::Result<f64> {
+        Ok(self.scrape_resolver(i)?.sum("unbound_queries_total", &[]))
+    }
+
+    async fn start_lb(&mut self) -> anyhow::Result<()> {
+        let path = self.dir.join("lb.toml");
+        std::fs::write(&path, lb_toml(self.tls.as_ref()))?;
+        let mut daemon = self
+            .lb
+            .ns
+            .spawn(&bin("lb")?, &["-c".into(), path.display().to_string()])?;
+        wait_http_ok(&self.lb.ns, &mut daemon, LB_METRICS, "/readyz").await?;
+        self.lb.daemon = Some(daemon);
+        Ok(())
+    }
+
+    /// The DoT certificate the lb serves (its own CA: self-signed).
+    pub fn tls_cert(&self) -> Option<&Path> {
+        self.tls.as_ref().map(|(cert, _)| cert.as_path())
+    }
+
+    /// The lb's metrics.
+    pub fn scrape_lb(&self) -> anyhow::Result<Scrape> {
+        self.lb.ns.scrape(LB_METRICS)
+    }
+
+    /// The lb's log so far.
+    pub fn lb_log(&self) -> String {
+        self.lb.daemon.as_ref().map(Daemon::log).unwrap_or_default()
+    }
+
+    /// The backends the lb has, by address, with `dnsdist_server_status`.
+    pub fn lb_backends(&self) -> anyhow::Result<Vec<(String, f64)>> {
+        Ok(self
+            .scrape_lb()?
+            .all("dnsdist_server_status")
+            .into_iter()
+            .filter_map(|s| Some((s.label("address")?.to_string(), s.value)))
+            .collect())
+    }
+
+    /// Waits (15 s at most) until the lb's backends are exactly resolver pods
+    /// `live`, every one up.
+    pub async fn wait_lb_backends(&self, live: &[usize]) -> anyhow::Result<()> {
+        let want: BTreeSet<String> = live
+            .iter()
+            .map(|&i| Ok(format!("{}:53", self.resolver_ip(i)?)))
+            .collect::<anyhow::Result<_>>()?;
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let backends = self.lb_backends()?;
+            let have: BTreeSet<String> = backends.iter().map(|(a, _)| a.clone()).collect();
+            if have == want && backends.iter().all(|(_, up)| *up == 1.0) {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                bail!(
+                    "lb backends {backends:?}, want {want:?} up; lb log:\n{}",
+                    self.lb_log()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// dig from the client to the lb's LoadBalancer address.
+    pub fn dig(&self) -> Dig {
+        Dig::new(LB_VIP.into()).netns(self.client.name())
+    }
+
+    /// kdig over DoT from the client to the LoadBalancer address, checking
+    /// the certificate against `ca` for `hostname`.
+    pub fn kdig_dot(&self, ca: &Path, hostname: &str) -> Dig {
+        Dig::kdig(LB_VIP.into())
+            .netns(self.client.name())
+            .port(853)
+            .tls()
+            .arg(&format!("+tls-ca={}", ca.display()))
+            .arg(&format!("+tls-hostname={hostname}"))
+    }
+
+    /// Starts a bounded load from the client to the LoadBalancer address
+    /// (the `dns-load` binary; see [`load`]).
+    pub fn start_load(&mut self, load: &Load) -> anyhow::Result<LoadRun> {
+        let args = vec![
+            "--server".into(),
+            SocketAddr::from((LB_VIP, 53)).to_string(),
+            "--count".into(),
+            load.count.to_string(),
+            "--rate".into(),
+            load.rate.to_string(),
+            "--concurrency".into(),
+            load.concurrency.to_string(),
+            "--timeout-ms".into(),
+            load.timeout.as_millis().to_string(),
+            "--max-ms".into(),
+            load.max_time.as_millis().to_string(),
+            "--names".into(),
+            load.names.clone(),
+            "--tcp-every".into(),
+            load.tcp_every.to_string(),
+        ];
+        let daemon = self.client.spawn(&bin("dns-load")?, &args)?;
+        Ok(LoadRun {
+            daemon,
+            limit: load.max_time + load.timeout + Duration::from_secs(10),
+        })
+    }
+
+    /// Runs `load` to its end.
+    pub async fn run_load(&mut self, load: &Load) -> anyhow::Result<LoadReport> {
+        self.start_load(load)?.finish().await
+    }
+
+    /// Starts dhcp4 (again) in its namespace on the LAN, with the settings
+    /// of `k8s/base/dhcp4/configs/kea-dhcp4.conf`, and waits until it is ready.
+    pub async fn start_dhcp4(&mut self) -> anyhow::Result<()> {
+        self.dhcp4.daemon = None;
+        let conf = self.dir.join("kea-dhcp4.conf");
+        std::fs::write(&conf, kea_conf(&self.lease_file()))?;
+        let mut daemon = self.dhcp4.ns.spawn(
+            &bin("dhcp4")?,
+            &[
+                "-c".into(),
+                conf.display().to_string(),
+                "--metrics-addr".into(),
+                format!("127.0.0.1:{DHCP_METRICS}"),
+            ],
+        )?;
+        wait_http_ok(&self.dhcp4.ns, &mut daemon, DHCP_METRICS, "/readyz").await?;
+        self.dhcp4.daemon = Some(daemon);
+        Ok(())
+    }
+
+    /// Kills dhcp4 with SIGKILL (kill -9).
+    pub async fn kill_dhcp4(&mut self) -> anyhow::Result<()> {
+        if let Some(mut daemon) = self.dhcp4.daemon.take() {
+            daemon.signal(Signal::Kill)?;
+            daemon.wait_exit(Duration::from_secs(5)).await;
+        }
+        Ok(())
+    }
+
+    /// dhcp4's lease file (on the "PVC": the cluster's scratch directory).
+    pub fn lease_file(&self) -> PathBuf {
+        self.dir.join("dhcp4.leases")
+    }
+
+    /// dhcp4's metrics.
+    pub fn scrape_dhcp4(&self) -> anyhow::Result<Scrape> {
+        self.dhcp4.ns.scrape(DHCP_METRICS)
+    }
+
+    /// Starts `program ARGS` in `ns` (a DHCP client, say); the cluster kills
+    /// it on drop unless the caller keeps the returned index and takes it back
+    /// with [`take_helper`](Self::take_helper).
+    pub fn spawn_helper(
+        &mut self,
+        ns: &Netns,
+        program: &str,
+        args: &[&str],
+    ) -> anyhow::Result<usize> {
+        let args: Vec<String> = args.iter().map(|a| (*a).to_string()).collect();
+        self.extra.push(ns.spawn(program, &args)?);
+        Ok(self.extra.len() - 1)
+    }
+
+    /// A helper process started with [`spawn_helper`](Self::spawn_helper).
+    pub fn helper(&mut self, index: usize) -> anyhow::Result<&mut Daemon> {
+        self.extra
+            .get_mut(index)
+            .ok_or_else(|| anyhow!("no helper {index}"))
+    }
+
+    /// The tail of every server's log, for a failure message.
+    pub fn logs(&self) -> String {
+        let mut out = String::new();
+        let mut pods: Vec<(&str, &Pod)> = vec![
+            ("auth", &self.auth),
+            ("dns", &self.dns),
+            ("redis", &self.redis),
+            ("lb", &self.lb),
+            ("dhcp4", &self.dhcp4),
+        ];
+        pods.extend(self.resolvers.iter().map(|p| ("resolver", p)));
+        for (role, pod) in pods {
+            if let Some(daemon) = &pod.daemon {
+                let log = daemon.log();
+                let tail: Vec<&str> = log.lines().rev().take(15).collect();
+                out.push_str(&format!(
+                    "--- {role} {} ({}), last lines:\n",
+                    pod.ip,
+                    daemon.log_path().display()
+                ));
+                for line in tail.into_iter().rev() {
+                    out.push_str(line);
+                    out.push('\n');
+                }
+            }
+        }
+        out
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let _ = writeln!(
+                std::io::stderr(),
+                "dataplane: failed; servers said:\n{}",
+                self.logs()
+            );
+        }
+        // Processes first (each Daemon's drop sends SIGKILL to its PID and
+        // reaps it), then the namespaces (their fields' drops).
+        self.extra.clear();
+        let pods = [
+            &mut self.lb,
+            &mut self.dhcp4,
+            &mut self.redis,
+            &mut self.dns,
+            &mut self.auth,
+        ];
+        for pod in pods {
+            pod.daemon = None;
+        }
+        for pod in &mut self.resolvers {
+            pod.daemon = None;
+        }
+        for dir in &self.etc {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// A load for [`Cluster::start_load`].
+#[derive(Debug, Clone)]
+pub struct Load {
+    /// Queries at most.
+    pub count: u64,
+    /// Queries per second.
+    pub rate: u32,
+    /// In flight at most.
+    pub concurrency: usize,
+    /// Per-query wait.
+    pub timeout: Duration,
+    /// No query sent after this.
+    pub max_time: Duration,
+    /// Names, `{i}` the index.
+    pub names: String,
+    /// Every N-th query over TCP (0: none).
+    pub tcp_every: u64,
+}
+
+impl Load {
+    /// `count` queries at `rate`/s named `names`, 32 in flight, 3 s per
+    /// query (a stub resolver's patience: longer than the lb's 1 s backend
+    /// timeout plus its one retry), stopping after count/rate + 5 s.
+    pub fn new(count: u64, rate: u32, names: &str) -> Load {
+        let secs = count / u64::from(rate.max(1)) + 5;
+        Load {
+            count,
+            rate,
+            concurrency: 32,
+            timeout: Duration::from_secs(3),
+            max_time: Duration::from_secs(secs),
+            names: names.to_string(),
+            tcp_every: 0,
+        }
+    }
+
+    /// Every `n`-th query over TCP.
+    pub fn tcp_every(mut self, n: u64) -> Load {
+        self.tcp_every = n;
+        self
+    }
+
+    /// `n` in flight at most.
+    pub fn concurrency(mut self, n: usize) -> Load {
+        self.concurrency = n;
+        self
+    }
+}
+
+/// A running load.
+#[derive(Debug)]
+pub struct LoadRun {
+    daemon: Daemon,
+    limit: Duration,
+}
+
+impl LoadRun {
+    /// Waits until the load has started (its first line).
+    pub async fn started(&mut self) -> anyhow::Result<()> {
+        self.daemon
+            .wait_log("started", Duration::from_secs(10))
+            .await
+    }
+
+    /// Waits for the end (bounded by the load's own limits plus 10 s) and
+    /// reads its report.
+    pub async fn finish(mut self) -> anyhow::Result<LoadReport> {
+        match self.daemon.wait_exit(self.limit).await {
+            Some(status) if status.success() => LoadReport::parse(&self.daemon.log()),
+            other => bail!(
+                "dns-load did not finish cleanly ({other:?}); output:\n{}",
+                self.daemon.log()
+            ),
+        }
+    }
+}
+
+/// Prints one line per fault to the test's stderr, past the test harness'
+/// capture (so it shows in CI logs for passing tests too).
+pub fn report(fault: &str, report: &LoadReport) {
+    let line = format!(
+        "dataplane: fault={fault} sent={} answered={} failed={} lost={} (tcp {}, {} ms){}{}",
+        report.sent,
+        report.answered,
+        report.failed,
+        report.lost,
+        report.tcp_sent,
+        report.elapsed_ms,
+        if report.lost_at_ms.is_empty() {
+            String::new()
+        } else {
+            format!(" lost at ms {:?}", report.lost_at_ms)
+        },
+        if report.failed_at_ms.is_empty() {
+            String::new()
+        } else {
+            format!(" failed at ms {:?}", report.failed_at_ms)
+        },
+    );
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+/// Prints a free-form per-fault line the same way as [`report`].
+pub fn report_line(line: &str) {
+    let _ = writeln!(std::io::stderr(), "dataplane: {line}");
+}
+
+/// A client hook script for udhcpc and ISC dhclient at `dir/name`, recording
+/// one `key=value` line per event in `dir/name.events` (the format of the
+/// dhcp4 tests' hooks) and configuring the address and default route it was
+/// given, as a real client's script does.
+pub fn dhcp_hook(dir: &Path, name: &str) -> anyhow::Result<(PathBuf, PathBuf)> {
+    let script = dir.join(name);
+    let events = dir.join(format!("{name}.events"));
+    let text = format!(
+        r#"#!/bin/sh
+out="{events}"
+if [ -n "$reason" ]; then
+  echo "event=$reason ip=$new_ip_address mask=$new_subnet_mask routers=$new_routers dns=$new_domain_name_servers lease=$new_dhcp_lease_time server=$new_dhcp_server_identifier" >> "$out"
+  case "$reason" in
+    BOUND|RENEW|REBIND|REBOOT)
+      ip addr flush dev "$interface"
+      ip addr add "$new_ip_address/$new_subnet_mask" dev "$interface"
+      for r in $new_routers; do ip route replace default via "$r" dev "$interface"; break; done ;;
+    RELEASE|EXPIRE|STOP) ip addr flush dev "$interface" ;;
+  esac
+else
+  echo "event=$1 ip=$ip mask=$subnet routers=$router dns=$dns lease=$lease server=$serverid" >> "$out"
+  case "$1" in
+    bound|renew)
+      ip addr flush dev "$interface"
+      ip addr add "$ip/$mask" dev "$interface"
+      for r in $router; do ip route replace default via "$r" dev "$interface"; break; done ;;
+    deconfig) ip addr flush dev "$interface" ;;
+  esac
+fi
+exit 0
+"#,
+        events = events.display()
+    );
+    std::fs::write(&script, text)?;
+    run_ok(Command::new("chmod").args(["+x", &script.display().to_string()]))?;
+    Ok((script, events))
+}
+
+/// The resolver's unbound.conf: `k8s/base/resolver/configs/unbound.conf`
+/// with root hints pointing at the fake hierarchy and without its
+/// `local.jaws-ug.jp` forward zone (no Route 53 endpoints here).
+fn resolver_conf(hints: &Path) -> String {
+    format!(
+        r#"# Mirrors k8s/base/resolver/configs/unbound.conf.
+server:
+    verbosity: 1
+    interface: 0.0.0.0
+    port: 53
+    do-ip4: yes
+    do-ip6: no
+    do-udp: yes
+    do-tcp: yes
+    num-threads: 2
+    so-reuseport: yes
+    chroot: ""
+    username: ""
+    do-daemonize: no
+    use-syslog: no
+    logfile: ""
+    access-control: 127.0.0.0/8 allow
+    access-control: 10.0.0.0/8 allow
+    access-control: 172.16.0.0/12 allow
+    access-control: 192.168.0.0/16 allow
+    access-control: 0.0.0.0/0 refuse
+    msg-cache-size: 64m
+    rrset-cache-size: 128m
+    cache-min-ttl: 0
+    cache-max-ttl: 86400
+    cache-max-negative-ttl: 3600
+    prefetch: yes
+    serve-expired: yes
+    serve-expired-ttl: 86400
+    qname-minimisation: yes
+    harden-glue: yes
+    num-queries-per-thread: 4096
+    incoming-num-tcp: 100
+    edns-buffer-size: 1232
+    module-config: "cachedb iterator"
+    # Test only: the fake hierarchy is the Internet here.
+    root-hints: "{hints}"
+
+include: "cachedb.conf"
+"#,
+        hints = hints.display()
+    )
+}
+
+/// `k8s/base/resolver/configs/cachedb.conf` as is: Redis by its Service name.
+const CACHEDB_CONF: &str = r#"# Mirrors k8s/base/resolver/configs/cachedb.conf.
+cachedb:
+    backend: "redis"
+    redis-server-host: redis.noc-poc.svc.cluster.local
+    redis-server-port: 6379
+    redis-timeout: 100
+    redis-expire-records: yes
+    secret-seed: "default"
+"#;
+
+/// `k8s/base/lb/configs/lb.toml` with the Secret's paths replaced.
+fn lb_toml(tls: Option<&(PathBuf, PathBuf)>) -> String {
+    let tls = match tls {
+        Some((cert, key)) => format!(
+            "tls = [\"0.0.0.0:853\"]\ntls-cert = \"{}\"\ntls-key = \"{}\"\n",
+            cert.display(),
+            key.display()
+        ),
+        None => String::new(),
+    };
+    format!(
+        r#"# Mirrors k8s/base/lb/configs/lb.toml.
+policy = "leastOutstanding"
+
+[listen]
+udp = ["0.0.0.0:53"]
+tcp = ["0.0.0.0:53"]
+{tls}threads = 2
+
+[backends]
+timeout = "1s"
+max-outstanding = 65535
+# Through the pod's resolv.conf (the cluster DNS), as in the manifests.
+discover = "{HEADLESS}"
+discover-port = 53
+discover-interval = "1s"
+
+[health]
+query = "localhost."
+qtype = "A"
+interval = "1s"
+timeout = "1s"
+rise = 1
+fall = 3
+passive-threshold = 50
+passive-window = 100
+passive-min-samples = 20
+
+[acl]
+allow = ["127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
+
+[metrics]
+addr = "0.0.0.0:{LB_METRICS}"
+"#
+    )
+}
+
+/// `k8s/base/dhcp4/configs/kea-dhcp4.conf` for the flat-LAN variant: the
+/// server on the LAN itself, so the default (raw) socket type and its own
+/// address as server identifier, instead of a relay to the Service address.
+fn kea_conf(lease_file: &Path) -> String {
+    format!(
+        r#"// Mirrors k8s/base/dhcp4/configs/kea-dhcp4.conf (flat LAN).
+{{
+  "Dhcp4": {{
+    "interfaces-config": {{ "interfaces": [ "eth0" ] }},
+    "lease-database": {{
+      "type": "memfile",
+      "persist": true,
+      "name": "{lease}",
+      "lfc-interval": 3600
+    }},
+    "valid-lifetime": 3600,
+    "renew-timer": 900,
+    "rebind-timer": 1800,
+    "match-client-id": true,
+    "authoritative": true,
+    "expired-leases-processing": {{
+      "reclaim-timer-wait-time": 10,
+      "hold-reclaimed-time": 3600
+    }},
+    "option-data": [
+      // The lb's LoadBalancer address (Service "lb").
+      {{ "name": "domain-name-servers", "data": "{LB_VIP}" }}
+    ],
+    "subnet4": [
+      {{
+        "id": 1,
+        "subnet": "192.168.1.0/24",
+        "pools": [ {{ "pool": "192.168.1.100 - 192.168.1.200" }} ],
+        "option-data": [
+          {{ "name": "routers", "data": "{LAN_GATEWAY}" }}
+        ]
+      }}
+    ]
+  }}
+}}
+"#,
+        lease = lease_file.display()
+    )
+}
+
+/// Joins pod namespace `pod` to the node: `node_if` `10.244.<k>.1/24` in the
+/// node, `eth0` `10.244.<k>.2/24` in the pod with its default route via the node.
+fn pod_link(node: &Netns, pod: &Netns, node_if: &str, k: u8) -> anyhow::Result<()> {
+    crate::netns::link(
+        node,
+        node_if,
+        &format!("10.244.{k}.1/24"),
+        pod,
+        "eth0",
+        &format!("10.244.{k}.2/24"),
+    )?;
+    pod.ip(&["route", "add", "default", "via", &format!("10.244.{k}.1")])
+}
+
+/// Puts `ns` on the LAN: `eth0` in it, `port` on the node's bridge `lan0`.
+fn lan_port(node: &Netns, ns: &Netns, port: &str) -> anyhow::Result<()> {
+    ip(&[
+        "link",
+        "add",
+        port,
+        "netns",
+        node.name(),
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "eth0",
+        "netns",
+        ns.name(),
+    ])?;
+    node.ip(&["link", "set", port, "master", "lan0"])?;
+    node.ip(&["link", "set", port, "up"])?;
+    ns.ip(&["link", "set", "eth0", "up"])
+}
+
+/// Polls `GET http://127.0.0.1:<port><path>` inside `ns` until it is 200
+/// (20 s at most); fails with the daemon's log when it exits first.
+async fn wait_http_ok(
+    ns: &Netns,
+    daemon: &mut Daemon,
+    port: u16,
+    path: &str,
+) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if ns.http_ok(port, path)? {
+            return Ok(());
+        }
+        if let Some(status) = daemon.try_exit() {
+            bail!(
+                "exited ({status}) before {path} was 200; log:\n{}",
+                daemon.log()
+            );
+        }
+        if Instant::now() >= deadline {
+            bail!(
+                "{path} on :{port} not 200 after 20 s; log:\n{}",
+                daemon.log()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A binary: ours (the workspace's) or this crate's helpers, all built into
+/// the same target directory.
+fn bin(name: &str) -> anyhow::Result<String> {
+    Ok(cargo_bin(name)
+        .with_context(|| format!("the data-plane tests run target/<profile>/{name}"))?
+        .display()
+        .to_string())
+}
+
+/// Runs `command` to completion; fails with its stderr.
+fn run_ok(command: &mut Command) -> anyhow::Result<()> {
+    let out = command
+        .stdin(std::process::Stdio::null())
+        .output()
+        .with_context(|| format!("running {command:?}"))?;
+    if !out.status.success() {
+        bail!(
+            "{command:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(())
+}
+
+/// Fails loudly, naming the Debian package, when a tool the data plane needs
+/// is missing (`scripts/test.sh` installs them).
+fn check_tools() -> anyhow::Result<()> {
+    let tools = [
+        ("ip", "iproute2"),
+        ("nft", "nftables"),
+        ("sysctl", "procps"),
+        ("busybox", "busybox"),
+        ("redis-server", "redis-server"),
+        ("redis-cli", "redis-tools"),
+        ("dig", "dnsutils"),
+        ("kdig", "knot-dnsutils"),
+    ];
+    let missing: Vec<String> = tools
+        .iter()
+        .filter(|(tool, _)| !on_path(tool))
+        .map(|(tool, package)| format!("{tool} (Debian package {package})"))
+        .collect();
+    if !missing.is_empty() {
+        bail!(
+            "the data-plane tests need {}; install them (scripts/test.sh does)",
+            missing.join(", ")
+        );
+    }
+    Ok(())
+}
+
+fn on_path(tool: &str) -> bool {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/sbin"].map(PathBuf::from))
+        .any(|dir| dir.join(tool).is_file())
+}
+
+/// Deletes namespaces and `/etc/netns` entries named `dp-<pid>-…` whose test
+/// process is gone (a run killed before its drops ran).
+fn sweep_stale() {
+    let alive = |name: &str| -> bool {
+        let Some(pid) = name
+            .strip_prefix(NS_PREFIX)
+            .and_then(|rest| rest.strip_prefix('-'))
+            .and_then(|rest| rest.split('-').next())
+        else {
+            return true;
+        };
+        !pid.chars().all(|c| c.is_ascii_digit()) || Path::new("/proc").join(pid).exists()
+    };
+    if let Ok(out) = Command::new("ip").args(["netns", "list"]).output() {
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            let name = line.split_whitespace().next().unwrap_or("");
+            if name.starts_with(&format!("{NS_PREFIX}-")) && !alive(name) {
+                let _ = ip(&["netns", "del", name]);
+            }
+        }
+    }
+    if let Ok(entries) = std::fs::read_dir("/etc/netns") {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with(&format!("{NS_PREFIX}-")) && !alive(&name) {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+}
