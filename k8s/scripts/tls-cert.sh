@@ -12,7 +12,8 @@
 # --ip ADDR (the lb's LoadBalancer address, 192.168.139.53; repeatable),
 # --dns NAME (repeatable; default dns.noc-poc.internal and the Service's names),
 # --force (replace an existing Secret; without it an existing one is kept).
-# Needs openssl, and kubectl unless --out-dir is given.
+# Needs openssl, and kubectl unless --out-dir is given ($KUBECTL, e.g.
+# "kubectl --context kind-noc-poc", replaces it).
 # The cert-manager alternative: k8s/components/tls-cert-manager.
 set -euo pipefail
 
@@ -32,7 +33,7 @@ while [ $# -gt 0 ]; do
     --dns) names+=("$2"); shift 2 ;;
     --out-dir) out_dir=$2; shift 2 ;;
     --force) force=1; shift ;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "tls-cert.sh: unknown argument: $1 (try --help)" >&2; exit 64 ;;
   esac
 done
@@ -40,9 +41,10 @@ done
 [ ${#names[@]} -gt 0 ] || names=(dns.noc-poc.internal "lb.$namespace.svc" "lb.$namespace.svc.cluster.local")
 
 command -v openssl >/dev/null || { echo "tls-cert.sh: openssl is needed" >&2; exit 1; }
+read -r -a kubectl <<< "${KUBECTL:-kubectl}"
 if [ -z "$out_dir" ]; then
-  command -v kubectl >/dev/null || { echo "tls-cert.sh: kubectl is needed (or give --out-dir)" >&2; exit 1; }
-  if [ "$force" -eq 0 ] && kubectl -n "$namespace" get secret "$secret" >/dev/null 2>&1; then
+  command -v "${kubectl[0]}" >/dev/null || { echo "tls-cert.sh: kubectl is needed (or give --out-dir)" >&2; exit 1; }
+  if [ "$force" -eq 0 ] && "${kubectl[@]}" -n "$namespace" get secret "$secret" >/dev/null 2>&1; then
     echo "Secret $namespace/$secret exists; keeping it (--force to replace)"
     exit 0
   fi
@@ -72,7 +74,7 @@ if [ -n "$out_dir" ]; then
   exit 0
 fi
 
-kubectl get namespace "$namespace" >/dev/null 2>&1 || kubectl create namespace "$namespace"
-kubectl -n "$namespace" create secret tls "$secret" --cert="$work/tls.crt" --key="$work/tls.key" \
-  --dry-run=client -o yaml | kubectl apply -f -
+"${kubectl[@]}" get namespace "$namespace" >/dev/null 2>&1 || "${kubectl[@]}" create namespace "$namespace"
+"${kubectl[@]}" -n "$namespace" create secret tls "$secret" --cert="$work/tls.crt" --key="$work/tls.key" \
+  --dry-run=client -o yaml | "${kubectl[@]}" apply -f -
 echo "Secret $namespace/$secret: self-signed, SAN $san, valid $days days"
