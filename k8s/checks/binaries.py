@@ -589,6 +589,8 @@ class LiveRun:
         self.resolver_dns: tuple[str, int] | None = None
         self.discover_names: set[str] = set()
         self.counter = 0
+        # The Redis Deployment's redis.conf, to start Redis with (loopback port).
+        self.redis_conf: tuple[str, pathlib.Path] | None = None
 
     def _merge(self, text: str) -> None:
         for name, labels in parse_exposition(text).items():
@@ -611,13 +613,22 @@ class LiveRun:
         port = free_port()
         server = shutil.which("redis-server")
         if server:
-            proc = self.daemons.start("redis", [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], self.work)
+            cmd = [server]
+            if self.redis_conf:
+                cmd.append(str(self.redis_conf[1]))
+            cmd += ["--port", str(port), "--bind", "127.0.0.1", "--dir", str(self.work), "--daemonize", "no"]
+            proc = self.daemons.start("redis", cmd, self.work)
             deadline = time.monotonic() + 5
-            while time.monotonic() < deadline and proc.poll() is None:
+            up = False
+            while time.monotonic() < deadline and proc.poll() is None and not up:
                 with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    break
+                    up = True
                 time.sleep(0.05)
-            self.report.note(f"live run: Redis on 127.0.0.1:{port} for the resolver's cachedb")
+            if not up:
+                where = self.redis_conf[0] if self.redis_conf else "redis"
+                self.report.fail(where, f"redis-server did not start with the mounted redis.conf: {self.daemons.log('redis')}")
+            used = f" with {self.redis_conf[0]}'s redis.conf" if self.redis_conf else ""
+            self.report.note(f"live run: Redis on 127.0.0.1:{port}{used} for the resolver's cachedb")
         else:
             self.report.note("live run: no redis-server here; the resolver's cachedb points at a closed port (its breaker opens)")
         self.redis = ("127.0.0.1", port)
@@ -826,3 +837,23 @@ def our_containers(objs: list[Obj]):
             repo = normalise_repo(image_parts(c.get("image", ""))[0])
             if repo in OUR_IMAGES and field == "containers":
                 yield obj, c, template.get("spec") or {}
+
+
+def redis_config(objs: list[Obj], work: pathlib.Path) -> tuple[str, pathlib.Path] | None:
+    """The redis.conf a Redis container is started with, laid out as in the pod."""
+    for obj in objs:
+        template = pod_template(obj)
+        if template is None:
+            continue
+        for field, c in containers(template):
+            if normalise_repo(image_parts(c.get("image", ""))[0]) != "redis" or field != "containers":
+                continue
+            conf = next((a for a in c.get("args") or [] if str(a).endswith(".conf")), None)
+            if conf is None:
+                return None
+            root = pathlib.Path(tempfile.mkdtemp(prefix="redis-", dir=work))
+            mounts = lay_out(obj, c, template.get("spec") or {}, objs, root, lambda name: None)
+            path = in_root(root, mounts, conf)
+            if path is not None and path.is_file():
+                return f"{obj} container {c.get('name')}", path
+    return None

@@ -147,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"binaries: {len(prepared)} containers' args, configs (--check-config) and ports checked")
             if args.metrics_from is None:
                 live = binaries.LiveRun(bin_dir, work, report)
+                live.redis_conf = binaries.redis_config(overlays[0][1], work)
                 for _, container, _ in prepared:
                     if container.binary == "lb" and container.config is not None:
                         discover = (tomllib.loads(container.config.read_text()).get("backends") or {}).get("discover")

@@ -277,3 +277,30 @@ def test_promql_grafana_variables():
 def test_promql_rejects_unknown_functions():
     with pytest.raises(promql.PromQLError):
         promql.analyse("rates(x[5m])")
+
+
+@needs_render
+def test_overlay_setting_a_namespace_without_the_pins(tmp_path, capsys):
+    """kustomize's namespace transformer moves MetalLB's pool and the dashboards
+    too; an overlay that forgets the pin-namespace replacements must fail."""
+    import shutil
+    import subprocess
+
+    kubectl = os.environ.get("KUBECTL", "kubectl")
+    if shutil.which(kubectl) is None:
+        pytest.skip("needs kubectl")
+    overlay = tmp_path / "overlay"
+    overlay.mkdir()
+    poc = yaml.safe_load((REPO / "k8s/overlays/poc/kustomization.yaml").read_text())
+    poc["resources"] = [os.path.relpath(REPO / "k8s/base", overlay)]
+    poc["namespace"] = "noc-other"
+    del poc["replacements"]
+    (overlay / "kustomization.yaml").write_text(yaml.safe_dump(poc))
+    rendered = subprocess.run([kubectl, "kustomize", str(overlay)], capture_output=True, text=True, check=True).stdout
+    docs = [d for d in yaml.safe_load_all(rendered) if d]
+    expect_failure(
+        docs, tmp_path, capsys,
+        "IPAddressPool noc-other/noc-poc-pool: must stay in namespace metallb-system",
+        "ConfigMap noc-other/noc-dashboards-dns: must stay in namespace monitoring",
+        "names redis.noc-poc.svc, but there is no Service noc-poc/redis",
+    )
