@@ -5,7 +5,8 @@
 #   k8s/check.sh
 #
 # 1. yamllint (k8s/.yamllint.yaml) over k8s/ and tests/kind/
-# 2. every overlay renders (kubectl kustomize), the base too
+# 2. every overlay renders (kubectl kustomize), the base too, and the kind
+#    variant tests/kind/deploy.sh applies (tests/kind/render.sh)
 # 3. builds lb, resolver and dhcp4 (cargo build --locked)
 # 4. k8s/checks/check.py on the renders: strict schemas (kubernetes-validate),
 #    custom kinds against their operators' models or k8s/schemas/ (an unknown
@@ -67,6 +68,11 @@ for dir in k8s/overlays/*/; do
 done
 [ ${#rendered[@]} -gt 0 ] || die "no overlay under k8s/overlays"
 [ -f "$work/poc.yaml" ] || die "k8s/overlays/poc is missing"
+# What tests/kind/deploy.sh applies: poc with the addresses moved onto kind's
+# Docker network (its usual 172.18.0.0/16).
+KUBECTL=$kubectl timeout 60 tests/kind/render.sh k8s/overlays/poc 172.18.0.0/16 > "$work/kind-poc.yaml" \
+  || die "tests/kind/render.sh does not render"
+rendered+=("kind:overlays/poc=$work/kind-poc.yaml")
 
 if [ -z "${K8S_CHECK_BIN_DIR:-}" ]; then
   step "cargo build --locked -p lb -p resolver -p dhcp4 (into $target)"

@@ -14,10 +14,7 @@ log "kind addresses: pool $POOL, lb $DNS_IP, dhcp4 $DHCP_IP"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-k kustomize "$OVERLAY" > "$work/render.yaml" || die "$OVERLAY does not render"
-sed -e "s/192\.168\.139\.50-192\.168\.139\.70/$POOL/g" \
-    -e "s/192\.168\.139\.53/$DNS_IP/g" \
-    -e "s/192\.168\.139\.67/$DHCP_IP/g" "$work/render.yaml" > "$work/kind.yaml"
+"$KIND_DIR/render.sh" "$OVERLAY" "$(kind_subnet)" > "$work/kind.yaml" || die "$OVERLAY does not render"
 
 if ! grep -q '^kind: Certificate$' "$work/kind.yaml"; then
   log "DoT certificate (k8s/scripts/tls-cert.sh)"
@@ -44,7 +41,7 @@ for deployment in redis resolver lb dhcp4; do
     die "deployment/$deployment did not roll out"
   }
 done
-for i in $(seq 60); do
+for _ in $(seq 60); do
   ip=$(k -n "$NAMESPACE" get service lb -o jsonpath='{.status.loadBalancer.ingress[0].ip}' 2>/dev/null || true)
   [ "$ip" = "$DNS_IP" ] && break
   sleep 2

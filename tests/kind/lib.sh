@@ -46,17 +46,22 @@ k() { "$KUBECTL" --context "$KCTX" "$@"; }
 
 cluster_exists() { kind get clusters 2>/dev/null | grep -qx "$CLUSTER"; }
 
-# Addresses on kind's Docker network for MetalLB: the seed's .50-.70 layout
-# (lb .53, dhcp4 .67) at the top of the network, e.g. 172.18.255.50-70.
-kind_addresses() {
+# kind's Docker network (IPv4).
+kind_subnet() {
   local subnet
   subnet=$(docker network inspect kind -f '{{range .IPAM.Config}}{{.Subnet}} {{end}}' | tr ' ' '\n' | grep -v : | head -1)
   [ -n "$subnet" ] || die "no IPv4 subnet on Docker network kind"
-  python3 - "$subnet" <<'PY'
+  echo "$subnet"
+}
+
+# Addresses on kind's Docker network for MetalLB: the seed's .50-.70 layout
+# (lb .53, dhcp4 .67) at the top of the network, e.g. 172.18.255.50-70 (the
+# same arithmetic as tests/kind/render.sh).
+kind_addresses() {
+  python3 - "$(kind_subnet)" <<'PY'
 import ipaddress, sys
 net = ipaddress.ip_network(sys.argv[1])
-top = net.broadcast_address
-start = top - 205            # x.y.255.50 on a /16
+start = net.broadcast_address - 205  # x.y.255.50 on a /16
 print(f"POOL={start}-{start + 20} DNS_IP={start + 3} DHCP_IP={start + 17}")
 PY
 }

@@ -13,9 +13,9 @@ have_image() {
     { command -v podman >/dev/null && podman image exists "$1" 2>/dev/null; }
 }
 
-missing=0
-for image in "${images[@]}"; do have_image "$image" || missing=1; done
-if [ "$missing" = 1 ] || [ "${REBUILD:-0}" = 1 ]; then
+build=0
+for image in "${images[@]}"; do have_image "$image" || build=1; done
+if [ "$build" = 1 ] || [ "${REBUILD:-0}" = 1 ]; then
   [ -x "$REPO/docker/build-images.sh" ] || die "docker/build-images.sh is missing: it builds noc/lb, noc/resolver, noc/dhcp4"
   log "building our images (docker/build-images.sh)"
   "$REPO/docker/build-images.sh"

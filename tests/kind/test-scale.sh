@@ -13,7 +13,7 @@ backends_up() {
     awk '/^dnsdist_server_status/ && $2==1 {n++} END {print n+0}'
 }
 wait_backends() {
-  for i in $(seq 90); do
+  for _ in $(seq 90); do
     [ "$(backends_up)" = "$1" ] && return 0
     sleep 1
   done
