@@ -144,8 +144,6 @@ pub struct Cluster {
     tls: Option<(PathBuf, PathBuf)>,
     /// `/etc/netns/<name>` directories made for the pods.
     etc: Vec<PathBuf>,
-    /// Other helper processes (DHCP clients, loads) to kill first on drop.
-    extra: Vec<Daemon>,
     /// One cluster at a time; released last.
     _turn: MutexGuard<'static, ()>,
 }
@@ -258,7 +256,6 @@ impl Cluster {
             dhcp4,
             tls: spec.tls.clone(),
             etc: Vec::new(),
-            extra: Vec::new(),
             _turn: turn,
         };
         cluster.node_rules()?;
@@ -544,6 +541,15 @@ impl Cluster {
             .collect())
     }
 
+    /// `dnsdist_server_queries` of resolver pod `i` as the lb's backend
+    /// (0 when the lb has no such backend).
+    pub fn lb_queries_to(&self, i: usize) -> anyhow::Result<f64> {
+        let address = format!("{}:53", self.resolver_ip(i)?);
+        Ok(self
+            .scrape_lb()?
+            .sum("dnsdist_server_queries", &[("address", &address)]))
+    }
+
     /// Waits (15 s at most) until the lb's backends are exactly resolver pods
     /// `live`, every one up.
     pub async fn wait_lb_backends(&self, live: &[usize]) -> anyhow::Result<()> {
@@ -656,27 +662,6 @@ impl Cluster {
         self.dhcp4.ns.scrape(DHCP_METRICS)
     }
 
-    /// Starts `program ARGS` in `ns` (a DHCP client, say); the cluster kills
-    /// it on drop unless the caller keeps the returned index and takes it back
-    /// with [`take_helper`](Self::take_helper).
-    pub fn spawn_helper(
-        &mut self,
-        ns: &Netns,
-        program: &str,
-        args: &[&str],
-    ) -> anyhow::Result<usize> {
-        let args: Vec<String> = args.iter().map(|a| (*a).to_string()).collect();
-        self.extra.push(ns.spawn(program, &args)?);
-        Ok(self.extra.len() - 1)
-    }
-
-    /// A helper process started with [`spawn_helper`](Self::spawn_helper).
-    pub fn helper(&mut self, index: usize) -> anyhow::Result<&mut Daemon> {
-        self.extra
-            .get_mut(index)
-            .ok_or_else(|| anyhow!("no helper {index}"))
-    }
-
     /// The tail of every server's log, for a failure message.
     pub fn logs(&self) -> String {
         let mut out = String::new();
@@ -718,7 +703,6 @@ impl Drop for Cluster {
         }
         // Processes first (each Daemon's drop sends SIGKILL to its PID and
         // reaps it), then the namespaces (their fields' drops).
-        self.extra.clear();
         let pods = [
             &mut self.lb,
             &mut self.dhcp4,

@@ -1,7 +1,10 @@
 //! Process-level integration tests of the e2e crate (modules only).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod dataplane_dhcp;
+mod dataplane_faults;
 mod dataplane_queries;
+mod dataplane_scaling;
 mod dataplane_support;
 mod dhcp4_clients;
 mod dhcp4_relay_and_durability;
