@@ -38,7 +38,7 @@ for tool in python3 "$kubectl" openssl timeout; do
 done
 python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || die "python3 3.11 or later is needed (tomllib)"
 # replacements, labels and components need the kustomize built into kubectl 1.27+ (kustomize v5).
-kustomize_version=$("$kubectl" version --client 2>/dev/null | sed -n 's/^Kustomize Version: v\{0,1\}\([0-9]*\).*/\1/p')
+kustomize_version=$("$kubectl" version --client 2>/dev/null | sed -n 's/^Kustomize Version: v\{0,1\}\([0-9]*\).*/\1/p' || true)
 [ "${kustomize_version:-0}" -ge 5 ] || die "$kubectl has kustomize ${kustomize_version:-unknown}; kubectl 1.27 or later (kustomize v5) is needed"
 
 step "python tools in $venv"
