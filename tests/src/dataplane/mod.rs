@@ -36,8 +36,9 @@
 //!
 //! Namespaces are named `dp-<pid>-<seq>-<role>` and deleted when the
 //! [`Cluster`] drops, after every process in them is killed, on failure or
-//! panic too; namespaces and `/etc/netns` entries left by a test process that
-//! no longer exists are swept at the next start. Clusters run one at a time
+//! panic too; namespaces, their processes and `/etc/netns` entries left by a
+//! test process that no longer exists (killed before its drops ran) are swept
+//! at the next start. Clusters run one at a time
 //! (a process-wide lock held by each), so the fault figures of one test are not
 //! skewed by another cluster's CPU use on a small machine.
 //!
@@ -1143,7 +1144,8 @@ fn on_path(tool: &str) -> bool {
 }
 
 /// Deletes namespaces and `/etc/netns` entries named `dp-<pid>-…` whose test
-/// process is gone (a run killed before its drops ran).
+/// process is gone (a run killed before its drops ran), killing the processes
+/// still running in those namespaces first.
 fn sweep_stale() {
     let alive = |name: &str| -> bool {
         let Some(pid) = name
@@ -1159,6 +1161,13 @@ fn sweep_stale() {
         for line in String::from_utf8_lossy(&out.stdout).lines() {
             let name = line.split_whitespace().next().unwrap_or("");
             if name.starts_with(&format!("{NS_PREFIX}-")) && !alive(name) {
+                // Daemons the dead test started live on as orphans in the
+                // namespace: kill them (by PID) before deleting its name.
+                if let Ok(pids) = Command::new("ip").args(["netns", "pids", name]).output() {
+                    for pid in String::from_utf8_lossy(&pids.stdout).split_whitespace() {
+                        let _ = Command::new("kill").args(["-KILL", pid]).output();
+                    }
+                }
                 let _ = ip(&["netns", "del", name]);
             }
         }

@@ -164,7 +164,7 @@ mod tests {
             q.push(u8::try_from(label.len()).unwrap());
             q.extend_from_slice(label.as_bytes());
         }
-        q.extend_from_slice(&[0, 0, 0, qtype.try_into().unwrap(), 0, 1]);
+        q.extend_from_slice(&[0, 0, qtype.try_into().unwrap(), 0, 1]);
         q
     }
 
