@@ -18,6 +18,9 @@ command -v ip >/dev/null 2>&1 || need+=(iproute2)
 [ -x /usr/sbin/dhcpcd ] || need+=(dhcpcd-base)
 [ -x /usr/sbin/dhcrelay ] || need+=(isc-dhcp-relay)
 [ -x /usr/sbin/kea-dhcp4 ] || need+=(kea-dhcp4-server)
+# k8s/check.sh: openssl (stand-in DoT certificates) and a venv for its pinned Python tools.
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+python3 -c 'import ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
   echo "installing test dependencies: ${need[*]}"
@@ -46,4 +49,6 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 # The process-level tests run our binaries (target/debug/resolver, fake-dns).
 cargo build --workspace --bins --locked
+# The Kubernetes manifests, checked without a cluster (k8s/README.md).
+k8s/check.sh
 cargo test --workspace --locked
