@@ -45,6 +45,7 @@
 //! - [`stub`]: the cluster DNS stand-in (`dns-stub` binary).
 //! - [`load`]: the bounded query load and its report (`dns-load` binary).
 
+mod configs;
 pub mod load;
 pub mod stub;
 
@@ -287,10 +288,11 @@ impl Cluster {
     /// MetalLB's part): DNAT only, no SNAT (the lb Service has
     /// `externalTrafficPolicy: Local`, so the lb sees the client's address).
     fn node_rules(&self) -> anyhow::Result<()> {
+        // /proc/sys/net is the namespace's own for a process inside it.
         run_ok(
             self.node
-                .command("sysctl")
-                .args(["-qw", "net.ipv4.ip_forward=1"]),
+                .command("sh")
+                .args(["-c", "echo 1 > /proc/sys/net/ipv4/ip_forward"]),
         )?;
         let lb = self.lb.ip;
         let dns = self.dns.ip;
@@ -391,13 +393,7 @@ impl Cluster {
         let data = self.dir.join("redis");
         std::fs::create_dir_all(&data)?;
         let conf = self.dir.join("redis.conf");
-        std::fs::write(
-            &conf,
-            format!(
-                "bind 0.0.0.0\nprotected-mode no\nport 6379\nsave \"\"\nappendonly no\nmaxmemory 256mb\nmaxmemory-policy allkeys-lru\ntcp-keepalive 60\ndaemonize no\ndir {}\n",
-                data.display()
-            ),
-        )?;
+        std::fs::write(&conf, configs::redis_conf(&data))?;
         let mut daemon = self
             .redis
             .ns
@@ -450,8 +446,8 @@ impl Cluster {
         let dir = self.dir.join(format!("res{i}"));
         std::fs::create_dir_all(&dir)?;
         let hints = self.dir.join("root.hints");
-        std::fs::write(dir.join("unbound.conf"), resolver_conf(&hints))?;
-        std::fs::write(dir.join("cachedb.conf"), CACHEDB_CONF)?;
+        std::fs::write(dir.join("unbound.conf"), configs::resolver_conf(&hints))?;
+        std::fs::write(dir.join("cachedb.conf"), configs::CACHEDB_CONF)?;
         let bin = bin("resolver")?;
         let pod = self.resolver_mut(i)?;
         pod.daemon = None;
@@ -507,7 +503,7 @@ impl Cluster {
 
     async fn start_lb(&mut self) -> anyhow::Result<()> {
         let path = self.dir.join("lb.toml");
-        std::fs::write(&path, lb_toml(self.tls.as_ref()))?;
+        std::fs::write(&path, configs::lb_toml(self.tls.as_ref()))?;
         let mut daemon = self
             .lb
             .ns
@@ -629,7 +625,7 @@ impl Cluster {
     pub async fn start_dhcp4(&mut self) -> anyhow::Result<()> {
         self.dhcp4.daemon = None;
         let conf = self.dir.join("kea-dhcp4.conf");
-        std::fs::write(&conf, kea_conf(&self.lease_file()))?;
+        std::fs::write(&conf, configs::kea_conf(&self.lease_file()))?;
         let mut daemon = self.dhcp4.ns.spawn(
             &bin("dhcp4")?,
             &[
@@ -868,158 +864,6 @@ exit 0
     Ok((script, events))
 }
 
-/// The resolver's unbound.conf: `k8s/base/resolver/configs/unbound.conf`
-/// with root hints pointing at the fake hierarchy and without its
-/// `local.jaws-ug.jp` forward zone (no Route 53 endpoints here).
-fn resolver_conf(hints: &Path) -> String {
-    format!(
-        r#"# Mirrors k8s/base/resolver/configs/unbound.conf.
-server:
-    verbosity: 1
-    interface: 0.0.0.0
-    port: 53
-    do-ip4: yes
-    do-ip6: no
-    do-udp: yes
-    do-tcp: yes
-    num-threads: 2
-    so-reuseport: yes
-    chroot: ""
-    username: ""
-    do-daemonize: no
-    use-syslog: no
-    logfile: ""
-    access-control: 127.0.0.0/8 allow
-    access-control: 10.0.0.0/8 allow
-    access-control: 172.16.0.0/12 allow
-    access-control: 192.168.0.0/16 allow
-    access-control: 0.0.0.0/0 refuse
-    msg-cache-size: 64m
-    rrset-cache-size: 128m
-    cache-min-ttl: 0
-    cache-max-ttl: 86400
-    cache-max-negative-ttl: 3600
-    prefetch: yes
-    serve-expired: yes
-    serve-expired-ttl: 86400
-    qname-minimisation: yes
-    harden-glue: yes
-    num-queries-per-thread: 4096
-    incoming-num-tcp: 100
-    edns-buffer-size: 1232
-    module-config: "cachedb iterator"
-    # Test only: the fake hierarchy is the Internet here.
-    root-hints: "{hints}"
-
-include: "cachedb.conf"
-"#,
-        hints = hints.display()
-    )
-}
-
-/// `k8s/base/resolver/configs/cachedb.conf` as is: Redis by its Service name.
-const CACHEDB_CONF: &str = r#"# Mirrors k8s/base/resolver/configs/cachedb.conf.
-cachedb:
-    backend: "redis"
-    redis-server-host: redis.noc-poc.svc.cluster.local
-    redis-server-port: 6379
-    redis-timeout: 100
-    redis-expire-records: yes
-    secret-seed: "default"
-"#;
-
-/// `k8s/base/lb/configs/lb.toml` with the Secret's paths replaced.
-fn lb_toml(tls: Option<&(PathBuf, PathBuf)>) -> String {
-    let tls = match tls {
-        Some((cert, key)) => format!(
-            "tls = [\"0.0.0.0:853\"]\ntls-cert = \"{}\"\ntls-key = \"{}\"\n",
-            cert.display(),
-            key.display()
-        ),
-        None => String::new(),
-    };
-    format!(
-        r#"# Mirrors k8s/base/lb/configs/lb.toml.
-policy = "leastOutstanding"
-
-[listen]
-udp = ["0.0.0.0:53"]
-tcp = ["0.0.0.0:53"]
-{tls}threads = 2
-
-[backends]
-timeout = "1s"
-max-outstanding = 65535
-# Through the pod's resolv.conf (the cluster DNS), as in the manifests.
-discover = "{HEADLESS}"
-discover-port = 53
-discover-interval = "1s"
-
-[health]
-query = "localhost."
-qtype = "A"
-interval = "1s"
-timeout = "1s"
-rise = 1
-fall = 3
-passive-threshold = 50
-passive-window = 100
-passive-min-samples = 20
-
-[acl]
-allow = ["127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
-
-[metrics]
-addr = "0.0.0.0:{LB_METRICS}"
-"#
-    )
-}
-
-/// `k8s/base/dhcp4/configs/kea-dhcp4.conf` for the flat-LAN variant: the
-/// server on the LAN itself, so the default (raw) socket type and its own
-/// address as server identifier, instead of a relay to the Service address.
-fn kea_conf(lease_file: &Path) -> String {
-    format!(
-        r#"// Mirrors k8s/base/dhcp4/configs/kea-dhcp4.conf (flat LAN).
-{{
-  "Dhcp4": {{
-    "interfaces-config": {{ "interfaces": [ "eth0" ] }},
-    "lease-database": {{
-      "type": "memfile",
-      "persist": true,
-      "name": "{lease}",
-      "lfc-interval": 3600
-    }},
-    "valid-lifetime": 3600,
-    "renew-timer": 900,
-    "rebind-timer": 1800,
-    "match-client-id": true,
-    "authoritative": true,
-    "expired-leases-processing": {{
-      "reclaim-timer-wait-time": 10,
-      "hold-reclaimed-time": 3600
-    }},
-    "option-data": [
-      // The lb's LoadBalancer address (Service "lb").
-      {{ "name": "domain-name-servers", "data": "{LB_VIP}" }}
-    ],
-    "subnet4": [
-      {{
-        "id": 1,
-        "subnet": "192.168.1.0/24",
-        "pools": [ {{ "pool": "192.168.1.100 - 192.168.1.200" }} ],
-        "option-data": [
-          {{ "name": "routers", "data": "{LAN_GATEWAY}" }}
-        ]
-      }}
-    ]
-  }}
-}}
-"#,
-        lease = lease_file.display()
-    )
-}
-
 /// Joins pod namespace `pod` to the node: `node_if` `10.244.<k>.1/24` in the
 /// node, `eth0` `10.244.<k>.2/24` in the pod with its default route via the node.
 fn pod_link(node: &Netns, pod: &Netns, node_if: &str, k: u8) -> anyhow::Result<()> {
@@ -1115,8 +959,8 @@ fn check_tools() -> anyhow::Result<()> {
     let tools = [
         ("ip", "iproute2"),
         ("nft", "nftables"),
-        ("sysctl", "procps"),
         ("busybox", "busybox"),
+        ("dhclient", "isc-dhcp-client"),
         ("redis-server", "redis-server"),
         ("redis-cli", "redis-tools"),
         ("dig", "dnsutils"),
