@@ -112,15 +112,16 @@ addr = "0.0.0.0:{LB_METRICS}"
     )
 }
 
-/// `k8s/base/dhcp4/configs/kea-dhcp4.conf` for the flat-LAN variant: the
-/// server on the LAN itself, so the default (raw) socket type and its own
-/// address as server identifier, instead of a relay to the Service address.
+/// `k8s/components/dhcp4-hostnetwork/configs/kea-dhcp4.conf`, the flat-LAN
+/// variant of `k8s/base/dhcp4/configs/kea-dhcp4.conf`: the server on the LAN
+/// itself (raw sockets, its own address as server identifier) instead of
+/// behind a relay and the Service address. Its LAN leg is `eth0` here.
 pub(super) fn kea_conf(lease_file: &Path) -> String {
     format!(
-        r#"// Mirrors k8s/base/dhcp4/configs/kea-dhcp4.conf (flat LAN).
+        r#"// Mirrors k8s/components/dhcp4-hostnetwork/configs/kea-dhcp4.conf.
 {{
   "Dhcp4": {{
-    "interfaces-config": {{ "interfaces": [ "eth0" ] }},
+    "interfaces-config": {{ "interfaces": [ "eth0" ], "dhcp-socket-type": "raw" }},
     "lease-database": {{
       "type": "memfile",
       "persist": true,

@@ -28,11 +28,13 @@
 //! `ip netns exec` mounts over `/etc/resolv.conf`): search
 //! `noc-poc.svc.cluster.local …`, nameserver 10.96.0.10, `ndots:5`.
 //!
-//! The configs mirror `k8s/base/*/configs` (ports, policy, discovery interval,
-//! health checks, cachedb settings, Redis settings, Kea options); what differs
-//! is said where it is written: file paths, root hints pointing at the fake
-//! hierarchy, no `local.jaws-ug.jp` forward zone, and dhcp4 on the LAN itself
-//! (the manifests' hostNetwork variant) rather than behind a relay.
+//! The configs mirror `k8s/base/*/configs` and the Deployments' arguments
+//! (ports, policy, discovery interval, health checks, lameduck, cachedb
+//! settings, Redis settings, Kea options); what differs is said where it is
+//! written: file paths, root hints pointing at the fake hierarchy, no
+//! `local.jaws-ug.jp` forward zone, text logs rather than JSON, and dhcp4 on
+//! the LAN itself (`k8s/components/dhcp4-hostnetwork`, the flat-LAN variant)
+//! rather than behind a relay and the `dhcp4` LoadBalancer Service.
 //!
 //! Namespaces are named `dp-<pid>-<seq>-<role>` and deleted when the
 //! [`Cluster`] drops, after every process in them is killed, on failure or
@@ -458,6 +460,8 @@ impl Cluster {
                 dir.join("unbound.conf").display().to_string(),
                 "--metrics-addr".into(),
                 format!("0.0.0.0:{RESOLVER_METRICS}"),
+                "--lameduck".into(),
+                "5".into(),
             ],
         )?;
         wait_http_ok(&pod.ns, &mut daemon, RESOLVER_METRICS, "/readyz").await?;
@@ -475,12 +479,21 @@ impl Cluster {
         Ok(())
     }
 
-    /// Stops resolver pod `i` as Kubernetes does (SIGTERM, lameduck, drain);
-    /// fails unless it exits 0 within 15 s.
-    pub async fn stop_resolver(&mut self, i: usize) -> anyhow::Result<()> {
+    /// Sends resolver pod `i` SIGTERM, as the kubelet does to a terminating
+    /// pod: `/readyz` turns 503 and it keeps answering for its lameduck
+    /// period (5 s, the Deployment's `--lameduck`), then drains and exits.
+    pub fn terminate_resolver(&self, i: usize) -> anyhow::Result<()> {
+        match &self.resolver(i)?.daemon {
+            Some(daemon) => daemon.signal(Signal::Term),
+            None => bail!("resolver {i} is not running"),
+        }
+    }
+
+    /// Waits (20 s at most) for resolver pod `i` to exit after
+    /// [`terminate_resolver`](Self::terminate_resolver); fails unless it exits 0.
+    pub async fn wait_resolver_exit(&mut self, i: usize) -> anyhow::Result<()> {
         if let Some(mut daemon) = self.resolver_mut(i)?.daemon.take() {
-            daemon.signal(Signal::Term)?;
-            match daemon.wait_exit(Duration::from_secs(15)).await {
+            match daemon.wait_exit(Duration::from_secs(20)).await {
                 Some(status) if status.success() => {}
                 other => bail!(
                     "resolver {i} after SIGTERM: {other:?}; log:\n{}",
@@ -504,10 +517,13 @@ impl Cluster {
     async fn start_lb(&mut self) -> anyhow::Result<()> {
         let path = self.dir.join("lb.toml");
         std::fs::write(&path, configs::lb_toml(self.tls.as_ref()))?;
-        let mut daemon = self
-            .lb
-            .ns
-            .spawn(&bin("lb")?, &["-c".into(), path.display().to_string()])?;
+        let args = [
+            "-c".into(),
+            path.display().to_string(),
+            "--lameduck".into(),
+            "5".into(),
+        ];
+        let mut daemon = self.lb.ns.spawn(&bin("lb")?, &args)?;
         wait_http_ok(&self.lb.ns, &mut daemon, LB_METRICS, "/readyz").await?;
         self.lb.daemon = Some(daemon);
         Ok(())

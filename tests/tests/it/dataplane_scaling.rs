@@ -1,7 +1,8 @@
 //! The resolvers scaled 1 → 3 → 1 under load with the lb following the
 //! headless Service, as `kubectl scale deployment/resolver` does in the
 //! cluster: new pods start, become ready and join the Service's addresses;
-//! removed pods leave the addresses first, then get SIGTERM.
+//! removed pods get SIGTERM and leave the addresses at once, answering
+//! through their lameduck period meanwhile.
 
 use std::time::Duration;
 
@@ -67,22 +68,26 @@ async fn resolvers_scale_from_one_to_three_and_back_with_the_lb_following() {
         "the lb left a resolver (nearly) out: {sent:?}"
     );
 
-    // Scale down under load: pods 2 and 3 leave the Service's answer, the lb
-    // drops them, and only then do they get SIGTERM.
+    // Scale down under load, as Kubernetes does it: pods 2 and 3 get SIGTERM
+    // and leave the headless Service's answer at the same moment; their
+    // lameduck (5 s) keeps them answering what the lb still sends until its
+    // discovery (every 1 s) drops them.
     let mut down = cluster
         .start_load(&Load::new(1000, 200, "q{i}.down.wild.net").tcp_every(10))
         .unwrap();
     down.started().await.unwrap();
     tokio::time::sleep(Duration::from_millis(800)).await;
+    cluster.terminate_resolver(2).unwrap();
+    cluster.terminate_resolver(3).unwrap();
     cluster.publish(&[1]).unwrap();
     cluster.wait_lb_backends(&[1]).await.unwrap();
     // Queries already forwarded complete; then nothing more arrives (not
-    // even health checks: the lb forgot them).
+    // even health checks: the lb forgot them), while they are still up.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let left: Vec<f64> = (2..=3)
         .map(|i| cluster.resolver_queries(i).unwrap())
         .collect();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
     for i in 2..=3 {
         assert_eq!(
             cluster.resolver_queries(i).unwrap(),
@@ -90,8 +95,8 @@ async fn resolvers_scale_from_one_to_three_and_back_with_the_lb_following() {
             "resolver {i} still got queries after the lb dropped it"
         );
     }
-    cluster.stop_resolver(2).await.unwrap();
-    cluster.stop_resolver(3).await.unwrap();
+    cluster.wait_resolver_exit(2).await.unwrap();
+    cluster.wait_resolver_exit(3).await.unwrap();
     let down = down.finish().await.unwrap();
     report("scale-down-3-to-1", &down);
     assert_eq!((down.lost, down.failed), (0, 0), "{down:?}");
