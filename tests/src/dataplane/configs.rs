@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{HEADLESS, LAN_GATEWAY, LB_METRICS, LB_VIP};
+use super::{DHCP_VIP, HEADLESS, LAN_GATEWAY, LB_METRICS, LB_VIP};
 
 /// The resolver's unbound.conf: `k8s/base/resolver/configs/unbound.conf`
 /// with root hints pointing at the fake hierarchy and without its
@@ -164,5 +164,50 @@ pub(super) fn redis_conf(data: &Path) -> String {
     format!(
         "# Mirrors k8s/base/redis/redis.conf.\nbind 0.0.0.0\nprotected-mode no\nport 6379\nsave \"\"\nappendonly no\nmaxmemory 256mb\nmaxmemory-policy allkeys-lru\ntcp-keepalive 60\ndaemonize no\ndir {}\n",
         data.display()
+    )
+}
+
+/// `k8s/base/dhcp4/configs/kea-dhcp4.conf`: behind the `dhcp4` LoadBalancer
+/// Service, relayed traffic only (UDP sockets), the Service address as server
+/// identifier so renewals come back through it.
+pub(super) fn kea_conf_relayed(lease_file: &Path) -> String {
+    format!(
+        r#"// Mirrors k8s/base/dhcp4/configs/kea-dhcp4.conf.
+{{
+  "Dhcp4": {{
+    "interfaces-config": {{ "interfaces": [ "eth0" ], "dhcp-socket-type": "udp" }},
+    "lease-database": {{
+      "type": "memfile",
+      "persist": true,
+      "name": "{lease}",
+      "lfc-interval": 3600
+    }},
+    "valid-lifetime": 3600,
+    "renew-timer": 900,
+    "rebind-timer": 1800,
+    "match-client-id": true,
+    "authoritative": true,
+    "expired-leases-processing": {{
+      "reclaim-timer-wait-time": 10,
+      "hold-reclaimed-time": 3600
+    }},
+    "option-data": [
+      {{ "name": "domain-name-servers", "data": "{LB_VIP}" }},
+      {{ "name": "dhcp-server-identifier", "data": "{DHCP_VIP}" }}
+    ],
+    "subnet4": [
+      {{
+        "id": 1,
+        "subnet": "192.168.1.0/24",
+        "pools": [ {{ "pool": "192.168.1.100 - 192.168.1.200" }} ],
+        "option-data": [
+          {{ "name": "routers", "data": "{LAN_GATEWAY}" }}
+        ]
+      }}
+    ]
+  }}
+}}
+"#,
+        lease = lease_file.display()
     )
 }

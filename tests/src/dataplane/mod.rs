@@ -2,21 +2,24 @@
 //! for the pods of `k8s/base`, wired as the manifests wire them.
 //!
 //! ```text
-//!  event LAN 192.168.1.0/24 (bridge lan0 in the node)
+//!  event LAN 192.168.1.0/24 (bridge lan0 in the router)
 //!  ├─ client 192.168.1.10 ── dig, kdig, dns-load
-//!  ├─ dhcp4  192.168.1.2  ── dhcp4 on eth0 (the flat-LAN variant: a server on the LAN)
-//!  └─ dhcpcN (no address) ── udhcpc / dhclient
-//!                 │ default route 192.168.1.1
+//!  ├─ dhcpcN (no address) ── udhcpc / dhclient
+//!  └─ [dhcp4 192.168.1.2]   only in the flat-LAN variant (Dhcp::FlatLan)
+//!  router 192.168.1.1 ── the LAN's gateway; ISC dhcrelay to 192.168.139.67
+//!                         (Dhcp::Relayed); everything else routed to the node
 //!  node ── the Kubernetes node: routes, and nftables DNAT standing in for
 //!  │       MetalLB + kube-proxy:
 //!  │         LoadBalancer lb      192.168.139.53 udp/tcp 53, tcp 853 → lb pod
-//!  │         ClusterIP kube-dns   10.96.0.10 udp/tcp 53            → dns pod
-//!  │         ClusterIP redis      10.96.0.20 tcp 6379              → redis pod
+//!  │         LoadBalancer dhcp4   192.168.139.67 udp 67               → dhcp4 pod
+//!  │         ClusterIP kube-dns   10.96.0.10 udp/tcp 53               → dns pod
+//!  │         ClusterIP redis      10.96.0.20 tcp 6379                 → redis pod
 //!  ├─ dns   10.244.2.2      dns-stub (CoreDNS): resolver-headless.noc-poc.svc.cluster.local
 //!  │                        → the live resolver pods, redis.noc-poc.svc.cluster.local → 10.96.0.20
 //!  ├─ lb    10.244.10.2     lb: discovers its backends through the pod's resolv.conf
 //!  ├─ resN  10.244.2N.2     resolver: cachedb to redis.noc-poc.svc.cluster.local:6379
 //!  ├─ redis 10.244.30.2     redis-server
+//!  ├─ dhcp4 10.244.40.2     dhcp4 behind its Service (Dhcp::Relayed)
 //!  └─ auth  10.53.0.0/24    fake-dns: the fixture hierarchy (the Internet); root hints point here
 //! ```
 //!
@@ -76,10 +79,17 @@ pub const LB_VIP: Ipv4Addr = Ipv4Addr::new(192, 168, 139, 53);
 pub const KUBE_DNS: Ipv4Addr = Ipv4Addr::new(10, 96, 0, 10);
 /// The Redis Service's ClusterIP.
 pub const REDIS_SERVICE: Ipv4Addr = Ipv4Addr::new(10, 96, 0, 20);
-/// The event LAN's gateway (the node), `routers` in the DHCP options.
+/// The event LAN's gateway (the router), `routers` in the DHCP options.
 pub const LAN_GATEWAY: Ipv4Addr = Ipv4Addr::new(192, 168, 1, 1);
-/// dhcp4's address on the LAN.
-pub const DHCP_SERVER: Ipv4Addr = Ipv4Addr::new(192, 168, 1, 2);
+/// dhcp4's LoadBalancer address (`k8s/base/dhcp4/service.yaml`), its server
+/// identifier when relayed.
+pub const DHCP_VIP: Ipv4Addr = Ipv4Addr::new(192, 168, 139, 67);
+/// dhcp4's address on the LAN in the flat-LAN variant.
+pub const DHCP_LAN_ADDR: Ipv4Addr = Ipv4Addr::new(192, 168, 1, 2);
+/// The router's end of its link to the node.
+const ROUTER_UPLINK: Ipv4Addr = Ipv4Addr::new(10, 0, 100, 1);
+/// The node's end of its link to the router.
+const NODE_TO_ROUTER: Ipv4Addr = Ipv4Addr::new(10, 0, 100, 2);
 /// The static client's address on the LAN.
 pub const CLIENT: Ipv4Addr = Ipv4Addr::new(192, 168, 1, 10);
 /// The fake hierarchy's /24 (in the `auth` namespace).
@@ -103,6 +113,7 @@ const NS_PREFIX: &str = "dp";
 const DNS_POD: u8 = 2;
 const LB_POD: u8 = 10;
 const REDIS_POD: u8 = 30;
+const DHCP_POD: u8 = 40;
 
 /// What to start.
 #[derive(Debug, Clone, Default)]
@@ -110,13 +121,28 @@ pub struct Spec {
     /// Resolver pods running and listed in the headless Service at start
     /// (1..=[`MAX_RESOLVERS`]).
     pub resolvers: usize,
-    /// Start dhcp4 on the LAN.
-    pub dhcp: bool,
+    /// Whether and how dhcp4 runs.
+    pub dhcp: Dhcp,
     /// DHCP client namespaces on the LAN (no address until they get a lease).
     pub dhcp_clients: usize,
     /// The DoT certificate and key (the `lb-tls` Secret); without them the lb
     /// serves no DoT.
     pub tls: Option<(PathBuf, PathBuf)>,
+}
+
+/// How dhcp4 is wired.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Dhcp {
+    /// Not started.
+    #[default]
+    Off,
+    /// As `k8s/base/dhcp4`: a pod behind the `dhcp4` LoadBalancer Service
+    /// (192.168.139.67, DNAT on the node), which is also its server
+    /// identifier; the LAN's router relays to it (ISC dhcrelay).
+    Relayed,
+    /// As `k8s/components/dhcp4-hostnetwork`: the server has a leg on the
+    /// LAN (192.168.1.2) and clients' broadcasts reach it directly.
+    FlatLan,
 }
 
 /// One pod: its namespace, address and process.
@@ -135,6 +161,8 @@ pub struct Cluster {
     pub dir: PathBuf,
     /// The node: routes and the Service translation.
     pub node: Netns,
+    /// The event LAN's router (its gateway, and the DHCP relay).
+    pub router: Netns,
     /// The static client on the LAN.
     pub client: Netns,
     /// DHCP clients on the LAN.
@@ -145,6 +173,9 @@ pub struct Cluster {
     lb: Pod,
     resolvers: Vec<Pod>,
     dhcp4: Pod,
+    dhcp: Dhcp,
+    /// ISC dhcrelay in the router (with [`Dhcp::Relayed`]).
+    relay: Option<Daemon>,
     tls: Option<(PathBuf, PathBuf)>,
     /// `/etc/netns/<name>` directories made for the pods.
     etc: Vec<PathBuf>,
@@ -223,33 +254,66 @@ impl Cluster {
             daemon: None,
         };
 
-        // The event LAN: a bridge in the node, which is its gateway.
-        node.ip(&["link", "add", "lan0", "type", "bridge"])?;
-        node.ip(&["addr", "add", &format!("{LAN_GATEWAY}/24"), "dev", "lan0"])?;
-        node.ip(&["link", "set", "lan0", "up"])?;
+        // The event LAN's router (outside the cluster): the LAN's bridge and
+        // gateway, routing everything else to the node.
+        let router = Netns::create_with_prefix(NS_PREFIX, "router")?;
+        crate::netns::link(
+            &router,
+            "uplink",
+            &format!("{ROUTER_UPLINK}/30"),
+            &node,
+            "vrouter",
+            &format!("{NODE_TO_ROUTER}/30"),
+        )?;
+        router.ip(&[
+            "route",
+            "add",
+            "default",
+            "via",
+            &NODE_TO_ROUTER.to_string(),
+        ])?;
+        node.ip(&[
+            "route",
+            "add",
+            "192.168.1.0/24",
+            "via",
+            &ROUTER_UPLINK.to_string(),
+        ])?;
+        router.ip(&["link", "add", "lan0", "type", "bridge"])?;
+        router.ip(&["addr", "add", &format!("{LAN_GATEWAY}/24"), "dev", "lan0"])?;
+        router.ip(&["link", "set", "lan0", "up"])?;
         let client = Netns::create_with_prefix(NS_PREFIX, "client")?;
-        lan_port(&node, &client, "lpclient")?;
+        lan_port(&router, &client, "lpclient")?;
         client.ip(&["addr", "add", &format!("{CLIENT}/24"), "dev", "eth0"])?;
         client.ip(&["route", "add", "default", "via", &LAN_GATEWAY.to_string()])?;
-        let dhcp4_ns = Netns::create_with_prefix(NS_PREFIX, "dhcp4")?;
-        lan_port(&node, &dhcp4_ns, "lpdhcp4")?;
-        dhcp4_ns.ip(&["addr", "add", &format!("{DHCP_SERVER}/24"), "dev", "eth0"])?;
-        dhcp4_ns.ip(&["route", "add", "default", "via", &LAN_GATEWAY.to_string()])?;
-        let dhcp4 = Pod {
-            ns: dhcp4_ns,
-            ip: DHCP_SERVER,
-            daemon: None,
+        let dhcp4 = match spec.dhcp {
+            // A pod behind the dhcp4 LoadBalancer Service, reached through
+            // the router's relay.
+            Dhcp::Off | Dhcp::Relayed => make_pod("dhcp4", DHCP_POD)?,
+            // The hostNetwork variant: a leg on the LAN itself.
+            Dhcp::FlatLan => {
+                let ns = Netns::create_with_prefix(NS_PREFIX, "dhcp4")?;
+                lan_port(&router, &ns, "lpdhcp4")?;
+                ns.ip(&["addr", "add", &format!("{DHCP_LAN_ADDR}/24"), "dev", "eth0"])?;
+                ns.ip(&["route", "add", "default", "via", &LAN_GATEWAY.to_string()])?;
+                Pod {
+                    ns,
+                    ip: DHCP_LAN_ADDR,
+                    daemon: None,
+                }
+            }
         };
         let mut dhcp_clients = Vec::new();
         for n in 0..spec.dhcp_clients {
             let ns = Netns::create_with_prefix(NS_PREFIX, &format!("dhcpc{n}"))?;
-            lan_port(&node, &ns, &format!("lpc{n}"))?;
+            lan_port(&router, &ns, &format!("lpc{n}"))?;
             dhcp_clients.push(ns);
         }
 
         let mut cluster = Cluster {
             dir,
             node,
+            router,
             client,
             dhcp_clients,
             auth,
@@ -258,11 +322,19 @@ impl Cluster {
             lb,
             resolvers,
             dhcp4,
+            dhcp: spec.dhcp,
+            relay: None,
             tls: spec.tls.clone(),
             etc: Vec::new(),
             _turn: turn,
         };
         cluster.node_rules()?;
+        run_ok(
+            cluster
+                .router
+                .command("sh")
+                .args(["-c", "echo 1 > /proc/sys/net/ipv4/ip_forward"]),
+        )?;
         // kubelet's resolv.conf for the pods that look names up.
         let mut pods: Vec<String> = vec![cluster.lb.ns.name().to_string()];
         pods.extend(cluster.resolvers.iter().map(|p| p.ns.name().to_string()));
@@ -280,8 +352,13 @@ impl Cluster {
         }
         cluster.start_lb().await?;
         cluster.wait_lb_backends(&live).await?;
-        if spec.dhcp {
-            cluster.start_dhcp4().await?;
+        match spec.dhcp {
+            Dhcp::Off => {}
+            Dhcp::FlatLan => cluster.start_dhcp4().await?,
+            Dhcp::Relayed => {
+                cluster.start_dhcp4().await?;
+                cluster.start_relay().await?;
+            }
         }
         Ok(cluster)
     }
@@ -299,6 +376,7 @@ impl Cluster {
         let lb = self.lb.ip;
         let dns = self.dns.ip;
         let redis = self.redis.ip;
+        let dhcp4 = self.dhcp4.ip;
         let rules = format!(
             "table ip dataplane {{
     chain prerouting {{
@@ -312,6 +390,8 @@ impl Cluster {
         ip daddr {KUBE_DNS} tcp dport 53 dnat to {dns}:53
         # ClusterIP Service redis
         ip daddr {REDIS_SERVICE} tcp dport 6379 dnat to {redis}:6379
+        # MetalLB LoadBalancer Service dhcp4 (67/udp; relays and renewals)
+        ip daddr {DHCP_VIP} udp dport 67 dnat to {dhcp4}:67
     }}
 }}
 "
@@ -641,7 +721,11 @@ impl Cluster {
     pub async fn start_dhcp4(&mut self) -> anyhow::Result<()> {
         self.dhcp4.daemon = None;
         let conf = self.dir.join("kea-dhcp4.conf");
-        std::fs::write(&conf, configs::kea_conf(&self.lease_file()))?;
+        let text = match self.dhcp {
+            Dhcp::Relayed => configs::kea_conf_relayed(&self.lease_file()),
+            Dhcp::Off | Dhcp::FlatLan => configs::kea_conf(&self.lease_file()),
+        };
+        std::fs::write(&conf, text)?;
         let mut daemon = self.dhcp4.ns.spawn(
             &bin("dhcp4")?,
             &[
@@ -653,6 +737,35 @@ impl Cluster {
         )?;
         wait_http_ok(&self.dhcp4.ns, &mut daemon, DHCP_METRICS, "/readyz").await?;
         self.dhcp4.daemon = Some(daemon);
+        Ok(())
+    }
+
+    /// ISC dhcrelay in the router: from the LAN to the dhcp4 Service address,
+    /// sourced from the LAN-side address (giaddr), as a router's DHCP helper
+    /// does, so the server's replies to giaddr match the Service's
+    /// translation on their way back.
+    async fn start_relay(&mut self) -> anyhow::Result<()> {
+        self.router.ip(&[
+            "route",
+            "add",
+            &DHCP_VIP.to_string(),
+            "via",
+            &NODE_TO_ROUTER.to_string(),
+            "src",
+            &LAN_GATEWAY.to_string(),
+        ])?;
+        let args: Vec<String> = ["-d", "-4", "-id", "lan0", "-iu", "uplink"]
+            .map(String::from)
+            .into_iter()
+            .chain([DHCP_VIP.to_string()])
+            .collect();
+        let mut relay = self.router.spawn("dhcrelay", &args)?;
+        // dhcrelay logs each interface as it opens it, the fallback socket
+        // last; a client's DISCOVER before that would be lost.
+        relay
+            .wait_log("Sending on   Socket/fallback", Duration::from_secs(10))
+            .await?;
+        self.relay = Some(relay);
         Ok(())
     }
 
@@ -716,6 +829,7 @@ impl Drop for Cluster {
         }
         // Processes first (each Daemon's drop sends SIGKILL to its PID and
         // reaps it), then the namespaces (their fields' drops).
+        self.relay = None;
         let pods = [
             &mut self.lb,
             &mut self.dhcp4,
@@ -894,14 +1008,14 @@ fn pod_link(node: &Netns, pod: &Netns, node_if: &str, k: u8) -> anyhow::Result<(
     pod.ip(&["route", "add", "default", "via", &format!("10.244.{k}.1")])
 }
 
-/// Puts `ns` on the LAN: `eth0` in it, `port` on the node's bridge `lan0`.
-fn lan_port(node: &Netns, ns: &Netns, port: &str) -> anyhow::Result<()> {
+/// Puts `ns` on the LAN: `eth0` in it, `port` on the router's bridge `lan0`.
+fn lan_port(router: &Netns, ns: &Netns, port: &str) -> anyhow::Result<()> {
     ip(&[
         "link",
         "add",
         port,
         "netns",
-        node.name(),
+        router.name(),
         "type",
         "veth",
         "peer",
@@ -910,8 +1024,8 @@ fn lan_port(node: &Netns, ns: &Netns, port: &str) -> anyhow::Result<()> {
         "netns",
         ns.name(),
     ])?;
-    node.ip(&["link", "set", port, "master", "lan0"])?;
-    node.ip(&["link", "set", port, "up"])?;
+    router.ip(&["link", "set", port, "master", "lan0"])?;
+    router.ip(&["link", "set", port, "up"])?;
     ns.ip(&["link", "set", "eth0", "up"])
 }
 
@@ -977,6 +1091,7 @@ fn check_tools() -> anyhow::Result<()> {
         ("nft", "nftables"),
         ("busybox", "busybox"),
         ("dhclient", "isc-dhcp-client"),
+        ("dhcrelay", "isc-dhcp-relay"),
         ("redis-server", "redis-server"),
         ("redis-cli", "redis-tools"),
         ("dig", "dnsutils"),

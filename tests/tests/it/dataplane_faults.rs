@@ -25,7 +25,7 @@ use crate::dataplane_support::cluster;
 /// covered, and no query may go unanswered or fail.
 #[tokio::test]
 async fn a_resolver_killed_under_load_loses_no_query() {
-    let mut cluster = cluster(3, 0).await;
+    let mut cluster = cluster(3).await;
     let load = Load::new(2400, 400, "q{i}.kill.wild.net")
         .tcp_every(10)
         .concurrency(64);
@@ -84,7 +84,7 @@ async fn a_resolver_killed_under_load_loses_no_query() {
 /// breakers close and new answers are written to Redis again.
 #[tokio::test]
 async fn redis_killed_under_load_answers_continue() {
-    let mut cluster = cluster(2, 0).await;
+    let mut cluster = cluster(2).await;
     let load = Load::new(1250, 250, "q{i}.redis.wild.net").tcp_every(10);
     let mut run = cluster.start_load(&load).unwrap();
     run.started().await.unwrap();

@@ -17,7 +17,7 @@ use crate::dataplane_support::{cluster, DOT_NAME};
 /// replicas answer them from there; a no-fault load loses nothing.
 #[tokio::test]
 async fn plain_and_dot_queries_through_the_loadbalancer_address() {
-    let mut cluster = cluster(3, 0).await;
+    let mut cluster = cluster(3).await;
 
     let udp = cluster.dig().run("www.example.com", "A").await.unwrap();
     assert_eq!(udp.status, "NOERROR", "{}", udp.raw);

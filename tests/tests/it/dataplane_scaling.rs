@@ -17,7 +17,7 @@ use crate::dataplane_support::cluster;
 /// queries; no query is lost or failed on the way up or down.
 #[tokio::test]
 async fn resolvers_scale_from_one_to_three_and_back_with_the_lb_following() {
-    let mut cluster = cluster(1, 0).await;
+    let mut cluster = cluster(1).await;
 
     // Scale up under load: pods 2 and 3 start, become ready, then join the
     // headless Service's answer.

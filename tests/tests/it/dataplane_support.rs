@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use e2e::dataplane::{Cluster, Spec};
+use e2e::dataplane::{Cluster, Dhcp, Spec};
 
 use crate::resolver_support::scratch_dir;
 
@@ -22,12 +22,17 @@ pub fn dot_secret() -> (PathBuf, PathBuf) {
     (crt, key)
 }
 
-/// A cluster with `resolvers` resolver pods up, DoT on, and `dhcp_clients`
-/// client namespaces on the LAN (dhcp4 started when there are any).
-pub async fn cluster(resolvers: usize, dhcp_clients: usize) -> Cluster {
+/// A cluster with `resolvers` resolver pods up and DoT on, without DHCP.
+pub async fn cluster(resolvers: usize) -> Cluster {
+    cluster_with_dhcp(resolvers, Dhcp::Off, 0).await
+}
+
+/// A cluster with `resolvers` resolver pods up, DoT on, dhcp4 wired as
+/// `dhcp` says, and `dhcp_clients` client namespaces on the LAN.
+pub async fn cluster_with_dhcp(resolvers: usize, dhcp: Dhcp, dhcp_clients: usize) -> Cluster {
     let spec = Spec {
         resolvers,
-        dhcp: dhcp_clients > 0,
+        dhcp,
         dhcp_clients,
         tls: Some(dot_secret()),
     };
