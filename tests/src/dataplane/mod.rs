@@ -33,19 +33,18 @@
 //!
 //! The configs mirror `k8s/base/*/configs` and the Deployments' arguments
 //! (ports, policy, discovery interval, health checks, lameduck, cachedb
-//! settings, Redis settings, Kea options); what differs is said where it is
-//! written: file paths, root hints pointing at the fake hierarchy, no
-//! `local.jaws-ug.jp` forward zone, text logs rather than JSON, and dhcp4 on
-//! the LAN itself (`k8s/components/dhcp4-hostnetwork`, the flat-LAN variant)
-//! rather than behind a relay and the `dhcp4` LoadBalancer Service.
+//! settings, Redis settings, Kea options; dhcp4 as `k8s/base/dhcp4` or as the
+//! `k8s/components/dhcp4-hostnetwork` variant); what differs is said where it
+//! is written: file paths, root hints pointing at the fake hierarchy, no
+//! `local.jaws-ug.jp` forward zone, and text logs rather than JSON.
 //!
 //! Namespaces are named `dp-<pid>-<seq>-<role>` and deleted when the
 //! [`Cluster`] drops, after every process in them is killed, on failure or
 //! panic too; namespaces, their processes and `/etc/netns` entries left by a
 //! test process that no longer exists (killed before its drops ran) are swept
-//! at the next start. Clusters run one at a time
-//! (a process-wide lock held by each), so the fault figures of one test are not
-//! skewed by another cluster's CPU use on a small machine.
+//! at the next start. Clusters run one at a time (a process-wide lock held by
+//! each), so the fault figures of one test are not skewed by another
+//! cluster's CPU use on a small machine.
 //!
 //! - [`stub`]: the cluster DNS stand-in (`dns-stub` binary).
 //! - [`load`]: the bounded query load and its report (`dns-load` binary).
