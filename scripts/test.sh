@@ -18,6 +18,8 @@ command -v ip >/dev/null 2>&1 || need+=(iproute2)
 [ -x /usr/sbin/dhcpcd ] || need+=(dhcpcd-base)
 [ -x /usr/sbin/dhcrelay ] || need+=(isc-dhcp-relay)
 [ -x /usr/sbin/kea-dhcp4 ] || need+=(kea-dhcp4-server)
+# The data-plane tests translate Service addresses with nftables, as kube-proxy would.
+[ -x /usr/sbin/nft ] || need+=(nftables)
 # k8s/check.sh: openssl (stand-in DoT certificates) and a venv for its pinned Python tools.
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 python3 -c 'import ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
