@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Builds the three daemons as static binaries and stages what the images hold
+# into OUT_DIR: lb, resolver, dhcp4 (each with its file capabilities) and
+# ca-certificates.crt (the resolver's trust anchors for DoT forwarders).
+#
+# The one place the image contents are made: the Dockerfile's builder stage
+# runs it (`BINARIES=build`), and docker/build-images.sh runs it on the host
+# for the prebuilt context (`BINARIES=prebuilt`).
+#
+#   docker/stage.sh OUT_DIR
+#
+# Environment:
+#   CARGO_TARGET_DIR  cargo's target dir (default: the repo's target/)
+#   FILE_CAPS         file capabilities of lb and resolver
+#                     (default cap_net_bind_service=ep)
+#   DHCP4_CAPS        file capabilities of dhcp4 (default cap_net_bind_service=ep;
+#                     see docker/README.md before adding cap_net_raw)
+#   CA_BUNDLE         CA bundle to copy (default /etc/ssl/certs/ca-certificates.crt)
+#   SKIP_CARGO=1      stage binaries already built (by an earlier run)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+out=${1:?usage: docker/stage.sh OUT_DIR}
+FILE_CAPS=${FILE_CAPS:-cap_net_bind_service=ep}
+DHCP4_CAPS=${DHCP4_CAPS:-cap_net_bind_service=ep}
+CA_BUNDLE=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
+# The one target this toolchain has, named explicitly: with --target, RUSTFLAGS
+# reach only the binaries, not build scripts and proc-macros (which cannot be
+# linked statically: "cannot produce proc-macro ... as the target does not
+# support these crate types"). Output goes to target/x86_64-unknown-linux-gnu/.
+triple=x86_64-unknown-linux-gnu
+target_dir=${CARGO_TARGET_DIR:-$PWD/target}
+bins=(lb resolver dhcp4)
+
+die() { echo "stage.sh: $*" >&2; exit 1; }
+
+if [ "${SKIP_CARGO:-0}" != 1 ]; then
+  # glibc linked statically (crt-static): no dynamic loader or libc.so in the
+  # image. lb and resolver call getaddrinfo (lb's discovery through the pod's
+  # resolv.conf, the resolver's Redis host names); glibc 2.34+ has the files and
+  # dns NSS modules built in, so that works without any libnss_*.so
+  # (docker/README.md, "Static glibc"; docker/check.sh proves it in the image).
+  RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }-C target-feature=+crt-static" \
+    cargo build --release --locked --target "$triple" \
+    -p lb -p resolver -p dhcp4 --bins
+fi
+
+# Functions glibc's static archive marks with a link-time warning (its
+# .gnu.warning.* sections), and those of them the images can live with.
+libc_a=$(${CC:-cc} -print-file-name=libc.a)
+[ -f "$libc_a" ] || die "no static libc.a (install libc6-dev)"
+warned=$(objdump -h "$libc_a" | grep -o '[.]gnu[.]warning[.][A-Za-z0-9_]*' | sed 's/^[.]gnu[.]warning[.]//' | LC_ALL=C sort -u)
+[ -n "$warned" ] || die "found no .gnu.warning sections in $libc_a"
+accounted=(getaddrinfo gethostbyname2_r getservbyname_r dlopen dlmopen)
+
+mkdir -p "$out"
+for b in "${bins[@]}"; do
+  src=$target_dir/$triple/release/$b
+  [ -x "$src" ] || die "$src not built"
+  # Static or nothing: a dynamic binary would not start on scratch/distroless static.
+  if grep -q 'Requesting program interpreter' <<<"$(readelf -lW "$src")"; then
+    die "$src is dynamically linked (has a program interpreter)"
+  fi
+  # glibc marks the functions that need its shared objects at run time even
+  # when linked statically (GNU ld warns "Using 'getaddrinfo' in statically
+  # linked applications requires at runtime the shared libraries..."; rust-lld,
+  # rustc's default linker on this target since 1.90, prints nothing). The
+  # linked ones must be those docker/README.md ("Static glibc") accounts for:
+  # getaddrinfo (lb's discovery, the resolver's Redis host names) and what it
+  # calls, usable because glibc 2.34+ builds the files and dns NSS modules into
+  # libc; and dlopen, which libc itself references for any other NSS module.
+  syms=$(nm --defined-only "$src" | awk '{print $3}' | LC_ALL=C sort -u)
+  grep -qx main <<<"$syms" || die "$src has no symbol table (stripped?); these checks need it"
+  linked=$(LC_ALL=C comm -12 - <(printf '%s\n' "$warned") <<<"$syms")
+  unexpected=$(LC_ALL=C comm -23 - <(printf '%s\n' "${accounted[@]}" | LC_ALL=C sort) <<<"$linked")
+  [ -z "$unexpected" ] \
+    || die "$b links glibc functions that need libc's shared objects at run time, absent from the image: $(tr "\n" " " <<<"$unexpected")(see docker/README.md, Static glibc)"
+  if grep -qx getaddrinfo <<<"$linked"; then
+    for sym in __nss_files_functions __nss_dns_functions; do
+      grep -qx "$sym" <<<"$syms" \
+        || die "$b calls getaddrinfo but lacks glibc's built-in $sym (glibc older than 2.34?): name lookups would need libnss_*.so at run time"
+    done
+  fi
+  # Debug info stays in target/; the image gets a stripped copy.
+  rm -f "$out/$b"
+  objcopy --strip-debug "$src" "$out/$b"
+  chmod 0755 "$out/$b"
+  caps=$FILE_CAPS
+  [ "$b" = dhcp4 ] && caps=$DHCP4_CAPS
+  # A non-root process keeps a capability across exec only through the file's
+  # capabilities (Kubernetes sets no ambient capabilities). Set last: any later
+  # write to the file clears them.
+  setcap "$caps" "$out/$b"
+  setcap -v "$caps" "$out/$b" >/dev/null || die "setcap $caps on $out/$b did not hold"
+done
+[ -s "$CA_BUNDLE" ] || die "no CA bundle at $CA_BUNDLE (install ca-certificates)"
+cp "$CA_BUNDLE" "$out/ca-certificates.crt"
+chmod 0644 "$out/ca-certificates.crt"
+ls -l "$out"
