@@ -97,8 +97,9 @@ P() { timeout 120 podman "$@"; }
 # --- 1. build ------------------------------------------------------------------
 echo "== build: static release binaries and the images (BASE=${BASE:-scratch})"
 ctx=$tmp/context
+# Bounded too: a release build from nothing takes 3-4 minutes on 2 cores.
 ENGINE=podman BUILD_MODE=prebuilt BASE=${BASE:-scratch} TAG=$tag IMAGE_REPO=noc \
-  STAGE_DIR=$ctx docker/build-images.sh || fail "docker/build-images.sh"
+  STAGE_DIR=$ctx timeout 2400 docker/build-images.sh || fail "docker/build-images.sh"
 ok "images built in $((SECONDS - started)) s: ${images[*]}"
 
 # --- 2. binaries -------------------------------------------------------------
