@@ -3,6 +3,7 @@
 #
 #   make check-k8s     offline check of k8s/ (no cluster; what CI runs)
 #   make images        build noc/lb, noc/resolver, noc/dhcp4 (docker/build-images.sh)
+#   make check-images  build the images FROM scratch with podman and smoke-run them (root; CI)
 #   make deploy        kind cluster + MetalLB, images loaded, DoT Secret, overlay applied
 #   make status        pods, Services, addresses, the lb's backends
 #   make test          DNS (dig, kdig) and DHCP (relay + client) tests from pods
@@ -29,7 +30,7 @@ export OVERLAY := $(abspath $(OVERLAY))
 
 KCTL := $(KUBECTL) --context kind-$(CLUSTER)
 
-.PHONY: help check-k8s images kind-up load-images deploy status test test-dns test-dhcp \
+.PHONY: help check-k8s images check-images kind-up load-images deploy status test test-dns test-dhcp \
 	test-scale bench-scale tls-cert monitoring grafana-forward prometheus-forward e2e-kind clean
 
 help:
@@ -40,6 +41,9 @@ check-k8s:
 
 images:
 	docker/build-images.sh
+
+check-images:
+	docker/check.sh
 
 kind-up:
 	tests/kind/create-cluster.sh

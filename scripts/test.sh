@@ -53,4 +53,11 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo build --workspace --bins --locked
 # The Kubernetes manifests, checked without a cluster (k8s/README.md).
 k8s/check.sh
+# The three images (docker/): static release build, podman build FROM scratch,
+# config checks and smoke runs. Installs podman/runc etc. itself when missing.
+if [ "$(id -u)" -eq 0 ]; then
+  docker/check.sh
+else
+  echo "note: docker/check.sh (the images) needs root; skipped" >&2
+fi
 cargo test --workspace --locked
