@@ -13,7 +13,7 @@
 #   make monitoring    kube-prometheus-stack (helm) and our ServiceMonitors, rules, dashboards
 #   make clean         delete the kind cluster
 #
-# Everything but check-k8s and images needs Docker, kind and kubectl (helm for
+# Everything but check-k8s, images and check-images needs Docker, kind and kubectl (helm for
 # monitoring); see k8s/README.md. The machine CI runs on has no Docker engine.
 
 SHELL := /bin/bash
@@ -34,7 +34,7 @@ KCTL := $(KUBECTL) --context kind-$(CLUSTER)
 	test-scale bench-scale tls-cert monitoring grafana-forward prometheus-forward e2e-kind clean
 
 help:
-	@sed -n '4,14p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '4,15p' Makefile | sed 's/^# \{0,1\}//'
 
 check-k8s:
 	k8s/check.sh
