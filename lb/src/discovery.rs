@@ -56,7 +56,10 @@ pub async fn lookup(discovery: &Discovery) -> Result<BTreeSet<SocketAddr>, Looku
             ips
         }
         None => {
-            let host = (discovery.name.trim_end_matches('.'), discovery.port);
+            // As written: a trailing dot makes the name absolute, so the
+            // resolver skips the search list (a pod's ndots:5 would otherwise
+            // try every search domain first, on every lookup).
+            let host = (discovery.name.as_str(), discovery.port);
             tokio::time::timeout(discovery.timeout, tokio::net::lookup_host(host))
                 .await
                 .map_err(|_| failed("timed out".into()))?

@@ -88,7 +88,7 @@ tcp = ["0.0.0.0:53"]
 timeout = "1s"
 max-outstanding = 65535
 # Through the pod's resolv.conf (the cluster DNS), as in the manifests.
-discover = "{HEADLESS}"
+discover = "{HEADLESS}."
 discover-port = 53
 discover-interval = "1s"
 
