@@ -104,6 +104,12 @@ ok "images built in $((SECONDS - started)) s: ${images[*]}"
 
 # --- 2. binaries -------------------------------------------------------------
 echo "== binaries"
+# dhcp4's are permitted only: it raises what the pod allows (docker/README.md).
+declare -A want_caps=(
+  [lb]="cap_net_bind_service=ep"
+  [resolver]="cap_net_bind_service=ep"
+  [dhcp4]="cap_net_bind_service,cap_net_raw=p"
+)
 for b in lb resolver dhcp4; do
   f=$ctx/$b
   desc=$(file -b "$f")
@@ -114,7 +120,7 @@ for b in lb resolver dhcp4; do
   ! grep -q INTERP <<<"$(readelf -lW "$f")" || fail "$b has a program interpreter"
   ! grep -q NEEDED <<<"$(readelf -dW "$f")" || fail "$b needs shared libraries: $(readelf -dW "$f" | grep NEEDED)"
   caps=$(getcap "$f" | sed 's/^[^ ]* //')
-  [ "$caps" = "cap_net_bind_service=ep" ] || fail "$b file capabilities are '$caps', want cap_net_bind_service=ep"
+  [ "$caps" = "${want_caps[$b]}" ] || fail "$b file capabilities are '$caps', want ${want_caps[$b]}"
   v=$(timeout 10 "$f" --version) || fail "$b --version"
   ok "$b: ${desc%%,*}, static, $caps, runs ($v)"
 done
@@ -152,15 +158,17 @@ for what, g, w in zip(("User", "Entrypoint", "Cmd", "ExposedPorts"), got, want):
     [ "$b" = resolver ] && want_files="./etc/ssl/certs/ca-certificates.crt ./usr/local/bin/resolver "
     [ "$files" = "$want_files" ] || fail "$img holds '$files', want exactly '$want_files'"
   fi
-  [ "$caps" = "cap_net_bind_service=ep" ] || fail "$img: /usr/local/bin/$b capabilities '$caps' (lost in the image?)"
+  [ "$caps" = "${want_caps[$b]}" ] || fail "$img: /usr/local/bin/$b capabilities '$caps', want ${want_caps[$b]} (lost in the image?)"
   [ "$owner" = "0:0 755" ] || fail "$img: /usr/local/bin/$b is $owner, want root-owned 755"
   ok "$img holds ${files}(root 755, $caps)"
 done
 # The flip side of a file capability with the effective bit: a pod that drops
 # ALL without adding NET_BIND_SERVICE cannot exec the binary at all (the
 # kernel refuses a file whose capabilities it cannot grant), rather than
-# starting and failing to bind. docker/README.md says so.
-for b in lb resolver dhcp4; do
+# starting and failing to bind. docker/README.md says so. dhcp4's file
+# capabilities have no effective bit, so it starts (and, in the smoke run
+# below, fails to bind :67 without NET_BIND_SERVICE).
+for b in lb resolver; do
   containers+=("nocimg$id-nocap-$b")
   if out=$(P run --rm --name "nocimg$id-nocap-$b" --pull=never --network none --read-only \
     --cap-drop=all --security-opt no-new-privileges "noc/$b:$tag" --version 2>&1); then
@@ -169,6 +177,11 @@ for b in lb resolver dhcp4; do
   grep -q 'operation not permitted' <<<"$out" || fail "noc/$b:$tag without NET_BIND_SERVICE: '$out', want exec's 'operation not permitted'"
   ok "noc/$b:$tag with no capabilities at all: does not start ($(tail -1 <<<"$out"))"
 done
+containers+=("nocimg$id-nocap-dhcp4")
+out=$(P run --rm --name "nocimg$id-nocap-dhcp4" --pull=never --network none --read-only \
+  --cap-drop=all --security-opt no-new-privileges "noc/dhcp4:$tag" --version 2>&1) \
+  || fail "noc/dhcp4:$tag with no capabilities: '$out', want it to start (permitted-only file capabilities)"
+ok "noc/dhcp4:$tag with no capabilities at all: starts ($out)"
 
 # --- 4. smoke runs ----------------------------------------------------------------
 # As the Deployments run them: read-only root, all capabilities dropped but
@@ -205,16 +218,16 @@ wait_http() {
 # capability (podman also sets it ambient; exec of a file with capabilities
 # clears the ambient set, so CapAmb 0 shows the file's capability at work,
 # as under Kubernetes, which sets no ambient capabilities).
-check_process() {
-  local c=$1 pid status
+check_process() { # CONTAINER [CAPEFF, default 0000000000000400]
+  local c=$1 want=${2:-0000000000000400} pid status
   pid=$(P inspect -f '{{.State.Pid}}' "$c") || fail "inspect $c"
   status=$(cat "/proc/$pid/status")
   grep -Eq '^Uid:\s+65532\s+65532\s+65532\s+65532$' <<<"$status" || fail "$c: not uid 65532: $(grep ^Uid <<<"$status")"
   grep -Eq '^Gid:\s+65532\s+65532\s+65532\s+65532$' <<<"$status" || fail "$c: not gid 65532: $(grep ^Gid <<<"$status")"
-  grep -q '^CapEff:\s*0000000000000400$' <<<"$status" || fail "$c: effective capabilities $(grep ^CapEff <<<"$status"), want NET_BIND_SERVICE only (0x400)"
+  grep -q "^CapEff:\s*$want$" <<<"$status" || fail "$c: effective capabilities $(grep ^CapEff <<<"$status"), want $want"
   grep -q '^CapAmb:\s*0000000000000000$' <<<"$status" || fail "$c: ambient capabilities $(grep ^CapAmb <<<"$status"), want none"
   grep -q '^NoNewPrivs:\s*1$' <<<"$status" || fail "$c: no_new_privs not set"
-  ok "$c: uid/gid 65532, CapEff NET_BIND_SERVICE only (file capability; ambient 0), no_new_privs"
+  ok "$c: uid/gid 65532, CapEff $want (file capability; ambient 0), no_new_privs"
 }
 # dig_expect NETNS WANT DIG-ARGS...: the answer section, one line, must be WANT.
 dig_expect() {
@@ -348,5 +361,40 @@ grep -q '^192\.168\.77\.100,' "$tmp/dhcp4/leases/dhcp4.leases" 2>/dev/null \
 [ "$(stat -c %u "$tmp/dhcp4/leases/dhcp4.leases")" = 65532 ] || fail "lease file not written by uid 65532"
 ok "lease file on the volume holds 192.168.77.100, owned by 65532"
 check_process "$c_dhcp"
+grep -q 'no packet socket' <<<"$(P logs "$c_dhcp" 2>&1)" \
+  || fail "$c_dhcp: NET_RAW was not added, yet it did not log that it broadcasts instead"
+ok "$c_dhcp: without NET_RAW, replies to clients without an address are broadcast (logged)"
+P rm -f -t 5 "$c_dhcp" >/dev/null || fail "stopping $c_dhcp"
+
+# Without NET_BIND_SERVICE dhcp4 starts (no effective file capability) but
+# cannot bind :67, and says so.
+c_nobind=nocimg$id-dhcp4-nobind
+containers+=("$c_nobind")
+if out=$(P run --rm --name "$c_nobind" --pull=never --network "ns:/run/netns/$ns_srv" \
+  --read-only --cap-drop=all --security-opt no-new-privileges \
+  -v "$tmp/dhcp4/kea-dhcp4.conf:/etc/kea/kea-dhcp4.conf:ro" -v "$tmp/dhcp4/leases:/data:rw" \
+  "noc/dhcp4:$tag" -c /etc/kea/kea-dhcp4.conf 2>&1); then
+  fail "$c_nobind served without NET_BIND_SERVICE: $out"
+fi
+grep -qi 'permission denied' <<<"$out" || fail "$c_nobind: '$out', want a bind refused with permission denied"
+ok "$c_nobind: without NET_BIND_SERVICE it cannot bind :67 ($(grep -i -m1 'permission denied' <<<"$out" | cut -c1-160))"
+
+# The hostNetwork variant adds NET_RAW: the same image makes it effective and
+# answers a client without an address by unicast through its packet socket.
+echo "== dhcp4 with NET_RAW added (the hostNetwork variant's capabilities)"
+c_raw=nocimg$id-dhcp4-raw
+run "$c_raw" "$ns_srv" --cap-add=NET_RAW -v "$tmp/dhcp4/kea-dhcp4.conf:/etc/kea/kea-dhcp4.conf:ro" \
+  -v "$tmp/dhcp4/leases:/data:rw" "noc/dhcp4:$tag" -c /etc/kea/kea-dhcp4.conf
+wait_http "$ns_srv" "$c_raw" http://127.0.0.1:9547/readyz
+check_process "$c_raw" 0000000000002400
+! grep -q 'no packet socket' <<<"$(P logs "$c_raw" 2>&1)" \
+  || fail "$c_raw: NET_RAW added, yet no packet socket: $(P logs "$c_raw" 2>&1 | grep 'no packet socket')"
+rm -f "$tmp/dhcp4/lease.txt"
+ip netns exec "$ns_cli" timeout 30 busybox udhcpc -i nocimg${id}c -f -q -n -t 4 -T 2 \
+  -s "$tmp/dhcp4/udhcpc.sh" >"$tmp/dhcp4/udhcpc.log" 2>&1 \
+  || fail "udhcpc got no lease from $c_raw: $(tr '\n' ' ' <"$tmp/dhcp4/udhcpc.log")"
+got=$(cat "$tmp/dhcp4/lease.txt" 2>/dev/null || true)
+[ "$got" = "$want" ] || fail "udhcpc lease from $c_raw: '$got', want '$want'"
+ok "$c_raw: packet socket open (no broadcast fallback); udhcpc got its lease again ($got)"
 
 echo "docker/check.sh: all $checks checks passed in $((SECONDS - started)) s"

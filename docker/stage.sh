@@ -13,8 +13,9 @@
 #   CARGO_TARGET_DIR  cargo's target dir (default: the repo's target/)
 #   FILE_CAPS         file capabilities of lb and resolver
 #                     (default cap_net_bind_service=ep)
-#   DHCP4_CAPS        file capabilities of dhcp4 (default cap_net_bind_service=ep;
-#                     see docker/README.md before adding cap_net_raw)
+#   DHCP4_CAPS        file capabilities of dhcp4 (default
+#                     cap_net_bind_service,cap_net_raw=p: permitted only, dhcp4
+#                     makes effective what the pod allows; docker/README.md)
 #   CA_BUNDLE         CA bundle to copy (default /etc/ssl/certs/ca-certificates.crt)
 #   SKIP_CARGO=1      stage binaries already built (by an earlier run)
 set -euo pipefail
@@ -22,7 +23,7 @@ cd "$(dirname "$0")/.."
 
 out=${1:?usage: docker/stage.sh OUT_DIR}
 FILE_CAPS=${FILE_CAPS:-cap_net_bind_service=ep}
-DHCP4_CAPS=${DHCP4_CAPS:-cap_net_bind_service=ep}
+DHCP4_CAPS=${DHCP4_CAPS:-cap_net_bind_service,cap_net_raw=p}
 CA_BUNDLE=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
 # The one target this toolchain has, named explicitly: with --target, RUSTFLAGS
 # reach only the binaries, not build scripts and proc-macros (which cannot be

@@ -173,6 +173,77 @@ pub fn bind_udp(interface: &NetInterface, port: u16) -> Result<std::net::UdpSock
     Ok(socket.into())
 }
 
+/// The capabilities dhcp4 uses: binding port 67, and the packet socket
+/// that unicasts to a client without an address.
+const WANTED_CAPABILITIES: [(u32, &str); 2] = [(10, "NET_BIND_SERVICE"), (13, "NET_RAW")];
+
+/// `_LINUX_CAPABILITY_VERSION_3`: two 32-bit words per set.
+const CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+
+/// `struct __user_cap_header_struct`.
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: i32,
+}
+
+/// `struct __user_cap_data_struct`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+/// Makes effective whichever of NET_BIND_SERVICE and NET_RAW this process
+/// is permitted, and returns their names.
+///
+/// The image's binary carries them as permitted-only file capabilities
+/// (`cap_net_bind_service,cap_net_raw=p`): the kernel then starts it whatever
+/// subset the pod allows (an effective file capability the pod does not allow
+/// makes exec itself fail), and the daemon raises what it got. So one image
+/// binds :67 in a pod that adds NET_BIND_SERVICE alone, and also unicasts
+/// through a packet socket in a hostNetwork pod that adds NET_RAW.
+pub fn raise_capabilities() -> io::Result<Vec<&'static str>> {
+    let mut header = CapHeader {
+        version: CAPABILITY_VERSION_3,
+        pid: 0,
+    };
+    let mut data = [CapData::default(); 2];
+    // SAFETY: capget(2) with a v3 header and room for its two data words.
+    if unsafe {
+        libc::syscall(
+            libc::SYS_capget,
+            &mut header as *mut CapHeader,
+            data.as_mut_ptr(),
+        )
+    } != 0
+    {
+        return Err(io::Error::last_os_error());
+    }
+    let mut raised = Vec::new();
+    for (bit, name) in WANTED_CAPABILITIES {
+        let mask = 1u32 << bit;
+        if data[0].permitted & mask != 0 {
+            data[0].effective |= mask;
+            raised.push(name);
+        }
+    }
+    // SAFETY: capset(2) with the header and data capget filled in.
+    if unsafe {
+        libc::syscall(
+            libc::SYS_capset,
+            &mut header as *mut CapHeader,
+            data.as_ptr(),
+        )
+    } != 0
+    {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(raised)
+}
+
 /// Sends IPv4/UDP frames to a hardware address through a packet socket.
 #[derive(Debug)]
 pub struct HardwareSender {

@@ -87,6 +87,11 @@ pub fn bind(
     metrics_addr: Option<SocketAddr>,
     commit_window: Duration,
 ) -> Result<Bound, RunError> {
+    match net::raise_capabilities() {
+        Ok(raised) if !raised.is_empty() => tracing::debug!(?raised, "capabilities made effective"),
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "cannot read or raise capabilities"),
+    }
     let leases = if config.persist {
         let path = lease_path(config);
         Some(LeaseFile::open_with_window(&path, commit_window)?)
