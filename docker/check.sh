@@ -5,7 +5,7 @@
 #     (cargo --locked, crt-static) staged by docker/stage.sh, then the three
 #     images from docker/Dockerfile (BINARIES=prebuilt; nothing is pulled);
 #  2. the staged binaries: static (no interpreter, no NEEDED), file
-#     capability cap_net_bind_service=ep, and they run;
+#     capability (lb, resolver cap_net_bind_service=ep; dhcp4 permitted-only), and they run;
 #  3. each image's config (User 65532:65532, Entrypoint, ExposedPorts) and
 #     contents (exactly the binary, plus the CA bundle for the resolver, with
 #     its file capability);
@@ -18,7 +18,9 @@
 #         container's resolv.conf (glibc's getaddrinfo, linked statically),
 #         /readyz, and one query over UDP, TCP and DoT answered via the backend;
 #       dhcp4: /healthz and /readyz, and busybox udhcpc on a veth gets a lease
-#         with the configured options, written to the lease volume.
+#         with the configured options, written to the lease volume; without
+#         NET_BIND_SERVICE it cannot bind :67; with NET_RAW added too (the
+#         hostNetwork variant) both are effective and the packet socket opens.
 #
 # Needs root. Every wait is bounded; everything it starts (containers, images,
 # network namespaces, files) is removed on exit. Exits non-zero on the first
