@@ -4,6 +4,8 @@
 //! from the server's code on purpose, from RFC 2131/2132.
 
 use std::net::Ipv4Addr;
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
 
 /// DHCP message types.
 pub const DISCOVER: u8 = 1;
@@ -131,4 +133,43 @@ impl ReplyView {
             *d.get(3)?,
         ))
     }
+}
+
+/// A hook script for real DHCP clients at `dir/name`, returned with its
+/// events file `dir/name.events`: one `key=value` line per event, and the
+/// address and default route it was given configured as a real client's
+/// script does. It serves udhcpc (`$1`, `$ip`, …) and ISC dhclient / dhcpcd
+/// (`$reason`, `$new_ip_address`, …).
+pub fn hook_script(dir: &Path, name: &str) -> std::io::Result<(PathBuf, PathBuf)> {
+    let script = dir.join(name);
+    let events = dir.join(format!("{name}.events"));
+    let text = format!(
+        r#"#!/bin/sh
+out="{events}"
+if [ -n "$reason" ]; then
+  echo "event=$reason ip=$new_ip_address mask=$new_subnet_mask routers=$new_routers dns=$new_domain_name_servers domain=$new_domain_name lease=$new_dhcp_lease_time server=$new_dhcp_server_identifier host=$new_host_name" >> "$out"
+  case "$reason" in
+    BOUND|RENEW|REBIND|REBOOT)
+      ip addr flush dev "$interface"
+      ip addr add "$new_ip_address/$new_subnet_mask" dev "$interface"
+      for r in $new_routers; do ip route replace default via "$r" dev "$interface"; break; done ;;
+    RELEASE|EXPIRE|STOP) ip addr flush dev "$interface" ;;
+  esac
+else
+  echo "event=$1 ip=$ip mask=$subnet routers=$router dns=$dns domain=$domain lease=$lease server=$serverid routes=$staticroutes host=$hostname" >> "$out"
+  case "$1" in
+    bound|renew)
+      ip addr flush dev "$interface"
+      ip addr add "$ip/$mask" dev "$interface"
+      for r in $router; do ip route replace default via "$r" dev "$interface"; break; done ;;
+    deconfig) ip addr flush dev "$interface" ;;
+  esac
+fi
+exit 0
+"#,
+        events = events.display()
+    );
+    std::fs::write(&script, text)?;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))?;
+    Ok((script, events))
 }

@@ -955,42 +955,11 @@ pub fn report_line(line: &str) {
     let _ = writeln!(std::io::stderr(), "dataplane: {line}");
 }
 
-/// A client hook script for udhcpc and ISC dhclient at `dir/name`, recording
-/// one `key=value` line per event in `dir/name.events` (the format of the
-/// dhcp4 tests' hooks) and configuring the address and default route it was
-/// given, as a real client's script does.
+/// A client hook script for udhcpc and ISC dhclient at `dir/name` (the
+/// dhcp4 tests' hook: events in `dir/name.events`, address and default
+/// route configured).
 pub fn dhcp_hook(dir: &Path, name: &str) -> anyhow::Result<(PathBuf, PathBuf)> {
-    let script = dir.join(name);
-    let events = dir.join(format!("{name}.events"));
-    let text = format!(
-        r#"#!/bin/sh
-out="{events}"
-if [ -n "$reason" ]; then
-  echo "event=$reason ip=$new_ip_address mask=$new_subnet_mask routers=$new_routers dns=$new_domain_name_servers lease=$new_dhcp_lease_time server=$new_dhcp_server_identifier" >> "$out"
-  case "$reason" in
-    BOUND|RENEW|REBIND|REBOOT)
-      ip addr flush dev "$interface"
-      ip addr add "$new_ip_address/$new_subnet_mask" dev "$interface"
-      for r in $new_routers; do ip route replace default via "$r" dev "$interface"; break; done ;;
-    RELEASE|EXPIRE|STOP) ip addr flush dev "$interface" ;;
-  esac
-else
-  echo "event=$1 ip=$ip mask=$subnet routers=$router dns=$dns lease=$lease server=$serverid" >> "$out"
-  case "$1" in
-    bound|renew)
-      ip addr flush dev "$interface"
-      ip addr add "$ip/$mask" dev "$interface"
-      for r in $router; do ip route replace default via "$r" dev "$interface"; break; done ;;
-    deconfig) ip addr flush dev "$interface" ;;
-  esac
-fi
-exit 0
-"#,
-        events = events.display()
-    );
-    std::fs::write(&script, text)?;
-    run_ok(Command::new("chmod").args(["+x", &script.display().to_string()]))?;
-    Ok((script, events))
+    crate::dhcp::hook_script(dir, name).with_context(|| format!("writing hook {name}"))
 }
 
 /// Joins pod namespace `pod` to the node: `node_if` `10.244.<k>.1/24` in the

@@ -105,44 +105,10 @@ pub async fn start_ours(ns: &Netns, config: &Path) -> anyhow::Result<Daemon> {
     bail!("dhcp4 never became ready; log:\n{}", daemon.log())
 }
 
-/// A client hook script at `dir/name` that appends one line per event to
-/// `dir/name.events` and configures the address it was given, for
-/// udhcpc (`$1`, `$ip`, …) and ISC dhclient / dhcpcd (`$reason`,
-/// `$new_ip_address`, …).
+/// A client hook script at `dir/name` recording events in `dir/name.events`
+/// (see [`e2e::dhcp::hook_script`]).
 pub fn hook_script(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
-    let script = dir.join(name);
-    let events = dir.join(format!("{name}.events"));
-    let text = format!(
-        r#"#!/bin/sh
-out="{events}"
-if [ -n "$reason" ]; then
-  echo "event=$reason ip=$new_ip_address mask=$new_subnet_mask routers=$new_routers dns=$new_domain_name_servers domain=$new_domain_name lease=$new_dhcp_lease_time server=$new_dhcp_server_identifier host=$new_host_name" >> "$out"
-  case "$reason" in
-    BOUND|RENEW|REBIND|REBOOT)
-      ip addr flush dev "$interface"
-      ip addr add "$new_ip_address/$new_subnet_mask" dev "$interface" ;;
-    RELEASE|EXPIRE|STOP) ip addr flush dev "$interface" ;;
-  esac
-else
-  echo "event=$1 ip=$ip mask=$subnet routers=$router dns=$dns domain=$domain lease=$lease server=$serverid routes=$staticroutes host=$hostname" >> "$out"
-  case "$1" in
-    bound|renew)
-      ip addr flush dev "$interface"
-      ip addr add "$ip/$mask" dev "$interface" ;;
-    deconfig) ip addr flush dev "$interface" ;;
-  esac
-fi
-exit 0
-"#,
-        events = events.display()
-    );
-    std::fs::write(&script, text).unwrap();
-    let status = std::process::Command::new("chmod")
-        .args(["+x", &script.display().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    (script, events)
+    e2e::dhcp::hook_script(dir, name).unwrap()
 }
 
 /// One recorded client event: `key=value` pairs.
