@@ -7,6 +7,7 @@ use std::net::Ipv4Addr;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 use anyhow::{bail, Context as _};
 
@@ -28,7 +29,10 @@ impl Netns {
 
     /// Like [`create`](Self::create) with another prefix than `d4t`: the name
     /// is `<prefix>-<pid>-<counter>-<role>`.
+    /// The first namespace made with a prefix first sweeps away those of
+    /// earlier runs that were killed before their drops ran.
     pub fn create_with_prefix(prefix: &str, role: &str) -> anyhow::Result<Netns> {
+        sweep_stale_once(prefix);
         static SEQ: AtomicU32 = AtomicU32::new(0);
         let name = format!(
             "{prefix}-{}-{}-{role}",
@@ -107,6 +111,56 @@ impl Netns {
 impl Drop for Netns {
     fn drop(&mut self) {
         let _ = ip(&["netns", "del", &self.name]);
+    }
+}
+
+/// Runs [`sweep_stale`] for `prefix` the first time this process asks.
+fn sweep_stale_once(prefix: &str) {
+    static SWEPT: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let mut swept = SWEPT.lock().unwrap_or_else(PoisonError::into_inner);
+    if !swept.iter().any(|done| done == prefix) {
+        swept.push(prefix.to_owned());
+        sweep_stale(prefix);
+    }
+}
+
+/// Deletes namespaces and `/etc/netns` entries named `<prefix>-<pid>-…` whose
+/// test process is gone (a run killed before its drops ran), killing the
+/// processes still running in those namespaces first.
+fn sweep_stale(prefix: &str) {
+    let stale = |name: &str| -> bool {
+        let Some(pid) = name
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.strip_prefix('-'))
+            .and_then(|rest| rest.split('-').next())
+        else {
+            return false;
+        };
+        !pid.is_empty()
+            && pid.chars().all(|c| c.is_ascii_digit())
+            && !Path::new("/proc").join(pid).exists()
+    };
+    if let Ok(out) = Command::new("ip").args(["netns", "list"]).output() {
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            let name = line.split_whitespace().next().unwrap_or("");
+            if stale(name) {
+                // Daemons the dead test started live on as orphans in the
+                // namespace: kill them (by PID) before deleting its name.
+                if let Ok(pids) = Command::new("ip").args(["netns", "pids", name]).output() {
+                    for pid in String::from_utf8_lossy(&pids.stdout).split_whitespace() {
+                        let _ = Command::new("kill").args(["-KILL", pid]).output();
+                    }
+                }
+                let _ = ip(&["netns", "del", name]);
+            }
+        }
+    }
+    if let Ok(entries) = std::fs::read_dir("/etc/netns") {
+        for entry in entries.flatten() {
+            if stale(&entry.file_name().to_string_lossy()) {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
     }
 }
 

@@ -191,7 +191,6 @@ impl Cluster {
     pub async fn start(spec: Spec) -> anyhow::Result<Cluster> {
         let turn = TURN.lock().await;
         check_tools()?;
-        sweep_stale();
         static SEQ: AtomicU32 = AtomicU32::new(0);
         let dir = std::env::temp_dir().join(format!(
             "dataplane-{}-{}",
@@ -1084,43 +1083,4 @@ fn on_path(tool: &str) -> bool {
     std::env::split_paths(&path)
         .chain(["/usr/sbin", "/sbin"].map(PathBuf::from))
         .any(|dir| dir.join(tool).is_file())
-}
-
-/// Deletes namespaces and `/etc/netns` entries named `dp-<pid>-…` whose test
-/// process is gone (a run killed before its drops ran), killing the processes
-/// still running in those namespaces first.
-fn sweep_stale() {
-    let alive = |name: &str| -> bool {
-        let Some(pid) = name
-            .strip_prefix(NS_PREFIX)
-            .and_then(|rest| rest.strip_prefix('-'))
-            .and_then(|rest| rest.split('-').next())
-        else {
-            return true;
-        };
-        !pid.chars().all(|c| c.is_ascii_digit()) || Path::new("/proc").join(pid).exists()
-    };
-    if let Ok(out) = Command::new("ip").args(["netns", "list"]).output() {
-        for line in String::from_utf8_lossy(&out.stdout).lines() {
-            let name = line.split_whitespace().next().unwrap_or("");
-            if name.starts_with(&format!("{NS_PREFIX}-")) && !alive(name) {
-                // Daemons the dead test started live on as orphans in the
-                // namespace: kill them (by PID) before deleting its name.
-                if let Ok(pids) = Command::new("ip").args(["netns", "pids", name]).output() {
-                    for pid in String::from_utf8_lossy(&pids.stdout).split_whitespace() {
-                        let _ = Command::new("kill").args(["-KILL", pid]).output();
-                    }
-                }
-                let _ = ip(&["netns", "del", name]);
-            }
-        }
-    }
-    if let Ok(entries) = std::fs::read_dir("/etc/netns") {
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with(&format!("{NS_PREFIX}-")) && !alive(&name) {
-                let _ = std::fs::remove_dir_all(entry.path());
-            }
-        }
-    }
 }
