@@ -33,6 +33,7 @@ pub struct Metrics {
     compactions: Counter,
     fsyncs: Gauge,
     reply_seconds: Histogram,
+    receive_waits: Counter,
 }
 
 impl Metrics {
@@ -88,7 +89,12 @@ impl Metrics {
             ),
             reply_seconds: registry.histogram(
                 "dhcp4_reply_seconds",
-                "Time from a request's arrival to its reply leaving, lease write included.",
+                "Time from a request being read to its reply leaving, lease write included (not the time it queued in the socket).",
+                &[],
+            ),
+            receive_waits: registry.counter(
+                "dhcp4_receive_waits_total",
+                "Times a receive thread let fast-arriving requests queue before reading them (--receive-window).",
                 &[],
             ),
         }
@@ -109,6 +115,11 @@ impl Metrics {
             _ => self.sent_ack.increment(1),
         }
         self.reply_seconds.record(seconds);
+    }
+
+    /// Counts a wait that let requests queue.
+    pub fn receive_wait(&self) {
+        self.receive_waits.increment(1);
     }
 
     /// Counts a reply the socket refused.

@@ -4,7 +4,8 @@
 //! yet (the kernel cannot ARP for it, so the frame is addressed by hand).
 //!
 //! The unsafe code is the libc calls with no safe wrapper in our
-//! dependencies: `getifaddrs` and `sendto` on an `AF_PACKET` socket.
+//! dependencies: `getifaddrs`, `capget`/`capset`, `sendto` on an `AF_PACKET`
+//! socket and `recv` with `MSG_DONTWAIT`.
 #![allow(unsafe_code)]
 
 use std::ffi::CStr;
@@ -242,6 +243,30 @@ pub fn raise_capabilities() -> io::Result<Vec<&'static str>> {
         return Err(io::Error::last_os_error());
     }
     Ok(raised)
+}
+
+/// Receives a datagram already queued on `socket` without blocking (the
+/// socket itself blocks): `None` when none is waiting. One system call, where
+/// switching the socket to non-blocking and back would take three.
+pub fn recv_queued(socket: &std::net::UdpSocket, buf: &mut [u8]) -> io::Result<Option<usize>> {
+    // SAFETY: recv(2) into a buffer we own, with its length; the result is
+    // checked before it is used.
+    let len = unsafe {
+        libc::recv(
+            socket.as_raw_fd(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            libc::MSG_DONTWAIT,
+        )
+    };
+    if len >= 0 {
+        return Ok(Some(len.unsigned_abs()));
+    }
+    let error = io::Error::last_os_error();
+    match error.kind() {
+        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted => Ok(None),
+        _ => Err(error),
+    }
 }
 
 /// Sends IPv4/UDP frames to a hardware address through a packet socket.

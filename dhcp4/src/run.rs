@@ -37,6 +37,19 @@ pub const DEFAULT_LEASE_FILE: &str = "/var/lib/kea/kea-leases4.csv";
 pub const DEFAULT_PORT: u16 = 67;
 /// How long the lease writer gathers changes before a group commit (ms).
 pub const DEFAULT_COMMIT_WINDOW_MS: f64 = 5.0;
+/// How long a receive thread may let requests queue when they come fast (ms).
+pub const DEFAULT_RECEIVE_WINDOW_MS: f64 = 1.0;
+
+/// The latency the daemon may add to replies to spend less CPU per lease
+/// (0 for either: none).
+#[derive(Debug, Clone, Copy)]
+pub struct Windows {
+    /// How long the lease writer gathers changes before one write and fsync.
+    pub commit: Duration,
+    /// How long a receive thread lets requests queue before it reads them,
+    /// when they arrive fast enough to fill [`RECEIVE_TARGET`] in that time.
+    pub receive: Duration,
+}
 
 /// Why the daemon cannot start or stopped.
 #[derive(Debug, thiserror::Error)]
@@ -76,16 +89,17 @@ pub struct Bound {
     hardware: Option<HardwareSender>,
     leases: Option<(LeaseFile, Replay)>,
     port: u16,
+    receive_window: Duration,
 }
 
 /// Opens the lease file (replaying it; its writer gathers changes for
-/// `commit_window` before each group commit), finds the interfaces and
+/// `windows.commit` before each group commit), finds the interfaces and
 /// binds their sockets on `port`, and the metrics listener.
 pub fn bind(
     config: &Config,
     port: u16,
     metrics_addr: Option<SocketAddr>,
-    commit_window: Duration,
+    windows: Windows,
 ) -> Result<Bound, RunError> {
     match net::raise_capabilities() {
         Ok(raised) if !raised.is_empty() => tracing::debug!(?raised, "capabilities made effective"),
@@ -94,7 +108,7 @@ pub fn bind(
     }
     let leases = if config.persist {
         let path = lease_path(config);
-        Some(LeaseFile::open_with_window(&path, commit_window)?)
+        Some(LeaseFile::open_with_window(&path, windows.commit)?)
     } else {
         None
     };
@@ -127,6 +141,7 @@ pub fn bind(
         hardware,
         leases,
         port,
+        receive_window: windows.receive,
     })
 }
 
@@ -287,7 +302,8 @@ pub async fn run(
             socket,
         });
         let shutdown = shutdown.clone();
-        loops.spawn_blocking(move || serve_interface(replier, &shutdown));
+        let pace = Pace::new(bound.receive_window);
+        loops.spawn_blocking(move || serve_interface(replier, pace, &shutdown));
     }
     loops.spawn(reclaim_timer(
         shared.clone(),
@@ -365,13 +381,16 @@ impl Replier {
 /// its own: a blocking receive costs one system call per packet, where an
 /// event loop spends several (measured in tests/bench/README.md). Replies
 /// that commit a lease leave from the lease writer once it is durable.
-fn serve_interface(replier: Arc<Replier>, shutdown: &Shutdown) {
-    let shared = &replier.shared;
+fn serve_interface(replier: Arc<Replier>, mut pace: Pace, shutdown: &Shutdown) {
     let via = Interface {
         name: replier.interface.name.clone(),
         addr: replier.interface.addr,
     };
     let mut buf = vec![0u8; 65_536];
+    // Requests read after the last wait, not yet counted in the pace, and
+    // whether that read stopped at its limit with more queued.
+    let mut drained = 0;
+    let mut backlog = false;
     while !shutdown.is_requested() {
         let len = match replier.socket.recv_from(&mut buf) {
             Ok((len, _)) => len,
@@ -391,44 +410,144 @@ fn serve_interface(replier: Arc<Replier>, shutdown: &Shutdown) {
                 continue;
             }
         };
-        let arrived = Instant::now();
-        let mut server = shared.server.lock();
-        let outcome = server.handle(&buf[..len], &via, unix_now());
-        if let Some(id) = outcome.allocation_failed {
-            if let Some(stats) = server.subnet_stats(id) {
-                shared.metrics.allocation_failed(&stats);
+        handle_request(&replier, &via, &buf[..len]);
+        let Some(wait) = pace.batch_done(1 + drained, Instant::now()) else {
+            drained = 0;
+            continue;
+        };
+        if !backlog {
+            replier.shared.metrics.receive_wait();
+            std::thread::sleep(wait);
+        }
+        // What queued meanwhile is read without blocking, a bounded number
+        // at a time so that a flood still lets the shutdown be seen; with
+        // requests left over there is no waiting before the next round.
+        drained = 0;
+        backlog = true;
+        while drained < DRAIN_LIMIT {
+            match net::recv_queued(&replier.socket, &mut buf) {
+                Ok(Some(len)) => {
+                    handle_request(&replier, &via, &buf[..len]);
+                    drained += 1;
+                }
+                Ok(None) => {
+                    backlog = false;
+                    break;
+                }
+                Err(error) => {
+                    tracing::warn!(interface = %via.name, %error, "receive failed");
+                    backlog = false;
+                    break;
+                }
             }
         }
-        shared.metrics.received(outcome.received);
-        match (&shared.leases, outcome.changes.is_empty()) {
-            (Some(file), false) => {
-                // Queued under the lock, so the file keeps the order of the
-                // changes; the reply waits for the fsync.
-                let count = outcome.changes.len();
-                let replier = replier.clone();
-                let reply = outcome.reply;
-                file.submit_append_then(
-                    &outcome.changes,
-                    Box::new(move |result| match result {
-                        Ok(()) => {
-                            replier.shared.metrics.lease_written(count, true);
-                            if let Some(reply) = reply {
-                                replier.send(&reply, arrived);
-                            }
+    }
+}
+
+/// Requests a receive thread reads without blocking after a wait, before it
+/// looks for a shutdown again.
+const DRAIN_LIMIT: u32 = 256;
+
+/// Requests a receive thread aims to find queued each time it wakes, when
+/// they come fast: waking once per request costs more CPU than handling it
+/// (a context switch, and on a virtual machine an exit, per packet), and
+/// this many at once keep the burst of replies small. Measured in
+/// tests/bench/README.md.
+pub const RECEIVE_TARGET: u32 = 16;
+
+/// How often a receive thread measures the rate of requests.
+const PACE_INTERVAL: Duration = Duration::from_millis(10);
+
+/// How fast requests arrive on one interface, and so whether its receive
+/// thread should let them queue before it reads again.
+#[derive(Debug)]
+struct Pace {
+    /// The longest it lets them queue (zero: never).
+    window: Duration,
+    /// Start of the current measuring interval.
+    since: Option<Instant>,
+    /// Requests handled in it so far.
+    counted: u32,
+    /// Mean time between requests over the last full interval.
+    gap: Option<Duration>,
+}
+
+impl Pace {
+    /// A pace that lets requests queue for at most `window`.
+    fn new(window: Duration) -> Pace {
+        Pace {
+            window,
+            since: None,
+            counted: 0,
+            gap: None,
+        }
+    }
+
+    /// Records a batch of `handled` requests done at `now`; returns how long
+    /// to let requests queue before reading again: [`RECEIVE_TARGET`] of them
+    /// at the measured rate, or `None` when that takes longer than the window.
+    fn batch_done(&mut self, handled: u32, now: Instant) -> Option<Duration> {
+        if self.window.is_zero() {
+            return None;
+        }
+        // The batch that opens an interval arrived before it began.
+        let Some(since) = self.since else {
+            self.since = Some(now);
+            return None;
+        };
+        self.counted = self.counted.saturating_add(handled);
+        let elapsed = now.duration_since(since);
+        if elapsed >= PACE_INTERVAL {
+            self.gap = Some(elapsed / self.counted.max(1));
+            self.since = Some(now);
+            self.counted = 0;
+        }
+        let wait = self.gap?.saturating_mul(RECEIVE_TARGET);
+        (wait <= self.window).then_some(wait)
+    }
+}
+
+/// Handles one request and sends its reply: at once, or from the lease
+/// writer once the lease it commits is durable.
+fn handle_request(replier: &Arc<Replier>, via: &Interface, request: &[u8]) {
+    let shared = &replier.shared;
+    let arrived = Instant::now();
+    let mut server = shared.server.lock();
+    let outcome = server.handle(request, via, unix_now());
+    if let Some(id) = outcome.allocation_failed {
+        if let Some(stats) = server.subnet_stats(id) {
+            shared.metrics.allocation_failed(&stats);
+        }
+    }
+    shared.metrics.received(outcome.received);
+    match (&shared.leases, outcome.changes.is_empty()) {
+        (Some(file), false) => {
+            // Queued under the lock, so the file keeps the order of the
+            // changes; the reply waits for the fsync.
+            let count = outcome.changes.len();
+            let replier = replier.clone();
+            let reply = outcome.reply;
+            file.submit_append_then(
+                &outcome.changes,
+                Box::new(move |result| match result {
+                    Ok(()) => {
+                        replier.shared.metrics.lease_written(count, true);
+                        if let Some(reply) = reply {
+                            replier.send(&reply, arrived);
                         }
-                        Err(error) => {
-                            replier.shared.metrics.lease_written(count, false);
-                            tracing::error!(%error, "lease not durable; reply withheld");
-                        }
-                    }),
-                );
-                drop(server);
-            }
-            _ => {
-                drop(server);
-                if let Some(reply) = outcome.reply {
-                    replier.send(&reply, arrived);
-                }
+                    }
+                    Err(error) => {
+                        replier.shared.metrics.lease_written(count, false);
+                        tracing::error!(%error, "lease not durable; reply withheld");
+                    }
+                }),
+            );
+            drop(server);
+        }
+        _ => {
+            drop(server);
+            if let Some(reply) = outcome.reply {
+                replier.send(&reply, arrived);
             }
         }
     }
@@ -524,4 +643,68 @@ fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds `pace` one request every `gap` for `count` requests, one per
+    /// batch; returns what it said after the last.
+    fn feed(pace: &mut Pace, start: Instant, gap: Duration, count: u32) -> Option<Duration> {
+        let mut said = None;
+        for n in 1..=count {
+            said = pace.batch_done(1, start + gap * n);
+        }
+        said
+    }
+
+    #[test]
+    fn fast_requests_queue_for_the_target_slow_ones_never() {
+        let start = Instant::now();
+        let window = Duration::from_millis(1);
+        // 20,000 requests/s: 16 of them take 800 µs, within the window.
+        let mut pace = Pace::new(window);
+        assert_eq!(
+            feed(&mut pace, start, Duration::from_micros(50), 400),
+            Some(Duration::from_micros(800))
+        );
+        // 4,000/s: 16 take 4 ms, longer than the window.
+        let mut pace = Pace::new(window);
+        assert_eq!(
+            feed(&mut pace, start, Duration::from_micros(250), 100),
+            None
+        );
+        // A zero window never waits, however fast they come.
+        let mut pace = Pace::new(Duration::ZERO);
+        assert_eq!(
+            feed(&mut pace, start, Duration::from_micros(10), 2000),
+            None
+        );
+    }
+
+    #[test]
+    fn the_first_interval_and_a_slowdown_do_not_wait() {
+        let start = Instant::now();
+        let gap = Duration::from_micros(50);
+        let mut pace = Pace::new(Duration::from_millis(1));
+        // Before a whole interval is measured there is no rate to go by.
+        assert_eq!(feed(&mut pace, start, gap, 100), None);
+        assert!(feed(&mut pace, start + gap * 100, gap, 300).is_some());
+        // The next request 20 ms later ends the interval at a slow rate.
+        let slow = start + gap * 400 + Duration::from_millis(20);
+        assert_eq!(pace.batch_done(1, slow), None);
+    }
+
+    #[test]
+    fn a_batch_counts_every_request_it_handled() {
+        let start = Instant::now();
+        let mut pace = Pace::new(Duration::from_millis(1));
+        // After the batch that opens it, 10 ms of 10 batches of 20: 50 µs apart.
+        let mut said = None;
+        for n in 0..=10 {
+            said = pace.batch_done(20, start + Duration::from_millis(n));
+        }
+        assert_eq!(said, Some(Duration::from_micros(800)));
+    }
 }

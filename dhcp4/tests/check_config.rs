@@ -79,3 +79,20 @@ fn the_summary_says_how_often_the_lease_file_is_compacted() {
         "{stdout}"
     );
 }
+
+#[test]
+fn a_negative_window_is_refused_naming_its_flag() {
+    for flag in ["--commit-window", "--receive-window"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_dhcp4"))
+            .args(["--check-config", "-c", "/nonexistent.json"])
+            .arg(format!("{flag}=-1"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(64), "{stderr}");
+        assert!(
+            stderr.contains(&format!("{flag} must be a number of milliseconds")),
+            "{stderr}"
+        );
+    }
+}

@@ -60,6 +60,8 @@
 #                    up to RETRIES times, at most RETRY_BUDGET redos in all
 #   FSYNC_CHECK=1    0: skip the strace runs
 #   BUILD=1          0: skip `cargo build --release -p dhcp4`
+#   OURS_ARGS=       more arguments for ours, e.g. "--receive-window 0 --commit-window 0"
+#                    to measure without the latency it trades for CPU
 #   OURS_BIN=        benchmark this dhcp4 binary instead (no build), e.g. one built
 #                    from `git archive REV` elsewhere; OURS_SOURCE= names it in the report
 #   WORKDIR=         configs, lease files, logs, raw results (default: mktemp in /tmp;
@@ -78,7 +80,7 @@ ROOT=$(cd "$HERE/../.." && pwd)
 # shellcheck source=tests/bench/lib.sh
 source "$HERE/lib.sh"
 
-KNOBS=(REPEAT RATES DURATION WAIT_US CLIENTS SUBNET SERVER_IP CLIENT_IP POOL KEA_LEASE_LOG NOISE_MAX RETRIES RETRY_BUDGET QUIET_WAIT FSYNC_CHECK BUILD OURS_BIN OURS_SOURCE WORKDIR)
+KNOBS=(REPEAT RATES DURATION WAIT_US CLIENTS SUBNET SERVER_IP CLIENT_IP POOL KEA_LEASE_LOG NOISE_MAX RETRIES RETRY_BUDGET QUIET_WAIT FSYNC_CHECK BUILD OURS_BIN OURS_SOURCE OURS_ARGS WORKDIR)
 COMMAND=""
 for k in "${KNOBS[@]}"; do
     [[ -n "${!k+x}" ]] && COMMAND+="$k=$(printf '%q' "${!k}") "
@@ -150,6 +152,7 @@ if [[ "$BUILD" == 1 ]]; then
         { tail -20 "$WORKDIR/build.log" >&2; die "cargo build failed"; }
 fi
 [[ -x "$OURS_BIN" ]] || die "missing $OURS_BIN (BUILD=1)"
+read -r -a OURS_EXTRA <<<"${OURS_ARGS:-}"
 if [[ -z "$SOURCE" ]]; then
     SOURCE=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
     if [[ -n "$(git -C "$ROOT" status --porcelain -- dhcp4 common Cargo.lock 2>/dev/null)" ]]; then
@@ -221,7 +224,7 @@ start_server() { # SERVER DIR; sets SERVER_PID
     local s=$1 dir=$2 comm
     write_config "$dir"
     if [[ $s == ours ]]; then
-        bench_spawn "${dir#"$WORKDIR"/}/server" ip netns exec "$SRV_NS" "$OURS_BIN" -c "$dir/dhcp4.json" --metrics-addr "$METRICS"
+        bench_spawn "${dir#"$WORKDIR"/}/server" ip netns exec "$SRV_NS" "$OURS_BIN" -c "$dir/dhcp4.json" --metrics-addr "$METRICS" "${OURS_EXTRA[@]}"
         SERVER_PID=$SPAWNED_PID
         bench_wait_for 20 ours_ready || { tail -20 "$dir/server.log" >&2; die "ours did not become ready ($dir/server.log)"; }
         comm=dhcp4
@@ -444,7 +447,7 @@ run_once() { # SERVER RATE REP ATTEMPT
 }
 
 : >"$RESULTS"
-log "servers: ours $OURS_BIN (source $SOURCE), $KEA_VERSION; lease files on $LEASE_FS"
+log "servers: ours $OURS_BIN${OURS_ARGS:+ $OURS_ARGS} (source $SOURCE), $KEA_VERSION; lease files on $LEASE_FS"
 for ((rep = 1; rep <= REPEAT; rep++)); do
     if ((rep % 2)); then order=(kea ours); else order=(ours kea); fi
     for rate in $RATES; do

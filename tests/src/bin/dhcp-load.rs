@@ -92,6 +92,8 @@ fn main() -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(args.deadline);
     let mut in_flight: HashMap<u32, Client> = HashMap::new();
     let (mut acked, mut failed, mut matched, mut mismatched, mut echo_bad) = (0, 0, 0, 0, 0);
+    // Requests sent again because no reply came within 500 ms.
+    let mut retransmitted = 0;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let mut buf = [0u8; 2048];
@@ -208,6 +210,7 @@ fn main() -> anyhow::Result<()> {
                 } else {
                     client.tries += 1;
                     client.sent = now;
+                    retransmitted += 1;
                     // A server that is gone refuses; keep trying until the deadline.
                     let _ = send(client, *xid);
                 }
@@ -222,7 +225,7 @@ fn main() -> anyhow::Result<()> {
     }
     writeln!(
         out,
-        "summary total={total} acked={acked} failed={failed} unfinished={} matched={matched} mismatched={mismatched} echo_bad={echo_bad}",
+        "summary total={total} acked={acked} failed={failed} unfinished={} matched={matched} mismatched={mismatched} echo_bad={echo_bad} retransmitted={retransmitted}",
         in_flight.len() + queue.len()
     )?;
     out.flush()?;

@@ -12,8 +12,8 @@ use e2e::netns::{link, Lan, Netns};
 use e2e::Daemon;
 
 use crate::dhcp4_support::{
-    hook_script, kea_lan_config, latest, lease_lines, start_ours, temp_dir, wait_event,
-    METRICS_PORT,
+    hook_script, kea_lan_config, latest, lease_lines, start_ours, start_ours_with, temp_dir,
+    wait_event, METRICS_PORT,
 };
 
 fn spawn_in(ns: &Netns, program: &str, args: &[String]) -> Daemon {
@@ -340,6 +340,80 @@ async fn kill_9_under_load_keeps_every_acked_lease_and_clients_get_them_back() {
         acked.len() as u64,
         "{verify}"
     );
+}
+
+#[tokio::test]
+async fn requests_queued_behind_the_receive_window_are_all_answered_once() {
+    let server = Netns::create("srv").unwrap();
+    let loader = Netns::create("ldr").unwrap();
+    link(
+        &server,
+        "eth0",
+        "10.73.0.1/16",
+        &loader,
+        "eth0",
+        "10.73.0.2/16",
+    )
+    .unwrap();
+    let dir = temp_dir("receive-window");
+    let leases = dir.join("leases.csv");
+    let config = dir.join("kea-dhcp4.conf");
+    std::fs::write(
+        &config,
+        format!(
+            r#"{{ "Dhcp4": {{
+  "interfaces-config": {{ "interfaces": [ "eth0" ] }},
+  "lease-database": {{ "type": "memfile", "name": "{}" }},
+  "valid-lifetime": 3600,
+  "subnet4": [ {{ "id": 1, "subnet": "10.73.0.0/16", "pools": [ {{ "pool": "10.73.1.0 - 10.73.255.254" }} ] }} ]
+}} }}"#,
+            leases.display()
+        ),
+    )
+    .unwrap();
+    // A window far longer than the default, so that requests pile up in the
+    // socket while the receive thread waits, and are read in batches.
+    let _ours = start_ours_with(&server, &config, &["--receive-window", "20"])
+        .await
+        .unwrap();
+    let clients = 3000;
+    let output = load(
+        &loader,
+        &strings(&[
+            "--relay",
+            "10.73.0.2",
+            "--server",
+            "10.73.0.1",
+            "--count",
+            &clients.to_string(),
+            "--window",
+            "64",
+            "--deadline",
+            "60",
+        ]),
+    )
+    .await;
+    assert_eq!(summary_field(&output, "acked"), clients, "{output}");
+    // No request was lost in the queue and sent again after 500 ms.
+    assert_eq!(summary_field(&output, "retransmitted"), 0, "{output}");
+    let acked = acks(&output);
+    let distinct: HashSet<Ipv4Addr> = acked.iter().map(|(_, ip)| *ip).collect();
+    assert_eq!(distinct.len(), acked.len(), "an address ACKed twice");
+    assert_eq!(lease_lines(&leases).unwrap().len(), acked.len());
+
+    let scrape = server.scrape(METRICS_PORT).unwrap();
+    let waits = scrape.sum("dhcp4_receive_waits_total", &[]);
+    assert!(waits > 0.0, "the receive thread never waited");
+    // Every request was read and answered once.
+    for (operation, sent) in [("discover", "offer"), ("request", "ack")] {
+        let received = scrape.sum(
+            "kea_dhcp4_packets_received_total",
+            &[("operation", operation)],
+        );
+        let replied = scrape.sum("kea_dhcp4_packets_sent_total", &[("operation", sent)]);
+        assert_eq!(received, clients as f64, "{operation} received");
+        assert_eq!(replied, clients as f64, "{sent} sent");
+    }
 }
 
 #[tokio::test]

@@ -81,8 +81,13 @@ pub fn kea_lan_config(
 
 /// Our server, started in `ns` with `config`, ready (its /readyz is 200).
 pub async fn start_ours(ns: &Netns, config: &Path) -> anyhow::Result<Daemon> {
+    start_ours_with(ns, config, &[]).await
+}
+
+/// Like [`start_ours`], with `extra` arguments after the usual ones.
+pub async fn start_ours_with(ns: &Netns, config: &Path, extra: &[&str]) -> anyhow::Result<Daemon> {
     let bin = cargo_bin("dhcp4")?;
-    let args: Vec<String> = vec![
+    let mut args: Vec<String> = vec![
         "netns".into(),
         "exec".into(),
         ns.name().into(),
@@ -92,6 +97,7 @@ pub async fn start_ours(ns: &Netns, config: &Path) -> anyhow::Result<Daemon> {
         "--metrics-addr".into(),
         format!("127.0.0.1:{METRICS_PORT}"),
     ];
+    args.extend(extra.iter().map(|arg| (*arg).to_string()));
     let mut daemon = Daemon::spawn(Path::new("ip"), &args)?;
     for _ in 0..200 {
         if ns.http_ok(METRICS_PORT, "/readyz")? {
