@@ -220,35 +220,65 @@ async fn relayed_clients_get_addresses_of_their_relay_subnet_and_option_82_back(
     assert!(scrape.value("kea_dhcp4_allocations_failed_total", &subnet3) >= Some(20.0));
 }
 
+/// A server namespace and a load namespace on `10.<octet>.0.0/16`
+/// (server .1, relay .2), and a config with one big pool whose memfile
+/// lease database has `lease_extra` (JSON members) added.
+struct LoadBench {
+    server: Netns,
+    loader: Netns,
+    dir: std::path::PathBuf,
+    leases: std::path::PathBuf,
+    config: std::path::PathBuf,
+}
+
+impl LoadBench {
+    fn new(octet: u8, name: &str, lease_extra: &str) -> LoadBench {
+        let server = Netns::create("srv").unwrap();
+        let loader = Netns::create("ldr").unwrap();
+        link(
+            &server,
+            "eth0",
+            &format!("10.{octet}.0.1/16"),
+            &loader,
+            "eth0",
+            &format!("10.{octet}.0.2/16"),
+        )
+        .unwrap();
+        let dir = temp_dir(name);
+        let leases = dir.join("leases.csv");
+        let config = dir.join("kea-dhcp4.conf");
+        std::fs::write(
+            &config,
+            format!(
+                r#"{{ "Dhcp4": {{
+  "interfaces-config": {{ "interfaces": [ "eth0" ] }},
+  "lease-database": {{ "type": "memfile", "name": "{}"{lease_extra} }},
+  "valid-lifetime": 3600,
+  "subnet4": [ {{ "id": 1, "subnet": "10.{octet}.0.0/16", "pools": [ {{ "pool": "10.{octet}.1.0 - 10.{octet}.255.254" }} ] }} ]
+}} }}"#,
+                leases.display()
+            ),
+        )
+        .unwrap();
+        LoadBench {
+            server,
+            loader,
+            dir,
+            leases,
+            config,
+        }
+    }
+}
+
 #[tokio::test]
 async fn kill_9_under_load_keeps_every_acked_lease_and_clients_get_them_back() {
-    let server = Netns::create("srv").unwrap();
-    let loader = Netns::create("ldr").unwrap();
-    link(
-        &server,
-        "eth0",
-        "10.72.0.1/16",
-        &loader,
-        "eth0",
-        "10.72.0.2/16",
-    )
-    .unwrap();
-    let dir = temp_dir("kill9");
-    let leases = dir.join("leases.csv");
-    let config = dir.join("kea-dhcp4.conf");
-    std::fs::write(
-        &config,
-        format!(
-            r#"{{ "Dhcp4": {{
-  "interfaces-config": {{ "interfaces": [ "eth0" ] }},
-  "lease-database": {{ "type": "memfile", "name": "{}", "lfc-interval": 1 }},
-  "valid-lifetime": 3600,
-  "subnet4": [ {{ "id": 1, "subnet": "10.72.0.0/16", "pools": [ {{ "pool": "10.72.1.0 - 10.72.255.254" }} ] }} ]
-}} }}"#,
-            leases.display()
-        ),
-    )
-    .unwrap();
+    let LoadBench {
+        server,
+        loader,
+        dir,
+        leases,
+        config,
+    } = LoadBench::new(72, "kill9", r#", "lfc-interval": 1"#);
     let ours = start_ours(&server, &config).await.unwrap();
     let bin = cargo_bin("dhcp-load").unwrap().display().to_string();
     let running = spawn_in(
@@ -344,33 +374,13 @@ async fn kill_9_under_load_keeps_every_acked_lease_and_clients_get_them_back() {
 
 #[tokio::test]
 async fn requests_queued_behind_the_receive_window_are_all_answered_once() {
-    let server = Netns::create("srv").unwrap();
-    let loader = Netns::create("ldr").unwrap();
-    link(
-        &server,
-        "eth0",
-        "10.73.0.1/16",
-        &loader,
-        "eth0",
-        "10.73.0.2/16",
-    )
-    .unwrap();
-    let dir = temp_dir("receive-window");
-    let leases = dir.join("leases.csv");
-    let config = dir.join("kea-dhcp4.conf");
-    std::fs::write(
-        &config,
-        format!(
-            r#"{{ "Dhcp4": {{
-  "interfaces-config": {{ "interfaces": [ "eth0" ] }},
-  "lease-database": {{ "type": "memfile", "name": "{}" }},
-  "valid-lifetime": 3600,
-  "subnet4": [ {{ "id": 1, "subnet": "10.73.0.0/16", "pools": [ {{ "pool": "10.73.1.0 - 10.73.255.254" }} ] }} ]
-}} }}"#,
-            leases.display()
-        ),
-    )
-    .unwrap();
+    let LoadBench {
+        server,
+        loader,
+        leases,
+        config,
+        ..
+    } = LoadBench::new(73, "receive-window", "");
     // A window far longer than the default, so that requests pile up in the
     // socket while the receive thread waits, and are read in batches.
     let _ours = start_ours_with(&server, &config, &["--receive-window", "20"])
