@@ -310,6 +310,13 @@ perfdhcp_median() { # OUT DISCOVER-OFFER|REQUEST-ACK
         }'
 }
 
+# UDP datagrams namespace NS dropped because a socket's receive buffer was
+# full, since the namespace was made (RcvbufErrors in its /proc/net/snmp).
+# shellcheck disable=SC2016 # the awk program is single-quoted on purpose
+udp_rcvbuf_errors() { # NS
+    ip netns exec "$1" awk '/^Udp:/ { if (!col) { for (i = 1; i <= NF; i++) if ($i == "RcvbufErrors") col = i } else { print $col; exit } }' /proc/net/snmp
+}
+
 metric() { awk -v m="$1" '$1 == m { print $2; found = 1 } END { if (!found) print "nan" }'; }
 RECORD_TO=$RESULTS
 record() { printf '%s\t%s\t%s\t%s\t%s\n' "$@" >>"$RECORD_TO"; }
@@ -376,9 +383,12 @@ run_once() { # SERVER RATE REP ATTEMPT
     pid=$SERVER_PID
     t0=$(cpu_ticks "$pid")
     b0=$(sys_busy_ticks) st0=$(sys_steal_ticks) w0=$(date +%s.%N)
+    local cli_q0 srv_q0 cli_q1 srv_q1
+    cli_q0=$(udp_rcvbuf_errors "$CLI_NS") srv_q0=$(udp_rcvbuf_errors "$SRV_NS")
     times >"$WORKDIR/.times0"
     perfdhcp_run "$out" "$rate"
     times >"$WORKDIR/.times1"
+    cli_q1=$(udp_rcvbuf_errors "$CLI_NS") srv_q1=$(udp_rcvbuf_errors "$SRV_NS")
     b1=$(sys_busy_ticks) st1=$(sys_steal_ticks) w1=$(date +%s.%N)
     if kill -0 "$pid" 2>/dev/null; then
         t1=$(cpu_ticks "$pid")
@@ -425,13 +435,15 @@ run_once() { # SERVER RATE REP ATTEMPT
         sent_acks=$(metric 'kea_dhcp4_packets_sent_total{operation="ack"}' <<<"$m")
     fi
     drops=$((do_sent - do_recv + ra_sent - ra_recv))
+    local rcvbuf_perfdhcp=$((cli_q1 - cli_q0)) rcvbuf_server=$((srv_q1 - srv_q0))
     exps=$(awk -v n="$ra_recv" -v d="$DURATION" 'BEGIN { printf "%.1f", n / d }')
     cpu_s=$(awk -v t=$((t1 - t0)) -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", t / hz }')
     cpu1k=$(awk -v c="$cpu_s" -v n="$ra_recv" 'BEGIN { if (n > 0) printf "%.4f", c / (n / 1000); else print "nan" }')
     local k v server_cores
     server_cores=$(awk -v c="$cpu_s" -v w0="$w0" -v w1="$w1" 'BEGIN { printf "%.2f", c / (w1 - w0) }')
     for k in exps drops do_sent do_recv ra_sent ra_recv do_avg ra_avg do_med ra_med cpu_s cpu1k lines dups \
-        fsyncs writes sent_acks mal orph rej nu prate alive server_cores perf_cores other steal; do
+        fsyncs writes sent_acks mal orph rej nu prate alive server_cores perf_cores other steal \
+        rcvbuf_perfdhcp rcvbuf_server; do
         v=${!k}
         record "$s" "$rate" "$rep" "$k" "$v"
     done
@@ -544,8 +556,9 @@ TABLE3=$(
 PER_RUN=$(
     for rate in $RATES; do
         for s in kea ours; do
-            printf '  %-9s %-4s ex/s: %-26s drops: %-20s CPU s/1000: %-22s other cores: %s\n' "$(label "$rate")" "$s" \
-                "$(runs "$s" "$rate" exps)" "$(runs "$s" "$rate" drops)" "$(runs "$s" "$rate" cpu1k)" "$(runs "$s" "$rate" other)"
+            printf '  %-9s %-4s ex/s: %-26s drops: %-20s CPU s/1000: %-22s other cores: %-16s rcvbuf full perfdhcp: %-20s server: %s\n' "$(label "$rate")" "$s" \
+                "$(runs "$s" "$rate" exps)" "$(runs "$s" "$rate" drops)" "$(runs "$s" "$rate" cpu1k)" "$(runs "$s" "$rate" other)" \
+                "$(runs "$s" "$rate" rcvbuf_perfdhcp)" "$(runs "$s" "$rate" rcvbuf_server)"
         done
     done
 )
