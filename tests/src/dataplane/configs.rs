@@ -1,5 +1,6 @@
 //! The data plane's config files, mirroring `k8s/base/*/configs` (and
-//! `k8s/base/redis/redis.conf`); each says what differs from its ConfigMap.
+//! `k8s/base/redis/redis.conf`); each says what differs from its ConfigMap,
+//! and the tests at the end hold them to exactly that.
 
 use std::path::{Path, PathBuf};
 
@@ -210,4 +211,99 @@ pub(super) fn kea_conf_relayed(lease_file: &Path) -> String {
 "#,
         lease = lease_file.display()
     )
+}
+
+/// Each file above against its ConfigMap in `k8s/`, with only the
+/// differences its doc comment names: a ConfigMap edited without its mirror
+/// (or the other way round) fails here.
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// The file at `path` under `k8s/`.
+    fn k8s(path: &str) -> String {
+        let full = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../k8s")
+            .join(path);
+        std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{}: {e}", full.display()))
+    }
+
+    /// The lines that say something: comments (`#`, `//`) and blank lines
+    /// dropped, indentation trimmed, lines matching `skip` left out.
+    fn meaningful(text: &str, skip: &[&str]) -> Vec<String> {
+        text.lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty() && !line.starts_with('#') && !line.starts_with("//"))
+            .filter(|line| !skip.iter().any(|s| line.starts_with(s)))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// A Kea JSON file with comment lines and all whitespace removed, so
+    /// that layout does not count.
+    fn kea_compact(text: &str) -> String {
+        meaningful(text, &[])
+            .concat()
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect()
+    }
+
+    #[test]
+    fn the_resolver_files_mirror_their_configmaps() {
+        let hints = Path::new("/tmp/root.hints");
+        assert_eq!(
+            meaningful(&resolver_conf(hints), &["root-hints:"]),
+            meaningful(
+                &k8s("base/resolver/configs/unbound.conf"),
+                &["include: \"forward-zones.conf\""]
+            )
+        );
+        assert_eq!(
+            meaningful(CACHEDB_CONF, &[]),
+            meaningful(&k8s("base/resolver/configs/cachedb.conf"), &[])
+        );
+    }
+
+    #[test]
+    fn the_lb_file_mirrors_its_configmap() {
+        let secret = (
+            PathBuf::from("/etc/lb/tls/tls.crt"),
+            PathBuf::from("/etc/lb/tls/tls.key"),
+        );
+        assert_eq!(
+            meaningful(&lb_toml(Some(&secret)), &[]),
+            meaningful(&k8s("base/lb/configs/lb.toml"), &[])
+        );
+    }
+
+    #[test]
+    fn the_dhcp4_files_mirror_their_configmaps() {
+        let volume = Path::new("/data/dhcp4.leases");
+        assert_eq!(
+            kea_compact(&kea_conf_relayed(volume)),
+            kea_compact(&k8s("base/dhcp4/configs/kea-dhcp4.conf"))
+        );
+        // The hostNetwork variant's LAN leg is the node's eth1; here eth0.
+        assert_eq!(
+            kea_compact(&kea_conf(volume)),
+            kea_compact(
+                &k8s("components/dhcp4-hostnetwork/configs/kea-dhcp4.conf")
+                    .replace(r#""interfaces": [ "eth1" ]"#, r#""interfaces": [ "eth0" ]"#)
+            )
+        );
+    }
+
+    #[test]
+    fn the_redis_file_mirrors_its_configmap() {
+        assert_eq!(
+            meaningful(
+                &redis_conf(Path::new("/tmp/redis")),
+                &["daemonize ", "dir "]
+            ),
+            meaningful(&k8s("base/redis/redis.conf"), &[])
+        );
+    }
 }
