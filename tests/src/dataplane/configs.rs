@@ -118,11 +118,26 @@ addr = "0.0.0.0:{LB_METRICS}"
 /// itself (raw sockets, its own address as server identifier) instead of
 /// behind a relay and the Service address. Its LAN leg is `eth0` here.
 pub(super) fn kea_conf(lease_file: &Path) -> String {
+    kea_conf_with(lease_file, "raw", "")
+}
+
+/// `k8s/base/dhcp4/configs/kea-dhcp4.conf`: behind the `dhcp4` LoadBalancer
+/// Service, relayed traffic only (UDP sockets), the Service address as server
+/// identifier so renewals come back through it.
+pub(super) fn kea_conf_relayed(lease_file: &Path) -> String {
+    let server_id =
+        format!(",\n      {{ \"name\": \"dhcp-server-identifier\", \"data\": \"{DHCP_VIP}\" }}");
+    kea_conf_with(lease_file, "udp", &server_id)
+}
+
+/// The dhcp4 config both wirings share: `socket_type` for
+/// `dhcp-socket-type`, `more_options` appended to the global option-data.
+fn kea_conf_with(lease_file: &Path, socket_type: &str, more_options: &str) -> String {
     format!(
-        r#"// Mirrors k8s/components/dhcp4-hostnetwork/configs/kea-dhcp4.conf.
+        r#"// Mirrors k8s/base/dhcp4/configs/kea-dhcp4.conf or its hostNetwork variant.
 {{
   "Dhcp4": {{
-    "interfaces-config": {{ "interfaces": [ "eth0" ], "dhcp-socket-type": "raw" }},
+    "interfaces-config": {{ "interfaces": [ "eth0" ], "dhcp-socket-type": "{socket_type}" }},
     "lease-database": {{
       "type": "memfile",
       "persist": true,
@@ -139,8 +154,7 @@ pub(super) fn kea_conf(lease_file: &Path) -> String {
       "hold-reclaimed-time": 3600
     }},
     "option-data": [
-      // The lb's LoadBalancer address (Service "lb").
-      {{ "name": "domain-name-servers", "data": "{LB_VIP}" }}
+      {{ "name": "domain-name-servers", "data": "{LB_VIP}" }}{more_options}
     ],
     "subnet4": [
       {{
@@ -165,51 +179,6 @@ pub(super) fn redis_conf(data: &Path) -> String {
     format!(
         "# Mirrors k8s/base/redis/redis.conf.\nbind 0.0.0.0\nprotected-mode no\nport 6379\nsave \"\"\nappendonly no\nmaxmemory 256mb\nmaxmemory-policy allkeys-lru\ntcp-keepalive 60\ndaemonize no\ndir {}\n",
         data.display()
-    )
-}
-
-/// `k8s/base/dhcp4/configs/kea-dhcp4.conf`: behind the `dhcp4` LoadBalancer
-/// Service, relayed traffic only (UDP sockets), the Service address as server
-/// identifier so renewals come back through it.
-pub(super) fn kea_conf_relayed(lease_file: &Path) -> String {
-    format!(
-        r#"// Mirrors k8s/base/dhcp4/configs/kea-dhcp4.conf.
-{{
-  "Dhcp4": {{
-    "interfaces-config": {{ "interfaces": [ "eth0" ], "dhcp-socket-type": "udp" }},
-    "lease-database": {{
-      "type": "memfile",
-      "persist": true,
-      "name": "{lease}",
-      "lfc-interval": 3600
-    }},
-    "valid-lifetime": 3600,
-    "renew-timer": 900,
-    "rebind-timer": 1800,
-    "match-client-id": true,
-    "authoritative": true,
-    "expired-leases-processing": {{
-      "reclaim-timer-wait-time": 10,
-      "hold-reclaimed-time": 3600
-    }},
-    "option-data": [
-      {{ "name": "domain-name-servers", "data": "{LB_VIP}" }},
-      {{ "name": "dhcp-server-identifier", "data": "{DHCP_VIP}" }}
-    ],
-    "subnet4": [
-      {{
-        "id": 1,
-        "subnet": "192.168.1.0/24",
-        "pools": [ {{ "pool": "192.168.1.100 - 192.168.1.200" }} ],
-        "option-data": [
-          {{ "name": "routers", "data": "{LAN_GATEWAY}" }}
-        ]
-      }}
-    ]
-  }}
-}}
-"#,
-        lease = lease_file.display()
     )
 }
 
