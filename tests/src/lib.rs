@@ -19,6 +19,7 @@
 //!   Kubernetes manifests wire it (client, LoadBalancer DNAT, lb, resolvers,
 //!   Redis, a cluster-DNS stub, the fake hierarchy, dhcp4 on a LAN), for the
 //!   end-to-end fault tests; its `dns-stub` and `dns-load` binaries.
+//! - [`tool`]: the `main` parts those binaries and `fake-dns` share (exit codes).
 //!
 //! Address plan: a test owns one `net` octet (see [`daemon::unique_net`]). The fake
 //! hierarchy uses `127.<net>.0.<host>`; daemons under test should listen on
@@ -35,6 +36,7 @@ pub mod fake_dns;
 pub mod metrics;
 pub mod netns;
 pub mod redis;
+pub mod tool;
 
 pub use daemon::{free_port, test_addr, unique_net, Daemon};
 pub use fake_dns::{FakeServer, Hierarchy};

@@ -47,16 +47,9 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    let args = match Args::try_parse() {
+    let args: Args = match e2e::tool::parse_args() {
         Ok(args) => args,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::from(64)
-            } else {
-                ExitCode::SUCCESS
-            };
-        }
+        Err(code) => return code,
     };
     let spec = LoadSpec {
         server: args.server,
@@ -68,16 +61,12 @@ fn main() -> ExitCode {
         names: args.names,
         tcp_every: args.tcp_every,
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-    {
+    let runtime = match e2e::tool::runtime(
+        "dns-load",
+        tokio::runtime::Builder::new_multi_thread().worker_threads(1),
+    ) {
         Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("dns-load: building runtime: {e}");
-            return ExitCode::from(1);
-        }
+        Err(code) => return code,
     };
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "started");

@@ -29,33 +29,16 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    let args = match Args::try_parse() {
+    let args: Args = match e2e::tool::parse_args() {
         Ok(args) => args,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::from(64)
-            } else {
-                ExitCode::SUCCESS
-            };
-        }
+        Err(code) => return code,
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("dns-stub: building runtime: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    match runtime.block_on(run(args)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("dns-stub: {e:#}");
-            ExitCode::from(1)
-        }
+    match e2e::tool::runtime(
+        "dns-stub",
+        &mut tokio::runtime::Builder::new_current_thread(),
+    ) {
+        Ok(runtime) => e2e::tool::exit_code("dns-stub", runtime.block_on(run(args))),
+        Err(code) => code,
     }
 }
 

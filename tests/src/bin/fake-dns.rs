@@ -42,35 +42,17 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    let args = match Args::try_parse() {
+    let args: Args = match e2e::tool::parse_args() {
         Ok(args) => args,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::from(64)
-            } else {
-                ExitCode::SUCCESS
-            };
-        }
+        Err(code) => return code,
     };
     let mut builder = tokio::runtime::Builder::new_multi_thread();
-    builder.enable_all();
     if let Some(threads) = args.threads {
         builder.worker_threads(threads.max(1));
     }
-    let runtime = match builder.build() {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("fake-dns: building runtime: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    match runtime.block_on(run(args)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("fake-dns: {e:#}");
-            ExitCode::from(1)
-        }
+    match e2e::tool::runtime("fake-dns", &mut builder) {
+        Ok(runtime) => e2e::tool::exit_code("fake-dns", runtime.block_on(run(args))),
+        Err(code) => code,
     }
 }
 
