@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use e2e::dataplane::load::{run, LoadSpec};
+use e2e::dataplane::load::{run, Load};
 
 /// Send a bounded, paced DNS load and count what comes back.
 #[derive(Debug, Parser)]
@@ -51,8 +51,7 @@ fn main() -> ExitCode {
         Ok(args) => args,
         Err(code) => return code,
     };
-    let spec = LoadSpec {
-        server: args.server,
+    let spec = Load {
         count: args.count,
         rate: args.rate,
         concurrency: args.concurrency,
@@ -71,7 +70,7 @@ fn main() -> ExitCode {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "started");
     let _ = out.flush();
-    let report = runtime.block_on(run(&spec));
+    let report = runtime.block_on(run(args.server, &spec));
     match writeln!(out, "{}", report.line()).and_then(|()| out.flush()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

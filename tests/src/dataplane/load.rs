@@ -23,11 +23,10 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-/// What to send.
+/// What to send (to the LoadBalancer address in the data-plane tests, to
+/// `--server` from the `dns-load` binary).
 #[derive(Debug, Clone)]
-pub struct LoadSpec {
-    /// Where the queries go.
-    pub server: SocketAddr,
+pub struct Load {
     /// Queries to send at most.
     pub count: u64,
     /// Queries per second (paced from the start; a slow server makes it lag).
@@ -42,6 +41,36 @@ pub struct LoadSpec {
     pub names: String,
     /// Every `tcp_every`-th query goes over TCP (0: none).
     pub tcp_every: u64,
+}
+
+impl Load {
+    /// `count` queries at `rate`/s named `names`, 32 in flight, 3 s per
+    /// query (a stub resolver's patience: longer than the lb's 1 s backend
+    /// timeout plus its one retry), stopping after count/rate + 5 s.
+    pub fn new(count: u64, rate: u32, names: &str) -> Load {
+        let secs = count / u64::from(rate.max(1)) + 5;
+        Load {
+            count,
+            rate,
+            concurrency: 32,
+            timeout: Duration::from_secs(3),
+            max_time: Duration::from_secs(secs),
+            names: names.to_string(),
+            tcp_every: 0,
+        }
+    }
+
+    /// Every `n`-th query over TCP.
+    pub fn tcp_every(mut self, n: u64) -> Load {
+        self.tcp_every = n;
+        self
+    }
+
+    /// `n` in flight at most.
+    pub fn concurrency(mut self, n: usize) -> Load {
+        self.concurrency = n;
+        self
+    }
 }
 
 /// Outcome counts of one run, with when (ms from the start) each lost or
@@ -135,8 +164,8 @@ enum Outcome {
     Lost,
 }
 
-/// Runs the load described by `spec`.
-pub async fn run(spec: &LoadSpec) -> LoadReport {
+/// Sends `spec` to `server`.
+pub async fn run(server: SocketAddr, spec: &Load) -> LoadReport {
     let start = Instant::now();
     let deadline = start + spec.max_time;
     let slots = Arc::new(Semaphore::new(spec.concurrency.max(1)));
@@ -177,7 +206,7 @@ pub async fn run(spec: &LoadSpec) -> LoadReport {
         report.sent += 1;
         report.tcp_sent += u64::from(tcp);
         let name = spec.names.replace("{i}", &i.to_string());
-        let (server, timeout) = (spec.server, spec.timeout);
+        let timeout = spec.timeout;
         let sent_ms = millis(start.elapsed());
         tasks.spawn(async move {
             let _slot = slot;

@@ -70,6 +70,7 @@ use crate::dig::Dig;
 use crate::metrics::Scrape;
 use crate::netns::{ip, Netns};
 
+pub use self::load::Load;
 use self::load::LoadReport;
 
 /// The lb's LoadBalancer address (`k8s/base/lb/service.yaml`).
@@ -844,55 +845,6 @@ impl Drop for Cluster {
         for dir in &self.etc {
             let _ = std::fs::remove_dir_all(dir);
         }
-    }
-}
-
-/// A load for [`Cluster::start_load`].
-#[derive(Debug, Clone)]
-pub struct Load {
-    /// Queries at most.
-    pub count: u64,
-    /// Queries per second.
-    pub rate: u32,
-    /// In flight at most.
-    pub concurrency: usize,
-    /// Per-query wait.
-    pub timeout: Duration,
-    /// No query sent after this.
-    pub max_time: Duration,
-    /// Names, `{i}` the index.
-    pub names: String,
-    /// Every N-th query over TCP (0: none).
-    pub tcp_every: u64,
-}
-
-impl Load {
-    /// `count` queries at `rate`/s named `names`, 32 in flight, 3 s per
-    /// query (a stub resolver's patience: longer than the lb's 1 s backend
-    /// timeout plus its one retry), stopping after count/rate + 5 s.
-    pub fn new(count: u64, rate: u32, names: &str) -> Load {
-        let secs = count / u64::from(rate.max(1)) + 5;
-        Load {
-            count,
-            rate,
-            concurrency: 32,
-            timeout: Duration::from_secs(3),
-            max_time: Duration::from_secs(secs),
-            names: names.to_string(),
-            tcp_every: 0,
-        }
-    }
-
-    /// Every `n`-th query over TCP.
-    pub fn tcp_every(mut self, n: u64) -> Load {
-        self.tcp_every = n;
-        self
-    }
-
-    /// `n` in flight at most.
-    pub fn concurrency(mut self, n: usize) -> Load {
-        self.concurrency = n;
-        self
     }
 }
 
