@@ -164,6 +164,28 @@ fn sweep_stale(prefix: &str) {
     }
 }
 
+/// Plugs `ns` into `bridge` in `host`: a veth pair whose `port` end is a
+/// port of the bridge and whose other end is `eth0` in `ns`, both up.
+pub fn bridge_port(host: &Netns, bridge: &str, port: &str, ns: &Netns) -> anyhow::Result<()> {
+    ip(&[
+        "link",
+        "add",
+        port,
+        "netns",
+        host.name(),
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "eth0",
+        "netns",
+        ns.name(),
+    ])?;
+    host.ip(&["link", "set", port, "master", bridge])?;
+    host.ip(&["link", "set", port, "up"])?;
+    ns.ip(&["link", "set", "eth0", "up"])
+}
+
 /// Runs `ip ARGS` in the test's own namespace; fails with its stderr.
 pub fn ip(args: &[&str]) -> anyhow::Result<()> {
     let out = Command::new("ip")
@@ -216,24 +238,7 @@ impl Lan {
     pub fn add_client(&mut self) -> anyhow::Result<usize> {
         let index = self.clients.len();
         let client = Netns::create(&format!("c{index}"))?;
-        let port = format!("p{index}");
-        ip(&[
-            "link",
-            "add",
-            &port,
-            "netns",
-            self.server.name(),
-            "type",
-            "veth",
-            "peer",
-            "name",
-            "eth0",
-            "netns",
-            client.name(),
-        ])?;
-        self.server.ip(&["link", "set", &port, "master", "br0"])?;
-        self.server.ip(&["link", "set", &port, "up"])?;
-        client.ip(&["link", "set", "eth0", "up"])?;
+        bridge_port(&self.server, "br0", &format!("p{index}"), &client)?;
         self.clients.push(client);
         Ok(index)
     }

@@ -68,7 +68,7 @@ use tokio::time::Instant;
 use crate::daemon::{cargo_bin, Daemon, Signal};
 use crate::dig::Dig;
 use crate::metrics::Scrape;
-use crate::netns::{ip, Netns};
+use crate::netns::{bridge_port, Netns};
 
 pub use self::load::Load;
 use self::load::LoadReport;
@@ -929,23 +929,7 @@ fn pod_link(node: &Netns, pod: &Netns, node_if: &str, k: u8) -> anyhow::Result<(
 
 /// Puts `ns` on the LAN: `eth0` in it, `port` on the router's bridge `lan0`.
 fn lan_port(router: &Netns, ns: &Netns, port: &str) -> anyhow::Result<()> {
-    ip(&[
-        "link",
-        "add",
-        port,
-        "netns",
-        router.name(),
-        "type",
-        "veth",
-        "peer",
-        "name",
-        "eth0",
-        "netns",
-        ns.name(),
-    ])?;
-    router.ip(&["link", "set", port, "master", "lan0"])?;
-    router.ip(&["link", "set", port, "up"])?;
-    ns.ip(&["link", "set", "eth0", "up"])
+    bridge_port(router, "lan0", port, ns)
 }
 
 /// Polls `GET http://127.0.0.1:<port><path>` inside `ns` until it is 200
