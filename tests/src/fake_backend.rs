@@ -151,30 +151,8 @@ fn mode(state: &State) -> Mode {
 
 /// The reply to `query`, or `None` to stay silent (or for garbage).
 fn reply(state: &State, query: &[u8], over_tcp: bool) -> Option<Vec<u8>> {
-    if query.len() < 12 || query[2] & 0x80 != 0 || u16::from_be_bytes([query[4], query[5]]) != 1 {
-        return None;
-    }
-    // Question: name labels from offset 12, then type and class.
-    let mut pos = 12;
-    let mut labels = Vec::new();
-    loop {
-        let len = usize::from(*query.get(pos)?);
-        if len == 0 {
-            pos += 1;
-            break;
-        }
-        if len > 63 {
-            return None;
-        }
-        let label = query.get(pos + 1..pos + 1 + len)?;
-        labels.push(String::from_utf8_lossy(label).to_ascii_lowercase());
-        pos += 1 + len;
-    }
-    let question_end = pos + 4;
-    if query.len() < question_end {
-        return None;
-    }
-    let name = format!("{}.", labels.join("."));
+    let (name, _, question_end) = crate::wire::question(query)?;
+    let name = format!("{name}.");
     state.queries.fetch_add(1, Ordering::Relaxed);
     *state.names.lock().entry(name).or_default() += 1;
     let mode = mode(state);

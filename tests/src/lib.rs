@@ -19,6 +19,7 @@
 //!   Kubernetes manifests wire it (client, LoadBalancer DNAT, lb, resolvers,
 //!   Redis, a cluster-DNS stub, the fake hierarchy, dhcp4 on a LAN), for the
 //!   end-to-end fault tests; its `dns-stub` and `dns-load` binaries.
+//! - [`wire`]: the DNS question parsing shared by the stub and the fake backend.
 //! - [`tool`]: the `main` parts those binaries and `fake-dns` share (exit codes).
 //!
 //! Address plan: a test owns one `net` octet (see [`daemon::unique_net`]). The fake
@@ -37,6 +38,7 @@ pub mod metrics;
 pub mod netns;
 pub mod redis;
 pub mod tool;
+pub mod wire;
 
 pub use daemon::{free_port, test_addr, unique_net, Daemon};
 pub use fake_dns::{FakeServer, Hierarchy};

@@ -59,36 +59,10 @@ pub fn write_records(path: &Path, records: &[(&str, Ipv4Addr)]) -> anyhow::Resul
     std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))
 }
 
-/// The question of a one-question query: (lower-case dotted name, qtype, end
-/// of the question section), or `None` when it is not one.
-fn question(query: &[u8]) -> Option<(String, u16, usize)> {
-    if query.len() < 12 || query[2] & 0x80 != 0 || u16::from_be_bytes([query[4], query[5]]) != 1 {
-        return None;
-    }
-    let mut pos = 12;
-    let mut labels = Vec::new();
-    loop {
-        let len = usize::from(*query.get(pos)?);
-        pos += 1;
-        if len == 0 {
-            break;
-        }
-        if len > 63 {
-            return None;
-        }
-        let label = query.get(pos..pos + len)?;
-        labels.push(String::from_utf8_lossy(label).to_ascii_lowercase());
-        pos += len;
-    }
-    let qtype = u16::from_be_bytes([*query.get(pos)?, *query.get(pos + 1)?]);
-    let end = pos + 4;
-    (query.len() >= end).then(|| (labels.join("."), qtype, end))
-}
-
 /// The response to `query` from `records`, or `None` for something that is
 /// not a one-question query.
 pub fn answer(query: &[u8], records: &Records) -> Option<Vec<u8>> {
-    let (name, qtype, end) = question(query)?;
+    let (name, qtype, end) = crate::wire::question(query)?;
     let mut out = query[..end].to_vec();
     out[2] = 0x84 | (query[2] & 0x01); // QR, AA; RD copied
     out[3] = 0x80; // RA, NOERROR
