@@ -306,6 +306,17 @@ def check_references(objs: list[Obj], report: Report, external: dict) -> None:
             if key not in data:
                 report.fail(where, f"{kind} {ns}/{name} has no key {key!r}")
 
+    def need_sources(holder, ns, where, secret_name_key):
+        """A volume's (or projected source's) ConfigMap and Secret; a
+        volume names its Secret `secretName`, a projected source `name`."""
+        if "configMap" in holder:
+            cm = holder["configMap"]
+            mounted_configmaps.add((ns, cm.get("name")))
+            need("ConfigMap", ns, cm.get("name"), where, cm.get("optional", False), [i["key"] for i in cm.get("items") or []])
+        if "secret" in holder:
+            s = holder["secret"]
+            need("Secret", ns, s.get(secret_name_key), where, s.get("optional", False), [i["key"] for i in s.get("items") or []])
+
     for obj in objs:
         template = pod_template(obj)
         if template is None:
@@ -314,23 +325,11 @@ def check_references(objs: list[Obj], report: Report, external: dict) -> None:
         ns = obj.namespace
         for volume in spec.get("volumes") or []:
             where = f"{obj} volume {volume.get('name')}"
-            if "configMap" in volume:
-                cm = volume["configMap"]
-                mounted_configmaps.add((ns, cm.get("name")))
-                need("ConfigMap", ns, cm.get("name"), where, cm.get("optional", False), [i["key"] for i in cm.get("items") or []])
-            if "secret" in volume:
-                s = volume["secret"]
-                need("Secret", ns, s.get("secretName"), where, s.get("optional", False), [i["key"] for i in s.get("items") or []])
+            need_sources(volume, ns, where, "secretName")
             if "persistentVolumeClaim" in volume:
                 need("PersistentVolumeClaim", ns, volume["persistentVolumeClaim"].get("claimName"), where, False)
             for source in (volume.get("projected") or {}).get("sources") or []:
-                if "configMap" in source:
-                    cm = source["configMap"]
-                    mounted_configmaps.add((ns, cm.get("name")))
-                    need("ConfigMap", ns, cm.get("name"), where, cm.get("optional", False), [i["key"] for i in cm.get("items") or []])
-                if "secret" in source:
-                    s = source["secret"]
-                    need("Secret", ns, s.get("name"), where, s.get("optional", False), [i["key"] for i in s.get("items") or []])
+                need_sources(source, ns, where, "name")
         for _, c in containers(template):
             where = f"{obj} container {c.get('name')}"
             for env in c.get("env") or []:
