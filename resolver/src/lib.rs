@@ -12,6 +12,7 @@
 //! - [`dnssec`]: RRSIGs and NSEC/NSEC3 proofs carried with the data (not validated).
 //! - [`iterate`]: the iterator (delegations, reply classification, infra cache, root hints).
 //! - [`transport`]: one question to one server over UDP/TCP/DoT, replies validated.
+//! - [`validator`]: DNSSEC validation: trust anchors, chain of trust, signatures, denial proofs.
 //! - [`metrics`]: every `unbound_*` metric, declared once.
 //! - [`server`]: wiring: builds the pipeline, binds nothing itself, serves until shutdown.
 //! - [`error`]: error types with the side at fault.
@@ -29,6 +30,7 @@ pub mod metrics;
 pub mod pipeline;
 pub mod server;
 pub mod transport;
+pub mod validator;
 
 pub use config::Config;
 pub use error::Error;

@@ -26,8 +26,9 @@ use ipnet::IpNet;
 use super::default::{default_interfaces, AS112_ZONES, DNS_PORT, DOT_PORT, LOCAL_DATA_DEFAULT_TTL};
 use super::unbound::{Clause, Directive, Parsed};
 use super::{
-    AccessAction, AccessRule, CachedbConfig, Config, ForwardZone, ListenAddr, LocalZone,
-    LocalZoneType, Module, RedisTopology, ServerConfig, StubZone, UpstreamAddr, UpstreamHost,
+    AccessAction, AccessRule, AnchorConfig, AnchorSource, CachedbConfig, Config, ForwardZone,
+    ListenAddr, LocalZone, LocalZoneType, Module, RedisTopology, ServerConfig, StubZone,
+    UpstreamAddr, UpstreamHost,
 };
 
 /// Applies a lexed file onto Unbound's defaults and validates the result.
@@ -128,7 +129,9 @@ const SOCKETS: &str = "socket and buffer tuning is automatic; this key has no ef
 const OUTGOING: &str = "upstream queries use UDP with TCP on truncation, from the pod's address; this key has no effect";
 const INFRA: &str =
     "server selection (RTT, timeouts, lameness) is built in; only infra-host-ttl is configurable";
-const DNSSEC: &str = "DNSSEC validation is not implemented; this key has no effect";
+const DLV: &str = "DLV was retired in 2017 (Unbound ignores it too); this key has no effect";
+const ZONEMD: &str =
+    "ZONEMD applies to auth-zone, which is not implemented; this key has no effect";
 const HARDEN: &str =
     "this hardening option is not implemented (harden-glue is); this key has no effect";
 const CAPS: &str = "0x20 query-name randomisation is not implemented; this key has no effect";
@@ -290,10 +293,8 @@ pub(crate) static SERVER_KEYS: &[KeyDef] = &[
     warn("harden-large-queries", "no", HARDEN),
     apply("harden-glue", "yes", harden_glue),
     warn("harden-unverified-glue", "no", HARDEN),
-    warn("harden-dnssec-stripped", "yes", DNSSEC),
     warn("harden-below-nxdomain", "yes", HARDEN),
     warn("harden-referral-path", "no", HARDEN),
-    warn("harden-algo-downgrade", "no", DNSSEC),
     warn("harden-unknown-additional", "no", HARDEN),
     warn("use-caps-for-id", "yes", CAPS),
     warn("caps-whitelist", "example.com", CAPS),
@@ -301,7 +302,6 @@ pub(crate) static SERVER_KEYS: &[KeyDef] = &[
     warn("unwanted-reply-threshold", "10000000", HARDEN),
     warn("private-address", "10.0.0.0/8", PRIVATE),
     warn("private-domain", "example.internal", PRIVATE),
-    warn("prefetch-key", "no", DNSSEC),
     apply("prefetch", "yes", prefetch),
     warn("deny-any", "no", RESPONSES),
     unsupported(
@@ -331,44 +331,95 @@ pub(crate) static SERVER_KEYS: &[KeyDef] = &[
     warn("http-user-agent", "resolver", IDENTITY),
     warn("nsid", "ascii_noc", IDENTITY),
     apply("module-config", "\"cachedb iterator\"", module_config),
-    warn("dlv-anchor", "\"dlv.isc.org. DNSKEY 257 3 5 AQ\"", DNSSEC),
-    warn("dlv-anchor-file", "/etc/unbound/dlv.key", DNSSEC),
-    warn("trust-anchor-file", "/etc/unbound/root.key", DNSSEC),
-    warn("auto-trust-anchor-file", "/var/lib/unbound/root.key", DNSSEC),
-    warn("trusted-keys-file", "/etc/unbound/keys.conf", DNSSEC),
-    warn("trust-anchor", "\". DS 20326 8 2 E06D44B8\"", DNSSEC),
-    warn("trust-anchor-signaling", "yes", DNSSEC),
-    warn("root-key-sentinel", "yes", DNSSEC),
-    warn("domain-insecure", "example.internal", DNSSEC),
-    warn("val-override-date", "0", DNSSEC),
-    warn("val-sig-skew-min", "3600", DNSSEC),
-    warn("val-sig-skew-max", "86400", DNSSEC),
-    warn("val-max-restart", "5", DNSSEC),
-    warn("val-bogus-ttl", "60", DNSSEC),
-    warn("val-clean-additional", "yes", DNSSEC),
-    warn("val-permissive-mode", "no", DNSSEC),
-    warn("val-log-level", "0", DNSSEC),
-    warn("val-nsec3-keysize-iterations", "\"1024 150 2048 150 4096 150\"", DNSSEC),
-    warn("aggressive-nsec", "yes", DNSSEC),
-    warn("ignore-cd-flag", "no", DNSSEC),
-    warn("disable-edns-do", "no", DNSSEC),
-    warn("fake-dsa", "no", DNSSEC),
-    warn("fake-sha1", "no", DNSSEC),
-    warn("key-cache-size", "4m", DNSSEC),
+    warn("dlv-anchor", "\"dlv.isc.org. DNSKEY 257 3 5 AQ\"", DLV),
+    warn("dlv-anchor-file", "/etc/unbound/dlv.key", DLV),
+    apply("trust-anchor-file", "/etc/unbound/root.key", trust_anchor_file),
+    apply("auto-trust-anchor-file", "/var/lib/unbound/root.key", auto_trust_anchor_file),
+    unsupported(
+        "trusted-keys-file",
+        "/etc/unbound/keys.conf",
+        "BIND's trusted-keys format is not read; write the keys as DS or DNSKEY lines in a trust-anchor-file",
+    ),
+    apply(
+        "trust-anchor",
+        "\". DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D\"",
+        trust_anchor,
+    ),
+    warn_unless(
+        "trust-anchor-signaling",
+        "no",
+        "yes",
+        "RFC 8145 key-tag queries are not sent to the root; answers and validation are unaffected",
+    ),
+    warn_unless(
+        "root-key-sentinel",
+        "no",
+        "yes",
+        "RFC 8509 root-key-sentinel names are resolved like any other name; validation is unaffected",
+    ),
+    apply("domain-insecure", "example.internal", domain_insecure),
+    apply("val-override-date", "20260101000000", val_override_date),
+    apply("val-sig-skew-min", "3600", val_sig_skew_min),
+    apply("val-sig-skew-max", "86400", val_sig_skew_max),
+    warn(
+        "val-max-restart",
+        "5",
+        "a bogus answer is not re-fetched from other servers; the validator's work is bounded per query instead",
+    ),
+    apply("val-bogus-ttl", "60", val_bogus_ttl),
+    apply("val-clean-additional", "yes", val_clean_additional),
+    apply("val-permissive-mode", "no", val_permissive_mode),
+    apply("val-log-level", "1", val_log_level),
+    apply(
+        "val-nsec3-keysize-iterations",
+        "\"1024 150 2048 150 4096 150\"",
+        val_nsec3_keysize_iterations,
+    ),
+    warn(
+        "aggressive-nsec",
+        "yes",
+        "denials are not synthesized from cached NSEC records (RFC 8198); the same answer comes from upstream",
+    ),
+    apply("ignore-cd-flag", "no", ignore_cd_flag),
+    unsupported_unless(
+        "disable-edns-do",
+        "yes",
+        "no",
+        "queries always go upstream with DO; answers without DNSSEC records are not implemented",
+    ),
+    warn_unless("fake-dsa", "yes", "no", "DSA is never validated (RFC 8624); zones signed only with it are insecure"),
+    warn_unless("fake-sha1", "yes", "no", "SHA-1 signatures are validated for real"),
+    apply("key-cache-size", "4m", key_cache_size),
     warn("key-cache-slabs", "4", SLABS),
+    apply("harden-dnssec-stripped", "yes", harden_dnssec_stripped),
+    unsupported_unless(
+        "harden-algo-downgrade",
+        "yes",
+        "no",
+        "requiring every DS algorithm to validate is not implemented; one supported algorithm suffices (Unbound's default)",
+    ),
+    warn(
+        "prefetch-key",
+        "yes",
+        "DNSKEY sets are fetched when a validation needs them, not ahead; answers are unaffected",
+    ),
     warn(
         "neg-cache-size",
         "1m",
         "negative answers are cached in the message cache (msg-cache-size); this key has no effect",
     ),
-    warn("zonemd-permissive-mode", "no", DNSSEC),
-    warn("zonemd-check", "no", DNSSEC),
-    warn("zonemd-reject-absence", "no", DNSSEC),
-    warn("add-holddown", "2592000", DNSSEC),
-    warn("del-holddown", "2592000", DNSSEC),
-    warn("keep-missing", "31622400", DNSSEC),
-    warn("permit-small-holddown", "no", DNSSEC),
-    warn("insecure-lan-zones", "no", DNSSEC),
+    warn("zonemd-permissive-mode", "no", ZONEMD),
+    warn("zonemd-check", "no", ZONEMD),
+    warn("zonemd-reject-absence", "no", ZONEMD),
+    apply("add-holddown", "2592000", add_holddown),
+    apply("del-holddown", "2592000", del_holddown),
+    apply("keep-missing", "31622400", keep_missing),
+    apply("permit-small-holddown", "no", permit_small_holddown),
+    warn(
+        "insecure-lan-zones",
+        "yes",
+        "private reverse zones are answered by the default local zones and never validated; this key has no effect",
+    ),
     apply("serve-expired", "yes", serve_expired),
     apply("serve-expired-ttl", "86400", serve_expired_ttl),
     warn("serve-expired-ttl-reset", "no", SERVE_EXPIRED),
@@ -439,7 +490,11 @@ pub(crate) static SERVER_KEYS: &[KeyDef] = &[
         "192.0.2.0/24 \"A 127.0.0.1\"",
         "response-ip (the respip module) is not implemented",
     ),
-    warn("disable-dnssec-lame-check", "no", DNSSEC),
+    warn(
+        "disable-dnssec-lame-check",
+        "no",
+        "servers are not probed for DNSSEC lameness; a bogus answer is SERVFAIL either way",
+    ),
     warn_unless("ip-ratelimit", "1000", "0", RATELIMIT),
     warn_unless("ip-ratelimit-cookie", "1000", "0", RATELIMIT),
     warn_unless("ratelimit", "1000", "0", RATELIMIT),
@@ -1556,15 +1611,190 @@ fn module_config(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
             format!("`{text}`: iterator must be the last module, e.g. \"cachedb iterator\""),
         ));
     }
-    if modules.contains(&Module::Validator) {
-        b.warn(
-            d,
-            "DNSSEC validation is not implemented: the validator module is skipped, answers are not \
-             validated and AD is never set",
-        );
-    }
     b.config.modules = modules;
     b.seen.module_config = Some(d.location.clone());
+    Ok(())
+}
+
+fn trust_anchor_file(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
+    add_anchor_file(b, d, AnchorSource::File)
+}
+
+fn auto_trust_anchor_file(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
+    add_anchor_file(b, d, AnchorSource::AutoFile)
+}
+
+fn add_anchor_file(
+    b: &mut Builder,
+    d: &Directive,
+    kind: fn(PathBuf) -> AnchorSource,
+) -> Result<(), ConfigError> {
+    let Some(path) = path_of(d)? else {
+        // Unbound accepts an empty name and reads nothing.
+        return Ok(());
+    };
+    let path = if path.is_relative() {
+        b.base_dir.join(path)
+    } else {
+        path
+    };
+    b.config.validation.anchors.push(AnchorConfig {
+        source: kind(path),
+        location: Some(d.location.clone()),
+    });
+    Ok(())
+}
+
+/// `trust-anchor: "<owner> DS|DNSKEY ..."`: read now, so a typo names this line.
+fn trust_anchor(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
+    let text = d.args.join(" ");
+    match crate::validator::anchor::parse_anchor_text(&text) {
+        Ok(lines) if !lines.is_empty() => {}
+        Ok(_) => return Err(invalid(d, "expected a DS or DNSKEY record")),
+        Err(e) => return Err(invalid(d, e.reason)),
+    }
+    b.config.validation.anchors.push(AnchorConfig {
+        source: AnchorSource::Inline(text),
+        location: Some(d.location.clone()),
+    });
+    Ok(())
+}
+
+fn domain_insecure(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
+    let name = name_of(d, one(d)?)?;
+    if !b.config.validation.domain_insecure.contains(&name) {
+        b.config.validation.domain_insecure.push(name);
+    }
+    Ok(())
+}
+
+/// `val-override-date`: `YYYYMMDDHHMMSS` or seconds since the epoch; 0 or "" = now.
+fn val_override_date(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
+    let text = one(d)?;
+    b.config.validation.override_date = match text {
+        "" | "0" => None,
+        digits if digits.len() == 14 && digits.bytes().all(|c| c.is_ascii_digit()) => Some(
+            parse_rrsig_date(digits)
+                .ok_or_else(|| invalid(d, format!("`{text}` is not a valid date")))?,
+        ),
+        other => Some(other.parse::<u32>().map_err(|_| {
+            invalid(
+                d,
+                format!("`{other}`: expected YYYYMMDDHHMMSS or seconds since 1970"),
+            )
+        })?),
+    };
+    Ok(())
+}
+
+/// Seconds since the epoch of a `YYYYMMDDHHMMSS` UTC date (RFC 4034 §3.2).
+fn parse_rrsig_date(digits: &str) -> Option<u32> {
+    let field = |range: std::ops::Range<usize>| digits.get(range)?.parse::<i64>().ok();
+    let (year, month, day) = (field(0..4)?, field(4..6)?, field(6..8)?);
+    let (hour, minute, second) = (field(8..10)?, field(10..12)?, field(12..14)?);
+    if !(1970..=2106).contains(&year) || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return None;
+    }
+    if hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    u32::try_from(days * 86400 + hour * 3600 + minute * 60 + second).ok()
+}
+
+fn val_sig_skew_min(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
+    b.config.validation.sig_skew_min = u32_of(d)?;
+    Ok(())
+}
+
+fn val_sig_skew_max(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
+    b.config.validation.sig_skew_max = u32_of(d)?;
+    Ok(())
+}
+
+fn val_bogus_ttl(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
+    b.config.validation.bogus_ttl = u32_of(d)?;
+    Ok(())
+}
+
+fn val_clean_additional(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
+    b.config.validation.clean_additional = yes_no(d)?;
+    Ok(())
+}
+
+fn val_permissive_mode(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
+    b.config.validation.permissive = yes_no(d)?;
+    Ok(())
+}
+
+fn val_log_level(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
+    let level = u32_of(d)?;
+    b.config.validation.log_level = u8::try_from(level.min(2)).unwrap_or(2);
+    Ok(())
+}
+
+/// `val-nsec3-keysize-iterations: "<keysize> <iterations> ..."`: NSEC3
+/// iterations above the largest listed make a denial insecure.
+fn val_nsec3_keysize_iterations(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
+    let words: Vec<&str> = d.args.iter().flat_map(|a| a.split_whitespace()).collect();
+    if words.is_empty() || words.len() % 2 != 0 {
+        return Err(invalid(
+            d,
+            "expected pairs of key size and iterations, e.g. \"1024 150\"",
+        ));
+    }
+    let mut max = 0u16;
+    for pair in words.chunks(2) {
+        let parse = |w: &str| {
+            w.parse::<u16>()
+                .map_err(|_| invalid(d, format!("`{w}` is not a number")))
+        };
+        parse(pair[0])?;
+        max = max.max(parse(pair[1])?);
+    }
+    b.config.validation.nsec3_max_iterations = max;
+    Ok(())
+}
+
+fn ignore_cd_flag(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
+    b.config.validation.ignore_cd_flag = yes_no(d)?;
+    Ok(())
+}
+
+fn key_cache_size(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
+    b.config.validation.key_cache_size = size_of(d)?;
+    Ok(())
+}
+
+fn harden_dnssec_stripped(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
+    b.config.validation.harden_dnssec_stripped = yes_no(d)?;
+    Ok(())
+}
+
+fn add_holddown(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
+    b.config.validation.autotrust.add_holddown = Duration::from_secs(u64::from(u32_of(d)?));
+    Ok(())
+}
+
+fn del_holddown(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
+    b.config.validation.autotrust.del_holddown = Duration::from_secs(u64::from(u32_of(d)?));
+    Ok(())
+}
+
+fn keep_missing(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
+    b.config.validation.autotrust.keep_missing = Duration::from_secs(u64::from(u32_of(d)?));
+    Ok(())
+}
+
+fn permit_small_holddown(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
+    b.config.validation.autotrust.permit_small_holddown = yes_no(d)?;
     Ok(())
 }
 

@@ -8,7 +8,10 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::num::NonZeroUsize;
 use std::time::Duration;
 
-use super::{CachedbConfig, Config, ListenAddr, Module, RedisTopology, ServerConfig, WorkLimits};
+use super::{
+    AnchorConfig, AnchorSource, CachedbConfig, Config, ListenAddr, Module, RedisTopology,
+    ServerConfig, ValidationConfig, WorkLimits,
+};
 
 /// Unbound's `UNBOUND_DNS_PORT`.
 pub const DNS_PORT: u16 = 53;
@@ -223,7 +226,13 @@ impl Config {
             port: EMBEDDED_PORT,
             ..ServerConfig::default()
         };
-        Config::with_server(None, server)
+        let mut config = Config::with_server(None, server);
+        // A validating resolver out of the box, as distributions ship Unbound.
+        config.validation.anchors.push(AnchorConfig {
+            source: AnchorSource::IanaRoot,
+            location: None,
+        });
+        config
     }
 
     /// An empty configuration around `server`: no ACL lines, zones, local data or cachedb.
@@ -237,8 +246,11 @@ impl Config {
             nodefault: Vec::new(),
             forward_zones: Vec::new(),
             stub_zones: Vec::new(),
-            modules: vec![Module::Iterator],
+            // Unbound's default module-config; without a trust anchor the
+            // validator has nothing to check and passes answers through.
+            modules: vec![Module::Validator, Module::Iterator],
             cachedb: None,
+            validation: ValidationConfig::default(),
             warnings: Vec::new(),
         }
     }

@@ -19,7 +19,7 @@ use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::config::{ConfigError, ConfigWarning};
+use common::config::{ConfigError, ConfigWarning, Location};
 use hickory_proto::rr::{Name, Record};
 use ipnet::IpNet;
 
@@ -46,6 +46,9 @@ pub struct Config {
     pub modules: Vec<Module>,
     /// `cachedb:` clause, when present.
     pub cachedb: Option<CachedbConfig>,
+    /// DNSSEC validation settings (active when `validator` is in `modules` and
+    /// at least one trust anchor is configured, as in Unbound).
+    pub validation: ValidationConfig,
     /// Named warnings for accepted-but-ignored keys, to log at start.
     pub warnings: Vec<ConfigWarning>,
 }
@@ -268,12 +271,166 @@ pub struct UpstreamHost {
 /// `module-config:` entries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Module {
-    /// `validator` (accepted with a warning: DNSSEC validation is not implemented).
+    /// `validator`: DNSSEC validation against the configured trust anchors.
     Validator,
     /// `cachedb`: the shared Redis cache.
     Cachedb,
     /// `iterator`: recursion.
     Iterator,
+}
+
+/// Where a trust anchor comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AnchorSource {
+    /// `trust-anchor-file:` DS or DNSKEY records in zone-file format.
+    File(PathBuf),
+    /// `auto-trust-anchor-file:` the same, tracked by RFC 5011 and written back.
+    AutoFile(PathBuf),
+    /// `trust-anchor:` one record inline.
+    Inline(String),
+    /// The IANA root anchors built in (the embedded default).
+    IanaRoot,
+}
+
+/// One configured trust anchor source, with where the config named it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AnchorConfig {
+    /// What to read.
+    pub source: AnchorSource,
+    /// The line that configured it (None for the embedded default).
+    pub location: Option<Location>,
+}
+
+/// DNSSEC validation settings: Unbound's trust-anchor and `val-*` keys.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ValidationConfig {
+    /// Trust anchors in file order; they are read at start (like root hints),
+    /// see [`ValidationConfig::load_anchors`].
+    pub anchors: Vec<AnchorConfig>,
+    /// `domain-insecure:` names below which nothing is validated (negative trust anchors).
+    pub domain_insecure: Vec<Name>,
+    /// `val-override-date:` validate as if it were this Unix time (tests); None = now.
+    pub override_date: Option<u32>,
+    /// `val-bogus-ttl:` seconds a bogus answer is remembered.
+    pub bogus_ttl: u32,
+    /// `val-permissive-mode:` bogus answers are served (without AD) instead of SERVFAIL.
+    pub permissive: bool,
+    /// `val-clean-additional:` drop unsigned additional records from secure answers.
+    pub clean_additional: bool,
+    /// `val-log-level:` 1 logs one line per bogus answer (name, type, reason).
+    pub log_level: u8,
+    /// `ignore-cd-flag:` validate even when the client sets CD.
+    pub ignore_cd_flag: bool,
+    /// `harden-dnssec-stripped:` a signed zone's data without signatures is bogus
+    /// (no: it is treated as insecure).
+    pub harden_dnssec_stripped: bool,
+    /// `key-cache-size:` bytes for validated DNSKEY sets and zone statuses.
+    pub key_cache_size: u64,
+    /// `val-sig-skew-min:` seconds of clock skew tolerated at least.
+    pub sig_skew_min: u32,
+    /// `val-sig-skew-max:` seconds of clock skew tolerated at most.
+    pub sig_skew_max: u32,
+    /// `val-nsec3-keysize-iterations:` NSEC3 iterations above this make a denial
+    /// insecure (RFC 9276 §3.2; Unbound 1.19+: 150).
+    pub nsec3_max_iterations: u16,
+    /// RFC 5011 timers for `auto-trust-anchor-file`.
+    pub autotrust: AutotrustTimers,
+}
+
+/// RFC 5011 timers (`add-holddown`, `del-holddown`, `keep-missing`,
+/// `permit-small-holddown`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AutotrustTimers {
+    /// A new key becomes trusted after being seen this long (RFC 5011 §2.4.1: 30 days).
+    pub add_holddown: Duration,
+    /// A revoked key is removed after this long.
+    pub del_holddown: Duration,
+    /// A missing key is forgotten after this long (0 = never).
+    pub keep_missing: Duration,
+    /// Allow hold-downs shorter than the DNSKEY TTL (testing).
+    pub permit_small_holddown: bool,
+}
+
+impl Default for AutotrustTimers {
+    fn default() -> Self {
+        Self {
+            add_holddown: Duration::from_secs(30 * 86400),
+            del_holddown: Duration::from_secs(30 * 86400),
+            keep_missing: Duration::from_secs(366 * 86400),
+            permit_small_holddown: false,
+        }
+    }
+}
+
+impl Default for ValidationConfig {
+    fn default() -> Self {
+        Self {
+            anchors: Vec::new(),
+            domain_insecure: Vec::new(),
+            override_date: None,
+            bogus_ttl: 60,
+            permissive: false,
+            clean_additional: true,
+            log_level: 0,
+            ignore_cd_flag: false,
+            harden_dnssec_stripped: true,
+            key_cache_size: 4 * 1024 * 1024,
+            sig_skew_min: 3600,
+            sig_skew_max: 86400,
+            nsec3_max_iterations: 150,
+            autotrust: AutotrustTimers::default(),
+        }
+    }
+}
+
+impl ValidationConfig {
+    /// Reads every anchor source: files are read here, at start (a missing or
+    /// broken file is an error naming the config line and the anchor file's line).
+    pub fn load_anchors(&self) -> Result<crate::validator::anchor::AnchorSet, ConfigError> {
+        use crate::validator::anchor::{parse_anchor_text, AnchorSet};
+        let mut set = AnchorSet::default();
+        for anchor in &self.anchors {
+            let key = match &anchor.source {
+                AnchorSource::File(_) => "trust-anchor-file",
+                AnchorSource::AutoFile(_) => "auto-trust-anchor-file",
+                AnchorSource::Inline(_) => "trust-anchor",
+                AnchorSource::IanaRoot => "trust-anchor",
+            };
+            let fail = |why: String| ConfigError {
+                location: anchor.location.clone(),
+                key: key.to_string(),
+                kind: common::config::ConfigErrorKind::Invalid(why),
+            };
+            let (text, origin) = match &anchor.source {
+                AnchorSource::File(path) | AnchorSource::AutoFile(path) => (
+                    std::fs::read_to_string(path)
+                        .map_err(|e| fail(format!("cannot read {}: {e}", path.display())))?,
+                    path.display().to_string(),
+                ),
+                AnchorSource::Inline(text) => (text.clone(), "trust-anchor".to_string()),
+                AnchorSource::IanaRoot => (
+                    crate::validator::anchor::ROOT_ANCHORS.to_string(),
+                    "built-in".to_string(),
+                ),
+            };
+            let lines = parse_anchor_text(&text).map_err(|e| fail(format!("{origin}: {e}")))?;
+            if lines.is_empty() {
+                return Err(fail(format!("{origin}: no DS or DNSKEY record")));
+            }
+            for line in lines {
+                set.add(line);
+            }
+        }
+        Ok(set)
+    }
+
+    /// The auto-trust-anchor files (RFC 5011 tracked, written back when writable).
+    pub fn auto_files(&self) -> impl Iterator<Item = &Path> {
+        self.anchors.iter().filter_map(|a| match &a.source {
+            AnchorSource::AutoFile(path) => Some(path.as_path()),
+            _ => None,
+        })
+    }
 }
 
 /// The `cachedb:` clause (Redis shared cache).

@@ -142,7 +142,10 @@ fn defaults_are_unbounds() {
         (130, 11, 4, 200)
     );
     assert_eq!(l.resolution_timeout, Duration::from_secs(10));
-    assert_eq!(config.modules, vec![Module::Iterator]);
+    // Unbound's default module-config; with no trust anchor nothing is validated.
+    assert_eq!(config.modules, vec![Module::Validator, Module::Iterator]);
+    assert!(config.validation.anchors.is_empty());
+    assert_eq!(config.validation, super::ValidationConfig::default());
     assert!(config.cachedb.is_none());
     assert!(config.access_control.is_empty() && config.local_zones.is_empty());
     assert!(config.forward_zones.is_empty() && config.stub_zones.is_empty());
@@ -162,7 +165,17 @@ fn embedded_default_listens_on_loopback_5353_without_a_file() {
     let config = Config::embedded_default();
     assert_eq!(config.source, None);
     assert!(config.cachedb.is_none());
-    assert_eq!(config.modules, vec![Module::Iterator]);
+    // A validating resolver with IANA's root anchors built in.
+    assert_eq!(config.modules, vec![Module::Validator, Module::Iterator]);
+    assert_eq!(
+        config.validation.anchors,
+        vec![super::AnchorConfig {
+            source: super::AnchorSource::IanaRoot,
+            location: None
+        }]
+    );
+    let anchors = config.validation.load_anchors().unwrap();
+    assert_eq!(anchors.closest(&Name::root()).unwrap().1.ds.len(), 2);
     assert_eq!(config.server.root_hints, None);
     let (udp, tcp, tls) = config.listen_addrs();
     let addr: SocketAddr = "127.0.0.1:5353".parse().unwrap();
@@ -433,25 +446,14 @@ server:
 }
 
 #[test]
-fn module_config_orders_and_validator_warning() {
+fn module_config_orders_modules_and_validator_is_honoured() {
     let config =
         ok("server:\n module-config: \"validator cachedb iterator\"\ncachedb:\n backend: redis\n");
     assert_eq!(
         config.modules,
         vec![Module::Validator, Module::Cachedb, Module::Iterator]
     );
-    let warning = config
-        .warnings
-        .iter()
-        .find(|w| w.key == "module-config")
-        .unwrap();
-    assert!(
-        warning
-            .message
-            .contains("DNSSEC validation is not implemented"),
-        "{warning}"
-    );
-    assert_eq!(warning.location.line, 2);
+    assert!(config.warnings.is_empty(), "{:?}", config.warnings);
 
     let config = ok("server:\n module-config: validator iterator\n");
     assert_eq!(config.modules, vec![Module::Validator, Module::Iterator]);
@@ -501,7 +503,7 @@ fn cachedb_module_and_clause_go_together() {
     // A clause without the module has no effect, and says so.
     let config = ok("cachedb:\n backend: redis\n");
     assert!(config.cachedb.is_none());
-    assert_eq!(config.modules, vec![Module::Iterator]);
+    assert_eq!(config.modules, vec![Module::Validator, Module::Iterator]);
     assert!(has_warning(&config, "cachedb"));
 
     // The module without a clause is dropped, and says so.
@@ -975,7 +977,6 @@ fn harmless_keys_warn_by_name_and_containers_defaults_do_not() {
  logfile: /var/log/unbound.log
  statistics-interval: 60
  hide-version: yes
- auto-trust-anchor-file: /var/lib/unbound/root.key
 remote-control:
  control-enable: yes
 ");
@@ -986,7 +987,6 @@ remote-control:
         "logfile",
         "statistics-interval",
         "hide-version",
-        "auto-trust-anchor-file",
         "control-enable",
     ] {
         assert!(has_warning(&config, key), "no warning for {key}");
@@ -1471,7 +1471,62 @@ fn local_data_fixture_has_records_and_stubs() {
 fn distro_fixture_includes_its_snippets_at_top_level() {
     let config = Config::load(&fixtures_dir().join("distro-default.conf")).unwrap();
     assert_eq!(config.server.cache_min_ttl, 300);
-    assert!(has_warning(&config, "auto-trust-anchor-file"));
+    assert_eq!(
+        config.validation.auto_files().collect::<Vec<_>>(),
+        vec![Path::new("/var/lib/unbound/root.key")]
+    );
     assert!(has_warning(&config, "control-interface"));
     assert!(has_warning(&config, "private-address"));
+}
+
+/// Validation keys map onto `ValidationConfig`, as Unbound reads them.
+#[test]
+fn validation_keys_are_honoured() {
+    let config = ok("server:
+ module-config: \"validator iterator\"
+ trust-anchor-file: \"keys/root.ds\"
+ auto-trust-anchor-file: /var/lib/unbound/root.key
+ trust-anchor: \"example. DS 1 13 2 ABCDEF\"
+ domain-insecure: corp.example
+ val-override-date: \"20260101000000\"
+ val-bogus-ttl: 30
+ val-permissive-mode: yes
+ val-log-level: 1
+ val-nsec3-keysize-iterations: \"1024 50 2048 100\"
+ ignore-cd-flag: yes
+ harden-dnssec-stripped: no
+ key-cache-size: 8m
+ add-holddown: 60
+");
+    let v = &config.validation;
+    assert_eq!(v.anchors.len(), 3);
+    assert_eq!(
+        v.anchors[0].source,
+        super::AnchorSource::File(Path::new(CONF).parent().unwrap().join("keys/root.ds"))
+    );
+    assert_eq!(v.anchors[0].location.as_ref().unwrap().line, 3);
+    assert_eq!(v.domain_insecure, vec![name("corp.example.")]);
+    assert_eq!(v.override_date, Some(1_767_225_600));
+    assert_eq!((v.bogus_ttl, v.permissive, v.log_level), (30, true, 1));
+    assert_eq!(v.nsec3_max_iterations, 100);
+    assert!(v.ignore_cd_flag && !v.harden_dnssec_stripped);
+    assert_eq!(v.key_cache_size, 8 * 1024 * 1024);
+    assert_eq!(v.autotrust.add_holddown, Duration::from_secs(60));
+    assert!(config.warnings.is_empty(), "{:?}", config.warnings);
+}
+
+/// A broken anchor is an error naming the line: never a silent downgrade.
+#[test]
+fn broken_trust_anchors_name_their_line() {
+    let e = err("server:\n trust-anchor: \"example. DS 1 13 2 XYZ\"\n");
+    assert_error(&e, 2, "trust-anchor", "hexadecimal");
+    let e = err("server:\n val-override-date: 20261399000000\n");
+    assert_error(&e, 2, "val-override-date", "not a valid date");
+    let e = err("server:\n harden-algo-downgrade: yes\n");
+    assert!(matches!(e.kind, ConfigErrorKind::Unsupported(_)), "{e}");
+    // A missing anchor file fails at start, naming the config line.
+    let config = ok("server:\n auto-trust-anchor-file: /nonexistent/root.key\n");
+    let e = config.validation.load_anchors().unwrap_err();
+    assert_eq!(e.location.unwrap().line, 2);
+    assert_eq!(e.key, "auto-trust-anchor-file");
 }
