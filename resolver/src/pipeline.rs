@@ -56,6 +56,9 @@ use crate::local_zone::{LocalAction, LocalZones};
 use crate::metrics::Metrics;
 use crate::transport::Transport;
 
+#[cfg(test)]
+mod tests;
+
 /// What one resolution produced for everyone waiting on it.
 type Outcome = Result<Arc<CachedMessage>, &'static str>;
 
