@@ -41,6 +41,17 @@ fn types(answer: &Answer) -> Vec<RecordType> {
     answer.answers.iter().map(|r| r.record_type()).collect()
 }
 
+/// The questions example.com.'s two servers received, in the order sent
+/// (which of the two gets each is the infra cache's random choice).
+fn asked_of_example_com(net: &MockTransport) -> Vec<(String, RecordType)> {
+    let servers = [ip(EXAMPLE_NS1), ip(EXAMPLE_NS2)];
+    net.sent()
+        .iter()
+        .filter(|s| servers.contains(&s.server))
+        .map(|s| (s.name.to_ascii(), s.qtype))
+        .collect()
+}
+
 /// A recursor without QNAME minimisation, so each zone gets exactly one query.
 fn plain(net: &MockTransport) -> Recursor<MockTransport> {
     recursor(net, &config("  qname-minimisation: no\n"))
@@ -102,7 +113,7 @@ async fn glueless_ns_name_is_resolved_before_the_zone_is_asked() {
         .unwrap();
     assert_eq!(addresses(&answer), ["192.0.2.100"]);
     let ns_lookup = ("ns.example.com.".to_string(), RecordType::A);
-    let leaf_asked = [net.asked(EXAMPLE_NS1), net.asked(EXAMPLE_NS2)].concat();
+    let leaf_asked = asked_of_example_com(&net);
     assert!(leaf_asked.contains(&ns_lookup), "{leaf_asked:?}");
     assert_eq!(
         net.asked(GLUELESS),
@@ -310,7 +321,7 @@ async fn qname_minimisation_shows_each_zone_one_label_more() {
         net.asked(TLD),
         [("example.com.".to_string(), RecordType::A)]
     );
-    let leaf = [net.asked(EXAMPLE_NS1), net.asked(EXAMPLE_NS2)].concat();
+    let leaf = asked_of_example_com(&net);
     assert_eq!(
         leaf,
         [
@@ -333,7 +344,7 @@ async fn relaxed_qname_minimisation_asks_the_full_name_after_nxdomain() {
         .await
         .unwrap();
     assert_eq!(addresses(&answer), ["192.0.2.84"]);
-    let leaf = [net.asked(EXAMPLE_NS1), net.asked(EXAMPLE_NS2)].concat();
+    let leaf = asked_of_example_com(&net);
     assert_eq!(
         leaf,
         [
