@@ -1,17 +1,33 @@
-//! The per-query pipeline, in execution order:
+//! The per-query pipeline: one [`Stage`] array, built from the config when the
+//! engine is, run in order for every query until a stage answers or drops it.
+//! Each stage is a method returning a [`Flow`]; what a stage learns for later
+//! ones is a named field of the [`Request`] context.
 //!
-//! 1. **parse**: header and question peeked from the wire (no full parse);
-//!    responses dropped, malformed queries answered FORMERR, other opcodes NOTIMP.
-//! 2. **access**: `access-control` (deny drops, refuse answers REFUSED).
-//! 3. **cache** (HOT PATH): a fresh message-cache entry is copied out with ID,
+//! Execution order (Unbound's `worker_handle_request`, then its mesh):
+//!
+//! 1. **access**: `access-control` deny drops the query before anything is read
+//!    from it, so a denied client learns nothing, not even FORMERR or NOTIMP
+//!    (Unbound checks its ACL before `worker_check_request`).
+//! 2. **parse**: header and question peeked from the wire (no full parse);
+//!    responses dropped, malformed queries answered FORMERR; the query is
+//!    counted and its EDNS facts noted.
+//! 3. **admit**: refused clients get REFUSED; unknown EDNS versions BADVERS;
+//!    other opcodes NOTIMP; queries with answer or authority records or for a
+//!    meta type FORMERR; other classes and zone transfers REFUSED.
+//! 4. **cache** (HOT PATH): a fresh message-cache entry is copied out with ID,
 //!    case, flags and TTLs patched; answered synchronously, nothing allocated.
 //!    Local-zone names are never inserted in the cache, so looking the cache up
 //!    before the local zones gives the same answers as Unbound's order.
-//! 4. **local_zone**: local-zone / local-data, Unbound's default zones.
-//! 5. **resolve**: identical questions in flight share one recursion (coalescing);
-//!    the request list is bounded and overflow is answered SERVFAIL at once;
-//!    answers are cached, prefetched near expiry, and served expired (RFC 8767)
-//!    when configured.
+//! 5. **local_zone**: local-zone / local-data, Unbound's default zones.
+//! 6. **resolve**: `*_nonlocal` clients and RD=0 queries stop here; identical
+//!    questions in flight share one background resolution (coalescing); the
+//!    request list is bounded and overflow is answered SERVFAIL at once;
+//!    answers are prefetched near expiry and served expired (RFC 8767) when
+//!    configured.
+//!
+//! The background resolution ([`Engine::resolve_and_cache`]) runs the modules
+//! of `module-config` in Unbound's order; see there for its steps and for where
+//! a DNSSEC validator step goes.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -34,10 +50,14 @@ use crate::cache::message::{append_opt, ClientEdns, Freshness, TtlPatch};
 use crate::cache::{CachedMessage, MessageCache, MessageKey, TtlPolicy};
 use crate::cachedb::{Cachedb, Lookup};
 use crate::config::{AccessAction, Config};
+use crate::error::ResolveError;
 use crate::iterate::{Answer, Recursor};
 use crate::local_zone::{LocalAction, LocalZones};
 use crate::metrics::Metrics;
 use crate::transport::Transport;
+
+#[cfg(test)]
+mod tests;
 
 /// What one resolution produced for everyone waiting on it.
 type Outcome = Result<Arc<CachedMessage>, &'static str>;
@@ -91,10 +111,109 @@ struct ServeOptions {
     request_limit: usize,
 }
 
+/// What a stage decided.
+#[derive(Debug)]
+enum Flow {
+    /// Go on to the next stage.
+    Continue,
+    /// Answer: [`Reply::Ready`] when the reply is written into `out`,
+    /// [`Reply::Pending`] when it comes from a resolution.
+    Respond(Reply),
+    /// Send nothing.
+    Drop,
+}
+
+impl Flow {
+    /// The reply is in `out`.
+    const READY: Flow = Flow::Respond(Reply::Ready);
+}
+
+/// One step of the per-query pipeline. A stage whose data only it uses owns
+/// that data (the access table, the local zones).
+#[derive(Debug)]
+enum Stage {
+    /// `access-control`: deny drops; the action is kept for later stages.
+    Access(Access),
+    /// Header, question and EDNS read off the wire.
+    Parse,
+    /// Queries and clients we answer with an rcode alone.
+    Admit,
+    /// HOT PATH: the message cache.
+    Cache,
+    /// `local-zone:` / `local-data:` and the default local zones.
+    LocalZone(LocalZones),
+    /// Recursion: coalesced, bounded, in the background.
+    Resolve,
+}
+
+/// Number of stages (the array lives in the engine: nothing per query).
+const STAGE_COUNT: usize = 6;
+
+/// Builds the stage array from the config, in execution order.
+fn stages(config: &Config) -> [Stage; STAGE_COUNT] {
+    [
+        Stage::Access(Access::new(&config.access_control)),
+        Stage::Parse,
+        Stage::Admit,
+        Stage::Cache,
+        Stage::LocalZone(LocalZones::new(config)),
+        Stage::Resolve,
+    ]
+}
+
+/// Client facts the reply needs, copied out of the query.
+#[derive(Clone, Copy, Debug)]
+struct ClientFacts {
+    edns: Option<ClientEdns>,
+    udp_limit: Option<usize>,
+}
+
+/// What the parse stage read: everything later stages need from the wire.
+#[derive(Clone, Copy, Debug)]
+struct Parsed<'w> {
+    /// Header and question, borrowed from the receive buffer.
+    view: QueryView<'w>,
+    /// How to shape the reply (EDNS, UDP size).
+    facts: ClientFacts,
+    /// The client's EDNS version, when it sent an OPT.
+    edns_version: Option<u8>,
+}
+
+/// The request context: the query as received, then what each stage learned
+/// for the ones after it. HOT PATH: lives on the stack; only `qname` (off the
+/// cache-hit path) allocates.
+struct Request<'q, 'w> {
+    /// The query as the front end received it (wire, peer, transport, time).
+    query: &'q Query<'w>,
+    /// `access-control` action for the peer (access). Until access runs the
+    /// client is refused: fail closed.
+    action: AccessAction,
+    /// Header, question and client facts (parse).
+    parsed: Option<Parsed<'w>>,
+    /// Message-cache key; None for a name too long to key (cache).
+    key: Option<MessageKey>,
+    /// An expired entry serve-expired may use if resolution is slow or fails (cache).
+    stale: Option<Arc<CachedMessage>>,
+    /// The question name, parsed (local_zone).
+    qname: Option<Name>,
+}
+
+impl<'q, 'w> Request<'q, 'w> {
+    fn new(query: &'q Query<'w>) -> Self {
+        Self {
+            query,
+            action: AccessAction::Refuse,
+            parsed: None,
+            key: None,
+            stale: None,
+            qname: None,
+        }
+    }
+}
+
 /// Everything the pipeline shares across queries and tasks.
 pub struct Engine<T: Transport> {
-    access: Access,
-    local: LocalZones,
+    stages: [Stage; STAGE_COUNT],
     /// Whole-answer cache.
     pub messages: MessageCache,
     /// The iterator (with its RRset and infra caches).
@@ -142,8 +261,7 @@ impl<T: Transport> Pipeline<T> {
     ) -> Self {
         let server = &config.server;
         let engine = Engine {
-            access: Access::new(&config.access_control),
-            local: LocalZones::new(config),
+            stages: stages(config),
             messages,
             recursor,
             metrics,
@@ -190,35 +308,58 @@ pub fn ttl_policy(config: &Config) -> TtlPolicy {
     }
 }
 
-/// Client facts the reply needs, copied out of the query.
-#[derive(Clone, Copy, Debug)]
-struct ClientFacts {
-    edns: Option<ClientEdns>,
-    udp_limit: Option<usize>,
-}
-
 impl<T: Transport> DnsHandler for Pipeline<T> {
+    /// Runs the stages in order. HOT PATH: no allocation, no boxing, one
+    /// `match` per stage.
     fn handle(&self, query: &Query<'_>, out: &mut Vec<u8>) -> Reply {
         let engine = &*self.engine.load();
-        let metrics = &engine.metrics;
-        // access first (Unbound's order): a denied client learns nothing, not
-        // even a FORMERR or NOTIMP.
-        let action = engine.access.action(query.peer.ip());
-        if action == AccessAction::Deny {
-            metrics.unwanted_queries.increment(1);
-            return Reply::Drop;
+        let mut request = Request::new(query);
+        for stage in &engine.stages {
+            let flow = match stage {
+                Stage::Access(access) => engine.access(access, &mut request),
+                Stage::Parse => engine.parse(&mut request, out),
+                Stage::Admit => engine.admit(&request, out),
+                Stage::Cache => engine.cache(&mut request, out),
+                Stage::LocalZone(local) => engine.local_zone(local, &mut request, out),
+                Stage::Resolve => engine.resolve(&mut request, out),
+            };
+            match flow {
+                Flow::Continue => {}
+                Flow::Respond(reply) => return reply,
+                Flow::Drop => return Reply::Drop,
+            }
         }
+        // The resolve stage always answers; a stage list without it drops.
+        Reply::Drop
+    }
+}
+
+/// The stages, in execution order.
+impl<T: Transport> Engine<T> {
+    /// access: deny drops before the query is even parsed.
+    fn access(&self, access: &Access, request: &mut Request<'_, '_>) -> Flow {
+        request.action = access.action(request.query.peer.ip());
+        if request.action == AccessAction::Deny {
+            self.metrics.unwanted_queries.increment(1);
+            return Flow::Drop;
+        }
+        Flow::Continue
+    }
+
+    /// parse: header and question, EDNS; counts the query.
+    fn parse<'w>(&self, request: &mut Request<'_, 'w>, out: &mut Vec<u8>) -> Flow {
+        let query = request.query;
         let Ok(view) = QueryView::parse(query.wire) else {
             return formerr(query.wire, out);
         };
         if view.is_response() {
-            return Reply::Drop;
+            return Flow::Drop;
         }
+        let metrics = &self.metrics;
         metrics.queries.increment(1);
         count_query(metrics, query, &view);
-        let edns = match find_opt(query.wire, &view) {
-            Ok(edns) => edns,
-            Err(_) => return formerr(query.wire, out),
+        let Ok(edns) = find_opt(query.wire, &view) else {
+            return formerr(query.wire, out);
         };
         if let Some(opt) = &edns {
             metrics.query_edns_present.increment(1);
@@ -226,99 +367,127 @@ impl<T: Transport> DnsHandler for Pipeline<T> {
                 metrics.query_edns_do.increment(1);
             }
         }
-        let client_edns = edns.as_ref().map(|opt| ClientEdns {
-            payload: engine.options.edns_payload,
-            do_bit: opt.do_bit,
-        });
         let udp_limit = (query.transport == Proto::Udp)
-            .then(|| udp_reply_limit(edns.as_ref(), engine.options.max_udp_size));
+            .then(|| udp_reply_limit(edns.as_ref(), self.options.max_udp_size));
         let facts = ClientFacts {
-            edns: client_edns,
+            edns: edns.as_ref().map(|opt| ClientEdns {
+                payload: self.options.edns_payload,
+                do_bit: opt.do_bit,
+            }),
             udp_limit,
         };
+        request.parsed = Some(Parsed {
+            view,
+            facts,
+            edns_version: edns.map(|opt| opt.version),
+        });
+        Flow::Continue
+    }
 
-        if action == AccessAction::Refuse {
-            metrics.unwanted_queries.increment(1);
-            return engine.error_reply(&view, facts, ResponseCode::Refused, query.received_at, out);
+    /// admit: what is answered with an rcode alone, whoever asks.
+    fn admit(&self, request: &Request<'_, '_>, out: &mut Vec<u8>) -> Flow {
+        let Some(Parsed {
+            view,
+            facts,
+            edns_version,
+        }) = request.parsed
+        else {
+            return Flow::Drop;
+        };
+        let received_at = request.query.received_at;
+        if request.action == AccessAction::Refuse {
+            self.metrics.unwanted_queries.increment(1);
+            return self.error_reply(&view, facts, ResponseCode::Refused, received_at, out);
         }
-        if edns.as_ref().is_some_and(|opt| opt.version != 0) {
+        if edns_version.is_some_and(|version| version != 0) {
             // RFC 6891 §6.1.3: an unknown EDNS version gets BADVERS with our version (0).
             wire::write_error_reply(&view, 0, true, out);
-            append_opt_with_rcode(out, engine.options.edns_payload, false, 1);
-            engine.metrics.count_rcode(0, false);
-            return Reply::Ready;
+            append_opt_with_rcode(out, self.options.edns_payload, false, 1);
+            self.metrics.count_rcode(0, false);
+            return Flow::READY;
         }
         if view.opcode() != 0 {
-            return engine.error_reply(&view, facts, ResponseCode::NotImp, query.received_at, out);
+            return self.error_reply(&view, facts, ResponseCode::NotImp, received_at, out);
         }
         if view.ancount() != 0 || view.nscount() != 0 || is_meta_qtype(view.qtype()) {
             // A query with answers or authority, or for a meta type (OPT, TSIG,
             // TKEY, MAILA/MAILB, 128-248), is malformed for a resolver (Unbound: FORMERR).
-            return engine.error_reply(&view, facts, ResponseCode::FormErr, query.received_at, out);
+            return self.error_reply(&view, facts, ResponseCode::FormErr, received_at, out);
         }
         if view.qclass() != u16::from(DNSClass::IN) || matches!(view.qtype(), 251 | 252) {
             // Zone transfers and other classes are not a resolver's business.
-            return engine.error_reply(&view, facts, ResponseCode::Refused, query.received_at, out);
+            return self.error_reply(&view, facts, ResponseCode::Refused, received_at, out);
         }
+        Flow::Continue
+    }
 
-        // cache
-        let key = MessageKey::new(view.qname_wire(), view.qtype(), view.qclass());
-        let mut stale: Option<Arc<CachedMessage>> = None;
+    /// cache (HOT PATH): a fresh entry answers at once (and may start a
+    /// prefetch); an expired one answers at once or is kept as the stand-in
+    /// for a slow or failed resolution (serve-expired).
+    fn cache(self: &Arc<Self>, request: &mut Request<'_, '_>, out: &mut Vec<u8>) -> Flow {
+        let Some(Parsed { view, facts, .. }) = request.parsed else {
+            return Flow::Drop;
+        };
+        request.key = MessageKey::new(view.qname_wire(), view.qtype(), view.qclass());
+        let action = request.action;
         let may_use_cache = matches!(action, AccessAction::Allow | AccessAction::AllowSnoop)
             && (view.rd() || action == AccessAction::AllowSnoop);
-        if let (Some(key), true) = (&key, may_use_cache) {
-            if let Some(entry) = engine.messages.get(key) {
-                let now = Instant::now();
-                match entry.freshness(now) {
-                    Freshness::Fresh { elapsed, remaining } => {
-                        metrics.cache_hits.increment(1);
-                        engine.finish(
-                            &entry,
-                            &view,
-                            facts,
-                            TtlPatch::Elapsed(elapsed),
-                            query.received_at,
-                            out,
-                        );
-                        if engine.options.prefetch
-                            && remaining.saturating_mul(10) <= entry.ttl()
-                            && entry.claim_refresh(now)
-                        {
-                            metrics.prefetches.increment(1);
-                            engine.spawn_refresh(&view, key, remaining);
-                        }
-                        return Reply::Ready;
-                    }
-                    Freshness::Expired { ago } if engine.may_serve_expired(ago) => {
-                        if engine.options.serve_expired_client_timeout.is_zero() {
-                            metrics.cache_hits.increment(1);
-                            metrics.expired.increment(1);
-                            engine.finish(
-                                &entry,
-                                &view,
-                                facts,
-                                TtlPatch::Fixed(engine.options.serve_expired_reply_ttl),
-                                query.received_at,
-                                out,
-                            );
-                            if entry.claim_refresh(now) {
-                                engine.spawn_refresh(&view, key, 0);
-                            }
-                            return Reply::Ready;
-                        }
-                        stale = Some(entry);
-                    }
-                    Freshness::Expired { .. } => {}
-                }
-            }
-        }
-
-        // local_zone
-        let Some(qname) = parse_qname(view.qname_wire()) else {
-            return formerr(query.wire, out);
+        let (Some(key), true) = (&request.key, may_use_cache) else {
+            return Flow::Continue;
         };
+        let Some(entry) = self.messages.get(key) else {
+            return Flow::Continue;
+        };
+        let received_at = request.query.received_at;
+        let now = Instant::now();
+        match entry.freshness(now) {
+            Freshness::Fresh { elapsed, remaining } => {
+                self.metrics.cache_hits.increment(1);
+                let ttl = TtlPatch::Elapsed(elapsed);
+                self.finish(&entry, &view, facts, ttl, received_at, out);
+                if self.options.prefetch
+                    && remaining.saturating_mul(10) <= entry.ttl()
+                    && entry.claim_refresh(now)
+                {
+                    self.metrics.prefetches.increment(1);
+                    self.spawn_refresh(&view, key, remaining);
+                }
+                Flow::READY
+            }
+            Freshness::Expired { ago } if self.may_serve_expired(ago) => {
+                if !self.options.serve_expired_client_timeout.is_zero() {
+                    request.stale = Some(entry);
+                    return Flow::Continue;
+                }
+                self.metrics.cache_hits.increment(1);
+                self.metrics.expired.increment(1);
+                let ttl = TtlPatch::Fixed(self.options.serve_expired_reply_ttl);
+                self.finish(&entry, &view, facts, ttl, received_at, out);
+                if entry.claim_refresh(now) {
+                    self.spawn_refresh(&view, key, 0);
+                }
+                Flow::READY
+            }
+            Freshness::Expired { .. } => Flow::Continue,
+        }
+    }
+
+    /// local_zone: local data answers, refuses or drops; other names go on.
+    fn local_zone(
+        &self,
+        local: &LocalZones,
+        request: &mut Request<'_, '_>,
+        out: &mut Vec<u8>,
+    ) -> Flow {
+        let Some(Parsed { view, facts, .. }) = request.parsed else {
+            return Flow::Drop;
+        };
+        let Some(qname) = parse_qname(view.qname_wire()) else {
+            return formerr(request.query.wire, out);
+        };
+        let received_at = request.query.received_at;
         let qtype = RecordType::from(view.qtype());
-        match engine.local.lookup(&qname, qtype) {
+        match local.lookup(&qname, qtype) {
             LocalAction::Answer {
                 rcode,
                 answers,
@@ -329,135 +498,140 @@ impl<T: Transport> DnsHandler for Pipeline<T> {
                     answers,
                     authorities,
                 };
-                return match engine.canonical(&qname, qtype, &answer, Instant::now()) {
+                match self.cache_entry(&qname, qtype, &answer, Instant::now()) {
                     Some((entry, _)) => {
-                        engine.finish(
-                            &entry,
-                            &view,
-                            facts,
-                            TtlPatch::Elapsed(0),
-                            query.received_at,
-                            out,
-                        );
-                        Reply::Ready
+                        let ttl = TtlPatch::Elapsed(0);
+                        self.finish(&entry, &view, facts, ttl, received_at, out);
+                        Flow::READY
                     }
-                    None => engine.error_reply(
-                        &view,
-                        facts,
-                        ResponseCode::ServFail,
-                        query.received_at,
-                        out,
-                    ),
-                };
+                    None => {
+                        self.error_reply(&view, facts, ResponseCode::ServFail, received_at, out)
+                    }
+                }
             }
             LocalAction::Refuse => {
-                return engine.error_reply(
-                    &view,
-                    facts,
-                    ResponseCode::Refused,
-                    query.received_at,
-                    out,
-                )
+                self.error_reply(&view, facts, ResponseCode::Refused, received_at, out)
             }
-            LocalAction::Drop => return Reply::Drop,
-            LocalAction::Resolve => {}
+            LocalAction::Drop => Flow::Drop,
+            LocalAction::Resolve => {
+                request.qname = Some(qname);
+                Flow::Continue
+            }
         }
-        match action {
+    }
+
+    /// resolve: recursion for those allowed it, coalesced with identical
+    /// questions in flight; the reply comes when the resolution ends.
+    fn resolve(self: &Arc<Self>, request: &mut Request<'_, '_>, out: &mut Vec<u8>) -> Flow {
+        let Some(Parsed { view, facts, .. }) = request.parsed else {
+            return Flow::Drop;
+        };
+        let received_at = request.query.received_at;
+        match request.action {
             AccessAction::DenyNonLocal => {
-                metrics.unwanted_queries.increment(1);
-                return Reply::Drop;
+                self.metrics.unwanted_queries.increment(1);
+                return Flow::Drop;
             }
             AccessAction::RefuseNonLocal => {
-                metrics.unwanted_queries.increment(1);
-                return engine.error_reply(
-                    &view,
-                    facts,
-                    ResponseCode::Refused,
-                    query.received_at,
-                    out,
-                );
+                self.metrics.unwanted_queries.increment(1);
+                return self.error_reply(&view, facts, ResponseCode::Refused, received_at, out);
             }
             _ => {}
         }
         if !view.rd() {
             // "allow" serves recursion only; RD=0 is cache snooping, which needs
             // allow_snoop and is answered from cache alone (above).
-            return engine.error_reply(&view, facts, ResponseCode::Refused, query.received_at, out);
+            return self.error_reply(&view, facts, ResponseCode::Refused, received_at, out);
         }
-        let Some(key) = key else {
-            return formerr(query.wire, out);
+        let (Some(key), Some(qname)) = (&request.key, request.qname.take()) else {
+            return formerr(request.query.wire, out);
         };
-
-        // resolve
-        metrics.cache_misses.increment(1);
-        let Some(receiver) = engine.coalesce(&key, qname, qtype, 0) else {
-            metrics.request_list_exceeded.increment(1);
+        self.metrics.cache_misses.increment(1);
+        let qtype = RecordType::from(view.qtype());
+        let stale = request.stale.take();
+        let Some(receiver) = self.coalesce(key, qname, qtype, 0) else {
+            self.metrics.request_list_exceeded.increment(1);
             if let Some(stale) = &stale {
-                metrics.expired.increment(1);
-                let ttl = TtlPatch::Fixed(engine.options.serve_expired_reply_ttl);
-                engine.finish(stale, &view, facts, ttl, query.received_at, out);
-                return Reply::Ready;
+                self.metrics.expired.increment(1);
+                let ttl = TtlPatch::Fixed(self.options.serve_expired_reply_ttl);
+                self.finish(stale, &view, facts, ttl, received_at, out);
+                return Flow::READY;
             }
-            return engine.error_reply(
-                &view,
-                facts,
-                ResponseCode::ServFail,
-                query.received_at,
-                out,
-            );
+            return self.error_reply(&view, facts, ResponseCode::ServFail, received_at, out);
         };
         // Keep only header and question (bounded), not whatever else the datagram carried.
         let mut wire = view.header_and_question().to_vec();
         if let Some(counts) = wire.get_mut(6..HEADER_LEN) {
             counts.fill(0);
         }
-        let engine = engine.clone();
-        let received_at = query.received_at;
-        Reply::Pending(Box::pin(async move {
-            let view = QueryView::parse(&wire).ok()?;
-            let timeout = engine.options.serve_expired_client_timeout;
-            let outcome = match (&stale, timeout.is_zero()) {
-                (Some(_), false) => tokio::time::timeout(timeout, receiver)
-                    .await
-                    .ok()
-                    .and_then(Result::ok),
-                _ => receiver.await.ok(),
-            };
-            let mut out = Vec::with_capacity(512);
-            match (outcome, stale) {
-                (Some(Ok(entry)), _) => engine.finish(
-                    &entry,
-                    &view,
-                    facts,
-                    TtlPatch::Elapsed(0),
-                    received_at,
-                    &mut out,
-                ),
-                (_, Some(stale)) => {
-                    engine.metrics.expired.increment(1);
-                    engine.finish(
-                        &stale,
-                        &view,
-                        facts,
-                        TtlPatch::Fixed(engine.options.serve_expired_reply_ttl),
-                        received_at,
-                        &mut out,
-                    );
-                }
-                (Some(Err(_)) | None, None) => {
-                    engine.error_reply(&view, facts, ResponseCode::ServFail, received_at, &mut out);
-                }
-            }
-            engine.metrics.recursive_replies.increment(1);
-            engine
-                .metrics
-                .record_recursion(received_at.elapsed().as_secs_f64());
-            Some(out)
-        }))
+        let waiting = Waiting {
+            wire,
+            facts,
+            stale,
+            received_at,
+        };
+        Flow::Respond(Reply::Pending(Box::pin(
+            self.clone().answer_when_resolved(waiting, receiver),
+        )))
     }
 }
 
+/// A client waiting on a resolution: what its reply needs once it ends.
+struct Waiting {
+    /// Header and question of the query, counts zeroed.
+    wire: Vec<u8>,
+    facts: ClientFacts,
+    /// serve-expired stand-in.
+    stale: Option<Arc<CachedMessage>>,
+    received_at: Instant,
+}
+
 impl<T: Transport> Engine<T> {
+    /// The deferred half of the resolve stage: waits for the resolution (at
+    /// most serve-expired-client-timeout when a stale answer can stand in) and
+    /// writes the reply.
+    async fn answer_when_resolved(
+        self: Arc<Self>,
+        waiting: Waiting,
+        receiver: oneshot::Receiver<Outcome>,
+    ) -> Option<Vec<u8>> {
+        let Waiting {
+            wire,
+            facts,
+            stale,
+            received_at,
+        } = waiting;
+        let view = QueryView::parse(&wire).ok()?;
+        let timeout = self.options.serve_expired_client_timeout;
+        let outcome = match (&stale, timeout.is_zero()) {
+            (Some(_), false) => tokio::time::timeout(timeout, receiver)
+                .await
+                .ok()
+                .and_then(Result::ok),
+            _ => receiver.await.ok(),
+        };
+        let mut out = Vec::with_capacity(512);
+        match (outcome, stale) {
+            (Some(Ok(entry)), _) => {
+                let ttl = TtlPatch::Elapsed(0);
+                self.finish(&entry, &view, facts, ttl, received_at, &mut out);
+            }
+            (_, Some(stale)) => {
+                self.metrics.expired.increment(1);
+                let ttl = TtlPatch::Fixed(self.options.serve_expired_reply_ttl);
+                self.finish(&stale, &view, facts, ttl, received_at, &mut out);
+            }
+            (Some(Err(_)) | None, None) => {
+                let rcode = ResponseCode::ServFail;
+                self.error_reply(&view, facts, rcode, received_at, &mut out);
+            }
+        }
+        self.metrics.recursive_replies.increment(1);
+        self.metrics
+            .record_recursion(received_at.elapsed().as_secs_f64());
+        Some(out)
+    }
+
     fn may_serve_expired(&self, ago: u32) -> bool {
         self.options.serve_expired
             && (self.options.serve_expired_ttl == 0 || ago <= self.options.serve_expired_ttl)
@@ -494,7 +668,7 @@ impl<T: Transport> Engine<T> {
         rcode: ResponseCode,
         received_at: Instant,
         out: &mut Vec<u8>,
-    ) -> Reply {
+    ) -> Flow {
         let code = u16::from(rcode);
         wire::write_error_reply(view, (code & 0x0F) as u8, true, out);
         if let Some(edns) = facts.edns {
@@ -504,7 +678,7 @@ impl<T: Transport> Engine<T> {
         self.metrics
             .response_time
             .record(received_at.elapsed().as_secs_f64());
-        Reply::Ready
+        Flow::READY
     }
 
     /// Registers interest in (key); starts the resolution if none is in flight.
@@ -558,9 +732,44 @@ impl<T: Transport> Engine<T> {
             let _ = self.coalesce(key, qname, RecordType::from(view.qtype()), leeway);
         }
     }
+}
 
-    /// Redis (when configured), then recursion. What recursion learns goes to
-    /// the memory cache at once and to Redis in the background.
+/// What the cachedb module found for a key.
+#[derive(Debug)]
+enum CachedbHit {
+    /// A fresh answer: serve it, no recursion.
+    Fresh(Arc<CachedMessage>),
+    /// An expired answer serve-expired may use: it stands in for a failed
+    /// recursion, and new queries may be served it meanwhile.
+    Expired(Arc<CachedMessage>),
+    /// Nothing usable, or no cachedb configured.
+    Miss,
+}
+
+/// The background resolution, as named steps in Unbound's `module-config`
+/// order (`validator cachedb iterator`, the validator not implemented yet): a
+/// question goes down the modules (cachedb lookup, then the iterator), the
+/// answer comes back up (store into the memory cache and cachedb).
+///
+/// ```text
+/// cachedb_lookup ─ Fresh ──[validate entry]──► memory cache ──► done
+///      │  Expired (kept as stand-in) / Miss
+///      ▼
+/// iterate ─ Ok(Answer) ──[validate answer]──► cache_entry ──► store ──► done
+///      └─ Err ──► remember_failure (SERVFAIL for SERVFAIL_TTL; the expired
+///                 cachedb entry, if any, is served instead)
+/// ```
+///
+/// VALIDATOR SEAM: a DNSSEC validator is one more step in two places, both
+/// marked `[validate ...]` above and in [`Engine::resolve_and_cache`]:
+/// between `iterate` returning an [`Answer`] and [`Engine::cache_entry`]
+/// turning it into what both caches store (a bogus answer becomes SERVFAIL
+/// and is never stored), and between `cachedb_lookup` returning an entry and
+/// serving it (another replica wrote it; it is checked like any answer).
+/// Nothing else needs to move: each step takes and returns plain values.
+impl<T: Transport> Engine<T> {
+    /// Runs the resolution steps for (`qname`, `qtype`), see above. `leeway`:
+    /// for a prefetch, the seconds the memory entry has left.
     async fn resolve_and_cache(
         &self,
         key: &MessageKey,
@@ -568,24 +777,33 @@ impl<T: Transport> Engine<T> {
         qtype: RecordType,
         leeway: u32,
     ) -> Outcome {
-        let mut shared_stale = None;
-        if let Some(cachedb) = &self.cachedb {
-            if let Lookup::Found(found) = cachedb.lookup(key, leeway).await {
-                let entry = Arc::new(found.entry);
-                if found.remaining > 0 {
-                    self.messages.insert(key, entry.clone());
-                    return Ok(entry);
-                }
-                // Expired, and serve-expired may use it: it stands in for a
-                // failed recursion, and new queries may be served it meanwhile.
+        // 1. cachedb. [validate entry] goes here, before either use of it.
+        let stand_in = match self.cachedb_lookup(key, leeway).await {
+            CachedbHit::Fresh(entry) => {
+                self.messages.insert(key, entry.clone());
+                return Ok(entry);
+            }
+            CachedbHit::Expired(entry) => {
                 if self.messages.get(key).is_none() {
                     self.messages.insert(key, entry.clone());
                 }
-                shared_stale = Some(entry);
+                Some(entry)
             }
-        }
-        let outcome = self.recurse_and_cache(key, qname, qtype, leeway).await;
-        match (outcome, shared_stale) {
+            CachedbHit::Miss => None,
+        };
+        // 2. iterator. [validate answer] goes between iterate and cache_entry.
+        let outcome = match self.iterate(qname, qtype, leeway).await {
+            Ok(answer) => match self.cache_entry(qname, qtype, &answer, Instant::now()) {
+                // 3. store: memory cache at once, cachedb in the background.
+                Some((entry, ttl)) => {
+                    self.store(key, &entry, ttl);
+                    Ok(entry)
+                }
+                None => Err("encode"),
+            },
+            Err(error) => Err(self.remember_failure(key, qname, qtype, &error)),
+        };
+        match (outcome, stand_in) {
             (Err(_), Some(stale)) => {
                 self.metrics.expired.increment(1);
                 Ok(stale)
@@ -594,56 +812,75 @@ impl<T: Transport> Engine<T> {
         }
     }
 
-    async fn recurse_and_cache(
+    /// Step 1: the shared Redis cache, when configured.
+    async fn cachedb_lookup(&self, key: &MessageKey, leeway: u32) -> CachedbHit {
+        let Some(cachedb) = &self.cachedb else {
+            return CachedbHit::Miss;
+        };
+        match cachedb.lookup(key, leeway).await {
+            Lookup::Found(found) if found.remaining > 0 => CachedbHit::Fresh(Arc::new(found.entry)),
+            Lookup::Found(found) => CachedbHit::Expired(Arc::new(found.entry)),
+            Lookup::Nothing => CachedbHit::Miss,
+        }
+    }
+
+    /// Step 2: the iterator (recursion, or forwarding per zone).
+    async fn iterate(
+        &self,
+        qname: &Name,
+        qtype: RecordType,
+        leeway: u32,
+    ) -> Result<Answer, ResolveError> {
+        self.recursor
+            .resolve_with_leeway(qname, qtype, leeway)
+            .await
+    }
+
+    /// Step 3: keeps an entry with a lifetime (`ttl` > 0) in the memory cache
+    /// at once and queues it for cachedb.
+    fn store(&self, key: &MessageKey, entry: &Arc<CachedMessage>, ttl: u32) {
+        if ttl == 0 {
+            return;
+        }
+        self.messages.insert(key, entry.clone());
+        if let Some(cachedb) = &self.cachedb {
+            cachedb.store(key, entry, ttl);
+        }
+    }
+
+    /// A failed resolution: counted, and remembered briefly as SERVFAIL
+    /// unless an (expired) answer is there for serve-expired to use.
+    fn remember_failure(
         &self,
         key: &MessageKey,
         qname: &Name,
         qtype: RecordType,
-        leeway: u32,
-    ) -> Outcome {
-        match self
-            .recursor
-            .resolve_with_leeway(qname, qtype, leeway)
-            .await
-        {
-            Ok(answer) => {
-                let now = Instant::now();
-                let (entry, ttl) = self.canonical(qname, qtype, &answer, now).ok_or("encode")?;
-                if ttl > 0 {
-                    self.messages.insert(key, entry.clone());
-                    if let Some(cachedb) = &self.cachedb {
-                        cachedb.store(key, &entry, ttl);
-                    }
-                }
-                Ok(entry)
-            }
-            Err(error) => {
-                tracing::debug!(%qname, ?qtype, %error, "resolution failed");
-                self.metrics.count_error(error.label());
-                // Remember the failure briefly, unless an (expired) answer is there
-                // for serve-expired to use.
-                if self.messages.get(key).is_none() {
-                    let failure = Answer {
-                        rcode: ResponseCode::ServFail,
-                        answers: Vec::new(),
-                        authorities: Vec::new(),
-                    };
-                    let mut question = Question::query(qname.clone(), qtype);
-                    question.set_query_class(DNSClass::IN);
-                    if let Some(entry) = build_wire(&question, &failure)
-                        .and_then(|w| CachedMessage::from_wire(w, SERVFAIL_TTL, Instant::now()))
-                    {
-                        self.messages.insert(key, Arc::new(entry));
-                    }
-                }
-                Err(error.label())
+        error: &ResolveError,
+    ) -> &'static str {
+        tracing::debug!(%qname, ?qtype, %error, "resolution failed");
+        self.metrics.count_error(error.label());
+        if self.messages.get(key).is_none() {
+            let failure = Answer {
+                rcode: ResponseCode::ServFail,
+                answers: Vec::new(),
+                authorities: Vec::new(),
+            };
+            let mut question = Question::query(qname.clone(), qtype);
+            question.set_query_class(DNSClass::IN);
+            if let Some(entry) = build_wire(&question, &failure)
+                .and_then(|w| CachedMessage::from_wire(w, SERVFAIL_TTL, Instant::now()))
+            {
+                self.messages.insert(key, Arc::new(entry));
             }
         }
+        error.label()
     }
 
-    /// Builds the canonical cached form of an answer, with TTLs clamped by
-    /// policy; returns it with its cache lifetime (0 = do not cache).
-    fn canonical(
+    /// Turns an [`Answer`] (from the iterator or a local zone) into the
+    /// canonical cached form, with TTLs clamped by policy; returns it with its
+    /// cache lifetime (0 = do not cache). This is what both caches store, so a
+    /// validator step runs on the `Answer` before this.
+    fn cache_entry(
         &self,
         qname: &Name,
         qtype: RecordType,
@@ -744,15 +981,15 @@ fn parse_qname(qname_wire: &[u8]) -> Option<Name> {
 }
 
 /// FORMERR for a query whose header is readable; drop otherwise.
-fn formerr(wire: &[u8], out: &mut Vec<u8>) -> Reply {
+fn formerr(wire: &[u8], out: &mut Vec<u8>) -> Flow {
     if wire.len() < HEADER_LEN || wire[2] & 0x80 != 0 {
-        return Reply::Drop;
+        return Flow::Drop;
     }
     out.extend_from_slice(&wire[..HEADER_LEN]);
     out[2] = (out[2] & 0x79) | 0x80; // QR=1, keep opcode and RD, clear AA/TC
     out[3] = 0x80 | 0x01; // RA=1, RCODE=FORMERR
     out[4..12].fill(0);
-    Reply::Ready
+    Flow::READY
 }
 
 fn count_query(metrics: &Metrics, query: &Query<'_>, view: &QueryView<'_>) {

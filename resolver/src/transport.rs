@@ -1,6 +1,9 @@
 //! Asking one server one question: UDP with a fresh random source port and ID,
 //! TCP (after TC or by choice), DoT to TLS forwarders. Every reply is checked
 //! against what was asked (ID, QR, question) before anyone sees it.
+//!
+//! [`mock`] (tests only) is the in-memory twin: a mock internet of zones and
+//! misbehaving servers.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -15,6 +18,9 @@ use tokio::net::{TcpStream, UdpSocket};
 use tokio::time::{timeout_at, Instant};
 
 use crate::error::TransportError;
+
+#[cfg(test)]
+pub(crate) mod mock;
 
 /// How to send one query.
 #[derive(Clone, Debug)]

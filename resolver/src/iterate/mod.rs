@@ -10,6 +10,8 @@ pub mod delegation;
 pub mod hints;
 pub mod infra;
 pub mod step;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashMap;
 use std::future::Future;
