@@ -114,6 +114,8 @@ pub struct Metrics {
     pub time_up: Gauge,
     /// unbound_resolution_errors_total{reason}: why recursions failed (ours).
     pub errors: Arc<[(&'static str, Counter)]>,
+    /// DNSSEC validation counters.
+    pub validation: ValidationMetrics,
     /// Outgoing query counters.
     pub transport: TransportMetrics,
 }
@@ -158,7 +160,74 @@ pub const METRIC_NAMES: &[&str] = &[
     "unbound_memory_caches_bytes",
     "unbound_time_up_seconds_total",
     "unbound_resolution_errors_total",
+    "unbound_answers_secure_total",
+    "unbound_answers_bogus",
+    "unbound_rrset_bogus_total",
+    "unbound_validations_total",
+    "unbound_validation_failures_total",
+    "unbound_key_cache_count",
 ];
+
+/// Validation outcomes counted in `unbound_validations_total{outcome}`.
+const OUTCOMES: &[&str] = &["secure", "insecure", "indeterminate", "bogus"];
+
+/// Extended DNS Error codes counted in `unbound_validation_failures_total{ede}`.
+const EDE_CODES: &[u16] = &[1, 2, 6, 7, 8, 9, 10, 12, 27];
+
+/// The validator's metric handles: unbound_exporter's names where Unbound has
+/// the concept, ours beside them.
+#[derive(Clone)]
+pub struct ValidationMetrics {
+    /// unbound_answers_secure_total: replies sent whose answer validated secure.
+    pub answers_secure: Counter,
+    /// unbound_answers_bogus: replies sent for answers that validated bogus.
+    pub answers_bogus: Counter,
+    /// unbound_rrset_bogus_total: validations that found a bogus RRset or proof.
+    pub rrset_bogus: Counter,
+    /// unbound_validations_total{outcome} (ours).
+    pub outcomes: Arc<[(&'static str, Counter)]>,
+    /// unbound_validation_failures_total{ede} (ours): bogus verdicts by EDE code.
+    pub failures: Arc<[(u16, Counter)]>,
+    /// unbound_key_cache_count: zones in the key cache.
+    pub key_cache_count: Gauge,
+    /// unbound_memory_caches_bytes{cache="key"}.
+    pub memory_key: Gauge,
+}
+
+impl ValidationMetrics {
+    fn new(registry: &Registry) -> Self {
+        let none: Vec<(&'static str, String)> = Vec::new();
+        Self {
+            answers_secure: registry.counter("unbound_answers_secure_total", "Total number of answers that were secure.", &none),
+            answers_bogus: registry.counter("unbound_answers_bogus", "Total number of answers that were bogus.", &none),
+            rrset_bogus: registry.counter("unbound_rrset_bogus_total", "Total number of rrsets marked bogus by the validator.", &none),
+            outcomes: OUTCOMES
+                .iter()
+                .map(|o| (*o, registry.counter("unbound_validations_total", "DNSSEC validations by outcome.", &[("outcome", o.to_string())])))
+                .collect(),
+            failures: EDE_CODES
+                .iter()
+                .map(|c| (*c, registry.counter("unbound_validation_failures_total", "Bogus validations by Extended DNS Error code (RFC 8914).", &[("ede", c.to_string())])))
+                .collect(),
+            key_cache_count: registry.gauge("unbound_key_cache_count", "The number of zone key entries in the key cache.", &none),
+            memory_key: registry.gauge("unbound_memory_caches_bytes", "Memory in bytes in use by caches.", &[("cache", "key".to_string())]),
+        }
+    }
+
+    /// Counts one validation by its verdict.
+    pub fn count(&self, security: &crate::validator::Security) {
+        let label = security.label();
+        if let Some((_, counter)) = self.outcomes.iter().find(|(o, _)| *o == label) {
+            counter.increment(1);
+        }
+        if let crate::validator::Security::Bogus(bogus) = security {
+            self.rrset_bogus.increment(1);
+            if let Some((_, counter)) = self.failures.iter().find(|(c, _)| *c == bogus.ede.code()) {
+                counter.increment(1);
+            }
+        }
+    }
+}
 
 /// Bucket boundaries (seconds) for `unbound_cachedb_latency_seconds`: a Redis
 /// round trip on a LAN is tens to hundreds of µs; the timeout is 100 ms.
@@ -371,6 +440,7 @@ impl Metrics {
             memory_rrset: registry.gauge("unbound_memory_caches_bytes", "Memory in bytes in use by caches.", &[("cache", "rrset".to_string())]),
             time_up: registry.gauge("unbound_time_up_seconds_total", "Uptime since server boot in seconds.", &none),
             errors: errors.into(),
+            validation: ValidationMetrics::new(registry),
             transport: TransportMetrics {
                 udp_out: registry.counter("unbound_query_udpout_total", "Total number of queries that the server made using UDP outgoing towards other servers.", &none),
                 tcp_out: registry.counter("unbound_query_tcpout_total", "Total number of queries that the server made using TCP outgoing towards other servers.", &none),

@@ -26,8 +26,10 @@
 //!    configured.
 //!
 //! The background resolution ([`Engine::resolve_and_cache`]) runs the modules
-//! of `module-config` in Unbound's order; see there for its steps and for where
-//! a DNSSEC validator step goes.
+//! of `module-config` in Unbound's order: the validator checks every answer
+//! the iterator or cachedb produces before it is cached; a bogus one is kept
+//! (with its data, for CD clients) and answered SERVFAIL with an Extended DNS
+//! Error to everyone else.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -46,7 +48,7 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use crate::access::Access;
-use crate::cache::message::{append_opt, ClientEdns, Freshness, TtlPatch};
+use crate::cache::message::{append_opt, append_opt_with_ede, ClientEdns, Freshness, TtlPatch};
 use crate::cache::{CachedMessage, MessageCache, MessageKey, TtlPolicy};
 use crate::cachedb::{Cachedb, Lookup};
 use crate::config::{AccessAction, Config};
@@ -55,6 +57,7 @@ use crate::iterate::{Answer, Recursor};
 use crate::local_zone::{LocalAction, LocalZones};
 use crate::metrics::Metrics;
 use crate::transport::Transport;
+use crate::validator::{Security, Validator};
 
 #[cfg(test)]
 mod tests;
@@ -225,6 +228,22 @@ pub struct Engine<T: Transport> {
     inflight: Inflight,
     /// The shared Redis cache, when configured.
     cachedb: Option<Arc<Cachedb>>,
+    /// The DNSSEC validator, when `validator` is in module-config and an
+    /// anchor is configured.
+    validator: Option<Validator>,
+    /// How verdicts are served (`val-permissive-mode`, `ignore-cd-flag`, `val-bogus-ttl`).
+    serving: ValidationServing,
+}
+
+/// How the validator's verdicts reach clients.
+#[derive(Clone, Copy, Debug)]
+struct ValidationServing {
+    /// `val-permissive-mode`: bogus answers are served, without AD.
+    permissive: bool,
+    /// `ignore-cd-flag`: CD is not honoured.
+    ignore_cd: bool,
+    /// `val-bogus-ttl`: how long a bogus verdict is cached.
+    bogus_ttl: u32,
 }
 
 impl<T: Transport> std::fmt::Debug for Engine<T> {
@@ -258,6 +277,7 @@ impl<T: Transport> Pipeline<T> {
         recursor: Recursor<T>,
         metrics: Metrics,
         cachedb: Option<Arc<Cachedb>>,
+        validator: Option<Validator>,
     ) -> Self {
         let server = &config.server;
         let engine = Engine {
@@ -281,6 +301,12 @@ impl<T: Transport> Pipeline<T> {
             },
             inflight: Mutex::new(HashMap::new()),
             cachedb,
+            validator,
+            serving: ValidationServing {
+                permissive: config.validation.permissive,
+                ignore_cd: config.validation.ignore_cd_flag,
+                bogus_ttl: config.validation.bogus_ttl,
+            },
         };
         Self {
             engine: Arc::new(ArcSwap::from_pointee(engine)),
@@ -498,7 +524,7 @@ impl<T: Transport> Engine<T> {
                     answers,
                     authorities,
                 };
-                match self.cache_entry(&qname, qtype, &answer, Instant::now()) {
+                match self.cache_entry(&qname, qtype, &answer, Security::Unchecked, Instant::now()) {
                     Some((entry, _)) => {
                         let ttl = TtlPatch::Elapsed(0);
                         self.finish(&entry, &view, facts, ttl, received_at, out);
@@ -638,6 +664,10 @@ impl<T: Transport> Engine<T> {
     }
 
     /// Writes `entry` as the reply to `view`, fitted to UDP, and counts it.
+    /// The validator's verdict decides: a bogus answer is SERVFAIL with its
+    /// Extended DNS Error unless the client set CD (RFC 4035 §3.2.2) or
+    /// `val-permissive-mode` is on; a secure one carries AD when the client
+    /// set AD or DO and not CD (RFC 6840 §5.8).
     fn finish(
         &self,
         entry: &CachedMessage,
@@ -647,7 +677,27 @@ impl<T: Transport> Engine<T> {
         received_at: Instant,
         out: &mut Vec<u8>,
     ) {
-        entry.write_reply(view, facts.edns, ttl, out);
+        let checking_disabled = view.cd() && !self.serving.ignore_cd;
+        let authentic = match entry.security() {
+            Security::Bogus(bogus) if !checking_disabled && !self.serving.permissive => {
+                self.metrics.validation.answers_bogus.increment(1);
+                wire::write_error_reply(view, 2, true, out);
+                if let Some(edns) = facts.edns {
+                    append_opt_with_ede(out, edns.payload, edns.do_bit, bogus.ede.code(), &bogus.reason);
+                }
+                self.metrics.count_rcode(2, false);
+                self.metrics
+                    .response_time
+                    .record(received_at.elapsed().as_secs_f64());
+                return;
+            }
+            Security::Secure if !checking_disabled => {
+                self.metrics.validation.answers_secure.increment(1);
+                view.ad() || facts.edns.is_some_and(|e| e.do_bit)
+            }
+            _ => false,
+        };
+        entry.write_reply(view, facts.edns, ttl, authentic, out);
         if let Some(limit) = facts.udp_limit {
             truncate_to(out, limit);
         }
@@ -777,8 +827,8 @@ impl<T: Transport> Engine<T> {
         qtype: RecordType,
         leeway: u32,
     ) -> Outcome {
-        // 1. cachedb. [validate entry] goes here, before either use of it.
-        let stand_in = match self.cachedb_lookup(key, leeway).await {
+        // 1. cachedb; what another replica wrote is validated like any answer.
+        let stand_in = match self.cachedb_lookup(key, qname, qtype, leeway).await {
             CachedbHit::Fresh(entry) => {
                 self.messages.insert(key, entry.clone());
                 return Ok(entry);
@@ -791,16 +841,19 @@ impl<T: Transport> Engine<T> {
             }
             CachedbHit::Miss => None,
         };
-        // 2. iterator. [validate answer] goes between iterate and cache_entry.
+        // 2. iterator, then 3. validator on what it answered.
         let outcome = match self.iterate(qname, qtype, leeway).await {
-            Ok(answer) => match self.cache_entry(qname, qtype, &answer, Instant::now()) {
-                // 3. store: memory cache at once, cachedb in the background.
-                Some((entry, ttl)) => {
-                    self.store(key, &entry, ttl);
-                    Ok(entry)
+            Ok(answer) => {
+                let security = self.validate(qname, qtype, &answer).await;
+                match self.cache_entry(qname, qtype, &answer, security, Instant::now()) {
+                    // 4. store: memory cache at once, cachedb in the background.
+                    Some((entry, ttl)) => {
+                        self.store(key, &entry, ttl);
+                        Ok(entry)
+                    }
+                    None => Err("encode"),
                 }
-                None => Err("encode"),
-            },
+            }
             Err(error) => Err(self.remember_failure(key, qname, qtype, &error)),
         };
         match (outcome, stand_in) {
@@ -812,16 +865,55 @@ impl<T: Transport> Engine<T> {
         }
     }
 
-    /// Step 1: the shared Redis cache, when configured.
-    async fn cachedb_lookup(&self, key: &MessageKey, leeway: u32) -> CachedbHit {
+    /// Step 1: the shared Redis cache, when configured. An entry is validated
+    /// before it is used (it may come from a replica that does not validate,
+    /// or from anyone who can write to Redis); a bogus one counts as a miss,
+    /// so recursion gets the real answer.
+    async fn cachedb_lookup(
+        &self,
+        key: &MessageKey,
+        qname: &Name,
+        qtype: RecordType,
+        leeway: u32,
+    ) -> CachedbHit {
         let Some(cachedb) = &self.cachedb else {
             return CachedbHit::Miss;
         };
-        match cachedb.lookup(key, leeway).await {
-            Lookup::Found(found) if found.remaining > 0 => CachedbHit::Fresh(Arc::new(found.entry)),
-            Lookup::Found(found) => CachedbHit::Expired(Arc::new(found.entry)),
-            Lookup::Nothing => CachedbHit::Miss,
+        let Lookup::Found(found) = cachedb.lookup(key, leeway).await else {
+            return CachedbHit::Miss;
+        };
+        let mut entry = found.entry;
+        if self.validator.is_some() {
+            let Some(answer) = answer_of(entry.wire()) else {
+                return CachedbHit::Miss;
+            };
+            let security = self.validate(qname, qtype, &answer).await;
+            if matches!(security, Security::Bogus(_)) {
+                tracing::debug!(%qname, ?qtype, "cachedb entry is bogus; resolving instead");
+                return CachedbHit::Miss;
+            }
+            entry = entry.with_security(security);
         }
+        if found.remaining > 0 {
+            CachedbHit::Fresh(Arc::new(entry))
+        } else {
+            CachedbHit::Expired(Arc::new(entry))
+        }
+    }
+
+    /// Step 3: the validator's verdict on an answer (Unchecked when off).
+    async fn validate(&self, qname: &Name, qtype: RecordType, answer: &Answer) -> Security {
+        let Some(validator) = &self.validator else {
+            return Security::Unchecked;
+        };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let security = validator
+            .validate(&self.recursor, qname, qtype, answer, now)
+            .await;
+        self.metrics.validation.count(&security);
+        security
     }
 
     /// Step 2: the iterator (recursion, or forwarding per zone).
@@ -836,13 +928,17 @@ impl<T: Transport> Engine<T> {
             .await
     }
 
-    /// Step 3: keeps an entry with a lifetime (`ttl` > 0) in the memory cache
-    /// at once and queues it for cachedb.
+    /// Step 4: keeps an entry with a lifetime (`ttl` > 0) in the memory cache
+    /// at once and queues it for cachedb (never a bogus one: other replicas
+    /// would have to validate it again only to throw it away).
     fn store(&self, key: &MessageKey, entry: &Arc<CachedMessage>, ttl: u32) {
         if ttl == 0 {
             return;
         }
         self.messages.insert(key, entry.clone());
+        if matches!(entry.security(), Security::Bogus(_)) {
+            return;
+        }
         if let Some(cachedb) = &self.cachedb {
             cachedb.store(key, entry, ttl);
         }
@@ -876,15 +972,16 @@ impl<T: Transport> Engine<T> {
         error.label()
     }
 
-    /// Turns an [`Answer`] (from the iterator or a local zone) into the
-    /// canonical cached form, with TTLs clamped by policy; returns it with its
-    /// cache lifetime (0 = do not cache). This is what both caches store, so a
-    /// validator step runs on the `Answer` before this.
+    /// Turns an [`Answer`] (from the iterator or a local zone) and its
+    /// validation verdict into the canonical cached form, with TTLs clamped by
+    /// policy; returns it with its cache lifetime (0 = do not cache). A bogus
+    /// verdict lives `val-bogus-ttl` seconds, whatever the records say.
     fn cache_entry(
         &self,
         qname: &Name,
         qtype: RecordType,
         answer: &Answer,
+        security: Security,
         now: Instant,
     ) -> Option<(Arc<CachedMessage>, u32)> {
         let mut answer = answer.clone();
@@ -936,8 +1033,12 @@ impl<T: Transport> Engine<T> {
         }
         let mut question = Question::query(qname.clone(), qtype);
         question.set_query_class(DNSClass::IN);
+        if matches!(security, Security::Bogus(_)) {
+            ttl = self.serving.bogus_ttl;
+        }
         let wire = build_wire(&question, &answer)?;
-        Some((Arc::new(CachedMessage::from_wire(wire, ttl, now)?), ttl))
+        let entry = CachedMessage::from_wire(wire, ttl, now)?.with_security(security);
+        Some((Arc::new(entry), ttl))
     }
 
     /// The shared Redis cache, when configured.
@@ -959,6 +1060,11 @@ impl<T: Transport> Engine<T> {
         metrics
             .infra_cache_count
             .set(self.recursor.infra_len() as f64);
+        if let Some(validator) = &self.validator {
+            let keys = validator.chain().cache();
+            metrics.validation.key_cache_count.set(keys.len() as f64);
+            metrics.validation.memory_key.set(keys.weight() as f64);
+        }
         metrics.refresh_average();
     }
 }
@@ -972,6 +1078,16 @@ fn build_wire(question: &Question, answer: &Answer) -> Option<Vec<u8>> {
     message.answers = answer.answers.clone();
     message.authorities = answer.authorities.clone();
     message.to_vec().ok()
+}
+
+/// The sections of a stored wire answer, for the validator.
+fn answer_of(wire: &[u8]) -> Option<Answer> {
+    let message = Message::from_vec(wire).ok()?;
+    Some(Answer {
+        rcode: message.metadata.response_code,
+        answers: message.answers,
+        authorities: message.authorities,
+    })
 }
 
 /// The qname as a hickory Name (allocates; off the cache-hit path).

@@ -11,6 +11,7 @@ use common::readiness::Readiness;
 use common::shutdown::Shutdown;
 use common::tls::TlsFiles;
 
+use crate::validator::Validator;
 use crate::cache::{MessageCache, RrsetCache};
 use crate::cachedb::{Cachedb, CachedbOptions};
 use crate::config::{CachedbConfig, Config};
@@ -86,7 +87,10 @@ pub fn build(config: &Config, registry: &Registry) -> Result<Pipeline<NetTranspo
         Some(db) => Some(start_cachedb(config, db, registry)?),
         None => None,
     };
-    Ok(Pipeline::new(config, messages, recursor, metrics, cachedb))
+    let validator = Validator::from_config(config)?;
+    Ok(Pipeline::new(
+        config, messages, recursor, metrics, cachedb, validator,
+    ))
 }
 
 /// Starts the shared Redis cache client (it connects in the background).

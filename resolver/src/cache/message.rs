@@ -14,6 +14,8 @@ use quick_cache::sync::Cache;
 use quick_cache::Weighter;
 use tokio::time::Instant;
 
+use crate::validator::Security;
+
 /// Seconds before a refresh of the same entry may be tried again.
 const REFRESH_RETRY_SECS: u32 = 5;
 
@@ -71,6 +73,8 @@ pub struct CachedMessage {
     stored_at: Instant,
     /// Lifetime in seconds from `stored_at` (the smallest TTL).
     ttl: u32,
+    /// What the validator said of it (travels with the entry, RFC 4035 §4.5).
+    security: Security,
     /// Seconds after `stored_at` (plus one; 0 = never) of the last refresh
     /// started, so only one runs at a time and a failed one is retried later.
     refresh_claimed: AtomicU32,
@@ -138,8 +142,20 @@ impl CachedMessage {
             plain,
             stored_at: now,
             ttl,
+            security: Security::Unchecked,
             refresh_claimed: AtomicU32::new(0),
         })
+    }
+
+    /// The same entry with the validator's verdict attached.
+    pub fn with_security(mut self, security: Security) -> Self {
+        self.security = security;
+        self
+    }
+
+    /// The validator's verdict on this answer.
+    pub fn security(&self) -> &Security {
+        &self.security
     }
 
     /// Freshness at `now`.
@@ -190,14 +206,16 @@ impl CachedMessage {
     }
 
     /// Writes the answer for `query` into `out`: its ID, its qname case, its RD and
-    /// CD bits, TTLs reduced by `elapsed` (or all set to `fixed_ttl` for an expired
-    /// answer), DNSSEC records only when the client set DO, and an OPT record
-    /// when the client sent one.
+    /// CD bits, AD when `authentic` (the caller applies RFC 6840 §5.8), TTLs
+    /// reduced by `elapsed` (or all set to `fixed_ttl` for an expired answer),
+    /// DNSSEC records only when the client set DO, and an OPT record when the
+    /// client sent one.
     pub fn write_reply(
         &self,
         query: &QueryView<'_>,
         client_edns: Option<ClientEdns>,
         ttl: TtlPatch,
+        authentic: bool,
         out: &mut Vec<u8>,
     ) {
         let dnssec_ok = client_edns.is_some_and(|edns| edns.do_bit);
@@ -213,8 +231,8 @@ impl CachedMessage {
             dst.copy_from_slice(qname);
         }
         // Flags: keep QR, opcode, RA and RCODE from the stored answer; RD and CD
-        // from the query. AD is never set: nothing here is validated (RFC 4035
-        // §3.2.3), whatever another cachedb writer stored.
+        // from the query; AD only from our own validation (RFC 4035 §3.2.3),
+        // whatever another cachedb writer stored.
         let query_flags = query.flags();
         if out.len() >= 4 {
             let mut flags = u16::from_be_bytes([out[2], out[3]]);
@@ -225,6 +243,9 @@ impl CachedMessage {
             const AD: u16 = 0x0020;
             flags &= !(RD | CD | AA | TC | AD);
             flags |= query_flags & (RD | CD);
+            if authentic {
+                flags |= AD;
+            }
             out[2..4].copy_from_slice(&flags.to_be_bytes());
         }
         match ttl {
@@ -270,6 +291,20 @@ pub struct ClientEdns {
     pub payload: u16,
     /// Echo of the client's DO bit (RFC 3225).
     pub do_bit: bool,
+}
+
+/// Appends an OPT pseudo-RR carrying one Extended DNS Error option (RFC 8914
+/// §2: OPTION-CODE 15, INFO-CODE, EXTRA-TEXT) and bumps ARCOUNT.
+pub fn append_opt_with_ede(out: &mut Vec<u8>, payload: u16, do_bit: bool, code: u16, text: &str) {
+    let text = &text.as_bytes()[..text.len().min(200)];
+    append_opt(out, payload, do_bit);
+    let option_len = 2 + text.len();
+    let rdlen_at = out.len() - 2;
+    out[rdlen_at..].copy_from_slice(&((4 + option_len) as u16).to_be_bytes());
+    out.extend_from_slice(&15u16.to_be_bytes());
+    out.extend_from_slice(&(option_len as u16).to_be_bytes());
+    out.extend_from_slice(&code.to_be_bytes());
+    out.extend_from_slice(text);
 }
 
 /// Appends an OPT pseudo-RR with no options and bumps ARCOUNT.
@@ -391,7 +426,7 @@ mod tests {
         let query = client_query("WwW.ExAmPle.CoM.", true, false);
         let view = QueryView::parse(&query).unwrap();
         let mut out = Vec::new();
-        entry.write_reply(&view, None, TtlPatch::Elapsed(100), &mut out);
+        entry.write_reply(&view, None, TtlPatch::Elapsed(100), false, &mut out);
         let reply = Message::from_vec(&out).unwrap();
         assert_eq!(reply.metadata.id, 0x1234);
         assert!(reply.metadata.recursion_desired && reply.metadata.recursion_available);
@@ -417,6 +452,7 @@ mod tests {
                 do_bit: true,
             }),
             TtlPatch::Fixed(30),
+            false,
             &mut out,
         );
         let reply = Message::from_vec(&out).unwrap();
@@ -451,7 +487,7 @@ mod tests {
                 payload: 1232,
                 do_bit,
             });
-            entry.write_reply(&view, client, TtlPatch::Elapsed(10), &mut out);
+            entry.write_reply(&view, client, TtlPatch::Elapsed(10), false, &mut out);
             Message::from_vec(&out).unwrap()
         };
         let with_do = reply_for(true, true);
@@ -527,5 +563,38 @@ mod tests {
             cache.weight()
         );
         assert!(cache.len() < 5_000 && !cache.is_empty());
+    }
+
+    /// RFC 8914 §2: the EDE option rides in the OPT record, after any other.
+    #[test]
+    fn extended_dns_error_option_is_well_formed() {
+        let query = client_query("www.example.com.", true, true);
+        let view = QueryView::parse(&query).unwrap();
+        let mut out = Vec::new();
+        wire::write_error_reply(&view, 2, true, &mut out);
+        append_opt_with_ede(&mut out, 1232, true, 7, "signature expired");
+        let message = Message::from_vec(&out).unwrap();
+        let edns = message.edns.as_ref().expect("OPT present");
+        assert!(edns.flags().dnssec_ok);
+        let bytes = &out[out.len() - 2 - "signature expired".len()..];
+        assert_eq!(&bytes[..2], &7u16.to_be_bytes());
+        assert_eq!(&bytes[2..], b"signature expired");
+        assert_eq!(wire::rcode(&out), 2);
+    }
+
+    /// RFC 4035 §3.2.3: AD comes from our own verdict only, never from what was stored.
+    #[test]
+    fn ad_bit_is_set_only_when_asked() {
+        let entry = CachedMessage::from_wire(answer_wire(), 300, Instant::now())
+            .unwrap()
+            .with_security(Security::Secure);
+        let query = client_query("www.example.com.", true, true);
+        let view = QueryView::parse(&query).unwrap();
+        for authentic in [false, true] {
+            let mut out = Vec::new();
+            entry.write_reply(&view, None, TtlPatch::Elapsed(0), authentic, &mut out);
+            assert_eq!(out[3] & 0x20 != 0, authentic);
+        }
+        assert_eq!(entry.security(), &Security::Secure);
     }
 }

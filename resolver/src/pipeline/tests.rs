@@ -27,6 +27,7 @@ fn pipeline(net: &MockTransport, text: &str) -> Pipeline<MockTransport> {
         recursor(net, &conf),
         Metrics::new(&crate::server::registry()),
         None,
+        None,
     )
 }
 

@@ -1,0 +1,352 @@
+//! A whole answer to one verdict: every RRset of the answer section verified
+//! in its own zone (CNAME and DNAME links included), wildcard expansions
+//! proven, and a negative answer's denial proven for the last name of the chain.
+
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::{Name, RData, RecordType};
+
+use super::anchor::AnchorSet;
+use super::chain::{signed_rrsets, Chain, Keys, Session, SignedRrset};
+use super::denial::{self, DenialLimits, Proof};
+use super::verify::{verify_rrset, Clock};
+use super::{Bogus, Ede, Fetch, Security};
+use crate::config::ValidationConfig;
+use crate::iterate::Answer;
+
+/// Longest CNAME chain followed to find the name a denial is about.
+const MAX_CHAIN: usize = 16;
+
+/// Settings from `ValidationConfig` the verdicts depend on.
+#[derive(Clone, Debug)]
+struct Options {
+    harden_dnssec_stripped: bool,
+    override_date: Option<u32>,
+    skew_min: u32,
+    skew_max: u32,
+    log_level: u8,
+}
+
+/// The validator: anchors, key cache, and the rules above.
+#[derive(Debug)]
+pub struct Validator {
+    chain: Chain,
+    options: Options,
+}
+
+/// A wildcard expansion that still needs its proof: `owner` was synthesized
+/// from `*.closest_encloser` in `zone`.
+struct WildcardClaim {
+    owner: Name,
+    closest_encloser: Name,
+    zone: Name,
+    keys: std::sync::Arc<[super::records::Dnskey]>,
+}
+
+impl Validator {
+    /// A validator with `anchors` (already read, see `ValidationConfig::load_anchors`).
+    pub fn new(config: &ValidationConfig, anchors: AnchorSet) -> Self {
+        Self {
+            chain: Chain::new(
+                anchors,
+                config.domain_insecure.clone(),
+                config.key_cache_size,
+                config.bogus_ttl,
+                DenialLimits {
+                    max_nsec3_iterations: config.nsec3_max_iterations,
+                },
+            ),
+            options: Options {
+                harden_dnssec_stripped: config.harden_dnssec_stripped,
+                override_date: config.override_date,
+                skew_min: config.sig_skew_min,
+                skew_max: config.sig_skew_max,
+                log_level: config.log_level,
+            },
+        }
+    }
+
+    /// The validator `config` asks for: `validator` in module-config and at
+    /// least one trust anchor (read now; a broken anchor file is an error
+    /// naming its config line). None otherwise, as in Unbound.
+    pub fn from_config(config: &crate::config::Config) -> Result<Option<Self>, common::config::ConfigError> {
+        if !config.modules.contains(&crate::config::Module::Validator) {
+            return Ok(None);
+        }
+        let anchors = config.validation.load_anchors()?;
+        if anchors.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Self::new(&config.validation, anchors)))
+    }
+
+    /// The chain of trust (anchors and key cache).
+    pub fn chain(&self) -> &Chain {
+        &self.chain
+    }
+
+    /// The clock signatures are judged by: `val-override-date`, or `now_unix`.
+    pub fn clock(&self, now_unix: u64) -> Clock {
+        Clock {
+            now: self.options.override_date.unwrap_or((now_unix % (1 << 32)) as u32),
+            skew_min: self.options.skew_min,
+            skew_max: self.options.skew_max,
+        }
+    }
+
+    /// Validates `answer` to (`qname`, `qtype`) at `now_unix`.
+    pub async fn validate<F: Fetch>(
+        &self,
+        fetch: &F,
+        qname: &Name,
+        qtype: RecordType,
+        answer: &Answer,
+        now_unix: u64,
+    ) -> Security {
+        let verdict = self.verdict(fetch, qname, qtype, answer, now_unix).await;
+        if let Security::Bogus(bogus) = &verdict {
+            if self.options.log_level >= 1 {
+                tracing::info!(name = %qname, qtype = %qtype, reason = %bogus, "validation failure");
+            }
+        }
+        verdict
+    }
+
+    async fn verdict<F: Fetch>(
+        &self,
+        fetch: &F,
+        qname: &Name,
+        qtype: RecordType,
+        answer: &Answer,
+        now_unix: u64,
+    ) -> Security {
+        if self.chain.is_domain_insecure(qname) {
+            return Security::Insecure;
+        }
+        if !self.chain.is_anchored(qname) {
+            return Security::Indeterminate;
+        }
+        let mut session = Session::new(self.clock(now_unix));
+        let sets = signed_rrsets(&answer.answers);
+        let mut status = Security::Secure;
+        let mut claims = Vec::new();
+        for set in &sets {
+            let verdict = self.rrset_status(fetch, set, &sets, &mut session, &mut claims).await;
+            status = status.and(verdict);
+            if matches!(status, Security::Bogus(_)) {
+                return status;
+            }
+        }
+        for claim in claims {
+            let (proofs, _) =
+                self.chain
+                    .verified_proofs(&answer.authorities, &claim.zone, &claim.keys, &mut session);
+            let proof = denial::prove_wildcard_expansion(
+                &claim.owner,
+                &claim.closest_encloser,
+                &claim.zone,
+                &proofs,
+                self.chain.limits(),
+                &mut session.nsec3,
+            );
+            status = status.and(proof_status(proof, || {
+                format!("{}: wildcard expansion without a proof that the name does not exist", claim.owner)
+            }));
+        }
+        if let Some(final_name) = denied_name(qname, qtype, answer, &sets) {
+            let negative = self
+                .denial_status(fetch, &final_name, qtype, answer, &mut session)
+                .await;
+            status = status.and(negative);
+        }
+        status
+    }
+
+    /// The status of one RRset of the answer section.
+    async fn rrset_status<F: Fetch>(
+        &self,
+        fetch: &F,
+        set: &SignedRrset<'_>,
+        all: &[SignedRrset<'_>],
+        session: &mut Session,
+        claims: &mut Vec<WildcardClaim>,
+    ) -> Security {
+        let what = || format!("{} {}", set.owner, set.rtype);
+        if set.sigs.is_empty() {
+            if set.rtype == RecordType::CNAME && synthesized_from_dname(set, all) {
+                // RFC 6672 §5.3.1: the CNAME a DNAME implies is unsigned; the
+                // DNAME itself is validated as its own RRset.
+                return Security::Secure;
+            }
+            // Unsigned: fine in an insecure zone, stripped in a secure one.
+            let hint = if set.rtype == RecordType::DS && !set.owner.is_root() {
+                set.owner.base_name()
+            } else {
+                set.owner.clone()
+            };
+            return match self.chain.keys_for(fetch, &hint, session).await {
+                Keys::Secure { .. } if self.options.harden_dnssec_stripped => Security::Bogus(
+                    Bogus::new(Ede::RrsigsMissing, "no signatures in a signed zone").at(what()),
+                ),
+                Keys::Secure { .. } | Keys::Insecure => Security::Insecure,
+                Keys::Indeterminate => Security::Indeterminate,
+                Keys::Bogus(bogus) => Security::Bogus(bogus.at(what())),
+            };
+        }
+        let Some(signer) = set
+            .sigs
+            .iter()
+            .map(|s| &s.signer)
+            .find(|signer| signer.zone_of(set.owner))
+            .cloned()
+        else {
+            return Security::Bogus(Bogus::new(Ede::DnssecBogus, "signer is not an ancestor of the owner").at(what()));
+        };
+        match self.chain.keys_for(fetch, &signer, session).await {
+            Keys::Secure { zone, keys } if zone == signer => {
+                match verify_rrset(&set.records, &set.sigs, &zone, &keys, &session.clock, &mut session.work) {
+                    Ok(verified) => {
+                        if verified.labels < set.owner.num_labels() {
+                            claims.push(WildcardClaim {
+                                owner: set.owner.clone(),
+                                closest_encloser: set.owner.trim_to(usize::from(verified.labels)),
+                                zone,
+                                keys,
+                            });
+                        }
+                        Security::Secure
+                    }
+                    Err(bogus) => Security::Bogus(bogus.at(what())),
+                }
+            }
+            Keys::Secure { zone, .. } => Security::Bogus(
+                Bogus::new(Ede::DnskeyMissing, format!("signer {signer} is not a signed zone below {zone}")).at(what()),
+            ),
+            Keys::Insecure => Security::Insecure,
+            Keys::Indeterminate => Security::Indeterminate,
+            Keys::Bogus(bogus) => Security::Bogus(bogus.at(what())),
+        }
+    }
+
+    /// The status of the denial (NXDOMAIN or NODATA) for `name`.
+    async fn denial_status<F: Fetch>(
+        &self,
+        fetch: &F,
+        name: &Name,
+        qtype: RecordType,
+        answer: &Answer,
+        session: &mut Session,
+    ) -> Security {
+        let what = || format!("{name} {qtype} {}", if answer.rcode == ResponseCode::NXDomain { "NXDOMAIN" } else { "NODATA" });
+        let auth = signed_rrsets(&answer.authorities);
+        let signer = auth
+            .iter()
+            .filter(|s| matches!(s.rtype, RecordType::SOA | RecordType::NSEC | RecordType::NSEC3))
+            .flat_map(|s| s.sigs.iter().map(|sig| &sig.signer))
+            .filter(|signer| signer.zone_of(name))
+            .max_by_key(|signer| signer.num_labels())
+            .cloned();
+        let Some(zone) = signer else {
+            let hint = auth
+                .iter()
+                .find(|s| s.rtype == RecordType::SOA && s.owner.zone_of(name))
+                .map_or_else(|| name.clone(), |s| s.owner.clone());
+            return match self.chain.keys_for(fetch, &hint, session).await {
+                Keys::Secure { .. } if self.options.harden_dnssec_stripped => Security::Bogus(
+                    Bogus::new(Ede::NsecMissing, "no signed denial in a signed zone").at(what()),
+                ),
+                Keys::Secure { .. } | Keys::Insecure => Security::Insecure,
+                Keys::Indeterminate => Security::Indeterminate,
+                Keys::Bogus(bogus) => Security::Bogus(bogus.at(what())),
+            };
+        };
+        match self.chain.keys_for(fetch, &zone, session).await {
+            Keys::Secure { zone: found, keys } if found == zone => {
+                let (proofs, _) = self.chain.verified_proofs(&answer.authorities, &zone, &keys, session);
+                let limits = self.chain.limits();
+                let proof = if answer.rcode == ResponseCode::NXDomain {
+                    denial::prove_nxdomain(name, &zone, &proofs, limits, &mut session.nsec3)
+                } else {
+                    denial::prove_nodata(name, qtype, &zone, &proofs, limits, &mut session.nsec3)
+                };
+                proof_status(proof, what)
+            }
+            Keys::Secure { zone: found, .. } => Security::Bogus(
+                Bogus::new(Ede::DnskeyMissing, format!("denial signed by {zone}, which is not a signed zone below {found}"))
+                    .at(what()),
+            ),
+            Keys::Insecure => Security::Insecure,
+            Keys::Indeterminate => Security::Indeterminate,
+            Keys::Bogus(bogus) => Security::Bogus(bogus.at(what())),
+        }
+    }
+}
+
+/// A denial proof's outcome as a status.
+fn proof_status(proof: Proof, what: impl Fn() -> String) -> Security {
+    match proof {
+        Proof::Secure => Security::Secure,
+        Proof::Insecure(_) => Security::Insecure,
+        Proof::Bogus(failure) => {
+            Security::Bogus(Bogus::new(Ede::NsecMissing, format!("no valid denial proof ({failure:?})")).at(what()))
+        }
+    }
+}
+
+/// The name a negative answer denies: the end of the CNAME chain from
+/// `qname`, when that name has no RRset of `qtype`. None for a positive answer.
+fn denied_name(qname: &Name, qtype: RecordType, answer: &Answer, sets: &[SignedRrset<'_>]) -> Option<Name> {
+    if !matches!(answer.rcode, ResponseCode::NoError | ResponseCode::NXDomain) {
+        return None;
+    }
+    let mut name = qname.clone();
+    for _ in 0..MAX_CHAIN {
+        if qtype == RecordType::CNAME {
+            break;
+        }
+        let next = sets
+            .iter()
+            .filter(|s| s.rtype == RecordType::CNAME && *s.owner == name)
+            .find_map(|s| {
+                s.records.iter().find_map(|r| match &r.data {
+                    RData::CNAME(target) => Some(target.0.clone()),
+                    _ => None,
+                })
+            });
+        match next {
+            Some(target) => name = target,
+            None => break,
+        }
+    }
+    let has_final = sets
+        .iter()
+        .any(|s| *s.owner == name && (s.rtype == qtype || qtype == RecordType::ANY));
+    (answer.rcode == ResponseCode::NXDomain || !has_final).then_some(name)
+}
+
+/// Whether an unsigned CNAME is the one a DNAME in the same answer implies
+/// (RFC 6672 §2.2: owner below the DNAME, target = owner with the DNAME's
+/// owner replaced by its target).
+fn synthesized_from_dname(cname: &SignedRrset<'_>, all: &[SignedRrset<'_>]) -> bool {
+    let Some(target) = cname.records.iter().find_map(|r| match &r.data {
+        RData::CNAME(t) => Some(t.0.clone()),
+        _ => None,
+    }) else {
+        return false;
+    };
+    all.iter()
+        .filter(|s| s.rtype == RecordType::DNAME && !s.sigs.is_empty())
+        .filter(|s| s.owner.zone_of(cname.owner) && s.owner != cname.owner)
+        .any(|dname| {
+            dname.records.iter().any(|record| {
+                let Some(dname_target) = crate::iterate::step::dname_target(record) else {
+                    return false;
+                };
+                let prefix = cname.owner.num_labels() - dname.owner.num_labels();
+                let labels: Vec<&[u8]> = cname.owner.iter().take(usize::from(prefix)).collect();
+                Name::from_labels(labels)
+                    .ok()
+                    .and_then(|p| p.append_domain(&dname_target).ok())
+                    .is_some_and(|expected| expected == target)
+            })
+        })
+}

@@ -1,0 +1,530 @@
+//! The chain of trust (RFC 4035 §5.1-5.2) and the key cache.
+//!
+//! From the closest trust anchor, walk down toward a signer one label at a
+//! time: ask for the DS of the next name (answered by the zone we hold keys
+//! for), then either the DS set is there and verified (fetch and verify the
+//! child's DNSKEY set: a new secure zone), or NSEC/NSEC3 prove there is no DS
+//! (an insecure delegation ends the walk; a name that is no zone cut is
+//! stepped over). What each step learned is kept per name in a bounded cache
+//! (`key-cache-size`), bogus results for `val-bogus-ttl`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::{Name, Record, RecordType};
+use quick_cache::sync::Cache;
+use quick_cache::Weighter;
+use tokio::time::Instant;
+
+use super::anchor::{AnchorSet, ZoneAnchor};
+use super::denial::{self, DenialLimits, DsDenial, Nsec3Budget};
+use super::records::{Dnskey, Ds, Rrsig};
+use super::verify::{verify_rrset, Clock, Work};
+use super::{Bogus, Ede, Fetch};
+use crate::iterate::Answer;
+
+/// Longest a validated key set or zone status is kept, whatever its TTL.
+const MAX_KEY_TTL: u32 = 86400;
+/// Shortest: a status with a zero TTL would be re-fetched for every RRset of one answer.
+const MIN_KEY_TTL: u32 = 5;
+/// DS and DNSKEY fetches per validation (a deep chain is a handful).
+const MAX_FETCHES: u32 = 24;
+
+/// What is known about a name on the way down from an anchor.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ZoneStatus {
+    /// A zone apex whose DNSKEY set verified: these keys sign its data.
+    Secure(Arc<[Dnskey]>),
+    /// Provably unsigned from here down.
+    Insecure,
+    /// The chain is broken here.
+    Bogus(Bogus),
+    /// Not a zone cut: the parent's keys still apply below it.
+    NotACut,
+}
+
+#[derive(Debug)]
+struct KeyEntry {
+    status: ZoneStatus,
+    expires: Instant,
+}
+
+#[derive(Clone)]
+struct KeyWeighter;
+
+impl Weighter<Name, Arc<KeyEntry>> for KeyWeighter {
+    fn weight(&self, key: &Name, value: &Arc<KeyEntry>) -> u64 {
+        let keys = match &value.status {
+            ZoneStatus::Secure(keys) => keys.iter().map(|k| k.rdata.len() + 48).sum(),
+            ZoneStatus::Bogus(b) => b.reason.len(),
+            _ => 0,
+        };
+        (key.len() + keys + 128) as u64
+    }
+}
+
+/// The key cache: zone statuses by lower-cased name, bounded by bytes.
+pub struct KeyCache {
+    entries: Cache<Name, Arc<KeyEntry>, KeyWeighter>,
+}
+
+impl std::fmt::Debug for KeyCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyCache")
+            .field("len", &self.entries.len())
+            .finish()
+    }
+}
+
+impl KeyCache {
+    /// A cache of about `bytes` (`key-cache-size`).
+    pub fn new(bytes: u64) -> Self {
+        let bytes = bytes.max(64 * 1024);
+        let estimated = usize::try_from(bytes / 400).unwrap_or(usize::MAX).max(64);
+        Self {
+            entries: Cache::with_weighter(estimated, bytes, KeyWeighter),
+        }
+    }
+
+    fn get(&self, name: &Name, now: Instant) -> Option<ZoneStatus> {
+        self.entries
+            .get(name)
+            .filter(|e| e.expires > now)
+            .map(|e| e.status.clone())
+    }
+
+    fn put(&self, name: &Name, status: ZoneStatus, ttl: u32, now: Instant) {
+        let ttl = ttl.clamp(MIN_KEY_TTL, MAX_KEY_TTL);
+        let entry = KeyEntry {
+            status,
+            expires: now + Duration::from_secs(u64::from(ttl)),
+        };
+        self.entries.insert(name.to_lowercase(), Arc::new(entry));
+    }
+
+    /// Number of cached statuses (`unbound_key_cache_count`).
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Bytes accounted (`unbound_memory_caches_bytes{cache="key"}`).
+    pub fn weight(&self) -> u64 {
+        self.entries.weight()
+    }
+}
+
+/// The state of one validation: clock, work and fetch budgets.
+#[derive(Debug)]
+pub struct Session {
+    /// Validity periods are judged at this time.
+    pub clock: Clock,
+    /// Public-key operations left.
+    pub work: Work,
+    /// NSEC3 hashes left.
+    pub nsec3: Nsec3Budget,
+    fetches: u32,
+}
+
+impl Session {
+    /// A fresh session at `clock`.
+    pub fn new(clock: Clock) -> Self {
+        Self {
+            clock,
+            work: Work::new(super::verify::MAX_VERIFICATIONS),
+            nsec3: Nsec3Budget::new(super::denial::MAX_NSEC3_HASHES),
+            fetches: 0,
+        }
+    }
+}
+
+/// The keys that sign a name's data, as far as the chain of trust reaches.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Keys {
+    /// No trust anchor above the name.
+    Indeterminate,
+    /// The name is in an insecure part of the tree.
+    Insecure,
+    /// The chain is broken.
+    Bogus(Bogus),
+    /// `zone` is the deepest secure zone at or above the name, with its keys.
+    Secure {
+        /// The zone apex.
+        zone: Name,
+        /// Its verified DNSKEYs.
+        keys: Arc<[Dnskey]>,
+    },
+}
+
+/// One RRset of a section with the signatures that cover it.
+#[derive(Debug)]
+pub struct SignedRrset<'a> {
+    /// Owner name.
+    pub owner: &'a Name,
+    /// Type.
+    pub rtype: RecordType,
+    /// The records.
+    pub records: Vec<&'a Record>,
+    /// Their RRSIGs, parsed (malformed ones dropped).
+    pub sigs: Vec<Rrsig>,
+}
+
+impl SignedRrset<'_> {
+    /// The smallest TTL of the RRset.
+    pub fn ttl(&self) -> u32 {
+        self.records.iter().map(|r| r.ttl).min().unwrap_or(0)
+    }
+}
+
+/// Splits `records` into RRsets (owner and type, case-insensitive) with their signatures.
+pub fn signed_rrsets(records: &[Record]) -> Vec<SignedRrset<'_>> {
+    let mut sets: Vec<SignedRrset<'_>> = Vec::new();
+    for record in records {
+        if record.record_type() == RecordType::RRSIG {
+            continue;
+        }
+        match sets
+            .iter_mut()
+            .find(|s| s.rtype == record.record_type() && *s.owner == record.name)
+        {
+            Some(set) => set.records.push(record),
+            None => sets.push(SignedRrset {
+                owner: &record.name,
+                rtype: record.record_type(),
+                records: vec![record],
+                sigs: Vec::new(),
+            }),
+        }
+    }
+    for record in records {
+        let Some(sig) = Rrsig::from_record(record) else {
+            continue;
+        };
+        if let Some(set) = sets
+            .iter_mut()
+            .find(|s| s.rtype == sig.type_covered && *s.owner == record.name)
+        {
+            set.sigs.push(sig);
+        }
+    }
+    sets
+}
+
+/// Anchors, negative anchors and the key cache: what walks chains of trust.
+#[derive(Debug)]
+pub struct Chain {
+    anchors: arc_swap::ArcSwap<AnchorSet>,
+    domain_insecure: Vec<Name>,
+    cache: KeyCache,
+    bogus_ttl: u32,
+    limits: DenialLimits,
+}
+
+impl Chain {
+    /// A chain over `anchors`.
+    pub fn new(
+        anchors: AnchorSet,
+        domain_insecure: Vec<Name>,
+        key_cache_size: u64,
+        bogus_ttl: u32,
+        limits: DenialLimits,
+    ) -> Self {
+        Self {
+            anchors: arc_swap::ArcSwap::from_pointee(anchors),
+            domain_insecure,
+            cache: KeyCache::new(key_cache_size),
+            bogus_ttl,
+            limits,
+        }
+    }
+
+    /// The key cache (for gauges).
+    pub fn cache(&self) -> &KeyCache {
+        &self.cache
+    }
+
+    /// The anchors in force.
+    pub fn anchors(&self) -> Arc<AnchorSet> {
+        self.anchors.load_full()
+    }
+
+    /// Replaces the anchors (an RFC 5011 update); cached statuses stay.
+    pub fn set_anchors(&self, anchors: AnchorSet) {
+        self.anchors.store(Arc::new(anchors));
+    }
+
+    /// NSEC3 and denial limits.
+    pub fn limits(&self) -> &DenialLimits {
+        &self.limits
+    }
+
+    /// Whether `name` is at or below a `domain-insecure` name.
+    pub fn is_domain_insecure(&self, name: &Name) -> bool {
+        self.domain_insecure.iter().any(|d| d.zone_of(name))
+    }
+
+    /// Whether any anchor covers `name` (otherwise nothing there is validated).
+    pub fn is_anchored(&self, name: &Name) -> bool {
+        self.anchors.load().closest(name).is_some()
+    }
+
+    /// The keys for data at `target` (a signer name or an owner without
+    /// signatures): the deepest secure zone found walking down from the anchor.
+    pub async fn keys_for<F: Fetch>(&self, fetch: &F, target: &Name, session: &mut Session) -> Keys {
+        if self.is_domain_insecure(target) {
+            return Keys::Insecure;
+        }
+        let anchors = self.anchors.load_full();
+        let Some((anchor_zone, anchor)) = anchors.closest(target) else {
+            return Keys::Indeterminate;
+        };
+        let now = Instant::now();
+        let mut zone = anchor_zone.clone();
+        let mut keys = match self.cache.get(&zone, now) {
+            Some(status) => status,
+            None => {
+                let status = self.prime(fetch, &zone, anchor, session).await;
+                let ttl = match &status.0 {
+                    ZoneStatus::Bogus(_) => self.bogus_ttl,
+                    _ => status.1,
+                };
+                self.cache.put(&zone, status.0.clone(), ttl, now);
+                status.0
+            }
+        };
+        let mut position = zone.clone();
+        loop {
+            let current = match &keys {
+                ZoneStatus::Secure(current) => current.clone(),
+                ZoneStatus::Insecure => return Keys::Insecure,
+                ZoneStatus::Bogus(bogus) => return Keys::Bogus(bogus.clone()),
+                ZoneStatus::NotACut => return Keys::Bogus(Bogus::new(Ede::DnssecBogus, "internal: no keys")),
+            };
+            if position.num_labels() >= target.num_labels() {
+                return Keys::Secure { zone, keys: current };
+            }
+            let next = target.trim_to(usize::from(position.num_labels()) + 1);
+            let status = match self.cache.get(&next, Instant::now()) {
+                Some(status) => status,
+                None => {
+                    let (status, ttl) = self.step(fetch, &zone, &current, &next, session).await;
+                    let ttl = match &status {
+                        ZoneStatus::Bogus(_) => self.bogus_ttl,
+                        _ => ttl,
+                    };
+                    self.cache.put(&next, status.clone(), ttl, Instant::now());
+                    status
+                }
+            };
+            match status {
+                ZoneStatus::NotACut => {}
+                other => {
+                    zone = next.clone();
+                    keys = other;
+                }
+            }
+            position = next;
+        }
+    }
+
+    /// Verifies the anchor zone's DNSKEY set against its anchors.
+    async fn prime<F: Fetch>(
+        &self,
+        fetch: &F,
+        zone: &Name,
+        anchor: &ZoneAnchor,
+        session: &mut Session,
+    ) -> (ZoneStatus, u32) {
+        if !anchor.has_supported() {
+            // RFC 4035 §5.2 / Unbound: an anchor only of algorithms we cannot
+            // verify makes the zone insecure.
+            return (ZoneStatus::Insecure, MAX_KEY_TTL);
+        }
+        let answer = match self.lookup(fetch, zone, RecordType::DNSKEY, session).await {
+            Ok(answer) => answer,
+            Err(bogus) => return (ZoneStatus::Bogus(bogus.at(format!("DNSKEY {zone}"))), 0),
+        };
+        let Some(set) = find_rrset(&answer.answers, zone, RecordType::DNSKEY) else {
+            return (
+                ZoneStatus::Bogus(Bogus::new(Ede::DnskeyMissing, format!("no DNSKEY set for trust anchor {zone}"))),
+                0,
+            );
+        };
+        let dnskeys: Vec<Dnskey> = set.records.iter().filter_map(|r| Dnskey::from_record(r)).collect();
+        let trusted: Vec<Dnskey> = dnskeys
+            .iter()
+            .filter(|key| {
+                anchor.keys.iter().any(|a| a.rdata == key.rdata)
+                    || anchor.ds.iter().any(|ds| ds.is_supported() && ds.matches(zone, key))
+            })
+            .cloned()
+            .collect();
+        if trusted.is_empty() {
+            return (
+                ZoneStatus::Bogus(Bogus::new(
+                    Ede::DnskeyMissing,
+                    format!("no DNSKEY of {zone} matches its trust anchor"),
+                )),
+                0,
+            );
+        }
+        match verify_rrset(&set.records, &set.sigs, zone, &trusted, &session.clock, &mut session.work) {
+            Ok(verified) => (
+                ZoneStatus::Secure(dnskeys.into()),
+                set.ttl().min(verified.expires_in),
+            ),
+            Err(bogus) => (ZoneStatus::Bogus(bogus.at(format!("DNSKEY {zone}"))), 0),
+        }
+    }
+
+    /// One step down: what the DS answer for `next` says, under `zone`'s keys.
+    async fn step<F: Fetch>(
+        &self,
+        fetch: &F,
+        zone: &Name,
+        keys: &[Dnskey],
+        next: &Name,
+        session: &mut Session,
+    ) -> (ZoneStatus, u32) {
+        let answer = match self.lookup(fetch, next, RecordType::DS, session).await {
+            Ok(answer) => answer,
+            Err(bogus) => return (ZoneStatus::Bogus(bogus.at(format!("DS {next}"))), 0),
+        };
+        if let Some(set) = find_rrset(&answer.answers, next, RecordType::DS) {
+            return self.child_keys(fetch, zone, keys, next, &set, session).await;
+        }
+        if let Some(set) = find_rrset(&answer.answers, next, RecordType::CNAME) {
+            // An alias is data in the parent zone, never a zone cut.
+            return match verify_rrset(&set.records, &set.sigs, zone, keys, &session.clock, &mut session.work) {
+                Ok(_) => (ZoneStatus::NotACut, set.ttl()),
+                Err(bogus) => (ZoneStatus::Bogus(bogus.at(format!("CNAME {next}"))), 0),
+            };
+        }
+        if !matches!(answer.rcode, ResponseCode::NoError | ResponseCode::NXDomain) {
+            return (
+                ZoneStatus::Bogus(Bogus::new(Ede::DnssecBogus, format!("DS {next}: {}", answer.rcode))),
+                0,
+            );
+        }
+        let (proofs, ttl) = self.verified_proofs(&answer.authorities, zone, keys, session);
+        match denial::prove_no_ds(next, zone, &proofs, &self.limits, &mut session.nsec3) {
+            DsDenial::InsecureDelegation => (ZoneStatus::Insecure, ttl),
+            DsDenial::NotACut => (ZoneStatus::NotACut, ttl),
+            DsDenial::Bogus(failure) => (
+                ZoneStatus::Bogus(Bogus::new(
+                    Ede::NsecMissing,
+                    format!("no DS for {next} and no valid proof of it ({failure:?})"),
+                )),
+                0,
+            ),
+        }
+    }
+
+    /// A verified DS set for `next`: fetch and verify the child's DNSKEY set.
+    async fn child_keys<F: Fetch>(
+        &self,
+        fetch: &F,
+        zone: &Name,
+        keys: &[Dnskey],
+        next: &Name,
+        ds_set: &SignedRrset<'_>,
+        session: &mut Session,
+    ) -> (ZoneStatus, u32) {
+        let ds_verified = match verify_rrset(&ds_set.records, &ds_set.sigs, zone, keys, &session.clock, &mut session.work) {
+            Ok(verified) => verified,
+            Err(bogus) => return (ZoneStatus::Bogus(bogus.at(format!("DS {next}"))), 0),
+        };
+        let ds: Vec<Ds> = ds_set
+            .records
+            .iter()
+            .filter_map(|r| Ds::from_record(r))
+            .filter(Ds::is_supported)
+            .collect();
+        let ds_ttl = ds_set.ttl().min(ds_verified.expires_in);
+        if ds.is_empty() {
+            // RFC 4035 §5.2: no DS with an algorithm and digest we support: insecure.
+            return (ZoneStatus::Insecure, ds_ttl);
+        }
+        let answer = match self.lookup(fetch, next, RecordType::DNSKEY, session).await {
+            Ok(answer) => answer,
+            Err(bogus) => return (ZoneStatus::Bogus(Bogus::new(Ede::DnskeyMissing, bogus.reason).at(format!("DNSKEY {next}"))), 0),
+        };
+        let Some(set) = find_rrset(&answer.answers, next, RecordType::DNSKEY) else {
+            return (
+                ZoneStatus::Bogus(Bogus::new(Ede::DnskeyMissing, format!("{next} has a DS but no DNSKEY set"))),
+                0,
+            );
+        };
+        let dnskeys: Vec<Dnskey> = set.records.iter().filter_map(|r| Dnskey::from_record(r)).collect();
+        let trusted: Vec<Dnskey> = dnskeys
+            .iter()
+            .filter(|key| ds.iter().any(|d| d.matches(next, key)))
+            .cloned()
+            .collect();
+        if trusted.is_empty() {
+            return (
+                ZoneStatus::Bogus(Bogus::new(Ede::DnskeyMissing, format!("no DNSKEY of {next} matches its DS"))),
+                0,
+            );
+        }
+        match verify_rrset(&set.records, &set.sigs, next, &trusted, &session.clock, &mut session.work) {
+            Ok(verified) => (
+                ZoneStatus::Secure(dnskeys.into()),
+                ds_ttl.min(set.ttl()).min(verified.expires_in),
+            ),
+            Err(bogus) => (ZoneStatus::Bogus(bogus.at(format!("DNSKEY {next}"))), 0),
+        }
+    }
+
+    /// The NSEC/NSEC3 (and SOA) records of `section` whose signatures by
+    /// `zone` verify, and the smallest TTL among them.
+    pub fn verified_proofs(
+        &self,
+        section: &[Record],
+        zone: &Name,
+        keys: &[Dnskey],
+        session: &mut Session,
+    ) -> (Vec<Record>, u32) {
+        let mut out = Vec::new();
+        let mut ttl = u32::MAX;
+        for set in signed_rrsets(section) {
+            if !matches!(set.rtype, RecordType::NSEC | RecordType::NSEC3 | RecordType::SOA) {
+                continue;
+            }
+            if verify_rrset(&set.records, &set.sigs, zone, keys, &session.clock, &mut session.work).is_ok() {
+                ttl = ttl.min(set.ttl());
+                out.extend(set.records.iter().map(|r| (*r).clone()));
+            }
+        }
+        (out, if ttl == u32::MAX { 0 } else { ttl })
+    }
+
+    async fn lookup<F: Fetch>(
+        &self,
+        fetch: &F,
+        name: &Name,
+        qtype: RecordType,
+        session: &mut Session,
+    ) -> Result<Answer, Bogus> {
+        session.fetches += 1;
+        if session.fetches > MAX_FETCHES {
+            return Err(Bogus::new(Ede::DnssecBogus, "too many DS/DNSKEY lookups for one answer"));
+        }
+        fetch
+            .fetch(name, qtype)
+            .await
+            .map_err(|e| Bogus::new(Ede::DnssecBogus, format!("lookup failed: {e}")))
+    }
+}
+
+/// The RRset (`owner`, `rtype`) of `records` with its signatures.
+pub fn find_rrset<'a>(records: &'a [Record], owner: &Name, rtype: RecordType) -> Option<SignedRrset<'a>> {
+    signed_rrsets(records)
+        .into_iter()
+        .find(|s| s.rtype == rtype && s.owner == owner)
+}
