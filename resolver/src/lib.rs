@@ -11,6 +11,7 @@
 //! - [`cachedb`]: the Redis cache shared by every replica, in Unbound's cachedb layout.
 //! - [`dnssec`]: RRSIGs and NSEC/NSEC3 proofs carried with the data (not validated).
 //! - [`iterate`]: the iterator (delegations, reply classification, infra cache, root hints).
+//! - [`validator`]: DNSSEC validation; so far the NSEC/NSEC3 denial-of-existence proofs.
 //! - [`transport`]: one question to one server over UDP/TCP/DoT, replies validated.
 //! - [`metrics`]: every `unbound_*` metric, declared once.
 //! - [`server`]: wiring: builds the pipeline, binds nothing itself, serves until shutdown.
@@ -29,6 +30,7 @@ pub mod metrics;
 pub mod pipeline;
 pub mod server;
 pub mod transport;
+pub mod validator;
 
 pub use config::Config;
 pub use error::Error;
