@@ -317,3 +317,9 @@ pub fn prove_no_ds(
         ChainState::Usable(chain) => Prover::new(&chain, budget).prove_no_ds(name),
     }
 }
+
+#[cfg(test)]
+pub(super) mod testutil;
+
+#[cfg(test)]
+mod tests;

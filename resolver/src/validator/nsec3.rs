@@ -483,3 +483,106 @@ fn type_failure(entry: &Entry, qtype: RecordType) -> Option<DenialFailure> {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::validator::denial::testutil::{name, nsec3, opaque, RFC5155};
+    use hickory_proto::rr::RData;
+
+    /// RFC 5155 Appendix A: the hashed owner names of the example zone
+    /// (SHA-1, salt aabbccdd, 12 iterations).
+    #[test]
+    fn rfc5155_appendix_a_hash_vectors() {
+        let vectors = [
+            ("example.", "0p9mhaveqvm6t7vbl5lop2u3t2rp3tom"),
+            ("a.example.", "35mthgpgcu1qg68fab165klnsnk3dpvl"),
+            ("ai.example.", "gjeqe526plbf1g8mklp59enfd789njgi"),
+            ("ns1.example.", "2t7b4g4vsa5smi47k61mv5bv1a22bojr"),
+            ("ns2.example.", "q04jkcevqvmu85r014c7dkba38o0ji5r"),
+            ("w.example.", "k8udemvp1j2f7eg6jebps17vp3n8i58h"),
+            ("*.w.example.", "r53bq7cc2uvmubfu5ocmm6pers9tk9en"),
+            ("x.w.example.", "b4um86eghhds6nea196smvmlo4ors995"),
+            ("y.w.example.", "ji6neoaepv8b5o6k4ev33abha8ht9fgc"),
+            ("x.y.w.example.", "2vptu5timamqttgl4luu9kg21e0aor3s"),
+            ("xx.example.", "t644ebqk9bibcna874givr6joj62mlhv"),
+            (
+                "2t7b4g4vsa5smi47k61mv5bv1a22bojr.example.",
+                "kohar7mbb8dc2ce8a9qvl8hon4k53uhi",
+            ),
+            // Appendix B names that do not exist.
+            ("c.x.w.example.", "0va5bpr2ou0vk0lbqeeljri88laipsfh"),
+            ("*.x.w.example.", "92pqneegtaue7pjatc3l3qnk738c6v5m"),
+            ("c.example.", "4g6p9u5gvfshp30pqecj98b3maqbn1ck"),
+            ("z.w.example.", "qlu7gtfaeh0ek0c05ksfhdpbcgglbe03"),
+        ];
+        for (owner, hashed) in vectors {
+            let hash = nsec3_hash(&name(owner), RFC5155.salt, RFC5155.iterations);
+            assert_eq!(base32hex_encode(&hash), hashed, "H({owner})");
+        }
+        // RFC 5155 §5: the name is hashed in canonical (lower-case) form.
+        let upper = nsec3_hash(&name("EXAMPLE."), RFC5155.salt, RFC5155.iterations);
+        assert_eq!(base32hex_encode(&upper), "0p9mhaveqvm6t7vbl5lop2u3t2rp3tom");
+    }
+
+    /// RFC 4648 §7 base32hex: round trip, case-insensitive decoding, and
+    /// refusal of characters outside the alphabet or dangling bits.
+    #[test]
+    fn rfc4648_7_base32hex() {
+        assert_eq!(base32hex_encode(b"f"), "co");
+        assert_eq!(base32hex_encode(b"foobar"), "cpnmuoj1e8");
+        assert_eq!(
+            base32hex_decode(b"CPNMUOJ1E8").as_deref(),
+            Some(&b"foobar"[..])
+        );
+        let bytes: Vec<u8> = (0..20).collect();
+        assert_eq!(
+            base32hex_decode(base32hex_encode(&bytes).as_bytes()),
+            Some(bytes)
+        );
+        assert_eq!(base32hex_decode(b"cpnmuoj1e8w"), None);
+        assert_eq!(base32hex_decode(b"cp="), None);
+        assert_eq!(base32hex_decode(b"cp"), None);
+    }
+
+    /// RFC 5155 §3.2: the RDATA fields are read from opaque bytes; truncated
+    /// or zero-length-hash RDATA is refused rather than trusted.
+    #[test]
+    fn rfc5155_3_2_rdata_parsed_and_malformed_refused() {
+        let record = nsec3(
+            &RFC5155,
+            "0p9mhaveqvm6t7vbl5lop2u3t2rp3tom",
+            "example.",
+            "2t7b4g4vsa5smi47k61mv5bv1a22bojr",
+            &[RecordType::MX, RecordType::SOA],
+        );
+        let parsed = parse_nsec3(&record).unwrap();
+        assert_eq!((parsed.hash_algorithm, parsed.iterations), (1, 12));
+        assert!(parsed.opt_out());
+        assert_eq!(parsed.salt, [0xaa, 0xbb, 0xcc, 0xdd]);
+        assert_eq!(
+            base32hex_encode(&parsed.next_hashed),
+            "2t7b4g4vsa5smi47k61mv5bv1a22bojr"
+        );
+        assert!(parsed.types.contains(RecordType::SOA) && !parsed.types.contains(RecordType::A));
+
+        let RData::Unknown { rdata, .. } = &record.data else {
+            panic!("opaque record expected");
+        };
+        let wire = rdata.anything.clone();
+        // Every cut but the one dropping the whole 4-octet bit map (an empty
+        // map is valid) leaves a truncated field.
+        for cut in (1..wire.len()).filter(|&cut| cut != wire.len() - 4) {
+            let truncated = opaque(record.name.clone(), RecordType::NSEC3, wire[..cut].to_vec());
+            assert!(parse_nsec3(&truncated).is_none(), "cut at {cut}");
+        }
+        let zero_hash = opaque(
+            record.name.clone(),
+            RecordType::NSEC3,
+            vec![1, 0, 0, 0, 0, 0],
+        );
+        assert!(parse_nsec3(&zero_hash).is_none());
+        let as_nsec = opaque(record.name.clone(), RecordType::NSEC, wire);
+        assert!(parse_nsec3(&as_nsec).is_none());
+    }
+}
