@@ -297,10 +297,11 @@ pub(super) fn prove_no_ds(name: &Name, nsecs: &[ZoneNsec]) -> Option<DsDenial> {
         match nsec.proves_nodata(name, RecordType::DS) {
             // An empty non-terminal is no zone cut.
             Nodata::Proven => return Some(DsDenial::NotACut),
-            Nodata::Wildcard(wc) if is_wildcard(&nsec.owner) => {
-                if encloser.as_ref().is_some_and(|ce| same_name(ce, &wc)) {
-                    wildcard = Some(nsec);
-                }
+            Nodata::Wildcard(wc)
+                if is_wildcard(&nsec.owner)
+                    && encloser.as_ref().is_some_and(|ce| same_name(ce, &wc)) =>
+            {
+                wildcard = Some(nsec);
             }
             _ => {}
         }

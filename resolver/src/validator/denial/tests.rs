@@ -284,6 +284,8 @@ fn rfc4035_5_2_ds_insecure_delegation_by_nsec() {
 fn rfc4035_5_2_ds_not_a_cut_by_nsec() {
     assert_eq!(no_ds("d.example.", &nsecs(&["d"])), DsDenial::NotACut);
     assert_eq!(no_ds("y.example.", &nsecs(&["d"])), DsDenial::NotACut);
+    // Wildcard NODATA: `*.z.example` has no NS (Unbound `val_nsec_proves_no_ds`).
+    assert_eq!(no_ds("q.z.example.", &nsecs(&["*.z"])), DsDenial::NotACut);
     assert_eq!(
         no_ds("e.example.", &nsecs(&["d", "example."])),
         DsDenial::NotACut
@@ -554,7 +556,7 @@ fn rfc5155_8_9_ds_matching_nsec3() {
         &[NS],
     );
     assert_eq!(
-        no_ds("c.example.", &[c_cut.clone()]),
+        no_ds("c.example.", std::slice::from_ref(&c_cut)),
         DsDenial::InsecureDelegation
     );
     let signed = no_ds("a.example.", &rfc5155_pick(NO_FLAGS, &["35m"]));
