@@ -198,19 +198,57 @@ impl ValidationMetrics {
     fn new(registry: &Registry) -> Self {
         let none: Vec<(&'static str, String)> = Vec::new();
         Self {
-            answers_secure: registry.counter("unbound_answers_secure_total", "Total number of answers that were secure.", &none),
-            answers_bogus: registry.counter("unbound_answers_bogus", "Total number of answers that were bogus.", &none),
-            rrset_bogus: registry.counter("unbound_rrset_bogus_total", "Total number of rrsets marked bogus by the validator.", &none),
+            answers_secure: registry.counter(
+                "unbound_answers_secure_total",
+                "Total number of answers that were secure.",
+                &none,
+            ),
+            answers_bogus: registry.counter(
+                "unbound_answers_bogus",
+                "Total number of answers that were bogus.",
+                &none,
+            ),
+            rrset_bogus: registry.counter(
+                "unbound_rrset_bogus_total",
+                "Total number of rrsets marked bogus by the validator.",
+                &none,
+            ),
             outcomes: OUTCOMES
                 .iter()
-                .map(|o| (*o, registry.counter("unbound_validations_total", "DNSSEC validations by outcome.", &[("outcome", o.to_string())])))
+                .map(|o| {
+                    (
+                        *o,
+                        registry.counter(
+                            "unbound_validations_total",
+                            "DNSSEC validations by outcome.",
+                            &[("outcome", o.to_string())],
+                        ),
+                    )
+                })
                 .collect(),
             failures: EDE_CODES
                 .iter()
-                .map(|c| (*c, registry.counter("unbound_validation_failures_total", "Bogus validations by Extended DNS Error code (RFC 8914).", &[("ede", c.to_string())])))
+                .map(|c| {
+                    (
+                        *c,
+                        registry.counter(
+                            "unbound_validation_failures_total",
+                            "Bogus validations by Extended DNS Error code (RFC 8914).",
+                            &[("ede", c.to_string())],
+                        ),
+                    )
+                })
                 .collect(),
-            key_cache_count: registry.gauge("unbound_key_cache_count", "The number of zone key entries in the key cache.", &none),
-            memory_key: registry.gauge("unbound_memory_caches_bytes", "Memory in bytes in use by caches.", &[("cache", "key".to_string())]),
+            key_cache_count: registry.gauge(
+                "unbound_key_cache_count",
+                "The number of zone key entries in the key cache.",
+                &none,
+            ),
+            memory_key: registry.gauge(
+                "unbound_memory_caches_bytes",
+                "Memory in bytes in use by caches.",
+                &[("cache", "key".to_string())],
+            ),
         }
     }
 

@@ -524,7 +524,8 @@ impl<T: Transport> Engine<T> {
                     answers,
                     authorities,
                 };
-                match self.cache_entry(&qname, qtype, &answer, Security::Unchecked, Instant::now()) {
+                match self.cache_entry(&qname, qtype, &answer, Security::Unchecked, Instant::now())
+                {
                     Some((entry, _)) => {
                         let ttl = TtlPatch::Elapsed(0);
                         self.finish(&entry, &view, facts, ttl, received_at, out);
@@ -683,7 +684,13 @@ impl<T: Transport> Engine<T> {
                 self.metrics.validation.answers_bogus.increment(1);
                 wire::write_error_reply(view, 2, true, out);
                 if let Some(edns) = facts.edns {
-                    append_opt_with_ede(out, edns.payload, edns.do_bit, bogus.ede.code(), &bogus.reason);
+                    append_opt_with_ede(
+                        out,
+                        edns.payload,
+                        edns.do_bit,
+                        bogus.ede.code(),
+                        &bogus.reason,
+                    );
                 }
                 self.metrics.count_rcode(2, false);
                 self.metrics

@@ -11,7 +11,6 @@ use common::readiness::Readiness;
 use common::shutdown::Shutdown;
 use common::tls::TlsFiles;
 
-use crate::validator::Validator;
 use crate::cache::{MessageCache, RrsetCache};
 use crate::cachedb::{Cachedb, CachedbOptions};
 use crate::config::{CachedbConfig, Config};
@@ -22,6 +21,7 @@ use crate::iterate::Recursor;
 use crate::metrics::{CachedbMetrics, Metrics, CACHEDB_LATENCY_BUCKETS, RESPONSE_TIME_BUCKETS};
 use crate::pipeline::{ttl_policy, Pipeline};
 use crate::transport::NetTransport;
+use crate::validator::Validator;
 
 pub use common::listeners::Listeners;
 

@@ -68,7 +68,9 @@ impl Validator {
     /// The validator `config` asks for: `validator` in module-config and at
     /// least one trust anchor (read now; a broken anchor file is an error
     /// naming its config line). None otherwise, as in Unbound.
-    pub fn from_config(config: &crate::config::Config) -> Result<Option<Self>, common::config::ConfigError> {
+    pub fn from_config(
+        config: &crate::config::Config,
+    ) -> Result<Option<Self>, common::config::ConfigError> {
         if !config.modules.contains(&crate::config::Module::Validator) {
             return Ok(None);
         }
@@ -87,7 +89,10 @@ impl Validator {
     /// The clock signatures are judged by: `val-override-date`, or `now_unix`.
     pub fn clock(&self, now_unix: u64) -> Clock {
         Clock {
-            now: self.options.override_date.unwrap_or((now_unix % (1 << 32)) as u32),
+            now: self
+                .options
+                .override_date
+                .unwrap_or((now_unix % (1 << 32)) as u32),
             skew_min: self.options.skew_min,
             skew_max: self.options.skew_max,
         }
@@ -130,16 +135,21 @@ impl Validator {
         let mut status = Security::Secure;
         let mut claims = Vec::new();
         for set in &sets {
-            let verdict = self.rrset_status(fetch, set, &sets, &mut session, &mut claims).await;
+            let verdict = self
+                .rrset_status(fetch, set, &sets, &mut session, &mut claims)
+                .await;
             status = status.and(verdict);
             if matches!(status, Security::Bogus(_)) {
                 return status;
             }
         }
         for claim in claims {
-            let (proofs, _) =
-                self.chain
-                    .verified_proofs(&answer.authorities, &claim.zone, &claim.keys, &mut session);
+            let (proofs, _) = self.chain.verified_proofs(
+                &answer.authorities,
+                &claim.zone,
+                &claim.keys,
+                &mut session,
+            );
             let proof = denial::prove_wildcard_expansion(
                 &claim.owner,
                 &claim.closest_encloser,
@@ -149,7 +159,10 @@ impl Validator {
                 &mut session.nsec3,
             );
             status = status.and(proof_status(proof, || {
-                format!("{}: wildcard expansion without a proof that the name does not exist", claim.owner)
+                format!(
+                    "{}: wildcard expansion without a proof that the name does not exist",
+                    claim.owner
+                )
             }));
         }
         if let Some(final_name) = denied_name(qname, qtype, answer, &sets) {
@@ -199,11 +212,20 @@ impl Validator {
             .find(|signer| signer.zone_of(set.owner))
             .cloned()
         else {
-            return Security::Bogus(Bogus::new(Ede::DnssecBogus, "signer is not an ancestor of the owner").at(what()));
+            return Security::Bogus(
+                Bogus::new(Ede::DnssecBogus, "signer is not an ancestor of the owner").at(what()),
+            );
         };
         match self.chain.keys_for(fetch, &signer, session).await {
             Keys::Secure { zone, keys } if zone == signer => {
-                match verify_rrset(&set.records, &set.sigs, &zone, &keys, &session.clock, &mut session.work) {
+                match verify_rrset(
+                    &set.records,
+                    &set.sigs,
+                    &zone,
+                    &keys,
+                    &session.clock,
+                    &mut session.work,
+                ) {
                     Ok(verified) => {
                         if verified.labels < set.owner.num_labels() {
                             claims.push(WildcardClaim {
@@ -219,7 +241,11 @@ impl Validator {
                 }
             }
             Keys::Secure { zone, .. } => Security::Bogus(
-                Bogus::new(Ede::DnskeyMissing, format!("signer {signer} is not a signed zone below {zone}")).at(what()),
+                Bogus::new(
+                    Ede::DnskeyMissing,
+                    format!("signer {signer} is not a signed zone below {zone}"),
+                )
+                .at(what()),
             ),
             Keys::Insecure => Security::Insecure,
             Keys::Indeterminate => Security::Indeterminate,
@@ -236,11 +262,25 @@ impl Validator {
         answer: &Answer,
         session: &mut Session,
     ) -> Security {
-        let what = || format!("{name} {qtype} {}", if answer.rcode == ResponseCode::NXDomain { "NXDOMAIN" } else { "NODATA" });
+        let what = || {
+            format!(
+                "{name} {qtype} {}",
+                if answer.rcode == ResponseCode::NXDomain {
+                    "NXDOMAIN"
+                } else {
+                    "NODATA"
+                }
+            )
+        };
         let auth = signed_rrsets(&answer.authorities);
         let signer = auth
             .iter()
-            .filter(|s| matches!(s.rtype, RecordType::SOA | RecordType::NSEC | RecordType::NSEC3))
+            .filter(|s| {
+                matches!(
+                    s.rtype,
+                    RecordType::SOA | RecordType::NSEC | RecordType::NSEC3
+                )
+            })
             .flat_map(|s| s.sigs.iter().map(|sig| &sig.signer))
             .filter(|signer| signer.zone_of(name))
             .max_by_key(|signer| signer.num_labels())
@@ -261,7 +301,9 @@ impl Validator {
         };
         match self.chain.keys_for(fetch, &zone, session).await {
             Keys::Secure { zone: found, keys } if found == zone => {
-                let (proofs, _) = self.chain.verified_proofs(&answer.authorities, &zone, &keys, session);
+                let (proofs, _) =
+                    self.chain
+                        .verified_proofs(&answer.authorities, &zone, &keys, session);
                 let limits = self.chain.limits();
                 let proof = if answer.rcode == ResponseCode::NXDomain {
                     denial::prove_nxdomain(name, &zone, &proofs, limits, &mut session.nsec3)
@@ -271,8 +313,11 @@ impl Validator {
                 proof_status(proof, what)
             }
             Keys::Secure { zone: found, .. } => Security::Bogus(
-                Bogus::new(Ede::DnskeyMissing, format!("denial signed by {zone}, which is not a signed zone below {found}"))
-                    .at(what()),
+                Bogus::new(
+                    Ede::DnskeyMissing,
+                    format!("denial signed by {zone}, which is not a signed zone below {found}"),
+                )
+                .at(what()),
             ),
             Keys::Insecure => Security::Insecure,
             Keys::Indeterminate => Security::Indeterminate,
@@ -286,15 +331,24 @@ fn proof_status(proof: Proof, what: impl Fn() -> String) -> Security {
     match proof {
         Proof::Secure => Security::Secure,
         Proof::Insecure(_) => Security::Insecure,
-        Proof::Bogus(failure) => {
-            Security::Bogus(Bogus::new(Ede::NsecMissing, format!("no valid denial proof ({failure:?})")).at(what()))
-        }
+        Proof::Bogus(failure) => Security::Bogus(
+            Bogus::new(
+                Ede::from_code(failure.ede()),
+                format!("no valid denial proof ({failure})"),
+            )
+            .at(what()),
+        ),
     }
 }
 
 /// The name a negative answer denies: the end of the CNAME chain from
 /// `qname`, when that name has no RRset of `qtype`. None for a positive answer.
-fn denied_name(qname: &Name, qtype: RecordType, answer: &Answer, sets: &[SignedRrset<'_>]) -> Option<Name> {
+fn denied_name(
+    qname: &Name,
+    qtype: RecordType,
+    answer: &Answer,
+    sets: &[SignedRrset<'_>],
+) -> Option<Name> {
     if !matches!(answer.rcode, ResponseCode::NoError | ResponseCode::NXDomain) {
         return None;
     }

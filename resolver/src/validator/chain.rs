@@ -275,7 +275,12 @@ impl Chain {
 
     /// The keys for data at `target` (a signer name or an owner without
     /// signatures): the deepest secure zone found walking down from the anchor.
-    pub async fn keys_for<F: Fetch>(&self, fetch: &F, target: &Name, session: &mut Session) -> Keys {
+    pub async fn keys_for<F: Fetch>(
+        &self,
+        fetch: &F,
+        target: &Name,
+        session: &mut Session,
+    ) -> Keys {
         if self.is_domain_insecure(target) {
             return Keys::Insecure;
         }
@@ -303,10 +308,15 @@ impl Chain {
                 ZoneStatus::Secure(current) => current.clone(),
                 ZoneStatus::Insecure => return Keys::Insecure,
                 ZoneStatus::Bogus(bogus) => return Keys::Bogus(bogus.clone()),
-                ZoneStatus::NotACut => return Keys::Bogus(Bogus::new(Ede::DnssecBogus, "internal: no keys")),
+                ZoneStatus::NotACut => {
+                    return Keys::Bogus(Bogus::new(Ede::DnssecBogus, "internal: no keys"))
+                }
             };
             if position.num_labels() >= target.num_labels() {
-                return Keys::Secure { zone, keys: current };
+                return Keys::Secure {
+                    zone,
+                    keys: current,
+                };
             }
             let next = target.trim_to(usize::from(position.num_labels()) + 1);
             let status = match self.cache.get(&next, Instant::now()) {
@@ -351,16 +361,26 @@ impl Chain {
         };
         let Some(set) = find_rrset(&answer.answers, zone, RecordType::DNSKEY) else {
             return (
-                ZoneStatus::Bogus(Bogus::new(Ede::DnskeyMissing, format!("no DNSKEY set for trust anchor {zone}"))),
+                ZoneStatus::Bogus(Bogus::new(
+                    Ede::DnskeyMissing,
+                    format!("no DNSKEY set for trust anchor {zone}"),
+                )),
                 0,
             );
         };
-        let dnskeys: Vec<Dnskey> = set.records.iter().filter_map(|r| Dnskey::from_record(r)).collect();
+        let dnskeys: Vec<Dnskey> = set
+            .records
+            .iter()
+            .filter_map(|r| Dnskey::from_record(r))
+            .collect();
         let trusted: Vec<Dnskey> = dnskeys
             .iter()
             .filter(|key| {
                 anchor.keys.iter().any(|a| a.rdata == key.rdata)
-                    || anchor.ds.iter().any(|ds| ds.is_supported() && ds.matches(zone, key))
+                    || anchor
+                        .ds
+                        .iter()
+                        .any(|ds| ds.is_supported() && ds.matches(zone, key))
             })
             .cloned()
             .collect();
@@ -373,7 +393,14 @@ impl Chain {
                 0,
             );
         }
-        match verify_rrset(&set.records, &set.sigs, zone, &trusted, &session.clock, &mut session.work) {
+        match verify_rrset(
+            &set.records,
+            &set.sigs,
+            zone,
+            &trusted,
+            &session.clock,
+            &mut session.work,
+        ) {
             Ok(verified) => (
                 ZoneStatus::Secure(dnskeys.into()),
                 set.ttl().min(verified.expires_in),
@@ -396,18 +423,30 @@ impl Chain {
             Err(bogus) => return (ZoneStatus::Bogus(bogus.at(format!("DS {next}"))), 0),
         };
         if let Some(set) = find_rrset(&answer.answers, next, RecordType::DS) {
-            return self.child_keys(fetch, zone, keys, next, &set, session).await;
+            return self
+                .child_keys(fetch, zone, keys, next, &set, session)
+                .await;
         }
         if let Some(set) = find_rrset(&answer.answers, next, RecordType::CNAME) {
             // An alias is data in the parent zone, never a zone cut.
-            return match verify_rrset(&set.records, &set.sigs, zone, keys, &session.clock, &mut session.work) {
+            return match verify_rrset(
+                &set.records,
+                &set.sigs,
+                zone,
+                keys,
+                &session.clock,
+                &mut session.work,
+            ) {
                 Ok(_) => (ZoneStatus::NotACut, set.ttl()),
                 Err(bogus) => (ZoneStatus::Bogus(bogus.at(format!("CNAME {next}"))), 0),
             };
         }
         if !matches!(answer.rcode, ResponseCode::NoError | ResponseCode::NXDomain) {
             return (
-                ZoneStatus::Bogus(Bogus::new(Ede::DnssecBogus, format!("DS {next}: {}", answer.rcode))),
+                ZoneStatus::Bogus(Bogus::new(
+                    Ede::DnssecBogus,
+                    format!("DS {next}: {}", answer.rcode),
+                )),
                 0,
             );
         }
@@ -418,7 +457,7 @@ impl Chain {
             DsDenial::Bogus(failure) => (
                 ZoneStatus::Bogus(Bogus::new(
                     Ede::NsecMissing,
-                    format!("no DS for {next} and no valid proof of it ({failure:?})"),
+                    format!("no DS for {next} and no valid proof of it ({failure})"),
                 )),
                 0,
             ),
@@ -435,7 +474,14 @@ impl Chain {
         ds_set: &SignedRrset<'_>,
         session: &mut Session,
     ) -> (ZoneStatus, u32) {
-        let ds_verified = match verify_rrset(&ds_set.records, &ds_set.sigs, zone, keys, &session.clock, &mut session.work) {
+        let ds_verified = match verify_rrset(
+            &ds_set.records,
+            &ds_set.sigs,
+            zone,
+            keys,
+            &session.clock,
+            &mut session.work,
+        ) {
             Ok(verified) => verified,
             Err(bogus) => return (ZoneStatus::Bogus(bogus.at(format!("DS {next}"))), 0),
         };
@@ -452,15 +498,29 @@ impl Chain {
         }
         let answer = match self.lookup(fetch, next, RecordType::DNSKEY, session).await {
             Ok(answer) => answer,
-            Err(bogus) => return (ZoneStatus::Bogus(Bogus::new(Ede::DnskeyMissing, bogus.reason).at(format!("DNSKEY {next}"))), 0),
+            Err(bogus) => {
+                return (
+                    ZoneStatus::Bogus(
+                        Bogus::new(Ede::DnskeyMissing, bogus.reason).at(format!("DNSKEY {next}")),
+                    ),
+                    0,
+                )
+            }
         };
         let Some(set) = find_rrset(&answer.answers, next, RecordType::DNSKEY) else {
             return (
-                ZoneStatus::Bogus(Bogus::new(Ede::DnskeyMissing, format!("{next} has a DS but no DNSKEY set"))),
+                ZoneStatus::Bogus(Bogus::new(
+                    Ede::DnskeyMissing,
+                    format!("{next} has a DS but no DNSKEY set"),
+                )),
                 0,
             );
         };
-        let dnskeys: Vec<Dnskey> = set.records.iter().filter_map(|r| Dnskey::from_record(r)).collect();
+        let dnskeys: Vec<Dnskey> = set
+            .records
+            .iter()
+            .filter_map(|r| Dnskey::from_record(r))
+            .collect();
         let trusted: Vec<Dnskey> = dnskeys
             .iter()
             .filter(|key| ds.iter().any(|d| d.matches(next, key)))
@@ -468,11 +528,21 @@ impl Chain {
             .collect();
         if trusted.is_empty() {
             return (
-                ZoneStatus::Bogus(Bogus::new(Ede::DnskeyMissing, format!("no DNSKEY of {next} matches its DS"))),
+                ZoneStatus::Bogus(Bogus::new(
+                    Ede::DnskeyMissing,
+                    format!("no DNSKEY of {next} matches its DS"),
+                )),
                 0,
             );
         }
-        match verify_rrset(&set.records, &set.sigs, next, &trusted, &session.clock, &mut session.work) {
+        match verify_rrset(
+            &set.records,
+            &set.sigs,
+            next,
+            &trusted,
+            &session.clock,
+            &mut session.work,
+        ) {
             Ok(verified) => (
                 ZoneStatus::Secure(dnskeys.into()),
                 ds_ttl.min(set.ttl()).min(verified.expires_in),
@@ -493,10 +563,22 @@ impl Chain {
         let mut out = Vec::new();
         let mut ttl = u32::MAX;
         for set in signed_rrsets(section) {
-            if !matches!(set.rtype, RecordType::NSEC | RecordType::NSEC3 | RecordType::SOA) {
+            if !matches!(
+                set.rtype,
+                RecordType::NSEC | RecordType::NSEC3 | RecordType::SOA
+            ) {
                 continue;
             }
-            if verify_rrset(&set.records, &set.sigs, zone, keys, &session.clock, &mut session.work).is_ok() {
+            if verify_rrset(
+                &set.records,
+                &set.sigs,
+                zone,
+                keys,
+                &session.clock,
+                &mut session.work,
+            )
+            .is_ok()
+            {
                 ttl = ttl.min(set.ttl());
                 out.extend(set.records.iter().map(|r| (*r).clone()));
             }
@@ -513,7 +595,10 @@ impl Chain {
     ) -> Result<Answer, Bogus> {
         session.fetches += 1;
         if session.fetches > MAX_FETCHES {
-            return Err(Bogus::new(Ede::DnssecBogus, "too many DS/DNSKEY lookups for one answer"));
+            return Err(Bogus::new(
+                Ede::DnssecBogus,
+                "too many DS/DNSKEY lookups for one answer",
+            ));
         }
         fetch
             .fetch(name, qtype)
@@ -523,7 +608,11 @@ impl Chain {
 }
 
 /// The RRset (`owner`, `rtype`) of `records` with its signatures.
-pub fn find_rrset<'a>(records: &'a [Record], owner: &Name, rtype: RecordType) -> Option<SignedRrset<'a>> {
+pub fn find_rrset<'a>(
+    records: &'a [Record],
+    owner: &Name,
+    rtype: RecordType,
+) -> Option<SignedRrset<'a>> {
     signed_rrsets(records)
         .into_iter()
         .find(|s| s.rtype == rtype && s.owner == owner)

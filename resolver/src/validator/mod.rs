@@ -9,19 +9,23 @@
 //! answer, and proves denials with NSEC or NSEC3.
 //!
 //! - [`anchor`]: trust anchors (files, inline, the built-in IANA root anchors).
-//! - [`autotrust`]: RFC 5011 tracking of `auto-trust-anchor-file` keys.
 //! - [`chain`]: the chain of trust and the key cache.
 //! - [`crypto`]: the algorithms we verify and DS digests (ring).
-//! - [`denial`]: NSEC and NSEC3 proofs of non-existence.
+//! - [`denial`]: NSEC and NSEC3 proofs of non-existence, over [`nsec`],
+//!   [`nsec3`], [`bitmap`] (type bit maps) and [`names`] (canonical order).
 //! - [`records`]: DNSKEY, DS and RRSIG read from opaque RDATA; the to-be-signed form.
 //! - [`verify`]: one RRset against one zone's keys, within a work budget.
 //! - [`answer`]: a whole answer (chain, wildcards, denial) to one verdict.
 
 pub mod anchor;
 pub mod answer;
+pub mod bitmap;
 pub mod chain;
 pub mod crypto;
 pub mod denial;
+pub mod names;
+pub mod nsec;
+pub mod nsec3;
 pub mod records;
 pub mod verify;
 
@@ -71,6 +75,15 @@ impl Ede {
             Self::RrsigsMissing => 10,
             Self::NsecMissing => 12,
             Self::UnsupportedNsec3Iterations => 27,
+        }
+    }
+
+    /// The denial module's EDE number as ours (12 for a missing proof, 6 otherwise).
+    pub fn from_code(code: u16) -> Self {
+        match code {
+            12 => Self::NsecMissing,
+            27 => Self::UnsupportedNsec3Iterations,
+            _ => Self::DnssecBogus,
         }
     }
 

@@ -6,6 +6,7 @@ use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinDecoder, BinEncodable, BinEncoder};
 
 use super::crypto;
+pub use super::names::canonical_wire as canonical_name;
 
 /// DNSKEY flag: a zone key (RFC 4034 §2.1.1).
 const FLAG_ZONE: u16 = 0x0100;
@@ -229,17 +230,6 @@ impl Rrsig {
         }
         Some(out)
     }
-}
-
-/// A name in canonical wire form: lower case, uncompressed (RFC 4034 §6.2).
-pub fn canonical_name(name: &Name) -> Vec<u8> {
-    let mut out = Vec::with_capacity(name.len() + 2);
-    for label in name.iter() {
-        out.push(label.len() as u8);
-        out.extend(label.iter().map(u8::to_ascii_lowercase));
-    }
-    out.push(0);
-    out
 }
 
 /// A record's RDATA in canonical form: names inside lowercased for the types

@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use hickory_proto::op::ResponseCode;
-use hickory_proto::rr::rdata::NULL;
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use ring::rand::SystemRandom;
 use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
@@ -18,28 +17,23 @@ use crate::iterate::Answer;
 /// Signatures made here are valid from NOW - 1 h to NOW + 30 days.
 pub const NOW: u32 = 1_800_000_000;
 
-/// A record of a type hickory keeps opaque.
+/// A record of a type hickory keeps opaque, with a TTL.
 pub fn opaque(owner: &Name, rtype: RecordType, ttl: u32, rdata: Vec<u8>) -> Record {
-    let mut record = Record::from_rdata(
-        owner.clone(),
-        ttl,
-        RData::Unknown {
-            code: rtype,
-            rdata: NULL::with(rdata),
-        },
-    );
+    let mut record = super::denial::testutil::opaque(owner.clone(), rtype, rdata);
+    record.ttl = ttl;
     record.dns_class = DNSClass::IN;
     record
 }
 
-/// A name from text.
-pub fn name(text: &str) -> Name {
-    Name::from_ascii(text).expect("test name")
-}
+pub use super::denial::testutil::{name, nsec};
 
 /// An A record.
 pub fn a(owner: &str, ip: &str) -> Record {
-    Record::from_rdata(name(owner), 300, RData::A(ip.parse().expect("test address")))
+    Record::from_rdata(
+        name(owner),
+        300,
+        RData::A(ip.parse().expect("test address")),
+    )
 }
 
 /// A zone's signing key.
@@ -57,8 +51,10 @@ impl TestKey {
     /// another number makes a key that claims an algorithm it is not).
     pub fn new(zone: &str, algorithm: u8) -> Self {
         let rng = SystemRandom::new();
-        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).expect("key");
-        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng).expect("key");
+        let pkcs8 =
+            EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).expect("key");
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
+            .expect("key");
         let mut rdata = vec![0x01, 0x01, 3, algorithm];
         rdata.extend_from_slice(&pair.public_key().as_ref()[1..]);
         Self {
@@ -154,7 +150,8 @@ pub struct TableFetch {
 impl TableFetch {
     /// Adds an answer.
     pub fn add(&mut self, owner: &str, rtype: RecordType, answer: Answer) {
-        self.answers.insert((name(owner).to_lowercase(), rtype), answer);
+        self.answers
+            .insert((name(owner).to_lowercase(), rtype), answer);
     }
 
     /// Lookups made so far.

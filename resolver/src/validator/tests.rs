@@ -5,7 +5,7 @@ use hickory_proto::rr::RecordType;
 
 use super::anchor::{parse_anchor_text, AnchorSet};
 use super::records::Ds;
-use super::testing::{a, name, positive, TableFetch, TestKey, NOW};
+use super::testing::{a, name, nsec, positive, TableFetch, TestKey, NOW};
 use super::verify::MAX_VERIFICATIONS;
 use super::{Ede, Security, Validator};
 use crate::config::ValidationConfig;
@@ -23,9 +23,17 @@ fn world() -> World {
     let example = TestKey::new("example.", 13);
     let mut fetch = TableFetch::default();
     fetch.add(".", RecordType::DNSKEY, root.dnskey_answer(&[]));
-    fetch.add("example.", RecordType::DS, positive(root.signed(vec![example.ds()])));
+    fetch.add(
+        "example.",
+        RecordType::DS,
+        positive(root.signed(vec![example.ds()])),
+    );
     fetch.add("example.", RecordType::DNSKEY, example.dnskey_answer(&[]));
-    World { root, example, fetch }
+    World {
+        root,
+        example,
+        fetch,
+    }
 }
 
 fn validator(root: &TestKey, config: &ValidationConfig) -> Validator {
@@ -44,7 +52,13 @@ fn validator(root: &TestKey, config: &ValidationConfig) -> Validator {
     Validator::new(config, anchors)
 }
 
-fn run(validator: &Validator, fetch: &TableFetch, qname: &str, qtype: RecordType, answer: &Answer) -> Security {
+fn run(
+    validator: &Validator,
+    fetch: &TableFetch,
+    qname: &str,
+    qtype: RecordType,
+    answer: &Answer,
+) -> Security {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
@@ -66,11 +80,17 @@ fn chain_from_root_anchor_makes_an_answer_secure() {
     let w = world();
     let v = validator(&w.root, &ValidationConfig::default());
     let answer = positive(w.example.signed(vec![a("www.example.", "192.0.2.1")]));
-    assert_eq!(run(&v, &w.fetch, "www.example.", RecordType::A, &answer), Security::Secure);
+    assert_eq!(
+        run(&v, &w.fetch, "www.example.", RecordType::A, &answer),
+        Security::Secure
+    );
     // DNSKEY of the root, DS and DNSKEY of example.
     assert_eq!(w.fetch.count(), 3);
     // The key cache answers the second time: no lookups.
-    assert_eq!(run(&v, &w.fetch, "www.example.", RecordType::A, &answer), Security::Secure);
+    assert_eq!(
+        run(&v, &w.fetch, "www.example.", RecordType::A, &answer),
+        Security::Secure
+    );
     assert_eq!(w.fetch.count(), 3);
 }
 
@@ -81,7 +101,10 @@ fn tampered_data_is_bogus() {
     let v = validator(&w.root, &ValidationConfig::default());
     let mut answer = positive(w.example.signed(vec![a("www.example.", "192.0.2.1")]));
     answer.answers[0] = a("www.example.", "203.0.113.66");
-    assert_eq!(bogus_code(&run(&v, &w.fetch, "www.example.", RecordType::A, &answer)), Some(6));
+    assert_eq!(
+        bogus_code(&run(&v, &w.fetch, "www.example.", RecordType::A, &answer)),
+        Some(6)
+    );
 }
 
 /// RFC 4035 §5.3.1 and RFC 8914 codes 7 and 8: validity periods.
@@ -90,12 +113,22 @@ fn expired_and_future_signatures_are_bogus_with_their_ede() {
     let w = world();
     let v = validator(&w.root, &ValidationConfig::default());
     let rrset = vec![a("www.example.", "192.0.2.1")];
-    let expired = w.example.sign_between(&rrset, NOW - 40 * 86400, NOW - 10 * 86400);
+    let expired = w
+        .example
+        .sign_between(&rrset, NOW - 40 * 86400, NOW - 10 * 86400);
     let answer = positive(vec![rrset[0].clone(), expired]);
-    assert_eq!(bogus_code(&run(&v, &w.fetch, "www.example.", RecordType::A, &answer)), Some(7));
-    let future = w.example.sign_between(&rrset, NOW + 10 * 86400, NOW + 40 * 86400);
+    assert_eq!(
+        bogus_code(&run(&v, &w.fetch, "www.example.", RecordType::A, &answer)),
+        Some(7)
+    );
+    let future = w
+        .example
+        .sign_between(&rrset, NOW + 10 * 86400, NOW + 40 * 86400);
     let answer = positive(vec![rrset[0].clone(), future]);
-    assert_eq!(bogus_code(&run(&v, &w.fetch, "www.example.", RecordType::A, &answer)), Some(8));
+    assert_eq!(
+        bogus_code(&run(&v, &w.fetch, "www.example.", RecordType::A, &answer)),
+        Some(8)
+    );
 }
 
 /// harden-dnssec-stripped: unsigned data in a signed zone is bogus (EDE 10),
@@ -108,11 +141,15 @@ fn stripped_signatures_are_bogus_unless_hardening_is_off() {
     // The walk to www.example. asks for its DS: the zone says "no such name
     // below example." only with a proof, which this table lacks, so the walk
     // stops bogus or secure at example.; either way the answer is not secure.
-    fetch.add("www.example.", RecordType::DS, Answer {
-        rcode: ResponseCode::NoError,
-        answers: Vec::new(),
-        authorities: Vec::new(),
-    });
+    fetch.add(
+        "www.example.",
+        RecordType::DS,
+        Answer {
+            rcode: ResponseCode::NoError,
+            answers: Vec::new(),
+            authorities: Vec::new(),
+        },
+    );
     let v = validator(&w.root, &ValidationConfig::default());
     let verdict = run(&v, &fetch, "www.example.", RecordType::A, &answer);
     assert!(matches!(verdict, Security::Bogus(_)), "{verdict:?}");
@@ -123,10 +160,14 @@ fn stripped_signatures_are_bogus_unless_hardening_is_off() {
 fn ds_matching_no_key_is_dnskey_missing() {
     let mut w = world();
     let impostor = TestKey::new("example.", 13);
-    w.fetch.add("example.", RecordType::DNSKEY, impostor.dnskey_answer(&[]));
+    w.fetch
+        .add("example.", RecordType::DNSKEY, impostor.dnskey_answer(&[]));
     let v = validator(&w.root, &ValidationConfig::default());
     let answer = positive(impostor.signed(vec![a("www.example.", "192.0.2.1")]));
-    assert_eq!(bogus_code(&run(&v, &w.fetch, "www.example.", RecordType::A, &answer)), Some(9));
+    assert_eq!(
+        bogus_code(&run(&v, &w.fetch, "www.example.", RecordType::A, &answer)),
+        Some(9)
+    );
 }
 
 /// A signature by a key the zone does not publish is bogus, never secure.
@@ -137,7 +178,11 @@ fn signature_by_the_wrong_key_is_bogus() {
     let stranger = TestKey::new("example.", 13);
     let answer = positive(stranger.signed(vec![a("www.example.", "192.0.2.1")]));
     let verdict = run(&v, &w.fetch, "www.example.", RecordType::A, &answer);
-    assert_eq!(bogus_code(&verdict), Some(Ede::DnskeyMissing.code()), "{verdict:?}");
+    assert_eq!(
+        bogus_code(&verdict),
+        Some(Ede::DnskeyMissing.code()),
+        "{verdict:?}"
+    );
 }
 
 /// RFC 4035 §5.2: a DS of an algorithm we do not implement makes the child
@@ -146,10 +191,17 @@ fn signature_by_the_wrong_key_is_bogus() {
 fn unsupported_algorithm_in_ds_makes_the_child_insecure() {
     let mut w = world();
     let odd = TestKey::new("example.", 200);
-    w.fetch.add("example.", RecordType::DS, positive(w.root.signed(vec![odd.ds()])));
+    w.fetch.add(
+        "example.",
+        RecordType::DS,
+        positive(w.root.signed(vec![odd.ds()])),
+    );
     let v = validator(&w.root, &ValidationConfig::default());
     let answer = positive(odd.signed(vec![a("www.example.", "192.0.2.1")]));
-    assert_eq!(run(&v, &w.fetch, "www.example.", RecordType::A, &answer), Security::Insecure);
+    assert_eq!(
+        run(&v, &w.fetch, "www.example.", RecordType::A, &answer),
+        Security::Insecure
+    );
 }
 
 /// domain-insecure (a negative trust anchor) and names under no anchor.
@@ -162,11 +214,20 @@ fn negative_trust_anchors_and_unanchored_names() {
     };
     let v = validator(&w.root, &config);
     let answer = positive(vec![a("www.example.", "192.0.2.1")]);
-    assert_eq!(run(&v, &w.fetch, "www.example.", RecordType::A, &answer), Security::Insecure);
+    assert_eq!(
+        run(&v, &w.fetch, "www.example.", RecordType::A, &answer),
+        Security::Insecure
+    );
     assert_eq!(w.fetch.count(), 0);
     let unanchored = Validator::new(&ValidationConfig::default(), AnchorSet::default());
     assert_eq!(
-        run(&unanchored, &w.fetch, "www.example.", RecordType::A, &answer),
+        run(
+            &unanchored,
+            &w.fetch,
+            "www.example.",
+            RecordType::A,
+            &answer
+        ),
         Security::Indeterminate
     );
 }
@@ -183,13 +244,168 @@ fn colliding_key_tags_cost_bounded_work() {
     dnskeys.push(w.example.dnskey());
     let mut dnskey_answer = dnskeys.clone();
     dnskey_answer.push(w.example.sign(&dnskeys));
-    w.fetch.add("example.", RecordType::DNSKEY, positive(dnskey_answer));
+    w.fetch
+        .add("example.", RecordType::DNSKEY, positive(dnskey_answer));
     let mut answer = rrset.clone();
     for key in &keys {
         answer.push(key.sign(&[a("www.example.", "198.51.100.1")]));
     }
     let v = validator(&w.root, &ValidationConfig::default());
-    let verdict = run(&v, &w.fetch, "www.example.", RecordType::A, &positive(answer));
+    let verdict = run(
+        &v,
+        &w.fetch,
+        "www.example.",
+        RecordType::A,
+        &positive(answer),
+    );
     assert!(matches!(verdict, Security::Bogus(_)), "{verdict:?}");
-    assert!(super::verify::MAX_SIGS_PER_RRSET * super::verify::MAX_KEYS_PER_SIG <= MAX_VERIFICATIONS as usize);
+    assert!(
+        super::verify::MAX_SIGS_PER_RRSET * super::verify::MAX_KEYS_PER_SIG
+            <= MAX_VERIFICATIONS as usize
+    );
+}
+
+/// A negative answer from `key`'s zone: `rcode`, with the records given
+/// signed RRset by RRset.
+fn negative(
+    key: &TestKey,
+    rcode: ResponseCode,
+    rrsets: Vec<Vec<hickory_proto::rr::Record>>,
+) -> Answer {
+    Answer {
+        rcode,
+        answers: Vec::new(),
+        authorities: rrsets.into_iter().flat_map(|set| key.signed(set)).collect(),
+    }
+}
+
+/// RFC 4035 §5.2: a DS denied by an NSEC whose bitmap has NS but no DS is an
+/// insecure delegation: the child's unsigned data is insecure, not bogus.
+#[test]
+fn proven_unsigned_delegation_is_insecure() {
+    let mut w = world();
+    w.fetch.add(
+        "plain.",
+        RecordType::DS,
+        negative(
+            &w.root,
+            ResponseCode::NoError,
+            vec![vec![nsec(
+                "plain.",
+                "z.",
+                &[RecordType::NS, RecordType::NSEC, RecordType::RRSIG],
+            )]],
+        ),
+    );
+    let v = validator(&w.root, &ValidationConfig::default());
+    let answer = positive(vec![a("www.plain.", "192.0.2.7")]);
+    assert_eq!(
+        run(&v, &w.fetch, "www.plain.", RecordType::A, &answer),
+        Security::Insecure
+    );
+    // The same denial with the DS bit set proves nothing: bogus, never insecure.
+    let mut w = world();
+    w.fetch.add(
+        "plain.",
+        RecordType::DS,
+        negative(
+            &w.root,
+            ResponseCode::NoError,
+            vec![vec![nsec(
+                "plain.",
+                "z.",
+                &[RecordType::NS, RecordType::DS],
+            )]],
+        ),
+    );
+    let v = validator(&w.root, &ValidationConfig::default());
+    assert!(matches!(
+        run(&v, &w.fetch, "www.plain.", RecordType::A, &answer),
+        Security::Bogus(_)
+    ));
+}
+
+/// RFC 4035 §5.4: NXDOMAIN is secure with the covering NSEC and the
+/// wildcard-denying NSEC; without the second it is bogus with EDE 12.
+#[test]
+fn nxdomain_needs_both_nsec_proofs() {
+    let w = world();
+    let v = validator(&w.root, &ValidationConfig::default());
+    let soa = soa_record("example.");
+    let covering = nsec("a.example.", "z.example.", &[RecordType::A]);
+    let apex = nsec(
+        "example.",
+        "a.example.",
+        &[RecordType::SOA, RecordType::NS, RecordType::DNSKEY],
+    );
+    let full = negative(
+        &w.example,
+        ResponseCode::NXDomain,
+        vec![vec![soa.clone()], vec![covering.clone()], vec![apex]],
+    );
+    assert_eq!(
+        run(&v, &w.fetch, "nope.example.", RecordType::A, &full),
+        Security::Secure
+    );
+    let partial = negative(
+        &w.example,
+        ResponseCode::NXDomain,
+        vec![vec![soa], vec![covering]],
+    );
+    assert_eq!(
+        bogus_code(&run(&v, &w.fetch, "nope.example.", RecordType::A, &partial)),
+        Some(12)
+    );
+    // Unsigned denial in a signed zone: bogus (harden-dnssec-stripped).
+    let stripped = Answer {
+        rcode: ResponseCode::NXDomain,
+        answers: Vec::new(),
+        authorities: vec![soa_record("example.")],
+    };
+    assert!(matches!(
+        run(&v, &w.fetch, "nope.example.", RecordType::A, &stripped),
+        Security::Bogus(_)
+    ));
+}
+
+/// RFC 4035 §5.3.4: a wildcard expansion (RRSIG labels < owner labels) is
+/// secure only with the NSEC proving the name itself does not exist.
+#[test]
+fn wildcard_answer_needs_the_no_such_name_proof() {
+    let w = world();
+    let v = validator(&w.root, &ValidationConfig::default());
+    // Signed as *.example. and served as host.example.
+    let wildcard = a("*.example.", "192.0.2.9");
+    let sig = w.example.sign(std::slice::from_ref(&wildcard));
+    let mut served = wildcard.clone();
+    served.name = name("host.example.");
+    let mut served_sig = sig.clone();
+    served_sig.name = name("host.example.");
+    let mut answer = positive(vec![served, served_sig]);
+    assert!(matches!(
+        run(&v, &w.fetch, "host.example.", RecordType::A, &answer),
+        Security::Bogus(_)
+    ));
+    answer.authorities = w.example.signed(vec![nsec(
+        "example.",
+        "zz.example.",
+        &[RecordType::SOA, RecordType::NS],
+    )]);
+    assert_eq!(
+        run(&v, &w.fetch, "host.example.", RecordType::A, &answer),
+        Security::Secure
+    );
+}
+
+fn soa_record(zone: &str) -> hickory_proto::rr::Record {
+    let rdata = hickory_proto::rr::rdata::SOA::new(
+        name(&format!("ns.{zone}")),
+        name(&format!("host.{zone}")),
+        1,
+        3600,
+        900,
+        86400,
+        300,
+    );
+    hickory_proto::rr::Record::from_rdata(name(zone), 300, hickory_proto::rr::RData::SOA(rdata))
 }

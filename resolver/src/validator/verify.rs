@@ -129,7 +129,10 @@ pub fn verify_rrset(
     for sig in candidates {
         any = true;
         if !crypto::algorithm_supported(sig.algorithm) {
-            keep(Bogus::new(Ede::DnskeyMissing, "signature algorithm not supported"));
+            keep(Bogus::new(
+                Ede::DnskeyMissing,
+                "signature algorithm not supported",
+            ));
             continue;
         }
         match clock.period(sig) {
@@ -139,17 +142,25 @@ pub fn verify_rrset(
                 continue;
             }
             Period::NotYetValid => {
-                keep(Bogus::new(Ede::SignatureNotYetValid, "signature not yet valid"));
+                keep(Bogus::new(
+                    Ede::SignatureNotYetValid,
+                    "signature not yet valid",
+                ));
                 continue;
             }
             Period::Inverted => {
-                keep(Bogus::new(Ede::DnssecBogus, "signature inception after expiration"));
+                keep(Bogus::new(
+                    Ede::DnssecBogus,
+                    "signature inception after expiration",
+                ));
                 continue;
             }
         }
         let matching = keys
             .iter()
-            .filter(|k| k.tag == sig.key_tag && k.algorithm == sig.algorithm && k.is_usable_zone_key())
+            .filter(|k| {
+                k.tag == sig.key_tag && k.algorithm == sig.algorithm && k.is_usable_zone_key()
+            })
             .take(MAX_KEYS_PER_SIG);
         let mut data: Option<Vec<u8>> = None;
         let mut tried = false;
@@ -159,18 +170,28 @@ pub fn verify_rrset(
                 data = sig.signed_data(rrset);
             }
             let Some(signed) = &data else {
-                keep(Bogus::new(Ede::DnssecBogus, "RRset cannot be put in canonical form"));
+                keep(Bogus::new(
+                    Ede::DnssecBogus,
+                    "RRset cannot be put in canonical form",
+                ));
                 break;
             };
             if !work.take() {
-                return Err(Bogus::new(Ede::DnssecBogus, "validation work limit reached"));
+                return Err(Bogus::new(
+                    Ede::DnssecBogus,
+                    "validation work limit reached",
+                ));
             }
             match crypto::verify(key.algorithm, key.public_key(), signed, &sig.signature) {
                 Ok(()) => {
                     let expires_in = sig.expiration.wrapping_sub(clock.now);
                     return Ok(Verified {
                         labels: sig.labels,
-                        expires_in: if (expires_in as i32) < 0 { 0 } else { expires_in },
+                        expires_in: if (expires_in as i32) < 0 {
+                            0
+                        } else {
+                            expires_in
+                        },
                         original_ttl: sig.original_ttl,
                     });
                 }
@@ -183,7 +204,10 @@ pub fn verify_rrset(
             }
         }
         if !tried {
-            keep(Bogus::new(Ede::DnskeyMissing, "no DNSKEY matches the signature's key tag"));
+            keep(Bogus::new(
+                Ede::DnskeyMissing,
+                "no DNSKEY matches the signature's key tag",
+            ));
         }
     }
     if !any {
@@ -214,7 +238,11 @@ mod tests {
     /// expiration (within a tenth of its period, clamped) still counts.
     #[test]
     fn validity_period_uses_serial_arithmetic_and_skew() {
-        let clock = |now| Clock { now, skew_min: 3600, skew_max: 86400 };
+        let clock = |now| Clock {
+            now,
+            skew_min: 3600,
+            skew_max: 86400,
+        };
         let s = sig(1_000_000, 1_000_000 + 30 * 86400);
         assert_eq!(clock(1_000_100).period(&s), Period::Valid);
         assert_eq!(clock(1_000_000 - 3000).period(&s), Period::Valid);
