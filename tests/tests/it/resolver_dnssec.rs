@@ -153,3 +153,105 @@ async fn a_validating_unbound_forwarding_to_us_finds_everything_secure() {
     let _ = unbound.wait_exit(Duration::from_secs(10)).await;
     ours.stop().await;
 }
+
+/// Issue 15, RFC 4035 §5 and RFC 6840 §5.8: validating with the island's
+/// anchor, secure answers (positive, CNAME, MX, wildcard, NODATA, NXDOMAIN)
+/// carry AD for clients that set DO or AD, never for others; names under no
+/// anchor are served without AD.
+#[tokio::test]
+async fn validating_with_a_trust_anchor_sets_ad_on_secure_answers() {
+    let hierarchy = Hierarchy::start_unique().await.unwrap();
+    let anchor = hierarchy.trust_anchor("signed.com.").unwrap().to_string();
+    let extra = format!("  module-config: \"validator iterator\"\n  trust-anchor: \"{anchor}\"\n  val-log-level: 1\n");
+    let ours = TestResolver::start_with(hierarchy, &extra, "").await;
+    let cases = [
+        ("www.signed.com", "A", "NOERROR"),
+        ("alias.signed.com", "A", "NOERROR"),
+        ("mail.signed.com", "MX", "NOERROR"),
+        ("w2.wild.signed.com", "A", "NOERROR"),
+        ("www.signed.com", "AAAA", "NOERROR"),
+        ("nope.signed.com", "A", "NXDOMAIN"),
+    ];
+    for (name, rtype, status) in cases {
+        let r = ours.dig().dnssec().run(name, rtype).await.unwrap();
+        assert_eq!(r.status, status, "{name} {rtype}: {}", r.raw);
+        assert!(r.has_flag("ad"), "{name} {rtype} not secure: {}", r.raw);
+        // From cache, a client that sets neither DO nor AD gets no AD.
+        let plain = ours.dig().arg("+noadflag").run(name, rtype).await.unwrap();
+        assert_eq!(plain.status, status);
+        assert!(!plain.has_flag("ad"), "{name} {rtype}: {}", plain.raw);
+        // kdig sets AD without DO: AD back (RFC 6840 §5.8).
+        let kdig = e2e::dig::Dig::kdig(ours.ip)
+            .port(ours.udp.port())
+            .arg("+adflag")
+            .run(name, rtype)
+            .await
+            .unwrap();
+        assert!(kdig.has_flag("ad"), "{name} {rtype}: {}", kdig.raw);
+    }
+    // No anchor above example.com: answered, never AD.
+    let unanchored = ours
+        .dig()
+        .dnssec()
+        .run("www.example.com", "A")
+        .await
+        .unwrap();
+    assert_eq!(unanchored.answers_of("A"), vec!["192.0.2.1"]);
+    assert!(!unanchored.has_flag("ad"), "{}", unanchored.raw);
+    let scrape = ours.scrape().await;
+    assert!(
+        scrape
+            .value("unbound_answers_secure_total", &[])
+            .unwrap_or(0.0)
+            >= 12.0
+    );
+    assert!(
+        scrape
+            .value("unbound_validations_total", &[("outcome", "secure")])
+            .unwrap_or(0.0)
+            >= 6.0
+    );
+    ours.stop().await;
+}
+
+/// Issue 15, RFC 8914 and RFC 4035 §3.2.2: with an anchor that matches no key
+/// of the zone every answer is bogus: SERVFAIL with EDE 9 (DNSKEY Missing),
+/// counted; a client setting CD gets the data, without AD.
+#[tokio::test]
+async fn a_broken_chain_is_servfail_with_an_extended_error_and_cd_gets_the_data() {
+    let hierarchy = Hierarchy::start_unique().await.unwrap();
+    let anchor = hierarchy.trust_anchor("signed.com.").unwrap().to_string();
+    // Same key tag and algorithm, another digest.
+    let mut words: Vec<String> = anchor.split_whitespace().map(str::to_string).collect();
+    let digest = words.last_mut().unwrap();
+    *digest = digest.chars().rev().collect();
+    let wrong = words.join(" ");
+    let extra = format!("  module-config: \"validator iterator\"\n  trust-anchor: \"{wrong}\"\n");
+    let ours = TestResolver::start_with(hierarchy, &extra, "").await;
+    let r = ours
+        .dig()
+        .dnssec()
+        .run("www.signed.com", "A")
+        .await
+        .unwrap();
+    assert_eq!(r.status, "SERVFAIL", "{}", r.raw);
+    assert!(r.raw.contains("EDE: 9"), "{}", r.raw);
+    let cd = ours
+        .dig()
+        .dnssec()
+        .arg("+cd")
+        .run("www.signed.com", "A")
+        .await
+        .unwrap();
+    assert_eq!(cd.answers_of("A"), vec!["192.0.2.30"], "{}", cd.raw);
+    assert!(!cd.has_flag("ad"), "{}", cd.raw);
+    let scrape = ours.scrape().await;
+    assert!(scrape.value("unbound_answers_bogus", &[]).unwrap_or(0.0) >= 1.0);
+    assert!(
+        scrape
+            .value("unbound_validation_failures_total", &[("ede", "9")])
+            .unwrap_or(0.0)
+            >= 1.0
+    );
+    ours.stop().await;
+}
