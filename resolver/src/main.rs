@@ -45,9 +45,17 @@ fn main() -> ExitCode {
         }
     };
     if args.common.check_config {
+        let validation = match config.validation_summary() {
+            Ok(text) => text,
+            Err(error) => {
+                eprintln!("{error}");
+                return ExitCode::from(EX_USAGE);
+            }
+        };
         #[allow(clippy::print_stdout)]
         {
             println!("{}", config.summary());
+            println!("{validation}");
         }
         return ExitCode::SUCCESS;
     }

@@ -540,6 +540,41 @@ impl Config {
         (udp, tcp, tls)
     }
 
+    /// What `--check-config` says about DNSSEC: whether validation is on and
+    /// with which trust anchors (the anchor files are read, so a broken one
+    /// is reported here as it would be at start).
+    pub fn validation_summary(&self) -> Result<String, ConfigError> {
+        if !self.modules.contains(&Module::Validator) {
+            return Ok("DNSSEC validation: off (no validator in module-config)".to_string());
+        }
+        let anchors = self.validation.load_anchors()?;
+        if anchors.is_empty() {
+            return Ok("DNSSEC validation: off (no trust anchor configured)".to_string());
+        }
+        let mut out = format!("DNSSEC validation: on; trust anchors: {anchors}");
+        let auto: Vec<String> = self
+            .validation
+            .auto_files()
+            .map(|p| p.display().to_string())
+            .collect();
+        if !auto.is_empty() {
+            let _ = write!(out, "; RFC 5011 tracked: {}", auto.join(", "));
+        }
+        if !self.validation.domain_insecure.is_empty() {
+            let names: Vec<String> = self
+                .validation
+                .domain_insecure
+                .iter()
+                .map(Name::to_string)
+                .collect();
+            let _ = write!(out, "; domain-insecure: {}", names.join(", "));
+        }
+        if self.validation.permissive {
+            out.push_str("; val-permissive-mode: bogus answers are served");
+        }
+        Ok(out)
+    }
+
     /// One screen describing the effective configuration, for `--check-config`.
     pub fn summary(&self) -> String {
         let mut out = String::new();
