@@ -1186,3 +1186,6 @@ impl AutoTrust {
         self.files.iter_mut().find(|f| *f.point.zone() == zone)
     }
 }
+
+#[cfg(test)]
+mod tests;
