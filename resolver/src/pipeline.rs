@@ -1053,6 +1053,17 @@ impl<T: Transport> Engine<T> {
         self.cachedb.as_ref()
     }
 
+    /// RFC 5011 active refresh: probes the tracked trust anchors that are due.
+    /// Returns when the next probe is due (Unix seconds), if any anchor is tracked.
+    pub async fn refresh_trust_anchors(&self) -> Option<u64> {
+        let validator = self.validator.as_ref()?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        validator.refresh_anchors(&self.recursor, now).await;
+        validator.chain().next_probe()
+    }
+
     /// Refreshes the gauges derived from cache sizes (called before a scrape).
     pub fn refresh_gauges(&self) {
         let metrics = &self.metrics;

@@ -198,6 +198,7 @@ pub async fn run(
             }
         });
     }
+    spawn_trust_anchor_refresh(pipeline.clone(), shutdown.clone());
     spawn_reload_on_sighup(
         config.clone(),
         pipeline.clone(),
@@ -216,6 +217,31 @@ pub async fn run(
     tokio::time::sleep(Duration::from_millis(10)).await;
     tracing::info!("resolver stopped");
     Ok(())
+}
+
+/// RFC 5011 §2.3 active refresh of `auto-trust-anchor-file` anchors: probes
+/// each tracked zone when its trust point says it is due (between one hour
+/// and fifteen days), checking at least hourly, whatever engine is current.
+fn spawn_trust_anchor_refresh(pipeline: Arc<Pipeline<NetTransport>>, shutdown: Shutdown) {
+    tokio::spawn(async move {
+        loop {
+            let Some(next) = pipeline.engine().refresh_trust_anchors().await else {
+                // No tracked anchor in this engine; a reload may bring one.
+                tokio::select! {
+                    _ = shutdown.requested() => return,
+                    _ = tokio::time::sleep(Duration::from_secs(3600)) => continue,
+                }
+            };
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            let wait = next.saturating_sub(now).clamp(60, 3600);
+            tokio::select! {
+                _ = shutdown.requested() => return,
+                _ = tokio::time::sleep(Duration::from_secs(wait)) => {}
+            }
+        }
+    });
 }
 
 /// SIGHUP re-reads the config file and swaps in a fresh engine (access control,

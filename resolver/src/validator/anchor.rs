@@ -172,6 +172,17 @@ impl AnchorSet {
         entry.keys = keys;
     }
 
+    /// Replaces every anchor of `zone` (an RFC 5011 update: DS anchors go once
+    /// DNSKEYs are tracked); an empty `anchor` removes the zone, as Unbound
+    /// deletes a revoked trust point.
+    pub fn replace_zone(&mut self, zone: &Name, anchor: ZoneAnchor) {
+        if anchor.ds.is_empty() && anchor.keys.is_empty() {
+            self.zones.remove(&zone.to_lowercase());
+        } else {
+            self.zones.insert(zone.to_lowercase(), anchor);
+        }
+    }
+
     /// The deepest anchored zone at or above `name`, with its anchors.
     pub fn closest(&self, name: &Name) -> Option<(&Name, &ZoneAnchor)> {
         let mut candidate = name.to_lowercase();

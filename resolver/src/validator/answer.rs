@@ -44,10 +44,15 @@ struct WildcardClaim {
 
 impl Validator {
     /// A validator with `anchors` (already read, see `ValidationConfig::load_anchors`).
-    pub fn new(config: &ValidationConfig, anchors: AnchorSet) -> Self {
+    pub fn new(
+        config: &ValidationConfig,
+        anchors: AnchorSet,
+        autotrust: Option<super::autotrust::AutoTrust>,
+    ) -> Self {
         Self {
             chain: Chain::new(
                 anchors,
+                autotrust,
                 config.domain_insecure.clone(),
                 config.key_cache_size,
                 config.bogus_ttl,
@@ -74,11 +79,41 @@ impl Validator {
         if !config.modules.contains(&crate::config::Module::Validator) {
             return Ok(None);
         }
-        let anchors = config.validation.load_anchors()?;
+        let mut anchors = config.validation.load_anchors()?;
+        let autotrust = if config.validation.auto_files().next().is_some() {
+            let auto =
+                super::autotrust::AutoTrust::from_config(&config.validation).map_err(|e| {
+                    let location = config
+                        .validation
+                        .anchors
+                        .iter()
+                        .find_map(|a| match &a.source {
+                            crate::config::AnchorSource::AutoFile(_) => a.location.clone(),
+                            _ => None,
+                        });
+                    common::config::ConfigError {
+                        location,
+                        key: "auto-trust-anchor-file".to_string(),
+                        kind: common::config::ConfigErrorKind::Invalid(e.to_string()),
+                    }
+                })?;
+            // The trust points decide which of their keys anchor (RFC 5011 states).
+            auto.apply_to(&mut anchors);
+            Some(auto)
+        } else {
+            None
+        };
         if anchors.is_empty() {
             return Ok(None);
         }
-        Ok(Some(Self::new(&config.validation, anchors)))
+        Ok(Some(Self::new(&config.validation, anchors, autotrust)))
+    }
+
+    /// RFC 5011 active refresh of the tracked anchors that are due now.
+    pub async fn refresh_anchors<F: Fetch>(&self, fetch: &F, now_unix: u64) {
+        self.chain
+            .probe_due(fetch, self.clock(now_unix), now_unix)
+            .await;
     }
 
     /// The chain of trust (anchors and key cache).

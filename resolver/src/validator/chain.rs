@@ -18,7 +18,9 @@ use quick_cache::Weighter;
 use tokio::time::Instant;
 
 use super::anchor::{AnchorSet, ZoneAnchor};
+use super::autotrust::{AutoTrust, DnskeyProbe};
 use super::denial::{self, DenialLimits, DsDenial, Nsec3Budget};
+use super::records::FLAG_REVOKE;
 use super::records::{Dnskey, Ds, Rrsig};
 use super::verify::{verify_rrset, Clock, Work};
 use super::{Bogus, Ede, Fetch};
@@ -219,6 +221,9 @@ pub fn signed_rrsets(records: &[Record]) -> Vec<SignedRrset<'_>> {
 #[derive(Debug)]
 pub struct Chain {
     anchors: arc_swap::ArcSwap<AnchorSet>,
+    /// RFC 5011 trust points (`auto-trust-anchor-file`), fed every DNSKEY set
+    /// fetched for their zones.
+    autotrust: Option<parking_lot::Mutex<AutoTrust>>,
     domain_insecure: Vec<Name>,
     cache: KeyCache,
     bogus_ttl: u32,
@@ -229,6 +234,7 @@ impl Chain {
     /// A chain over `anchors`.
     pub fn new(
         anchors: AnchorSet,
+        autotrust: Option<AutoTrust>,
         domain_insecure: Vec<Name>,
         key_cache_size: u64,
         bogus_ttl: u32,
@@ -236,6 +242,7 @@ impl Chain {
     ) -> Self {
         Self {
             anchors: arc_swap::ArcSwap::from_pointee(anchors),
+            autotrust: autotrust.map(parking_lot::Mutex::new),
             domain_insecure,
             cache: KeyCache::new(key_cache_size),
             bogus_ttl,
@@ -253,9 +260,68 @@ impl Chain {
         self.anchors.load_full()
     }
 
-    /// Replaces the anchors (an RFC 5011 update); cached statuses stay.
-    pub fn set_anchors(&self, anchors: AnchorSet) {
-        self.anchors.store(Arc::new(anchors));
+    /// The next RFC 5011 active refresh (Unix seconds), if any zone is tracked.
+    pub fn next_probe(&self) -> Option<u64> {
+        self.autotrust.as_ref()?.lock().next_probe()
+    }
+
+    /// RFC 5011 §2.3 active refresh: fetches the DNSKEY set of every tracked
+    /// zone due at `now_unix` and feeds it to its trust point. A trusted key
+    /// set that changed replaces the zone's anchors and its cached keys.
+    pub async fn probe_due<F: Fetch>(&self, fetch: &F, clock: Clock, now_unix: u64) {
+        let due: Vec<Name> = match &self.autotrust {
+            Some(auto) => auto.lock().due(now_unix).cloned().collect(),
+            None => return,
+        };
+        for zone in due {
+            let mut session = Session::new(clock);
+            let status = match fetch.fetch(&zone, RecordType::DNSKEY).await {
+                Ok(answer) => {
+                    let anchors = self.anchors.load_full();
+                    match anchors.closest(&zone).filter(|(z, _)| **z == zone) {
+                        Some((_, anchor)) => {
+                            let anchor = anchor.clone();
+                            Some(self.verify_anchor_keys(
+                                &zone,
+                                &anchor,
+                                &answer,
+                                now_unix,
+                                &mut session,
+                            ))
+                        }
+                        None => None,
+                    }
+                }
+                Err(error) => {
+                    tracing::info!(%zone, %error, "RFC 5011 probe: DNSKEY lookup failed");
+                    if let Some(auto) = &self.autotrust {
+                        if let Some(anchor) = auto.lock().probe_failed(&zone, now_unix) {
+                            self.replace_anchor(&zone, anchor);
+                        }
+                    }
+                    None
+                }
+            };
+            if let Some((status, ttl)) = status {
+                let ttl = if matches!(status, ZoneStatus::Bogus(_)) {
+                    self.bogus_ttl
+                } else {
+                    ttl
+                };
+                self.cache.put(&zone, status, ttl, Instant::now());
+            }
+        }
+    }
+
+    fn replace_anchor(&self, zone: &Name, anchor: ZoneAnchor) {
+        let current = self.anchors.load_full();
+        if current.zones().any(|(z, a)| z == zone && *a == anchor) {
+            return;
+        }
+        let mut next = (*current).clone();
+        next.replace_zone(zone, anchor);
+        self.anchors.store(Arc::new(next));
+        tracing::info!(%zone, "trust anchors updated (RFC 5011)");
     }
 
     /// NSEC3 and denial limits.
@@ -359,6 +425,55 @@ impl Chain {
             Ok(answer) => answer,
             Err(bogus) => return (ZoneStatus::Bogus(bogus.at(format!("DNSKEY {zone}"))), 0),
         };
+        let now_unix = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        self.verify_anchor_keys(zone, anchor, &answer, now_unix, session)
+    }
+
+    /// Verifies a fetched DNSKEY answer of an anchored zone against its
+    /// anchors, and tells the zone's RFC 5011 trust point what was seen.
+    fn verify_anchor_keys(
+        &self,
+        zone: &Name,
+        anchor: &ZoneAnchor,
+        answer: &Answer,
+        now_unix: u64,
+        session: &mut Session,
+    ) -> (ZoneStatus, u32) {
+        let status = self.verify_against_anchor(zone, anchor, answer, session);
+        if let Some(auto) = &self.autotrust {
+            if let Some(set) = find_rrset(&answer.answers, zone, RecordType::DNSKEY) {
+                let keys: Vec<Dnskey> = set
+                    .records
+                    .iter()
+                    .filter_map(|r| Dnskey::from_record(r))
+                    .collect();
+                let expirations: Vec<u32> = set.sigs.iter().map(|s| s.expiration).collect();
+                let revoked = self_signed_revoked(&set, zone, &keys, session);
+                let probe = DnskeyProbe {
+                    keys: &keys,
+                    ttl: set.ttl(),
+                    sig_expirations: &expirations,
+                    revoked_self_signed: &revoked,
+                    verified: matches!(status.0, ZoneStatus::Secure(_)),
+                };
+                let updated = auto.lock().observe(zone, &probe, now_unix);
+                if let Some(updated) = updated {
+                    self.replace_anchor(zone, updated);
+                }
+            }
+        }
+        status
+    }
+
+    fn verify_against_anchor(
+        &self,
+        zone: &Name,
+        anchor: &ZoneAnchor,
+        answer: &Answer,
+        session: &mut Session,
+    ) -> (ZoneStatus, u32) {
         let Some(set) = find_rrset(&answer.answers, zone, RecordType::DNSKEY) else {
             return (
                 ZoneStatus::Bogus(Bogus::new(
@@ -605,6 +720,32 @@ impl Chain {
             .await
             .map_err(|e| Bogus::new(Ede::DnssecBogus, format!("lookup failed: {e}")))
     }
+}
+
+/// The REVOKE+SEP keys of a DNSKEY set whose own signature verifies the set
+/// (RFC 5011 §2.1: the owner of a key may always revoke it; Unbound's
+/// `rr_is_selfsigned_revoked`).
+fn self_signed_revoked(
+    set: &SignedRrset<'_>,
+    zone: &Name,
+    keys: &[Dnskey],
+    session: &mut Session,
+) -> Vec<Dnskey> {
+    keys.iter()
+        .filter(|k| k.flags & FLAG_REVOKE != 0 && k.flags & super::records::FLAG_SEP != 0)
+        .filter(|k| {
+            verify_rrset(
+                &set.records,
+                &set.sigs,
+                zone,
+                std::slice::from_ref(*k),
+                &session.clock,
+                &mut session.work,
+            )
+            .is_ok()
+        })
+        .cloned()
+        .collect()
 }
 
 /// The RRset (`owner`, `rtype`) of `records` with its signatures.

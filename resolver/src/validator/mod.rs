@@ -9,6 +9,7 @@
 //! answer, and proves denials with NSEC or NSEC3.
 //!
 //! - [`anchor`]: trust anchors (files, inline, the built-in IANA root anchors).
+//! - [`autotrust`]: RFC 5011 tracking of `auto-trust-anchor-file:` (Unbound's autotrust.c).
 //! - [`chain`]: the chain of trust and the key cache.
 //! - [`crypto`]: the algorithms we verify and DS digests (ring).
 //! - [`denial`]: NSEC and NSEC3 proofs of non-existence, over [`nsec`],
@@ -19,6 +20,7 @@
 
 pub mod anchor;
 pub mod answer;
+pub mod autotrust;
 pub mod bitmap;
 pub mod chain;
 pub mod crypto;

@@ -49,7 +49,7 @@ fn validator(root: &TestKey, config: &ValidationConfig) -> Validator {
     for line in parse_anchor_text(&text).unwrap() {
         anchors.add(line);
     }
-    Validator::new(config, anchors)
+    Validator::new(config, anchors, None)
 }
 
 fn run(
@@ -219,7 +219,7 @@ fn negative_trust_anchors_and_unanchored_names() {
         Security::Insecure
     );
     assert_eq!(w.fetch.count(), 0);
-    let unanchored = Validator::new(&ValidationConfig::default(), AnchorSet::default());
+    let unanchored = Validator::new(&ValidationConfig::default(), AnchorSet::default(), None);
     assert_eq!(
         run(
             &unanchored,

@@ -255,3 +255,41 @@ async fn a_broken_chain_is_servfail_with_an_extended_error_and_cd_gets_the_data(
     );
     ours.stop().await;
 }
+
+/// Issue 15, RFC 5011: an `auto-trust-anchor-file` holding only the zone's DS
+/// validates, and the file is written back in Unbound's autotrust format with
+/// the DNSKEY the DS matched now VALID (so Unbound and we can both read it).
+#[tokio::test]
+async fn auto_trust_anchor_file_validates_and_is_written_back() {
+    let hierarchy = Hierarchy::start_unique().await.unwrap();
+    let anchor = hierarchy.trust_anchor("signed.com.").unwrap().to_string();
+    let dir = crate::resolver_support::scratch_dir("autotrust");
+    let file = dir.join("signed.com.key");
+    std::fs::write(&file, format!("{anchor}\n")).unwrap();
+    let extra = format!(
+        "  module-config: \"validator iterator\"\n  auto-trust-anchor-file: \"{}\"\n",
+        file.display()
+    );
+    let ours = TestResolver::start_with(hierarchy, &extra, "").await;
+    let r = ours
+        .dig()
+        .dnssec()
+        .run("www.signed.com", "A")
+        .await
+        .unwrap();
+    assert!(r.has_flag("ad"), "{}", r.raw);
+    let mut text = String::new();
+    for _ in 0..50 {
+        text = std::fs::read_to_string(&file).unwrap();
+        if text.contains(";;state=2") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(text.starts_with("; autotrust trust anchor file"), "{text}");
+    assert!(
+        text.contains("DNSKEY\t257 3 13") && text.contains(";;state=2 [  VALID  ]"),
+        "{text}"
+    );
+    ours.stop().await;
+}
