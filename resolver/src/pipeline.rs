@@ -850,8 +850,17 @@ impl<T: Transport> Engine<T> {
         };
         // 2. iterator, then 3. validator on what it answered.
         let outcome = match self.iterate(qname, qtype, leeway).await {
-            Ok(answer) => {
-                let security = self.validate(qname, qtype, &answer).await;
+            Ok(mut answer) => {
+                let (security, ttl_cap) = self.validate(qname, qtype, &answer).await;
+                if let Some(cap) = ttl_cap {
+                    for record in answer
+                        .answers
+                        .iter_mut()
+                        .chain(answer.authorities.iter_mut())
+                    {
+                        record.ttl = record.ttl.min(cap);
+                    }
+                }
                 match self.cache_entry(qname, qtype, &answer, security, Instant::now()) {
                     // 4. store: memory cache at once, cachedb in the background.
                     Some((entry, ttl)) => {
@@ -894,7 +903,7 @@ impl<T: Transport> Engine<T> {
             let Some(answer) = answer_of(entry.wire()) else {
                 return CachedbHit::Miss;
             };
-            let security = self.validate(qname, qtype, &answer).await;
+            let (security, _) = self.validate(qname, qtype, &answer).await;
             if matches!(security, Security::Bogus(_)) {
                 tracing::debug!(%qname, ?qtype, "cachedb entry is bogus; resolving instead");
                 return CachedbHit::Miss;
@@ -908,19 +917,25 @@ impl<T: Transport> Engine<T> {
         }
     }
 
-    /// Step 3: the validator's verdict on an answer (Unchecked when off).
-    async fn validate(&self, qname: &Name, qtype: RecordType, answer: &Answer) -> Security {
+    /// Step 3: the validator's verdict on an answer (Unchecked when off), and
+    /// how long its signatures allow it to be cached.
+    async fn validate(
+        &self,
+        qname: &Name,
+        qtype: RecordType,
+        answer: &Answer,
+    ) -> (Security, Option<u32>) {
         let Some(validator) = &self.validator else {
-            return Security::Unchecked;
+            return (Security::Unchecked, None);
         };
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        let security = validator
-            .validate(&self.recursor, qname, qtype, answer, now)
+        let (security, ttl_cap) = validator
+            .validate_with_ttl_cap(&self.recursor, qname, qtype, answer, now)
             .await;
         self.metrics.validation.count(&security);
-        security
+        (security, ttl_cap)
     }
 
     /// Step 2: the iterator (recursion, or forwarding per zone).

@@ -142,13 +142,33 @@ impl Validator {
         answer: &Answer,
         now_unix: u64,
     ) -> Security {
-        let verdict = self.verdict(fetch, qname, qtype, answer, now_unix).await;
+        self.validate_with_ttl_cap(fetch, qname, qtype, answer, now_unix)
+            .await
+            .0
+    }
+
+    /// Like [`Validator::validate`], with the seconds until the first
+    /// signature the verdict rests on expires (None when nothing was verified):
+    /// no record of the answer may be cached longer (RFC 4035 §5.3.3).
+    pub async fn validate_with_ttl_cap<F: Fetch>(
+        &self,
+        fetch: &F,
+        qname: &Name,
+        qtype: RecordType,
+        answer: &Answer,
+        now_unix: u64,
+    ) -> (Security, Option<u32>) {
+        let mut session = Session::new(self.clock(now_unix));
+        let verdict = self
+            .verdict(fetch, qname, qtype, answer, &mut session)
+            .await;
         if let Security::Bogus(bogus) = &verdict {
             if self.options.log_level >= 1 {
                 tracing::info!(name = %qname, qtype = %qtype, reason = %bogus, "validation failure");
             }
         }
-        verdict
+        let cap = (session.ttl_cap != u32::MAX).then_some(session.ttl_cap);
+        (verdict, cap)
     }
 
     async fn verdict<F: Fetch>(
@@ -157,7 +177,7 @@ impl Validator {
         qname: &Name,
         qtype: RecordType,
         answer: &Answer,
-        now_unix: u64,
+        session: &mut Session,
     ) -> Security {
         if self.chain.is_domain_insecure(qname) {
             return Security::Insecure;
@@ -165,13 +185,12 @@ impl Validator {
         if !self.chain.is_anchored(qname) {
             return Security::Indeterminate;
         }
-        let mut session = Session::new(self.clock(now_unix));
         let sets = signed_rrsets(&answer.answers);
         let mut status = Security::Secure;
         let mut claims = Vec::new();
         for set in &sets {
             let verdict = self
-                .rrset_status(fetch, set, &sets, &mut session, &mut claims)
+                .rrset_status(fetch, set, &sets, session, &mut claims)
                 .await;
             status = status.and(verdict);
             if matches!(status, Security::Bogus(_)) {
@@ -179,12 +198,9 @@ impl Validator {
             }
         }
         for claim in claims {
-            let (proofs, _) = self.chain.verified_proofs(
-                &answer.authorities,
-                &claim.zone,
-                &claim.keys,
-                &mut session,
-            );
+            let (proofs, _) =
+                self.chain
+                    .verified_proofs(&answer.authorities, &claim.zone, &claim.keys, session);
             let proof = denial::prove_wildcard_expansion(
                 &claim.owner,
                 &claim.closest_encloser,
@@ -202,7 +218,7 @@ impl Validator {
         }
         if let Some(final_name) = denied_name(qname, qtype, answer, &sets) {
             let negative = self
-                .denial_status(fetch, &final_name, qtype, answer, &mut session)
+                .denial_status(fetch, &final_name, qtype, answer, session)
                 .await;
             status = status.and(negative);
         }
@@ -262,6 +278,7 @@ impl Validator {
                     &mut session.work,
                 ) {
                     Ok(verified) => {
+                        session.ttl_cap = session.ttl_cap.min(verified.expires_in);
                         if verified.labels < set.owner.num_labels() {
                             claims.push(WildcardClaim {
                                 owner: set.owner.clone(),

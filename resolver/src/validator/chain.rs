@@ -130,6 +130,9 @@ pub struct Session {
     pub work: Work,
     /// NSEC3 hashes left.
     pub nsec3: Nsec3Budget,
+    /// Seconds until the first signature of the answer expires: no record of
+    /// it may be cached longer (RFC 4035 §5.3.3).
+    pub ttl_cap: u32,
     fetches: u32,
 }
 
@@ -140,6 +143,7 @@ impl Session {
             clock,
             work: Work::new(super::verify::MAX_VERIFICATIONS),
             nsec3: Nsec3Budget::new(super::denial::MAX_NSEC3_HASHES),
+            ttl_cap: u32::MAX,
             fetches: 0,
         }
     }

@@ -409,3 +409,25 @@ fn soa_record(zone: &str) -> hickory_proto::rr::Record {
     );
     hickory_proto::rr::Record::from_rdata(name(zone), 300, hickory_proto::rr::RData::SOA(rdata))
 }
+
+/// RFC 4035 §5.3.3: an answer is cached no longer than its signatures last.
+#[test]
+fn signature_expiry_caps_the_cache_lifetime() {
+    let w = world();
+    let v = validator(&w.root, &ValidationConfig::default());
+    let rrset = vec![a("www.example.", "192.0.2.1")];
+    let sig = w.example.sign_between(&rrset, NOW - 3600, NOW + 100);
+    let answer = positive(vec![rrset[0].clone(), sig]);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let (security, cap) = runtime.block_on(v.validate_with_ttl_cap(
+        &w.fetch,
+        &name("www.example."),
+        RecordType::A,
+        &answer,
+        u64::from(NOW),
+    ));
+    assert_eq!((security, cap), (Security::Secure, Some(100)));
+}
