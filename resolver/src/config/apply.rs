@@ -132,9 +132,6 @@ const DNSSEC: &str = "DNSSEC validation is not implemented; this key has no effe
 const HARDEN: &str =
     "this hardening option is not implemented (harden-glue is); this key has no effect";
 const CAPS: &str = "0x20 query-name randomisation is not implemented; this key has no effect";
-const PRIVATE: &str =
-    "DNS-rebinding protection is not implemented: answers with private addresses are passed \
-                       through; this key has no effect";
 const RESPONSES: &str = "response shaping is built in; this key has no effect";
 const RATELIMIT: &str =
     "rate limiting is done by the lb in front of the resolver; this key has no effect";
@@ -299,8 +296,8 @@ pub(crate) static SERVER_KEYS: &[KeyDef] = &[
     warn("caps-whitelist", "example.com", CAPS),
     warn("caps-exempt", "example.com", CAPS),
     warn("unwanted-reply-threshold", "10000000", HARDEN),
-    warn("private-address", "10.0.0.0/8", PRIVATE),
-    warn("private-domain", "example.internal", PRIVATE),
+    apply("private-address", "10.0.0.0/8", private_address),
+    apply("private-domain", "example.internal", private_domain),
     warn("prefetch-key", "no", DNSSEC),
     apply("prefetch", "yes", prefetch),
     warn("deny-any", "no", RESPONSES),
@@ -1422,6 +1419,32 @@ fn target_fetch_policy(b: &mut Builder, d: &Directive) -> Result<(), ConfigError
 
 fn harden_glue(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
     b.server().harden_glue = yes_no(d)?;
+    Ok(())
+}
+
+/// `private-address: <IP or netblock>` (iter_priv.c read_addrs: netblockstrtoaddr,
+/// which masks host bits; a duplicate is ignored).
+fn private_address(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
+    let written = parse_ip_net(one(d)?).map_err(|e| invalid(d, e))?;
+    let net = written.trunc();
+    if net != written {
+        b.warn(
+            d,
+            format!("{written} has host bits set; {net} is treated as private"),
+        );
+    }
+    if !b.server().private_address.contains(&net) {
+        b.server().private_address.push(net);
+    }
+    Ok(())
+}
+
+/// `private-domain: <name>`: the name and everything below it may hold private addresses.
+fn private_domain(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
+    let name = name_of(d, one(d)?)?;
+    if !b.server().private_domain.contains(&name) {
+        b.server().private_domain.push(name);
+    }
     Ok(())
 }
 

@@ -123,6 +123,10 @@ pub struct ServerConfig {
     pub infra_host_ttl: Duration,
     /// Limits on the work one client query may cause.
     pub limits: WorkLimits,
+    /// `private-address:` netblocks removed from upstream A/AAAA answers.
+    pub private_address: Vec<IpNet>,
+    /// `private-domain:` names (and their subdomains) allowed to hold private addresses.
+    pub private_domain: Vec<Name>,
 }
 
 /// One `interface:` entry.
@@ -455,6 +459,28 @@ impl Config {
             yes_no(server.harden_glue),
             yes_no(server.do_not_query_localhost)
         )?;
+        if !server.private_address.is_empty() {
+            let nets: Vec<String> = server
+                .private_address
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            let domains: Vec<String> = server
+                .private_domain
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            writeln!(
+                out,
+                "private-address (stripped from upstream answers): {}; private-domain: {}",
+                nets.join(" "),
+                if domains.is_empty() {
+                    "none".to_string()
+                } else {
+                    domains.join(" ")
+                }
+            )?;
+        }
         let limits = &server.limits;
         writeln!(
             out,

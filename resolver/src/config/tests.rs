@@ -1473,5 +1473,55 @@ fn distro_fixture_includes_its_snippets_at_top_level() {
     assert_eq!(config.server.cache_min_ttl, 300);
     assert!(has_warning(&config, "auto-trust-anchor-file"));
     assert!(has_warning(&config, "control-interface"));
-    assert!(has_warning(&config, "private-address"));
+    assert!(!has_warning(&config, "private-address"));
+    let private: Vec<String> = config
+        .server
+        .private_address
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        private,
+        [
+            "10.0.0.0/8",
+            "172.16.0.0/12",
+            "192.168.0.0/16",
+            "169.254.0.0/16",
+            "fd00::/8",
+            "fe80::/10"
+        ]
+    );
+}
+
+/// `private-address`/`private-domain` repeat, and a bad value names file, line and key.
+#[test]
+fn private_address_and_domain_are_repeatable_and_checked() {
+    let config = ok("server:
+ private-address: 10.0.0.0/8
+ private-address: 192.168.1.7/16
+ private-address: 2001:db8::1
+ private-address: 10.0.0.0/8
+ private-domain: corp.example
+ private-domain: \"lan.\"
+");
+    let nets: Vec<String> = config
+        .server
+        .private_address
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(nets, ["10.0.0.0/8", "192.168.0.0/16", "2001:db8::1/128"]);
+    assert!(has_warning(&config, "private-address"), "host bits are named");
+    assert_eq!(
+        config.server.private_domain,
+        vec![name("corp.example."), name("lan.")]
+    );
+    let e = err("server:\n private-address: 10.0.0.0/33\n");
+    assert_error(&e, 2, "private-address", "netblock");
+    let e = err("server:\n private-address: intranet\n");
+    assert_error(&e, 2, "private-address", "intranet");
+    let e = err("server:\n private-domain: \"\"\n");
+    assert_error(&e, 2, "private-domain", "empty domain name");
+    let e = err("server:\n private-domain: a..b\n");
+    assert_error(&e, 2, "private-domain", "a..b");
 }

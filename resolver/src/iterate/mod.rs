@@ -9,6 +9,7 @@
 pub mod delegation;
 pub mod hints;
 pub mod infra;
+pub mod private;
 pub mod step;
 
 use std::collections::HashMap;
@@ -28,7 +29,8 @@ use crate::transport::{QueryOptions, Transport};
 use delegation::{DelegationPoint, ServerKind};
 use hints::RootHints;
 use infra::Infra;
-use step::{classify, Step};
+use private::PrivateAddresses;
+use step::{classify, LameReason, Step};
 
 /// The outcome of a resolution, ready to become a response.
 #[derive(Clone, Debug, PartialEq)]
@@ -59,6 +61,8 @@ pub struct IterOptions {
     pub edns_payload: u16,
     /// Per-query work limits.
     pub limits: WorkLimits,
+    /// `private-address` / `private-domain` (DNS-rebinding protection).
+    pub private: PrivateAddresses,
 }
 
 impl IterOptions {
@@ -73,6 +77,10 @@ impl IterOptions {
             do_ip6: server.do_ip6,
             edns_payload: server.edns_buffer_size,
             limits: server.limits,
+            private: PrivateAddresses::new(
+                server.private_address.clone(),
+                server.private_domain.clone(),
+            ),
         }
     }
 }
@@ -389,17 +397,29 @@ impl<T: Transport> Recursor<T> {
             } else {
                 (name.trim_to(usize::from(qmin_labels)), RecordType::A)
             };
-            let (reply, server) = self.ask_zone(dp, &ask_name, ask_type, budget).await?;
+            let (mut reply, server) = self.ask_zone(dp, &ask_name, ask_type, budget).await?;
+            // Unbound scrubs every upstream reply before classifying it.
+            let scrubbed = self.options.private.scrub(&mut reply);
             // Data is trusted only within the zone the servers were asked as,
             // forwarders included (a forwarder for example.org vouches for
             // example.org, not for com.); only `forward-zone: "."` covers all.
-            let step = classify(
+            let step = match classify(
                 &reply,
                 &dp.zone,
                 &ask_name,
                 ask_type,
                 limits.max_cname_chain,
-            );
+            ) {
+                // An answer whose every address was private is NOERROR with no
+                // data (iter_resptype.c: an emptied message is an ANSWER, from a
+                // forwarder as from an authority), not a lame server.
+                Step::Lame(LameReason::Empty) if scrubbed.answers > 0 => Step::NoData {
+                    records: Vec::new(),
+                    soa: None,
+                    proof: Vec::new(),
+                },
+                step => step,
+            };
             let now = Instant::now();
             match step {
                 Step::Lame(reason) if !full && !self.options.qname_minimisation_strict => {

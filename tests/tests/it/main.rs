@@ -17,5 +17,6 @@ mod resolver_dnssec;
 mod resolver_hardening;
 mod resolver_iteration;
 mod resolver_local_and_access;
+mod resolver_private_address;
 mod resolver_process;
 mod resolver_support;
