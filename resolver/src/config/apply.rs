@@ -598,14 +598,27 @@ pub(crate) static REMOTE_CONTROL_KEYS: &[KeyDef] = &[
     ),
 ];
 
+/// `python:` keys. Unbound accepts an empty clause (its example.conf has one);
+/// a script is refused, since no module runs it.
+pub(crate) static PYTHON_KEYS: &[KeyDef] = &[unsupported(
+    "python-script",
+    "/etc/unbound/ubmodule-tst.py",
+    "python modules are not implemented; no script can run (module-config cannot list python)",
+)];
+
+/// `dynlib:` keys: as `python:`, an empty clause is accepted and a library refused.
+pub(crate) static DYNLIB_KEYS: &[KeyDef] = &[unsupported(
+    "dynlib-file",
+    "/usr/lib/unbound/dynlib.so",
+    "dynamic library modules are not implemented; no library can load (module-config cannot list dynlib)",
+)];
+
 /// Why a clause we do not implement is refused.
 pub(crate) fn unsupported_clause(name: &str) -> Option<&'static str> {
     Some(match name {
         "auth-zone" => "auth-zone is not implemented; use local-zone/local-data, or a stub-zone to the zone's primary",
         "view" => "views are not implemented",
         "rpz" => "response policy zones are not implemented",
-        "python" => "python modules are not supported",
-        "dynlib" => "dynamic library modules are not supported",
         "dnscrypt" => "DNSCrypt is not implemented; DoT is (tls-service-key, tls-service-pem)",
         "ipset" => "the ipset module is not implemented",
         _ => return None,
@@ -620,6 +633,8 @@ pub(crate) fn table(clause: &Clause) -> &'static [KeyDef] {
         Clause::StubZone(_) => STUB_KEYS,
         Clause::Cachedb => CACHEDB_KEYS,
         Clause::RemoteControl => REMOTE_CONTROL_KEYS,
+        Clause::Other(name) if name == "python" => PYTHON_KEYS,
+        Clause::Other(name) if name == "dynlib" => DYNLIB_KEYS,
         Clause::Other(_) => &[],
     }
 }
@@ -845,6 +860,8 @@ impl Builder {
             ("stub-zone:", STUB_KEYS),
             ("cachedb:", CACHEDB_KEYS),
             ("remote-control:", REMOTE_CONTROL_KEYS),
+            ("python:", PYTHON_KEYS),
+            ("dynlib:", DYNLIB_KEYS),
         ]
         .into_iter()
         .filter(|(_, keys)| keys.iter().any(|def| def.key == d.key))
@@ -885,7 +902,8 @@ impl Builder {
                     });
                 }
             }
-            Clause::Other(name) if name == "dnstap" => {}
+            // An empty python:/dynlib: clause does nothing; their keys are refused.
+            Clause::Other(name) if matches!(name.as_str(), "dnstap" | "python" | "dynlib") => {}
             Clause::Other(name) => {
                 let why = unsupported_clause(name).unwrap_or("this clause is not implemented");
                 return Err(unsupported_error(d, why));

@@ -12,7 +12,8 @@ use common::config::{ConfigError, ConfigErrorKind};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 use super::apply::{
-    Handling, KeyDef, CACHEDB_KEYS, FORWARD_KEYS, REMOTE_CONTROL_KEYS, SERVER_KEYS, STUB_KEYS,
+    Handling, KeyDef, CACHEDB_KEYS, DYNLIB_KEYS, FORWARD_KEYS, PYTHON_KEYS, REMOTE_CONTROL_KEYS,
+    SERVER_KEYS, STUB_KEYS,
 };
 use super::default::AS112_ZONES;
 use super::*;
@@ -225,12 +226,14 @@ fn line_for(clause: &str, def: &KeyDef, value: &str) -> String {
 /// Every key of every table parses with its example value and does what its row says.
 #[test]
 fn every_key_in_the_table_is_handled() {
-    let tables: [(&str, &[KeyDef]); 5] = [
+    let tables: [(&str, &[KeyDef]); 7] = [
         ("server", SERVER_KEYS),
         ("forward-zone", FORWARD_KEYS),
         ("stub-zone", STUB_KEYS),
         ("cachedb", CACHEDB_KEYS),
         ("remote-control", REMOTE_CONTROL_KEYS),
+        ("python", PYTHON_KEYS),
+        ("dynlib", DYNLIB_KEYS),
     ];
     let mut checked = 0;
     for (clause, table) in tables {
@@ -291,7 +294,9 @@ fn every_clause_header_is_handled() {
     for clause in unbound::CLAUSES {
         let result = parse(&format!("{clause}:\n"));
         match *clause {
-            "server" | "remote-control" | "dnstap" => assert!(result.is_ok(), "{clause}"),
+            "server" | "remote-control" | "dnstap" | "python" | "dynlib" => {
+                assert!(result.is_ok(), "{clause}")
+            }
             "forward-zone" | "stub-zone" | "cachedb" => {
                 // An empty zone or cachedb clause is incomplete.
                 assert!(
@@ -311,6 +316,80 @@ fn every_clause_header_is_handled() {
     }
 }
 
+/// Unbound's own example.conf has empty `python:` and `dynlib:` clauses: accepted.
+/// A script or library is refused naming file, line and key.
+#[test]
+fn empty_python_and_dynlib_clauses_are_accepted_their_keys_refused() {
+    let config = ok("server:\n verbosity: 1\npython:\ndynlib:\nremote-control:\n control-enable: no\n");
+    assert!(config.warnings.is_empty(), "{:?}", config.warnings);
+    let e = err("server:\npython:\n  python-script: \"/etc/unbound/x.py\"\n");
+    assert_error(&e, 3, "python-script", "not supported: python modules");
+    assert_eq!(
+        e.to_string().split(": not supported").next(),
+        Some("/etc/unbound/unbound.conf:3: python-script")
+    );
+    let e = err("dynlib:\n  dynlib-file: \"/usr/lib/x.so\"\n");
+    assert_error(&e, 2, "dynlib-file", "not supported: dynamic library");
+    let e = err("server:\n  python-script: x.py\n");
+    assert_error(&e, 2, "python-script", "belongs in a python: clause");
+}
+
+fn lexer_keys() -> Vec<(String, String, usize)> {
+    let text = fs::read_to_string(fixtures_dir().join("lexer-keys-1.22.0.txt")).unwrap();
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let mut words = l.split_whitespace();
+            let clause = words.next().unwrap().to_string();
+            let key = words.next().unwrap().to_string();
+            let values = words.next().unwrap().parse().unwrap();
+            (clause, key, values)
+        })
+        .collect()
+}
+
+/// Every key Unbound 1.22's lexer knows is in our tables, so an operator's key is
+/// never called an "unknown option" (which reads like a typo): it is honoured,
+/// warned about or refused as not supported, or its whole clause is refused.
+#[test]
+fn every_unbound_1_22_key_is_known() {
+    let keys = lexer_keys();
+    assert!(keys.len() > 380, "{} keys", keys.len());
+    let mut missing = Vec::new();
+    for (clause, key, values) in &keys {
+        let table: &[KeyDef] = match clause.as_str() {
+            "clause" => {
+                assert!(unbound::CLAUSES.contains(&key.as_str()), "clause {key}");
+                continue;
+            }
+            "server" => SERVER_KEYS,
+            "forward-zone" => FORWARD_KEYS,
+            "stub-zone" => STUB_KEYS,
+            "cachedb" => CACHEDB_KEYS,
+            "remote-control" => REMOTE_CONTROL_KEYS,
+            "python" => PYTHON_KEYS,
+            "dynlib" => DYNLIB_KEYS,
+            "dnstap" => {
+                let e = parse(&format!("dnstap:\n {key}: yes\n"));
+                assert!(e.is_ok(), "dnstap {key}: {e:?}");
+                continue;
+            }
+            refused => {
+                // auth-zone, view, rpz, dnscrypt, ipset: the header is refused first.
+                let args = vec!["x"; *values].join(" ");
+                let e = err(&format!("{refused}:\n {key}: {args}\n"));
+                assert!(matches!(e.kind, ConfigErrorKind::Unsupported(_)), "{e}");
+                assert_eq!(e.key, refused);
+                continue;
+            }
+        };
+        if !table.iter().any(|def| def.key == key) {
+            missing.push(format!("{clause}: {key}"));
+        }
+    }
+    assert!(missing.is_empty(), "not in our tables: {missing:?}");
+}
+
 #[test]
 fn table_keys_are_unique_per_clause() {
     for table in [
@@ -319,6 +398,8 @@ fn table_keys_are_unique_per_clause() {
         STUB_KEYS,
         CACHEDB_KEYS,
         REMOTE_CONTROL_KEYS,
+        PYTHON_KEYS,
+        DYNLIB_KEYS,
     ] {
         let mut keys: Vec<&str> = table.iter().map(|d| d.key).collect();
         let before = keys.len();
