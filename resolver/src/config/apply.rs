@@ -235,13 +235,8 @@ pub(crate) static SERVER_KEYS: &[KeyDef] = &[
         "192.0.2.53",
         "upstream queries leave from the pod's own address; this key has no effect",
     ),
-    unsupported_unless(
-        "interface-automatic",
-        "yes",
-        "no",
-        "replying from the address a query arrived on for wildcard binds is not implemented; list addresses with interface:",
-    ),
-    warn("interface-automatic-ports", "\"53 853\"", SOCKETS),
+    apply("interface-automatic", "yes", interface_automatic),
+    apply("interface-automatic-ports", "\"53 853\"", interface_automatic_ports),
     warn("so-rcvbuf", "4m", SOCKETS),
     warn("so-sndbuf", "4m", SOCKETS),
     apply("so-reuseport", "yes", so_reuseport),
@@ -978,6 +973,23 @@ impl Builder {
 
     fn finish_interfaces(&mut self) -> Result<(), ConfigError> {
         let (do_ip4, do_ip6) = (self.config.server.do_ip4, self.config.server.do_ip6);
+        if self.config.interface_automatic() {
+            // listen_dnsport.c listening_ports_open: with interface-automatic the
+            // wildcard addresses are bound and interface: lines are not used.
+            // Silently listening wider than the file says is an exposure change:
+            // refuse the contradiction instead.
+            if let Some((first, at)) = self.interfaces.first() {
+                return Err(ConfigError::invalid(
+                    at,
+                    "interface",
+                    format!(
+                        "interface-automatic: yes binds 0.0.0.0 and :: and Unbound ignores interface: lines \
+                         such as {}; remove them, or set interface-automatic: no",
+                        first.ip
+                    ),
+                ));
+            }
+        }
         if self.interfaces.is_empty() {
             self.config.server.interfaces = default_interfaces(do_ip4, do_ip6);
             return Ok(());
@@ -1321,6 +1333,30 @@ fn interface(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
     })?;
     b.interfaces
         .push((ListenAddr { ip, port }, d.location.clone()));
+    Ok(())
+}
+
+fn interface_automatic(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
+    b.server().interface_automatic = yes_no(d)?;
+    Ok(())
+}
+
+/// `interface-automatic-ports: "53 853"`: port numbers separated by spaces
+/// (listen_dnsport.c: each 0..=65535, anything else is an error).
+fn interface_automatic_ports(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
+    let text = one(d)?;
+    let ports = text
+        .split_whitespace()
+        .map(|word| {
+            word.parse::<u16>().map_err(|_| {
+                invalid(
+                    d,
+                    format!("expected port numbers separated by spaces such as \"53 853\", found `{word}`"),
+                )
+            })
+        })
+        .collect::<Result<Vec<u16>, ConfigError>>()?;
+    b.server().interface_automatic_ports = ports;
     Ok(())
 }
 

@@ -151,6 +151,8 @@ impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             interfaces: Vec::new(),
+            interface_automatic: false,
+            interface_automatic_ports: Vec::new(), // if_automatic_ports = ""
             port: DNS_PORT,
             num_threads: NonZeroUsize::MIN, // num_threads = 1
             do_ip4: true,

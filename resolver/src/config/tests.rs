@@ -320,7 +320,8 @@ fn every_clause_header_is_handled() {
 /// A script or library is refused naming file, line and key.
 #[test]
 fn empty_python_and_dynlib_clauses_are_accepted_their_keys_refused() {
-    let config = ok("server:\n verbosity: 1\npython:\ndynlib:\nremote-control:\n control-enable: no\n");
+    let config =
+        ok("server:\n verbosity: 1\npython:\ndynlib:\nremote-control:\n control-enable: no\n");
     assert!(config.warnings.is_empty(), "{:?}", config.warnings);
     let e = err("server:\npython:\n  python-script: \"/etc/unbound/x.py\"\n");
     assert_error(&e, 3, "python-script", "not supported: python modules");
@@ -1387,6 +1388,47 @@ fn listen_addrs_follow_ports_and_dot_rules() {
     assert_eq!(tcp, vec![sa("10.0.0.1:53")]);
 }
 
+/// interface-automatic binds the wildcards on port: or on each
+/// interface-automatic-ports port (listen_dnsport.c), UDP reading destinations.
+#[test]
+fn interface_automatic_binds_wildcards_on_its_ports() {
+    let config = ok("server:\n interface-automatic: yes\n port: 5300\n");
+    assert!(config.interface_automatic());
+    let (udp, tcp, tls) = config.listen_addrs();
+    let want: Vec<SocketAddr> = vec![
+        "[::]:5300".parse().unwrap(),
+        "0.0.0.0:5300".parse().unwrap(),
+    ];
+    assert_eq!((udp, tcp, tls.len()), (want.clone(), want, 0));
+    assert!(crate::server::frontend_config(&config).udp_pktinfo);
+
+    let config = ok("server:\n interface-automatic: yes\n do-ip6: no\n interface-automatic-ports: \"53 5353\"\n");
+    let (udp, _, _) = config.listen_addrs();
+    assert_eq!(
+        udp,
+        vec![
+            "0.0.0.0:53".parse::<SocketAddr>().unwrap(),
+            "0.0.0.0:5353".parse().unwrap()
+        ]
+    );
+    assert!(config.summary().contains("interface-automatic"));
+
+    // Unbound uses it only with UDP on.
+    let config = ok("server:\n interface-automatic: yes\n do-udp: no\n interface: 127.0.0.1\n");
+    assert!(!config.interface_automatic());
+    assert!(!crate::server::frontend_config(&config).udp_pktinfo);
+    let off = ok("server:\n interface: 0.0.0.0\n");
+    assert!(!crate::server::frontend_config(&off).udp_pktinfo);
+
+    let e = err("server:\n interface-automatic-ports: \"53 dns\"\n");
+    assert_error(&e, 2, "interface-automatic-ports", "`dns`");
+    let e = err("server:\n interface-automatic-ports: \"70000\"\n");
+    assert_error(&e, 2, "interface-automatic-ports", "`70000`");
+    // Unbound would ignore the interface: line and listen on every address: refused.
+    let e = err("server:\n interface: 10.0.0.1\n interface-automatic: yes\n");
+    assert_error(&e, 2, "interface", "interface-automatic");
+}
+
 #[test]
 fn summary_shows_what_an_operator_checks() {
     let config = ok("server:
@@ -1592,7 +1634,10 @@ fn private_address_and_domain_are_repeatable_and_checked() {
         .map(ToString::to_string)
         .collect();
     assert_eq!(nets, ["10.0.0.0/8", "192.168.0.0/16", "2001:db8::1/128"]);
-    assert!(has_warning(&config, "private-address"), "host bits are named");
+    assert!(
+        has_warning(&config, "private-address"),
+        "host bits are named"
+    );
     assert_eq!(
         config.server.private_domain,
         vec![name("corp.example."), name("lan.")]

@@ -62,7 +62,10 @@ impl PrivateAddresses {
         }
         // iter_priv.c priv_lookup_name: the private-domain tree holds class IN names.
         let allowed = record.dns_class == DNSClass::IN
-            && self.domains.iter().any(|domain| domain.zone_of(&record.name));
+            && self
+                .domains
+                .iter()
+                .any(|domain| domain.zone_of(&record.name));
         !allowed
     }
 
@@ -181,7 +184,13 @@ mod tests {
             aaaa("www.example.com.", "2001:db8::1"),
         ]);
         let scrubbed = rfc1918().scrub(&mut m);
-        assert_eq!(scrubbed, Scrubbed { answers: 2, others: 0 });
+        assert_eq!(
+            scrubbed,
+            Scrubbed {
+                answers: 2,
+                others: 0
+            }
+        );
         assert_eq!(ips(&m.answers), ["192.0.2.1", "2001:db8::1"]);
     }
 
@@ -223,7 +232,13 @@ mod tests {
         m.additionals.push(aaaa("ns.example.com.", "fe80::1"));
         m.additionals.push(a("ns2.example.com.", "198.51.100.2"));
         let scrubbed = rfc1918().scrub(&mut m);
-        assert_eq!(scrubbed, Scrubbed { answers: 0, others: 3 });
+        assert_eq!(
+            scrubbed,
+            Scrubbed {
+                answers: 0,
+                others: 3
+            }
+        );
         assert!(m.authorities.is_empty());
         assert_eq!(ips(&m.additionals), ["198.51.100.2"]);
     }

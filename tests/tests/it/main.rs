@@ -16,6 +16,7 @@ mod resolver_cachedb;
 mod resolver_config_compat;
 mod resolver_dnssec;
 mod resolver_hardening;
+mod resolver_interface_automatic;
 mod resolver_iteration;
 mod resolver_local_and_access;
 mod resolver_private_address;

@@ -11,8 +11,8 @@ use crate::resolver_support::scratch_dir;
 /// Unbound 1.22.0's doc/example.conf passes --check-config.
 #[test]
 fn unbound_example_conf_passes_check_config() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/unbound/unbound-1.22.0-example.conf");
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/unbound/unbound-1.22.0-example.conf");
     let out = Command::new(resolver_bin())
         .args(["--check-config", "-c"])
         .arg(&path)

@@ -23,6 +23,9 @@ const PRIVATE: &str = "  private-address: 10.0.0.0/8
   local-data: \"printer.lan. A 192.168.1.50\"
 ";
 
+/// (name, type, (status, answers)) as both resolvers must reply.
+type Case = (&'static str, &'static str, (&'static str, &'static [&'static str]));
+
 async fn ask(ip: std::net::IpAddr, name: &str, rtype: &str) -> DigResult {
     Dig::new(ip)
         .wait(Duration::from_secs(5))
@@ -49,7 +52,7 @@ async fn private_addresses_are_stripped_like_unbound() {
     let (mut unbound, unbound_ip) =
         spawn_unbound(debian_unbound(), &hierarchy, 2, "iterator", PRIVATE).await;
 
-    let cases: [(&str, &str, (&str, &[&str])); 8] = [
+    let cases: [Case; 8] = [
         // Every record private: the RRset goes, the answer is NOERROR with no data.
         ("rebind.example.net", "A", ("NOERROR", &[])),
         ("rebind.example.net", "AAAA", ("NOERROR", &[])),
@@ -57,7 +60,11 @@ async fn private_addresses_are_stripped_like_unbound() {
         ("mixed.example.net", "A", ("NOERROR", &["192.0.2.14"])),
         // Under private-domain: kept.
         ("intranet.example.net", "A", ("NOERROR", &["192.168.20.1"])),
-        ("db.intranet.example.net", "A", ("NOERROR", &["192.168.20.2"])),
+        (
+            "db.intranet.example.net",
+            "A",
+            ("NOERROR", &["192.168.20.2"]),
+        ),
         // Local data: kept.
         ("printer.lan", "A", ("NOERROR", &["192.168.1.50"])),
         // Public data: untouched.
