@@ -122,7 +122,8 @@ const STATS: &str =
     "statistics are always exported as Prometheus metrics (unbound_* names, cumulative and \
                      extended) on the metrics port; this key has no effect";
 const IDENTITY: &str =
-    "CHAOS identity queries (id.server, hostname.bind, version.bind) are not answered from config; this key has no effect";
+    "CHAOS-class queries (id.server, hostname.bind, version.bind, trustanchor.unbound) are refused: \
+     identity and version are always hidden; this key has no effect";
 const SLABS: &str = "caches are sharded internally; the slab count has no effect";
 const SOCKETS: &str = "socket and buffer tuning is automatic; this key has no effect";
 const OUTGOING: &str = "upstream queries use UDP with TCP on truncation, from the pod's address; this key has no effect";
@@ -132,22 +133,30 @@ const DNSSEC: &str = "DNSSEC validation is not implemented; this key has no effe
 const HARDEN: &str =
     "this hardening option is not implemented (harden-glue is); this key has no effect";
 const CAPS: &str = "0x20 query-name randomisation is not implemented; this key has no effect";
-const RESPONSES: &str = "response shaping is built in; this key has no effect";
 const RATELIMIT: &str =
     "rate limiting is done by the lb in front of the resolver; this key has no effect";
 const ECS: &str =
-    "EDNS client subnet is not implemented (no subnetcache module); this key has no effect";
+    "only the subnetcache module reads this key, and module-config cannot list it here (as in Unbound \
+     without subnetcache, no client subnet is sent); this key has no effect";
 const TLS_TUNING: &str = "TLS uses rustls defaults (TLS 1.2 and 1.3); this key has no effect";
 const DOH: &str =
     "DNS over HTTPS and over QUIC are not implemented; no listener is opened for this key";
-const COOKIES: &str = "DNS cookies are not implemented; this key has no effect";
-const PADDING: &str = "EDNS padding is not implemented; this key has no effect";
+const COOKIES: &str =
+    "DNS cookies are not implemented (answer-cookie: yes is refused); this key has no effect";
+const PADDING: &str =
+    "EDNS padding (RFC 7830, RFC 8467) is not implemented; refusing rather than sending unpadded TLS traffic";
+const PADDING_SIZE: &str = "EDNS padding is not implemented (pad-responses/pad-queries are refused when yes); this key has no effect";
+const TCP_UPSTREAM: &str =
+    "upstream queries use UDP, with TCP only after truncation; TCP for every upstream query is not implemented";
+const TLS_RESTRICT: &str =
+    "TLS versions and cipher suites are rustls' defaults (TLS 1.2 and 1.3, AEAD suites only); \
+     refusing rather than ignoring a restriction you asked for";
 const EDE: &str = "Extended DNS Errors are not added to replies; this key has no effect";
 const PROCESS: &str =
     "the process runs in the foreground as the container's non-root user; this key has no effect";
-const SERVE_EXPIRED: &str =
-    "serve-expired is honoured with serve-expired-ttl, -reply-ttl and -client-timeout; this key has no effect";
-const DNS64: &str = "DNS64 and NAT64 are not implemented (no dns64 module); this key has no effect";
+const DNS64: &str = "only the dns64 module reads this key, and module-config cannot list it here \
+                     (as in Unbound without dns64, nothing is synthesized); this key has no effect";
+const NAT64: &str = "NAT64 upstream addressing is not implemented";
 const IPSECMOD: &str = "the ipsecmod module is not implemented; this key has no effect";
 const TAGS: &str = "tags and views are not implemented; refusing rather than answering differently";
 const REMOTE: &str =
@@ -170,12 +179,12 @@ pub(crate) static SERVER_KEYS: &[KeyDef] = &[
     apply("incoming-num-tcp", "10", incoming_num_tcp),
     apply("do-ip4", "yes", do_ip4),
     apply("do-ip6", "yes", do_ip6),
-    unsupported_unless("do-nat64", "yes", "no", DNS64),
+    unsupported_unless("do-nat64", "yes", "no", NAT64),
     warn("prefer-ip4", "no", OUTGOING),
     warn("prefer-ip6", "no", OUTGOING),
     apply("do-udp", "yes", do_udp),
     apply("do-tcp", "yes", do_tcp),
-    warn("tcp-upstream", "no", OUTGOING),
+    unsupported_unless("tcp-upstream", "yes", "no", TCP_UPSTREAM),
     warn("udp-upstream-without-downstream", "no", OUTGOING),
     warn("tcp-mss", "0", SOCKETS),
     warn("outgoing-tcp-mss", "0", SOCKETS),
@@ -213,10 +222,10 @@ pub(crate) static SERVER_KEYS: &[KeyDef] = &[
     unsupported("additional-tls-port", "8853", "DoT is served on tls-port only"),
     unsupported("additional-ssl-port", "8853", "DoT is served on tls-port only"),
     warn("tls-session-ticket-keys", "/etc/unbound/ticket.key", TLS_TUNING),
-    warn("tls-ciphers", "ECDHE-RSA-AES256-GCM-SHA384", TLS_TUNING),
-    warn("tls-ciphersuites", "TLS_AES_256_GCM_SHA384", TLS_TUNING),
+    unsupported("tls-ciphers", "ECDHE-RSA-AES256-GCM-SHA384", TLS_RESTRICT),
+    unsupported("tls-ciphersuites", "TLS_AES_256_GCM_SHA384", TLS_RESTRICT),
     warn("tls-use-sni", "yes", TLS_TUNING),
-    warn("tls-protocols", "TLSv1.3", TLS_TUNING),
+    unsupported("tls-protocols", "TLSv1.3", TLS_RESTRICT),
     warn("https-port", "443", DOH),
     warn("http-endpoint", "/dns-query", DOH),
     warn("http-max-streams", "100", DOH),
@@ -258,11 +267,11 @@ pub(crate) static SERVER_KEYS: &[KeyDef] = &[
     warn("rrset-cache-slabs", "4", SLABS),
     apply("cache-max-ttl", "86400", cache_max_ttl),
     apply("cache-max-negative-ttl", "3600", cache_max_negative_ttl),
-    warn_unless(
+    unsupported_unless(
         "cache-min-negative-ttl",
         "60",
         "0",
-        "negative answers keep their SOA-derived TTL (capped by cache-max-negative-ttl); this key has no effect",
+        "a floor on negative-answer TTLs is not implemented: negative answers keep their SOA-derived TTL (capped by cache-max-negative-ttl)",
     ),
     apply("cache-min-ttl", "60", cache_min_ttl),
     apply("infra-host-ttl", "900", infra_host_ttl),
@@ -276,7 +285,12 @@ pub(crate) static SERVER_KEYS: &[KeyDef] = &[
     apply("num-queries-per-thread", "1024", num_queries_per_thread),
     warn("jostle-timeout", "200", OUTGOING),
     warn("delay-close", "0", SOCKETS),
-    warn("udp-connect", "yes", SOCKETS),
+    warn_unless(
+        "udp-connect",
+        "no",
+        "yes",
+        "upstream UDP sockets are always connected (only the server's replies are read); this key has no effect",
+    ),
     apply("target-fetch-policy", "\"3 2 1 0 0\"", target_fetch_policy),
     warn("harden-short-bufsize", "yes", HARDEN),
     warn("harden-large-queries", "no", HARDEN),
@@ -295,12 +309,13 @@ pub(crate) static SERVER_KEYS: &[KeyDef] = &[
     apply("private-domain", "example.internal", private_domain),
     warn("prefetch-key", "no", DNSSEC),
     apply("prefetch", "yes", prefetch),
-    warn("deny-any", "no", RESPONSES),
-    unsupported(
-        "do-not-query-address",
-        "192.0.2.0/24",
-        "only do-not-query-localhost is implemented; refusing rather than querying an address you banned",
+    unsupported_unless(
+        "deny-any",
+        "yes",
+        "no",
+        "answering ANY queries with an empty reply is not implemented; ANY is resolved",
     ),
+    apply("do-not-query-address", "192.0.2.0/24", do_not_query_address),
     apply("do-not-query-localhost", "yes", do_not_query_localhost),
     apply("access-control", "10.0.0.0/8 allow", access_control),
     unsupported("interface-action", "0.0.0.0 allow", TAGS),
@@ -314,9 +329,9 @@ pub(crate) static SERVER_KEYS: &[KeyDef] = &[
     warn("min-client-subnet-ipv6", "0", ECS),
     warn("max-ecs-tree-size-ipv4", "100", ECS),
     warn("max-ecs-tree-size-ipv6", "100", ECS),
-    warn("hide-identity", "yes", IDENTITY),
-    warn("hide-version", "yes", IDENTITY),
-    warn("hide-trustanchor", "yes", IDENTITY),
+    warn_unless("hide-identity", "no", "yes", IDENTITY),
+    warn_unless("hide-version", "no", "yes", IDENTITY),
+    warn_unless("hide-trustanchor", "no", "yes", IDENTITY),
     warn("hide-http-user-agent", "yes", IDENTITY),
     warn("identity", "noc-resolver", IDENTITY),
     warn("version", "1.0", IDENTITY),
@@ -363,14 +378,21 @@ pub(crate) static SERVER_KEYS: &[KeyDef] = &[
     warn("insecure-lan-zones", "no", DNSSEC),
     apply("serve-expired", "yes", serve_expired),
     apply("serve-expired-ttl", "86400", serve_expired_ttl),
-    warn("serve-expired-ttl-reset", "no", SERVE_EXPIRED),
+    unsupported_unless(
+        "serve-expired-ttl-reset",
+        "yes",
+        "no",
+        "resetting an expired entry's serve-expired-ttl after a failed refresh is not implemented; \
+         expired answers stop being served serve-expired-ttl after expiry",
+    ),
     apply("serve-expired-reply-ttl", "30", serve_expired_reply_ttl),
     apply("serve-expired-client-timeout", "1800", serve_expired_client_timeout),
     warn("ede-serve-expired", "no", EDE),
-    warn(
+    unsupported_unless(
         "serve-original-ttl",
+        "yes",
         "no",
-        "answers carry the remaining cache TTL; this key has no effect",
+        "answers carry the remaining cache TTL; serving the original TTL is not implemented",
     ),
     warn_unless("use-syslog", "yes", "no", LOGGING),
     warn("log-identity", "unbound", LOGGING),
@@ -392,8 +414,17 @@ pub(crate) static SERVER_KEYS: &[KeyDef] = &[
     warn("statistics-inhibit-zero", "yes", STATS),
     warn("shm-enable", "no", STATS),
     warn("shm-key", "11777", STATS),
-    warn("minimal-responses", "yes", RESPONSES),
-    warn("rrset-roundrobin", "yes", RESPONSES),
+    unsupported_unless(
+        "minimal-responses",
+        "no",
+        "yes",
+        "replies are always minimal (no NS or glue added to positive answers); minimal-responses: no is not implemented",
+    ),
+    warn(
+        "rrset-roundrobin",
+        "yes",
+        "records keep the order they were cached in (an RRset is unordered, RFC 2181 §5); this key has no effect",
+    ),
     warn("unknown-server-time-limit", "376", INFRA),
     warn(
         "discard-timeout",
@@ -408,7 +439,11 @@ pub(crate) static SERVER_KEYS: &[KeyDef] = &[
     warn("dns64-prefix", "64:ff9b::/96", DNS64),
     warn("dns64-synthall", "no", DNS64),
     warn("dns64-ignore-aaaa", "example.com", DNS64),
-    warn("nat64-prefix", "64:ff9b::/96", DNS64),
+    warn(
+        "nat64-prefix",
+        "64:ff9b::/96",
+        "only do-nat64 reads this key, and do-nat64: yes is refused; this key has no effect",
+    ),
     unsupported("define-tag", "\"block office\"", TAGS),
     unsupported("local-zone-tag", "example.com. block", TAGS),
     unsupported("access-control-tag", "10.0.0.0/8 block", TAGS),
@@ -459,10 +494,10 @@ pub(crate) static SERVER_KEYS: &[KeyDef] = &[
     warn("low-rtt-permil", "0", INFRA),
     warn("fast-server-permil", "0", INFRA),
     warn("fast-server-num", "3", INFRA),
-    warn("pad-responses", "yes", PADDING),
-    warn("pad-responses-block-size", "468", PADDING),
-    warn("pad-queries", "yes", PADDING),
-    warn("pad-queries-block-size", "128", PADDING),
+    unsupported_unless("pad-responses", "yes", "no", PADDING),
+    warn("pad-responses-block-size", "468", PADDING_SIZE),
+    unsupported_unless("pad-queries", "yes", "no", PADDING),
+    warn("pad-queries-block-size", "128", PADDING_SIZE),
     warn("ipsecmod-enabled", "no", IPSECMOD),
     warn("ipsecmod-ignore-bogus", "no", IPSECMOD),
     warn("ipsecmod-hook", "/usr/bin/true", IPSECMOD),
@@ -470,7 +505,12 @@ pub(crate) static SERVER_KEYS: &[KeyDef] = &[
     warn("ipsecmod-whitelist", "example.com", IPSECMOD),
     warn("ipsecmod-allow", "example.com", IPSECMOD),
     warn("ipsecmod-strict", "no", IPSECMOD),
-    warn("answer-cookie", "no", COOKIES),
+    unsupported_unless(
+        "answer-cookie",
+        "yes",
+        "no",
+        "DNS cookies (RFC 7873) are not implemented; refusing rather than answering without them",
+    ),
     warn("cookie-secret", "000102030405060708090a0b0c0d0e0f", COOKIES),
     warn("cookie-secret-file", "/etc/unbound/cookie.secret", COOKIES),
     warn("edns-client-string", "192.0.2.0/24 noc", "EDNS client strings are not sent; this key has no effect"),
@@ -494,12 +534,13 @@ pub(crate) static FORWARD_KEYS: &[KeyDef] = &[
     apply("forward-first", "no", forward_first),
     apply("forward-tls-upstream", "no", forward_tls_upstream),
     apply("forward-ssl-upstream", "no", forward_tls_upstream),
-    warn(
+    unsupported_unless(
         "forward-no-cache",
+        "yes",
         "no",
-        "answers from forwarders are cached like any other; this key has no effect",
+        "answers from forwarders are always cached; not caching a zone is not implemented",
     ),
-    warn("forward-tcp-upstream", "no", OUTGOING),
+    unsupported_unless("forward-tcp-upstream", "yes", "no", TCP_UPSTREAM),
 ];
 
 /// `stub-zone:` keys.
@@ -509,10 +550,11 @@ pub(crate) static STUB_KEYS: &[KeyDef] = &[
     apply("stub-host", "ns.example.net", stub_host),
     apply("stub-first", "no", stub_first),
     apply("stub-prime", "no", stub_prime),
-    warn(
+    unsupported_unless(
         "stub-no-cache",
+        "yes",
         "no",
-        "answers from stub servers are cached like any other; this key has no effect",
+        "answers from stub servers are always cached; not caching a zone is not implemented",
     ),
     unsupported_unless(
         "stub-tls-upstream",
@@ -526,7 +568,7 @@ pub(crate) static STUB_KEYS: &[KeyDef] = &[
         "no",
         "DoT to stub servers is not implemented; use a forward-zone with forward-tls-upstream",
     ),
-    warn("stub-tcp-upstream", "no", OUTGOING),
+    unsupported_unless("stub-tcp-upstream", "yes", "no", TCP_UPSTREAM),
 ];
 
 /// `cachedb:` keys.
@@ -1504,6 +1546,24 @@ fn private_domain(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
 
 fn prefetch(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
     b.server().prefetch = yes_no(d)?;
+    Ok(())
+}
+
+/// `do-not-query-address: <IP or netblock>` (iterator/iter_donotq.c): servers at
+/// these addresses are never asked; host bits are masked as Unbound's
+/// netblockstrtoaddr does.
+fn do_not_query_address(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
+    let written = parse_ip_net(one(d)?).map_err(|e| invalid(d, e))?;
+    let net = written.trunc();
+    if net != written {
+        b.warn(
+            d,
+            format!("{written} has host bits set; {net} is never queried"),
+        );
+    }
+    if !b.server().do_not_query_address.contains(&net) {
+        b.server().do_not_query_address.push(net);
+    }
     Ok(())
 }
 

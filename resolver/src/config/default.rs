@@ -174,8 +174,9 @@ impl Default for ServerConfig {
             qname_minimisation_strict: false,
             harden_glue: true,
             do_not_query_localhost: true,
-            edns_buffer_size: 1232,       // "from DNS flagday recommendation"
-            num_queries_per_thread: 1024, // libevent builds
+            do_not_query_address: Vec::new(), // donotqueryaddrs = NULL
+            edns_buffer_size: 1232,           // "from DNS flagday recommendation"
+            num_queries_per_thread: 1024,     // libevent builds
             incoming_num_tcp: 10,
             tcp_idle_timeout: Duration::from_secs(30), // 30 * 1000 ms
             tls_service_key: None,

@@ -103,6 +103,8 @@ pub struct ServerConfig {
     pub harden_glue: bool,
     /// `do-not-query-localhost:` refuse to send queries to 127/8 and ::1.
     pub do_not_query_localhost: bool,
+    /// `do-not-query-address:` servers in these netblocks are never asked.
+    pub do_not_query_address: Vec<IpNet>,
     /// `edns-buffer-size:` advertised upstream and the cap for client replies (Unbound: 1232).
     pub edns_buffer_size: u16,
     /// `num-queries-per-thread:` request list size per worker.

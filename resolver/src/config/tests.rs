@@ -1056,7 +1056,7 @@ fn harmless_keys_warn_by_name_and_containers_defaults_do_not() {
  do-daemonize: yes
  logfile: /var/log/unbound.log
  statistics-interval: 60
- hide-version: yes
+ hide-version: no
  auto-trust-anchor-file: /var/lib/unbound/root.key
 remote-control:
  control-enable: yes
@@ -1085,6 +1085,84 @@ remote-control:
         shown.starts_with("/etc/unbound/unbound.conf:2: chroot: "),
         "{shown}"
     );
+}
+
+/// Issue 15 audit: a key whose absence would change answers or weaken security
+/// is refused naming it when it asks for what we do not do, and silent when it
+/// asks for what we do anyway.
+#[test]
+fn keys_that_change_answers_or_security_are_refused_not_warned() {
+    for (line, key) in [
+        ("deny-any: yes", "deny-any"),
+        ("minimal-responses: no", "minimal-responses"),
+        ("serve-original-ttl: yes", "serve-original-ttl"),
+        ("cache-min-negative-ttl: 30", "cache-min-negative-ttl"),
+        ("serve-expired-ttl-reset: yes", "serve-expired-ttl-reset"),
+        ("tcp-upstream: yes", "tcp-upstream"),
+        ("pad-responses: yes", "pad-responses"),
+        ("pad-queries: yes", "pad-queries"),
+        ("answer-cookie: yes", "answer-cookie"),
+        ("tls-protocols: TLSv1.3", "tls-protocols"),
+        ("tls-ciphers: ECDHE-RSA-AES256-GCM-SHA384", "tls-ciphers"),
+        (
+            "tls-ciphersuites: TLS_AES_256_GCM_SHA384",
+            "tls-ciphersuites",
+        ),
+    ] {
+        let e = err(&format!("server:\n {line}\n"));
+        assert!(matches!(e.kind, ConfigErrorKind::Unsupported(_)), "{e}");
+        assert_error(&e, 2, key, "not supported");
+    }
+    for (clause, line, key) in [
+        ("forward-zone", "forward-no-cache: yes", "forward-no-cache"),
+        (
+            "forward-zone",
+            "forward-tcp-upstream: yes",
+            "forward-tcp-upstream",
+        ),
+        ("stub-zone", "stub-no-cache: yes", "stub-no-cache"),
+        ("stub-zone", "stub-tcp-upstream: yes", "stub-tcp-upstream"),
+    ] {
+        let prefix = clause.trim_end_matches("-zone");
+        let e = err(&format!(
+            "{clause}:\n name: example.org\n {prefix}-addr: 192.0.2.1\n {line}\n"
+        ));
+        assert_error(&e, 4, key, "not supported");
+    }
+    let quiet = ok("server:
+ deny-any: no
+ minimal-responses: yes
+ serve-original-ttl: no
+ cache-min-negative-ttl: 0
+ tcp-upstream: no
+ pad-responses: no
+ answer-cookie: no
+ hide-identity: yes
+ hide-version: yes
+ hide-trustanchor: yes
+forward-zone:
+ name: example.org
+ forward-addr: 192.0.2.1
+ forward-no-cache: no
+ forward-tcp-upstream: no
+");
+    assert!(quiet.warnings.is_empty(), "{:?}", quiet.warnings);
+}
+
+/// do-not-query-address (iter_donotq.c): netblocks, repeatable, host bits masked.
+#[test]
+fn do_not_query_address_is_honoured() {
+    let config = ok("server:\n do-not-query-address: 192.0.2.0/24\n do-not-query-address: 2001:db8::1\n do-not-query-address: 198.51.100.7/24\n");
+    let nets: Vec<String> = config
+        .server
+        .do_not_query_address
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(nets, ["192.0.2.0/24", "2001:db8::1/128", "198.51.100.0/24"]);
+    assert!(has_warning(&config, "do-not-query-address"));
+    let e = err("server:\n do-not-query-address: ns.example\n");
+    assert_error(&e, 2, "do-not-query-address", "ns.example");
 }
 
 #[test]
@@ -1535,17 +1613,13 @@ fn seed_fixture_is_the_noc_setup() {
         (db.host.as_str(), db.port),
         ("redis.noc-poc.svc.cluster.local", 6379)
     );
-    // chroot "", do-daemonize no: nothing to warn about; hide-*, statistics and
-    // remote-control are named.
-    for key in [
-        "hide-identity",
-        "extended-statistics",
-        "control-enable",
-        "outgoing-range",
-    ] {
+    // chroot "", do-daemonize no, hide-*: yes (CHAOS queries are refused anyway):
+    // nothing to warn about; statistics and remote-control are named.
+    for key in ["extended-statistics", "control-enable", "outgoing-range"] {
         assert!(has_warning(&config, key), "{key}");
     }
     assert!(!has_warning(&config, "chroot") && !has_warning(&config, "do-daemonize"));
+    assert!(!has_warning(&config, "hide-identity") && !has_warning(&config, "hide-version"));
     let (udp, tcp, tls) = config.listen_addrs();
     assert_eq!(udp, vec!["0.0.0.0:53".parse::<SocketAddr>().unwrap()]);
     assert_eq!((tcp.len(), tls.len()), (1, 0));

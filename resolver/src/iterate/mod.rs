@@ -53,6 +53,8 @@ pub struct IterOptions {
     pub qname_minimisation_strict: bool,
     /// `do-not-query-localhost`.
     pub do_not_query_localhost: bool,
+    /// `do-not-query-address` netblocks.
+    pub do_not_query_address: Vec<ipnet::IpNet>,
     /// `do-ip4` (for outgoing queries).
     pub do_ip4: bool,
     /// `do-ip6` (for outgoing queries).
@@ -73,6 +75,7 @@ impl IterOptions {
             qname_minimisation: server.qname_minimisation,
             qname_minimisation_strict: server.qname_minimisation_strict,
             do_not_query_localhost: server.do_not_query_localhost,
+            do_not_query_address: server.do_not_query_address.clone(),
             do_ip4: server.do_ip4,
             do_ip6: server.do_ip6,
             edns_payload: server.edns_buffer_size,
@@ -591,14 +594,21 @@ impl<T: Transport> Recursor<T> {
         }
     }
 
-    /// Whether we may send to `ip` (family switches, do-not-query-localhost).
+    /// Whether we may send to `ip` (family switches, do-not-query-localhost,
+    /// do-not-query-address).
     fn may_query(&self, ip: IpAddr) -> bool {
         let family_ok = if ip.is_ipv4() {
             self.options.do_ip4
         } else {
             self.options.do_ip6
         };
-        family_ok && !(self.options.do_not_query_localhost && ip.is_loopback())
+        family_ok
+            && !(self.options.do_not_query_localhost && ip.is_loopback())
+            && !self
+                .options
+                .do_not_query_address
+                .iter()
+                .any(|net| net.contains(&ip))
     }
 
     /// Resolves the addresses of one more NS name of `dp` (glue-less delegation).

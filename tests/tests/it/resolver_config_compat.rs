@@ -50,3 +50,20 @@ fn python_script_is_refused_naming_file_line_and_key() {
         "{stderr}"
     );
 }
+
+/// do-not-query-address (unbound.conf(5): "Do not query the given IP address"):
+/// example.com's only server is at 127.N.0.10; listed, it is never asked and
+/// the name fails, while example.net (host 11) still resolves.
+#[tokio::test]
+async fn do_not_query_address_keeps_the_server_unasked() {
+    let hierarchy = e2e::fake_dns::Hierarchy::start_unique().await.unwrap();
+    let banned = hierarchy.addr(10);
+    let extra = format!("  do-not-query-address: {banned}\n");
+    let r = crate::resolver_support::TestResolver::start_with(hierarchy, &extra, "").await;
+    let com = r.q("www.example.com", "A").await;
+    assert_eq!(com.status, "SERVFAIL", "{}", com.raw);
+    let net = r.q("www.example.net", "A").await;
+    assert_eq!(net.answers_of("A"), vec!["192.0.2.11"], "{}", net.raw);
+    assert_eq!(r.hierarchy.server(10).unwrap().queries(), 0);
+    r.stop().await;
+}

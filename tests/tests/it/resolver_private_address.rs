@@ -24,7 +24,11 @@ const PRIVATE: &str = "  private-address: 10.0.0.0/8
 ";
 
 /// (name, type, (status, answers)) as both resolvers must reply.
-type Case = (&'static str, &'static str, (&'static str, &'static [&'static str]));
+type Case = (
+    &'static str,
+    &'static str,
+    (&'static str, &'static [&'static str]),
+);
 
 async fn ask(ip: std::net::IpAddr, name: &str, rtype: &str) -> DigResult {
     Dig::new(ip)
