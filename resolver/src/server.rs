@@ -53,6 +53,7 @@ pub fn frontend_config(config: &Config) -> FrontendConfig {
             .incoming_num_tcp
             .saturating_mul(server.num_threads.get())
             .max(1),
+        udp_pktinfo: config.interface_automatic(),
         ..FrontendConfig::default()
     }
 }

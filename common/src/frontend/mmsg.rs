@@ -1,5 +1,7 @@
 //! recvmmsg(2)/sendmmsg(2) for the UDP loop (Linux): several datagrams per
-//! system call. This is the crate's only unsafe code.
+//! system call, and the IP_PKTINFO / IPV6_RECVPKTINFO ancillary data that lets a
+//! wildcard-bound socket answer from the address each query was sent to
+//! (Unbound's `interface-automatic`). This is the crate's only unsafe code.
 //!
 //! Each batch struct owns its `mmsghdr`, `iovec` and `sockaddr_storage` arrays
 //! and is reused for every call, so a batch costs no allocation. The raw pointers
@@ -11,19 +13,28 @@
 //! report EAGAIN as [`io::ErrorKind::WouldBlock`], for tokio's `async_io`/`try_io`
 //! to turn into a wait for readiness. The blocking loop receives with
 //! MSG_WAITFORONE instead (see [`RecvBatch::recv_waiting`]).
+//!
+//! Destination addresses: with [`enable_pktinfo`] on the socket and a batch
+//! made by [`RecvBatch::with_pktinfo`], each datagram's control message gives
+//! the local address it arrived on; [`SendBatch::send`] and [`send_from`] put
+//! it back as an IP_PKTINFO / IPV6_PKTINFO control message, so the kernel uses
+//! it as the reply's source. As in Unbound (util/netevent.c), the interface
+//! index is zeroed on send so the routing table still picks the way out. Without
+//! pktinfo no control buffer is passed, so the common case costs nothing more.
 #![allow(unsafe_code)]
 
 use std::io;
 use std::mem;
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
-use std::os::fd::RawFd;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+use std::os::fd::{AsRawFd, RawFd};
 use std::ptr;
 
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
 
 use libc::{
-    c_uint, c_void, iovec, mmsghdr, sockaddr_in, sockaddr_in6, sockaddr_storage, socklen_t,
+    c_int, c_uint, c_void, cmsghdr, in6_pktinfo, in_pktinfo, iovec, mmsghdr, msghdr, sockaddr_in,
+    sockaddr_in6, sockaddr_storage, socklen_t,
 };
 use socket2::SockAddr;
 
@@ -38,6 +49,169 @@ pub(super) fn register(
     // dropped or `into_inner` returns the socket), and `UdpSocket::as_raw_fd`
     // always returns that one descriptor.
     unsafe { AsyncFd::register_with_interest(socket, interest) }.map_err(|e| e.into_parts().1)
+}
+
+/// Asks the kernel for each datagram's destination address on `socket`
+/// (IP_PKTINFO for IPv4, IPV6_RECVPKTINFO for IPv6).
+pub(super) fn enable_pktinfo(socket: &impl AsRawFd, ipv6: bool) -> io::Result<()> {
+    let (level, name) = if ipv6 {
+        (libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO)
+    } else {
+        (libc::IPPROTO_IP, libc::IP_PKTINFO)
+    };
+    let on: c_int = 1;
+    // SAFETY: `on` is a live c_int and the length passed is its size; the kernel
+    // only reads it during the call. An invalid descriptor is reported as an error.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            level,
+            name,
+            ptr::from_ref(&on).cast::<c_void>(),
+            mem::size_of::<c_int>() as socklen_t,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Control-buffer bytes per datagram: room for one in6_pktinfo message (the
+/// larger of the two) with headers and padding; u64 words keep it aligned for
+/// cmsghdr.
+const CTRL_WORDS: usize = 8;
+
+/// CMSG_SPACE/CMSG_LEN as usize (they are const-free functions in libc).
+fn cmsg_space(data: usize) -> usize {
+    // SAFETY: CMSG_SPACE only computes an aligned size from its argument.
+    unsafe { libc::CMSG_SPACE(data as c_uint) as usize }
+}
+
+fn cmsg_len(data: usize) -> usize {
+    // SAFETY: CMSG_LEN only computes a size from its argument.
+    unsafe { libc::CMSG_LEN(data as c_uint) as usize }
+}
+
+/// Writes the pktinfo control message that makes `source` the reply's source
+/// address into `ctrl` and points `hdr` at it.
+fn put_source(hdr: &mut msghdr, ctrl: &mut [u64; CTRL_WORDS], source: IpAddr) {
+    let size = match source {
+        IpAddr::V4(_) => mem::size_of::<in_pktinfo>(),
+        IpAddr::V6(_) => mem::size_of::<in6_pktinfo>(),
+    };
+    debug_assert!(cmsg_space(size) <= mem::size_of_val(ctrl));
+    *ctrl = [0; CTRL_WORDS];
+    hdr.msg_control = ctrl.as_mut_ptr().cast::<c_void>();
+    hdr.msg_controllen = cmsg_space(size) as _;
+    // SAFETY: msg_control points at `ctrl`, which is 8-aligned and at least
+    // CMSG_SPACE(size) bytes long (both pktinfo sizes fit in CTRL_WORDS words),
+    // so CMSG_FIRSTHDR returns a non-null, aligned header inside it and
+    // CMSG_DATA leaves `size` bytes before the end. The writes are unaligned-safe.
+    unsafe {
+        let cmsg: *mut cmsghdr = libc::CMSG_FIRSTHDR(hdr);
+        (*cmsg).cmsg_len = cmsg_len(size) as _;
+        let data = libc::CMSG_DATA(cmsg);
+        match source {
+            IpAddr::V4(ip) => {
+                (*cmsg).cmsg_level = libc::IPPROTO_IP;
+                (*cmsg).cmsg_type = libc::IP_PKTINFO;
+                let addr = libc::in_addr {
+                    s_addr: u32::from(ip).to_be(),
+                };
+                let info = in_pktinfo {
+                    ipi_ifindex: 0,
+                    ipi_spec_dst: addr,
+                    ipi_addr: addr,
+                };
+                ptr::write_unaligned(data.cast::<in_pktinfo>(), info);
+            }
+            IpAddr::V6(ip) => {
+                (*cmsg).cmsg_level = libc::IPPROTO_IPV6;
+                (*cmsg).cmsg_type = libc::IPV6_PKTINFO;
+                let info = in6_pktinfo {
+                    ipi6_addr: libc::in6_addr {
+                        s6_addr: ip.octets(),
+                    },
+                    ipi6_ifindex: 0,
+                };
+                ptr::write_unaligned(data.cast::<in6_pktinfo>(), info);
+            }
+        }
+    }
+}
+
+/// The destination address in the pktinfo control message of `hdr`, if any.
+// msg_controllen and cmsg_len are size_t on glibc and socklen_t on musl: the
+// casts are needed on one of them.
+#[allow(clippy::unnecessary_cast)]
+fn read_destination(hdr: &msghdr) -> Option<IpAddr> {
+    if hdr.msg_control.is_null() || (hdr.msg_controllen as usize) < mem::size_of::<cmsghdr>() {
+        return None;
+    }
+    // SAFETY: msg_control points at this datagram's control slot, owned by the
+    // batch and at least msg_controllen bytes long (the kernel lowered
+    // msg_controllen to what it wrote). CMSG_FIRSTHDR/CMSG_NXTHDR only return
+    // headers that lie within msg_controllen, and each data read is checked
+    // against its header's cmsg_len first; the reads are unaligned-safe.
+    unsafe {
+        let mut cmsg: *const cmsghdr = libc::CMSG_FIRSTHDR(hdr);
+        while !cmsg.is_null() {
+            let header = ptr::read_unaligned(cmsg);
+            let data = libc::CMSG_DATA(cmsg);
+            let len = header.cmsg_len as usize;
+            if header.cmsg_level == libc::IPPROTO_IP
+                && header.cmsg_type == libc::IP_PKTINFO
+                && len >= cmsg_len(mem::size_of::<in_pktinfo>())
+            {
+                let info = ptr::read_unaligned(data.cast::<in_pktinfo>());
+                // ipi_spec_dst: the local address the reply should come from.
+                return Some(IpAddr::V4(Ipv4Addr::from(u32::from_be(
+                    info.ipi_spec_dst.s_addr,
+                ))));
+            }
+            if header.cmsg_level == libc::IPPROTO_IPV6
+                && header.cmsg_type == libc::IPV6_PKTINFO
+                && len >= cmsg_len(mem::size_of::<in6_pktinfo>())
+            {
+                let info = ptr::read_unaligned(data.cast::<in6_pktinfo>());
+                return Some(IpAddr::V6(Ipv6Addr::from(info.ipi6_addr.s6_addr)));
+            }
+            cmsg = libc::CMSG_NXTHDR(hdr, cmsg);
+        }
+    }
+    None
+}
+
+/// One sendmsg of `msg` to `peer` from the local address `source`, with
+/// `flags` (MSG_DONTWAIT, or 0 to wait on a blocking descriptor).
+pub(super) fn send_from(
+    fd: RawFd,
+    msg: &[u8],
+    peer: SocketAddr,
+    source: IpAddr,
+    flags: c_int,
+) -> io::Result<()> {
+    let name = SockAddr::from(peer);
+    let mut iov = iovec {
+        iov_base: msg.as_ptr().cast_mut().cast::<c_void>(),
+        iov_len: msg.len(),
+    };
+    let mut ctrl = [0u64; CTRL_WORDS];
+    // SAFETY: msghdr is plain C data; all-zero is a valid (empty) value.
+    let mut hdr: msghdr = unsafe { mem::zeroed() };
+    hdr.msg_name = name.as_ptr().cast_mut().cast::<c_void>();
+    hdr.msg_namelen = name.len();
+    hdr.msg_iov = ptr::from_mut(&mut iov);
+    hdr.msg_iovlen = 1;
+    put_source(&mut hdr, &mut ctrl, source);
+    // SAFETY: `hdr` points at `name`, the one iovec covering `msg`, and `ctrl`,
+    // all alive on this frame for the call; sendmsg only reads them.
+    let sent = unsafe { libc::sendmsg(fd, &hdr, flags) };
+    if sent < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// The kernel caps `vlen` at UIO_MAXIOV; so do we.
@@ -68,6 +242,8 @@ pub(super) struct RecvBatch {
     names: Box<[sockaddr_storage]>,
     iovs: Box<[iovec]>,
     hdrs: Box<[mmsghdr]>,
+    /// One control slot per datagram when destination addresses are wanted, else empty.
+    ctrl: Box<[[u64; CTRL_WORDS]]>,
     /// Datagrams the last [`RecvBatch::recv`] returned.
     got: usize,
 }
@@ -89,8 +265,17 @@ impl RecvBatch {
             names: vec![zeroed_storage(); count].into_boxed_slice(),
             iovs: vec![EMPTY_IOV; count].into_boxed_slice(),
             hdrs: vec![zeroed_hdr(); count].into_boxed_slice(),
+            ctrl: Box::new([]),
             got: 0,
         }
+    }
+
+    /// As [`RecvBatch::new`], also reading each datagram's destination address
+    /// (the socket needs [`enable_pktinfo`]); see [`RecvBatch::destination`].
+    pub(super) fn with_pktinfo(count: usize, slot_len: usize) -> Self {
+        let mut batch = RecvBatch::new(count, slot_len);
+        batch.ctrl = vec![[0u64; CTRL_WORDS]; batch.hdrs.len()].into_boxed_slice();
+        batch
     }
 
     /// One recvmmsg(MSG_DONTWAIT) on `fd`: how many datagrams arrived (at least
@@ -115,13 +300,20 @@ impl RecvBatch {
         }
         let names = self.names.as_mut_ptr();
         let iovs = self.iovs.as_mut_ptr();
+        let ctrl = self.ctrl.as_mut_ptr();
+        let with_ctrl = !self.ctrl.is_empty();
         for (i, hdr) in self.hdrs.iter_mut().enumerate() {
             hdr.msg_hdr.msg_name = names.wrapping_add(i).cast::<c_void>();
             hdr.msg_hdr.msg_namelen = mem::size_of::<sockaddr_storage>() as socklen_t;
             hdr.msg_hdr.msg_iov = iovs.wrapping_add(i);
             hdr.msg_hdr.msg_iovlen = 1;
-            hdr.msg_hdr.msg_control = ptr::null_mut();
-            hdr.msg_hdr.msg_controllen = 0;
+            if with_ctrl {
+                hdr.msg_hdr.msg_control = ctrl.wrapping_add(i).cast::<c_void>();
+                hdr.msg_hdr.msg_controllen = mem::size_of::<[u64; CTRL_WORDS]>() as _;
+            } else {
+                hdr.msg_hdr.msg_control = ptr::null_mut();
+                hdr.msg_hdr.msg_controllen = 0;
+            }
             hdr.msg_hdr.msg_flags = 0;
             hdr.msg_len = 0;
         }
@@ -130,7 +322,9 @@ impl RecvBatch {
         // iovec `iovs[i]`, which covers bytes [i*slot_len, (i+1)*slot_len) of
         // `bufs` (count*slot_len long). All four arrays are owned by `self`, which
         // is mutably borrowed for the call, so nothing else reads or writes them
-        // while the kernel does. The timeout pointer may be null.
+        // while the kernel does; so is `ctrl`, whose slot i (its true size) entry i
+        // points at when destination addresses are wanted. The timeout pointer
+        // may be null.
         let n = unsafe {
             libc::recvmmsg(
                 fd,
@@ -157,6 +351,18 @@ impl RecvBatch {
         let start = i * self.slot_len;
         let peer = socket_addr(&self.names[i], hdr.msg_hdr.msg_namelen);
         (&self.bufs[start..start + len], peer)
+    }
+
+    /// The local address datagram `i` was sent to, when the batch was made by
+    /// [`RecvBatch::with_pktinfo`] and the kernel reported it.
+    ///
+    /// Panics if `i` is not below what `recv` returned.
+    pub(super) fn destination(&self, i: usize) -> Option<IpAddr> {
+        let hdr = &self.hdrs[..self.got][i];
+        if self.ctrl.is_empty() {
+            return None;
+        }
+        read_destination(&hdr.msg_hdr)
     }
 }
 
@@ -194,6 +400,8 @@ pub(super) struct SendBatch {
     names: Vec<SockAddr>,
     iovs: Box<[iovec]>,
     hdrs: Box<[mmsghdr]>,
+    /// Control slots for replies that carry a source address.
+    ctrl: Box<[[u64; CTRL_WORDS]]>,
 }
 
 // SAFETY: the only non-Send fields are the raw pointers inside `iovs` and `hdrs`.
@@ -210,10 +418,13 @@ impl SendBatch {
             names: Vec::with_capacity(count),
             iovs: vec![EMPTY_IOV; count].into_boxed_slice(),
             hdrs: vec![zeroed_hdr(); count].into_boxed_slice(),
+            ctrl: vec![[0u64; CTRL_WORDS]; count].into_boxed_slice(),
         }
     }
 
-    /// One sendmmsg(MSG_DONTWAIT) of `msgs[k]` to `peers[k]`, as many as fit the
+    /// One sendmmsg(MSG_DONTWAIT) of `msgs[k]` to `peers[k]` (from the local
+    /// address `sources[k]` when `sources` has an entry that is `Some`; an empty
+    /// `sources` lets the kernel choose for all), as many as fit the
     /// batch: how many were sent, always a prefix and at least one. An error
     /// (including WouldBlock) means the first message was not sent; the kernel
     /// stops at the first failure after that and reports only the count.
@@ -222,6 +433,7 @@ impl SendBatch {
         fd: RawFd,
         msgs: &[Vec<u8>],
         peers: &[SocketAddr],
+        sources: &[Option<IpAddr>],
     ) -> io::Result<usize> {
         let n = msgs.len().min(peers.len()).min(self.hdrs.len());
         if n == 0 {
@@ -244,10 +456,14 @@ impl SendBatch {
             hdr.msg_hdr.msg_controllen = 0;
             hdr.msg_hdr.msg_flags = 0;
             hdr.msg_len = 0;
+            if let (Some(Some(source)), Some(ctrl)) = (sources.get(i), self.ctrl.get_mut(i)) {
+                put_source(&mut hdr.msg_hdr, ctrl, *source);
+            }
         }
         // SAFETY: entries 0..n (n <= hdrs.len() <= MAX_BATCH, so the cast is exact)
         // each point at `names[i]` with its length and at the one iovec `iovs[i]`,
-        // which covers exactly `msgs[i]`. `self` is mutably borrowed and `msgs`
+        // which covers exactly `msgs[i]`, and, for a reply with a source, at
+        // `ctrl[i]` with its written length. `self` is mutably borrowed and `msgs`
         // shared-borrowed for the call, so all of it stays alive and unchanged;
         // sendmmsg only reads the buffers and addresses (it writes `msg_len`,
         // inside `hdrs`).
@@ -343,7 +559,7 @@ mod tests {
         let mut sent = 0;
         while sent < msgs.len() {
             let n = tx
-                .send(srv.as_raw_fd(), &msgs[sent..], &peers[sent..])
+                .send(srv.as_raw_fd(), &msgs[sent..], &peers[sent..], &[])
                 .unwrap();
             assert!((1..=4).contains(&n));
             sent += n;
@@ -387,11 +603,133 @@ mod tests {
         round_trip("[::1]:0", "[::1]:0");
     }
 
+    /// Queries sent to `dsts` (at the wildcard socket's port) from clients
+    /// connected there: each client accepts only datagrams from its `dst`.
+    fn connected_clients(srv: &UdpSocket, dsts: &[&str]) -> Vec<UdpSocket> {
+        let port = srv.local_addr().unwrap().port();
+        dsts.iter()
+            .map(|dst| {
+                let ip: IpAddr = dst.parse().unwrap();
+                let client = UdpSocket::bind(SocketAddr::new(ip, 0)).unwrap();
+                client.connect(SocketAddr::new(ip, port)).unwrap();
+                client
+                    .set_read_timeout(Some(std::time::Duration::from_millis(300)))
+                    .unwrap();
+                client.send(dst.as_bytes()).unwrap();
+                client
+            })
+            .collect()
+    }
+
+    /// Receives `want` datagrams with their destination addresses.
+    fn recv_with_destinations(
+        rx: &mut RecvBatch,
+        fd: RawFd,
+        want: usize,
+    ) -> Vec<(Vec<u8>, SocketAddr, Option<IpAddr>)> {
+        let mut got = Vec::new();
+        for _ in 0..1000 {
+            match rx.recv(fd) {
+                Ok(n) => {
+                    for i in 0..n {
+                        let (data, peer) = rx.get(i);
+                        got.push((data.to_vec(), peer.unwrap(), rx.destination(i)));
+                    }
+                    if got.len() >= want {
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+        got
+    }
+
+    /// interface-automatic: a wildcard socket learns each query's destination
+    /// (IP_PKTINFO) and answers from it, in a batch or one at a time; without
+    /// the source the kernel picks 127.0.0.1 and the connected client hears nothing.
+    #[test]
+    fn wildcard_socket_answers_from_the_destination_address() {
+        let srv = bound("0.0.0.0:0").unwrap();
+        enable_pktinfo(&srv, false).unwrap();
+        let clients = connected_clients(&srv, &["127.0.0.2", "127.0.0.3"]);
+        let mut rx = RecvBatch::with_pktinfo(4, 512);
+        let got = recv_with_destinations(&mut rx, srv.as_raw_fd(), 2);
+        assert_eq!(got.len(), 2);
+        for (data, _, dst) in &got {
+            let sent_to: IpAddr = std::str::from_utf8(data).unwrap().parse().unwrap();
+            assert_eq!(*dst, Some(sent_to));
+        }
+        let msgs: Vec<Vec<u8>> = got.iter().map(|(d, _, _)| d.clone()).collect();
+        let peers: Vec<SocketAddr> = got.iter().map(|(_, p, _)| *p).collect();
+        let sources: Vec<Option<IpAddr>> = got.iter().map(|(_, _, d)| *d).collect();
+
+        // Without sources: the kernel's choice (127.0.0.1) is filtered by the clients.
+        let mut tx = SendBatch::new(4);
+        assert_eq!(tx.send(srv.as_raw_fd(), &msgs, &peers, &[]).unwrap(), 2);
+        let mut buf = [0u8; 64];
+        for client in &clients {
+            assert!(
+                client.recv(&mut buf).is_err(),
+                "reply from the wrong address accepted"
+            );
+        }
+        // With sources: each client gets its reply.
+        assert_eq!(
+            tx.send(srv.as_raw_fd(), &msgs, &peers, &sources).unwrap(),
+            2
+        );
+        for client in &clients {
+            let n = client.recv(&mut buf).unwrap();
+            let want = client.peer_addr().unwrap().ip().to_string();
+            assert_eq!(&buf[..n], want.as_bytes());
+        }
+        // One at a time.
+        send_from(
+            srv.as_raw_fd(),
+            b"again",
+            peers[1],
+            sources[1].unwrap(),
+            libc::MSG_DONTWAIT,
+        )
+        .unwrap();
+        let n = clients
+            .iter()
+            .find(|c| c.local_addr().unwrap() == peers[1])
+            .unwrap()
+            .recv(&mut buf)
+            .unwrap();
+        assert_eq!(&buf[..n], b"again");
+    }
+
+    #[test]
+    fn ipv6_destination_is_reported() {
+        let Some(srv) = bound("[::]:0") else {
+            return; // IPv6 disabled
+        };
+        enable_pktinfo(&srv, true).unwrap();
+        let port = srv.local_addr().unwrap().port();
+        let Ok(client) = UdpSocket::bind("[::1]:0") else {
+            return;
+        };
+        client.send_to(b"q", ("::1", port)).unwrap();
+        let mut rx = RecvBatch::with_pktinfo(2, 512);
+        let got = recv_with_destinations(&mut rx, srv.as_raw_fd(), 1);
+        assert_eq!(got[0].2, Some("::1".parse().unwrap()));
+        let mut plain = RecvBatch::new(2, 512);
+        client.send_to(b"q", ("::1", port)).unwrap();
+        let got = recv_with_destinations(&mut plain, srv.as_raw_fd(), 1);
+        assert_eq!(got[0].2, None, "no control buffer, no destination");
+    }
+
     #[test]
     fn nothing_to_send_is_not_a_call() {
         let srv = bound("127.0.0.1:0").unwrap();
         let mut tx = SendBatch::new(8);
-        assert_eq!(tx.send(srv.as_raw_fd(), &[], &[]).unwrap(), 0);
+        assert_eq!(tx.send(srv.as_raw_fd(), &[], &[], &[]).unwrap(), 0);
     }
 
     #[test]

@@ -68,7 +68,8 @@ pub struct Query<'a> {
     /// The client.
     pub peer: SocketAddr,
     /// Our address. For UDP this is the socket's bound address, which is the
-    /// wildcard when listening on `0.0.0.0` or `::`.
+    /// wildcard when listening on `0.0.0.0` or `::`, unless
+    /// [`FrontendConfig::udp_pktinfo`] gives the query's destination address.
     pub local: SocketAddr,
     /// UDP, TCP or DoT.
     pub transport: Transport,
@@ -207,6 +208,15 @@ pub struct FrontendConfig {
     pub tls_reload_interval: Duration,
     /// How long [`serve`] waits for in-flight work after shutdown.
     pub drain_timeout: Duration,
+    /// Unbound's `interface-automatic` (Linux): UDP sockets bound to a wildcard
+    /// address (`0.0.0.0`, `::`) read each query's destination address
+    /// (IP_PKTINFO, IPV6_RECVPKTINFO), show it as [`Query::local`] and send the
+    /// reply from it, so a client that sent to one of the host's addresses gets
+    /// its answer from that address (node-local caches on a link-local address
+    /// rely on it). Such sockets always take the recvmmsg/sendmmsg loop. Replies
+    /// a handler sends itself through a [`Responder`] ([`Reply::Detached`]) leave
+    /// from the address the kernel picks. Elsewhere than Linux, binding fails.
+    pub udp_pktinfo: bool,
 }
 
 impl Default for FrontendConfig {
@@ -228,6 +238,7 @@ impl Default for FrontendConfig {
             tls_handshake_timeout: Duration::from_secs(5),
             tls_reload_interval: Duration::from_secs(5),
             drain_timeout: Duration::from_secs(5),
+            udp_pktinfo: false,
         }
     }
 }
@@ -271,6 +282,8 @@ struct UdpBound {
     socket: std::net::UdpSocket,
     local: SocketAddr,
     tasks: usize,
+    /// The socket reports destination addresses (see [`FrontendConfig::udp_pktinfo`]).
+    pktinfo: bool,
 }
 
 #[derive(Debug)]
@@ -341,8 +354,29 @@ fn bind_udp(
     if let Some(n) = cfg.udp_send_buffer {
         socket.set_send_buffer_size(n)?;
     }
+    if wants_pktinfo(addr, cfg) {
+        enable_pktinfo(&socket, addr.is_ipv6())?;
+    }
     socket.bind(&addr.into())?;
     Ok(socket.into())
+}
+
+/// Whether the UDP socket for `addr` reads destination addresses.
+fn wants_pktinfo(addr: SocketAddr, cfg: &FrontendConfig) -> bool {
+    cfg.udp_pktinfo && addr.ip().is_unspecified()
+}
+
+#[cfg(target_os = "linux")]
+fn enable_pktinfo(socket: &Socket, ipv6: bool) -> io::Result<()> {
+    mmsg::enable_pktinfo(socket, ipv6)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn enable_pktinfo(_socket: &Socket, _ipv6: bool) -> io::Result<()> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "answering from the query's destination address (interface-automatic) needs Linux",
+    ))
 }
 
 fn bind_tcp(addr: SocketAddr, reuseport: bool) -> io::Result<std::net::TcpListener> {
@@ -399,6 +433,7 @@ impl BoundFrontend {
                     socket,
                     local,
                     tasks,
+                    pktinfo: wants_pktinfo(addr, &cfg),
                 });
             }
         }

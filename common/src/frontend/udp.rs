@@ -21,7 +21,7 @@
 //! detached (the lb), not for ones that resolve per thread (the resolver).
 
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
@@ -91,7 +91,10 @@ pub(super) async fn start<H: DnsHandler>(
                     bound.local,
                     handler.clone(),
                     shared.clone(),
-                    batch,
+                    Batching {
+                        batch,
+                        pktinfo: bound.pktinfo,
+                    },
                     mode.clone(),
                 )
             });
@@ -138,6 +141,14 @@ pub(super) async fn start<H: DnsHandler>(
     Ok(workers)
 }
 
+/// How many datagrams a receive call takes, and whether their destination
+/// addresses are read (pktinfo, for wildcard sockets under interface-automatic).
+#[derive(Clone, Copy)]
+struct Batching {
+    batch: usize,
+    pktinfo: bool,
+}
+
 /// How a receive thread waits for datagrams.
 #[derive(Clone)]
 enum LoopMode {
@@ -153,7 +164,7 @@ fn spawn_thread<H: DnsHandler>(
     local: SocketAddr,
     handler: Arc<H>,
     shared: Arc<Shared>,
-    batch: usize,
+    batching: Batching,
     mode: LoopMode,
 ) -> io::Result<Starting> {
     let (registered_tx, registered) = oneshot::channel();
@@ -165,7 +176,7 @@ fn spawn_thread<H: DnsHandler>(
             let _done = done_tx;
             #[cfg(target_os = "linux")]
             if let LoopMode::Blocking(runtime) = mode {
-                let socket = match batched::Blocking::new(socket, batch) {
+                let socket = match batched::Blocking::new(socket, batching) {
                     Ok(socket) => socket,
                     Err(source) => {
                         let _ = registered_tx.send(Err(FrontendError::Register {
@@ -201,7 +212,7 @@ fn spawn_thread<H: DnsHandler>(
                 }
             };
             runtime.block_on(async move {
-                let io = match UdpIo::register(socket, batch) {
+                let io = match UdpIo::register(socket, batching) {
                     Ok(io) => io,
                     Err(source) => {
                         let _ = registered_tx.send(Err(FrontendError::Register {
@@ -242,14 +253,14 @@ enum UdpIo {
 
 impl UdpIo {
     /// Registers `socket` with the current runtime for the batched loop (Linux,
-    /// `batch` > 1) or the one-datagram loop.
-    fn register(socket: std::net::UdpSocket, batch: usize) -> io::Result<UdpIo> {
+    /// `batch` > 1, or destination addresses wanted) or the one-datagram loop.
+    fn register(socket: std::net::UdpSocket, batching: Batching) -> io::Result<UdpIo> {
         #[cfg(target_os = "linux")]
-        if batch > 1 {
-            return batched::Socket::register(socket, batch).map(UdpIo::Batched);
+        if batching.batch > 1 || batching.pktinfo {
+            return batched::Socket::register(socket, batching).map(UdpIo::Batched);
         }
         #[cfg(not(target_os = "linux"))]
-        let _ = batch;
+        let _ = batching;
         tokio::net::UdpSocket::from_std(socket).map(|s| UdpIo::Single(Arc::new(s)))
     }
 
@@ -301,9 +312,9 @@ async fn run_single<H: DnsHandler>(
             responder: Some(&responder),
         };
         match handler.handle(&query, &mut out) {
-            Reply::Ready => socket.send_reply(&out, peer).await,
+            Reply::Ready => socket.send_reply(&out, peer, None).await,
             Reply::Drop | Reply::Detached => {}
-            Reply::Pending(reply) => spawn_pending(reply, socket.clone(), peer, shared),
+            Reply::Pending(reply) => spawn_pending(reply, socket.clone(), peer, None, shared),
         }
     }
 }
@@ -340,8 +351,12 @@ impl ResponderSocket {
                 runtime.spawn(async move {
                     match socket {
                         #[cfg(target_os = "linux")]
-                        ResponderSocket::Batched(sender) => sender.send_reply(&reply, peer).await,
-                        ResponderSocket::Tokio(socket) => socket.send_reply(&reply, peer).await,
+                        ResponderSocket::Batched(sender) => {
+                            sender.send_reply(&reply, peer, None).await
+                        }
+                        ResponderSocket::Tokio(socket) => {
+                            socket.send_reply(&reply, peer, None).await
+                        }
                     }
                 });
             }
@@ -354,16 +369,20 @@ impl ResponderSocket {
 
 /// Where a late reply goes out.
 trait ReplySocket: Send + Sync + 'static {
-    /// Sends `reply` (if not empty) to `peer`; a failure is logged, not returned.
+    /// Sends `reply` (if not empty) to `peer`, from the local address `source`
+    /// when given (the query's destination); a failure is logged, not returned.
     fn send_reply(
         &self,
         reply: &[u8],
         peer: SocketAddr,
+        source: Option<IpAddr>,
     ) -> impl std::future::Future<Output = ()> + Send;
 }
 
 impl ReplySocket for tokio::net::UdpSocket {
-    async fn send_reply(&self, reply: &[u8], peer: SocketAddr) {
+    /// The one-datagram loop never reads destination addresses (pktinfo
+    /// sockets always take the batched loop), so `source` is always `None` here.
+    async fn send_reply(&self, reply: &[u8], peer: SocketAddr, _source: Option<IpAddr>) {
         if reply.is_empty() {
             return;
         }
@@ -379,6 +398,7 @@ fn spawn_pending<S: ReplySocket>(
     reply: PendingReply,
     socket: Arc<S>,
     peer: SocketAddr,
+    source: Option<IpAddr>,
     shared: &Shared,
 ) {
     let tracked = shared.tracker.track();
@@ -389,7 +409,7 @@ fn spawn_pending<S: ReplySocket>(
             biased;
             reply = reply => {
                 if let Some(reply) = reply {
-                    socket.send_reply(&reply, peer).await;
+                    socket.send_reply(&reply, peer, source).await;
                 }
             }
             _ = abort.requested() => {}
@@ -400,7 +420,7 @@ fn spawn_pending<S: ReplySocket>(
 #[cfg(target_os = "linux")]
 mod batched {
     use std::io;
-    use std::net::SocketAddr;
+    use std::net::{IpAddr, SocketAddr};
     use std::os::fd::{AsRawFd, RawFd};
     use std::sync::Arc;
 
@@ -410,9 +430,9 @@ mod batched {
 
     use socket2::SockAddr;
 
-    use super::super::mmsg::{register, RecvBatch, SendBatch, MAX_BATCH};
+    use super::super::mmsg::{register, send_from, RecvBatch, SendBatch, MAX_BATCH};
     use super::super::{DnsHandler, Query, Reply, Responder, Shared, Transport};
-    use super::{spawn_pending, ReplySocket, ResponderSocket, OUT_CAPACITY, RECV_BUF};
+    use super::{spawn_pending, Batching, ReplySocket, ResponderSocket, OUT_CAPACITY, RECV_BUF};
 
     /// Sends that find the buffer full, then wait for room, at most this many
     /// times per reply before giving up on it (a reply is a datagram: dropping
@@ -425,6 +445,7 @@ mod batched {
         readable: AsyncFd<std::net::UdpSocket>,
         sender: Arc<Sender>,
         batch: usize,
+        pktinfo: bool,
     }
 
     /// The sending side: a duplicate descriptor of the socket, unregistered,
@@ -445,12 +466,30 @@ mod batched {
                 .send_to_with_flags(reply, &SockAddr::from(peer), libc::MSG_DONTWAIT)
                 .map(|_| ())
         }
+
+        /// [`Sender::try_send`] from the local address `source`, when given.
+        fn try_send_from(
+            &self,
+            reply: &[u8],
+            peer: SocketAddr,
+            source: Option<IpAddr>,
+        ) -> io::Result<()> {
+            match source {
+                Some(source) => {
+                    send_from(self.as_raw_fd(), reply, peer, source, libc::MSG_DONTWAIT)
+                }
+                None => self.try_send(reply, peer),
+            }
+        }
     }
 
     impl Socket {
         /// Registers `socket` (non-blocking) with the current runtime for reads,
-        /// to be served `batch` datagrams per receive call.
-        pub(super) fn register(socket: std::net::UdpSocket, batch: usize) -> io::Result<Socket> {
+        /// to be served `batching.batch` datagrams per receive call.
+        pub(super) fn register(
+            socket: std::net::UdpSocket,
+            batching: Batching,
+        ) -> io::Result<Socket> {
             socket.set_nonblocking(true)?;
             let sender = Arc::new(Sender {
                 socket: socket.try_clone()?,
@@ -459,7 +498,8 @@ mod batched {
             Ok(Socket {
                 readable,
                 sender,
-                batch: batch.min(MAX_BATCH),
+                batch: batching.batch.clamp(1, MAX_BATCH),
+                pktinfo: batching.pktinfo,
             })
         }
     }
@@ -476,12 +516,12 @@ mod batched {
     }
 
     impl ReplySocket for Sender {
-        async fn send_reply(&self, reply: &[u8], peer: SocketAddr) {
+        async fn send_reply(&self, reply: &[u8], peer: SocketAddr, source: Option<IpAddr>) {
             if reply.is_empty() {
                 return;
             }
             for _ in 0..SEND_ATTEMPTS {
-                match self.try_send(reply, peer) {
+                match self.try_send_from(reply, peer, source) {
                     Ok(()) => return,
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                         if let Err(error) = self.writable().await {
@@ -499,48 +539,90 @@ mod batched {
         }
     }
 
+    /// A batch's Ready replies: `outs[k]` goes to `peers[k]`, from `sources[k]`
+    /// when the socket reads destination addresses (else `sources` stays empty).
+    struct Replies {
+        outs: Vec<Vec<u8>>,
+        peers: Vec<SocketAddr>,
+        sources: Vec<Option<IpAddr>>,
+    }
+
+    impl Replies {
+        fn new(batch: usize) -> Replies {
+            Replies {
+                outs: (0..batch)
+                    .map(|_| Vec::with_capacity(OUT_CAPACITY))
+                    .collect(),
+                peers: Vec::with_capacity(batch),
+                sources: Vec::with_capacity(batch),
+            }
+        }
+
+        fn ready(&self) -> usize {
+            self.peers.len()
+        }
+    }
+
+    /// A receive batch for `batching`: reading destination addresses or not.
+    fn recv_batch(batch: usize, pktinfo: bool) -> RecvBatch {
+        if pktinfo {
+            RecvBatch::with_pktinfo(batch, RECV_BUF)
+        } else {
+            RecvBatch::new(batch, RECV_BUF)
+        }
+    }
+
     /// One received batch and what answering it needs.
     struct Batch<'a> {
         rx: &'a RecvBatch,
         got: usize,
+        pktinfo: bool,
         local: SocketAddr,
         responder: &'a Responder,
         sender: &'a Arc<Sender>,
     }
 
     impl Batch<'_> {
-        /// Runs the handler on each datagram: Ready replies land in
-        /// `outs[..peers.len()]` for `peers`, Pending ones are spawned.
+        /// Runs the handler on each datagram: Ready replies land in `replies`,
+        /// Pending ones are spawned. A datagram whose destination address is
+        /// known shows it as the query's `local` and is answered from it.
         fn handle<H: DnsHandler>(
             &self,
             handler: &Arc<H>,
             shared: &Arc<Shared>,
-            outs: &mut [Vec<u8>],
-            peers: &mut Vec<SocketAddr>,
+            replies: &mut Replies,
         ) {
             let received_at = Instant::now();
-            peers.clear();
+            replies.peers.clear();
+            replies.sources.clear();
             for i in 0..self.got {
                 let (wire, peer) = self.rx.get(i);
                 let Some(peer) = peer else {
                     tracing::debug!(proto = "udp", addr = %self.local, "datagram from a non-IP address");
                     continue;
                 };
-                let out = &mut outs[peers.len()];
+                let source = self.rx.destination(i);
+                let local = source.map_or(self.local, |ip| SocketAddr::new(ip, self.local.port()));
+                let out = &mut replies.outs[replies.peers.len()];
                 out.clear();
                 let query = Query {
                     wire,
                     peer,
-                    local: self.local,
+                    local,
                     transport: Transport::Udp,
                     received_at,
                     responder: Some(self.responder),
                 };
                 match handler.handle(&query, out) {
-                    Reply::Ready if !out.is_empty() => peers.push(peer),
+                    Reply::Ready if !out.is_empty() => {
+                        replies.peers.push(peer);
+                        if self.pktinfo {
+                            replies.sources.push(source);
+                        }
+                    }
                     Reply::Ready | Reply::Drop | Reply::Detached => {}
                     Reply::Pending(reply) => {
-                        spawn_pending(reply, self.sender.clone(), peer, shared)
+                        spawn_pending(reply, self.sender.clone(), peer, source, shared)
                     }
                 }
             }
@@ -561,13 +643,9 @@ mod batched {
             tracker: shared.tracker.clone(),
         };
         let fd = socket.readable.as_raw_fd();
-        let mut rx = RecvBatch::new(batch, RECV_BUF);
+        let mut rx = recv_batch(batch, socket.pktinfo);
         let mut tx = SendBatch::new(batch);
-        // outs[k] holds the k-th Ready reply of the batch, for peers[k].
-        let mut outs: Vec<Vec<u8>> = (0..batch)
-            .map(|_| Vec::with_capacity(OUT_CAPACITY))
-            .collect();
-        let mut peers: Vec<SocketAddr> = Vec::with_capacity(batch);
+        let mut replies = Replies::new(batch);
         let stop = shared.shutdown.requested();
         tokio::pin!(stop);
         loop {
@@ -585,12 +663,13 @@ mod batched {
             let batch_in = Batch {
                 rx: &rx,
                 got,
+                pktinfo: socket.pktinfo,
                 local,
                 responder: &responder,
                 sender: &sender,
             };
-            batch_in.handle(handler, shared, &mut outs, &mut peers);
-            send_all(&sender, &mut tx, &outs[..peers.len()], &peers).await;
+            batch_in.handle(handler, shared, &mut replies);
+            send_all(&sender, &mut tx, &replies).await;
         }
     }
 
@@ -603,12 +682,13 @@ mod batched {
         socket: std::net::UdpSocket,
         sender: Arc<Sender>,
         batch: usize,
+        pktinfo: bool,
     }
 
     impl Blocking {
         /// Puts `socket` in blocking mode with a short receive timeout, to be
-        /// served `batch` datagrams per receive call.
-        pub(super) fn new(socket: std::net::UdpSocket, batch: usize) -> io::Result<Blocking> {
+        /// served `batching.batch` datagrams per receive call.
+        pub(super) fn new(socket: std::net::UdpSocket, batching: Batching) -> io::Result<Blocking> {
             socket.set_nonblocking(false)?;
             socket.set_read_timeout(Some(SHUTDOWN_POLL))?;
             let sender = Arc::new(Sender {
@@ -617,7 +697,8 @@ mod batched {
             Ok(Blocking {
                 socket,
                 sender,
-                batch: batch.min(MAX_BATCH),
+                batch: batching.batch.clamp(1, MAX_BATCH),
+                pktinfo: batching.pktinfo,
             })
         }
     }
@@ -638,12 +719,9 @@ mod batched {
             tracker: shared.tracker.clone(),
         };
         let fd = socket.socket.as_raw_fd();
-        let mut rx = RecvBatch::new(batch, RECV_BUF);
+        let mut rx = recv_batch(batch, socket.pktinfo);
         let mut tx = SendBatch::new(batch);
-        let mut outs: Vec<Vec<u8>> = (0..batch)
-            .map(|_| Vec::with_capacity(OUT_CAPACITY))
-            .collect();
-        let mut peers: Vec<SocketAddr> = Vec::with_capacity(batch);
+        let mut replies = Replies::new(batch);
         while !shared.shutdown.is_requested() {
             let got = match rx.recv_waiting(fd) {
                 Ok(got) => got,
@@ -665,31 +743,34 @@ mod batched {
             let batch_in = Batch {
                 rx: &rx,
                 got,
+                pktinfo: socket.pktinfo,
                 local,
                 responder: &responder,
                 sender: &sender,
             };
-            batch_in.handle(handler, shared, &mut outs, &mut peers);
-            send_all_blocking(&socket, &mut tx, &outs[..peers.len()], &peers);
+            batch_in.handle(handler, shared, &mut replies);
+            send_all_blocking(&socket, &mut tx, &replies);
         }
     }
 
     /// [`send_all`] for the blocking loop: a batch that meets a full buffer is
-    /// finished with blocking send_to calls (the descriptor is in blocking
-    /// mode), which is the loop's backpressure.
-    fn send_all_blocking(
-        socket: &Blocking,
-        tx: &mut SendBatch,
-        msgs: &[Vec<u8>],
-        peers: &[SocketAddr],
-    ) {
+    /// finished with blocking sends (the descriptor is in blocking mode), which
+    /// is the loop's backpressure.
+    fn send_all_blocking(socket: &Blocking, tx: &mut SendBatch, replies: &Replies) {
         let fd = socket.socket.as_raw_fd();
+        let (msgs, peers) = (&replies.outs[..replies.ready()], &replies.peers);
+        let source = |k: usize| replies.sources.get(k).copied().flatten();
         let mut sent = 0;
         while sent < msgs.len() {
-            match tx.send(fd, &msgs[sent..], &peers[sent..]) {
+            let sources = replies.sources.get(sent..).unwrap_or_default();
+            match tx.send(fd, &msgs[sent..], &peers[sent..], sources) {
                 Ok(n) if n > 0 => sent += n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    if let Err(error) = socket.socket.send_to(&msgs[sent], peers[sent]) {
+                    let result = match source(sent) {
+                        Some(from) => send_from(fd, &msgs[sent], peers[sent], from, 0),
+                        None => socket.socket.send_to(&msgs[sent], peers[sent]).map(|_| ()),
+                    };
+                    if let Err(error) = result {
                         tracing::debug!(proto = "udp", peer = %peers[sent], %error, len = msgs[sent].len(), "send failed");
                     }
                     sent += 1;
@@ -702,16 +783,18 @@ mod batched {
         }
     }
 
-    /// Sends `msgs[k]` to `peers[k]` for every k, in as few sendmmsg calls as the
+    /// Sends every Ready reply of `replies`, in as few sendmmsg calls as the
     /// kernel allows: a partial send is continued from the first unsent message,
     /// WouldBlock waits for room, and a message the kernel refuses is logged and
     /// skipped, as a failed send_to would be.
-    async fn send_all(sender: &Sender, tx: &mut SendBatch, msgs: &[Vec<u8>], peers: &[SocketAddr]) {
+    async fn send_all(sender: &Sender, tx: &mut SendBatch, replies: &Replies) {
         let fd = sender.as_raw_fd();
+        let (msgs, peers) = (&replies.outs[..replies.ready()], &replies.peers);
         let mut sent = 0;
         let mut waits = 0;
         while sent < msgs.len() {
-            match tx.send(fd, &msgs[sent..], &peers[sent..]) {
+            let sources = replies.sources.get(sent..).unwrap_or_default();
+            match tx.send(fd, &msgs[sent..], &peers[sent..], sources) {
                 Ok(n) if n > 0 => sent += n,
                 Ok(_) => {
                     // sendmmsg never reports zero for a non-empty batch; do not spin.

@@ -123,7 +123,8 @@ const STATS: &str =
     "statistics are always exported as Prometheus metrics (unbound_* names, cumulative and \
                      extended) on the metrics port; this key has no effect";
 const IDENTITY: &str =
-    "CHAOS identity queries (id.server, hostname.bind, version.bind) are not answered from config; this key has no effect";
+    "CHAOS-class queries (id.server, hostname.bind, version.bind, trustanchor.unbound) are refused: \
+     identity and version are always hidden; this key has no effect";
 const SLABS: &str = "caches are sharded internally; the slab count has no effect";
 const SOCKETS: &str = "socket and buffer tuning is automatic; this key has no effect";
 const OUTGOING: &str = "upstream queries use UDP with TCP on truncation, from the pod's address; this key has no effect";
@@ -135,25 +136,30 @@ const ZONEMD: &str =
 const HARDEN: &str =
     "this hardening option is not implemented (harden-glue is); this key has no effect";
 const CAPS: &str = "0x20 query-name randomisation is not implemented; this key has no effect";
-const PRIVATE: &str =
-    "DNS-rebinding protection is not implemented: answers with private addresses are passed \
-                       through; this key has no effect";
-const RESPONSES: &str = "response shaping is built in; this key has no effect";
 const RATELIMIT: &str =
     "rate limiting is done by the lb in front of the resolver; this key has no effect";
 const ECS: &str =
-    "EDNS client subnet is not implemented (no subnetcache module); this key has no effect";
+    "only the subnetcache module reads this key, and module-config cannot list it here (as in Unbound \
+     without subnetcache, no client subnet is sent); this key has no effect";
 const TLS_TUNING: &str = "TLS uses rustls defaults (TLS 1.2 and 1.3); this key has no effect";
 const DOH: &str =
     "DNS over HTTPS and over QUIC are not implemented; no listener is opened for this key";
-const COOKIES: &str = "DNS cookies are not implemented; this key has no effect";
-const PADDING: &str = "EDNS padding is not implemented; this key has no effect";
+const COOKIES: &str =
+    "DNS cookies are not implemented (answer-cookie: yes is refused); this key has no effect";
+const PADDING: &str =
+    "EDNS padding (RFC 7830, RFC 8467) is not implemented; refusing rather than sending unpadded TLS traffic";
+const PADDING_SIZE: &str = "EDNS padding is not implemented (pad-responses/pad-queries are refused when yes); this key has no effect";
+const TCP_UPSTREAM: &str =
+    "upstream queries use UDP, with TCP only after truncation; TCP for every upstream query is not implemented";
+const TLS_RESTRICT: &str =
+    "TLS versions and cipher suites are rustls' defaults (TLS 1.2 and 1.3, AEAD suites only); \
+     refusing rather than ignoring a restriction you asked for";
 const EDE: &str = "Extended DNS Errors are not added to replies; this key has no effect";
 const PROCESS: &str =
     "the process runs in the foreground as the container's non-root user; this key has no effect";
-const SERVE_EXPIRED: &str =
-    "serve-expired is honoured with serve-expired-ttl, -reply-ttl and -client-timeout; this key has no effect";
-const DNS64: &str = "DNS64 and NAT64 are not implemented (no dns64 module); this key has no effect";
+const DNS64: &str = "only the dns64 module reads this key, and module-config cannot list it here \
+                     (as in Unbound without dns64, nothing is synthesized); this key has no effect";
+const NAT64: &str = "NAT64 upstream addressing is not implemented";
 const IPSECMOD: &str = "the ipsecmod module is not implemented; this key has no effect";
 const TAGS: &str = "tags and views are not implemented; refusing rather than answering differently";
 const REMOTE: &str =
@@ -176,12 +182,12 @@ pub(crate) static SERVER_KEYS: &[KeyDef] = &[
     apply("incoming-num-tcp", "10", incoming_num_tcp),
     apply("do-ip4", "yes", do_ip4),
     apply("do-ip6", "yes", do_ip6),
-    unsupported_unless("do-nat64", "yes", "no", DNS64),
+    unsupported_unless("do-nat64", "yes", "no", NAT64),
     warn("prefer-ip4", "no", OUTGOING),
     warn("prefer-ip6", "no", OUTGOING),
     apply("do-udp", "yes", do_udp),
     apply("do-tcp", "yes", do_tcp),
-    warn("tcp-upstream", "no", OUTGOING),
+    unsupported_unless("tcp-upstream", "yes", "no", TCP_UPSTREAM),
     warn("udp-upstream-without-downstream", "no", OUTGOING),
     warn("tcp-mss", "0", SOCKETS),
     warn("outgoing-tcp-mss", "0", SOCKETS),
@@ -219,10 +225,10 @@ pub(crate) static SERVER_KEYS: &[KeyDef] = &[
     unsupported("additional-tls-port", "8853", "DoT is served on tls-port only"),
     unsupported("additional-ssl-port", "8853", "DoT is served on tls-port only"),
     warn("tls-session-ticket-keys", "/etc/unbound/ticket.key", TLS_TUNING),
-    warn("tls-ciphers", "ECDHE-RSA-AES256-GCM-SHA384", TLS_TUNING),
-    warn("tls-ciphersuites", "TLS_AES_256_GCM_SHA384", TLS_TUNING),
+    unsupported("tls-ciphers", "ECDHE-RSA-AES256-GCM-SHA384", TLS_RESTRICT),
+    unsupported("tls-ciphersuites", "TLS_AES_256_GCM_SHA384", TLS_RESTRICT),
     warn("tls-use-sni", "yes", TLS_TUNING),
-    warn("tls-protocols", "TLSv1.3", TLS_TUNING),
+    unsupported("tls-protocols", "TLSv1.3", TLS_RESTRICT),
     warn("https-port", "443", DOH),
     warn("http-endpoint", "/dns-query", DOH),
     warn("http-max-streams", "100", DOH),
@@ -241,13 +247,8 @@ pub(crate) static SERVER_KEYS: &[KeyDef] = &[
         "192.0.2.53",
         "upstream queries leave from the pod's own address; this key has no effect",
     ),
-    unsupported_unless(
-        "interface-automatic",
-        "yes",
-        "no",
-        "replying from the address a query arrived on for wildcard binds is not implemented; list addresses with interface:",
-    ),
-    warn("interface-automatic-ports", "\"53 853\"", SOCKETS),
+    apply("interface-automatic", "yes", interface_automatic),
+    apply("interface-automatic-ports", "\"53 853\"", interface_automatic_ports),
     warn("so-rcvbuf", "4m", SOCKETS),
     warn("so-sndbuf", "4m", SOCKETS),
     apply("so-reuseport", "yes", so_reuseport),
@@ -269,11 +270,11 @@ pub(crate) static SERVER_KEYS: &[KeyDef] = &[
     warn("rrset-cache-slabs", "4", SLABS),
     apply("cache-max-ttl", "86400", cache_max_ttl),
     apply("cache-max-negative-ttl", "3600", cache_max_negative_ttl),
-    warn_unless(
+    unsupported_unless(
         "cache-min-negative-ttl",
         "60",
         "0",
-        "negative answers keep their SOA-derived TTL (capped by cache-max-negative-ttl); this key has no effect",
+        "a floor on negative-answer TTLs is not implemented: negative answers keep their SOA-derived TTL (capped by cache-max-negative-ttl)",
     ),
     apply("cache-min-ttl", "60", cache_min_ttl),
     apply("infra-host-ttl", "900", infra_host_ttl),
@@ -287,7 +288,12 @@ pub(crate) static SERVER_KEYS: &[KeyDef] = &[
     apply("num-queries-per-thread", "1024", num_queries_per_thread),
     warn("jostle-timeout", "200", OUTGOING),
     warn("delay-close", "0", SOCKETS),
-    warn("udp-connect", "yes", SOCKETS),
+    warn_unless(
+        "udp-connect",
+        "no",
+        "yes",
+        "upstream UDP sockets are always connected (only the server's replies are read); this key has no effect",
+    ),
     apply("target-fetch-policy", "\"3 2 1 0 0\"", target_fetch_policy),
     warn("harden-short-bufsize", "yes", HARDEN),
     warn("harden-large-queries", "no", HARDEN),
@@ -300,15 +306,16 @@ pub(crate) static SERVER_KEYS: &[KeyDef] = &[
     warn("caps-whitelist", "example.com", CAPS),
     warn("caps-exempt", "example.com", CAPS),
     warn("unwanted-reply-threshold", "10000000", HARDEN),
-    warn("private-address", "10.0.0.0/8", PRIVATE),
-    warn("private-domain", "example.internal", PRIVATE),
+    apply("private-address", "10.0.0.0/8", private_address),
+    apply("private-domain", "example.internal", private_domain),
     apply("prefetch", "yes", prefetch),
-    warn("deny-any", "no", RESPONSES),
-    unsupported(
-        "do-not-query-address",
-        "192.0.2.0/24",
-        "only do-not-query-localhost is implemented; refusing rather than querying an address you banned",
+    unsupported_unless(
+        "deny-any",
+        "yes",
+        "no",
+        "answering ANY queries with an empty reply is not implemented; ANY is resolved",
     ),
+    apply("do-not-query-address", "192.0.2.0/24", do_not_query_address),
     apply("do-not-query-localhost", "yes", do_not_query_localhost),
     apply("access-control", "10.0.0.0/8 allow", access_control),
     unsupported("interface-action", "0.0.0.0 allow", TAGS),
@@ -322,9 +329,9 @@ pub(crate) static SERVER_KEYS: &[KeyDef] = &[
     warn("min-client-subnet-ipv6", "0", ECS),
     warn("max-ecs-tree-size-ipv4", "100", ECS),
     warn("max-ecs-tree-size-ipv6", "100", ECS),
-    warn("hide-identity", "yes", IDENTITY),
-    warn("hide-version", "yes", IDENTITY),
-    warn("hide-trustanchor", "yes", IDENTITY),
+    warn_unless("hide-identity", "no", "yes", IDENTITY),
+    warn_unless("hide-version", "no", "yes", IDENTITY),
+    warn_unless("hide-trustanchor", "no", "yes", IDENTITY),
     warn("hide-http-user-agent", "yes", IDENTITY),
     warn("identity", "noc-resolver", IDENTITY),
     warn("version", "1.0", IDENTITY),
@@ -422,14 +429,21 @@ pub(crate) static SERVER_KEYS: &[KeyDef] = &[
     ),
     apply("serve-expired", "yes", serve_expired),
     apply("serve-expired-ttl", "86400", serve_expired_ttl),
-    warn("serve-expired-ttl-reset", "no", SERVE_EXPIRED),
+    unsupported_unless(
+        "serve-expired-ttl-reset",
+        "yes",
+        "no",
+        "resetting an expired entry's serve-expired-ttl after a failed refresh is not implemented; \
+         expired answers stop being served serve-expired-ttl after expiry",
+    ),
     apply("serve-expired-reply-ttl", "30", serve_expired_reply_ttl),
     apply("serve-expired-client-timeout", "1800", serve_expired_client_timeout),
     warn("ede-serve-expired", "no", EDE),
-    warn(
+    unsupported_unless(
         "serve-original-ttl",
+        "yes",
         "no",
-        "answers carry the remaining cache TTL; this key has no effect",
+        "answers carry the remaining cache TTL; serving the original TTL is not implemented",
     ),
     warn_unless("use-syslog", "yes", "no", LOGGING),
     warn("log-identity", "unbound", LOGGING),
@@ -451,8 +465,17 @@ pub(crate) static SERVER_KEYS: &[KeyDef] = &[
     warn("statistics-inhibit-zero", "yes", STATS),
     warn("shm-enable", "no", STATS),
     warn("shm-key", "11777", STATS),
-    warn("minimal-responses", "yes", RESPONSES),
-    warn("rrset-roundrobin", "yes", RESPONSES),
+    unsupported_unless(
+        "minimal-responses",
+        "no",
+        "yes",
+        "replies are always minimal (no NS or glue added to positive answers); minimal-responses: no is not implemented",
+    ),
+    warn(
+        "rrset-roundrobin",
+        "yes",
+        "records keep the order they were cached in (an RRset is unordered, RFC 2181 §5); this key has no effect",
+    ),
     warn("unknown-server-time-limit", "376", INFRA),
     warn(
         "discard-timeout",
@@ -467,7 +490,11 @@ pub(crate) static SERVER_KEYS: &[KeyDef] = &[
     warn("dns64-prefix", "64:ff9b::/96", DNS64),
     warn("dns64-synthall", "no", DNS64),
     warn("dns64-ignore-aaaa", "example.com", DNS64),
-    warn("nat64-prefix", "64:ff9b::/96", DNS64),
+    warn(
+        "nat64-prefix",
+        "64:ff9b::/96",
+        "only do-nat64 reads this key, and do-nat64: yes is refused; this key has no effect",
+    ),
     unsupported("define-tag", "\"block office\"", TAGS),
     unsupported("local-zone-tag", "example.com. block", TAGS),
     unsupported("access-control-tag", "10.0.0.0/8 block", TAGS),
@@ -522,10 +549,10 @@ pub(crate) static SERVER_KEYS: &[KeyDef] = &[
     warn("low-rtt-permil", "0", INFRA),
     warn("fast-server-permil", "0", INFRA),
     warn("fast-server-num", "3", INFRA),
-    warn("pad-responses", "yes", PADDING),
-    warn("pad-responses-block-size", "468", PADDING),
-    warn("pad-queries", "yes", PADDING),
-    warn("pad-queries-block-size", "128", PADDING),
+    unsupported_unless("pad-responses", "yes", "no", PADDING),
+    warn("pad-responses-block-size", "468", PADDING_SIZE),
+    unsupported_unless("pad-queries", "yes", "no", PADDING),
+    warn("pad-queries-block-size", "128", PADDING_SIZE),
     warn("ipsecmod-enabled", "no", IPSECMOD),
     warn("ipsecmod-ignore-bogus", "no", IPSECMOD),
     warn("ipsecmod-hook", "/usr/bin/true", IPSECMOD),
@@ -533,7 +560,12 @@ pub(crate) static SERVER_KEYS: &[KeyDef] = &[
     warn("ipsecmod-whitelist", "example.com", IPSECMOD),
     warn("ipsecmod-allow", "example.com", IPSECMOD),
     warn("ipsecmod-strict", "no", IPSECMOD),
-    warn("answer-cookie", "no", COOKIES),
+    unsupported_unless(
+        "answer-cookie",
+        "yes",
+        "no",
+        "DNS cookies (RFC 7873) are not implemented; refusing rather than answering without them",
+    ),
     warn("cookie-secret", "000102030405060708090a0b0c0d0e0f", COOKIES),
     warn("cookie-secret-file", "/etc/unbound/cookie.secret", COOKIES),
     warn("edns-client-string", "192.0.2.0/24 noc", "EDNS client strings are not sent; this key has no effect"),
@@ -557,12 +589,13 @@ pub(crate) static FORWARD_KEYS: &[KeyDef] = &[
     apply("forward-first", "no", forward_first),
     apply("forward-tls-upstream", "no", forward_tls_upstream),
     apply("forward-ssl-upstream", "no", forward_tls_upstream),
-    warn(
+    unsupported_unless(
         "forward-no-cache",
+        "yes",
         "no",
-        "answers from forwarders are cached like any other; this key has no effect",
+        "answers from forwarders are always cached; not caching a zone is not implemented",
     ),
-    warn("forward-tcp-upstream", "no", OUTGOING),
+    unsupported_unless("forward-tcp-upstream", "yes", "no", TCP_UPSTREAM),
 ];
 
 /// `stub-zone:` keys.
@@ -572,10 +605,11 @@ pub(crate) static STUB_KEYS: &[KeyDef] = &[
     apply("stub-host", "ns.example.net", stub_host),
     apply("stub-first", "no", stub_first),
     apply("stub-prime", "no", stub_prime),
-    warn(
+    unsupported_unless(
         "stub-no-cache",
+        "yes",
         "no",
-        "answers from stub servers are cached like any other; this key has no effect",
+        "answers from stub servers are always cached; not caching a zone is not implemented",
     ),
     unsupported_unless(
         "stub-tls-upstream",
@@ -589,7 +623,7 @@ pub(crate) static STUB_KEYS: &[KeyDef] = &[
         "no",
         "DoT to stub servers is not implemented; use a forward-zone with forward-tls-upstream",
     ),
-    warn("stub-tcp-upstream", "no", OUTGOING),
+    unsupported_unless("stub-tcp-upstream", "yes", "no", TCP_UPSTREAM),
 ];
 
 /// `cachedb:` keys.
@@ -656,14 +690,27 @@ pub(crate) static REMOTE_CONTROL_KEYS: &[KeyDef] = &[
     ),
 ];
 
+/// `python:` keys. Unbound accepts an empty clause (its example.conf has one);
+/// a script is refused, since no module runs it.
+pub(crate) static PYTHON_KEYS: &[KeyDef] = &[unsupported(
+    "python-script",
+    "/etc/unbound/ubmodule-tst.py",
+    "python modules are not implemented; no script can run (module-config cannot list python)",
+)];
+
+/// `dynlib:` keys: as `python:`, an empty clause is accepted and a library refused.
+pub(crate) static DYNLIB_KEYS: &[KeyDef] = &[unsupported(
+    "dynlib-file",
+    "/usr/lib/unbound/dynlib.so",
+    "dynamic library modules are not implemented; no library can load (module-config cannot list dynlib)",
+)];
+
 /// Why a clause we do not implement is refused.
 pub(crate) fn unsupported_clause(name: &str) -> Option<&'static str> {
     Some(match name {
         "auth-zone" => "auth-zone is not implemented; use local-zone/local-data, or a stub-zone to the zone's primary",
         "view" => "views are not implemented",
         "rpz" => "response policy zones are not implemented",
-        "python" => "python modules are not supported",
-        "dynlib" => "dynamic library modules are not supported",
         "dnscrypt" => "DNSCrypt is not implemented; DoT is (tls-service-key, tls-service-pem)",
         "ipset" => "the ipset module is not implemented",
         _ => return None,
@@ -678,6 +725,8 @@ pub(crate) fn table(clause: &Clause) -> &'static [KeyDef] {
         Clause::StubZone(_) => STUB_KEYS,
         Clause::Cachedb => CACHEDB_KEYS,
         Clause::RemoteControl => REMOTE_CONTROL_KEYS,
+        Clause::Other(name) if name == "python" => PYTHON_KEYS,
+        Clause::Other(name) if name == "dynlib" => DYNLIB_KEYS,
         Clause::Other(_) => &[],
     }
 }
@@ -903,6 +952,8 @@ impl Builder {
             ("stub-zone:", STUB_KEYS),
             ("cachedb:", CACHEDB_KEYS),
             ("remote-control:", REMOTE_CONTROL_KEYS),
+            ("python:", PYTHON_KEYS),
+            ("dynlib:", DYNLIB_KEYS),
         ]
         .into_iter()
         .filter(|(_, keys)| keys.iter().any(|def| def.key == d.key))
@@ -943,7 +994,8 @@ impl Builder {
                     });
                 }
             }
-            Clause::Other(name) if name == "dnstap" => {}
+            // An empty python:/dynlib: clause does nothing; their keys are refused.
+            Clause::Other(name) if matches!(name.as_str(), "dnstap" | "python" | "dynlib") => {}
             Clause::Other(name) => {
                 let why = unsupported_clause(name).unwrap_or("this clause is not implemented");
                 return Err(unsupported_error(d, why));
@@ -1018,6 +1070,23 @@ impl Builder {
 
     fn finish_interfaces(&mut self) -> Result<(), ConfigError> {
         let (do_ip4, do_ip6) = (self.config.server.do_ip4, self.config.server.do_ip6);
+        if self.config.interface_automatic() {
+            // listen_dnsport.c listening_ports_open: with interface-automatic the
+            // wildcard addresses are bound and interface: lines are not used.
+            // Silently listening wider than the file says is an exposure change:
+            // refuse the contradiction instead.
+            if let Some((first, at)) = self.interfaces.first() {
+                return Err(ConfigError::invalid(
+                    at,
+                    "interface",
+                    format!(
+                        "interface-automatic: yes binds 0.0.0.0 and :: and Unbound ignores interface: lines \
+                         such as {}; remove them, or set interface-automatic: no",
+                        first.ip
+                    ),
+                ));
+            }
+        }
         if self.interfaces.is_empty() {
             self.config.server.interfaces = default_interfaces(do_ip4, do_ip6);
             return Ok(());
@@ -1364,6 +1433,30 @@ fn interface(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
     Ok(())
 }
 
+fn interface_automatic(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
+    b.server().interface_automatic = yes_no(d)?;
+    Ok(())
+}
+
+/// `interface-automatic-ports: "53 853"`: port numbers separated by spaces
+/// (listen_dnsport.c: each 0..=65535, anything else is an error).
+fn interface_automatic_ports(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
+    let text = one(d)?;
+    let ports = text
+        .split_whitespace()
+        .map(|word| {
+            word.parse::<u16>().map_err(|_| {
+                invalid(
+                    d,
+                    format!("expected port numbers separated by spaces such as \"53 853\", found `{word}`"),
+                )
+            })
+        })
+        .collect::<Result<Vec<u16>, ConfigError>>()?;
+    b.server().interface_automatic_ports = ports;
+    Ok(())
+}
+
 fn so_reuseport(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
     b.server().so_reuseport = yes_no(d)?;
     Ok(())
@@ -1480,8 +1573,52 @@ fn harden_glue(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// `private-address: <IP or netblock>` (iter_priv.c read_addrs: netblockstrtoaddr,
+/// which masks host bits; a duplicate is ignored).
+fn private_address(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
+    let written = parse_ip_net(one(d)?).map_err(|e| invalid(d, e))?;
+    let net = written.trunc();
+    if net != written {
+        b.warn(
+            d,
+            format!("{written} has host bits set; {net} is treated as private"),
+        );
+    }
+    if !b.server().private_address.contains(&net) {
+        b.server().private_address.push(net);
+    }
+    Ok(())
+}
+
+/// `private-domain: <name>`: the name and everything below it may hold private addresses.
+fn private_domain(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
+    let name = name_of(d, one(d)?)?;
+    if !b.server().private_domain.contains(&name) {
+        b.server().private_domain.push(name);
+    }
+    Ok(())
+}
+
 fn prefetch(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
     b.server().prefetch = yes_no(d)?;
+    Ok(())
+}
+
+/// `do-not-query-address: <IP or netblock>` (iterator/iter_donotq.c): servers at
+/// these addresses are never asked; host bits are masked as Unbound's
+/// netblockstrtoaddr does.
+fn do_not_query_address(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
+    let written = parse_ip_net(one(d)?).map_err(|e| invalid(d, e))?;
+    let net = written.trunc();
+    if net != written {
+        b.warn(
+            d,
+            format!("{written} has host bits set; {net} is never queried"),
+        );
+    }
+    if !b.server().do_not_query_address.contains(&net) {
+        b.server().do_not_query_address.push(net);
+    }
     Ok(())
 }
 

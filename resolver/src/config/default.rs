@@ -154,6 +154,8 @@ impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             interfaces: Vec::new(),
+            interface_automatic: false,
+            interface_automatic_ports: Vec::new(), // if_automatic_ports = ""
             port: DNS_PORT,
             num_threads: NonZeroUsize::MIN, // num_threads = 1
             do_ip4: true,
@@ -175,8 +177,9 @@ impl Default for ServerConfig {
             qname_minimisation_strict: false,
             harden_glue: true,
             do_not_query_localhost: true,
-            edns_buffer_size: 1232,       // "from DNS flagday recommendation"
-            num_queries_per_thread: 1024, // libevent builds
+            do_not_query_address: Vec::new(), // donotqueryaddrs = NULL
+            edns_buffer_size: 1232,           // "from DNS flagday recommendation"
+            num_queries_per_thread: 1024,     // libevent builds
             incoming_num_tcp: 10,
             tcp_idle_timeout: Duration::from_secs(30), // 30 * 1000 ms
             tls_service_key: None,
@@ -188,6 +191,8 @@ impl Default for ServerConfig {
             max_udp_size: 1232,
             infra_host_ttl: Duration::from_secs(900), // host_ttl = 900
             limits: WorkLimits::default(),
+            private_address: Vec::new(), // private_address = NULL
+            private_domain: Vec::new(),  // private_domain = NULL
         }
     }
 }

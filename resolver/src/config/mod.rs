@@ -14,7 +14,7 @@ mod tests;
 
 use std::fmt;
 use std::fmt::Write as _;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -58,6 +58,12 @@ pub struct Config {
 pub struct ServerConfig {
     /// `interface:` addresses; a port given as `addr@port` overrides `port`.
     pub interfaces: Vec<ListenAddr>,
+    /// `interface-automatic:` listen on `0.0.0.0` and `::` (instead of
+    /// `interfaces`) and answer UDP from the address each query was sent to.
+    pub interface_automatic: bool,
+    /// `interface-automatic-ports:` the ports interface-automatic listens on;
+    /// empty means `port`.
+    pub interface_automatic_ports: Vec<u16>,
     /// `port:` for interfaces that name none (Unbound: 53).
     pub port: u16,
     /// `num-threads:` worker threads, one UDP socket each.
@@ -100,6 +106,8 @@ pub struct ServerConfig {
     pub harden_glue: bool,
     /// `do-not-query-localhost:` refuse to send queries to 127/8 and ::1.
     pub do_not_query_localhost: bool,
+    /// `do-not-query-address:` servers in these netblocks are never asked.
+    pub do_not_query_address: Vec<IpNet>,
     /// `edns-buffer-size:` advertised upstream and the cap for client replies (Unbound: 1232).
     pub edns_buffer_size: u16,
     /// `num-queries-per-thread:` request list size per worker.
@@ -126,6 +134,10 @@ pub struct ServerConfig {
     pub infra_host_ttl: Duration,
     /// Limits on the work one client query may cause.
     pub limits: WorkLimits,
+    /// `private-address:` netblocks removed from upstream A/AAAA answers.
+    pub private_address: Vec<IpNet>,
+    /// `private-domain:` names (and their subdomains) allowed to hold private addresses.
+    pub private_domain: Vec<Name>,
 }
 
 /// One `interface:` entry.
@@ -512,11 +524,40 @@ impl Config {
     /// DoT only, and only when the TLS key and certificate are set; otherwise it serves
     /// plain DNS on UDP (`do-udp`) and TCP (`do-tcp`). Addresses of a family turned
     /// off by `do-ip4`/`do-ip6` are left out.
+    ///
+    /// With `interface-automatic: yes` (and `do-udp`), `interface:` lines are
+    /// ignored and `::` and `0.0.0.0` are bound on each `interface-automatic-ports`
+    /// port, else on `port:`, as Unbound's listen_dnsport.c `listening_ports_open`
+    /// does.
     pub fn listen_addrs(&self) -> (Vec<SocketAddr>, Vec<SocketAddr>, Vec<SocketAddr>) {
         let server = &self.server;
         let dot = self.dot_enabled();
         let (mut udp, mut tcp, mut tls) = (Vec::new(), Vec::new(), Vec::new());
-        for interface in &server.interfaces {
+        let automatic: Vec<ListenAddr>;
+        let interfaces = if self.interface_automatic() {
+            let ports = if server.interface_automatic_ports.is_empty() {
+                vec![server.port]
+            } else {
+                server.interface_automatic_ports.clone()
+            };
+            automatic = ports
+                .iter()
+                .flat_map(|&port| {
+                    [
+                        IpAddr::from(Ipv6Addr::UNSPECIFIED),
+                        IpAddr::from(Ipv4Addr::UNSPECIFIED),
+                    ]
+                    .map(|ip| ListenAddr {
+                        ip,
+                        port: Some(port),
+                    })
+                })
+                .collect();
+            &automatic
+        } else {
+            &server.interfaces
+        };
+        for interface in interfaces {
             let family_on = match interface.ip {
                 IpAddr::V4(_) => server.do_ip4,
                 IpAddr::V6(_) => server.do_ip6,
@@ -575,6 +616,11 @@ impl Config {
         Ok(out)
     }
 
+    /// Whether interface-automatic is in effect (Unbound: only with `do-udp`).
+    pub fn interface_automatic(&self) -> bool {
+        self.server.interface_automatic && self.server.do_udp
+    }
+
     /// One screen describing the effective configuration, for `--check-config`.
     pub fn summary(&self) -> String {
         let mut out = String::new();
@@ -591,7 +637,16 @@ impl Config {
             None => writeln!(out, "config: embedded default (no file)")?,
         }
         let (udp, tcp, tls) = self.listen_addrs();
-        writeln!(out, "listen udp: {}", join_or_none(&udp))?;
+        writeln!(
+            out,
+            "listen udp: {}{}",
+            join_or_none(&udp),
+            if self.interface_automatic() {
+                " (interface-automatic: replies leave from each query's destination address)"
+            } else {
+                ""
+            }
+        )?;
         writeln!(out, "listen tcp: {}", join_or_none(&tcp))?;
         match (&server.tls_service_pem, &server.tls_service_key) {
             (Some(pem), Some(key)) => writeln!(
@@ -647,6 +702,28 @@ impl Config {
             yes_no(server.harden_glue),
             yes_no(server.do_not_query_localhost)
         )?;
+        if !server.private_address.is_empty() {
+            let nets: Vec<String> = server
+                .private_address
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            let domains: Vec<String> = server
+                .private_domain
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            writeln!(
+                out,
+                "private-address (stripped from upstream answers): {}; private-domain: {}",
+                nets.join(" "),
+                if domains.is_empty() {
+                    "none".to_string()
+                } else {
+                    domains.join(" ")
+                }
+            )?;
+        }
         let limits = &server.limits;
         writeln!(
             out,

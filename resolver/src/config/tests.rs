@@ -12,7 +12,8 @@ use common::config::{ConfigError, ConfigErrorKind};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 use super::apply::{
-    Handling, KeyDef, CACHEDB_KEYS, FORWARD_KEYS, REMOTE_CONTROL_KEYS, SERVER_KEYS, STUB_KEYS,
+    Handling, KeyDef, CACHEDB_KEYS, DYNLIB_KEYS, FORWARD_KEYS, PYTHON_KEYS, REMOTE_CONTROL_KEYS,
+    SERVER_KEYS, STUB_KEYS,
 };
 use super::default::AS112_ZONES;
 use super::*;
@@ -238,12 +239,14 @@ fn line_for(clause: &str, def: &KeyDef, value: &str) -> String {
 /// Every key of every table parses with its example value and does what its row says.
 #[test]
 fn every_key_in_the_table_is_handled() {
-    let tables: [(&str, &[KeyDef]); 5] = [
+    let tables: [(&str, &[KeyDef]); 7] = [
         ("server", SERVER_KEYS),
         ("forward-zone", FORWARD_KEYS),
         ("stub-zone", STUB_KEYS),
         ("cachedb", CACHEDB_KEYS),
         ("remote-control", REMOTE_CONTROL_KEYS),
+        ("python", PYTHON_KEYS),
+        ("dynlib", DYNLIB_KEYS),
     ];
     let mut checked = 0;
     for (clause, table) in tables {
@@ -304,7 +307,9 @@ fn every_clause_header_is_handled() {
     for clause in unbound::CLAUSES {
         let result = parse(&format!("{clause}:\n"));
         match *clause {
-            "server" | "remote-control" | "dnstap" => assert!(result.is_ok(), "{clause}"),
+            "server" | "remote-control" | "dnstap" | "python" | "dynlib" => {
+                assert!(result.is_ok(), "{clause}")
+            }
             "forward-zone" | "stub-zone" | "cachedb" => {
                 // An empty zone or cachedb clause is incomplete.
                 assert!(
@@ -324,6 +329,81 @@ fn every_clause_header_is_handled() {
     }
 }
 
+/// Unbound's own example.conf has empty `python:` and `dynlib:` clauses: accepted.
+/// A script or library is refused naming file, line and key.
+#[test]
+fn empty_python_and_dynlib_clauses_are_accepted_their_keys_refused() {
+    let config =
+        ok("server:\n verbosity: 1\npython:\ndynlib:\nremote-control:\n control-enable: no\n");
+    assert!(config.warnings.is_empty(), "{:?}", config.warnings);
+    let e = err("server:\npython:\n  python-script: \"/etc/unbound/x.py\"\n");
+    assert_error(&e, 3, "python-script", "not supported: python modules");
+    assert_eq!(
+        e.to_string().split(": not supported").next(),
+        Some("/etc/unbound/unbound.conf:3: python-script")
+    );
+    let e = err("dynlib:\n  dynlib-file: \"/usr/lib/x.so\"\n");
+    assert_error(&e, 2, "dynlib-file", "not supported: dynamic library");
+    let e = err("server:\n  python-script: x.py\n");
+    assert_error(&e, 2, "python-script", "belongs in a python: clause");
+}
+
+fn lexer_keys() -> Vec<(String, String, usize)> {
+    let text = fs::read_to_string(fixtures_dir().join("lexer-keys-1.22.0.txt")).unwrap();
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let mut words = l.split_whitespace();
+            let clause = words.next().unwrap().to_string();
+            let key = words.next().unwrap().to_string();
+            let values = words.next().unwrap().parse().unwrap();
+            (clause, key, values)
+        })
+        .collect()
+}
+
+/// Every key Unbound 1.22's lexer knows is in our tables, so an operator's key is
+/// never called an "unknown option" (which reads like a typo): it is honoured,
+/// warned about or refused as not supported, or its whole clause is refused.
+#[test]
+fn every_unbound_1_22_key_is_known() {
+    let keys = lexer_keys();
+    assert!(keys.len() > 380, "{} keys", keys.len());
+    let mut missing = Vec::new();
+    for (clause, key, values) in &keys {
+        let table: &[KeyDef] = match clause.as_str() {
+            "clause" => {
+                assert!(unbound::CLAUSES.contains(&key.as_str()), "clause {key}");
+                continue;
+            }
+            "server" => SERVER_KEYS,
+            "forward-zone" => FORWARD_KEYS,
+            "stub-zone" => STUB_KEYS,
+            "cachedb" => CACHEDB_KEYS,
+            "remote-control" => REMOTE_CONTROL_KEYS,
+            "python" => PYTHON_KEYS,
+            "dynlib" => DYNLIB_KEYS,
+            "dnstap" => {
+                let e = parse(&format!("dnstap:\n {key}: yes\n"));
+                assert!(e.is_ok(), "dnstap {key}: {e:?}");
+                continue;
+            }
+            refused => {
+                // auth-zone, view, rpz, dnscrypt, ipset: the header is refused first.
+                let args = vec!["x"; *values].join(" ");
+                let e = err(&format!("{refused}:\n {key}: {args}\n"));
+                assert!(matches!(e.kind, ConfigErrorKind::Unsupported(_)), "{e}");
+                assert_eq!(e.key, refused);
+                continue;
+            }
+        };
+        if !table.iter().any(|def| def.key == key) {
+            missing.push(format!("{clause}: {key}"));
+        }
+    }
+    assert!(missing.is_empty(), "not in our tables: {missing:?}");
+}
+
 #[test]
 fn table_keys_are_unique_per_clause() {
     for table in [
@@ -332,6 +412,8 @@ fn table_keys_are_unique_per_clause() {
         STUB_KEYS,
         CACHEDB_KEYS,
         REMOTE_CONTROL_KEYS,
+        PYTHON_KEYS,
+        DYNLIB_KEYS,
     ] {
         let mut keys: Vec<&str> = table.iter().map(|d| d.key).collect();
         let before = keys.len();
@@ -976,7 +1058,7 @@ fn harmless_keys_warn_by_name_and_containers_defaults_do_not() {
  do-daemonize: yes
  logfile: /var/log/unbound.log
  statistics-interval: 60
- hide-version: yes
+ hide-version: no
 remote-control:
  control-enable: yes
 ");
@@ -1003,6 +1085,84 @@ remote-control:
         shown.starts_with("/etc/unbound/unbound.conf:2: chroot: "),
         "{shown}"
     );
+}
+
+/// Issue 15 audit: a key whose absence would change answers or weaken security
+/// is refused naming it when it asks for what we do not do, and silent when it
+/// asks for what we do anyway.
+#[test]
+fn keys_that_change_answers_or_security_are_refused_not_warned() {
+    for (line, key) in [
+        ("deny-any: yes", "deny-any"),
+        ("minimal-responses: no", "minimal-responses"),
+        ("serve-original-ttl: yes", "serve-original-ttl"),
+        ("cache-min-negative-ttl: 30", "cache-min-negative-ttl"),
+        ("serve-expired-ttl-reset: yes", "serve-expired-ttl-reset"),
+        ("tcp-upstream: yes", "tcp-upstream"),
+        ("pad-responses: yes", "pad-responses"),
+        ("pad-queries: yes", "pad-queries"),
+        ("answer-cookie: yes", "answer-cookie"),
+        ("tls-protocols: TLSv1.3", "tls-protocols"),
+        ("tls-ciphers: ECDHE-RSA-AES256-GCM-SHA384", "tls-ciphers"),
+        (
+            "tls-ciphersuites: TLS_AES_256_GCM_SHA384",
+            "tls-ciphersuites",
+        ),
+    ] {
+        let e = err(&format!("server:\n {line}\n"));
+        assert!(matches!(e.kind, ConfigErrorKind::Unsupported(_)), "{e}");
+        assert_error(&e, 2, key, "not supported");
+    }
+    for (clause, line, key) in [
+        ("forward-zone", "forward-no-cache: yes", "forward-no-cache"),
+        (
+            "forward-zone",
+            "forward-tcp-upstream: yes",
+            "forward-tcp-upstream",
+        ),
+        ("stub-zone", "stub-no-cache: yes", "stub-no-cache"),
+        ("stub-zone", "stub-tcp-upstream: yes", "stub-tcp-upstream"),
+    ] {
+        let prefix = clause.trim_end_matches("-zone");
+        let e = err(&format!(
+            "{clause}:\n name: example.org\n {prefix}-addr: 192.0.2.1\n {line}\n"
+        ));
+        assert_error(&e, 4, key, "not supported");
+    }
+    let quiet = ok("server:
+ deny-any: no
+ minimal-responses: yes
+ serve-original-ttl: no
+ cache-min-negative-ttl: 0
+ tcp-upstream: no
+ pad-responses: no
+ answer-cookie: no
+ hide-identity: yes
+ hide-version: yes
+ hide-trustanchor: yes
+forward-zone:
+ name: example.org
+ forward-addr: 192.0.2.1
+ forward-no-cache: no
+ forward-tcp-upstream: no
+");
+    assert!(quiet.warnings.is_empty(), "{:?}", quiet.warnings);
+}
+
+/// do-not-query-address (iter_donotq.c): netblocks, repeatable, host bits masked.
+#[test]
+fn do_not_query_address_is_honoured() {
+    let config = ok("server:\n do-not-query-address: 192.0.2.0/24\n do-not-query-address: 2001:db8::1\n do-not-query-address: 198.51.100.7/24\n");
+    let nets: Vec<String> = config
+        .server
+        .do_not_query_address
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(nets, ["192.0.2.0/24", "2001:db8::1/128", "198.51.100.0/24"]);
+    assert!(has_warning(&config, "do-not-query-address"));
+    let e = err("server:\n do-not-query-address: ns.example\n");
+    assert_error(&e, 2, "do-not-query-address", "ns.example");
 }
 
 #[test]
@@ -1306,6 +1466,47 @@ fn listen_addrs_follow_ports_and_dot_rules() {
     assert_eq!(tcp, vec![sa("10.0.0.1:53")]);
 }
 
+/// interface-automatic binds the wildcards on port: or on each
+/// interface-automatic-ports port (listen_dnsport.c), UDP reading destinations.
+#[test]
+fn interface_automatic_binds_wildcards_on_its_ports() {
+    let config = ok("server:\n interface-automatic: yes\n port: 5300\n");
+    assert!(config.interface_automatic());
+    let (udp, tcp, tls) = config.listen_addrs();
+    let want: Vec<SocketAddr> = vec![
+        "[::]:5300".parse().unwrap(),
+        "0.0.0.0:5300".parse().unwrap(),
+    ];
+    assert_eq!((udp, tcp, tls.len()), (want.clone(), want, 0));
+    assert!(crate::server::frontend_config(&config).udp_pktinfo);
+
+    let config = ok("server:\n interface-automatic: yes\n do-ip6: no\n interface-automatic-ports: \"53 5353\"\n");
+    let (udp, _, _) = config.listen_addrs();
+    assert_eq!(
+        udp,
+        vec![
+            "0.0.0.0:53".parse::<SocketAddr>().unwrap(),
+            "0.0.0.0:5353".parse().unwrap()
+        ]
+    );
+    assert!(config.summary().contains("interface-automatic"));
+
+    // Unbound uses it only with UDP on.
+    let config = ok("server:\n interface-automatic: yes\n do-udp: no\n interface: 127.0.0.1\n");
+    assert!(!config.interface_automatic());
+    assert!(!crate::server::frontend_config(&config).udp_pktinfo);
+    let off = ok("server:\n interface: 0.0.0.0\n");
+    assert!(!crate::server::frontend_config(&off).udp_pktinfo);
+
+    let e = err("server:\n interface-automatic-ports: \"53 dns\"\n");
+    assert_error(&e, 2, "interface-automatic-ports", "`dns`");
+    let e = err("server:\n interface-automatic-ports: \"70000\"\n");
+    assert_error(&e, 2, "interface-automatic-ports", "`70000`");
+    // Unbound would ignore the interface: line and listen on every address: refused.
+    let e = err("server:\n interface: 10.0.0.1\n interface-automatic: yes\n");
+    assert_error(&e, 2, "interface", "interface-automatic");
+}
+
 #[test]
 fn summary_shows_what_an_operator_checks() {
     let config = ok("server:
@@ -1412,17 +1613,13 @@ fn seed_fixture_is_the_noc_setup() {
         (db.host.as_str(), db.port),
         ("redis.noc-poc.svc.cluster.local", 6379)
     );
-    // chroot "", do-daemonize no: nothing to warn about; hide-*, statistics and
-    // remote-control are named.
-    for key in [
-        "hide-identity",
-        "extended-statistics",
-        "control-enable",
-        "outgoing-range",
-    ] {
+    // chroot "", do-daemonize no, hide-*: yes (CHAOS queries are refused anyway):
+    // nothing to warn about; statistics and remote-control are named.
+    for key in ["extended-statistics", "control-enable", "outgoing-range"] {
         assert!(has_warning(&config, key), "{key}");
     }
     assert!(!has_warning(&config, "chroot") && !has_warning(&config, "do-daemonize"));
+    assert!(!has_warning(&config, "hide-identity") && !has_warning(&config, "hide-version"));
     let (udp, tcp, tls) = config.listen_addrs();
     assert_eq!(udp, vec!["0.0.0.0:53".parse::<SocketAddr>().unwrap()]);
     assert_eq!((tcp.len(), tls.len()), (1, 0));
@@ -1476,7 +1673,60 @@ fn distro_fixture_includes_its_snippets_at_top_level() {
         vec![Path::new("/var/lib/unbound/root.key")]
     );
     assert!(has_warning(&config, "control-interface"));
-    assert!(has_warning(&config, "private-address"));
+    assert!(!has_warning(&config, "private-address"));
+    let private: Vec<String> = config
+        .server
+        .private_address
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        private,
+        [
+            "10.0.0.0/8",
+            "172.16.0.0/12",
+            "192.168.0.0/16",
+            "169.254.0.0/16",
+            "fd00::/8",
+            "fe80::/10"
+        ]
+    );
+}
+
+/// `private-address`/`private-domain` repeat, and a bad value names file, line and key.
+#[test]
+fn private_address_and_domain_are_repeatable_and_checked() {
+    let config = ok("server:
+ private-address: 10.0.0.0/8
+ private-address: 192.168.1.7/16
+ private-address: 2001:db8::1
+ private-address: 10.0.0.0/8
+ private-domain: corp.example
+ private-domain: \"lan.\"
+");
+    let nets: Vec<String> = config
+        .server
+        .private_address
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(nets, ["10.0.0.0/8", "192.168.0.0/16", "2001:db8::1/128"]);
+    assert!(
+        has_warning(&config, "private-address"),
+        "host bits are named"
+    );
+    assert_eq!(
+        config.server.private_domain,
+        vec![name("corp.example."), name("lan.")]
+    );
+    let e = err("server:\n private-address: 10.0.0.0/33\n");
+    assert_error(&e, 2, "private-address", "netblock");
+    let e = err("server:\n private-address: intranet\n");
+    assert_error(&e, 2, "private-address", "intranet");
+    let e = err("server:\n private-domain: \"\"\n");
+    assert_error(&e, 2, "private-domain", "empty domain name");
+    let e = err("server:\n private-domain: a..b\n");
+    assert_error(&e, 2, "private-domain", "a..b");
 }
 
 /// Validation keys map onto `ValidationConfig`, as Unbound reads them.

@@ -9,6 +9,7 @@
 pub mod delegation;
 pub mod hints;
 pub mod infra;
+pub mod private;
 pub mod step;
 #[cfg(test)]
 mod tests;
@@ -30,7 +31,8 @@ use crate::transport::{QueryOptions, Transport};
 use delegation::{DelegationPoint, ServerKind};
 use hints::RootHints;
 use infra::Infra;
-use step::{classify, Step};
+use private::PrivateAddresses;
+use step::{classify, LameReason, Step};
 
 /// The outcome of a resolution, ready to become a response.
 #[derive(Clone, Debug, PartialEq)]
@@ -53,6 +55,8 @@ pub struct IterOptions {
     pub qname_minimisation_strict: bool,
     /// `do-not-query-localhost`.
     pub do_not_query_localhost: bool,
+    /// `do-not-query-address` netblocks.
+    pub do_not_query_address: Vec<ipnet::IpNet>,
     /// `do-ip4` (for outgoing queries).
     pub do_ip4: bool,
     /// `do-ip6` (for outgoing queries).
@@ -61,6 +65,8 @@ pub struct IterOptions {
     pub edns_payload: u16,
     /// Per-query work limits.
     pub limits: WorkLimits,
+    /// `private-address` / `private-domain` (DNS-rebinding protection).
+    pub private: PrivateAddresses,
 }
 
 impl IterOptions {
@@ -71,10 +77,15 @@ impl IterOptions {
             qname_minimisation: server.qname_minimisation,
             qname_minimisation_strict: server.qname_minimisation_strict,
             do_not_query_localhost: server.do_not_query_localhost,
+            do_not_query_address: server.do_not_query_address.clone(),
             do_ip4: server.do_ip4,
             do_ip6: server.do_ip6,
             edns_payload: server.edns_buffer_size,
             limits: server.limits,
+            private: PrivateAddresses::new(
+                server.private_address.clone(),
+                server.private_domain.clone(),
+            ),
         }
     }
 }
@@ -391,17 +402,29 @@ impl<T: Transport> Recursor<T> {
             } else {
                 (name.trim_to(usize::from(qmin_labels)), RecordType::A)
             };
-            let (reply, server) = self.ask_zone(dp, &ask_name, ask_type, budget).await?;
+            let (mut reply, server) = self.ask_zone(dp, &ask_name, ask_type, budget).await?;
+            // Unbound scrubs every upstream reply before classifying it.
+            let scrubbed = self.options.private.scrub(&mut reply);
             // Data is trusted only within the zone the servers were asked as,
             // forwarders included (a forwarder for example.org vouches for
             // example.org, not for com.); only `forward-zone: "."` covers all.
-            let step = classify(
+            let step = match classify(
                 &reply,
                 &dp.zone,
                 &ask_name,
                 ask_type,
                 limits.max_cname_chain,
-            );
+            ) {
+                // An answer whose every address was private is NOERROR with no
+                // data (iter_resptype.c: an emptied message is an ANSWER, from a
+                // forwarder as from an authority), not a lame server.
+                Step::Lame(LameReason::Empty) if scrubbed.answers > 0 => Step::NoData {
+                    records: Vec::new(),
+                    soa: None,
+                    proof: Vec::new(),
+                },
+                step => step,
+            };
             let now = Instant::now();
             match step {
                 Step::Lame(reason) if !full && !self.options.qname_minimisation_strict => {
@@ -573,14 +596,21 @@ impl<T: Transport> Recursor<T> {
         }
     }
 
-    /// Whether we may send to `ip` (family switches, do-not-query-localhost).
+    /// Whether we may send to `ip` (family switches, do-not-query-localhost,
+    /// do-not-query-address).
     fn may_query(&self, ip: IpAddr) -> bool {
         let family_ok = if ip.is_ipv4() {
             self.options.do_ip4
         } else {
             self.options.do_ip6
         };
-        family_ok && !(self.options.do_not_query_localhost && ip.is_loopback())
+        family_ok
+            && !(self.options.do_not_query_localhost && ip.is_loopback())
+            && !self
+                .options
+                .do_not_query_address
+                .iter()
+                .any(|net| net.contains(&ip))
     }
 
     /// Resolves the addresses of one more NS name of `dp` (glue-less delegation).
