@@ -38,6 +38,69 @@ fn check_config_accepts_the_seed_config() {
     assert!(stdout.contains("local.jaws-ug.jp"), "{stdout}");
 }
 
+/// Issue 15: --check-config says whether DNSSEC validation is on and with
+/// which anchors: the built-in IANA root anchors without a file, none for the
+/// seed's "cachedb iterator", an anchor file's keys; a missing anchor file
+/// exits 64 naming the config line and key.
+#[test]
+fn check_config_reports_validation_and_trust_anchors() {
+    let run = |args: &[&std::ffi::OsStr]| {
+        let out = Command::new(resolver_bin())
+            .arg("--check-config")
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stdout, _) = run(&[]);
+    assert_eq!(code, Some(0));
+    assert!(
+        stdout.contains("DNSSEC validation: on; trust anchors: . (DS 20326 alg 8, DS 38696 alg 8)"),
+        "{stdout}"
+    );
+    let seed = fixtures().join("unbound/seed-noc.conf");
+    let (code, stdout, _) = run(&["-c".as_ref(), seed.as_os_str()]);
+    assert_eq!(code, Some(0));
+    assert!(
+        stdout.contains("DNSSEC validation: off (no validator in module-config)"),
+        "{stdout}"
+    );
+    let dir = scratch_dir("anchors");
+    std::fs::write(
+        dir.join("example.ds"),
+        "example. 3600 IN DS 12345 13 2 ABCDEF0123\n",
+    )
+    .unwrap();
+    let conf = dir.join("unbound.conf");
+    std::fs::write(
+        &conf,
+        "server:\n  trust-anchor-file: example.ds\n  domain-insecure: corp.example\n",
+    )
+    .unwrap();
+    let (code, stdout, _) = run(&["-c".as_ref(), conf.as_os_str()]);
+    assert_eq!(code, Some(0));
+    assert!(
+        stdout
+            .contains("trust anchors: example. (DS 12345 alg 13); domain-insecure: corp.example."),
+        "{stdout}"
+    );
+    std::fs::write(
+        &conf,
+        "server:\n  verbosity: 1\n  auto-trust-anchor-file: missing.key\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = run(&["-c".as_ref(), conf.as_os_str()]);
+    assert_eq!(code, Some(64));
+    assert!(
+        stderr.contains(&format!("{}:3: auto-trust-anchor-file", conf.display())),
+        "{stderr}"
+    );
+}
+
 /// A bad config exits 64 (EX_USAGE) naming file, line and key.
 #[test]
 fn bad_config_exits_64_naming_file_line_and_key() {
