@@ -23,9 +23,9 @@ pub const KEYTRAP_SIGNATURES: usize = 100;
 /// A deliberate DNSSEC misbehaviour of one zone (one manifest flag each).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
-    /// `+expired`: every RRSIG expired a day ago.
+    /// `+expired`: every RRSIG but the DNSKEY's expired a week ago.
     Expired,
-    /// `+future`: every RRSIG becomes valid only tomorrow.
+    /// `+future`: every RRSIG but the DNSKEY's becomes valid only in a week.
     NotYetValid,
     /// `+wrongkey`: RRsets other than the DNSKEY are signed by an unpublished key.
     WrongKey,
@@ -150,9 +150,11 @@ impl SignSpec {
 
 /// `+nosig`: an answer whose records arrive without their signatures
 /// (RFC 4035 §5.3: an RRset of a signed zone without a valid RRSIG is bogus).
+/// The DNSKEY RRset keeps its RRSIG, so the keys validate and the data fails.
 pub fn strip_answer_rrsigs(resp: &mut Message) {
-    resp.answers
-        .retain(|r| r.record_type() != RecordType::RRSIG);
+    resp.answers.retain(|r| {
+        r.record_type() != RecordType::RRSIG || rrsig_covered(r) == Some(RecordType::DNSKEY)
+    });
 }
 
 /// `+stripped`: what a DNSSEC-unaware middlebox in front of a signed zone

@@ -41,6 +41,8 @@ pub const ALGORITHM: u8 = 13;
 const INCEPTION_SLACK: u32 = 3600;
 /// Seconds a signature is valid after the moment of signing: thirty days.
 const VALIDITY: u32 = 30 * 86400;
+/// How far the expired and not-yet-valid windows are from now: a week.
+const SKEW_BEYOND: u32 = 7 * 86400;
 /// Bytes of an opaque (unsupported-algorithm) public key and signature.
 const OPAQUE_LEN: usize = 64;
 
@@ -64,21 +66,23 @@ impl Validity {
         }
     }
 
-    /// Expired a day before `now_unix` (valid for the thirty days before that).
+    /// Expired a week before `now_unix` (valid for the thirty days before
+    /// that): beyond any clock-skew allowance (Unbound's `val-sig-skew-max`
+    /// is a day).
     pub fn expired(now_unix: u64) -> Self {
         let now = wrap32(now_unix);
         Self {
-            inception: now.wrapping_sub(VALIDITY + 86400),
-            expiration: now.wrapping_sub(86400),
+            inception: now.wrapping_sub(VALIDITY + SKEW_BEYOND),
+            expiration: now.wrapping_sub(SKEW_BEYOND),
         }
     }
 
-    /// Valid only from a day after `now_unix`.
+    /// Valid only from a week after `now_unix`, for thirty days.
     pub fn not_yet_valid(now_unix: u64) -> Self {
         let now = wrap32(now_unix);
         Self {
-            inception: now.wrapping_add(86400),
-            expiration: now.wrapping_add(VALIDITY),
+            inception: now.wrapping_add(SKEW_BEYOND),
+            expiration: now.wrapping_add(SKEW_BEYOND + VALIDITY),
         }
     }
 }

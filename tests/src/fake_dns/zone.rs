@@ -92,8 +92,11 @@ pub struct Signing<'k> {
     /// The key that signs every other RRset (another, unpublished key for the
     /// wrong-key case).
     pub rrset_key: &'k ZoneKey,
-    /// The RRSIG window.
+    /// The RRSIG window of every RRset but the DNSKEY.
     pub validity: Validity,
+    /// The RRSIG window of the DNSKEY RRset (fresh even when `validity` is
+    /// not, so the keys validate and the data fails).
+    pub key_validity: Validity,
     /// NSEC3 instead of NSEC.
     pub nsec3: Option<Nsec3Params>,
     /// Extra DNSKEYs with the key's tag (KeyTrap).
@@ -110,6 +113,7 @@ impl<'k> Signing<'k> {
             key,
             rrset_key: key,
             validity: Validity::fresh(now_unix),
+            key_validity: Validity::fresh(now_unix),
             nsec3: None,
             decoys: 0,
             forged: 0,
@@ -122,7 +126,7 @@ impl<'k> Signing<'k> {
             .first()
             .is_some_and(|r| r.record_type() == RecordType::DNSKEY);
         if is_dnskey {
-            return Ok(vec![self.key.sign(rrset, apex, self.validity)?]);
+            return Ok(vec![self.key.sign(rrset, apex, self.key_validity)?]);
         }
         if self.forged > 0 {
             return (0..self.forged)

@@ -14,6 +14,7 @@ mod lb;
 mod resolver_cache;
 mod resolver_cachedb;
 mod resolver_dnssec;
+mod resolver_dnssec_validation;
 mod resolver_hardening;
 mod resolver_iteration;
 mod resolver_local_and_access;
