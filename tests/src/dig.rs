@@ -67,6 +67,8 @@ pub struct DigResult {
     pub authority: Vec<RecordLine>,
     /// Additional section (without the OPT pseudo-record).
     pub additional: Vec<RecordLine>,
+    /// Extended DNS Error codes of the OPT record (RFC 8914), in order.
+    pub ede: Vec<u16>,
     /// The tool's full output, for failure messages.
     pub raw: String,
 }
@@ -315,6 +317,17 @@ pub fn parse_output(text: &str) -> anyhow::Result<DigResult> {
                 .split_whitespace()
                 .map(str::to_ascii_lowercase)
                 .collect();
+            continue;
+        }
+        if let Some(pos) = trimmed.find("EDE:") {
+            let code: String = trimmed[pos + 4..]
+                .trim_start()
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            if let Ok(code) = code.parse() {
+                result.ede.push(code);
+            }
             continue;
         }
         if lower.contains("opt pseudosection") || lower.contains("edns pseudosection") {
@@ -566,6 +579,21 @@ mod tests {
         assert!(r.has_flag("aa"));
         assert!(r.answer.is_empty());
         assert_eq!(r.authority.len(), 1);
+    }
+
+    #[test]
+    fn parses_extended_errors_of_dig_and_kdig() {
+        let dig = DIG.replace(
+            "; EDNS: version: 0, flags:; udp: 1232\n",
+            "; EDNS: version: 0, flags:; udp: 1232\n; EDE: 7 (Signature Expired): (for DNSKEY x)\n",
+        );
+        assert_eq!(parse_output(&dig).unwrap().ede, [7]);
+        let kdig = KDIG.replace(
+            "ext-rcode: NOERROR\n",
+            "ext-rcode: NOERROR\n;; EDE: 6 (DNSSEC Bogus): 'validation failure'\n",
+        );
+        assert_eq!(parse_output(&kdig).unwrap().ede, [6]);
+        assert!(parse_output(DIG).unwrap().ede.is_empty());
     }
 
     #[test]

@@ -19,9 +19,11 @@
 //! Negative answers carry the SOA with TTL `min(TTL, MINIMUM)` (RFC 2308 §3).
 //!
 //! In a signed zone, a query with DO gets what RFC 4035 §3.1 asks: the RRSIGs
-//! of every authoritative RRset, the NSEC records proving a denial (the name's
-//! own NSEC for NODATA; the covering NSEC and the wildcard's for NXDOMAIN) or a
-//! wildcard expansion, and a referral's DS or the NSEC proving it has none.
+//! of every authoritative RRset, the NSEC or NSEC3 records proving a denial
+//! (for NSEC: the name's own NSEC for NODATA, the covering NSEC and the
+//! wildcard's for NXDOMAIN; for NSEC3 the RFC 5155 §7.2 proofs) or a wildcard
+//! expansion, and a referral's DS or the records proving it has none. A zone's
+//! answer filter ([`Zone::set_filter`]) then alters the answer (DNSSEC faults).
 //! Without DO none of these are sent unless asked for by type.
 
 use std::collections::HashMap;
@@ -114,6 +116,9 @@ impl Catalog {
         };
         let dnssec = req.edns.as_ref().is_some_and(|e| e.flags().dnssec_ok);
         resolve_in_zone(zone, query.name(), query.query_type(), &mut resp);
+        if let Some(filter) = zone.filter() {
+            filter(&mut resp);
+        }
         if !dnssec {
             strip_dnssec(&mut resp, query.query_type());
         }
@@ -203,7 +208,7 @@ fn resolve_in_zone(zone: &Zone, qname: &Name, qtype: RecordType, resp: &mut Mess
                     // RFC 4035 §3.1.4: the DS, or the NSEC proving there is none.
                     let ds = zone.signed_rrset(&cut, RecordType::DS);
                     if ds.is_empty() {
-                        resp.add_authorities(zone.signed_rrset(&cut, RecordType::NSEC));
+                        resp.add_authorities(zone.no_ds_proof(&cut));
                     } else {
                         resp.add_authorities(ds);
                     }
@@ -217,23 +222,13 @@ fn resolve_in_zone(zone: &Zone, qname: &Name, qtype: RecordType, resp: &mut Mess
             }
             Lookup::NoData => {
                 add_negative_soa(zone, resp);
-                // RFC 4035 §3.1.3.1/§3.1.3.4: the name's own NSEC (or, for an empty
-                // non-terminal, the one covering it); from a wildcard, also the
-                // NSEC proving the name itself does not exist.
-                let mut proof = zone.nsec_proof(&name);
-                if !zone.exists(&name) {
-                    proof.extend(zone.nsec_proof(&wildcard_of(zone, &name)));
-                }
-                add_unique_authorities(resp, proof);
+                add_unique_authorities(resp, zone.nodata_proof(&name));
                 return;
             }
             Lookup::NxDomain => {
                 resp.metadata.response_code = ResponseCode::NXDomain;
                 add_negative_soa(zone, resp);
-                // RFC 4035 §3.1.3.2: no such name, and no wildcard that could match.
-                let mut proof = zone.nsec_proof(&name);
-                proof.extend(zone.nsec_proof(&wildcard_of(zone, &name)));
-                add_unique_authorities(resp, proof);
+                add_unique_authorities(resp, zone.nxdomain_proof(&name));
                 return;
             }
         }
@@ -257,19 +252,9 @@ fn add_negative_soa(zone: &Zone, resp: &mut Message) {
 }
 
 /// An answer for a name that does not exist came from a wildcard: the NSEC
-/// covering the name proves no closer match (RFC 4035 §3.1.3.3).
+/// (or NSEC3) covering the name proves no closer match (RFC 4035 §3.1.3.3).
 fn add_wildcard_proof(zone: &Zone, name: &Name, resp: &mut Message) {
-    if zone.is_signed() && !zone.exists(name) {
-        add_unique_authorities(resp, zone.nsec_proof(name));
-    }
-}
-
-/// `*.<closest encloser of name>`.
-fn wildcard_of(zone: &Zone, name: &Name) -> Name {
-    let encloser = zone.closest_encloser(name);
-    Name::from_labels([&b"*"[..]])
-        .and_then(|star| star.append_domain(&encloser))
-        .unwrap_or(encloser)
+    add_unique_authorities(resp, zone.wildcard_answer_proof(name));
 }
 
 fn add_unique_authorities(resp: &mut Message, records: Vec<Record>) {
@@ -467,11 +452,9 @@ mod tests {
         let text = "$ORIGIN ex.test.\n$TTL 60\n@ SOA ns hm 1 2 3 4 30\n@ NS ns\n\
             ns A 192.0.2.53\nwww A 192.0.2.1\n*.w TXT \"wild\"\n";
         let mut zone = Zone::parse(text, None, 1).unwrap();
-        zone.sign(
-            &super::super::signer::ZoneKey::generate().unwrap(),
-            1_800_000_000,
-        )
-        .unwrap();
+        let key = super::super::signer::ZoneKey::generate().unwrap();
+        zone.sign(&super::super::zone::Signing::new(&key, 1_800_000_000))
+            .unwrap();
         let mut c = Catalog::new();
         c.insert(Arc::new(zone));
         let types =

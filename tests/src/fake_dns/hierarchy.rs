@@ -2,10 +2,18 @@
 //! `127.<net>.0.<host>:53`.
 //!
 //! Manifest format, one server per line (`#` starts a comment):
-//! `<host> <zone file>... [+refused] [+signed]`. The same file may be listed under
-//! several hosts (secondaries); `+refused` starts that server with
-//! `set_refused(true)`; `+signed` signs that line's zones with a key made at
-//! start ([`Hierarchy::trust_anchor`] gives its DS).
+//! `<host> <zone file>... [+refused] [+signed [signing flags]]`. The same file
+//! may be listed under several hosts (secondaries); `+refused` starts that
+//! server with `set_refused(true)`; `+signed` signs that line's zones with a key
+//! made at start ([`Hierarchy::trust_anchor`] gives its DS), and the flags of
+//! [`SignSpec::apply_flag`] choose the algorithm, DS digest, NSEC3 and a
+//! [`Fault`](super::dnssec::Fault).
+//!
+//! Chain of trust: zones are signed deepest first, and a signed zone's DS is
+//! added to its parent zone (the loaded zone with the longest apex above it)
+//! when that parent is signed too, before the parent is signed. A signed zone
+//! under an unsigned parent (`signed.com.` under `com.`) is an island whose
+//! only anchor is [`Hierarchy::trust_anchor`].
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -17,9 +25,10 @@ use anyhow::{anyhow, bail, Context as _};
 use hickory_proto::rr::{Name, RData, RecordType};
 
 use super::authority::Catalog;
+use super::dnssec::{Fault, SignSpec, KEYTRAP_DECOYS, KEYTRAP_SIGNATURES};
 use super::server::FakeServer;
-use super::signer::ZoneKey;
-use super::zone::Zone;
+use super::signer::{Validity, ZoneKey};
+use super::zone::{Signing, Zone};
 
 /// The fixture directory of this crate (`tests/fixtures/zones`).
 pub fn fixtures_dir() -> PathBuf {
@@ -40,8 +49,8 @@ pub struct ManifestEntry {
     pub files: Vec<String>,
     /// Start with `set_refused(true)`.
     pub refused: bool,
-    /// Sign the zones of this line.
-    pub signed: bool,
+    /// Sign the zones of this line, and how (`None`: unsigned).
+    pub signing: Option<SignSpec>,
 }
 
 /// Parses the manifest text.
@@ -71,17 +80,33 @@ pub fn parse_manifest(text: &str) -> anyhow::Result<Vec<ManifestEntry>> {
             host,
             files: Vec::new(),
             refused: false,
-            signed: false,
+            signing: None,
         };
+        let mut spec = SignSpec::default();
+        let mut signing_flags = false;
         for token in tokens {
             match token {
                 "+refused" => entry.refused = true,
-                "+signed" => entry.signed = true,
+                "+signed" => entry.signing = Some(SignSpec::default()),
                 flag if flag.starts_with('+') => {
-                    bail!("manifest line {}: unknown flag `{flag}`", index + 1)
+                    let known = spec
+                        .apply_flag(&flag[1..])
+                        .with_context(|| format!("manifest line {}", index + 1))?;
+                    if !known {
+                        bail!("manifest line {}: unknown flag `{flag}`", index + 1);
+                    }
+                    signing_flags = true;
                 }
                 file => entry.files.push(file.to_string()),
             }
+        }
+        match (&entry.signing, signing_flags) {
+            (Some(_), _) => entry.signing = Some(spec),
+            (None, true) => bail!(
+                "manifest line {}: signing flags without `+signed`",
+                index + 1
+            ),
+            (None, false) => {}
         }
         entries.push(entry);
     }
@@ -112,7 +137,7 @@ pub struct Hierarchy {
     /// (zone apex, host) in manifest order.
     zone_hosts: Vec<(Name, u8)>,
     root_hints: String,
-    /// `<apex> DS <tag> 13 2 <digest>` of every signed zone.
+    /// `<apex> DS <tag> <alg> <digest type> <digest>` of every signed zone.
     trust_anchors: Vec<(Name, String)>,
 }
 
@@ -162,45 +187,44 @@ impl Hierarchy {
         let text = std::fs::read_to_string(&manifest_path)
             .with_context(|| format!("reading {}", manifest_path.display()))?;
         let entries = parse_manifest(&text)?;
-        let mut zones: HashMap<String, Arc<Zone>> = HashMap::new();
+        let mut loaded: BTreeMap<String, (Zone, Option<SignSpec>)> = BTreeMap::new();
+        for entry in &entries {
+            for file in &entry.files {
+                if let Some((_, spec)) = loaded.get(file) {
+                    if *spec != entry.signing {
+                        bail!("{file} is listed with different signing flags");
+                    }
+                    continue;
+                }
+                let path = dir.join(file);
+                let zone = match prefix {
+                    None => Zone::load(&path, net)?,
+                    Some([a, b, c]) => {
+                        let text = std::fs::read_to_string(&path)
+                            .with_context(|| format!("reading {}", path.display()))?
+                            .replace("127.@NET@.0.", &format!("{a}.{b}.{c}."));
+                        Zone::parse(&text, Some(&path), net)
+                            .with_context(|| format!("loading {}", path.display()))?
+                    }
+                };
+                loaded.insert(file.clone(), (zone, entry.signing.clone()));
+            }
+        }
+        let trust_anchors = sign_all(&mut loaded)?;
+        let zones: HashMap<String, Arc<Zone>> = loaded
+            .into_iter()
+            .map(|(file, (zone, _))| (file, Arc::new(zone)))
+            .collect();
         let mut servers = BTreeMap::new();
         let mut zone_hosts = Vec::new();
-        let mut trust_anchors = Vec::new();
-        let now_unix = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
         for entry in &entries {
             let mut catalog = Catalog::new();
             for file in &entry.files {
-                let zone = match zones.get(file) {
-                    Some(zone) => Arc::clone(zone),
-                    None => {
-                        let mut zone = match prefix {
-                            None => Zone::load(&dir.join(file), net)?,
-                            Some([a, b, c]) => {
-                                let path = dir.join(file);
-                                let text = std::fs::read_to_string(&path)
-                                    .with_context(|| format!("reading {}", path.display()))?
-                                    .replace("127.@NET@.0.", &format!("{a}.{b}.{c}."));
-                                Zone::parse(&text, Some(&path), net)
-                                    .with_context(|| format!("loading {}", path.display()))?
-                            }
-                        };
-                        if entry.signed {
-                            let key = ZoneKey::generate()?;
-                            zone.sign(&key, now_unix)
-                                .with_context(|| format!("signing {file}"))?;
-                            let apex = zone.origin().clone();
-                            let ds = format!("{apex} DS {}", key.ds_text(&apex)?);
-                            trust_anchors.push((apex, ds));
-                        }
-                        let zone = Arc::new(zone);
-                        zones.insert(file.clone(), Arc::clone(&zone));
-                        zone
-                    }
-                };
+                let zone = zones
+                    .get(file)
+                    .ok_or_else(|| anyhow!("{file} was not loaded"))?;
                 zone_hosts.push((zone.origin().clone(), entry.host));
-                catalog.insert(zone);
+                catalog.insert(Arc::clone(zone));
             }
             let addr = SocketAddr::new(placed_addr(net, prefix, entry.host), DNS_PORT);
             let server = FakeServer::start(addr, catalog)
@@ -319,6 +343,77 @@ impl Hierarchy {
     }
 }
 
+/// Signs every zone that has a [`SignSpec`], deepest apex first, putting each
+/// one's DS into its signed parent first. Returns `(apex, "<apex> DS ...")`
+/// for every signed zone: the DS its parent publishes (for `+badds`, the
+/// digest of a key the zone does not have).
+fn sign_all(
+    loaded: &mut BTreeMap<String, (Zone, Option<SignSpec>)>,
+) -> anyhow::Result<Vec<(Name, String)>> {
+    let now_unix = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let mut order: Vec<(u8, String)> = loaded
+        .iter()
+        .filter(|(_, (_, spec))| spec.is_some())
+        .map(|(file, (zone, _))| (zone.origin().num_labels(), file.clone()))
+        .collect();
+    order.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let rsa = super::signer::rsa_key_path();
+    let mut anchors = Vec::new();
+    for (_, file) in order {
+        let Some((zone, Some(spec))) = loaded.get(&file).cloned() else {
+            continue;
+        };
+        let mut zone = zone;
+        let apex = zone.origin().clone();
+        let key = ZoneKey::generate_for(spec.algorithm, &rsa)?;
+        let other = match spec.fault {
+            Some(Fault::WrongKey | Fault::BadDs) => {
+                Some(ZoneKey::generate_for(spec.algorithm, &rsa)?)
+            }
+            _ => None,
+        };
+        let ds_key = match spec.fault {
+            Some(Fault::BadDs) => other.as_ref().unwrap_or(&key),
+            _ => &key,
+        };
+        let ds = ds_key.ds(&apex, zone.soa().ttl, spec.ds_digest)?;
+        anchors.push((
+            apex.clone(),
+            format!("{apex} DS {}", ds_key.ds_text(&apex, spec.ds_digest)?),
+        ));
+        let parent = loaded
+            .iter_mut()
+            .filter(|(_, (p, _))| p.origin() != &apex && p.origin().zone_of(&apex))
+            .max_by_key(|(_, (p, _))| p.origin().num_labels());
+        if let Some((_, (parent, Some(_)))) = parent {
+            parent
+                .add_record(ds)
+                .with_context(|| format!("DS of {apex} in {}", parent.origin()))?;
+        }
+        let mut signing = Signing::new(&key, now_unix);
+        signing.nsec3 = spec.nsec3.clone();
+        match spec.fault {
+            Some(Fault::Expired) => signing.validity = Validity::expired(now_unix),
+            Some(Fault::NotYetValid) => signing.validity = Validity::not_yet_valid(now_unix),
+            Some(Fault::WrongKey) => signing.rrset_key = other.as_ref().unwrap_or(&key),
+            Some(Fault::KeyTrap) => {
+                signing.decoys = KEYTRAP_DECOYS;
+                signing.forged = KEYTRAP_SIGNATURES;
+            }
+            _ => {}
+        }
+        zone.sign(&signing)
+            .with_context(|| format!("signing {file}"))?;
+        zone.set_filter(spec.fault.and_then(Fault::filter));
+        if let Some(entry) = loaded.get_mut(&file) {
+            entry.0 = zone;
+        }
+    }
+    Ok(anchors)
+}
+
 /// Root hints from the root zone: its apex NS RRset and the A/AAAA it holds for them.
 fn hints_text(root: &Zone) -> anyhow::Result<String> {
     let apex = root
@@ -352,8 +447,16 @@ mod tests {
         let m = parse_manifest("# c\n1 root.zone\n15 lame.zone +refused # x\n18 s.zone +signed\n")
             .unwrap();
         assert_eq!(m.len(), 3);
-        assert!(m[1].refused && !m[1].signed);
-        assert!(m[2].signed && !m[2].refused);
+        assert!(m[1].refused && m[1].signing.is_none());
+        assert!(m[2].signing.is_some() && !m[2].refused);
+        let m = parse_manifest("5 t.zone +signed +alg=15 +ds=4 +keytrap\n").unwrap();
+        let spec = m[0].signing.as_ref().unwrap();
+        assert_eq!((spec.algorithm, spec.ds_digest), (15, 4));
+        assert_eq!(spec.fault, Some(Fault::KeyTrap));
+        assert!(
+            parse_manifest("5 t.zone +expired").is_err(),
+            "fault without +signed"
+        );
         assert!(parse_manifest("0 a").is_err());
         assert!(parse_manifest("3 a +what").is_err());
         assert!(parse_manifest("3 a\n3 b").is_err());

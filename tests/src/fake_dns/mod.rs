@@ -1,7 +1,8 @@
 //! Fake authoritative DNS hierarchy on loopback, built on hickory-proto messages.
 //!
 //! - [`zone`]: zone files (`@NET@` substitution, DNAME support) → indexed [`Zone`]s.
-//! - [`signer`]: DNSSEC keys, RRSIGs and NSEC records for zones marked `+signed`.
+//! - [`signer`]: DNSSEC keys, RRSIGs, NSEC and NSEC3 records for zones marked `+signed`.
+//! - [`dnssec`]: the signing flags of the manifest and the DNSSEC faults.
 //! - [`authority`]: the RFC 1034 §4.3.2 answer algorithm over a [`Catalog`].
 //! - [`server`]: [`FakeServer`], UDP+TCP on one address, fault switches, counters.
 //! - [`responders`]: misbehaving handlers as plain functions.
@@ -19,6 +20,7 @@
 //! ```
 
 pub mod authority;
+pub mod dnssec;
 pub mod hierarchy;
 pub mod responders;
 pub mod server;

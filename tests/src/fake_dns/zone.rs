@@ -18,7 +18,9 @@ use hickory_proto::rr::rdata::NULL;
 use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
 use hickory_proto::serialize::txt::{parse_ttl, Parser};
 
-use super::signer::{nsec, rrsig_covered, ZoneKey};
+use hickory_proto::op::Message;
+
+use super::signer::{nsec, rrsig_covered, Nsec3Params, Validity, ZoneKey};
 
 /// All the RRsets owned by one name.
 #[derive(Debug, Default, Clone)]
@@ -69,8 +71,77 @@ pub struct Zone {
     nodes: HashMap<LowerName, Node>,
     /// Empty non-terminals: names that own nothing but have descendants.
     ents: HashSet<LowerName>,
-    /// Owners of the NSEC chain in canonical order; empty for an unsigned zone.
+    /// Owners of the NSEC chain (or, with NSEC3, of the names hashed) in
+    /// canonical order; empty for an unsigned zone.
     nsec_owners: Vec<Name>,
+    /// NSEC3 parameters and chain: (hash, NSEC3 and its RRSIGs) by hash.
+    nsec3: Option<(Nsec3Params, Vec<(Vec<u8>, Vec<Record>)>)>,
+    /// Run over every answer from this zone.
+    filter: Option<AnswerFilter>,
+}
+
+/// A plain function that alters an answer after the zone wrote it (a DNSSEC
+/// fault, see [`super::dnssec`]).
+pub type AnswerFilter = fn(&mut Message);
+
+/// How [`Zone::sign`] signs.
+#[derive(Debug, Clone)]
+pub struct Signing<'k> {
+    /// The published key; it signs the DNSKEY RRset.
+    pub key: &'k ZoneKey,
+    /// The key that signs every other RRset (another, unpublished key for the
+    /// wrong-key case).
+    pub rrset_key: &'k ZoneKey,
+    /// The RRSIG window of every RRset but the DNSKEY.
+    pub validity: Validity,
+    /// The RRSIG window of the DNSKEY RRset (fresh even when `validity` is
+    /// not, so the keys validate and the data fails).
+    pub key_validity: Validity,
+    /// NSEC3 instead of NSEC.
+    pub nsec3: Option<Nsec3Params>,
+    /// Extra DNSKEYs with the key's tag (KeyTrap).
+    pub decoys: usize,
+    /// When non-zero, every RRset but the DNSKEY gets this many forged RRSIGs
+    /// with the key's tag instead of a real one (KeyTrap).
+    pub forged: usize,
+}
+
+impl<'k> Signing<'k> {
+    /// Plain signing with `key`, NSEC, signatures fresh at `now_unix`.
+    pub fn new(key: &'k ZoneKey, now_unix: u64) -> Self {
+        Self {
+            key,
+            rrset_key: key,
+            validity: Validity::fresh(now_unix),
+            key_validity: Validity::fresh(now_unix),
+            nsec3: None,
+            decoys: 0,
+            forged: 0,
+        }
+    }
+
+    /// The RRSIGs of `rrset`.
+    fn signatures(&self, rrset: &[Record], apex: &Name) -> anyhow::Result<Vec<Record>> {
+        let is_dnskey = rrset
+            .first()
+            .is_some_and(|r| r.record_type() == RecordType::DNSKEY);
+        if is_dnskey {
+            return Ok(vec![self.key.sign(rrset, apex, self.key_validity)?]);
+        }
+        if self.forged > 0 {
+            return (0..self.forged)
+                .map(|_| self.key.forge(rrset, apex, self.validity))
+                .collect();
+        }
+        Ok(vec![self.rrset_key.sign(rrset, apex, self.validity)?])
+    }
+}
+
+/// `*.<name>`.
+fn star(name: &Name) -> Name {
+    Name::from_labels([&b"*"[..]])
+        .and_then(|s| s.append_domain(name))
+        .unwrap_or_else(|_| name.clone())
 }
 
 impl Zone {
@@ -139,20 +210,29 @@ impl Zone {
             nodes,
             ents,
             nsec_owners: Vec::new(),
+            nsec3: None,
+            filter: None,
         })
     }
 
-    /// Signs the zone with `key` at `now_unix`: a DNSKEY at the apex, an NSEC
-    /// chain over every authoritative name and delegation point, and an RRSIG
-    /// for every authoritative RRset (a delegation's NS and glue stay unsigned,
-    /// RFC 4035 §2.2).
-    pub fn sign(&mut self, key: &ZoneKey, now_unix: u64) -> anyhow::Result<()> {
+    /// Signs the zone as `signing` says: DNSKEYs at the apex, an NSEC or
+    /// NSEC3 chain over every authoritative name and delegation point (NSEC3
+    /// also over empty non-terminals, RFC 5155 §7.1, and with Opt-Out without
+    /// the insecure delegations), and RRSIGs on every authoritative RRset (a
+    /// delegation's NS and glue stay unsigned, RFC 4035 §2.2).
+    pub fn sign(&mut self, signing: &Signing<'_>) -> anyhow::Result<()> {
         let apex = self.origin.clone();
-        let dnskey = key.dnskey(&apex, self.soa.ttl);
-        self.nodes
-            .entry(LowerName::new(&apex))
-            .or_default()
-            .insert(dnskey);
+        let ttl = self.soa.ttl;
+        let apex_key = LowerName::new(&apex);
+        let mut dnskeys = vec![signing.key.dnskey(&apex, ttl)];
+        dnskeys.extend(signing.key.colliding_dnskeys(&apex, ttl, signing.decoys));
+        if let Some(params) = &signing.nsec3 {
+            dnskeys.push(params.nsec3param(&apex, ttl)?);
+        }
+        let node = self.nodes.entry(apex_key).or_default();
+        for record in dnskeys {
+            node.insert(record);
+        }
         let mut owners: Vec<Name> = self
             .nodes
             .keys()
@@ -161,17 +241,20 @@ impl Zone {
             .collect();
         owners.sort();
         let negative_ttl = self.negative_soa().ttl;
-        for (index, owner) in owners.iter().enumerate() {
-            let next = &owners[(index + 1) % owners.len()];
-            let key_of = LowerName::new(owner);
-            let node = self.nodes.get(&key_of).cloned().unwrap_or_default();
-            let mut types: Vec<RecordType> = node.rrsets.iter().map(|(t, _)| *t).collect();
-            if self.is_cut(owner) {
-                types.retain(|t| matches!(t, RecordType::NS | RecordType::DS));
+        match &signing.nsec3 {
+            None => {
+                for (index, owner) in owners.iter().enumerate() {
+                    let next = &owners[(index + 1) % owners.len()];
+                    let mut types = self.types_at(owner);
+                    types.extend([RecordType::RRSIG, RecordType::NSEC]);
+                    let record = nsec(owner, negative_ttl, next, &types)?;
+                    self.nodes
+                        .entry(LowerName::new(owner))
+                        .or_default()
+                        .insert(record);
+                }
             }
-            types.extend([RecordType::RRSIG, RecordType::NSEC]);
-            let record = nsec(owner, negative_ttl, next, &types)?;
-            self.nodes.entry(key_of).or_default().insert(record);
+            Some(params) => self.build_nsec3_chain(params, &owners, negative_ttl, signing)?,
         }
         for owner in &owners {
             let key_of = LowerName::new(owner);
@@ -186,8 +269,10 @@ impl Zone {
                     *rtype != RecordType::RRSIG
                 };
                 if signed {
-                    let sig = key.sign(rrset, &apex, now_unix)?;
-                    self.nodes.entry(key_of.clone()).or_default().insert(sig);
+                    let node = self.nodes.entry(key_of.clone()).or_default();
+                    for sig in signing.signatures(rrset, &apex)? {
+                        node.insert(sig);
+                    }
                 }
             }
         }
@@ -195,9 +280,85 @@ impl Zone {
         Ok(())
     }
 
+    /// The types an NSEC or NSEC3 at `owner` lists besides RRSIG and itself:
+    /// all of them, or at a zone cut only NS and DS (RFC 4035 §2.3).
+    fn types_at(&self, owner: &Name) -> Vec<RecordType> {
+        let mut types: Vec<RecordType> = self
+            .nodes
+            .get(&LowerName::new(owner))
+            .map(|node| node.rrsets.iter().map(|(t, _)| *t).collect())
+            .unwrap_or_default();
+        if self.is_cut(owner) {
+            types.retain(|t| matches!(t, RecordType::NS | RecordType::DS));
+        }
+        types
+    }
+
+    fn build_nsec3_chain(
+        &mut self,
+        params: &Nsec3Params,
+        owners: &[Name],
+        ttl: u32,
+        signing: &Signing<'_>,
+    ) -> anyhow::Result<()> {
+        let mut names: Vec<Name> = owners.to_vec();
+        names.extend(
+            self.ents
+                .iter()
+                .map(Name::from)
+                .filter(|name| !self.below_cut(name)),
+        );
+        if params.opt_out {
+            // RFC 5155 §6: an Opt-Out span may cover insecure delegations.
+            names
+                .retain(|name| !self.is_cut(name) || self.types_at(name).contains(&RecordType::DS));
+        }
+        let mut hashed: Vec<(Vec<u8>, Name)> = names
+            .into_iter()
+            .map(|name| Ok((params.hash(&name)?, name)))
+            .collect::<anyhow::Result<_>>()?;
+        hashed.sort();
+        hashed.dedup_by(|a, b| a.0 == b.0);
+        let mut chain = Vec::with_capacity(hashed.len());
+        for (index, (hash, name)) in hashed.iter().enumerate() {
+            let next = &hashed[(index + 1) % hashed.len()].0;
+            let mut types = self.types_at(name);
+            if !types.is_empty() && (!self.is_cut(name) || types.contains(&RecordType::DS)) {
+                types.push(RecordType::RRSIG);
+            }
+            let record = params.nsec3(&self.origin, ttl, hash, next, &types)?;
+            let mut rrset = vec![record.clone()];
+            rrset.extend(signing.signatures(&[record], &self.origin)?);
+            chain.push((hash.clone(), rrset));
+        }
+        self.nsec3 = Some((params.clone(), chain));
+        Ok(())
+    }
+
     /// Whether the zone is signed.
     pub fn is_signed(&self) -> bool {
         !self.nsec_owners.is_empty()
+    }
+
+    /// Installs `filter`, run over every answer from this zone (the DNSSEC
+    /// faults of [`super::dnssec`]); `None` removes it.
+    pub fn set_filter(&mut self, filter: Option<AnswerFilter>) {
+        self.filter = filter;
+    }
+
+    /// The filter installed with [`Zone::set_filter`].
+    pub fn filter(&self) -> Option<AnswerFilter> {
+        self.filter
+    }
+
+    /// Adds `record` at an existing node (a DS at a delegation point, before signing).
+    pub fn add_record(&mut self, record: Record) -> anyhow::Result<()> {
+        let node = self
+            .nodes
+            .get_mut(&LowerName::new(&record.name))
+            .ok_or_else(|| anyhow!("{} has no node in zone {}", record.name, self.origin))?;
+        node.insert(record);
+        Ok(())
     }
 
     /// Whether `name` owns data or is an empty non-terminal.
@@ -229,6 +390,108 @@ impl Zone {
             return Vec::new();
         };
         self.signed_rrset(owner, RecordType::NSEC)
+    }
+
+    /// The NSEC3 RRset (with RRSIGs) whose owner hash is `name`'s, or (when
+    /// `matching` is false, or there is none) the one covering that hash.
+    fn nsec3_for(&self, name: &Name, matching: bool) -> Option<Vec<Record>> {
+        let (params, chain) = self.nsec3.as_ref()?;
+        let hash = params.hash(name).ok()?;
+        let index = match chain.binary_search_by(|(h, _)| h.cmp(&hash)) {
+            Ok(index) if matching => index,
+            Ok(_) => return None,
+            Err(_) if matching => return None,
+            Err(0) => chain.len().checked_sub(1)?,
+            Err(index) => index - 1,
+        };
+        chain.get(index).map(|(_, rrset)| rrset.clone())
+    }
+
+    /// RFC 5155 §7.2.1: the NSEC3 matching the closest provable encloser of
+    /// `name` and the one covering the next closer name; returns the proof and
+    /// the encloser.
+    fn closest_encloser_proof(&self, name: &Name) -> (Vec<Record>, Name) {
+        let mut next_closer = name.clone();
+        let mut encloser = name.base_name();
+        while encloser.num_labels() > self.origin.num_labels()
+            && self.nsec3_for(&encloser, true).is_none()
+        {
+            next_closer = encloser.clone();
+            encloser = encloser.base_name();
+        }
+        if encloser.num_labels() < self.origin.num_labels() {
+            encloser = self.origin.clone();
+        }
+        let mut proof = self.nsec3_for(&encloser, true).unwrap_or_default();
+        proof.extend(self.nsec3_for(&next_closer, false).unwrap_or_default());
+        (proof, encloser)
+    }
+
+    /// The denial records of a NODATA answer for `name` (RFC 4035 §3.1.3.1 and
+    /// §3.1.3.4; RFC 5155 §7.2.3-§7.2.5), with RRSIGs. Empty when unsigned.
+    pub fn nodata_proof(&self, name: &Name) -> Vec<Record> {
+        if self.nsec3.is_none() {
+            // The name's own NSEC (or, for an empty non-terminal, the one
+            // covering it); from a wildcard, also the NSEC proving the name
+            // itself does not exist.
+            let mut proof = self.nsec_proof(name);
+            if !self.exists(name) {
+                proof.extend(self.nsec_proof(&self.wildcard_of(name)));
+            }
+            return proof;
+        }
+        if let Some(own) = self.nsec3_for(name, true) {
+            return own;
+        }
+        let (mut proof, encloser) = self.closest_encloser_proof(name);
+        if !self.exists(name) {
+            proof.extend(self.nsec3_for(&star(&encloser), true).unwrap_or_default());
+        }
+        proof
+    }
+
+    /// The denial records of an NXDOMAIN answer for `name`: no such name and no
+    /// wildcard that could match (RFC 4035 §3.1.3.2; RFC 5155 §7.2.2).
+    pub fn nxdomain_proof(&self, name: &Name) -> Vec<Record> {
+        if self.nsec3.is_none() {
+            let mut proof = self.nsec_proof(name);
+            proof.extend(self.nsec_proof(&self.wildcard_of(name)));
+            return proof;
+        }
+        let (mut proof, encloser) = self.closest_encloser_proof(name);
+        proof.extend(self.nsec3_for(&star(&encloser), false).unwrap_or_default());
+        proof
+    }
+
+    /// With an answer synthesized from a wildcard for `name`, the proof that no
+    /// closer match exists (RFC 4035 §3.1.3.3; RFC 5155 §7.2.6). Empty when
+    /// `name` exists or the zone is unsigned.
+    pub fn wildcard_answer_proof(&self, name: &Name) -> Vec<Record> {
+        if !self.is_signed() || self.exists(name) {
+            return Vec::new();
+        }
+        if self.nsec3.is_none() {
+            return self.nsec_proof(name);
+        }
+        let encloser = self.closest_encloser(name);
+        let labels = usize::from(encloser.num_labels()) + 1;
+        self.nsec3_for(&name.trim_to(labels), false)
+            .unwrap_or_default()
+    }
+
+    /// A referral to `cut` without DS: the NSEC (or NSEC3) proving there is
+    /// none, or with NSEC3 Opt-Out the closest provable encloser proof
+    /// (RFC 4035 §3.1.4; RFC 5155 §7.2.7).
+    pub fn no_ds_proof(&self, cut: &Name) -> Vec<Record> {
+        if self.nsec3.is_none() {
+            return self.signed_rrset(cut, RecordType::NSEC);
+        }
+        self.nodata_proof(cut)
+    }
+
+    /// `*.<closest encloser of name>`.
+    pub fn wildcard_of(&self, name: &Name) -> Name {
+        star(&self.closest_encloser(name))
     }
 
     /// The RRset (`owner`, `rtype`) followed by its RRSIGs; empty if absent.
@@ -487,8 +750,8 @@ mod tests {
         let text = "$ORIGIN example.test.\n$TTL 60\n@ SOA ns hm 1 2 3 4 5\n@ NS ns\n\
             ns A 192.0.2.53\nb A 192.0.2.2\nchild NS ns.child\nns.child A 192.0.2.54\n";
         let mut zone = Zone::parse(text, None, 1).unwrap();
-        zone.sign(&ZoneKey::generate().unwrap(), 1_800_000_000)
-            .unwrap();
+        let key = ZoneKey::generate().unwrap();
+        zone.sign(&Signing::new(&key, 1_800_000_000)).unwrap();
         assert!(zone.is_signed());
         let name = |s: &str| Name::from_ascii(s).unwrap();
         // b < child < ns in canonical order; ns.child (glue) is not in the chain.
@@ -517,6 +780,59 @@ mod tests {
                 .map(<[Record]>::len),
             Some(1)
         );
+    }
+
+    /// RFC 5155 §7.2: which NSEC3 records each kind of denial carries.
+    #[test]
+    fn nsec3_proofs_follow_rfc5155() {
+        let text = "$ORIGIN example.test.\n$TTL 60\n@ SOA ns hm 1 2 3 4 5\n@ NS ns\n\
+            ns A 192.0.2.53\nwww A 192.0.2.1\nhost.ent A 192.0.2.2\n*.w A 192.0.2.3\n\
+            insecure NS ns.insecure\nns.insecure A 192.0.2.54\n";
+        let key = ZoneKey::generate().unwrap();
+        let nsec3_count = |records: &[Record]| {
+            records
+                .iter()
+                .filter(|r| r.record_type() == RecordType::NSEC3)
+                .count()
+        };
+        let name = |s: &str| Name::from_ascii(s).unwrap();
+        for opt_out in [false, true] {
+            let mut zone = Zone::parse(text, None, 1).unwrap();
+            let mut signing = Signing::new(&key, 1_800_000_000);
+            signing.nsec3 = Some(Nsec3Params {
+                iterations: 0,
+                salt: Vec::new(),
+                opt_out,
+            });
+            zone.sign(&signing).unwrap();
+            // Every NSEC3 RRset comes with its RRSIG.
+            let nx = zone.nxdomain_proof(&name("a.b.www.example.test."));
+            assert_eq!(nx.len(), 2 * nsec3_count(&nx));
+            assert!((2..=3).contains(&nsec3_count(&nx)), "{nx:?}");
+            assert_eq!(
+                nsec3_count(&zone.nodata_proof(&name("www.example.test."))),
+                1
+            );
+            assert_eq!(
+                nsec3_count(&zone.nodata_proof(&name("ent.example.test."))),
+                1,
+                "ENT"
+            );
+            let wild_nodata = zone.nodata_proof(&name("x.w.example.test."));
+            assert!((2..=3).contains(&nsec3_count(&wild_nodata)));
+            assert_eq!(
+                nsec3_count(&zone.wildcard_answer_proof(&name("x.w.example.test."))),
+                1
+            );
+            let no_ds = zone.no_ds_proof(&name("insecure.example.test."));
+            let want = if opt_out { 2 } else { 1 };
+            assert_eq!(nsec3_count(&no_ds), want, "opt-out {opt_out}");
+            assert!(zone
+                .node(&LowerName::from_str("example.test.").unwrap())
+                .unwrap()
+                .get(RecordType::NSEC3PARAM)
+                .is_some());
+        }
     }
 
     #[test]

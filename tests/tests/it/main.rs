@@ -15,6 +15,7 @@ mod resolver_cache;
 mod resolver_cachedb;
 mod resolver_config_compat;
 mod resolver_dnssec;
+mod resolver_dnssec_validation;
 mod resolver_hardening;
 mod resolver_interface_automatic;
 mod resolver_iteration;
