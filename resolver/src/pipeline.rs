@@ -668,7 +668,9 @@ impl<T: Transport> Engine<T> {
     /// The validator's verdict decides: a bogus answer is SERVFAIL with its
     /// Extended DNS Error unless the client set CD (RFC 4035 §3.2.2) or
     /// `val-permissive-mode` is on; a secure one carries AD when the client
-    /// set AD or DO and not CD (RFC 6840 §5.8).
+    /// set AD or DO (RFC 6840 §5.8), CD or not, as Unbound does (RFC 6840
+    /// §5.9: with CD the data is returned whatever its status, and AD still
+    /// says it was authenticated).
     fn finish(
         &self,
         entry: &CachedMessage,
@@ -698,7 +700,7 @@ impl<T: Transport> Engine<T> {
                     .record(received_at.elapsed().as_secs_f64());
                 return;
             }
-            Security::Secure if !checking_disabled => {
+            Security::Secure => {
                 self.metrics.validation.answers_secure.increment(1);
                 view.ad() || facts.edns.is_some_and(|e| e.do_bit)
             }
