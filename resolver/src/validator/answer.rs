@@ -247,14 +247,9 @@ impl Validator {
             } else {
                 set.owner.clone()
             };
-            return match self.chain.keys_for(fetch, &hint, session).await {
-                Keys::Secure { .. } if self.options.harden_dnssec_stripped => Security::Bogus(
-                    Bogus::new(Ede::RrsigsMissing, "no signatures in a signed zone").at(what()),
-                ),
-                Keys::Secure { .. } | Keys::Insecure => Security::Insecure,
-                Keys::Indeterminate => Security::Indeterminate,
-                Keys::Bogus(bogus) => Security::Bogus(bogus.at(what())),
-            };
+            let keys = self.chain.keys_for(fetch, &hint, session).await;
+            let missing = Bogus::new(Ede::RrsigsMissing, "no signatures in a signed zone");
+            return self.unsigned_status(keys, missing, what);
         }
         let Some(signer) = set
             .sigs
@@ -292,16 +287,7 @@ impl Validator {
                     Err(bogus) => Security::Bogus(bogus.at(what())),
                 }
             }
-            Keys::Secure { zone, .. } => Security::Bogus(
-                Bogus::new(
-                    Ede::DnskeyMissing,
-                    format!("signer {signer} is not a signed zone below {zone}"),
-                )
-                .at(what()),
-            ),
-            Keys::Insecure => Security::Insecure,
-            Keys::Indeterminate => Security::Indeterminate,
-            Keys::Bogus(bogus) => Security::Bogus(bogus.at(what())),
+            other => status_without_keys(other, &signer, what),
         }
     }
 
@@ -342,14 +328,9 @@ impl Validator {
                 .iter()
                 .find(|s| s.rtype == RecordType::SOA && s.owner.zone_of(name))
                 .map_or_else(|| name.clone(), |s| s.owner.clone());
-            return match self.chain.keys_for(fetch, &hint, session).await {
-                Keys::Secure { .. } if self.options.harden_dnssec_stripped => Security::Bogus(
-                    Bogus::new(Ede::NsecMissing, "no signed denial in a signed zone").at(what()),
-                ),
-                Keys::Secure { .. } | Keys::Insecure => Security::Insecure,
-                Keys::Indeterminate => Security::Indeterminate,
-                Keys::Bogus(bogus) => Security::Bogus(bogus.at(what())),
-            };
+            let keys = self.chain.keys_for(fetch, &hint, session).await;
+            let missing = Bogus::new(Ede::NsecMissing, "no signed denial in a signed zone");
+            return self.unsigned_status(keys, missing, what);
         };
         match self.chain.keys_for(fetch, &zone, session).await {
             Keys::Secure { zone: found, keys } if found == zone => {
@@ -364,17 +345,38 @@ impl Validator {
                 };
                 proof_status(proof, what)
             }
-            Keys::Secure { zone: found, .. } => Security::Bogus(
-                Bogus::new(
-                    Ede::DnskeyMissing,
-                    format!("denial signed by {zone}, which is not a signed zone below {found}"),
-                )
-                .at(what()),
-            ),
-            Keys::Insecure => Security::Insecure,
-            Keys::Indeterminate => Security::Indeterminate,
-            Keys::Bogus(bogus) => Security::Bogus(bogus.at(what())),
+            other => status_without_keys(other, &zone, what),
         }
+    }
+
+    /// Unsigned data: insecure in an insecure zone; in a secure one its
+    /// signatures were stripped, which `harden-dnssec-stripped` makes `missing`.
+    fn unsigned_status(&self, keys: Keys, missing: Bogus, what: impl Fn() -> String) -> Security {
+        match keys {
+            Keys::Secure { .. } if self.options.harden_dnssec_stripped => {
+                Security::Bogus(missing.at(what()))
+            }
+            Keys::Secure { .. } => Security::Insecure,
+            other => status_without_keys(other, &Name::root(), what),
+        }
+    }
+}
+
+/// The status of data signed by `signer` when the chain of trust gave no
+/// usable keys for it: insecure, indeterminate, or bogus (the chain broke, or
+/// the signer is no signed zone the chain reaches).
+fn status_without_keys(keys: Keys, signer: &Name, what: impl Fn() -> String) -> Security {
+    match keys {
+        Keys::Insecure => Security::Insecure,
+        Keys::Indeterminate => Security::Indeterminate,
+        Keys::Bogus(bogus) => Security::Bogus(bogus.at(what())),
+        Keys::Secure { zone, .. } => Security::Bogus(
+            Bogus::new(
+                Ede::DnskeyMissing,
+                format!("{signer} is not a signed zone below {zone}"),
+            )
+            .at(what()),
+        ),
     }
 }
 

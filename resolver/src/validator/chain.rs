@@ -478,54 +478,19 @@ impl Chain {
         answer: &Answer,
         session: &mut Session,
     ) -> (ZoneStatus, u32) {
-        let Some(set) = find_rrset(&answer.answers, zone, RecordType::DNSKEY) else {
-            return (
-                ZoneStatus::Bogus(Bogus::new(
-                    Ede::DnskeyMissing,
-                    format!("no DNSKEY set for trust anchor {zone}"),
-                )),
-                0,
-            );
-        };
-        let dnskeys: Vec<Dnskey> = set
-            .records
-            .iter()
-            .filter_map(|r| Dnskey::from_record(r))
-            .collect();
-        let trusted: Vec<Dnskey> = dnskeys
-            .iter()
-            .filter(|key| {
+        verify_dnskey_set(
+            zone,
+            answer,
+            |key| {
                 anchor.keys.iter().any(|a| a.rdata == key.rdata)
                     || anchor
                         .ds
                         .iter()
                         .any(|ds| ds.is_supported() && ds.matches(zone, key))
-            })
-            .cloned()
-            .collect();
-        if trusted.is_empty() {
-            return (
-                ZoneStatus::Bogus(Bogus::new(
-                    Ede::DnskeyMissing,
-                    format!("no DNSKEY of {zone} matches its trust anchor"),
-                )),
-                0,
-            );
-        }
-        match verify_rrset(
-            &set.records,
-            &set.sigs,
-            zone,
-            &trusted,
-            &session.clock,
-            &mut session.work,
-        ) {
-            Ok(verified) => (
-                ZoneStatus::Secure(dnskeys.into()),
-                set.ttl().min(verified.expires_in),
-            ),
-            Err(bogus) => (ZoneStatus::Bogus(bogus.at(format!("DNSKEY {zone}"))), 0),
-        }
+            },
+            "its trust anchor",
+            session,
+        )
     }
 
     /// One step down: what the DS answer for `next` says, under `zone`'s keys.
@@ -626,48 +591,14 @@ impl Chain {
                 )
             }
         };
-        let Some(set) = find_rrset(&answer.answers, next, RecordType::DNSKEY) else {
-            return (
-                ZoneStatus::Bogus(Bogus::new(
-                    Ede::DnskeyMissing,
-                    format!("{next} has a DS but no DNSKEY set"),
-                )),
-                0,
-            );
-        };
-        let dnskeys: Vec<Dnskey> = set
-            .records
-            .iter()
-            .filter_map(|r| Dnskey::from_record(r))
-            .collect();
-        let trusted: Vec<Dnskey> = dnskeys
-            .iter()
-            .filter(|key| ds.iter().any(|d| d.matches(next, key)))
-            .cloned()
-            .collect();
-        if trusted.is_empty() {
-            return (
-                ZoneStatus::Bogus(Bogus::new(
-                    Ede::DnskeyMissing,
-                    format!("no DNSKEY of {next} matches its DS"),
-                )),
-                0,
-            );
-        }
-        match verify_rrset(
-            &set.records,
-            &set.sigs,
+        let (status, ttl) = verify_dnskey_set(
             next,
-            &trusted,
-            &session.clock,
-            &mut session.work,
-        ) {
-            Ok(verified) => (
-                ZoneStatus::Secure(dnskeys.into()),
-                ds_ttl.min(set.ttl()).min(verified.expires_in),
-            ),
-            Err(bogus) => (ZoneStatus::Bogus(bogus.at(format!("DNSKEY {next}"))), 0),
-        }
+            &answer,
+            |key| ds.iter().any(|d| d.matches(next, key)),
+            "its DS",
+            session,
+        );
+        (status, ttl.min(ds_ttl))
     }
 
     /// The NSEC/NSEC3 (and SOA) records of `section` whose signatures by
@@ -723,6 +654,47 @@ impl Chain {
             .fetch(name, qtype)
             .await
             .map_err(|e| Bogus::new(Ede::DnssecBogus, format!("lookup failed: {e}")))
+    }
+}
+
+/// Verifies the DNSKEY set of `zone` in `answer`: one of its keys that
+/// `trusted` accepts (it matches an anchor or a DS) must sign it (RFC 4035
+/// §5.2). Secure gives every key of the set; the TTL is capped by the set's
+/// and its signature's.
+fn verify_dnskey_set(
+    zone: &Name,
+    answer: &Answer,
+    trusted: impl Fn(&Dnskey) -> bool,
+    vouched_by: &str,
+    session: &mut Session,
+) -> (ZoneStatus, u32) {
+    let Some(set) = find_rrset(&answer.answers, zone, RecordType::DNSKEY) else {
+        let reason = format!("no DNSKEY set for {zone}, which {vouched_by} vouches for");
+        return (ZoneStatus::Bogus(Bogus::new(Ede::DnskeyMissing, reason)), 0);
+    };
+    let dnskeys: Vec<Dnskey> = set
+        .records
+        .iter()
+        .filter_map(|r| Dnskey::from_record(r))
+        .collect();
+    let vouched: Vec<Dnskey> = dnskeys.iter().filter(|k| trusted(k)).cloned().collect();
+    if vouched.is_empty() {
+        let reason = format!("no DNSKEY of {zone} matches {vouched_by}");
+        return (ZoneStatus::Bogus(Bogus::new(Ede::DnskeyMissing, reason)), 0);
+    }
+    match verify_rrset(
+        &set.records,
+        &set.sigs,
+        zone,
+        &vouched,
+        &session.clock,
+        &mut session.work,
+    ) {
+        Ok(verified) => (
+            ZoneStatus::Secure(dnskeys.into()),
+            set.ttl().min(verified.expires_in),
+        ),
+        Err(bogus) => (ZoneStatus::Bogus(bogus.at(format!("DNSKEY {zone}"))), 0),
     }
 }
 
