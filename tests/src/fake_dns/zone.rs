@@ -75,10 +75,13 @@ pub struct Zone {
     /// canonical order; empty for an unsigned zone.
     nsec_owners: Vec<Name>,
     /// NSEC3 parameters and chain: (hash, NSEC3 and its RRSIGs) by hash.
-    nsec3: Option<(Nsec3Params, Vec<(Vec<u8>, Vec<Record>)>)>,
+    nsec3: Option<(Nsec3Params, Nsec3Chain)>,
     /// Run over every answer from this zone.
     filter: Option<AnswerFilter>,
 }
+
+/// An NSEC3 chain in hash order: (owner hash, the NSEC3 and its RRSIGs).
+type Nsec3Chain = Vec<(Vec<u8>, Vec<Record>)>;
 
 /// A plain function that alters an answer after the zone wrote it (a DNSSEC
 /// fault, see [`super::dnssec`]).
