@@ -528,6 +528,14 @@ async fn unbound_verdicts_match_the_case_table() {
     );
 }
 
+/// Where our Extended DNS Error is knowingly more specific than Unbound 1.17's
+/// generic 6 (DNSSEC Bogus): (name, our code, why).
+const OUR_EDE: &[(&str, u16, &str)] = &[(
+    "other.badnsec.sec",
+    12,
+    "RFC 8914 §4.13 NSEC Missing: the denial lacks the NSEC that covers the name",
+)];
+
 /// Our validator answers every case as Unbound does: rcode, AD, answer
 /// records and, when Unbound sends one, the EDE; the same under CD=1 and for
 /// clients without DO.
@@ -542,10 +550,14 @@ async fn ours_matches_unbound() {
             ask(ub, c.name, c.qtype).await,
             ask(us, c.name, c.qtype).await,
         );
+        let expected_ede = match OUR_EDE.iter().find(|(name, ..)| *name == c.name) {
+            Some((_, code, _)) => vec![*code],
+            None => theirs.ede.clone(),
+        };
         let differs = theirs.status != mine.status
             || theirs.has_flag("ad") != mine.has_flag("ad")
             || answer_set(&theirs) != answer_set(&mine)
-            || (!theirs.ede.is_empty() && theirs.ede != mine.ede);
+            || (!theirs.ede.is_empty() && expected_ede != mine.ede);
         if differs {
             failures.push(format!(
                 "{} {} ({}):\n--- unbound ---\n{}\n--- ours ---\n{}",
@@ -594,68 +606,61 @@ fn cpu_ticks(pid: u32) -> u64 {
     fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
 }
 
-/// CPU time (ms) Unbound spends answering `n` fresh names made by `name`.
+/// CPU time (ms) `daemon` spends answering `n` fresh names made by `name`.
 async fn cpu_ms_for(
-    unbound: &Daemon,
+    daemon: &Daemon,
     ip: IpAddr,
     n: usize,
     name: impl Fn(usize) -> String,
     qtype: &str,
     want: Verdict,
 ) -> u64 {
-    let before = cpu_ticks(unbound.pid());
+    let before = cpu_ticks(daemon.pid());
     for i in 0..n {
         let qname = name(i);
         let r = ask(ip, &qname, qtype).await;
         assert_eq!(verdict_of(&r), want, "{qname} {qtype}: {}", r.raw);
     }
-    (cpu_ticks(unbound.pid()) - before) * 10
+    (cpu_ticks(daemon.pid()) - before) * 10
 }
 
 /// The cost of KeyTrap (CVE-2023-50387: 101 keys with one tag × 100 forged
 /// signatures per RRset) and of 500 NSEC3 iterations (RFC 9276), against fresh
-/// secure wildcard names as the baseline, for Debian's Unbound. Prints the
-/// figures; asserts only the verdicts.
+/// secure wildcard names as the baseline, for Debian's Unbound and ours on the
+/// same hierarchy. Prints the figures (README, "DNSSEC validation"); asserts
+/// only the verdicts.
 #[tokio::test]
-async fn unbound_cpu_on_keytrap_and_nsec3_iterations() {
+async fn cpu_on_keytrap_and_nsec3_iterations_ours_and_unbound() {
     const N: usize = 50;
     let setup = Setup::start().await;
-    let (unbound, ip) = setup.unbound(4).await;
-    // Warm the key cache: the delegations and DNSKEYs are fetched once.
-    let _ = ask(ip, "www.ok.sec", "A").await;
-    let _ = ask(ip, "www.keytrap.sec", "TXT").await;
-    let _ = ask(ip, "nope.iter500.n3", "A").await;
-    let baseline = cpu_ms_for(
-        &unbound,
-        ip,
-        N,
-        |i| format!("b{i}.wild.ok.sec"),
-        "A",
-        Secure,
-    )
-    .await;
-    let keytrap = cpu_ms_for(
-        &unbound,
-        ip,
-        N,
-        |i| format!("k{i}.w.keytrap.sec"),
-        "TXT",
-        Bogus,
-    )
-    .await;
-    let iter500 = cpu_ms_for(
-        &unbound,
-        ip,
-        N,
-        |i| format!("n{i}.iter500.n3"),
-        "A",
-        Insecure,
-    )
-    .await;
-    eprintln!(
-        "Unbound {} CPU for {N} fresh names: secure wildcard {baseline} ms, \
-         KeyTrap {keytrap} ms, NSEC3 500 iterations {iter500} ms (10 ms ticks)",
-        "1.17"
-    );
+    let (unbound, unbound_ip) = setup.unbound(4).await;
+    let (ours, ours_ip) = setup.ours(5).await;
+    for (label, daemon, ip) in [
+        ("Unbound 1.17", &unbound, unbound_ip),
+        ("ours", &ours, ours_ip),
+    ] {
+        // Warm the key cache: the delegations and DNSKEYs are fetched once.
+        let _ = ask(ip, "www.ok.sec", "A").await;
+        let _ = ask(ip, "www.keytrap.sec", "TXT").await;
+        let _ = ask(ip, "nope.iter500.n3", "A").await;
+        let baseline =
+            cpu_ms_for(daemon, ip, N, |i| format!("b{i}.wild.ok.sec"), "A", Secure).await;
+        let keytrap = cpu_ms_for(
+            daemon,
+            ip,
+            N,
+            |i| format!("k{i}.w.keytrap.sec"),
+            "TXT",
+            Bogus,
+        )
+        .await;
+        let iter500 =
+            cpu_ms_for(daemon, ip, N, |i| format!("n{i}.iter500.n3"), "A", Insecure).await;
+        eprintln!(
+            "{label} CPU for {N} fresh names: secure wildcard {baseline} ms, \
+             KeyTrap {keytrap} ms, NSEC3 500 iterations {iter500} ms (10 ms ticks)"
+        );
+    }
+    stop(ours).await;
     stop(unbound).await;
 }
