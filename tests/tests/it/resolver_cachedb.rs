@@ -812,3 +812,76 @@ async fn signed_entries_are_shared_with_a_validating_unbound() {
     reader.stop().await;
     ours.stop().await;
 }
+
+/// Issue 15: entries read from Redis are validated before they are served as
+/// secure. A non-validating replica writes signed answers; a validating one
+/// (`validator cachedb iterator`, the island's anchor) answers them with AD
+/// and without asking the authority; an entry stripped of its signatures in
+/// Redis is not served (bogus there) and is resolved afresh, secure.
+#[tokio::test]
+async fn a_validating_replica_validates_what_it_reads_from_redis() {
+    let redis = RedisServer::start().await.unwrap();
+    let hierarchy = Arc::new(Hierarchy::start_unique().await.unwrap());
+    let anchor = hierarchy.trust_anchor("signed.com.").unwrap().to_string();
+    let signed = hierarchy.server_for_zone("signed.com.");
+    let writer = replica(&hierarchy, 1, &redis).await;
+    let cases = [
+        ("www.signed.com", "A", "NOERROR"),
+        ("w5.wild.signed.com", "A", "NOERROR"),
+        ("nope.signed.com", "A", "NXDOMAIN"),
+        ("mail.signed.com", "MX", "NOERROR"),
+    ];
+    for (name, rtype, status) in cases {
+        assert_eq!(writer.q(name, rtype).await.status, status, "{name} {rtype}");
+    }
+    wait_metric(
+        writer.admin,
+        "unbound_cachedb_writes_total",
+        cases.len() as f64,
+    )
+    .await;
+    let mail_key = MessageKey::new(b"\x04mail\x06signed\x03com\x00", 15, 1).unwrap();
+    strip_signatures_in_redis(&redis, &mail_key).await;
+    // The validator's own DS/DNSKEY lookups are not in Redis: warm them first.
+    let extra =
+        format!("  module-config: \"validator cachedb iterator\"\n  trust-anchor: \"{anchor}\"\n");
+    let reader =
+        TestResolver::start_replica(hierarchy.clone(), 2, &extra, &redis.unbound_clause("")).await;
+    let warm = reader
+        .dig()
+        .dnssec()
+        .run("signed.com", "DNSKEY")
+        .await
+        .unwrap();
+    assert!(warm.has_flag("ad"), "{}", warm.raw);
+    signed.reset_counters();
+    for (name, rtype, status) in &cases[..3] {
+        let r = reader.dig().dnssec().run(name, rtype).await.unwrap();
+        assert_eq!(r.status, *status, "{name} {rtype}: {}", r.raw);
+        assert!(r.has_flag("ad"), "{name} {rtype}: {}", r.raw);
+        let rtype = RecordType::from_str(rtype).unwrap();
+        assert_eq!(
+            signed.queries_for(name, rtype),
+            0,
+            "{name} {rtype} came from Redis"
+        );
+    }
+    let mail = reader
+        .dig()
+        .dnssec()
+        .run("mail.signed.com", "MX")
+        .await
+        .unwrap();
+    assert_eq!(mail.status, "NOERROR", "{}", mail.raw);
+    assert!(
+        mail.has_flag("ad"),
+        "re-resolved and validated: {}",
+        mail.raw
+    );
+    assert!(
+        signed.queries_for("mail.signed.com", RecordType::MX) > 0,
+        "the stripped Redis entry must not be served"
+    );
+    writer.stop().await;
+    reader.stop().await;
+}
