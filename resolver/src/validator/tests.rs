@@ -431,3 +431,18 @@ fn signature_expiry_caps_the_cache_lifetime() {
     ));
     assert_eq!((security, cap), (Security::Secure, Some(100)));
 }
+
+/// RRSIG queries are served unvalidated (Unbound's needs_validation): never
+/// AD, never SERVFAIL for lack of a signature over signatures.
+#[test]
+fn rrsig_queries_are_not_validated() {
+    let w = world();
+    let v = validator(&w.root, &ValidationConfig::default());
+    let sig = w.example.sign(&[a("www.example.", "192.0.2.1")]);
+    let answer = positive(vec![sig]);
+    assert_eq!(
+        run(&v, &w.fetch, "www.example.", RecordType::RRSIG, &answer),
+        Security::Unchecked
+    );
+    assert_eq!(w.fetch.count(), 0);
+}
