@@ -293,3 +293,68 @@ async fn auto_trust_anchor_file_validates_and_is_written_back() {
     );
     ours.stop().await;
 }
+
+/// Issue 15: serve-expired and refreshes keep working with validation. With
+/// entries living one second (cache-max-ttl), an expired secure answer is
+/// served with AD while the zone's server fails (RFC 8767), and the refresh
+/// that hit starts (the same background resolution prefetch uses) replaces
+/// it with a newly validated answer, still AD.
+#[tokio::test]
+async fn serve_expired_and_prefetch_keep_the_verdict() {
+    let hierarchy = Hierarchy::start_unique().await.unwrap();
+    let anchor = hierarchy.trust_anchor("signed.com.").unwrap().to_string();
+    let extra = format!(
+        "  module-config: \"validator iterator\"\n  trust-anchor: \"{anchor}\"\n  cache-max-ttl: 1\n  serve-expired: yes\n  serve-expired-client-timeout: 0\n  prefetch: yes\n"
+    );
+    let ours = TestResolver::start_with(hierarchy, &extra, "").await;
+    let first = ours
+        .dig()
+        .dnssec()
+        .run("www.signed.com", "A")
+        .await
+        .unwrap();
+    assert!(first.has_flag("ad"), "{}", first.raw);
+    tokio::time::sleep(Duration::from_millis(2200)).await;
+    let signed = ours.hierarchy.server_for_zone("signed.com.");
+    signed.set_servfail(true);
+    let stale = ours
+        .dig()
+        .dnssec()
+        .run("www.signed.com", "A")
+        .await
+        .unwrap();
+    assert_eq!(stale.answers_of("A"), vec!["192.0.2.30"], "{}", stale.raw);
+    assert!(
+        stale.has_flag("ad"),
+        "an expired secure answer stays secure: {}",
+        stale.raw
+    );
+    assert_eq!(
+        stale.answer[0].ttl, 30,
+        "serve-expired-reply-ttl: {}",
+        stale.raw
+    );
+    signed.set_servfail(false);
+    // The stale hit started a refresh; once it lands the answer is fresh and secure.
+    let upstream = signed.queries();
+    let mut fresh = stale;
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        fresh = ours
+            .dig()
+            .dnssec()
+            .run("www.signed.com", "A")
+            .await
+            .unwrap();
+        if fresh.answer.first().is_some_and(|r| r.ttl <= 1) {
+            break;
+        }
+    }
+    assert!(fresh.answer[0].ttl <= 1, "refreshed: {}", fresh.raw);
+    assert!(fresh.has_flag("ad"), "{}", fresh.raw);
+    assert!(
+        signed.queries() > upstream,
+        "the refresh asked the zone again"
+    );
+    ours.stop().await;
+}
