@@ -17,6 +17,7 @@
 #   MEM_NAMES=100000 names cached before reading resident memory
 #   CLIENT="-c 10 -T 1 -q 100"   dnsperf client options, identical for both servers
 #   MSG_CACHE=128m RRSET_CACHE=256m   cache sizes, identical for both servers
+#   QMIN=yes         qname-minimisation for both servers
 #   NET=210          fake hierarchy on 127.NET.0.x, ours 127.NET.1.1, Unbound 127.NET.1.2
 #   FAKE_THREADS=    fake-dns runtime threads (default: one per CPU)
 #   PHASES="throughput memory"   which parts to run; add "validation" for the
@@ -53,7 +54,7 @@
 #   PERF=0           1: also profile both servers (perf record, 1 thread) and print
 #                    their top symbols for the hit and miss workloads
 #   PERF_WORKLOADS=  which workloads PERF=1 profiles (default: "hits misses" with
-#                    the throughput phase, plus "vmisses" with the validation phase)
+#                    the throughput phase, plus "vmisses nvmisses" with the validation phase)
 #   PERF_CALLGRAPH=  e.g. dwarf: record call graphs too and also print inclusive
 #                    time per function (slower; the QPS under perf drops)
 #   BUILD=1          0: skip `cargo build --release -p resolver -p e2e`
@@ -70,7 +71,7 @@ source "$HERE/lib.sh"
 
 # The exact command line, with the knobs that were set in the environment.
 KNOBS=(QUICK DURATION LAT_DURATION REPEATS RATE MISS_RATE THREADS HIT_NAMES MEM_NAMES
-    CLIENT MSG_CACHE RRSET_CACHE NET FAKE_THREADS PHASES WORKLOADS VWORKLOADS VTHREADS VMISS_RATE
+    CLIENT MSG_CACHE RRSET_CACHE QMIN NET FAKE_THREADS PHASES WORKLOADS VWORKLOADS VTHREADS VMISS_RATE
     NOISE_MAX RETRIES RETRY_BUDGET FLOOR PERF PERF_WORKLOADS PERF_CALLGRAPH BUILD WORKDIR)
 COMMAND=""
 for k in "${KNOBS[@]}"; do
@@ -97,6 +98,7 @@ MEM_NAMES=${MEM_NAMES:-100000}
 CLIENT=${CLIENT:-"-c 10 -T 1 -q 100"}
 MSG_CACHE=${MSG_CACHE:-128m}
 RRSET_CACHE=${RRSET_CACHE:-256m}
+QMIN=${QMIN:-yes}
 NET=${NET:-210}
 FAKE_THREADS=${FAKE_THREADS:-}
 PHASES=${PHASES:-"throughput memory"}
@@ -240,7 +242,7 @@ server:
     root-hints: "$WORKDIR/root.hints"
     module-config: $modules
 ${validation:+$validation
-}    qname-minimisation: yes
+}    qname-minimisation: $QMIN
     prefetch: no
     msg-cache-size: $MSG_CACHE
     rrset-cache-size: $RRSET_CACHE
@@ -337,16 +339,19 @@ instance_of() {
     *) echo "$1" ;;
     esac
 }
-# Answers the instance counted as DNSSEC-secure so far (validation instances only):
-# ours' unbound_answers_secure_total, Unbound's num.answer.secure (unbound-control
-# over the instance's unix socket). Read outside the timed window.
-secure_answers() { # INSTANCE
+# "SECURE UPSTREAM": answers the instance counted as DNSSEC-secure so far, and UDP
+# queries it sent upstream (validation instances only): ours'
+# unbound_answers_secure_total and unbound_query_udpout_total, Unbound's
+# num.answer.secure and num.query.udpout (unbound-control over the instance's unix
+# socket). Read outside the timed window.
+server_counters() { # INSTANCE
     if [[ $1 == ours* ]]; then
         curl -fsS --max-time 2 "http://$(addr_of "$1"):9167/metrics" |
-            awk '$1 == "unbound_answers_secure_total" { v = $2 } END { print v + 0 }'
+            awk '$1 == "unbound_answers_secure_total" { s = $2 } $1 == "unbound_query_udpout_total" { u = $2 }
+                END { print s + 0, u + 0 }'
     else
         unbound-control -c "$WORKDIR/$1-t1.conf" stats_noreset 2>/dev/null |
-            awk -F= '$1 == "num.answer.secure" { v = $2 } END { print v + 0 }'
+            awk -F= '$1 == "num.answer.secure" { s = $2 } $1 == "num.query.udpout" { u = $2 } END { print s + 0, u + 0 }'
     fi
 }
 
@@ -461,9 +466,10 @@ measure_once() {
     else
         args+=(-l "$LAT_DURATION" -v -t 2 -Q "$rate")
     fi
-    # Secure answers, counted by the server itself (validation workloads only).
-    local sec0="" sec1="" secure=""
-    [[ $w == v* || $w == nv* ]] && sec0=$(secure_answers "$inst")
+    # Secure answers and upstream queries, counted by the server itself (validation
+    # workloads only).
+    local sec0="" sec1="" up0 up1 secure="" upstream=""
+    [[ $w == v* || $w == nv* ]] && read -r sec0 up0 < <(server_counters "$inst")
     local b0 b1 st0 st1 f0 f1 k0 k1 n0 n1 runtime server_cores client other steal cpu_us_ticks
     f0=$(cpu_ticks "$FAKE_PID")
     b0=$(sys_busy_ticks)
@@ -482,9 +488,11 @@ measure_once() {
     read -r sent comp lost qps _ noerr runtime < <(dnsperf_stats "$out")
     ((comp > 0)) || die "$inst answered nothing in $w/$mode ($out)"
     if [[ -n "$sec0" ]]; then
-        sec1=$(secure_answers "$inst")
+        read -r sec1 up1 < <(server_counters "$inst")
         secure=$(awk -v a="$sec0" -v b="$sec1" -v n="$comp" 'BEGIN { printf "%.3f", (b - a) / n }')
+        upstream=$(awk -v a="$up0" -v b="$up1" -v n="$comp" 'BEGIN { printf "%.3f", (b - a) / n }')
         record "$t" "$w" "$s" "$rep" "secure_per_answer_$mode" "$secure"
+        record "$t" "$w" "$s" "$rep" "upstream_per_answer_$mode" "$upstream"
     fi
     k0=$(children_cpu_s "$WORKDIR/.times0")
     k1=$(children_cpu_s "$WORKDIR/.times1")
@@ -517,7 +525,7 @@ measure_once() {
         record "$t" "$w" "$s" "$rep" errors_max $((comp - noerr))
         [[ $w == *misses && $sent -ge $((DURATION * MISS_NAMES_PER_SEC)) ]] &&
             log "note: $s ran out of unique names; QPS still valid (queries / run time)"
-        log "$s t=$t $w max  rep $rep: ${qps%.*} QPS, ${cpu_us} µs CPU/query, lost $lost, non-NOERROR $((comp - noerr))${secure:+, secure $secure/answer}; $load"
+        log "$s t=$t $w max  rep $rep: ${qps%.*} QPS, ${cpu_us} µs CPU/query, lost $lost, non-NOERROR $((comp - noerr))${secure:+, secure $secure/answer, upstream $upstream/answer}; $load"
     else
         local mean p50 p99
         read -r _ _ mean p50 p99 < <(dnsperf_latency "$out")
@@ -527,7 +535,7 @@ measure_once() {
         record "$t" "$w" "$s" "$rep" p99_us "$p99"
         record "$t" "$w" "$s" "$rep" lost_rate "$lost"
         record "$t" "$w" "$s" "$rep" errors_rate $((comp - noerr))
-        log "$s t=$t $w rate rep $rep: ${qps%.*} QPS, mean ${mean} µs, p50 ${p50} µs, p99 ${p99} µs, ${cpu_us} µs CPU/query, lost $lost${secure:+, secure $secure/answer}; $load"
+        log "$s t=$t $w rate rep $rep: ${qps%.*} QPS, mean ${mean} µs, p50 ${p50} µs, p99 ${p99} µs, ${cpu_us} µs CPU/query, lost $lost${secure:+, secure $secure/answer, upstream $upstream/answer}; $load"
         # Keep only dnsperf's summary; the per-query lines are large.
         grep -v '^> ' "$out" >"$out.summary" || true
         rm -f "$out"
@@ -643,7 +651,7 @@ if [[ "$PERF" == 1 ]]; then
     command -v perf >/dev/null || apt_ensure perf linux-perf
     if [[ -z "$PERF_WORKLOADS" ]]; then
         has_phase throughput && PERF_WORKLOADS+="hits misses "
-        has_phase validation && PERF_WORKLOADS+="vmisses"
+        has_phase validation && PERF_WORKLOADS+="vmisses nvmisses"
     fi
     PERF_ARGS=(-q -F 999)
     [[ -n "$PERF_CALLGRAPH" ]] && PERF_ARGS+=(--call-graph "$PERF_CALLGRAPH")
@@ -755,6 +763,7 @@ TABLE=$WORKDIR/table.txt
             row "$w" "$t" other_cores_max "other load, cores (max rate)" info
             if [[ $w != hits && $w != misses ]]; then
                 row "$w" "$t" secure_per_answer_max "secure answers per answer (max)" info
+                row "$w" "$t" upstream_per_answer_max "upstream queries per answer (max)" info
             fi
             if [[ $w == hits ]]; then
                 for f in "${FLOORS[@]}"; do
@@ -797,7 +806,7 @@ TABLE=$WORKDIR/table.txt
 # Every run's value, so the spread behind each median is visible.
 RUNS=$WORKDIR/runs.txt
 awk -F'\t' '
-    $5 ~ /^(qps|cpu_us_max|cpu_us_rate|mean_us|p99_us|bytes_per_name|other_cores_max|other_cores_rate|secure_per_answer_max)$/ {
+    $5 ~ /^(qps|cpu_us_max|cpu_us_rate|mean_us|p99_us|bytes_per_name|other_cores_max|other_cores_rate|secure_per_answer_max|upstream_per_answer_max)$/ {
         k = $2 " t=" $1 " " $5; if (!(k in seen)) { seen[k] = 1; order[++n] = k }
         v[k, $3] = v[k, $3] " " $6
     }
