@@ -698,7 +698,7 @@ if [[ "$PERF" == 1 ]]; then
                 echo
                 echo "== perf: $s ($inst), $w, 1 thread, ${pqps%.*} QPS under perf (% of samples in the server process; by binary, then top symbols)"
                 perf report -i "$WORKDIR/perf-$s-$w.data" --stdio --no-children --sort dso \
-                    --percent-limit 0.5 2>/dev/null | grep -v '^#' | grep -v '^$' | head -6 || true
+                    --percent-limit 0.5 -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -6 || true
                 perf report -i "$WORKDIR/perf-$s-$w.data" --stdio --no-children --sort dso,sym \
                     --percent-limit 0.5 -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -40 || true
                 if [[ -n "$PERF_CALLGRAPH" ]]; then
