@@ -21,6 +21,7 @@
 
 BENCH_PIDS=()
 BENCH_DIR=""
+# shellcheck disable=SC2034 # used by the scripts that source this file
 CLK_TCK=$(getconf CLK_TCK)
 
 log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
@@ -29,7 +30,7 @@ die() { log "error: $*"; exit 1; }
 bench_cleanup() {
     local pid
     for pid in "${BENCH_PIDS[@]}"; do
-        [[ -n "$pid" ]] && bench_stop "$pid" 2>/dev/null || true
+        if [[ -n "$pid" ]]; then bench_stop "$pid" 2>/dev/null || true; fi
     done
     BENCH_PIDS=()
 }
@@ -66,7 +67,7 @@ bench_stop() {
             kill -0 "$pid" 2>/dev/null || break
             sleep 0.1
         done
-        kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+        if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
     fi
     wait "$pid" 2>/dev/null || true
     bench_forget "$pid"

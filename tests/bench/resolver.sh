@@ -4,6 +4,7 @@
 #
 #   tests/bench/resolver.sh                      # full run (~8 min on 2 cores)
 #   QUICK=1 tests/bench/resolver.sh              # smoke run (~1 min)
+#   PHASES=validation tests/bench/resolver.sh    # DNSSEC validation only (~13 min)
 #
 # Knobs (environment):
 #   DURATION=10      seconds of each max-rate dnsperf run (QPS, CPU per query)
@@ -16,10 +17,32 @@
 #   MEM_NAMES=100000 names cached before reading resident memory
 #   CLIENT="-c 10 -T 1 -q 100"   dnsperf client options, identical for both servers
 #   MSG_CACHE=128m RRSET_CACHE=256m   cache sizes, identical for both servers
+#   QMIN=yes         qname-minimisation for both servers
 #   NET=210          fake hierarchy on 127.NET.0.x, ours 127.NET.1.1, Unbound 127.NET.1.2
 #   FAKE_THREADS=    fake-dns runtime threads (default: one per CPU)
-#   PHASES="throughput memory"   which parts to run
+#   PHASES="throughput memory"   which parts to run; add "validation" for the
+#                    DNSSEC workloads below (PHASES=validation runs them alone)
 #   WORKLOADS="hits:max hits:rate misses:max misses:rate"   throughput runs to do
+#   VWORKLOADS="vmisses:max vmisses:rate nvmisses:max nvmisses:rate vhits:max vhits:rate"
+#                    validation runs to do, on the signed fixture zone signed.com.
+#                    (both servers: module-config "validator iterator", the same
+#                    trust-anchor: the DS fake-dns prints, aggressive-nsec: no):
+#                    vmisses  unique <prefix>-<counter>.wild.signed.com A (a signed
+#                             wildcard answer: RRSIG over the A plus the NSEC proof,
+#                             verified per answer; the key cache is warm)
+#                    nvmisses the same names with validation off in both servers
+#                             (module-config "iterator", no anchor): the cost of
+#                             validation is vmisses / nvmisses, ours beside Unbound's
+#                    vhits    HIT_NAMES names v0001.wild.signed.com.. plus www, alias
+#                             (A) and mail (MX) .signed.com, warmed, asked with DO
+#                             (dnsperf -D): AD answers from the cache
+#                    Before measuring, each server must answer dig +dnssec for a
+#                    wildcard name with the ad flag and A 192.0.2.31 (and without ad
+#                    when validation is off), and SERVFAIL under a wrong anchor;
+#                    otherwise the bench stops
+#   VTHREADS="$THREADS"   num-threads values for the validation phase
+#   VMISS_RATE=2000  offered QPS of the fixed-rate vmisses/nvmisses runs (below what
+#                    either server validates at with 1 thread here)
 #   NOISE_MAX=0.2 RETRIES=2 RETRY_BUDGET=12   redo a run (after 10 s, then 20 s) when
 #                    other processes used > NOISE_MAX cores; at most RETRY_BUDGET redos
 #   FLOOR=1          also measure two floors on the cache-hit max-rate workload:
@@ -30,6 +53,10 @@
 #                    with gcc): what no UDP server can beat here. 0 to skip
 #   PERF=0           1: also profile both servers (perf record, 1 thread) and print
 #                    their top symbols for the hit and miss workloads
+#   PERF_WORKLOADS=  which workloads PERF=1 profiles (default: "hits misses" with
+#                    the throughput phase, plus "vmisses nvmisses" with the validation phase)
+#   PERF_CALLGRAPH=  e.g. dwarf: record call graphs too and also print inclusive
+#                    time per function (slower; the QPS under perf drops)
 #   BUILD=1          0: skip `cargo build --release -p resolver -p e2e`
 #   WORKDIR=         where configs, logs and raw results go (default: mktemp)
 #
@@ -44,7 +71,8 @@ source "$HERE/lib.sh"
 
 # The exact command line, with the knobs that were set in the environment.
 KNOBS=(QUICK DURATION LAT_DURATION REPEATS RATE MISS_RATE THREADS HIT_NAMES MEM_NAMES
-    CLIENT MSG_CACHE RRSET_CACHE NET FAKE_THREADS PHASES WORKLOADS NOISE_MAX RETRIES RETRY_BUDGET FLOOR PERF BUILD WORKDIR)
+    CLIENT MSG_CACHE RRSET_CACHE QMIN NET FAKE_THREADS PHASES WORKLOADS VWORKLOADS VTHREADS VMISS_RATE
+    NOISE_MAX RETRIES RETRY_BUDGET FLOOR PERF PERF_WORKLOADS PERF_CALLGRAPH BUILD WORKDIR)
 COMMAND=""
 for k in "${KNOBS[@]}"; do
     [[ -n "${!k+x}" ]] && COMMAND+="$k=$(printf '%q' "${!k}") "
@@ -70,12 +98,20 @@ MEM_NAMES=${MEM_NAMES:-100000}
 CLIENT=${CLIENT:-"-c 10 -T 1 -q 100"}
 MSG_CACHE=${MSG_CACHE:-128m}
 RRSET_CACHE=${RRSET_CACHE:-256m}
+QMIN=${QMIN:-yes}
 NET=${NET:-210}
 FAKE_THREADS=${FAKE_THREADS:-}
 PHASES=${PHASES:-"throughput memory"}
 WORKLOADS=${WORKLOADS:-"hits:max hits:rate misses:max misses:rate"}
+VWORKLOADS=${VWORKLOADS:-"vmisses:max vmisses:rate nvmisses:max nvmisses:rate vhits:max vhits:rate"}
+VTHREADS=${VTHREADS:-$THREADS}
+VMISS_RATE=${VMISS_RATE:-2000}
 PERF=${PERF:-0}
+PERF_WORKLOADS=${PERF_WORKLOADS:-}
+PERF_CALLGRAPH=${PERF_CALLGRAPH:-}
 FLOOR=${FLOOR:-1}
+has_phase() { [[ " $PHASES " == *" $1 "* ]]; }
+has_phase throughput || FLOOR=0 # the floors are measured beside the cache-hit runs only
 BUILD=${BUILD:-1}
 WORKDIR=${WORKDIR:-$(mktemp -d /tmp/bench-resolver.XXXXXX)}
 
@@ -95,7 +131,14 @@ UB_ADDR=127.$NET.1.2
 FLOOR_ADDR=127.$NET.1.3
 KERNEL_ADDR=127.$NET.1.4
 METRICS=127.$NET.1.1:9167
-SERVERS=(ours unbound)
+# Validation phase: each server validating, not validating, and under a wrong anchor.
+VAL_INSTANCES=(ours-val unbound-val ours-noval unbound-noval)
+declare -A INST_ADDR=(
+    [ours]=$OURS_ADDR [unbound]=$UB_ADDR [frontend]=$FLOOR_ADDR [kernel]=$KERNEL_ADDR
+    [ours-val]=127.$NET.1.5 [unbound-val]=127.$NET.1.6
+    [ours-noval]=127.$NET.1.7 [unbound-noval]=127.$NET.1.8
+    [ours-broken]=127.$NET.1.9 [unbound-broken]=127.$NET.1.10
+)
 # shellcheck disable=SC2206
 CLIENT_ARGS=($CLIENT)
 
@@ -135,7 +178,7 @@ if [[ "$FLOOR" == 1 ]]; then
     command -v gcc >/dev/null || apt_ensure gcc gcc
     gcc -O2 -Wall -pthread -o "$KERNEL_BIN" "$HERE/udp_echo_floor.c" || die "cannot build udp_echo_floor.c"
 fi
-for a in "127.$NET.0.1" "$OURS_ADDR" "$UB_ADDR" "$FLOOR_ADDR" "$KERNEL_ADDR"; do
+for a in "127.$NET.0.1" "${INST_ADDR[@]}"; do
     if ss -Hlnu "src $a" | grep -q .; then die "something already listens on $a"; fi
 done
 
@@ -147,10 +190,43 @@ FAKE_PID=$SPAWNED_PID
 bench_wait_for 30 grep -q '^ready:' "$WORKDIR/fake-dns.log" ||
     { cat "$WORKDIR/fake-dns.log" >&2; die "fake-dns did not become ready"; }
 log "fake-dns (pid $FAKE_PID): $(grep '^ready:' "$WORKDIR/fake-dns.log")"
+# The DS of the signed fixture zone (fresh key per start), as fake-dns prints it, and
+# the same DS with its digest's last hex digit changed (must make signed.com. bogus).
+SIGNED_ANCHOR=$(sed -n 's/^trust-anchor: \(signed\.com\. .*\)/\1/p' "$WORKDIR/fake-dns.log" | head -1)
+[[ -n "$SIGNED_ANCHOR" ]] || die "fake-dns printed no trust-anchor: line for signed.com."
+BROKEN_ANCHOR=${SIGNED_ANCHOR%?}
+if [[ ${SIGNED_ANCHOR: -1} == 0 ]]; then BROKEN_ANCHOR+=1; else BROKEN_ANCHOR+=0; fi
 
 # ---------------------------------------------------------------- configs
-# One template for both servers; only the interface differs.
-write_conf() { # FILE ADDR THREADS
+# One template for both servers; only the interface (and the control socket) differs.
+# VALIDATE: 0 = module-config "iterator"; 1 = "validator iterator" with the signed
+# zone's DS as trust anchor; broken = the same with a wrong DS. aggressive-nsec is off
+# when validating: Unbound would otherwise answer each new wildcard name from the
+# cached wildcard and its NSEC (RFC 8198) without asking upstream, which ours does not
+# implement (it warns on the key), so the "miss" would be a different workload.
+# CONTROL: a unix socket for unbound-control, or "" for none; with it,
+# extended-statistics is on too, for Unbound's num.answer.secure (ours keeps its
+# counters always, and accepts both with a warning).
+write_conf() { # FILE ADDR THREADS [VALIDATE [CONTROL]]
+    local modules='"iterator"' validation="" control="    control-enable: no"
+    case ${4:-0} in
+    0) ;;
+    1 | broken)
+        local anchor=$SIGNED_ANCHOR
+        [[ $4 == broken ]] && anchor=$BROKEN_ANCHOR
+        modules='"validator iterator"'
+        validation="    trust-anchor: \"$anchor\"
+    aggressive-nsec: no"
+        ;;
+    *) die "write_conf: bad VALIDATE $4" ;;
+    esac
+    local stats=""
+    if [[ -n "${5:-}" ]]; then
+        stats="    extended-statistics: yes"
+        control="    control-enable: yes
+    control-interface: $5
+    control-use-cert: no"
+    fi
     cat >"$1" <<EOF
 # generated by tests/bench/resolver.sh (identical for both servers but interface)
 server:
@@ -164,8 +240,9 @@ server:
     do-tcp: yes
     do-not-query-localhost: no
     root-hints: "$WORKDIR/root.hints"
-    module-config: "iterator"
-    qname-minimisation: yes
+    module-config: $modules
+${validation:+$validation
+}    qname-minimisation: $QMIN
     prefetch: no
     msg-cache-size: $MSG_CACHE
     rrset-cache-size: $RRSET_CACHE
@@ -178,22 +255,43 @@ server:
     use-syslog: no
     logfile: ""
     verbosity: 0
-remote-control:
-    control-enable: no
+${stats:+$stats
+}remote-control:
+$control
 EOF
 }
 
-for t in $THREADS 1; do
+# Validation-phase instances: validating, not validating (the same but module-config
+# "iterator" and no anchor), and a wrong anchor (1 thread, only for the check).
+validate_of() { # INSTANCE -> the VALIDATE argument of write_conf
+    case $1 in
+    *-val) echo 1 ;;
+    *-broken) echo broken ;;
+    *) echo 0 ;;
+    esac
+}
+has_phase throughput || THREADS=""
+has_phase validation || VTHREADS=""
+# shellcheck disable=SC2086 # word lists
+for t in $(printf '%s\n' $THREADS $VTHREADS 1 | sort -un); do
     write_conf "$WORKDIR/ours-t$t.conf" "$OURS_ADDR" "$t"
     write_conf "$WORKDIR/unbound-t$t.conf" "$UB_ADDR" "$t"
+    for inst in "${VAL_INSTANCES[@]}" ours-broken unbound-broken; do
+        write_conf "$WORKDIR/$inst-t$t.conf" "${INST_ADDR[$inst]}" "$t" "$(validate_of "$inst")" "$WORKDIR/$inst.ctl"
+    done
 done
-"$RESOLVER_BIN" -c "$WORKDIR/ours-t1.conf" --check-config >"$WORKDIR/ours-check.log" 2>&1 ||
-    { cat "$WORKDIR/ours-check.log" >&2; die "our resolver rejects the config"; }
-unbound-checkconf "$WORKDIR/unbound-t1.conf" >"$WORKDIR/unbound-check.log" 2>&1 ||
-    { cat "$WORKDIR/unbound-check.log" >&2; die "unbound-checkconf rejects the config"; }
+for inst in ours unbound "${VAL_INSTANCES[@]}" ours-broken unbound-broken; do
+    if [[ $inst == ours* ]]; then
+        "$RESOLVER_BIN" -c "$WORKDIR/$inst-t1.conf" --check-config >"$WORKDIR/$inst-check.log" 2>&1 ||
+            { cat "$WORKDIR/$inst-check.log" >&2; die "our resolver rejects $WORKDIR/$inst-t1.conf"; }
+    else
+        unbound-checkconf "$WORKDIR/$inst-t1.conf" >"$WORKDIR/$inst-check.log" 2>&1 ||
+            { cat "$WORKDIR/$inst-check.log" >&2; die "unbound-checkconf rejects $WORKDIR/$inst-t1.conf"; }
+    fi
+done
 
 declare -A PID
-start_server() { # SERVER THREADS TAG -> PID[SERVER]
+start_server() { # INSTANCE THREADS TAG -> PID[INSTANCE]
     local s=$1 t=$2 tag=$3
     if [[ $s == frontend || $s == kernel ]]; then
         if [[ $s == frontend ]]; then
@@ -204,39 +302,83 @@ start_server() { # SERVER THREADS TAG -> PID[SERVER]
         PID[$s]=$SPAWNED_PID
         bench_wait_for 30 ready_floor "$s" ||
             { tail -20 "$WORKDIR/$s-$tag.log" >&2; die "the $s floor server did not become ready"; }
-    elif [[ $s == ours ]]; then
-        bench_spawn "ours-$tag" "$RESOLVER_BIN" -c "$WORKDIR/ours-t$t.conf" --metrics-addr "$METRICS"
+    elif [[ $s == ours* ]]; then
+        bench_spawn "$s-$tag" "$RESOLVER_BIN" -c "$WORKDIR/$s-t$t.conf" --metrics-addr "$(addr_of "$s"):9167"
         PID[$s]=$SPAWNED_PID
-        bench_wait_for 30 ready_ours ||
-            { tail -20 "$WORKDIR/ours-$tag.log" >&2; die "our resolver did not become ready"; }
+        bench_wait_for 30 ready_ours "$s" ||
+            { tail -20 "$WORKDIR/$s-$tag.log" >&2; die "our resolver ($s) did not become ready"; }
     else
-        bench_spawn "unbound-$tag" unbound -d -c "$WORKDIR/unbound-t$t.conf"
+        bench_spawn "$s-$tag" unbound -d -c "$WORKDIR/$s-t$t.conf"
         PID[$s]=$SPAWNED_PID
-        bench_wait_for 30 ready_unbound ||
-            { tail -20 "$WORKDIR/unbound-$tag.log" >&2; die "unbound did not become ready"; }
+        bench_wait_for 30 ready_unbound "$s" ||
+            { tail -20 "$WORKDIR/$s-$tag.log" >&2; die "unbound ($s) did not become ready"; }
     fi
 }
-ready_ours() {
-    kill -0 "${PID[ours]}" || return 2
-    curl -fsS -o /dev/null --max-time 1 "http://$METRICS/readyz"
+ready_ours() { # INSTANCE
+    kill -0 "${PID[$1]}" || return 2
+    curl -fsS -o /dev/null --max-time 1 "http://$(addr_of "$1"):9167/readyz"
 }
-ready_unbound() { # answered locally (no recursion, nothing cached)
-    kill -0 "${PID[unbound]}" || return 2
-    dig +time=1 +tries=1 @"$UB_ADDR" version.server CH TXT | grep -q 'status: NOERROR'
+ready_unbound() { # INSTANCE: answered locally (no recursion, nothing cached)
+    kill -0 "${PID[$1]}" || return 2
+    dig +time=1 +tries=1 @"$(addr_of "$1")" version.server CH TXT | grep -q 'status: NOERROR'
 }
 ready_floor() { # FLOOR
     kill -0 "${PID[$1]}" || return 2
     dig +time=1 +tries=1 @"$(addr_of "$1")" floor.test A | grep -q 'status: NOERROR'
 }
 stop_server() { bench_stop "${PID[$1]}"; PID[$1]=""; }
-addr_of() {
-    case $1 in
-    ours) echo "$OURS_ADDR" ;;
-    frontend) echo "$FLOOR_ADDR" ;;
-    kernel) echo "$KERNEL_ADDR" ;;
-    *) echo "$UB_ADDR" ;;
+addr_of() { # INSTANCE
+    [[ -n "${INST_ADDR[$1]:-}" ]] || die "no address for $1"
+    echo "${INST_ADDR[$1]}"
+}
+# The server instance a workload runs on: SERVER (ours|unbound) WORKLOAD.
+instance_of() {
+    case $2 in
+    vhits | vmisses) echo "$1-val" ;;
+    nvmisses) echo "$1-noval" ;;
+    *) echo "$1" ;;
     esac
 }
+# "SECURE UPSTREAM": answers the instance counted as DNSSEC-secure so far, and UDP
+# queries it sent upstream (validation instances only): ours'
+# unbound_answers_secure_total and unbound_query_udpout_total, Unbound's
+# num.answer.secure and num.query.udpout (unbound-control over the instance's unix
+# socket). Read outside the timed window.
+server_counters() { # INSTANCE
+    if [[ $1 == ours* ]]; then
+        curl -fsS --max-time 2 "http://$(addr_of "$1"):9167/metrics" |
+            awk '$1 == "unbound_answers_secure_total" { s = $2 } $1 == "unbound_query_udpout_total" { u = $2 }
+                END { print s + 0, u + 0 }'
+    else
+        unbound-control -c "$WORKDIR/$1-t1.conf" stats_noreset 2>/dev/null |
+            awk -F= '$1 == "num.answer.secure" { s = $2 } $1 == "num.query.udpout" { u = $2 } END { print s + 0, u + 0 }'
+    fi
+}
+
+# Before measuring a validating server: a dig +dnssec for a wildcard name must give
+# NOERROR, the ad flag and A 192.0.2.31 (want=ad); without validation NOERROR, the
+# same A and no ad (want=noad); under a wrong anchor SERVFAIL (want=servfail). A
+# validator that validates nothing would be fast, so anything else stops the bench.
+check_validation() { # INSTANCE WANT(ad|noad|servfail) NAME
+    local inst=$1 want=$2 name=$3 out flags status a rrsig ok=0
+    out=$WORKDIR/check-$inst-$want-$name.dig
+    dig +dnssec +time=2 +tries=2 @"$(addr_of "$inst")" "$name" A >"$out" 2>&1 || true
+    flags=$(sed -n 's/^;; flags: \([^;]*\);.*/\1/p' "$out" | head -1)
+    status=$(sed -n 's/.*status: \([A-Z]*\),.*/\1/p' "$out" | head -1)
+    a=$(awk -v n="$name." 'tolower($1) == tolower(n) && $4 == "A" { printf "%s%s", s, $5; s = "," }' "$out")
+    rrsig=$(awk -v n="$name." 'tolower($1) == tolower(n) && $4 == "RRSIG" && $5 == "A" { c++ } END { print c + 0 }' "$out")
+    case $want in
+    ad) [[ $status == NOERROR && " $flags " == *" ad "* && $a == "$WILD_A" && $rrsig -ge 1 ]] && ok=1 ;;
+    noad) [[ $status == NOERROR && " $flags " != *" ad "* && $a == "$WILD_A" ]] && ok=1 ;;
+    servfail) [[ $status == SERVFAIL ]] && ok=1 ;;
+    esac
+    if ((!ok)); then
+        cat "$out" >&2
+        die "$inst failed the DNSSEC check: dig +dnssec $name A gave status ${status:-none}, flags '${flags}', A '${a}', $rrsig RRSIG(A); wanted $want (ad: NOERROR + ad + A $WILD_A + RRSIG; noad: NOERROR + A $WILD_A, no ad; servfail: SERVFAIL). Not measuring a validator that does not validate ($out)"
+    fi
+    log "$inst: dig +dnssec $name: $status, flags: $flags, A $a ($want: ok)"
+}
+WILD_A=192.0.2.31
 
 record() { printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"${RECORD_TO:-$RESULTS}"; }
 
@@ -244,23 +386,33 @@ record() { printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"${RECORD_TO:-$RESULTS}"; }
 NONCE=$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
 HITS_FILE=$WORKDIR/hits.txt
 awk -v n="$HIT_NAMES" 'BEGIN { for (i = 1; i <= n; i++) printf "h%04d.wild.net A\n", i }' >"$HITS_FILE"
+# Validated cache hits: signed wildcard names plus the zone's signed A, CNAME and MX.
+VHITS_FILE=$WORKDIR/vhits.txt
+awk -v n="$HIT_NAMES" 'BEGIN {
+    for (i = 1; i <= n; i++) printf "v%04d.wild.signed.com A\n", i
+    print "www.signed.com A"; print "alias.signed.com A"; print "mail.signed.com MX"
+}' >"$VHITS_FILE"
+VHIT_NAMES=$((HIT_NAMES + 3))
 
 # Unique names: a per-file random prefix plus a hashed counter, never reused.
-gen_unique() { # FILE COUNT TAG
-    awk -v n="$2" -v p="$3$NONCE" 'BEGIN {
-        for (i = 0; i < n; i++) printf "%s-%08x%04x.wild.net A\n", p, i, (i * 40503) % 65536
+gen_unique() { # FILE COUNT TAG [ZONE]
+    awk -v n="$2" -v p="$3$NONCE" -v z="${4:-wild.net}" 'BEGIN {
+        for (i = 0; i < n; i++) printf "%s-%08x%04x.%s A\n", p, i, (i * 40503) % 65536, z
     }' >"$1"
 }
 
-warm() { # SERVER : resolve the hit names, then check they are all answered
-    local s=$1 out=$WORKDIR/warm-$1.out st
-    dnsperf_run "$out" -s "$(addr_of "$s")" -d "$HITS_FILE" -n 1 -Q 20000 -t 5 "${CLIENT_ARGS[@]}"
-    dnsperf_run "$out" -s "$(addr_of "$s")" -d "$HITS_FILE" -n 1 -Q 20000 -t 5 "${CLIENT_ARGS[@]}"
+# warm INSTANCE [FILE COUNT [DNSPERF-ARGS...]]: resolve the hit names twice, then
+# check they are all answered NOERROR.
+warm() {
+    local s=$1 file=${2:-$HITS_FILE} count=${3:-$HIT_NAMES} out=$WORKDIR/warm-$1.out st
+    shift $(($# < 3 ? $# : 3))
+    dnsperf_run "$out" -s "$(addr_of "$s")" -d "$file" -n 1 -Q 20000 -t 5 "${CLIENT_ARGS[@]}" "$@"
+    dnsperf_run "$out" -s "$(addr_of "$s")" -d "$file" -n 1 -Q 20000 -t 5 "${CLIENT_ARGS[@]}" "$@"
     read -r _ _ _ _ _ st _ < <(dnsperf_stats "$out")
-    [[ "$st" == "$HIT_NAMES" ]] || die "$s: warm-up answered only $st/$HIT_NAMES NOERROR"
+    [[ "$st" == "$count" ]] || die "$s: warm-up answered only $st/$count NOERROR"
 }
 
-# measure SERVER THREADS WORKLOAD(hits|misses) MODE(max|rate) REP
+# measure SERVER THREADS WORKLOAD(hits|misses|vhits|vmisses|nvmisses) MODE(max|rate) REP
 # A run during which other processes used more than NOISE_MAX cores (the lead's
 # tests, say) is redone, up to RETRIES times; the last attempt is kept either way.
 measure() {
@@ -285,27 +437,39 @@ measure() {
 
 measure_once() {
     local s=$1 t=$2 w=$3 mode=$4 rep=$5 attempt=$6
-    local addr file out pid c0 c1 sent comp lost qps avg noerr cpu_us args=()
-    addr=$(addr_of "$s")
-    pid=${PID[$s]}
+    local addr file out pid c0 c1 sent comp lost qps noerr cpu_us inst rate zone=wild.net args=()
+    inst=$(instance_of "$s" "$w")
+    addr=$(addr_of "$inst")
+    pid=${PID[$inst]}
     out=$WORKDIR/run-$s-t$t-$w-$mode-r$rep-a$attempt.out
-    if [[ $w == hits ]]; then
-        file=$HITS_FILE
-    else
-        file=$WORKDIR/names-$s-t$t-$mode-r$rep.txt
+    case $w in
+    hits) file=$HITS_FILE rate=$RATE ;;
+    vhits)
+        file=$VHITS_FILE rate=$RATE
+        args+=(-D)
+        ;;
+    *misses)
+        rate=$MISS_RATE
+        [[ $w != misses ]] && rate=$VMISS_RATE zone=wild.signed.com
+        file=$WORKDIR/names-$s-t$t-$w-$mode-r$rep.txt
         if [[ $mode == max ]]; then
-            gen_unique "$file" $((DURATION * MISS_NAMES_PER_SEC)) "m$s$t$mode$rep$attempt"
+            gen_unique "$file" $((DURATION * MISS_NAMES_PER_SEC)) "m$s$t$w$mode$rep$attempt" "$zone"
         else
-            gen_unique "$file" $((LAT_DURATION * MISS_RATE * 12 / 10 + 1000)) "m$s$t$mode$rep$attempt"
+            gen_unique "$file" $((LAT_DURATION * rate * 12 / 10 + 1000)) "m$s$t$w$mode$rep$attempt" "$zone"
         fi
         args+=(-n 1)
-    fi
+        ;;
+    *) die "unknown workload $w" ;;
+    esac
     if [[ $mode == max ]]; then
         args+=(-l "$DURATION")
     else
-        args+=(-l "$LAT_DURATION" -v -t 2)
-        if [[ $w == hits ]]; then args+=(-Q "$RATE"); else args+=(-Q "$MISS_RATE"); fi
+        args+=(-l "$LAT_DURATION" -v -t 2 -Q "$rate")
     fi
+    # Secure answers and upstream queries, counted by the server itself (validation
+    # workloads only).
+    local sec0="" sec1="" up0 up1 secure="" upstream=""
+    [[ $w == v* || $w == nv* ]] && read -r sec0 up0 < <(server_counters "$inst")
     local b0 b1 st0 st1 f0 f1 k0 k1 n0 n1 runtime server_cores client other steal cpu_us_ticks
     f0=$(cpu_ticks "$FAKE_PID")
     b0=$(sys_busy_ticks)
@@ -320,9 +484,16 @@ measure_once() {
     b1=$(sys_busy_ticks)
     st1=$(sys_steal_ticks)
     f1=$(cpu_ticks "$FAKE_PID")
-    kill -0 "$pid" 2>/dev/null || die "$s died during $w/$mode (see $WORKDIR)"
-    read -r sent comp lost qps avg noerr runtime < <(dnsperf_stats "$out")
-    ((comp > 0)) || die "$s answered nothing in $w/$mode ($out)"
+    kill -0 "$pid" 2>/dev/null || die "$inst died during $w/$mode (see $WORKDIR)"
+    read -r sent comp lost qps _ noerr runtime < <(dnsperf_stats "$out")
+    ((comp > 0)) || die "$inst answered nothing in $w/$mode ($out)"
+    if [[ -n "$sec0" ]]; then
+        read -r sec1 up1 < <(server_counters "$inst")
+        secure=$(awk -v a="$sec0" -v b="$sec1" -v n="$comp" 'BEGIN { printf "%.3f", (b - a) / n }')
+        upstream=$(awk -v a="$up0" -v b="$up1" -v n="$comp" 'BEGIN { printf "%.3f", (b - a) / n }')
+        record "$t" "$w" "$s" "$rep" "secure_per_answer_$mode" "$secure"
+        record "$t" "$w" "$s" "$rep" "upstream_per_answer_$mode" "$upstream"
+    fi
     k0=$(children_cpu_s "$WORKDIR/.times0")
     k1=$(children_cpu_s "$WORKDIR/.times1")
     cpu_us=$(awk -v d=$((n1 - n0)) -v n="$comp" 'BEGIN { printf "%.3f", d / 1e3 / n }')
@@ -352,31 +523,29 @@ measure_once() {
         record "$t" "$w" "$s" "$rep" cpu_us_max "$cpu_us"
         record "$t" "$w" "$s" "$rep" lost_max "$lost"
         record "$t" "$w" "$s" "$rep" errors_max $((comp - noerr))
-        [[ $w == misses && $sent -ge $((DURATION * MISS_NAMES_PER_SEC)) ]] &&
+        [[ $w == *misses && $sent -ge $((DURATION * MISS_NAMES_PER_SEC)) ]] &&
             log "note: $s ran out of unique names; QPS still valid (queries / run time)"
-        log "$s t=$t $w max  rep $rep: ${qps%.*} QPS, ${cpu_us} µs CPU/query, lost $lost, non-NOERROR $((comp - noerr)); $load"
+        log "$s t=$t $w max  rep $rep: ${qps%.*} QPS, ${cpu_us} µs CPU/query, lost $lost, non-NOERROR $((comp - noerr))${secure:+, secure $secure/answer, upstream $upstream/answer}; $load"
     else
-        local n nlost mean p50 p99
-        read -r n nlost mean p50 p99 < <(dnsperf_latency "$out")
+        local mean p50 p99
+        read -r _ _ mean p50 p99 < <(dnsperf_latency "$out")
         record "$t" "$w" "$s" "$rep" cpu_us_rate "$cpu_us"
         record "$t" "$w" "$s" "$rep" mean_us "$mean"
         record "$t" "$w" "$s" "$rep" p50_us "$p50"
         record "$t" "$w" "$s" "$rep" p99_us "$p99"
         record "$t" "$w" "$s" "$rep" lost_rate "$lost"
         record "$t" "$w" "$s" "$rep" errors_rate $((comp - noerr))
-        log "$s t=$t $w rate rep $rep: ${qps%.*} QPS, mean ${mean} µs, p50 ${p50} µs, p99 ${p99} µs, ${cpu_us} µs CPU/query, lost $lost; $load"
+        log "$s t=$t $w rate rep $rep: ${qps%.*} QPS, mean ${mean} µs, p50 ${p50} µs, p99 ${p99} µs, ${cpu_us} µs CPU/query, lost $lost${secure:+, secure $secure/answer, upstream $upstream/answer}; $load"
         # Keep only dnsperf's summary; the per-query lines are large.
         grep -v '^> ' "$out" >"$out.summary" || true
         rm -f "$out"
     fi
-    [[ $w == misses ]] && rm -f "$file"
+    [[ $w == *misses ]] && rm -f "$file"
     return 0
 }
 
 # ---------------------------------------------------------------- throughput/latency
 : >"$RESULTS"
-has_phase() { [[ " $PHASES " == *" $1 "* ]]; }
-has_phase throughput || THREADS=""
 for t in $THREADS; do
     log "=== num-threads $t: starting both servers"
     start_server ours "$t" "t$t"
@@ -403,6 +572,45 @@ for t in $THREADS; do
     stop_server ours
     stop_server unbound
     for f in "${FLOORS[@]}"; do stop_server "$f"; done
+done
+
+# ---------------------------------------------------------------- validation
+# Both servers validating (module-config "validator iterator", the signed zone's DS as
+# trust-anchor) and both not validating ("iterator", no anchor), all four running at
+# once (the idle ones use no CPU), so each repetition measures every workload on every
+# instance, the servers taking turns as above.
+if [[ -n "$VTHREADS" ]]; then
+    log "=== validation: checking that a wrong trust anchor makes signed.com. bogus"
+    for inst in ours-broken unbound-broken; do
+        start_server "$inst" 1 check
+        check_validation "$inst" servfail "broken-$NONCE.wild.signed.com"
+        stop_server "$inst"
+    done
+fi
+for t in $VTHREADS; do
+    log "=== validation, num-threads $t: starting ${VAL_INSTANCES[*]}"
+    for inst in "${VAL_INSTANCES[@]}"; do
+        start_server "$inst" "$t" "t$t"
+        log "$inst pid ${PID[$inst]} on $(addr_of "$inst")"
+    done
+    # The first wildcard answer also fills the key cache (signed.com. DNSKEY).
+    for inst in ours-val unbound-val; do check_validation "$inst" ad "check-$NONCE-t$t.wild.signed.com"; done
+    for inst in ours-noval unbound-noval; do check_validation "$inst" noad "check-$NONCE-t$t.wild.signed.com"; done
+    if [[ " $VWORKLOADS " == *" vhits:"* ]]; then
+        for inst in ours-val unbound-val; do
+            warm "$inst" "$VHITS_FILE" "$VHIT_NAMES" -D
+            check_validation "$inst" ad v0001.wild.signed.com # now from the cache
+        done
+    fi
+    for ((rep = 1; rep <= REPEATS; rep++)); do
+        if ((rep % 2)); then order=(ours unbound); else order=(unbound ours); fi
+        for wm in $VWORKLOADS; do
+            for s in "${order[@]}"; do
+                measure "$s" "$t" "${wm%%:*}" "${wm##*:}" "$rep"
+            done
+        done
+    done
+    for inst in "${VAL_INSTANCES[@]}"; do stop_server "$inst"; done
 done
 
 # ---------------------------------------------------------------- memory
@@ -441,44 +649,86 @@ rm -f "$MEM_FILE"
 # ---------------------------------------------------------------- optional profile
 if [[ "$PERF" == 1 ]]; then
     command -v perf >/dev/null || apt_ensure perf linux-perf
-    for s in ours unbound; do
-        start_server "$s" 1 "perf"
-        warm "$s"
-        for w in hits misses; do
-            file=$HITS_FILE
+    if [[ -z "$PERF_WORKLOADS" ]]; then
+        has_phase throughput && PERF_WORKLOADS+="hits misses "
+        has_phase validation && PERF_WORKLOADS+="vmisses nvmisses"
+    fi
+    PERF_ARGS=(-q -F 999)
+    [[ -n "$PERF_CALLGRAPH" ]] && PERF_ARGS+=(--call-graph "$PERF_CALLGRAPH")
+    for w in $PERF_WORKLOADS; do
+        for s in ours unbound; do
+            inst=$(instance_of "$s" "$w")
+            start_server "$inst" 1 "perf-$w"
             extra=()
-            if [[ $w == misses ]]; then
+            case $w in
+            hits)
+                file=$HITS_FILE
+                warm "$inst"
+                ;;
+            vhits)
+                file=$VHITS_FILE
+                extra=(-D)
+                warm "$inst" "$VHITS_FILE" "$VHIT_NAMES" -D
+                ;;
+            misses | vmisses | nvmisses)
+                zone=wild.signed.com
+                case $w in
+                misses) zone=wild.net ;;
+                vmisses) check_validation "$inst" ad "perf-$NONCE.wild.signed.com" ;;
+                nvmisses) check_validation "$inst" noad "perf-$NONCE.wild.signed.com" ;;
+                esac
                 file=$WORKDIR/perf-names.txt
-                gen_unique "$file" $((DURATION * MISS_NAMES_PER_SEC)) "perf$s"
+                gen_unique "$file" $((DURATION * MISS_NAMES_PER_SEC)) "perf$s$w" "$zone"
                 extra=(-n 1)
-            fi
-            dnsperf -s "$(addr_of "$s")" -d "$file" "${CLIENT_ARGS[@]}" "${extra[@]}" -l "$DURATION" \
-                >"$WORKDIR/perf-$s-$w.dnsperf" 2>&1 &
+                ;;
+            *) die "PERF_WORKLOADS: unknown workload $w" ;;
+            esac
+            timeout -k 5 $((DURATION + 30)) dnsperf -s "$(addr_of "$inst")" -d "$file" "${CLIENT_ARGS[@]}" \
+                "${extra[@]}" -l "$DURATION" >"$WORKDIR/perf-$s-$w.dnsperf" 2>&1 &
             dp=$!
             BENCH_PIDS+=("$dp")
             sleep 1
-            timeout $((DURATION + 10)) perf record -q -F 999 -p "${PID[$s]}" -o "$WORKDIR/perf-$s-$w.data" \
+            timeout $((DURATION + 10)) perf record "${PERF_ARGS[@]}" -p "${PID[$inst]}" -o "$WORKDIR/perf-$s-$w.data" \
                 -- sleep $((DURATION > 3 ? DURATION - 2 : 1)) >/dev/null 2>&1 || true
             wait "$dp" || true
             bench_forget "$dp"
             rm -f "$WORKDIR/perf-names.txt"
-            echo
-            echo "== perf: $s, $w, 1 thread (% of samples in the server process; by binary, then top symbols)"
-            perf report -i "$WORKDIR/perf-$s-$w.data" --stdio --no-children --sort dso \
-                --percent-limit 0.5 2>/dev/null | grep -v '^#' | grep -v '^$' | head -6 || true
-            perf report -i "$WORKDIR/perf-$s-$w.data" --stdio --no-children --sort dso,sym \
-                --percent-limit 0.8 2>/dev/null | grep -v '^#' | grep -v '^$' | head -25 || true
+            read -r _ _ _ pqps _ _ _ < <(dnsperf_stats "$WORKDIR/perf-$s-$w.dnsperf")
+            {
+                echo
+                echo "== perf: $s ($inst), $w, 1 thread, ${pqps%.*} QPS under perf (% of samples in the server process; by binary, then top symbols)"
+                perf report -i "$WORKDIR/perf-$s-$w.data" --stdio --no-children --sort dso \
+                    --percent-limit 0.5 -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -6 || true
+                perf report -i "$WORKDIR/perf-$s-$w.data" --stdio --no-children --sort dso,sym \
+                    --percent-limit 0.5 -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -40 || true
+                if [[ -n "$PERF_CALLGRAPH" ]]; then
+                    echo "-- inclusive (children): time under each function"
+                    perf report -i "$WORKDIR/perf-$s-$w.data" --stdio --children --sort sym \
+                        --percent-limit 2 -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -50 || true
+                fi
+            } | tee "$WORKDIR/perf-$s-$w.txt"
+            stop_server "$inst"
         done
-        stop_server "$s"
     done
 fi
 
 # ---------------------------------------------------------------- report
 med() { # THREADS WORKLOAD SERVER METRIC
-    median $(awk -F'\t' -v t="$1" -v w="$2" -v s="$3" -v m="$4" \
+    local vals
+    mapfile -t vals < <(awk -F'\t' -v t="$1" -v w="$2" -v s="$3" -v m="$4" \
         '$1 == t && $2 == w && $3 == s && $5 == m { print $6 }' "$RESULTS")
+    median "${vals[@]}"
 }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0 || a == "nan" || b == "nan") print "n/a"; else printf "%.2f", a / b }'; }
+ratio() {
+    awk -v a="$1" -v b="$2" 'BEGIN {
+        if (a == "nan" || b == "nan" || a == "" || b == "" || (a == "inf" && b == "inf")) print "n/a"
+        else if (a == "inf") print "inf"
+        else if (b == "inf") print "0.00"
+        else if (b + 0 == 0) print "n/a"
+        else printf "%.2f", a / b }'
+}
+# Whether any result exists for THREADS WORKLOAD.
+has_results() { awk -F'\t' -v t="$1" -v w="$2" '$1 == t && $2 == w { f = 1; exit } END { exit !f }' "$RESULTS"; }
 
 TABLE=$WORKDIR/table.txt
 {
@@ -490,9 +740,16 @@ TABLE=$WORKDIR/table.txt
         u=$(med "$2" "$1" unbound "$3")
         printf '%-8s %-3s %-34s %-6s %12s %12s %7s\n' "$1" "$2" "$4" "$5" "$o" "$u" "$(ratio "$o" "$u")"
     }
-    for w in hits misses; do
-        if [[ $w == hits ]]; then r=$RATE; else r=$MISS_RATE; fi
-        for t in $THREADS; do
+    for w in hits misses vhits vmisses nvmisses; do
+        case $w in
+        hits | vhits) r=$RATE ;;
+        misses) r=$MISS_RATE ;;
+        *) r=$VMISS_RATE ;;
+        esac
+        ts=$THREADS
+        [[ $w == hits || $w == misses ]] || ts=$VTHREADS
+        for t in $ts; do
+            has_results "$t" "$w" || continue
             row "$w" "$t" qps "QPS (max rate)" higher
             row "$w" "$t" cpu_us_max "CPU us/query (max rate)" lower
             row "$w" "$t" cpu_us_rate "CPU us/query (@$r QPS)" lower
@@ -504,6 +761,10 @@ TABLE=$WORKDIR/table.txt
             row "$w" "$t" server_cores_max "server cores used (max rate)" info
             row "$w" "$t" client_cores_max "dnsperf cores used (max rate)" info
             row "$w" "$t" other_cores_max "other load, cores (max rate)" info
+            if [[ $w != hits && $w != misses ]]; then
+                row "$w" "$t" secure_per_answer_max "secure answers per answer (max)" info
+                row "$w" "$t" upstream_per_answer_max "upstream queries per answer (max)" info
+            fi
             if [[ $w == hits ]]; then
                 for f in "${FLOORS[@]}"; do
                     o=$(med "$t" hits "$f" cpu_us_max)
@@ -516,16 +777,36 @@ TABLE=$WORKDIR/table.txt
             fi
         done
     done
-    row memory 1 rss_idle_mib "RSS idle MiB" lower
-    row memory 1 rss_full_mib "RSS after $MEM_NAMES names MiB" lower
-    row memory 1 bytes_per_name "bytes per cached name" lower
-    row memory 1 mem_lost "lost while filling" lower
+    # The cost of validation: each server validating against itself not validating,
+    # on the same unique-name workload (the ratio column compares the two costs).
+    cost() { # THREADS METRIC-KEY LABEL DIRECTION
+        local o u
+        o=$(ratio "$(med "$1" vmisses ours "$2")" "$(med "$1" nvmisses ours "$2")")
+        u=$(ratio "$(med "$1" vmisses unbound "$2")" "$(med "$1" nvmisses unbound "$2")")
+        printf '%-8s %-3s %-34s %-6s %12s %12s %7s\n' vcost "$1" "$3" "$4" "$o" "$u" "$(ratio "$o" "$u")"
+    }
+    for t in $VTHREADS; do
+        if ! has_results "$t" vmisses || ! has_results "$t" nvmisses; then continue; fi
+        cost "$t" qps "QPS validating/not (max rate)" higher
+        cost "$t" cpu_us_max "CPU/query validating/not (max)" lower
+        cost "$t" cpu_us_rate "CPU/query validating/not (@$VMISS_RATE)" lower
+        cost "$t" p99_us "p99 validating/not (@$VMISS_RATE)" lower
+        o=$(awk -v a="$(med "$t" vmisses ours cpu_us_max)" -v b="$(med "$t" nvmisses ours cpu_us_max)" 'BEGIN { printf "%.3f", a - b }')
+        u=$(awk -v a="$(med "$t" vmisses unbound cpu_us_max)" -v b="$(med "$t" nvmisses unbound cpu_us_max)" 'BEGIN { printf "%.3f", a - b }')
+        printf '%-8s %-3s %-34s %-6s %12s %12s %7s\n' vcost "$t" "CPU us added per miss (max rate)" lower "$o" "$u" "$(ratio "$o" "$u")"
+    done
+    if has_phase memory; then
+        row memory 1 rss_idle_mib "RSS idle MiB" lower
+        row memory 1 rss_full_mib "RSS after $MEM_NAMES names MiB" lower
+        row memory 1 bytes_per_name "bytes per cached name" lower
+        row memory 1 mem_lost "lost while filling" lower
+    fi
 } >"$TABLE"
 
 # Every run's value, so the spread behind each median is visible.
 RUNS=$WORKDIR/runs.txt
 awk -F'\t' '
-    $5 ~ /^(qps|cpu_us_max|cpu_us_rate|mean_us|p99_us|bytes_per_name|other_cores_max|other_cores_rate)$/ {
+    $5 ~ /^(qps|cpu_us_max|cpu_us_rate|mean_us|p99_us|bytes_per_name|other_cores_max|other_cores_rate|secure_per_answer_max|upstream_per_answer_max)$/ {
         k = $2 " t=" $1 " " $5; if (!(k in seen)) { seen[k] = 1; order[++n] = k }
         v[k, $3] = v[k, $3] " " $6
     }
@@ -540,17 +821,20 @@ awk -F'\t' '
 goal() { # LABEL CONDITION-RESULT
     printf '  %-84s %s\n' "$1" "$2"
 }
+# pass RATIO OP(>=|<=): PASS or FAIL against 1.0; n/a when not measured.
+pass() { awk -v v="$1" -v op="$2" 'BEGIN { if (v == "n/a") print "n/a"; else if (v == "inf") print (op == ">=" ? "PASS" : "FAIL"); else print ((op == ">=" ? v >= 1.0 : v <= 1.0) ? "PASS" : "FAIL") }'; }
 GOALS=$WORKDIR/goals.txt
 {
     for t in $THREADS; do
         q=$(ratio "$(med "$t" hits ours qps)" "$(med "$t" hits unbound qps)")
         c=$(ratio "$(med "$t" hits ours cpu_us_max)" "$(med "$t" hits unbound cpu_us_max)")
         p=$(ratio "$(med "$t" hits ours p99_us)" "$(med "$t" hits unbound p99_us)")
-        ok=$(awk -v q="$q" -v c="$c" -v p="$p" 'BEGIN { print ((q >= 1.2 || c <= 0.8) && p <= 1.0) ? "PASS" : "FAIL" }')
+        ok=$(awk -v q="$q" -v c="$c" -v p="$p" 'BEGIN {
+            if (q == "n/a" && c == "n/a") print "n/a"
+            else print (((q != "n/a" && q >= 1.2) || (c != "n/a" && c <= 0.8)) && (p == "n/a" || p <= 1.0)) ? "PASS" : "FAIL" }')
         goal "hits t=$t: QPS >= 1.2x ($q) or CPU/query <= 0.8x ($c), p99 <= 1.0x ($p)" "$ok"
         q=$(ratio "$(med "$t" misses ours qps)" "$(med "$t" misses unbound qps)")
-        ok=$(awk -v q="$q" 'BEGIN { print (q >= 1.0) ? "PASS" : "FAIL" }')
-        goal "misses t=$t: QPS >= 1.0x ($q)" "$ok"
+        goal "misses t=$t: QPS >= 1.0x ($q)" "$(pass "$q" ">=")"
         if [[ "$FLOOR" == 1 ]]; then
             fc=$(ratio "$(med "$t" hits frontend cpu_us_max)" "$(med "$t" hits unbound cpu_us_max)")
             kc=$(ratio "$(med "$t" hits kernel cpu_us_max)" "$(med "$t" hits unbound cpu_us_max)")
@@ -558,8 +842,31 @@ GOALS=$WORKDIR/goals.txt
             goal "  floors t=$t: a zero-work C echo server: CPU/query ${kc}x, QPS ${kq}x; our front end, trivial handler: CPU ${fc}x" "info"
         fi
     done
-    m=$(ratio "$(med 1 memory ours bytes_per_name)" "$(med 1 memory unbound bytes_per_name)")
-    goal "memory: bytes per cached name <= 1.0x ($m)" "$(awk -v m="$m" 'BEGIN { print (m <= 1.0) ? "PASS" : "FAIL" }')"
+    # Issue 15: "validating misses at least Unbound's QPS at no more than its CPU per
+    # query, p99 at a fixed rate no worse; the cost of validation (ours validating /
+    # ours not) printed beside Unbound's." Reported, not asserted.
+    for t in $VTHREADS; do
+        has_results "$t" vmisses || continue
+        q=$(ratio "$(med "$t" vmisses ours qps)" "$(med "$t" vmisses unbound qps)")
+        c=$(ratio "$(med "$t" vmisses ours cpu_us_max)" "$(med "$t" vmisses unbound cpu_us_max)")
+        p=$(ratio "$(med "$t" vmisses ours p99_us)" "$(med "$t" vmisses unbound p99_us)")
+        goal "vmisses t=$t: QPS >= 1.0x Unbound's ($q)" "$(pass "$q" ">=")"
+        goal "vmisses t=$t: CPU/query (max rate) <= 1.0x Unbound's ($c)" "$(pass "$c" "<=")"
+        goal "vmisses t=$t: p99 @$VMISS_RATE QPS <= 1.0x Unbound's ($p)" "$(pass "$p" "<=")"
+        if has_results "$t" nvmisses; then
+            goal "  cost of validation t=$t, QPS validating/not: ours $(ratio "$(med "$t" vmisses ours qps)" "$(med "$t" nvmisses ours qps)"), Unbound $(ratio "$(med "$t" vmisses unbound qps)" "$(med "$t" nvmisses unbound qps)"); CPU/query: ours $(ratio "$(med "$t" vmisses ours cpu_us_max)" "$(med "$t" nvmisses ours cpu_us_max)"), Unbound $(ratio "$(med "$t" vmisses unbound cpu_us_max)" "$(med "$t" nvmisses unbound cpu_us_max)")" info
+        fi
+        if has_results "$t" vhits; then
+            q=$(ratio "$(med "$t" vhits ours qps)" "$(med "$t" vhits unbound qps)")
+            c=$(ratio "$(med "$t" vhits ours cpu_us_max)" "$(med "$t" vhits unbound cpu_us_max)")
+            p=$(ratio "$(med "$t" vhits ours p99_us)" "$(med "$t" vhits unbound p99_us)")
+            goal "  vhits t=$t (no goal stated): QPS ${q}x, CPU/query ${c}x, p99 ${p}x" info
+        fi
+    done
+    if has_phase memory; then
+        m=$(ratio "$(med 1 memory ours bytes_per_name)" "$(med 1 memory unbound bytes_per_name)")
+        goal "memory: bytes per cached name <= 1.0x ($m)" "$(pass "$m" "<=")"
+    fi
 } >"$GOALS"
 
 ELAPSED=$((SECONDS - START))
@@ -571,7 +878,10 @@ source: $SOURCE; binary $(date -u -r "$RESOLVER_BIN" '+%Y-%m-%d %H:%M UTC')
 date: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs ($(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)), $(uname -r)
 client: dnsperf $(dnsperf -h 2>&1 | awk '/^Version/{print $2}') $CLIENT; max-rate runs ${DURATION}s, fixed-rate runs ${LAT_DURATION}s;
         medians of $REPEATS runs; hits = $HIT_NAMES warmed names; misses = unique *.wild.net names
-configs: $WORKDIR/ours-t*.conf and $WORKDIR/unbound-t*.conf (identical but interface)
+${VTHREADS:+validation (signed.com., ECDSA P-256, anchor \"$SIGNED_ANCHOR\"): vmisses/nvmisses = unique *.wild.signed.com
+        names, validating / not (both servers alike), no DO; vhits = $VHIT_NAMES warmed signed.com names with DO (-D);
+        validating: module-config \"validator iterator\", trust-anchor, aggressive-nsec: no; vcost = validating / not
+}configs: $WORKDIR/ours-t*.conf and $WORKDIR/unbound-t*.conf (identical but interface)
 CPU us/query = server on-CPU time (schedstat, all threads) / answered queries; latency from dnsperf -v per query
 (lost and timed-out queries count as infinitely slow); ratio = ours / unbound
 --------------------------------------------------------------------------------
