@@ -9,6 +9,7 @@
 pub mod delegation;
 pub mod hints;
 pub mod infra;
+pub mod nocut;
 pub mod private;
 pub mod step;
 #[cfg(test)]
@@ -154,6 +155,8 @@ pub struct Recursor<T: Transport> {
     hints: RootHints,
     zones: Vec<ConfiguredZone>,
     options: IterOptions,
+    /// Names minimised queries found to be no zone cut.
+    no_cuts: nocut::NoCuts,
 }
 
 impl<T: Transport> std::fmt::Debug for Recursor<T> {
@@ -218,6 +221,7 @@ impl<T: Transport> Recursor<T> {
             hints,
             zones,
             options: IterOptions::from_config(config),
+            no_cuts: nocut::NoCuts::default(),
         }
     }
 
@@ -395,6 +399,16 @@ impl<T: Transport> Recursor<T> {
             if minimise {
                 qmin_labels = next_qmin_labels(qmin_labels, name.num_labels(), qmin_steps);
                 qmin_steps = qmin_steps.saturating_add(1);
+                // A name this zone already answered for itself is no cut:
+                // go one label further without asking again.
+                let now = Instant::now();
+                while qmin_labels < name.num_labels()
+                    && self
+                        .no_cuts
+                        .contains(&name.trim_to(usize::from(qmin_labels)), now)
+                {
+                    qmin_labels += 1;
+                }
             }
             let full = !minimise || qmin_labels >= name.num_labels();
             let (ask_name, ask_type) = if full {
@@ -453,6 +467,12 @@ impl<T: Transport> Recursor<T> {
                     *dp = self.delegation_from(&zone, &ns, &glue, now);
                     qmin_labels = dp.zone.num_labels();
                     qmin_steps = 0;
+                    continue;
+                }
+                Step::Answer { .. } | Step::Cname { .. } | Step::NoData { .. } if !full => {
+                    // The zone answered for the minimised name itself: no cut
+                    // there, for as long as that answer may be cached.
+                    self.no_cuts.insert(&ask_name, step_ttl(&step), now);
                     continue;
                 }
                 _ if !full => {
@@ -829,6 +849,22 @@ impl<T: Transport> Recursor<T> {
     pub fn infra_len(&self) -> usize {
         self.infra.len()
     }
+}
+
+/// How long a final step may be cached: its records' smallest TTL, or for
+/// NODATA the SOA's (RFC 2308 §5).
+fn step_ttl(step: &Step) -> u32 {
+    let records = match step {
+        Step::Answer { records, .. } | Step::Cname { records, .. } => records,
+        Step::NoData { soa, .. } => {
+            return soa.as_ref().map_or(0, |soa| match &soa.data {
+                RData::SOA(data) => soa.ttl.min(data.minimum),
+                _ => 0,
+            });
+        }
+        _ => return 0,
+    };
+    records.iter().map(|r| r.ttl).min().unwrap_or(0)
 }
 
 /// The address in an A or AAAA record.

@@ -331,6 +331,24 @@ async fn qname_minimisation_shows_each_zone_one_label_more() {
     );
 }
 
+/// RFC 9156 §2.3 with a cache, as Unbound: a name the zone already answered
+/// for itself (data or NODATA, no referral) is no cut, so the next resolution
+/// below it is not minimised through it again.
+#[tokio::test]
+async fn a_name_known_to_be_no_cut_is_not_asked_again() {
+    let net = example_internet();
+    let recursor = recursor(&net, &config(""));
+    resolve(&recursor, "deep.www.example.com.", RecordType::A)
+        .await
+        .unwrap();
+    net.clear_log();
+    let _ = resolve(&recursor, "deep.www.example.com.", RecordType::AAAA).await;
+    assert_eq!(
+        asked_of_example_com(&net),
+        [("deep.www.example.com.".to_string(), RecordType::AAAA)]
+    );
+}
+
 /// RFC 9156 §3 (relaxed, Unbound's default): a server answering NXDOMAIN for a
 /// minimised empty non-terminal is asked the full name at once (not the next
 /// minimised one), which exists.
