@@ -158,7 +158,7 @@ impl Validator {
         answer: &Answer,
         now_unix: u64,
     ) -> (Security, Option<u32>) {
-        let mut session = Session::new(self.clock(now_unix));
+        let mut session = self.chain.session(self.clock(now_unix));
         let verdict = self
             .verdict(fetch, qname, qtype, answer, &mut session)
             .await;

@@ -22,7 +22,7 @@ use super::autotrust::{AutoTrust, DnskeyProbe};
 use super::denial::{self, DenialLimits, DsDenial, Nsec3Budget};
 use super::records::FLAG_REVOKE;
 use super::records::{Dnskey, Ds, Rrsig};
-use super::verify::{verify_rrset, Clock, Work};
+use super::verify::{verify_rrset, Clock, VerifiedSigs, Work};
 use super::{Bogus, Ede, Fetch};
 use crate::iterate::Answer;
 
@@ -30,6 +30,8 @@ use crate::iterate::Answer;
 const MAX_KEY_TTL: u32 = 86400;
 /// Shortest: a status with a zero TTL would be re-fetched for every RRset of one answer.
 const MIN_KEY_TTL: u32 = 5;
+/// Verified signatures remembered (about 100 bytes each).
+const VERIFIED_SIGS: usize = 16 * 1024;
 /// DS and DNSKEY fetches per validation (a deep chain is a handful).
 const MAX_FETCHES: u32 = 24;
 
@@ -137,11 +139,11 @@ pub struct Session {
 }
 
 impl Session {
-    /// A fresh session at `clock`.
-    pub fn new(clock: Clock) -> Self {
+    /// A fresh session at `clock`, sharing `memo` of verified signatures.
+    pub fn new(clock: Clock, memo: Arc<VerifiedSigs>) -> Self {
         Self {
             clock,
-            work: Work::new(super::verify::MAX_VERIFICATIONS),
+            work: Work::new(super::verify::MAX_VERIFICATIONS, memo),
             nsec3: Nsec3Budget::new(super::denial::MAX_NSEC3_HASHES),
             ttl_cap: u32::MAX,
             fetches: 0,
@@ -230,6 +232,8 @@ pub struct Chain {
     autotrust: Option<parking_lot::Mutex<AutoTrust>>,
     domain_insecure: Vec<Name>,
     cache: KeyCache,
+    /// Signatures verified before (shared by every validation).
+    verified: Arc<VerifiedSigs>,
     bogus_ttl: u32,
     limits: DenialLimits,
 }
@@ -249,9 +253,20 @@ impl Chain {
             autotrust: autotrust.map(parking_lot::Mutex::new),
             domain_insecure,
             cache: KeyCache::new(key_cache_size),
+            verified: Arc::new(VerifiedSigs::new(VERIFIED_SIGS)),
             bogus_ttl,
             limits,
         }
+    }
+
+    /// A validation session at `clock`.
+    pub fn session(&self, clock: Clock) -> Session {
+        Session::new(clock, self.verified.clone())
+    }
+
+    /// Signatures verified and remembered so far.
+    pub fn verified_signatures(&self) -> usize {
+        self.verified.len()
     }
 
     /// The key cache (for gauges).
@@ -278,7 +293,7 @@ impl Chain {
             None => return,
         };
         for zone in due {
-            let mut session = Session::new(clock);
+            let mut session = self.session(clock);
             let status = match fetch.fetch(&zone, RecordType::DNSKEY).await {
                 Ok(answer) => {
                     let anchors = self.anchors.load_full();

@@ -446,3 +446,30 @@ fn rrsig_queries_are_not_validated() {
     );
     assert_eq!(w.fetch.count(), 0);
 }
+
+/// A signature verified once is remembered (the same key, bytes and
+/// signature verify the same way), so an RRset that comes again costs no
+/// public-key operation; anything changed is verified afresh and still fails.
+#[test]
+fn verified_signatures_are_remembered_and_never_stretch_to_changed_data() {
+    let w = world();
+    let v = validator(&w.root, &ValidationConfig::default());
+    let answer = positive(w.example.signed(vec![a("www.example.", "192.0.2.1")]));
+    assert_eq!(
+        run(&v, &w.fetch, "www.example.", RecordType::A, &answer),
+        Security::Secure
+    );
+    // The root's DNSKEY set, example.'s DS and DNSKEY sets, and the A RRset.
+    assert_eq!(v.chain().verified_signatures(), 4);
+    assert_eq!(
+        run(&v, &w.fetch, "www.example.", RecordType::A, &answer),
+        Security::Secure
+    );
+    assert_eq!(v.chain().verified_signatures(), 4);
+    let mut tampered = answer.clone();
+    tampered.answers[0] = a("www.example.", "203.0.113.66");
+    assert_eq!(
+        bogus_code(&run(&v, &w.fetch, "www.example.", RecordType::A, &tampered)),
+        Some(6)
+    );
+}

@@ -20,18 +20,72 @@ pub const MAX_KEYS_PER_SIG: usize = 4;
 /// Public-key operations per client answer, all RRsets and the chain of trust together.
 pub const MAX_VERIFICATIONS: u32 = 64;
 
-/// The public-key operations left for one validation.
+/// Signatures verified before: the same key, the same signed bytes and the
+/// same signature verify the same way every time, so an RRset that arrives
+/// again unchanged (the NSEC proving every wildcard answer of a zone, a
+/// popular DS) costs a hash instead of a public-key operation, as Unbound's
+/// RRset cache keeps a validated RRset's status. Keyed by a SHA-256 of all
+/// three; the validity period is still checked on every use.
+pub struct VerifiedSigs {
+    entries: quick_cache::sync::Cache<[u8; 32], ()>,
+}
+
+impl std::fmt::Debug for VerifiedSigs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifiedSigs")
+            .field("len", &self.entries.len())
+            .finish()
+    }
+}
+
+impl VerifiedSigs {
+    /// Remembers up to `capacity` verified signatures.
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            entries: quick_cache::sync::Cache::new(capacity.max(16)),
+        }
+    }
+
+    /// How many are remembered.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when none is.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn digest(key: &Dnskey, signed: &[u8], signature: &[u8]) -> [u8; 32] {
+        let mut context = ring::digest::Context::new(&ring::digest::SHA256);
+        context.update(&key.rdata);
+        context.update(&(signed.len() as u32).to_be_bytes());
+        context.update(signed);
+        context.update(signature);
+        let mut out = [0u8; 32];
+        out.copy_from_slice(context.finish().as_ref());
+        out
+    }
+}
+
+/// The public-key operations left for one validation, and the memory of
+/// signatures already verified.
 #[derive(Debug)]
 pub struct Work {
     left: u32,
     /// Operations done (for the metrics and the KeyTrap measurement).
     pub done: u32,
+    memo: std::sync::Arc<VerifiedSigs>,
 }
 
 impl Work {
-    /// A fresh budget of `max` verifications.
-    pub fn new(max: u32) -> Self {
-        Self { left: max, done: 0 }
+    /// A fresh budget of `max` verifications, remembering successes in `memo`.
+    pub fn new(max: u32, memo: std::sync::Arc<VerifiedSigs>) -> Self {
+        Self {
+            left: max,
+            done: 0,
+            memo,
+        }
     }
 
     fn take(&mut self) -> bool {
@@ -176,14 +230,24 @@ pub fn verify_rrset(
                 ));
                 break;
             };
-            if !work.take() {
+            let digest = VerifiedSigs::digest(key, signed, &sig.signature);
+            let remembered = work.memo.entries.get(&digest).is_some();
+            if !remembered && !work.take() {
                 return Err(Bogus::new(
                     Ede::DnssecBogus,
                     "validation work limit reached",
                 ));
             }
-            match crypto::verify(key.algorithm, key.public_key(), signed, &sig.signature) {
+            let outcome = if remembered {
+                Ok(())
+            } else {
+                crypto::verify(key.algorithm, key.public_key(), signed, &sig.signature)
+            };
+            match outcome {
                 Ok(()) => {
+                    if !remembered {
+                        work.memo.entries.insert(digest, ());
+                    }
                     let expires_in = sig.expiration.wrapping_sub(clock.now);
                     return Ok(Verified {
                         labels: sig.labels,
