@@ -358,3 +358,46 @@ async fn serve_expired_and_prefetch_keep_the_verdict() {
     );
     ours.stop().await;
 }
+
+/// Issue 15, real clients: BIND's `delv` validates for itself, through our
+/// validating resolver, from the island's DS: positive, wildcard and
+/// NXDOMAIN answers reach it with every signature and proof it needs.
+#[tokio::test]
+async fn delv_validates_our_answers_itself() {
+    let hierarchy = Hierarchy::start_unique().await.unwrap();
+    let anchor = hierarchy.trust_anchor("signed.com.").unwrap().to_string();
+    let extra = format!("  module-config: \"validator iterator\"\n  trust-anchor: \"{anchor}\"\n");
+    let ours = TestResolver::start_with(hierarchy, &extra, "").await;
+    // "signed.com. DS <tag> <alg> <digest type> <hex>" in delv's anchor syntax.
+    let words: Vec<&str> = anchor.split_whitespace().collect();
+    let [owner, .., tag, alg, digest_type, hex] = words.as_slice() else {
+        panic!("unexpected anchor {anchor}");
+    };
+    let dir = crate::resolver_support::scratch_dir("delv");
+    let anchors = dir.join("anchors.conf");
+    std::fs::write(
+        &anchors,
+        format!(
+            "trust-anchors {{ \"{owner}\" static-ds {tag} {alg} {digest_type} \"{hex}\"; }};\n"
+        ),
+    )
+    .unwrap();
+    for (name, expect) in [
+        ("www.signed.com", "; fully validated"),
+        ("w6.wild.signed.com", "; fully validated"),
+        ("nope.signed.com", "; negative response, fully validated"),
+    ] {
+        let out = tokio::process::Command::new("delv")
+            .arg(format!("@{}", ours.ip))
+            .args(["-p", &ours.udp.port().to_string(), "-a"])
+            .arg(&anchors)
+            .args(["+root=signed.com", name, "A"])
+            .output()
+            .await
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(text.contains(expect), "delv {name}: {text}");
+    }
+    ours.stop().await;
+}
