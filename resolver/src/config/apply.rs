@@ -354,16 +354,11 @@ pub(crate) static SERVER_KEYS: &[KeyDef] = &[
     ),
     warn_unless(
         "trust-anchor-signaling",
-        "no",
         "yes",
+        "no",
         "RFC 8145 key-tag queries are not sent to the root; answers and validation are unaffected",
     ),
-    warn_unless(
-        "root-key-sentinel",
-        "no",
-        "yes",
-        "RFC 8509 root-key-sentinel names are resolved like any other name; validation is unaffected",
-    ),
+    apply("root-key-sentinel", "no", root_key_sentinel),
     apply("domain-insecure", "example.internal", domain_insecure),
     apply("val-override-date", "20260101000000", val_override_date),
     apply("val-sig-skew-min", "3600", val_sig_skew_min),
@@ -1794,6 +1789,11 @@ fn trust_anchor(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
         source: AnchorSource::Inline(text),
         location: Some(d.location.clone()),
     });
+    Ok(())
+}
+
+fn root_key_sentinel(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
+    b.config.validation.root_key_sentinel = yes_no(d)?;
     Ok(())
 }
 

@@ -331,6 +331,9 @@ pub struct ValidationConfig {
     pub clean_additional: bool,
     /// `val-log-level:` 1 logs one line per bogus answer (name, type, reason).
     pub log_level: u8,
+    /// `root-key-sentinel:` answer RFC 8509 sentinel names by the root's
+    /// trust anchors (Unbound's default: yes).
+    pub root_key_sentinel: bool,
     /// `ignore-cd-flag:` validate even when the client sets CD.
     pub ignore_cd_flag: bool,
     /// `harden-dnssec-stripped:` a signed zone's data without signatures is bogus
@@ -385,6 +388,7 @@ impl Default for ValidationConfig {
             clean_additional: true,
             log_level: 0,
             ignore_cd_flag: false,
+            root_key_sentinel: true,
             harden_dnssec_stripped: true,
             key_cache_size: 4 * 1024 * 1024,
             sig_skew_min: 3600,

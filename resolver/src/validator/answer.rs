@@ -24,6 +24,7 @@ struct Options {
     skew_min: u32,
     skew_max: u32,
     log_level: u8,
+    root_key_sentinel: bool,
 }
 
 /// The validator: anchors, key cache, and the rules above.
@@ -66,6 +67,7 @@ impl Validator {
                 skew_min: config.sig_skew_min,
                 skew_max: config.sig_skew_max,
                 log_level: config.log_level,
+                root_key_sentinel: config.root_key_sentinel,
             },
         }
     }
@@ -159,9 +161,14 @@ impl Validator {
         now_unix: u64,
     ) -> (Security, Option<u32>) {
         let mut session = self.chain.session(self.clock(now_unix));
-        let verdict = self
+        let mut verdict = self
             .verdict(fetch, qname, qtype, answer, &mut session)
             .await;
+        if verdict == Security::Secure && self.options.root_key_sentinel {
+            if let Some(bogus) = self.sentinel(qname) {
+                verdict = Security::Bogus(bogus);
+            }
+        }
         if let Security::Bogus(bogus) = &verdict {
             if self.options.log_level >= 1 {
                 tracing::info!(name = %qname, qtype = %qtype, reason = %bogus, "validation failure");
@@ -228,6 +235,39 @@ impl Validator {
             status = status.and(negative);
         }
         status
+    }
+
+    /// RFC 8509 §3.2: a secure answer for `root-key-sentinel-is-ta-<tag>` when
+    /// no root trust anchor has that key tag, or for
+    /// `root-key-sentinel-not-ta-<tag>` when one does, becomes SERVFAIL, so a
+    /// client can learn which root keys this resolver trusts.
+    fn sentinel(&self, qname: &Name) -> Option<Bogus> {
+        let label = qname.iter().next()?.to_ascii_lowercase();
+        let (is_ta, tag) = if let Some(tag) = label.strip_prefix(b"root-key-sentinel-is-ta-") {
+            (true, tag)
+        } else {
+            (false, label.strip_prefix(b"root-key-sentinel-not-ta-")?)
+        };
+        if tag.len() != 5 || !tag.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let tag: u16 = std::str::from_utf8(tag).ok()?.parse().ok()?;
+        let anchors = self.chain.anchors();
+        let trusted = anchors
+            .closest(&Name::root())
+            .filter(|(zone, _)| zone.is_root())
+            .is_some_and(|(_, anchor)| {
+                anchor.ds.iter().any(|ds| ds.tag == tag) || anchor.keys.iter().any(|k| k.tag == tag)
+            });
+        (is_ta != trusted).then(|| {
+            Bogus::new(
+                Ede::DnssecBogus,
+                format!(
+                    "root key sentinel: key tag {tag} is {}a root trust anchor",
+                    if trusted { "" } else { "not " }
+                ),
+            )
+        })
     }
 
     /// The status of one RRset of the answer section.

@@ -473,3 +473,46 @@ fn verified_signatures_are_remembered_and_never_stretch_to_changed_data() {
         Some(6)
     );
 }
+
+/// RFC 8509 §3.2 (root-key-sentinel, on by default as in Unbound): a secure
+/// answer for `root-key-sentinel-is-ta-<tag>` is SERVFAIL unless the root
+/// anchor has that tag, and for `-not-ta-<tag>` SERVFAIL if it has.
+#[test]
+fn root_key_sentinel_names_tell_which_root_keys_are_trusted() {
+    let w = world();
+    let v = validator(&w.root, &ValidationConfig::default());
+    let tag = w.root.tag();
+    let other = tag.wrapping_add(1);
+    let ask = |label: String| {
+        let owner = format!("{label}.example.");
+        let answer = positive(w.example.signed(vec![a(&owner, "192.0.2.1")]));
+        run(&v, &w.fetch, &owner, RecordType::A, &answer)
+    };
+    assert_eq!(
+        ask(format!("root-key-sentinel-is-ta-{tag:05}")),
+        Security::Secure
+    );
+    assert!(matches!(
+        ask(format!("root-key-sentinel-is-ta-{other:05}")),
+        Security::Bogus(_)
+    ));
+    assert!(matches!(
+        ask(format!("root-key-sentinel-not-ta-{tag:05}")),
+        Security::Bogus(_)
+    ));
+    assert_eq!(
+        ask(format!("root-key-sentinel-not-ta-{other:05}")),
+        Security::Secure
+    );
+    let off = ValidationConfig {
+        root_key_sentinel: false,
+        ..ValidationConfig::default()
+    };
+    let v = validator(&w.root, &off);
+    let owner = format!("root-key-sentinel-is-ta-{other:05}.example.");
+    let answer = positive(w.example.signed(vec![a(&owner, "192.0.2.1")]));
+    assert_eq!(
+        run(&v, &w.fetch, &owner, RecordType::A, &answer),
+        Security::Secure
+    );
+}
