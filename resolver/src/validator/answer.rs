@@ -191,12 +191,9 @@ impl Validator {
             // their own: not validated (Unbound's needs_validation).
             return Security::Unchecked;
         }
-        if self.chain.is_domain_insecure(qname) {
-            return Security::Insecure;
-        }
-        if !self.chain.is_anchored(qname) {
-            return Security::Indeterminate;
-        }
+        // Anchors and negative anchors are applied per RRset and per denial
+        // (keys_for), not by the qname alone: a CNAME from an unanchored or
+        // domain-insecure name into an anchored zone is validated there.
         let sets = signed_rrsets(&answer.answers);
         let mut status = Security::Secure;
         let mut claims = Vec::new();
@@ -210,14 +207,17 @@ impl Validator {
             }
         }
         for claim in claims {
-            let (proofs, _) =
+            let proofs =
                 self.chain
                     .verified_proofs(&answer.authorities, &claim.zone, &claim.keys, session);
+            if proofs.rejected {
+                return Security::Bogus(rejected_authority(&claim.zone));
+            }
             let proof = denial::prove_wildcard_expansion(
                 &claim.owner,
                 &claim.closest_encloser,
                 &claim.zone,
-                &proofs,
+                &proofs.records,
                 self.chain.limits(),
                 &mut session.nsec3,
             );
@@ -318,7 +318,7 @@ impl Validator {
                     &mut session.work,
                 ) {
                     Ok(verified) => {
-                        session.ttl_cap = session.ttl_cap.min(verified.expires_in);
+                        session.ttl_cap = session.ttl_cap.min(verified.ttl_limit());
                         if verified.labels < set.owner.num_labels() {
                             claims.push(WildcardClaim {
                                 owner: set.owner.clone(),
@@ -379,14 +379,24 @@ impl Validator {
         };
         match self.chain.keys_for(fetch, &zone, session).await {
             Keys::Secure { zone: found, keys } if found == zone => {
-                let (proofs, _) =
-                    self.chain
-                        .verified_proofs(&answer.authorities, &zone, &keys, session);
+                let proofs = self
+                    .chain
+                    .verified_proofs(&answer.authorities, &zone, &keys, session);
+                if proofs.rejected {
+                    return Security::Bogus(rejected_authority(&zone).at(what()));
+                }
                 let limits = self.chain.limits();
                 let proof = if answer.rcode == ResponseCode::NXDomain {
-                    denial::prove_nxdomain(name, &zone, &proofs, limits, &mut session.nsec3)
+                    denial::prove_nxdomain(name, &zone, &proofs.records, limits, &mut session.nsec3)
                 } else {
-                    denial::prove_nodata(name, qtype, &zone, &proofs, limits, &mut session.nsec3)
+                    denial::prove_nodata(
+                        name,
+                        qtype,
+                        &zone,
+                        &proofs.records,
+                        limits,
+                        &mut session.nsec3,
+                    )
                 };
                 proof_status(proof, what)
             }
@@ -423,6 +433,15 @@ fn status_without_keys(keys: Keys, signer: &Name, what: impl Fn() -> String) -> 
             .at(what()),
         ),
     }
+}
+
+/// An authority RRset of a secure zone that does not verify (a forged or
+/// unsigned SOA, a broken NSEC) makes the answer bogus, as in Unbound.
+fn rejected_authority(zone: &Name) -> Bogus {
+    Bogus::new(
+        Ede::DnssecBogus,
+        format!("an authority RRset of {zone} does not verify"),
+    )
 }
 
 /// A denial proof's outcome as a status.
@@ -494,8 +513,9 @@ fn synthesized_from_dname(cname: &SignedRrset<'_>, all: &[SignedRrset<'_>]) -> b
                 let Some(dname_target) = crate::iterate::step::dname_target(record) else {
                     return false;
                 };
-                let prefix = cname.owner.num_labels() - dname.owner.num_labels();
-                let labels: Vec<&[u8]> = cname.owner.iter().take(usize::from(prefix)).collect();
+                let prefix = super::names::label_count(cname.owner)
+                    .saturating_sub(super::names::label_count(dname.owner));
+                let labels: Vec<&[u8]> = cname.owner.iter().take(prefix).collect();
                 Name::from_labels(labels)
                     .ok()
                     .and_then(|p| p.append_domain(&dname_target).ok())

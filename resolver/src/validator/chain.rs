@@ -8,6 +8,7 @@
 //! stepped over). What each step learned is kept per name in a bounded cache
 //! (`key-cache-size`), bogus results for `val-bogus-ttl`.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,6 +21,7 @@ use tokio::time::Instant;
 use super::anchor::{AnchorSet, ZoneAnchor};
 use super::autotrust::{AutoTrust, DnskeyProbe};
 use super::denial::{self, DenialLimits, DsDenial, Nsec3Budget};
+use super::names::label_count;
 use super::records::FLAG_REVOKE;
 use super::records::{Dnskey, Ds, Rrsig};
 use super::verify::{verify_rrset, Clock, VerifiedSigs, Work};
@@ -191,36 +193,49 @@ impl SignedRrset<'_> {
 
 /// Splits `records` into RRsets (owner and type, case-insensitive) with their signatures.
 pub fn signed_rrsets(records: &[Record]) -> Vec<SignedRrset<'_>> {
+    // Indexed by (owner, type): a reply of thousands of records costs linear
+    // work, not a comparison of every record with every set (Name hashes
+    // and compares case-insensitively).
+    let mut index: HashMap<(&Name, RecordType), usize> = HashMap::new();
     let mut sets: Vec<SignedRrset<'_>> = Vec::new();
     for record in records {
-        if record.record_type() == RecordType::RRSIG {
+        let rtype = record.record_type();
+        if rtype == RecordType::RRSIG {
             continue;
         }
-        match sets
-            .iter_mut()
-            .find(|s| s.rtype == record.record_type() && *s.owner == record.name)
-        {
-            Some(set) => set.records.push(record),
-            None => sets.push(SignedRrset {
-                owner: &record.name,
-                rtype: record.record_type(),
-                records: vec![record],
-                sigs: Vec::new(),
-            }),
+        match index.get(&(&record.name, rtype)) {
+            Some(&i) => sets[i].records.push(record),
+            None => {
+                index.insert((&record.name, rtype), sets.len());
+                sets.push(SignedRrset {
+                    owner: &record.name,
+                    rtype,
+                    records: vec![record],
+                    sigs: Vec::new(),
+                });
+            }
         }
     }
     for record in records {
         let Some(sig) = Rrsig::from_record(record) else {
             continue;
         };
-        if let Some(set) = sets
-            .iter_mut()
-            .find(|s| s.rtype == sig.type_covered && *s.owner == record.name)
-        {
-            set.sigs.push(sig);
+        if let Some(&i) = index.get(&(&record.name, sig.type_covered)) {
+            sets[i].sigs.push(sig);
         }
     }
     sets
+}
+
+/// The verified denial records of one zone in a section.
+#[derive(Debug)]
+pub struct Proofs {
+    /// NSEC, NSEC3 and SOA records whose signatures verified.
+    pub records: Vec<Record>,
+    /// How long they may be kept: their TTLs, capped by their signatures.
+    pub ttl: u32,
+    /// An RRset of the zone failed verification.
+    pub rejected: bool,
 }
 
 /// Anchors, negative anchors and the key cache: what walks chains of trust.
@@ -353,11 +368,6 @@ impl Chain {
         self.domain_insecure.iter().any(|d| d.zone_of(name))
     }
 
-    /// Whether any anchor covers `name` (otherwise nothing there is validated).
-    pub fn is_anchored(&self, name: &Name) -> bool {
-        self.anchors.load().closest(name).is_some()
-    }
-
     /// The keys for data at `target` (a signer name or an owner without
     /// signatures): the deepest secure zone found walking down from the anchor.
     pub async fn keys_for<F: Fetch>(
@@ -379,11 +389,13 @@ impl Chain {
             Some(status) => status,
             None => {
                 let status = self.prime(fetch, &zone, anchor, session).await;
-                let ttl = match &status.0 {
-                    ZoneStatus::Bogus(_) => self.bogus_ttl,
-                    _ => status.1,
-                };
-                self.cache.put(&zone, status.0.clone(), ttl, now);
+                match &status.0 {
+                    ZoneStatus::Bogus(bogus) if bogus.budget => {}
+                    ZoneStatus::Bogus(_) => {
+                        self.cache.put(&zone, status.0.clone(), self.bogus_ttl, now)
+                    }
+                    _ => self.cache.put(&zone, status.0.clone(), status.1, now),
+                }
                 status.0
             }
         };
@@ -397,22 +409,35 @@ impl Chain {
                     return Keys::Bogus(Bogus::new(Ede::DnssecBogus, "internal: no keys"))
                 }
             };
-            if position.num_labels() >= target.num_labels() {
+            // Labels counted as trim_to counts them (a `*` label included):
+            // each step goes one label deeper, so the walk always ends.
+            let depth = label_count(&position);
+            if depth >= label_count(target) {
                 return Keys::Secure {
                     zone,
                     keys: current,
                 };
             }
-            let next = target.trim_to(usize::from(position.num_labels()) + 1);
+            let next = target.trim_to(depth + 1);
+            if label_count(&next) <= depth {
+                return Keys::Bogus(Bogus::new(
+                    Ede::DnssecBogus,
+                    "internal: no progress toward the signer",
+                ));
+            }
             let status = match self.cache.get(&next, Instant::now()) {
                 Some(status) => status,
                 None => {
                     let (status, ttl) = self.step(fetch, &zone, &current, &next, session).await;
-                    let ttl = match &status {
-                        ZoneStatus::Bogus(_) => self.bogus_ttl,
-                        _ => ttl,
-                    };
-                    self.cache.put(&next, status.clone(), ttl, Instant::now());
+                    match &status {
+                        // A spent budget says nothing about the zone: not cached.
+                        ZoneStatus::Bogus(bogus) if bogus.budget => {}
+                        ZoneStatus::Bogus(_) => {
+                            self.cache
+                                .put(&next, status.clone(), self.bogus_ttl, Instant::now())
+                        }
+                        _ => self.cache.put(&next, status.clone(), ttl, Instant::now()),
+                    }
                     status
                 }
             };
@@ -536,7 +561,7 @@ impl Chain {
                 &session.clock,
                 &mut session.work,
             ) {
-                Ok(_) => (ZoneStatus::NotACut, set.ttl()),
+                Ok(verified) => (ZoneStatus::NotACut, set.ttl().min(verified.ttl_limit())),
                 Err(bogus) => (ZoneStatus::Bogus(bogus.at(format!("CNAME {next}"))), 0),
             };
         }
@@ -549,10 +574,23 @@ impl Chain {
                 0,
             );
         }
-        let (proofs, ttl) = self.verified_proofs(&answer.authorities, zone, keys, session);
-        match denial::prove_no_ds(next, zone, &proofs, &self.limits, &mut session.nsec3) {
+        let proofs = self.verified_proofs(&answer.authorities, zone, keys, session);
+        let ttl = proofs.ttl;
+        match denial::prove_no_ds(
+            next,
+            zone,
+            &proofs.records,
+            &self.limits,
+            &mut session.nsec3,
+        ) {
             DsDenial::InsecureDelegation => (ZoneStatus::Insecure, ttl),
             DsDenial::NotACut => (ZoneStatus::NotACut, ttl),
+            DsDenial::Bogus(denial::DenialFailure::Nsec3BudgetExhausted) => (
+                ZoneStatus::Bogus(Bogus::budget(format!(
+                    "no DS for {next}: NSEC3 hash limit reached"
+                ))),
+                0,
+            ),
             DsDenial::Bogus(failure) => (
                 ZoneStatus::Bogus(Bogus::new(
                     Ede::NsecMissing,
@@ -584,13 +622,19 @@ impl Chain {
             Ok(verified) => verified,
             Err(bogus) => return (ZoneStatus::Bogus(bogus.at(format!("DS {next}"))), 0),
         };
-        let ds: Vec<Ds> = ds_set
+        let mut ds: Vec<Ds> = ds_set
             .records
             .iter()
             .filter_map(|r| Ds::from_record(r))
             .filter(Ds::is_supported)
             .collect();
-        let ds_ttl = ds_set.ttl().min(ds_verified.expires_in);
+        // RFC 4509 §3 (Unbound's val_favorite_ds_algo): with a SHA-256 or
+        // SHA-384 DS present, a SHA-1 DS is ignored, so a broken strong
+        // digest cannot be bypassed through a weak one.
+        if ds.iter().any(|d| d.digest_type != 1) {
+            ds.retain(|d| d.digest_type != 1);
+        }
+        let ds_ttl = ds_set.ttl().min(ds_verified.ttl_limit());
         if ds.is_empty() {
             // RFC 4035 §5.2: no DS with an algorithm and digest we support: insecure.
             return (ZoneStatus::Insecure, ds_ttl);
@@ -617,16 +661,22 @@ impl Chain {
     }
 
     /// The NSEC/NSEC3 (and SOA) records of `section` whose signatures by
-    /// `zone` verify, and the smallest TTL among them.
+    /// `zone` verify, how long they may be kept (TTLs capped by their
+    /// signatures), and whether an RRset that claims to be `zone`'s (signed
+    /// as `zone`, or its unsigned SOA) failed: a secure zone's authority
+    /// section must verify whole, as Unbound's.
     pub fn verified_proofs(
         &self,
         section: &[Record],
         zone: &Name,
         keys: &[Dnskey],
         session: &mut Session,
-    ) -> (Vec<Record>, u32) {
-        let mut out = Vec::new();
-        let mut ttl = u32::MAX;
+    ) -> Proofs {
+        let mut proofs = Proofs {
+            records: Vec::new(),
+            ttl: u32::MAX,
+            rejected: false,
+        };
         for set in signed_rrsets(section) {
             if !matches!(
                 set.rtype,
@@ -634,21 +684,30 @@ impl Chain {
             ) {
                 continue;
             }
-            if verify_rrset(
+            let claims_zone = set.sigs.iter().any(|s| s.signer == *zone)
+                || (set.sigs.is_empty() && set.rtype == RecordType::SOA && set.owner == zone);
+            match verify_rrset(
                 &set.records,
                 &set.sigs,
                 zone,
                 keys,
                 &session.clock,
                 &mut session.work,
-            )
-            .is_ok()
-            {
-                ttl = ttl.min(set.ttl());
-                out.extend(set.records.iter().map(|r| (*r).clone()));
+            ) {
+                Ok(verified) => {
+                    proofs.ttl = proofs.ttl.min(set.ttl()).min(verified.ttl_limit());
+                    proofs
+                        .records
+                        .extend(set.records.iter().map(|r| (*r).clone()));
+                }
+                Err(_) if claims_zone => proofs.rejected = true,
+                Err(_) => {}
             }
         }
-        (out, if ttl == u32::MAX { 0 } else { ttl })
+        if proofs.ttl == u32::MAX {
+            proofs.ttl = 0;
+        }
+        proofs
     }
 
     async fn lookup<F: Fetch>(
@@ -660,10 +719,7 @@ impl Chain {
     ) -> Result<Answer, Bogus> {
         session.fetches += 1;
         if session.fetches > MAX_FETCHES {
-            return Err(Bogus::new(
-                Ede::DnssecBogus,
-                "too many DS/DNSKEY lookups for one answer",
-            ));
+            return Err(Bogus::budget("too many DS/DNSKEY lookups for one answer"));
         }
         fetch
             .fetch(name, qtype)
@@ -707,7 +763,7 @@ fn verify_dnskey_set(
     ) {
         Ok(verified) => (
             ZoneStatus::Secure(dnskeys.into()),
-            set.ttl().min(verified.expires_in),
+            set.ttl().min(verified.ttl_limit()),
         ),
         Err(bogus) => (ZoneStatus::Bogus(bogus.at(format!("DNSKEY {zone}"))), 0),
     }

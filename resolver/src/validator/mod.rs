@@ -108,6 +108,10 @@ pub struct Bogus {
     pub ede: Ede,
     /// What failed, for `val-log-level: 1` and the EXTRA-TEXT.
     pub reason: String,
+    /// The answer ran out of its work budget (signatures, lookups, NSEC3
+    /// hashes): a fact about this answer only, never cached for a zone, or
+    /// one expensive answer could make another name's zone bogus for all.
+    pub budget: bool,
 }
 
 impl Bogus {
@@ -116,6 +120,16 @@ impl Bogus {
         Self {
             ede,
             reason: reason.into(),
+            budget: false,
+        }
+    }
+
+    /// A work budget ran out (see [`Bogus::budget`]).
+    pub fn budget(reason: impl Into<String>) -> Self {
+        Self {
+            ede: Ede::DnssecBogus,
+            reason: reason.into(),
+            budget: true,
         }
     }
 

@@ -516,3 +516,67 @@ fn root_key_sentinel_names_tell_which_root_keys_are_trusted() {
         Security::Secure
     );
 }
+
+/// A `*` label inside a name (which `num_labels` does not count and
+/// `trim_to` does) must not stall the walk toward it: each step goes one
+/// label deeper, even through a cached "no zone cut" at `*.example.`.
+#[test]
+fn a_star_label_in_the_walk_still_makes_progress() {
+    let mut w = world();
+    w.fetch.add(
+        "*.example.",
+        RecordType::DS,
+        negative(
+            &w.example,
+            ResponseCode::NoError,
+            vec![vec![nsec(
+                "*.example.",
+                "z.example.",
+                &[RecordType::A, RecordType::NSEC, RecordType::RRSIG],
+            )]],
+        ),
+    );
+    let v = validator(&w.root, &ValidationConfig::default());
+    let answer = positive(vec![a("a.*.example.", "192.0.2.1")]);
+    let (done, finished) = std::sync::mpsc::channel();
+    let handle = std::thread::spawn(move || {
+        // Twice: the second walk meets the cached status of `*.example.`.
+        for _ in 0..2 {
+            let verdict = run(&v, &w.fetch, "a.*.example.", RecordType::A, &answer);
+            assert!(matches!(verdict, Security::Bogus(_)), "{verdict:?}");
+        }
+        let _ = done.send(());
+    });
+    assert!(
+        finished
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .is_ok(),
+        "the chain walk did not finish"
+    );
+    handle.join().unwrap();
+}
+
+/// An unsigned (forged) SOA beside a valid NSEC proof in a signed zone's
+/// denial makes the answer bogus, as Unbound: the authority section of a
+/// secure zone verifies whole.
+#[test]
+fn a_forged_soa_beside_a_valid_denial_is_bogus() {
+    let w = world();
+    let v = validator(&w.root, &ValidationConfig::default());
+    let covering = nsec("a.example.", "z.example.", &[RecordType::A]);
+    let apex = nsec(
+        "example.",
+        "a.example.",
+        &[RecordType::SOA, RecordType::NS, RecordType::DNSKEY],
+    );
+    let mut answer = negative(
+        &w.example,
+        ResponseCode::NXDomain,
+        vec![vec![covering], vec![apex]],
+    );
+    answer.authorities.push(soa_record("example."));
+    assert!(matches!(
+        run(&v, &w.fetch, "nope.example.", RecordType::A, &answer),
+        Security::Bogus(_)
+    ));
+}

@@ -56,12 +56,16 @@ impl VerifiedSigs {
         self.entries.is_empty()
     }
 
-    fn digest(key: &Dnskey, signed: &[u8], signature: &[u8]) -> [u8; 32] {
+    /// The memo key: every part length-prefixed, so no two different
+    /// (key, signed bytes, signature) triples hash the same input (a key whose
+    /// RDATA ends with another key's signed bytes must not collide).
+    fn digest(zone: &Name, key: &Dnskey, signed: &[u8], signature: &[u8]) -> [u8; 32] {
         let mut context = ring::digest::Context::new(&ring::digest::SHA256);
-        context.update(&key.rdata);
-        context.update(&(signed.len() as u32).to_be_bytes());
-        context.update(signed);
-        context.update(signature);
+        let zone = super::names::canonical_wire(zone);
+        for part in [zone.as_slice(), &key.rdata, signed, signature] {
+            context.update(&(part.len() as u32).to_be_bytes());
+            context.update(part);
+        }
         let mut out = [0u8; 32];
         out.copy_from_slice(context.finish().as_ref());
         out
@@ -152,6 +156,14 @@ pub struct Verified {
     pub original_ttl: u32,
 }
 
+impl Verified {
+    /// How long what this signature proves may be kept: no longer than the
+    /// signature's original TTL nor past its expiration (RFC 4035 §5.3.3).
+    pub fn ttl_limit(&self) -> u32 {
+        self.original_ttl.min(self.expires_in)
+    }
+}
+
 /// Verifies `rrset` (same owner and type) with `sigs` made by `zone`'s `keys`.
 pub fn verify_rrset(
     rrset: &[&Record],
@@ -230,13 +242,10 @@ pub fn verify_rrset(
                 ));
                 break;
             };
-            let digest = VerifiedSigs::digest(key, signed, &sig.signature);
+            let digest = VerifiedSigs::digest(zone, key, signed, &sig.signature);
             let remembered = work.memo.entries.get(&digest).is_some();
             if !remembered && !work.take() {
-                return Err(Bogus::new(
-                    Ede::DnssecBogus,
-                    "validation work limit reached",
-                ));
+                return Err(Bogus::budget("validation work limit reached"));
             }
             let outcome = if remembered {
                 Ok(())
@@ -300,6 +309,24 @@ mod tests {
 
     /// RFC 4034 §3.1.5 and Unbound's skew: a signature a little past its
     /// expiration (within a tenth of its period, clamped) still counts.
+    /// The memo key keeps the parts apart: a key whose RDATA ends with the
+    /// bytes another triple would put after it hashes differently (a forged
+    /// RSA key extended with the victim's signed data must not hit the memo).
+    #[test]
+    fn memo_keys_cannot_be_shifted_between_parts() {
+        let zone = Name::root();
+        let short = Dnskey::from_rdata(&[1, 1, 3, 8, 1, 3, 0xAA]).unwrap();
+        let long = Dnskey::from_rdata(&[1, 1, 3, 8, 1, 3, 0xAA, 0, 0, 0, 2, 0xBB, 0xCC]).unwrap();
+        let a = VerifiedSigs::digest(&zone, &short, &[0xBB, 0xCC], &[0, 0, 0, 1, 0xDD]);
+        let b = VerifiedSigs::digest(&zone, &long, &[0, 0, 0, 1], &[0xDD]);
+        assert_ne!(a, b);
+        let other_zone = Name::from_ascii("example.").unwrap();
+        assert_ne!(
+            a,
+            VerifiedSigs::digest(&other_zone, &short, &[0xBB, 0xCC], &[0, 0, 0, 1, 0xDD])
+        );
+    }
+
     #[test]
     fn validity_period_uses_serial_arithmetic_and_skew() {
         let clock = |now| Clock {
