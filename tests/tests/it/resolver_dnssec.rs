@@ -154,6 +154,13 @@ async fn a_validating_unbound_forwarding_to_us_finds_everything_secure() {
     ours.stop().await;
 }
 
+/// Our resolver on `hierarchy`, validating (`module-config: "validator
+/// iterator"`) with the server: lines `anchor_lines` (anchors and any more).
+async fn validating(hierarchy: Hierarchy, anchor_lines: &str) -> TestResolver {
+    let extra = format!("  module-config: \"validator iterator\"\n{anchor_lines}");
+    TestResolver::start_with(hierarchy, &extra, "").await
+}
+
 /// Issue 15, RFC 4035 §5 and RFC 6840 §5.8: validating with the island's
 /// anchor, secure answers (positive, CNAME, MX, wildcard, NODATA, NXDOMAIN)
 /// carry AD for clients that set DO or AD, never for others; names under no
@@ -162,8 +169,8 @@ async fn a_validating_unbound_forwarding_to_us_finds_everything_secure() {
 async fn validating_with_a_trust_anchor_sets_ad_on_secure_answers() {
     let hierarchy = Hierarchy::start_unique().await.unwrap();
     let anchor = hierarchy.trust_anchor("signed.com.").unwrap().to_string();
-    let extra = format!("  module-config: \"validator iterator\"\n  trust-anchor: \"{anchor}\"\n  val-log-level: 1\n");
-    let ours = TestResolver::start_with(hierarchy, &extra, "").await;
+    let lines = format!("  trust-anchor: \"{anchor}\"\n  val-log-level: 1\n");
+    let ours = validating(hierarchy, &lines).await;
     let cases = [
         ("www.signed.com", "A", "NOERROR"),
         ("alias.signed.com", "A", "NOERROR"),
@@ -226,8 +233,7 @@ async fn a_broken_chain_is_servfail_with_an_extended_error_and_cd_gets_the_data(
     let digest = words.last_mut().unwrap();
     *digest = digest.chars().rev().collect();
     let wrong = words.join(" ");
-    let extra = format!("  module-config: \"validator iterator\"\n  trust-anchor: \"{wrong}\"\n");
-    let ours = TestResolver::start_with(hierarchy, &extra, "").await;
+    let ours = validating(hierarchy, &format!("  trust-anchor: \"{wrong}\"\n")).await;
     let r = ours
         .dig()
         .dnssec()
@@ -266,11 +272,8 @@ async fn auto_trust_anchor_file_validates_and_is_written_back() {
     let dir = crate::resolver_support::scratch_dir("autotrust");
     let file = dir.join("signed.com.key");
     std::fs::write(&file, format!("{anchor}\n")).unwrap();
-    let extra = format!(
-        "  module-config: \"validator iterator\"\n  auto-trust-anchor-file: \"{}\"\n",
-        file.display()
-    );
-    let ours = TestResolver::start_with(hierarchy, &extra, "").await;
+    let lines = format!("  auto-trust-anchor-file: \"{}\"\n", file.display());
+    let ours = validating(hierarchy, &lines).await;
     let r = ours
         .dig()
         .dnssec()
@@ -303,10 +306,10 @@ async fn auto_trust_anchor_file_validates_and_is_written_back() {
 async fn serve_expired_and_prefetch_keep_the_verdict() {
     let hierarchy = Hierarchy::start_unique().await.unwrap();
     let anchor = hierarchy.trust_anchor("signed.com.").unwrap().to_string();
-    let extra = format!(
-        "  module-config: \"validator iterator\"\n  trust-anchor: \"{anchor}\"\n  cache-max-ttl: 1\n  serve-expired: yes\n  serve-expired-client-timeout: 0\n  prefetch: yes\n"
+    let lines = format!(
+        "  trust-anchor: \"{anchor}\"\n  cache-max-ttl: 1\n  serve-expired: yes\n  serve-expired-client-timeout: 0\n  prefetch: yes\n"
     );
-    let ours = TestResolver::start_with(hierarchy, &extra, "").await;
+    let ours = validating(hierarchy, &lines).await;
     let first = ours
         .dig()
         .dnssec()
@@ -366,8 +369,7 @@ async fn serve_expired_and_prefetch_keep_the_verdict() {
 async fn delv_validates_our_answers_itself() {
     let hierarchy = Hierarchy::start_unique().await.unwrap();
     let anchor = hierarchy.trust_anchor("signed.com.").unwrap().to_string();
-    let extra = format!("  module-config: \"validator iterator\"\n  trust-anchor: \"{anchor}\"\n");
-    let ours = TestResolver::start_with(hierarchy, &extra, "").await;
+    let ours = validating(hierarchy, &format!("  trust-anchor: \"{anchor}\"\n")).await;
     // "signed.com. DS <tag> <alg> <digest type> <hex>" in delv's anchor syntax.
     let words: Vec<&str> = anchor.split_whitespace().collect();
     let [owner, .., tag, alg, digest_type, hex] = words.as_slice() else {
