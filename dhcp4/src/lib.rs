@@ -22,12 +22,14 @@
 #![deny(unsafe_code)]
 
 pub mod alloc;
+pub mod classify;
 pub mod config;
 pub mod error;
 pub mod lease;
 pub mod memfile;
 pub mod metrics;
 pub mod net;
+pub mod options;
 pub mod packet;
 pub mod run;
 pub mod server;

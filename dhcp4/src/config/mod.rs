@@ -10,6 +10,8 @@
 //! multi-threading, hooks) is a warning naming it, since an operator's Kea
 //! file has them and skipping them changes no answer.
 
+pub mod model;
+
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
