@@ -7,7 +7,7 @@
 //! finding a free address in a nearly full /16 looks at a few words, not at
 //! 65,536 addresses. Per-client lookups are hash maps.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::Ipv4Addr;
 
 /// Who a client is: its client identifier when it sent one (and the subnet
@@ -51,6 +51,8 @@ enum Holder {
 /// The free addresses of a range: a bit per address, a summary bit per word.
 #[derive(Debug, Clone)]
 struct FreeMap {
+    /// The pool's position in the subnet's configuration.
+    index: usize,
     first: u32,
     len: u32,
     words: Vec<u64>,
@@ -61,7 +63,7 @@ struct FreeMap {
 
 impl FreeMap {
     /// Every address of `first..=last` free.
-    fn new(first: u32, last: u32) -> FreeMap {
+    fn new(first: u32, last: u32, index: usize) -> FreeMap {
         let len = last - first + 1;
         let word_count = (len as usize).div_ceil(64);
         let mut words = vec![u64::MAX; word_count];
@@ -75,6 +77,7 @@ impl FreeMap {
             summary[w / 64] |= 1 << (w % 64);
         }
         FreeMap {
+            index,
             first,
             len,
             words,
@@ -144,14 +147,42 @@ impl FreeMap {
     }
 }
 
+/// What one client may take in a subnet: the pools its classes open to it
+/// (by pool index in the subnet's configuration) and its own reserved
+/// address there, if it has one.
+#[derive(Clone, Copy)]
+pub struct Access<'a> {
+    /// Whether the client may use pool `index` (Kea's pool `client-class`).
+    pub pool_allowed: &'a dyn Fn(usize) -> bool,
+    /// The address the client's host reservation names in this subnet.
+    pub reservation: Option<Ipv4Addr>,
+}
+
+impl Access<'_> {
+    /// Every pool open, no reservation.
+    pub const OPEN: Access<'static> = Access {
+        pool_allowed: &|_| true,
+        reservation: None,
+    };
+}
+
+impl std::fmt::Debug for Access<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Access")
+            .field("reservation", &self.reservation)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The allocation state of one subnet.
 #[derive(Debug, Clone)]
 pub struct SubnetAllocator {
     pools: Vec<FreeMap>,
     holders: HashMap<u32, Holder>,
     by_client: HashMap<ClientKey, u32>,
-    reservations: HashMap<ClientKey, u32>,
-    reserved: HashMap<u32, ClientKey>,
+    /// Addresses some host reservation names: never handed out from the
+    /// pools; who may have one is the server's business ([`Access`]).
+    reserved: HashSet<u32>,
     /// Where the next search for a free address starts (spreads allocations).
     cursor: u32,
     /// Holders that are leases and quarantines, kept as `holders` changes so
@@ -161,33 +192,33 @@ pub struct SubnetAllocator {
 }
 
 impl SubnetAllocator {
-    /// A subnet with these pools (inclusive ranges) and reservations (client →
-    /// address; a reserved address inside a pool is never handed to anyone else).
+    /// A subnet with these pools (inclusive ranges, in configuration order)
+    /// and reserved addresses (a reserved address inside a pool is never
+    /// handed to a client that does not hold the reservation).
     pub fn new(
         pools: &[(Ipv4Addr, Ipv4Addr)],
-        reservations: impl IntoIterator<Item = (ClientKey, Ipv4Addr)>,
+        reserved: impl IntoIterator<Item = Ipv4Addr>,
     ) -> SubnetAllocator {
         let pools: Vec<FreeMap> = pools
             .iter()
-            .filter(|(a, b)| u32::from(*a) <= u32::from(*b))
-            .map(|(a, b)| FreeMap::new(u32::from(*a), u32::from(*b)))
+            .enumerate()
+            .filter(|(_, (a, b))| u32::from(*a) <= u32::from(*b))
+            .map(|(index, (a, b))| FreeMap::new(u32::from(*a), u32::from(*b), index))
             .collect();
         let cursor = pools.first().map_or(0, |p| p.first);
         let mut allocator = SubnetAllocator {
             pools,
             holders: HashMap::new(),
             by_client: HashMap::new(),
-            reservations: HashMap::new(),
-            reserved: HashMap::new(),
+            reserved: HashSet::new(),
             cursor,
             leased: 0,
             declined: 0,
         };
-        for (client, addr) in reservations {
+        for addr in reserved {
             let a = u32::from(addr);
             allocator.mark(a, false);
-            allocator.reservations.insert(client.clone(), a);
-            allocator.reserved.insert(a, client);
+            allocator.reserved.insert(a);
         }
         allocator
     }
@@ -207,48 +238,95 @@ impl SubnetAllocator {
         self.pools.iter().map(|p| p.free).sum()
     }
 
-    /// The address to offer `client` at `now`, held for it until `hold_until`:
-    /// its reservation, else its current or previous address, else the address
-    /// it asked for when that is free, else the next free one.
-    pub fn offer(
+    /// Whether `addr` lies in a pool `access` opens (Kea's inAllowedPool).
+    pub fn in_allowed_pool(&self, addr: Ipv4Addr, access: &Access<'_>) -> bool {
+        let a = u32::from(addr);
+        self.pools
+            .iter()
+            .any(|p| p.contains(a) && (access.pool_allowed)(p.index))
+    }
+
+    /// Whether some host reservation names `addr`.
+    pub fn is_reserved(&self, addr: Ipv4Addr) -> bool {
+        self.reserved.contains(&u32::from(addr))
+    }
+
+    /// Whether `client` may have `addr` at `now` (free, its own, or its
+    /// reservation, in a pool it may use).
+    pub fn may_take(
+        &self,
+        client: &ClientKey,
+        addr: Ipv4Addr,
+        now: u64,
+        access: &Access<'_>,
+    ) -> bool {
+        self.usable_by(u32::from(addr), client, now, access).is_ok()
+    }
+
+    /// The address offered or leased to `client`, if any.
+    pub fn current(&self, client: &ClientKey) -> Option<Ipv4Addr> {
+        self.by_client.get(client).map(|&a| Ipv4Addr::from(a))
+    }
+
+    /// Holds `addr` for `client` until `hold_until` when it may have it at
+    /// `now` (its lease stays a lease; a longer hold stays).
+    pub fn offer_addr(
         &mut self,
         client: &ClientKey,
-        requested: Option<Ipv4Addr>,
+        addr: Ipv4Addr,
         now: u64,
         hold_until: u64,
-    ) -> Result<Ipv4Addr, AllocError> {
-        if let Some(&addr) = self.reservations.get(client) {
-            return Ok(Ipv4Addr::from(addr));
-        }
-        if let Some(&addr) = self.by_client.get(client) {
-            if let Some(Holder::Offer(_, until)) = self.holders.get(&addr) {
+        access: &Access<'_>,
+    ) -> Result<(), AllocError> {
+        let a = u32::from(addr);
+        self.usable_by(a, client, now, access)?;
+        match self.holders.get(&a) {
+            Some(Holder::Lease(owner, until)) if owner == client && *until > now => {}
+            Some(Holder::Offer(owner, until)) if owner == client => {
                 let until = (*until).max(hold_until);
-                self.put_holder(addr, Holder::Offer(client.clone(), until));
+                self.put_holder(a, Holder::Offer(client.clone(), until));
             }
-            return Ok(Ipv4Addr::from(addr));
+            _ => self.take_offer(a, client, hold_until),
         }
-        let wanted = requested
-            .map(u32::from)
-            .filter(|&a| self.usable_by(a, client, now).is_ok());
-        let addr = match wanted {
-            Some(addr) => addr,
-            None => self.next_free()?,
-        };
-        self.take(addr, Holder::Offer(client.clone(), hold_until), client);
+        Ok(())
+    }
+
+    /// Holds the next free address of the pools `access` opens for `client`
+    /// until `hold_until`.
+    pub fn offer_free(
+        &mut self,
+        client: &ClientKey,
+        hold_until: u64,
+        access: &Access<'_>,
+    ) -> Result<Ipv4Addr, AllocError> {
+        let addr = self.next_free(access)?;
+        self.take_offer(addr, client, hold_until);
         Ok(Ipv4Addr::from(addr))
     }
 
+    /// Holds `addr` as an offer, dropping an earlier offer of the client's.
+    fn take_offer(&mut self, addr: u32, client: &ClientKey, hold_until: u64) {
+        if let Some(&old) = self.by_client.get(client) {
+            if old != addr && matches!(self.holders.get(&old), Some(Holder::Offer(..))) {
+                self.free_addr(old);
+            }
+        }
+        self.take(addr, Holder::Offer(client.clone(), hold_until), client);
+    }
+
     /// Leases `addr` to `client` until `expire` (a REQUEST being ACKed): the
-    /// address must be its reservation, held for it, its lease, or free.
+    /// address must be its reservation, held for it, its lease, or free in
+    /// a pool it may use.
     pub fn commit(
         &mut self,
         client: &ClientKey,
         addr: Ipv4Addr,
         now: u64,
         expire: u64,
+        access: &Access<'_>,
     ) -> Result<(), AllocError> {
         let a = u32::from(addr);
-        self.usable_by(a, client, now)?;
+        self.usable_by(a, client, now, access)?;
         if let Some(&previous) = self.by_client.get(client) {
             if previous != a {
                 self.free_addr(previous);
@@ -277,16 +355,6 @@ impl SubnetAllocator {
         self.by_client.remove(client);
         self.put_holder(a, Holder::Declined(until));
         true
-    }
-
-    /// Whether any client has a reservation here.
-    pub fn has_reservations(&self) -> bool {
-        !self.reservations.is_empty()
-    }
-
-    /// Whether `client` has a reservation here.
-    pub fn is_reserved_for(&self, client: &ClientKey) -> bool {
-        self.reservations.contains_key(client)
     }
 
     /// The address leased (not merely offered) to `client`, if any.
@@ -358,16 +426,19 @@ impl SubnetAllocator {
     }
 
     /// Whether `client` may have `addr` at `now`.
-    fn usable_by(&self, addr: u32, client: &ClientKey, now: u64) -> Result<(), AllocError> {
+    fn usable_by(
+        &self,
+        addr: u32,
+        client: &ClientKey,
+        now: u64,
+        access: &Access<'_>,
+    ) -> Result<(), AllocError> {
         let ip = Ipv4Addr::from(addr);
-        if let Some(owner) = self.reserved.get(&addr) {
-            return if owner == client {
-                Ok(())
-            } else {
-                Err(AllocError::Taken(ip))
-            };
+        let own_reservation = access.reservation == Some(ip);
+        if self.reserved.contains(&addr) && !own_reservation {
+            return Err(AllocError::Taken(ip));
         }
-        if !self.pools.iter().any(|p| p.contains(addr)) {
+        if !own_reservation && !self.in_allowed_pool(ip, access) {
             return Err(AllocError::OutOfPool(ip));
         }
         match self.holders.get(&addr) {
@@ -384,9 +455,10 @@ impl SubnetAllocator {
         }
     }
 
-    /// The next free pool address from the cursor (addresses whose holder ran
-    /// out come back through [`SubnetAllocator::expire`]).
-    fn next_free(&mut self) -> Result<u32, AllocError> {
+    /// The next free address of the pools `access` opens, from the cursor
+    /// (addresses whose holder ran out come back through
+    /// [`SubnetAllocator::expire`]).
+    fn next_free(&mut self, access: &Access<'_>) -> Result<u32, AllocError> {
         let cursor = self.cursor;
         let count = self.pools.len();
         let start = self
@@ -395,7 +467,12 @@ impl SubnetAllocator {
             .position(|p| p.contains(cursor))
             .unwrap_or(0);
         for k in 0..count {
-            let pool = &self.pools[(start + k) % count];
+            let Some(pool) = self.pools.get((start + k) % count) else {
+                continue;
+            };
+            if !(access.pool_allowed)(pool.index) {
+                continue;
+            }
             let from = if k == 0 { cursor } else { pool.first };
             if let Some(addr) = pool.next_free(from) {
                 self.cursor = addr.wrapping_add(1);
@@ -452,7 +529,7 @@ impl SubnetAllocator {
                 self.by_client.remove(&client);
             }
         }
-        if !self.reserved.contains_key(&addr) {
+        if !self.reserved.contains(&addr) {
             self.mark(addr, true);
         }
     }
@@ -466,6 +543,24 @@ mod tests {
 
     fn ip(s: &str) -> Ipv4Addr {
         s.parse().unwrap()
+    }
+
+    /// The old one-call offer: the client's current address, else the one
+    /// it asks for, else the next free one.
+    fn offer(
+        s: &mut SubnetAllocator,
+        client: &ClientKey,
+        requested: Option<Ipv4Addr>,
+        now: u64,
+        hold: u64,
+    ) -> Result<Ipv4Addr, AllocError> {
+        let open = Access::OPEN;
+        for addr in [s.current(client), requested].into_iter().flatten() {
+            if s.offer_addr(client, addr, now, hold, &open).is_ok() {
+                return Ok(addr);
+            }
+        }
+        s.offer_free(client, hold, &open)
     }
 
     fn mac(n: u32) -> ClientKey {
@@ -487,10 +582,7 @@ mod tests {
 
     #[test]
     fn kept_counts_match_a_walk_of_the_holders_through_every_change() {
-        let mut s = SubnetAllocator::new(
-            &[(ip("10.0.0.10"), ip("10.0.0.40"))],
-            [(mac(99), ip("10.0.0.20"))],
-        );
+        let mut s = SubnetAllocator::new(&[(ip("10.0.0.10"), ip("10.0.0.40"))], [ip("10.0.0.20")]);
         let mut state = 0x2545_f491_u32;
         for step in 0..4000u64 {
             state ^= state << 13;
@@ -501,11 +593,11 @@ mod tests {
             let now = step / 10;
             match (state >> 4) % 7 {
                 0 | 1 => {
-                    let _ = s.offer(&client, Some(addr), now, now + 5);
+                    let _ = offer(&mut s, &client, Some(addr), now, now + 5);
                 }
                 2 => {
-                    if let Ok(offered) = s.offer(&client, None, now, now + 5) {
-                        let _ = s.commit(&client, offered, now, now + 30);
+                    if let Ok(offered) = offer(&mut s, &client, None, now, now + 5) {
+                        let _ = s.commit(&client, offered, now, now + 30, &Access::OPEN);
                     }
                 }
                 3 => {
@@ -529,7 +621,7 @@ mod tests {
 
     #[test]
     fn free_map_finds_the_next_free_address_and_wraps() {
-        let mut map = FreeMap::new(100, 100 + 199);
+        let mut map = FreeMap::new(100, 100 + 199, 0);
         for a in 100..=299 {
             map.set_free(a, false);
         }
@@ -545,28 +637,34 @@ mod tests {
     #[test]
     fn offers_hold_addresses_and_clients_keep_theirs() {
         let mut s = SubnetAllocator::new(&[(ip("10.0.0.10"), ip("10.0.0.12"))], []);
-        let a = s.offer(&mac(1), None, 0, 30).unwrap();
-        let b = s.offer(&mac(2), None, 0, 30).unwrap();
+        let a = offer(&mut s, &mac(1), None, 0, 30).unwrap();
+        let b = offer(&mut s, &mac(2), None, 0, 30).unwrap();
         assert_ne!(a, b, "an offered address is held");
         assert_eq!(
-            s.offer(&mac(1), None, 1, 31).unwrap(),
+            offer(&mut s, &mac(1), None, 1, 31).unwrap(),
             a,
             "same client, same offer"
         );
-        s.commit(&mac(1), a, 2, 3600).unwrap();
-        assert_eq!(s.commit(&mac(3), a, 2, 3600), Err(AllocError::Taken(a)));
+        s.commit(&mac(1), a, 2, 3600, &Access::OPEN).unwrap();
+        assert_eq!(
+            s.commit(&mac(3), a, 2, 3600, &Access::OPEN),
+            Err(AllocError::Taken(a))
+        );
         // While its lease lasts a client is offered its own address, whatever
         // it asks for.
-        assert_eq!(s.offer(&mac(1), Some(b), 10, 40).unwrap(), a);
-        let c = s.offer(&mac(3), None, 10, 40).unwrap();
+        assert_eq!(offer(&mut s, &mac(1), Some(b), 10, 40).unwrap(), a);
+        let c = offer(&mut s, &mac(3), None, 10, 40).unwrap();
         assert_eq!(s.free(), 0);
-        assert_eq!(s.offer(&mac(4), None, 10, 40), Err(AllocError::Exhausted));
+        assert_eq!(
+            offer(&mut s, &mac(4), None, 10, 40),
+            Err(AllocError::Exhausted)
+        );
         // Offers run out; a declined address stays out until its probation ends.
         assert!(s.decline(&mac(3), c, 1000));
         s.expire(100);
-        assert_eq!(s.offer(&mac(4), None, 100, 130).unwrap(), b);
+        assert_eq!(offer(&mut s, &mac(4), None, 100, 130).unwrap(), b);
         assert_eq!(
-            s.commit(&mac(5), c, 100, 200),
+            s.commit(&mac(5), c, 100, 200, &Access::OPEN),
             Err(AllocError::Quarantined(c))
         );
         assert_eq!(
@@ -574,8 +672,8 @@ mod tests {
             vec![a],
             "the lease is reclaimed, offers just end"
         );
-        let d = s.offer(&mac(4), None, 5000, 5030).unwrap();
-        s.commit(&mac(4), d, 5000, 8600).unwrap();
+        let d = offer(&mut s, &mac(4), None, 5000, 5030).unwrap();
+        s.commit(&mac(4), d, 5000, 8600, &Access::OPEN).unwrap();
         let free = s.free();
         assert!(!s.release(&mac(5), d), "only the holder releases");
         assert!(s.release(&mac(4), d));
@@ -585,21 +683,68 @@ mod tests {
     #[test]
     fn reserved_addresses_go_only_to_their_client() {
         let r = ip("10.0.0.11");
-        let mut s = SubnetAllocator::new(&[(ip("10.0.0.10"), ip("10.0.0.12"))], [(mac(9), r)]);
+        let mut s = SubnetAllocator::new(&[(ip("10.0.0.10"), ip("10.0.0.12"))], [r]);
         let mut given = Vec::new();
         for n in 1..=2 {
-            given.push(s.offer(&mac(n), None, 0, 30).unwrap());
+            given.push(offer(&mut s, &mac(n), None, 0, 30).unwrap());
         }
         assert!(!given.contains(&r));
-        assert_eq!(s.offer(&mac(3), Some(r), 0, 30), Err(AllocError::Exhausted));
-        assert_eq!(s.commit(&mac(3), r, 0, 30), Err(AllocError::Taken(r)));
-        assert_eq!(s.offer(&mac(9), None, 0, 30).unwrap(), r);
-        s.commit(&mac(9), r, 0, 3600).unwrap();
+        assert_eq!(
+            offer(&mut s, &mac(3), Some(r), 0, 30),
+            Err(AllocError::Exhausted)
+        );
+        assert_eq!(
+            s.commit(&mac(3), r, 0, 30, &Access::OPEN),
+            Err(AllocError::Taken(r))
+        );
+        let holder = Access {
+            pool_allowed: &|_| true,
+            reservation: Some(r),
+        };
+        s.offer_addr(&mac(9), r, 0, 30, &holder).unwrap();
+        s.commit(&mac(9), r, 0, 3600, &holder).unwrap();
         s.release(&mac(9), r);
         assert_eq!(
-            s.offer(&mac(4), None, 0, 30),
+            offer(&mut s, &mac(4), None, 0, 30),
             Err(AllocError::Exhausted),
             "still reserved"
+        );
+    }
+
+    #[test]
+    fn pools_a_client_may_not_use_give_it_nothing() {
+        let mut s = SubnetAllocator::new(
+            &[
+                (ip("10.0.0.10"), ip("10.0.0.10")),
+                (ip("10.0.0.20"), ip("10.0.0.21")),
+            ],
+            [],
+        );
+        let second_only = Access {
+            pool_allowed: &|index| index == 1,
+            reservation: None,
+        };
+        assert_eq!(
+            s.offer_free(&mac(1), 30, &second_only).unwrap(),
+            ip("10.0.0.20")
+        );
+        assert_eq!(
+            s.offer_addr(&mac(2), ip("10.0.0.10"), 0, 30, &second_only),
+            Err(AllocError::OutOfPool(ip("10.0.0.10")))
+        );
+        assert!(!s.in_allowed_pool(ip("10.0.0.10"), &second_only));
+        assert_eq!(
+            s.offer_free(&mac(2), 30, &second_only).unwrap(),
+            ip("10.0.0.21")
+        );
+        assert_eq!(
+            s.offer_free(&mac(3), 30, &second_only),
+            Err(AllocError::Exhausted),
+            "the open pool's address is not the client's"
+        );
+        assert_eq!(
+            s.offer_free(&mac(3), 30, &Access::OPEN).unwrap(),
+            ip("10.0.0.10")
         );
     }
 
@@ -609,16 +754,16 @@ mod tests {
         let total = s.free();
         assert_eq!(total, 65_534);
         for n in 0..total - 3 {
-            let offered = s.offer(&mac(n), None, 0, 30).unwrap();
-            s.commit(&mac(n), offered, 0, 3600).unwrap();
+            let offered = offer(&mut s, &mac(n), None, 0, 30).unwrap();
+            s.commit(&mac(n), offered, 0, 3600, &Access::OPEN).unwrap();
         }
         assert_eq!(s.free(), 3);
         let mut last = Vec::new();
         for n in 0..3 {
-            last.push(s.offer(&mac(1_000_000 + n), None, 0, 30).unwrap());
+            last.push(offer(&mut s, &mac(1_000_000 + n), None, 0, 30).unwrap());
         }
         assert_eq!(
-            s.offer(&mac(2_000_000), None, 0, 30),
+            offer(&mut s, &mac(2_000_000), None, 0, 30),
             Err(AllocError::Exhausted)
         );
         last.sort();

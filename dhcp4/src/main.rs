@@ -49,7 +49,7 @@ fn main() -> ExitCode {
         .config
         .clone()
         .unwrap_or_else(|| PathBuf::from("/etc/kea/kea-dhcp4.conf"));
-    let (config, warnings) = match dhcp4::config::load(&path) {
+    let (config, warnings) = match dhcp4::config::load_file(&path) {
         Ok(loaded) => loaded,
         Err(error) => {
             eprintln!("{error}");
@@ -65,7 +65,7 @@ fn main() -> ExitCode {
     }
     common::logging::init(args.common.log_format, "info");
     for warning in &warnings {
-        tracing::warn!(config = %path.display(), "{warning}");
+        tracing::warn!("{warning}");
     }
     let metrics_addr = args
         .common
@@ -82,6 +82,7 @@ fn main() -> ExitCode {
     common::exit::run_until_signal("dhcp4", 2, lameduck, move |readiness, shutdown| {
         dhcp4::run::run(
             config,
+            Some(path),
             bound,
             common::metrics::Registry::default(),
             readiness,

@@ -12,11 +12,14 @@ use std::net::Ipv4Addr;
 const BOOT_REPLY: u8 = 2;
 /// Offset of the magic cookie.
 const COOKIE: usize = 236;
+/// Offset and size of `sname`.
+const SNAME: usize = 44;
+const SNAME_LEN: usize = 64;
+/// Offset and size of `file`.
+const FILE: usize = 108;
+const FILE_LEN: usize = 128;
 /// RFC 2131's magic cookie.
 const MAGIC: [u8; 4] = [99, 130, 83, 99];
-/// BOOTP's minimum message size; shorter replies are padded (some relays and
-/// old clients drop shorter ones).
-const MIN_LEN: usize = 300;
 
 /// The fixed fields of a reply.
 #[derive(Debug, Clone, Copy)]
@@ -25,6 +28,8 @@ pub struct Header<'a> {
     pub htype: u8,
     /// Hardware address length, copied from the request.
     pub hlen: u8,
+    /// Relay hops, copied from the request.
+    pub hops: u8,
     /// Transaction id, copied from the request.
     pub xid: u32,
     /// Flags (the broadcast bit), copied from the request.
@@ -33,10 +38,16 @@ pub struct Header<'a> {
     pub ciaddr: Ipv4Addr,
     /// The address given to the client.
     pub yiaddr: Ipv4Addr,
+    /// The next server (PXE's TFTP server).
+    pub siaddr: Ipv4Addr,
     /// The relay's address, copied from the request.
     pub giaddr: Ipv4Addr,
     /// The client's hardware address (up to 16 bytes).
     pub chaddr: &'a [u8],
+    /// The server host name (up to 64 bytes; longer is cut).
+    pub sname: &'a [u8],
+    /// The boot file name (up to 128 bytes; longer is cut).
+    pub file: &'a [u8],
 }
 
 /// A reply under construction.
@@ -53,13 +64,19 @@ impl ReplyWriter {
         bytes[0] = BOOT_REPLY;
         bytes[1] = header.htype;
         bytes[2] = header.hlen;
+        bytes[3] = header.hops;
         bytes[4..8].copy_from_slice(&header.xid.to_be_bytes());
         bytes[10..12].copy_from_slice(&header.flags.to_be_bytes());
         bytes[12..16].copy_from_slice(&header.ciaddr.octets());
         bytes[16..20].copy_from_slice(&header.yiaddr.octets());
+        bytes[20..24].copy_from_slice(&header.siaddr.octets());
         bytes[24..28].copy_from_slice(&header.giaddr.octets());
         let chaddr = &header.chaddr[..header.chaddr.len().min(16)];
         bytes[28..28 + chaddr.len()].copy_from_slice(chaddr);
+        let sname = &header.sname[..header.sname.len().min(SNAME_LEN)];
+        bytes[SNAME..SNAME + sname.len()].copy_from_slice(sname);
+        let file = &header.file[..header.file.len().min(FILE_LEN)];
+        bytes[FILE..FILE + file.len()].copy_from_slice(file);
         bytes.extend_from_slice(&MAGIC);
         ReplyWriter { bytes }
     }
@@ -85,12 +102,10 @@ impl ReplyWriter {
         self.bytes.extend_from_slice(tlv);
     }
 
-    /// Ends the options and pads to BOOTP's minimum size.
+    /// Ends the options. No padding: Kea 2.2's Pkt4::pack sends the END
+    /// option last and nothing after it.
     pub fn finish(mut self) -> Vec<u8> {
         self.bytes.push(255);
-        if self.bytes.len() < MIN_LEN {
-            self.bytes.resize(MIN_LEN, 0);
-        }
         self.bytes
     }
 }
@@ -108,23 +123,30 @@ mod tests {
         let mut reply = ReplyWriter::new(&Header {
             htype: 1,
             hlen: 6,
+            hops: 1,
             xid: 0xdead_beef,
             flags: 0x8000,
             ciaddr: Ipv4Addr::UNSPECIFIED,
             yiaddr: Ipv4Addr::new(192, 168, 1, 100),
+            siaddr: Ipv4Addr::new(10, 0, 0, 9),
             giaddr: Ipv4Addr::new(10, 0, 0, 1),
             chaddr: &mac,
+            sname: b"tftp",
+            file: b"pxelinux.0",
         });
         reply.option(53, &[2]);
         reply.option(54, &[192, 168, 1, 1]);
         let long: Vec<u8> = (0..300u32).map(|i| (i % 250) as u8).collect();
         reply.option(224, &long);
         let bytes = reply.finish();
-        assert!(bytes.len() >= MIN_LEN);
+        assert_eq!(bytes.last(), Some(&255), "END last, no padding");
+        assert_eq!(&bytes[FILE..FILE + 10], b"pxelinux.0");
         let message = crate::packet::decode(&bytes).unwrap();
         assert_eq!(message.xid(), 0xdead_beef);
         assert_eq!(message.yiaddr(), Ipv4Addr::new(192, 168, 1, 100));
         assert_eq!(message.giaddr(), Ipv4Addr::new(10, 0, 0, 1));
+        assert_eq!(message.siaddr(), Ipv4Addr::new(10, 0, 0, 9));
+        assert_eq!(message.hops(), 1);
         assert_eq!(message.chaddr(), &mac);
         assert!(message.flags().broadcast());
         assert_eq!(message.opts().msg_type(), Some(MessageType::Offer));

@@ -11,6 +11,9 @@
 //! file has them and skipping them changes no answer.
 
 pub mod model;
+mod shim;
+
+pub use shim::{load_file, load_str};
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;

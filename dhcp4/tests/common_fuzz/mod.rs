@@ -17,7 +17,7 @@ use std::net::Ipv4Addr;
 use std::path::Path;
 use std::sync::OnceLock;
 
-use dhcp4::config::Config;
+use dhcp4::config::model::Config;
 use dhcp4::packet;
 use dhcp4::server::{Destination, Interface, Outcome, Received, Server};
 use dhcproto::v4::{DhcpOption, Message, MessageType, Opcode, OptionCode};
@@ -62,7 +62,7 @@ const START: u64 = 1_700_000_000;
 fn config() -> &'static Config {
     static PARSED: OnceLock<Config> = OnceLock::new();
     PARSED.get_or_init(
-        || match dhcp4::config::parse(CONFIG, Path::new("fuzz.json")) {
+        || match dhcp4::config::load_str(CONFIG, Path::new("fuzz.json")) {
             Ok((config, _)) => config,
             Err(error) => panic!("the harness's configuration does not parse: {error}"),
         },
@@ -149,24 +149,42 @@ fn check(request: Option<&Message>, via: &Interface, outcome: &Outcome) {
         Ok(message) => message,
         Err(error) => panic!("the reply does not decode: {error}: {:02x?}", reply.bytes),
     };
-    assert!(reply.bytes.len() >= 300, "shorter than BOOTP's minimum");
+    assert_eq!(
+        reply.bytes.last(),
+        Some(&255),
+        "END last, unpadded as Kea's"
+    );
     assert_eq!(message.opcode(), Opcode::BootReply);
     assert_eq!(message.xid(), request.xid());
     assert_eq!(message.hlen(), request.hlen());
     assert_eq!(message.chaddr(), request.chaddr());
-    assert_eq!(message.giaddr(), request.giaddr());
+    // Kea answers an INFORM with ciaddr, or one not relayed, straight to
+    // the client, without the relay's address and option 82.
+    let direct = request.opts().msg_type() == Some(MessageType::Inform)
+        && (!request.ciaddr().is_unspecified() || request.giaddr().is_unspecified());
+    let giaddr = if direct {
+        Ipv4Addr::UNSPECIFIED
+    } else {
+        request.giaddr()
+    };
+    assert_eq!(message.giaddr(), giaddr);
     assert_eq!(message.opts().msg_type(), Some(reply.kind));
     assert_eq!(
         message.opts().get(OptionCode::ServerIdentifier),
         Some(&DhcpOption::ServerIdentifier(server_id))
     );
+    // Kea echoes option 82 when it carries anything.
+    let relay = request
+        .opts()
+        .get(OptionCode::RelayAgentInformation)
+        .filter(|o| !direct && !matches!(o, DhcpOption::Unknown(raw) if raw.data().is_empty()));
     assert_eq!(
         message.opts().get(OptionCode::RelayAgentInformation),
-        request.opts().get(OptionCode::RelayAgentInformation),
+        relay,
         "option 82 is echoed as it came"
     );
-    if !request.giaddr().is_unspecified() {
-        assert_eq!(reply.to, Destination::Relay(request.giaddr()));
+    if !giaddr.is_unspecified() {
+        assert_eq!(reply.to, Destination::Relay(giaddr));
     }
     let yiaddr = message.yiaddr();
     match (reply.kind, outcome.received) {

@@ -1,0 +1,659 @@
+//! The DHCPv4 protocol (RFC 2131/2132) as Kea 2.2 serves it: one request in,
+//! at most one reply and the lease changes to make durable out. No sockets
+//! and no clock here, so every state of the exchange is tested with plain
+//! packets.
+//!
+//! The caller writes [`Outcome::changes`] to the lease file and only then
+//! sends [`Outcome::reply`]: an ACK never leaves before its lease is on disk.
+//!
+//! Module map: [`classes`] (client classification), [`select`] (subnet
+//! selection and shared networks), [`hosts`] (reservation lookup),
+//! [`exchange`] (DISCOVER, REQUEST, RELEASE, DECLINE, INFORM), [`reply`]
+//! (reply assembly), [`lifetime`] (valid lifetime, T1/T2).
+
+mod classes;
+mod exchange;
+mod hosts;
+mod lifetime;
+mod reply;
+mod request;
+mod select;
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod tests_kea;
+
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+
+use dhcproto::v4::MessageType;
+
+use crate::alloc::{ClientKey, SubnetAllocator};
+use crate::classify::{Packet, PacketMeta};
+use crate::config::model::{Config, Reservation};
+use crate::lease::{Lease, LeaseState};
+use crate::packet;
+
+use classes::{ClassSet, ClassTable, Classifier, DROP, KNOWN, UNKNOWN};
+use hosts::HostIndex;
+use request::Request;
+
+/// Seconds an offered address is held for its client (Kea 2.2 holds none;
+/// without a hold two clients in a burst can be offered the same address).
+pub const OFFER_HOLD_SECS: u64 = 10;
+
+/// Option codes used here.
+mod code {
+    pub const SUBNET_MASK: u8 = 1;
+    pub const ROUTERS: u8 = 3;
+    pub const DNS_SERVERS: u8 = 6;
+    pub const HOST_NAME: u8 = 12;
+    pub const DOMAIN_NAME: u8 = 15;
+    pub const LEASE_TIME: u8 = 51;
+    pub const MESSAGE_TYPE: u8 = 53;
+    pub const SERVER_ID: u8 = 54;
+    pub const RENEWAL_TIME: u8 = 58;
+    pub const REBINDING_TIME: u8 = 59;
+    pub const CLIENT_ID: u8 = 61;
+    pub const RELAY_AGENT: u8 = 82;
+    pub const SUBNET_SELECTION: u8 = 118;
+    pub const VIVSO: u8 = 125;
+}
+
+/// The interface a request came in on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Interface {
+    /// Its name (`eth0`).
+    pub name: String,
+    /// Its IPv4 address, when it has one.
+    pub addr: Option<Ipv4Addr>,
+}
+
+/// Where a reply goes (RFC 2131 §4.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Destination {
+    /// To the relay agent at `giaddr`, server port 67.
+    Relay(Ipv4Addr),
+    /// To the client's own address (`ciaddr`), port 68.
+    Unicast(Ipv4Addr),
+    /// To 255.255.255.255:68 on the receiving interface.
+    Broadcast,
+    /// To a client without an address yet: its hardware address and the
+    /// offered address, port 68 (needs a packet socket; broadcast otherwise).
+    Hardware {
+        /// The offered address.
+        addr: Ipv4Addr,
+        /// The client's Ethernet address.
+        mac: [u8; 6],
+    },
+}
+
+/// A reply ready to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    /// The encoded message.
+    pub bytes: Vec<u8>,
+    /// Where it goes.
+    pub to: Destination,
+    /// OFFER, ACK or NAK.
+    pub kind: MessageType,
+}
+
+/// What came in, named as Kea's statistics name it (`pkt4-*-received`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Received {
+    /// DHCPDISCOVER.
+    Discover,
+    /// DHCPREQUEST.
+    Request,
+    /// DHCPRELEASE.
+    Release,
+    /// DHCPDECLINE.
+    Decline,
+    /// DHCPINFORM.
+    Inform,
+    /// A DHCP message type a server does not take (OFFER, ACK from a client…).
+    Unknown,
+    /// Not a DHCP message we can decode.
+    ParseFailed,
+    /// Decoded, but dropped (no subnet, BOOTP, a reply opcode…).
+    Drop,
+}
+
+impl Received {
+    /// kea-exporter's `operation` label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Received::Discover => "discover",
+            Received::Request => "request",
+            Received::Release => "release",
+            Received::Decline => "decline",
+            Received::Inform => "inform",
+            Received::Unknown => "unknown",
+            Received::ParseFailed => "parse-failed",
+            Received::Drop => "drop",
+        }
+    }
+}
+
+/// The result of one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// What the request was.
+    pub received: Received,
+    /// The reply, if one is due.
+    pub reply: Option<Reply>,
+    /// Lease file entries to make durable before the reply is sent.
+    pub changes: Vec<Lease>,
+    /// The subnet that could not allocate (pools exhausted), for the metrics.
+    pub allocation_failed: Option<u32>,
+}
+
+impl Outcome {
+    fn silent(received: Received) -> Outcome {
+        Outcome {
+            received,
+            reply: None,
+            changes: Vec::new(),
+            allocation_failed: None,
+        }
+    }
+}
+
+/// Per-subnet figures for the metrics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubnetStats {
+    /// The subnet id.
+    pub id: u32,
+    /// The subnet as `ADDRESS/LENGTH`.
+    pub prefix: String,
+    /// Addresses in its pools.
+    pub total: u64,
+    /// Addresses leased.
+    pub assigned: u32,
+    /// Addresses declined and in quarantine.
+    pub declined: u32,
+}
+
+/// What [`Server::restore`] did with the lease file's leases.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Restored {
+    /// Leases in force again.
+    pub active: usize,
+    /// Declined addresses back in quarantine.
+    pub declined: usize,
+    /// Expired leases kept for their clients' return.
+    pub expired: usize,
+    /// Leases that no longer fit the configuration, with why.
+    pub skipped: Vec<(Ipv4Addr, String)>,
+}
+
+/// One subnet: where its configuration is and its allocation state.
+#[derive(Debug)]
+struct SubnetState {
+    /// Its position in `Config::subnets`.
+    cfg: usize,
+    id: u32,
+    network: u32,
+    mask: u32,
+    /// Its shared network (index in `Server::networks`).
+    shared: Option<usize>,
+    /// Its `client-class` and its network's, as class indices.
+    guard: Option<u16>,
+    network_guard: Option<u16>,
+    /// Each pool's `client-class`.
+    pool_guards: Vec<Option<u16>>,
+    /// Its `require-client-classes`, and each pool's.
+    required: Vec<u16>,
+    pool_required: Vec<Vec<u16>>,
+    hosts: HostIndex,
+    /// Option 54 from the configuration (behind a Service, the address
+    /// clients can reach), else the receiving interface's address.
+    server_id: Option<Ipv4Addr>,
+    alloc: SubnetAllocator,
+}
+
+impl SubnetState {
+    fn contains(&self, addr: Ipv4Addr) -> bool {
+        u32::from(addr) & self.mask == self.network
+    }
+}
+
+/// One shared network: its subnets in Kea's order (by id).
+#[derive(Debug)]
+struct NetworkState {
+    members: Vec<usize>,
+    required: Vec<u16>,
+    /// The subnet that last gave out a free address (Kea's
+    /// getPreferredSubnet starts there).
+    last_allocated: Option<usize>,
+}
+
+/// A subnet's figures for the metrics.
+fn subnet_stats(config: &Config, subnet: &SubnetState) -> SubnetStats {
+    let (assigned, declined) = subnet.alloc.counts();
+    let (network, prefix_len) = config
+        .subnets
+        .get(subnet.cfg)
+        .map_or((Ipv4Addr::UNSPECIFIED, 0), |s| (s.network, s.prefix_len));
+    SubnetStats {
+        id: subnet.id,
+        prefix: format!("{network}/{prefix_len}"),
+        total: subnet.alloc.total(),
+        assigned,
+        declined,
+    }
+}
+
+/// The DHCPv4 server's state: configuration, allocations, leases.
+#[derive(Debug)]
+pub struct Server {
+    config: Config,
+    classes: ClassTable,
+    /// Sorted by subnet id (Kea's order for selection and shared networks).
+    subnets: Vec<SubnetState>,
+    networks: Vec<NetworkState>,
+    global_hosts: HostIndex,
+    /// The latest entry per address: leases, declines, reclaimed leases
+    /// kept for their clients' return. What compaction writes.
+    leases: HashMap<Ipv4Addr, Lease>,
+    /// Reclaimed leases' addresses by client, per subnet id: a returning
+    /// client gets its old address back when it is still free.
+    previous: HashMap<(u32, ClientKey), Ipv4Addr>,
+    /// The classes of the packet being handled (buffers kept between packets).
+    scratch: ClassSet,
+}
+
+impl Server {
+    /// A server for `config` with no leases yet.
+    pub fn new(config: &Config) -> Server {
+        let classes = ClassTable::new(config);
+        let guard = |name: &Option<String>| name.as_deref().and_then(|n| classes.index(n));
+        let global_server_id = server_id_option(&config.options);
+        let mut order: Vec<usize> = (0..config.subnets.len()).collect();
+        order.sort_by_key(|&i| config.subnets.get(i).map_or(0, |s| s.id));
+        let mut subnets = Vec::with_capacity(order.len());
+        for cfg in order {
+            let Some(subnet) = config.subnets.get(cfg) else {
+                continue;
+            };
+            let network = subnet
+                .shared_network
+                .and_then(|n| config.shared_networks.get(n));
+            let mask = prefix_mask(subnet.prefix_len);
+            let pools: Vec<(Ipv4Addr, Ipv4Addr)> =
+                subnet.pools.iter().map(|p| (p.first, p.last)).collect();
+            let reserved = subnet.reservations.iter().filter_map(|r| r.ip_address);
+            subnets.push(SubnetState {
+                cfg,
+                id: subnet.id,
+                network: u32::from(subnet.network) & mask,
+                mask,
+                shared: network.and(subnet.shared_network),
+                guard: guard(&subnet.client_class),
+                network_guard: network.and_then(|n| guard(&n.client_class)),
+                pool_guards: subnet
+                    .pools
+                    .iter()
+                    .map(|p| guard(&p.client_class))
+                    .collect(),
+                required: classes.indices(&subnet.require_client_classes),
+                pool_required: subnet
+                    .pools
+                    .iter()
+                    .map(|p| classes.indices(&p.require_client_classes))
+                    .collect(),
+                hosts: HostIndex::new(&subnet.reservations),
+                server_id: server_id_option(&subnet.options)
+                    .or_else(|| network.and_then(|n| server_id_option(&n.options)))
+                    .or(global_server_id),
+                alloc: SubnetAllocator::new(&pools, reserved),
+            });
+        }
+        let networks = config
+            .shared_networks
+            .iter()
+            .enumerate()
+            .map(|(n, network)| NetworkState {
+                members: (0..subnets.len())
+                    .filter(|&s| subnets.get(s).is_some_and(|s| s.shared == Some(n)))
+                    .collect(),
+                required: classes.indices(&network.require_client_classes),
+                last_allocated: None,
+            })
+            .collect();
+        Server {
+            global_hosts: HostIndex::new(&config.reservations),
+            config: config.clone(),
+            classes,
+            subnets,
+            networks,
+            leases: HashMap::new(),
+            previous: HashMap::new(),
+            scratch: ClassSet::default(),
+        }
+    }
+
+    /// Serves `config` from now on, keeping every lease: each is taken back
+    /// into the new subnets as [`Server::restore`] takes the lease file's
+    /// (a lease whose subnet is gone is dropped and reported).
+    pub fn reconfigure(&mut self, config: &Config, now: u64) -> Restored {
+        let leases: Vec<Lease> = self.leases.drain().map(|(_, l)| l).collect();
+        *self = Server::new(config);
+        self.restore(leases, now)
+    }
+
+    /// The configuration being served.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Who the client is in subnet `s`: its client id under
+    /// match-client-id, else its hardware address.
+    fn key(&self, s: usize, client_id: Option<&[u8]>, hwaddr: &[u8]) -> ClientKey {
+        let match_client_id = self
+            .subnets
+            .get(s)
+            .and_then(|s| self.config.subnets.get(s.cfg))
+            .is_some_and(|c| c.match_client_id);
+        match client_id {
+            Some(id) if match_client_id => ClientKey::ClientId(id.to_vec()),
+            _ => ClientKey::HwAddr(hwaddr.to_vec()),
+        }
+    }
+
+    /// Takes back the leases read from the lease file at `now`.
+    pub fn restore(&mut self, leases: impl IntoIterator<Item = Lease>, now: u64) -> Restored {
+        let mut restored = Restored::default();
+        for lease in leases {
+            let Some(index) = self
+                .subnets
+                .iter()
+                .position(|s| s.id == lease.subnet_id && s.contains(lease.address))
+                .or_else(|| self.subnets.iter().position(|s| s.contains(lease.address)))
+            else {
+                restored
+                    .skipped
+                    .push((lease.address, "no configured subnet holds it".into()));
+                continue;
+            };
+            let key = self.key(index, lease.client_id.as_deref(), &lease.hwaddr);
+            let Some(subnet) = self.subnets.get_mut(index) else {
+                continue;
+            };
+            match lease.state {
+                LeaseState::Declined if !lease.expired_at(now) => {
+                    subnet.alloc.quarantine(lease.address, lease.expire);
+                    restored.declined += 1;
+                }
+                LeaseState::Default if !lease.expired_at(now) => {
+                    // A lease is the client's whatever pool or reservation
+                    // it came from.
+                    let access = crate::alloc::Access {
+                        pool_allowed: &|_| true,
+                        reservation: Some(lease.address),
+                    };
+                    let committed =
+                        subnet
+                            .alloc
+                            .commit(&key, lease.address, now, lease.expire, &access);
+                    if let Err(error) = committed {
+                        restored.skipped.push((lease.address, error.to_string()));
+                        continue;
+                    }
+                    restored.active += 1;
+                }
+                LeaseState::Declined => continue,
+                LeaseState::Default | LeaseState::ExpiredReclaimed => {
+                    if lease.expire + u64::from(self.config.hold_reclaimed_time) <= now {
+                        continue;
+                    }
+                    self.previous.insert((subnet.id, key), lease.address);
+                    restored.expired += 1;
+                }
+            }
+            let mut lease = lease;
+            if lease.state == LeaseState::Default && lease.expired_at(now) {
+                lease.state = LeaseState::ExpiredReclaimed;
+            }
+            self.leases.insert(lease.address, lease);
+        }
+        restored
+    }
+
+    /// Every entry a compacted lease file keeps.
+    pub fn entries(&self) -> impl Iterator<Item = &Lease> {
+        self.leases.values()
+    }
+
+    /// The entry for `addr`, if any.
+    pub fn lease(&self, addr: Ipv4Addr) -> Option<&Lease> {
+        self.leases.get(&addr)
+    }
+
+    /// Per-subnet figures.
+    pub fn stats(&self) -> Vec<SubnetStats> {
+        self.subnets
+            .iter()
+            .map(|s| subnet_stats(&self.config, s))
+            .collect()
+    }
+
+    /// The figures of subnet `id` alone (cheap: no pool walk).
+    pub fn subnet_stats(&self, id: u32) -> Option<SubnetStats> {
+        self.subnets
+            .iter()
+            .find(|s| s.id == id)
+            .map(|s| subnet_stats(&self.config, s))
+    }
+
+    /// Reclaims what ran out by `now` (Kea's expired-leases-processing):
+    /// expired leases become "expired-reclaimed" (kept `hold-reclaimed-time`
+    /// for their clients' return), quarantines end. Returns the entries to
+    /// append to the lease file.
+    pub fn reclaim(&mut self, now: u64) -> Vec<Lease> {
+        let mut changes = Vec::new();
+        for index in 0..self.subnets.len() {
+            let Some(subnet) = self.subnets.get_mut(index) else {
+                continue;
+            };
+            let id = subnet.id;
+            for addr in subnet.alloc.expire(now) {
+                let Some(lease) = self.leases.get_mut(&addr) else {
+                    continue;
+                };
+                if lease.state == LeaseState::Default && lease.expired_at(now) {
+                    lease.state = LeaseState::ExpiredReclaimed;
+                    changes.push(lease.clone());
+                }
+            }
+            for lease in changes.iter().filter(|l| l.subnet_id == id) {
+                let key = self.key(index, lease.client_id.as_deref(), &lease.hwaddr);
+                self.previous.insert((id, key), lease.address);
+            }
+        }
+        let hold = u64::from(self.config.hold_reclaimed_time);
+        let mut gone = Vec::new();
+        self.leases.retain(|_, lease| {
+            let keep = match lease.state {
+                LeaseState::Default => true,
+                LeaseState::Declined => !lease.expired_at(now),
+                LeaseState::ExpiredReclaimed => lease.expire + hold > now,
+            };
+            if !keep {
+                gone.push(lease.clone());
+            }
+            keep
+        });
+        for mut lease in gone {
+            if lease.state == LeaseState::Declined {
+                lease.valid_lifetime = 0;
+                changes.push(lease);
+            }
+        }
+        self.previous.retain(|_, addr| {
+            self.leases
+                .get(addr)
+                .is_some_and(|l| l.state == LeaseState::ExpiredReclaimed)
+        });
+        changes
+    }
+
+    /// Handles one datagram that came in on `via` at Unix time `now`.
+    pub fn handle(&mut self, bytes: &[u8], via: &Interface, now: u64) -> Outcome {
+        self.handle_from(bytes, via, Ipv4Addr::UNSPECIFIED, now)
+    }
+
+    /// Handles one datagram from `source` that came in on `via` at `now`
+    /// (`source` is what `pkt.src` means to classification tests).
+    pub fn handle_from(
+        &mut self,
+        bytes: &[u8],
+        via: &Interface,
+        source: Ipv4Addr,
+        now: u64,
+    ) -> Outcome {
+        let Ok(message) = packet::decode(bytes) else {
+            return Outcome::silent(Received::ParseFailed);
+        };
+        let Some(request) = Request::read(&message) else {
+            return Outcome::silent(Received::Drop);
+        };
+        let received = match request.kind {
+            MessageType::Discover => Received::Discover,
+            MessageType::Request => Received::Request,
+            MessageType::Release => Received::Release,
+            MessageType::Decline => Received::Decline,
+            MessageType::Inform => Received::Inform,
+            _ => return Outcome::silent(Received::Unknown),
+        };
+        let meta = PacketMeta {
+            iface: &via.name,
+            src: source,
+            dst: via.addr.unwrap_or(Ipv4Addr::UNSPECIFIED),
+        };
+        let packet = Packet::new(bytes, meta);
+        let mut set = std::mem::take(&mut self.scratch);
+        let mut outcome = self.serve(&request, &packet, via, &mut set, now);
+        self.scratch = set;
+        if outcome.received != Received::Drop {
+            outcome.received = received;
+        }
+        outcome
+    }
+
+    /// Classifies, selects a subnet, finds the client's hosts and hands the
+    /// request to its message type (Kea's processPacket and Dhcpv4Exchange).
+    fn serve(
+        &mut self,
+        request: &Request<'_>,
+        packet: &Packet<'_>,
+        via: &Interface,
+        set: &mut ClassSet,
+        now: u64,
+    ) -> Outcome {
+        let classifier = Classifier {
+            config: &self.config,
+            table: &self.classes,
+        };
+        classifier.first_pass(set, packet, request.vendor_class);
+        if set.contains(DROP) {
+            return Outcome::silent(Received::Drop);
+        }
+        let Some(selected) = self.select_subnet(request, via, set) else {
+            return Outcome::silent(Received::Drop);
+        };
+        let Some(server_id) = self
+            .subnets
+            .get(selected)
+            .and_then(|s| s.server_id)
+            .or(via.addr)
+        else {
+            return Outcome::silent(Received::Drop);
+        };
+        match request.kind {
+            MessageType::Release => return self.release(selected, request, server_id),
+            MessageType::Decline => return self.decline(selected, request, server_id, now),
+            _ => {}
+        }
+        let hosts = self.find_hosts(selected, request, set);
+        let classifier = Classifier {
+            config: &self.config,
+            table: &self.classes,
+        };
+        let global_classes = hosts
+            .global
+            .and_then(|g| self.config.reservations.get(g))
+            .is_some_and(|r| !r.client_classes.is_empty());
+        let current = self.current_host(selected, &hosts);
+        let shared = self.subnets.get(selected).and_then(|s| s.shared).is_some();
+        if global_classes || (!shared && current.is_some_and(|r| !r.client_classes.is_empty())) {
+            let classes = current.map_or(&[][..], |r| &r.client_classes[..]);
+            classifier.reserved(set, packet, classes, true);
+        }
+        set.insert(if hosts.is_empty() { UNKNOWN } else { KNOWN });
+        classifier.evaluate(set, packet, true);
+        if set.contains(DROP) {
+            return Outcome::silent(Received::Drop);
+        }
+        let mut cx = exchange::Exchange {
+            request,
+            packet,
+            set,
+            hosts: &hosts,
+            selected,
+            server_id,
+            now,
+        };
+        match request.kind {
+            MessageType::Discover => self.discover(&mut cx),
+            MessageType::Request => self.request(&mut cx),
+            _ => self.inform(&mut cx),
+        }
+    }
+
+    /// The reservation Kea calls the current host for subnet `s`: the
+    /// subnet's own (when it looks in the subnet), else the global one
+    /// (when it looks globally).
+    fn current_host(&self, s: usize, hosts: &hosts::Found) -> Option<&Reservation> {
+        let subnet = self.subnets.get(s)?;
+        let modes = self.config.subnets.get(subnet.cfg)?.reservation_modes;
+        if modes.in_subnet {
+            if let Some(r) = hosts.in_subnet(s) {
+                return self.config.subnets.get(subnet.cfg)?.reservations.get(r);
+            }
+        }
+        if modes.global {
+            return self.config.reservations.get(hosts.global?);
+        }
+        None
+    }
+
+    /// Whether the current host of subnet `s` is a global reservation.
+    fn current_host_is_global(&self, s: usize, hosts: &hosts::Found) -> bool {
+        let in_subnet = self
+            .subnets
+            .get(s)
+            .and_then(|sub| self.config.subnets.get(sub.cfg))
+            .is_some_and(|c| c.reservation_modes.in_subnet)
+            && hosts.in_subnet(s).is_some();
+        !in_subnet && self.current_host(s, hosts).is_some()
+    }
+}
+
+/// The configured option 54 among `options`, if any.
+fn server_id_option(options: &[crate::options::ConfiguredOption]) -> Option<Ipv4Addr> {
+    options
+        .iter()
+        .find(|o| o.code == code::SERVER_ID && !o.never_send)
+        .and_then(|o| <[u8; 4]>::try_from(o.data.get(..4)?).ok())
+        .map(Ipv4Addr::from)
+}
+
+/// The netmask of a prefix length.
+fn prefix_mask(len: u8) -> u32 {
+    match len {
+        0 => 0,
+        len => u32::MAX << (32 - u32::from(len.min(32))),
+    }
+}

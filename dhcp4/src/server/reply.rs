@@ -1,0 +1,522 @@
+//! Reply assembly as Kea 2.2's Dhcpv4Srv: options looked up through the
+//! scopes in buildCfgOptionList's order (host, pool, subnet, shared
+//! network, the client's classes in the order it joined them, global), the
+//! requested and always-sent ones, the basic ones, boot fields from
+//! setFixedFields, packed as LibDHCP::packOptions4 packs them (message type
+//! first, then by code, relay agent information last; no padding).
+
+use std::net::Ipv4Addr;
+
+use dhcproto::v4::MessageType;
+
+use crate::config::model::BootFields;
+use crate::options::ConfiguredOption;
+use crate::wire::{Header, ReplyWriter};
+
+use super::classes::Classifier;
+use super::exchange::Exchange;
+use super::lifetime;
+use super::request::Request;
+use super::{code, Destination, Outcome, Received, Reply, Server};
+
+/// Options Kea adds when configured, asked for or not (appendBasicOptions).
+const BASIC: [u8; 4] = [
+    code::ROUTERS,
+    code::DNS_SERVERS,
+    code::DOMAIN_NAME,
+    code::SERVER_ID,
+];
+
+/// The options of a reply being assembled, each code once.
+struct Options<'a> {
+    list: Vec<(u8, &'a [u8])>,
+}
+
+impl<'a> Options<'a> {
+    fn has(&self, code: u8) -> bool {
+        self.list.iter().any(|(c, _)| *c == code)
+    }
+
+    fn add(&mut self, code: u8, data: &'a [u8]) {
+        if !self.has(code) {
+            self.list.push((code, data));
+        }
+    }
+
+    /// Writes them in packOptions4's order.
+    fn write(mut self, writer: &mut ReplyWriter) {
+        let rank = |code: u8| match code {
+            code::MESSAGE_TYPE => (0, code),
+            code::RELAY_AGENT => (2, code),
+            _ => (1, code),
+        };
+        self.list.sort_by_key(|(code, _)| rank(*code));
+        for (code, data) in self.list {
+            writer.option(code, data);
+        }
+    }
+}
+
+/// The option scopes of a reply, most specific first.
+struct Scopes<'c> {
+    list: Vec<&'c [ConfiguredOption]>,
+}
+
+impl<'c> Scopes<'c> {
+    /// The first configured instance of `code`.
+    fn find(&self, code: u8) -> Option<&'c ConfiguredOption> {
+        self.list
+            .iter()
+            .find_map(|scope| scope.iter().find(|o| o.code == code))
+    }
+
+    /// Whether a scope says never to send `code`.
+    fn cancelled(&self, code: u8) -> bool {
+        self.list
+            .iter()
+            .any(|scope| scope.iter().any(|o| o.code == code && o.never_send))
+    }
+}
+
+impl Server {
+    /// The valid lifetime for the client in subnet `s`: the first of its
+    /// classes that sets one, else the subnet's, bounding option 51.
+    pub(super) fn lifetime_for(
+        &self,
+        s: usize,
+        set: &super::classes::ClassSet,
+        request: &Request<'_>,
+    ) -> u32 {
+        let by_class = set.iter().find_map(|index| {
+            let class = self.config.classes.get(self.classes.def(index)?)?;
+            class.lifetime
+        });
+        let lifetime = by_class.or_else(|| self.config_of(s).map(|c| c.lifetime));
+        lifetime.map_or(0, |l| lifetime::valid_lifetime(&l, request.lease_time))
+    }
+
+    /// The scopes Kea's buildCfgOptionList lists for a reply from subnet
+    /// `s` giving `addr`.
+    fn scopes(&self, cx: &Exchange<'_, '_>, s: usize, addr: Ipv4Addr) -> Scopes<'_> {
+        let mut list: Vec<&[ConfiguredOption]> = Vec::with_capacity(8);
+        if let Some(host) = self.current_host(s, cx.hosts) {
+            list.push(&host.options);
+        }
+        let subnet = self.config_of(s);
+        if let Some(subnet) = subnet {
+            if !addr.is_unspecified() {
+                let a = u32::from(addr);
+                if let Some(pool) = subnet
+                    .pools
+                    .iter()
+                    .find(|p| u32::from(p.first) <= a && a <= u32::from(p.last))
+                {
+                    list.push(&pool.options);
+                }
+            }
+            list.push(&subnet.options);
+            if let Some(network) = subnet
+                .shared_network
+                .and_then(|n| self.config.shared_networks.get(n))
+            {
+                list.push(&network.options);
+            }
+        }
+        for index in cx.set.iter() {
+            if let Some(class) = self
+                .classes
+                .def(index)
+                .and_then(|p| self.config.classes.get(p))
+            {
+                list.push(&class.options);
+            }
+        }
+        list.push(&self.config.options);
+        list.retain(|scope| !scope.is_empty());
+        Scopes { list }
+    }
+
+    /// Kea's conditionallySetReservedClientClasses and requiredClassify for
+    /// a reply from subnet `s` giving `addr`.
+    fn late_classes(&self, cx: &mut Exchange<'_, '_>, s: usize, addr: Ipv4Addr) {
+        let classifier = Classifier {
+            config: &self.config,
+            table: &self.classes,
+        };
+        let Some(subnet) = self.subnets.get(s) else {
+            return;
+        };
+        if subnet.shared.is_some() && !self.current_host_is_global(s, cx.hosts) {
+            if let Some(host) = self.current_host(s, cx.hosts) {
+                classifier.reserved(cx.set, cx.packet, &host.client_classes, false);
+            }
+        }
+        let network = subnet
+            .shared
+            .and_then(|n| self.networks.get(n))
+            .map_or(&[][..], |n| &n.required[..]);
+        let pool = self.config_of(s).and_then(|c| {
+            let a = u32::from(addr);
+            c.pools.iter().position(|p| {
+                !addr.is_unspecified() && u32::from(p.first) <= a && a <= u32::from(p.last)
+            })
+        });
+        let pool = pool
+            .and_then(|p| subnet.pool_required.get(p))
+            .map_or(&[][..], |r| &r[..]);
+        classifier.required(cx.set, cx.packet, &[network, &subnet.required, pool]);
+    }
+
+    /// An OFFER or ACK from subnet `s` for `addr` (unspecified, with no
+    /// lifetime, for an INFORM's ACK).
+    pub(super) fn answer(
+        &self,
+        cx: &mut Exchange<'_, '_>,
+        s: usize,
+        kind: MessageType,
+        addr: Ipv4Addr,
+        lifetime: Option<u32>,
+    ) -> Reply {
+        self.late_classes(cx, s, addr);
+        let request = cx.request;
+        let message = request.message;
+        let inform = request.kind == MessageType::Inform;
+        let scopes = self.scopes(cx, s, addr);
+        let selection = request.subnet_selection.map(|a| a.octets());
+        let kind_byte = [u8::from(kind)];
+        let mut options = Options {
+            list: Vec::with_capacity(16),
+        };
+        options.add(code::MESSAGE_TYPE, &kind_byte);
+        self.echoed(request, selection.as_ref(), &mut options);
+        let hostname = lifetime.and_then(|_| self.reply_hostname(s, cx));
+        if let Some(name) = &hostname {
+            options.add(code::HOST_NAME, name.as_bytes());
+        }
+        let mask;
+        let valid;
+        let (t1, t2);
+        if let Some(valid_lft) = lifetime {
+            valid = valid_lft.to_be_bytes();
+            options.add(code::LEASE_TIME, &valid);
+            let prefix = self.config_of(s).map_or(0, |c| c.prefix_len);
+            mask = super::prefix_mask(prefix).to_be_bytes();
+            options.add(code::SUBNET_MASK, &mask);
+            let timers = self.config_of(s).map(|c| c.timers);
+            let (renew, rebind) =
+                timers.map_or((None, None), |t| lifetime::tee_times(&t, valid_lft));
+            t2 = rebind.map(u32::to_be_bytes);
+            t1 = renew.map(u32::to_be_bytes);
+            if let Some(t2) = &t2 {
+                options.add(code::REBINDING_TIME, t2);
+            }
+            if let Some(t1) = &t1 {
+                options.add(code::RENEWAL_TIME, t1);
+            }
+        }
+        add_requested(&scopes, request, &mut options);
+        for code in BASIC {
+            if options.has(code) || scopes.cancelled(code) {
+                continue;
+            }
+            if let Some(option) = scopes.find(code) {
+                options.add(code, &option.data);
+            }
+        }
+        let server_id = cx.server_id.octets();
+        options.add(code::SERVER_ID, &server_id);
+        // An INFORM answered straight to its client (it has ciaddr, or came
+        // unrelayed) leaves hops, giaddr and option 82 out (Kea's
+        // processInform).
+        let direct =
+            inform && (!message.ciaddr().is_unspecified() || message.giaddr().is_unspecified());
+        if direct {
+            options.list.retain(|(c, _)| *c != code::RELAY_AGENT);
+        }
+        let boot = self.boot_fields(cx, s);
+        let mut flags = u16::from(message.flags());
+        if inform && !message.giaddr().is_unspecified() && message.ciaddr().is_unspecified() {
+            flags |= 0x8000;
+        }
+        let mut writer = ReplyWriter::new(&Header {
+            htype: u8::from(message.htype()),
+            hlen: message.hlen(),
+            hops: if direct { 0 } else { message.hops() },
+            xid: message.xid(),
+            flags,
+            ciaddr: if kind == MessageType::Ack {
+                message.ciaddr()
+            } else {
+                Ipv4Addr::UNSPECIFIED
+            },
+            yiaddr: addr,
+            siaddr: boot.next_server.unwrap_or(Ipv4Addr::UNSPECIFIED),
+            giaddr: if direct {
+                Ipv4Addr::UNSPECIFIED
+            } else {
+                message.giaddr()
+            },
+            chaddr: request.hwaddr,
+            sname: boot
+                .server_hostname
+                .as_deref()
+                .unwrap_or_default()
+                .as_bytes(),
+            file: boot
+                .boot_file_name
+                .as_deref()
+                .unwrap_or_default()
+                .as_bytes(),
+        });
+        options.write(&mut writer);
+        Reply {
+            bytes: writer.finish(),
+            to: destination(request, addr, inform),
+            kind,
+        }
+    }
+
+    /// Options Kea copies from the request (copyDefaultOptions): the client
+    /// id unless `echo-client-id` is false, relay agent information, subnet
+    /// selection.
+    fn echoed<'a>(
+        &self,
+        request: &Request<'a>,
+        selection: Option<&'a [u8; 4]>,
+        options: &mut Options<'a>,
+    ) {
+        if self.config.echo_client_id {
+            if let Some(id) = request.client_id {
+                options.add(code::CLIENT_ID, id);
+            }
+        }
+        if let Some(relay) = request.relay_agent.filter(|r| !r.is_empty()) {
+            options.add(code::RELAY_AGENT, relay);
+        }
+        if let Some(selection) = selection {
+            options.add(code::SUBNET_SELECTION, selection);
+        }
+    }
+
+    /// siaddr, sname and file: the subnet's (inheriting the global ones),
+    /// overridden field by field by the first class that sets it, then by
+    /// the host's (Kea's setFixedFields).
+    fn boot_fields(&self, cx: &Exchange<'_, '_>, s: usize) -> BootFields {
+        let global = &self.config.boot;
+        let subnet = self.config_of(s).map(|c| &c.boot);
+        let mut boot = BootFields {
+            next_server: subnet.and_then(|b| b.next_server).or(global.next_server),
+            server_hostname: subnet
+                .and_then(|b| b.server_hostname.clone())
+                .or_else(|| global.server_hostname.clone()),
+            boot_file_name: subnet
+                .and_then(|b| b.boot_file_name.clone())
+                .or_else(|| global.boot_file_name.clone()),
+        };
+        let classes = cx
+            .set
+            .iter()
+            .filter_map(|i| self.config.classes.get(self.classes.def(i)?));
+        let (mut siaddr, mut sname, mut file) = (false, false, false);
+        for class in classes {
+            if !siaddr && class.boot.next_server.is_some() {
+                boot.next_server = class.boot.next_server;
+                siaddr = true;
+            }
+            if !sname && class.boot.server_hostname.is_some() {
+                boot.server_hostname.clone_from(&class.boot.server_hostname);
+                sname = true;
+            }
+            if !file && class.boot.boot_file_name.is_some() {
+                boot.boot_file_name.clone_from(&class.boot.boot_file_name);
+                file = true;
+            }
+        }
+        if let Some(host) = self.current_host(s, cx.hosts) {
+            if host.boot.next_server.is_some() {
+                boot.next_server = host.boot.next_server;
+            }
+            if host.boot.server_hostname.is_some() {
+                boot.server_hostname.clone_from(&host.boot.server_hostname);
+            }
+            if host.boot.boot_file_name.is_some() {
+                boot.boot_file_name.clone_from(&host.boot.boot_file_name);
+            }
+        }
+        boot
+    }
+
+    /// Option 12 as Kea 2.2's processHostnameOption sends it with DDNS off:
+    /// the reservation's name in lower case, else the client's own name
+    /// cleaned (characters outside `[A-Za-z0-9.-]` removed, lower case, a
+    /// single label without its trailing dot).
+    fn reply_hostname(&self, s: usize, cx: &Exchange<'_, '_>) -> Option<String> {
+        if let Some(name) = self
+            .current_host(s, cx.hosts)
+            .and_then(|h| h.hostname.as_deref())
+            .filter(|n| !n.is_empty())
+        {
+            return Some(name.to_ascii_lowercase());
+        }
+        client_hostname(cx.request.hostname?)
+    }
+
+    /// The host name a lease records: what option 12 of the reply says
+    /// (Kea's "." for "to be generated" is none).
+    pub(super) fn lease_hostname(&self, s: usize, cx: &Exchange<'_, '_>) -> String {
+        self.reply_hostname(s, cx)
+            .filter(|n| n != ".")
+            .unwrap_or_default()
+    }
+
+    /// A NAK (Kea's: message type, server id, the echoed options; no
+    /// message text).
+    pub(super) fn nak(&self, cx: &Exchange<'_, '_>) -> Outcome {
+        let request = cx.request;
+        let message = request.message;
+        let selection = request.subnet_selection.map(|a| a.octets());
+        let kind = [u8::from(MessageType::Nak)];
+        let mut options = Options {
+            list: Vec::with_capacity(4),
+        };
+        options.add(code::MESSAGE_TYPE, &kind);
+        self.echoed(request, selection.as_ref(), &mut options);
+        let server_id = cx.server_id.octets();
+        options.add(code::SERVER_ID, &server_id);
+        let mut writer = ReplyWriter::new(&Header {
+            htype: u8::from(message.htype()),
+            hlen: message.hlen(),
+            hops: message.hops(),
+            xid: message.xid(),
+            flags: u16::from(message.flags()),
+            ciaddr: Ipv4Addr::UNSPECIFIED,
+            yiaddr: Ipv4Addr::UNSPECIFIED,
+            siaddr: Ipv4Addr::UNSPECIFIED,
+            giaddr: message.giaddr(),
+            chaddr: request.hwaddr,
+            sname: &[],
+            file: &[],
+        });
+        options.write(&mut writer);
+        let giaddr = message.giaddr();
+        let ciaddr = message.ciaddr();
+        let to = if !giaddr.is_unspecified() {
+            Destination::Relay(giaddr)
+        } else if !ciaddr.is_unspecified() {
+            Destination::Unicast(ciaddr)
+        } else {
+            Destination::Broadcast
+        };
+        Outcome {
+            received: Received::Request,
+            reply: Some(Reply {
+                bytes: writer.finish(),
+                to,
+                kind: MessageType::Nak,
+            }),
+            changes: Vec::new(),
+            allocation_failed: None,
+        }
+    }
+}
+
+/// Adds what the client asked for (option 55) and what is always sent,
+/// each from the first scope that has it, unless a scope cancels it
+/// (appendRequestedOptions), then option 125 when the client sent the
+/// enterprise a configured one is for (appendRequestedVendorOptions).
+fn add_requested<'c>(scopes: &Scopes<'c>, request: &Request<'_>, options: &mut Options<'c>) {
+    let always = scopes
+        .list
+        .iter()
+        .flat_map(|scope| scope.iter())
+        .filter(|o| o.always_send)
+        .map(|o| o.code);
+    let wanted = request.parameters.iter().copied().chain(always);
+    for code in wanted {
+        if options.has(code) || scopes.cancelled(code) {
+            continue;
+        }
+        if let Some(option) = scopes.find(code) {
+            options.add(code, &option.data);
+        }
+    }
+    if options.has(code::VIVSO) || scopes.cancelled(code::VIVSO) {
+        return;
+    }
+    let vendor = scopes.list.iter().flat_map(|scope| scope.iter()).find(|o| {
+        o.code == code::VIVSO
+            && <[u8; 4]>::try_from(o.data.get(..4).unwrap_or_default())
+                .is_ok_and(|id| request.sent_enterprise(u32::from_be_bytes(id)))
+    });
+    if let Some(option) = vendor {
+        options.add(code::VIVSO, &option.data);
+    }
+}
+
+/// The client's option 12 as Kea returns it (DDNS off, default
+/// `hostname-char-set`), or `None` when Kea ignores it.
+fn client_hostname(raw: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(raw).ok()?.trim();
+    let labels = label_count(text)?;
+    if labels == 0 {
+        return None;
+    }
+    if labels < 2 {
+        return Some(".".to_string());
+    }
+    let mut clean: String = text
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '-')
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    if labels == 2 && clean.ends_with('.') {
+        clean.pop();
+    }
+    Some(clean)
+}
+
+/// The labels of `name` as a DNS name, the root included ("host" is 2), or
+/// `None` when it is not one (an empty label, one over 63 bytes, over 255).
+fn label_count(name: &str) -> Option<usize> {
+    if name.is_empty() {
+        return Some(0);
+    }
+    if name == "." {
+        return Some(1);
+    }
+    let body = name.strip_suffix('.').unwrap_or(name);
+    if body.len() > 253 {
+        return None;
+    }
+    let mut count = 1;
+    for label in body.split('.') {
+        if label.is_empty() || label.len() > 63 {
+            return None;
+        }
+        count += 1;
+    }
+    Some(count)
+}
+
+/// Where an OFFER or ACK goes (Kea's adjustRemoteAddr, RFC 2131 §4.1).
+fn destination(request: &Request<'_>, yiaddr: Ipv4Addr, inform: bool) -> Destination {
+    let message = request.message;
+    let giaddr = message.giaddr();
+    let ciaddr = message.ciaddr();
+    if inform && !ciaddr.is_unspecified() {
+        return Destination::Unicast(ciaddr);
+    }
+    if !giaddr.is_unspecified() {
+        return Destination::Relay(giaddr);
+    }
+    if !ciaddr.is_unspecified() {
+        return Destination::Unicast(ciaddr);
+    }
+    if message.flags().broadcast() || inform || yiaddr.is_unspecified() {
+        return Destination::Broadcast;
+    }
+    match <[u8; 6]>::try_from(request.hwaddr) {
+        Ok(mac) if u8::from(message.htype()) == 1 => Destination::Hardware { addr: yiaddr, mac },
+        _ => Destination::Broadcast,
+    }
+}
