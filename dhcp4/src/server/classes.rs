@@ -155,7 +155,7 @@ impl ClassSet {
 
     /// Whether a client in this set passes `guard` (none: everyone does).
     pub fn allows(&self, guard: Option<u16>) -> bool {
-        guard.map_or(true, |g| self.contains(g))
+        guard.is_none_or(|g| self.contains(g))
     }
 
     /// The classes in the order they were joined.
