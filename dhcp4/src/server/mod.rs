@@ -14,7 +14,9 @@
 mod classes;
 mod exchange;
 mod hosts;
+mod leases;
 mod lifetime;
+mod outcome;
 mod reply;
 mod request;
 mod select;
@@ -31,12 +33,14 @@ use dhcproto::v4::MessageType;
 use crate::alloc::{ClientKey, SubnetAllocator};
 use crate::classify::{Packet, PacketMeta};
 use crate::config::model::{Config, Reservation};
-use crate::lease::{Lease, LeaseState};
+use crate::lease::Lease;
 use crate::packet;
 
 use classes::{ClassSet, ClassTable, Classifier, DROP, KNOWN, UNKNOWN};
 use hosts::HostIndex;
 use request::Request;
+
+pub use outcome::{Destination, Interface, Outcome, Received, Reply, Restored, SubnetStats};
 
 /// Seconds an offered address is held for its client (Kea 2.2 holds none;
 /// without a hold two clients in a burst can be offered the same address).
@@ -58,134 +62,6 @@ mod code {
     pub const RELAY_AGENT: u8 = 82;
     pub const SUBNET_SELECTION: u8 = 118;
     pub const VIVSO: u8 = 125;
-}
-
-/// The interface a request came in on.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Interface {
-    /// Its name (`eth0`).
-    pub name: String,
-    /// Its IPv4 address, when it has one.
-    pub addr: Option<Ipv4Addr>,
-}
-
-/// Where a reply goes (RFC 2131 §4.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Destination {
-    /// To the relay agent at `giaddr`, server port 67.
-    Relay(Ipv4Addr),
-    /// To the client's own address (`ciaddr`), port 68.
-    Unicast(Ipv4Addr),
-    /// To 255.255.255.255:68 on the receiving interface.
-    Broadcast,
-    /// To a client without an address yet: its hardware address and the
-    /// offered address, port 68 (needs a packet socket; broadcast otherwise).
-    Hardware {
-        /// The offered address.
-        addr: Ipv4Addr,
-        /// The client's Ethernet address.
-        mac: [u8; 6],
-    },
-}
-
-/// A reply ready to send.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reply {
-    /// The encoded message.
-    pub bytes: Vec<u8>,
-    /// Where it goes.
-    pub to: Destination,
-    /// OFFER, ACK or NAK.
-    pub kind: MessageType,
-}
-
-/// What came in, named as Kea's statistics name it (`pkt4-*-received`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Received {
-    /// DHCPDISCOVER.
-    Discover,
-    /// DHCPREQUEST.
-    Request,
-    /// DHCPRELEASE.
-    Release,
-    /// DHCPDECLINE.
-    Decline,
-    /// DHCPINFORM.
-    Inform,
-    /// A DHCP message type a server does not take (OFFER, ACK from a client…).
-    Unknown,
-    /// Not a DHCP message we can decode.
-    ParseFailed,
-    /// Decoded, but dropped (no subnet, BOOTP, a reply opcode…).
-    Drop,
-}
-
-impl Received {
-    /// kea-exporter's `operation` label.
-    pub fn label(self) -> &'static str {
-        match self {
-            Received::Discover => "discover",
-            Received::Request => "request",
-            Received::Release => "release",
-            Received::Decline => "decline",
-            Received::Inform => "inform",
-            Received::Unknown => "unknown",
-            Received::ParseFailed => "parse-failed",
-            Received::Drop => "drop",
-        }
-    }
-}
-
-/// The result of one request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outcome {
-    /// What the request was.
-    pub received: Received,
-    /// The reply, if one is due.
-    pub reply: Option<Reply>,
-    /// Lease file entries to make durable before the reply is sent.
-    pub changes: Vec<Lease>,
-    /// The subnet that could not allocate (pools exhausted), for the metrics.
-    pub allocation_failed: Option<u32>,
-}
-
-impl Outcome {
-    fn silent(received: Received) -> Outcome {
-        Outcome {
-            received,
-            reply: None,
-            changes: Vec::new(),
-            allocation_failed: None,
-        }
-    }
-}
-
-/// Per-subnet figures for the metrics.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SubnetStats {
-    /// The subnet id.
-    pub id: u32,
-    /// The subnet as `ADDRESS/LENGTH`.
-    pub prefix: String,
-    /// Addresses in its pools.
-    pub total: u64,
-    /// Addresses leased.
-    pub assigned: u32,
-    /// Addresses declined and in quarantine.
-    pub declined: u32,
-}
-
-/// What [`Server::restore`] did with the lease file's leases.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Restored {
-    /// Leases in force again.
-    pub active: usize,
-    /// Declined addresses back in quarantine.
-    pub declined: usize,
-    /// Expired leases kept for their clients' return.
-    pub expired: usize,
-    /// Leases that no longer fit the configuration, with why.
-    pub skipped: Vec<(Ipv4Addr, String)>,
 }
 
 /// One subnet: where its configuration is and its allocation state.
@@ -227,22 +103,6 @@ struct NetworkState {
     /// The subnet that last gave out a free address (Kea's
     /// getPreferredSubnet starts there).
     last_allocated: Option<usize>,
-}
-
-/// A subnet's figures for the metrics.
-fn subnet_stats(config: &Config, subnet: &SubnetState) -> SubnetStats {
-    let (assigned, declined) = subnet.alloc.counts();
-    let (network, prefix_len) = config
-        .subnets
-        .get(subnet.cfg)
-        .map_or((Ipv4Addr::UNSPECIFIED, 0), |s| (s.network, s.prefix_len));
-    SubnetStats {
-        id: subnet.id,
-        prefix: format!("{network}/{prefix_len}"),
-        total: subnet.alloc.total(),
-        assigned,
-        declined,
-    }
 }
 
 /// The DHCPv4 server's state: configuration, allocations, leases.
@@ -360,143 +220,6 @@ impl Server {
             Some(id) if match_client_id => ClientKey::ClientId(id.to_vec()),
             _ => ClientKey::HwAddr(hwaddr.to_vec()),
         }
-    }
-
-    /// Takes back the leases read from the lease file at `now`.
-    pub fn restore(&mut self, leases: impl IntoIterator<Item = Lease>, now: u64) -> Restored {
-        let mut restored = Restored::default();
-        for lease in leases {
-            let Some(index) = self
-                .subnets
-                .iter()
-                .position(|s| s.id == lease.subnet_id && s.contains(lease.address))
-                .or_else(|| self.subnets.iter().position(|s| s.contains(lease.address)))
-            else {
-                restored
-                    .skipped
-                    .push((lease.address, "no configured subnet holds it".into()));
-                continue;
-            };
-            let key = self.key(index, lease.client_id.as_deref(), &lease.hwaddr);
-            let Some(subnet) = self.subnets.get_mut(index) else {
-                continue;
-            };
-            match lease.state {
-                LeaseState::Declined if !lease.expired_at(now) => {
-                    subnet.alloc.quarantine(lease.address, lease.expire);
-                    restored.declined += 1;
-                }
-                LeaseState::Default if !lease.expired_at(now) => {
-                    // A lease is the client's whatever pool or reservation
-                    // it came from.
-                    let access = crate::alloc::Access {
-                        pool_allowed: &|_| true,
-                        reservation: Some(lease.address),
-                    };
-                    let committed =
-                        subnet
-                            .alloc
-                            .commit(&key, lease.address, now, lease.expire, &access);
-                    if let Err(error) = committed {
-                        restored.skipped.push((lease.address, error.to_string()));
-                        continue;
-                    }
-                    restored.active += 1;
-                }
-                LeaseState::Declined => continue,
-                LeaseState::Default | LeaseState::ExpiredReclaimed => {
-                    if lease.expire + u64::from(self.config.hold_reclaimed_time) <= now {
-                        continue;
-                    }
-                    self.previous.insert((subnet.id, key), lease.address);
-                    restored.expired += 1;
-                }
-            }
-            let mut lease = lease;
-            if lease.state == LeaseState::Default && lease.expired_at(now) {
-                lease.state = LeaseState::ExpiredReclaimed;
-            }
-            self.leases.insert(lease.address, lease);
-        }
-        restored
-    }
-
-    /// Every entry a compacted lease file keeps.
-    pub fn entries(&self) -> impl Iterator<Item = &Lease> {
-        self.leases.values()
-    }
-
-    /// The entry for `addr`, if any.
-    pub fn lease(&self, addr: Ipv4Addr) -> Option<&Lease> {
-        self.leases.get(&addr)
-    }
-
-    /// Per-subnet figures.
-    pub fn stats(&self) -> Vec<SubnetStats> {
-        self.subnets
-            .iter()
-            .map(|s| subnet_stats(&self.config, s))
-            .collect()
-    }
-
-    /// The figures of subnet `id` alone (cheap: no pool walk).
-    pub fn subnet_stats(&self, id: u32) -> Option<SubnetStats> {
-        self.subnets
-            .iter()
-            .find(|s| s.id == id)
-            .map(|s| subnet_stats(&self.config, s))
-    }
-
-    /// Reclaims what ran out by `now` (Kea's expired-leases-processing):
-    /// expired leases become "expired-reclaimed" (kept `hold-reclaimed-time`
-    /// for their clients' return), quarantines end. Returns the entries to
-    /// append to the lease file.
-    pub fn reclaim(&mut self, now: u64) -> Vec<Lease> {
-        let mut changes = Vec::new();
-        for index in 0..self.subnets.len() {
-            let Some(subnet) = self.subnets.get_mut(index) else {
-                continue;
-            };
-            let id = subnet.id;
-            for addr in subnet.alloc.expire(now) {
-                let Some(lease) = self.leases.get_mut(&addr) else {
-                    continue;
-                };
-                if lease.state == LeaseState::Default && lease.expired_at(now) {
-                    lease.state = LeaseState::ExpiredReclaimed;
-                    changes.push(lease.clone());
-                }
-            }
-            for lease in changes.iter().filter(|l| l.subnet_id == id) {
-                let key = self.key(index, lease.client_id.as_deref(), &lease.hwaddr);
-                self.previous.insert((id, key), lease.address);
-            }
-        }
-        let hold = u64::from(self.config.hold_reclaimed_time);
-        let mut gone = Vec::new();
-        self.leases.retain(|_, lease| {
-            let keep = match lease.state {
-                LeaseState::Default => true,
-                LeaseState::Declined => !lease.expired_at(now),
-                LeaseState::ExpiredReclaimed => lease.expire + hold > now,
-            };
-            if !keep {
-                gone.push(lease.clone());
-            }
-            keep
-        });
-        for mut lease in gone {
-            if lease.state == LeaseState::Declined {
-                lease.valid_lifetime = 0;
-                changes.push(lease);
-            }
-        }
-        self.previous.retain(|_, addr| {
-            self.leases
-                .get(addr)
-                .is_some_and(|l| l.state == LeaseState::ExpiredReclaimed)
-        });
-        changes
     }
 
     /// Handles one datagram that came in on `via` at Unix time `now`.

@@ -234,46 +234,7 @@ impl Server {
             options.list.retain(|(c, _)| *c != code::RELAY_AGENT);
         }
         let boot = self.boot_fields(cx, s);
-        let mut flags = u16::from(message.flags());
-        if inform && !message.giaddr().is_unspecified() && message.ciaddr().is_unspecified() {
-            flags |= 0x8000;
-        }
-        let mut writer = ReplyWriter::new(&Header {
-            htype: u8::from(message.htype()),
-            hlen: message.hlen(),
-            hops: if direct { 0 } else { message.hops() },
-            xid: message.xid(),
-            flags,
-            ciaddr: if kind == MessageType::Ack {
-                message.ciaddr()
-            } else {
-                Ipv4Addr::UNSPECIFIED
-            },
-            yiaddr: addr,
-            siaddr: boot.next_server.unwrap_or(Ipv4Addr::UNSPECIFIED),
-            giaddr: if direct {
-                Ipv4Addr::UNSPECIFIED
-            } else {
-                message.giaddr()
-            },
-            chaddr: request.hwaddr,
-            sname: boot
-                .server_hostname
-                .as_deref()
-                .unwrap_or_default()
-                .as_bytes(),
-            file: boot
-                .boot_file_name
-                .as_deref()
-                .unwrap_or_default()
-                .as_bytes(),
-        });
-        options.write(&mut writer);
-        Reply {
-            bytes: writer.finish(),
-            to: destination(request, addr, inform),
-            kind,
-        }
+        pack(request, kind, addr, direct, &boot, options)
     }
 
     /// Options Kea copies from the request (copyDefaultOptions): the client
@@ -418,6 +379,57 @@ impl Server {
             allocation_failed: None,
         }
     }
+}
+
+/// Writes an OFFER or ACK: the header as Kea's copyDefaultFields and
+/// setFixedFields fill it, then `options`.
+fn pack(
+    request: &Request<'_>,
+    kind: MessageType,
+    addr: Ipv4Addr,
+    direct: bool,
+    boot: &BootFields,
+    options: Options<'_>,
+) -> Reply {
+    let message = request.message;
+    let inform = request.kind == MessageType::Inform;
+    let mut flags = u16::from(message.flags());
+    if inform && !message.giaddr().is_unspecified() && message.ciaddr().is_unspecified() {
+        flags |= 0x8000;
+    }
+    let mut writer = ReplyWriter::new(&Header {
+        htype: u8::from(message.htype()),
+        hlen: message.hlen(),
+        hops: if direct { 0 } else { message.hops() },
+        xid: message.xid(),
+        flags,
+        ciaddr: if kind == MessageType::Ack {
+            message.ciaddr()
+        } else {
+            Ipv4Addr::UNSPECIFIED
+        },
+        yiaddr: addr,
+        siaddr: boot.next_server.unwrap_or(Ipv4Addr::UNSPECIFIED),
+        giaddr: if direct {
+            Ipv4Addr::UNSPECIFIED
+        } else {
+            message.giaddr()
+        },
+        chaddr: request.hwaddr,
+        sname: text(&boot.server_hostname),
+        file: text(&boot.boot_file_name),
+    });
+    options.write(&mut writer);
+    Reply {
+        bytes: writer.finish(),
+        to: destination(request, addr, inform),
+        kind,
+    }
+}
+
+/// A boot field's bytes (none: empty).
+fn text(field: &Option<String>) -> &[u8] {
+    field.as_deref().unwrap_or_default().as_bytes()
 }
 
 /// Adds what the client asked for (option 55) and what is always sent,

@@ -2,6 +2,7 @@
 //! plain packets through the legacy-shaped configuration.
 #![allow(clippy::unwrap_used)]
 use super::*;
+use crate::lease::LeaseState;
 use std::path::Path;
 
 const CONFIG: &str = r#"{ "Dhcp4": {
