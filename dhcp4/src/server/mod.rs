@@ -242,6 +242,12 @@ impl Server {
         let Some(request) = Request::read(&message) else {
             return Outcome::silent(Received::Drop);
         };
+        // Kea's sanityCheck: no server id in a DISCOVER, and some way to
+        // tell the client apart.
+        let anonymous = request.hwaddr.is_empty() && request.client_id.is_none();
+        if anonymous || (request.kind == MessageType::Discover && request.server_id.is_some()) {
+            return Outcome::silent(Received::Drop);
+        }
         let received = match request.kind {
             MessageType::Discover => Received::Discover,
             MessageType::Request => Received::Request,

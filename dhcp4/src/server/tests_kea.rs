@@ -596,3 +596,22 @@ fn a_reload_keeps_every_lease_and_serves_the_new_options() {
     let gone = server.reconfigure(&config(vec![subnet(2, Vec::new())]), 1000);
     assert_eq!(gone.skipped.len(), 1);
 }
+
+#[test]
+fn sanity_check_drops_a_discover_with_a_server_id_and_an_anonymous_client() {
+    let mut server = Server::new(&config(vec![subnet(
+        1,
+        vec![pool("10.0.1.10", "10.0.1.20", None)],
+    )]));
+    let with_id = discover(&mut server, 1, &[(54, &SERVER.octets())]);
+    assert_eq!(with_id.received, super::Received::Drop);
+    assert!(with_id.reply.is_none());
+    let mut anonymous = relayed(1, 2, &[]);
+    anonymous[2] = 0;
+    let outcome = server.handle(&anonymous, &via(), 1000);
+    assert_eq!(outcome.received, super::Received::Drop);
+    // With a client id it is served.
+    let mut identified = relayed(1, 2, &[(61, &[0, 7])]);
+    identified[2] = 0;
+    assert!(server.handle(&identified, &via(), 1000).reply.is_some());
+}
