@@ -776,6 +776,23 @@ fn unix_now() -> u64 {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_reload_names_what_only_a_restart_changes() {
+        let text = r#"{ "Dhcp4": { "interfaces-config": { "interfaces": [ "eth0" ] },
+          "subnet4": [ { "id": 1, "subnet": "10.0.0.0/24" } ] } }"#;
+        let path = std::path::Path::new("t.json");
+        let (old, _) = crate::config::load_str(text, path).unwrap_or_else(|e| panic!("{e}"));
+        let mut new = old.clone();
+        new.subnets.clear();
+        assert!(needs_restart(&old, &new).is_empty(), "subnets reload live");
+        new.interfaces = vec!["eth1".into()];
+        new.lease_file = Some(PathBuf::from("/tmp/other.csv"));
+        assert_eq!(
+            needs_restart(&old, &new),
+            ["interfaces-config", "lease-database"]
+        );
+    }
+
     /// Feeds `pace` one request every `gap` for `count` requests, one per
     /// batch; returns what it said after the last.
     fn feed(pace: &mut Pace, start: Instant, gap: Duration, count: u32) -> Option<Duration> {
