@@ -20,11 +20,12 @@ impl OptionDefs {
             .map(|carrier| {
                 let mut option = carrier.option.clone();
                 if option.code == VIVSO {
-                    if let Some(id) = option.data.get(..4) {
-                        let space = format!(
-                            "vendor-{}",
-                            u32::from_be_bytes([id[0], id[1], id[2], id[3]])
-                        );
+                    if let Some(id) = option
+                        .data
+                        .get(..4)
+                        .and_then(|id| <[u8; 4]>::try_from(id).ok())
+                    {
+                        let space = format!("vendor-{}", u32::from_be_bytes(id));
                         let subs = self.members(options, &space, 1);
                         fold_vendor_suboptions(&mut option.data, subs);
                     }
