@@ -158,6 +158,16 @@ pub struct ConfiguredOption {
     pub never_send: bool,
 }
 
+/// An option of a `vendor-<enterprise id>` space, for the server to put
+/// into option 125 per packet as Kea's `appendRequestedVendorOptions` does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VendorOption {
+    /// The enterprise id from the space name (4491 for `vendor-4491`).
+    pub enterprise: u32,
+    /// The sub-option: its code in the vendor space, data and send flags.
+    pub option: ConfiguredOption,
+}
+
 /// An encoded option still in its space, before encapsulation folds it into
 /// its carrier.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -282,8 +292,20 @@ impl OptionDefs {
     /// scope (Kea's `CfgOption::encapsulate`) and returns the `dhcp4` options
     /// of that scope in the order written. Options of other spaces are only
     /// sub-options and are not returned.
+    ///
+    /// Option 125 (`vivso-suboptions`) receives this scope's `always-send`
+    /// options of `vendor-<its enterprise id>`; the others are the server's
+    /// to add when the client asks for them (see [`OptionDefs::vendor_options`]).
     pub fn encapsulate(&self, options: Vec<SpacedOption>) -> Vec<ConfiguredOption> {
         self.fold(&options)
+    }
+
+    /// This scope's options of `vendor-<enterprise id>` spaces, in the order
+    /// written: Kea adds them to option 125 per packet when they are
+    /// `always-send` or the client's own option 125 asks for them (and a
+    /// `never-send` one cancels its code), so the server keeps them apart.
+    pub fn vendor_options(&self, options: &[SpacedOption]) -> Vec<VendorOption> {
+        self.vendor_members(options)
     }
 }
 
@@ -294,6 +316,22 @@ impl OptionError {
             message: message.into(),
         }
     }
+}
+
+/// The start of an option 125 for `enterprise` with no sub-options yet:
+/// the enterprise id and a zero data-len (`OptionVendor::pack`).
+pub fn vivso_header(enterprise: u32) -> Vec<u8> {
+    let mut data = enterprise.to_be_bytes().to_vec();
+    data.push(0);
+    data
+}
+
+/// Adds sub-options to option 125 data that starts with [`vivso_header`]:
+/// a code already present is kept, all are written sorted by code and the
+/// data-len byte is recomputed (Kea's `OptionVendor` packs its sub-options
+/// from a map ordered by code).
+pub fn add_vendor_suboptions(vivso: &mut Vec<u8>, subs: Vec<(u8, Vec<u8>)>) {
+    encode::fold_vendor_suboptions(vivso, subs);
 }
 
 /// The standard name of a `dhcp4` option code, for logs and the server's

@@ -1,11 +1,18 @@
 //! Encapsulation within one scope (Kea's `CfgOption::encapsulate`): each
 //! `dhcp4` option whose definition encapsulates a space receives that
-//! scope's options of the space as sub-options, recursively; option 125
-//! receives the options of `vendor-<enterprise id>` as Kea's `OptionVendor`
-//! packs them.
+//! scope's options of the space as sub-options, recursively.
+//!
+//! Option 125 is different in Kea: `CfgOption::encapsulate` leaves it alone
+//! and the server (`Dhcpv4Srv::appendRequestedVendorOptions`) adds, per
+//! packet, the `vendor-<enterprise id>` options that are `always-send` or
+//! that the client asked for in its own option 125 (the DOCSIS ORO,
+//! sub-option 1 of enterprise 4491). Here the carrier gets the same scope's
+//! `always-send` vendor options, which is what Kea sends when the client
+//! asks for nothing inside option 125; [`OptionDefs::vendor_options`] gives
+//! the server the rest.
 
 use super::encode::{fixed_part, fold_vendor_suboptions, parse_suboptions, push_suboption, VIVSO};
-use super::{ConfiguredOption, OptionDefs, SpacedOption, DHCP4_SPACE};
+use super::{ConfiguredOption, OptionDefs, SpacedOption, VendorOption, DHCP4_SPACE};
 
 /// How deep sub-options may nest; Kea has no bound and recurses forever on
 /// two spaces that encapsulate each other.
@@ -26,7 +33,12 @@ impl OptionDefs {
                         .and_then(|id| <[u8; 4]>::try_from(id).ok())
                     {
                         let space = format!("vendor-{}", u32::from_be_bytes(id));
-                        let subs = self.members(options, &space, 1);
+                        let persistent: Vec<SpacedOption> = options
+                            .iter()
+                            .filter(|o| o.space == space && o.option.always_send)
+                            .cloned()
+                            .collect();
+                        let subs = self.members(&persistent, &space, 1);
                         fold_vendor_suboptions(&mut option.data, subs);
                     }
                 } else {
@@ -91,4 +103,26 @@ impl OptionDefs {
         }
         out
     }
+
+    /// See [`OptionDefs::vendor_options`].
+    pub(super) fn vendor_members(&self, options: &[SpacedOption]) -> Vec<VendorOption> {
+        options
+            .iter()
+            .filter_map(|o| {
+                let enterprise = vendor_id(&o.space)?;
+                Some(VendorOption {
+                    enterprise,
+                    option: o.option.clone(),
+                })
+            })
+            .collect()
+    }
+}
+
+/// The enterprise id of a `vendor-<n>` space (Kea's
+/// `LibDHCP::optionSpaceToVendorId`).
+pub(super) fn vendor_id(space: &str) -> Option<u32> {
+    let digits = space.strip_prefix("vendor-")?;
+    let value = digits.parse::<i64>().ok()?;
+    u32::try_from(value).ok().filter(|v| *v > 0)
 }

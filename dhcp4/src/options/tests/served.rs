@@ -2,27 +2,50 @@
 
 use super::*;
 
-/// Option 125: `4491` is the enterprise id; `vendor-4491` options become its
-/// sub-options behind a data-len byte (`OptionVendor::pack`), sorted by code.
+/// Option 125: `4491` is the enterprise id; the scope's `always-send`
+/// `vendor-4491` options become its sub-options behind a data-len byte
+/// (`OptionVendor::pack`), sorted by code. Kea 2.2 served
+/// `0000118b0a02080a0000010a000002` with `tftp-servers` always-send and
+/// `0000118b00` without (client asking for 125 in its PRL, no vendor ORO):
+/// the others are added per packet, so they come back from `vendor_options`.
 #[test]
-fn vivso_carries_vendor_space_options() {
+fn vivso_carries_persistent_vendor_options() {
     let defs = OptionDefs::standard();
-    let mut tftp = spec("tftp-servers", "10.0.0.1, 10.0.0.2");
+    let mut tftp = spec("tftp-servers", "10.0.0.2, 10.0.0.1");
     tftp.space = Some(DOCSIS_SPACE.to_string());
+    tftp.always_send = true;
     let mut oro = spec("oro", "2");
     oro.space = Some(DOCSIS_SPACE.to_string());
-    let options: Vec<SpacedOption> = [spec("vivso-suboptions", "4491"), tftp, oro]
+    let options: Vec<SpacedOption> = [spec("vivso-suboptions", "4491"), oro, tftp]
         .iter()
         .map(|s| defs.encode(s))
         .collect::<Result<_, _>>()
         .unwrap();
-    let out = defs.encapsulate(options);
+    let vendor = defs.vendor_options(&options);
+    let codes: Vec<(u32, u8, bool)> = vendor
+        .iter()
+        .map(|v| (v.enterprise, v.option.code, v.option.always_send))
+        .collect();
+    assert_eq!(codes, vec![(4491, 1, false), (4491, 2, true)]);
+    let out = defs.encapsulate(options.clone());
     assert_eq!(out.len(), 1, "vendor options are only sub-options");
     assert_eq!(out[0].code, 125);
     assert_eq!(
         out[0].data,
-        vec![0, 0, 0x11, 0x8b, 13, 1, 1, 2, 2, 8, 10, 0, 0, 1, 10, 0, 0, 2]
+        vec![0, 0, 0x11, 0x8b, 10, 2, 8, 10, 0, 0, 2, 10, 0, 0, 1]
     );
+    let quiet: Vec<SpacedOption> = options
+        .into_iter()
+        .map(|mut o| {
+            o.option.always_send = false;
+            o
+        })
+        .collect();
+    assert_eq!(defs.encapsulate(quiet)[0].data, vec![0, 0, 0x11, 0x8b, 0]);
+    let mut built = vivso_header(4491);
+    add_vendor_suboptions(&mut built, vec![(2, vec![10, 0, 0, 1]), (1, vec![2])]);
+    add_vendor_suboptions(&mut built, vec![(1, vec![3])]);
+    assert_eq!(built, vec![0, 0, 0x11, 0x8b, 9, 1, 1, 2, 2, 4, 10, 0, 0, 1]);
 }
 
 /// Option 43 carries `vendor-encapsulated-options-space` (Kea's last-resort
@@ -136,7 +159,10 @@ fn bytes_kea_2_2_served() {
         spec("tup", "ab, c"),
         spec("default-ip-ttl", "ff"),
         spec("vivso-suboptions", "4491"),
-        in_space("tftp-servers", DOCSIS_SPACE, "10.0.0.1, 10.0.0.2"),
+        OptionDataSpec {
+            always_send: true,
+            ..in_space("tftp-servers", DOCSIS_SPACE, "10.0.0.1, 10.0.0.2")
+        },
         OptionDataSpec {
             code: Some(222),
             data: "0x0102".to_string(),
