@@ -7,7 +7,10 @@
 
 use std::net::{IpAddr, Ipv6Addr};
 
-use super::text::{decode_hex, fqdn_to_wire, parse_bool, parse_int, tokens, trim, wire_name_len};
+use super::text::{
+    decode_hex, fqdn_to_wire, name_bytes_to_wire, parse_bool, parse_int, tokens, trim,
+    wire_name_len, wire_to_text,
+};
 use super::DataType::{
     self, Binary, Boolean, Empty, Fqdn, Int16, Int32, Int8, Internal, Ipv4Address, Ipv6Address,
     Ipv6Prefix, Psid, Record, Tuple, Uint16, Uint32, Uint8,
@@ -424,9 +427,12 @@ pub(super) fn fold_vendor_suboptions(data: &mut Vec<u8>, mut subs: Vec<(u8, Vec<
     }
 }
 
-/// Option 81 (`Option4ClientFqdn`): flags, two rcodes, the name. Kea lowers
-/// the name's case; without the E flag it writes the name as text, which we
-/// do not reproduce.
+/// Option 81 (`Option4ClientFqdn`): flags, two rcodes, the name, lower
+/// case. With the E flag the name is wire format (a partial one, without its
+/// final 0, stays partial); without it Kea reads the bytes as a text name and
+/// writes that name's text, final dot left out unless the text ended in one:
+/// `0, 0, 0, Example.com` (whose field is wire format) became
+/// `\007example\003com\000` in Kea 2.2's OFFER.
 fn client_fqdn(buf: &[u8]) -> Result<Vec<u8>, String> {
     let [flags, rcode1, rcode2, name @ ..] = buf else {
         return Err("DHCPv4 Client FQDN Option (81) is truncated".to_string());
@@ -439,9 +445,13 @@ fn client_fqdn(buf: &[u8]) -> Result<Vec<u8>, String> {
         return Ok(data);
     }
     if flags & 0x04 == 0 {
-        return Err(
-            "client FQDN option data without the E flag (ASCII name) is not supported".to_string(),
-        );
+        let mut wire = Vec::new();
+        name_bytes_to_wire(name, &mut wire).map_err(|e| {
+            format!("failed to parse the domain-name in DHCPv4 Client FQDN Option: {e}")
+        })?;
+        wire.make_ascii_lowercase();
+        data.extend_from_slice(&wire_to_text(&wire, name.last() != Some(&b'.')));
+        return Ok(data);
     }
     let partial = name.last() != Some(&0);
     let mut full = name.to_vec();

@@ -192,15 +192,22 @@ const MAX_NAME: usize = 255;
 /// split at unescaped dots, `\DDD` and `\X` escapes, the trailing dot
 /// optional, `.` alone the root.
 pub(super) fn fqdn_to_wire(text: &str, buf: &mut Vec<u8>) -> Result<(), String> {
-    if text.is_empty() {
+    name_bytes_to_wire(text.as_bytes(), buf)
+}
+
+/// [`fqdn_to_wire`] over bytes that need not be UTF-8 (Kea reads option 81's
+/// name as text whatever its bytes).
+pub(super) fn name_bytes_to_wire(bytes: &[u8], buf: &mut Vec<u8>) -> Result<(), String> {
+    let lossy = String::from_utf8_lossy(bytes);
+    let text = lossy.as_ref();
+    if bytes.is_empty() {
         return Err("empty domain name".to_string());
     }
-    if text == "." {
+    if bytes == b"." {
         buf.push(0);
         return Ok(());
     }
     let start = buf.len();
-    let bytes = text.as_bytes();
     let mut label: Vec<u8> = Vec::with_capacity(MAX_LABEL);
     let mut i = 0;
     let mut ended_with_dot = false;
@@ -236,6 +243,38 @@ pub(super) fn fqdn_to_wire(text: &str, buf: &mut Vec<u8>) -> Result<(), String> 
         ));
     }
     Ok(())
+}
+
+/// `isc::dns::Name::toText`: labels joined by dots, `"().;\\@$` escaped with a
+/// backslash, bytes outside `!`..`~` as `\DDD`; the final dot left out when
+/// `omit_final_dot`.
+pub(super) fn wire_to_text(wire: &[u8], omit_final_dot: bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(wire.len() + 1);
+    let mut rest = wire;
+    while let [len, tail @ ..] = rest {
+        if *len == 0 {
+            break;
+        }
+        let label = tail.get(..usize::from(*len)).unwrap_or(tail);
+        for &c in label {
+            match c {
+                b'"' | b'(' | b')' | b'.' | b';' | b'\\' | b'@' | b'$' => {
+                    out.extend_from_slice(&[b'\\', c])
+                }
+                0x21..=0x7e => out.push(c),
+                _ => out.extend_from_slice(format!("\\{c:03}").as_bytes()),
+            }
+        }
+        out.push(b'.');
+        rest = tail.get(label.len()..).unwrap_or_default();
+    }
+    if out.is_empty() {
+        out.push(b'.');
+    }
+    if omit_final_dot && out.len() > 1 {
+        out.pop();
+    }
+    out
 }
 
 fn push_label(text: &str, label: &[u8], buf: &mut Vec<u8>) -> Result<(), String> {

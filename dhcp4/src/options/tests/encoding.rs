@@ -226,3 +226,31 @@ fn escaped_comma_and_string_trimming() {
     );
     assert!(encode(&defs, "host-name", "").is_err());
 }
+
+/// Option 81: with the E flag a wire name in lower case (a partial one from
+/// hex stays without its final 0); without it the text of the name Kea reads
+/// from the field's bytes (see `bytes_kea_2_2_served` for Kea's own bytes).
+#[test]
+fn client_fqdn_forms() {
+    assert_eq!(
+        std_encode("fqdn", "4, 0, 0, A.b."),
+        b"\x04\x00\x00\x01a\x01b\x00".to_vec()
+    );
+    let defs = OptionDefs::standard();
+    let mut partial = spec("fqdn", "04 00 00 01 41");
+    partial.csv_format = Some(false);
+    assert_eq!(
+        defs.encode(&partial).map(|o| o.option.data),
+        Ok(vec![4, 0, 0, 1, b'a'])
+    );
+    let mut text = spec("fqdn", "01 00 00 61 2e 42 2e");
+    text.csv_format = Some(false);
+    assert_eq!(
+        defs.encode(&text).map(|o| o.option.data),
+        Ok(b"\x01\x00\x00a.b.".to_vec())
+    );
+    assert!(
+        encode(&defs, "fqdn", "9, 0, 0, a.b").is_err(),
+        "N and S both set"
+    );
+}

@@ -174,6 +174,7 @@ fn bytes_kea_2_2_served() {
         spec("nis-domain", "x\\\\y"),
         spec("root-path", "a\\qb"),
         spec("extensions-path", "  spaced  "),
+        spec("fqdn", "0, 0, 0, Example.com"),
     ];
     let encoded: Vec<SpacedOption> = scope
         .iter()
@@ -205,6 +206,7 @@ fn bytes_kea_2_2_served() {
         (40, "785c79"),
         (17, "615c7162"),
         (18, "737061636564"),
+        (81, "0000005c3030376578616d706c655c303033636f6d5c303030"),
     ];
     let kea: Vec<(u8, std::string::String)> =
         kea.into_iter().map(|(c, h)| (c, h.to_string())).collect();
