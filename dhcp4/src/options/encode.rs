@@ -88,19 +88,15 @@ fn write_value(
         Uint8 => buf.extend_from_slice(&int::<u8>(value)?.to_be_bytes()),
         Uint16 => buf.extend_from_slice(&int::<u16>(value)?.to_be_bytes()),
         Uint32 => buf.extend_from_slice(&int::<u32>(value)?.to_be_bytes()),
-        Ipv4Address => match value.parse::<IpAddr>() {
+        // Kea writes whichever family the text is (`writeAddress`), so an
+        // IPv6 address in an IPv4 field is 16 bytes; the option's class then
+        // checks or cuts the length.
+        Ipv4Address | Ipv6Address => match value.parse::<IpAddr>() {
             Ok(IpAddr::V4(a)) => buf.extend_from_slice(&a.octets()),
-            _ => {
-                return Err(format!(
-                    "provided address {value} is not a valid IPv4 address"
-                ))
-            }
-        },
-        Ipv6Address => match value.parse::<IpAddr>() {
             Ok(IpAddr::V6(a)) => buf.extend_from_slice(&a.octets()),
-            _ => {
+            Err(_) => {
                 return Err(format!(
-                    "provided address {value} is not a valid IPv6 address"
+                    "provided address {value} is not a valid IPv4 or IPv6 address."
                 ))
             }
         },

@@ -46,7 +46,21 @@ fn address_and_integer_arrays() {
     assert_eq!(std_encode("routers", ""), Vec::<u8>::new());
     let defs = OptionDefs::standard();
     assert!(encode(&defs, "routers", "192.0.2.300").is_err());
-    assert!(encode(&defs, "routers", "2001:db8::1").is_err());
+    // Kea writes the 16 bytes of an IPv6 address given for IPv4 ones.
+    assert_eq!(
+        std_encode("routers", "2001:db8::1"),
+        vec![0x20, 1, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]
+    );
+    assert_eq!(
+        std_encode("subnet-mask", "2001:db8::1"),
+        vec![0x20, 1, 0x0d, 0xb8]
+    );
+    let mut v6 = OptionDefs::standard();
+    assert_eq!(v6.add(def("v6", 224, DHCP4_SPACE, Ipv6Address)), Ok(()));
+    assert!(
+        encode(&v6, "v6", "192.0.2.1").is_err(),
+        "4 bytes do not fill an IPv6 field"
+    );
     assert!(
         encode(&defs, "path-mtu-plateau-table", "").is_err(),
         "OptionIntArray refuses no data"
