@@ -8,6 +8,7 @@ use super::*;
 
 mod definitions;
 mod encoding;
+mod kea_table;
 mod served;
 
 pub(super) fn spec(name: &str, data: &str) -> OptionDataSpec {
