@@ -141,3 +141,99 @@ fn standard_options_match_kea_2_2_bytes() {
     }
     assert_eq!(KEA_2_2_OFFER.len(), 93);
 }
+
+/// Kea's text and hex edge cases against the bytes Debian's Kea 2.2 served
+/// (same netns run as `KEA_2_2_OFFER`): empty tokens, `0x` and bare hex
+/// integers, escapes, the hex forms, quoted text, extra bytes dropped from a
+/// fixed-size field, a record's extra values ignored.
+const KEA_2_2_EDGES: &[(&str, &str, Option<bool>, &str)] = &[
+    (
+        "domain-name-servers",
+        "192.0.2.1,,192.0.2.2",
+        None,
+        "c0000201c0000202",
+    ),
+    ("interface-mtu", "0x5dc", None, "05dc"),
+    ("default-ip-ttl", "1e", None, "1e"),
+    ("ip-forwarding", "1", None, "01"),
+    ("nis-domain", "a\\,b\\\\c\\d", None, "612c625c635c64"),
+    ("nwip-suboptions", "01 02 0a", None, "01020a"),
+    ("user-class", "1:2:a", Some(false), "01020a"),
+    ("authenticate", "0x0102", Some(false), "0102"),
+    ("geoconf-civic", "102", Some(false), "0102"),
+    ("root-path", "'  padded  '", Some(false), "706164646564"),
+    ("slp-service-scope", "false, ", None, "00"),
+    ("domain-search", "a.b.,c", None, "0161016200016300"),
+    (
+        "v4-lost",
+        "Example.COM.",
+        None,
+        "074578616d706c6503434f4d00",
+    ),
+    (
+        "vivco-suboptions",
+        "4491, 0f BA AD AB BA D0 00 00 00 00 00 00 00 00 CA FE",
+        None,
+        "0000118b0fbaadabbad00000000000000000cafe",
+    ),
+    ("name-service-search", "6, 41", None, "00060029"),
+    ("path-mtu-plateau-table", "68 , 296", None, "00440128"),
+    ("time-offset", "-0x10", None, "fffffff0"),
+    (
+        "subnet-selection",
+        "c0 00 02 01 ff",
+        Some(false),
+        "c0000201",
+    ),
+    (
+        "bcms-controller-names",
+        "A.example,b.example",
+        None,
+        "0141076578616d706c65000162076578616d706c6500",
+    ),
+    ("client-system", "7,0x10", None, "00070010"),
+    (
+        "uuid-guid",
+        "0, 00112233445566778899aabbccddeeff",
+        None,
+        "0000112233445566778899aabbccddeeff",
+    ),
+];
+
+#[test]
+fn text_and_hex_edge_cases_match_kea_2_2_bytes() {
+    let defs = OptionDefs::standard();
+    for (name, data, csv_format, kea) in KEA_2_2_EDGES {
+        let option = OptionDataSpec {
+            csv_format: *csv_format,
+            ..spec(name, data)
+        };
+        let ours: std::string::String = match defs.encode(&option) {
+            Ok(o) => o.option.data.iter().map(|b| format!("{b:02x}")).collect(),
+            Err(e) => panic!("{name} = {data:?}: {e}"),
+        };
+        assert_eq!(&ours, kea, "{name} = {data:?}");
+    }
+    let undefined = OptionDataSpec {
+        code: Some(224),
+        data: "01 02".to_string(),
+        ..OptionDataSpec::default()
+    };
+    assert_eq!(
+        defs.encode(&undefined).map(|o| o.option.data),
+        Ok(vec![1, 2])
+    );
+    // Kea 2.2: "option data is not a valid string of hexadecimal digits: x".
+    let not_hex = OptionDataSpec {
+        csv_format: Some(false),
+        ..spec("extensions-path", "x")
+    };
+    let err = defs.encode(&not_hex).unwrap_err();
+    assert_eq!(
+        (err.field, err.message.as_str()),
+        (
+            "data",
+            "option data is not a valid string of hexadecimal digits: x"
+        )
+    );
+}
