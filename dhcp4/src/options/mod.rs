@@ -6,7 +6,8 @@
 //! so serving copies bytes and never encodes.
 //!
 //! Files: [`table`] (the built-in definitions), [`text`] (Kea's text
-//! forms), [`encode`] (data per definition), [`routes`] (option 121),
+//! forms), [`encode`] (data per definition), [`special`] (the options
+//! with a class of their own), [`routes`] (option 121),
 //! [`space`] (encapsulation), `defs.rs` (`option-def` checks).
 
 use std::collections::HashMap;
@@ -15,6 +16,7 @@ mod defs;
 mod encode;
 mod routes;
 mod space;
+mod special;
 pub mod table;
 #[cfg(test)]
 mod tests;
@@ -331,7 +333,7 @@ pub fn vivso_header(enterprise: u32) -> Vec<u8> {
 /// data-len byte is recomputed (Kea's `OptionVendor` packs its sub-options
 /// from a map ordered by code).
 pub fn add_vendor_suboptions(vivso: &mut Vec<u8>, subs: Vec<(u8, Vec<u8>)>) {
-    encode::fold_vendor_suboptions(vivso, subs);
+    special::fold_vendor_suboptions(vivso, subs);
 }
 
 /// The standard name of a `dhcp4` option code, for logs and the server's

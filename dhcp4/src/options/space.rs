@@ -11,7 +11,8 @@
 //! asks for nothing inside option 125; [`OptionDefs::vendor_options`] gives
 //! the server the rest.
 
-use super::encode::{fixed_part, fold_vendor_suboptions, parse_suboptions, push_suboption, VIVSO};
+use super::encode::{fixed_part, parse_suboptions, push_suboption};
+use super::special::{fold_vendor_suboptions, VIVSO};
 use super::{ConfiguredOption, OptionDefs, SpacedOption, VendorOption, DHCP4_SPACE};
 
 /// How deep sub-options may nest; Kea has no bound and recurses forever on
