@@ -434,8 +434,10 @@ fn text(field: &Option<String>) -> &[u8] {
 
 /// Adds what the client asked for (option 55) and what is always sent,
 /// each from the first scope that has it, unless a scope cancels it
-/// (appendRequestedOptions), then option 125 when the client sent the
-/// enterprise a configured one is for (appendRequestedVendorOptions).
+/// (appendRequestedOptions), then option 125 when the client's own option
+/// 125 names the enterprise of the configured one and that carries
+/// sub-options (appendRequestedVendorOptions with the always-send vendor
+/// options folded into the carrier at load).
 fn add_requested<'c>(scopes: &Scopes<'c>, request: &Request<'_>, options: &mut Options<'c>) {
     let always = scopes
         .list
@@ -455,11 +457,14 @@ fn add_requested<'c>(scopes: &Scopes<'c>, request: &Request<'_>, options: &mut O
     if options.has(code::VIVSO) || scopes.cancelled(code::VIVSO) {
         return;
     }
-    let vendor = scopes.list.iter().flat_map(|scope| scope.iter()).find(|o| {
-        o.code == code::VIVSO
-            && <[u8; 4]>::try_from(o.data.get(..4).unwrap_or_default())
-                .is_ok_and(|id| request.sent_enterprise(u32::from_be_bytes(id)))
-    });
+    // The client's enterprise gets the configured option 125 for it when
+    // that carries sub-options (the always-send ones of its vendor space).
+    let Some(enterprise) = request.vendor_id() else {
+        return;
+    };
+    let vendor = scopes
+        .find(code::VIVSO)
+        .filter(|o| o.data.len() > 5 && o.data.get(..4) == Some(&enterprise.to_be_bytes()[..]));
     if let Some(option) = vendor {
         options.add(code::VIVSO, &option.data);
     }

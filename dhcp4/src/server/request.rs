@@ -129,20 +129,11 @@ impl<'a> Request<'a> {
             .filter(|a| !a.is_unspecified())
     }
 
-    /// Whether the client's option 125 carries a block for `enterprise`.
-    pub fn sent_enterprise(&self, enterprise: u32) -> bool {
-        let mut rest = self.vivso.unwrap_or_default();
-        // Each block: enterprise (4), data length (1), data.
-        for _ in 0..rest.len() {
-            let (Some(id), Some(&len)) = (rest.get(..4), rest.get(4)) else {
-                return false;
-            };
-            if id == enterprise.to_be_bytes() {
-                return true;
-            }
-            rest = rest.get(5 + usize::from(len)..).unwrap_or_default();
-        }
-        false
+    /// The enterprise of the client's option 125 (its first block: Kea's
+    /// OptionVendor::getVendorId).
+    pub fn vendor_id(&self) -> Option<u32> {
+        let id = self.vivso?.get(..4)?;
+        <[u8; 4]>::try_from(id).ok().map(u32::from_be_bytes)
     }
 }
 

@@ -555,6 +555,9 @@ fn vendor_options_go_only_to_clients_that_sent_their_enterprise() {
     );
     let other = discover(&mut server, 3, &[(125, &[0, 0, 0, 9, 0])]);
     assert_eq!(option(&other, 125), None);
+    // Asked for in option 55 it is sent whatever the client's enterprise.
+    let asked = discover(&mut server, 4, &[(55, &[125])]);
+    assert!(option(&asked, 125).is_some());
 }
 
 #[test]
