@@ -52,10 +52,7 @@ pub struct Expression {
 
 /// Parses `text`; `option_code` resolves an option name written in
 /// `option[NAME]` to its `dhcp4` code.
-pub fn parse(
-    text: &str,
-    option_code: &dyn Fn(&str) -> Option<u8>,
-) -> Result<Expression, ExprError> {
+pub fn parse(text: &str, option_code: &dyn Fn(&str) -> Option<u8>) -> Result<Expression, ExprError> {
     let _ = option_code;
     let _ = text;
     todo!("classification work")
