@@ -21,6 +21,8 @@ const FILE: usize = 108;
 const COOKIE: usize = 236;
 /// Option 82, kept raw.
 const RELAY_AGENT_INFORMATION: u8 = 82;
+/// Option 81, kept raw (its flags and name encoding matter to the reply).
+const CLIENT_FQDN: u8 = 81;
 /// RFC 2131's magic cookie.
 const MAGIC: [u8; 4] = [99, 130, 83, 99];
 
@@ -132,8 +134,9 @@ fn walk(
 
 /// dhcproto's decoding of one option, or the raw bytes when it has none.
 fn decode_option(code: u8, data: Vec<u8>) -> DhcpOption {
-    if code == RELAY_AGENT_INFORMATION {
-        // Echoed back byte for byte (RFC 3046 §2.2), so never re-encoded.
+    if code == RELAY_AGENT_INFORMATION || code == CLIENT_FQDN {
+        // Option 82 is echoed back byte for byte (RFC 3046 §2.2), so never
+        // re-encoded; option 81's bytes are read as Kea reads them.
         return DhcpOption::Unknown(UnknownOption::new(OptionCode::from(code), data));
     }
     let len = u8::try_from(data.len()).ok();

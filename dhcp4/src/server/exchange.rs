@@ -297,7 +297,7 @@ impl Server {
             subnet_id: id,
             fqdn_fwd: false,
             fqdn_rev: false,
-            hostname: self.lease_hostname(s, cx),
+            hostname: self.lease_hostname(s, cx, addr),
             state: LeaseState::Default,
             user_context: String::new(),
         };

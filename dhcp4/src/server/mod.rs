@@ -16,6 +16,7 @@ mod exchange;
 mod hosts;
 mod leases;
 mod lifetime;
+mod names;
 mod outcome;
 mod reply;
 mod request;
@@ -59,6 +60,7 @@ mod code {
     pub const RENEWAL_TIME: u8 = 58;
     pub const REBINDING_TIME: u8 = 59;
     pub const CLIENT_ID: u8 = 61;
+    pub const CLIENT_FQDN: u8 = 81;
     pub const RELAY_AGENT: u8 = 82;
     pub const SUBNET_SELECTION: u8 = 118;
     pub const VIVSO: u8 = 125;

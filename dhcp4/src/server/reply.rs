@@ -16,6 +16,7 @@ use crate::wire::{Header, ReplyWriter};
 use super::classes::Classifier;
 use super::exchange::Exchange;
 use super::lifetime;
+use super::names::ClientName;
 use super::request::Request;
 use super::{code, Destination, Outcome, Received, Reply, Server};
 
@@ -189,9 +190,11 @@ impl Server {
         };
         options.add(code::MESSAGE_TYPE, &kind_byte);
         self.echoed(request, selection.as_ref(), &mut options);
-        let hostname = lifetime.and_then(|_| self.reply_hostname(s, cx));
-        if let Some(name) = &hostname {
-            options.add(code::HOST_NAME, name.as_bytes());
+        let name = lifetime.and_then(|_| self.client_name(s, cx, addr));
+        match &name {
+            Some(ClientName::Fqdn(data)) => options.add(code::CLIENT_FQDN, data),
+            Some(ClientName::Hostname(text)) => options.add(code::HOST_NAME, text.as_bytes()),
+            None => {}
         }
         let mask;
         let valid;
@@ -305,29 +308,6 @@ impl Server {
             }
         }
         boot
-    }
-
-    /// Option 12 as Kea 2.2's processHostnameOption sends it with DDNS off:
-    /// the reservation's name in lower case, else the client's own name
-    /// cleaned (characters outside `[A-Za-z0-9.-]` removed, lower case, a
-    /// single label without its trailing dot).
-    fn reply_hostname(&self, s: usize, cx: &Exchange<'_, '_>) -> Option<String> {
-        if let Some(name) = self
-            .current_host(s, cx.hosts)
-            .and_then(|h| h.hostname.as_deref())
-            .filter(|n| !n.is_empty())
-        {
-            return Some(name.to_ascii_lowercase());
-        }
-        client_hostname(cx.request.hostname?)
-    }
-
-    /// The host name a lease records: what option 12 of the reply says
-    /// (Kea's "." for "to be generated" is none).
-    pub(super) fn lease_hostname(&self, s: usize, cx: &Exchange<'_, '_>) -> String {
-        self.reply_hostname(s, cx)
-            .filter(|n| n != ".")
-            .unwrap_or_default()
     }
 
     /// A NAK (Kea's: message type, server id, the echoed options; no
@@ -468,51 +448,6 @@ fn add_requested<'c>(scopes: &Scopes<'c>, request: &Request<'_>, options: &mut O
     if let Some(option) = vendor {
         options.add(code::VIVSO, &option.data);
     }
-}
-
-/// The client's option 12 as Kea returns it (DDNS off, default
-/// `hostname-char-set`), or `None` when Kea ignores it.
-fn client_hostname(raw: &[u8]) -> Option<String> {
-    let text = std::str::from_utf8(raw).ok()?.trim();
-    let labels = label_count(text)?;
-    if labels == 0 {
-        return None;
-    }
-    if labels < 2 {
-        return Some(".".to_string());
-    }
-    let mut clean: String = text
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '-')
-        .map(|c| c.to_ascii_lowercase())
-        .collect();
-    if labels == 2 && clean.ends_with('.') {
-        clean.pop();
-    }
-    Some(clean)
-}
-
-/// The labels of `name` as a DNS name, the root included ("host" is 2), or
-/// `None` when it is not one (an empty label, one over 63 bytes, over 255).
-fn label_count(name: &str) -> Option<usize> {
-    if name.is_empty() {
-        return Some(0);
-    }
-    if name == "." {
-        return Some(1);
-    }
-    let body = name.strip_suffix('.').unwrap_or(name);
-    if body.len() > 253 {
-        return None;
-    }
-    let mut count = 1;
-    for label in body.split('.') {
-        if label.is_empty() || label.len() > 63 {
-            return None;
-        }
-        count += 1;
-    }
-    Some(count)
 }
 
 /// Where an OFFER or ACK goes (Kea's adjustRemoteAddr, RFC 2131 §4.1).

@@ -39,6 +39,8 @@ pub(super) struct Request<'a> {
     pub subnet_selection: Option<Ipv4Addr>,
     /// Option 125's data (vendor-identifying vendor-specific information).
     pub vivso: Option<&'a [u8]>,
+    /// Option 81's data (client FQDN).
+    pub fqdn: Option<&'a [u8]>,
 }
 
 impl<'a> Request<'a> {
@@ -65,6 +67,7 @@ impl<'a> Request<'a> {
             lease_time: None,
             subnet_selection: None,
             vivso: None,
+            fqdn: None,
         };
         for (_, option) in options.iter() {
             request.take(option);
@@ -91,6 +94,7 @@ impl<'a> Request<'a> {
                 code::RELAY_AGENT => self.relay_agent = Some(raw.data()),
                 code::HOST_NAME => self.hostname = Some(raw.data()),
                 code::VIVSO => self.vivso = Some(raw.data()),
+                code::CLIENT_FQDN => self.fqdn = Some(raw.data()),
                 _ => {}
             },
             _ => {}

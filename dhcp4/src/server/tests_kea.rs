@@ -618,3 +618,49 @@ fn sanity_check_drops_a_discover_with_a_server_id_and_an_anonymous_client() {
     identified[2] = 0;
     assert!(server.handle(&identified, &via(), 1000).reply.is_some());
 }
+
+#[test]
+fn option_81_is_answered_as_kea_2_2_answers_it_with_ddns_off() {
+    let mut s = subnet(1, vec![pool("10.0.1.100", "10.0.1.120", None)]);
+    let mut r = reservation(
+        IdentifierType::HwAddress,
+        &[2, 0, 0, 0, 0, 9],
+        Some("10.0.1.9"),
+    );
+    r.hostname = Some("Printer9".into());
+    s.reservations = vec![r];
+    let mut server = Server::new(&config(vec![s]));
+    // (client, its option 81, what Debian's Kea 2.2 answered in the OFFER)
+    let cases: [(u8, &[u8], &[u8]); 7] = [
+        (1, b"\x04\x00\x00\x06Laptop", b"\x0c\x00\x00\x06laptop\x00"),
+        (
+            2,
+            b"\x00\x00\x00Laptop.Example.COM.",
+            b"\x08\x00\x00laptop.example.com.",
+        ),
+        (
+            3,
+            b"\x01\xff\xff\x04host\x03lan\x00",
+            b"\x0a\xff\xffhostlan.",
+        ),
+        (
+            4,
+            b"\x05\x00\x00\x04Host\x07Example\x00",
+            b"\x0e\x00\x00\x04host\x07example\x00",
+        ),
+        (9, b"\x04\x00\x00\x03foo", b"\x0c\x00\x00\x08printer9\x00"),
+        (6, b"\x04\x00\x00\x07my_host", b"\x0c\x00\x00\x06myhost\x00"),
+        (7, b"\x00\x00\x00single", b"\x08\x00\x00single."),
+    ];
+    for (n, sent, answered) in cases {
+        let offer = discover(&mut server, n, &[(81, sent), (12, b"ignored")]);
+        assert_eq!(option(&offer, 81).unwrap(), answered, "client {n}");
+        assert_eq!(option(&offer, 12), None, "option 81 wins over 12");
+    }
+    // No name at all: Kea generates one from the address.
+    let offer = discover(&mut server, 5, &[(81, b"\x00\x00\x00")]);
+    let name = format!("myhost-{}.", yiaddr(&offer).to_string().replace('.', "-"));
+    assert_eq!(option(&offer, 81).unwrap()[3..], *name.as_bytes());
+    let ack = lease(&mut server, 5, &[(81, b"\x00\x00\x00")]);
+    assert_eq!(ack.changes.last().unwrap().hostname, name);
+}
