@@ -28,6 +28,22 @@ const BASIC: [u8; 4] = [
     code::SERVER_ID,
 ];
 
+/// The boot fields of a reply, borrowed from the configuration.
+struct Boot<'c> {
+    next_server: Option<Ipv4Addr>,
+    server_hostname: Option<&'c str>,
+    boot_file_name: Option<&'c str>,
+}
+
+impl<'c> Boot<'c> {
+    /// The fields `over` sets replace these.
+    fn overlay(&mut self, over: &'c BootFields) {
+        self.next_server = over.next_server.or(self.next_server);
+        self.server_hostname = over.server_hostname.as_deref().or(self.server_hostname);
+        self.boot_file_name = over.boot_file_name.as_deref().or(self.boot_file_name);
+    }
+}
+
 /// The options of a reply being assembled, each code once.
 struct Options<'a> {
     list: Vec<(u8, &'a [u8])>,
@@ -265,17 +281,17 @@ impl Server {
     /// siaddr, sname and file: the subnet's (inheriting the global ones),
     /// overridden field by field by the first class that sets it, then by
     /// the host's (Kea's setFixedFields).
-    fn boot_fields(&self, cx: &Exchange<'_, '_>, s: usize) -> BootFields {
+    fn boot_fields(&self, cx: &Exchange<'_, '_>, s: usize) -> Boot<'_> {
         let global = &self.config.boot;
         let subnet = self.config_of(s).map(|c| &c.boot);
-        let mut boot = BootFields {
+        let mut boot = Boot {
             next_server: subnet.and_then(|b| b.next_server).or(global.next_server),
             server_hostname: subnet
-                .and_then(|b| b.server_hostname.clone())
-                .or_else(|| global.server_hostname.clone()),
+                .and_then(|b| b.server_hostname.as_deref())
+                .or(global.server_hostname.as_deref()),
             boot_file_name: subnet
-                .and_then(|b| b.boot_file_name.clone())
-                .or_else(|| global.boot_file_name.clone()),
+                .and_then(|b| b.boot_file_name.as_deref())
+                .or(global.boot_file_name.as_deref()),
         };
         let classes = cx
             .set
@@ -288,24 +304,16 @@ impl Server {
                 siaddr = true;
             }
             if !sname && class.boot.server_hostname.is_some() {
-                boot.server_hostname.clone_from(&class.boot.server_hostname);
+                boot.server_hostname = class.boot.server_hostname.as_deref();
                 sname = true;
             }
             if !file && class.boot.boot_file_name.is_some() {
-                boot.boot_file_name.clone_from(&class.boot.boot_file_name);
+                boot.boot_file_name = class.boot.boot_file_name.as_deref();
                 file = true;
             }
         }
         if let Some(host) = self.current_host(s, cx.hosts) {
-            if host.boot.next_server.is_some() {
-                boot.next_server = host.boot.next_server;
-            }
-            if host.boot.server_hostname.is_some() {
-                boot.server_hostname.clone_from(&host.boot.server_hostname);
-            }
-            if host.boot.boot_file_name.is_some() {
-                boot.boot_file_name.clone_from(&host.boot.boot_file_name);
-            }
+            boot.overlay(&host.boot);
         }
         boot
     }
@@ -368,7 +376,7 @@ fn pack(
     kind: MessageType,
     addr: Ipv4Addr,
     direct: bool,
-    boot: &BootFields,
+    boot: &Boot<'_>,
     options: Options<'_>,
 ) -> Reply {
     let message = request.message;
@@ -396,8 +404,8 @@ fn pack(
             message.giaddr()
         },
         chaddr: request.hwaddr,
-        sname: text(&boot.server_hostname),
-        file: text(&boot.boot_file_name),
+        sname: boot.server_hostname.unwrap_or_default().as_bytes(),
+        file: boot.boot_file_name.unwrap_or_default().as_bytes(),
     });
     options.write(&mut writer);
     Reply {
@@ -405,11 +413,6 @@ fn pack(
         to: destination(request, addr, inform),
         kind,
     }
-}
-
-/// A boot field's bytes (none: empty).
-fn text(field: &Option<String>) -> &[u8] {
-    field.as_deref().unwrap_or_default().as_bytes()
 }
 
 /// Adds what the client asked for (option 55) and what is always sent,
