@@ -42,8 +42,8 @@ pub(super) fn compile(
     }
     if ty != Ty::Bool {
         return Err(err(
-            1,
-            "a class test must be a boolean expression (e.g. a == b), this one is a string",
+            end.position,
+            "a class test must be a boolean expression: expected '==' or '+' after this string, found end of expression",
         ));
     }
     Ok(parser.ops)
@@ -103,36 +103,39 @@ impl Parser<'_> {
         }
     }
 
-    /// Parses an operand and checks it has type `want`.
+    /// Parses an operand and checks it has type `want`. A mismatch is
+    /// reported where Kea's parser notices it: at the token after the operand.
     fn typed(
         &mut self,
         want: Ty,
         parse: fn(&mut Self) -> Result<Ty, ExprError>,
     ) -> Result<(), ExprError> {
-        let position = self.peek().position;
         let got = parse(self)?;
+        self.check(got, want)
+    }
+
+    /// Refuses an operand of type `got` where `want` is needed, at the
+    /// current token.
+    fn check(&self, got: Ty, want: Ty) -> Result<(), ExprError> {
         if got == want {
             return Ok(());
         }
-        let (w, g) = match want {
-            Ty::Bool => ("a boolean expression", "a string"),
-            Ty::Str => ("a string expression", "a boolean"),
+        let found = self.peek().kind.describe();
+        let message = match want {
+            Ty::Bool => format!(
+                "expected '==' or '+' after a string (a boolean is needed here), found {found}"
+            ),
+            Ty::Str => format!("unexpected {found} after a boolean (a string is needed here)"),
         };
-        Err(err(position, format!("expected {w}, found {g}")))
+        Err(err(self.peek().position, message))
     }
 
     fn or_expr(&mut self) -> Result<Ty, ExprError> {
-        let position = self.peek().position;
         let first = self.and_expr()?;
         if self.peek().kind != Kind::Word("or") {
             return Ok(first);
         }
-        if first != Ty::Bool {
-            return Err(err(
-                position,
-                "expected a boolean expression before 'or', found a string",
-            ));
-        }
+        self.check(first, Ty::Bool)?;
         while self.eat(&Kind::Word("or")) {
             self.typed(Ty::Bool, Self::and_expr)?;
             self.ops.push(Op::Or);
@@ -141,17 +144,11 @@ impl Parser<'_> {
     }
 
     fn and_expr(&mut self) -> Result<Ty, ExprError> {
-        let position = self.peek().position;
         let first = self.not_expr()?;
         if self.peek().kind != Kind::Word("and") {
             return Ok(first);
         }
-        if first != Ty::Bool {
-            return Err(err(
-                position,
-                "expected a boolean expression before 'and', found a string",
-            ));
-        }
+        self.check(first, Ty::Bool)?;
         while self.eat(&Kind::Word("and")) {
             self.typed(Ty::Bool, Self::not_expr)?;
             self.ops.push(Op::And);
@@ -169,17 +166,11 @@ impl Parser<'_> {
     }
 
     fn equal_expr(&mut self) -> Result<Ty, ExprError> {
-        let position = self.peek().position;
         let first = self.concat_expr()?;
         if self.peek().kind != Kind::Punct("==") {
             return Ok(first);
         }
-        if first != Ty::Str {
-            return Err(err(
-                position,
-                "expected a string expression before '==', found a boolean",
-            ));
-        }
+        self.check(first, Ty::Str)?;
         self.next();
         self.typed(Ty::Str, Self::concat_expr)?;
         self.ops.push(Op::Equal);
@@ -187,17 +178,11 @@ impl Parser<'_> {
     }
 
     fn concat_expr(&mut self) -> Result<Ty, ExprError> {
-        let position = self.peek().position;
         let first = self.primary()?;
         if self.peek().kind != Kind::Punct("+") {
             return Ok(first);
         }
-        if first != Ty::Str {
-            return Err(err(
-                position,
-                "expected a string expression before '+', found a boolean",
-            ));
-        }
+        self.check(first, Ty::Str)?;
         while self.eat(&Kind::Punct("+")) {
             self.typed(Ty::Str, Self::primary)?;
             self.ops.push(Op::Concat);
