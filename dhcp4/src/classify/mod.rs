@@ -8,12 +8,15 @@
 //! received packet as `Pkt4::unpack` would, `text` renders option values.
 
 mod eval;
+mod format;
 mod lexer;
 mod packet;
 mod parser;
 mod program;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_diff;
 #[cfg(test)]
 mod tests_kea;
 mod text;

@@ -122,7 +122,16 @@ fn option_hex_text_exists() {
     assert!(!eval("option[61].exists", &p));
     assert!(value_is("option[61].hex", &p, b""));
     assert!(value_is("option[61].text", &p, b""));
-    assert!(value_is("option[53].text", &p, b"type=053, len=001: 01"));
+    assert!(value_is(
+        "option[53].text",
+        &p,
+        b"type=053, len=001: 1 (uint8)"
+    ));
+    assert!(value_is(
+        "option[61].text",
+        &Builder::discover().option(61, &[1, 2]).build(),
+        b"type=061, len=002: 01:02"
+    ));
 }
 
 #[test]

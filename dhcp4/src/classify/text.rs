@@ -117,7 +117,7 @@ pub(super) fn option_text<'a>(packet: &Packet<'a>, code: u8) -> Cow<'a, [u8]> {
             }
             text
         }
-        _ => generic_text(code, &data, 0),
+        _ => super::format::option_text(code, &data),
     };
     Cow::Owned(text.into_bytes())
 }

@@ -1,0 +1,161 @@
+//! `option[..].text` of Kea 2.2's typed standard DHCPv4 options: Kea renders
+//! a non-string option with its class's `toText` (`OptionInt`,
+//! `OptionIntArray`, `Option4AddrLst`, `OptionCustom`, `OptionVendor`,
+//! `OptionVendorClass`), which names the type after each value.
+
+use std::fmt::Write as _;
+use std::net::Ipv4Addr;
+
+use super::packet::{self, VIVCO, VIVSO};
+use super::text::generic_text;
+
+/// How Kea's standard definition types an option (`std_option_defs.h`),
+/// for the types whose `toText` is reproduced here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    /// `OptionInt<T>`: one integer of `width` bytes.
+    Int { width: usize, signed: bool },
+    /// `OptionIntArray<T>`: integers of `width` bytes (Kea reads the signed
+    /// array types as unsigned).
+    IntArray { width: usize },
+    /// `OptionCustom` holding one IPv4 address.
+    Addr,
+    /// `Option4AddrLst`.
+    AddrList,
+    /// `OptionCustom` holding one boolean.
+    Bool,
+}
+
+fn format_of(code: u8) -> Option<Format> {
+    let int = |width, signed| Some(Format::Int { width, signed });
+    match code {
+        1 | 16 | 28 | 32 | 50 | 54 | 118 => Some(Format::Addr),
+        3..=11
+        | 21
+        | 33
+        | 41
+        | 42
+        | 44
+        | 45
+        | 48
+        | 49
+        | 65
+        | 68..=76
+        | 85
+        | 89
+        | 92
+        | 112
+        | 136
+        | 138 => Some(Format::AddrList),
+        2 => int(4, true),
+        13 | 22 | 26 | 57 => int(2, false),
+        23 | 37 | 46 | 52 | 53 | 116 => int(1, false),
+        24 | 35 | 38 | 51 | 58 | 59 | 91 | 108 => int(4, false),
+        25 | 93 | 117 => Some(Format::IntArray { width: 2 }),
+        55 => Some(Format::IntArray { width: 1 }),
+        19 | 20 | 27 | 29..=31 | 34 | 36 | 39 => Some(Format::Bool),
+        _ => None,
+    }
+}
+
+fn type_name(width: usize, signed: bool) -> &'static str {
+    match (width, signed) {
+        (1, false) => "uint8",
+        (1, true) => "int8",
+        (2, false) => "uint16",
+        (2, true) => "int16",
+        (4, false) => "uint32",
+        _ => "int32",
+    }
+}
+
+fn integer(bytes: &[u8], signed: bool) -> i64 {
+    let unsigned = bytes.iter().fold(0u64, |acc, b| acc << 8 | u64::from(*b));
+    let bits = 8 * u32::try_from(bytes.len()).unwrap_or(8);
+    if signed && bits > 0 && bits < 64 && unsigned >> (bits - 1) == 1 {
+        i64::try_from(unsigned).unwrap_or(0) - (1i64 << bits)
+    } else {
+        i64::try_from(unsigned).unwrap_or(0)
+    }
+}
+
+/// Kea's `toText` of option `code` with `data` (a present, non-string,
+/// non-82 option).
+pub(super) fn option_text(code: u8, data: &[u8]) -> String {
+    let header = format!("type={code:03}, len={:03}:", data.len());
+    let typed = match format_of(code) {
+        Some(Format::Int { width, signed }) if data.len() == width => Some(format!(
+            "{header} {} ({})",
+            integer(data, signed),
+            type_name(width, signed)
+        )),
+        Some(Format::IntArray { width }) if data.len() % width == 0 => {
+            let name = type_name(width, false);
+            Some(data.chunks(width).fold(header.clone(), |mut out, v| {
+                let _ = write!(out, " {}({name})", integer(v, false));
+                out
+            }))
+        }
+        Some(Format::Addr) => <[u8; 4]>::try_from(data)
+            .ok()
+            .map(|a| format!("{header} {} (ipv4-address)", Ipv4Addr::from(a))),
+        Some(Format::AddrList) if data.len() % 4 == 0 => {
+            Some(data.chunks(4).fold(header.clone(), |mut out, a| {
+                let octets: [u8; 4] = a.try_into().unwrap_or([0; 4]);
+                let _ = write!(out, " {}", Ipv4Addr::from(octets));
+                out
+            }))
+        }
+        Some(Format::Bool) if data.len() == 1 => {
+            Some(format!("{header} {} (boolean)", data == [1]))
+        }
+        _ => None,
+    };
+    match code {
+        VIVSO => vendor_text(data),
+        VIVCO => vendor_class_text(data),
+        _ => None,
+    }
+    .or(typed)
+    .unwrap_or_else(|| generic_text(code, data, 0))
+}
+
+/// `OptionVendor::toText`: enterprise id, data length, sub-options.
+fn vendor_text(data: &[u8]) -> Option<String> {
+    let (id, block) = packet::vendor_option(data)?;
+    let subs: Vec<(u8, &[u8])> = packet::sub_options(block).collect();
+    let mut sorted = subs.clone();
+    sorted.sort_by_key(|(c, _)| *c);
+    let len: usize = 5 + block.len();
+    let mut out = format!(
+        "type=125, len={len:03}: {id} (uint32) {} (uint8)",
+        block.len()
+    );
+    if !sorted.is_empty() {
+        out.push_str(",\noptions:");
+        for (c, d) in sorted {
+            let _ = write!(out, "\n{}", generic_text(c, d, 2));
+        }
+    }
+    Some(out)
+}
+
+/// `OptionVendorClass::toText`: enterprise id before every tuple.
+fn vendor_class_text(data: &[u8]) -> Option<String> {
+    let (id, tuples) = packet::vendor_class_tuples(data)?;
+    let mut out = format!("type=124, len={}, ", data.len());
+    for i in 0..tuples {
+        let tuple = packet::vendor_class_tuple(data, i)?;
+        let sep = if i == 0 { " " } else { ", " };
+        let _ = write!(
+            out,
+            "{sep}enterprise id=0x{id:x}, data-len{i}={}, vendor-class-data{i}='{}'",
+            tuple.len(),
+            String::from_utf8_lossy(tuple)
+        );
+    }
+    if tuples == 0 {
+        let _ = write!(out, " enterprise id=0x{id:x}");
+    }
+    Some(out)
+}
