@@ -15,6 +15,18 @@ use super::text;
 enum Value<'a> {
     Bool(bool),
     Bytes(Cow<'a, [u8]>),
+    /// A 4-byte integer or address held inline (no allocation).
+    Word([u8; 4]),
+}
+
+impl Value<'_> {
+    fn as_bytes(&self) -> Option<&[u8]> {
+        match self {
+            Value::Bytes(b) => Some(b),
+            Value::Word(w) => Some(w),
+            Value::Bool(_) => None,
+        }
+    }
 }
 
 /// Kea raised an `EvalTypeError` (e.g. `addrtotext` of 3 bytes): the class
@@ -60,6 +72,7 @@ impl<'a> Stack<'a> {
     fn pop_bytes(&mut self) -> Result<Cow<'a, [u8]>, EvalError> {
         match self.pop()? {
             Value::Bytes(b) => Ok(b),
+            Value::Word(w) => Ok(Cow::Owned(w.to_vec())),
             Value::Bool(_) => Err(EvalError),
         }
     }
@@ -67,7 +80,7 @@ impl<'a> Stack<'a> {
     fn pop_bool(&mut self) -> Result<bool, EvalError> {
         match self.pop()? {
             Value::Bool(b) => Ok(b),
-            Value::Bytes(_) => Err(EvalError),
+            Value::Bytes(_) | Value::Word(_) => Err(EvalError),
         }
     }
 }
@@ -127,9 +140,13 @@ fn step<'a>(
         Op::Lcase => bytes(map_ascii(stack.pop_bytes()?, u8::to_ascii_lowercase)),
         Op::Ucase => bytes(map_ascii(stack.pop_bytes()?, u8::to_ascii_uppercase)),
         Op::IfElse => {
-            let if_false = stack.pop_bytes()?;
-            let if_true = stack.pop_bytes()?;
-            bytes(if stack.pop_bool()? { if_true } else { if_false })
+            let if_false = stack.pop()?;
+            let if_true = stack.pop()?;
+            if stack.pop_bool()? {
+                if_true
+            } else {
+                if_false
+            }
         }
         Op::ToHexString => {
             let separator = stack.pop_bytes()?;
@@ -138,8 +155,9 @@ fn step<'a>(
         Op::AddrToText => bytes(addr_to_text(stack.pop_bytes()?)?),
         Op::IntToText(kind) => bytes(int_to_text(stack.pop_bytes()?, *kind)?),
         Op::Equal => {
-            let right = stack.pop_bytes()?;
-            Value::Bool(stack.pop_bytes()? == right)
+            let right = stack.pop()?;
+            let left = stack.pop()?;
+            Value::Bool(left.as_bytes().ok_or(EvalError)? == right.as_bytes().ok_or(EvalError)?)
         }
         Op::Not => Value::Bool(!stack.pop_bool()?),
         Op::And => {
@@ -192,22 +210,20 @@ fn sub_option<'a>(packet: &Packet<'a>, code: u8, sub: u8, repr: Repr) -> Value<'
 fn pkt<'a>(packet: &Packet<'a>, field: PktField) -> Value<'a> {
     match field {
         PktField::Iface => bytes(packet.meta.iface.as_bytes()),
-        PktField::Src => bytes(packet.meta.src.octets().to_vec()),
-        PktField::Dst => bytes(packet.meta.dst.octets().to_vec()),
-        PktField::Len => bytes(text::pkt_len(packet).to_be_bytes().to_vec()),
+        PktField::Src => Value::Word(packet.meta.src.octets()),
+        PktField::Dst => Value::Word(packet.meta.dst.octets()),
+        PktField::Len => Value::Word(text::pkt_len(packet).to_be_bytes()),
     }
 }
 
 fn pkt4<'a>(packet: &Packet<'a>, field: Pkt4Field) -> Result<Value<'a>, EvalError> {
     let byte_u32 = |offset: usize| {
-        u32::from(packet.field(offset, 1).first().copied().unwrap_or(0))
-            .to_be_bytes()
-            .to_vec()
+        Value::Word(u32::from(packet.field(offset, 1).first().copied().unwrap_or(0)).to_be_bytes())
     };
     Ok(match field {
         Pkt4Field::Mac => bytes(packet.mac()),
-        Pkt4Field::Htype => bytes(byte_u32(1)),
-        Pkt4Field::Hlen => bytes(byte_u32(2)),
+        Pkt4Field::Htype => byte_u32(1),
+        Pkt4Field::Hlen => byte_u32(2),
         Pkt4Field::Transid => bytes(packet.field(4, 4)),
         Pkt4Field::Ciaddr => bytes(packet.field(12, 4)),
         Pkt4Field::Yiaddr => bytes(packet.field(16, 4)),
@@ -218,7 +234,7 @@ fn pkt4<'a>(packet: &Packet<'a>, field: Pkt4Field) -> Result<Value<'a>, EvalErro
                 None => 0,
                 Some(data) => *data.first().ok_or(EvalError)?,
             };
-            bytes(u32::from(kind).to_be_bytes().to_vec())
+            Value::Word(u32::from(kind).to_be_bytes())
         }
     })
 }
@@ -243,7 +259,7 @@ fn vendor<'a>(packet: &Packet<'a>, op: &Op) -> Value<'a> {
     match op {
         Op::VendorOption { code, repr, .. } => sub_option(packet, VIVSO, *code, *repr),
         Op::VendorExists(_) => Value::Bool(true),
-        _ => bytes(id.to_be_bytes().to_vec()),
+        _ => Value::Word(id.to_be_bytes()),
     }
 }
 
@@ -281,7 +297,7 @@ fn vendor_class<'a>(packet: &Packet<'a>, op: &Op) -> Value<'a> {
             })
         }
         Op::VendorClassData { .. } => absent(repr),
-        _ => bytes(id.to_be_bytes().to_vec()),
+        _ => Value::Word(id.to_be_bytes()),
     }
 }
 

@@ -108,7 +108,7 @@ pub(super) fn tokenize(text: &str) -> Result<Vec<Token>, ExprError> {
     let mut at = 0;
     while at < chars.len() {
         let c = chars[at];
-        if c.is_whitespace() {
+        if is_blank(c) {
             at += 1;
             continue;
         }
@@ -225,7 +225,7 @@ fn lex_identifier(
     position: usize,
 ) -> Result<(Kind, usize), ExprError> {
     let len = text.chars().count();
-    let after = rest[len..].iter().find(|c| !c.is_whitespace());
+    let after = rest[len..].iter().find(|c| !is_blank(**c));
     let last_ok = text
         .chars()
         .last()
@@ -237,6 +237,12 @@ fn lex_identifier(
         return Ok((Kind::Word(word), len));
     }
     Err(error(position, format!("unknown token '{text}'")))
+}
+
+/// Kea's blanks: space, tab and newline (anything else is an invalid
+/// character).
+fn is_blank(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n')
 }
 
 /// `[A-Za-z][-_A-Za-z0-9]*`.

@@ -164,6 +164,7 @@ const PARSE_ERRORS: &[(&str, usize, &str)] = &[
     ("option[60].exists $", 19, "invalid character '$'"),
     ("1.2.3.999 == 'a'", 1, "IP address"),
     ("", 1, "end of expression"),
+    ("member('A')\r", 12, "invalid character"),
 ];
 
 #[test]
@@ -197,6 +198,7 @@ fn kea_context_expressions_parse() {
         "member('ALL') and not member('DROP')",
         "split(option[12].text, '.', 2) == 'example'",
         "option[82].option[1].hex == 0x0102",
+        "option[\nhost-name\t].exists and\tmember('A')",
     ] {
         assert!(
             parse(text, &names).is_ok(),
