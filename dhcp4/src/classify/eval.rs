@@ -194,7 +194,7 @@ fn option<'a>(packet: &Packet<'a>, code: u8, repr: Repr) -> Value<'a> {
 fn sub_option<'a>(packet: &Packet<'a>, code: u8, sub: u8, repr: Repr) -> Value<'a> {
     let parent = match code {
         RELAY_AGENT if packet.count(code) > 0 => packet.data(code),
-        VIVSO if packet.count(code) == 1 => packet.data(code).and_then(|d| text::vendor_block(d)),
+        VIVSO if packet.count(code) > 0 => text::vendor_subs(packet),
         _ => None,
     };
     let Some(found) = parent.and_then(|p| packet::sub_option(&p, sub, packet.fuses())) else {
@@ -223,7 +223,10 @@ fn pkt4<'a>(packet: &Packet<'a>, field: Pkt4Field) -> Result<Value<'a>, EvalErro
     Ok(match field {
         Pkt4Field::Mac => bytes(packet.mac()),
         Pkt4Field::Htype => byte_u32(1),
-        Pkt4Field::Hlen => byte_u32(2),
+        Pkt4Field::Hlen => {
+            let hlen = packet.field(2, 1).first().copied().unwrap_or(0);
+            Value::Word(u32::from(hlen.min(16)).to_be_bytes())
+        }
         Pkt4Field::Transid => bytes(packet.field(4, 4)),
         Pkt4Field::Ciaddr => bytes(packet.field(12, 4)),
         Pkt4Field::Yiaddr => bytes(packet.field(16, 4)),
@@ -249,7 +252,7 @@ fn vendor<'a>(packet: &Packet<'a>, op: &Op) -> Value<'a> {
         } => (*enterprise, *repr),
         _ => (0, Repr::Hex),
     };
-    let found = (packet.count(VIVSO) == 1)
+    let found = (!packet.fused(VIVSO))
         .then(|| packet.data(VIVSO))
         .flatten()
         .and_then(|d| packet::vendor_option(&d).map(|(id, _)| id));
@@ -270,9 +273,7 @@ fn vendor_class<'a>(packet: &Packet<'a>, op: &Op) -> Value<'a> {
         Op::VendorClassData { enterprise, .. } => (*enterprise, Repr::Hex),
         _ => (0, Repr::Hex),
     };
-    let data = (packet.count(VIVCO) == 1)
-        .then(|| packet.data(VIVCO))
-        .flatten();
+    let data = (!packet.fused(VIVCO)).then(|| packet.data(VIVCO)).flatten();
     let Some(data) = data else {
         return absent(repr);
     };

@@ -79,6 +79,16 @@ fn integer(bytes: &[u8], signed: bool) -> i64 {
     }
 }
 
+/// Whether Kea's class for `code` keeps no raw data, so that fusing
+/// repeated instances leaves the fused option's data empty.
+pub(super) fn loses_data_when_fused(code: u8) -> bool {
+    code == VIVCO
+        || matches!(
+            format_of(code),
+            Some(Format::Int { .. } | Format::IntArray { .. } | Format::AddrList)
+        )
+}
+
 /// Kea's `toText` of option `code` with `data` (a present, non-string,
 /// non-82 option).
 pub(super) fn option_text(code: u8, data: &[u8]) -> String {

@@ -123,7 +123,7 @@ impl<'a> Packet<'a> {
 
     /// The instances of option `code`, each as Kea stores it (strings
     /// trimmed, empty strings skipped).
-    fn instances(&self, code: u8) -> impl Iterator<Item = &'a [u8]> + '_ {
+    pub(super) fn instances(&self, code: u8) -> impl Iterator<Item = &'a [u8]> + '_ {
         let slot = self.slots[usize::from(code)];
         let start = if slot.count == 0 {
             self.options_end
@@ -164,6 +164,12 @@ impl<'a> Packet<'a> {
         let mut all = first.to_vec();
         instances.for_each(|data| all.extend_from_slice(data));
         Some(Cow::Owned(all))
+    }
+
+    /// Whether Kea replaced several instances of `code` by one fused generic
+    /// option (which is no longer an `OptionVendor`, `OptionInt`, ...).
+    pub(super) fn fused(&self, code: u8) -> bool {
+        self.fuse && self.slots[usize::from(code)].count > 1
     }
 
     /// Whether repeated options (and sub-options) are fused.

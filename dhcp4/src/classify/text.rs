@@ -21,18 +21,59 @@ pub(super) fn hex_string(data: &[u8], sep: &[u8]) -> Vec<u8> {
 
 /// `option[code].hex` of a present option.
 pub(super) fn option_hex<'a>(packet: &Packet<'a>, code: u8) -> Cow<'a, [u8]> {
-    let Some(data) = packet.data(code) else {
-        return Cow::Borrowed(&[]);
-    };
-    match code {
-        RELAY_AGENT => repack(data, packet.fuses()),
-        VIVSO if packet.count(code) == 1 => vendor_hex(data, packet.fuses()),
-        _ => data,
+    let (data, subs) = parts(packet, code);
+    match subs {
+        None => data,
+        Some(subs) if data.is_empty() => subs,
+        Some(subs) => {
+            let mut all = data.into_owned();
+            all.extend_from_slice(&subs);
+            Cow::Owned(all)
+        }
     }
 }
 
+/// An option as Kea holds it: its own data and its packed sub-options.
+/// Kea fuses repeated instances into one generic option whose data is the
+/// instances' data concatenated: raw bytes for generic and `OptionCustom`
+/// options (82 included), nothing for the classes that keep values apart
+/// (`OptionInt`, arrays, address lists, 124, 125).
+fn parts<'a>(packet: &Packet<'a>, code: u8) -> (Cow<'a, [u8]>, Option<Cow<'a, [u8]>>) {
+    let empty = Cow::Borrowed(&[][..]);
+    let Some(data) = packet.data(code) else {
+        return (empty, None);
+    };
+    let fused = packet.fused(code);
+    match code {
+        RELAY_AGENT if fused => {
+            let subs = repack(data.clone(), true);
+            (data, Some(subs))
+        }
+        RELAY_AGENT => (empty, Some(repack(data, packet.fuses()))),
+        VIVSO if fused => (empty, vendor_subs(packet).map(|s| repack(s, true))),
+        VIVSO => (vendor_hex(data, packet.fuses()), None),
+        _ if fused && super::format::loses_data_when_fused(code) => (empty, None),
+        _ => (data, None),
+    }
+}
+
+/// The sub-options Kea sees in option 125: the first block's, or, once
+/// fused, every instance's first block.
+pub(super) fn vendor_subs<'a>(packet: &Packet<'a>) -> Option<Cow<'a, [u8]>> {
+    if !packet.fused(VIVSO) {
+        return packet.data(VIVSO).and_then(vendor_block);
+    }
+    let mut all = Vec::new();
+    for instance in packet.instances(VIVSO) {
+        if let Some((_, block)) = packet::vendor_option(instance) {
+            all.extend_from_slice(block);
+        }
+    }
+    Some(Cow::Owned(all))
+}
+
 /// The sub-options of option 125's first block.
-pub(super) fn vendor_block(data: Cow<'_, [u8]>) -> Option<Cow<'_, [u8]>> {
+fn vendor_block(data: Cow<'_, [u8]>) -> Option<Cow<'_, [u8]>> {
     let (_, block) = packet::vendor_option(&data)?;
     let len = block.len();
     Some(match data {
@@ -99,27 +140,40 @@ fn repack(data: Cow<'_, [u8]>, fuse: bool) -> Cow<'_, [u8]> {
 
 /// `option[code].text` of a present option.
 pub(super) fn option_text<'a>(packet: &Packet<'a>, code: u8) -> Cow<'a, [u8]> {
-    let Some(data) = packet.data(code) else {
-        return Cow::Borrowed(&[]);
-    };
     if packet::is_string_option(code) {
-        return data;
+        return packet.data(code).unwrap_or_default();
     }
-    let text = match code {
-        RELAY_AGENT => {
-            let subs = repack(data, packet.fuses());
-            let mut text = format!("type={code:03}, len={:03}:", subs.len());
-            let sub_text: Vec<String> = packet::sub_options(&subs)
-                .map(|(c, d)| generic_text(c, d, 2))
-                .collect();
-            if !sub_text.is_empty() {
-                let _ = write!(text, ",\noptions:\n{}", sub_text.join("\n"));
-            }
-            text
-        }
-        _ => super::format::option_text(code, &data),
+    let text = if code == RELAY_AGENT || packet.fused(code) {
+        let (data, subs) = parts(packet, code);
+        with_sub_options(
+            code,
+            &data,
+            subs.as_deref().unwrap_or(&[]),
+            code == RELAY_AGENT && !packet.fused(code),
+        )
+    } else {
+        let data = packet.data(code).unwrap_or_default();
+        super::format::option_text(code, &data)
     };
     Cow::Owned(text.into_bytes())
+}
+
+/// `toText` of an option with sub-options: Kea's generic form, or
+/// `OptionCustom`'s (no blank after the colon) for option 82.
+fn with_sub_options(code: u8, data: &[u8], subs: &[u8], custom: bool) -> String {
+    let mut text = if custom {
+        format!("type={code:03}, len={:03}:", data.len() + subs.len())
+    } else {
+        let hex = String::from_utf8_lossy(&hex_string(data, b":")).into_owned();
+        format!("type={code:03}, len={:03}: {hex}", data.len() + subs.len())
+    };
+    let sub_text: Vec<String> = packet::sub_options(subs)
+        .map(|(c, d)| generic_text(c, d, 2))
+        .collect();
+    if !sub_text.is_empty() {
+        let _ = write!(text, ",\noptions:\n{}", sub_text.join("\n"));
+    }
+    text
 }
 
 /// Kea's generic `Option::toText(indent)`: `type=NNN, len=NNN: aa:bb`.
