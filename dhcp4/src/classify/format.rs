@@ -79,6 +79,19 @@ fn integer(bytes: &[u8], signed: bool) -> i64 {
     }
 }
 
+/// Whether Kea can build its class for `code` from `data`; when it cannot,
+/// `Pkt4::unpack` throws and Kea drops the packet.
+pub(super) fn well_formed(code: u8, data: &[u8]) -> bool {
+    match format_of(code) {
+        Some(Format::Int { width, .. }) => data.len() >= width,
+        Some(Format::IntArray { width }) => !data.is_empty() && data.len() % width == 0,
+        Some(Format::AddrList) => data.len() % 4 == 0,
+        Some(Format::Addr) => data.len() >= 4,
+        Some(Format::Bool) => !data.is_empty(),
+        None => true,
+    }
+}
+
 /// Whether Kea's class for `code` keeps no raw data, so that fusing
 /// repeated instances leaves the fused option's data empty.
 pub(super) fn loses_data_when_fused(code: u8) -> bool {

@@ -74,9 +74,11 @@ impl<'a> Packet<'a> {
         packet
     }
 
-    /// Whether Kea would process this packet at all (it drops one with a
-    /// short header, no magic cookie, an `hlen` over 20 or a malformed
-    /// option 124); expressions on an invalid packet see what was indexed.
+    /// Whether Kea would process this packet at all: it drops one with a
+    /// short header, no magic cookie, an `hlen` over 20, a malformed option
+    /// 124 or a standard integer or address option of an impossible length
+    /// (e.g. option 51 of 3 bytes). Expressions on an invalid packet see
+    /// what was indexed.
     pub fn is_valid(&self) -> bool {
         self.valid
     }
@@ -104,7 +106,9 @@ impl<'a> Packet<'a> {
                 self.fuse = false;
                 break;
             }
-            if code == VIVCO && vendor_class_tuples(data).is_none() {
+            if code == VIVCO && vendor_class_tuples(data).is_none()
+                || !super::format::well_formed(code, data)
+            {
                 valid = false;
             }
             let keep = !STRING_OPTIONS.contains(&code) || !trim_nuls(data).is_empty();
