@@ -7,6 +7,8 @@ use std::fmt::Write as _;
 
 use super::packet::{self, Packet, HEADER_LEN, RELAY_AGENT, VIVSO};
 
+const DIGITS: &[u8; 16] = b"0123456789abcdef";
+
 /// Kea's `TokenToHexString`: two lowercase digits per byte, `sep` between.
 pub(super) fn hex_string(data: &[u8], sep: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(data.len() * (2 + sep.len()));
@@ -14,7 +16,8 @@ pub(super) fn hex_string(data: &[u8], sep: &[u8]) -> Vec<u8> {
         if i > 0 {
             out.extend_from_slice(sep);
         }
-        out.extend_from_slice(format!("{b:02x}").as_bytes());
+        out.push(DIGITS[usize::from(b >> 4)]);
+        out.push(DIGITS[usize::from(b & 0x0f)]);
     }
     out
 }
