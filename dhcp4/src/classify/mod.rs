@@ -3,9 +3,31 @@
 //! naming the position, evaluated per packet without allocating where it can.
 //!
 //! `lexer` and `parser` follow Kea 2.6's `lib/eval/lexer.ll` and `parser.yy`
-//! (a superset of 2.2's: `lcase`/`ucase`), `program` is the postfix form of
+//! (2.2's grammar plus `lcase`/`ucase`), `program` is the postfix form of
 //! Kea's token list, `eval` runs it as `token.cc` does, `packet` indexes a
-//! received packet as `Pkt4::unpack` would, `text` renders option values.
+//! received packet as `Pkt4::unpack` would, `text` and `format` render option
+//! values as Kea's option classes do.
+//!
+//! Checked against Kea 2.2 itself (`tests_diff`, `tests_kea`): the parse
+//! outcome and error column of 94 expressions, and 82 expressions evaluated on
+//! relayed DISCOVERs in a network namespace. Per packet, indexing and
+//! evaluating allocate nothing unless Kea's semantics build a new string
+//! (`concat`, `hexstring`, `*totext`, `lcase`, re-packed or fused options).
+//!
+//! Known differences from Kea, all outside what operators' configs use:
+//! - a received option is read with Kea's *standard* definitions only: an
+//!   option defined by `option-def` (or a vendor's definitions, e.g. 4491's)
+//!   is generic here (`.text` is the hex form, strings are not trimmed, a
+//!   malformed one does not invalidate the packet);
+//! - `.text` of record-typed options (81, 94, 97, ...) is the generic hex
+//!   form; `OptionInt` data longer than its type is not split into
+//!   sub-options;
+//! - `option[43].option[N]` finds nothing: in Kea's first classification
+//!   pass option 43 is still unparsed (it is parsed before the second pass);
+//! - `member('X')` of an undefined class parses; the loader checks
+//!   [`Expression::members`] (Kea refuses it at parse time);
+//! - `relay6`/`pkt6` are refused at their first token and a misspelt keyword
+//!   is named whole (Kea reports the first invalid character).
 
 mod eval;
 mod format;
