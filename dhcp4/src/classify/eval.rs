@@ -233,9 +233,11 @@ fn pkt4<'a>(packet: &Packet<'a>, field: Pkt4Field) -> Result<Value<'a>, EvalErro
         Pkt4Field::Siaddr => bytes(packet.field(20, 4)),
         Pkt4Field::Giaddr => bytes(packet.field(24, 4)),
         Pkt4Field::Msgtype => {
-            let kind = match packet.data(53) {
-                None => 0,
-                Some(data) => *data.first().ok_or(EvalError)?,
+            // Pkt4::getType: 0 without option 53, else its first byte (none
+            // once Kea fused repeated instances of this OptionInt: an error).
+            let kind = match packet.count(53) {
+                0 => 0,
+                _ => *text::option_hex(packet, 53).first().ok_or(EvalError)?,
             };
             Value::Word(u32::from(kind).to_be_bytes())
         }

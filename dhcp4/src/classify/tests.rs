@@ -169,6 +169,25 @@ fn repeated_options_are_fused() {
 }
 
 #[test]
+fn repeated_typed_options_lose_their_data_as_in_kea() {
+    // Kea fuses the instances into a generic option with the data of each
+    // OptionInt (none): the hex is empty and pkt4.msgtype cannot be read
+    // (checked against Kea 2.2: "Attempt to read uint8 from option 53 that
+    // has size 0").
+    let p = Builder::discover()
+        .option(51, &[0, 0, 0, 1])
+        .option(51, &[0, 0, 0, 2])
+        .option(53, &[3])
+        .build();
+    assert!(eval("option[51].exists and option[51].hex == ''", &p));
+    assert!(!eval(
+        "pkt4.msgtype == 1 or pkt4.msgtype == 3 or pkt4.msgtype == 0",
+        &p
+    ));
+    assert!(!eval("not (pkt4.msgtype == 1)", &p));
+}
+
+#[test]
 fn all_nul_string_option_is_absent() {
     let p = Builder::discover()
         .option(12, &[0, 0])
