@@ -427,3 +427,73 @@ fn integers_and_literals() {
         &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]
     ));
 }
+
+/// A small deterministic generator for the robustness tests.
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn byte(&mut self) -> u8 {
+        self.next().to_le_bytes()[0]
+    }
+}
+
+#[test]
+fn random_packets_never_panic() {
+    let expressions: Vec<Expression> = [
+        "option[82].hex == '' or relay4[1].text == '' or option[82].text == ''",
+        "vendor[*].option[1].text == '' or vendor.enterprise == 0 or option[125].text == ''",
+        "vendor-class[*].data[3] == '' or vendor-class.enterprise == 0 or option[124].text == ''",
+        "option[3].text == '' or option[55].text == '' or option[51].text == '' or option[50].text == ''",
+        "pkt4.mac == pkt4.giaddr or pkt.len == 0 or pkt4.msgtype == 1 or pkt4.hlen == 0",
+        "substring(option[60].hex, -3, -10) == split(option[12].hex, 'a', 2)",
+    ]
+    .iter()
+    .map(|e| compile(e))
+    .collect();
+    let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+    for round in 0..3000 {
+        let mut bytes = Builder::discover().header(2, &[rng.byte() % 24]).build();
+        bytes.truncate(240);
+        let codes = [82, 125, 124, 3, 55, 51, 50, 53, 60, 12, 0, 255];
+        for _ in 0..rng.byte() % 12 {
+            let code = codes[usize::from(rng.byte()) % codes.len()];
+            let len = rng.byte() % 24;
+            bytes.push(code);
+            bytes.push(len);
+            (0..len).for_each(|_| bytes.push(rng.byte() % 8));
+        }
+        let cut = bytes.len() - usize::from(rng.byte() % 4) * (round % 2);
+        let packet = Packet::new(&bytes[..cut], meta());
+        for e in &expressions {
+            e.matches(&packet, &|_| false);
+        }
+    }
+}
+
+#[test]
+fn random_text_never_panics() {
+    let alphabet: Vec<char> =
+        "option[]().,'0x1-2 9:a==andornotrelay4pkt4vendor-class*+substringall\n\té"
+            .chars()
+            .collect();
+    let mut rng = XorShift(42);
+    for _ in 0..5000 {
+        let len = usize::from(rng.byte() % 40);
+        let text: String = (0..len)
+            .map(|_| alphabet[usize::from(rng.byte()) % alphabet.len()])
+            .collect();
+        if let Err(e) = parse(&text, &names) {
+            assert!(
+                e.position >= 1 && e.position <= text.chars().count() + 1,
+                "{text:?}: {e}"
+            );
+        }
+    }
+}
