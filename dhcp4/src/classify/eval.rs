@@ -8,7 +8,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::packet::{self, Packet, RELAY_AGENT, VIVCO, VIVSO};
 use super::program::{IntText, Op, Pkt4Field, PktField, Repr, SubLen};
-use super::text;
+use super::{format, text};
 
 /// A value on the stack.
 #[derive(Debug)]
@@ -203,7 +203,19 @@ fn sub_option<'a>(packet: &Packet<'a>, code: u8, sub: u8, repr: Repr) -> Value<'
     match repr {
         Repr::Exists => Value::Bool(true),
         Repr::Hex => bytes(found),
-        Repr::Text => bytes(text::generic_text(sub, &found, 0).into_bytes()),
+        Repr::Text => {
+            let enterprise = match code {
+                VIVSO if !packet.fused(VIVSO) => packet
+                    .data(VIVSO)
+                    .and_then(|d| packet::vendor_option(&d).map(|(id, _)| id)),
+                _ => None,
+            };
+            let text = match enterprise {
+                Some(id) => format::vendor_sub_text(id, sub, &found, 0),
+                None => text::generic_text(sub, &found, 0),
+            };
+            bytes(text.into_bytes())
+        }
     }
 }
 

@@ -105,42 +105,72 @@ pub(super) fn loses_data_when_fused(code: u8) -> bool {
 /// Kea's `toText` of option `code` with `data` (a present, non-string,
 /// non-82 option).
 pub(super) fn option_text(code: u8, data: &[u8]) -> String {
-    let header = format!("type={code:03}, len={:03}:", data.len());
-    let typed = match format_of(code) {
-        Some(Format::Int { width, signed }) if data.len() == width => Some(format!(
+    match code {
+        VIVSO => vendor_text(data),
+        VIVCO => vendor_class_text(data),
+        _ => typed_text(code, data, format_of(code), 0),
+    }
+    .unwrap_or_else(|| generic_text(code, data, 0))
+}
+
+/// The DOCSIS 3 (enterprise 4491) sub-options of option 125 Kea defines
+/// (`docsis3_option_defs.h`): `oro` and `tftp-servers`.
+const DOCSIS: u32 = 4491;
+
+fn vendor_format(enterprise: u32, code: u8) -> Option<Format> {
+    match (enterprise, code) {
+        (DOCSIS, 1) => Some(Format::IntArray { width: 1 }),
+        (DOCSIS, 2) => Some(Format::AddrList),
+        _ => None,
+    }
+}
+
+/// `toText` of sub-option `code` of option 125 from `enterprise`.
+pub(super) fn vendor_sub_text(enterprise: u32, code: u8, data: &[u8], indent: usize) -> String {
+    typed_text(code, data, vendor_format(enterprise, code), indent)
+        .unwrap_or_else(|| generic_text(code, data, indent))
+}
+
+/// Whether Kea can build the sub-options of option 125's `block` from
+/// `enterprise` with its vendor definitions.
+pub(super) fn vendor_well_formed(enterprise: u32, block: &[u8]) -> bool {
+    packet::sub_options(block).all(|(code, data)| match vendor_format(enterprise, code) {
+        Some(Format::IntArray { width }) => !data.is_empty() && data.len() % width == 0,
+        Some(Format::AddrList) => data.len() % 4 == 0,
+        _ => true,
+    })
+}
+
+/// The `toText` of the class `format` names, `None` when `data` does not
+/// fit it.
+fn typed_text(code: u8, data: &[u8], format: Option<Format>, indent: usize) -> Option<String> {
+    let header = format!("{:indent$}type={code:03}, len={:03}:", "", data.len());
+    match format? {
+        Format::Int { width, signed } if data.len() == width => Some(format!(
             "{header} {} ({})",
             integer(data, signed),
             type_name(width, signed)
         )),
-        Some(Format::IntArray { width }) if data.len() % width == 0 => {
+        Format::IntArray { width } if data.len() % width == 0 => {
             let name = type_name(width, false);
-            Some(data.chunks(width).fold(header.clone(), |mut out, v| {
+            Some(data.chunks(width).fold(header, |mut out, v| {
                 let _ = write!(out, " {}({name})", integer(v, false));
                 out
             }))
         }
-        Some(Format::Addr) => <[u8; 4]>::try_from(data)
+        Format::Addr => <[u8; 4]>::try_from(data)
             .ok()
             .map(|a| format!("{header} {} (ipv4-address)", Ipv4Addr::from(a))),
-        Some(Format::AddrList) if data.len() % 4 == 0 => {
-            Some(data.chunks(4).fold(header.clone(), |mut out, a| {
+        Format::AddrList if data.len() % 4 == 0 => {
+            Some(data.chunks(4).fold(header, |mut out, a| {
                 let octets: [u8; 4] = a.try_into().unwrap_or([0; 4]);
                 let _ = write!(out, " {}", Ipv4Addr::from(octets));
                 out
             }))
         }
-        Some(Format::Bool) if data.len() == 1 => {
-            Some(format!("{header} {} (boolean)", data == [1]))
-        }
-        _ => None,
-    };
-    match code {
-        VIVSO => vendor_text(data),
-        VIVCO => vendor_class_text(data),
+        Format::Bool if data.len() == 1 => Some(format!("{header} {} (boolean)", data == [1])),
         _ => None,
     }
-    .or(typed)
-    .unwrap_or_else(|| generic_text(code, data, 0))
 }
 
 /// `OptionVendor::toText`: enterprise id, data length, sub-options.
@@ -157,7 +187,7 @@ fn vendor_text(data: &[u8]) -> Option<String> {
     if !sorted.is_empty() {
         out.push_str(",\noptions:");
         for (c, d) in sorted {
-            let _ = write!(out, "\n{}", generic_text(c, d, 2));
+            let _ = write!(out, "\n{}", vendor_sub_text(id, c, d, 2));
         }
     }
     Some(out)

@@ -9,14 +9,14 @@
 //! values as Kea's option classes do.
 //!
 //! Checked against Kea 2.2 itself (`tests_diff`, `tests_kea`): the parse
-//! outcome and error column of 94 expressions, and 82 expressions evaluated on
+//! outcome and error column of 94 expressions, and 91 expressions evaluated on
 //! relayed DISCOVERs in a network namespace. Per packet, indexing and
 //! evaluating allocate nothing unless Kea's semantics build a new string
 //! (`concat`, `hexstring`, `*totext`, `lcase`, re-packed or fused options).
 //!
 //! Known differences from Kea, all outside what operators' configs use:
 //! - a received option is read with Kea's *standard* definitions only: an
-//!   option defined by `option-def` (or a vendor's definitions, e.g. 4491's)
+//!   option defined by `option-def` (or by a vendor other than DOCSIS 4491)
 //!   is generic here (`.text` is the hex form, strings are not trimmed, a
 //!   malformed one does not invalidate the packet);
 //! - `.text` of record-typed options (81, 94, 97, ...) is the generic hex

@@ -102,9 +102,12 @@ impl<'a> Packet<'a> {
             let Some(data) = bytes.get(at + 2..at + 2 + usize::from(len)) else {
                 break;
             };
-            if code == VIVSO && vendor_option(data).is_none() {
-                self.fuse = false;
-                break;
+            if code == VIVSO {
+                let Some((enterprise, block)) = vendor_option(data) else {
+                    self.fuse = false;
+                    break;
+                };
+                valid &= super::format::vendor_well_formed(enterprise, block);
             }
             if code == VIVCO && vendor_class_tuples(data).is_none()
                 || !super::format::well_formed(code, data)
