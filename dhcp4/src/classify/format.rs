@@ -24,6 +24,9 @@ enum Format {
     AddrList,
     /// `OptionCustom` holding one boolean.
     Bool,
+    /// `OptionCustom` holding a record: 1-byte integers, then optionally
+    /// opaque bytes to the end.
+    Record { uint8s: usize, binary: bool },
 }
 
 fn format_of(code: u8) -> Option<Format> {
@@ -54,6 +57,14 @@ fn format_of(code: u8) -> Option<Format> {
         25 | 93 | 117 => Some(Format::IntArray { width: 2 }),
         55 => Some(Format::IntArray { width: 1 }),
         19 | 20 | 27 | 29..=31 | 34 | 36 | 39 => Some(Format::Bool),
+        94 => Some(Format::Record {
+            uint8s: 3,
+            binary: false,
+        }),
+        97 => Some(Format::Record {
+            uint8s: 1,
+            binary: true,
+        }),
         _ => None,
     }
 }
@@ -88,8 +99,24 @@ pub(super) fn well_formed(code: u8, data: &[u8]) -> bool {
         Some(Format::AddrList) => data.len() % 4 == 0,
         Some(Format::Addr) => data.len() >= 4,
         Some(Format::Bool) => !data.is_empty(),
+        Some(Format::Record { uint8s, .. }) => data.len() >= uint8s,
         None => true,
     }
+}
+
+/// How many bytes of `data` Kea keeps for `code`: an `OptionCustom` of
+/// fixed-size fields drops what follows them (a 5-byte option 50 packs as 4).
+pub(super) fn kept_len(code: u8, data: &[u8]) -> usize {
+    let kept = match format_of(code) {
+        Some(Format::Addr) => 4,
+        Some(Format::Bool) => 1,
+        Some(Format::Record {
+            uint8s,
+            binary: false,
+        }) => uint8s,
+        _ => data.len(),
+    };
+    kept.min(data.len())
 }
 
 /// Whether Kea's class for `code` keeps no raw data, so that fusing
@@ -169,6 +196,18 @@ fn typed_text(code: u8, data: &[u8], format: Option<Format>, indent: usize) -> O
             }))
         }
         Format::Bool if data.len() == 1 => Some(format!("{header} {} (boolean)", data == [1])),
+        Format::Record { uint8s, binary } => {
+            let (ints, rest) = data.split_at_checked(uint8s)?;
+            let mut out = ints.iter().fold(header, |mut out, v| {
+                let _ = write!(out, " {v} (uint8)");
+                out
+            });
+            if binary {
+                let hex: String = rest.iter().map(|b| format!("{b:02X}")).collect();
+                let _ = write!(out, " {hex} (binary)");
+            }
+            Some(out)
+        }
         _ => None,
     }
 }

@@ -9,7 +9,7 @@
 //! values as Kea's option classes do.
 //!
 //! Checked against Kea 2.2 itself (`tests_diff`, `tests_kea`): the parse
-//! outcome and error column of 94 expressions, and 91 expressions evaluated on
+//! outcome and error column of 94 expressions, and 100 expressions evaluated on
 //! relayed DISCOVERs in a network namespace. Per packet, indexing and
 //! evaluating allocate nothing unless Kea's semantics build a new string
 //! (`concat`, `hexstring`, `*totext`, `lcase`, re-packed or fused options).
@@ -19,9 +19,9 @@
 //!   option defined by `option-def` (or by a vendor other than DOCSIS 4491)
 //!   is generic here (`.text` is the hex form, strings are not trimmed, a
 //!   malformed one does not invalidate the packet);
-//! - `.text` of record-typed options (81, 94, 97, ...) is the generic hex
-//!   form; `OptionInt` data longer than its type is not split into
-//!   sub-options;
+//! - `.text`, `.hex` and validity of record-typed options other than 94
+//!   and 97 (81, 78, ...) are those of a generic option; `OptionInt` data
+//!   longer than its type is not split into sub-options;
 //! - `option[43].option[N]` finds nothing: in Kea's first classification
 //!   pass option 43 is still unparsed (it is parsed before the second pass);
 //! - `member('X')` of an undefined class parses; the loader checks

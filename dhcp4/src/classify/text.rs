@@ -56,7 +56,17 @@ fn parts<'a>(packet: &Packet<'a>, code: u8) -> (Cow<'a, [u8]>, Option<Cow<'a, [u
         VIVSO if fused => (empty, vendor_subs(packet).map(|s| repack(s, true))),
         VIVSO => (vendor_hex(data, packet.fuses()), None),
         _ if fused && super::format::loses_data_when_fused(code) => (empty, None),
-        _ => (data, None),
+        _ => {
+            let kept = super::format::kept_len(code, &data);
+            let data = match data {
+                Cow::Borrowed(d) => Cow::Borrowed(d.get(..kept).unwrap_or(d)),
+                Cow::Owned(mut v) => {
+                    v.truncate(kept);
+                    Cow::Owned(v)
+                }
+            };
+            (data, None)
+        }
     }
 }
 
@@ -155,7 +165,7 @@ pub(super) fn option_text<'a>(packet: &Packet<'a>, code: u8) -> Cow<'a, [u8]> {
             code == RELAY_AGENT && !packet.fused(code),
         )
     } else {
-        let data = packet.data(code).unwrap_or_default();
+        let (data, _) = parts(packet, code);
         super::format::option_text(code, &data)
     };
     Cow::Owned(text.into_bytes())
