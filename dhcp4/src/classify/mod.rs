@@ -9,7 +9,7 @@
 //! values as Kea's option classes do.
 //!
 //! Checked against Kea 2.2 itself (`tests_diff`, `tests_kea`): the parse
-//! outcome and error column of 94 expressions, and 100 expressions evaluated on
+//! outcome and error column of 94 expressions, and 105 expressions evaluated on
 //! relayed DISCOVERs in a network namespace. Per packet, indexing and
 //! evaluating allocate nothing unless Kea's semantics build a new string
 //! (`concat`, `hexstring`, `*totext`, `lcase`, re-packed or fused options).

@@ -153,7 +153,7 @@ fn repack(data: Cow<'_, [u8]>, fuse: bool) -> Cow<'_, [u8]> {
 
 /// `option[code].text` of a present option.
 pub(super) fn option_text<'a>(packet: &Packet<'a>, code: u8) -> Cow<'a, [u8]> {
-    if packet::is_string_option(code) {
+    if packet::is_string_option(code) && !packet.fused(code) {
         return packet.data(code).unwrap_or_default();
     }
     let text = if code == RELAY_AGENT || packet.fused(code) {
