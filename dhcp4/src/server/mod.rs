@@ -24,6 +24,8 @@ mod select;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_classes;
+#[cfg(test)]
 mod tests_kea;
 
 use std::collections::HashMap;

@@ -16,11 +16,11 @@ use crate::options::{ConfiguredOption, OptionDefs};
 const RELAY: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 const SERVER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
 
-fn ip(text: &str) -> Ipv4Addr {
+pub(super) fn ip(text: &str) -> Ipv4Addr {
     text.parse().unwrap()
 }
 
-fn opt(code: u8, data: &[u8]) -> ConfiguredOption {
+pub(super) fn opt(code: u8, data: &[u8]) -> ConfiguredOption {
     ConfiguredOption {
         code,
         data: data.to_vec(),
@@ -29,7 +29,7 @@ fn opt(code: u8, data: &[u8]) -> ConfiguredOption {
     }
 }
 
-fn pool(first: &str, last: &str, class: Option<&str>) -> Pool {
+pub(super) fn pool(first: &str, last: &str, class: Option<&str>) -> Pool {
     Pool {
         first: ip(first),
         last: ip(last),
@@ -40,7 +40,7 @@ fn pool(first: &str, last: &str, class: Option<&str>) -> Pool {
 }
 
 /// Subnet `id` of 10.0.`id`.0/24 with `pools`, selected by the relay.
-fn subnet(id: u32, pools: Vec<Pool>) -> Subnet {
+pub(super) fn subnet(id: u32, pools: Vec<Pool>) -> Subnet {
     Subnet {
         id,
         network: Ipv4Addr::new(10, 0, u8::try_from(id).unwrap(), 0),
@@ -76,7 +76,7 @@ fn subnet(id: u32, pools: Vec<Pool>) -> Subnet {
     }
 }
 
-fn class(name: &str) -> ClientClass {
+pub(super) fn class(name: &str) -> ClientClass {
     ClientClass {
         name: name.into(),
         test: None,
@@ -88,7 +88,7 @@ fn class(name: &str) -> ClientClass {
     }
 }
 
-fn reservation(kind: IdentifierType, value: &[u8], addr: Option<&str>) -> Reservation {
+pub(super) fn reservation(kind: IdentifierType, value: &[u8], addr: Option<&str>) -> Reservation {
     Reservation {
         identifier: Identifier {
             kind,
@@ -102,7 +102,7 @@ fn reservation(kind: IdentifierType, value: &[u8], addr: Option<&str>) -> Reserv
     }
 }
 
-fn config(subnets: Vec<Subnet>) -> Config {
+pub(super) fn config(subnets: Vec<Subnet>) -> Config {
     Config {
         interfaces: vec!["eth0".into()],
         socket_type: SocketType::Udp,
@@ -129,7 +129,7 @@ fn config(subnets: Vec<Subnet>) -> Config {
     }
 }
 
-fn via() -> Interface {
+pub(super) fn via() -> Interface {
     Interface {
         name: "eth0".into(),
         addr: Some(SERVER),
@@ -138,7 +138,7 @@ fn via() -> Interface {
 
 /// A relayed request of `kind` from client `n` (hardware address
 /// 02:00:00:00:00:n) with `options`.
-fn relayed(kind: u8, n: u8, options: &[(u8, &[u8])]) -> Vec<u8> {
+pub(super) fn relayed(kind: u8, n: u8, options: &[(u8, &[u8])]) -> Vec<u8> {
     let mut p = vec![0u8; 236];
     p[0] = 1;
     p[1] = 1;
@@ -157,17 +157,17 @@ fn relayed(kind: u8, n: u8, options: &[(u8, &[u8])]) -> Vec<u8> {
     p
 }
 
-fn reply(outcome: &Outcome) -> &[u8] {
+pub(super) fn reply(outcome: &Outcome) -> &[u8] {
     &outcome.reply.as_ref().unwrap().bytes
 }
 
-fn yiaddr(outcome: &Outcome) -> Ipv4Addr {
+pub(super) fn yiaddr(outcome: &Outcome) -> Ipv4Addr {
     let bytes = reply(outcome);
     Ipv4Addr::new(bytes[16], bytes[17], bytes[18], bytes[19])
 }
 
 /// The reply's options in wire order.
-fn options(outcome: &Outcome) -> Vec<(u8, Vec<u8>)> {
+pub(super) fn options(outcome: &Outcome) -> Vec<(u8, Vec<u8>)> {
     let bytes = reply(outcome);
     let mut at = 240;
     let mut list = Vec::new();
@@ -180,19 +180,19 @@ fn options(outcome: &Outcome) -> Vec<(u8, Vec<u8>)> {
     list
 }
 
-fn option(outcome: &Outcome, code: u8) -> Option<Vec<u8>> {
+pub(super) fn option(outcome: &Outcome, code: u8) -> Option<Vec<u8>> {
     options(outcome)
         .into_iter()
         .find(|(c, _)| *c == code)
         .map(|(_, d)| d)
 }
 
-fn discover(server: &mut Server, n: u8, options: &[(u8, &[u8])]) -> Outcome {
+pub(super) fn discover(server: &mut Server, n: u8, options: &[(u8, &[u8])]) -> Outcome {
     server.handle(&relayed(1, n, options), &via(), 1000)
 }
 
 /// DISCOVER, then REQUEST of the offered address: the ACK.
-fn lease(server: &mut Server, n: u8, options: &[(u8, &[u8])]) -> Outcome {
+pub(super) fn lease(server: &mut Server, n: u8, options: &[(u8, &[u8])]) -> Outcome {
     let offer = discover(server, n, options);
     let addr = yiaddr(&offer).octets();
     let mut request: Vec<(u8, &[u8])> = options.to_vec();
@@ -387,7 +387,7 @@ fn required_classes_without_a_test_are_not_joined_in_kea_2_2() {
     assert_eq!(option(&offer, 42), None);
 }
 
-fn shared(subnets: Vec<Subnet>) -> Config {
+pub(super) fn shared(subnets: Vec<Subnet>) -> Config {
     let mut cfg = config(
         subnets
             .into_iter()
