@@ -226,18 +226,20 @@ impl Server {
         }
     }
 
-    /// Handles one datagram that came in on `via` at Unix time `now`.
+    /// Handles one datagram that came in on `via` at Unix time `now`. Its
+    /// source address, for `pkt.src` in classification tests, is taken to
+    /// be the relay's (giaddr), else the client's (ciaddr), else 0.0.0.0.
     pub fn handle(&mut self, bytes: &[u8], via: &Interface, now: u64) -> Outcome {
-        self.handle_from(bytes, via, Ipv4Addr::UNSPECIFIED, now)
+        self.handle_from(bytes, via, None, now)
     }
 
-    /// Handles one datagram from `source` that came in on `via` at `now`
-    /// (`source` is what `pkt.src` means to classification tests).
+    /// Handles one datagram from `source` (when the caller knows it) that
+    /// came in on `via` at `now`.
     pub fn handle_from(
         &mut self,
         bytes: &[u8],
         via: &Interface,
-        source: Ipv4Addr,
+        source: Option<Ipv4Addr>,
         now: u64,
     ) -> Outcome {
         let Ok(message) = packet::decode(bytes) else {
@@ -260,10 +262,19 @@ impl Server {
             MessageType::Inform => Received::Inform,
             _ => return Outcome::silent(Received::Unknown),
         };
+        let (giaddr, ciaddr) = (message.giaddr(), message.ciaddr());
+        let unicast = !giaddr.is_unspecified() || !ciaddr.is_unspecified();
         let meta = PacketMeta {
             iface: &via.name,
-            src: source,
-            dst: via.addr.unwrap_or(Ipv4Addr::UNSPECIFIED),
+            src: source.unwrap_or(if giaddr.is_unspecified() {
+                ciaddr
+            } else {
+                giaddr
+            }),
+            dst: match via.addr {
+                Some(addr) if unicast => addr,
+                _ => Ipv4Addr::BROADCAST,
+            },
         };
         let packet = Packet::new(bytes, meta);
         let mut set = std::mem::take(&mut self.scratch);

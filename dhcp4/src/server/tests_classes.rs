@@ -126,3 +126,16 @@ fn a_global_reservations_classes_replace_what_the_first_pass_decided() {
     let other = discover(&mut server, 6, &[(55, &[15])]);
     assert_eq!(option(&other, 15).unwrap(), b"second.example");
 }
+
+#[test]
+fn pkt_src_is_the_relay_and_pkt_iface_the_receiving_interface() {
+    let mut s = subnet(1, vec![pool("10.0.1.10", "10.0.1.20", None)]);
+    s.client_class = Some("via_relay".into());
+    let mut cfg = config(vec![s]);
+    cfg.classes = vec![tested(
+        "via_relay",
+        "pkt.src == 10.0.0.1 and pkt.iface == 'eth0'",
+    )];
+    let mut server = super::Server::new(&cfg);
+    assert!(discover(&mut server, 1, &[]).reply.is_some());
+}
