@@ -213,9 +213,9 @@ impl Server {
             // unknown client gets silence, or a NAK when authoritative.
             match self.lease_in_walk(cx) {
                 Some((_, known)) if known == requested => {}
-                Some(_) => return self.nak(cx),
+                Some(_) => return self.nak(cx.request, cx.server_id),
                 None if !authoritative => return Outcome::silent(Received::Request),
-                None => return self.nak(cx),
+                None => return self.nak(cx.request, cx.server_id),
             }
             requested
         } else if !ciaddr.is_unspecified() {
@@ -236,7 +236,7 @@ impl Server {
             .copied()
             .find(|&s| self.subnets.get(s).is_some_and(|sub| sub.contains(addr)));
         let Some(s) = holding else {
-            return self.nak(cx);
+            return self.nak(cx.request, cx.server_id);
         };
         // A client with a reservation asking for another address is NAKed
         // while its reserved one is free (Kea's requestLease4).
@@ -246,7 +246,7 @@ impl Server {
                 alloc.may_take(&key, reserved, now, access)
             }) == Some(true);
             if reserved != addr && free {
-                return self.nak(cx);
+                return self.nak(cx.request, cx.server_id);
             }
         }
         let key = self.client(s, request);
@@ -262,7 +262,7 @@ impl Server {
                 // Kea drops a request for an address no pool knows.
                 return Outcome::silent(Received::Request);
             }
-            _ => return self.nak(cx),
+            _ => return self.nak(cx.request, cx.server_id),
         }
         let mut changes = Vec::with_capacity(2);
         let mut gone = previous

@@ -305,7 +305,7 @@ impl Server {
             return Outcome::silent(Received::Drop);
         }
         let Some(selected) = self.select_subnet(request, via, set) else {
-            return Outcome::silent(Received::Drop);
+            return self.no_subnet(request, via);
         };
         let Some(server_id) = self
             .subnets
@@ -353,6 +353,24 @@ impl Server {
             MessageType::Discover => self.discover(&mut cx),
             MessageType::Request => self.request(&mut cx),
             _ => self.inform(&mut cx),
+        }
+    }
+
+    /// A request no subnet is found for: Kea NAKs a REQUEST and answers an
+    /// INFORM bare when they were relayed or sent from an address (it drops
+    /// what was broadcast on the link, and every DISCOVER).
+    fn no_subnet(&self, request: &Request<'_>, via: &Interface) -> Outcome {
+        let message = request.message;
+        let addressed = !message.giaddr().is_unspecified() || !message.ciaddr().is_unspecified();
+        match (request.kind, via.addr) {
+            (MessageType::Request, Some(server_id)) if addressed => self.nak(request, server_id),
+            (MessageType::Inform, Some(server_id)) if addressed => Outcome {
+                received: Received::Inform,
+                reply: Some(self.bare_inform_ack(request, server_id)),
+                changes: Vec::new(),
+                allocation_failed: None,
+            },
+            _ => Outcome::silent(Received::Drop),
         }
     }
 

@@ -318,10 +318,41 @@ impl Server {
         boot
     }
 
+    /// The ACK Kea gives an INFORM no subnet is found for: message type,
+    /// server id and the echoed options only.
+    pub(super) fn bare_inform_ack(&self, request: &Request<'_>, server_id: Ipv4Addr) -> Reply {
+        let selection = request.subnet_selection.map(|a| a.octets());
+        let kind = [u8::from(MessageType::Ack)];
+        let mut options = Options {
+            list: Vec::with_capacity(4),
+        };
+        options.add(code::MESSAGE_TYPE, &kind);
+        self.echoed(request, selection.as_ref(), &mut options);
+        let server_id = server_id.octets();
+        options.add(code::SERVER_ID, &server_id);
+        let message = request.message;
+        let direct = !message.ciaddr().is_unspecified() || message.giaddr().is_unspecified();
+        if direct {
+            options.list.retain(|(c, _)| *c != code::RELAY_AGENT);
+        }
+        let boot = Boot {
+            next_server: None,
+            server_hostname: None,
+            boot_file_name: None,
+        };
+        pack(
+            request,
+            MessageType::Ack,
+            Ipv4Addr::UNSPECIFIED,
+            direct,
+            &boot,
+            options,
+        )
+    }
+
     /// A NAK (Kea's: message type, server id, the echoed options; no
     /// message text).
-    pub(super) fn nak(&self, cx: &Exchange<'_, '_>) -> Outcome {
-        let request = cx.request;
+    pub(super) fn nak(&self, request: &Request<'_>, server_id: Ipv4Addr) -> Outcome {
         let message = request.message;
         let selection = request.subnet_selection.map(|a| a.octets());
         let kind = [u8::from(MessageType::Nak)];
@@ -330,7 +361,7 @@ impl Server {
         };
         options.add(code::MESSAGE_TYPE, &kind);
         self.echoed(request, selection.as_ref(), &mut options);
-        let server_id = cx.server_id.octets();
+        let server_id = server_id.octets();
         options.add(code::SERVER_ID, &server_id);
         let mut writer = ReplyWriter::new(&Header {
             htype: u8::from(message.htype()),

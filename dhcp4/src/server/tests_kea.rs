@@ -664,3 +664,31 @@ fn option_81_is_answered_as_kea_2_2_answers_it_with_ddns_off() {
     let ack = lease(&mut server, 5, &[(81, b"\x00\x00\x00")]);
     assert_eq!(ack.changes.last().unwrap().hostname, name);
 }
+
+#[test]
+fn a_relayed_request_no_subnet_takes_is_naked_and_an_inform_answered_bare() {
+    let mut far = subnet(1, vec![pool("10.0.1.10", "10.0.1.20", None)]);
+    far.relay_addresses = vec![ip("10.9.9.9")];
+    let mut server = Server::new(&config(vec![far]));
+    assert!(discover(&mut server, 1, &[]).reply.is_none());
+    let client_id: &[u8] = &[1, 2, 0, 0, 0, 0, 1];
+    let request = server.handle(
+        &relayed(3, 1, &[(50, &[10, 0, 1, 10]), (61, client_id)]),
+        &via(),
+        1000,
+    );
+    assert_eq!(
+        request.reply.as_ref().map(|r| r.kind),
+        Some(MessageType::Nak)
+    );
+    let codes: Vec<u8> = options(&request).iter().map(|(c, _)| *c).collect();
+    assert_eq!(codes, [53, 54, 61]);
+    let inform = server.handle(&relayed(8, 1, &[(61, client_id)]), &via(), 1000);
+    assert_eq!(option(&inform, 53).unwrap(), [5]);
+    assert_eq!(options(&inform).len(), 3);
+    assert_eq!(
+        reply(&inform)[10],
+        0x80,
+        "a relayed INFORM's ACK is broadcast"
+    );
+}
