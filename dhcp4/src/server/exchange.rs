@@ -114,6 +114,18 @@ impl Server {
             }
             break;
         }
+        // The address its reclaimed lease had (Kea finds the client's
+        // expired lease before it looks at the address asked for).
+        for &s in &walk {
+            let key = self.client(s, cx.request);
+            let id = self.subnets.get(s).map_or(0, |sub| sub.id);
+            let Some(&previous) = self.previous.get(&(id, key)) else {
+                continue;
+            };
+            if self.hold(s, previous, cx) {
+                return Some((s, previous));
+            }
+        }
         // The address it asks for, in the subnet whose pools hold it.
         if let Some(hint) = cx.request.requested {
             let in_pool = walk.iter().copied().find(|&s| {
@@ -123,17 +135,6 @@ impl Server {
             });
             if let Some(s) = in_pool.filter(|&s| self.hold(s, hint, cx)) {
                 return Some((s, hint));
-            }
-        }
-        // The address its reclaimed lease had.
-        for &s in &walk {
-            let key = self.client(s, cx.request);
-            let id = self.subnets.get(s).map_or(0, |sub| sub.id);
-            let Some(&previous) = self.previous.get(&(id, key)) else {
-                continue;
-            };
-            if self.hold(s, previous, cx) {
-                return Some((s, previous));
             }
         }
         self.allocate_free(cx)
