@@ -237,7 +237,9 @@ impl Server {
             .copied()
             .find(|&s| self.subnets.get(s).is_some_and(|sub| sub.contains(addr)));
         let Some(s) = holding else {
-            return self.nak(cx.request, cx.server_id);
+            // Kea drops a request for an address no subnet of its network
+            // has (DHCP4_UNKNOWN_ADDRESS_REQUESTED).
+            return Outcome::silent(Received::Request);
         };
         // A client with a reservation asking for another address is NAKed
         // while its reserved one is free (Kea's requestLease4).

@@ -692,3 +692,31 @@ fn a_relayed_request_no_subnet_takes_is_naked_and_an_inform_answered_bare() {
         "a relayed INFORM's ACK is broadcast"
     );
 }
+
+#[test]
+fn a_request_for_an_address_no_pool_knows_is_dropped_one_reserved_for_another_naked() {
+    let mut s = subnet(1, vec![pool("10.0.1.10", "10.0.1.20", None)]);
+    s.reservations = vec![reservation(
+        IdentifierType::HwAddress,
+        &[2, 0, 0, 0, 0, 9],
+        Some("10.0.1.9"),
+    )];
+    let mut server = Server::new(&config(vec![s]));
+    let select = |server: &mut Server, addr: [u8; 4]| {
+        server.handle(
+            &relayed(3, 1, &[(50, &addr), (54, &SERVER.octets())]),
+            &via(),
+            1000,
+        )
+    };
+    assert!(select(&mut server, [10, 99, 0, 5]).reply.is_none());
+    assert!(
+        select(&mut server, [10, 0, 1, 5]).reply.is_none(),
+        "outside the pools"
+    );
+    let reserved = select(&mut server, [10, 0, 1, 9]);
+    assert_eq!(
+        reserved.reply.as_ref().map(|r| r.kind),
+        Some(MessageType::Nak)
+    );
+}
