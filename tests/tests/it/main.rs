@@ -7,6 +7,8 @@ mod dataplane_queries;
 mod dataplane_scaling;
 mod dataplane_support;
 mod dhcp4_clients;
+mod dhcp4_kea_basics;
+mod dhcp4_kea_classes;
 mod dhcp4_relay_and_durability;
 mod dhcp4_support;
 mod fake_dns_selftest;
