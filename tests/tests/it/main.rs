@@ -9,6 +9,7 @@ mod dataplane_support;
 mod dhcp4_clients;
 mod dhcp4_kea_basics;
 mod dhcp4_kea_classes;
+mod dhcp4_kea_reservations;
 mod dhcp4_relay_and_durability;
 mod dhcp4_support;
 mod fake_dns_selftest;
