@@ -28,9 +28,9 @@ use std::time::Duration;
 use anyhow::{bail, Context as _};
 
 pub use message::{Message, Request};
-pub use server::{Server, Topology};
+pub use server::{Running, Server, Topology};
 
-use server::{Probe, Running};
+use server::Probe;
 
 /// The fixture `tests/fixtures/dhcp4/<name>` as text.
 pub fn fixture(name: &str) -> anyhow::Result<String> {
@@ -262,7 +262,7 @@ impl Differential {
         )?;
         let config = dir.join("kea-dhcp4.conf");
         std::fs::write(&config, text)?;
-        let running = Running::start(server, &self.topology, &config, &dir).await?;
+        let running = Running::start(server, &self.topology.server, &config, &dir).await?;
         let result = self.script(steps).await;
         let log = running.stop().await;
         let exchanges = result.with_context(|| format!("log:\n{log}"))?;

@@ -98,16 +98,16 @@ pub struct Running {
 }
 
 impl Running {
-    /// Starts `server` in `topology` on the config file `config`, with its
-    /// pid and lock files in `dir`; returns once it serves (Kea: its log says
-    /// DHCP4_STARTED; ours: /readyz answers 200), within 20 s.
+    /// Starts `server` in namespace `netns` on the config file `config`,
+    /// with its pid and lock files in `dir`; returns once it serves (Kea: its
+    /// log says DHCP4_STARTED; ours: /readyz answers 200), within 20 s.
     pub async fn start(
         server: Server,
-        topology: &Topology,
+        netns: &Netns,
         config: &Path,
         dir: &Path,
     ) -> anyhow::Result<Running> {
-        let ns = topology.server.name().to_string();
+        let ns = netns.name().to_string();
         let config = config.display().to_string();
         let mut daemon = match server {
             Server::Kea => Daemon::spawn(
@@ -147,7 +147,7 @@ impl Running {
             }
             let ready = match server {
                 Server::Kea => daemon.log().contains("DHCP4_STARTED"),
-                Server::Ours => topology.server.http_ok(METRICS_PORT, "/readyz")?,
+                Server::Ours => netns.http_ok(METRICS_PORT, "/readyz")?,
             };
             if ready {
                 return Ok(Running { server, daemon });

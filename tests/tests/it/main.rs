@@ -10,6 +10,7 @@ mod dhcp4_clients;
 mod dhcp4_kea_allocation;
 mod dhcp4_kea_basics;
 mod dhcp4_kea_classes;
+mod dhcp4_kea_clients;
 mod dhcp4_kea_options;
 mod dhcp4_kea_reservations;
 mod dhcp4_kea_stock;
