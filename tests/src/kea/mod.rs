@@ -7,6 +7,13 @@
 //! is about (so a broken scenario is caught against the reference), then
 //! runs ours and compares: a failure always says which side broke.
 //!
+//! Run (as root: network namespaces): `cargo build -p dhcp4 --bins`, then
+//! `cargo test -p e2e --test it dhcp4_kea`. The scenarios' configs are
+//! `tests/fixtures/dhcp4/*.json` (each checked with `kea-dhcp4 -t` by a test);
+//! a failure message says which server broke and, for a difference, shows
+//! each differing header field and option with both servers' bytes, then
+//! both transcripts.
+//!
 //! - [`message`]: building requests, decoding replies without normalising.
 //! - [`compare`]: the byte comparison and its per-field, per-option report.
 //! - [`config`]: pointing an operator's file at the test's interface and

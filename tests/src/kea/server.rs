@@ -58,6 +58,16 @@ pub struct Topology {
 }
 
 impl Topology {
+    /// The LAN of the direct-client scenarios: the server at 192.0.2.1, the
+    /// clients' namespace at 192.0.2.254, no relay.
+    pub fn lan() -> anyhow::Result<Self> {
+        Self::new(
+            Ipv4Addr::new(192, 0, 2, 1),
+            Ipv4Addr::new(192, 0, 2, 254),
+            &[],
+        )
+    }
+
     /// A link with the server at `server` and the client at `client` (both
     /// /24), and the relay addresses `relays` (each a /24's giaddr) on the
     /// client's side.

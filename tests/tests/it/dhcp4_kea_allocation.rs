@@ -7,9 +7,7 @@
 use std::net::Ipv4Addr;
 
 use e2e::kea::message::{mac, ACK, DISCOVER};
-use e2e::kea::{fixture, same, Differential, Request, Server, Step};
-
-use crate::dhcp4_kea_classes::lan;
+use e2e::kea::{fixture, same, Differential, Request, Server, Step, Topology};
 
 fn ip(text: &str) -> Ipv4Addr {
     text.parse().unwrap()
@@ -21,7 +19,12 @@ fn ip(text: &str) -> Ipv4Addr {
 /// shared network's.
 #[tokio::test]
 async fn the_third_client_of_a_full_subnet_gets_the_next_subnet_of_the_shared_network() {
-    let d = Differential::new("shared", fixture("shared.json").unwrap(), lan()).unwrap();
+    let d = Differential::new(
+        "shared",
+        fixture("shared.json").unwrap(),
+        Topology::lan().unwrap(),
+    )
+    .unwrap();
     let mut steps = Vec::new();
     for n in 1..=3u8 {
         steps.extend(Step::dora(
@@ -62,7 +65,12 @@ async fn the_third_client_of_a_full_subnet_gets_the_next_subnet_of_the_shared_ne
 /// t1-percent and t2-percent of the lease.
 #[tokio::test]
 async fn requested_lease_times_are_clamped_and_t1_t2_calculated() {
-    let d = Differential::new("lifetimes", fixture("lifetimes.json").unwrap(), lan()).unwrap();
+    let d = Differential::new(
+        "lifetimes",
+        fixture("lifetimes.json").unwrap(),
+        Topology::lan().unwrap(),
+    )
+    .unwrap();
     let cases: [(&str, Option<u32>, Option<&str>, u32); 6] = [
         ("above", Some(2000), None, 900),
         ("below", Some(100), None, 300),

@@ -7,16 +7,19 @@
 use std::net::Ipv4Addr;
 
 use e2e::kea::message::{mac, ACK, DISCOVER, INFORM, NAK, REQUEST};
-use e2e::kea::{fixture, same, Differential, Request, Server, Step};
-
-use crate::dhcp4_kea_classes::lan;
+use e2e::kea::{fixture, same, Differential, Request, Server, Step, Topology};
 
 /// What a typical Linux client asks for (dhclient's default list).
 const PRL: &[u8] = &[1, 28, 2, 3, 15, 6, 119, 12, 44, 47, 26, 121, 42];
 
 #[tokio::test]
 async fn plain_and_reserved_clients_inform_and_nak_match_kea_byte_for_byte() {
-    let d = Differential::new("basic", fixture("basic.json").unwrap(), lan()).unwrap();
+    let d = Differential::new(
+        "basic",
+        fixture("basic.json").unwrap(),
+        Topology::lan().unwrap(),
+    )
+    .unwrap();
     let mut steps = Vec::new();
     steps.extend(Step::dora(
         "plain",

@@ -11,15 +11,8 @@ use std::net::Ipv4Addr;
 use e2e::kea::message::{mac, ACK, DISCOVER, OFFER};
 use e2e::kea::{fixture, same, Differential, Request, Server, Step, Topology};
 
-/// The LAN every direct-client scenario uses: server 192.0.2.1, the
-/// clients' namespace at 192.0.2.254, no relay.
-pub fn lan() -> Topology {
-    Topology::new(
-        Ipv4Addr::new(192, 0, 2, 1),
-        Ipv4Addr::new(192, 0, 2, 254),
-        &[],
-    )
-    .unwrap()
+fn lan() -> Topology {
+    Topology::lan().unwrap()
 }
 
 fn ip(text: &str) -> Ipv4Addr {

@@ -4,9 +4,7 @@
 //! for the scenario's facts, then ours compared byte for byte.
 
 use e2e::kea::message::{mac, DISCOVER};
-use e2e::kea::{fixture, same, Differential, Request, Server, Step};
-
-use crate::dhcp4_kea_classes::lan;
+use e2e::kea::{fixture, same, Differential, Request, Server, Step, Topology};
 
 /// Every code a client can ask for: 1 to 254.
 fn every_code() -> Vec<u8> {
@@ -20,7 +18,12 @@ fn every_code() -> Vec<u8> {
 /// binary as given).
 #[tokio::test]
 async fn every_standard_option_is_encoded_as_kea_encodes_it() {
-    let d = Differential::new("alloptions", fixture("alloptions.json").unwrap(), lan()).unwrap();
+    let d = Differential::new(
+        "alloptions",
+        fixture("alloptions.json").unwrap(),
+        Topology::lan().unwrap(),
+    )
+    .unwrap();
     let steps = Step::dora(
         "all",
         Request::new(DISCOVER, 0xa001, mac(8, 1)).prl(&every_code()),
@@ -66,7 +69,12 @@ async fn every_standard_option_is_encoded_as_kea_encodes_it() {
 /// it; unflagged options only when requested.
 #[tokio::test]
 async fn always_send_options_from_every_scope() {
-    let d = Differential::new("alwayssend", fixture("alwayssend.json").unwrap(), lan()).unwrap();
+    let d = Differential::new(
+        "alwayssend",
+        fixture("alwayssend.json").unwrap(),
+        Topology::lan().unwrap(),
+    )
+    .unwrap();
     let mut steps = Vec::new();
     steps.extend(Step::dora(
         "plain",

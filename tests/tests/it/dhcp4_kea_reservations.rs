@@ -10,8 +10,6 @@ use std::net::Ipv4Addr;
 use e2e::kea::message::{mac, ACK, DISCOVER};
 use e2e::kea::{fixture, same, Differential, Request, Server, Step, Topology};
 
-use crate::dhcp4_kea_classes::lan;
-
 fn ip(text: &str) -> Ipv4Addr {
     text.parse().unwrap()
 }
@@ -75,7 +73,12 @@ async fn relayed_clients_reserved_by_circuit_id_then_hardware_address() {
 /// its option-data, which win over the subnet's and the global options.
 #[tokio::test]
 async fn reservations_with_options_hostname_and_boot_fields() {
-    let d = Differential::new("reservation", fixture("reservation.json").unwrap(), lan()).unwrap();
+    let d = Differential::new(
+        "reservation",
+        fixture("reservation.json").unwrap(),
+        Topology::lan().unwrap(),
+    )
+    .unwrap();
     let prl: &[u8] = &[1, 3, 6, 7, 12, 15];
     let mut steps = Vec::new();
     steps.extend(Step::dora(
