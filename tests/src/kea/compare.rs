@@ -202,3 +202,45 @@ pub fn summary(bytes: &[u8]) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::differences;
+    use crate::kea::message::{Request, OFFER};
+
+    fn reply(options: &[(u8, &[u8])], file: &str) -> Vec<u8> {
+        let mut request = Request::new(OFFER, 7, [2, 0, 0, 0, 0, 1]);
+        for (code, data) in options {
+            request = request.option(*code, data);
+        }
+        let mut bytes = request.encode();
+        bytes[0] = 2;
+        bytes[108..108 + file.len()].copy_from_slice(file.as_bytes());
+        bytes
+    }
+
+    #[test]
+    fn identical_replies_have_no_differences() {
+        let a = reply(&[(1, &[255, 255, 255, 0]), (3, &[192, 0, 2, 1])], "boot");
+        assert_eq!(differences(&a, &a.clone()), None);
+    }
+
+    #[test]
+    fn order_data_boot_fields_and_padding_are_each_reported() {
+        let kea = reply(&[(1, &[255, 255, 255, 0]), (3, &[192, 0, 2, 1])], "a.efi");
+        let mut ours = reply(&[(3, &[192, 0, 2, 9]), (1, &[255, 255, 255, 0])], "b.efi");
+        ours.extend_from_slice(&[0, 0, 0]);
+        let report = differences(&kea, &ours).unwrap();
+        assert!(report.contains("option order: Kea [53, 1, 3]"), "{report}");
+        assert!(
+            report.contains("option 3 (routers):\n    Kea  c0000201"),
+            "{report}"
+        );
+        assert!(report.contains(r#"file: Kea "a.efi""#), "{report}");
+        assert!(
+            report.contains("after the end option 0 vs 3 bytes"),
+            "{report}"
+        );
+        assert!(!report.contains("option 1 "), "{report}");
+    }
+}

@@ -116,3 +116,49 @@ async fn requested_lease_times_are_clamped_and_t1_t2_calculated() {
     let ours = d.run(Server::Ours, &steps).await.unwrap();
     same(&kea, &ours).unwrap();
 }
+
+/// Kea manual "Shared Networks in DHCPv4" with relays: a relay address
+/// given at the shared-network level selects the whole network for a giaddr
+/// outside every subnet; the network's options reach every subnet's
+/// clients, and allocation moves to the next subnet when one is full.
+#[tokio::test]
+async fn a_relayed_shared_network_is_selected_by_its_relay_address() {
+    let giaddr = ip("10.20.0.1");
+    let topology = Topology::new(ip("192.0.2.1"), ip("192.0.2.254"), &[giaddr]).unwrap();
+    let d = Differential::new(
+        "shared-relay",
+        fixture("shared-relay.json").unwrap(),
+        topology,
+    )
+    .unwrap();
+    let mut steps = Vec::new();
+    for n in 1..=2u8 {
+        steps.extend(Step::dora(
+            &format!("client {n}"),
+            Request::new(DISCOVER, 0x8100 + u32::from(n), mac(12, n))
+                .prl(&[1, 3, 6])
+                .relayed(giaddr),
+        ));
+    }
+
+    let kea = d.run(Server::Kea, &steps).await.unwrap();
+    let first = kea.reply("client 1 ack").unwrap();
+    assert_eq!(first.yiaddr, ip("172.16.0.10"), "{}", kea.dump());
+    assert_eq!(first.option(3), Some(vec![172, 16, 0, 1]));
+    let second = kea.reply("client 2 ack").unwrap();
+    assert_eq!(second.yiaddr, ip("172.16.1.10"), "{}", kea.dump());
+    assert_eq!(second.option(3), Some(vec![172, 16, 1, 1]));
+    for reply in [&first, &second] {
+        assert_eq!(
+            reply.option(6),
+            Some(vec![172, 16, 0, 53]),
+            "{}",
+            kea.dump()
+        );
+        assert_eq!(reply.giaddr, giaddr);
+    }
+    assert_eq!(kea.lease(ip("172.16.1.10")).unwrap().subnet_id(), "22");
+
+    let ours = d.run(Server::Ours, &steps).await.unwrap();
+    same(&kea, &ours).unwrap();
+}
