@@ -415,8 +415,16 @@ pub fn same_leases(kea: &Transcript, ours: &Transcript) -> anyhow::Result<()> {
     )
 }
 
-/// [`same_replies`] and then [`same_leases`].
+/// [`same_replies`] and [`same_leases`], both reported when both differ.
 pub fn same(kea: &Transcript, ours: &Transcript) -> anyhow::Result<()> {
-    same_replies(kea, ours)?;
-    same_leases(kea, ours)
+    match (same_replies(kea, ours), same_leases(kea, ours)) {
+        (Ok(()), Ok(())) => Ok(()),
+        (Err(e), Ok(())) | (Ok(()), Err(e)) => Err(e),
+        (Err(replies), Err(leases)) => {
+            // The lease report without its transcripts (the replies' has them).
+            let leases = leases.to_string();
+            let head = leases.split("\n\n").next().unwrap_or_default();
+            bail!("{head}\n\n{replies}")
+        }
+    }
 }
