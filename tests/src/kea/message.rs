@@ -19,6 +19,8 @@ pub const REQUEST: u8 = 3;
 pub const ACK: u8 = 5;
 /// DHCPNAK.
 pub const NAK: u8 = 6;
+/// DHCPRELEASE.
+pub const RELEASE: u8 = 7;
 /// DHCPINFORM.
 pub const INFORM: u8 = 8;
 
@@ -62,6 +64,13 @@ impl Request {
     pub fn relayed(mut self, giaddr: Ipv4Addr) -> Request {
         self.giaddr = giaddr;
         self.broadcast = false;
+        self
+    }
+
+    /// Sets or clears the BROADCAST flag (a RENEWING client, which has an
+    /// address, clears it).
+    pub fn broadcast(mut self, on: bool) -> Request {
+        self.broadcast = on;
         self
     }
 
