@@ -18,7 +18,8 @@ use e2e::Daemon;
 use crate::dhcp4_support::temp_dir;
 
 /// A hook script at `dir/hook` that saves each event's environment in
-/// `dir/events/<n>-<event>` and configures the address it was given (so
+/// `dir/events/<n>-<event>` (written aside, then renamed, so a reader never
+/// sees half of it) and configures the address it was given (so
 /// the client's interface shows what it applied). It serves udhcpc (`$1`,
 /// `$ip`, `$mask`) and dhclient / dhcpcd (`$reason`, `$new_ip_address`).
 fn hook(dir: &Path) -> (PathBuf, PathBuf) {
@@ -29,7 +30,8 @@ fn hook(dir: &Path) -> (PathBuf, PathBuf) {
         r#"#!/bin/sh
 d="{events}"
 n=$(ls "$d" | wc -l)
-env > "$d/$n-${{reason:-$1}}"
+env > "$d/.$n"
+mv "$d/.$n" "$d/$n-${{reason:-$1}}"
 case "${{reason:-$1}}" in
   bound|renew) ip addr flush dev "$interface"; ip addr add "$ip/$mask" dev "$interface" ;;
   BOUND|RENEW|REBOOT) ip addr flush dev "$interface"; ip addr add "$new_ip_address/$new_subnet_mask" dev "$interface" ;;
@@ -88,7 +90,9 @@ fn addresses(ns: &Netns) -> String {
 /// Runs `client` (a function starting the real client in the LAN's client
 /// namespace with a hook script) against Kea and then ours, each on a fresh
 /// lease file, and calls `check` on the bound event's environment as soon
-/// as each server's run is done (so Kea's is checked before ours runs).
+/// as each server's run is done (so Kea's is checked before ours runs);
+/// then the two environments must be the same (but for the client's pid
+/// and dhclient's absolute expiry time): the client applied the same.
 async fn against_both<F, C>(name: &str, event: &str, client: F, check: C)
 where
     F: Fn(&Netns, &Path, &Path) -> Daemon,
@@ -96,6 +100,7 @@ where
 {
     let lan = Lan::new([192, 0, 2], 1).unwrap();
     let ns = &lan.clients[0];
+    let mut envs: Vec<BTreeMap<String, String>> = Vec::new();
     for server in [Server::Kea, Server::Ours] {
         let dir = temp_dir(&format!("kea-clients-{name}-{server}"));
         let leases = dir.join("leases4.csv").display().to_string();
@@ -128,6 +133,20 @@ where
         drop(daemon);
         running.stop().await;
         check(server, &env);
+        envs.push(env);
+    }
+    let given = |env: &BTreeMap<String, String>| -> BTreeMap<String, String> {
+        env.iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "pid" | "new_expiry"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    };
+    if let [kea, ours] = envs.as_slice() {
+        assert_eq!(
+            given(ours),
+            given(kea),
+            "what the client was given: ours, then Kea"
+        );
     }
 }
 
