@@ -36,7 +36,18 @@
 # fsyncs every lease before its ACK (group commit); the check also compares our
 # metric with the system calls strace saw.
 #
+# CONFIG=classified swaps the config for one that makes every packet go through
+# classification (issue 16): 20 client classes whose tests read options 60, 61,
+# 77, 82 (relay4[]) and pkt4 fields, six of them matching every perfdhcp client;
+# option-def'd custom options (always-send) from the matching classes; 300
+# hardware-address reservations in the subnet (outside the pool), so each packet
+# also costs a reservation lookup. perfdhcp then sends options 60 (a UEFI PXE
+# vendor class), 93, 77 ("lab-bench") and 82 (circuit id "port-7", remote id
+# "relay-1") in every DISCOVER and REQUEST (-o). The script checks the config
+# with `kea-dhcp4 -t` before the first run.
+#
 # Knobs (environment):
+#   CONFIG=basic     basic: the one-subnet config below; classified: the above
 #   REPEAT=3         repetitions of the whole comparison; tables give medians.
 #                    The server that goes first alternates between repetitions.
 #   RATES="1000 2000 4000 6000 8000 10000 max"   offered exchanges/s (perfdhcp -r);
@@ -80,13 +91,14 @@ ROOT=$(cd "$HERE/../.." && pwd)
 # shellcheck source=tests/bench/lib.sh
 source "$HERE/lib.sh"
 
-KNOBS=(REPEAT RATES DURATION WAIT_US CLIENTS SUBNET SERVER_IP CLIENT_IP POOL KEA_LEASE_LOG NOISE_MAX RETRIES RETRY_BUDGET QUIET_WAIT FSYNC_CHECK BUILD OURS_BIN OURS_SOURCE OURS_ARGS WORKDIR)
+KNOBS=(CONFIG REPEAT RATES DURATION WAIT_US CLIENTS SUBNET SERVER_IP CLIENT_IP POOL KEA_LEASE_LOG NOISE_MAX RETRIES RETRY_BUDGET QUIET_WAIT FSYNC_CHECK BUILD OURS_BIN OURS_SOURCE OURS_ARGS WORKDIR)
 COMMAND=""
 for k in "${KNOBS[@]}"; do
     [[ -n "${!k+x}" ]] && COMMAND+="$k=$(printf '%q' "${!k}") "
 done
 COMMAND+="$0"
 
+CONFIG=${CONFIG:-basic}
 REPEAT=${REPEAT:-3}
 RATES=${RATES:-"1000 2000 4000 6000 8000 10000 max"}
 DURATION=${DURATION:-5}
@@ -146,6 +158,7 @@ apt_ensure kea-dhcp4 kea-dhcp4-server
 apt_ensure curl curl
 if [[ "$FSYNC_CHECK" == 1 ]]; then apt_ensure strace strace; fi
 [[ -x "$PERFDHCP" && -x "$KEA_BIN" ]] || die "missing $PERFDHCP or $KEA_BIN"
+[[ "$CONFIG" == basic || "$CONFIG" == classified ]] || die "CONFIG must be basic or classified, not $CONFIG"
 if [[ "$BUILD" == 1 ]]; then
     log "cargo build --release -p dhcp4"
     (cd "$ROOT" && cargo build --release -p dhcp4) >"$WORKDIR/build.log" 2>&1 ||
@@ -165,6 +178,7 @@ LEASE_FS=$(findmnt -n -o FSTYPE -T "$WORKDIR" 2>/dev/null || echo unknown)
     log "warning: $WORKDIR is on $LEASE_FS, where fsync costs nothing; set WORKDIR to a directory on disk"
 
 # ---------------------------------------------------------------- network
+int2ip() { echo "$((($1 >> 24) & 255)).$((($1 >> 16) & 255)).$((($1 >> 8) & 255)).$(($1 & 255))"; }
 ip2int() {
     local a b c d
     IFS=. read -r a b c d <<<"$1"
@@ -191,6 +205,10 @@ log "namespaces $SRV_NS ($SRV_IF $SERVER_IP/$PREFIX_LEN) and $CLI_NS ($CLI_IF $C
 
 # ---------------------------------------------------------------- servers
 write_config() { # DIR: DIR/dhcp4.json, leases in DIR/leases.csv
+    if [[ "$CONFIG" == classified ]]; then
+        write_classified_config "$1"
+        return
+    fi
     cat >"$1/dhcp4.json" <<EOF
 {
   "Dhcp4": {
@@ -213,6 +231,100 @@ write_config() { # DIR: DIR/dhcp4.json, leases in DIR/leases.csv
   }
 }
 EOF
+}
+
+# The classes of CONFIG=classified, "name|test|option-data members". Six match
+# every perfdhcp client (pxe-uefi, lab, port-7, relayed, ethernet, and cid-ether:
+# perfdhcp sends option 61); the other fourteen are evaluated and fail.
+CLASSES=(
+    "pxe-uefi|substring(option[60].hex,0,9) == 'PXEClient' and option[93].hex == 0x0007|{ \"name\": \"boot-file-name\", \"data\": \"ipxe.efi\", \"always-send\": true }, { \"name\": \"site-tag\", \"data\": \"pxe-uefi\", \"always-send\": true }"
+    "pxe-bios|substring(option[60].hex,0,9) == 'PXEClient' and option[93].hex == 0x0000|{ \"name\": \"boot-file-name\", \"data\": \"undionly.kpxe\", \"always-send\": true }"
+    "msft|option[60].text == 'MSFT 5.0'|{ \"name\": \"site-tag\", \"data\": \"msft\", \"always-send\": true }"
+    "aastra|substring(option[60].hex,0,6) == 'Aastra'|{ \"name\": \"site-vlan\", \"data\": \"100\", \"always-send\": true }"
+    "polycom|substring(option[60].hex,0,7) == 'Polycom'|{ \"name\": \"site-vlan\", \"data\": \"101\", \"always-send\": true }"
+    "cisco-ap|option[60].text == 'Cisco AP c2700'|{ \"name\": \"site-servers\", \"data\": \"10.64.0.10, 10.64.0.11\", \"always-send\": true }"
+    "ipxe|option[77].hex == 'iPXE'|{ \"name\": \"boot-file-name\", \"data\": \"http://10.64.0.1/boot.ipxe\", \"always-send\": true }"
+    "lab|substring(option[77].hex,0,3) == 'lab'|{ \"name\": \"site-record\", \"data\": \"7, lab\", \"always-send\": true }, { \"name\": \"domain-name\", \"data\": \"lab.example.org\" }"
+    "gaming|option[77].text == 'gaming'|{ \"name\": \"site-tag\", \"data\": \"gaming\", \"always-send\": true }"
+    "port-7|relay4[1].hex == 'port-7'|{ \"name\": \"site-vlan\", \"data\": \"7\", \"always-send\": true }"
+    "remote-2|relay4[2].hex == 'relay-2'|{ \"name\": \"site-vlan\", \"data\": \"2\", \"always-send\": true }"
+    "no-agent|not option[82].exists|{ \"name\": \"site-tag\", \"data\": \"direct\", \"always-send\": true }"
+    "cid-ether|substring(option[61].hex,0,1) == 0x01|{ \"name\": \"site-tag\", \"data\": \"cid\", \"always-send\": true }"
+    "cid-duid|substring(option[61].hex,0,1) == 0xff|{ \"name\": \"site-tag\", \"data\": \"duid\", \"always-send\": true }"
+    "relayed|pkt4.giaddr == CLIENT_IP|{ \"name\": \"site-servers\", \"data\": \"SERVER_IP\", \"always-send\": true }"
+    "oui-other|substring(pkt4.mac,0,3) == 0x001122|{ \"name\": \"site-tag\", \"data\": \"oui\", \"always-send\": true }"
+    "inform|pkt4.msgtype == 8|{ \"name\": \"site-tag\", \"data\": \"inform\", \"always-send\": true }"
+    "ethernet|pkt4.htype == 1 and pkt4.hlen == 6|{ \"name\": \"ntp-servers\", \"data\": \"SERVER_IP\" }"
+    "kiosk|option[12].exists and substring(option[12].hex,0,5) == 'kiosk'|{ \"name\": \"site-tag\", \"data\": \"kiosk\", \"always-send\": true }"
+    "chosen|ifelse(option[60].exists, substring(option[60].hex,0,4), 'none') == 'MSFT'|{ \"name\": \"site-tag\", \"data\": \"chosen\", \"always-send\": true }"
+)
+# What perfdhcp adds to every DISCOVER and REQUEST under CONFIG=classified.
+hexof() { printf '%s' "$1" | od -An -tx1 | tr -d ' \n'; }
+CLASSIFIED_PERF_OPTS=(
+    -o "60,$(hexof 'PXEClient:Arch:00007:UNDI:003016')"
+    -o "93,0007"
+    -o "77,$(hexof lab-bench)"
+    -o "82,0106$(hexof port-7)0207$(hexof relay-1)"
+)
+
+write_classified_config() { # DIR: DIR/dhcp4.json, leases in DIR/leases.csv
+    local i name test data sep="" k
+    {
+        cat <<EOF
+{
+  "Dhcp4": {
+    "interfaces-config": { "interfaces": [ "$SRV_IF" ] },
+    "lease-database": { "type": "memfile", "persist": true, "name": "$1/leases.csv", "lfc-interval": 0 },
+    "multi-threading": { "enable-multi-threading": false },
+    "valid-lifetime": 3600,
+    "option-def": [
+      { "name": "site-tag", "code": 224, "type": "string" },
+      { "name": "site-vlan", "code": 225, "type": "uint16" },
+      { "name": "site-servers", "code": 226, "type": "ipv4-address", "array": true },
+      { "name": "site-record", "code": 227, "type": "record", "record-types": "uint8, string" }
+    ],
+    "option-data": [ { "name": "domain-name", "data": "example.org" }, { "name": "domain-name-servers", "data": "$SERVER_IP" } ],
+    "client-classes": [
+EOF
+        for i in "${!CLASSES[@]}"; do
+            IFS='|' read -r name test data <<<"${CLASSES[$i]}"
+            test=${test//CLIENT_IP/$CLIENT_IP}
+            data=${data//SERVER_IP/$SERVER_IP}
+            printf '%s      { "name": "%s", "test": "%s", "option-data": [ %s ] }' "$sep" "$name" "$test" "$data"
+            sep=$',\n'
+        done
+        cat <<EOF
+
+    ],
+    "subnet4": [
+      {
+        "id": 1,
+        "subnet": "$SUBNET",
+        "pools": [ { "pool": "$POOL" } ],
+        "option-data": [ { "name": "routers", "data": "$SERVER_IP" } ],
+        "reservations": [
+EOF
+        # 300 reservations by hardware address from the subnet's address 257 on
+        # (10.64.1.1 with the defaults), below the pool.
+        sep=""
+        for ((k = 0; k < 300; k++)); do
+            printf '%s          { "hw-address": "02:00:00:00:%02x:%02x", "ip-address": "%s", "hostname": "host-%d" }' \
+                "$sep" $((k / 256)) $((k % 256)) "$(int2ip $((NET_INT + 257 + k)))" "$k"
+            sep=$',\n'
+        done
+        cat <<EOF
+
+        ]
+      }
+    ],
+    "loggers": [
+      { "name": "kea-dhcp4", "severity": "INFO", "output_options": [ { "output": "stdout" } ] },
+      { "name": "kea-dhcp4.leases", "severity": "$KEA_LEASE_LOG", "output_options": [ { "output": "stdout" } ] }
+    ]
+  }
+}
+EOF
+    } >"$1/dhcp4.json"
 }
 
 scrape() { ip netns exec "$SRV_NS" curl -fsS --max-time 2 "http://$METRICS/metrics"; }
@@ -262,6 +374,7 @@ PERF_RC=0
 perfdhcp_run() {
     local out=$1 rate=$2 secs=${3:-$DURATION}
     local args=(-4 -l "$CLIENT_IP" -R "$CLIENTS" -p "$secs" -W "$WAIT_US" -x t)
+    [[ "$CONFIG" == classified ]] && args+=("${CLASSIFIED_PERF_OPTS[@]}")
     [[ $rate == max ]] || args+=(-r "$rate")
     args+=("$SERVER_IP")
     timeout -k 5 $((secs + WAIT_US / 1000000 + 30)) ip netns exec "$CLI_NS" "$PERFDHCP" "${args[@]}" >"$out" 2>&1 &
@@ -458,6 +571,13 @@ run_once() { # SERVER RATE REP ATTEMPT
     rm -f "$out"
 }
 
+if [[ "$CONFIG" == classified ]]; then
+    mkdir -p "$WORKDIR/config-check"
+    write_config "$WORKDIR/config-check"
+    ip netns exec "$SRV_NS" "$KEA_BIN" -t "$WORKDIR/config-check/dhcp4.json" >"$WORKDIR/config-check/kea-t.log" 2>&1 ||
+        { tail -5 "$WORKDIR/config-check/kea-t.log" >&2; die "Kea rejects the classified config"; }
+    log "classified config: ${#CLASSES[@]} classes, 300 reservations; perfdhcp ${CLASSIFIED_PERF_OPTS[*]}"
+fi
 : >"$RESULTS"
 log "servers: ours $OURS_BIN${OURS_ARGS:+ $OURS_ARGS} (source $SOURCE), $KEA_VERSION; lease files on $LEASE_FS"
 for ((rep = 1; rep <= REPEAT; rep++)); do
@@ -586,7 +706,7 @@ cat <<EOF
 dhcp4 benchmark: ours (source $SOURCE) vs $KEA_VERSION (memfile, no multi-threading)
 date: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $(uname -r); lease files on $LEASE_FS
 perfdhcp relay ($CLIENT_IP -> $SERVER_IP, veth), -R $CLIENTS, full DORA, ${DURATION}s per run + -W ${WAIT_US}us; medians of $REPEAT
-subnet $SUBNET, pool $POOL, fresh server and lease file per run; Kea lease log $KEA_LEASE_LOG
+config $CONFIG: subnet $SUBNET, pool $POOL, fresh server and lease file per run; Kea lease log $KEA_LEASE_LOG
 ex/s = ACKs received / ${DURATION}s; drops = DO + RA sent - received; ratio = ours / Kea
 --------------------------------------------------------------------------------
 $TABLE1

@@ -19,6 +19,9 @@
 //!   Kubernetes manifests wire it (client, LoadBalancer DNAT, lb, resolvers,
 //!   Redis, a cluster-DNS stub, the fake hierarchy, dhcp4 on a LAN), for the
 //!   end-to-end fault tests; its `dns-stub` and `dns-load` binaries.
+//! - [`kea`]: differential tests against Debian's Kea 2.2: the same config and
+//!   scripted client exchanges against Kea and ours, replies compared byte for
+//!   byte (the `dhcp-probe` binary sends for the clients).
 //! - [`wire`]: the DNS question parsing shared by the stub and the fake backend.
 //! - [`tool`]: the `main` parts those binaries and `fake-dns` share (exit codes).
 //!
@@ -34,6 +37,7 @@ pub mod dhcp;
 pub mod dig;
 pub mod fake_backend;
 pub mod fake_dns;
+pub mod kea;
 pub mod metrics;
 pub mod netns;
 pub mod redis;
