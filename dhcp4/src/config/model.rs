@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
 use crate::classify::Expression;
-use crate::options::{ConfiguredOption, OptionDefs};
+use crate::options::{ConfiguredOption, OptionDefs, VendorOption};
 
 /// Kea's `interfaces-config.dhcp-socket-type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -105,6 +105,9 @@ pub struct Reservation {
     pub hostname: Option<String>,
     /// Options for this host, above every other scope.
     pub options: Vec<ConfiguredOption>,
+    /// Options of `vendor-<enterprise>` spaces in this scope, for option 125
+    /// per packet (Kea's appendRequestedVendorOptions).
+    pub vendor_options: Vec<VendorOption>,
     /// Classes the host is put in.
     pub client_classes: Vec<String>,
     /// Boot fields for this host.
@@ -126,6 +129,9 @@ pub struct ClientClass {
     pub depends_on_known: bool,
     /// Options for members.
     pub options: Vec<ConfiguredOption>,
+    /// Options of `vendor-<enterprise>` spaces in this scope, for option 125
+    /// per packet (Kea's appendRequestedVendorOptions).
+    pub vendor_options: Vec<VendorOption>,
     /// Boot fields for members.
     pub boot: BootFields,
     /// Lifetime for members, when the class sets one.
@@ -141,6 +147,9 @@ pub struct Pool {
     pub last: Ipv4Addr,
     /// Options for leases from this pool.
     pub options: Vec<ConfiguredOption>,
+    /// Options of `vendor-<enterprise>` spaces in this scope, for option 125
+    /// per packet (Kea's appendRequestedVendorOptions).
+    pub vendor_options: Vec<VendorOption>,
     /// Only clients of this class may use it.
     pub client_class: Option<String>,
     /// Classes evaluated for clients given an address from this pool.
@@ -154,6 +163,9 @@ pub struct SharedNetwork {
     pub name: String,
     /// Options of the shared-network scope (between subnet and classes).
     pub options: Vec<ConfiguredOption>,
+    /// Options of `vendor-<enterprise>` spaces in this scope, for option 125
+    /// per packet (Kea's appendRequestedVendorOptions).
+    pub vendor_options: Vec<VendorOption>,
     /// Classes evaluated for clients in it.
     pub require_client_classes: Vec<String>,
     /// Only clients of this class may use its subnets (Kea checks it beside
@@ -174,6 +186,9 @@ pub struct Subnet {
     pub pools: Vec<Pool>,
     /// The subnet's own options.
     pub options: Vec<ConfiguredOption>,
+    /// Options of `vendor-<enterprise>` spaces in this scope, for option 125
+    /// per packet (Kea's appendRequestedVendorOptions).
+    pub vendor_options: Vec<VendorOption>,
     /// Its reservations.
     pub reservations: Vec<Reservation>,
     /// The shared network it belongs to (index in [`Config::shared_networks`]).
@@ -227,6 +242,9 @@ pub struct Config {
     pub option_defs: OptionDefs,
     /// Global options.
     pub options: Vec<ConfiguredOption>,
+    /// Options of `vendor-<enterprise>` spaces in this scope, for option 125
+    /// per packet (Kea's appendRequestedVendorOptions).
+    pub vendor_options: Vec<VendorOption>,
     /// Client classes in evaluation order.
     pub classes: Vec<ClientClass>,
     /// Global reservations.

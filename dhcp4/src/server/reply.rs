@@ -10,7 +10,7 @@ use std::net::Ipv4Addr;
 use dhcproto::v4::MessageType;
 
 use crate::config::model::BootFields;
-use crate::options::ConfiguredOption;
+use crate::options::{add_vendor_suboptions, vivso_header, ConfiguredOption, VendorOption};
 use crate::wire::{Header, ReplyWriter};
 
 use super::classes::Classifier;
@@ -77,6 +77,8 @@ impl<'a> Options<'a> {
 /// The option scopes of a reply, most specific first.
 struct Scopes<'c> {
     list: Vec<&'c [ConfiguredOption]>,
+    /// The same scopes' `vendor-<enterprise>` options.
+    vendor: Vec<&'c [VendorOption]>,
 }
 
 impl<'c> Scopes<'c> {
@@ -116,8 +118,10 @@ impl Server {
     /// `s` giving `addr`.
     fn scopes(&self, cx: &Exchange<'_, '_>, s: usize, addr: Ipv4Addr) -> Scopes<'_> {
         let mut list: Vec<&[ConfiguredOption]> = Vec::with_capacity(8);
+        let mut vendor: Vec<&[VendorOption]> = Vec::with_capacity(8);
         if let Some(host) = self.current_host(s, cx.hosts) {
             list.push(&host.options);
+            vendor.push(&host.vendor_options);
         }
         let subnet = self.config_of(s);
         if let Some(subnet) = subnet {
@@ -129,14 +133,17 @@ impl Server {
                     .find(|p| u32::from(p.first) <= a && a <= u32::from(p.last))
                 {
                     list.push(&pool.options);
+                    vendor.push(&pool.vendor_options);
                 }
             }
             list.push(&subnet.options);
+            vendor.push(&subnet.vendor_options);
             if let Some(network) = subnet
                 .shared_network
                 .and_then(|n| self.config.shared_networks.get(n))
             {
                 list.push(&network.options);
+                vendor.push(&network.vendor_options);
             }
         }
         for index in cx.set.iter() {
@@ -146,11 +153,14 @@ impl Server {
                 .and_then(|p| self.config.classes.get(p))
             {
                 list.push(&class.options);
+                vendor.push(&class.vendor_options);
             }
         }
         list.push(&self.config.options);
+        vendor.push(&self.config.vendor_options);
         list.retain(|scope| !scope.is_empty());
-        Scopes { list }
+        vendor.retain(|scope| !scope.is_empty());
+        Scopes { list, vendor }
     }
 
     /// Kea's conditionallySetReservedClientClasses and requiredClassify for
@@ -234,6 +244,16 @@ impl Server {
             }
         }
         add_requested(&scopes, request, &mut options);
+        let current = options
+            .list
+            .iter()
+            .find(|(c, _)| *c == code::VIVSO)
+            .map(|(_, d)| *d);
+        let vivso = vendor_data(&scopes, request, current);
+        if let Some(data) = &vivso {
+            options.list.retain(|(c, _)| *c != code::VIVSO);
+            options.add(code::VIVSO, data);
+        }
         for code in BASIC {
             if options.has(code) || scopes.cancelled(code) {
                 continue;
@@ -400,6 +420,66 @@ impl Server {
     }
 }
 
+/// Option 125 as Kea's appendRequestedVendorOptions makes it: for the
+/// enterprise of the reply's option 125, else of the client's, the
+/// sub-options the client asks for (DOCSIS's ORO, sub-option 1, for 4491)
+/// and the always-send ones of that vendor's space, each from the first
+/// scope that has it, added to the reply's option 125 or to a new one.
+/// `None` when nothing is added.
+fn vendor_data(
+    scopes: &Scopes<'_>,
+    request: &Request<'_>,
+    current: Option<&[u8]>,
+) -> Option<Vec<u8>> {
+    let enterprise = current
+        .and_then(|d| <[u8; 4]>::try_from(d.get(..4)?).ok())
+        .map(u32::from_be_bytes)
+        .or_else(|| request.vendor_id())?;
+    let vendor = || scopes.vendor.iter().flat_map(|scope| scope.iter());
+    let mut codes: Vec<u8> = Vec::new();
+    if enterprise == DOCSIS {
+        codes.extend_from_slice(request.docsis_oro().unwrap_or_default());
+    }
+    codes.extend(
+        vendor()
+            .filter(|v| v.enterprise == enterprise && v.option.always_send)
+            .map(|v| v.option.code),
+    );
+    let mut data = current.map_or_else(|| vivso_header(enterprise), <[u8]>::to_vec);
+    let mut subs: Vec<(u8, Vec<u8>)> = Vec::new();
+    for code in codes {
+        if has_sub_option(&data, code) || subs.iter().any(|(c, _)| *c == code) {
+            continue;
+        }
+        if let Some(v) = vendor().find(|v| v.enterprise == enterprise && v.option.code == code) {
+            subs.push((code, v.option.data.clone()));
+        }
+    }
+    if subs.is_empty() {
+        return None;
+    }
+    add_vendor_suboptions(&mut data, subs);
+    Some(data)
+}
+
+/// CableLabs' enterprise number (DOCSIS).
+const DOCSIS: u32 = 4491;
+
+/// Whether option 125 data (one enterprise block) carries sub-option `code`.
+fn has_sub_option(data: &[u8], code: u8) -> bool {
+    let mut rest = data.get(5..).unwrap_or_default();
+    for _ in 0..rest.len() {
+        let (Some(&c), Some(&len)) = (rest.first(), rest.get(1)) else {
+            return false;
+        };
+        if c == code {
+            return true;
+        }
+        rest = rest.get(2 + usize::from(len)..).unwrap_or_default();
+    }
+    false
+}
+
 /// Writes an OFFER or ACK: the header as Kea's copyDefaultFields and
 /// setFixedFields fill it, then `options`.
 fn pack(
@@ -448,10 +528,7 @@ fn pack(
 
 /// Adds what the client asked for (option 55) and what is always sent,
 /// each from the first scope that has it, unless a scope cancels it
-/// (appendRequestedOptions), then option 125 when the client's own option
-/// 125 names the enterprise of the configured one and that carries
-/// sub-options (appendRequestedVendorOptions with the always-send vendor
-/// options folded into the carrier at load).
+/// (appendRequestedOptions).
 fn add_requested<'c>(scopes: &Scopes<'c>, request: &Request<'_>, options: &mut Options<'c>) {
     let always = scopes
         .list
@@ -467,20 +544,6 @@ fn add_requested<'c>(scopes: &Scopes<'c>, request: &Request<'_>, options: &mut O
         if let Some(option) = scopes.find(code) {
             options.add(code, &option.data);
         }
-    }
-    if options.has(code::VIVSO) || scopes.cancelled(code::VIVSO) {
-        return;
-    }
-    // The client's enterprise gets the configured option 125 for it when
-    // that carries sub-options (the always-send ones of its vendor space).
-    let Some(enterprise) = request.vendor_id() else {
-        return;
-    };
-    let vendor = scopes
-        .find(code::VIVSO)
-        .filter(|o| o.data.len() > 5 && o.data.get(..4) == Some(&enterprise.to_be_bytes()[..]));
-    if let Some(option) = vendor {
-        options.add(code::VIVSO, &option.data);
     }
 }
 

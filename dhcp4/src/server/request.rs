@@ -133,6 +133,14 @@ impl<'a> Request<'a> {
             .filter(|a| !a.is_unspecified())
     }
 
+    /// The option codes the client's option 125 asks for in DOCSIS's ORO
+    /// (sub-option 1 of its block).
+    pub fn docsis_oro(&self) -> Option<&'a [u8]> {
+        let block = self.vivso?;
+        let len = usize::from(*block.get(4)?);
+        sub_option(block.get(5..5 + len)?, 1)
+    }
+
     /// The enterprise of the client's option 125 (its first block: Kea's
     /// OptionVendor::getVendorId).
     pub fn vendor_id(&self) -> Option<u32> {

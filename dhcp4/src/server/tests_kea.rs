@@ -11,7 +11,7 @@ use crate::config::model::{
     BootFields, ClientClass, Config, Identifier, IdentifierType, Lifetime, Pool, Reservation,
     ReservationModes, SharedNetwork, SocketType, Subnet, Timers,
 };
-use crate::options::{ConfiguredOption, OptionDefs};
+use crate::options::{ConfiguredOption, OptionDefs, VendorOption};
 
 const RELAY: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 const SERVER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
@@ -34,6 +34,7 @@ pub(super) fn pool(first: &str, last: &str, class: Option<&str>) -> Pool {
         first: ip(first),
         last: ip(last),
         options: Vec::new(),
+        vendor_options: Vec::new(),
         client_class: class.map(str::to_string),
         require_client_classes: Vec::new(),
     }
@@ -47,6 +48,7 @@ pub(super) fn subnet(id: u32, pools: Vec<Pool>) -> Subnet {
         prefix_len: 24,
         pools,
         options: Vec::new(),
+        vendor_options: Vec::new(),
         reservations: Vec::new(),
         shared_network: None,
         relay_addresses: vec![RELAY],
@@ -83,6 +85,7 @@ pub(super) fn class(name: &str) -> ClientClass {
         only_if_required: false,
         depends_on_known: false,
         options: Vec::new(),
+        vendor_options: Vec::new(),
         boot: BootFields::default(),
         lifetime: None,
     }
@@ -97,6 +100,7 @@ pub(super) fn reservation(kind: IdentifierType, value: &[u8], addr: Option<&str>
         ip_address: addr.map(ip),
         hostname: None,
         options: Vec::new(),
+        vendor_options: Vec::new(),
         client_classes: Vec::new(),
         boot: BootFields::default(),
     }
@@ -121,6 +125,7 @@ pub(super) fn config(subnets: Vec<Subnet>) -> Config {
         ],
         option_defs: OptionDefs::default(),
         options: Vec::new(),
+        vendor_options: Vec::new(),
         classes: Vec::new(),
         reservations: Vec::new(),
         shared_networks: Vec::new(),
@@ -400,6 +405,7 @@ pub(super) fn shared(subnets: Vec<Subnet>) -> Config {
     cfg.shared_networks = vec![SharedNetwork {
         name: "floor".into(),
         options: vec![opt(15, b"floor.example")],
+        vendor_options: Vec::new(),
         require_client_classes: Vec::new(),
         client_class: None,
     }];
@@ -542,22 +548,38 @@ fn echo_client_id_false_leaves_option_61_out() {
 }
 
 #[test]
-fn vendor_options_go_only_to_clients_that_sent_their_enterprise() {
+fn vendor_options_follow_append_requested_vendor_options() {
     let mut s = subnet(1, vec![pool("10.0.1.10", "10.0.1.20", None)]);
-    // Enterprise 4491, sub-option 2 "ab".
-    s.options = vec![opt(125, &[0, 0, 0x11, 0x8b, 4, 2, 2, b'a', b'b'])];
+    // The carrier of enterprise 4491 without sub-options (Kea's
+    // "vivso-suboptions" data "4491"), tftp-servers (2) in vendor-4491 and
+    // an always-send sub-option 3 of enterprise 9.
+    s.options = vec![opt(125, &[0, 0, 0x11, 0x8b, 0])];
+    let sub = |enterprise: u32, code: u8, data: &[u8], always_send: bool| VendorOption {
+        enterprise,
+        option: ConfiguredOption {
+            always_send,
+            ..opt(code, data)
+        },
+    };
+    s.vendor_options = vec![sub(4491, 2, &[10, 1, 1, 202], false), sub(9, 3, b"x", true)];
     let mut server = Server::new(&config(vec![s]));
     assert_eq!(option(&discover(&mut server, 1, &[]), 125), None);
-    let docsis = discover(&mut server, 2, &[(125, &[0, 0, 0x11, 0x8b, 0])]);
-    assert_eq!(
-        option(&docsis, 125).unwrap(),
-        [0, 0, 0x11, 0x8b, 4, 2, 2, b'a', b'b']
+    // Asked for in option 55: the carrier as configured.
+    let asked = discover(&mut server, 2, &[(55, &[125])]);
+    assert_eq!(option(&asked, 125).unwrap(), [0, 0, 0x11, 0x8b, 0]);
+    // A modem whose ORO (sub-option 1) asks for sub-option 2.
+    let modem = discover(
+        &mut server,
+        3,
+        &[(55, &[125]), (125, &[0, 0, 0x11, 0x8b, 3, 1, 1, 2])],
     );
-    let other = discover(&mut server, 3, &[(125, &[0, 0, 0, 9, 0])]);
-    assert_eq!(option(&other, 125), None);
-    // Asked for in option 55 it is sent whatever the client's enterprise.
-    let asked = discover(&mut server, 4, &[(55, &[125])]);
-    assert!(option(&asked, 125).is_some());
+    assert_eq!(
+        option(&modem, 125).unwrap(),
+        [0, 0, 0x11, 0x8b, 6, 2, 4, 10, 1, 1, 202]
+    );
+    // Enterprise 9's client gets its always-send sub-option unasked.
+    let nine = discover(&mut server, 4, &[(125, &[0, 0, 0, 9, 0])]);
+    assert_eq!(option(&nine, 125).unwrap(), [0, 0, 0, 9, 3, 3, 1, b'x']);
 }
 
 #[test]
