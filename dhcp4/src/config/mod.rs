@@ -9,3 +9,6 @@ pub mod legacy;
 pub mod model;
 
 pub use legacy::*;
+pub mod json;
+#[cfg(test)]
+mod test_dir;
