@@ -1,0 +1,142 @@
+//! `client-classes`: each class's test parsed once with the option names of
+//! the configuration, `member()` references checked against the classes
+//! defined before it (as Kea's `isClientClassDefined`), and the dependency on
+//! `KNOWN`/`UNKNOWN` computed transitively.
+
+use common::config::ConfigError;
+
+use super::known_keys::{self, CLASS};
+use super::model::ClientClass;
+use super::network::{boot_fields, triplet};
+use super::options::option_data;
+use super::walk::{index, string, Loader, Obj};
+use crate::classify;
+use crate::options::{OptionDefs, DHCP4_SPACE};
+
+/// Kea's built-in class names (lib/dhcpsrv/client_class_def.cc `builtinNames`).
+const BUILTIN_NAMES: &[&str] = &["ALL", "KNOWN", "UNKNOWN", "BOOTP"];
+/// Kea's built-in class prefixes (`builtinPrefixes`).
+const BUILTIN_PREFIXES: &[&str] = &["VENDOR_CLASS_", "HA_", "AFTER_", "EXTERNAL_"];
+
+/// Whether `name` is a class the server sets itself (`member()` may name it
+/// without a definition). `DROP` counts: naming it undefined is harmless.
+pub(crate) fn is_builtin(name: &str) -> bool {
+    BUILTIN_NAMES.contains(&name)
+        || name == "DROP"
+        || BUILTIN_PREFIXES
+            .iter()
+            .any(|p| name.len() > p.len() && name.starts_with(p))
+}
+
+/// Reads `Dhcp4.client-classes` in evaluation order.
+pub(crate) fn client_classes(
+    loader: &mut Loader,
+    defs: &OptionDefs,
+    dhcp4: &Obj<'_>,
+) -> Result<Vec<ClientClass>, ConfigError> {
+    let path = dhcp4.key("client-classes");
+    let mut classes: Vec<ClientClass> = Vec::new();
+    let mut seen = Vec::new();
+    for (i, node) in dhcp4
+        .list("client-classes")?
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
+        let at = index(&path, i);
+        let obj = Obj::new(node, &at)?;
+        known_keys::check(loader, &obj, CLASS)?;
+        let class = client_class(loader, defs, &obj, &classes)?;
+        if let Some((_, line)) = seen.iter().find(|(name, _)| *name == class.name) {
+            return Err(ConfigError::invalid(
+                obj.loc("name"),
+                obj.key("name"),
+                format!("class {:?} is already defined (line {line})", class.name),
+            ));
+        }
+        seen.push((class.name.clone(), obj.loc("name").line));
+        classes.push(class);
+    }
+    Ok(classes)
+}
+
+fn client_class(
+    loader: &mut Loader,
+    defs: &OptionDefs,
+    obj: &Obj<'_>,
+    earlier: &[ClientClass],
+) -> Result<ClientClass, ConfigError> {
+    let name = obj.required_str("name")?.to_string();
+    let only_if_required = obj.bool("only-if-required")?.unwrap_or(false)
+        || obj.bool("only-in-additional-list")?.unwrap_or(false);
+    let (test, depends_on_known) = match obj.get("test") {
+        None => (None, false),
+        Some(entry) => {
+            let text = string(&entry.value, &obj.key("test"))?;
+            let (test, depends) = parse_test(obj, &name, text, defs, earlier)?;
+            (Some(test), depends)
+        }
+    };
+    let builtin = BUILTIN_NAMES.contains(&name.as_str());
+    if (builtin || name == "DROP") && only_if_required {
+        return Err(ConfigError::invalid(
+            obj.loc("only-if-required"),
+            obj.key("only-if-required"),
+            format!("class {name:?} is built in or special: it cannot be only-if-required"),
+        ));
+    }
+    if builtin && test.is_some() {
+        return Err(ConfigError::invalid(
+            obj.loc("test"),
+            obj.key("test"),
+            format!("built-in class {name:?} cannot have a test"),
+        ));
+    }
+    Ok(ClientClass {
+        name,
+        test,
+        only_if_required,
+        depends_on_known,
+        options: option_data(loader, defs, obj)?,
+        boot: boot_fields(obj)?,
+        lifetime: triplet(obj)?,
+    })
+}
+
+/// Parses a class's test; errors name the class and the position.
+fn parse_test(
+    obj: &Obj<'_>,
+    name: &str,
+    text: &str,
+    defs: &OptionDefs,
+    earlier: &[ClientClass],
+) -> Result<(classify::Expression, bool), ConfigError> {
+    let resolve = |option: &str| defs.by_name(DHCP4_SPACE, option).map(|d| d.code);
+    let test = classify::parse(text, &resolve).map_err(|e| {
+        ConfigError::invalid(
+            obj.loc("test"),
+            obj.key("test"),
+            format!("class {name:?}: {e} in {text:?}"),
+        )
+    })?;
+    let mut depends = false;
+    for member in test.members() {
+        if is_builtin(member) {
+            depends |= member == "KNOWN" || member == "UNKNOWN";
+            continue;
+        }
+        match earlier.iter().find(|c| c.name == member) {
+            Some(class) => depends |= class.depends_on_known,
+            None => {
+                return Err(ConfigError::invalid(
+                    obj.loc("test"),
+                    obj.key("test"),
+                    format!(
+                        "class {name:?}: member('{member}') names a class not defined before it"
+                    ),
+                ))
+            }
+        }
+    }
+    Ok((test, depends))
+}
