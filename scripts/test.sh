@@ -18,6 +18,8 @@ command -v ip >/dev/null 2>&1 || need+=(iproute2)
 [ -x /usr/sbin/dhcpcd ] || need+=(dhcpcd-base)
 [ -x /usr/sbin/dhcrelay ] || need+=(isc-dhcp-relay)
 [ -x /usr/sbin/kea-dhcp4 ] || need+=(kea-dhcp4-server)
+# dhcp4/tests/kea_configs.rs loads ISC's kea4 examples.
+[ -d /usr/share/doc/kea/examples/kea4 ] || need+=(kea-doc)
 # The data-plane tests translate Service addresses with nftables, as kube-proxy would.
 [ -x /usr/sbin/nft ] || need+=(nftables)
 # k8s/check.sh: openssl (stand-in DoT certificates) and a venv for its pinned Python tools.

@@ -8,7 +8,7 @@ use common::config::ConfigError;
 use super::known_keys::{self, CLASS};
 use super::model::ClientClass;
 use super::network::{boot_fields, triplet};
-use super::options::option_data;
+use super::options::{class_option_defs, option_data};
 use super::walk::{index, string, Loader, Obj};
 use crate::classify;
 use crate::options::{OptionDefs, DHCP4_SPACE};
@@ -92,12 +92,13 @@ fn client_class(
             format!("built-in class {name:?} cannot have a test"),
         ));
     }
+    let own_defs = class_option_defs(loader, defs, obj)?;
     Ok(ClientClass {
         name,
         test,
         only_if_required,
         depends_on_known,
-        options: option_data(loader, defs, obj)?,
+        options: option_data(loader, own_defs.as_ref().unwrap_or(defs), obj)?,
         boot: boot_fields(obj)?,
         lifetime: triplet(obj)?,
     })

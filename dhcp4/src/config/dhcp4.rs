@@ -30,8 +30,8 @@ pub(crate) fn config(loader: &mut Loader, root: &Node) -> Result<Config, ConfigE
         )
     })?;
     let dhcp4 = Obj::new(&entry.value, "Dhcp4")?;
-    known_keys::check_network(loader, &dhcp4, Scope::Global)?;
     refusals(loader, &dhcp4)?;
+    known_keys::check_network(loader, &dhcp4, Scope::Global)?;
 
     let mut config = server_settings(loader, &dhcp4)?;
     let mut defs = OptionDefs::standard();

@@ -294,10 +294,7 @@ pub(crate) const CLASS: &[(&str, Handling)] = &[
     ("max-valid-lifetime", Use),
     ("only-if-required", Use),
     ("only-in-additional-list", Use),
-    (
-        "option-def",
-        UnsupportedUnless(Empty, "option definitions in a class (option-def)"),
-    ),
+    ("option-def", Use),
     (
         "template-test",
         Unsupported("template classes (template-test)"),

@@ -21,6 +21,32 @@ pub(crate) fn option_defs(
     defs: &mut OptionDefs,
     scope: &Obj<'_>,
 ) -> Result<(), ConfigError> {
+    add_defs(loader, defs, scope, false)
+}
+
+/// The definitions a class's `option-data` is encoded with: the global ones
+/// plus the class's own `option-def`, which Kea allows only for options whose
+/// unpacking it defers (option 43 and the private codes 224 to 254,
+/// `LibDHCP::shouldDeferOptionUnpack`). `None` when the class defines none.
+pub(crate) fn class_option_defs(
+    loader: &mut Loader,
+    defs: &OptionDefs,
+    class: &Obj<'_>,
+) -> Result<Option<OptionDefs>, ConfigError> {
+    if class.list("option-def")?.is_none_or(<[_]>::is_empty) {
+        return Ok(None);
+    }
+    let mut own = defs.clone();
+    add_defs(loader, &mut own, class, true)?;
+    Ok(Some(own))
+}
+
+fn add_defs(
+    loader: &mut Loader,
+    defs: &mut OptionDefs,
+    scope: &Obj<'_>,
+    deferred_only: bool,
+) -> Result<(), ConfigError> {
     let path = scope.key("option-def");
     for (i, node) in scope
         .list("option-def")?
@@ -32,6 +58,18 @@ pub(crate) fn option_defs(
         let obj = Obj::new(node, &at)?;
         known_keys::check(loader, &obj, OPTION_DEF)?;
         let def = option_def(&obj)?;
+        let deferred =
+            def.space == DHCP4_SPACE && (def.code == 43 || (224..=254).contains(&def.code));
+        if deferred_only && !deferred {
+            return Err(ConfigError::invalid(
+                obj.loc("code"),
+                obj.key("code"),
+                format!(
+                    "a class may define only option 43 or 224 to 254 of the dhcp4 space, not {} in {:?}",
+                    def.code, def.space
+                ),
+            ));
+        }
         defs.add(def).map_err(|e| placed(&obj, e))?;
     }
     Ok(())
