@@ -214,7 +214,7 @@ pub(crate) fn triplet(obj: &Obj<'_>) -> Result<Option<Lifetime>, ConfigError> {
         }
     };
     let bad = |key: &str, why: String| Err(ConfigError::invalid(obj.loc(key), obj.key(key), why));
-    if lifetime.min > lifetime.max {
+    if lifetime.min > lifetime.max && min.is_some() && max.is_some() {
         return bad(
             "min-valid-lifetime",
             format!(
