@@ -156,8 +156,8 @@ pub struct SharedNetwork {
     pub options: Vec<ConfiguredOption>,
     /// Classes evaluated for clients in it.
     pub require_client_classes: Vec<String>,
-    /// Only clients of this class may use it (its subnets inherit the guard
-    /// in [`Subnet::client_class`] unless they write their own).
+    /// Only clients of this class may use its subnets (Kea checks it beside
+    /// each subnet's own guard).
     pub client_class: Option<String>,
 }
 
