@@ -33,6 +33,7 @@ pub(crate) fn config(loader: &mut Loader, root: &Node) -> Result<Config, ConfigE
     refusals(loader, &dhcp4)?;
     known_keys::check_network(loader, &dhcp4, Scope::Global)?;
 
+    loader.shared_reserved_ips = dhcp4.bool("ip-reservations-unique")? == Some(false);
     let mut config = server_settings(loader, &dhcp4)?;
     let mut defs = OptionDefs::standard();
     option_defs(loader, &mut defs, &dhcp4)?;
@@ -78,7 +79,7 @@ fn refusals(loader: &mut Loader, dhcp4: &Obj<'_>) -> Result<(), ConfigError> {
             _ => Some(&entry.value),
         };
         if let Some(db) = first {
-            let obj = Obj::new(db, key)?;
+            let obj = Obj::new(db, &entry.key)?;
             let kind = obj.str("type")?.unwrap_or("unknown type");
             return Err(unsupported(
                 &entry.location,

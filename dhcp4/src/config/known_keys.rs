@@ -183,10 +183,7 @@ const GLOBAL: &[(&str, Handling)] = &[
         "parked-packet-limit",
         Warn("ignored: no hook parks packets"),
     ),
-    (
-        "ip-reservations-unique",
-        Warn("ignored: reservations are looked up by identifier"),
-    ),
+    ("ip-reservations-unique", Use),
     (
         "reservations-lookup-first",
         Warn("ignored: a lookup order that changes speed, not answers"),

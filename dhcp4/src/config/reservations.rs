@@ -103,12 +103,15 @@ pub(crate) fn reservations(
                 "a second reservation for the same identifier",
             ));
         }
-        if let Some(ip) = reservation.ip_address {
+        if let Some(ip) = reservation
+            .ip_address
+            .filter(|_| !loader.shared_reserved_ips)
+        {
             if out.iter().any(|r| r.ip_address == Some(ip)) {
                 return Err(ConfigError::invalid(
                     obj.loc("ip-address"),
                     obj.key("ip-address"),
-                    format!("{ip} is already reserved for another host"),
+                    format!("{ip} is already reserved for another host (ip-reservations-unique is true)"),
                 ));
             }
         }

@@ -12,6 +12,8 @@ use super::json::{Entry, Node, Value};
 pub(crate) struct Loader {
     /// Named warnings, in file order.
     pub warnings: Vec<ConfigWarning>,
+    /// `ip-reservations-unique` is false: hosts may share a reserved address.
+    pub shared_reserved_ips: bool,
 }
 
 impl Loader {

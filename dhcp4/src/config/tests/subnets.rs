@@ -242,6 +242,21 @@ fn reservation_errors_are_located() {
  { "hw-address": "01:02:03:04:05:06", "ip-address": "10.0.0.1" } ] } ]"#,
     );
     assert!(outside.starts_with("/etc/kea/t.json:3: Dhcp4.subnet4[0].reservations[0].ip-address: invalid value: 10.0.0.1 is not within"), "{outside}");
+    let shared = refuse(
+        r#""reservations": [ { "hw-address": "01:02:03:04:05:06", "ip-address": "10.0.0.1" },
+ { "hw-address": "01:02:03:04:05:07", "ip-address": "10.0.0.1" } ]"#,
+    );
+    assert!(
+        shared.contains(
+            "Dhcp4.reservations[1].ip-address: invalid value: 10.0.0.1 is already reserved"
+        ),
+        "{shared}"
+    );
+    let (config, _) = load(
+        r#""ip-reservations-unique": false, "reservations": [
+ { "hw-address": "01:02:03:04:05:06", "ip-address": "10.0.0.1" }, { "hw-address": "01:02:03:04:05:07", "ip-address": "10.0.0.1" } ]"#,
+    );
+    assert_eq!(config.reservations.len(), 2);
     let twice = refuse(
         r#""reservations": [ { "hw-address": "01:02:03:04:05:06" }, { "hw-address": "01:02:03:04:05:06" } ]"#,
     );
