@@ -114,8 +114,33 @@ fn isc_kea4_examples_load_or_name_the_unsupported_feature() {
 fn debians_stock_file_loads_unchanged() {
     let path = Path::new("/etc/kea/kea-dhcp4.conf");
     let (config, warnings) = dhcp4::config::load_file(path).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(config.subnets.len(), 1);
-    assert!(warnings
-        .iter()
-        .any(|w| w.message.contains("extraneous comma")));
+    let [subnet] = &config.subnets[..] else {
+        panic!("{:?}", config.subnets)
+    };
+    assert_eq!(subnet.id, 1);
+    assert_eq!(subnet.reservations.len(), 6);
+    assert_eq!(config.options.len(), 5);
+    assert_eq!(config.classes.len(), 1);
+    assert_eq!(
+        config.classes[0].boot.server_hostname.as_deref(),
+        Some("hal9000")
+    );
+    let said = |what: &str| warnings.iter().any(|w| w.message.contains(what));
+    assert!(said("extraneous comma"), "{warnings:?}");
+    assert!(said("no \"id\": numbered 1"), "{warnings:?}");
+    assert!(said("flex-id needs the flex_id hook"), "{warnings:?}");
+}
+
+#[test]
+fn the_repositorys_own_kea_files_load_without_warnings() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for file in [
+        "k8s/base/dhcp4/configs/kea-dhcp4.conf",
+        "k8s/components/dhcp4-hostnetwork/configs/kea-dhcp4.conf",
+    ] {
+        let (config, warnings) =
+            dhcp4::config::load_file(&root.join(file)).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!config.subnets.is_empty(), "{file}");
+        assert!(warnings.is_empty(), "{file}: {warnings:?}");
+    }
 }
