@@ -68,14 +68,24 @@ impl NetworkParams {
                 ));
             }
         }
+        let (t1_percent, t2_percent) = (percent(obj, "t1-percent")?, percent(obj, "t2-percent")?);
+        if let (Some(t1), Some(t2)) = (t1_percent, t2_percent) {
+            if t1 >= t2 {
+                return Err(ConfigError::invalid(
+                    obj.loc("t1-percent"),
+                    obj.key("t1-percent"),
+                    format!("{t1} must be less than t2-percent ({t2})"),
+                ));
+            }
+        }
         let (global, in_subnet, out_of_pool) = reservation_flags(obj)?;
         Ok(NetworkParams {
             lifetime: triplet(obj)?,
             renew,
             rebind,
             calculate: obj.bool("calculate-tee-times")?,
-            t1_percent: percent(obj, "t1-percent")?,
-            t2_percent: percent(obj, "t2-percent")?,
+            t1_percent,
+            t2_percent,
             match_client_id: obj.bool("match-client-id")?,
             authoritative: obj.bool("authoritative")?,
             reservations_global: global,

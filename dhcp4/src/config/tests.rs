@@ -213,6 +213,11 @@ fn timers_and_percentages_are_checked() {
         "{inverted}"
     );
     assert!(refuse("\"t2-percent\": 1.5").contains("Dhcp4.t2-percent"));
+    let crossed = refuse("\"t1-percent\": 0.9, \"t2-percent\": 0.8");
+    assert!(
+        crossed.contains("Dhcp4.t1-percent: invalid value: 0.9 must be less than t2-percent (0.8)"),
+        "{crossed}"
+    );
 }
 
 #[test]
