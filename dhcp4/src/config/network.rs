@@ -179,8 +179,16 @@ pub(crate) fn boot_fields(obj: &Obj<'_>) -> Result<BootFields, ConfigError> {
             Some(text) => Ok(Some(text.to_string())),
         }
     };
+    let next_server = obj.ipv4("next-server")?;
+    if next_server.is_some_and(|ip| ip.is_broadcast()) {
+        return Err(ConfigError::invalid(
+            obj.loc("next-server"),
+            obj.key("next-server"),
+            "must not be the broadcast address",
+        ));
+    }
     Ok(BootFields {
-        next_server: obj.ipv4("next-server")?,
+        next_server,
         server_hostname: bounded("server-hostname", MAX_SNAME)?,
         boot_file_name: bounded("boot-file-name", MAX_FILE)?,
     })

@@ -107,6 +107,11 @@ fn server_wide_settings_are_read() {
         config.host_identifiers,
         vec![IdentifierType::CircuitId, IdentifierType::HwAddress]
     );
+    let bcast = refuse(r#""next-server": "255.255.255.255""#);
+    assert!(
+        bcast.contains("Dhcp4.next-server: invalid value: must not be the broadcast address"),
+        "{bcast}"
+    );
     let bad = refuse(r#""interfaces-config": { "dhcp-socket-type": "packet" }"#);
     assert!(
         bad.starts_with(

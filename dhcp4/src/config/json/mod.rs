@@ -80,12 +80,6 @@ impl Value {
     }
 }
 
-/// Reads and parses the file at `path`.
-pub fn parse_file(path: &Path, warnings: &mut Vec<ConfigWarning>) -> Result<Node, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::io(path, e))?;
-    parse_str(&text, path, warnings)
-}
-
 /// Parses `text`, which was read from `path` (includes resolve beside it).
 pub fn parse_str(
     text: &str,
