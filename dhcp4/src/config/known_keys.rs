@@ -506,12 +506,17 @@ pub(crate) fn check_network(
     obj: &Obj<'_>,
     scope: Scope,
 ) -> Result<(), ConfigError> {
+    check_in(loader, obj, &network_tables(scope))
+}
+
+/// The tables of a network-level map.
+fn network_tables(scope: Scope) -> [&'static [(&'static str, Handling)]; 3] {
     let own = match scope {
         Scope::Global => GLOBAL,
         Scope::Shared => SHARED,
         Scope::Subnet => SUBNET,
     };
-    check_in(loader, obj, &[own, NETWORK, &DOC])
+    [own, NETWORK, &DOC]
 }
 
 /// Checks every key of `obj` against `table`.
@@ -523,6 +528,15 @@ pub(crate) fn check(
     check_in(loader, obj, &[table])
 }
 
+/// How `key` is handled by the first of `tables` that lists it.
+fn handling(tables: &[&[(&str, Handling)]], key: &str) -> Option<Handling> {
+    tables
+        .iter()
+        .flat_map(|t| t.iter())
+        .find(|(name, _)| *name == key)
+        .map(|(_, h)| *h)
+}
+
 fn check_in(
     loader: &mut Loader,
     obj: &Obj<'_>,
@@ -530,14 +544,9 @@ fn check_in(
 ) -> Result<(), ConfigError> {
     for entry in obj.entries {
         let key = obj.key(&entry.key);
-        let handling = tables
-            .iter()
-            .flat_map(|t| t.iter())
-            .find(|(name, _)| *name == entry.key)
-            .map(|(_, h)| *h)
-            .ok_or_else(|| {
-                ConfigError::at(&entry.location, key.clone(), ConfigErrorKind::Unknown)
-            })?;
+        let handling = handling(tables, &entry.key).ok_or_else(|| {
+            ConfigError::at(&entry.location, key.clone(), ConfigErrorKind::Unknown)
+        })?;
         match handling {
             Use | Quiet => {}
             Warn(why) => loader.warn(&entry.location, &key, why),
@@ -579,3 +588,7 @@ fn is_noop(value: &Value, noop: Noop) -> bool {
         Noop::Strs(values) => matches!(value, Value::Str(s) if values.contains(&s.as_str())),
     }
 }
+
+#[cfg(test)]
+#[path = "known_keys_tests.rs"]
+mod tests;
