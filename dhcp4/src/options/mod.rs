@@ -5,11 +5,24 @@
 //! vendor spaces of option 125) are folded into their carrier option at load,
 //! so serving copies bytes and never encodes.
 //!
-//! INTERFACE SKELETON: the types and signatures below are the contract the
-//! config loader and the server build against; the bodies are filled in by
-//! the options work.
+//! Files: [`table`] (the built-in definitions), [`text`] (Kea's text
+//! forms), [`encode`] (data per definition), [`special`] (the options
+//! with a class of their own), [`routes`] (option 121),
+//! [`space`] (encapsulation), `defs.rs` (`option-def` checks).
 
 use std::collections::HashMap;
+
+mod defs;
+mod encode;
+mod routes;
+mod space;
+mod special;
+pub mod table;
+#[cfg(test)]
+mod tests;
+mod text;
+
+pub use defs::{parse_record_types, valid_space_name};
 
 /// The DHCPv4 option space every top-level option lives in.
 pub const DHCP4_SPACE: &str = "dhcp4";
@@ -93,8 +106,24 @@ pub struct OptionError {
 #[derive(Debug, Clone, Default)]
 pub struct OptionDefs {
     defs: Vec<OptionDef>,
-    by_name: HashMap<(String, String), usize>,
-    by_code: HashMap<(String, u8), usize>,
+    /// Per definition (same index): who made it, which decides whether an
+    /// `option-def` may take its name or code.
+    origins: Vec<Origin>,
+    /// Space → name → index into `defs`.
+    by_name: HashMap<String, HashMap<String, usize>>,
+    /// Space → code → index into `defs` (256 slots; looked up per packet).
+    by_code: HashMap<String, Vec<Option<usize>>>,
+}
+
+/// Where a definition comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// Kea's standard spaces: an `option-def` may not redefine it.
+    Standard,
+    /// Kea's last-resort and vendor definitions: an `option-def` replaces it.
+    Fallback,
+    /// The operator's `option-def`.
+    Operator,
 }
 
 /// An `option-data` entry as the operator wrote it (before encoding).
@@ -131,6 +160,16 @@ pub struct ConfiguredOption {
     pub never_send: bool,
 }
 
+/// An option of a `vendor-<enterprise id>` space, for the server to put
+/// into option 125 per packet as Kea's `appendRequestedVendorOptions` does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VendorOption {
+    /// The enterprise id from the space name (4491 for `vendor-4491`).
+    pub enterprise: u32,
+    /// The sub-option: its code in the vendor space, data and send flags.
+    pub option: ConfiguredOption,
+}
+
 /// An encoded option still in its space, before encapsulation folds it into
 /// its carrier.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,48 +181,225 @@ pub struct SpacedOption {
 }
 
 impl OptionDefs {
-    /// Kea 2.6's standard DHCPv4 definitions (the `dhcp4` space, the
-    /// `vendor-encapsulated-options-space`, the DOCSIS `vendor-4491` space).
+    /// Kea 2.6's standard DHCPv4 definitions (the `dhcp4` space, option 82's
+    /// `dhcp-agent-options-space`, option 43 as Kea's last resort, the
+    /// DOCSIS `vendor-4491` space).
     pub fn standard() -> OptionDefs {
-        todo!("options work")
+        let mut defs = OptionDefs::default();
+        let sets = [
+            (DHCP4_SPACE, table::DHCP4, Origin::Standard),
+            (table::AGENT_SPACE, table::AGENT, Origin::Standard),
+            (DHCP4_SPACE, table::LAST_RESORT, Origin::Fallback),
+            (table::DOCSIS_SPACE, table::DOCSIS, Origin::Fallback),
+        ];
+        for (space, rows, origin) in sets {
+            for row in rows {
+                let def = OptionDef {
+                    name: row.name.to_string(),
+                    code: row.code,
+                    space: space.to_string(),
+                    data_type: row.data_type,
+                    record_types: row.record.to_vec(),
+                    array: row.array,
+                    encapsulate: row.encapsulate.map(str::to_string),
+                };
+                defs.insert(def, origin);
+            }
+        }
+        defs
     }
 
     /// Adds an operator's `option-def`; refuses a name or code already defined
     /// in its space, a standard `dhcp4` option redefined, a bad type.
     pub fn add(&mut self, def: OptionDef) -> Result<(), OptionError> {
-        let _ = def;
-        todo!("options work")
+        defs::validate(&def)?;
+        for (field, existing) in [
+            (
+                "code",
+                self.by_code(&def.space, def.code)
+                    .map(|d| d.code.to_string()),
+            ),
+            (
+                "name",
+                self.by_name(&def.space, &def.name).map(|d| d.name.clone()),
+            ),
+        ] {
+            let Some(value) = existing else { continue };
+            let index = match field {
+                "code" => self.code_index(&def.space, def.code),
+                _ => self
+                    .by_name
+                    .get(&def.space)
+                    .and_then(|m| m.get(&def.name))
+                    .copied(),
+            };
+            match index.and_then(|i| self.origins.get(i)) {
+                Some(Origin::Standard) => {
+                    return Err(OptionError::new(
+                        field,
+                        format!("unable to override definition of option '{value}' in standard option space '{}'", def.space),
+                    ))
+                }
+                Some(Origin::Operator) => {
+                    return Err(OptionError::new(
+                        field,
+                        format!("option definition with {field} '{value}' already exists in option space '{}'", def.space),
+                    ))
+                }
+                Some(Origin::Fallback) | None => {}
+            }
+        }
+        self.insert(def, Origin::Operator);
+        Ok(())
+    }
+
+    fn insert(&mut self, def: OptionDef, origin: Origin) {
+        let index = self.defs.len();
+        let codes = self
+            .by_code
+            .entry(def.space.clone())
+            .or_insert_with(|| vec![None; 256]);
+        if let Some(slot) = codes.get_mut(usize::from(def.code)) {
+            *slot = Some(index);
+        }
+        self.by_name
+            .entry(def.space.clone())
+            .or_default()
+            .insert(def.name.clone(), index);
+        self.defs.push(def);
+        self.origins.push(origin);
+    }
+
+    fn code_index(&self, space: &str, code: u8) -> Option<usize> {
+        *self.by_code.get(space)?.get(usize::from(code))?
     }
 
     /// The definition of `name` in `space`.
     pub fn by_name(&self, space: &str, name: &str) -> Option<&OptionDef> {
-        let index = self.by_name.get(&(space.to_string(), name.to_string()))?;
+        let index = self.by_name.get(space)?.get(name)?;
         self.defs.get(*index)
     }
 
-    /// The definition of `code` in `space`.
+    /// The definition of `code` in `space` (HOT PATH: two lookups, no allocation).
     pub fn by_code(&self, space: &str, code: u8) -> Option<&OptionDef> {
-        let index = self.by_code.get(&(space.to_string(), code))?;
-        self.defs.get(*index)
+        self.defs.get(self.code_index(space, code)?)
     }
 
-    /// Encodes one `option-data` entry as Kea does.
+    /// Encodes one `option-data` entry as Kea's `OptionDataParser` does.
     pub fn encode(&self, spec: &OptionDataSpec) -> Result<SpacedOption, OptionError> {
-        let _ = spec;
-        todo!("options work")
+        defs::encode_spec(self, spec)
     }
 
     /// Folds the options of encapsulated spaces into their carriers within one
     /// scope (Kea's `CfgOption::encapsulate`) and returns the `dhcp4` options
-    /// of that scope in the order written.
+    /// of that scope in the order written. Options of other spaces are only
+    /// sub-options and are not returned.
+    ///
+    /// Option 125 (`vivso-suboptions`) receives this scope's `always-send`
+    /// options of `vendor-<its enterprise id>`; the others are the server's
+    /// to add when the client asks for them (see [`OptionDefs::vendor_options`]).
     pub fn encapsulate(&self, options: Vec<SpacedOption>) -> Vec<ConfiguredOption> {
-        let _ = options;
-        todo!("options work")
+        self.fold(&options)
     }
+
+    /// This scope's options of `vendor-<enterprise id>` spaces, in the order
+    /// written: Kea adds them to option 125 per packet when they are
+    /// `always-send` or the client's own option 125 asks for them (and a
+    /// `never-send` one cancels its code), so the server keeps them apart.
+    pub fn vendor_options(&self, options: &[SpacedOption]) -> Vec<VendorOption> {
+        self.vendor_members(options)
+    }
+}
+
+impl OptionError {
+    fn new(field: &'static str, message: impl Into<String>) -> OptionError {
+        OptionError {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+/// The start of an option 125 for `enterprise` with no sub-options yet:
+/// the enterprise id and a zero data-len (`OptionVendor::pack`).
+pub fn vivso_header(enterprise: u32) -> Vec<u8> {
+    let mut data = enterprise.to_be_bytes().to_vec();
+    data.push(0);
+    data
+}
+
+/// Adds sub-options to option 125 data that starts with [`vivso_header`]:
+/// a code already present is kept, all are written sorted by code and the
+/// data-len byte is recomputed (Kea's `OptionVendor` packs its sub-options
+/// from a map ordered by code).
+pub fn add_vendor_suboptions(vivso: &mut Vec<u8>, subs: Vec<(u8, Vec<u8>)>) {
+    special::fold_vendor_suboptions(vivso, subs);
+}
+
+/// The standard name of a `dhcp4` option code, for logs and the server's
+/// option tables.
+pub fn standard_name(code: u8) -> Option<&'static str> {
+    table::DHCP4
+        .iter()
+        .chain(table::LAST_RESORT)
+        .find(|row| row.code == code)
+        .map(|row| row.name)
 }
 
 /// Parses an `option-def` `type` / `record-types` element name.
 pub fn parse_data_type(name: &str) -> Result<DataType, OptionError> {
-    let _ = name;
-    todo!("options work")
+    use DataType::*;
+    Ok(match name {
+        "empty" => Empty,
+        "binary" => Binary,
+        "boolean" => Boolean,
+        "int8" => Int8,
+        "int16" => Int16,
+        "int32" => Int32,
+        "uint8" => Uint8,
+        "uint16" => Uint16,
+        "uint32" => Uint32,
+        "ipv4-address" => Ipv4Address,
+        "ipv6-address" => Ipv6Address,
+        "ipv6-prefix" => Ipv6Prefix,
+        "psid" => Psid,
+        "string" => String,
+        "fqdn" => Fqdn,
+        "tuple" => Tuple,
+        "record" => Record,
+        "internal" => Internal,
+        _ => {
+            return Err(OptionError::new(
+                "type",
+                format!("unknown option data type '{name}'"),
+            ))
+        }
+    })
+}
+
+impl DataType {
+    /// Kea's name of the type, as written in `option-def`.
+    pub fn name(self) -> &'static str {
+        use DataType::*;
+        match self {
+            Empty => "empty",
+            Binary => "binary",
+            Boolean => "boolean",
+            Int8 => "int8",
+            Int16 => "int16",
+            Int32 => "int32",
+            Uint8 => "uint8",
+            Uint16 => "uint16",
+            Uint32 => "uint32",
+            Ipv4Address => "ipv4-address",
+            Ipv6Address => "ipv6-address",
+            Ipv6Prefix => "ipv6-prefix",
+            Psid => "psid",
+            String => "string",
+            Fqdn => "fqdn",
+            Tuple => "tuple",
+            Record => "record",
+            Internal => "internal",
+        }
+    }
 }
