@@ -144,3 +144,50 @@ fn the_repositorys_own_kea_files_load_without_warnings() {
         assert!(warnings.is_empty(), "{file}: {warnings:?}");
     }
 }
+
+/// A small deterministic generator (no dependency for a bounded fuzz loop).
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        usize::try_from(self.0 >> 33).unwrap_or(0) % n.max(1)
+    }
+}
+
+#[test]
+fn mangled_stock_files_are_refused_or_loaded_never_a_panic() {
+    let text = std::fs::read_to_string("/etc/kea/kea-dhcp4.conf").unwrap_or_else(|e| panic!("{e}"));
+    let original: Vec<char> = text.chars().collect();
+    let alphabet: Vec<char> = "{}[],:\"'\\/*#<?>-.0123456789eE truenlfalsx\n"
+        .chars()
+        .collect();
+    let mut rng = Lcg(16);
+    let mut refused = 0;
+    for _ in 0..1500 {
+        let mut chars = original.clone();
+        for _ in 0..=rng.below(3) {
+            let at = rng.below(chars.len());
+            let c = alphabet[rng.below(alphabet.len())];
+            match rng.below(3) {
+                0 => {
+                    chars.remove(at);
+                }
+                1 => chars.insert(at, c),
+                _ => chars[at] = c,
+            }
+        }
+        let mangled: String = chars.into_iter().collect();
+        match dhcp4::config::load_str(&mangled, Path::new("/etc/kea/kea-dhcp4.conf")) {
+            Ok(_) => {}
+            Err(e) => {
+                assert!(e.location.is_some(), "{e}");
+                refused += 1;
+            }
+        }
+    }
+    assert!(refused > 0);
+}
