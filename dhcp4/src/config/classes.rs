@@ -141,3 +141,76 @@ fn parse_test(
     }
     Ok((test, depends))
 }
+
+/// Where a subnet or shared network was written: its location and key path.
+pub(crate) type Place = (common::config::Location, String);
+
+/// Warns about class names that guard a scope or are required there but that
+/// no class defines, no reservation assigns and the server does not set
+/// itself: Kea accepts them silently, and a typo then keeps every client out
+/// of the scope (or the class is never evaluated).
+pub(crate) fn warn_undefined(
+    loader: &mut Loader,
+    config: &super::model::Config,
+    subnets: &[Place],
+    networks: &[Place],
+) {
+    let reserved = config
+        .reservations
+        .iter()
+        .chain(config.subnets.iter().flat_map(|s| s.reservations.iter()))
+        .flat_map(|r| r.client_classes.iter());
+    let mut known: Vec<&str> = config.classes.iter().map(|c| c.name.as_str()).collect();
+    known.extend(reserved.map(String::as_str));
+    let mut check = |place: &Place, key: String, names: &mut dyn Iterator<Item = &String>| {
+        for name in names {
+            if !is_builtin(name) && !known.contains(&name.as_str()) {
+                loader.warn(
+                    &place.0,
+                    &format!("{}.{key}", place.1),
+                    format!("class {name:?} is not defined, reserved or built in: no client is ever in it"),
+                );
+            }
+        }
+    };
+    for (network, place) in config.shared_networks.iter().zip(networks) {
+        check(
+            place,
+            "client-class".into(),
+            &mut network.client_class.iter(),
+        );
+        check(
+            place,
+            "require-client-classes".into(),
+            &mut network.require_client_classes.iter(),
+        );
+    }
+    for (subnet, place) in config.subnets.iter().zip(subnets) {
+        let inherited = subnet
+            .shared_network
+            .and_then(|i| config.shared_networks.get(i))
+            .and_then(|n| n.client_class.as_ref());
+        let own = subnet
+            .client_class
+            .as_ref()
+            .filter(|c| Some(*c) != inherited);
+        check(place, "client-class".into(), &mut own.into_iter());
+        check(
+            place,
+            "require-client-classes".into(),
+            &mut subnet.require_client_classes.iter(),
+        );
+        for (i, pool) in subnet.pools.iter().enumerate() {
+            check(
+                place,
+                format!("pools[{i}].client-class"),
+                &mut pool.client_class.iter(),
+            );
+            check(
+                place,
+                format!("pools[{i}].require-client-classes"),
+                &mut pool.require_client_classes.iter(),
+            );
+        }
+    }
+}

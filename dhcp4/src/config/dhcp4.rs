@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use common::config::ConfigError;
 
-use super::classes::client_classes;
+use super::classes::{client_classes, warn_undefined, Place};
 use super::json::Node;
 use super::known_keys::{self, unsupported, Scope};
 use super::model::{Config, SocketType};
@@ -62,7 +62,20 @@ pub(crate) fn config(loader: &mut Loader, root: &Node) -> Result<Config, ConfigE
     {
         read.push(subnet(loader, &defs, node, index(&path, i), &parent)?);
     }
+    let places: Vec<Place> = read
+        .iter()
+        .map(|r| (r.location.clone(), r.path.clone()))
+        .collect();
     config.subnets = number(loader, read)?;
+    let path = dhcp4.key("shared-networks");
+    let networks: Vec<Place> = dhcp4
+        .list("shared-networks")?
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+        .map(|(i, node)| (node.location.clone(), index(&path, i)))
+        .collect();
+    warn_undefined(loader, &config, &places, &networks);
     config.option_defs = defs;
     Ok(config)
 }

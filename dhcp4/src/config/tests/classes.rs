@@ -127,3 +127,28 @@ fn a_class_may_define_option_43_for_its_vendor() {
     );
     assert!(other.contains("Dhcp4.client-classes[0].option-def[0].code: invalid value: a class may define only option 43"), "{other}");
 }
+
+#[test]
+fn a_guard_naming_no_class_warns_where_it_is_written() {
+    let (_, warnings) = load(
+        r#""client-classes": [ { "name": "voip" } ],
+           "shared-networks": [ { "name": "n", "client-class": "lab",
+             "subnet4": [ { "id": 1, "subnet": "10.0.1.0/24" } ] } ],
+           "subnet4": [ { "id": 2, "subnet": "10.0.2.0/24", "client-class": "voiP",
+             "require-client-classes": [ "voip", "KNOWN" ],
+             "pools": [ { "pool": "10.0.2.10 - 10.0.2.20", "client-class": "tagged" } ],
+             "reservations": [ { "hw-address": "01:02:03:04:05:06", "client-classes": [ "tagged" ] } ] } ]"#,
+    );
+    let keys: Vec<&str> = warnings
+        .iter()
+        .filter(|w| w.message.contains("is not defined"))
+        .map(|w| w.key.as_str())
+        .collect();
+    assert_eq!(
+        keys,
+        vec![
+            "Dhcp4.shared-networks[0].client-class",
+            "Dhcp4.subnet4[0].client-class"
+        ]
+    );
+}
