@@ -127,7 +127,14 @@ fn reservation(
     subnet: Option<(Ipv4Addr, u8)>,
 ) -> Result<Reservation, ConfigError> {
     let identifier = identifier(loader, obj)?;
-    let ip_address = obj.ipv4("ip-address")?.filter(|ip| !ip.is_unspecified());
+    let ip_address = obj.ipv4("ip-address")?;
+    if let Some(ip) = ip_address.filter(|ip| ip.is_unspecified() || ip.is_broadcast()) {
+        return Err(ConfigError::invalid(
+            obj.loc("ip-address"),
+            obj.key("ip-address"),
+            format!("{ip} cannot be reserved"),
+        ));
+    }
     if let (Some(ip), Some((network, len))) = (ip_address, subnet) {
         if !super::subnets::contains(network, len, ip) {
             return Err(ConfigError::invalid(
@@ -175,10 +182,11 @@ fn identifier(loader: &mut Loader, obj: &Obj<'_>) -> Result<Identifier, ConfigEr
     let key = obj.key(name);
     let text = obj.required_str(name)?;
     let quoted = text.len() >= 2 && text.starts_with('\'') && text.ends_with('\'');
-    let value = match kind {
-        IdentifierType::HwAddress | IdentifierType::Duid => hex(text),
-        _ if quoted => text.get(1..text.len() - 1).map(|t| t.as_bytes().to_vec()),
-        _ => hex(text),
+    // Kea's Host::setIdentifier: a quoted 'text' for every kind, else hex.
+    let value = if quoted {
+        text.get(1..text.len() - 1).map(|t| t.as_bytes().to_vec())
+    } else {
+        hex(text)
     }
     .filter(|v| !v.is_empty())
     .ok_or_else(|| {

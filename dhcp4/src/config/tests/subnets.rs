@@ -190,7 +190,8 @@ fn reservations_by_every_identifier() {
              { "client-id": "01:11:22:33:44:55:66", "next-server": "192.0.2.1",
                "server-hostname": "hal9000", "boot-file-name": "/dev/null" },
              { "flex-id": "'s0mEVaLue'", "ip-address": "192.0.2.206" },
-             { "hw-address": "aabbccddeeff", "ip-address": "0.0.0.0" } ] } ]"#,
+             { "hw-address": "aabbccddeeff", "ip-address": "" },
+             { "hw-address": "'ab'" } ] } ]"#,
     );
     let global = &config.reservations[0];
     assert_eq!(global.identifier.kind, IdentifierType::HwAddress);
@@ -219,6 +220,7 @@ fn reservations_by_every_identifier() {
         "Dhcp4.subnet4[0].reservations[3].flex-id"
     ));
     assert_eq!(r[4].ip_address, None);
+    assert_eq!(r[5].identifier.value, b"ab".to_vec());
 }
 
 #[test]
@@ -231,6 +233,15 @@ fn reservation_errors_are_located() {
     assert!(
         none.contains("Dhcp4.reservations[0]: invalid value: needs one of"),
         "{none}"
+    );
+    let zero = refuse(
+        r#""reservations": [ { "hw-address": "01:02:03:04:05:06", "ip-address": "0.0.0.0" } ]"#,
+    );
+    assert!(
+        zero.contains(
+            "Dhcp4.reservations[0].ip-address: invalid value: 0.0.0.0 cannot be reserved"
+        ),
+        "{zero}"
     );
     let bad_hex = refuse(r#""reservations": [ { "hw-address": "zz:01" } ]"#);
     assert!(
