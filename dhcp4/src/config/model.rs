@@ -156,6 +156,9 @@ pub struct SharedNetwork {
     pub options: Vec<ConfiguredOption>,
     /// Classes evaluated for clients in it.
     pub require_client_classes: Vec<String>,
+    /// Only clients of this class may use its subnets (Kea checks it beside
+    /// each subnet's own guard).
+    pub client_class: Option<String>,
 }
 
 /// One `subnet4` entry with everything it inherits resolved.
