@@ -18,8 +18,8 @@ command -v ip >/dev/null 2>&1 || need+=(iproute2)
 [ -x /usr/sbin/dhcpcd ] || need+=(dhcpcd-base)
 [ -x /usr/sbin/dhcrelay ] || need+=(isc-dhcp-relay)
 [ -x /usr/sbin/kea-dhcp4 ] || need+=(kea-dhcp4-server)
-# ISC's example configs (/usr/share/doc/kea/examples/kea4), which the dhcp4
-# config tests load; the differential tests (dhcp4_kea_*) compare against Kea
+# ISC's example configs (/usr/share/doc/kea/examples/kea4), which
+# dhcp4/tests/kea_configs.rs loads; the differential tests (dhcp4_kea_*) compare against Kea
 # 2.2 itself and use the package's stock /etc/kea/kea-dhcp4.conf.
 [ -d /usr/share/doc/kea/examples/kea4 ] || need+=(kea-doc)
 # The data-plane tests translate Service addresses with nftables, as kube-proxy would.
