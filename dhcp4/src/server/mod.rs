@@ -27,6 +27,8 @@ mod tests;
 mod tests_classes;
 #[cfg(test)]
 mod tests_kea;
+#[cfg(test)]
+mod tests_reply;
 
 use std::collections::HashMap;
 use std::net::Ipv4Addr;

@@ -7,7 +7,6 @@
 //! durable; the writer's group commit makes one fsync cover every request
 //! waiting at that moment.
 
-use std::fmt::Write as _;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -16,19 +15,23 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
 
 use common::admin::{self, AdminState};
-use common::config::ConfigWarning;
 use common::metrics::Registry;
 use common::readiness::Readiness;
 use common::shutdown::Shutdown;
 use parking_lot::Mutex;
 
 use crate::config::model::{Config, SocketType};
+
+mod reload;
+mod summary;
+
 use crate::lease::LeaseState;
 use crate::memfile::{LeaseFile, Replay};
 use crate::metrics::Metrics;
 use crate::net::{self, HardwareSender, NetError, NetInterface};
 use crate::server::{Destination, Interface, Reply, Server};
 use crate::LeaseFileError;
+pub use summary::summary;
 
 /// kea-exporter's port: metrics, `/healthz`, `/readyz`.
 pub const DEFAULT_METRICS_ADDR: &str = "0.0.0.0:9547";
@@ -154,120 +157,6 @@ pub fn lease_path(config: &Config) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(DEFAULT_LEASE_FILE))
 }
 
-/// What `--check-config` prints.
-pub fn summary(config: &Config, path: &std::path::Path, warnings: &[ConfigWarning]) -> String {
-    let mut s = String::new();
-    let _ = writeln!(s, "config: {}: OK", path.display());
-    let socket = match config.socket_type {
-        SocketType::Raw => "raw",
-        SocketType::Udp => "udp",
-    };
-    let _ = writeln!(
-        s,
-        "interfaces: {} ({socket} sockets)",
-        config.interfaces.join(", "),
-    );
-    if config.persist {
-        let compaction = match config.lfc_interval {
-            0 => "never compacted: lfc-interval 0".to_string(),
-            seconds => format!("compacted every {seconds} s"),
-        };
-        let _ = writeln!(
-            s,
-            "leases: memfile {} ({compaction})",
-            lease_path(config).display(),
-        );
-    } else {
-        let _ = writeln!(s, "leases: in memory only (persist false)");
-    }
-    if !config.classes.is_empty() {
-        let names: Vec<&str> = config.classes.iter().map(|c| c.name.as_str()).collect();
-        let _ = writeln!(s, "classes: {}", names.join(", "));
-    }
-    if !config.reservations.is_empty() || !config.options.is_empty() {
-        let _ = writeln!(
-            s,
-            "global: {} reservations, {} options",
-            config.reservations.len(),
-            config.options.len()
-        );
-    }
-    for network in &config.shared_networks {
-        let _ = writeln!(
-            s,
-            "shared network {}: {} subnets{}",
-            network.name,
-            config
-                .subnets
-                .iter()
-                .filter(|sub| sub
-                    .shared_network
-                    .and_then(|n| config.shared_networks.get(n))
-                    .is_some_and(|n| n.name == network.name))
-                .count(),
-            guard_text(network.client_class.as_deref()),
-        );
-    }
-    for subnet in &config.subnets {
-        let _ = writeln!(s, "{}", subnet_line(config, subnet));
-    }
-    for warning in warnings {
-        let _ = writeln!(s, "warning: {warning}");
-    }
-    s
-}
-
-/// ", only class NAME" for a class guard.
-fn guard_text(guard: Option<&str>) -> String {
-    guard.map_or_else(String::new, |class| format!(", only class {class}"))
-}
-
-/// One subnet of the `--check-config` summary.
-fn subnet_line(config: &Config, subnet: &crate::config::model::Subnet) -> String {
-    let pools: Vec<String> = subnet
-        .pools
-        .iter()
-        .map(|p| {
-            format!(
-                "{}-{}{}",
-                p.first,
-                p.last,
-                guard_text(p.client_class.as_deref())
-            )
-        })
-        .collect();
-    let network = subnet
-        .shared_network
-        .and_then(|n| config.shared_networks.get(n))
-        .map_or_else(String::new, |n| format!(" (shared network {})", n.name));
-    let lifetime = &subnet.lifetime;
-    let bounds = if lifetime.min == lifetime.default && lifetime.max == lifetime.default {
-        String::new()
-    } else {
-        format!(" ({}-{})", lifetime.min, lifetime.max)
-    };
-    format!(
-        "subnet {} {}/{}{network}: pools {}, {} reservations, {} options, lifetime {} s{bounds}{}{}",
-        subnet.id,
-        subnet.network,
-        subnet.prefix_len,
-        if pools.is_empty() {
-            "-".to_string()
-        } else {
-            pools.join(" ")
-        },
-        subnet.reservations.len(),
-        subnet.options.len(),
-        lifetime.default,
-        guard_text(subnet.client_class.as_deref()),
-        if subnet.authoritative {
-            ", authoritative"
-        } else {
-            ""
-        }
-    )
-}
-
 /// State shared by the receive loops and the timers.
 struct Shared {
     server: Mutex<Server>,
@@ -377,7 +266,7 @@ pub async fn run(
         shutdown.clone(),
     ));
     if let Some(path) = source {
-        spawn_reload_on_sighup(path, config.clone(), shared.clone(), shutdown.clone());
+        reload::spawn_on_sighup(path, config.clone(), shared.clone(), shutdown.clone());
     }
     latch.release();
     tracing::info!(subnets = config.subnets.len(), "dhcp4 ready");
@@ -390,69 +279,6 @@ pub async fn run(
     }
     tracing::info!("dhcp4 stopped");
     Ok(())
-}
-
-/// SIGHUP (Kea's config-reload): the file at `path` is read again and,
-/// when it loads, served from the next packet on with every lease kept; a
-/// file that does not load is logged with its location and the running
-/// configuration stays. Interfaces, sockets, the lease file and timers are
-/// set at start: changing them is logged as needing a restart.
-fn spawn_reload_on_sighup(path: PathBuf, config: Config, shared: Arc<Shared>, shutdown: Shutdown) {
-    let Ok(mut hangups) = common::shutdown::sighup() else {
-        tracing::warn!("cannot install a SIGHUP handler; reload needs a restart");
-        return;
-    };
-    tokio::spawn(async move {
-        let mut current = config;
-        loop {
-            tokio::select! {
-                () = shutdown.requested() => return,
-                received = hangups.recv() => if received.is_none() { return },
-            }
-            let (fresh, warnings) = match crate::config::load_file(&path) {
-                Ok(loaded) => loaded,
-                Err(error) => {
-                    tracing::error!(%error, "SIGHUP: config not reloaded; still serving the previous one");
-                    continue;
-                }
-            };
-            for warning in &warnings {
-                tracing::warn!("{warning}");
-            }
-            for what in needs_restart(&current, &fresh) {
-                tracing::warn!("SIGHUP: {what} changed; restart to apply it");
-            }
-            let restored = shared.server.lock().reconfigure(&fresh, unix_now());
-            for (addr, why) in &restored.skipped {
-                tracing::warn!(%addr, %why, "SIGHUP: lease not kept");
-            }
-            tracing::info!(
-                config = %path.display(),
-                active = restored.active,
-                declined = restored.declined,
-                expired = restored.expired,
-                "SIGHUP: config reloaded"
-            );
-            current = fresh;
-        }
-    });
-}
-
-/// What a reload cannot change while running.
-fn needs_restart(old: &Config, new: &Config) -> Vec<&'static str> {
-    let mut changed = Vec::new();
-    if old.interfaces != new.interfaces || old.socket_type != new.socket_type {
-        changed.push("interfaces-config");
-    }
-    if old.lease_file != new.lease_file || old.persist != new.persist {
-        changed.push("lease-database");
-    }
-    if old.lfc_interval != new.lfc_interval
-        || old.reclaim_timer_wait_time != new.reclaim_timer_wait_time
-    {
-        changed.push("a lease file or reclamation timer");
-    }
-    changed
 }
 
 /// How long a receive thread sleeps in `recv_from` before it looks for a
@@ -775,23 +601,6 @@ fn unix_now() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_reload_names_what_only_a_restart_changes() {
-        let text = r#"{ "Dhcp4": { "interfaces-config": { "interfaces": [ "eth0" ] },
-          "subnet4": [ { "id": 1, "subnet": "10.0.0.0/24" } ] } }"#;
-        let path = std::path::Path::new("t.json");
-        let (old, _) = crate::config::load_str(text, path).unwrap_or_else(|e| panic!("{e}"));
-        let mut new = old.clone();
-        new.subnets.clear();
-        assert!(needs_restart(&old, &new).is_empty(), "subnets reload live");
-        new.interfaces = vec!["eth1".into()];
-        new.lease_file = Some(PathBuf::from("/tmp/other.csv"));
-        assert_eq!(
-            needs_restart(&old, &new),
-            ["interfaces-config", "lease-database"]
-        );
-    }
 
     /// Feeds `pace` one request every `gap` for `count` requests, one per
     /// batch; returns what it said after the last.

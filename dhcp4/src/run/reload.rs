@@ -1,0 +1,100 @@
+//! SIGHUP: the configuration file read again and served from the next
+//! packet on, leases kept.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use common::shutdown::Shutdown;
+
+use super::{unix_now, Shared};
+use crate::config::model::Config;
+
+/// SIGHUP (Kea's config-reload): the file at `path` is read again and,
+/// when it loads, served from the next packet on with every lease kept; a
+/// file that does not load is logged with its location and the running
+/// configuration stays. Interfaces, sockets, the lease file and timers are
+/// set at start: changing them is logged as needing a restart.
+pub(super) fn spawn_on_sighup(
+    path: PathBuf,
+    config: Config,
+    shared: Arc<Shared>,
+    shutdown: Shutdown,
+) {
+    let Ok(mut hangups) = common::shutdown::sighup() else {
+        tracing::warn!("cannot install a SIGHUP handler; reload needs a restart");
+        return;
+    };
+    tokio::spawn(async move {
+        let mut current = config;
+        loop {
+            tokio::select! {
+                () = shutdown.requested() => return,
+                received = hangups.recv() => if received.is_none() { return },
+            }
+            let (fresh, warnings) = match crate::config::load_file(&path) {
+                Ok(loaded) => loaded,
+                Err(error) => {
+                    tracing::error!(%error, "SIGHUP: config not reloaded; still serving the previous one");
+                    continue;
+                }
+            };
+            for warning in &warnings {
+                tracing::warn!("{warning}");
+            }
+            for what in needs_restart(&current, &fresh) {
+                tracing::warn!("SIGHUP: {what} changed; restart to apply it");
+            }
+            let restored = shared.server.lock().reconfigure(&fresh, unix_now());
+            for (addr, why) in &restored.skipped {
+                tracing::warn!(%addr, %why, "SIGHUP: lease not kept");
+            }
+            tracing::info!(
+                config = %path.display(),
+                active = restored.active,
+                declined = restored.declined,
+                expired = restored.expired,
+                "SIGHUP: config reloaded"
+            );
+            current = fresh;
+        }
+    });
+}
+
+/// What a reload cannot change while running.
+fn needs_restart(old: &Config, new: &Config) -> Vec<&'static str> {
+    let mut changed = Vec::new();
+    if old.interfaces != new.interfaces || old.socket_type != new.socket_type {
+        changed.push("interfaces-config");
+    }
+    if old.lease_file != new.lease_file || old.persist != new.persist {
+        changed.push("lease-database");
+    }
+    if old.lfc_interval != new.lfc_interval
+        || old.reclaim_timer_wait_time != new.reclaim_timer_wait_time
+    {
+        changed.push("a lease file or reclamation timer");
+    }
+    changed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reload_names_what_only_a_restart_changes() {
+        let text = r#"{ "Dhcp4": { "interfaces-config": { "interfaces": [ "eth0" ] },
+          "subnet4": [ { "id": 1, "subnet": "10.0.0.0/24" } ] } }"#;
+        let path = std::path::Path::new("t.json");
+        let (old, _) = crate::config::load_str(text, path).unwrap_or_else(|e| panic!("{e}"));
+        let mut new = old.clone();
+        new.subnets.clear();
+        assert!(needs_restart(&old, &new).is_empty(), "subnets reload live");
+        new.interfaces = vec!["eth1".into()];
+        new.lease_file = Some(PathBuf::from("/tmp/other.csv"));
+        assert_eq!(
+            needs_restart(&old, &new),
+            ["interfaces-config", "lease-database"]
+        );
+    }
+}
