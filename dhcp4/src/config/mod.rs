@@ -3,15 +3,11 @@
 //! "not supported: FEATURE"), and the resolved [`model::Config`] the server
 //! serves from. Every error names file, line and key path
 //! (`Dhcp4.subnet4[0].pools[1].pool`).
-//!
-//! `legacy` is the previous loader, kept only until the server moves to the
-//! model (the integrator removes it at merge).
 
 mod classes;
 mod dhcp4;
 pub mod json;
 mod known_keys;
-pub mod legacy;
 pub mod model;
 mod network;
 mod options;
@@ -28,8 +24,6 @@ mod tests;
 use std::path::Path;
 
 use common::config::{ConfigError as LocatedError, ConfigWarning};
-
-pub use legacy::*;
 
 /// Reads the Kea configuration at `path` into the model, with the warnings
 /// about keys accepted without effect.

@@ -1,5 +1,5 @@
 //! The protocol's exchanges (RFC 2131 states, durability, reclamation) with
-//! plain packets through the legacy-shaped configuration.
+//! plain packets through a one-subnet Kea configuration.
 #![allow(clippy::unwrap_used)]
 use super::*;
 use crate::lease::LeaseState;
