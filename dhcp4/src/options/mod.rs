@@ -183,7 +183,7 @@ pub struct SpacedOption {
 impl OptionDefs {
     /// Kea 2.6's standard DHCPv4 definitions (the `dhcp4` space, option 82's
     /// `dhcp-agent-options-space`, option 43 as Kea's last resort, the
-    /// DOCSIS `vendor-4491` space).
+    /// DOCSIS `vendor-4491` space, also under Kea 2.2's name `docsis3-v4`).
     pub fn standard() -> OptionDefs {
         let mut defs = OptionDefs::default();
         let sets = [
@@ -191,6 +191,7 @@ impl OptionDefs {
             (table::AGENT_SPACE, table::AGENT, Origin::Standard),
             (DHCP4_SPACE, table::LAST_RESORT, Origin::Fallback),
             (table::DOCSIS_SPACE, table::DOCSIS, Origin::Fallback),
+            (table::DOCSIS_LEGACY_SPACE, table::DOCSIS, Origin::Fallback),
         ];
         for (space, rows, origin) in sets {
             for row in rows {

@@ -12,6 +12,10 @@ pub const AGENT_SPACE: &str = "dhcp-agent-options-space";
 pub const VENDOR_ENCAPSULATED_SPACE: &str = "vendor-encapsulated-options-space";
 /// The CableLabs (DOCSIS) vendor space of option 125.
 pub const DOCSIS_SPACE: &str = "vendor-4491";
+/// The name Kea 2.2 also registers the DOCSIS definitions under
+/// (`DOCSIS3_V4_OPTION_SPACE`); ISC's `all-options.json` writes options in it.
+/// No option here encapsulates it: its options load and are not sent.
+pub const DOCSIS_LEGACY_SPACE: &str = "docsis3-v4";
 
 /// One built-in definition.
 pub(super) struct StdDef {
