@@ -89,6 +89,15 @@ def seeds():
     s["discover-fqdn"] = packet(DISCOVER, options=opt(81, b"\x05\x00\x00laptop.example") + PRL)
     s["discover-vendor"] = packet(
         DISCOVER, options=opt(60, b"MSFT 5.0") + opt(43, opt(1, b"x")) + opt(77, b"\x00\x01a"))
+    # The harness's classes: pxe (option 60), relayed (82 sub-options),
+    # lab (option 77 split), known-lab (KNOWN pass), odd-xid (required), DROP.
+    s["discover-pxe"] = packet(DISCOVER, xid=0x12345677,
+                               options=opt(60, b"PXEClient:Arch:00007") + opt(93, [0, 7]) + PRL)
+    s["discover-lab-user-class"] = packet(DISCOVER, options=opt(77, b"a,lab,c") + PRL)
+    s["discover-drop"] = packet(DISCOVER, options=opt(60, b"drop-me") + PRL)
+    s["relayed-discover-pxe-known"] = packet(
+        DISCOVER, giaddr="10.0.0.1", mac=b"\x02\x00\x00\x00\x00\x0a",
+        options=opt(60, b"PXEClient") + PRL + RELAY)
     s["discover-long-option"] = packet(DISCOVER, options=opt(224, bytes(range(256)) * 2))
     s["discover-token-ring"] = packet(DISCOVER, htype=6, options=PRL)
     s["discover-hlen-0"] = packet(DISCOVER, mac=b"", options=PRL)

@@ -16,9 +16,17 @@ enum Ty {
 struct Parser<'t> {
     tokens: &'t [Token],
     at: usize,
+    /// How many `(`, `not` and keywords (function calls) enclose the current token.
+    depth: usize,
     ops: Vec<Op>,
     option_code: &'t dyn Fn(&str) -> Option<u8>,
 }
+
+/// How deeply parentheses, `not` and function calls may nest. The parser
+/// recurses once per level; a bound keeps a hostile or broken config file
+/// (read again on SIGHUP by the running server) from overflowing the stack.
+/// Real tests nest a handful of levels.
+pub(super) const MAX_NESTING: usize = 64;
 
 /// Parses `text` into a postfix program whose result is a boolean.
 pub(super) fn compile(
@@ -29,6 +37,7 @@ pub(super) fn compile(
     let mut parser = Parser {
         tokens: &tokens,
         at: 0,
+        depth: 0,
         ops: Vec::new(),
         option_code,
     };
@@ -156,9 +165,27 @@ impl Parser<'_> {
         Ok(Ty::Bool)
     }
 
+    /// Runs `parse` one nesting level deeper, refusing to go past
+    /// [`MAX_NESTING`].
+    fn nested<T>(
+        &mut self,
+        parse: impl FnOnce(&mut Self) -> Result<T, ExprError>,
+    ) -> Result<T, ExprError> {
+        if self.depth >= MAX_NESTING {
+            return Err(err(
+                self.peek().position,
+                format!("nested more than {MAX_NESTING} levels deep"),
+            ));
+        }
+        self.depth += 1;
+        let result = parse(self);
+        self.depth -= 1;
+        result
+    }
+
     fn not_expr(&mut self) -> Result<Ty, ExprError> {
         if self.eat(&Kind::Word("not")) {
-            self.typed(Ty::Bool, Self::not_expr)?;
+            self.nested(|parser| parser.typed(Ty::Bool, Self::not_expr))?;
             self.ops.push(Op::Not);
             return Ok(Ty::Bool);
         }
@@ -194,7 +221,7 @@ impl Parser<'_> {
         let token = self.next();
         match token.kind {
             Kind::Punct("(") => {
-                let ty = self.or_expr()?;
+                let ty = self.nested(Self::or_expr)?;
                 self.expect_punct(")")?;
                 Ok(ty)
             }
@@ -204,7 +231,7 @@ impl Parser<'_> {
                 let value = convert_u32(&text, token.position)?;
                 self.push_const(value.to_be_bytes().to_vec())
             }
-            Kind::Word(word) => self.keyword(word, token.position),
+            Kind::Word(word) => self.nested(|parser| parser.keyword(word, token.position)),
             other => Err(err(
                 token.position,
                 format!("unexpected {}", other.describe()),

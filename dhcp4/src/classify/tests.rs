@@ -497,3 +497,20 @@ fn random_text_never_panics() {
         }
     }
 }
+
+#[test]
+fn nesting_is_bounded_so_a_hostile_test_cannot_overflow_the_stack() {
+    let no_options = |_: &str| None;
+    let shallow = format!("{}'a' == 'a'{}", "(".repeat(20), ")".repeat(20));
+    assert!(parse(&shallow, &no_options).is_ok());
+    let nots = format!("{}'a' == 'a'", "not ".repeat(20));
+    assert!(parse(&nots, &no_options).is_ok());
+    for deep in [
+        format!("{}'a' == 'a'{}", "(".repeat(5000), ")".repeat(5000)),
+        format!("{}'a' == 'a'", "not ".repeat(5000)),
+        format!("{}'a'{} == 'a'", "lcase(".repeat(5000), ")".repeat(5000)),
+    ] {
+        let error = parse(&deep, &no_options).unwrap_err();
+        assert!(error.message.contains("nested more than 64"), "{error}");
+    }
+}

@@ -31,10 +31,18 @@ pub(super) fn spawn_on_sighup(
                 () = shutdown.requested() => return,
                 received = hangups.recv() => if received.is_none() { return },
             }
-            let (fresh, warnings) = match crate::config::load_file(&path) {
-                Ok(loaded) => loaded,
-                Err(error) => {
+            // Files (and their includes) are read off the async workers.
+            let reading = path.clone();
+            let loaded =
+                tokio::task::spawn_blocking(move || crate::config::load_file(&reading)).await;
+            let (fresh, warnings) = match loaded {
+                Ok(Ok(loaded)) => loaded,
+                Ok(Err(error)) => {
                     tracing::error!(%error, "SIGHUP: config not reloaded; still serving the previous one");
+                    continue;
+                }
+                Err(error) => {
+                    tracing::error!(%error, "SIGHUP: config reading failed; still serving the previous one");
                     continue;
                 }
             };

@@ -69,7 +69,11 @@ impl Server {
                 }
                 LeaseState::Declined => continue,
                 LeaseState::Default | LeaseState::ExpiredReclaimed => {
-                    if lease.expire + u64::from(self.config.hold_reclaimed_time) <= now {
+                    if lease
+                        .expire
+                        .saturating_add(u64::from(self.config.hold_reclaimed_time))
+                        <= now
+                    {
                         continue;
                     }
                     self.previous.insert((subnet.id, key), lease.address);
@@ -142,7 +146,7 @@ impl Server {
             let keep = match lease.state {
                 LeaseState::Default => true,
                 LeaseState::Declined => !lease.expired_at(now),
-                LeaseState::ExpiredReclaimed => lease.expire + hold > now,
+                LeaseState::ExpiredReclaimed => lease.expire.saturating_add(hold) > now,
             };
             if !keep {
                 gone.push(lease.clone());

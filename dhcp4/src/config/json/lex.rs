@@ -31,7 +31,15 @@ pub(super) struct Lexer {
     pub(super) tokens: Vec<Token>,
     /// The files being lexed, outermost first (include cycle detection).
     pub(super) stack: Vec<PathBuf>,
+    /// Bytes read from included files so far: depth and cycle checks alone
+    /// let a file include the same child twice per level, 2^10 copies.
+    pub(super) included_bytes: u64,
 }
+
+/// The most text includes may bring in, all files together: far beyond a
+/// real configuration, and a bound on what a mistaken include (a device, a
+/// log file, a fan-out of the same file) can make us read and keep.
+const MAX_INCLUDED_BYTES: u64 = 64 << 20;
 
 /// A cursor over one file's text that counts lines.
 struct Cursor<'a> {
@@ -186,17 +194,44 @@ impl Lexer {
                 format!("{} includes itself (an include cycle)", path.display()),
             ));
         }
-        let text = std::fs::read_to_string(&path).map_err(|e| {
+        let text = self.read_bounded(&path, at)?;
+        self.stack.push(path.clone());
+        self.lex(&text, Arc::from(path.as_path()))?;
+        self.stack.pop();
+        Ok(())
+    }
+}
+
+impl Lexer {
+    /// Reads an included file, counting it against [`MAX_INCLUDED_BYTES`].
+    fn read_bounded(&mut self, path: &Path, at: &Location) -> Result<String, ConfigError> {
+        use std::io::Read as _;
+        let key = "<?include?>";
+        let cannot = |e: std::io::Error| {
             ConfigError::invalid(
                 at,
                 key,
                 format!("cannot read include file {}: {e}", path.display()),
             )
-        })?;
-        self.stack.push(path.clone());
-        self.lex(&text, Arc::from(path.as_path()))?;
-        self.stack.pop();
-        Ok(())
+        };
+        let left = MAX_INCLUDED_BYTES.saturating_sub(self.included_bytes);
+        let mut text = String::new();
+        std::fs::File::open(path)
+            .and_then(|file| file.take(left.saturating_add(1)).read_to_string(&mut text))
+            .map_err(cannot)?;
+        self.included_bytes = self.included_bytes.saturating_add(text.len() as u64);
+        if self.included_bytes > MAX_INCLUDED_BYTES {
+            return Err(ConfigError::invalid(
+                at,
+                key,
+                format!(
+                    "includes bring in more than {} MiB (at {})",
+                    MAX_INCLUDED_BYTES >> 20,
+                    path.display()
+                ),
+            ));
+        }
+        Ok(text)
     }
 }
 

@@ -89,6 +89,7 @@ pub fn parse_str(
     let mut lexer = Lexer {
         tokens: Vec::new(),
         stack: vec![path.to_path_buf()],
+        included_bytes: 0,
     };
     lexer.lex(text, Arc::from(path))?;
     let end = Location::new(

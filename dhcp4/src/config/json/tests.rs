@@ -181,3 +181,18 @@ fn an_include_cycle_and_a_missing_include_are_errors_at_the_directive() {
         .to_string();
     assert!(missing.contains("cannot open include file"), "{missing}");
 }
+
+#[test]
+fn an_include_of_an_endless_file_is_refused_after_a_bounded_read() {
+    let dir = TestDir::new("json-endless");
+    let main = dir.path().join("kea.conf");
+    let mut warnings = Vec::new();
+    let message = parse_str("[ <?include \"/dev/zero\"?> ]", &main, &mut warnings)
+        .err()
+        .unwrap_or_else(|| panic!("parsed"))
+        .to_string();
+    assert!(
+        message.contains("includes bring in more than 64 MiB"),
+        "{message}"
+    );
+}
