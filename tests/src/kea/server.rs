@@ -182,6 +182,11 @@ impl Running {
         self.daemon.log()
     }
 
+    /// Sends `signal` to the server (SIGHUP: reload).
+    pub fn signal(&self, signal: Signal) -> anyhow::Result<()> {
+        self.daemon.signal(signal)
+    }
+
     /// Everything the server has logged so far.
     pub fn log(&self) -> String {
         self.daemon.log()
