@@ -107,10 +107,36 @@ pub async fn wait_for_termination() {
     }
 }
 
-/// A stream of SIGHUP notifications, for daemons that reload on it.
+/// SIGHUP notifications for a daemon's reload task: the one loop the
+/// resolver, the lb and dhcp4 share (wait for a hangup or shutdown, whichever
+/// comes first).
 #[cfg(unix)]
-pub fn sighup() -> std::io::Result<tokio::signal::unix::Signal> {
-    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+pub struct Hangups {
+    signal: tokio::signal::unix::Signal,
+}
+
+#[cfg(unix)]
+impl Hangups {
+    /// Installs the SIGHUP handler; when the system refuses, logs that a
+    /// reload needs a restart and returns `None`.
+    pub fn install() -> Option<Hangups> {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+            Ok(signal) => Some(Hangups { signal }),
+            Err(error) => {
+                tracing::warn!(%error, "cannot install a SIGHUP handler; reload needs a restart");
+                None
+            }
+        }
+    }
+
+    /// Waits for the next SIGHUP: `true` when one came, `false` once
+    /// shutdown is requested (the reload task then ends).
+    pub async fn next(&mut self, shutdown: &Shutdown) -> bool {
+        tokio::select! {
+            () = shutdown.requested() => false,
+            received = self.signal.recv() => received.is_some(),
+        }
+    }
 }
 
 #[cfg(test)]

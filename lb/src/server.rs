@@ -133,16 +133,11 @@ pub async fn run(
 /// A file that fails to load is reported (file, line, key) and the running
 /// config stays; listener changes need a restart.
 fn spawn_reload_on_sighup(reconciler: Arc<Reconciler>, stop: Shutdown) {
-    let Ok(mut hangups) = common::shutdown::sighup() else {
-        tracing::warn!("cannot install a SIGHUP handler; reload needs a restart");
+    let Some(mut hangups) = common::shutdown::Hangups::install() else {
         return;
     };
     tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                _ = stop.requested() => return,
-                received = hangups.recv() => if received.is_none() { return },
-            }
+        while hangups.next(&stop).await {
             let current = reconciler.config().await;
             let Some(path) = current.source.clone() else {
                 tracing::info!("SIGHUP: running from the command line; nothing to reload");

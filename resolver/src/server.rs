@@ -256,17 +256,12 @@ fn spawn_reload_on_sighup(
     registry: Registry,
     shutdown: Shutdown,
 ) {
-    let Ok(mut hangups) = common::shutdown::sighup() else {
-        tracing::warn!("cannot install a SIGHUP handler; reload needs a restart");
+    let Some(mut hangups) = common::shutdown::Hangups::install() else {
         return;
     };
     tokio::spawn(async move {
         let mut current = config;
-        loop {
-            tokio::select! {
-                _ = shutdown.requested() => return,
-                received = hangups.recv() => if received.is_none() { return },
-            }
+        while hangups.next(&shutdown).await {
             let Some(path) = current.source.clone() else {
                 tracing::info!("SIGHUP: running on the embedded default config; nothing to reload");
                 continue;

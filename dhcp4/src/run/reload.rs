@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use common::shutdown::Shutdown;
+use common::shutdown::{Hangups, Shutdown};
 
 use super::{unix_now, Shared};
 use crate::config::model::Config;
@@ -20,17 +20,12 @@ pub(super) fn spawn_on_sighup(
     shared: Arc<Shared>,
     shutdown: Shutdown,
 ) {
-    let Ok(mut hangups) = common::shutdown::sighup() else {
-        tracing::warn!("cannot install a SIGHUP handler; reload needs a restart");
+    let Some(mut hangups) = Hangups::install() else {
         return;
     };
     tokio::spawn(async move {
         let mut current = config;
-        loop {
-            tokio::select! {
-                () = shutdown.requested() => return,
-                received = hangups.recv() => if received.is_none() { return },
-            }
+        while hangups.next(&shutdown).await {
             // Files (and their includes) are read off the async workers.
             let reading = path.clone();
             let loaded =
