@@ -246,21 +246,33 @@ pub fn raise_capabilities() -> io::Result<Vec<&'static str>> {
 }
 
 /// Receives a datagram already queued on `socket` without blocking (the
-/// socket itself blocks): `None` when none is waiting. One system call, where
-/// switching the socket to non-blocking and back would take three.
-pub fn recv_queued(socket: &std::net::UdpSocket, buf: &mut [u8]) -> io::Result<Option<usize>> {
-    // SAFETY: recv(2) into a buffer we own, with its length; the result is
-    // checked before it is used.
+/// socket itself blocks): `None` when none is waiting; else its length and
+/// its IPv4 source address (for classification's `pkt.src`). One system
+/// call, where switching the socket to non-blocking and back would take three.
+pub fn recv_queued(
+    socket: &std::net::UdpSocket,
+    buf: &mut [u8],
+) -> io::Result<Option<(usize, Option<Ipv4Addr>)>> {
+    // SAFETY: an all-zero sockaddr_in is a valid value of the C struct.
+    let mut from: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+    let mut from_len = libc::socklen_t::try_from(std::mem::size_of::<libc::sockaddr_in>())
+        .unwrap_or(libc::socklen_t::MAX);
+    // SAFETY: recvfrom(2) into a buffer we own, with its length, and into a
+    // sockaddr_in with its size; the result is checked before either is used.
     let len = unsafe {
-        libc::recv(
+        libc::recvfrom(
             socket.as_raw_fd(),
             buf.as_mut_ptr().cast(),
             buf.len(),
             libc::MSG_DONTWAIT,
+            std::ptr::addr_of_mut!(from).cast(),
+            &mut from_len,
         )
     };
     if len >= 0 {
-        return Ok(Some(len.unsigned_abs()));
+        let source = (libc::c_int::from(from.sin_family) == libc::AF_INET)
+            .then(|| Ipv4Addr::from(u32::from_be(from.sin_addr.s_addr)));
+        return Ok(Some((len.unsigned_abs(), source)));
     }
     let error = io::Error::last_os_error();
     match error.kind() {

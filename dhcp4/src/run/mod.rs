@@ -345,8 +345,9 @@ fn serve_interface(replier: Arc<Replier>, mut pace: Pace, shutdown: &Shutdown) {
     let mut drained = 0;
     let mut backlog = false;
     while !shutdown.is_requested() {
-        let len = match replier.socket.recv_from(&mut buf) {
-            Ok((len, _)) => len,
+        let (len, source) = match replier.socket.recv_from(&mut buf) {
+            Ok((len, SocketAddr::V4(from))) => (len, Some(*from.ip())),
+            Ok((len, SocketAddr::V6(_))) => (len, None),
             Err(error)
                 if matches!(
                     error.kind(),
@@ -363,7 +364,7 @@ fn serve_interface(replier: Arc<Replier>, mut pace: Pace, shutdown: &Shutdown) {
                 continue;
             }
         };
-        handle_request(&replier, &via, &buf[..len]);
+        handle_request(&replier, &via, &buf[..len], source);
         let Some(wait) = pace.batch_done(1 + drained, Instant::now()) else {
             drained = 0;
             continue;
@@ -379,8 +380,8 @@ fn serve_interface(replier: Arc<Replier>, mut pace: Pace, shutdown: &Shutdown) {
         backlog = true;
         while drained < DRAIN_LIMIT {
             match net::recv_queued(&replier.socket, &mut buf) {
-                Ok(Some(len)) => {
-                    handle_request(&replier, &via, &buf[..len]);
+                Ok(Some((len, source))) => {
+                    handle_request(&replier, &via, &buf[..len], source);
                     drained += 1;
                 }
                 Ok(None) => {
@@ -462,11 +463,16 @@ impl Pace {
 
 /// Handles one request and sends its reply: at once, or from the lease
 /// writer once the lease it commits is durable.
-fn handle_request(replier: &Arc<Replier>, via: &Interface, request: &[u8]) {
+fn handle_request(
+    replier: &Arc<Replier>,
+    via: &Interface,
+    request: &[u8],
+    source: Option<Ipv4Addr>,
+) {
     let shared = &replier.shared;
     let arrived = Instant::now();
     let mut server = shared.server.lock();
-    let outcome = server.handle(request, via, unix_now());
+    let outcome = server.handle_from(request, via, source, unix_now());
     if let Some(id) = outcome.allocation_failed {
         if let Some(stats) = server.subnet_stats(id) {
             shared.metrics.allocation_failed(&stats);
