@@ -16,6 +16,7 @@ mod dhcp4_kea_reservations;
 mod dhcp4_kea_stock;
 mod dhcp4_relay_and_durability;
 mod dhcp4_reload;
+mod dhcp4_source;
 mod dhcp4_support;
 mod fake_dns_selftest;
 mod lb;
