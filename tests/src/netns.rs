@@ -67,14 +67,14 @@ impl Netns {
     /// Starts `program ARGS` inside the namespace as a [`Daemon`] (through `ip
     /// netns exec`, which execs it, so the PID is the program's own and the
     /// daemon's drop kills it).
-    pub fn spawn(&self, program: &str, args: &[String]) -> anyhow::Result<Daemon> {
+    pub fn spawn(&self, program: &str, args: &[impl AsRef<str>]) -> anyhow::Result<Daemon> {
         let mut all: Vec<String> = vec![
             "netns".into(),
             "exec".into(),
             self.name.clone(),
             program.into(),
         ];
-        all.extend(args.iter().cloned());
+        all.extend(args.iter().map(|a| a.as_ref().to_string()));
         Daemon::spawn(Path::new("ip"), &all)
     }
 

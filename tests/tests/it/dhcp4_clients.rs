@@ -4,12 +4,10 @@
 //! metrics say the same.
 
 use std::net::Ipv4Addr;
-use std::path::Path;
 use std::time::Duration;
 
 use e2e::daemon::Signal;
 use e2e::netns::Lan;
-use e2e::Daemon;
 
 use crate::dhcp4_support::{
     hook_script, lan_config, latest, lease_lines, start_ours, temp_dir, wait_event, METRICS_PORT,
@@ -18,19 +16,6 @@ use crate::dhcp4_support::{
 fn in_pool(addr: Ipv4Addr, prefix: [u8; 3]) -> bool {
     let o = addr.octets();
     o[..3] == prefix && (100..=200).contains(&o[3])
-}
-
-/// Spawns `program args` inside the namespace (through `ip netns exec`, so
-/// the PID is the client's own).
-fn spawn_in(ns: &e2e::netns::Netns, program: &str, args: &[&str]) -> Daemon {
-    let mut all: Vec<String> = vec![
-        "netns".into(),
-        "exec".into(),
-        ns.name().into(),
-        program.into(),
-    ];
-    all.extend(args.iter().map(|a| (*a).to_string()));
-    Daemon::spawn(Path::new("ip"), &all).unwrap()
 }
 
 #[tokio::test]
@@ -44,24 +29,25 @@ async fn udhcpc_gets_a_lease_with_the_options_renews_and_releases() {
     let server = start_ours(&lan.server, &config).await.unwrap();
     let (script, events) = hook_script(&dir, "udhcpc-hook");
 
-    let client = spawn_in(
-        &lan.clients[0],
-        "busybox",
-        &[
-            "udhcpc",
-            "-f",
-            "-i",
-            "eth0",
-            "-t",
-            "5",
-            "-T",
-            "1",
-            "-O",
-            "staticroutes",
-            "-s",
-            &script.display().to_string(),
-        ],
-    );
+    let client = lan.clients[0]
+        .spawn(
+            "busybox",
+            &[
+                "udhcpc",
+                "-f",
+                "-i",
+                "eth0",
+                "-t",
+                "5",
+                "-T",
+                "1",
+                "-O",
+                "staticroutes",
+                "-s",
+                &script.display().to_string(),
+            ],
+        )
+        .unwrap();
     let bound = wait_event(&events, "bound", 0, &client).await.unwrap();
     let ip: Ipv4Addr = bound.get("ip").parse().unwrap();
     assert!(in_pool(ip, prefix), "{ip} not in the pool; {bound:?}");
@@ -169,7 +155,7 @@ async fn dhclient_gets_a_lease_then_reboots_into_it_and_releases() {
 
     let args = client_args(&["-d", "-1"]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mut first = spawn_in(ns, "dhclient", &args);
+    let mut first = ns.spawn("dhclient", &args).unwrap();
     let bound = wait_event(&events, "BOUND", 0, &first).await.unwrap();
     let ip: Ipv4Addr = bound.get("ip").parse().unwrap();
     assert!(in_pool(ip, prefix), "{bound:?}");
@@ -184,7 +170,7 @@ async fn dhclient_gets_a_lease_then_reboots_into_it_and_releases() {
 
     // A restart: dhclient remembers the lease and asks for it (INIT-REBOOT,
     // no server id); the server confirms it.
-    let mut second = spawn_in(ns, "dhclient", &args);
+    let mut second = ns.spawn("dhclient", &args).unwrap();
     let reboot = wait_event(&events, "REBOOT", seen, &second).await.unwrap();
     assert_eq!(reboot.get("ip"), ip.to_string());
     second.signal(Signal::Term).unwrap();
@@ -235,23 +221,24 @@ async fn dhcpcd_and_a_reserved_client_get_their_addresses() {
     for (i, name) in [(0, "dhcpcd-a"), (1, "dhcpcd-reserved")] {
         let (script, events) = hook_script(&dir, name);
         let script = script.display().to_string();
-        let mut client = spawn_in(
-            &lan.clients[i],
-            "dhcpcd",
-            &[
-                "-4",
-                "-1",
-                "-B",
-                "-t",
-                "15",
-                "--noipv4ll",
-                "-f",
-                "/dev/null",
-                "-c",
-                &script,
-                "eth0",
-            ],
-        );
+        let mut client = lan.clients[i]
+            .spawn(
+                "dhcpcd",
+                &[
+                    "-4",
+                    "-1",
+                    "-B",
+                    "-t",
+                    "15",
+                    "--noipv4ll",
+                    "-f",
+                    "/dev/null",
+                    "-c",
+                    &script,
+                    "eth0",
+                ],
+            )
+            .unwrap();
         let bound = wait_event(&events, "BOUND", 0, &client).await.unwrap();
         client.wait_exit(Duration::from_secs(10)).await;
         got.push(bound);

@@ -75,10 +75,6 @@ async fn wait_event(events: &Path, event: &str, client: &Daemon) -> BTreeMap<Str
     )
 }
 
-fn spawn_in(ns: &Netns, program: &str, args: &[String]) -> Daemon {
-    ns.spawn(program, args).unwrap()
-}
-
 /// The IPv4 addresses on the client's eth0.
 fn addresses(ns: &Netns) -> String {
     let out = ns
@@ -150,10 +146,6 @@ where
     }
 }
 
-fn strings(args: &[&str]) -> Vec<String> {
-    args.iter().map(|s| (*s).to_string()).collect()
-}
-
 /// busybox udhcpc with `-V acme-phone` (option 60) falls in the built-in
 /// class VENDOR_CLASS_acme-phone: it receives the class's TFTP server
 /// (option 66) and vendor option 43 (sub-option 1 "acs").
@@ -163,10 +155,9 @@ async fn udhcpc_with_a_vendor_class_gets_the_class_options() {
         "udhcpc",
         "bound",
         |ns, script, _| {
-            spawn_in(
-                ns,
+            ns.spawn(
                 "busybox",
-                &strings(&[
+                &[
                     "udhcpc",
                     "-f",
                     "-q",
@@ -184,8 +175,9 @@ async fn udhcpc_with_a_vendor_class_gets_the_class_options() {
                     "43",
                     "-s",
                     &script.display().to_string(),
-                ]),
+                ],
             )
+            .unwrap()
         },
         |server, env| {
             let get = |k: &str| env.get(k).map_or("", String::as_str);
@@ -212,10 +204,9 @@ async fn dhclient_with_a_user_class_gets_the_class_options() {
              request subnet-mask, routers, domain-name, domain-name-servers, ntp-servers;\n",
             )
             .unwrap();
-            spawn_in(
-                ns,
+            ns.spawn(
                 "dhclient",
-                &strings(&[
+                &[
                     "-4",
                     "-d",
                     "-1",
@@ -228,8 +219,9 @@ async fn dhclient_with_a_user_class_gets_the_class_options() {
                     "-cf",
                     &conf.display().to_string(),
                     "eth0",
-                ]),
+                ],
             )
+            .unwrap()
         },
         |server, env| {
             let get = |k: &str| env.get(k).map_or("", String::as_str);
@@ -253,10 +245,9 @@ async fn dhcpcd_gets_an_address_from_the_second_subnet_of_a_shared_network() {
         "dhcpcd",
         "BOUND",
         |ns, script, _| {
-            spawn_in(
-                ns,
+            ns.spawn(
                 "dhcpcd",
-                &strings(&[
+                &[
                     "-4",
                     "-1",
                     "-B",
@@ -268,8 +259,9 @@ async fn dhcpcd_gets_an_address_from_the_second_subnet_of_a_shared_network() {
                     "-c",
                     &script.display().to_string(),
                     "eth0",
-                ]),
+                ],
             )
+            .unwrap()
         },
         |server, env| {
             let get = |k: &str| env.get(k).map_or("", String::as_str);

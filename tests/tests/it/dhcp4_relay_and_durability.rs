@@ -16,17 +16,6 @@ use crate::dhcp4_support::{
     wait_event, METRICS_PORT,
 };
 
-fn spawn_in(ns: &Netns, program: &str, args: &[String]) -> Daemon {
-    let mut all: Vec<String> = vec![
-        "netns".into(),
-        "exec".into(),
-        ns.name().into(),
-        program.into(),
-    ];
-    all.extend(args.iter().cloned());
-    Daemon::spawn(Path::new("ip"), &all).unwrap()
-}
-
 fn strings(args: &[&str]) -> Vec<String> {
     args.iter().map(|s| (*s).to_string()).collect()
 }
@@ -34,7 +23,7 @@ fn strings(args: &[&str]) -> Vec<String> {
 /// Runs `dhcp-load` in `ns` to completion; returns its output.
 async fn load(ns: &Netns, args: &[String]) -> String {
     let bin = cargo_bin("dhcp-load").unwrap().display().to_string();
-    let mut daemon = spawn_in(ns, &bin, args);
+    let mut daemon = ns.spawn(&bin, args).unwrap();
     let status = daemon.wait_exit(Duration::from_secs(90)).await;
     assert!(
         status.is_some_and(|s| s.success()),
@@ -129,29 +118,31 @@ async fn relayed_clients_get_addresses_of_their_relay_subnet_and_option_82_back(
     let _ours = start_ours(&server, &config).await.unwrap();
 
     // A real relay agent (ISC dhcrelay, adding option 82) and a real client.
-    let _dhcrelay = spawn_in(
-        &relay,
-        "dhcrelay",
-        &strings(&["-d", "-4", "-a", "-id", "down0", "-iu", "up1", "10.70.0.1"]),
-    );
+    let _dhcrelay = relay
+        .spawn(
+            "dhcrelay",
+            &["-d", "-4", "-a", "-id", "down0", "-iu", "up1", "10.70.0.1"],
+        )
+        .unwrap();
     let (script, events) = hook_script(&dir, "udhcpc-relayed");
-    let udhcpc = spawn_in(
-        &client,
-        "busybox",
-        &strings(&[
-            "udhcpc",
-            "-f",
-            "-q",
-            "-i",
-            "eth0",
-            "-t",
-            "10",
-            "-T",
-            "1",
-            "-s",
-            &script.display().to_string(),
-        ]),
-    );
+    let udhcpc = client
+        .spawn(
+            "busybox",
+            &[
+                "udhcpc",
+                "-f",
+                "-q",
+                "-i",
+                "eth0",
+                "-t",
+                "10",
+                "-T",
+                "1",
+                "-s",
+                &script.display().to_string(),
+            ],
+        )
+        .unwrap();
     let bound = wait_event(&events, "bound", 0, &udhcpc).await.unwrap();
     let ip: Ipv4Addr = bound.get("ip").parse().unwrap();
     let last = ip.octets()[3];
@@ -281,22 +272,23 @@ async fn kill_9_under_load_keeps_every_acked_lease_and_clients_get_them_back() {
     } = LoadBench::new(72, "kill9", r#", "lfc-interval": 1"#);
     let ours = start_ours(&server, &config).await.unwrap();
     let bin = cargo_bin("dhcp-load").unwrap().display().to_string();
-    let running = spawn_in(
-        &loader,
-        &bin,
-        &strings(&[
-            "--relay",
-            "10.72.0.2",
-            "--server",
-            "10.72.0.1",
-            "--count",
-            "50000",
-            "--window",
-            "64",
-            "--deadline",
-            "60",
-        ]),
-    );
+    let running = loader
+        .spawn(
+            &bin,
+            &[
+                "--relay",
+                "10.72.0.2",
+                "--server",
+                "10.72.0.1",
+                "--count",
+                "50000",
+                "--window",
+                "64",
+                "--deadline",
+                "60",
+            ],
+        )
+        .unwrap();
     // Let it run a while (compactions every second included), then kill -9
     // the server mid-stream.
     let mut enough = false;
@@ -454,23 +446,24 @@ async fn a_lease_file_written_by_kea_is_ours_and_kea_reads_ours() {
     };
     let lease_from = |client: usize, round: &str| {
         let (script, events) = hook_script(&dir, &format!("udhcpc-{client}-{round}"));
-        let daemon = spawn_in(
-            &lan.clients[client],
-            "busybox",
-            &strings(&[
-                "udhcpc",
-                "-f",
-                "-q",
-                "-i",
-                "eth0",
-                "-t",
-                "15",
-                "-T",
-                "1",
-                "-s",
-                &script.display().to_string(),
-            ]),
-        );
+        let daemon = lan.clients[client]
+            .spawn(
+                "busybox",
+                &[
+                    "udhcpc",
+                    "-f",
+                    "-q",
+                    "-i",
+                    "eth0",
+                    "-t",
+                    "15",
+                    "-T",
+                    "1",
+                    "-s",
+                    &script.display().to_string(),
+                ],
+            )
+            .unwrap();
         (daemon, events)
     };
 
