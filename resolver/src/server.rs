@@ -30,6 +30,11 @@ pub fn bind(config: &Config, admin_addr: Option<std::net::SocketAddr>) -> Result
     Ok(Listeners::bind(frontend_config(config), admin_addr)?)
 }
 
+/// How long the front end waits for replies still owed after shutdown:
+/// resolutions are cut [`crate::pipeline::SHUTDOWN_GRACE`] after it, so this
+/// only bounds writing the last replies to slow TCP clients.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// The front-end settings implied by the config.
 pub fn frontend_config(config: &Config) -> FrontendConfig {
     let server = &config.server;
@@ -54,6 +59,7 @@ pub fn frontend_config(config: &Config) -> FrontendConfig {
             .saturating_mul(server.num_threads.get())
             .max(1),
         udp_pktinfo: config.interface_automatic(),
+        drain_timeout: DRAIN_TIMEOUT,
         ..FrontendConfig::default()
     }
 }
@@ -68,7 +74,13 @@ pub fn registry() -> Registry {
 }
 
 /// Builds the pipeline (caches, iterator, metrics) for `config`.
-pub fn build(config: &Config, registry: &Registry) -> Result<Pipeline<NetTransport>, Error> {
+/// `shutdown` cuts resolutions still in flight short when the process stops
+/// (see [`crate::pipeline::SHUTDOWN_GRACE`]).
+pub fn build(
+    config: &Config,
+    registry: &Registry,
+    shutdown: &Shutdown,
+) -> Result<Pipeline<NetTransport>, Error> {
     let hints = match &config.server.root_hints {
         Some(path) => RootHints::load(path)?,
         None => RootHints::builtin(),
@@ -90,7 +102,13 @@ pub fn build(config: &Config, registry: &Registry) -> Result<Pipeline<NetTranspo
     };
     let validator = Validator::from_config(config)?;
     Ok(Pipeline::new(
-        config, messages, recursor, metrics, cachedb, validator,
+        config,
+        messages,
+        recursor,
+        metrics,
+        cachedb,
+        validator,
+        shutdown.clone(),
     ))
 }
 
@@ -175,7 +193,7 @@ pub async fn run(
         tracing::warn!("{warning}");
     }
     let latch = readiness.latch("listeners");
-    let pipeline = Arc::new(build(&config, &registry)?);
+    let pipeline = Arc::new(build(&config, &registry, &shutdown)?);
     if let Some(cachedb) = pipeline.engine().cachedb() {
         // A replica starting next to a warm Redis should use it from its first query.
         cachedb.wait_first_attempt(Duration::from_secs(2)).await;
@@ -273,7 +291,7 @@ fn spawn_reload_on_sighup(
                     continue;
                 }
             };
-            match build(&fresh, &registry) {
+            match build(&fresh, &registry, &shutdown) {
                 Ok(next) => {
                     if fresh.listen_addrs() != current.listen_addrs()
                         || fresh.server.num_threads != current.server.num_threads

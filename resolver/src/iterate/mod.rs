@@ -9,11 +9,14 @@
 pub mod delegation;
 pub mod hints;
 pub mod infra;
+pub mod learn;
 pub mod nocut;
 pub mod private;
 pub mod step;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_delegation;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -68,6 +71,8 @@ pub struct IterOptions {
     pub limits: WorkLimits,
     /// `private-address` / `private-domain` (DNS-rebinding protection).
     pub private: PrivateAddresses,
+    /// `harden-glue`: off keeps a referral's out-of-bailiwick glue.
+    pub harden_glue: bool,
 }
 
 impl IterOptions {
@@ -87,6 +92,7 @@ impl IterOptions {
                 server.private_address.clone(),
                 server.private_domain.clone(),
             ),
+            harden_glue: server.harden_glue,
         }
     }
 }
@@ -157,6 +163,8 @@ pub struct Recursor<T: Transport> {
     options: IterOptions,
     /// Names minimised queries found to be no zone cut.
     no_cuts: nocut::NoCuts,
+    /// Each delegation as the parent gave it, for when the child's servers fail.
+    parent_side: learn::ParentSide,
 }
 
 impl<T: Transport> std::fmt::Debug for Recursor<T> {
@@ -222,6 +230,7 @@ impl<T: Transport> Recursor<T> {
             zones,
             options: IterOptions::from_config(config),
             no_cuts: nocut::NoCuts::default(),
+            parent_side: learn::ParentSide::default(),
         }
     }
 
@@ -440,6 +449,11 @@ impl<T: Transport> Recursor<T> {
                 step => step,
             };
             let now = Instant::now();
+            if dp.kind == ServerKind::Iterative
+                && !matches!(step, Step::Referral { .. } | Step::Lame(_))
+            {
+                self.keep_child_ns(&reply, &dp.zone, now);
+            }
             match step {
                 Step::Lame(reason) if !full && !self.options.qname_minimisation_strict => {
                     // Relaxed QNAME minimisation (Unbound's default): a server that
@@ -463,7 +477,11 @@ impl<T: Transport> Recursor<T> {
                     if budget.referrals > limits.max_referrals {
                         return Err(ResolveError::Limit("referrals"));
                     }
-                    self.cache_referral(&ns, &glue, now);
+                    let mut glue = glue;
+                    if !self.options.harden_glue {
+                        glue.extend(learn::foreign_glue(&reply, &dp.zone, &ns));
+                    }
+                    self.cache_referral(&zone, &ns, &glue, now);
                     *dp = self.delegation_from(&zone, &ns, &glue, now);
                     qmin_labels = dp.zone.num_labels();
                     qmin_steps = 0;
@@ -531,6 +549,11 @@ impl<T: Transport> Recursor<T> {
                 && !dp.unresolved.is_empty()
                 && self.resolve_more_servers(dp, budget).await
             {
+                continue;
+            }
+            // Every server the child named has failed: the parent's NS and
+            // glue come next (Unbound's parent-side last resort).
+            if candidates.is_empty() && dp.fall_back_to_parent_side() {
                 continue;
             }
             if candidates.is_empty() {
@@ -722,7 +745,8 @@ impl<T: Transport> Recursor<T> {
                 .rrsets
                 .get(&ancestor, RecordType::NS, Trust::Referral, now)
             {
-                let dp = self.delegation_from(&ancestor, &entry.records, &[], now);
+                let mut dp = self.delegation_from(&ancestor, &entry.records, &[], now);
+                dp.parent_side = self.parent_side.get(&ancestor, now);
                 // Unbound's iter_dp_is_useless: no address known and every NS name
                 // inside the zone itself means the addresses can only come from
                 // glue we no longer have; ask the parent again instead.
@@ -815,9 +839,25 @@ impl<T: Transport> Recursor<T> {
             .collect()
     }
 
-    fn cache_referral(&self, ns: &[Record], glue: &[Record], now: Instant) {
+    /// Keeps a referral to `zone`: its NS set (until the child's own replaces
+    /// it), its glue, and both again as the parent-side copy.
+    fn cache_referral(&self, zone: &Name, ns: &[Record], glue: &[Record], now: Instant) {
         self.rrsets.insert(ns.to_vec(), Trust::Referral, now);
         for rrset in group_rrsets(glue) {
+            self.rrsets.insert(rrset, Trust::Glue, now);
+        }
+        self.parent_side.store(zone, ns, glue, now);
+    }
+
+    /// The child's own NS set in an authoritative reply from one of its
+    /// servers replaces the parent's copy (RFC 2181 §5.4.1 ranking), with the
+    /// in-zone addresses of those servers the reply carried.
+    fn keep_child_ns(&self, reply: &hickory_proto::op::Message, zone: &Name, now: Instant) {
+        let Some((ns, addrs)) = learn::child_ns(reply, zone) else {
+            return;
+        };
+        self.rrsets.insert(ns, Trust::Answer, now);
+        for rrset in group_rrsets(&addrs) {
             self.rrsets.insert(rrset, Trust::Glue, now);
         }
     }
