@@ -32,3 +32,4 @@ mod resolver_local_and_access;
 mod resolver_private_address;
 mod resolver_process;
 mod resolver_support;
+mod resolver_unreachable;
