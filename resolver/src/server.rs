@@ -18,7 +18,9 @@ use crate::error::Error;
 use crate::iterate::hints::RootHints;
 use crate::iterate::infra::Infra;
 use crate::iterate::Recursor;
-use crate::metrics::{CachedbMetrics, Metrics, CACHEDB_LATENCY_BUCKETS, RESPONSE_TIME_BUCKETS};
+use crate::metrics::{
+    CachedbMetrics, Metrics, CACHEDB_LATENCY_BUCKETS, RESPONSE_TIME_BUCKETS, UPSTREAM_RTT_BUCKETS,
+};
 use crate::pipeline::{ttl_policy, Pipeline};
 use crate::transport::NetTransport;
 use crate::validator::Validator;
@@ -70,6 +72,7 @@ pub fn registry() -> Registry {
         ("unbound_response_time_seconds", RESPONSE_TIME_BUCKETS),
         ("unbound_recursion_time_seconds", RESPONSE_TIME_BUCKETS),
         ("unbound_cachedb_latency_seconds", CACHEDB_LATENCY_BUCKETS),
+        ("unbound_upstream_rtt_seconds", UPSTREAM_RTT_BUCKETS),
     ])
 }
 
@@ -89,7 +92,7 @@ pub fn build(
     let policy = ttl_policy(config);
     let rrsets = RrsetCache::new(config.server.rrset_cache_size, policy);
     let messages = MessageCache::new(config.server.msg_cache_size);
-    let infra = Infra::new(config.server.infra_host_ttl);
+    let infra = Infra::new(config.server.infra_host_ttl).with_metrics(metrics.infra.clone());
     let roots = match &config.server.tls_cert_bundle {
         Some(bundle) => bundle_roots(bundle)?,
         None => system_roots(),
