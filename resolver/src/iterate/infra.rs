@@ -135,6 +135,8 @@ pub struct Infra {
     hosts: Cache<IpAddr, HostInfo>,
     lame: Cache<(IpAddr, Name, LameKind), Instant>,
     host_ttl: Duration,
+    /// One selection in this many explores (0: never, for deterministic tests).
+    explore_one_in: u32,
     metrics: InfraMetrics,
 }
 
@@ -153,8 +155,17 @@ impl Infra {
             hosts: Cache::new(CAPACITY),
             lame: Cache::new(CAPACITY),
             host_ttl,
+            explore_one_in: EXPLORE_ONE_IN,
             metrics: InfraMetrics::noop(),
         }
+    }
+
+    /// The same cache always picking the best server (tests that assert who
+    /// was asked must not depend on the exploration draw).
+    #[cfg(test)]
+    pub(crate) fn without_exploration(mut self) -> Self {
+        self.explore_one_in = 0;
+        self
     }
 
     /// The same cache, counting into `metrics`.
@@ -299,9 +310,22 @@ impl Infra {
         let chosen = match due {
             // A dead server whose interval has passed gets this query as its probe.
             Some(probe) => probe,
-            None if usable.len() > 1 && rng.random_ratio(1, EXPLORE_ONE_IN) => usable
-                .get(rng.random_range(0..usable.len()))
-                .map_or(best, |(addr, _, _)| *addr),
+            None if self.explore_one_in > 0 && rng.random_ratio(1, self.explore_one_in) => {
+                // Explore among the servers with no recent timeout (the others
+                // are not cheap to measure and get their probes as dead ones).
+                let healthy = usable.iter().filter(|(addr, _, _)| {
+                    self.info(addr.ip(), now).is_none_or(|h| h.timeouts == 0)
+                });
+                let count = healthy.clone().count();
+                if count == 0 {
+                    best
+                } else {
+                    healthy
+                        .map(|(addr, _, _)| *addr)
+                        .nth(rng.random_range(0..count))
+                        .unwrap_or(best)
+                }
+            }
             None => best,
         };
         if due == Some(chosen) {
@@ -326,5 +350,169 @@ impl Infra {
     /// True when no server is remembered.
     pub fn is_empty(&self) -> bool {
         self.hosts.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TTL: Duration = Duration::from_secs(900);
+
+    fn addr(text: &str) -> SocketAddr {
+        text.parse().unwrap()
+    }
+
+    fn zone() -> Name {
+        Name::from_ascii("example.com.").unwrap()
+    }
+
+    #[test]
+    fn fastest_is_preferred_and_the_others_explored_now_and_then() {
+        let infra = Infra::new(TTL);
+        let now = Instant::now();
+        let (fast, slow) = (addr("127.0.0.1:53"), addr("127.0.0.2:53"));
+        infra.record_rtt(fast.ip(), Duration::from_millis(5), now);
+        infra.record_rtt(slow.ip(), Duration::from_millis(100), now);
+        let picks: Vec<SocketAddr> = (0..2000)
+            .filter_map(|_| infra.select(&[slow, fast], &zone(), RecordType::A, now))
+            .collect();
+        let slow_picks = picks.iter().filter(|a| **a == slow).count();
+        assert_eq!(picks.len(), 2000);
+        assert!(slow_picks > 0, "the slower server is never explored");
+        assert!(
+            slow_picks < 200,
+            "{slow_picks} of 2000 picks went to the slower server"
+        );
+    }
+
+    #[test]
+    fn unknown_server_is_tried_before_measured_ones() {
+        let infra = Infra::new(TTL).without_exploration();
+        let now = Instant::now();
+        let (known, unknown) = (addr("127.0.0.1:53"), addr("127.0.0.2:53"));
+        infra.record_rtt(known.ip(), Duration::from_millis(5), now);
+        assert_eq!(
+            infra.select(&[known, unknown], &zone(), RecordType::A, now),
+            Some(unknown)
+        );
+        infra.record_rtt(unknown.ip(), Duration::from_millis(50), now);
+        assert_eq!(
+            infra.select(&[known, unknown], &zone(), RecordType::A, now),
+            Some(known)
+        );
+    }
+
+    #[test]
+    fn timeouts_back_off_exponentially_up_to_the_cap() {
+        let infra = Infra::new(TTL);
+        let now = Instant::now();
+        let ip = addr("127.0.0.1:53").ip();
+        assert_eq!(infra.rto(ip, now), UNKNOWN_RTO);
+        infra.record_timeout(ip, now);
+        assert_eq!(infra.rto(ip, now), UNKNOWN_RTO * 2);
+        infra.record_timeout(ip, now);
+        assert_eq!(infra.rto(ip, now), MAX_RTO);
+        assert!(!infra.is_dead(ip, now));
+        infra.record_timeout(ip, now);
+        assert!(infra.is_dead(ip, now));
+        // A dead server's probe waits no longer than a new server's query.
+        assert_eq!(infra.rto(ip, now), UNKNOWN_RTO);
+        infra.record_rtt(ip, Duration::from_millis(20), now);
+        assert!(!infra.is_dead(ip, now));
+        assert!(infra.rto(ip, now) < UNKNOWN_RTO);
+    }
+
+    #[test]
+    fn dead_server_is_skipped_and_probed_once_per_interval() {
+        let infra = Infra::new(TTL);
+        let start = Instant::now();
+        let (dead, live) = (addr("127.0.0.1:53"), addr("127.0.0.2:53"));
+        infra.record_rtt(live.ip(), Duration::from_millis(100), start);
+        for _ in 0..DEAD_AFTER {
+            infra.record_timeout(dead.ip(), start);
+        }
+        let pick = |now| infra.select(&[dead, live], &zone(), RecordType::A, now);
+        let soon = start + PROBE_INTERVAL / 2;
+        assert!((0..500).all(|_| pick(soon) == Some(live)));
+        // Alone, a dead server is still asked.
+        assert_eq!(
+            infra.select(&[dead], &zone(), RecordType::A, soon),
+            Some(dead)
+        );
+        let later = start + PROBE_INTERVAL + Duration::from_millis(1);
+        assert_eq!(pick(later), Some(dead), "the probe is due");
+        assert!(
+            (0..500).all(|_| pick(later) == Some(live)),
+            "one query probes, not every one"
+        );
+        // Another timeout doubles the interval.
+        infra.record_timeout(dead.ip(), later);
+        let after_one = later + PROBE_INTERVAL + Duration::from_millis(1);
+        assert!((0..500).all(|_| pick(after_one) == Some(live)));
+        assert_eq!(pick(later + PROBE_INTERVAL * 2), Some(dead));
+    }
+
+    #[test]
+    fn edns_fallback_is_remembered_for_the_host_ttl() {
+        let ttl = Duration::from_secs(60);
+        let infra = Infra::new(ttl);
+        let now = Instant::now();
+        let ip = addr("127.0.0.1:53").ip();
+        assert!(!infra.no_edns(ip, now));
+        infra.record_no_edns(ip, now);
+        assert!(infra.no_edns(ip, now + ttl / 2));
+        assert!(!infra.no_edns(ip, now + ttl));
+    }
+
+    #[test]
+    fn lameness_is_per_zone_and_a_apart_from_other_types() {
+        let infra = Infra::new(TTL).without_exploration();
+        let now = Instant::now();
+        let (a, b) = (addr("127.0.0.1:53"), addr("127.0.0.2:53"));
+        infra.mark_lame(a.ip(), &zone(), RecordType::AAAA, now);
+        assert!(infra.is_lame(a.ip(), &zone(), RecordType::AAAA, now));
+        assert!(infra.is_lame(a.ip(), &zone(), RecordType::MX, now));
+        assert!(!infra.is_lame(a.ip(), &zone(), RecordType::A, now));
+        assert!(!infra.is_lame(a.ip(), &Name::root(), RecordType::AAAA, now));
+        assert!(!infra.is_lame(a.ip(), &zone(), RecordType::AAAA, now + TTL));
+        assert_eq!(infra.select(&[a, b], &zone(), RecordType::A, now), Some(a));
+        for _ in 0..50 {
+            assert_eq!(
+                infra.select(&[a, b], &zone(), RecordType::AAAA, now),
+                Some(b)
+            );
+        }
+        assert_eq!(infra.select(&[a], &zone(), RecordType::AAAA, now), Some(a));
+    }
+
+    #[test]
+    fn with_nothing_usable_a_dead_server_comes_before_a_lame_one() {
+        let infra = Infra::new(TTL);
+        let now = Instant::now();
+        let (lame, dead) = (addr("127.0.0.1:53"), addr("127.0.0.2:53"));
+        infra.record_rtt(lame.ip(), Duration::from_millis(1), now);
+        infra.mark_lame(lame.ip(), &zone(), RecordType::A, now);
+        for _ in 0..DEAD_AFTER {
+            infra.record_timeout(dead.ip(), now);
+        }
+        assert_eq!(
+            infra.select(&[lame, dead], &zone(), RecordType::A, now),
+            Some(dead)
+        );
+    }
+
+    #[test]
+    fn everything_is_forgotten_after_the_host_ttl() {
+        let ttl = Duration::from_secs(60);
+        let infra = Infra::new(ttl);
+        let now = Instant::now();
+        let ip = addr("127.0.0.1:53").ip();
+        for _ in 0..DEAD_AFTER {
+            infra.record_timeout(ip, now);
+        }
+        assert!(infra.is_dead(ip, now + ttl / 2));
+        assert!(!infra.is_dead(ip, now + ttl));
+        assert_eq!(infra.rto(ip, now + ttl), UNKNOWN_RTO);
     }
 }

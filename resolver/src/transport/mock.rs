@@ -48,6 +48,9 @@ pub(crate) enum Behaviour {
     /// A plain function gets the question and the authoritative reply and
     /// returns what is sent instead (None: nothing, a timeout).
     Rewrite(fn(&Query, Message) -> Option<Message>),
+    /// Answers from its zones after this long (the reply's measured RTT), so
+    /// queries overlap and the infra cache sees servers of different speeds.
+    Delay(Duration),
 }
 
 /// One query the mock received.
@@ -217,6 +220,13 @@ impl Transport for MockTransport {
             edns: options.edns_payload.is_some(),
             rd: options.recursion_desired,
         });
+        let delay = match self.servers.lock().get(&server.ip()).map(|s| s.behaviour) {
+            Some(Behaviour::Delay(delay)) => Some(delay),
+            _ => None,
+        };
+        if let Some(delay) = delay {
+            tokio::time::sleep(delay).await;
+        }
         match self.respond(server.ip(), query, options) {
             None => Err(TransportError::Timeout(server)),
             // The network transport checks the question (RFC 5452 §9.1): over
@@ -231,7 +241,7 @@ impl Transport for MockTransport {
             }
             Some(message) => Ok(Reply {
                 message,
-                rtt: Duration::from_millis(1),
+                rtt: delay.unwrap_or(Duration::from_millis(1)),
                 stream,
             }),
         }
