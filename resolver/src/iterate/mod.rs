@@ -18,6 +18,8 @@ pub mod step;
 mod tests;
 #[cfg(test)]
 mod tests_delegation;
+#[cfg(test)]
+mod tests_infra;
 
 use std::collections::HashMap;
 use std::future::Future;
