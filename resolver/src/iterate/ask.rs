@@ -23,8 +23,8 @@ use crate::transport::{QueryOptions, Transport};
 /// outbound-msg-retry: 5).
 const MAX_FAILURES_PER_SERVER: u8 = 5;
 
-/// NS-name address lookups per delegation (Unbound's target-fetch limits and
-/// MAX_TARGET_NX): a referral to dozens of glue-less names must not turn one
+/// NS-name address lookups (one name, one family) per delegation (Unbound's
+/// target-fetch limits and MAX_TARGET_NX): a referral to dozens of glue-less names must not turn one
 /// client query into hundreds of upstream ones (NXNS, CVE-2020-12662).
 const MAX_TARGET_FETCHES: u8 = 6;
 
@@ -255,13 +255,17 @@ impl<T: Transport> Recursor<T> {
         budget: &mut Budget<'_>,
     ) -> bool {
         let max_depth = self.options.limits.max_ns_depth;
+        // Each address family looked up counts as one fetch, so asking AAAA
+        // beside A does not double what a referral to names that do not
+        // exist (NXNS) can cost.
+        let per_name = u8::from(self.options.do_ip4) + u8::from(self.options.do_ip6);
         while !dp.unresolved.is_empty() && dp.target_fetches < MAX_TARGET_FETCHES {
             let mut names: Vec<Name> = Vec::with_capacity(PARALLEL_TARGETS);
             while names.len() < PARALLEL_TARGETS
                 && !dp.unresolved.is_empty()
                 && dp.target_fetches < MAX_TARGET_FETCHES
             {
-                dp.target_fetches += 1;
+                dp.target_fetches = dp.target_fetches.saturating_add(per_name.max(1));
                 let index = rand::random_range(0..dp.unresolved.len());
                 let ns = dp.unresolved.swap_remove(index);
                 if !budget.resolving_ns.contains(&ns) && budget.ns_depth < max_depth {
