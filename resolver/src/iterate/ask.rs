@@ -16,7 +16,7 @@ use super::delegation::{DelegationPoint, ServerKind};
 use super::{group_rrsets, record_ip, Answer, Recursor};
 use crate::cache::Trust;
 use crate::error::{ResolveError, TransportError};
-use crate::transport::{QueryOptions, Transport};
+use crate::transport::{QueryOptions, Reply, Transport};
 
 /// A server address that failed this often (timeouts, errors) is not asked again
 /// in this resolution; the RTO doubles after each timeout (Unbound's
@@ -79,6 +79,12 @@ impl<'q> Budget<'q> {
     }
 }
 
+/// An open query's outcome: the server, how it was asked, and the reply.
+type Exchanged = (SocketAddr, QueryOptions, Result<Reply, TransportError>);
+
+/// An open query stays open this many RTOs (the next server is asked after one).
+const HARD_TIMEOUT_FACTOR: u32 = 3;
+
 /// One NS-address lookup of a parallel batch.
 struct Fork<'q> {
     ns: Name,
@@ -88,7 +94,11 @@ struct Fork<'q> {
 }
 
 impl<T: Transport> Recursor<T> {
-    /// Asks the servers of `dp` until one gives a usable reply.
+    /// Asks the servers of `dp` until one gives a usable reply. A server that
+    /// has not answered within its RTO counts as timed out and the next one is
+    /// asked, but its query stays open (up to HARD_TIMEOUT_FACTOR × RTO): a late
+    /// reply is still taken, so jitter costs no more queries than a timeout
+    /// does and less time.
     pub(super) async fn ask_zone(
         &self,
         dp: &mut DelegationPoint,
@@ -96,18 +106,82 @@ impl<T: Transport> Recursor<T> {
         qtype: RecordType,
         budget: &mut Budget<'_>,
     ) -> Result<(Message, SocketAddr), ResolveError> {
-        let limits = self.options.limits;
         let query = {
             let mut q = Query::query(name.clone(), qtype);
             q.set_query_class(DNSClass::IN);
             q
         };
+        let mut inflight = FuturesUnordered::new();
+        // Servers with a query open, and whether its RTO has passed (the
+        // timeout counted).
+        let mut waiting: Vec<(SocketAddr, bool)> = Vec::new();
         loop {
-            let now = Instant::now();
+            let next = match self.pick_server(dp, qtype, budget, &waiting).await {
+                Ok(server) => Some(server),
+                Err(error) if inflight.is_empty() => return Err(error),
+                Err(_) => None,
+            };
+            let Some(server) = next else {
+                // Nothing new to ask: wait for the queries still open.
+                if let Some(done) = inflight.next().await {
+                    if let Some(message) = self.settle(dp, &mut waiting, done, &query, budget).await
+                    {
+                        return Ok(message);
+                    }
+                }
+                continue;
+            };
+            let options = self.options_for(dp, server);
+            let soft = options.timeout;
+            let asked = &query;
+            waiting.push((server, false));
+            inflight.push(async move {
+                let mut open = options;
+                open.timeout = soft.saturating_mul(HARD_TIMEOUT_FACTOR);
+                let result = self.transport.exchange(server, asked, &open).await;
+                (server, open, result)
+            });
+            let patience = tokio::time::sleep(soft);
+            tokio::pin!(patience);
+            loop {
+                tokio::select! {
+                    biased;
+                    Some(done) = inflight.next() => {
+                        if let Some(message) = self.settle(dp, &mut waiting, done, &query, budget).await {
+                            return Ok(message);
+                        }
+                    }
+                    () = &mut patience => {
+                        self.infra.record_timeout(server.ip(), Instant::now());
+                        dp.failed(server);
+                        if let Some(entry) = waiting.iter_mut().find(|(w, _)| *w == server) {
+                            entry.1 = true;
+                        }
+                        break;
+                    }
+                }
+                if !waiting.iter().any(|(w, _)| *w == server) {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// The next server to ask (not one with a query open), after looking up
+    /// NS addresses or falling back to the parent's servers when needed.
+    async fn pick_server(
+        &self,
+        dp: &mut DelegationPoint,
+        qtype: RecordType,
+        budget: &mut Budget<'_>,
+        waiting: &[(SocketAddr, bool)],
+    ) -> Result<SocketAddr, ResolveError> {
+        let limits = self.options.limits;
+        loop {
             let usable = |addrs: Vec<SocketAddr>| -> Vec<SocketAddr> {
                 addrs
                     .into_iter()
-                    .filter(|a| self.may_query(a.ip()))
+                    .filter(|a| self.may_query(a.ip()) && !waiting.iter().any(|(w, _)| w == a))
                     .collect()
             };
             // Servers that have not failed yet come first; once every known one has
@@ -129,6 +203,7 @@ impl<T: Transport> Recursor<T> {
             if candidates.is_empty() {
                 candidates = usable(dp.candidates(MAX_FAILURES_PER_SERVER));
             }
+            let now = Instant::now();
             let Some(server) = self.infra.select(&candidates, &dp.zone, qtype, now) else {
                 return Err(if dp.addrs.is_empty() {
                     ResolveError::NoServers {
@@ -143,24 +218,15 @@ impl<T: Transport> Recursor<T> {
             if !budget.spend_query(limits.max_upstream_queries) {
                 return Err(ResolveError::Limit("upstream queries"));
             }
-            if let Some(message) = self.exchange(dp, server, &query, budget).await {
-                return Ok((message, server));
-            }
+            return Ok(server);
         }
     }
 
-    /// One exchange with `server`, with the EDNS and TCP fallbacks; None when
-    /// the server failed (recorded in `dp` and the infra cache).
-    async fn exchange(
-        &self,
-        dp: &mut DelegationPoint,
-        server: SocketAddr,
-        query: &Query,
-        budget: &Budget<'_>,
-    ) -> Option<Message> {
-        let limits = self.options.limits;
-        let ip = server.ip();
+    /// How to ask `server`: its RTO, OPT unless it mishandles EDNS, RD for
+    /// forwarders, TLS where configured.
+    fn options_for(&self, dp: &DelegationPoint, server: SocketAddr) -> QueryOptions {
         let now = Instant::now();
+        let ip = server.ip();
         let tls_name = match &dp.kind {
             ServerKind::Forward { tls, .. } => tls.get(&server).cloned(),
             _ => None,
@@ -175,11 +241,30 @@ impl<T: Transport> Recursor<T> {
         if options.tls_name.is_some() {
             options.timeout = options.timeout.max(Duration::from_secs(2));
         }
-        let reply = match self.transport.exchange(server, query, &options).await {
+        options
+    }
+
+    /// Takes the outcome of one open query: the usable reply (after the EDNS
+    /// and TCP fallbacks), or None with the failure recorded.
+    async fn settle(
+        &self,
+        dp: &mut DelegationPoint,
+        waiting: &mut Vec<(SocketAddr, bool)>,
+        (server, mut options, result): Exchanged,
+        query: &Query,
+        budget: &Budget<'_>,
+    ) -> Option<(Message, SocketAddr)> {
+        let counted = waiting.iter().any(|(w, counted)| *w == server && *counted);
+        waiting.retain(|(w, _)| *w != server);
+        let reply = match result {
             Ok(reply) => reply,
             Err(TransportError::Timeout(_)) => {
-                self.infra.record_timeout(ip, Instant::now());
-                dp.failed(server);
+                // Counted already when its RTO passed, unless the transport
+                // gave up first.
+                if !counted {
+                    self.infra.record_timeout(server.ip(), Instant::now());
+                    dp.failed(server);
+                }
                 return None;
             }
             Err(error) => {
@@ -188,6 +273,8 @@ impl<T: Transport> Recursor<T> {
                 return None;
             }
         };
+        let limits = self.options.limits;
+        let ip = server.ip();
         self.infra.record_rtt(ip, reply.rtt, Instant::now());
         let mut message = reply.message;
         if rejects_edns(&message) && options.edns_payload.is_some() {
@@ -226,7 +313,7 @@ impl<T: Transport> Recursor<T> {
                 }
             }
         }
-        Some(message)
+        Some((message, server))
     }
 
     /// Whether we may send to `ip` (family switches, do-not-query-localhost,

@@ -71,6 +71,26 @@ async fn server_that_timed_out_is_not_asked_again_while_another_works() {
     assert_eq!(net.queries_to(EXAMPLE_NS2), 1);
 }
 
+/// A reply later than the server's RTO is still taken: the next server is
+/// asked when the RTO passes, but the first query stays open, so the slow
+/// server is asked once, not again after the other one fails too.
+#[tokio::test]
+async fn reply_after_the_rto_is_still_taken_while_the_next_server_is_asked() {
+    let net = example_internet();
+    net.behave(EXAMPLE_NS1, Behaviour::Delay(Duration::from_millis(600)));
+    net.behave(EXAMPLE_NS2, Behaviour::Delay(Duration::from_secs(3)));
+    let recursor = recursor(&net);
+    assert_eq!(
+        addresses(&recursor, "www.example.com.").await,
+        ["192.0.2.80"]
+    );
+    assert_eq!(net.queries_to(EXAMPLE_NS1), 1);
+    assert_eq!(net.queries_to(EXAMPLE_NS2), 1);
+    // The late reply was measured: ns1 is known as alive, not timed out.
+    assert!(!recursor.infra.is_dead(ip(EXAMPLE_NS1), Instant::now()));
+    assert!(recursor.infra.rto(ip(EXAMPLE_NS1), Instant::now()) > Duration::from_millis(600));
+}
+
 /// A dead server (timed out again and again) is skipped before its probe is
 /// due, even when the other server is slower.
 #[tokio::test]

@@ -49,7 +49,8 @@ pub(crate) enum Behaviour {
     /// returns what is sent instead (None: nothing, a timeout).
     Rewrite(fn(&Query, Message) -> Option<Message>),
     /// Answers from its zones after this long (the reply's measured RTT), so
-    /// queries overlap and the infra cache sees servers of different speeds.
+    /// queries overlap and the infra cache sees servers of different speeds;
+    /// a query whose timeout is shorter times out after its timeout.
     Delay(Duration),
 }
 
@@ -225,6 +226,10 @@ impl Transport for MockTransport {
             _ => None,
         };
         if let Some(delay) = delay {
+            if delay > options.timeout {
+                tokio::time::sleep(options.timeout).await;
+                return Err(TransportError::Timeout(server));
+            }
             tokio::time::sleep(delay).await;
         }
         match self.respond(server.ip(), query, options) {
