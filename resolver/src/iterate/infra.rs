@@ -260,6 +260,10 @@ impl Infra {
     /// True when `addr` was found lame for `zone` and `qtype`'s kind (A or
     /// other) within infra-host-ttl.
     pub fn is_lame(&self, addr: IpAddr, zone: &Name, qtype: RecordType, now: Instant) -> bool {
+        // The common case asks nothing of the cache (and lowercases no name).
+        if self.lame.is_empty() {
+            return false;
+        }
         self.lame
             .get(&(addr, zone.to_lowercase(), LameKind::of(qtype)))
             .is_some_and(|at| now.saturating_duration_since(at) < self.host_ttl)
