@@ -244,7 +244,6 @@ hoster.net. 3600 NS ns.hoster.net.
 ns.hoster.net. 3600 A 198.51.100.40
 a.hoster.net. 3600 A 198.51.100.41
 b.hoster.net. 3600 A 198.51.100.42
-b.hoster.net. 3600 AAAA 2001:db8::42
 ",
     );
     let two = "\
