@@ -69,14 +69,37 @@ pub enum Step {
 pub enum LameReason {
     /// It answered with this error rcode.
     Rcode(ResponseCode),
-    /// A referral to the same zone or upwards.
+    /// A referral to the same zone (not authoritative) or upwards: NS records
+    /// for the zone asked or an ancestor, no answer, no SOA. An authoritative
+    /// server for the zone never points back up (Unbound's RESPONSE_TYPE_LAME,
+    /// AA or not).
     UpwardReferral,
-    /// No answer, no referral, no SOA, not authoritative.
+    /// No answer, no referral, no SOA, not authoritative, yet not entirely
+    /// empty (records that prove nothing), or empty from a recursive server
+    /// (RA, no AA, asked without RD): it answered from its cache, not as an
+    /// authority (Unbound's REC_LAME).
     Empty,
+}
+
+impl Step {
+    /// True when this is NODATA from an entirely empty NOERROR `reply` from a
+    /// server for `zone` (nothing left once stray and out-of-zone records are
+    /// dropped: no chain, no SOA, no authority records). Unbound asks another
+    /// server before taking such a reply as the answer
+    /// (EMPTY_NODATA_RETRY_COUNT), and caches it only briefly (NORR_TTL).
+    pub fn is_empty_nodata(&self, reply: &Message, zone: &Name) -> bool {
+        matches!(self, Step::NoData { records, soa: None, proof } if records.is_empty() && proof.is_empty())
+            && is_empty(reply, zone)
+    }
 }
 
 /// Classifies `reply` to (`qname`, `qtype`) from a server for `zone`.
 /// `max_chain` bounds how many CNAME/DNAME links are followed inside one reply.
+///
+/// Answer records that are neither of the type asked nor a CNAME/DNAME on the
+/// chain are dropped (Unbound's scrub_normalize) and the reply judged on what
+/// is left: an authority that adds a stray AAAA to an A answer, or sends only
+/// a stray TXT, still answers (NODATA), it is not lame.
 pub fn classify(
     reply: &Message,
     zone: &Name,
@@ -193,6 +216,10 @@ pub fn classify(
         };
     }
 
+    if chain.is_empty() && soa.is_none() && points_upward(reply, zone) {
+        return Step::Lame(LameReason::UpwardReferral);
+    }
+
     // A referral: NS for a zone strictly below ours that contains the name.
     let referral_zone = reply
         .authorities
@@ -255,7 +282,7 @@ pub fn classify(
             proof: proof(reply, zone, None),
         };
     }
-    if soa.is_some() || reply.metadata.authoritative {
+    if soa.is_some() || reply.metadata.authoritative || is_empty(reply, zone) {
         return Step::NoData {
             records: chain,
             proof: proof(reply, zone, soa.as_ref()),
@@ -263,6 +290,33 @@ pub fn classify(
         };
     }
     Step::Lame(LameReason::Empty)
+}
+
+/// NS records in the authority section for a proper ancestor of `zone` (the
+/// root, a parent): the server sends us back up (iter_scrub.c keeps such an NS
+/// set "for lame classification", iter_resptype.c then calls it LAME).
+fn points_upward(reply: &Message, zone: &Name) -> bool {
+    reply.authorities.iter().any(|r| {
+        r.record_type() == RecordType::NS
+            && r.dns_class == DNSClass::IN
+            && r.name != *zone
+            && r.name.zone_of(zone)
+    })
+}
+
+/// No answer left and nothing in the zone's bailiwick in the authority
+/// section (out-of-zone records are dropped, as Unbound's scrub_sanitize
+/// does), unless a recursive server answered an iterative query from its
+/// cache (RA without AA, RD not echoed: Unbound's REC_LAME).
+fn is_empty(reply: &Message, zone: &Name) -> bool {
+    let recursive = reply.metadata.recursion_available
+        && !reply.metadata.authoritative
+        && !reply.metadata.recursion_desired;
+    !recursive
+        && reply
+            .authorities
+            .iter()
+            .all(|r| r.dns_class != DNSClass::IN || !zone.zone_of(&r.name))
 }
 
 /// The in-zone DNSSEC proofs of the authority section: NSEC/NSEC3 records with
@@ -429,7 +483,7 @@ mod tests {
                 RecordType::A,
                 11
             ),
-            Step::Lame(LameReason::Empty)
+            Step::Lame(LameReason::UpwardReferral)
         );
         let mut refused = reply();
         refused.metadata.response_code = ResponseCode::Refused;
@@ -443,6 +497,94 @@ mod tests {
             ),
             Step::Lame(LameReason::Rcode(ResponseCode::Refused))
         );
+    }
+
+    fn classify_www(m: &Message) -> Step {
+        classify(
+            m,
+            &name("example.com."),
+            &name("www.example.com."),
+            RecordType::A,
+            11,
+        )
+    }
+
+    fn ns(owner: &str, target: &str) -> Record {
+        Record::from_rdata(name(owner), 3600, RData::NS(NS(name(target))))
+    }
+
+    #[test]
+    fn authoritative_referral_to_the_root_or_a_parent_is_lame() {
+        for owner in [".", "com."] {
+            let mut m = reply();
+            m.metadata.authoritative = true;
+            m.authorities.push(ns(owner, "a.root-servers.net."));
+            assert_eq!(
+                classify_www(&m),
+                Step::Lame(LameReason::UpwardReferral),
+                "{owner}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_zones_own_ns_set_is_lame_without_aa_and_nodata_with_it() {
+        let mut m = reply();
+        m.authorities.push(ns("example.com.", "ns1.example.com."));
+        assert_eq!(classify_www(&m), Step::Lame(LameReason::UpwardReferral));
+        // iter_resptype.c: "an NS set for the zone we thought we were
+        // contacting" from an authority is an answer (NODATA).
+        m.metadata.authoritative = true;
+        let step = classify_www(&m);
+        assert!(matches!(step, Step::NoData { soa: None, .. }), "{step:?}");
+        assert!(!step.is_empty_nodata(&m, &name("example.com.")));
+    }
+
+    #[test]
+    fn stray_records_are_dropped_and_nothing_left_is_empty_nodata() {
+        let stray = [
+            Record::from_rdata(
+                name("www.example.com."),
+                300,
+                RData::AAAA(hickory_proto::rr::rdata::AAAA::new(
+                    0x2001, 0xdb8, 0, 0, 0, 0, 0, 1,
+                )),
+            ),
+            Record::from_rdata(
+                name("www.example.com."),
+                300,
+                RData::TXT(hickory_proto::rr::rdata::TXT::new(vec!["x".into()])),
+            ),
+        ];
+        for aa in [true, false] {
+            let mut m = reply();
+            m.metadata.authoritative = aa;
+            m.answers.extend(stray.iter().cloned());
+            let step = classify_www(&m);
+            assert!(
+                step.is_empty_nodata(&m, &name("example.com.")),
+                "AA={aa}: {step:?}"
+            );
+
+            m.answers.push(a("www.example.com.", [192, 0, 2, 1]));
+            let Step::Answer { records, .. } = classify_www(&m) else {
+                panic!("AA={aa}")
+            };
+            assert_eq!(records, [a("www.example.com.", [192, 0, 2, 1])]);
+        }
+    }
+
+    #[test]
+    fn empty_noerror_is_empty_nodata_unless_a_recursive_server_sent_it() {
+        let zone = name("example.com.");
+        let m = reply();
+        assert!(classify_www(&m).is_empty_nodata(&m, &zone));
+        let mut recursive = reply();
+        recursive.metadata.recursion_available = true;
+        assert_eq!(classify_www(&recursive), Step::Lame(LameReason::Empty));
+        // Asked with RD (a forwarder), RA is what we asked for.
+        recursive.metadata.recursion_desired = true;
+        assert!(classify_www(&recursive).is_empty_nodata(&recursive, &zone));
     }
 
     #[test]
