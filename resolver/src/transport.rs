@@ -1,6 +1,9 @@
 //! Asking one server one question: UDP with a fresh random source port and ID,
 //! TCP (after TC or by choice), DoT to TLS forwarders. Every reply is checked
-//! against what was asked (ID, QR, question) before anyone sees it.
+//! against what was asked (ID, QR, question) before anyone sees it: a datagram
+//! with another ID is ignored (a blind spoofer must not end the wait), one with
+//! our ID but not our question is rejected at once, so the next server is
+//! asked without waiting out the timeout.
 //!
 //! [`mock`] (tests only) is the in-memory twin: a mock internet of zones and
 //! misbehaving servers.
@@ -68,7 +71,8 @@ pub struct TransportMetrics {
     pub udp_out: Counter,
     /// Queries sent over TCP or TLS.
     pub tcp_out: Counter,
-    /// Replies that did not match an outstanding query.
+    /// Replies that did not match an outstanding query: another ID (ignored)
+    /// or our ID without our question (rejected).
     pub unwanted_replies: Counter,
 }
 
