@@ -158,7 +158,7 @@ fn wire_id(wire: &[u8]) -> Option<u16> {
 /// Whether `reply`, which carries our ID, answers `query` (RFC 5452 §9.1,
 /// Unbound's scrub_message): QR set, and our question echoed; only an error
 /// reply (FORMERR, REFUSED, ...) may leave the question out.
-pub fn answers(reply: &Message, query: &Query) -> bool {
+fn answers(reply: &Message, query: &Query) -> bool {
     if reply.metadata.message_type != MessageType::Response {
         return false;
     }
