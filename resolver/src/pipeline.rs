@@ -62,6 +62,8 @@ use crate::validator::{Security, Validator};
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_replies;
 
 /// What one resolution produced for everyone waiting on it.
 type Outcome = Result<Arc<CachedMessage>, &'static str>;
@@ -70,9 +72,13 @@ type Outcome = Result<Arc<CachedMessage>, &'static str>;
 /// count as request-list overflow (bounds memory under a flood of one name).
 const MAX_WAITERS_PER_KEY: usize = 512;
 
-/// How long a SERVFAIL is remembered (Unbound's NORR_TTL), so clients retrying
-/// a broken name do not each re-run the whole iteration.
-const SERVFAIL_TTL: u32 = 5;
+/// Unbound's NORR_TTL (util/data/msgparse.h): the lifetime of a message with
+/// no TTL of its own, a negative answer without SOA, or a SERVFAIL.
+const NORR_TTL: u32 = 5;
+
+/// How long a SERVFAIL is remembered, so clients retrying a broken name do not
+/// each re-run the whole iteration.
+const SERVFAIL_TTL: u32 = NORR_TTL;
 
 /// How long resolutions in flight may still finish once the process stops
 /// (after the lameduck period): long enough for an answer already on its way,
@@ -1078,14 +1084,17 @@ impl<T: Transport> Engine<T> {
             .chain(answer.authorities.iter())
             .map(|r| r.ttl)
             .min()
-            .unwrap_or(0);
+            .unwrap_or(NORR_TTL);
         if negative
             && answer
                 .authorities
                 .iter()
                 .all(|r| r.record_type() != RecordType::SOA)
         {
-            ttl = 0;
+            // No SOA, no negative TTL (an empty NOERROR from a server that
+            // sends none): kept briefly, as Unbound keeps a message with no
+            // records (msgreply.c: rep->ttl = NORR_TTL), not turned to SERVFAIL.
+            ttl = ttl.min(NORR_TTL);
         }
         if !matches!(answer.rcode, ResponseCode::NoError | ResponseCode::NXDomain) {
             ttl = 0;

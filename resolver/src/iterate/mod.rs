@@ -20,6 +20,8 @@ mod tests;
 mod tests_delegation;
 #[cfg(test)]
 mod tests_infra;
+#[cfg(test)]
+mod tests_replies;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -111,6 +113,11 @@ struct ConfiguredZone {
 }
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Entirely empty NOERROR replies (no SOA) taken before one is accepted as
+/// NODATA (Unbound's EMPTY_NODATA_RETRY_COUNT): the first sends us to another
+/// server.
+const EMPTY_NODATA_RETRY_COUNT: u8 = 2;
 
 /// RFC 9156 §2.3: at most this many minimised queries per zone; the first
 /// MINIMISE_ONE_LAB add one label each, later ones take bigger strides.
@@ -381,6 +388,7 @@ impl<T: Transport> Recursor<T> {
         let mut minimise = self.options.qname_minimisation && !dp.is_forward();
         let mut qmin_labels = dp.zone.num_labels();
         let mut qmin_steps = 0u8;
+        let mut empty_replies = 0u8;
         loop {
             if minimise {
                 qmin_labels = next_qmin_labels(qmin_labels, name.num_labels(), qmin_steps);
@@ -425,6 +433,17 @@ impl<T: Transport> Recursor<T> {
                 },
                 step => step,
             };
+            // iter_resptype.c: an entirely empty NOERROR (no SOA) is taken as
+            // NODATA only once another server said the same, or none is left
+            // (the one asked is put last, not marked lame).
+            if full && step.is_empty_nodata(&reply, &dp.zone) && scrubbed.answers == 0 {
+                empty_replies += 1;
+                if empty_replies < EMPTY_NODATA_RETRY_COUNT {
+                    tracing::debug!(%server, zone = %dp.zone, "empty reply; asking another server");
+                    dp.failed(server);
+                    continue;
+                }
+            }
             let now = Instant::now();
             if dp.kind == ServerKind::Iterative
                 && !matches!(step, Step::Referral { .. } | Step::Lame(_))
