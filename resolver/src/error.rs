@@ -61,6 +61,9 @@ pub enum ResolveError {
     /// The whole resolution exceeded its time budget.
     #[error("resolution timed out")]
     Timeout,
+    /// The process is stopping: resolutions still waiting are answered now.
+    #[error("shutting down")]
+    ShuttingDown,
     /// Too many resolutions in flight (request list full).
     #[error("request list full")]
     RequestListFull,
@@ -77,7 +80,9 @@ impl ResolveError {
             | ResolveError::NoServers { .. }
             | ResolveError::Timeout => Side::Upstream,
             ResolveError::Limit(_) => Side::Upstream,
-            ResolveError::RequestListFull | ResolveError::Encode(_) => Side::Internal,
+            ResolveError::RequestListFull
+            | ResolveError::Encode(_)
+            | ResolveError::ShuttingDown => Side::Internal,
         }
     }
 
@@ -88,6 +93,7 @@ impl ResolveError {
             ResolveError::NoServers { .. } => "no_servers",
             ResolveError::Limit(_) => "limit",
             ResolveError::Timeout => "timeout",
+            ResolveError::ShuttingDown => "shutdown",
             ResolveError::RequestListFull => "request_list_full",
             ResolveError::Encode(_) => "encode",
         }

@@ -439,6 +439,7 @@ impl Metrics {
             "timeout",
             "request_list_full",
             "encode",
+            "shutdown",
         ]
         .into_iter()
         .map(|reason| {

@@ -32,6 +32,7 @@
 //! Error to everyone else.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -124,6 +125,8 @@ struct ServeOptions {
     edns_payload: u16,
     max_udp_size: u16,
     request_limit: usize,
+    /// Iteration and validation together for one question (4.5 s by default).
+    resolution_budget: Duration,
 }
 
 /// What a stage decided.
@@ -311,6 +314,7 @@ impl<T: Transport> Pipeline<T> {
                 serve_expired_client_timeout: server.serve_expired_client_timeout,
                 edns_payload: server.edns_buffer_size,
                 max_udp_size: server.max_udp_size,
+                resolution_budget: server.limits.resolution_timeout,
                 request_limit: server
                     .num_queries_per_thread
                     .saturating_mul(server.num_threads.get())
@@ -796,7 +800,7 @@ impl<T: Transport> Engine<T> {
                 outcome: Err("internal"),
             };
             guard.outcome = engine
-                .resolve_until_shutdown(&guard.key, &qname, qtype, leeway)
+                .resolve_and_cache(&guard.key, &qname, qtype, leeway)
                 .await;
         });
         Some(receiver)
@@ -845,29 +849,6 @@ enum CachedbHit {
 /// serving it (another replica wrote it; it is checked like any answer).
 /// Nothing else needs to move: each step takes and returns plain values.
 impl<T: Transport> Engine<T> {
-    /// [`Engine::resolve_and_cache`], cut short [`SHUTDOWN_GRACE`] after the
-    /// process is told to stop: what finishes by then is answered and cached,
-    /// the rest is answered SERVFAIL instead of waiting out upstream timeouts.
-    async fn resolve_until_shutdown(
-        &self,
-        key: &MessageKey,
-        qname: &Name,
-        qtype: RecordType,
-        leeway: u32,
-    ) -> Outcome {
-        let stopped = async {
-            self.shutdown.requested().await;
-            tokio::time::sleep(SHUTDOWN_GRACE).await;
-        };
-        tokio::select! {
-            outcome = self.resolve_and_cache(key, qname, qtype, leeway) => outcome,
-            () = stopped => {
-                tracing::debug!(%qname, ?qtype, "resolution cut short by shutdown");
-                Err("shutdown")
-            }
-        }
-    }
-
     /// Runs the resolution steps for (`qname`, `qtype`), see above. `leeway`:
     /// for a prefetch, the seconds the memory entry has left.
     async fn resolve_and_cache(
@@ -892,18 +873,11 @@ impl<T: Transport> Engine<T> {
             CachedbHit::Miss => None,
         };
         // 2. iterator, then 3. validator on what it answered.
-        let outcome = match self.iterate(qname, qtype, leeway).await {
-            Ok(mut answer) => {
-                let (security, ttl_cap) = self.validate(qname, qtype, &answer).await;
-                if let Some(cap) = ttl_cap {
-                    for record in answer
-                        .answers
-                        .iter_mut()
-                        .chain(answer.authorities.iter_mut())
-                    {
-                        record.ttl = record.ttl.min(cap);
-                    }
-                }
+        let outcome = match self
+            .bounded(self.iterate_and_validate(qname, qtype, leeway))
+            .await
+        {
+            Ok((answer, security)) => {
                 match self.cache_entry(qname, qtype, &answer, security, Instant::now()) {
                     // 4. store: memory cache at once, cachedb in the background.
                     Some((entry, ttl)) => {
@@ -921,6 +895,48 @@ impl<T: Transport> Engine<T> {
                 Ok(stale)
             }
             (outcome, _) => outcome,
+        }
+    }
+
+    /// Steps 2 and 3: the iterator's answer and the validator's verdict on it,
+    /// its TTLs capped by what the signatures allow.
+    async fn iterate_and_validate(
+        &self,
+        qname: &Name,
+        qtype: RecordType,
+        leeway: u32,
+    ) -> Result<(Answer, Security), ResolveError> {
+        let mut answer = self.iterate(qname, qtype, leeway).await?;
+        let (security, ttl_cap) = self.validate(qname, qtype, &answer).await;
+        if let Some(cap) = ttl_cap {
+            for record in answer
+                .answers
+                .iter_mut()
+                .chain(answer.authorities.iter_mut())
+            {
+                record.ttl = record.ttl.min(cap);
+            }
+        }
+        Ok((answer, security))
+    }
+
+    /// Runs `work` (iteration and validation together) within the resolution
+    /// budget, and cuts it [`SHUTDOWN_GRACE`] after the process is told to
+    /// stop: a client gets SERVFAIL (or the expired cachedb answer) in bounded
+    /// time, and a stop never waits out upstream timeouts.
+    async fn bounded<X>(
+        &self,
+        work: impl Future<Output = Result<X, ResolveError>>,
+    ) -> Result<X, ResolveError> {
+        let stopped = async {
+            self.shutdown.requested().await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        };
+        tokio::select! {
+            result = tokio::time::timeout(self.options.resolution_budget, work) => {
+                result.unwrap_or(Err(ResolveError::Timeout))
+            }
+            () = stopped => Err(ResolveError::ShuttingDown),
         }
     }
 

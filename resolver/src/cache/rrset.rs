@@ -13,8 +13,14 @@ use super::TtlPolicy;
 /// How much an RRset is believed (RFC 2181 §5.4.1 ranking, simplified).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Trust {
+    /// Out-of-bailiwick glue kept under `harden-glue: no`: used only where
+    /// nothing better is known, and never replaces anything.
+    ForeignGlue,
     /// Additional-section address records of a referral: only for reaching servers.
     Glue,
+    /// Addresses of a zone's servers in the additional section of that zone's
+    /// own authoritative reply: above the parent's glue (RFC 2181 §5.4.1).
+    AuthAdditional,
     /// NS records of a referral (the parent's copy).
     Referral,
     /// Authoritative data from the answer or authority section of an AA reply.

@@ -35,6 +35,9 @@ pub struct DelegationPoint {
     pub zone: Name,
     /// NS names whose addresses are not yet known.
     pub unresolved: Vec<Name>,
+    /// Every NS name this delegation has named, resolved or not: the
+    /// parent-side fallback adds only names not among them.
+    pub known_names: Vec<Name>,
     /// Known server addresses.
     pub addrs: Vec<SocketAddr>,
     /// Failed exchanges (timeouts, errors) per address during this resolution;
@@ -60,6 +63,7 @@ impl DelegationPoint {
     ) -> Self {
         Self {
             zone,
+            known_names: unresolved.clone(),
             unresolved,
             addrs,
             failures: HashMap::new(),
@@ -69,8 +73,9 @@ impl DelegationPoint {
         }
     }
 
-    /// Adds the parent-side glue addresses and NS names (once): returns true
-    /// when that gave an address or a name to resolve that was not there yet.
+    /// Adds the parent-side glue addresses and the NS names this delegation
+    /// has not named yet (once), with a fresh allowance of target fetches for
+    /// them: returns true when that gave something new to try.
     pub fn fall_back_to_parent_side(&mut self) -> bool {
         let Some(parent) = self.parent_side.take() else {
             return false;
@@ -78,11 +83,17 @@ impl DelegationPoint {
         let known = self.addrs.len();
         self.add_addrs(parent.addrs.iter().copied());
         let mut added = self.addrs.len() > known;
+        let mut new_names = false;
         for name in &parent.glueless {
-            if !self.unresolved.contains(name) {
+            if !self.known_names.contains(name) {
+                self.known_names.push(name.clone());
                 self.unresolved.push(name.clone());
-                added = true;
+                new_names = true;
             }
+        }
+        if new_names {
+            self.target_fetches = 0;
+            added = true;
         }
         if added {
             tracing::debug!(zone = %self.zone, "child's servers failed; trying the parent's NS and glue");
@@ -152,6 +163,35 @@ mod tests {
         dp.failed(addr);
         assert_eq!(dp.failures_of(addr), u8::MAX);
         assert!(dp.candidates(5).is_empty());
+    }
+
+    #[test]
+    fn parent_side_adds_only_names_not_already_named_and_only_once() {
+        use hickory_proto::rr::{rdata::NS, RData, Record};
+        use tokio::time::Instant;
+        let zone = Name::from_ascii("gl.com.").unwrap();
+        let named = Name::from_ascii("ns.a.net.").unwrap();
+        let fresh = Name::from_ascii("ns.c.net.").unwrap();
+        let ns: Vec<Record> = [&named, &fresh]
+            .into_iter()
+            .map(|n| Record::from_rdata(zone.clone(), 3600, RData::NS(NS(n.clone()))))
+            .collect();
+        let parents = super::super::learn::ParentSide::default();
+        let now = Instant::now();
+        parents.store(&zone, &ns, &[], now);
+        let mut dp = DelegationPoint::new(
+            zone.clone(),
+            Vec::new(),
+            vec![named.clone()],
+            ServerKind::Iterative,
+        );
+        dp.unresolved.clear();
+        dp.target_fetches = 6;
+        dp.parent_side = parents.get(&zone, now);
+        assert!(dp.fall_back_to_parent_side());
+        assert_eq!(dp.unresolved, vec![fresh]);
+        assert_eq!(dp.target_fetches, 0);
+        assert!(!dp.fall_back_to_parent_side(), "only once");
     }
 
     #[test]

@@ -17,6 +17,10 @@ use super::record_ip;
 /// Delegations remembered at most (one per zone seen in a referral).
 const CAPACITY: usize = 10_000;
 
+/// NS names, and glue addresses, kept per parent-side delegation (a referral
+/// lists a handful; Unbound's delegation points stop being useful long before).
+const MAX_KEPT: usize = 20;
+
 /// A parent-side delegation is kept at most this long, whatever its NS TTL says
 /// (Unbound's default cache-max-ttl).
 const MAX_TTL: u32 = 86_400;
@@ -57,22 +61,34 @@ impl Default for ParentSide {
 }
 
 impl ParentSide {
-    /// Remembers the referral to `zone`: its NS records and glue.
+    /// Remembers the referral to `zone`: its NS records and glue (at most
+    /// [`MAX_KEPT`] names and addresses, so a referral the size of a TCP
+    /// message cannot make one entry megabytes).
     pub fn store(&self, zone: &Name, ns: &[Record], glue: &[Record], now: Instant) {
-        let names = ns_names(ns);
+        let mut names = ns_names(ns);
+        names.truncate(MAX_KEPT);
         if names.is_empty() {
             return;
         }
+        let glue: Vec<&Record> = glue.iter().filter(|g| names.contains(&g.name)).collect();
         let addrs = glue
             .iter()
-            .filter(|g| names.contains(&g.name))
-            .filter_map(record_ip)
+            .filter_map(|g| record_ip(g))
+            .take(MAX_KEPT)
             .collect();
         let glueless = names
             .into_iter()
             .filter(|name| !glue.iter().any(|g| g.name == *name))
             .collect();
-        let ttl = ns.iter().map(|r| r.ttl).min().unwrap_or(0).min(MAX_TTL);
+        // RFC 2181 §8: a TTL with the top bit set means zero; the glue ages
+        // with the NS set, whichever is shorter.
+        let ttl = ns
+            .iter()
+            .chain(glue.iter().copied())
+            .map(|r| if r.ttl > i32::MAX as u32 { 0 } else { r.ttl })
+            .min()
+            .unwrap_or(0)
+            .min(MAX_TTL);
         if ttl == 0 {
             return;
         }

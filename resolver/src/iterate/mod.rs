@@ -460,7 +460,11 @@ impl<T: Transport> Recursor<T> {
                 }
                 Step::Lame(reason) => {
                     tracing::debug!(%server, zone = %dp.zone, ?reason, "lame server");
-                    self.infra.mark_lame(server.ip(), &dp.zone, ask_type, now);
+                    // A forwarder's odd reply is thrown away for this query only
+                    // (Unbound: THROWAWAY when RD was set), not remembered as lame.
+                    if !dp.is_forward() {
+                        self.infra.mark_lame(server.ip(), &dp.zone, ask_type, now);
+                    }
                     dp.exclude(server);
                     continue;
                 }
@@ -473,11 +477,15 @@ impl<T: Transport> Recursor<T> {
                     if budget.referrals > limits.max_referrals {
                         return Err(ResolveError::Limit("referrals"));
                     }
+                    self.cache_referral(&zone, &ns, &glue, now);
                     let mut glue = glue;
                     if !self.options.harden_glue {
-                        glue.extend(learn::foreign_glue(&reply, &dp.zone, &ns));
+                        let foreign = learn::foreign_glue(&reply, &dp.zone, &ns);
+                        for rrset in group_rrsets(&foreign) {
+                            self.rrsets.insert(rrset, Trust::ForeignGlue, now);
+                        }
+                        glue.extend(foreign);
                     }
-                    self.cache_referral(&zone, &ns, &glue, now);
                     *dp = self.delegation_from(&zone, &ns, &glue, now);
                     qmin_labels = dp.zone.num_labels();
                     qmin_steps = 0;
@@ -627,13 +635,21 @@ impl<T: Transport> Recursor<T> {
                 }
             }
         }
-        DelegationPoint::new(zone.clone(), addrs, unresolved, ServerKind::Iterative)
+        let mut dp = DelegationPoint::new(zone.clone(), addrs, unresolved, ServerKind::Iterative);
+        dp.known_names = ns
+            .iter()
+            .filter_map(|r| match &r.data {
+                RData::NS(target) => Some(target.0.clone()),
+                _ => None,
+            })
+            .collect();
+        dp
     }
 
     fn cached_addrs(&self, name: &Name, now: Instant) -> Vec<IpAddr> {
         [RecordType::A, RecordType::AAAA]
             .into_iter()
-            .filter_map(|t| self.rrsets.get(name, t, Trust::Glue, now))
+            .filter_map(|t| self.rrsets.get(name, t, Trust::ForeignGlue, now))
             .flat_map(|entry| {
                 entry
                     .records
@@ -663,7 +679,7 @@ impl<T: Transport> Recursor<T> {
         };
         self.rrsets.insert(ns, Trust::Answer, now);
         for rrset in group_rrsets(&addrs) {
-            self.rrsets.insert(rrset, Trust::Glue, now);
+            self.rrsets.insert(rrset, Trust::AuthAdditional, now);
         }
     }
 

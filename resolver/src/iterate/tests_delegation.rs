@@ -21,6 +21,9 @@ const READDR_CHILD: &str = "198.51.100.62";
 const READDR: &str = "198.51.100.63";
 /// The server of cyc.com. and cyc.net., each delegated to a name in the other.
 const CYCLE: &str = "198.51.100.64";
+/// evil.com.'s server: delegates sub.evil.com. to ns1.readdr.com. with its own
+/// (out-of-bailiwick) glue for that name.
+const EVIL: &str = "198.51.100.65";
 
 /// The root delegates com. and net. to [`TLD`], which delegates the test zones.
 fn internet() -> MockTransport {
@@ -49,6 +52,8 @@ readdr.com. 172800 NS ns1.readdr.com.
 ns1.readdr.com. 172800 A 198.51.100.63
 cyc.com. 172800 NS ns.cyc.net.
 ns.cyc.net. 172800 A 198.51.100.64
+evil.com. 172800 NS ns.evil.com.
+ns.evil.com. 172800 A 198.51.100.65
 ",
     );
     net.zone(
@@ -99,6 +104,17 @@ www.cyc.com. 300 A 192.0.2.64
         "\
 cyc.net. 3600 SOA ns.cyc.com. hostmaster.cyc.net. 1 3600 600 86400 300
 cyc.net. 3600 NS ns.cyc.com.
+",
+    );
+    net.zone(
+        EVIL,
+        "evil.com.",
+        "\
+evil.com. 3600 SOA ns.evil.com. hostmaster.evil.com. 1 3600 600 86400 300
+evil.com. 3600 NS ns.evil.com.
+ns.evil.com. 3600 A 198.51.100.65
+sub.evil.com. 3600 NS ns1.readdr.com.
+ns1.readdr.com. 3600 A 6.6.6.6
 ",
     );
     net
@@ -252,4 +268,47 @@ async fn out_of_bailiwick_glue_breaks_an_ns_cycle_only_without_harden_glue() {
             == 1,
         "only the unhardened resolver reached cyc.com.'s server"
     );
+}
+
+/// With `harden-glue: no`, another zone's glue for readdr.com.'s server
+/// (6.6.6.6 from evil.com.) does not replace the address readdr.com.'s own
+/// authoritative reply gave: foreign glue never outranks anything.
+#[tokio::test]
+async fn foreign_glue_does_not_replace_the_childs_own_address() {
+    let net = internet();
+    let recursor = recursor(
+        &net,
+        &config("  qname-minimisation: no\n  harden-glue: no\n"),
+    );
+    recursor
+        .resolve(&name("www.readdr.com."), RecordType::A)
+        .await
+        .unwrap();
+    let _ = recursor
+        .resolve(&name("x.sub.evil.com."), RecordType::A)
+        .await;
+    assert!(
+        net.queries_to(EVIL) >= 1,
+        "the referral with foreign glue was received"
+    );
+    let cached: Vec<String> = recursor
+        .rrsets
+        .get(
+            &name("ns1.readdr.com."),
+            RecordType::A,
+            Trust::ForeignGlue,
+            Instant::now(),
+        )
+        .map(|entry| {
+            entry
+                .records
+                .iter()
+                .filter_map(|r| match &r.data {
+                    RData::A(a) => Some(a.0.to_string()),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(cached, ["198.51.100.62"]);
 }

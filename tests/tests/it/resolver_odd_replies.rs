@@ -257,6 +257,9 @@ async fn reply_without_or_with_another_question_moves_on_to_the_other_server() {
         let scrape = e2e::metrics::scrape(pair.metrics).await.unwrap();
         let unwanted = scrape.value("unbound_unwanted_replies_total", &[]);
         assert!(unwanted.is_some_and(|n| n >= 1.0), "{unwanted:?}");
+        // Rejected at once, not waited out: no upstream query of ours timed out.
+        let timeouts = scrape.value("unbound_upstream_timeouts_total", &[]);
+        assert_eq!(timeouts, Some(0.0), "{}", pair.logs());
         pair.stop().await;
     }
 }
