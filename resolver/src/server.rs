@@ -78,11 +78,14 @@ pub fn registry() -> Registry {
 
 /// Builds the pipeline (caches, iterator, metrics) for `config`.
 /// `shutdown` cuts resolutions still in flight short when the process stops
-/// (see [`crate::pipeline::SHUTDOWN_GRACE`]).
+/// (see [`crate::pipeline::SHUTDOWN_GRACE`]). `kept_infra`: on a reload, the
+/// running engine's infra cache, kept when `infra-host-ttl` is unchanged, so
+/// a reload does not forget which servers are fast, dead or lame.
 pub fn build(
     config: &Config,
     registry: &Registry,
     shutdown: &Shutdown,
+    kept_infra: Option<Arc<Infra>>,
 ) -> Result<Pipeline<NetTransport>, Error> {
     let hints = match &config.server.root_hints {
         Some(path) => RootHints::load(path)?,
@@ -92,7 +95,10 @@ pub fn build(
     let policy = ttl_policy(config);
     let rrsets = RrsetCache::new(config.server.rrset_cache_size, policy);
     let messages = MessageCache::new(config.server.msg_cache_size);
-    let infra = Infra::new(config.server.infra_host_ttl).with_metrics(metrics.infra.clone());
+    let infra = match kept_infra {
+        Some(infra) if infra.host_ttl() == config.server.infra_host_ttl => infra,
+        _ => Arc::new(Infra::new(config.server.infra_host_ttl).with_metrics(metrics.infra.clone())),
+    };
     let roots = match &config.server.tls_cert_bundle {
         Some(bundle) => bundle_roots(bundle)?,
         None => system_roots(),
@@ -196,7 +202,7 @@ pub async fn run(
         tracing::warn!("{warning}");
     }
     let latch = readiness.latch("listeners");
-    let pipeline = Arc::new(build(&config, &registry, &shutdown)?);
+    let pipeline = Arc::new(build(&config, &registry, &shutdown, None)?);
     if let Some(cachedb) = pipeline.engine().cachedb() {
         // A replica starting next to a warm Redis should use it from its first query.
         cachedb.wait_first_attempt(Duration::from_secs(2)).await;
@@ -294,7 +300,8 @@ fn spawn_reload_on_sighup(
                     continue;
                 }
             };
-            match build(&fresh, &registry, &shutdown) {
+            let kept_infra = Some(pipeline.engine().recursor.infra.clone());
+            match build(&fresh, &registry, &shutdown, kept_infra) {
                 Ok(next) => {
                     if fresh.listen_addrs() != current.listen_addrs()
                         || fresh.server.num_threads != current.server.num_threads

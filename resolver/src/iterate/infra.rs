@@ -160,6 +160,11 @@ impl Infra {
         }
     }
 
+    /// How long servers are remembered (`infra-host-ttl`).
+    pub fn host_ttl(&self) -> Duration {
+        self.host_ttl
+    }
+
     /// The same cache always picking the best server (tests that assert who
     /// was asked must not depend on the exploration draw).
     #[cfg(test)]

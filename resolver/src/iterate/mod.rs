@@ -28,6 +28,7 @@ use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::atomic::AtomicU32;
+use std::sync::Arc;
 
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{Name, RData, Record, RecordType};
@@ -146,7 +147,7 @@ pub struct Recursor<T: Transport> {
     /// What iteration learned.
     pub rrsets: RrsetCache,
     /// Per-server RTT and lameness.
-    pub infra: Infra,
+    pub infra: Arc<Infra>,
     hints: RootHints,
     zones: Vec<ConfiguredZone>,
     options: IterOptions,
@@ -169,7 +170,7 @@ impl<T: Transport> Recursor<T> {
     pub fn new(
         transport: T,
         rrsets: RrsetCache,
-        infra: Infra,
+        infra: Arc<Infra>,
         hints: RootHints,
         config: &Config,
     ) -> Self {

@@ -493,7 +493,7 @@ pub(crate) fn recursor(net: &MockTransport, config: &Config) -> Recursor<MockTra
     Recursor::new(
         net.clone(),
         RrsetCache::new(1 << 20, ttl_policy(config)),
-        Infra::new(config.server.infra_host_ttl),
+        std::sync::Arc::new(Infra::new(config.server.infra_host_ttl)),
         example_hints(),
         config,
     )

@@ -349,3 +349,32 @@ async fn sighup_reloads_config_and_keeps_running_on_a_bad_one() {
         daemon.log()
     );
 }
+
+/// SIGHUP starts the caches empty (as Unbound's reload does) but keeps what
+/// was learned about servers (RTT, dead, lame) while `infra-host-ttl` is
+/// unchanged: the next answer is asked upstream again, of servers already known.
+#[tokio::test]
+async fn sighup_empties_the_caches_but_keeps_the_infra_cache() {
+    let hierarchy = Hierarchy::start_unique().await.unwrap();
+    let (mut daemon, dns, metrics, _path) = spawn_resolver_with_path(&hierarchy, 1, "").await;
+    let dig = Dig::new(dns.ip()).port(dns.port());
+    let first = dig.run("www.example.com", "A").await.unwrap();
+    assert_eq!(first.status, "NOERROR", "{}", first.raw);
+    let infra = |m: &e2e::metrics::Scrape| m.value("unbound_infra_cache_count", &[]);
+    let before = infra(&scrape(metrics).await.unwrap());
+    assert!(before.is_some_and(|n| n >= 3.0), "{before:?}");
+
+    daemon.signal(Signal::Hup).unwrap();
+    daemon
+        .wait_log("config reloaded", Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(infra(&scrape(metrics).await.unwrap()), before, "infra kept");
+    hierarchy.reset_counters();
+    let again = dig.run("www.example.com", "A").await.unwrap();
+    assert_eq!(again.status, "NOERROR", "{}", again.raw);
+    assert!(
+        hierarchy.server_for_zone("example.com.").queries() >= 1,
+        "the answer cache starts empty"
+    );
+}
