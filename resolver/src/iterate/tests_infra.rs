@@ -24,7 +24,7 @@ fn recursor(net: &MockTransport) -> Recursor<MockTransport> {
     Recursor::new(
         net.clone(),
         RrsetCache::new(1 << 20, ttl_policy(&config)),
-        Infra::new(config.server.infra_host_ttl).without_exploration(),
+        std::sync::Arc::new(Infra::new(config.server.infra_host_ttl).without_exploration()),
         example_hints(),
         &config,
     )
@@ -289,7 +289,7 @@ async fn glueless_lookups_follow_do_ip6() {
     let recursor = Recursor::new(
         net.clone(),
         RrsetCache::new(1 << 20, ttl_policy(&config)),
-        Infra::new(config.server.infra_host_ttl).without_exploration(),
+        std::sync::Arc::new(Infra::new(config.server.infra_host_ttl).without_exploration()),
         example_hints(),
         &config,
     );
