@@ -13,6 +13,7 @@ use hickory_proto::rr::{DNSClass, Name, Record, RecordType};
 use tokio::time::Instant;
 
 use super::delegation::{DelegationPoint, ServerKind};
+use super::infra::Choice;
 use super::{group_rrsets, record_ip, Answer, Recursor};
 use crate::cache::Trust;
 use crate::error::{ResolveError, TransportError};
@@ -117,11 +118,11 @@ impl<T: Transport> Recursor<T> {
         let mut waiting: Vec<(SocketAddr, bool)> = Vec::new();
         loop {
             let next = match self.pick_server(dp, qtype, budget, &waiting).await {
-                Ok(server) => Some(server),
+                Ok(choice) => Some(choice),
                 Err(error) if inflight.is_empty() => return Err(error),
                 Err(_) => None,
             };
-            let Some(server) = next else {
+            let Some(Choice { server, patience }) = next else {
                 // Nothing new to ask: wait for the queries still open.
                 if let Some(done) = inflight.next().await {
                     if let Some(message) = self.settle(dp, &mut waiting, done, &query, budget).await
@@ -133,6 +134,11 @@ impl<T: Transport> Recursor<T> {
             };
             let options = self.options_for(dp, server);
             let soft = options.timeout;
+            // A gamble (probe, exploration) waits only as long as the fastest
+            // server would before that one is asked too; that is no timeout of
+            // the gamble's own, which stays open until its hard timeout.
+            let wait = patience.map_or(soft, |p| p.min(soft));
+            let gamble_cut = wait < soft;
             let asked = &query;
             waiting.push((server, false));
             inflight.push(async move {
@@ -141,7 +147,7 @@ impl<T: Transport> Recursor<T> {
                 let result = self.transport.exchange(server, asked, &open).await;
                 (server, open, result)
             });
-            let patience = tokio::time::sleep(soft);
+            let patience = tokio::time::sleep(wait);
             tokio::pin!(patience);
             loop {
                 tokio::select! {
@@ -152,10 +158,12 @@ impl<T: Transport> Recursor<T> {
                         }
                     }
                     () = &mut patience => {
-                        self.infra.record_timeout(server.ip(), Instant::now());
-                        dp.failed(server);
-                        if let Some(entry) = waiting.iter_mut().find(|(w, _)| *w == server) {
-                            entry.1 = true;
+                        if !gamble_cut {
+                            self.infra.record_timeout(server.ip(), Instant::now());
+                            dp.failed(server);
+                            if let Some(entry) = waiting.iter_mut().find(|(w, _)| *w == server) {
+                                entry.1 = true;
+                            }
                         }
                         break;
                     }
@@ -175,7 +183,7 @@ impl<T: Transport> Recursor<T> {
         qtype: RecordType,
         budget: &mut Budget<'_>,
         waiting: &[(SocketAddr, bool)],
-    ) -> Result<SocketAddr, ResolveError> {
+    ) -> Result<Choice, ResolveError> {
         let limits = self.options.limits;
         loop {
             let usable = |addrs: Vec<SocketAddr>| -> Vec<SocketAddr> {
@@ -204,7 +212,7 @@ impl<T: Transport> Recursor<T> {
                 candidates = usable(dp.candidates(MAX_FAILURES_PER_SERVER));
             }
             let now = Instant::now();
-            let Some(server) = self.infra.select(&candidates, &dp.zone, qtype, now) else {
+            let Some(choice) = self.infra.choose(&candidates, &dp.zone, qtype, now) else {
                 return Err(if dp.addrs.is_empty() {
                     ResolveError::NoServers {
                         zone: dp.zone.to_string(),
@@ -218,7 +226,7 @@ impl<T: Transport> Recursor<T> {
             if !budget.spend_query(limits.max_upstream_queries) {
                 return Err(ResolveError::Limit("upstream queries"));
             }
-            return Ok(server);
+            return Ok(choice);
         }
     }
 

@@ -94,9 +94,10 @@ impl HostInfo {
         self.last_timeout.map(|at| at + interval)
     }
 
-    /// Expected cost of asking this server, in ms, lower is better. Unknown
-    /// servers score 0, as in Knot Resolver (srtt 0): each is tried once early,
-    /// which is the exploration that finds the fast ones on a cold cache.
+    /// Expected cost of asking this server, in ms, lower is better: its
+    /// smoothed RTT, or its backed-off timeout after timeouts. Unknown servers
+    /// score 0 (Knot Resolver's srtt 0), which only orders untried servers
+    /// among themselves: a measured one is preferred while it works.
     fn score_ms(&self) -> f64 {
         if self.timeouts > 0 {
             self.rto.as_secs_f64() * 1000.0
@@ -106,6 +107,31 @@ impl HostInfo {
             0.0
         }
     }
+}
+
+/// The infra cache's pick of a server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Choice {
+    /// The server to ask.
+    pub server: SocketAddr,
+    /// For a gamble (a dead server's probe, an exploration): how long to wait
+    /// before also asking the fastest server (its timeout); the gamble's query
+    /// stays open meanwhile. None: wait the server's own timeout.
+    pub patience: Option<Duration>,
+}
+
+impl Choice {
+    fn plain(server: SocketAddr) -> Self {
+        Self {
+            server,
+            patience: None,
+        }
+    }
+}
+
+/// A server's expected cost, unknown servers 0 (see [`HostInfo::score_ms`]).
+fn score(info: Option<HostInfo>) -> f64 {
+    info.map_or(0.0, |h| h.score_ms())
 }
 
 /// The infra metric handles (Prometheus; no-ops in unit tests).
@@ -274,12 +300,7 @@ impl Infra {
             .is_some_and(|at| now.saturating_duration_since(at) < self.host_ttl)
     }
 
-    /// Picks the server to ask next among `candidates` (not yet failed in this
-    /// resolution): usually the one with the lowest expected RTT (unknown ones
-    /// first, see `score_ms`), one time in EXPLORE_ONE_IN a random usable one.
-    /// Lame servers (for this zone and type) and dead ones are skipped while
-    /// another exists; a dead one whose probe interval has passed is usable
-    /// (and its probe slot taken, so one query probes it, not every query).
+    /// The server to ask next among `candidates`, see [`Infra::choose`].
     pub fn select(
         &self,
         candidates: &[SocketAddr],
@@ -287,13 +308,37 @@ impl Infra {
         qtype: RecordType,
         now: Instant,
     ) -> Option<SocketAddr> {
+        self.choose(candidates, zone, qtype, now).map(|c| c.server)
+    }
+
+    /// Picks the server to ask next among `candidates` (not yet failed in this
+    /// resolution). Lame servers (for this zone and type) and dead ones are
+    /// skipped while another exists; a dead one whose probe interval has
+    /// passed is probed by this query (its probe slot taken, so one query
+    /// probes it, not every one).
+    ///
+    /// With a measured server that has not timed out, the fastest of those is
+    /// asked, except one time in EXPLORE_ONE_IN, when a random other server
+    /// without timeouts (never measured ones included) is explored. A probe or
+    /// an exploration is a gamble on a server that may be slow or dead: its
+    /// [`Choice::patience`] is the fastest server's timeout, after which that
+    /// one is asked too, so finding out costs a client little. With no
+    /// measured server, an untried one is picked at random (each gets its
+    /// first query spread over the servers), then the least backed-off.
+    pub fn choose(
+        &self,
+        candidates: &[SocketAddr],
+        zone: &Name,
+        qtype: RecordType,
+        now: Instant,
+    ) -> Option<Choice> {
         let first = *candidates.first()?;
-        let mut usable: Vec<(SocketAddr, f64, bool)> = Vec::with_capacity(candidates.len());
+        let mut usable: Vec<(SocketAddr, Option<HostInfo>)> = Vec::with_capacity(candidates.len());
         // The best of the rest when nothing is usable: dead before lame.
         let mut fallback: Option<(SocketAddr, bool, f64)> = None;
+        let mut probe: Option<SocketAddr> = None;
         for &addr in candidates {
             let info = self.info(addr.ip(), now);
-            let score = info.map_or(0.0, |h| h.score_ms());
             let dead = info.is_some_and(|h| h.is_dead());
             let probe_due = dead
                 && info
@@ -301,6 +346,7 @@ impl Infra {
                     .is_some_and(|at| now >= at);
             let lame = self.is_lame(addr.ip(), zone, qtype, now);
             if lame || (dead && !probe_due) {
+                let score = info.map_or(0.0, |h| h.score_ms());
                 let better = fallback.is_none_or(|(_, best_lame, best)| {
                     (lame, score).partial_cmp(&(best_lame, best)) == Some(std::cmp::Ordering::Less)
                 });
@@ -309,38 +355,59 @@ impl Infra {
                 }
                 continue;
             }
-            usable.push((addr, score, probe_due));
-        }
-        let Some(&(best, _, _)) = usable.iter().min_by(|a, b| a.1.total_cmp(&b.1)) else {
-            return Some(fallback.map_or(first, |(addr, _, _)| addr));
-        };
-        let mut rng = rand::rng();
-        let due = usable.iter().find(|(_, _, due)| *due).map(|(a, _, _)| *a);
-        let chosen = match due {
-            // A dead server whose interval has passed gets this query as its probe.
-            Some(probe) => probe,
-            None if self.explore_one_in > 0 && rng.random_ratio(1, self.explore_one_in) => {
-                // Explore among the servers with no recent timeout (the others
-                // are not cheap to measure and get their probes as dead ones).
-                let healthy = usable.iter().filter(|(addr, _, _)| {
-                    self.info(addr.ip(), now).is_none_or(|h| h.timeouts == 0)
-                });
-                let count = healthy.clone().count();
-                if count == 0 {
-                    best
-                } else {
-                    healthy
-                        .map(|(addr, _, _)| *addr)
-                        .nth(rng.random_range(0..count))
-                        .unwrap_or(best)
-                }
+            if probe_due && probe.is_none() {
+                probe = Some(addr);
             }
-            None => best,
-        };
-        if due == Some(chosen) {
-            self.take_probe_slot(chosen.ip(), now);
+            usable.push((addr, info));
         }
-        Some(chosen)
+        if usable.is_empty() {
+            return Some(Choice::plain(fallback.map_or(first, |(addr, _, _)| addr)));
+        }
+        let proven = |info: &Option<HostInfo>| info.is_some_and(|h| h.measured && h.timeouts == 0);
+        let best = usable
+            .iter()
+            .filter(|(_, info)| proven(info))
+            .min_by(|a, b| score(a.1).total_cmp(&score(b.1)))
+            .map(|(addr, info)| (*addr, info.map_or(UNKNOWN_RTO, |h| h.rto)));
+        let mut rng = rand::rng();
+        let gamble = |server: SocketAddr| Choice {
+            server,
+            patience: best.map(|(_, rto)| rto),
+        };
+        if let Some(server) = probe {
+            self.take_probe_slot(server.ip(), now);
+            return Some(gamble(server));
+        }
+        let Some((best_addr, _)) = best else {
+            // Nothing measured yet: an untried server at random, else the least
+            // backed-off one.
+            let untried: Vec<SocketAddr> = usable
+                .iter()
+                .filter(|(_, info)| info.is_none_or(|h| h.timeouts == 0))
+                .map(|(addr, _)| *addr)
+                .collect();
+            if !untried.is_empty() {
+                return untried
+                    .get(rng.random_range(0..untried.len()))
+                    .copied()
+                    .map(Choice::plain);
+            }
+            return usable
+                .iter()
+                .min_by(|a, b| score(a.1).total_cmp(&score(b.1)))
+                .map(|(addr, _)| Choice::plain(*addr));
+        };
+        if self.explore_one_in > 0 && rng.random_ratio(1, self.explore_one_in) {
+            let others: Vec<SocketAddr> = usable
+                .iter()
+                .filter(|(addr, info)| *addr != best_addr && info.is_none_or(|h| h.timeouts == 0))
+                .map(|(addr, _)| *addr)
+                .collect();
+            if let Some(&server) = others.get(rng.random_range(0..others.len().max(1))) {
+                return Some(gamble(server));
+            }
+        }
+        Some(Choice::plain(best_addr))
     }
 
     /// Moves a dead server's next probe one interval on (the probe is under way).
@@ -396,19 +463,66 @@ mod tests {
     }
 
     #[test]
-    fn unknown_server_is_tried_before_measured_ones() {
-        let infra = Infra::new(TTL).without_exploration();
+    fn a_measured_server_is_preferred_and_others_are_explored_with_its_patience() {
+        let infra = Infra::new(TTL);
         let now = Instant::now();
         let (known, unknown) = (addr("127.0.0.1:53"), addr("127.0.0.2:53"));
         infra.record_rtt(known.ip(), Duration::from_millis(5), now);
-        assert_eq!(
-            infra.select(&[known, unknown], &zone(), RecordType::A, now),
-            Some(unknown)
+        let known_rto = infra.rto(known.ip(), now);
+        let picks: Vec<Choice> = (0..2000)
+            .filter_map(|_| infra.choose(&[unknown, known], &zone(), RecordType::A, now))
+            .collect();
+        let explored: Vec<&Choice> = picks.iter().filter(|c| c.server == unknown).collect();
+        assert!(!explored.is_empty(), "the unknown server is never explored");
+        assert!(
+            explored.len() < 200,
+            "{} of 2000 picks explored",
+            explored.len()
         );
-        infra.record_rtt(unknown.ip(), Duration::from_millis(50), now);
+        assert!(explored.iter().all(|c| c.patience == Some(known_rto)));
+        assert!(picks
+            .iter()
+            .filter(|c| c.server == known)
+            .all(|c| c.patience.is_none()));
+    }
+
+    #[test]
+    fn untried_servers_are_picked_at_random_while_none_is_measured() {
+        let infra = Infra::new(TTL).without_exploration();
+        let now = Instant::now();
+        let servers = [
+            addr("127.0.0.1:53"),
+            addr("127.0.0.2:53"),
+            addr("127.0.0.3:53"),
+        ];
+        let picks: Vec<Choice> = (0..300)
+            .filter_map(|_| infra.choose(&servers, &zone(), RecordType::A, now))
+            .collect();
+        for server in servers {
+            assert!(
+                picks.iter().any(|c| c.server == server),
+                "{server} never picked"
+            );
+        }
+        assert!(picks.iter().all(|c| c.patience.is_none()));
+    }
+
+    #[test]
+    fn a_dead_servers_probe_waits_only_as_long_as_the_live_servers_timeout() {
+        let infra = Infra::new(TTL).without_exploration();
+        let start = Instant::now();
+        let (dead, live) = (addr("127.0.0.1:53"), addr("127.0.0.2:53"));
+        infra.record_rtt(live.ip(), Duration::from_millis(20), start);
+        for _ in 0..DEAD_AFTER {
+            infra.record_timeout(dead.ip(), start);
+        }
+        let later = start + PROBE_INTERVAL + Duration::from_millis(1);
         assert_eq!(
-            infra.select(&[known, unknown], &zone(), RecordType::A, now),
-            Some(known)
+            infra.choose(&[dead, live], &zone(), RecordType::A, later),
+            Some(Choice {
+                server: dead,
+                patience: Some(infra.rto(live.ip(), later)),
+            })
         );
     }
 
@@ -485,6 +599,8 @@ mod tests {
         assert!(!infra.is_lame(a.ip(), &zone(), RecordType::A, now));
         assert!(!infra.is_lame(a.ip(), &Name::root(), RecordType::AAAA, now));
         assert!(!infra.is_lame(a.ip(), &zone(), RecordType::AAAA, now + TTL));
+        infra.record_rtt(a.ip(), Duration::from_millis(5), now);
+        infra.record_rtt(b.ip(), Duration::from_millis(50), now);
         assert_eq!(infra.select(&[a, b], &zone(), RecordType::A, now), Some(a));
         for _ in 0..50 {
             assert_eq!(
