@@ -31,6 +31,10 @@ pub enum TransportError {
     /// The reply could not be decoded.
     #[error("malformed reply from {0}")]
     Malformed(SocketAddr),
+    /// A reply with our ID from the server asked, but not to our question (none,
+    /// another one, several, or QR unset): rejected at once, not waited out.
+    #[error("reply from {0} does not answer the question asked")]
+    Mismatch(SocketAddr),
     /// The server address is not one we may query (do-not-query-localhost, disabled family).
     #[error("server {0} not allowed by configuration")]
     NotAllowed(SocketAddr),

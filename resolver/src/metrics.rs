@@ -17,6 +17,12 @@ pub const RESPONSE_TIME_BUCKETS: &[f64] = &[
     5.0, 10.0,
 ];
 
+/// Bucket boundaries (seconds) for `unbound_upstream_rtt_seconds`: a
+/// loopback server (sub-ms) to one across the world and a backed-off timeout.
+pub const UPSTREAM_RTT_BUCKETS: &[f64] = &[
+    0.001, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5,
+];
+
 /// Query types counted by name; everything else is `other`.
 const QUERY_TYPES: &[(u16, &str)] = &[
     (1, "A"),
@@ -118,6 +124,8 @@ pub struct Metrics {
     pub validation: ValidationMetrics,
     /// Outgoing query counters.
     pub transport: TransportMetrics,
+    /// Infra cache counters (upstream timeouts, lame marks, server RTT).
+    pub infra: crate::iterate::infra::InfraMetrics,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -157,6 +165,9 @@ pub const METRIC_NAMES: &[&str] = &[
     "unbound_msg_cache_count",
     "unbound_rrset_cache_count",
     "unbound_infra_cache_count",
+    "unbound_upstream_timeouts_total",
+    "unbound_lame_servers_total",
+    "unbound_upstream_rtt_seconds",
     "unbound_memory_caches_bytes",
     "unbound_time_up_seconds_total",
     "unbound_resolution_errors_total",
@@ -483,6 +494,11 @@ impl Metrics {
                 udp_out: registry.counter("unbound_query_udpout_total", "Total number of queries that the server made using UDP outgoing towards other servers.", &none),
                 tcp_out: registry.counter("unbound_query_tcpout_total", "Total number of queries that the server made using TCP outgoing towards other servers.", &none),
                 unwanted_replies: registry.counter("unbound_unwanted_replies_total", "Total number of replies that were unwanted or unsolicited.", &none),
+            },
+            infra: crate::iterate::infra::InfraMetrics {
+                timeouts: registry.counter("unbound_upstream_timeouts_total", "Queries to upstream servers that timed out.", &none),
+                lame: registry.counter("unbound_lame_servers_total", "Times a server was marked lame for a zone and query type.", &none),
+                rtt: registry.histogram("unbound_upstream_rtt_seconds", "Round-trip time of answered queries to upstream servers, in seconds.", &none),
             },
         }
     }

@@ -40,6 +40,7 @@ use common::dns::edns::{find_opt, udp_reply_limit};
 use common::dns::truncate::truncate_to;
 use common::dns::wire::{self, QueryView, HEADER_LEN};
 use common::frontend::{DnsHandler, Query, Reply, Transport as Proto};
+use common::shutdown::Shutdown;
 use hickory_proto::op::{Message, MessageType, OpCode, Query as Question, ResponseCode};
 use hickory_proto::rr::{DNSClass, Name, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
@@ -61,6 +62,8 @@ use crate::validator::{Security, Validator};
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_replies;
 
 /// What one resolution produced for everyone waiting on it.
 type Outcome = Result<Arc<CachedMessage>, &'static str>;
@@ -69,9 +72,18 @@ type Outcome = Result<Arc<CachedMessage>, &'static str>;
 /// count as request-list overflow (bounds memory under a flood of one name).
 const MAX_WAITERS_PER_KEY: usize = 512;
 
-/// How long a SERVFAIL is remembered (Unbound's NORR_TTL), so clients retrying
-/// a broken name do not each re-run the whole iteration.
-const SERVFAIL_TTL: u32 = 5;
+/// Unbound's NORR_TTL (util/data/msgparse.h): the lifetime of a message with
+/// no TTL of its own, a negative answer without SOA, or a SERVFAIL.
+const NORR_TTL: u32 = 5;
+
+/// How long a SERVFAIL is remembered, so clients retrying a broken name do not
+/// each re-run the whole iteration.
+const SERVFAIL_TTL: u32 = NORR_TTL;
+
+/// How long resolutions in flight may still finish once the process stops
+/// (after the lameduck period): long enough for an answer already on its way,
+/// far shorter than an upstream timeout.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_millis(300);
 
 /// Resolutions in flight, by cache key, with everyone waiting on each.
 type Inflight = Mutex<HashMap<Box<[u8]>, Vec<oneshot::Sender<Outcome>>>>;
@@ -233,6 +245,10 @@ pub struct Engine<T: Transport> {
     validator: Option<Validator>,
     /// How verdicts are served (`val-permissive-mode`, `ignore-cd-flag`, `val-bogus-ttl`).
     serving: ValidationServing,
+    /// Fires when the process stops: resolutions still waiting on upstream
+    /// servers then get [`SHUTDOWN_GRACE`] to finish and are answered SERVFAIL,
+    /// so a stop never waits out slow or dead servers.
+    shutdown: Shutdown,
 }
 
 /// How the validator's verdicts reach clients.
@@ -278,6 +294,7 @@ impl<T: Transport> Pipeline<T> {
         metrics: Metrics,
         cachedb: Option<Arc<Cachedb>>,
         validator: Option<Validator>,
+        shutdown: Shutdown,
     ) -> Self {
         let server = &config.server;
         let engine = Engine {
@@ -307,6 +324,7 @@ impl<T: Transport> Pipeline<T> {
                 ignore_cd: config.validation.ignore_cd_flag,
                 bogus_ttl: config.validation.bogus_ttl,
             },
+            shutdown,
         };
         Self {
             engine: Arc::new(ArcSwap::from_pointee(engine)),
@@ -778,7 +796,7 @@ impl<T: Transport> Engine<T> {
                 outcome: Err("internal"),
             };
             guard.outcome = engine
-                .resolve_and_cache(&guard.key, &qname, qtype, leeway)
+                .resolve_until_shutdown(&guard.key, &qname, qtype, leeway)
                 .await;
         });
         Some(receiver)
@@ -827,6 +845,29 @@ enum CachedbHit {
 /// serving it (another replica wrote it; it is checked like any answer).
 /// Nothing else needs to move: each step takes and returns plain values.
 impl<T: Transport> Engine<T> {
+    /// [`Engine::resolve_and_cache`], cut short [`SHUTDOWN_GRACE`] after the
+    /// process is told to stop: what finishes by then is answered and cached,
+    /// the rest is answered SERVFAIL instead of waiting out upstream timeouts.
+    async fn resolve_until_shutdown(
+        &self,
+        key: &MessageKey,
+        qname: &Name,
+        qtype: RecordType,
+        leeway: u32,
+    ) -> Outcome {
+        let stopped = async {
+            self.shutdown.requested().await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        };
+        tokio::select! {
+            outcome = self.resolve_and_cache(key, qname, qtype, leeway) => outcome,
+            () = stopped => {
+                tracing::debug!(%qname, ?qtype, "resolution cut short by shutdown");
+                Err("shutdown")
+            }
+        }
+    }
+
     /// Runs the resolution steps for (`qname`, `qtype`), see above. `leeway`:
     /// for a prefetch, the seconds the memory entry has left.
     async fn resolve_and_cache(
@@ -1043,14 +1084,17 @@ impl<T: Transport> Engine<T> {
             .chain(answer.authorities.iter())
             .map(|r| r.ttl)
             .min()
-            .unwrap_or(0);
+            .unwrap_or(NORR_TTL);
         if negative
             && answer
                 .authorities
                 .iter()
                 .all(|r| r.record_type() != RecordType::SOA)
         {
-            ttl = 0;
+            // No SOA, no negative TTL (an empty NOERROR from a server that
+            // sends none): kept briefly, as Unbound keeps a message with no
+            // records (msgreply.c: rep->ttl = NORR_TTL), not turned to SERVFAIL.
+            ttl = ttl.min(NORR_TTL);
         }
         if !matches!(answer.rcode, ResponseCode::NoError | ResponseCode::NXDomain) {
             ttl = 0;

@@ -18,7 +18,9 @@ use crate::error::Error;
 use crate::iterate::hints::RootHints;
 use crate::iterate::infra::Infra;
 use crate::iterate::Recursor;
-use crate::metrics::{CachedbMetrics, Metrics, CACHEDB_LATENCY_BUCKETS, RESPONSE_TIME_BUCKETS};
+use crate::metrics::{
+    CachedbMetrics, Metrics, CACHEDB_LATENCY_BUCKETS, RESPONSE_TIME_BUCKETS, UPSTREAM_RTT_BUCKETS,
+};
 use crate::pipeline::{ttl_policy, Pipeline};
 use crate::transport::NetTransport;
 use crate::validator::Validator;
@@ -29,6 +31,11 @@ pub use common::listeners::Listeners;
 pub fn bind(config: &Config, admin_addr: Option<std::net::SocketAddr>) -> Result<Listeners, Error> {
     Ok(Listeners::bind(frontend_config(config), admin_addr)?)
 }
+
+/// How long the front end waits for replies still owed after shutdown:
+/// resolutions are cut [`crate::pipeline::SHUTDOWN_GRACE`] after it, so this
+/// only bounds writing the last replies to slow TCP clients.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// The front-end settings implied by the config.
 pub fn frontend_config(config: &Config) -> FrontendConfig {
@@ -54,6 +61,7 @@ pub fn frontend_config(config: &Config) -> FrontendConfig {
             .saturating_mul(server.num_threads.get())
             .max(1),
         udp_pktinfo: config.interface_automatic(),
+        drain_timeout: DRAIN_TIMEOUT,
         ..FrontendConfig::default()
     }
 }
@@ -64,11 +72,18 @@ pub fn registry() -> Registry {
         ("unbound_response_time_seconds", RESPONSE_TIME_BUCKETS),
         ("unbound_recursion_time_seconds", RESPONSE_TIME_BUCKETS),
         ("unbound_cachedb_latency_seconds", CACHEDB_LATENCY_BUCKETS),
+        ("unbound_upstream_rtt_seconds", UPSTREAM_RTT_BUCKETS),
     ])
 }
 
 /// Builds the pipeline (caches, iterator, metrics) for `config`.
-pub fn build(config: &Config, registry: &Registry) -> Result<Pipeline<NetTransport>, Error> {
+/// `shutdown` cuts resolutions still in flight short when the process stops
+/// (see [`crate::pipeline::SHUTDOWN_GRACE`]).
+pub fn build(
+    config: &Config,
+    registry: &Registry,
+    shutdown: &Shutdown,
+) -> Result<Pipeline<NetTransport>, Error> {
     let hints = match &config.server.root_hints {
         Some(path) => RootHints::load(path)?,
         None => RootHints::builtin(),
@@ -77,7 +92,7 @@ pub fn build(config: &Config, registry: &Registry) -> Result<Pipeline<NetTranspo
     let policy = ttl_policy(config);
     let rrsets = RrsetCache::new(config.server.rrset_cache_size, policy);
     let messages = MessageCache::new(config.server.msg_cache_size);
-    let infra = Infra::new(config.server.infra_host_ttl);
+    let infra = Infra::new(config.server.infra_host_ttl).with_metrics(metrics.infra.clone());
     let roots = match &config.server.tls_cert_bundle {
         Some(bundle) => bundle_roots(bundle)?,
         None => system_roots(),
@@ -90,7 +105,13 @@ pub fn build(config: &Config, registry: &Registry) -> Result<Pipeline<NetTranspo
     };
     let validator = Validator::from_config(config)?;
     Ok(Pipeline::new(
-        config, messages, recursor, metrics, cachedb, validator,
+        config,
+        messages,
+        recursor,
+        metrics,
+        cachedb,
+        validator,
+        shutdown.clone(),
     ))
 }
 
@@ -175,7 +196,7 @@ pub async fn run(
         tracing::warn!("{warning}");
     }
     let latch = readiness.latch("listeners");
-    let pipeline = Arc::new(build(&config, &registry)?);
+    let pipeline = Arc::new(build(&config, &registry, &shutdown)?);
     if let Some(cachedb) = pipeline.engine().cachedb() {
         // A replica starting next to a warm Redis should use it from its first query.
         cachedb.wait_first_attempt(Duration::from_secs(2)).await;
@@ -273,7 +294,7 @@ fn spawn_reload_on_sighup(
                     continue;
                 }
             };
-            match build(&fresh, &registry) {
+            match build(&fresh, &registry, &shutdown) {
                 Ok(next) => {
                     if fresh.listen_addrs() != current.listen_addrs()
                         || fresh.server.num_threads != current.server.num_threads

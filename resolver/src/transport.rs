@@ -1,6 +1,9 @@
 //! Asking one server one question: UDP with a fresh random source port and ID,
 //! TCP (after TC or by choice), DoT to TLS forwarders. Every reply is checked
-//! against what was asked (ID, QR, question) before anyone sees it.
+//! against what was asked (ID, QR, question) before anyone sees it: a datagram
+//! with another ID is ignored (a blind spoofer must not end the wait), one with
+//! our ID but not our question is rejected at once, so the next server is
+//! asked without waiting out the timeout.
 //!
 //! [`mock`] (tests only) is the in-memory twin: a mock internet of zones and
 //! misbehaving servers.
@@ -11,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::dns::tcp::{read_frame, write_frame};
-use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query};
+use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
 use metrics::Counter;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpStream, UdpSocket};
@@ -68,7 +71,8 @@ pub struct TransportMetrics {
     pub udp_out: Counter,
     /// Queries sent over TCP or TLS.
     pub tcp_out: Counter,
-    /// Replies that did not match an outstanding query.
+    /// Replies that did not match an outstanding query: another ID (ignored)
+    /// or our ID without our question (rejected).
     pub unwanted_replies: Counter,
 }
 
@@ -146,14 +150,54 @@ fn unspecified() -> SocketAddr {
     SocketAddr::from(([0, 0, 0, 0], 0))
 }
 
-/// True when `reply` answers `query` sent with `id` (RFC 5452 §9.1: ID, question, QR).
-pub fn matches(reply: &Message, id: u16, query: &Query) -> bool {
-    reply.metadata.id == id
-        && reply.metadata.message_type == MessageType::Response
-        && reply.queries.len() == 1
-        && reply.queries[0].query_type() == query.query_type()
-        && reply.queries[0].query_class() == query.query_class()
-        && reply.queries[0].name() == query.name()
+/// The ID of a wire message, if it has a header.
+fn wire_id(wire: &[u8]) -> Option<u16> {
+    Some(u16::from_be_bytes([*wire.first()?, *wire.get(1)?]))
+}
+
+/// Whether `reply`, which carries our ID, answers `query` (RFC 5452 §9.1,
+/// Unbound's scrub_message): QR set, and our question echoed; only an error
+/// reply (FORMERR, REFUSED, ...) may leave the question out.
+fn answers(reply: &Message, query: &Query) -> bool {
+    if reply.metadata.message_type != MessageType::Response {
+        return false;
+    }
+    match reply.queries.as_slice() {
+        [] => !matches!(
+            reply.metadata.response_code,
+            ResponseCode::NoError | ResponseCode::NXDomain
+        ),
+        [asked] => {
+            asked.query_type() == query.query_type()
+                && asked.query_class() == query.query_class()
+                && asked.name() == query.name()
+        }
+        _ => false,
+    }
+}
+
+/// What becomes of one reply that came back from the server asked.
+#[derive(Debug)]
+pub(crate) enum Verdict {
+    /// Ours: hand it on.
+    Accept(Message),
+    /// Another ID (spoofed or stale) or no header: ignore it and keep waiting
+    /// for the real one, which a blind spoofer cannot stop.
+    Ignore,
+    /// Our ID but garbled or not our question: reject it at once and let the
+    /// next server be asked (Unbound drops it and moves on, no timeout).
+    Reject,
+}
+
+/// Judges the datagram `wire` against the query sent with `id`.
+pub(crate) fn judge(wire: &[u8], id: u16, query: &Query) -> Verdict {
+    if wire_id(wire) != Some(id) {
+        return Verdict::Ignore;
+    }
+    match Message::from_vec(wire) {
+        Ok(message) if answers(&message, query) => Verdict::Accept(message),
+        _ => Verdict::Reject,
+    }
 }
 
 impl Transport for NetTransport {
@@ -168,13 +212,14 @@ impl Transport for NetTransport {
         let started = Instant::now();
         if options.tcp || options.tls_name.is_some() {
             self.metrics.tcp_out.increment(1);
-            let message = timeout_at(deadline, self.stream_exchange(server, &wire, options))
+            let reply = timeout_at(deadline, self.stream_exchange(server, &wire, options))
                 .await
                 .map_err(|_| TransportError::Timeout(server))??;
-            if !matches(&message, id, query) {
+            // On a stream nothing else can arrive: anything but our reply is an error.
+            let Verdict::Accept(message) = judge(&reply, id, query) else {
                 self.metrics.unwanted_replies.increment(1);
-                return Err(TransportError::Malformed(server));
-            }
+                return Err(TransportError::Mismatch(server));
+            };
             return Ok(Reply {
                 message,
                 rtt: started.elapsed(),
@@ -205,17 +250,19 @@ impl Transport for NetTransport {
                 Ok(Err(e)) => return Err(io(e)),
                 Ok(Ok(len)) => len,
             };
-            match Message::from_vec(&buf[..len]) {
-                Ok(message) if matches(&message, id, query) => {
+            let datagram = buf.get(..len).unwrap_or_default();
+            match judge(datagram, id, query) {
+                Verdict::Accept(message) => {
                     return Ok(Reply {
                         message,
                         rtt: started.elapsed(),
                         stream: false,
                     });
                 }
-                _ => {
-                    // Spoofed, stale or garbled: ignore and keep waiting for the real one.
+                Verdict::Ignore => self.metrics.unwanted_replies.increment(1),
+                Verdict::Reject => {
                     self.metrics.unwanted_replies.increment(1);
+                    return Err(TransportError::Mismatch(server));
                 }
             }
         }
@@ -228,7 +275,7 @@ impl NetTransport {
         server: SocketAddr,
         wire: &[u8],
         options: &QueryOptions,
-    ) -> Result<Message, TransportError> {
+    ) -> Result<Vec<u8>, TransportError> {
         let io = |source| TransportError::Io {
             addr: server,
             source,
@@ -252,7 +299,7 @@ async fn frame_exchange<S: AsyncRead + AsyncWrite + Unpin>(
     mut stream: S,
     wire: &[u8],
     server: SocketAddr,
-) -> Result<Message, TransportError> {
+) -> Result<Vec<u8>, TransportError> {
     let io = |source| TransportError::Io {
         addr: server,
         source,
@@ -262,5 +309,159 @@ async fn frame_exchange<S: AsyncRead + AsyncWrite + Unpin>(
     if !read_frame(&mut stream, &mut buf).await.map_err(io)? {
         return Err(TransportError::Malformed(server));
     }
-    Message::from_vec(&buf).map_err(|_| TransportError::Malformed(server))
+    Ok(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    //! The UDP checks over real loopback sockets: a server that sends the
+    //! datagrams a test scripts, in order, in answer to one query.
+
+    use super::*;
+    use hickory_proto::rr::rdata::A;
+    use hickory_proto::rr::{Name, RData, Record, RecordType};
+
+    /// Upper bound that only catches a hang: the exchanges below are given a
+    /// 30 s timeout, so an exchange that waits it out fails the test.
+    const HANG: Duration = Duration::from_secs(10);
+
+    fn question(name: &str) -> Query {
+        Query::query(Name::from_ascii(name).unwrap(), RecordType::A)
+    }
+
+    /// The real answer to `query`: our ID, our question, one A record.
+    fn answer(query: &Message) -> Message {
+        let mut reply = Message::new(query.metadata.id, MessageType::Response, OpCode::Query);
+        reply.add_queries(query.queries.iter().cloned());
+        let name = query.queries[0].name().clone();
+        reply.add_answer(Record::from_rdata(name, 60, RData::A(A::new(192, 0, 2, 1))));
+        reply
+    }
+
+    /// A server on 127.0.0.1 that answers the first query it gets with what
+    /// `script` makes of it.
+    async fn scripted(script: fn(&Message) -> Vec<Message>) -> SocketAddr {
+        let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = socket.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 4096];
+            let (len, peer) = socket.recv_from(&mut buf).await.unwrap();
+            let query = Message::from_vec(&buf[..len]).unwrap();
+            for reply in script(&query) {
+                socket
+                    .send_to(&reply.to_vec().unwrap(), peer)
+                    .await
+                    .unwrap();
+            }
+        });
+        addr
+    }
+
+    /// Asks `server` for www.example.com. A; returns the outcome and the
+    /// unwanted-replies count.
+    async fn ask(server: SocketAddr) -> (Result<Reply, TransportError>, String) {
+        let registry = crate::server::registry();
+        let metrics = crate::metrics::Metrics::new(&registry);
+        let transport =
+            NetTransport::new(metrics.transport.clone(), rustls::RootCertStore::empty());
+        let options = QueryOptions {
+            tcp: false,
+            tls_name: None,
+            timeout: Duration::from_secs(30),
+            edns_payload: Some(1232),
+            recursion_desired: false,
+        };
+        let query = question("www.example.com.");
+        let exchange = transport.exchange(server, &query, &options);
+        let outcome = tokio::time::timeout(HANG, exchange)
+            .await
+            .expect("the exchange waited out its timeout");
+        let unwanted = registry
+            .render()
+            .lines()
+            .find(|l| l.starts_with("unbound_unwanted_replies_total "))
+            .unwrap_or_default()
+            .to_string();
+        (outcome, unwanted)
+    }
+
+    /// RFC 5452 §4.3: a reply with another ID is ignored (a blind spoofer must
+    /// not end the wait), and the real one that follows is taken.
+    #[tokio::test]
+    async fn wrong_id_is_ignored_and_the_real_reply_taken() {
+        let server = scripted(|query| {
+            let mut spoofed = answer(query);
+            spoofed.metadata.id = query.metadata.id.wrapping_add(1);
+            vec![spoofed, answer(query)]
+        })
+        .await;
+        let (outcome, unwanted) = ask(server).await;
+        assert_eq!(outcome.unwrap().message.answers.len(), 1);
+        assert_eq!(unwanted, "unbound_unwanted_replies_total 1");
+    }
+
+    /// Unbound's scrub_message: our ID but no question section on a NOERROR
+    /// reply is rejected at once (the next server can be asked), not waited out.
+    #[tokio::test]
+    async fn reply_without_question_is_rejected_at_once() {
+        let server = scripted(|query| {
+            let mut reply = answer(query);
+            reply.queries.clear();
+            vec![reply]
+        })
+        .await;
+        let (outcome, unwanted) = ask(server).await;
+        assert!(
+            matches!(outcome, Err(TransportError::Mismatch(_))),
+            "{outcome:?}"
+        );
+        assert_eq!(unwanted, "unbound_unwanted_replies_total 1");
+    }
+
+    /// RFC 5452 §9.1: our ID with another question is not our reply: rejected
+    /// at once, as is one with QR unset.
+    #[tokio::test]
+    async fn reply_to_another_question_or_without_qr_is_rejected_at_once() {
+        let other = scripted(|query| {
+            let mut reply = answer(query);
+            reply.queries = vec![question("other.example.com.")];
+            vec![reply]
+        })
+        .await;
+        let (outcome, _) = ask(other).await;
+        assert!(
+            matches!(outcome, Err(TransportError::Mismatch(_))),
+            "{outcome:?}"
+        );
+
+        let not_a_reply = scripted(|query| {
+            let mut reply = answer(query);
+            reply.metadata.message_type = MessageType::Query;
+            vec![reply]
+        })
+        .await;
+        let (outcome, unwanted) = ask(not_a_reply).await;
+        assert!(
+            matches!(outcome, Err(TransportError::Mismatch(_))),
+            "{outcome:?}"
+        );
+        assert_eq!(unwanted, "unbound_unwanted_replies_total 1");
+    }
+
+    /// An error reply may leave the question out (scrub_message checks it only
+    /// for NOERROR and NXDOMAIN): REFUSED without a question is taken, so the
+    /// iterator moves on at once instead of waiting.
+    #[tokio::test]
+    async fn error_reply_without_question_is_taken() {
+        let server = scripted(|query| {
+            let mut reply = Message::new(query.metadata.id, MessageType::Response, OpCode::Query);
+            reply.metadata.response_code = ResponseCode::Refused;
+            vec![reply]
+        })
+        .await;
+        let (outcome, unwanted) = ask(server).await;
+        let reply = outcome.unwrap();
+        assert_eq!(reply.message.metadata.response_code, ResponseCode::Refused);
+        assert_eq!(unwanted, "unbound_unwanted_replies_total 0");
+    }
 }

@@ -138,10 +138,12 @@ impl Default for WorkLimits {
             // `max-global-quota` default 200: upstream queries for one client query and all
             // its sub-queries together (config_file.c).
             max_upstream_queries: 200,
-            // Unbound has no wall-clock budget (its work is bounded by the counts above);
-            // stub resolvers give up after about 10 s (glibc: timeout 5 s x 2 attempts), so
-            // an answer later than that reaches nobody.
-            resolution_timeout: Duration::from_secs(10),
+            // Unbound has no wall-clock budget (its work is bounded by the counts above and
+            // its server timeouts; a query to dead servers gets SERVFAIL after about 5 s).
+            // Stub resolvers wait 5 s for their first attempt (glibc, dig): a SERVFAIL
+            // just before that reaches the client, which then moves on or retries
+            // (and meets the SERVFAIL cached for 5 s instead of a second 5 s wait).
+            resolution_timeout: Duration::from_millis(4500),
         }
     }
 }

@@ -740,7 +740,7 @@ impl Config {
             limits.max_cname_chain,
             limits.max_ns_depth,
             limits.max_upstream_queries,
-            limits.resolution_timeout.as_secs()
+            limits.resolution_timeout.as_secs_f64()
         )?;
         writeln!(
             out,

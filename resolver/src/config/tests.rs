@@ -142,7 +142,7 @@ fn defaults_are_unbounds() {
         ),
         (130, 11, 4, 200)
     );
-    assert_eq!(l.resolution_timeout, Duration::from_secs(10));
+    assert_eq!(l.resolution_timeout, Duration::from_millis(4500));
     // Unbound's default module-config; with no trust anchor nothing is validated.
     assert_eq!(config.modules, vec![Module::Validator, Module::Iterator]);
     assert!(config.validation.anchors.is_empty());

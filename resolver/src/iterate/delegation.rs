@@ -3,8 +3,11 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use hickory_proto::rr::Name;
+
+use super::learn::ParentDelegation;
 
 /// How a delegation point's servers are to be asked.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,6 +45,9 @@ pub struct DelegationPoint {
     pub target_fetches: u8,
     /// How to ask.
     pub kind: ServerKind,
+    /// The parent's NS names and glue for this zone, not yet tried: the last
+    /// resort when the servers and addresses the child gave all fail.
+    pub parent_side: Option<Arc<ParentDelegation>>,
 }
 
 impl DelegationPoint {
@@ -59,7 +65,29 @@ impl DelegationPoint {
             failures: HashMap::new(),
             target_fetches: 0,
             kind,
+            parent_side: None,
         }
+    }
+
+    /// Adds the parent-side glue addresses and NS names (once): returns true
+    /// when that gave an address or a name to resolve that was not there yet.
+    pub fn fall_back_to_parent_side(&mut self) -> bool {
+        let Some(parent) = self.parent_side.take() else {
+            return false;
+        };
+        let known = self.addrs.len();
+        self.add_addrs(parent.addrs.iter().copied());
+        let mut added = self.addrs.len() > known;
+        for name in &parent.glueless {
+            if !self.unresolved.contains(name) {
+                self.unresolved.push(name.clone());
+                added = true;
+            }
+        }
+        if added {
+            tracing::debug!(zone = %self.zone, "child's servers failed; trying the parent's NS and glue");
+        }
+        added
     }
 
     /// Addresses that have failed fewer than `max_failures` times.

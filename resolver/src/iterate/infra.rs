@@ -1,22 +1,56 @@
-//! Per-server infrastructure cache: smoothed RTT, retransmit timeout and lameness,
-//! so iteration prefers the fastest working server as Unbound's infra cache does.
+//! Per-server infrastructure cache: smoothed RTT and variance, timeouts with
+//! exponential backoff, dead servers probed only now and then, servers that
+//! mishandle EDNS, and lameness per zone and query type, so iteration asks
+//! the fastest working server first (Knot Resolver's selection, Unbound's
+//! infra cache).
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use hickory_proto::rr::Name;
+use hickory_proto::rr::{Name, RecordType};
+use metrics::{Counter, Histogram};
 use quick_cache::sync::Cache;
 use rand::Rng;
 use tokio::time::Instant;
 
-/// Unbound's UNKNOWN_SERVER_NICENESS: the RTO assumed for a server never measured.
+/// Unbound's UNKNOWN_SERVER_NICENESS: the timeout for a server never measured.
 pub const UNKNOWN_RTO: Duration = Duration::from_millis(376);
 /// Unbound's RTT_MIN_TIMEOUT.
 const MIN_RTO: Duration = Duration::from_millis(50);
-/// Cap on the backed-off RTO; servers this slow are only tried when nothing else is left.
-const MAX_RTO: Duration = Duration::from_secs(12);
-/// Unbound's RTT_BAND: servers within this of the fastest are picked at random.
-const RTT_BAND: Duration = Duration::from_millis(400);
+/// Cap on one exchange's timeout: a resolution has about 5 s, and several
+/// servers must fit in it even after backoff.
+const MAX_RTO: Duration = Duration::from_millis(1500);
+/// Consecutive timeouts after which a server counts as dead: skipped while
+/// another candidate exists, probed only once per probe interval.
+const DEAD_AFTER: u8 = 3;
+/// The first probe interval of a dead server; it doubles with every further
+/// timeout up to MAX_PROBE_INTERVAL.
+const PROBE_INTERVAL: Duration = Duration::from_secs(2);
+/// See PROBE_INTERVAL (Unbound keeps a server blocked for at most 120 s too).
+const MAX_PROBE_INTERVAL: Duration = Duration::from_secs(120);
+/// Exploration share (Knot Resolver's EPSILON_NOMIN / EPSILON_DENOM: 1 in 20):
+/// a random usable server instead of the fastest, so RTTs stay current.
+const EXPLORE_ONE_IN: u32 = 20;
+/// Hosts and lameness entries remembered (Unbound's infra-cache-numhosts).
+const CAPACITY: usize = 10_000;
+
+/// What a server was found lame for: Unbound keeps lame_type_A apart from
+/// lame_other, so a server that fails AAAA queries is still asked for A.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum LameKind {
+    A,
+    Other,
+}
+
+impl LameKind {
+    fn of(qtype: RecordType) -> Self {
+        if qtype == RecordType::A {
+            Self::A
+        } else {
+            Self::Other
+        }
+    }
+}
 
 #[derive(Clone, Copy, Debug)]
 struct HostInfo {
@@ -24,14 +58,86 @@ struct HostInfo {
     rttvar_ms: f64,
     rto: Duration,
     measured: bool,
+    /// Consecutive timeouts (reset by any reply).
+    timeouts: u8,
+    /// When the last timeout happened; a dead server's probe interval counts from it.
+    last_timeout: Option<Instant>,
+    /// Until when queries go without OPT (FORMERR/NOTIMP to EDNS, infra-host-ttl).
+    no_edns_until: Option<Instant>,
     updated: Instant,
+}
+
+impl HostInfo {
+    fn unknown(now: Instant) -> Self {
+        Self {
+            srtt_ms: 0.0,
+            rttvar_ms: 0.0,
+            rto: UNKNOWN_RTO,
+            measured: false,
+            timeouts: 0,
+            last_timeout: None,
+            no_edns_until: None,
+            updated: now,
+        }
+    }
+
+    fn is_dead(&self) -> bool {
+        self.timeouts >= DEAD_AFTER
+    }
+
+    /// When a dead server may be probed again.
+    fn probe_after(&self) -> Option<Instant> {
+        let shift = u32::from(self.timeouts.saturating_sub(DEAD_AFTER)).min(16);
+        let interval = PROBE_INTERVAL
+            .saturating_mul(1 << shift)
+            .min(MAX_PROBE_INTERVAL);
+        self.last_timeout.map(|at| at + interval)
+    }
+
+    /// Expected cost of asking this server, in ms, lower is better. Unknown
+    /// servers score 0, as in Knot Resolver (srtt 0): each is tried once early,
+    /// which is the exploration that finds the fast ones on a cold cache.
+    fn score_ms(&self) -> f64 {
+        if self.timeouts > 0 {
+            self.rto.as_secs_f64() * 1000.0
+        } else if self.measured {
+            self.srtt_ms
+        } else {
+            0.0
+        }
+    }
+}
+
+/// The infra metric handles (Prometheus; no-ops in unit tests).
+#[derive(Clone, Debug)]
+pub struct InfraMetrics {
+    /// unbound_upstream_timeouts_total: exchanges that timed out.
+    pub timeouts: Counter,
+    /// unbound_lame_servers_total: servers marked lame (for a zone and type).
+    pub lame: Counter,
+    /// unbound_upstream_rtt_seconds: measured round trips.
+    pub rtt: Histogram,
+}
+
+impl InfraMetrics {
+    /// Handles that record nothing (tests, tools).
+    pub fn noop() -> Self {
+        Self {
+            timeouts: Counter::noop(),
+            lame: Counter::noop(),
+            rtt: Histogram::noop(),
+        }
+    }
 }
 
 /// The infra cache.
 pub struct Infra {
     hosts: Cache<IpAddr, HostInfo>,
-    lame: Cache<(IpAddr, Name), Instant>,
+    lame: Cache<(IpAddr, Name, LameKind), Instant>,
     host_ttl: Duration,
+    /// One selection in this many explores (0: never, for deterministic tests).
+    explore_one_in: u32,
+    metrics: InfraMetrics,
 }
 
 impl std::fmt::Debug for Infra {
@@ -46,10 +152,26 @@ impl Infra {
     /// An infra cache remembering servers for `host_ttl` (infra-host-ttl).
     pub fn new(host_ttl: Duration) -> Self {
         Self {
-            hosts: Cache::new(10_000),
-            lame: Cache::new(10_000),
+            hosts: Cache::new(CAPACITY),
+            lame: Cache::new(CAPACITY),
             host_ttl,
+            explore_one_in: EXPLORE_ONE_IN,
+            metrics: InfraMetrics::noop(),
         }
+    }
+
+    /// The same cache always picking the best server (tests that assert who
+    /// was asked must not depend on the exploration draw).
+    #[cfg(test)]
+    pub(crate) fn without_exploration(mut self) -> Self {
+        self.explore_one_in = 0;
+        self
+    }
+
+    /// The same cache, counting into `metrics`.
+    pub fn with_metrics(mut self, metrics: InfraMetrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     fn info(&self, addr: IpAddr, now: Instant) -> Option<HostInfo> {
@@ -58,97 +180,170 @@ impl Infra {
             .filter(|h| now.saturating_duration_since(h.updated) < self.host_ttl)
     }
 
-    /// The timeout to use for `addr` now.
+    /// The timeout to use for `addr` now. A dead server's probe gets the
+    /// unknown-server timeout: one that came back answers within it, and a
+    /// still dead one costs no more than a new server would.
     pub fn rto(&self, addr: IpAddr, now: Instant) -> Duration {
-        self.info(addr, now).map_or(UNKNOWN_RTO, |h| h.rto)
-    }
-
-    /// Records a measured round trip (RFC 6298 smoothing).
-    pub fn record_rtt(&self, addr: IpAddr, rtt: Duration, now: Instant) {
-        let sample = rtt.as_secs_f64() * 1000.0;
-        let info = match self.info(addr, now).filter(|h| h.measured) {
-            None => HostInfo {
-                srtt_ms: sample,
-                rttvar_ms: sample / 2.0,
-                rto: MIN_RTO,
-                measured: true,
-                updated: now,
+        self.info(addr, now).map_or(
+            UNKNOWN_RTO,
+            |h| {
+                if h.is_dead() {
+                    UNKNOWN_RTO
+                } else {
+                    h.rto
+                }
             },
-            Some(mut h) => {
-                h.rttvar_ms = 0.75 * h.rttvar_ms + 0.25 * (h.srtt_ms - sample).abs();
-                h.srtt_ms = 0.875 * h.srtt_ms + 0.125 * sample;
-                h.updated = now;
-                h
-            }
-        };
-        let rto_ms = info.srtt_ms + 4.0 * info.rttvar_ms;
-        let rto = Duration::from_secs_f64((rto_ms / 1000.0).max(0.0)).clamp(MIN_RTO, MAX_RTO);
-        self.hosts.insert(addr, HostInfo { rto, ..info });
+        )
     }
 
-    /// Records a timeout: the RTO doubles (exponential backoff).
+    /// Records a measured round trip (RFC 6298 smoothing); the server is alive.
+    pub fn record_rtt(&self, addr: IpAddr, rtt: Duration, now: Instant) {
+        self.metrics.rtt.record(rtt.as_secs_f64());
+        let sample = rtt.as_secs_f64() * 1000.0;
+        let mut info = self.info(addr, now).unwrap_or(HostInfo::unknown(now));
+        if info.measured {
+            info.rttvar_ms = 0.75 * info.rttvar_ms + 0.25 * (info.srtt_ms - sample).abs();
+            info.srtt_ms = 0.875 * info.srtt_ms + 0.125 * sample;
+        } else {
+            info.srtt_ms = sample;
+            info.rttvar_ms = sample / 2.0;
+            info.measured = true;
+        }
+        info.timeouts = 0;
+        info.last_timeout = None;
+        info.updated = now;
+        let rto_ms = info.srtt_ms + 4.0 * info.rttvar_ms;
+        info.rto = Duration::from_secs_f64((rto_ms / 1000.0).max(0.0)).clamp(MIN_RTO, MAX_RTO);
+        self.hosts.insert(addr, info);
+    }
+
+    /// Records a timeout: the RTO doubles (exponential backoff), and after
+    /// DEAD_AFTER in a row the server is dead until a probe gets a reply.
     pub fn record_timeout(&self, addr: IpAddr, now: Instant) {
-        let mut info = self.info(addr, now).unwrap_or(HostInfo {
-            srtt_ms: UNKNOWN_RTO.as_secs_f64() * 1000.0,
-            rttvar_ms: 0.0,
-            rto: UNKNOWN_RTO,
-            measured: false,
-            updated: now,
-        });
+        self.metrics.timeouts.increment(1);
+        let mut info = self.info(addr, now).unwrap_or(HostInfo::unknown(now));
         info.rto = (info.rto * 2).min(MAX_RTO);
+        info.timeouts = info.timeouts.saturating_add(1);
+        info.last_timeout = Some(now);
         info.updated = now;
         self.hosts.insert(addr, info);
     }
 
-    /// Marks `addr` lame for `zone` (REFUSED, SERVFAIL, not authoritative).
-    pub fn mark_lame(&self, addr: IpAddr, zone: &Name, now: Instant) {
-        self.lame.insert((addr, zone.to_lowercase()), now);
+    /// True while `addr` keeps timing out (see [`DEAD_AFTER`]).
+    pub fn is_dead(&self, addr: IpAddr, now: Instant) -> bool {
+        self.info(addr, now).is_some_and(|h| h.is_dead())
     }
 
-    /// True when `addr` was found lame for `zone` within infra-host-ttl.
-    pub fn is_lame(&self, addr: IpAddr, zone: &Name, now: Instant) -> bool {
+    /// Remembers that `addr` answers queries with OPT by FORMERR or NOTIMP
+    /// (RFC 6891 §7), for infra-host-ttl.
+    pub fn record_no_edns(&self, addr: IpAddr, now: Instant) {
+        let mut info = self.info(addr, now).unwrap_or(HostInfo::unknown(now));
+        info.no_edns_until = Some(now + self.host_ttl);
+        self.hosts.insert(addr, info);
+    }
+
+    /// True when queries to `addr` should go without OPT.
+    pub fn no_edns(&self, addr: IpAddr, now: Instant) -> bool {
+        self.info(addr, now)
+            .and_then(|h| h.no_edns_until)
+            .is_some_and(|until| now < until)
+    }
+
+    /// Marks `addr` lame for `zone` and questions of `qtype` (REFUSED,
+    /// SERVFAIL, not authoritative, a referral upwards).
+    pub fn mark_lame(&self, addr: IpAddr, zone: &Name, qtype: RecordType, now: Instant) {
+        self.metrics.lame.increment(1);
         self.lame
-            .get(&(addr, zone.to_lowercase()))
+            .insert((addr, zone.to_lowercase(), LameKind::of(qtype)), now);
+    }
+
+    /// True when `addr` was found lame for `zone` and `qtype`'s kind (A or
+    /// other) within infra-host-ttl.
+    pub fn is_lame(&self, addr: IpAddr, zone: &Name, qtype: RecordType, now: Instant) -> bool {
+        // The common case asks nothing of the cache (and lowercases no name).
+        if self.lame.is_empty() {
+            return false;
+        }
+        self.lame
+            .get(&(addr, zone.to_lowercase(), LameKind::of(qtype)))
             .is_some_and(|at| now.saturating_duration_since(at) < self.host_ttl)
     }
 
-    /// Picks the server to try next among `candidates` (not yet failed): the
-    /// non-lame ones whose RTO is within RTT_BAND of the best, at random; lame
-    /// ones only when nothing else is left.
+    /// Picks the server to ask next among `candidates` (not yet failed in this
+    /// resolution): usually the one with the lowest expected RTT (unknown ones
+    /// first, see `score_ms`), one time in EXPLORE_ONE_IN a random usable one.
+    /// Lame servers (for this zone and type) and dead ones are skipped while
+    /// another exists; a dead one whose probe interval has passed is usable
+    /// (and its probe slot taken, so one query probes it, not every query).
     pub fn select(
         &self,
         candidates: &[SocketAddr],
         zone: &Name,
+        qtype: RecordType,
         now: Instant,
     ) -> Option<SocketAddr> {
-        if candidates.is_empty() {
-            return None;
+        let first = *candidates.first()?;
+        let mut usable: Vec<(SocketAddr, f64, bool)> = Vec::with_capacity(candidates.len());
+        // The best of the rest when nothing is usable: dead before lame.
+        let mut fallback: Option<(SocketAddr, bool, f64)> = None;
+        for &addr in candidates {
+            let info = self.info(addr.ip(), now);
+            let score = info.map_or(0.0, |h| h.score_ms());
+            let dead = info.is_some_and(|h| h.is_dead());
+            let probe_due = dead
+                && info
+                    .and_then(|h| h.probe_after())
+                    .is_some_and(|at| now >= at);
+            let lame = self.is_lame(addr.ip(), zone, qtype, now);
+            if lame || (dead && !probe_due) {
+                let better = fallback.is_none_or(|(_, best_lame, best)| {
+                    (lame, score).partial_cmp(&(best_lame, best)) == Some(std::cmp::Ordering::Less)
+                });
+                if better {
+                    fallback = Some((addr, lame, score));
+                }
+                continue;
+            }
+            usable.push((addr, score, probe_due));
         }
-        let scored: Vec<(SocketAddr, Duration, bool)> = candidates
-            .iter()
-            .map(|&addr| {
-                (
-                    addr,
-                    self.rto(addr.ip(), now),
-                    self.is_lame(addr.ip(), zone, now),
-                )
-            })
-            .collect();
-        let fresh: Vec<&(SocketAddr, Duration, bool)> =
-            scored.iter().filter(|(_, _, lame)| !lame).collect();
-        let pool: Vec<&(SocketAddr, Duration, bool)> = if fresh.is_empty() {
-            scored.iter().collect()
-        } else {
-            fresh
+        let Some(&(best, _, _)) = usable.iter().min_by(|a, b| a.1.total_cmp(&b.1)) else {
+            return Some(fallback.map_or(first, |(addr, _, _)| addr));
         };
-        let best = pool.iter().map(|(_, rto, _)| *rto).min()?;
-        let band: Vec<SocketAddr> = pool
-            .iter()
-            .filter(|(_, rto, _)| *rto <= best + RTT_BAND)
-            .map(|(addr, _, _)| *addr)
-            .collect();
-        let index = rand::rng().random_range(0..band.len());
-        band.get(index).copied()
+        let mut rng = rand::rng();
+        let due = usable.iter().find(|(_, _, due)| *due).map(|(a, _, _)| *a);
+        let chosen = match due {
+            // A dead server whose interval has passed gets this query as its probe.
+            Some(probe) => probe,
+            None if self.explore_one_in > 0 && rng.random_ratio(1, self.explore_one_in) => {
+                // Explore among the servers with no recent timeout (the others
+                // are not cheap to measure and get their probes as dead ones).
+                let healthy = usable.iter().filter(|(addr, _, _)| {
+                    self.info(addr.ip(), now).is_none_or(|h| h.timeouts == 0)
+                });
+                let count = healthy.clone().count();
+                if count == 0 {
+                    best
+                } else {
+                    healthy
+                        .map(|(addr, _, _)| *addr)
+                        .nth(rng.random_range(0..count))
+                        .unwrap_or(best)
+                }
+            }
+            None => best,
+        };
+        if due == Some(chosen) {
+            self.take_probe_slot(chosen.ip(), now);
+        }
+        Some(chosen)
+    }
+
+    /// Moves a dead server's next probe one interval on (the probe is under way).
+    fn take_probe_slot(&self, addr: IpAddr, now: Instant) {
+        if let Some(mut info) = self.info(addr, now) {
+            info.last_timeout = Some(now);
+            self.hosts.insert(addr, info);
+        }
     }
 
     /// Number of servers remembered.
@@ -166,33 +361,162 @@ impl Infra {
 mod tests {
     use super::*;
 
-    #[test]
-    fn slow_server_falls_out_of_the_band_once_measured() {
-        let infra = Infra::new(Duration::from_secs(900));
-        let now = Instant::now();
-        let fast: SocketAddr = "127.0.0.1:53".parse().unwrap();
-        let slow: SocketAddr = "127.0.0.2:53".parse().unwrap();
-        infra.record_rtt(fast.ip(), Duration::from_millis(1), now);
-        for _ in 0..3 {
-            infra.record_timeout(slow.ip(), now);
-        }
-        let zone = Name::root();
-        for _ in 0..50 {
-            assert_eq!(infra.select(&[fast, slow], &zone, now), Some(fast));
-        }
+    const TTL: Duration = Duration::from_secs(900);
+
+    fn addr(text: &str) -> SocketAddr {
+        text.parse().unwrap()
+    }
+
+    fn zone() -> Name {
+        Name::from_ascii("example.com.").unwrap()
     }
 
     #[test]
-    fn lame_server_is_avoided_while_another_exists() {
-        let infra = Infra::new(Duration::from_secs(900));
+    fn fastest_is_preferred_and_the_others_explored_now_and_then() {
+        let infra = Infra::new(TTL);
         let now = Instant::now();
-        let a: SocketAddr = "127.0.0.1:53".parse().unwrap();
-        let b: SocketAddr = "127.0.0.2:53".parse().unwrap();
-        let zone = Name::from_ascii("example.com.").unwrap();
-        infra.mark_lame(a.ip(), &zone, now);
-        for _ in 0..50 {
-            assert_eq!(infra.select(&[a, b], &zone, now), Some(b));
+        let (fast, slow) = (addr("127.0.0.1:53"), addr("127.0.0.2:53"));
+        infra.record_rtt(fast.ip(), Duration::from_millis(5), now);
+        infra.record_rtt(slow.ip(), Duration::from_millis(100), now);
+        let picks: Vec<SocketAddr> = (0..2000)
+            .filter_map(|_| infra.select(&[slow, fast], &zone(), RecordType::A, now))
+            .collect();
+        let slow_picks = picks.iter().filter(|a| **a == slow).count();
+        assert_eq!(picks.len(), 2000);
+        assert!(slow_picks > 0, "the slower server is never explored");
+        assert!(
+            slow_picks < 200,
+            "{slow_picks} of 2000 picks went to the slower server"
+        );
+    }
+
+    #[test]
+    fn unknown_server_is_tried_before_measured_ones() {
+        let infra = Infra::new(TTL).without_exploration();
+        let now = Instant::now();
+        let (known, unknown) = (addr("127.0.0.1:53"), addr("127.0.0.2:53"));
+        infra.record_rtt(known.ip(), Duration::from_millis(5), now);
+        assert_eq!(
+            infra.select(&[known, unknown], &zone(), RecordType::A, now),
+            Some(unknown)
+        );
+        infra.record_rtt(unknown.ip(), Duration::from_millis(50), now);
+        assert_eq!(
+            infra.select(&[known, unknown], &zone(), RecordType::A, now),
+            Some(known)
+        );
+    }
+
+    #[test]
+    fn timeouts_back_off_exponentially_up_to_the_cap() {
+        let infra = Infra::new(TTL);
+        let now = Instant::now();
+        let ip = addr("127.0.0.1:53").ip();
+        assert_eq!(infra.rto(ip, now), UNKNOWN_RTO);
+        infra.record_timeout(ip, now);
+        assert_eq!(infra.rto(ip, now), UNKNOWN_RTO * 2);
+        infra.record_timeout(ip, now);
+        assert_eq!(infra.rto(ip, now), MAX_RTO);
+        assert!(!infra.is_dead(ip, now));
+        infra.record_timeout(ip, now);
+        assert!(infra.is_dead(ip, now));
+        // A dead server's probe waits no longer than a new server's query.
+        assert_eq!(infra.rto(ip, now), UNKNOWN_RTO);
+        infra.record_rtt(ip, Duration::from_millis(20), now);
+        assert!(!infra.is_dead(ip, now));
+        assert!(infra.rto(ip, now) < UNKNOWN_RTO);
+    }
+
+    #[test]
+    fn dead_server_is_skipped_and_probed_once_per_interval() {
+        let infra = Infra::new(TTL);
+        let start = Instant::now();
+        let (dead, live) = (addr("127.0.0.1:53"), addr("127.0.0.2:53"));
+        infra.record_rtt(live.ip(), Duration::from_millis(100), start);
+        for _ in 0..DEAD_AFTER {
+            infra.record_timeout(dead.ip(), start);
         }
-        assert_eq!(infra.select(&[a], &zone, now), Some(a));
+        let pick = |now| infra.select(&[dead, live], &zone(), RecordType::A, now);
+        let soon = start + PROBE_INTERVAL / 2;
+        assert!((0..500).all(|_| pick(soon) == Some(live)));
+        // Alone, a dead server is still asked.
+        assert_eq!(
+            infra.select(&[dead], &zone(), RecordType::A, soon),
+            Some(dead)
+        );
+        let later = start + PROBE_INTERVAL + Duration::from_millis(1);
+        assert_eq!(pick(later), Some(dead), "the probe is due");
+        assert!(
+            (0..500).all(|_| pick(later) == Some(live)),
+            "one query probes, not every one"
+        );
+        // Another timeout doubles the interval.
+        infra.record_timeout(dead.ip(), later);
+        let after_one = later + PROBE_INTERVAL + Duration::from_millis(1);
+        assert!((0..500).all(|_| pick(after_one) == Some(live)));
+        assert_eq!(pick(later + PROBE_INTERVAL * 2), Some(dead));
+    }
+
+    #[test]
+    fn edns_fallback_is_remembered_for_the_host_ttl() {
+        let ttl = Duration::from_secs(60);
+        let infra = Infra::new(ttl);
+        let now = Instant::now();
+        let ip = addr("127.0.0.1:53").ip();
+        assert!(!infra.no_edns(ip, now));
+        infra.record_no_edns(ip, now);
+        assert!(infra.no_edns(ip, now + ttl / 2));
+        assert!(!infra.no_edns(ip, now + ttl));
+    }
+
+    #[test]
+    fn lameness_is_per_zone_and_a_apart_from_other_types() {
+        let infra = Infra::new(TTL).without_exploration();
+        let now = Instant::now();
+        let (a, b) = (addr("127.0.0.1:53"), addr("127.0.0.2:53"));
+        infra.mark_lame(a.ip(), &zone(), RecordType::AAAA, now);
+        assert!(infra.is_lame(a.ip(), &zone(), RecordType::AAAA, now));
+        assert!(infra.is_lame(a.ip(), &zone(), RecordType::MX, now));
+        assert!(!infra.is_lame(a.ip(), &zone(), RecordType::A, now));
+        assert!(!infra.is_lame(a.ip(), &Name::root(), RecordType::AAAA, now));
+        assert!(!infra.is_lame(a.ip(), &zone(), RecordType::AAAA, now + TTL));
+        assert_eq!(infra.select(&[a, b], &zone(), RecordType::A, now), Some(a));
+        for _ in 0..50 {
+            assert_eq!(
+                infra.select(&[a, b], &zone(), RecordType::AAAA, now),
+                Some(b)
+            );
+        }
+        assert_eq!(infra.select(&[a], &zone(), RecordType::AAAA, now), Some(a));
+    }
+
+    #[test]
+    fn with_nothing_usable_a_dead_server_comes_before_a_lame_one() {
+        let infra = Infra::new(TTL);
+        let now = Instant::now();
+        let (lame, dead) = (addr("127.0.0.1:53"), addr("127.0.0.2:53"));
+        infra.record_rtt(lame.ip(), Duration::from_millis(1), now);
+        infra.mark_lame(lame.ip(), &zone(), RecordType::A, now);
+        for _ in 0..DEAD_AFTER {
+            infra.record_timeout(dead.ip(), now);
+        }
+        assert_eq!(
+            infra.select(&[lame, dead], &zone(), RecordType::A, now),
+            Some(dead)
+        );
+    }
+
+    #[test]
+    fn everything_is_forgotten_after_the_host_ttl() {
+        let ttl = Duration::from_secs(60);
+        let infra = Infra::new(ttl);
+        let now = Instant::now();
+        let ip = addr("127.0.0.1:53").ip();
+        for _ in 0..DEAD_AFTER {
+            infra.record_timeout(ip, now);
+        }
+        assert!(infra.is_dead(ip, now + ttl / 2));
+        assert!(!infra.is_dead(ip, now + ttl));
+        assert_eq!(infra.rto(ip, now + ttl), UNKNOWN_RTO);
     }
 }

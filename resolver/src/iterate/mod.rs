@@ -6,29 +6,38 @@
 //! Server choice follows measured RTT (`infra`), replies are classified into
 //! [`step::Step`] values, and only in-bailiwick data is cached.
 
+mod ask;
 pub mod delegation;
 pub mod hints;
 pub mod infra;
+pub mod learn;
 pub mod nocut;
 pub mod private;
 pub mod step;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_delegation;
+#[cfg(test)]
+mod tests_infra;
+#[cfg(test)]
+mod tests_replies;
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
-use std::time::Duration;
+use std::sync::atomic::AtomicU32;
 
-use hickory_proto::op::{Query, ResponseCode};
-use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::{Name, RData, Record, RecordType};
 use tokio::time::{timeout_at, Instant};
 
 use crate::cache::{RrsetCache, Trust};
 use crate::config::{Config, WorkLimits};
-use crate::error::{ResolveError, TransportError};
-use crate::transport::{QueryOptions, Transport};
+use crate::error::ResolveError;
+use crate::transport::Transport;
+use ask::Budget;
 use delegation::{DelegationPoint, ServerKind};
 use hints::RootHints;
 use infra::Infra;
@@ -68,6 +77,8 @@ pub struct IterOptions {
     pub limits: WorkLimits,
     /// `private-address` / `private-domain` (DNS-rebinding protection).
     pub private: PrivateAddresses,
+    /// `harden-glue`: off keeps a referral's out-of-bailiwick glue.
+    pub harden_glue: bool,
 }
 
 impl IterOptions {
@@ -87,6 +98,7 @@ impl IterOptions {
                 server.private_address.clone(),
                 server.private_domain.clone(),
             ),
+            harden_glue: server.harden_glue,
         }
     }
 }
@@ -100,29 +112,12 @@ struct ConfiguredZone {
     kind: ServerKind,
 }
 
-/// Work done so far for one client query.
-struct Budget {
-    /// Cached RRsets with this many seconds or fewer left count as misses
-    /// (prefetch must ask upstream, not re-read what is about to expire).
-    leeway: u32,
-    queries: u32,
-    referrals: u32,
-    ns_depth: u32,
-    /// Names whose addresses are being looked up, to break NS cycles.
-    resolving_ns: Vec<Name>,
-}
-
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// A server address that failed this often (timeouts, errors) is not asked again
-/// in this resolution; the RTO doubles after each timeout (Unbound's
-/// outbound-msg-retry: 5).
-const MAX_FAILURES_PER_SERVER: u8 = 5;
-
-/// NS-name address lookups per delegation (Unbound's target-fetch limits and
-/// MAX_TARGET_NX): a referral to dozens of glue-less names must not turn one
-/// client query into hundreds of upstream ones (NXNS, CVE-2020-12662).
-const MAX_TARGET_FETCHES: u8 = 6;
+/// Entirely empty NOERROR replies (no SOA) taken before one is accepted as
+/// NODATA (Unbound's EMPTY_NODATA_RETRY_COUNT): the first sends us to another
+/// server.
+const EMPTY_NODATA_RETRY_COUNT: u8 = 2;
 
 /// RFC 9156 §2.3: at most this many minimised queries per zone; the first
 /// MINIMISE_ONE_LAB add one label each, later ones take bigger strides.
@@ -157,6 +152,8 @@ pub struct Recursor<T: Transport> {
     options: IterOptions,
     /// Names minimised queries found to be no zone cut.
     no_cuts: nocut::NoCuts,
+    /// Each delegation as the parent gave it, for when the child's servers fail.
+    parent_side: learn::ParentSide,
 }
 
 impl<T: Transport> std::fmt::Debug for Recursor<T> {
@@ -222,6 +219,7 @@ impl<T: Transport> Recursor<T> {
             zones,
             options: IterOptions::from_config(config),
             no_cuts: nocut::NoCuts::default(),
+            parent_side: learn::ParentSide::default(),
         }
     }
 
@@ -239,13 +237,8 @@ impl<T: Transport> Recursor<T> {
         leeway: u32,
     ) -> Result<Answer, ResolveError> {
         let deadline = Instant::now() + self.options.limits.resolution_timeout;
-        let mut budget = Budget {
-            leeway,
-            queries: 0,
-            referrals: 0,
-            ns_depth: 0,
-            resolving_ns: Vec::new(),
-        };
+        let queries = AtomicU32::new(0);
+        let mut budget = Budget::new(leeway, &queries);
         timeout_at(
             deadline,
             self.resolve_with(name.clone(), qtype, &mut budget),
@@ -258,7 +251,7 @@ impl<T: Transport> Recursor<T> {
         &'a self,
         qname: Name,
         qtype: RecordType,
-        budget: &'a mut Budget,
+        budget: &'a mut Budget<'_>,
     ) -> BoxFuture<'a, Result<Answer, ResolveError>> {
         Box::pin(async move {
             let mut chain: Vec<Record> = Vec::new();
@@ -371,7 +364,7 @@ impl<T: Transport> Recursor<T> {
         &self,
         name: &Name,
         qtype: RecordType,
-        budget: &mut Budget,
+        budget: &mut Budget<'_>,
     ) -> Result<Step, ResolveError> {
         let mut dp = self.find_delegation(name, qtype, true);
         match self.iterate_from(&mut dp, name, qtype, budget).await {
@@ -389,12 +382,13 @@ impl<T: Transport> Recursor<T> {
         dp: &mut DelegationPoint,
         name: &Name,
         qtype: RecordType,
-        budget: &mut Budget,
+        budget: &mut Budget<'_>,
     ) -> Result<Step, ResolveError> {
         let limits = self.options.limits;
         let mut minimise = self.options.qname_minimisation && !dp.is_forward();
         let mut qmin_labels = dp.zone.num_labels();
         let mut qmin_steps = 0u8;
+        let mut empty_replies = 0u8;
         loop {
             if minimise {
                 qmin_labels = next_qmin_labels(qmin_labels, name.num_labels(), qmin_steps);
@@ -439,7 +433,23 @@ impl<T: Transport> Recursor<T> {
                 },
                 step => step,
             };
+            // iter_resptype.c: an entirely empty NOERROR (no SOA) is taken as
+            // NODATA only once another server said the same, or none is left
+            // (the one asked is put last, not marked lame).
+            if full && step.is_empty_nodata(&reply, &dp.zone) && scrubbed.answers == 0 {
+                empty_replies += 1;
+                if empty_replies < EMPTY_NODATA_RETRY_COUNT {
+                    tracing::debug!(%server, zone = %dp.zone, "empty reply; asking another server");
+                    dp.failed(server);
+                    continue;
+                }
+            }
             let now = Instant::now();
+            if dp.kind == ServerKind::Iterative
+                && !matches!(step, Step::Referral { .. } | Step::Lame(_))
+            {
+                self.keep_child_ns(&reply, &dp.zone, now);
+            }
             match step {
                 Step::Lame(reason) if !full && !self.options.qname_minimisation_strict => {
                     // Relaxed QNAME minimisation (Unbound's default): a server that
@@ -450,7 +460,7 @@ impl<T: Transport> Recursor<T> {
                 }
                 Step::Lame(reason) => {
                     tracing::debug!(%server, zone = %dp.zone, ?reason, "lame server");
-                    self.infra.mark_lame(server.ip(), &dp.zone, now);
+                    self.infra.mark_lame(server.ip(), &dp.zone, ask_type, now);
                     dp.exclude(server);
                     continue;
                 }
@@ -463,7 +473,11 @@ impl<T: Transport> Recursor<T> {
                     if budget.referrals > limits.max_referrals {
                         return Err(ResolveError::Limit("referrals"));
                     }
-                    self.cache_referral(&ns, &glue, now);
+                    let mut glue = glue;
+                    if !self.options.harden_glue {
+                        glue.extend(learn::foreign_glue(&reply, &dp.zone, &ns));
+                    }
+                    self.cache_referral(&zone, &ns, &glue, now);
                     *dp = self.delegation_from(&zone, &ns, &glue, now);
                     qmin_labels = dp.zone.num_labels();
                     qmin_steps = 0;
@@ -498,192 +512,6 @@ impl<T: Transport> Recursor<T> {
                 }
             }
         }
-    }
-
-    /// Asks the servers of `dp` until one gives a usable reply.
-    async fn ask_zone(
-        &self,
-        dp: &mut DelegationPoint,
-        name: &Name,
-        qtype: RecordType,
-        budget: &mut Budget,
-    ) -> Result<(hickory_proto::op::Message, SocketAddr), ResolveError> {
-        let limits = self.options.limits;
-        let query = {
-            let mut q = Query::query(name.clone(), qtype);
-            q.set_query_class(DNSClass::IN);
-            q
-        };
-        loop {
-            let now = Instant::now();
-            let usable = |addrs: Vec<SocketAddr>| -> Vec<SocketAddr> {
-                addrs
-                    .into_iter()
-                    .filter(|a| self.may_query(a.ip()))
-                    .collect()
-            };
-            // Servers that have not failed yet come first; once every known one has
-            // failed at least once, look up the addresses of the NS names we have
-            // none for (a dead glued server must not hide a working glue-less one),
-            // and only then retry the failed ones with a longer timeout.
-            let mut candidates = usable(dp.candidates(1));
-            if candidates.is_empty()
-                && !dp.unresolved.is_empty()
-                && self.resolve_more_servers(dp, budget).await
-            {
-                continue;
-            }
-            if candidates.is_empty() {
-                candidates = usable(dp.candidates(MAX_FAILURES_PER_SERVER));
-            }
-            if candidates.is_empty() {
-                return Err(if dp.addrs.is_empty() {
-                    ResolveError::NoServers {
-                        zone: dp.zone.to_string(),
-                    }
-                } else {
-                    ResolveError::AllServersFailed {
-                        zone: dp.zone.to_string(),
-                    }
-                });
-            }
-            let Some(server) = self.infra.select(&candidates, &dp.zone, now) else {
-                return Err(ResolveError::NoServers {
-                    zone: dp.zone.to_string(),
-                });
-            };
-            let ip = server.ip();
-            budget.queries += 1;
-            if budget.queries > limits.max_upstream_queries {
-                return Err(ResolveError::Limit("upstream queries"));
-            }
-            let tls_name = match &dp.kind {
-                ServerKind::Forward { tls, .. } => tls.get(&server).cloned(),
-                _ => None,
-            };
-            let mut options = QueryOptions {
-                tcp: false,
-                tls_name,
-                timeout: self.infra.rto(ip, now),
-                edns_payload: Some(self.options.edns_payload),
-                recursion_desired: dp.is_forward(),
-            };
-            if options.tls_name.is_some() {
-                options.timeout = options.timeout.max(Duration::from_secs(2));
-            }
-            match self.transport.exchange(server, &query, &options).await {
-                Ok(reply) => {
-                    self.infra.record_rtt(ip, reply.rtt, Instant::now());
-                    let mut message = reply.message;
-                    if message.metadata.response_code == ResponseCode::FormErr
-                        && options.edns_payload.is_some()
-                    {
-                        // RFC 6891 §7: a server that does not speak EDNS; ask again without it.
-                        options.edns_payload = None;
-                        match self.transport.exchange(server, &query, &options).await {
-                            Ok(plain) => message = plain.message,
-                            Err(_) => {
-                                dp.failed(server);
-                                continue;
-                            }
-                        }
-                    }
-                    if message.metadata.truncation && !reply.stream {
-                        // RFC 7766: the full answer comes over TCP.
-                        options.tcp = true;
-                        options.timeout = options.timeout.max(Duration::from_secs(1)) * 3;
-                        budget.queries += 1;
-                        match self.transport.exchange(server, &query, &options).await {
-                            Ok(full) => message = full.message,
-                            Err(error) => {
-                                tracing::debug!(%server, %error, "TCP retry after TC failed");
-                                dp.failed(server);
-                                continue;
-                            }
-                        }
-                    }
-                    return Ok((message, server));
-                }
-                Err(TransportError::Timeout(_)) => {
-                    self.infra.record_timeout(ip, Instant::now());
-                    dp.failed(server);
-                }
-                Err(error) => {
-                    tracing::debug!(%server, %error, "query failed");
-                    dp.exclude(server);
-                }
-            }
-        }
-    }
-
-    /// Whether we may send to `ip` (family switches, do-not-query-localhost,
-    /// do-not-query-address).
-    fn may_query(&self, ip: IpAddr) -> bool {
-        let family_ok = if ip.is_ipv4() {
-            self.options.do_ip4
-        } else {
-            self.options.do_ip6
-        };
-        family_ok
-            && !(self.options.do_not_query_localhost && ip.is_loopback())
-            && !self
-                .options
-                .do_not_query_address
-                .iter()
-                .any(|net| net.contains(&ip))
-    }
-
-    /// Resolves the addresses of one more NS name of `dp` (glue-less delegation).
-    /// Returns false when nothing more can be learned.
-    async fn resolve_more_servers(&self, dp: &mut DelegationPoint, budget: &mut Budget) -> bool {
-        while !dp.unresolved.is_empty() && dp.target_fetches < MAX_TARGET_FETCHES {
-            dp.target_fetches += 1;
-            let index = rand::random_range(0..dp.unresolved.len());
-            let ns = dp.unresolved.swap_remove(index);
-            if budget.resolving_ns.contains(&ns)
-                || budget.ns_depth >= self.options.limits.max_ns_depth
-            {
-                continue;
-            }
-            budget.ns_depth += 1;
-            budget.resolving_ns.push(ns.clone());
-            let mut found = Vec::new();
-            for rtype in [RecordType::A, RecordType::AAAA] {
-                let enabled = if rtype == RecordType::A {
-                    self.options.do_ip4
-                } else {
-                    self.options.do_ip6
-                };
-                if !enabled || !found.is_empty() {
-                    continue;
-                }
-                if let Ok(answer) = self.resolve_with(ns.clone(), rtype, budget).await {
-                    found.extend(answer.answers.iter().filter_map(record_ip));
-                    // Server addresses are what the RRset cache is for: keep them
-                    // (final answers of client queries live in the message cache).
-                    let addresses: Vec<Record> = answer
-                        .answers
-                        .iter()
-                        .filter(|r| crate::dnssec::rrset_type(r) == rtype)
-                        .cloned()
-                        .collect();
-                    for rrset in group_rrsets(&addresses) {
-                        self.rrsets.insert(rrset, Trust::Answer, Instant::now());
-                    }
-                    if answer.rcode == ResponseCode::NXDomain {
-                        // No such name: it has no AAAA either.
-                        break;
-                    }
-                }
-            }
-            budget.resolving_ns.retain(|n| n != &ns);
-            budget.ns_depth -= 1;
-            if !found.is_empty() {
-                dp.add_addrs(found);
-                return true;
-            }
-        }
-        false
     }
 
     /// The closest delegation for `name`: a configured forward/stub zone, a
@@ -722,7 +550,8 @@ impl<T: Transport> Recursor<T> {
                 .rrsets
                 .get(&ancestor, RecordType::NS, Trust::Referral, now)
             {
-                let dp = self.delegation_from(&ancestor, &entry.records, &[], now);
+                let mut dp = self.delegation_from(&ancestor, &entry.records, &[], now);
+                dp.parent_side = self.parent_side.get(&ancestor, now);
                 // Unbound's iter_dp_is_useless: no address known and every NS name
                 // inside the zone itself means the addresses can only come from
                 // glue we no longer have; ask the parent again instead.
@@ -815,9 +644,25 @@ impl<T: Transport> Recursor<T> {
             .collect()
     }
 
-    fn cache_referral(&self, ns: &[Record], glue: &[Record], now: Instant) {
+    /// Keeps a referral to `zone`: its NS set (until the child's own replaces
+    /// it), its glue, and both again as the parent-side copy.
+    fn cache_referral(&self, zone: &Name, ns: &[Record], glue: &[Record], now: Instant) {
         self.rrsets.insert(ns.to_vec(), Trust::Referral, now);
         for rrset in group_rrsets(glue) {
+            self.rrsets.insert(rrset, Trust::Glue, now);
+        }
+        self.parent_side.store(zone, ns, glue, now);
+    }
+
+    /// The child's own NS set in an authoritative reply from one of its
+    /// servers replaces the parent's copy (RFC 2181 §5.4.1 ranking), with the
+    /// in-zone addresses of those servers the reply carried.
+    fn keep_child_ns(&self, reply: &hickory_proto::op::Message, zone: &Name, now: Instant) {
+        let Some((ns, addrs)) = learn::child_ns(reply, zone) else {
+            return;
+        };
+        self.rrsets.insert(ns, Trust::Answer, now);
+        for rrset in group_rrsets(&addrs) {
             self.rrsets.insert(rrset, Trust::Glue, now);
         }
     }

@@ -69,14 +69,37 @@ pub enum Step {
 pub enum LameReason {
     /// It answered with this error rcode.
     Rcode(ResponseCode),
-    /// A referral to the same zone or upwards.
+    /// A referral to the same zone (not authoritative) or upwards: NS records
+    /// for the zone asked or an ancestor, no answer, no SOA. An authoritative
+    /// server for the zone never points back up (Unbound's RESPONSE_TYPE_LAME,
+    /// AA or not).
     UpwardReferral,
-    /// No answer, no referral, no SOA, not authoritative.
+    /// No answer, no referral, no SOA, not authoritative, yet not entirely
+    /// empty (records that prove nothing), or empty from a recursive server
+    /// (RA, no AA, asked without RD): it answered from its cache, not as an
+    /// authority (Unbound's REC_LAME).
     Empty,
+}
+
+impl Step {
+    /// True when this is NODATA from an entirely empty NOERROR `reply` from a
+    /// server for `zone` (nothing left once stray and out-of-zone records are
+    /// dropped: no chain, no SOA, no authority records). Unbound asks another
+    /// server before taking such a reply as the answer
+    /// (EMPTY_NODATA_RETRY_COUNT), and caches it only briefly (NORR_TTL).
+    pub fn is_empty_nodata(&self, reply: &Message, zone: &Name) -> bool {
+        matches!(self, Step::NoData { records, soa: None, proof } if records.is_empty() && proof.is_empty())
+            && is_empty(reply, zone)
+    }
 }
 
 /// Classifies `reply` to (`qname`, `qtype`) from a server for `zone`.
 /// `max_chain` bounds how many CNAME/DNAME links are followed inside one reply.
+///
+/// Answer records that are neither of the type asked nor a CNAME/DNAME on the
+/// chain are dropped (Unbound's scrub_normalize) and the reply judged on what
+/// is left: an authority that adds a stray AAAA to an A answer, or sends only
+/// a stray TXT, still answers (NODATA), it is not lame.
 pub fn classify(
     reply: &Message,
     zone: &Name,
@@ -193,6 +216,10 @@ pub fn classify(
         };
     }
 
+    if chain.is_empty() && soa.is_none() && points_upward(reply, zone) {
+        return Step::Lame(LameReason::UpwardReferral);
+    }
+
     // A referral: NS for a zone strictly below ours that contains the name.
     let referral_zone = reply
         .authorities
@@ -255,7 +282,7 @@ pub fn classify(
             proof: proof(reply, zone, None),
         };
     }
-    if soa.is_some() || reply.metadata.authoritative {
+    if soa.is_some() || reply.metadata.authoritative || is_empty(reply, zone) {
         return Step::NoData {
             records: chain,
             proof: proof(reply, zone, soa.as_ref()),
@@ -263,6 +290,33 @@ pub fn classify(
         };
     }
     Step::Lame(LameReason::Empty)
+}
+
+/// NS records in the authority section for a proper ancestor of `zone` (the
+/// root, a parent): the server sends us back up (iter_scrub.c keeps such an NS
+/// set "for lame classification", iter_resptype.c then calls it LAME).
+fn points_upward(reply: &Message, zone: &Name) -> bool {
+    reply.authorities.iter().any(|r| {
+        r.record_type() == RecordType::NS
+            && r.dns_class == DNSClass::IN
+            && r.name != *zone
+            && r.name.zone_of(zone)
+    })
+}
+
+/// No answer left and nothing in the zone's bailiwick in the authority
+/// section (out-of-zone records are dropped, as Unbound's scrub_sanitize
+/// does), unless a recursive server answered an iterative query from its
+/// cache (RA without AA, RD not echoed: Unbound's REC_LAME).
+fn is_empty(reply: &Message, zone: &Name) -> bool {
+    let recursive = reply.metadata.recursion_available
+        && !reply.metadata.authoritative
+        && !reply.metadata.recursion_desired;
+    !recursive
+        && reply
+            .authorities
+            .iter()
+            .all(|r| r.dns_class != DNSClass::IN || !zone.zone_of(&r.name))
 }
 
 /// The in-zone DNSSEC proofs of the authority section: NSEC/NSEC3 records with
@@ -331,314 +385,4 @@ pub fn negative_soa(mut soa: Record) -> Record {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use hickory_proto::op::{MessageType, OpCode};
-    use hickory_proto::rr::rdata::{A, CNAME, NS, SOA};
-
-    fn name(s: &str) -> Name {
-        Name::from_ascii(s).unwrap()
-    }
-
-    fn reply() -> Message {
-        let mut m = Message::new(1, MessageType::Response, OpCode::Query);
-        m.metadata.response_code = ResponseCode::NoError;
-        m
-    }
-
-    fn a(owner: &str, ip: [u8; 4]) -> Record {
-        Record::from_rdata(
-            name(owner),
-            300,
-            RData::A(A::new(ip[0], ip[1], ip[2], ip[3])),
-        )
-    }
-
-    #[test]
-    fn referral_keeps_only_in_bailiwick_glue() {
-        let mut m = reply();
-        m.authorities.push(Record::from_rdata(
-            name("example.com."),
-            3600,
-            RData::NS(NS(name("ns1.example.com."))),
-        ));
-        m.authorities.push(Record::from_rdata(
-            name("example.com."),
-            3600,
-            RData::NS(NS(name("ns.attacker.net."))),
-        ));
-        m.additionals.push(a("ns1.example.com.", [127, 0, 0, 10]));
-        m.additionals.push(a("ns.attacker.net.", [6, 6, 6, 6]));
-        m.additionals.push(a("www.bank.com.", [6, 6, 6, 6]));
-        let step = classify(
-            &m,
-            &name("com."),
-            &name("www.example.com."),
-            RecordType::A,
-            11,
-        );
-        let Step::Referral { zone, ns, glue } = step else {
-            panic!("{step:?}")
-        };
-        assert_eq!(zone, name("example.com."));
-        assert_eq!(ns.len(), 2);
-        assert_eq!(glue.len(), 1);
-        assert_eq!(glue[0].name, name("ns1.example.com."));
-    }
-
-    #[test]
-    fn out_of_bailiwick_answer_after_cname_is_not_trusted() {
-        let mut m = reply();
-        m.metadata.authoritative = true;
-        m.answers.push(Record::from_rdata(
-            name("chain.example.com."),
-            300,
-            RData::CNAME(CNAME(name("c1.example.net."))),
-        ));
-        m.answers.push(a("c1.example.net.", [6, 6, 6, 6]));
-        let step = classify(
-            &m,
-            &name("example.com."),
-            &name("chain.example.com."),
-            RecordType::A,
-            11,
-        );
-        let Step::Cname {
-            records, target, ..
-        } = step
-        else {
-            panic!("{step:?}")
-        };
-        assert_eq!(records.len(), 1);
-        assert_eq!(target, name("c1.example.net."));
-    }
-
-    #[test]
-    fn upward_referral_is_lame_and_error_rcodes_are_lame() {
-        let mut m = reply();
-        m.authorities.push(Record::from_rdata(
-            Name::root(),
-            3600,
-            RData::NS(NS(name("a.root-servers.net."))),
-        ));
-        assert_eq!(
-            classify(
-                &m,
-                &name("example.com."),
-                &name("www.example.com."),
-                RecordType::A,
-                11
-            ),
-            Step::Lame(LameReason::Empty)
-        );
-        let mut refused = reply();
-        refused.metadata.response_code = ResponseCode::Refused;
-        assert_eq!(
-            classify(
-                &refused,
-                &name("example.com."),
-                &name("www.example.com."),
-                RecordType::A,
-                11
-            ),
-            Step::Lame(LameReason::Rcode(ResponseCode::Refused))
-        );
-    }
-
-    #[test]
-    fn cname_into_a_child_zone_is_followed_not_nodata() {
-        let mut m = reply();
-        m.metadata.authoritative = true;
-        m.answers.push(Record::from_rdata(
-            name("tosub.example.com."),
-            300,
-            RData::CNAME(CNAME(name("www.sub.example.com."))),
-        ));
-        m.authorities.push(Record::from_rdata(
-            name("sub.example.com."),
-            300,
-            RData::NS(NS(name("ns.sub.example.com."))),
-        ));
-        let step = classify(
-            &m,
-            &name("example.com."),
-            &name("tosub.example.com."),
-            RecordType::A,
-            11,
-        );
-        let Step::Cname {
-            records, target, ..
-        } = step
-        else {
-            panic!("{step:?}")
-        };
-        assert_eq!(records.len(), 1);
-        assert_eq!(target, name("www.sub.example.com."));
-    }
-
-    fn rrsig(owner: &str, covered: RecordType, ttl: u32) -> Record {
-        let mut rdata = u16::from(covered).to_be_bytes().to_vec();
-        rdata.extend_from_slice(&[13, 3, 0, 0, 14, 16]);
-        Record::from_rdata(
-            name(owner),
-            ttl,
-            RData::Unknown {
-                code: RecordType::RRSIG,
-                rdata: hickory_proto::rr::rdata::NULL::with(rdata),
-            },
-        )
-    }
-
-    fn nsec(owner: &str) -> Record {
-        Record::from_rdata(
-            name(owner),
-            300,
-            RData::Unknown {
-                code: RecordType::NSEC,
-                rdata: hickory_proto::rr::rdata::NULL::with(vec![0, 0, 1, 0x40]),
-            },
-        )
-    }
-
-    #[test]
-    fn signed_answers_keep_their_rrsigs_and_nothing_else() {
-        let mut m = reply();
-        m.metadata.authoritative = true;
-        m.answers.push(Record::from_rdata(
-            name("alias.example.com."),
-            300,
-            RData::CNAME(CNAME(name("www.example.com."))),
-        ));
-        m.answers
-            .push(rrsig("alias.example.com.", RecordType::CNAME, 300));
-        m.answers.push(a("www.example.com.", [192, 0, 2, 1]));
-        m.answers
-            .push(rrsig("www.example.com.", RecordType::A, 300));
-        // Signatures of other RRsets are not the answer's.
-        m.answers
-            .push(rrsig("www.example.com.", RecordType::AAAA, 300));
-        m.answers
-            .push(rrsig("other.example.com.", RecordType::A, 300));
-        // A wildcard answer's proof sits in the authority section.
-        m.authorities.push(nsec("v.example.com."));
-        m.authorities
-            .push(rrsig("v.example.com.", RecordType::NSEC, 300));
-        m.authorities.push(nsec("x.example.net."));
-        let step = classify(
-            &m,
-            &name("example.com."),
-            &name("alias.example.com."),
-            RecordType::A,
-            11,
-        );
-        let Step::Answer { records, proof } = step else {
-            panic!("{step:?}")
-        };
-        let kinds: Vec<(String, RecordType, Option<RecordType>)> = records
-            .iter()
-            .map(|r| (r.name.to_ascii(), r.record_type(), rrsig_covered(r)))
-            .collect();
-        assert_eq!(
-            kinds,
-            vec![
-                ("alias.example.com.".into(), RecordType::CNAME, None),
-                (
-                    "alias.example.com.".into(),
-                    RecordType::RRSIG,
-                    Some(RecordType::CNAME)
-                ),
-                ("www.example.com.".into(), RecordType::A, None),
-                (
-                    "www.example.com.".into(),
-                    RecordType::RRSIG,
-                    Some(RecordType::A)
-                ),
-            ]
-        );
-        assert_eq!(proof.len(), 2, "{proof:?}");
-        assert!(proof.iter().all(|r| r.name == name("v.example.com.")));
-    }
-
-    #[test]
-    fn signed_denials_keep_nsec_and_the_soa_signature_at_the_negative_ttl() {
-        let mut m = reply();
-        m.metadata.response_code = ResponseCode::NXDomain;
-        m.metadata.authoritative = true;
-        let soa = SOA::new(
-            name("ns1.example.com."),
-            name("host.example.com."),
-            1,
-            3600,
-            600,
-            86400,
-            300,
-        );
-        m.authorities.push(Record::from_rdata(
-            name("example.com."),
-            3600,
-            RData::SOA(soa),
-        ));
-        m.authorities
-            .push(rrsig("example.com.", RecordType::SOA, 3600));
-        m.authorities.push(nsec("mail.example.com."));
-        m.authorities
-            .push(rrsig("mail.example.com.", RecordType::NSEC, 300));
-        m.authorities.push(nsec("example.com."));
-        m.authorities
-            .push(rrsig("example.com.", RecordType::NSEC, 300));
-        let step = classify(
-            &m,
-            &name("example.com."),
-            &name("nope.example.com."),
-            RecordType::A,
-            11,
-        );
-        let Step::NxDomain {
-            soa: Some(soa),
-            proof,
-            ..
-        } = step
-        else {
-            panic!("{step:?}")
-        };
-        assert_eq!(soa.ttl, 300);
-        assert_eq!(proof.len(), 5, "{proof:?}");
-        let soa_sig = proof
-            .iter()
-            .find(|r| rrsig_covered(r) == Some(RecordType::SOA))
-            .expect("the SOA's RRSIG is kept");
-        assert_eq!(soa_sig.ttl, 300, "aged with the denial");
-    }
-
-    #[test]
-    fn nxdomain_takes_the_soa_minimum_as_ttl() {
-        let mut m = reply();
-        m.metadata.response_code = ResponseCode::NXDomain;
-        m.metadata.authoritative = true;
-        let soa = SOA::new(
-            name("ns1.example.com."),
-            name("host.example.com."),
-            1,
-            3600,
-            600,
-            86400,
-            300,
-        );
-        m.authorities.push(Record::from_rdata(
-            name("example.com."),
-            3600,
-            RData::SOA(soa),
-        ));
-        let step = classify(
-            &m,
-            &name("example.com."),
-            &name("nope.example.com."),
-            RecordType::A,
-            11,
-        );
-        let Step::NxDomain { soa: Some(soa), .. } = step else {
-            panic!("{step:?}")
-        };
-        assert_eq!(soa.ttl, 300);
-    }
-}
+mod tests;

@@ -135,9 +135,12 @@ async fn lame_server_is_skipped_and_the_next_one_answers() {
     assert_eq!(addresses(&answer), ["192.0.2.80"]);
     assert_eq!(net.queries_to(EXAMPLE_NS1), 1);
     assert_eq!(net.queries_to(EXAMPLE_NS2), 1);
-    assert!(recursor
-        .infra
-        .is_lame(ip(EXAMPLE_NS1), &name("example.com."), Instant::now()));
+    assert!(recursor.infra.is_lame(
+        ip(EXAMPLE_NS1),
+        &name("example.com."),
+        RecordType::A,
+        Instant::now()
+    ));
 
     net.clear_log();
     resolve(&recursor, "deep.www.example.com.", RecordType::A)

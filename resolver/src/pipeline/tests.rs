@@ -28,6 +28,7 @@ fn pipeline(net: &MockTransport, text: &str) -> Pipeline<MockTransport> {
         Metrics::new(&crate::server::registry()),
         None,
         None,
+        common::shutdown::Shutdown::never(),
     )
 }
 

@@ -20,7 +20,7 @@ use hickory_proto::rr::{Name, RData, Record, RecordType};
 use hickory_proto::serialize::txt::Parser;
 use parking_lot::Mutex;
 
-use super::{QueryOptions, Reply, Transport};
+use super::{judge, QueryOptions, Reply, Transport, Verdict};
 use crate::cache::RrsetCache;
 use crate::config::Config;
 use crate::error::TransportError;
@@ -28,6 +28,9 @@ use crate::iterate::hints::RootHints;
 use crate::iterate::infra::Infra;
 use crate::iterate::Recursor;
 use crate::pipeline::ttl_policy;
+
+/// The ID of every query the mock receives (its replies are built with it).
+const MOCK_ID: u16 = 0;
 
 /// CNAME links a mock server follows inside its own zone.
 const MAX_IN_ZONE_CHAIN: usize = 8;
@@ -48,6 +51,10 @@ pub(crate) enum Behaviour {
     /// A plain function gets the question and the authoritative reply and
     /// returns what is sent instead (None: nothing, a timeout).
     Rewrite(fn(&Query, Message) -> Option<Message>),
+    /// Answers from its zones after this long (the reply's measured RTT), so
+    /// queries overlap and the infra cache sees servers of different speeds;
+    /// a query whose timeout is shorter times out after its timeout.
+    Delay(Duration),
 }
 
 /// One query the mock received.
@@ -217,30 +224,43 @@ impl Transport for MockTransport {
             edns: options.edns_payload.is_some(),
             rd: options.recursion_desired,
         });
-        match self.respond(server.ip(), query, options) {
-            None => Err(TransportError::Timeout(server)),
-            // The network transport checks the question (RFC 5452 §9.1): over
-            // UDP a mismatch is ignored (and the wait times out), over a stream
-            // it is an error.
-            Some(message) if !super::matches(&message, message.metadata.id, query) => {
-                Err(if stream {
-                    TransportError::Malformed(server)
-                } else {
-                    TransportError::Timeout(server)
-                })
+        let delay = match self.servers.lock().get(&server.ip()).map(|s| s.behaviour) {
+            Some(Behaviour::Delay(delay)) => Some(delay),
+            _ => None,
+        };
+        if let Some(delay) = delay {
+            if delay > options.timeout {
+                tokio::time::sleep(options.timeout).await;
+                return Err(TransportError::Timeout(server));
             }
-            Some(message) => Ok(Reply {
+            tokio::time::sleep(delay).await;
+        }
+        let Some(message) = self.respond(server.ip(), query, options) else {
+            return Err(TransportError::Timeout(server));
+        };
+        // The reply goes through the network transport's own checks, as wire:
+        // the mock's queries carry ID 0, so a rewrite that changes the ID plays
+        // a spoofer (ignored: the real reply never comes, a timeout), one that
+        // changes the question a broken server (rejected at once).
+        let wire = message
+            .to_vec()
+            .map_err(|_| TransportError::Malformed(server))?;
+        match judge(&wire, MOCK_ID, query) {
+            Verdict::Accept(message) => Ok(Reply {
                 message,
-                rtt: Duration::from_millis(1),
+                rtt: delay.unwrap_or(Duration::from_millis(1)),
                 stream,
             }),
+            Verdict::Ignore if stream => Err(TransportError::Mismatch(server)),
+            Verdict::Ignore => Err(TransportError::Timeout(server)),
+            Verdict::Reject => Err(TransportError::Mismatch(server)),
         }
     }
 }
 
 /// A reply to `query` with `rcode` and nothing else.
 fn empty_reply(query: &Query, rcode: ResponseCode) -> Message {
-    let mut reply = Message::new(0, MessageType::Response, OpCode::Query);
+    let mut reply = Message::new(MOCK_ID, MessageType::Response, OpCode::Query);
     reply.metadata.response_code = rcode;
     reply.add_query(query.clone());
     reply

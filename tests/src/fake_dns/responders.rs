@@ -11,7 +11,7 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use hickory_proto::op::{Message, ResponseCode};
-use hickory_proto::rr::rdata::{A, AAAA, NS};
+use hickory_proto::rr::rdata::{A, AAAA, NS, TXT};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 use super::authority::response_to;
@@ -68,8 +68,9 @@ pub fn wrong_question(req: &Message) -> Option<Message> {
     Some(resp)
 }
 
-/// A lame server: NOERROR, AA=0, every section empty (neither an answer nor a
-/// referral). A resolver should mark the server lame and try another one.
+/// An empty NOERROR: AA=0, every section empty (neither an answer nor a
+/// referral, no SOA). Unbound (1.19+) asks another server once, then takes it
+/// as NODATA cached for 5 s (1.17 takes it at once).
 pub fn lame_noerror(req: &Message) -> Option<Message> {
     let mut resp = response_to(req);
     resp.metadata.response_code = ResponseCode::NoError;
@@ -104,5 +105,45 @@ pub fn out_of_bailiwick_glue(req: &Message) -> Option<Message> {
     resp.add_authority(Record::from_rdata(zone, 86400, RData::NS(NS(ns.clone()))));
     resp.add_additional(Record::from_rdata(ns, 86400, RData::A(A(POISON_V4))));
     resp.add_additional(Record::from_rdata(www, 86400, RData::A(A(POISON_V4))));
+    Some(resp)
+}
+
+/// An authoritative upward referral: AA=1, no answer, no SOA, and
+/// `. NS a.root-servers.net.` in authority. Lame however the AA bit is set
+/// (Unbound's RESPONSE_TYPE_LAME): a resolver tries the zone's other servers.
+pub fn aa_upward_referral(req: &Message) -> Option<Message> {
+    let mut resp = upward_referral(req)?;
+    resp.metadata.authoritative = true;
+    Some(resp)
+}
+
+/// An authoritative answer holding only records of other types than asked for
+/// the name asked (TXT, and AAAA or A with the poison address), no SOA. A
+/// resolver drops them (Unbound's scrub_normalize) and is left with NODATA.
+pub fn stray_types(req: &Message) -> Option<Message> {
+    let q = req.queries.first()?;
+    let mut resp = response_to(req);
+    resp.metadata.authoritative = true;
+    let owner = q.name().clone();
+    let other = if q.query_type() == RecordType::AAAA {
+        RecordType::A
+    } else {
+        RecordType::AAAA
+    };
+    if let Some(rdata) = poison_rdata(other) {
+        resp.add_answer(Record::from_rdata(owner.clone(), 300, rdata));
+    }
+    if q.query_type() != RecordType::TXT {
+        let txt = RData::TXT(TXT::new(vec!["stray".to_string()]));
+        resp.add_answer(Record::from_rdata(owner, 300, txt));
+    }
+    Some(resp)
+}
+
+/// A forged answer with the right id and no question section: a resolver
+/// rejects it at once (Unbound's scrub_message) and asks another server.
+pub fn no_question(req: &Message) -> Option<Message> {
+    let mut resp = forged_answer(req);
+    resp.queries.clear();
     Some(resp)
 }

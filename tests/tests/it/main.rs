@@ -29,6 +29,8 @@ mod resolver_hardening;
 mod resolver_interface_automatic;
 mod resolver_iteration;
 mod resolver_local_and_access;
+mod resolver_odd_replies;
 mod resolver_private_address;
 mod resolver_process;
 mod resolver_support;
+mod resolver_unreachable;

@@ -1,0 +1,255 @@
+//! Parent and child disagreeing about a zone's servers, and NS cycles, against
+//! the mock internet: the child's NS set replaces the parent's once learned,
+//! the parent's NS and glue are the last resort when the child's fail, and
+//! `harden-glue: no` uses out-of-bailiwick glue to break a cycle.
+
+use hickory_proto::op::{Message, Query, ResponseCode};
+use hickory_proto::rr::rdata::{A, NS};
+use hickory_proto::rr::{RData, Record, RecordType};
+use tokio::time::Instant;
+
+use crate::cache::Trust;
+use crate::transport::mock::{config, name, recursor, Behaviour, MockTransport, ROOT, TLD};
+
+/// moved.com.'s server as com. names it (ns1.moved.com.).
+const MOVED: &str = "198.51.100.60";
+/// The server moved.com.'s own NS set names (ns-new.moved.com.): dead.
+const MOVED_CHILD: &str = "198.51.100.61";
+/// The address readdr.com.'s own zone gives its server: dead.
+const READDR_CHILD: &str = "198.51.100.62";
+/// The address com.'s glue gives readdr.com.'s server: working.
+const READDR: &str = "198.51.100.63";
+/// The server of cyc.com. and cyc.net., each delegated to a name in the other.
+const CYCLE: &str = "198.51.100.64";
+
+/// The root delegates com. and net. to [`TLD`], which delegates the test zones.
+fn internet() -> MockTransport {
+    let net = MockTransport::new();
+    net.zone(
+        ROOT,
+        ".",
+        "\
+. 86400 SOA a.root-servers.net. hostmaster.root-servers.net. 1 1800 900 604800 86400
+. 518400 NS a.root-servers.net.
+a.root-servers.net. 518400 A 198.51.100.1
+com. 172800 NS a.gtld-servers.net.
+net. 172800 NS a.gtld-servers.net.
+a.gtld-servers.net. 172800 A 198.51.100.2
+",
+    );
+    net.zone(
+        TLD,
+        "com.",
+        "\
+com. 900 SOA a.gtld-servers.net. hostmaster.gtld-servers.net. 1 1800 900 604800 86400
+com. 172800 NS a.gtld-servers.net.
+moved.com. 172800 NS ns1.moved.com.
+ns1.moved.com. 172800 A 198.51.100.60
+readdr.com. 172800 NS ns1.readdr.com.
+ns1.readdr.com. 172800 A 198.51.100.63
+cyc.com. 172800 NS ns.cyc.net.
+ns.cyc.net. 172800 A 198.51.100.64
+",
+    );
+    net.zone(
+        TLD,
+        "net.",
+        "\
+net. 900 SOA a.gtld-servers.net. hostmaster.gtld-servers.net. 1 1800 900 604800 86400
+net. 172800 NS a.gtld-servers.net.
+cyc.net. 172800 NS ns.cyc.com.
+ns.cyc.com. 172800 A 198.51.100.64
+",
+    );
+    net.zone(
+        MOVED,
+        "moved.com.",
+        "\
+moved.com. 3600 SOA ns1.moved.com. hostmaster.moved.com. 1 3600 600 86400 300
+moved.com. 3600 NS ns-new.moved.com.
+ns-new.moved.com. 3600 A 198.51.100.61
+www.moved.com. 300 A 192.0.2.60
+www2.moved.com. 300 A 192.0.2.61
+",
+    );
+    net.behave(MOVED, Behaviour::Rewrite(with_child_ns_moved));
+    net.behave(MOVED_CHILD, Behaviour::Timeout);
+    net.zone(
+        READDR,
+        "readdr.com.",
+        "\
+readdr.com. 3600 SOA ns1.readdr.com. hostmaster.readdr.com. 1 3600 600 86400 300
+readdr.com. 3600 NS ns1.readdr.com.
+ns1.readdr.com. 3600 A 198.51.100.62
+www.readdr.com. 300 A 192.0.2.62
+www2.readdr.com. 300 A 192.0.2.63
+",
+    );
+    net.behave(READDR, Behaviour::Rewrite(with_child_ns_readdr));
+    net.behave(READDR_CHILD, Behaviour::Timeout);
+    let cycle = "\
+cyc.com. 3600 SOA ns.cyc.net. hostmaster.cyc.com. 1 3600 600 86400 300
+cyc.com. 3600 NS ns.cyc.net.
+www.cyc.com. 300 A 192.0.2.64
+";
+    net.zone(CYCLE, "cyc.com.", cycle);
+    net.zone(
+        CYCLE,
+        "cyc.net.",
+        "\
+cyc.net. 3600 SOA ns.cyc.com. hostmaster.cyc.net. 1 3600 600 86400 300
+cyc.net. 3600 NS ns.cyc.com.
+",
+    );
+    net
+}
+
+/// An authoritative answer with the zone's own NS set in the authority
+/// section and that server's address in the additional (as BIND sends by default).
+fn with_child_ns(mut reply: Message, zone: &str, ns: &str, addr: [u8; 4]) -> Option<Message> {
+    if reply.metadata.authoritative && !reply.answers.is_empty() {
+        reply.authorities.push(Record::from_rdata(
+            name(zone),
+            3600,
+            RData::NS(NS(name(ns))),
+        ));
+        reply.additionals.push(Record::from_rdata(
+            name(ns),
+            3600,
+            RData::A(A::new(addr[0], addr[1], addr[2], addr[3])),
+        ));
+    }
+    Some(reply)
+}
+
+/// moved.com.'s server names another server (ns-new, dead) as the zone's NS.
+fn with_child_ns_moved(_query: &Query, reply: Message) -> Option<Message> {
+    with_child_ns(reply, "moved.com.", "ns-new.moved.com.", [198, 51, 100, 61])
+}
+
+/// readdr.com.'s server gives its own name another (dead) address than com.'s glue.
+fn with_child_ns_readdr(_query: &Query, reply: Message) -> Option<Message> {
+    with_child_ns(reply, "readdr.com.", "ns1.readdr.com.", [198, 51, 100, 62])
+}
+
+/// The A addresses of an answer.
+fn addresses(answer: &super::Answer) -> Vec<String> {
+    answer
+        .answers
+        .iter()
+        .filter_map(|r| match &r.data {
+            RData::A(a) => Some(a.0.to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The NS names cached for `zone` at `trust` or above.
+fn cached_ns(recursor: &super::Recursor<MockTransport>, zone: &str, trust: Trust) -> Vec<String> {
+    recursor
+        .rrsets
+        .get(&name(zone), RecordType::NS, trust, Instant::now())
+        .map(|entry| {
+            entry
+                .records
+                .iter()
+                .filter_map(|r| match &r.data {
+                    RData::NS(ns) => Some(ns.0.to_ascii()),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The child's NS set (ns-new, learned from an answer's authority section)
+/// replaces the parent's; when its server is dead, the parent's NS and glue
+/// (ns1, from com.) answer instead of a SERVFAIL.
+#[tokio::test]
+async fn dead_child_ns_set_falls_back_to_the_parents() {
+    let net = internet();
+    let recursor = recursor(&net, &config("  qname-minimisation: no\n"));
+    let first = recursor
+        .resolve(&name("www.moved.com."), RecordType::A)
+        .await
+        .unwrap();
+    assert_eq!(addresses(&first), ["192.0.2.60"]);
+    assert_eq!(
+        cached_ns(&recursor, "moved.com.", Trust::Answer),
+        ["ns-new.moved.com."],
+        "the child's NS set replaces the referral's"
+    );
+
+    let second = recursor
+        .resolve(&name("www2.moved.com."), RecordType::A)
+        .await
+        .unwrap();
+    assert_eq!(second.rcode, ResponseCode::NoError);
+    assert_eq!(addresses(&second), ["192.0.2.61"]);
+    assert!(
+        net.queries_to(MOVED_CHILD) >= 1,
+        "the child's server is tried first"
+    );
+    assert_eq!(
+        net.asked(MOVED).last(),
+        Some(&("www2.moved.com.".to_string(), RecordType::A))
+    );
+}
+
+/// The child gives its own server another (dead) address than the parent's
+/// glue: once the child's address fails, the parent's glue address is used.
+#[tokio::test]
+async fn dead_child_address_falls_back_to_the_parents_glue() {
+    let net = internet();
+    let recursor = recursor(&net, &config("  qname-minimisation: no\n"));
+    let first = recursor
+        .resolve(&name("www.readdr.com."), RecordType::A)
+        .await
+        .unwrap();
+    assert_eq!(addresses(&first), ["192.0.2.62"]);
+    net.clear_log();
+    let second = recursor
+        .resolve(&name("www2.readdr.com."), RecordType::A)
+        .await
+        .unwrap();
+    assert_eq!(addresses(&second), ["192.0.2.63"]);
+    assert!(
+        net.queries_to(READDR_CHILD) >= 1,
+        "the child's address is tried first"
+    );
+    assert_eq!(
+        net.queries_to(TLD),
+        0,
+        "the parent-side glue is kept, not asked again"
+    );
+}
+
+/// cyc.com. is served by ns.cyc.net. and cyc.net. by ns.cyc.com.: only the
+/// out-of-bailiwick glue com. and net. send can break the cycle. With
+/// `harden-glue: no` it is used (as Unbound does); with the default `yes` it
+/// is dropped and the name cannot be resolved.
+#[tokio::test]
+async fn out_of_bailiwick_glue_breaks_an_ns_cycle_only_without_harden_glue() {
+    let net = internet();
+    let unhardened = recursor(
+        &net,
+        &config("  qname-minimisation: no\n  harden-glue: no\n"),
+    );
+    let answer = unhardened
+        .resolve(&name("www.cyc.com."), RecordType::A)
+        .await
+        .unwrap();
+    assert_eq!(addresses(&answer), ["192.0.2.64"]);
+
+    let hardened = recursor(&net, &config("  qname-minimisation: no\n"));
+    let failed = hardened.resolve(&name("www.cyc.com."), RecordType::A).await;
+    assert!(failed.is_err(), "{failed:?}");
+    assert!(
+        net.asked(CYCLE)
+            .iter()
+            .filter(|(asked, _)| asked == "www.cyc.com.")
+            .count()
+            == 1,
+        "only the unhardened resolver reached cyc.com.'s server"
+    );
+}
