@@ -250,8 +250,21 @@ pass_stats() {
         }'
 }
 
+# "new_p50_ms new_p95_ms" over the first answer to each distinct listed query
+# (name and type), i.e. the resolutions the cache could not answer; a distinct
+# query never answered counts as infinite.
+new_stats() {
+    local distinct
+    distinct=$(sort -u "$NET_DIR/queries.txt" | wc -l)
+    awk '/^> / && $2 != "T" { k = $3 " " $4; if (!(k in seen)) { seen[k] = 1; print $NF * 1000 } }' "$1" | sort -g |
+        awk -v total="$distinct" '
+            { n++; v[n] = $1 }
+            function pct(p,   k) { k = int(p * total + 0.999999); if (k < 1) k = 1; return (k <= n) ? sprintf("%.1f", v[k]) : "inf" }
+            END { printf "%s %s\n", pct(0.50), pct(0.95) }'
+}
+
 # dnsperf over the query list in the resolvers' namespace; sets PASS_LINE to
-# "<pass_stats> <upstream queries per query> <cpu s>".
+# "<pass_stats> <new_stats> <upstream queries per query> <cpu s>".
 run_pass() { # NAME PASS
     local name=$1 pass=$2 out=$WORKDIR/$1.pass$2.dnsperf q0 q1 c0 c1 pid rc=0
     sleep 0.5
@@ -268,7 +281,7 @@ run_pass() { # NAME PASS
     sleep 0.3
     q1=$(relay_queries)
     c1=$(cpu_ns "$RPID")
-    PASS_LINE="$(pass_stats "$out") $(awk -v a="$q0" -v b="$q1" -v n="$QUERIES" 'BEGIN { printf "%.2f", (b - a) / n }') $(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.2f", (b - a) / 1e9 }')"
+    PASS_LINE="$(pass_stats "$out") $(new_stats "$out") $(awk -v a="$q0" -v b="$q1" -v n="$QUERIES" 'BEGIN { printf "%.2f", (b - a) / n }') $(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.2f", (b - a) / 1e9 }')"
     printf '%s\t%s\t%s\n' "$name" "$pass" "$PASS_LINE" >>"$WORKDIR/results.tsv"
 }
 
@@ -299,21 +312,22 @@ report_failures() { # NAME PASS
 
 echo
 echo "Cold-cache benchmark: $QUERIES queries ($(sort -u "$NET_DIR/queries.txt" | wc -l) distinct) at $RATE QPS, $ZONES customer zones, seed $SEED, timeout ${TIMEOUT}s, $THREADS thread(s)"
-echo "Times in ms over all sent queries (timeouts count as infinite); upstream = queries the relay saw sent to servers per listed query (UDP + TCP connections)."
+echo "Times in ms over all sent queries (timeouts count as infinite); new-med/new-p95: over the first answer to each distinct query (what the cache could not answer)."
+echo "upstream/q: queries the relay saw sent to servers (UDP datagrams + TCP connections) per listed query. cpu_s: the resolver's on-CPU seconds in the pass."
 for pass in 1 2; do
     echo
     if [[ $pass == 1 ]]; then echo "Pass 1: cold start"; else echo "Pass 2: same list, message/record caches flushed, infra cache kept (see flush column)"; fi
-    printf '%-8s %7s %7s %7s %6s %8s %8s %9s %7s   %-22s %s\n' resolver median p95 p99 SERVFL timeouts NXDOMAIN upstream/q cpu_s "ratio med/p95/p99/up/cpu" flush
-    read -r _ _ u_sent _ u_lost _ _ u50 u95 u99 uup ucpu < <(awk -v p="$pass" '$1 == "unbound" && $2 == p' "$WORKDIR/results.tsv") || true
+    printf '%-8s %7s %7s %7s %7s %7s %6s %8s %10s %6s   %-28s %s\n' resolver median p95 p99 new-med new-p95 SERVFL timeouts upstream/q cpu_s "ratio med/p95/p99/new-med/up/cpu" flush
+    read -r _ _ _ _ _ _ _ u50 u95 u99 un50 _ uup ucpu < <(awk -v p="$pass" '$1 == "unbound" && $2 == p' "$WORKDIR/results.tsv") || true
     for name in $RESOLVERS; do
-        read -r _ _ _ _ lost sf nx p50 p95 p99 up cpu < <(awk -v n="$name" -v p="$pass" '$1 == n && $2 == p' "$WORKDIR/results.tsv")
-        ratio=$(awk -v a="$p50 $p95 $p99 $up $cpu" -v b="${u50:-} ${u95:-} ${u99:-} ${uup:-} ${ucpu:-}" 'BEGIN {
+        read -r _ _ _ _ lost sf _ p50 p95 p99 n50 n95 up cpu < <(awk -v n="$name" -v p="$pass" '$1 == n && $2 == p' "$WORKDIR/results.tsv")
+        ratio=$(awk -v a="$p50 $p95 $p99 $n50 $up $cpu" -v b="${u50:-} ${u95:-} ${u99:-} ${un50:-} ${uup:-} ${ucpu:-}" 'BEGIN {
             split(a, x, " "); split(b, y, " "); s = ""
-            for (i = 1; i <= 5; i++) s = s (i > 1 ? "/" : "") ((y[i] + 0 > 0 && x[i] != "inf") ? sprintf("%.2f", x[i] / y[i]) : "-")
+            for (i = 1; i <= 6; i++) s = s (i > 1 ? "/" : "") ((y[i] + 0 > 0 && x[i] != "inf") ? sprintf("%.2f", x[i] / y[i]) : "-")
             print s }')
         flush=${FLUSHED[$name]}
         [[ $pass == 1 ]] && flush=""
-        printf '%-8s %7s %7s %7s %6s %8s %8s %9s %7s   %-24s %s\n' "$name" "$p50" "$p95" "$p99" "$sf" "$lost" "$nx" "$up" "$cpu" "$ratio" "$flush"
+        printf '%-8s %7s %7s %7s %7s %7s %6s %8s %10s %6s   %-28s %s\n' "$name" "$p50" "$p95" "$p99" "$n50" "$n95" "$sf" "$lost" "$up" "$cpu" "$ratio" "$flush"
     done
 done
 for name in $RESOLVERS; do
