@@ -14,14 +14,16 @@
 //! runtime failure.
 
 use std::fs::File;
+use std::io::Write as _;
 use std::os::fd::AsRawFd as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use clap::Parser;
 use e2e::relay::{LinkTable, Relay};
+use tokio::time::Instant;
 
 /// Relay IPv4 between two namespaces through TUN devices, with per-server delay and loss.
 #[derive(Debug, Parser)]
@@ -65,10 +67,15 @@ fn run(args: &Args) -> anyhow::Result<()> {
     enter_netns(&args.server_ns)?;
     let server = open_tun(&args.tun)?;
     let relay = Relay::start(client, server, table, args.seed)?;
-    println!(
-        "ready: {} in {}, {}",
-        args.tun, args.client_ns, args.server_ns
-    );
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(
+            out,
+            "ready: {} in {}, {}",
+            args.tun, args.client_ns, args.server_ns
+        )?;
+        out.flush()?;
+    }
     let end = Instant::now() + Duration::from_secs(args.lifetime);
     let mut last = String::new();
     while Instant::now() < end {

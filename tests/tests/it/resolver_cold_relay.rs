@@ -6,7 +6,9 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use e2e::daemon::{cargo_bin, Daemon};
 use e2e::dig::Dig;
