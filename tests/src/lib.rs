@@ -31,6 +31,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod cold_internet;
 pub mod daemon;
 pub mod dataplane;
 pub mod dhcp;
@@ -41,6 +42,7 @@ pub mod kea;
 pub mod metrics;
 pub mod netns;
 pub mod redis;
+pub mod relay;
 pub mod tool;
 pub mod wire;
 

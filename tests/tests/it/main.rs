@@ -22,6 +22,7 @@ mod fake_dns_selftest;
 mod lb;
 mod resolver_cache;
 mod resolver_cachedb;
+mod resolver_cold_relay;
 mod resolver_config_compat;
 mod resolver_dnssec;
 mod resolver_dnssec_validation;
