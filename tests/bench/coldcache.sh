@@ -17,7 +17,7 @@
 # then resolves the query list at RATE QPS (pass 1). Then its message and record
 # caches are flushed with its infrastructure (RTT) cache kept, and the same list
 # is resolved again (pass 2). How each is flushed:
-#   ours      SIGHUP (a reload: it flushes the infra cache too; no other way yet)
+#   ours      SIGHUP (a reload: the answer caches start empty, the infra cache is kept)
 #   unbound   unbound-control flush_zone . ; flush_negative ; flush_requestlist
 #   kresd     cache.clear('.') (records under the root; server RTTs are kept)
 #   pdns      rec_control wipe-cache '.$' (record, packet and negative caches)
@@ -214,7 +214,7 @@ flush_resolver() { # NAME ; prints how
             kill -HUP "$RPID"
             bench_wait_for 10 grep -q 'SIGHUP: config reloaded' "$WORKDIR/ours.log" ||
                 die "ours did not reload"
-            echo "SIGHUP (infra flushed too)" ;;
+            echo "SIGHUP (infra kept)" ;;
         unbound)
             local c
             for c in "flush_zone ." flush_negative flush_requestlist; do
