@@ -4,15 +4,15 @@
 //! each server received.
 
 use hickory_proto::op::{Message, Query, ResponseCode};
-use hickory_proto::rr::{RData, RecordType};
+use hickory_proto::rr::RecordType;
 use tokio::time::Instant;
 
 use super::{Answer, Recursor};
 use crate::error::ResolveError;
 use crate::iterate::infra::UNKNOWN_RTO;
 use crate::transport::mock::{
-    config, example_internet, ip, name, recursor, Behaviour, MockTransport, EXAMPLE_NET,
-    EXAMPLE_NS1, EXAMPLE_NS2, FORWARDER, GLUELESS, ROOT, TLD,
+    a_addresses as addresses, config, example_internet, ip, name, recursor, Behaviour,
+    MockTransport, EXAMPLE_NET, EXAMPLE_NS1, EXAMPLE_NS2, FORWARDER, GLUELESS, ROOT, TLD,
 };
 
 /// Resolves `qname`/`qtype` with `recursor`.
@@ -22,18 +22,6 @@ async fn resolve(
     qtype: RecordType,
 ) -> Result<Answer, ResolveError> {
     recursor.resolve(&name(qname), qtype).await
-}
-
-/// The addresses (A records) of an answer, in order.
-fn addresses(answer: &Answer) -> Vec<String> {
-    answer
-        .answers
-        .iter()
-        .filter_map(|r| match &r.data {
-            RData::A(a) => Some(a.0.to_string()),
-            _ => None,
-        })
-        .collect()
 }
 
 /// The record types of an answer section, in order.

@@ -9,7 +9,9 @@ use hickory_proto::rr::{RData, Record, RecordType};
 use tokio::time::Instant;
 
 use crate::cache::Trust;
-use crate::transport::mock::{config, name, recursor, Behaviour, MockTransport, ROOT, TLD};
+use crate::transport::mock::{
+    a_addresses as addresses, config, name, recursor, root_and_tlds, Behaviour, MockTransport, TLD,
+};
 
 /// moved.com.'s server as com. names it (ns1.moved.com.).
 const MOVED: &str = "198.51.100.60";
@@ -28,24 +30,9 @@ const EVIL: &str = "198.51.100.65";
 /// The root delegates com. and net. to [`TLD`], which delegates the test zones.
 fn internet() -> MockTransport {
     let net = MockTransport::new();
-    net.zone(
-        ROOT,
-        ".",
+    root_and_tlds(
+        &net,
         "\
-. 86400 SOA a.root-servers.net. hostmaster.root-servers.net. 1 1800 900 604800 86400
-. 518400 NS a.root-servers.net.
-a.root-servers.net. 518400 A 198.51.100.1
-com. 172800 NS a.gtld-servers.net.
-net. 172800 NS a.gtld-servers.net.
-a.gtld-servers.net. 172800 A 198.51.100.2
-",
-    );
-    net.zone(
-        TLD,
-        "com.",
-        "\
-com. 900 SOA a.gtld-servers.net. hostmaster.gtld-servers.net. 1 1800 900 604800 86400
-com. 172800 NS a.gtld-servers.net.
 moved.com. 172800 NS ns1.moved.com.
 ns1.moved.com. 172800 A 198.51.100.60
 readdr.com. 172800 NS ns1.readdr.com.
@@ -55,13 +42,7 @@ ns.cyc.net. 172800 A 198.51.100.64
 evil.com. 172800 NS ns.evil.com.
 ns.evil.com. 172800 A 198.51.100.65
 ",
-    );
-    net.zone(
-        TLD,
-        "net.",
         "\
-net. 900 SOA a.gtld-servers.net. hostmaster.gtld-servers.net. 1 1800 900 604800 86400
-net. 172800 NS a.gtld-servers.net.
 cyc.net. 172800 NS ns.cyc.com.
 ns.cyc.com. 172800 A 198.51.100.64
 ",
@@ -146,18 +127,6 @@ fn with_child_ns_moved(_query: &Query, reply: Message) -> Option<Message> {
 /// readdr.com.'s server gives its own name another (dead) address than com.'s glue.
 fn with_child_ns_readdr(_query: &Query, reply: Message) -> Option<Message> {
     with_child_ns(reply, "readdr.com.", "ns1.readdr.com.", [198, 51, 100, 62])
-}
-
-/// The A addresses of an answer.
-fn addresses(answer: &super::Answer) -> Vec<String> {
-    answer
-        .answers
-        .iter()
-        .filter_map(|r| match &r.data {
-            RData::A(a) => Some(a.0.to_string()),
-            _ => None,
-        })
-        .collect()
 }
 
 /// The NS names cached for `zone` at `trust` or above.

@@ -13,8 +13,8 @@ use crate::cache::RrsetCache;
 use crate::iterate::infra::Infra;
 use crate::pipeline::ttl_policy;
 use crate::transport::mock::{
-    config, example_hints, example_internet, ip, name, Behaviour, MockTransport, EXAMPLE_NS1,
-    EXAMPLE_NS2, ROOT, TLD,
+    config, example_hints, example_internet, ip, name, root_and_tlds, Behaviour, MockTransport,
+    EXAMPLE_NS1, EXAMPLE_NS2,
 };
 
 /// A recursor without QNAME minimisation whose infra cache always picks the
@@ -211,34 +211,13 @@ const TWO_B: &str = "198.51.100.42";
 /// whose server answers after a delay (so lookups overlap).
 fn glueless_internet() -> MockTransport {
     let net = MockTransport::new();
-    net.zone(
-        ROOT,
-        ".",
+    root_and_tlds(
+        &net,
         "\
-. 86400 SOA a.root-servers.net. hostmaster.root-servers.net. 1 1800 900 604800 86400
-. 518400 NS a.root-servers.net.
-a.root-servers.net. 518400 A 198.51.100.1
-com. 172800 NS a.gtld-servers.net.
-net. 172800 NS a.gtld-servers.net.
-a.gtld-servers.net. 172800 A 198.51.100.2
-",
-    );
-    net.zone(
-        TLD,
-        "com.",
-        "\
-com. 900 SOA a.gtld-servers.net. hostmaster.gtld-servers.net. 1 1800 900 604800 86400
-com. 172800 NS a.gtld-servers.net.
 two.com. 172800 NS a.hoster.net.
 two.com. 172800 NS b.hoster.net.
 ",
-    );
-    net.zone(
-        TLD,
-        "net.",
         "\
-net. 900 SOA a.gtld-servers.net. hostmaster.gtld-servers.net. 1 1800 900 604800 86400
-net. 172800 NS a.gtld-servers.net.
 hoster.net. 172800 NS ns.hoster.net.
 ns.hoster.net. 172800 A 198.51.100.40
 ",

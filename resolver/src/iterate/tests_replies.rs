@@ -11,8 +11,8 @@ use tokio::time::Instant;
 use super::{Answer, Recursor};
 use crate::error::ResolveError;
 use crate::transport::mock::{
-    config, example_internet, ip, name, recursor, Behaviour, MockTransport, EXAMPLE_NET,
-    EXAMPLE_NS1, EXAMPLE_NS2,
+    a_addresses as addresses, config, example_internet, ip, name, recursor, Behaviour,
+    MockTransport, EXAMPLE_NET, EXAMPLE_NS1, EXAMPLE_NS2,
 };
 
 /// A recursor without QNAME minimisation, so each zone gets exactly one query.
@@ -35,18 +35,6 @@ async fn resolve(
     qtype: RecordType,
 ) -> Result<Answer, ResolveError> {
     recursor.resolve(&name(qname), qtype).await
-}
-
-/// The A addresses of an answer, in order.
-fn addresses(answer: &Answer) -> Vec<String> {
-    answer
-        .answers
-        .iter()
-        .filter_map(|r| match &r.data {
-            RData::A(a) => Some(a.0.to_string()),
-            _ => None,
-        })
-        .collect()
 }
 
 /// Queries either example.com. server received.

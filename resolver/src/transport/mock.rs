@@ -376,14 +376,11 @@ pub(crate) const GLUELESS: &str = "198.51.100.30";
 /// A forwarder for corp.example.com. (configured per test).
 pub(crate) const FORWARDER: &str = "198.51.100.53";
 
-/// A small internet: the root delegates com. and net. to one TLD server;
-/// example.com. (two servers, glued) holds answers, in-zone and cross-zone
-/// CNAMEs, a CNAME loop and an empty non-terminal; example.net. the other
-/// ends of the chains; glueless.com. is served by ns.example.com., for which
-/// com. has no glue. The forwarder serves corp.example.com. with different
-/// data than example.com. holds for it, so a test sees who answered.
-pub(crate) fn example_internet() -> MockTransport {
-    let net = MockTransport::new();
+/// The skeleton every mock internet shares: [`ROOT`] serves the root, which
+/// delegates com. and net. to [`TLD`]; [`TLD`] serves both, each with its SOA
+/// and NS plus the test's own lines (`com`, `net`: zone-file lines with
+/// absolute names).
+pub(crate) fn root_and_tlds(net: &MockTransport, com: &str, net_lines: &str) {
     net.zone(
         ROOT,
         ".",
@@ -399,23 +396,52 @@ a.gtld-servers.net. 172800 A 198.51.100.2
     net.zone(
         TLD,
         "com.",
+        &format!(
+            "com. 900 SOA a.gtld-servers.net. hostmaster.gtld-servers.net. 1 1800 900 604800 86400\n\
+             com. 172800 NS a.gtld-servers.net.\n{com}"
+        ),
+    );
+    net.zone(
+        TLD,
+        "net.",
+        &format!(
+            "net. 900 SOA a.gtld-servers.net. hostmaster.gtld-servers.net. 1 1800 900 604800 86400\n\
+             net. 172800 NS a.gtld-servers.net.\n\
+             a.gtld-servers.net. 172800 A 198.51.100.2\n{net_lines}"
+        ),
+    );
+}
+
+/// The A addresses of an answer section, in order, as text.
+pub(crate) fn a_addresses(answer: &crate::iterate::Answer) -> Vec<String> {
+    answer
+        .answers
+        .iter()
+        .filter_map(|r| match &r.data {
+            RData::A(a) => Some(a.0.to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A small internet: the root delegates com. and net. to one TLD server;
+/// example.com. (two servers, glued) holds answers, in-zone and cross-zone
+/// CNAMEs, a CNAME loop and an empty non-terminal; example.net. the other
+/// ends of the chains; glueless.com. is served by ns.example.com., for which
+/// com. has no glue. The forwarder serves corp.example.com. with different
+/// data than example.com. holds for it, so a test sees who answered.
+pub(crate) fn example_internet() -> MockTransport {
+    let net = MockTransport::new();
+    root_and_tlds(
+        &net,
         "\
-com. 900 SOA a.gtld-servers.net. hostmaster.gtld-servers.net. 1 1800 900 604800 86400
-com. 172800 NS a.gtld-servers.net.
 example.com. 172800 NS ns1.example.com.
 example.com. 172800 NS ns2.example.com.
 ns1.example.com. 172800 A 198.51.100.10
 ns2.example.com. 172800 A 198.51.100.11
 glueless.com. 172800 NS ns.example.com.
 ",
-    );
-    net.zone(
-        TLD,
-        "net.",
         "\
-net. 900 SOA a.gtld-servers.net. hostmaster.gtld-servers.net. 1 1800 900 604800 86400
-net. 172800 NS a.gtld-servers.net.
-a.gtld-servers.net. 172800 A 198.51.100.2
 example.net. 172800 NS ns.example.net.
 ns.example.net. 172800 A 198.51.100.20
 ",
