@@ -95,9 +95,8 @@ impl HostInfo {
     }
 
     /// Expected cost of asking this server, in ms, lower is better: its
-    /// smoothed RTT, or its backed-off timeout after timeouts. Unknown servers
-    /// score 0 (Knot Resolver's srtt 0), which only orders untried servers
-    /// among themselves: a measured one is preferred while it works.
+    /// smoothed RTT, or its backed-off timeout after timeouts; 0 for a server
+    /// never measured (Knot Resolver's srtt 0).
     fn score_ms(&self) -> f64 {
         if self.timeouts > 0 {
             self.rto.as_secs_f64() * 1000.0
@@ -317,14 +316,15 @@ impl Infra {
     /// passed is probed by this query (its probe slot taken, so one query
     /// probes it, not every one).
     ///
-    /// With a measured server that has not timed out, the fastest of those is
-    /// asked, except one time in EXPLORE_ONE_IN, when a random other server
-    /// without timeouts (never measured ones included) is explored. A probe or
-    /// an exploration is a gamble on a server that may be slow or dead: its
-    /// [`Choice::patience`] is the fastest server's timeout, after which that
-    /// one is asked too, so finding out costs a client little. With no
-    /// measured server, an untried one is picked at random (each gets its
-    /// first query spread over the servers), then the least backed-off.
+    /// Untried servers go first, at random among them (Knot Resolver's
+    /// unknown-first: on a cold cache each server of a zone is measured
+    /// early, so the fast one is found at once). Then the lowest expected RTT,
+    /// except one time in EXPLORE_ONE_IN, when a random other server that is
+    /// not dead is explored. A probe, an untried server or an exploration is a
+    /// gamble on a server that may be slow or dead: while a measured server
+    /// exists, its [`Choice::patience`] is the fastest measured server's
+    /// timeout, after which that one is asked too, so finding out costs a
+    /// client little.
     pub fn choose(
         &self,
         candidates: &[SocketAddr],
@@ -346,7 +346,7 @@ impl Infra {
                     .is_some_and(|at| now >= at);
             let lame = self.is_lame(addr.ip(), zone, qtype, now);
             if lame || (dead && !probe_due) {
-                let score = info.map_or(0.0, |h| h.score_ms());
+                let score = score(info);
                 let better = fallback.is_none_or(|(_, best_lame, best)| {
                     (lame, score).partial_cmp(&(best_lame, best)) == Some(std::cmp::Ordering::Less)
                 });
@@ -357,57 +357,51 @@ impl Infra {
             }
             if probe_due && probe.is_none() {
                 probe = Some(addr);
+            } else if !probe_due {
+                usable.push((addr, info));
             }
-            usable.push((addr, info));
         }
-        if usable.is_empty() {
-            return Some(Choice::plain(fallback.map_or(first, |(addr, _, _)| addr)));
-        }
-        let proven = |info: &Option<HostInfo>| info.is_some_and(|h| h.measured && h.timeouts == 0);
-        let best = usable
+        let measured = usable
             .iter()
-            .filter(|(_, info)| proven(info))
+            .filter(|(_, info)| info.is_some_and(|h| h.measured))
             .min_by(|a, b| score(a.1).total_cmp(&score(b.1)))
             .map(|(addr, info)| (*addr, info.map_or(UNKNOWN_RTO, |h| h.rto)));
-        let mut rng = rand::rng();
         let gamble = |server: SocketAddr| Choice {
             server,
-            patience: best.map(|(_, rto)| rto),
+            patience: measured.map(|(_, rto)| rto),
         };
         if let Some(server) = probe {
             self.take_probe_slot(server.ip(), now);
             return Some(gamble(server));
         }
-        let Some((best_addr, _)) = best else {
-            // Nothing measured yet: an untried server at random, else the least
-            // backed-off one.
-            let untried: Vec<SocketAddr> = usable
-                .iter()
-                .filter(|(_, info)| info.is_none_or(|h| h.timeouts == 0))
-                .map(|(addr, _)| *addr)
-                .collect();
-            if !untried.is_empty() {
-                return untried
-                    .get(rng.random_range(0..untried.len()))
-                    .copied()
-                    .map(Choice::plain);
-            }
-            return usable
-                .iter()
-                .min_by(|a, b| score(a.1).total_cmp(&score(b.1)))
-                .map(|(addr, _)| Choice::plain(*addr));
-        };
+        if usable.is_empty() {
+            return Some(Choice::plain(fallback.map_or(first, |(addr, _, _)| addr)));
+        }
+        let mut rng = rand::rng();
+        let untried: Vec<SocketAddr> = usable
+            .iter()
+            .filter(|(_, info)| info.is_none_or(|h| !h.measured && h.timeouts == 0))
+            .map(|(addr, _)| *addr)
+            .collect();
+        if !untried.is_empty() {
+            let server = untried.get(rng.random_range(0..untried.len())).copied()?;
+            return Some(gamble(server));
+        }
+        let best = usable
+            .iter()
+            .min_by(|a, b| score(a.1).total_cmp(&score(b.1)))
+            .map(|(addr, _)| *addr)?;
         if self.explore_one_in > 0 && rng.random_ratio(1, self.explore_one_in) {
             let others: Vec<SocketAddr> = usable
                 .iter()
-                .filter(|(addr, info)| *addr != best_addr && info.is_none_or(|h| h.timeouts == 0))
                 .map(|(addr, _)| *addr)
+                .filter(|addr| *addr != best)
                 .collect();
             if let Some(&server) = others.get(rng.random_range(0..others.len().max(1))) {
                 return Some(gamble(server));
             }
         }
-        Some(Choice::plain(best_addr))
+        Some(Choice::plain(best))
     }
 
     /// Moves a dead server's next probe one interval on (the probe is under way).
@@ -463,17 +457,25 @@ mod tests {
     }
 
     #[test]
-    fn a_measured_server_is_preferred_and_others_are_explored_with_its_patience() {
+    fn untried_servers_go_first_with_the_measured_ones_patience_then_the_fastest() {
         let infra = Infra::new(TTL);
         let now = Instant::now();
         let (known, unknown) = (addr("127.0.0.1:53"), addr("127.0.0.2:53"));
         infra.record_rtt(known.ip(), Duration::from_millis(5), now);
         let known_rto = infra.rto(known.ip(), now);
+        assert_eq!(
+            infra.choose(&[known, unknown], &zone(), RecordType::A, now),
+            Some(Choice {
+                server: unknown,
+                patience: Some(known_rto),
+            })
+        );
+        infra.record_rtt(unknown.ip(), Duration::from_millis(100), now);
         let picks: Vec<Choice> = (0..2000)
             .filter_map(|_| infra.choose(&[unknown, known], &zone(), RecordType::A, now))
             .collect();
         let explored: Vec<&Choice> = picks.iter().filter(|c| c.server == unknown).collect();
-        assert!(!explored.is_empty(), "the unknown server is never explored");
+        assert!(!explored.is_empty(), "the slower server is never explored");
         assert!(
             explored.len() < 200,
             "{} of 2000 picks explored",

@@ -57,6 +57,9 @@ async fn server_that_timed_out_is_not_asked_again_while_another_works() {
     recursor
         .infra
         .record_rtt(ip(EXAMPLE_NS1), Duration::from_millis(1), Instant::now());
+    recursor
+        .infra
+        .record_rtt(ip(EXAMPLE_NS2), Duration::from_millis(50), Instant::now());
     assert_eq!(
         addresses(&recursor, "www.example.com.").await,
         ["192.0.2.80"]
@@ -170,6 +173,9 @@ async fn server_lame_for_aaaa_is_still_asked_for_a() {
     recursor
         .infra
         .record_rtt(ip(EXAMPLE_NS1), Duration::from_millis(1), Instant::now());
+    recursor
+        .infra
+        .record_rtt(ip(EXAMPLE_NS2), Duration::from_millis(50), Instant::now());
     recursor
         .resolve(&name("www.example.com."), RecordType::AAAA)
         .await
