@@ -158,7 +158,9 @@ impl<T: Transport> Recursor<T> {
                         }
                     }
                     () = &mut patience => {
-                        if !gamble_cut {
+                        if gamble_cut {
+                            self.infra.record_slower_than(server.ip(), wait, Instant::now());
+                        } else {
                             self.infra.record_timeout(server.ip(), Instant::now());
                             dp.failed(server);
                             if let Some(entry) = waiting.iter_mut().find(|(w, _)| *w == server) {

@@ -229,6 +229,27 @@ impl Infra {
     /// Records a measured round trip (RFC 6298 smoothing); the server is alive.
     pub fn record_rtt(&self, addr: IpAddr, rtt: Duration, now: Instant) {
         self.metrics.rtt.record(rtt.as_secs_f64());
+        self.smooth(addr, rtt, now);
+    }
+
+    /// A gamble (an untried or explored server) had not answered after
+    /// `bound`, when the fastest server was asked too: its RTT is at least
+    /// that. An untried server becomes measured at `bound`, so it is not
+    /// gambled on again by every query (its late reply, if it comes while the
+    /// query is still open, is a real sample); a dead one stays dead and a
+    /// slower measured one keeps its figure.
+    pub fn record_slower_than(&self, addr: IpAddr, bound: Duration, now: Instant) {
+        let bound_ms = bound.as_secs_f64() * 1000.0;
+        let known = self.info(addr, now);
+        if known.is_some_and(|h| h.is_dead() || (h.measured && h.srtt_ms >= bound_ms)) {
+            return;
+        }
+        self.smooth(addr, bound, now);
+    }
+
+    /// Folds one RTT sample into the server's smoothed RTT and variance
+    /// (RFC 6298), resetting its timeouts.
+    fn smooth(&self, addr: IpAddr, rtt: Duration, now: Instant) {
         let sample = rtt.as_secs_f64() * 1000.0;
         let mut info = self.info(addr, now).unwrap_or(HostInfo::unknown(now));
         if info.measured {
@@ -486,6 +507,29 @@ mod tests {
             .iter()
             .filter(|c| c.server == known)
             .all(|c| c.patience.is_none()));
+    }
+
+    #[test]
+    fn a_gamble_cut_short_counts_as_at_least_that_slow_but_never_revives_the_dead() {
+        let infra = Infra::new(TTL).without_exploration();
+        let now = Instant::now();
+        let (fast, gamble, dead) = (
+            addr("127.0.0.1:53"),
+            addr("127.0.0.2:53"),
+            addr("127.0.0.3:53"),
+        );
+        infra.record_rtt(fast.ip(), Duration::from_millis(5), now);
+        infra.record_slower_than(gamble.ip(), Duration::from_millis(50), now);
+        assert_eq!(
+            infra.choose(&[gamble, fast], &zone(), RecordType::A, now),
+            Some(Choice::plain(fast)),
+            "no longer untried, and slower than the fast one"
+        );
+        for _ in 0..DEAD_AFTER {
+            infra.record_timeout(dead.ip(), now);
+        }
+        infra.record_slower_than(dead.ip(), Duration::from_millis(50), now);
+        assert!(infra.is_dead(dead.ip(), now));
     }
 
     #[test]
