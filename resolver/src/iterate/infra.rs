@@ -320,7 +320,8 @@ impl Infra {
             .is_some_and(|at| now.saturating_duration_since(at) < self.host_ttl)
     }
 
-    /// The server to ask next among `candidates`, see [`Infra::choose`].
+    /// The server [`Infra::choose`] picks (tests that only ask who).
+    #[cfg(test)]
     pub fn select(
         &self,
         candidates: &[SocketAddr],
