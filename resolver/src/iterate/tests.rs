@@ -11,8 +11,9 @@ use super::{Answer, Recursor};
 use crate::error::ResolveError;
 use crate::iterate::infra::UNKNOWN_RTO;
 use crate::transport::mock::{
-    a_addresses as addresses, config, example_internet, ip, name, recursor, Behaviour,
-    MockTransport, EXAMPLE_NET, EXAMPLE_NS1, EXAMPLE_NS2, FORWARDER, GLUELESS, ROOT, TLD,
+    a_addresses as addresses, config, example_internet, ip, name, plain, prefer_ns1, recursor,
+    Behaviour, MockTransport, EXAMPLE_NET, EXAMPLE_NS1, EXAMPLE_NS2, FORWARDER, GLUELESS, ROOT,
+    TLD,
 };
 
 /// Resolves `qname`/`qtype` with `recursor`.
@@ -38,21 +39,6 @@ fn asked_of_example_com(net: &MockTransport) -> Vec<(String, RecordType)> {
         .filter(|s| servers.contains(&s.server))
         .map(|s| (s.name.to_ascii(), s.qtype))
         .collect()
-}
-
-/// A recursor without QNAME minimisation, so each zone gets exactly one query.
-fn plain(net: &MockTransport) -> Recursor<MockTransport> {
-    recursor(net, &config("  qname-minimisation: no\n"))
-}
-
-/// Makes ns2 of example.com look slow (three timeouts: its RTO leaves the
-/// selection band), so ns1 is asked first.
-fn prefer_ns1(recursor: &Recursor<MockTransport>) {
-    for _ in 0..3 {
-        recursor
-            .infra
-            .record_timeout(ip(EXAMPLE_NS2), Instant::now());
-    }
 }
 
 /// A server that answers NXDOMAIN where the name exists without data (some

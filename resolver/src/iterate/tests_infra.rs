@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use hickory_proto::op::{Message, Query, ResponseCode};
-use hickory_proto::rr::{RData, RecordType};
+use hickory_proto::rr::RecordType;
 use tokio::time::Instant;
 
 use super::Recursor;
@@ -13,8 +13,8 @@ use crate::cache::RrsetCache;
 use crate::iterate::infra::Infra;
 use crate::pipeline::ttl_policy;
 use crate::transport::mock::{
-    config, example_hints, example_internet, ip, name, root_and_tlds, Behaviour, MockTransport,
-    EXAMPLE_NS1, EXAMPLE_NS2,
+    a_addresses, config, example_hints, example_internet, ip, name, root_and_tlds, Behaviour,
+    MockTransport, EXAMPLE_NS1, EXAMPLE_NS2,
 };
 
 /// A recursor without QNAME minimisation whose infra cache always picks the
@@ -36,14 +36,7 @@ async fn addresses(recursor: &Recursor<MockTransport>, qname: &str) -> Vec<Strin
         .resolve(&name(qname), RecordType::A)
         .await
         .unwrap_or_else(|e| panic!("{qname}: {e}"));
-    answer
-        .answers
-        .iter()
-        .filter_map(|r| match &r.data {
-            RData::A(a) => Some(a.0.to_string()),
-            _ => None,
-        })
-        .collect()
+    a_addresses(&answer)
 }
 
 /// A server that times out once is not asked on the next resolution while

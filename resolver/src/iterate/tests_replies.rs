@@ -6,28 +6,13 @@
 use hickory_proto::op::{Message, Query, ResponseCode};
 use hickory_proto::rr::rdata::{AAAA, NS, TXT};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
-use tokio::time::Instant;
 
 use super::{Answer, Recursor};
 use crate::error::ResolveError;
 use crate::transport::mock::{
-    a_addresses as addresses, config, example_internet, ip, name, recursor, Behaviour,
-    MockTransport, EXAMPLE_NET, EXAMPLE_NS1, EXAMPLE_NS2,
+    a_addresses as addresses, example_internet, name, plain, prefer_ns1, Behaviour, MockTransport,
+    EXAMPLE_NET, EXAMPLE_NS1, EXAMPLE_NS2,
 };
-
-/// A recursor without QNAME minimisation, so each zone gets exactly one query.
-fn plain(net: &MockTransport) -> Recursor<MockTransport> {
-    recursor(net, &config("  qname-minimisation: no\n"))
-}
-
-/// Makes ns2 of example.com look slow (three timeouts), so ns1 is asked first.
-fn prefer_ns1(recursor: &Recursor<MockTransport>) {
-    for _ in 0..3 {
-        recursor
-            .infra
-            .record_timeout(ip(EXAMPLE_NS2), Instant::now());
-    }
-}
 
 async fn resolve(
     recursor: &Recursor<MockTransport>,

@@ -412,6 +412,21 @@ a.gtld-servers.net. 172800 A 198.51.100.2
     );
 }
 
+/// A recursor over `net` without QNAME minimisation, so each zone gets
+/// exactly one query.
+pub(crate) fn plain(net: &MockTransport) -> Recursor<MockTransport> {
+    recursor(net, &config("  qname-minimisation: no\n"))
+}
+
+/// Makes ns2 of example.com. dead (three timeouts in a row), so ns1 is asked.
+pub(crate) fn prefer_ns1(recursor: &Recursor<MockTransport>) {
+    for _ in 0..3 {
+        recursor
+            .infra
+            .record_timeout(ip(EXAMPLE_NS2), tokio::time::Instant::now());
+    }
+}
+
 /// The A addresses of an answer section, in order, as text.
 pub(crate) fn a_addresses(answer: &crate::iterate::Answer) -> Vec<String> {
     answer
