@@ -14,6 +14,7 @@ use tokio::time::Instant;
 
 use super::delegation::{DelegationPoint, ServerKind};
 use super::infra::Choice;
+use super::shared::{Asked, Part, FOLLOW_WAIT};
 use super::{group_rrsets, record_ip, Answer, Recursor};
 use crate::cache::Trust;
 use crate::error::{ResolveError, TransportError};
@@ -95,6 +96,29 @@ struct Fork<'q> {
 }
 
 impl<T: Transport> Recursor<T> {
+    /// Asks the servers of `dp` for `name`/`qtype`, or, when another
+    /// resolution is asking them that already, takes its reply. If that one
+    /// fails or takes longer than FOLLOW_WAIT, this one asks for itself.
+    pub(super) async fn ask_shared(
+        &self,
+        dp: &mut DelegationPoint,
+        name: &Name,
+        qtype: RecordType,
+        budget: &mut Budget<'_>,
+    ) -> Result<Asked, ResolveError> {
+        match self.shared.join(&dp.zone, name, qtype, dp.is_forward()) {
+            Part::Lead(lead) => {
+                let asked = self.ask_zone(dp, name, qtype, budget).await?;
+                lead.finish(&asked);
+                Ok(asked)
+            }
+            Part::Follow(reply) => match tokio::time::timeout(FOLLOW_WAIT, reply).await {
+                Ok(Ok(asked)) => Ok(asked),
+                _ => self.ask_zone(dp, name, qtype, budget).await,
+            },
+        }
+    }
+
     /// Asks the servers of `dp` until one gives a usable reply. A server that
     /// has not answered within its RTO counts as timed out and the next one is
     /// asked, but its query stays open (up to HARD_TIMEOUT_FACTOR × RTO): a late
@@ -106,7 +130,7 @@ impl<T: Transport> Recursor<T> {
         name: &Name,
         qtype: RecordType,
         budget: &mut Budget<'_>,
-    ) -> Result<(Message, SocketAddr), ResolveError> {
+    ) -> Result<Asked, ResolveError> {
         let query = {
             let mut q = Query::query(name.clone(), qtype);
             q.set_query_class(DNSClass::IN);
@@ -139,6 +163,7 @@ impl<T: Transport> Recursor<T> {
             // the gamble's own, which stays open until its hard timeout.
             let wait = patience.map_or(soft, |p| p.min(soft));
             let gamble_cut = wait < soft;
+            tracing::trace!(%server, zone = %dp.zone, %name, ?qtype, ?patience, "asking");
             let asked = &query;
             waiting.push((server, false));
             inflight.push(async move {
@@ -158,6 +183,7 @@ impl<T: Transport> Recursor<T> {
                         }
                     }
                     () = &mut patience => {
+                        tracing::trace!(%server, ?wait, gamble_cut, "no reply yet");
                         if gamble_cut {
                             self.infra.record_slower_than(server.ip(), wait, Instant::now());
                         } else {

@@ -29,8 +29,14 @@ const PROBE_INTERVAL: Duration = Duration::from_secs(2);
 /// See PROBE_INTERVAL (Unbound keeps a server blocked for at most 120 s too).
 const MAX_PROBE_INTERVAL: Duration = Duration::from_secs(120);
 /// Exploration share (Knot Resolver's EPSILON_NOMIN / EPSILON_DENOM: 1 in 20):
-/// a random usable server instead of the fastest, so RTTs stay current.
+/// a random contender instead of the fastest, so RTTs stay current.
 const EXPLORE_ONE_IN: u32 = 20;
+/// Weight of one exchange in a server's loss estimate, a share of exchanges
+/// that timed out: the plain mean over its first 16 exchanges, then weighted
+/// towards the recent ones. One lost packet in a long run of replies moves it
+/// to 1/16, so a fast server that drops one query is not traded for a slower
+/// one, while two in a row, or one in two, are.
+const LOSS_WEIGHT: f64 = 1.0 / 16.0;
 /// Hosts and lameness entries remembered (Unbound's infra-cache-numhosts).
 const CAPACITY: usize = 10_000;
 
@@ -60,6 +66,10 @@ struct HostInfo {
     measured: bool,
     /// Consecutive timeouts (reset by any reply).
     timeouts: u8,
+    /// Share of recent exchanges that timed out (see [`LOSS_WEIGHT`]).
+    loss: f64,
+    /// Exchanges counted into `loss` (saturating).
+    exchanges: u16,
     /// When the last timeout happened; a dead server's probe interval counts from it.
     last_timeout: Option<Instant>,
     /// Until when queries go without OPT (FORMERR/NOTIMP to EDNS, infra-host-ttl).
@@ -75,6 +85,8 @@ impl HostInfo {
             rto: UNKNOWN_RTO,
             measured: false,
             timeouts: 0,
+            loss: 0.0,
+            exchanges: 0,
             last_timeout: None,
             no_edns_until: None,
             updated: now,
@@ -83,6 +95,14 @@ impl HostInfo {
 
     fn is_dead(&self) -> bool {
         self.timeouts >= DEAD_AFTER
+    }
+
+    /// Folds one exchange's outcome (1: timed out, 0: answered) into the
+    /// loss share.
+    fn fold_loss(&mut self, lost: f64) {
+        self.exchanges = self.exchanges.saturating_add(1);
+        let weight = (1.0 / f64::from(self.exchanges)).max(LOSS_WEIGHT);
+        self.loss += weight * (lost - self.loss);
     }
 
     /// When a dead server may be probed again.
@@ -95,13 +115,15 @@ impl HostInfo {
     }
 
     /// Expected cost of asking this server, in ms, lower is better: its
-    /// smoothed RTT, or its backed-off timeout after timeouts; 0 for a server
-    /// never measured (Knot Resolver's srtt 0).
+    /// smoothed RTT plus its loss share of its (backed-off) timeout, the wait
+    /// a lost query costs; the timeout alone for a server that never answered;
+    /// 0 for a server never asked (Knot Resolver's srtt 0).
     fn score_ms(&self) -> f64 {
-        if self.timeouts > 0 {
-            self.rto.as_secs_f64() * 1000.0
-        } else if self.measured {
-            self.srtt_ms
+        let rto_ms = self.rto.as_secs_f64() * 1000.0;
+        if self.measured {
+            self.srtt_ms + self.loss * rto_ms
+        } else if self.timeouts > 0 {
+            rto_ms
         } else {
             0.0
         }
@@ -229,7 +251,7 @@ impl Infra {
     /// Records a measured round trip (RFC 6298 smoothing); the server is alive.
     pub fn record_rtt(&self, addr: IpAddr, rtt: Duration, now: Instant) {
         self.metrics.rtt.record(rtt.as_secs_f64());
-        self.smooth(addr, rtt, now);
+        self.smooth(addr, rtt, true, now);
     }
 
     /// A gamble (an untried or explored server) had not answered after
@@ -244,14 +266,18 @@ impl Infra {
         if known.is_some_and(|h| h.is_dead() || (h.measured && h.srtt_ms >= bound_ms)) {
             return;
         }
-        self.smooth(addr, bound, now);
+        self.smooth(addr, bound, false, now);
     }
 
     /// Folds one RTT sample into the server's smoothed RTT and variance
-    /// (RFC 6298), resetting its timeouts.
-    fn smooth(&self, addr: IpAddr, rtt: Duration, now: Instant) {
+    /// (RFC 6298), resetting its timeouts; a reply (`replied`, not a
+    /// censored sample) also counts against its loss share.
+    fn smooth(&self, addr: IpAddr, rtt: Duration, replied: bool, now: Instant) {
         let sample = rtt.as_secs_f64() * 1000.0;
         let mut info = self.info(addr, now).unwrap_or(HostInfo::unknown(now));
+        if replied {
+            info.fold_loss(0.0);
+        }
         if info.measured {
             info.rttvar_ms = 0.75 * info.rttvar_ms + 0.25 * (info.srtt_ms - sample).abs();
             info.srtt_ms = 0.875 * info.srtt_ms + 0.125 * sample;
@@ -273,6 +299,7 @@ impl Infra {
     pub fn record_timeout(&self, addr: IpAddr, now: Instant) {
         self.metrics.timeouts.increment(1);
         let mut info = self.info(addr, now).unwrap_or(HostInfo::unknown(now));
+        info.fold_loss(1.0);
         info.rto = (info.rto * 2).min(MAX_RTO);
         info.timeouts = info.timeouts.saturating_add(1);
         info.last_timeout = Some(now);
@@ -340,13 +367,16 @@ impl Infra {
     ///
     /// Untried servers go first, at random among them (Knot Resolver's
     /// unknown-first: on a cold cache each server of a zone is measured
-    /// early, so the fast one is found at once). Then the lowest expected RTT,
-    /// except one time in EXPLORE_ONE_IN, when a random other server that is
-    /// not dead is explored. A probe, an untried server or an exploration is a
-    /// gamble on a server that may be slow or dead: while a measured server
-    /// exists, its [`Choice::patience`] is the fastest measured server's
-    /// timeout, after which that one is asked too, so finding out costs a
-    /// client little.
+    /// early, so the fast one is found at once). Then the lowest expected
+    /// cost (RTT and loss), except one time in EXPLORE_ONE_IN, when a random
+    /// contender is explored: a live server expected to answer within the
+    /// best one's timeout. One measured slower than that is not explored (each
+    /// try would end in asking the best one too, a second query) until its
+    /// entry expires and it is untried again. A probe, an untried server or
+    /// an exploration is a gamble on a server that may be slow or dead: while
+    /// a measured server exists, its [`Choice::patience`] is the fastest
+    /// measured server's timeout, after which that one is asked too, so
+    /// finding out costs a client little.
     pub fn choose(
         &self,
         candidates: &[SocketAddr],
@@ -409,17 +439,18 @@ impl Infra {
             let server = untried.get(rng.random_range(0..untried.len())).copied()?;
             return Some(gamble(server));
         }
-        let best = usable
+        let (best, best_info) = usable
             .iter()
             .min_by(|a, b| score(a.1).total_cmp(&score(b.1)))
-            .map(|(addr, _)| *addr)?;
+            .copied()?;
         if self.explore_one_in > 0 && rng.random_ratio(1, self.explore_one_in) {
-            let others: Vec<SocketAddr> = usable
+            let best_rto_ms = best_info.map_or(UNKNOWN_RTO, |h| h.rto).as_secs_f64() * 1000.0;
+            let contenders: Vec<SocketAddr> = usable
                 .iter()
+                .filter(|(addr, info)| *addr != best && score(*info) < best_rto_ms)
                 .map(|(addr, _)| *addr)
-                .filter(|addr| *addr != best)
                 .collect();
-            if let Some(&server) = others.get(rng.random_range(0..others.len().max(1))) {
+            if let Some(&server) = contenders.get(rng.random_range(0..contenders.len().max(1))) {
                 return Some(gamble(server));
             }
         }
@@ -465,7 +496,7 @@ mod tests {
         let now = Instant::now();
         let (fast, slow) = (addr("127.0.0.1:53"), addr("127.0.0.2:53"));
         infra.record_rtt(fast.ip(), Duration::from_millis(5), now);
-        infra.record_rtt(slow.ip(), Duration::from_millis(100), now);
+        infra.record_rtt(slow.ip(), Duration::from_millis(30), now);
         let picks: Vec<SocketAddr> = (0..2000)
             .filter_map(|_| infra.select(&[slow, fast], &zone(), RecordType::A, now))
             .collect();
@@ -492,7 +523,7 @@ mod tests {
                 patience: Some(known_rto),
             })
         );
-        infra.record_rtt(unknown.ip(), Duration::from_millis(100), now);
+        infra.record_rtt(unknown.ip(), Duration::from_millis(30), now);
         let picks: Vec<Choice> = (0..2000)
             .filter_map(|_| infra.choose(&[unknown, known], &zone(), RecordType::A, now))
             .collect();
@@ -508,6 +539,55 @@ mod tests {
             .iter()
             .filter(|c| c.server == known)
             .all(|c| c.patience.is_none()));
+    }
+
+    #[test]
+    fn a_server_slower_than_the_best_ones_timeout_is_not_explored() {
+        let infra = Infra::new(TTL);
+        let now = Instant::now();
+        let (fast, slow) = (addr("127.0.0.1:53"), addr("127.0.0.2:53"));
+        infra.record_rtt(fast.ip(), Duration::from_millis(5), now);
+        infra.record_rtt(slow.ip(), Duration::from_millis(30), now);
+        let fast_rto = infra.rto(fast.ip(), now);
+        // Measured slower than the fast one's timeout: exploring it would
+        // end in asking the fast one too, every time.
+        infra.record_rtt(slow.ip(), fast_rto * 4, now);
+        let explored = (0..2000)
+            .filter(|_| infra.select(&[fast, slow], &zone(), RecordType::A, now) == Some(slow))
+            .count();
+        assert_eq!(explored, 0);
+        // Once forgotten it is untried, and tried first again.
+        let later = now + TTL;
+        infra.record_rtt(fast.ip(), Duration::from_millis(5), later);
+        assert_eq!(
+            infra.select(&[fast, slow], &zone(), RecordType::A, later),
+            Some(slow)
+        );
+    }
+
+    #[test]
+    fn one_lost_query_keeps_the_fastest_server_first_and_two_in_a_row_do_not() {
+        let infra = Infra::new(TTL).without_exploration();
+        let now = Instant::now();
+        let (fast, slower) = (addr("127.0.0.1:53"), addr("127.0.0.2:53"));
+        for _ in 0..20 {
+            infra.record_rtt(fast.ip(), Duration::from_millis(6), now);
+            infra.record_rtt(slower.ip(), Duration::from_millis(17), now);
+        }
+        let pick = || infra.select(&[slower, fast], &zone(), RecordType::A, now);
+        assert_eq!(pick(), Some(fast));
+        infra.record_timeout(fast.ip(), now);
+        assert_eq!(
+            pick(),
+            Some(fast),
+            "one loss among replies is no reason to switch"
+        );
+        infra.record_rtt(fast.ip(), Duration::from_millis(6), now);
+        infra.record_timeout(fast.ip(), now);
+        infra.record_timeout(fast.ip(), now);
+        assert_eq!(pick(), Some(slower), "two timeouts in a row are");
+        infra.record_rtt(fast.ip(), Duration::from_millis(6), now);
+        assert_eq!(pick(), Some(fast), "a reply brings it back");
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod infra;
 pub mod learn;
 pub mod nocut;
 pub mod private;
+mod shared;
 pub mod step;
 #[cfg(test)]
 mod tests;
@@ -155,6 +156,8 @@ pub struct Recursor<T: Transport> {
     no_cuts: nocut::NoCuts,
     /// Each delegation as the parent gave it, for when the child's servers fail.
     parent_side: learn::ParentSide,
+    /// Upstream questions in flight, asked once for every resolution needing them.
+    shared: shared::SharedQuestions,
 }
 
 impl<T: Transport> std::fmt::Debug for Recursor<T> {
@@ -221,6 +224,7 @@ impl<T: Transport> Recursor<T> {
             options: IterOptions::from_config(config),
             no_cuts: nocut::NoCuts::default(),
             parent_side: learn::ParentSide::default(),
+            shared: shared::SharedQuestions::default(),
         }
     }
 
@@ -259,7 +263,7 @@ impl<T: Transport> Recursor<T> {
             // Proofs gathered along the chain (a wildcard CNAME's NSEC in one
             // zone, the denial in the last), for the authority section.
             let mut proofs: Vec<Record> = Vec::new();
-            let mut name = qname;
+            let mut name = qname.clone();
             let max_chain = self.options.limits.max_cname_chain;
             for _ in 0..=max_chain {
                 let now = Instant::now();
@@ -299,6 +303,7 @@ impl<T: Transport> Recursor<T> {
                 }
                 match self.iterate(&name, qtype, budget).await? {
                     Step::Answer { records, proof } => {
+                        self.cache_chain_target(&qname, &records, Instant::now());
                         chain.extend(records);
                         proofs.extend(proof);
                         return Ok(Answer {
@@ -411,7 +416,7 @@ impl<T: Transport> Recursor<T> {
             } else {
                 (name.trim_to(usize::from(qmin_labels)), RecordType::A)
             };
-            let (mut reply, server) = self.ask_zone(dp, &ask_name, ask_type, budget).await?;
+            let (mut reply, server) = self.ask_shared(dp, &ask_name, ask_type, budget).await?;
             // Unbound scrubs every upstream reply before classifying it.
             let scrubbed = self.options.private.scrub(&mut reply);
             // Data is trusted only within the zone the servers were asked as,
@@ -702,6 +707,22 @@ impl<T: Transport> Recursor<T> {
                 )
             });
             if reused {
+                self.rrsets.insert(rrset, Trust::Answer, now);
+            }
+        }
+    }
+
+    /// Keeps the answer RRsets of a CNAME chain's target (any owner but the
+    /// name asked) in the RRset cache. The final answer to the name asked
+    /// lives in the message cache only, but a target is shared by every name
+    /// that points at it (a CDN's edge name), and the next chain to reach it
+    /// finds it here instead of asking again.
+    fn cache_chain_target(&self, asked: &Name, records: &[Record], now: Instant) {
+        for rrset in group_rrsets(records) {
+            let target = rrset
+                .first()
+                .is_some_and(|r| r.record_type() != RecordType::CNAME && r.name != *asked);
+            if target {
                 self.rrsets.insert(rrset, Trust::Answer, now);
             }
         }

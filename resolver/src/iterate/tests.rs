@@ -423,3 +423,38 @@ async fn forward_first_falls_back_to_iteration_when_the_forwarder_fails() {
         "{error:?}"
     );
 }
+
+/// A CNAME chain's target is kept in the RRset cache: another name whose
+/// chain ends there (a CDN's edge, shared by many sites) is answered without
+/// asking anyone, while the name asked itself is left to the message cache.
+#[tokio::test]
+async fn a_chain_target_is_reused_by_the_next_chain_that_reaches_it() {
+    let net = example_internet();
+    let recursor = recursor(&net, &config("  qname-minimisation: no\n"));
+    let first = resolve(&recursor, "hop1.example.com.", RecordType::A)
+        .await
+        .unwrap();
+    assert_eq!(addresses(&first), ["192.0.2.83"]);
+    net.clear_log();
+    // hop2.example.com. -> hop2.example.net. -> hop3.example.com.: every
+    // link and the target were learned by the first chain.
+    let second = resolve(&recursor, "hop2.example.com.", RecordType::A)
+        .await
+        .unwrap();
+    assert_eq!(addresses(&second), ["192.0.2.83"]);
+    assert_eq!(
+        types(&second),
+        [RecordType::CNAME, RecordType::CNAME, RecordType::A]
+    );
+    assert!(net.sent().is_empty(), "asked again: {:?}", net.sent().len());
+    // The name asked is not kept here: www.example.com. asked directly is
+    // asked again (its answer lives in the pipeline's message cache).
+    resolve(&recursor, "www.example.com.", RecordType::A)
+        .await
+        .unwrap();
+    net.clear_log();
+    resolve(&recursor, "www.example.com.", RecordType::A)
+        .await
+        .unwrap();
+    assert_eq!(asked_of_example_com(&net).len(), 1);
+}

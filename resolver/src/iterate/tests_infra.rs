@@ -285,3 +285,26 @@ async fn glueless_lookups_follow_do_ip6() {
         .iter()
         .all(|(_, qtype)| *qtype == RecordType::A));
 }
+
+/// Two resolutions needing the same replies at the same time share each
+/// upstream question: every server is asked once, and both get the answer.
+#[tokio::test]
+async fn concurrent_resolutions_share_each_upstream_question() {
+    let net = example_internet();
+    net.behave(EXAMPLE_NS1, Behaviour::Delay(Duration::from_millis(50)));
+    net.behave(EXAMPLE_NS2, Behaviour::Delay(Duration::from_millis(50)));
+    let recursor = recursor(&net);
+    let (first, second) = tokio::join!(
+        addresses(&recursor, "www.example.com."),
+        addresses(&recursor, "www.example.com.")
+    );
+    assert_eq!(first, ["192.0.2.80"]);
+    assert_eq!(second, first);
+    let asked: Vec<_> = net.sent().iter().map(|s| s.server).collect();
+    assert_eq!(
+        asked.len(),
+        3,
+        "root, com. and example.com. once each: {asked:?}"
+    );
+    assert_eq!(recursor.shared.len(), 0, "nothing left in flight");
+}
