@@ -3,8 +3,8 @@
 # four resolvers: ours, Unbound, Knot Resolver and PowerDNS Recursor (issue 17,
 # "Proof"). See tests/bench/README.md.
 #
-#   tests/bench/coldcache.sh             # full run (~10 min)
-#   QUICK=1 tests/bench/coldcache.sh     # smoke run (~2 min)
+#   tests/bench/coldcache.sh             # full run, 3 repeats (~33 min)
+#   QUICK=1 tests/bench/coldcache.sh     # smoke run, 1 repeat (~2 min)
 #
 # Two network namespaces: cold-srv holds `fake-dns` serving a hierarchy made by
 # `cold-internet` (root, 6 TLDs, providers, CDNs, ZONES customer zones; dead and
@@ -23,7 +23,9 @@
 #   pdns      rec_control wipe-cache '.$' (record, packet and negative caches)
 #
 # Knobs (environment):
-#   QUICK=0          1: ZONES=120 QUERIES=600 RATE=40
+#   QUICK=0          1: ZONES=120 QUERIES=600 RATE=40 REPEAT=1
+#   REPEAT=3         runs of every resolver (cold start, both passes), taken in
+#                    turn; each figure printed is the median over the runs
 #   ZONES=300        customer zones in the generated hierarchy
 #   QUERIES=5000     length of the query list (Zipf-popular names, A/AAAA/NXDOMAIN)
 #   RATE=60          offered QPS (dnsperf -Q), the same for every resolver
@@ -43,7 +45,7 @@ ROOT=$(cd "$HERE/../.." && pwd)
 # shellcheck source=tests/bench/lib.sh
 source "$HERE/lib.sh"
 
-KNOBS=(QUICK ZONES QUERIES RATE SEED TIMEOUT THREADS RESOLVERS BUILD WORKDIR)
+KNOBS=(QUICK ZONES QUERIES RATE REPEAT SEED TIMEOUT THREADS RESOLVERS BUILD WORKDIR)
 COMMAND=""
 for k in "${KNOBS[@]}"; do
     [[ -n "${!k+x}" ]] && COMMAND+="$k=$(printf '%q' "${!k}") "
@@ -52,8 +54,9 @@ COMMAND+="$0"
 
 QUICK=${QUICK:-0}
 if [[ "$QUICK" == 1 ]]; then
-    ZONES=${ZONES:-120} QUERIES=${QUERIES:-600} RATE=${RATE:-40}
+    ZONES=${ZONES:-120} QUERIES=${QUERIES:-600} RATE=${RATE:-40} REPEAT=${REPEAT:-1}
 fi
+REPEAT=${REPEAT:-3}
 ZONES=${ZONES:-300}
 QUERIES=${QUERIES:-5000}
 RATE=${RATE:-60}
@@ -263,10 +266,11 @@ new_stats() {
             END { printf "%s %s\n", pct(0.50), pct(0.95) }'
 }
 
-# dnsperf over the query list in the resolvers' namespace; sets PASS_LINE to
-# "<pass_stats> <new_stats> <upstream queries per query> <cpu s>".
-run_pass() { # NAME PASS
-    local name=$1 pass=$2 out=$WORKDIR/$1.pass$2.dnsperf q0 q1 c0 c1 pid rc=0
+# dnsperf over the query list in the resolvers' namespace; appends to
+# results.tsv "<name> <pass> <run> <pass_stats> <new_stats> <upstream queries
+# per query> <cpu s>".
+run_pass() { # NAME PASS RUN
+    local name=$1 pass=$2 run=$3 out=$WORKDIR/$1.pass$2.run$3.dnsperf q0 q1 c0 c1 pid rc=0
     sleep 0.5
     q0=$(relay_queries)
     c0=$(cpu_ns "$RPID")
@@ -281,30 +285,50 @@ run_pass() { # NAME PASS
     sleep 0.3
     q1=$(relay_queries)
     c1=$(cpu_ns "$RPID")
-    PASS_LINE="$(pass_stats "$out") $(new_stats "$out") $(awk -v a="$q0" -v b="$q1" -v n="$QUERIES" 'BEGIN { printf "%.2f", (b - a) / n }') $(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.2f", (b - a) / 1e9 }')"
-    printf '%s\t%s\t%s\n' "$name" "$pass" "$PASS_LINE" >>"$WORKDIR/results.tsv"
+    local line
+    line="$(pass_stats "$out") $(new_stats "$out") $(awk -v a="$q0" -v b="$q1" -v n="$QUERIES" 'BEGIN { printf "%.3f", (b - a) / n }') $(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.2f", (b - a) / 1e9 }')"
+    printf '%s\t%s\t%s\t%s\n' "$name" "$pass" "$run" "$line" >>"$WORKDIR/results.tsv"
+}
+
+# The median over the runs of every figure of NAME's PASS, in results.tsv's
+# column order after the run number ("inf" sorts last).
+median_line() { # NAME PASS
+    awk -v n="$1" -v p="$2" '$1 == n && $2 == p {
+            runs++; for (i = 4; i <= NF; i++) v[i, runs] = ($i == "inf") ? 1e18 : $i; cols = NF
+        }
+        END {
+            for (i = 4; i <= cols; i++) {
+                for (a = 1; a <= runs; a++) x[a] = v[i, a]
+                for (a = 2; a <= runs; a++) for (b = a; b > 1 && x[b - 1] > x[b]; b--) { t = x[b]; x[b] = x[b - 1]; x[b - 1] = t }
+                m = (runs % 2) ? x[(runs + 1) / 2] : (x[runs / 2] + x[runs / 2 + 1]) / 2
+                fmt = (i <= 8) ? "%g" : (i == cols - 1) ? "%.3f" : (i == cols) ? "%.2f" : "%.1f"
+                out = out (i > 4 ? " " : "") (m >= 1e18 ? "inf" : sprintf(fmt, m))
+            }
+            print out
+        }' "$WORKDIR/results.tsv"
 }
 
 # --- the runs -----------------------------------------------------------------
 : >"$WORKDIR/results.tsv"
 declare -A FLUSHED
-for name in $RESOLVERS; do
-    log "$name: starting cold"
-    start_resolver "$name"
-    log "$name: pass 1 (cold)"
-    run_pass "$name" 1
-    FLUSHED[$name]=$(flush_resolver "$name")
-    log "$name: pass 2 (after ${FLUSHED[$name]})"
-    run_pass "$name" 2
-    bench_stop "$RPID"
+for run in $(seq "$REPEAT"); do
+    for name in $RESOLVERS; do
+        log "$name: run $run of $REPEAT: starting cold"
+        start_resolver "$name"
+        log "$name: pass 1 (cold)"
+        run_pass "$name" 1 "$run"
+        FLUSHED[$name]=$(flush_resolver "$name")
+        log "$name: pass 2 (after ${FLUSHED[$name]})"
+        run_pass "$name" 2 "$run"
+        bench_stop "$RPID"
+    done
 done
 
 # --- report -------------------------------------------------------------------
 # Failures per customer zone for ours (which scenarios fail): SERVFAIL or timed out.
 report_failures() { # NAME PASS
-    local out=$WORKDIR/$1.pass$2.dnsperf
     awk '/^> (SERVFAIL|T) / { n = split($3, l, "."); z = l[n - 2] "." l[n - 1] "."; c[$2 " " z]++ }
-        END { for (k in c) print c[k], k }' "$out" | sort -rn | head -15 |
+        END { for (k in c) print c[k], k }' "$WORKDIR/$1.pass$2".run*.dnsperf | sort -rn | head -15 |
         while read -r count rcode zone; do
             printf '    %-4s %-9s %-16s %s\n' "$count" "$rcode" "$zone" "$(awk -v z="$zone" '$1 == z { print $2 }' "$NET_DIR/zones.txt")"
         done
@@ -312,15 +336,17 @@ report_failures() { # NAME PASS
 
 echo
 echo "Cold-cache benchmark: $QUERIES queries ($(sort -u "$NET_DIR/queries.txt" | wc -l) distinct) at $RATE QPS, $ZONES customer zones, seed $SEED, timeout ${TIMEOUT}s, $THREADS thread(s)"
+echo "Each figure: the median over $REPEAT run(s) of every resolver, taken in turn."
 echo "Times in ms over all sent queries (timeouts count as infinite); new-med/new-p95: over the first answer to each distinct query (what the cache could not answer)."
 echo "upstream/q: queries the relay saw sent to servers (UDP datagrams + TCP connections) per listed query. cpu_s: the resolver's on-CPU seconds in the pass."
 for pass in 1 2; do
     echo
     if [[ $pass == 1 ]]; then echo "Pass 1: cold start"; else echo "Pass 2: same list, message/record caches flushed, infra cache kept (see flush column)"; fi
     printf '%-8s %7s %7s %7s %7s %7s %6s %8s %10s %6s   %-28s %s\n' resolver median p95 p99 new-med new-p95 SERVFL timeouts upstream/q cpu_s "ratio med/p95/p99/new-med/up/cpu" flush
-    read -r _ _ _ _ _ _ _ u50 u95 u99 un50 _ uup ucpu < <(awk -v p="$pass" '$1 == "unbound" && $2 == p' "$WORKDIR/results.tsv") || true
+    u50="" u95="" u99="" un50="" uup="" ucpu=""
+    [[ " $RESOLVERS " == *" unbound "* ]] && read -r _ _ _ _ _ u50 u95 u99 un50 _ uup ucpu < <(median_line unbound "$pass")
     for name in $RESOLVERS; do
-        read -r _ _ _ _ lost sf _ p50 p95 p99 n50 n95 up cpu < <(awk -v n="$name" -v p="$pass" '$1 == n && $2 == p' "$WORKDIR/results.tsv")
+        read -r _ _ lost sf _ p50 p95 p99 n50 n95 up cpu < <(median_line "$name" "$pass")
         ratio=$(awk -v a="$p50 $p95 $p99 $n50 $up $cpu" -v b="${u50:-} ${u95:-} ${u99:-} ${un50:-} ${uup:-} ${ucpu:-}" 'BEGIN {
             split(a, x, " "); split(b, y, " "); s = ""
             for (i = 1; i <= 6; i++) s = s (i > 1 ? "/" : "") ((y[i] + 0 > 0 && x[i] != "inf") ? sprintf("%.2f", x[i] / y[i]) : "-")
@@ -332,9 +358,9 @@ for pass in 1 2; do
 done
 for name in $RESOLVERS; do
     for pass in 1 2; do
-        if grep -qE '^> (SERVFAIL|T) ' "$WORKDIR/$name.pass$pass.dnsperf"; then
+        if grep -qE '^> (SERVFAIL|T) ' "$WORKDIR/$name.pass$pass".run*.dnsperf; then
             echo
-            echo "$name pass $pass: SERVFAIL/timeouts by zone (count, rcode, zone, delegation kind):"
+            echo "$name pass $pass: SERVFAIL/timeouts by zone over all runs (count, rcode, zone, delegation kind):"
             report_failures "$name" "$pass"
         fi
     done
@@ -342,4 +368,4 @@ done
 echo
 echo "relay: $(cat "$WORKDIR/relay.stats")"
 echo "command: $COMMAND   ($((SECONDS - START)) s)"
-echo "workdir: $WORKDIR (results.tsv, <resolver>.pass<N>.dnsperf, internet/)"
+echo "workdir: $WORKDIR (results.tsv, <resolver>.pass<N>.run<R>.dnsperf, internet/)"

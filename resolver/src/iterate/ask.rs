@@ -47,6 +47,9 @@ pub(super) struct Budget<'q> {
     ns_depth: u32,
     /// Names whose addresses are being looked up, to break NS cycles.
     resolving_ns: Vec<Name>,
+    /// This NS-address lookup was answered by a referral's glue (so its
+    /// records are glue, not an answer, and are cached as such already).
+    pub(super) answered_by_glue: bool,
 }
 
 impl<'q> Budget<'q> {
@@ -58,6 +61,7 @@ impl<'q> Budget<'q> {
             referrals: 0,
             ns_depth: 0,
             resolving_ns: Vec::new(),
+            answered_by_glue: false,
         }
     }
 
@@ -77,7 +81,13 @@ impl<'q> Budget<'q> {
             referrals: self.referrals,
             ns_depth: self.ns_depth + 1,
             resolving_ns,
+            answered_by_glue: false,
         }
+    }
+
+    /// True for the lookup of an NS name's addresses (not a client's question).
+    pub(super) fn is_address_lookup(&self) -> bool {
+        self.ns_depth > 0
     }
 }
 
@@ -442,12 +452,12 @@ impl<T: Transport> Recursor<T> {
                         .resolve_with(fork.ns.clone(), fork.rtype, &mut fork.budget)
                         .await;
                     fork.done = true;
-                    (fork.rtype, result)
+                    (fork.rtype, result, fork.budget.answered_by_glue)
                 })
                 .collect();
-            while let Some((rtype, result)) = pending.next().await {
+            while let Some((rtype, result, by_glue)) = pending.next().await {
                 if let Ok(answer) = result {
-                    found.extend(self.keep_addresses(&answer, rtype));
+                    found.extend(self.keep_addresses(&answer, rtype, !by_glue));
                 }
                 if !found.is_empty() {
                     break;
@@ -465,8 +475,9 @@ impl<T: Transport> Recursor<T> {
         (found, unfinished)
     }
 
-    /// Caches the `rtype` addresses of an NS-name lookup and returns them.
-    fn keep_addresses(&self, answer: &Answer, rtype: RecordType) -> Vec<IpAddr> {
+    /// Returns the `rtype` addresses of an NS-name lookup, caching them as an
+    /// answer when they are one (`cache`), not glue cached already.
+    fn keep_addresses(&self, answer: &Answer, rtype: RecordType, cache: bool) -> Vec<IpAddr> {
         // Server addresses are what the RRset cache is for: keep them (final
         // answers of client queries live in the message cache).
         let addresses: Vec<Record> = answer
@@ -475,8 +486,10 @@ impl<T: Transport> Recursor<T> {
             .filter(|r| crate::dnssec::rrset_type(r) == rtype)
             .cloned()
             .collect();
-        for rrset in group_rrsets(&addresses) {
-            self.rrsets.insert(rrset, Trust::Answer, Instant::now());
+        if cache {
+            for rrset in group_rrsets(&addresses) {
+                self.rrsets.insert(rrset, Trust::Answer, Instant::now());
+            }
         }
         addresses.iter().filter_map(record_ip).collect()
     }

@@ -37,6 +37,11 @@ const EXPLORE_ONE_IN: u32 = 20;
 /// to 1/16, so a fast server that drops one query is not traded for a slower
 /// one, while two in a row, or one in two, are.
 const LOSS_WEIGHT: f64 = 1.0 / 16.0;
+/// A measured server expected to answer within this is close enough: untried
+/// servers of the zone are then left to exploration rather than tried first.
+/// A faster one would save at most this much a query, while a slower one
+/// costs its patience (at least MIN_RTO) and a second query.
+const CLOSE_ENOUGH: Duration = Duration::from_millis(20);
 /// Hosts and lameness entries remembered (Unbound's infra-cache-numhosts).
 const CAPACITY: usize = 10_000;
 
@@ -367,7 +372,8 @@ impl Infra {
     ///
     /// Untried servers go first, at random among them (Knot Resolver's
     /// unknown-first: on a cold cache each server of a zone is measured
-    /// early, so the fast one is found at once). Then the lowest expected
+    /// early, so the fast one is found at once), unless a measured one is
+    /// [`CLOSE_ENOUGH`] already. Then the lowest expected
     /// cost (RTT and loss), except one time in EXPLORE_ONE_IN, when a random
     /// contender is explored: a live server expected to answer within the
     /// best one's timeout. One measured slower than that is not explored (each
@@ -417,10 +423,10 @@ impl Infra {
             .iter()
             .filter(|(_, info)| info.is_some_and(|h| h.measured))
             .min_by(|a, b| score(a.1).total_cmp(&score(b.1)))
-            .map(|(addr, info)| (*addr, info.map_or(UNKNOWN_RTO, |h| h.rto)));
+            .map(|(_, info)| (info.map_or(UNKNOWN_RTO, |h| h.rto), score(*info)));
         let gamble = |server: SocketAddr| Choice {
             server,
-            patience: measured.map(|(_, rto)| rto),
+            patience: measured.map(|(rto, _)| rto),
         };
         if let Some(server) = probe {
             self.take_probe_slot(server.ip(), now);
@@ -435,12 +441,16 @@ impl Infra {
             .filter(|(_, info)| info.is_none_or(|h| !h.measured && h.timeouts == 0))
             .map(|(addr, _)| *addr)
             .collect();
-        if !untried.is_empty() {
+        let close_enough =
+            measured.is_some_and(|(_, best)| best < CLOSE_ENOUGH.as_secs_f64() * 1000.0);
+        if !untried.is_empty() && !close_enough {
             let server = untried.get(rng.random_range(0..untried.len())).copied()?;
             return Some(gamble(server));
         }
+        // Untried servers left to exploration (see CLOSE_ENOUGH) are no best.
         let (best, best_info) = usable
             .iter()
+            .filter(|(addr, _)| !untried.contains(addr))
             .min_by(|a, b| score(a.1).total_cmp(&score(b.1)))
             .copied()?;
         if self.explore_one_in > 0 && rng.random_ratio(1, self.explore_one_in) {
@@ -514,7 +524,7 @@ mod tests {
         let infra = Infra::new(TTL);
         let now = Instant::now();
         let (known, unknown) = (addr("127.0.0.1:53"), addr("127.0.0.2:53"));
-        infra.record_rtt(known.ip(), Duration::from_millis(5), now);
+        infra.record_rtt(known.ip(), CLOSE_ENOUGH + Duration::from_millis(10), now);
         let known_rto = infra.rto(known.ip(), now);
         assert_eq!(
             infra.choose(&[known, unknown], &zone(), RecordType::A, now),
@@ -523,7 +533,7 @@ mod tests {
                 patience: Some(known_rto),
             })
         );
-        infra.record_rtt(unknown.ip(), Duration::from_millis(30), now);
+        infra.record_rtt(unknown.ip(), CLOSE_ENOUGH * 3, now);
         let picks: Vec<Choice> = (0..2000)
             .filter_map(|_| infra.choose(&[unknown, known], &zone(), RecordType::A, now))
             .collect();
@@ -542,6 +552,26 @@ mod tests {
     }
 
     #[test]
+    fn untried_servers_are_only_explored_once_a_measured_one_is_close_enough() {
+        let infra = Infra::new(TTL);
+        let now = Instant::now();
+        let (close, unknown) = (addr("127.0.0.1:53"), addr("127.0.0.2:53"));
+        infra.record_rtt(close.ip(), CLOSE_ENOUGH / 2, now);
+        let picks: Vec<Choice> = (0..2000)
+            .filter_map(|_| infra.choose(&[unknown, close], &zone(), RecordType::A, now))
+            .collect();
+        let explored: Vec<&Choice> = picks.iter().filter(|c| c.server == unknown).collect();
+        assert!(!explored.is_empty(), "the untried server is never explored");
+        assert!(
+            explored.len() < 200,
+            "{} of 2000 picks tried it",
+            explored.len()
+        );
+        let close_rto = infra.rto(close.ip(), now);
+        assert!(explored.iter().all(|c| c.patience == Some(close_rto)));
+    }
+
+    #[test]
     fn a_server_slower_than_the_best_ones_timeout_is_not_explored() {
         let infra = Infra::new(TTL);
         let now = Instant::now();
@@ -556,9 +586,10 @@ mod tests {
             .filter(|_| infra.select(&[fast, slow], &zone(), RecordType::A, now) == Some(slow))
             .count();
         assert_eq!(explored, 0);
-        // Once forgotten it is untried, and tried first again.
+        // Once forgotten it is untried, and tried first again (unless the
+        // fast one is close enough).
         let later = now + TTL;
-        infra.record_rtt(fast.ip(), Duration::from_millis(5), later);
+        infra.record_rtt(fast.ip(), CLOSE_ENOUGH * 2, later);
         assert_eq!(
             infra.select(&[fast, slow], &zone(), RecordType::A, later),
             Some(slow)

@@ -484,6 +484,13 @@ impl<T: Transport> Recursor<T> {
                         return Err(ResolveError::Limit("referrals"));
                     }
                     self.cache_referral(&zone, &ns, &glue, now);
+                    if let Some(records) = glue_answer(budget, &zone, name, qtype, &glue) {
+                        budget.answered_by_glue = true;
+                        return Ok(Step::Answer {
+                            records,
+                            proof: Vec::new(),
+                        });
+                    }
                     let mut glue = glue;
                     if !self.options.harden_glue {
                         let foreign = learn::foreign_glue(&reply, &dp.zone, &ns);
@@ -732,6 +739,29 @@ impl<T: Transport> Recursor<T> {
     pub fn infra_len(&self) -> usize {
         self.infra.len()
     }
+}
+
+/// An NS-address lookup is done once a referral to a zone holding the name
+/// carries the address as glue: Unbound and Knot Resolver take a server's
+/// address from any referral's glue, and asking the child for it again would
+/// cost a query and a round trip. In-bailiwick glue only; None for a client's
+/// question, which needs the child's authoritative answer.
+fn glue_answer(
+    budget: &Budget<'_>,
+    zone: &Name,
+    name: &Name,
+    qtype: RecordType,
+    glue: &[Record],
+) -> Option<Vec<Record>> {
+    if !budget.is_address_lookup() || !zone.zone_of(name) {
+        return None;
+    }
+    let records: Vec<Record> = glue
+        .iter()
+        .filter(|r| r.record_type() == qtype && r.name == *name)
+        .cloned()
+        .collect();
+    (!records.is_empty()).then_some(records)
 }
 
 /// How long a final step may be cached: its records' smallest TTL, or for

@@ -281,3 +281,72 @@ async fn foreign_glue_does_not_replace_the_childs_own_address() {
         .unwrap_or_default();
     assert_eq!(cached, ["198.51.100.62"]);
 }
+
+/// hoster.com.'s server, which also serves customer.net.
+const HOSTER: &str = "198.51.100.66";
+
+/// A glue-less delegation whose NS name's address com. gives as glue in its
+/// referral to the NS name's own zone: the lookup takes the glue and asks
+/// the hoster nothing but the client's question, with QNAME minimisation and
+/// without. The glue is still no answer: a client asking for the NS name
+/// gets the hoster's own.
+#[tokio::test]
+async fn an_ns_address_in_a_referrals_glue_ends_the_lookup() {
+    for qmin in ["yes", "no"] {
+        let net = MockTransport::new();
+        root_and_tlds(
+            &net,
+            "\
+hoster.com. 172800 NS ns1.hoster.com.
+ns1.hoster.com. 172800 A 198.51.100.66
+",
+            "customer.net. 172800 NS ns1.hoster.com.\n",
+        );
+        net.zone(
+            HOSTER,
+            "hoster.com.",
+            "\
+hoster.com. 3600 SOA ns1.hoster.com. hostmaster.hoster.com. 1 3600 600 86400 300
+hoster.com. 3600 NS ns1.hoster.com.
+ns1.hoster.com. 3600 A 198.51.100.66
+",
+        );
+        net.zone(
+            HOSTER,
+            "customer.net.",
+            "\
+customer.net. 3600 SOA ns1.hoster.com. hostmaster.customer.net. 1 3600 600 86400 300
+customer.net. 3600 NS ns1.hoster.com.
+www.customer.net. 300 A 192.0.2.66
+",
+        );
+        let recursor = recursor(&net, &config(&format!("  qname-minimisation: {qmin}\n")));
+        let answer = recursor
+            .resolve(&name("www.customer.net."), RecordType::A)
+            .await
+            .unwrap();
+        assert_eq!(addresses(&answer), ["192.0.2.66"]);
+        let asked_of_hoster: Vec<String> = net
+            .sent()
+            .iter()
+            .filter(|s| s.server.to_string() == HOSTER)
+            .map(|s| s.name.to_ascii())
+            .collect();
+        assert_eq!(
+            asked_of_hoster,
+            ["www.customer.net."],
+            "qname-minimisation: {qmin}"
+        );
+        let ns1 = name("ns1.hoster.com.");
+        assert!(recursor
+            .rrsets
+            .get(&ns1, RecordType::A, Trust::Answer, Instant::now())
+            .is_none());
+        net.clear_log();
+        recursor.resolve(&ns1, RecordType::A).await.unwrap();
+        assert!(net
+            .sent()
+            .iter()
+            .any(|s| s.server.to_string() == HOSTER && s.name == ns1));
+    }
+}
