@@ -32,6 +32,23 @@ pub fn rrset_type(record: &Record) -> RecordType {
     rrsig_covered(record).unwrap_or_else(|| record.record_type())
 }
 
+/// True when an RRSIG in `rrset` shows that the RRset was synthesised from a
+/// wildcard: its labels field (RFC 4034 §3.1.3) counts fewer labels than the
+/// owner has. Such data is valid only with the NSEC/NSEC3 proof that the name
+/// itself does not exist, so it must not be cached apart from that proof.
+pub fn is_wildcard_expansion(rrset: &[Record]) -> bool {
+    rrset.iter().any(|record| {
+        rrsig_covered(record).is_some()
+            && match &record.data {
+                RData::Unknown { rdata, .. } => rdata
+                    .anything
+                    .get(3)
+                    .is_some_and(|labels| *labels < record.name.num_labels()),
+                _ => false,
+            }
+    })
+}
+
 /// The RRSIGs in `records` that sign (`owner`, `covered`).
 pub fn signatures<'a>(
     records: &'a [Record],
@@ -65,5 +82,24 @@ mod tests {
         assert_eq!(signatures(&records, &owner, RecordType::AAAA).count(), 1);
         assert_eq!(signatures(&records, &owner, RecordType::A).count(), 0);
         assert!(is_proof_type(RecordType::NSEC3) && !is_proof_type(RecordType::DS));
+    }
+
+    #[test]
+    fn a_signature_with_fewer_labels_than_its_owner_marks_a_wildcard_expansion() {
+        let owner = Name::from_ascii("x.edge.example.net.").unwrap();
+        let signed_with = |labels: u8| {
+            Record::from_rdata(
+                owner.clone(),
+                300,
+                RData::Unknown {
+                    code: RecordType::RRSIG,
+                    rdata: NULL::with(vec![0, 1, 13, labels, 0, 0, 1, 44]),
+                },
+            )
+        };
+        // *.edge.example.net. has 3 labels without the asterisk.
+        assert!(is_wildcard_expansion(&[signed_with(3)]));
+        assert!(!is_wildcard_expansion(&[signed_with(4)]));
+        assert!(!is_wildcard_expansion(&[]));
     }
 }

@@ -14,7 +14,7 @@ use tokio::time::Instant;
 
 use super::delegation::{DelegationPoint, ServerKind};
 use super::infra::Choice;
-use super::shared::{Asked, Part, FOLLOW_WAIT};
+use super::shared::{Asked, LeadId, Part, FOLLOW_WAIT};
 use super::{group_rrsets, record_ip, Answer, Recursor};
 use crate::cache::Trust;
 use crate::error::{ResolveError, TransportError};
@@ -50,6 +50,8 @@ pub(super) struct Budget<'q> {
     /// This NS-address lookup was answered by a referral's glue (so its
     /// records are glue, not an answer, and are cached as such already).
     pub(super) answered_by_glue: bool,
+    /// Shared questions this resolution and those it is nested in lead.
+    leads: Vec<LeadId>,
 }
 
 impl<'q> Budget<'q> {
@@ -62,6 +64,7 @@ impl<'q> Budget<'q> {
             ns_depth: 0,
             resolving_ns: Vec::new(),
             answered_by_glue: false,
+            leads: Vec::new(),
         }
     }
 
@@ -82,6 +85,7 @@ impl<'q> Budget<'q> {
             ns_depth: self.ns_depth + 1,
             resolving_ns,
             answered_by_glue: false,
+            leads: self.leads.clone(),
         }
     }
 
@@ -108,7 +112,8 @@ struct Fork<'q> {
 impl<T: Transport> Recursor<T> {
     /// Asks the servers of `dp` for `name`/`qtype`, or, when another
     /// resolution is asking them that already, takes its reply. If that one
-    /// fails or takes longer than FOLLOW_WAIT, this one asks for itself.
+    /// fails or takes longer than FOLLOW_WAIT, this one asks for itself; it
+    /// never waits for a question it is asking itself further up.
     pub(super) async fn ask_shared(
         &self,
         dp: &mut DelegationPoint,
@@ -116,9 +121,15 @@ impl<T: Transport> Recursor<T> {
         qtype: RecordType,
         budget: &mut Budget<'_>,
     ) -> Result<Asked, ResolveError> {
-        match self.shared.join(&dp.zone, name, qtype, dp.is_forward()) {
+        match self
+            .shared
+            .join(&dp.zone, name, qtype, &dp.kind, &budget.leads)
+        {
             Part::Lead(lead) => {
-                let asked = self.ask_zone(dp, name, qtype, budget).await?;
+                budget.leads.push(lead.id());
+                let asked = self.ask_zone(dp, name, qtype, budget).await;
+                budget.leads.pop();
+                let asked = asked?;
                 lead.finish(&asked);
                 Ok(asked)
             }
@@ -126,6 +137,7 @@ impl<T: Transport> Recursor<T> {
                 Ok(Ok(asked)) => Ok(asked),
                 _ => self.ask_zone(dp, name, qtype, budget).await,
             },
+            Part::Nested => self.ask_zone(dp, name, qtype, budget).await,
         }
     }
 

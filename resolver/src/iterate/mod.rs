@@ -303,7 +303,11 @@ impl<T: Transport> Recursor<T> {
                 }
                 match self.iterate(&name, qtype, budget).await? {
                     Step::Answer { records, proof } => {
-                        self.cache_chain_target(&qname, &records, Instant::now());
+                        // An NS-address lookup's addresses are kept (or
+                        // not, when they are glue) by the lookup itself.
+                        if !budget.is_address_lookup() {
+                            self.cache_chain_target(&qname, &records, Instant::now());
+                        }
                         chain.extend(records);
                         proofs.extend(proof);
                         return Ok(Answer {
@@ -698,8 +702,9 @@ impl<T: Transport> Recursor<T> {
 
     /// Keeps what iteration reuses: NS sets and CNAME/DNAME links (so chains
     /// through popular aliases are not re-walked). Final answers are not copied
-    /// here: the message cache holds them as compact wire, and a hickory Record
-    /// costs ~270 bytes before its heap data.
+    /// here (but see [`Self::cache_chain_target`]): the message cache holds
+    /// them as compact wire, and a hickory Record costs ~270 bytes before its
+    /// heap data. Wildcard expansions stay out: they need their proof.
     fn cache_final(&self, step: &Step, now: Instant) {
         let records = match step {
             Step::Answer { records, .. } | Step::Cname { records, .. } => records,
@@ -713,7 +718,7 @@ impl<T: Transport> Recursor<T> {
                     RecordType::CNAME | RecordType::DNAME | RecordType::NS
                 )
             });
-            if reused {
+            if reused && !crate::dnssec::is_wildcard_expansion(&rrset) {
                 self.rrsets.insert(rrset, Trust::Answer, now);
             }
         }
@@ -729,7 +734,7 @@ impl<T: Transport> Recursor<T> {
             let target = rrset
                 .first()
                 .is_some_and(|r| r.record_type() != RecordType::CNAME && r.name != *asked);
-            if target {
+            if target && !crate::dnssec::is_wildcard_expansion(&rrset) {
                 self.rrsets.insert(rrset, Trust::Answer, now);
             }
         }

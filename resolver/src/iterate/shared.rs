@@ -7,7 +7,9 @@
 //! later ones sooner.
 
 use std::collections::HashMap;
+use std::mem::{discriminant, Discriminant};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use hickory_proto::op::Message;
@@ -15,14 +17,21 @@ use hickory_proto::rr::{Name, RecordType};
 use parking_lot::Mutex;
 use tokio::sync::oneshot;
 
+use super::delegation::ServerKind;
+
 /// What asking a zone gave: the usable reply and the server that sent it.
 pub(super) type Asked = (Message, SocketAddr);
 
-/// How long a resolution waits for another's query before asking itself. It
-/// bounds what two resolutions cost that wait on each other (glue-less NS
-/// names in a cycle across zones), and is no shorter than one exchange may
-/// take (the longest timeout, MAX_RTO).
+/// How long a resolution waits for another's query before asking itself. A
+/// reply usually comes within one server's timeout (at most 1.5 s, MAX_RTO);
+/// a lead still waiting after that is on slow or dead servers, and the
+/// follower is better off on its own. It also bounds what two resolutions
+/// cost that wait on each other (glue-less NS names in a cycle across zones).
 pub(super) const FOLLOW_WAIT: Duration = Duration::from_millis(1500);
+
+/// Identifies one lead, so that a resolution never waits for a question it
+/// asks itself further up (an NS-address lookup nested in that question).
+pub(super) type LeadId = u64;
 
 /// One question to one zone's servers.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -30,15 +39,19 @@ struct Key {
     zone: Name,
     name: Name,
     qtype: RecordType,
-    /// Forwarders are asked with RD and trusted differently: a forward zone
-    /// and the iteration it falls back to never share.
-    forward: bool,
+    /// Iterative, stub or forward servers: a stub or forward zone and the
+    /// iteration it falls back to ask other servers, and never share.
+    kind: Discriminant<ServerKind>,
 }
 
-/// The questions in flight, each with the resolutions waiting for its reply.
+/// A question in flight: who leads it, and who waits for its reply.
+type InFlight = (LeadId, Vec<oneshot::Sender<Asked>>);
+
+/// The questions in flight.
 #[derive(Debug, Default)]
 pub(super) struct SharedQuestions {
-    waiting: Mutex<HashMap<Key, Vec<oneshot::Sender<Asked>>>>,
+    waiting: Mutex<HashMap<Key, InFlight>>,
+    next_lead: AtomicU64,
 }
 
 /// A resolution's part in a shared question.
@@ -47,34 +60,43 @@ pub(super) enum Part<'s> {
     Lead(Lead<'s>),
     /// Another resolution asks it: wait for its reply (none if it fails).
     Follow(oneshot::Receiver<Asked>),
+    /// This resolution asks it already, further up: ask without sharing.
+    Nested,
 }
 
 impl SharedQuestions {
-    /// Joins the question `name`/`qtype` to `zone`'s servers: leads it when
-    /// nobody asks it yet, else follows the resolution that does.
+    /// Joins the question `name`/`qtype` to `zone`'s servers of `kind`:
+    /// leads it when nobody asks it yet, follows the resolution that does,
+    /// or asks alone when that lead is one of its own `leads`.
     pub(super) fn join(
         &self,
         zone: &Name,
         name: &Name,
         qtype: RecordType,
-        forward: bool,
+        kind: &ServerKind,
+        leads: &[LeadId],
     ) -> Part<'_> {
         let key = Key {
             zone: zone.clone(),
             name: name.clone(),
             qtype,
-            forward,
+            kind: discriminant(kind),
         };
         let mut waiting = self.waiting.lock();
-        if let Some(followers) = waiting.get_mut(&key) {
+        if let Some((lead, followers)) = waiting.get_mut(&key) {
+            if leads.contains(lead) {
+                return Part::Nested;
+            }
             let (sender, receiver) = oneshot::channel();
             followers.push(sender);
             return Part::Follow(receiver);
         }
-        waiting.insert(key.clone(), Vec::new());
+        let id = self.next_lead.fetch_add(1, Ordering::Relaxed);
+        waiting.insert(key.clone(), (id, Vec::new()));
         Part::Lead(Lead {
             questions: self,
             key,
+            id,
         })
     }
 
@@ -91,9 +113,15 @@ impl SharedQuestions {
 pub(super) struct Lead<'s> {
     questions: &'s SharedQuestions,
     key: Key,
+    id: LeadId,
 }
 
 impl Lead<'_> {
+    /// This lead's identity, for the resolution's own nested lookups.
+    pub(super) fn id(&self) -> LeadId {
+        self.id
+    }
+
     /// Hands `asked` to the resolutions waiting for it.
     pub(super) fn finish(self, asked: &Asked) {
         for follower in self.take_followers() {
@@ -107,6 +135,7 @@ impl Lead<'_> {
             .waiting
             .lock()
             .remove(&self.key)
+            .map(|(_, followers)| followers)
             .unwrap_or_default()
     }
 }
@@ -123,6 +152,8 @@ impl Drop for Lead<'_> {
 mod tests {
     use super::*;
 
+    const ITERATIVE: ServerKind = ServerKind::Iterative;
+
     fn name(text: &str) -> Name {
         Name::from_ascii(text).unwrap()
     }
@@ -138,32 +169,53 @@ mod tests {
         )
     }
 
+    fn join<'s>(
+        questions: &'s SharedQuestions,
+        zone: &str,
+        qname: &str,
+        qtype: RecordType,
+        kind: &ServerKind,
+    ) -> Part<'s> {
+        questions.join(&name(zone), &name(qname), qtype, kind, &[])
+    }
+
     #[test]
     fn the_same_question_to_the_same_zone_is_asked_once_and_shared() {
         let questions = SharedQuestions::default();
-        let Part::Lead(lead) =
-            questions.join(&name("com."), &name("example.com."), RecordType::A, false)
-        else {
+        let Part::Lead(lead) = join(
+            &questions,
+            "com.",
+            "example.com.",
+            RecordType::A,
+            &ITERATIVE,
+        ) else {
             panic!("the first resolution must lead");
         };
         // Case does not make another question.
-        let Part::Follow(mut follower) =
-            questions.join(&name("COM."), &name("Example.com."), RecordType::A, false)
-        else {
+        let Part::Follow(mut follower) = join(
+            &questions,
+            "COM.",
+            "Example.com.",
+            RecordType::A,
+            &ITERATIVE,
+        ) else {
             panic!("the second resolution must follow");
         };
-        for (zone, qname, qtype, forward) in [
-            ("com.", "example.com.", RecordType::AAAA, false),
-            (".", "example.com.", RecordType::A, false),
-            ("com.", "example.org.", RecordType::A, false),
-            ("com.", "example.com.", RecordType::A, true),
+        let forward = ServerKind::Forward {
+            first: true,
+            tls: HashMap::new(),
+        };
+        let stub = ServerKind::Stub { first: true };
+        for (zone, qname, qtype, kind) in [
+            ("com.", "example.com.", RecordType::AAAA, &ITERATIVE),
+            (".", "example.com.", RecordType::A, &ITERATIVE),
+            ("com.", "example.org.", RecordType::A, &ITERATIVE),
+            ("com.", "example.com.", RecordType::A, &forward),
+            ("com.", "example.com.", RecordType::A, &stub),
         ] {
             assert!(
-                matches!(
-                    questions.join(&name(zone), &name(qname), qtype, forward),
-                    Part::Lead(_)
-                ),
-                "{zone} {qname} {qtype} forward={forward} is another question"
+                matches!(join(&questions, zone, qname, qtype, kind), Part::Lead(_)),
+                "{zone} {qname} {qtype} {kind:?} is another question"
             );
         }
         assert!(
@@ -179,10 +231,20 @@ mod tests {
     #[test]
     fn a_lead_that_fails_releases_its_followers_to_ask_for_themselves() {
         let questions = SharedQuestions::default();
-        let lead = questions.join(&name("com."), &name("example.com."), RecordType::A, false);
-        let Part::Follow(mut follower) =
-            questions.join(&name("com."), &name("example.com."), RecordType::A, false)
-        else {
+        let lead = join(
+            &questions,
+            "com.",
+            "example.com.",
+            RecordType::A,
+            &ITERATIVE,
+        );
+        let Part::Follow(mut follower) = join(
+            &questions,
+            "com.",
+            "example.com.",
+            RecordType::A,
+            &ITERATIVE,
+        ) else {
             panic!("the second resolution must follow");
         };
         drop(lead);
@@ -191,8 +253,32 @@ mod tests {
             Err(oneshot::error::TryRecvError::Closed)
         );
         assert!(matches!(
-            questions.join(&name("com."), &name("example.com."), RecordType::A, false),
+            join(
+                &questions,
+                "com.",
+                "example.com.",
+                RecordType::A,
+                &ITERATIVE
+            ),
             Part::Lead(_)
+        ));
+    }
+
+    #[test]
+    fn a_resolution_never_waits_for_its_own_question() {
+        let questions = SharedQuestions::default();
+        let (zone, qname) = (name("com."), name("example.com."));
+        let Part::Lead(lead) = questions.join(&zone, &qname, RecordType::A, &ITERATIVE, &[]) else {
+            panic!("the first resolution must lead");
+        };
+        let own = [lead.id()];
+        assert!(matches!(
+            questions.join(&zone, &qname, RecordType::A, &ITERATIVE, &own),
+            Part::Nested
+        ));
+        assert!(matches!(
+            questions.join(&zone, &qname, RecordType::A, &ITERATIVE, &[lead.id() + 1]),
+            Part::Follow(_)
         ));
     }
 }

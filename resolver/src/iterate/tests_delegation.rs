@@ -282,6 +282,15 @@ async fn foreign_glue_does_not_replace_the_childs_own_address() {
     assert_eq!(cached, ["198.51.100.62"]);
 }
 
+/// The names `server` was asked, in order.
+fn names_asked_of(net: &MockTransport, server: &str) -> Vec<String> {
+    net.sent()
+        .iter()
+        .filter(|s| s.server.to_string() == server)
+        .map(|s| s.name.to_ascii())
+        .collect()
+}
+
 /// hoster.com.'s server, which also serves customer.net.
 const HOSTER: &str = "198.51.100.66";
 
@@ -320,18 +329,18 @@ customer.net. 3600 NS ns1.hoster.com.
 www.customer.net. 300 A 192.0.2.66
 ",
         );
-        let recursor = recursor(&net, &config(&format!("  qname-minimisation: {qmin}\n")));
+        // IPv4 only: an AAAA lookup of ns1.hoster.com. would ask the hoster
+        // (com. has no AAAA glue for it), whichever finished first.
+        let recursor = recursor(
+            &net,
+            &config(&format!("  qname-minimisation: {qmin}\n  do-ip6: no\n")),
+        );
         let answer = recursor
             .resolve(&name("www.customer.net."), RecordType::A)
             .await
             .unwrap();
         assert_eq!(addresses(&answer), ["192.0.2.66"]);
-        let asked_of_hoster: Vec<String> = net
-            .sent()
-            .iter()
-            .filter(|s| s.server.to_string() == HOSTER)
-            .map(|s| s.name.to_ascii())
-            .collect();
+        let asked_of_hoster = names_asked_of(&net, HOSTER);
         assert_eq!(
             asked_of_hoster,
             ["www.customer.net."],
@@ -349,4 +358,72 @@ www.customer.net. 300 A 192.0.2.66
             .iter()
             .any(|s| s.server.to_string() == HOSTER && s.name == ns1));
     }
+}
+
+/// a.com.'s server, where ns.a.com. is an alias of ns.b.com.
+const ALIASING: &str = "198.51.100.67";
+/// b.com.'s server (ns.b.com., glued in com.), which serves customer.org.
+const ALIASED: &str = "198.51.100.68";
+
+/// An NS name that is a CNAME to a name whose address com. gives as glue:
+/// the lookup follows the alias and ends at the glue, and that glue is not
+/// cached as an answer on the way (as a chain target would be).
+#[tokio::test]
+async fn glue_reached_through_an_aliased_ns_name_stays_glue() {
+    let net = MockTransport::new();
+    root_and_tlds(
+        &net,
+        "\
+a.com. 172800 NS ns1.a.com.
+ns1.a.com. 172800 A 198.51.100.67
+b.com. 172800 NS ns.b.com.
+ns.b.com. 172800 A 198.51.100.68
+",
+        "customer.net. 172800 NS ns.a.com.\n",
+    );
+    net.zone(
+        ALIASING,
+        "a.com.",
+        "\
+a.com. 3600 SOA ns1.a.com. hostmaster.a.com. 1 3600 600 86400 300
+a.com. 3600 NS ns1.a.com.
+ns1.a.com. 3600 A 198.51.100.67
+ns.a.com. 3600 CNAME ns.b.com.
+",
+    );
+    net.zone(
+        ALIASED,
+        "b.com.",
+        "\
+b.com. 3600 SOA ns.b.com. hostmaster.b.com. 1 3600 600 86400 300
+b.com. 3600 NS ns.b.com.
+ns.b.com. 3600 A 198.51.100.68
+",
+    );
+    net.zone(
+        ALIASED,
+        "customer.net.",
+        "\
+customer.net. 3600 SOA ns.a.com. hostmaster.customer.net. 1 3600 600 86400 300
+customer.net. 3600 NS ns.a.com.
+www.customer.net. 300 A 192.0.2.68
+",
+    );
+    let recursor = recursor(&net, &config("  do-ip6: no\n"));
+    let answer = recursor
+        .resolve(&name("www.customer.net."), RecordType::A)
+        .await
+        .unwrap();
+    assert_eq!(addresses(&answer), ["192.0.2.68"]);
+    assert_eq!(names_asked_of(&net, ALIASED), ["www.customer.net."]);
+    let now = Instant::now();
+    let target = name("ns.b.com.");
+    assert!(recursor
+        .rrsets
+        .get(&target, RecordType::A, Trust::Answer, now)
+        .is_none());
+    assert!(recursor
+        .rrsets
+        .get(&target, RecordType::A, Trust::Glue, now)
+        .is_some());
 }
