@@ -112,8 +112,9 @@ struct Fork<'q> {
 impl<T: Transport> Recursor<T> {
     /// Asks the servers of `dp` for `name`/`qtype`, or, when another
     /// resolution is asking them that already, takes its reply. If that one
-    /// fails or takes longer than FOLLOW_WAIT, this one asks for itself; it
-    /// never waits for a question it is asking itself further up.
+    /// fails, this one asks for itself; if it takes longer than FOLLOW_WAIT,
+    /// this one asks too and takes whichever reply comes first. It never waits
+    /// for a question it is asking itself further up.
     pub(super) async fn ask_shared(
         &self,
         dp: &mut DelegationPoint,
@@ -133,10 +134,19 @@ impl<T: Transport> Recursor<T> {
                 lead.finish(&asked);
                 Ok(asked)
             }
-            Part::Follow(reply) => match tokio::time::timeout(FOLLOW_WAIT, reply).await {
-                Ok(Ok(asked)) => Ok(asked),
-                _ => self.ask_zone(dp, name, qtype, budget).await,
-            },
+            Part::Follow(mut reply) => {
+                match tokio::time::timeout(FOLLOW_WAIT, &mut reply).await {
+                    Ok(Ok(asked)) => return Ok(asked),
+                    Ok(Err(_)) => return self.ask_zone(dp, name, qtype, budget).await,
+                    Err(_) => {}
+                }
+                let own = self.ask_zone(dp, name, qtype, budget);
+                tokio::pin!(own);
+                tokio::select! {
+                    result = &mut own => result,
+                    Ok(asked) = &mut reply => Ok(asked),
+                }
+            }
             Part::Nested => self.ask_zone(dp, name, qtype, budget).await,
         }
     }

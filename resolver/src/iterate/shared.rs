@@ -22,11 +22,11 @@ use super::delegation::ServerKind;
 /// What asking a zone gave: the usable reply and the server that sent it.
 pub(super) type Asked = (Message, SocketAddr);
 
-/// How long a resolution waits for another's query before asking itself. A
-/// reply usually comes within one server's timeout (at most 1.5 s, MAX_RTO);
-/// a lead still waiting after that is on slow or dead servers, and the
-/// follower is better off on its own. It also bounds what two resolutions
-/// cost that wait on each other (glue-less NS names in a cycle across zones).
+/// How long a resolution waits for another's query before asking itself too
+/// (and taking whichever reply comes first). A reply usually comes within one
+/// server's timeout (at most 1.5 s, MAX_RTO); a lead still waiting after that
+/// is on slow or dead servers. It also bounds what two resolutions cost that
+/// wait on each other (glue-less NS names in a cycle across zones).
 pub(super) const FOLLOW_WAIT: Duration = Duration::from_millis(1500);
 
 /// Identifies one lead, so that a resolution never waits for a question it

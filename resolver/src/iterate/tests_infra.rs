@@ -310,3 +310,41 @@ async fn concurrent_resolutions_share_each_upstream_question() {
     );
     assert_eq!(recursor.shared.len(), 0, "nothing left in flight");
 }
+
+/// A resolution that waited FOLLOW_WAIT for another's slow query asks for
+/// itself, and still takes the other's reply when that comes first (here
+/// the only server that answers takes 1.8 s).
+#[tokio::test(start_paused = true)]
+async fn a_follower_that_stops_waiting_still_takes_the_leads_late_reply() {
+    let net = example_internet();
+    net.behave(EXAMPLE_NS1, Behaviour::Timeout);
+    net.behave(EXAMPLE_NS2, Behaviour::Delay(Duration::from_millis(1800)));
+    let recursor = recursor(&net);
+    // ns1 looks fast (asked first, 50 ms timeout); ns2 slow (1.5 s timeout).
+    let now = Instant::now();
+    recursor
+        .infra
+        .record_rtt(ip(EXAMPLE_NS1), Duration::from_millis(1), now);
+    recursor
+        .infra
+        .record_rtt(ip(EXAMPLE_NS2), Duration::from_millis(1000), now);
+    let start = Instant::now();
+    let timed = |qname: &'static str| {
+        let recursor = &recursor;
+        async move {
+            let answer = addresses(recursor, qname).await;
+            (answer, start.elapsed())
+        }
+    };
+    let ((first, lead_took), (second, follow_took)) =
+        tokio::join!(timed("www.example.com."), timed("www.example.com."));
+    assert_eq!(first, ["192.0.2.80"]);
+    assert_eq!(second, first);
+    // The follower's own query to ns2 would answer 1.8 s after it gave up
+    // waiting (at 1.5 s); the lead's reply, at about 1.8 s, is taken instead.
+    assert!(lead_took < Duration::from_secs(2), "{lead_took:?}");
+    assert!(
+        follow_took <= lead_took + Duration::from_millis(100),
+        "{follow_took:?} vs {lead_took:?}"
+    );
+}
