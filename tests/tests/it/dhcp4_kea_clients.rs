@@ -17,10 +17,11 @@ use e2e::Daemon;
 
 use crate::dhcp4_support::temp_dir;
 
-/// A hook script at `dir/hook` that saves each event's environment in
-/// `dir/events/<n>-<event>` (written aside, then renamed, so a reader never
-/// sees half of it) and configures the address it was given (so
-/// the client's interface shows what it applied). It serves udhcpc (`$1`,
+/// A hook script at `dir/hook` that configures the address it was given (so
+/// the client's interface shows what it applied) and then saves the event's
+/// environment in `dir/events/<n>-<event>` (written aside, then renamed once
+/// the address is in place, so a reader never sees half of it, nor an event
+/// whose address is not applied yet). It serves udhcpc (`$1`,
 /// `$ip`, `$mask`) and dhclient / dhcpcd (`$reason`, `$new_ip_address`).
 fn hook(dir: &Path) -> (PathBuf, PathBuf) {
     let events = dir.join("events");
@@ -31,11 +32,11 @@ fn hook(dir: &Path) -> (PathBuf, PathBuf) {
 d="{events}"
 n=$(ls "$d" | wc -l)
 env > "$d/.$n"
-mv "$d/.$n" "$d/$n-${{reason:-$1}}"
 case "${{reason:-$1}}" in
   bound|renew) ip addr flush dev "$interface"; ip addr add "$ip/$mask" dev "$interface" ;;
   BOUND|RENEW|REBOOT) ip addr flush dev "$interface"; ip addr add "$new_ip_address/$new_subnet_mask" dev "$interface" ;;
 esac
+mv "$d/.$n" "$d/$n-${{reason:-$1}}"
 exit 0
 "#,
         events = events.display()
