@@ -711,17 +711,12 @@ impl<T: Transport> Recursor<T> {
             Step::NoData { records, .. } | Step::NxDomain { records, .. } => records,
             _ => return,
         };
-        for rrset in group_rrsets(records) {
-            let reused = rrset.first().is_some_and(|r| {
-                matches!(
-                    r.record_type(),
-                    RecordType::CNAME | RecordType::DNAME | RecordType::NS
-                )
-            });
-            if reused && !crate::dnssec::is_wildcard_expansion(&rrset) {
-                self.rrsets.insert(rrset, Trust::Answer, now);
-            }
-        }
+        self.cache_answer_rrsets(records, now, |r| {
+            matches!(
+                r.record_type(),
+                RecordType::CNAME | RecordType::DNAME | RecordType::NS
+            )
+        });
     }
 
     /// Keeps the answer RRsets of a CNAME chain's target (any owner but the
@@ -730,11 +725,22 @@ impl<T: Transport> Recursor<T> {
     /// that points at it (a CDN's edge name), and the next chain to reach it
     /// finds it here instead of asking again.
     fn cache_chain_target(&self, asked: &Name, records: &[Record], now: Instant) {
+        self.cache_answer_rrsets(records, now, |r| {
+            r.record_type() != RecordType::CNAME && r.name != *asked
+        });
+    }
+
+    /// Caches at answer trust each RRset of `records` whose first record
+    /// `keep` accepts, except wildcard expansions (valid only with their
+    /// proof, which the RRset cache does not hold).
+    fn cache_answer_rrsets(
+        &self,
+        records: &[Record],
+        now: Instant,
+        keep: impl Fn(&Record) -> bool,
+    ) {
         for rrset in group_rrsets(records) {
-            let target = rrset
-                .first()
-                .is_some_and(|r| r.record_type() != RecordType::CNAME && r.name != *asked);
-            if target && !crate::dnssec::is_wildcard_expansion(&rrset) {
+            if rrset.first().is_some_and(&keep) && !crate::dnssec::is_wildcard_expansion(&rrset) {
                 self.rrsets.insert(rrset, Trust::Answer, now);
             }
         }

@@ -110,6 +110,15 @@ async fn dead_server_is_skipped_for_a_slower_live_one() {
     assert_eq!(net.queries_to(EXAMPLE_NS2), 2);
 }
 
+/// Whether each query sent to `server` so far carried OPT, in order.
+fn edns_sent_to(net: &MockTransport, server: &str) -> Vec<bool> {
+    net.sent()
+        .iter()
+        .filter(|s| s.server == ip(server))
+        .map(|s| s.edns)
+        .collect()
+}
+
 /// RFC 6891 §7: a server that answers FORMERR to EDNS is asked without OPT
 /// again, and remembered: the next resolution sends it no OPT at all.
 #[tokio::test]
@@ -122,24 +131,14 @@ async fn edns_broken_server_gets_no_opt_on_the_next_resolution() {
         addresses(&recursor, "www.example.com.").await,
         ["192.0.2.80"]
     );
-    let first: Vec<bool> = net
-        .sent()
-        .iter()
-        .filter(|s| s.server == ip(EXAMPLE_NS1))
-        .map(|s| s.edns)
-        .collect();
+    let first = edns_sent_to(&net, EXAMPLE_NS1);
     assert_eq!(first, [true, false]);
     net.clear_log();
     assert_eq!(
         addresses(&recursor, "deep.www.example.com.").await,
         ["192.0.2.81"]
     );
-    let second: Vec<bool> = net
-        .sent()
-        .iter()
-        .filter(|s| s.server == ip(EXAMPLE_NS1))
-        .map(|s| s.edns)
-        .collect();
+    let second = edns_sent_to(&net, EXAMPLE_NS1);
     assert_eq!(second, [false]);
 }
 

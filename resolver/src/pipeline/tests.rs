@@ -85,14 +85,7 @@ async fn ask(pipeline: &Pipeline<MockTransport>, message: &Message, peer: &str) 
 
 /// The A addresses of a reply.
 fn addresses(message: &Message) -> Vec<String> {
-    message
-        .answers
-        .iter()
-        .filter_map(|r| match &r.data {
-            RData::A(a) => Some(a.0.to_string()),
-            _ => None,
-        })
-        .collect()
+    crate::transport::mock::a_texts(&message.answers)
 }
 
 /// Unbound's message cache: a miss is resolved upstream and answered later;

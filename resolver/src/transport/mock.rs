@@ -429,8 +429,12 @@ pub(crate) fn prefer_ns1(recursor: &Recursor<MockTransport>) {
 
 /// The A addresses of an answer section, in order, as text.
 pub(crate) fn a_addresses(answer: &crate::iterate::Answer) -> Vec<String> {
-    answer
-        .answers
+    a_texts(&answer.answers)
+}
+
+/// The A addresses among `records`, in order, as text.
+pub(crate) fn a_texts(records: &[Record]) -> Vec<String> {
+    records
         .iter()
         .filter_map(|r| match &r.data {
             RData::A(a) => Some(a.0.to_string()),
