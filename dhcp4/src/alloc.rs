@@ -391,6 +391,18 @@ impl SubnetAllocator {
         self.put_holder(a, Holder::Declined(until));
     }
 
+    /// Frees `addr` of whatever holds it (an operator deleted its lease, or
+    /// a lease is replaced by one written by an operator or the HA
+    /// partner). Returns whether anything held it.
+    pub fn vacate(&mut self, addr: Ipv4Addr) -> bool {
+        let a = u32::from(addr);
+        let held = self.holders.contains_key(&a);
+        if held {
+            self.free_addr(a);
+        }
+        held
+    }
+
     /// Addresses leased and addresses declined, for the metrics.
     pub fn counts(&self) -> (u32, u32) {
         (self.leased, self.declined)

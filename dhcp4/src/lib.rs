@@ -23,8 +23,11 @@
 
 pub mod alloc;
 pub mod classify;
+pub mod clock;
 pub mod config;
+pub mod control;
 pub mod error;
+pub mod kea_stats;
 pub mod lease;
 pub mod memfile;
 pub mod metrics;

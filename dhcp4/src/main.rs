@@ -79,7 +79,7 @@ fn main() -> ExitCode {
         }
     };
     let lameduck = Duration::try_from_secs_f64(args.lameduck).unwrap_or(Duration::ZERO);
-    common::exit::run_until_signal("dhcp4", 2, lameduck, move |readiness, shutdown| {
+    let code = common::exit::run_until_signal("dhcp4", 2, lameduck, move |readiness, shutdown| {
         dhcp4::run::run(
             config,
             Some(path),
@@ -88,7 +88,12 @@ fn main() -> ExitCode {
             readiness,
             shutdown,
         )
-    })
+    });
+    // A `shutdown` command's `exit-value`, as Kea exits with it.
+    match dhcp4::control::EXIT_VALUE.load(std::sync::atomic::Ordering::Relaxed) {
+        0 => code,
+        value => ExitCode::from(value),
+    }
 }
 
 /// `ms` milliseconds as a duration, or `None` after saying why `flag` is wrong.

@@ -5,6 +5,9 @@ use common::metrics::Registry;
 use dhcproto::v4::MessageType;
 use metrics::{Counter, Gauge, Histogram};
 
+use std::sync::Arc;
+
+use crate::kea_stats::{Stat, Statistics};
 use crate::server::{Received, SubnetStats};
 
 /// Every `Received` kind, in label order.
@@ -34,6 +37,8 @@ pub struct Metrics {
     fsyncs: Gauge,
     reply_seconds: Histogram,
     receive_waits: Counter,
+    /// The same events under Kea's statistic names, for `statistic-get`.
+    pub kea: Arc<Statistics>,
 }
 
 impl Metrics {
@@ -97,6 +102,7 @@ impl Metrics {
                 "Times a receive thread let fast-arriving requests queue before reading them (--receive-window).",
                 &[],
             ),
+            kea: Arc::default(),
         }
     }
 
@@ -105,15 +111,41 @@ impl Metrics {
         if let Some(i) = RECEIVED.iter().position(|r| *r == kind) {
             self.received[i].increment(1);
         }
+        self.kea.add(Stat::Received, 1);
+        let specific = match kind {
+            Received::Discover => Stat::DiscoverReceived,
+            Received::Request => Stat::RequestReceived,
+            Received::Release => Stat::ReleaseReceived,
+            Received::Decline => Stat::DeclineReceived,
+            Received::Inform => Stat::InformReceived,
+            Received::Unknown => Stat::UnknownReceived,
+            Received::ParseFailed => {
+                self.kea.add(Stat::ParseFailed, 1);
+                Stat::ReceiveDrop
+            }
+            Received::Drop => Stat::ReceiveDrop,
+        };
+        self.kea.add(specific, 1);
     }
 
     /// Counts a reply sent, and its latency in seconds.
     pub fn sent(&self, kind: MessageType, seconds: f64) {
-        match kind {
-            MessageType::Offer => self.sent_offer.increment(1),
-            MessageType::Nak => self.sent_nak.increment(1),
-            _ => self.sent_ack.increment(1),
-        }
+        let specific = match kind {
+            MessageType::Offer => {
+                self.sent_offer.increment(1);
+                Stat::OfferSent
+            }
+            MessageType::Nak => {
+                self.sent_nak.increment(1);
+                Stat::NakSent
+            }
+            _ => {
+                self.sent_ack.increment(1);
+                Stat::AckSent
+            }
+        };
+        self.kea.add(Stat::Sent, 1);
+        self.kea.add(specific, 1);
         self.reply_seconds.record(seconds);
     }
 
@@ -143,6 +175,8 @@ impl Metrics {
 
     /// Counts a failed allocation in a subnet.
     pub fn allocation_failed(&self, subnet: &SubnetStats) {
+        self.kea.add(Stat::AllocationFail, 1);
+        self.kea.add_subnet(subnet.id, "v4-allocation-fail", 1);
         self.registry
             .counter(
                 "kea_dhcp4_allocations_failed_total",
@@ -155,6 +189,16 @@ impl Metrics {
     /// Counts leases reclaimed in a subnet (expired, or declined whose
     /// quarantine ended).
     pub fn reclaimed(&self, subnet: &SubnetStats, expired: u64, declined: u64) {
+        let (expired_n, declined_n) = (
+            i64::try_from(expired).unwrap_or(i64::MAX),
+            i64::try_from(declined).unwrap_or(i64::MAX),
+        );
+        self.kea.add(Stat::ReclaimedLeases, expired_n);
+        self.kea.add(Stat::ReclaimedDeclined, declined_n);
+        self.kea
+            .add_subnet(subnet.id, "reclaimed-leases", expired_n);
+        self.kea
+            .add_subnet(subnet.id, "reclaimed-declined-addresses", declined_n);
         let labels = subnet_labels(subnet);
         self.registry
             .counter(

@@ -38,7 +38,7 @@ fn a_good_file_is_summarised_with_its_warnings() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("warning: ") && stdout.contains("Dhcp4.control-socket: ignored"),
+        stdout.contains("control: UNIX socket /run/kea/kea4-ctrl-socket"),
         "{stdout}"
     );
 }

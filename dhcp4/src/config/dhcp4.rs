@@ -225,6 +225,8 @@ fn server_settings(loader: &mut Loader, dhcp4: &Obj<'_>) -> Result<Config, Confi
         shared_networks: Vec::new(),
         subnets: Vec::new(),
         boot: Default::default(),
+        control: super::control::sockets(loader, dhcp4)?,
+        document: Default::default(),
     };
     if let Some(entry) = dhcp4.get("interfaces-config") {
         let path = dhcp4.key("interfaces-config");

@@ -150,14 +150,8 @@ const GLOBAL: &[(&str, Handling)] = &[
     ("hosts-databases", Use),
     ("compatibility", Use),
     ("loggers", Warn("ignored: logs go to stderr in our format")),
-    (
-        "control-socket",
-        Warn("ignored: the control API is not served (metrics and probes are on HTTP)"),
-    ),
-    (
-        "control-sockets",
-        Warn("ignored: the control API is not served (metrics and probes are on HTTP)"),
-    ),
+    ("control-socket", Use),
+    ("control-sockets", Use),
     ("multi-threading", Warn("ignored: our threading is our own")),
     (
         "dhcp-queue-control",
@@ -485,6 +479,45 @@ pub(crate) const COMPATIBILITY: &[(&str, Handling)] = &[
 /// Keys of a `hooks-libraries` entry.
 pub(crate) const HOOK: &[(&str, Handling)] =
     &[("library", Use), ("parameters", Use), DOC[0], DOC[1]];
+
+/// Keys of `control-socket` and of each `control-sockets` entry.
+pub(crate) const CONTROL_SOCKET: &[(&str, Handling)] = &[
+    ("socket-type", Use),
+    ("socket-name", Use),
+    ("socket-address", Use),
+    ("socket-port", Use),
+    ("authentication", Use),
+    ("trust-anchor", Use),
+    ("cert-file", Use),
+    ("key-file", Use),
+    ("cert-required", Use),
+    (
+        "http-headers",
+        Warn("ignored: answers carry only the headers HTTP needs"),
+    ),
+    DOC[0],
+    DOC[1],
+];
+
+/// Keys of a control socket's `authentication`.
+pub(crate) const AUTHENTICATION: &[(&str, Handling)] = &[
+    ("type", Use),
+    ("realm", Use),
+    ("directory", Use),
+    ("clients", Use),
+    DOC[0],
+    DOC[1],
+];
+
+/// Keys of an `authentication.clients` entry.
+pub(crate) const AUTH_CLIENT: &[(&str, Handling)] = &[
+    ("user", Use),
+    ("password", Use),
+    ("user-file", Use),
+    ("password-file", Use),
+    DOC[0],
+    DOC[1],
+];
 
 /// Keys of `relay`.
 pub(crate) const RELAY: &[(&str, Handling)] = &[("ip-addresses", Use), ("ip-address", Use)];

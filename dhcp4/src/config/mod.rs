@@ -5,6 +5,7 @@
 //! (`Dhcp4.subnet4[0].pools[1].pool`).
 
 mod classes;
+mod control;
 mod dhcp4;
 pub mod json;
 mod known_keys;
@@ -25,6 +26,12 @@ use std::path::Path;
 
 use common::config::{ConfigError as LocatedError, ConfigWarning};
 
+/// Hex as Kea's configuration and commands write identifiers (`01:02:0a`,
+/// `01 02 0a`, `01020a`, `0x01020a`).
+pub fn hex_bytes(text: &str) -> Option<Vec<u8>> {
+    walk::hex(text)
+}
+
 /// Reads the Kea configuration at `path` into the model, with the warnings
 /// about keys accepted without effect.
 pub fn load_file(path: &Path) -> Result<(model::Config, Vec<ConfigWarning>), LocatedError> {
@@ -40,6 +47,7 @@ pub fn load_str(
 ) -> Result<(model::Config, Vec<ConfigWarning>), LocatedError> {
     let mut loader = walk::Loader::default();
     let root = json::parse_str(text, path, &mut loader.warnings)?;
-    let config = dhcp4::config(&mut loader, &root)?;
+    let mut config = dhcp4::config(&mut loader, &root)?;
+    config.document = std::sync::Arc::new(root.to_json());
     Ok((config, loader.warnings))
 }

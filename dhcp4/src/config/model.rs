@@ -215,6 +215,62 @@ pub struct Subnet {
     pub boot: BootFields,
 }
 
+/// Where Kea's command channel listens: Kea 2.2's `control-socket` (one
+/// UNIX socket) or Kea 3's `control-sockets` (UNIX and HTTP listeners).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ControlSockets {
+    /// The UNIX socket's path.
+    pub unix: Option<PathBuf>,
+    /// HTTP(S) listeners, answering as Kea's Control Agent does.
+    pub http: Vec<HttpControl>,
+}
+
+/// One HTTP command listener.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpControl {
+    /// Where it listens (`socket-address`, `socket-port`; Kea: 127.0.0.1:8000).
+    pub addr: std::net::SocketAddr,
+    /// Basic authentication, when configured.
+    pub auth: Option<BasicAuth>,
+    /// TLS, when `socket-type` is `https` (or the TLS files are given).
+    pub tls: Option<HttpTls>,
+}
+
+/// HTTP basic authentication (`authentication` with `type: basic`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct BasicAuth {
+    /// The realm named in `WWW-Authenticate`.
+    pub realm: String,
+    /// Who may send commands: `(user, password)`.
+    pub clients: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for BasicAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BasicAuth")
+            .field("realm", &self.realm)
+            .field(
+                "users",
+                &self.clients.iter().map(|(u, _)| u).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+/// TLS of an HTTP command listener: Kea's `trust-anchor`, `cert-file`,
+/// `key-file`, `cert-required`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpTls {
+    /// The server's certificate chain.
+    pub cert: PathBuf,
+    /// Its private key.
+    pub key: PathBuf,
+    /// CA certificates that client certificates must chain to.
+    pub trust_anchor: Option<PathBuf>,
+    /// Whether a client must present a certificate (Kea's default: yes).
+    pub cert_required: bool,
+}
+
 /// The whole configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -255,4 +311,9 @@ pub struct Config {
     pub subnets: Vec<Subnet>,
     /// Global boot fields.
     pub boot: BootFields,
+    /// Where the command channel listens (`control-socket`, `control-sockets`).
+    pub control: ControlSockets,
+    /// The document as read (includes spliced in, comments dropped): what
+    /// `config-get` answers and `config-write` writes.
+    pub document: std::sync::Arc<serde_json::Value>,
 }

@@ -140,14 +140,13 @@ fn keys_at_their_no_op_value_load_silently() {
 #[test]
 fn harmless_keys_warn_naming_the_key_and_kea_3_spellings_are_known() {
     let (_, warnings) = load(
-        r#""loggers": [], "control-sockets": [ { "socket-type": "unix", "socket-name": "s" } ],
+        r#""loggers": [],
            "multi-threading": { "enable-multi-threading": true }, "server-tag": "a",
            "ddns-send-updates": false, "comment": "kept quiet",
            "hooks-libraries": [ { "library": "/usr/lib/kea/hooks/libdhcp_lease_cmds.so" } ]"#,
     );
     for key in [
         "Dhcp4.loggers",
-        "Dhcp4.control-sockets",
         "Dhcp4.multi-threading",
         "Dhcp4.server-tag",
         "Dhcp4.ddns-send-updates",
@@ -249,4 +248,52 @@ fn an_included_file_keeps_its_own_locations_in_errors() {
             dir.path().join("subnets.json").display()
         )
     );
+}
+
+#[test]
+fn control_sockets_of_kea_2_and_kea_3_are_read() {
+    let (config, warnings) = load(
+        r#""control-socket": { "socket-type": "unix", "socket-name": "/run/kea/ctrl" },
+           "control-sockets": [ { "socket-type": "http", "socket-port": 8004,
+             "authentication": { "type": "basic", "realm": "kea",
+               "clients": [ { "user": "admin", "password": "1234" } ] } } ]"#,
+    );
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(
+        config.control.unix.as_deref(),
+        Some(Path::new("/run/kea/ctrl"))
+    );
+    let http = &config.control.http[0];
+    assert_eq!(http.addr.to_string(), "127.0.0.1:8004");
+    let auth = http
+        .auth
+        .as_ref()
+        .map(|a| (a.realm.as_str(), a.clients.clone()));
+    assert_eq!(
+        auth,
+        Some(("kea", vec![("admin".to_string(), "1234".to_string())]))
+    );
+    assert!(http.tls.is_none());
+}
+
+#[test]
+fn an_open_or_half_configured_http_control_socket_is_refused() {
+    let open =
+        refuse(r#""control-sockets": [ { "socket-type": "http", "socket-address": "0.0.0.0" } ]"#);
+    assert!(
+        open.contains("Dhcp4.control-sockets[0].socket-address") && open.contains("authentication"),
+        "{open}"
+    );
+    let half = refuse(
+        r#""control-sockets": [ { "socket-type": "https", "cert-file": "/c.pem", "cert-required": false } ]"#,
+    );
+    assert!(half.contains("key-file"), "{half}");
+    let anchorless = refuse(
+        r#""control-sockets": [ { "socket-type": "https", "cert-file": "/c.pem", "key-file": "/k.pem" } ]"#,
+    );
+    assert!(anchorless.contains("trust-anchor"), "{anchorless}");
+    let nobody = refuse(
+        r#""control-sockets": [ { "socket-type": "http", "authentication": { "clients": [] } } ]"#,
+    );
+    assert!(nobody.contains("no clients"), "{nobody}");
 }

@@ -10,7 +10,7 @@
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use tokio::time::Instant;
 
@@ -20,9 +20,11 @@ use common::readiness::Readiness;
 use common::shutdown::Shutdown;
 use parking_lot::Mutex;
 
+use crate::clock::unix_now;
 use crate::config::model::{Config, SocketType};
 
 mod reload;
+pub(crate) use reload::{apply, reload};
 mod summary;
 
 use crate::lease::LeaseState;
@@ -73,6 +75,18 @@ pub enum RunError {
         #[source]
         source: std::io::Error,
     },
+    /// The control socket.
+    #[error("control socket {path}: {source}")]
+    ControlSocket {
+        /// Its path.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An HTTP control listener.
+    #[error(transparent)]
+    ControlHttp(#[from] crate::control::http::HttpError),
     /// A socket could not join the runtime.
     #[error("{interface}: {source}")]
     Socket {
@@ -94,6 +108,8 @@ pub struct Bound {
     leases: Option<(LeaseFile, Replay)>,
     port: u16,
     receive_window: Duration,
+    control_unix: Option<(std::os::unix::net::UnixListener, PathBuf)>,
+    control_http: Vec<crate::control::http::Listener>,
 }
 
 /// Opens the lease file (replaying it; its writer gathers changes for
@@ -139,6 +155,22 @@ pub fn bind(
         Some(addr) => Some(admin::bind(addr).map_err(|source| RunError::Admin { addr, source })?),
         None => None,
     };
+    let control_unix = match &config.control.unix {
+        Some(path) => Some((
+            crate::control::unix::bind(path).map_err(|source| RunError::ControlSocket {
+                path: path.clone(),
+                source,
+            })?,
+            path.clone(),
+        )),
+        None => None,
+    };
+    let control_http = config
+        .control
+        .http
+        .iter()
+        .map(crate::control::http::bind)
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Bound {
         sockets,
         admin,
@@ -146,6 +178,8 @@ pub fn bind(
         leases,
         port,
         receive_window: windows.receive,
+        control_unix,
+        control_http,
     })
 }
 
@@ -157,13 +191,64 @@ pub fn lease_path(config: &Config) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(DEFAULT_LEASE_FILE))
 }
 
-/// State shared by the receive loops and the timers.
-struct Shared {
-    server: Mutex<Server>,
-    leases: Option<LeaseFile>,
-    metrics: Metrics,
+/// State shared by the receive loops, the timers and the command channel.
+pub(crate) struct Shared {
+    /// The protocol state: configuration, allocations, leases.
+    pub(crate) server: Mutex<Server>,
+    /// The lease file, when leases persist.
+    pub(crate) leases: Option<LeaseFile>,
+    /// Counters, Prometheus and Kea's.
+    pub(crate) metrics: Metrics,
     hardware: Option<HardwareSender>,
     port: u16,
+    /// Whether DHCP is served now (`dhcp-disable`, `dhcp-enable`).
+    pub(crate) switch: DhcpSwitch,
+}
+
+/// Kea's DHCP service switch: `dhcp-disable` stops answering (for good, or
+/// for `max-period`), `dhcp-enable` starts again.
+#[derive(Debug, Default)]
+pub(crate) struct DhcpSwitch {
+    /// 0: enabled; `u64::MAX`: disabled; else the Unix time in ms at which
+    /// the service enables itself again.
+    disabled_until_ms: std::sync::atomic::AtomicU64,
+}
+
+impl DhcpSwitch {
+    fn now_ms() -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX - 1))
+    }
+
+    /// Stops serving, for `period` when given.
+    pub(crate) fn disable(&self, period: Option<Duration>) {
+        let until = period.map_or(u64::MAX, |p| {
+            Self::now_ms()
+                .saturating_add(u64::try_from(p.as_millis()).unwrap_or(u64::MAX))
+                .min(u64::MAX - 1)
+        });
+        self.disabled_until_ms
+            .store(until, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Serves again.
+    pub(crate) fn enable(&self) {
+        self.disabled_until_ms
+            .store(0, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether requests are answered now.
+    pub(crate) fn is_enabled(&self) -> bool {
+        match self
+            .disabled_until_ms
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            0 => true,
+            u64::MAX => false,
+            until => Self::now_ms() >= until,
+        }
+    }
 }
 
 /// Serves until `shutdown` fires; SIGHUP re-reads `source` (the file the
@@ -177,6 +262,17 @@ pub async fn run(
     shutdown: Shutdown,
 ) -> Result<(), RunError> {
     let latch = readiness.latch("dhcp4");
+    // The daemon stops on the caller's shutdown or on a `shutdown` command.
+    let (stop, shutdown) = {
+        let (stop, inner) = Shutdown::new();
+        let stop = Arc::new(stop);
+        let forward = stop.clone();
+        tokio::spawn(async move {
+            shutdown.requested().await;
+            forward.fire();
+        });
+        (stop, inner)
+    };
     let metrics = Metrics::new(&registry);
     let mut server = Server::new(&config);
     let (leases, replay) = match bound.leases {
@@ -212,6 +308,7 @@ pub async fn run(
         metrics,
         hardware: bound.hardware,
         port: bound.port,
+        switch: DhcpSwitch::default(),
     });
 
     if let Some(listener) = bound.admin {
@@ -265,8 +362,19 @@ pub async fn run(
         config.lfc_interval,
         shutdown.clone(),
     ));
+    spawn_control(
+        bound.control_unix,
+        bound.control_http,
+        Arc::new(crate::control::Control::new(
+            shared.clone(),
+            source.clone(),
+            readiness.clone(),
+            stop,
+        )),
+        &shutdown,
+    );
     if let Some(path) = source {
-        reload::spawn_on_sighup(path, config.clone(), shared.clone(), shutdown.clone());
+        reload::spawn_on_sighup(path, shared.clone(), shutdown.clone());
     }
     latch.release();
     tracing::info!(subnets = config.subnets.len(), "dhcp4 ready");
@@ -279,6 +387,32 @@ pub async fn run(
     }
     tracing::info!("dhcp4 stopped");
     Ok(())
+}
+
+/// Serves the command channel's listeners until shutdown.
+fn spawn_control(
+    unix: Option<(std::os::unix::net::UnixListener, PathBuf)>,
+    http: Vec<crate::control::http::Listener>,
+    control: Arc<crate::control::Control>,
+    shutdown: &Shutdown,
+) {
+    if let Some((listener, path)) = unix {
+        let (control, shutdown) = (control.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            if let Err(error) = crate::control::unix::serve(listener, path, control, shutdown).await
+            {
+                tracing::error!(%error, "control socket failed");
+            }
+        });
+    }
+    for listener in http {
+        let (control, shutdown) = (control.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            if let Err(error) = crate::control::http::serve(listener, control, shutdown).await {
+                tracing::error!(%error, "control HTTP listener failed");
+            }
+        });
+    }
 }
 
 /// How long a receive thread sleeps in `recv_from` before it looks for a
@@ -471,6 +605,10 @@ fn handle_request(
 ) {
     let shared = &replier.shared;
     let arrived = Instant::now();
+    if !shared.switch.is_enabled() {
+        shared.metrics.received(crate::server::Received::Drop);
+        return;
+    }
     let mut server = shared.server.lock();
     let outcome = server.handle_from(request, via, source, unix_now());
     if let Some(id) = outcome.allocation_failed {
@@ -539,7 +677,7 @@ async fn reclaim_timer(shared: Arc<Shared>, interval: u32, shutdown: Shutdown) {
 }
 
 /// Reclaims what ran out, appends it to the lease file and counts it.
-async fn reclaim(shared: &Shared) {
+pub(crate) async fn reclaim(shared: &Shared) {
     let (pending, changes, stats) = {
         let mut server = shared.server.lock();
         let changes = server.reclaim(unix_now());
@@ -595,13 +733,6 @@ async fn compact(shared: &Shared) {
             Err(error) => tracing::error!(%error, "lease file compaction failed"),
         }
     }
-}
-
-/// Seconds since the Unix epoch.
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 #[cfg(test)]

@@ -1,66 +1,72 @@
-//! SIGHUP: the configuration file read again and served from the next
+//! SIGHUP and config-reload: the configuration file read again and served from the next
 //! packet on, leases kept.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use common::shutdown::{Hangups, Shutdown};
 
-use super::{unix_now, Shared};
+use super::Shared;
+use crate::clock::unix_now;
 use crate::config::model::Config;
 
-/// SIGHUP (Kea's config-reload): the file at `path` is read again and,
-/// when it loads, served from the next packet on with every lease kept; a
-/// file that does not load is logged with its location and the running
-/// configuration stays. Interfaces, sockets, the lease file and timers are
-/// set at start: changing them is logged as needing a restart.
-pub(super) fn spawn_on_sighup(
-    path: PathBuf,
-    config: Config,
-    shared: Arc<Shared>,
-    shutdown: Shutdown,
-) {
+/// SIGHUP: [`reload`] from `path` on each hangup until shutdown.
+pub(super) fn spawn_on_sighup(path: PathBuf, shared: Arc<Shared>, shutdown: Shutdown) {
     let Some(mut hangups) = Hangups::install() else {
         return;
     };
     tokio::spawn(async move {
-        let mut current = config;
         while hangups.next(&shutdown).await {
-            // Files (and their includes) are read off the async workers.
-            let reading = path.clone();
-            let loaded =
-                tokio::task::spawn_blocking(move || crate::config::load_file(&reading)).await;
-            let (fresh, warnings) = match loaded {
-                Ok(Ok(loaded)) => loaded,
-                Ok(Err(error)) => {
-                    tracing::error!(%error, "SIGHUP: config not reloaded; still serving the previous one");
-                    continue;
-                }
-                Err(error) => {
-                    tracing::error!(%error, "SIGHUP: config reading failed; still serving the previous one");
-                    continue;
-                }
-            };
+            if let Err(error) = reload(&shared, &path).await {
+                tracing::error!(%error, "SIGHUP: config not reloaded; still serving the previous one");
+            }
+        }
+    });
+}
+
+/// Kea's config-reload: the file at `path` is read again and, when it
+/// loads, served from the next packet on with every lease kept; a file that
+/// does not load leaves the running configuration (the error names its
+/// location). Interfaces, sockets, the lease file and timers are set at
+/// start: changing them is logged as needing a restart.
+pub(crate) async fn reload(shared: &Shared, path: &Path) -> Result<(), String> {
+    // Files (and their includes) are read off the async workers.
+    let reading = path.to_path_buf();
+    let fresh = match tokio::task::spawn_blocking(move || crate::config::load_file(&reading)).await
+    {
+        Ok(Ok((fresh, warnings))) => {
             for warning in &warnings {
                 tracing::warn!("{warning}");
             }
-            for what in needs_restart(&current, &fresh) {
-                tracing::warn!("SIGHUP: {what} changed; restart to apply it");
-            }
-            let restored = shared.server.lock().reconfigure(&fresh, unix_now());
-            for (addr, why) in &restored.skipped {
-                tracing::warn!(%addr, %why, "SIGHUP: lease not kept");
-            }
-            tracing::info!(
-                config = %path.display(),
-                active = restored.active,
-                declined = restored.declined,
-                expired = restored.expired,
-                "SIGHUP: config reloaded"
-            );
-            current = fresh;
+            fresh
         }
-    });
+        Ok(Err(error)) => return Err(error.to_string()),
+        Err(error) => return Err(error.to_string()),
+    };
+    apply(shared, &fresh, &path.display().to_string());
+    Ok(())
+}
+
+/// Serves `fresh` from the next packet on, keeping every lease (the
+/// reload's and config-set's last step); `from` names where it came from.
+pub(crate) fn apply(shared: &Shared, fresh: &Config, from: &str) {
+    let restored = {
+        let mut server = shared.server.lock();
+        for what in needs_restart(server.config(), fresh) {
+            tracing::warn!("reload: {what} changed; restart to apply it");
+        }
+        server.reconfigure(fresh, unix_now())
+    };
+    for (addr, why) in &restored.skipped {
+        tracing::warn!(%addr, %why, "reload: lease not kept");
+    }
+    tracing::info!(
+        config = from,
+        active = restored.active,
+        declined = restored.declined,
+        expired = restored.expired,
+        "config reloaded"
+    );
 }
 
 /// What a reload cannot change while running.

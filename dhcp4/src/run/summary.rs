@@ -34,6 +34,21 @@ pub fn summary(config: &Config, path: &std::path::Path, warnings: &[ConfigWarnin
     } else {
         let _ = writeln!(s, "leases: in memory only (persist false)");
     }
+    if let Some(path) = &config.control.unix {
+        let _ = writeln!(s, "control: UNIX socket {}", path.display());
+    }
+    for http in &config.control.http {
+        let _ = writeln!(
+            s,
+            "control: {}://{} ({})",
+            if http.tls.is_some() { "https" } else { "http" },
+            http.addr,
+            match &http.auth {
+                Some(auth) => format!("basic authentication, {} clients", auth.clients.len()),
+                None => "no authentication: loopback only".to_string(),
+            }
+        );
+    }
     if !config.classes.is_empty() {
         let names: Vec<&str> = config.classes.iter().map(|c| c.name.as_str()).collect();
         let _ = writeln!(s, "classes: {}", names.join(", "));

@@ -11,6 +11,8 @@
 //! [`exchange`] (DISCOVER, REQUEST, RELEASE, DECLINE, INFORM), [`reply`]
 //! (reply assembly), [`lifetime`] (valid lifetime, T1/T2).
 
+mod admin;
+pub use admin::{AdminError, Written};
 mod classes;
 mod exchange;
 mod hosts;

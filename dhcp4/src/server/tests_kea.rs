@@ -131,6 +131,8 @@ pub(super) fn config(subnets: Vec<Subnet>) -> Config {
         shared_networks: Vec::new(),
         subnets,
         boot: BootFields::default(),
+        control: Default::default(),
+        document: Default::default(),
     }
 }
 
