@@ -27,6 +27,7 @@ pub mod clock;
 pub mod config;
 pub mod control;
 pub mod error;
+pub mod ha;
 pub mod kea_stats;
 pub mod lease;
 pub mod memfile;

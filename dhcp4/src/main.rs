@@ -71,7 +71,8 @@ fn main() -> ExitCode {
         .common
         .metrics_addr
         .or_else(|| dhcp4::run::DEFAULT_METRICS_ADDR.parse::<SocketAddr>().ok());
-    let bound = match dhcp4::run::bind(&config, args.port, metrics_addr, windows) {
+    let registry = common::metrics::Registry::default();
+    let bound = match dhcp4::run::bind(&config, args.port, metrics_addr, windows, &registry) {
         Ok(bound) => bound,
         Err(error) => {
             tracing::error!(%error, "cannot start");
@@ -80,14 +81,7 @@ fn main() -> ExitCode {
     };
     let lameduck = Duration::try_from_secs_f64(args.lameduck).unwrap_or(Duration::ZERO);
     let code = common::exit::run_until_signal("dhcp4", 2, lameduck, move |readiness, shutdown| {
-        dhcp4::run::run(
-            config,
-            Some(path),
-            bound,
-            common::metrics::Registry::default(),
-            readiness,
-            shutdown,
-        )
+        dhcp4::run::run(config, Some(path), bound, registry, readiness, shutdown)
     });
     // A `shutdown` command's `exit-value`, as Kea exits with it.
     match dhcp4::control::EXIT_VALUE.load(std::sync::atomic::Ordering::Relaxed) {

@@ -128,13 +128,16 @@ fn refusals(loader: &mut Loader, dhcp4: &Obj<'_>) -> Result<(), ConfigError> {
 enum Hook {
     /// Harmless to skip: commands, statistics, logging.
     Harmless,
+    /// Served natively (lease_cmds, HA): read elsewhere, loaded silently.
+    Served,
     /// Changes what clients get: refused, naming the feature.
     Changes(&'static str),
 }
 
 /// Hook libraries by a part of their file name, most specific first.
 const HOOKS: &[(&str, Hook)] = &[
-    ("lease_cmds", Hook::Harmless),
+    ("lease_cmds", Hook::Served),
+    ("libdhcp_ha", Hook::Served),
     ("stat_cmds", Hook::Harmless),
     ("host_cmds", Hook::Harmless),
     ("subnet_cmds", Hook::Harmless),
@@ -149,11 +152,7 @@ const HOOKS: &[(&str, Hook)] = &[
     ("flex_id", Hook::Changes("flex_id hook")),
     ("radius", Hook::Changes("RADIUS hook")),
     ("run_script", Hook::Changes("run_script hook")),
-    (
-        "high_availability",
-        Hook::Changes("HA hook, not yet (issue 18)"),
-    ),
-    ("libdhcp_ha", Hook::Changes("HA hook, not yet (issue 18)")),
+    ("high_availability", Hook::Served),
     ("bootp", Hook::Changes("BOOTP hook")),
     ("lease_query", Hook::Changes("leasequery hook")),
     ("limits", Hook::Changes("rate limits hook")),
@@ -184,6 +183,7 @@ fn hooks(loader: &mut Loader, dhcp4: &Obj<'_>) -> Result<(), ConfigError> {
             .unwrap_or(library);
         let key = obj.key("library");
         match HOOKS.iter().find(|(part, _)| file.contains(part)) {
+            Some((_, Hook::Served)) => {}
             Some((_, Hook::Harmless)) => loader.warn(
                 obj.loc("library"),
                 &key,
@@ -226,6 +226,7 @@ fn server_settings(loader: &mut Loader, dhcp4: &Obj<'_>) -> Result<Config, Confi
         subnets: Vec::new(),
         boot: Default::default(),
         control: super::control::sockets(loader, dhcp4)?,
+        ha: super::ha::from_hooks(loader, dhcp4)?,
         document: Default::default(),
     };
     if let Some(entry) = dhcp4.get("interfaces-config") {

@@ -7,6 +7,7 @@
 mod classes;
 mod control;
 mod dhcp4;
+mod ha;
 pub mod json;
 mod known_keys;
 pub mod model;

@@ -271,6 +271,143 @@ pub struct HttpTls {
     pub cert_required: bool,
 }
 
+/// Kea's HA modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HaMode {
+    /// Both servers answer, each its half of the clients.
+    LoadBalancing,
+    /// The primary answers; the standby takes over when it fails.
+    HotStandby,
+    /// The primary answers and copies its leases to backups.
+    PassiveBackup,
+}
+
+impl HaMode {
+    /// Kea's spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            HaMode::LoadBalancing => "load-balancing",
+            HaMode::HotStandby => "hot-standby",
+            HaMode::PassiveBackup => "passive-backup",
+        }
+    }
+}
+
+/// A peer's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum HaRole {
+    /// The primary.
+    Primary,
+    /// The other active server in load-balancing.
+    Secondary,
+    /// The passive server in hot-standby.
+    Standby,
+    /// Receives lease updates only.
+    Backup,
+}
+
+impl HaRole {
+    /// Kea's spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            HaRole::Primary => "primary",
+            HaRole::Secondary => "secondary",
+            HaRole::Standby => "standby",
+            HaRole::Backup => "backup",
+        }
+    }
+}
+
+/// One `peers` entry.
+#[derive(Clone, PartialEq, Eq)]
+pub struct HaPeer {
+    /// Its name (and the name of its scope).
+    pub name: String,
+    /// Where its command channel listens.
+    pub url: HaUrl,
+    /// Its role.
+    pub role: HaRole,
+    /// Whether its scope is taken over when it fails.
+    pub auto_failover: bool,
+    /// The basic-auth credentials requests to it carry (and, for this
+    /// server's own entry, that requests to it must carry).
+    pub basic_auth: Option<(String, String)>,
+    /// TLS towards it (its own, else the global parameters).
+    pub tls: Option<HttpTls>,
+}
+
+impl std::fmt::Debug for HaPeer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HaPeer")
+            .field("name", &self.name)
+            .field("url", &self.url)
+            .field("role", &self.role)
+            .field("auto_failover", &self.auto_failover)
+            .field("basic_auth_user", &self.basic_auth.as_ref().map(|(u, _)| u))
+            .field("tls", &self.tls)
+            .finish()
+    }
+}
+
+/// A peer URL: `http(s)://IP:PORT/PATH`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HaUrl {
+    /// The text as configured.
+    pub text: String,
+    /// `https`.
+    pub https: bool,
+    /// Address and port.
+    pub addr: std::net::SocketAddr,
+    /// The request path (`/` at least).
+    pub path: String,
+}
+
+/// How a state's entry pauses the state machine (`state-machine.states`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HaPause {
+    /// Every time the state is entered.
+    Always,
+    /// The first time only.
+    Once,
+}
+
+/// The HA hook's parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ha {
+    /// `this-server-name`.
+    pub this_server: String,
+    /// `mode`.
+    pub mode: HaMode,
+    /// `heartbeat-delay` (ms; 0: no heartbeats).
+    pub heartbeat_delay_ms: u32,
+    /// `max-response-delay` (ms).
+    pub max_response_delay_ms: u32,
+    /// `max-ack-delay` (ms).
+    pub max_ack_delay_ms: u32,
+    /// `max-unacked-clients`.
+    pub max_unacked_clients: u32,
+    /// `send-lease-updates`.
+    pub send_lease_updates: bool,
+    /// `sync-leases`.
+    pub sync_leases: bool,
+    /// `sync-timeout` (ms).
+    pub sync_timeout_ms: u32,
+    /// `sync-page-limit`.
+    pub sync_page_limit: u32,
+    /// `delayed-updates-limit`.
+    pub delayed_updates_limit: u32,
+    /// `wait-backup-ack`.
+    pub wait_backup_ack: bool,
+    /// `require-client-certs` (on our listener, with TLS).
+    pub require_client_certs: bool,
+    /// `restrict-commands`: our listener answers only the HA set.
+    pub restrict_commands: bool,
+    /// Every peer, this server included, in the order written.
+    pub peers: Vec<HaPeer>,
+    /// States whose entry pauses the machine.
+    pub pauses: Vec<(String, HaPause)>,
+}
+
 /// The whole configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -313,6 +450,8 @@ pub struct Config {
     pub boot: BootFields,
     /// Where the command channel listens (`control-socket`, `control-sockets`).
     pub control: ControlSockets,
+    /// High availability (the libdhcp_ha.so hook's parameters), when loaded.
+    pub ha: Option<Ha>,
     /// The document as read (includes spliced in, comments dropped): what
     /// `config-get` answers and `config-write` writes.
     pub document: std::sync::Arc<serde_json::Value>,

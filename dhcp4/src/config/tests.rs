@@ -9,6 +9,7 @@ use super::load_str;
 use super::model::{Config, IdentifierType, SocketType};
 
 mod classes;
+mod ha;
 mod refusals;
 mod subnets;
 
@@ -143,7 +144,7 @@ fn harmless_keys_warn_naming_the_key_and_kea_3_spellings_are_known() {
         r#""loggers": [],
            "multi-threading": { "enable-multi-threading": true }, "server-tag": "a",
            "ddns-send-updates": false, "comment": "kept quiet",
-           "hooks-libraries": [ { "library": "/usr/lib/kea/hooks/libdhcp_lease_cmds.so" } ]"#,
+           "hooks-libraries": [ { "library": "/usr/lib/kea/hooks/libdhcp_stat_cmds.so" } ]"#,
     );
     for key in [
         "Dhcp4.loggers",
@@ -155,10 +156,10 @@ fn harmless_keys_warn_naming_the_key_and_kea_3_spellings_are_known() {
         assert!(warned(&warnings, key), "{key} not in {warnings:?}");
     }
     assert!(!warned(&warnings, "Dhcp4.comment"));
-    let lease_cmds = warnings
+    let stat_cmds = warnings
         .iter()
         .find(|w| w.key == "Dhcp4.hooks-libraries[0].library");
-    assert!(lease_cmds.is_some_and(|w| w.message.contains("libdhcp_lease_cmds.so")));
+    assert!(stat_cmds.is_some_and(|w| w.message.contains("libdhcp_stat_cmds.so")));
 }
 
 #[test]

@@ -135,10 +135,13 @@ impl Control {
             "config-test" => config_test(request).await,
             "config-write" => self.config_write(request),
             "dhcp-disable" => self.dhcp_disable(request),
-            "dhcp-enable" => {
-                self.shared.switch.enable();
-                Answer::ok("DHCP service successfully enabled")
-            }
+            "dhcp-enable" => match origin(request) {
+                Ok(origin) => {
+                    self.shared.switch.set(origin, false, None);
+                    Answer::ok("DHCP service successfully enabled")
+                }
+                Err(answer) => answer,
+            },
             "lease4-add" => self.lease_write(request, false).await,
             "lease4-update" => self.lease_write(request, true).await,
             "lease4-del" => self.lease_del(request).await,
@@ -153,7 +156,14 @@ impl Control {
                 crate::run::reclaim(&self.shared).await;
                 Answer::ok("Reclamation of expired leases is complete.")
             }
-            "list-commands" => Answer::data(json!(COMMANDS)),
+            "list-commands" => {
+                let mut names: Vec<&str> = COMMANDS.to_vec();
+                if self.shared.ha.is_some() {
+                    names.extend(crate::ha::commands::HA_COMMANDS);
+                    names.sort_unstable();
+                }
+                Answer::data(json!(names))
+            }
             "server-tag-get" => Answer::data(json!({"server-tag": ""})),
             "shutdown" => self.shutdown(request),
             "statistic-get" => self.statistic_get(request),
@@ -169,6 +179,10 @@ impl Control {
                 env!("CARGO_PKG_VERSION"),
                 json!({"extended": format!("{} (dhcp4, a Kea replacement)\nlinked with:\nrustls\nMemfile backend 2.1", env!("CARGO_PKG_VERSION"))}),
             ),
+            other if other.starts_with("ha-") => match &self.shared.ha {
+                Some(ha) => ha.command(&self.shared, request).await,
+                None => Answer::unsupported(other),
+            },
             other => Answer::unsupported(other),
         }
     }
@@ -243,8 +257,17 @@ impl Control {
             Some(Ok(period)) => period,
             None => None,
         };
-        self.shared.switch.disable(period.map(Duration::from_secs));
-        Answer::ok("DHCPv4 service disabled")
+        let origin = match origin(request) {
+            Ok(origin) => origin,
+            Err(answer) => return answer,
+        };
+        self.shared
+            .switch
+            .set(origin, true, period.map(Duration::from_secs));
+        match period {
+            Some(seconds) => Answer::ok(format!("DHCPv4 service disabled for {seconds} seconds")),
+            None => Answer::ok("DHCPv4 service disabled"),
+        }
     }
 
     fn shutdown(&self, request: &Request) -> Answer {
@@ -270,6 +293,9 @@ impl Control {
         );
         args.insert("multi-threading-enabled".into(), json!(false));
         args.insert("sockets".into(), json!({"status": "ready"}));
+        if let Some(ha) = &self.shared.ha {
+            args.insert("high-availability".into(), ha.status());
+        }
         Answer::data(Value::Object(args))
     }
 
@@ -582,6 +608,19 @@ impl Control {
             code,
             format!("Deleted {} IPv4 lease(s) from subnet(s){ids}", gone.len()),
         )
+    }
+}
+
+/// The `origin` of a dhcp-disable or dhcp-enable.
+fn origin(request: &Request) -> Result<crate::run::Origin, Answer> {
+    match request.arguments.as_ref().and_then(|a| a.get("origin")) {
+        None => Ok(crate::run::Origin::User),
+        Some(Value::String(o)) if o == "user" => Ok(crate::run::Origin::User),
+        Some(Value::String(o)) if o == "ha-partner" => Ok(crate::run::Origin::Ha),
+        Some(Value::String(o)) => Err(Answer::error(format!(
+            "invalid value used for 'origin' parameter: {o}"
+        ))),
+        Some(_) => Err(Answer::error("'origin' argument must be a string")),
     }
 }
 

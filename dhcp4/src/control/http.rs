@@ -58,6 +58,8 @@ pub struct Listener {
     socket: std::net::TcpListener,
     settings: Arc<HttpControl>,
     tls: Option<tokio_rustls::TlsAcceptor>,
+    /// The only commands answered (others get Kea's 403), when restricted.
+    allowed: Option<&'static [&'static str]>,
 }
 
 impl std::fmt::Debug for Listener {
@@ -70,8 +72,11 @@ impl std::fmt::Debug for Listener {
 }
 
 /// Binds `settings.addr` and loads its TLS files, so a bad address or file
-/// fails at start with its name.
-pub fn bind(settings: &HttpControl) -> Result<Listener, HttpError> {
+/// fails at start with its name; `allowed` restricts the commands served.
+pub fn bind(
+    settings: &HttpControl,
+    allowed: Option<&'static [&'static str]>,
+) -> Result<Listener, HttpError> {
     let addr = settings.addr;
     let socket = common::admin::bind(addr).map_err(|source| HttpError::Bind { addr, source })?;
     let tls = settings
@@ -83,6 +88,7 @@ pub fn bind(settings: &HttpControl) -> Result<Listener, HttpError> {
         socket,
         settings: Arc::new(settings.clone()),
         tls,
+        allowed,
     })
 }
 
@@ -153,18 +159,21 @@ pub async fn serve(
         let control = control.clone();
         let settings = listener.settings.clone();
         let tls = listener.tls.clone();
+        let allowed = listener.allowed;
         let shutdown = shutdown.clone();
         tokio::spawn(async move {
             let _ = stream.set_nodelay(true);
             let served = match tls {
                 Some(acceptor) => {
                     match tokio::time::timeout(READ_TIMEOUT, acceptor.accept(stream)).await {
-                        Ok(Ok(stream)) => connection(stream, &control, &settings, &shutdown).await,
+                        Ok(Ok(stream)) => {
+                            connection(stream, &control, &settings, allowed, &shutdown).await
+                        }
                         Ok(Err(error)) => Err(error),
                         Err(_) => Ok(()),
                     }
                 }
-                None => connection(stream, &control, &settings, &shutdown).await,
+                None => connection(stream, &control, &settings, allowed, &shutdown).await,
             };
             if let Err(error) = served {
                 tracing::debug!(%peer, %error, "control HTTP: connection ended");
@@ -203,6 +212,7 @@ async fn connection<S>(
     mut stream: S,
     control: &Control,
     settings: &HttpControl,
+    allowed: Option<&'static [&'static str]>,
     shutdown: &Shutdown,
 ) -> std::io::Result<()>
 where
@@ -241,6 +251,17 @@ where
             if !authorized(auth, request.authorization.as_deref()) {
                 let challenge = format!("Basic realm=\"{}\"", auth.realm);
                 return respond(&mut stream, 401, "Unauthorized", Some(&challenge), true).await;
+            }
+        }
+        if let (Some(allowed), Some(command)) = (
+            allowed,
+            parsed
+                .as_ref()
+                .and_then(|v| v.get("command"))
+                .and_then(Value::as_str),
+        ) {
+            if !command.is_empty() && !allowed.contains(&command) {
+                return respond(&mut stream, 403, "Forbidden", None, true).await;
             }
         }
         let answers = answer(control, parsed).await;

@@ -166,6 +166,23 @@ pub fn from_json(
     })
 }
 
+/// A lease as a peer's `lease4-get-page` lists it (with `cltt`, Kea's
+/// Lease4::fromElement); `None` when it does not parse.
+pub fn from_page(element: &Value) -> Option<Lease> {
+    let Value::Object(map) = element else {
+        return None;
+    };
+    let cltt = integer(map, "cltt").ok()??;
+    let valid = integer(map, "valid-lft").ok()??;
+    let subnet = integer(map, "subnet-id").ok()??;
+    if subnet == 0 || cltt == 0 {
+        return None;
+    }
+    let mut args = map.clone();
+    args.insert("expire".into(), Value::from(cltt.saturating_add(valid)));
+    from_json(&args, cltt, |_, _| None).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,6 +218,21 @@ mod tests {
         input.remove("cltt");
         input.insert("expire".into(), json!(1_003_600));
         assert_eq!(from_json(&input, 5, |_, _| None), Ok(lease));
+    }
+
+    #[test]
+    fn a_page_element_reads_with_its_cltt() {
+        let element = json!({"ip-address": "192.0.2.7", "hw-address": "0a:0b", "cltt": 1000,
+            "valid-lft": 600, "subnet-id": 2, "fqdn-fwd": false, "fqdn-rev": false,
+            "hostname": "", "state": 0});
+        let lease = from_page(&element);
+        assert_eq!(
+            lease.as_ref().map(|l| (l.expire, l.subnet_id)),
+            Some((1600, 2))
+        );
+        let mut no_subnet = element.clone();
+        no_subnet["subnet-id"] = json!(0);
+        assert_eq!(from_page(&no_subnet), None);
     }
 
     #[test]

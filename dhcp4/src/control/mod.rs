@@ -10,7 +10,7 @@
 
 mod commands;
 pub mod http;
-mod lease_json;
+pub mod lease_json;
 pub mod unix;
 
 use serde_json::{json, Map, Value};

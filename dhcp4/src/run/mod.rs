@@ -84,6 +84,9 @@ pub enum RunError {
         #[source]
         source: std::io::Error,
     },
+    /// The HA service.
+    #[error("HA: {0}")]
+    Ha(String),
     /// An HTTP control listener.
     #[error(transparent)]
     ControlHttp(#[from] crate::control::http::HttpError),
@@ -110,6 +113,7 @@ pub struct Bound {
     receive_window: Duration,
     control_unix: Option<(std::os::unix::net::UnixListener, PathBuf)>,
     control_http: Vec<crate::control::http::Listener>,
+    ha: Option<Arc<crate::ha::HaService>>,
 }
 
 /// Opens the lease file (replaying it; its writer gathers changes for
@@ -120,6 +124,7 @@ pub fn bind(
     port: u16,
     metrics_addr: Option<SocketAddr>,
     windows: Windows,
+    registry: &Registry,
 ) -> Result<Bound, RunError> {
     match net::raise_capabilities() {
         Ok(raised) if !raised.is_empty() => tracing::debug!(?raised, "capabilities made effective"),
@@ -165,12 +170,20 @@ pub fn bind(
         )),
         None => None,
     };
-    let control_http = config
+    let mut control_http = config
         .control
         .http
         .iter()
-        .map(crate::control::http::bind)
+        .map(|settings| crate::control::http::bind(settings, None))
         .collect::<Result<Vec<_>, _>>()?;
+    let ha = match &config.ha {
+        Some(ha) => {
+            let (service, listener) = ha_bind(ha, registry)?;
+            control_http.push(listener);
+            Some(service)
+        }
+        None => None,
+    };
     Ok(Bound {
         sockets,
         admin,
@@ -180,7 +193,43 @@ pub fn bind(
         receive_window: windows.receive,
         control_unix,
         control_http,
+        ha,
     })
+}
+
+/// The HA service and its listener on this server's own peer URL, which
+/// answers the partner's commands and the operator's (only the HA set with
+/// `restrict-commands`), with this server's peer credentials and TLS.
+fn ha_bind(
+    ha: &crate::config::model::Ha,
+    registry: &Registry,
+) -> Result<(Arc<crate::ha::HaService>, crate::control::http::Listener), RunError> {
+    let service = crate::ha::HaService::new(ha, registry).map_err(RunError::Ha)?;
+    let Some(me) = ha.peers.iter().find(|p| p.name == ha.this_server) else {
+        return Err(RunError::Ha(format!(
+            "no peer entry for {}",
+            ha.this_server
+        )));
+    };
+    let settings = crate::config::model::HttpControl {
+        addr: me.url.addr,
+        auth: me
+            .basic_auth
+            .clone()
+            .map(|credentials| crate::config::model::BasicAuth {
+                realm: String::new(),
+                clients: vec![credentials],
+            }),
+        tls: me.tls.clone().map(|mut tls| {
+            tls.cert_required = ha.require_client_certs;
+            tls
+        }),
+    };
+    let allowed = ha
+        .restrict_commands
+        .then_some(crate::ha::commands::RESTRICTED);
+    let listener = crate::control::http::bind(&settings, allowed)?;
+    Ok((Arc::new(service), listener))
 }
 
 /// The lease file's path: the configured one, else Kea's default.
@@ -201,17 +250,29 @@ pub(crate) struct Shared {
     pub(crate) metrics: Metrics,
     hardware: Option<HardwareSender>,
     port: u16,
-    /// Whether DHCP is served now (`dhcp-disable`, `dhcp-enable`).
+    /// Whether DHCP is served now (`dhcp-disable`, `dhcp-enable`, HA).
     pub(crate) switch: DhcpSwitch,
+    /// High availability, when configured.
+    pub(crate) ha: Option<Arc<crate::ha::HaService>>,
 }
 
-/// Kea's DHCP service switch: `dhcp-disable` stops answering (for good, or
-/// for `max-period`), `dhcp-enable` starts again.
+/// Who turned the DHCP service off: an operator, or HA (its own state or
+/// the partner's `dhcp-disable` with origin `ha-partner`, one flag as in
+/// Kea).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// `dhcp-disable` without origin, or with origin `user`.
+    User,
+    /// The HA state machine or the partner.
+    Ha,
+}
+
+/// Kea's DHCP service switch: served while no origin has it off.
 #[derive(Debug, Default)]
 pub(crate) struct DhcpSwitch {
-    /// 0: enabled; `u64::MAX`: disabled; else the Unix time in ms at which
-    /// the service enables itself again.
-    disabled_until_ms: std::sync::atomic::AtomicU64,
+    /// Per origin: 0 on; `u64::MAX` off; else the Unix time in ms at which
+    /// it turns itself on again (`max-period`).
+    off_until_ms: [std::sync::atomic::AtomicU64; 2],
 }
 
 impl DhcpSwitch {
@@ -221,33 +282,64 @@ impl DhcpSwitch {
             .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX - 1))
     }
 
-    /// Stops serving, for `period` when given.
-    pub(crate) fn disable(&self, period: Option<Duration>) {
-        let until = period.map_or(u64::MAX, |p| {
-            Self::now_ms()
+    /// Turns `origin`'s flag off (`disabled` false) or on, for `period`
+    /// when given.
+    pub(crate) fn set(&self, origin: Origin, disabled: bool, period: Option<Duration>) {
+        let until = match (disabled, period) {
+            (false, _) => 0,
+            (true, None) => u64::MAX,
+            (true, Some(p)) => Self::now_ms()
                 .saturating_add(u64::try_from(p.as_millis()).unwrap_or(u64::MAX))
-                .min(u64::MAX - 1)
-        });
-        self.disabled_until_ms
-            .store(until, std::sync::atomic::Ordering::Relaxed);
-    }
-
-    /// Serves again.
-    pub(crate) fn enable(&self) {
-        self.disabled_until_ms
-            .store(0, std::sync::atomic::Ordering::Relaxed);
+                .clamp(1, u64::MAX - 1),
+        };
+        if let Some(flag) = self.off_until_ms.get(origin as usize) {
+            flag.store(until, std::sync::atomic::Ordering::Relaxed);
+        }
     }
 
     /// Whether requests are answered now.
     pub(crate) fn is_enabled(&self) -> bool {
-        match self
-            .disabled_until_ms
-            .load(std::sync::atomic::Ordering::Relaxed)
-        {
-            0 => true,
-            u64::MAX => false,
-            until => Self::now_ms() >= until,
+        let now = std::cell::OnceCell::new();
+        self.off_until_ms.iter().all(
+            |flag| match flag.load(std::sync::atomic::Ordering::Relaxed) {
+                0 => true,
+                u64::MAX => false,
+                until => *now.get_or_init(Self::now_ms) >= until,
+            },
+        )
+    }
+}
+
+impl Shared {
+    /// Merges leases fetched from the HA partner (Kea's lease4-get-page
+    /// elements): a lease we lack, or one newer than ours by cltt, is
+    /// taken and written to the lease file. Returns how many were taken.
+    pub(crate) async fn merge_leases(&self, leases: &[serde_json::Value]) -> usize {
+        let now = unix_now();
+        let (taken, pending) = {
+            let mut server = self.server.lock();
+            let mut changes = Vec::new();
+            for element in leases {
+                let Some(lease) = crate::control::lease_json::from_page(element) else {
+                    tracing::warn!(lease = %element, "HA: a synchronised lease does not parse; skipped");
+                    continue;
+                };
+                match server.merge_lease(lease, now) {
+                    Ok(taken) => changes.extend(taken),
+                    Err(error) => tracing::warn!(%error, "HA: a synchronised lease was refused"),
+                }
+            }
+            let pending = match (&self.leases, changes.is_empty()) {
+                (Some(file), false) => Some(file.submit_append(&changes)),
+                _ => None,
+            };
+            (changes.len(), pending)
+        };
+        if let Some(pending) = pending {
+            let ok = pending.wait().await.is_ok();
+            self.metrics.lease_written(taken, ok);
         }
+        taken
     }
 }
 
@@ -309,6 +401,7 @@ pub async fn run(
         hardware: bound.hardware,
         port: bound.port,
         switch: DhcpSwitch::default(),
+        ha: bound.ha,
     });
 
     if let Some(listener) = bound.admin {
@@ -373,6 +466,13 @@ pub async fn run(
         )),
         &shutdown,
     );
+    if let Some(ha) = &shared.ha {
+        loops.spawn(crate::ha::machine::run(
+            shared.clone(),
+            ha.clone(),
+            shutdown.clone(),
+        ));
+    }
     if let Some(path) = source {
         reload::spawn_on_sighup(path, shared.clone(), shutdown.clone());
     }
@@ -595,8 +695,8 @@ impl Pace {
     }
 }
 
-/// Handles one request and sends its reply: at once, or from the lease
-/// writer once the lease it commits is durable.
+/// Handles one request and sends its reply: at once, or once the lease it
+/// commits is durable and, with HA, acknowledged by the partner.
 fn handle_request(
     replier: &Arc<Replier>,
     via: &Interface,
@@ -609,44 +709,69 @@ fn handle_request(
         shared.metrics.received(crate::server::Received::Drop);
         return;
     }
+    let class = match shared.ha.as_deref().map(|ha| ha.admit(request)) {
+        Some(crate::ha::Admission::Drop) => {
+            shared.metrics.received(crate::server::Received::Drop);
+            return;
+        }
+        Some(crate::ha::Admission::Serve(class)) => Some(class),
+        None => None,
+    };
     let mut server = shared.server.lock();
-    let outcome = server.handle_from(request, via, source, unix_now());
+    let outcome = server.handle_classed(request, via, source, class, unix_now());
     if let Some(id) = outcome.allocation_failed {
         if let Some(stats) = server.subnet_stats(id) {
             shared.metrics.allocation_failed(&stats);
         }
     }
     shared.metrics.received(outcome.received);
-    match (&shared.leases, outcome.changes.is_empty()) {
-        (Some(file), false) => {
-            // Queued under the lock, so the file keeps the order of the
-            // changes; the reply waits for the fsync.
-            let count = outcome.changes.len();
-            let replier = replier.clone();
-            let reply = outcome.reply;
-            file.submit_append_then(
-                &outcome.changes,
-                Box::new(move |result| match result {
-                    Ok(()) => {
-                        replier.shared.metrics.lease_written(count, true);
-                        if let Some(reply) = reply {
-                            replier.send(&reply, arrived);
-                        }
-                    }
-                    Err(error) => {
-                        replier.shared.metrics.lease_written(count, false);
-                        tracing::error!(%error, "lease not durable; reply withheld");
-                    }
-                }),
-            );
-            drop(server);
+    if outcome.changes.is_empty() {
+        drop(server);
+        if let Some(reply) = outcome.reply {
+            replier.send(&reply, arrived);
         }
-        _ => {
-            drop(server);
-            if let Some(reply) = outcome.reply {
-                replier.send(&reply, arrived);
+        return;
+    }
+    // The reply leaves when every part is done: the lease file's fsync and,
+    // with HA, the partner's acknowledgement; a failed part drops it.
+    let count = outcome.changes.len();
+    let parts = usize::from(shared.leases.is_some()) + usize::from(shared.ha.is_some());
+    let reply = outcome.reply;
+    let sender = replier.clone();
+    let join = Arc::new(crate::ha::updates::Join::new(
+        parts.max(1),
+        Box::new(move |ok| match (ok, reply) {
+            (true, Some(reply)) => sender.send(&reply, arrived),
+            (false, Some(_)) => {
+                tracing::debug!("reply dropped: its lease is not durable or not acknowledged")
             }
+            _ => {}
+        }),
+    ));
+    if let Some(file) = &shared.leases {
+        // Queued under the lock, so the file keeps the order of the changes.
+        let written = replier.clone();
+        let part = join.clone();
+        file.submit_append_then(
+            &outcome.changes,
+            Box::new(move |result| {
+                let ok = result.is_ok();
+                written.shared.metrics.lease_written(count, ok);
+                if let Err(error) = result {
+                    tracing::error!(%error, "lease not durable; reply withheld");
+                }
+                part.complete(ok);
+            }),
+        );
+    }
+    drop(server);
+    match &shared.ha {
+        Some(ha) => {
+            let part = join.clone();
+            ha.dispatch(&outcome.changes, Box::new(move |ok| part.complete(ok)));
         }
+        None if shared.leases.is_none() => join.complete(true),
+        None => {}
     }
 }
 

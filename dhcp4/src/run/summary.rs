@@ -49,6 +49,33 @@ pub fn summary(config: &Config, path: &std::path::Path, warnings: &[ConfigWarnin
             }
         );
     }
+    if let Some(ha) = &config.ha {
+        let me = ha.peers.iter().find(|p| p.name == ha.this_server);
+        let _ = writeln!(
+            s,
+            "ha: {} as {} ({}), listening on {}; heartbeat {} ms, partner down after {} ms{}",
+            ha.mode.name(),
+            ha.this_server,
+            me.map_or("?", |p| p.role.name()),
+            me.map_or("?", |p| p.url.text.as_str()),
+            ha.heartbeat_delay_ms,
+            ha.max_response_delay_ms,
+            if ha.max_unacked_clients > 0 {
+                format!(" and {} unacked clients", ha.max_unacked_clients)
+            } else {
+                String::new()
+            }
+        );
+        for peer in ha.peers.iter().filter(|p| p.name != ha.this_server) {
+            let _ = writeln!(
+                s,
+                "ha peer {} ({}): {}",
+                peer.name,
+                peer.role.name(),
+                peer.url.text
+            );
+        }
+    }
     if !config.classes.is_empty() {
         let names: Vec<&str> = config.classes.iter().map(|c| c.name.as_str()).collect();
         let _ = writeln!(s, "classes: {}", names.join(", "));

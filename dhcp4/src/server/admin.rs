@@ -145,6 +145,20 @@ impl Server {
         Ok((written, changes))
     }
 
+    /// Takes a lease from the HA partner's lease database (Kea's sync): one
+    /// we lack, or one whose last transmission is newer than ours. Returns
+    /// the lease file entries (none when ours is as new).
+    pub fn merge_lease(&mut self, lease: Lease, now: u64) -> Result<Vec<Lease>, AdminError> {
+        let cltt = |l: &Lease| l.expire.saturating_sub(u64::from(l.valid_lifetime));
+        if let Some(ours) = self.leases.get(&lease.address) {
+            if !ours.is_deletion() && cltt(ours) >= cltt(&lease) {
+                return Ok(Vec::new());
+            }
+        }
+        self.write_lease(lease, true, true, now)
+            .map(|(_, changes)| changes)
+    }
+
     /// Deletes the lease of `addr` (`lease4-del`): the entry to append, or
     /// `None` when there was none.
     pub fn delete_lease(&mut self, addr: Ipv4Addr) -> Option<Lease> {

@@ -185,11 +185,20 @@ pub(super) struct Classifier<'c> {
 }
 
 impl Classifier<'_> {
-    /// Kea's classifyPacket: ALL, `VENDOR_CLASS_<option 60>`, then the
+    /// Kea's classifyPacket: ALL, a class set before (HA's), `VENDOR_CLASS_<option 60>`, then the
     /// tests that need no host lookup.
-    pub fn first_pass(&self, set: &mut ClassSet, packet: &Packet<'_>, vendor: Option<&[u8]>) {
+    pub fn first_pass(
+        &self,
+        set: &mut ClassSet,
+        packet: &Packet<'_>,
+        vendor: Option<&[u8]>,
+        injected: Option<u16>,
+    ) {
         set.reset(self.table.len());
         set.insert(ALL);
+        if let Some(index) = injected {
+            set.insert(index);
+        }
         if let Some(index) = vendor.and_then(|v| self.table.vendor.get(v)) {
             set.insert(*index);
         }

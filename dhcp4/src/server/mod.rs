@@ -130,6 +130,8 @@ pub struct Server {
     previous: HashMap<(u32, ClientKey), Ipv4Addr>,
     /// The classes of the packet being handled (buffers kept between packets).
     scratch: ClassSet,
+    /// A class the packet is in before classification (HA's scope class).
+    injected: Option<u16>,
 }
 
 impl Server {
@@ -199,6 +201,7 @@ impl Server {
             leases: HashMap::new(),
             previous: HashMap::new(),
             scratch: ClassSet::default(),
+            injected: None,
         }
     }
 
@@ -246,6 +249,20 @@ impl Server {
         source: Option<Ipv4Addr>,
         now: u64,
     ) -> Outcome {
+        self.handle_classed(bytes, via, source, None, now)
+    }
+
+    /// As [`Server::handle_from`], the packet already in class `class`
+    /// (HA's `HA_<scope>`, which pools and tests may name).
+    pub fn handle_classed(
+        &mut self,
+        bytes: &[u8],
+        via: &Interface,
+        source: Option<Ipv4Addr>,
+        class: Option<&str>,
+        now: u64,
+    ) -> Outcome {
+        self.injected = class.and_then(|name| self.classes.index(name));
         let Ok(message) = packet::decode(bytes) else {
             return Outcome::silent(Received::ParseFailed);
         };
@@ -304,7 +321,7 @@ impl Server {
             config: &self.config,
             table: &self.classes,
         };
-        classifier.first_pass(set, packet, request.vendor_class);
+        classifier.first_pass(set, packet, request.vendor_class, self.injected);
         if set.contains(DROP) {
             return Outcome::silent(Received::Drop);
         }

@@ -132,6 +132,7 @@ pub(super) fn config(subnets: Vec<Subnet>) -> Config {
         subnets,
         boot: BootFields::default(),
         control: Default::default(),
+        ha: None,
         document: Default::default(),
     }
 }

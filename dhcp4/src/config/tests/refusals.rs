@@ -36,8 +36,8 @@ const REFUSALS: &[(&str, &str)] = &[
         "/etc/kea/t.json:2: Dhcp4.hooks-libraries[0].library: not supported: run_script hook (libdhcp_run_script.so)",
     ),
     (
-        r#""hooks-libraries": [ { "library": "libdhcp_ha.so" } ]"#,
-        "/etc/kea/t.json:2: Dhcp4.hooks-libraries[0].library: not supported: HA hook, not yet (issue 18) (libdhcp_ha.so)",
+        r#""hooks-libraries": [ { "library": "libdhcp_radius.so" } ]"#,
+        "/etc/kea/t.json:2: Dhcp4.hooks-libraries[0].library: not supported: RADIUS hook (libdhcp_radius.so)",
     ),
     (
         r#""hooks-libraries": [ { "library": "libdhcp_bootp.so" } ]"#,
