@@ -364,8 +364,9 @@ impl Control {
         let now = unix_now();
         let (outcome, pending, count) = {
             let mut server = self.shared.server.lock();
-            let lease =
-                lease_json::from_json(args, now, |id, addr| server.default_lifetime(id, addr));
+            let lease = lease_json::from_json(args, now, |id, addr| {
+                server.default_lifetime(id, addr).map_err(|e| e.to_string())
+            });
             let lease = match lease {
                 Ok(lease) => lease,
                 Err(why) => return Answer::error(why),
@@ -486,13 +487,16 @@ impl Control {
         if wanted.is_empty() {
             return Answer::error(format!("'{key}' parameter is empty"));
         }
-        let bytes = if key == "hostname" {
-            None
-        } else {
-            match lease_json::parse_hex(wanted) {
-                Some(bytes) => Some(bytes),
-                None => return Answer::error(format!("invalid {key} '{wanted}'")),
-            }
+        let bytes = match key {
+            "hostname" => None,
+            "client-id" => match lease_json::formatted_hex(wanted) {
+                Ok(bytes) => Some(bytes),
+                Err(why) => return Answer::error(why),
+            },
+            _ => match lease_json::colon_hex(wanted) {
+                Ok(bytes) => Some(bytes),
+                Err(why) => return Answer::error(why),
+            },
         };
         let server = self.shared.server.lock();
         let mut leases: Vec<&Lease> = server
@@ -627,8 +631,18 @@ fn find_one<'a>(
             ))
         }
     };
-    let bytes = lease_json::parse_hex(identifier)
-        .ok_or_else(|| Answer::error(format!("invalid identifier '{identifier}'")))?;
+    // Kea's order: the type, then the identifier as that type, then
+    // whether v4 can query by it.
+    let bytes = match kind {
+        "hw-address" => lease_json::colon_hex(identifier),
+        "client-id" | "duid" => lease_json::formatted_hex(identifier),
+        other => {
+            return Err(Answer::error(format!(
+                "Incorrect identifier type: {other}, the only supported values are: address, hw-address, duid"
+            )))
+        }
+    }
+    .map_err(Answer::error)?;
     let found = server
         .entries()
         .filter(|l| l.subnet_id == subnet && !l.is_deletion());
@@ -637,12 +651,7 @@ fn find_one<'a>(
         "client-id" => found
             .filter(|l| l.client_id.as_deref() == Some(bytes.as_slice()))
             .collect(),
-        "duid" => return Err(Answer::error("Query by duid is not allowed in v4.")),
-        other => {
-            return Err(Answer::error(format!(
-                "Incorrect identifier type: {other}, the only supported values are: address, hw-address, duid"
-            )))
-        }
+        _ => return Err(Answer::error("Query by duid is not allowed in v4.")),
     };
     found.sort_by_key(|l| std::cmp::Reverse(l.expire));
     Ok(found.first().copied())
