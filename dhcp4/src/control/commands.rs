@@ -406,7 +406,7 @@ impl Control {
         }
         let (gone, pending) = {
             let mut server = self.shared.server.lock();
-            let addr = match find_one(&server, args) {
+            let addr = match find_one(&server, args, "Delete") {
                 Ok(Some(lease)) => lease.address,
                 Ok(None) => return Answer::empty("IPv4 lease not found."),
                 Err(answer) => return answer,
@@ -432,7 +432,7 @@ impl Control {
             Err(answer) => return answer,
         };
         let server = self.shared.server.lock();
-        match find_one(&server, args) {
+        match find_one(&server, args, "Query") {
             Ok(Some(lease)) => Answer::with(
                 result::SUCCESS,
                 "IPv4 lease found.",
@@ -591,9 +591,12 @@ impl Control {
 
 /// The lease `args` names: by `ip-address`, or by `identifier-type` and
 /// `identifier` in `subnet-id` (lease4-get, lease4-del).
+/// `verb` names the command in Kea's refusal of a duid ("Query",
+/// "Delete").
 fn find_one<'a>(
     server: &'a crate::server::Server,
     args: &Map<String, Value>,
+    verb: &str,
 ) -> Result<Option<&'a Lease>, Answer> {
     if args.contains_key("ip-address") {
         let addr = match args.get("ip-address") {
@@ -651,7 +654,11 @@ fn find_one<'a>(
         "client-id" => found
             .filter(|l| l.client_id.as_deref() == Some(bytes.as_slice()))
             .collect(),
-        _ => return Err(Answer::error("Query by duid is not allowed in v4.")),
+        _ => {
+            return Err(Answer::error(format!(
+                "{verb} by duid is not allowed in v4."
+            )))
+        }
     };
     found.sort_by_key(|l| std::cmp::Reverse(l.expire));
     Ok(found.first().copied())

@@ -131,13 +131,28 @@ pub fn boolean(args: &Map<String, Value>, key: &str) -> Result<Option<bool>, Str
     }
 }
 
-/// `ip-address` of `args`.
-pub fn address(args: &Map<String, Value>) -> Result<Option<Ipv4Addr>, String> {
-    string(args, "ip-address")?
-        .map(|text| {
-            text.parse::<Ipv4Addr>().map_err(|_| {
-                format!("Failed to convert '{text}' to address: Failed to convert string to address '{text}': Invalid argument")
-            })
+/// A field of lease4-add/update as Kea's SimpleParser getters read it:
+/// a value of the wrong type is Kea's "invalid type" error.
+fn field<'a, T>(
+    args: &'a Map<String, Value>,
+    key: &str,
+    read: impl Fn(&'a Value) -> Option<T>,
+) -> Result<Option<T>, String> {
+    match args.get(key) {
+        None => Ok(None),
+        Some(value) => read(value)
+            .map(Some)
+            .ok_or_else(|| format!("invalid type specified for parameter '{key}'")),
+    }
+}
+
+/// A 32-bit field (getUint32): an integer out of range is Kea's
+/// "out of range value" error.
+fn field_u32(args: &Map<String, Value>, key: &str) -> Result<Option<u32>, String> {
+    field(args, key, Value::as_i64)?
+        .map(|v| {
+            u32::try_from(v)
+                .map_err(|_| format!("out of range value ({v}) specified for parameter '{key}'"))
         })
         .transpose()
 }
@@ -151,28 +166,28 @@ pub fn from_json(
     now: u64,
     valid_lifetime: impl Fn(u32, Ipv4Addr) -> Result<u32, String>,
 ) -> Result<Lease, String> {
-    let address = address(args)?.ok_or("missing parameter 'ip-address'")?;
-    let subnet_id = u32::try_from(integer(args, "subnet-id")?.unwrap_or(0))
-        .map_err(|_| "'subnet-id' is out of range")?;
-    let hw = string(args, "hw-address")?.ok_or("missing parameter 'hw-address'")?;
+    let text = field(args, "ip-address", Value::as_str)?.ok_or("missing parameter 'ip-address'")?;
+    let address = text.parse::<Ipv4Addr>().map_err(|_| {
+        format!("Failed to convert '{text}' to address: Failed to convert string to address '{text}': Invalid argument")
+    })?;
+    let hw = field(args, "hw-address", Value::as_str)?.ok_or("missing parameter 'hw-address'")?;
     let hwaddr = colon_hex(hw)?;
     // The subnet is checked next, even when valid-lft is given, as Kea does.
+    let subnet_id = field_u32(args, "subnet-id")?.unwrap_or(0);
     let default_valid = valid_lifetime(subnet_id, address)?;
-    let client_id = string(args, "client-id")?
+    let client_id = field(args, "client-id", Value::as_str)?
         .filter(|s| !s.is_empty())
         .map(formatted_hex)
         .transpose()?;
-    let valid = match integer(args, "valid-lft")? {
-        Some(v) => u32::try_from(v).map_err(|_| "'valid-lft' is out of range")?,
-        None => default_valid,
-    };
-    let expire = match integer(args, "expire")? {
-        Some(0) => {
+    let valid = field_u32(args, "valid-lft")?.unwrap_or(default_valid);
+    let expire = match field(args, "expire", Value::as_i64)? {
+        Some(..=0) => {
             return Err(format!(
                 "expiration time must be positive for address {address}"
             ))
         }
         Some(expire) => {
+            let expire = expire.unsigned_abs();
             if expire < u64::from(valid) {
                 return Err(format!(
                     "expiration time must be greater than valid lifetime for address {address}"
@@ -183,19 +198,19 @@ pub fn from_json(
         None => now.saturating_add(u64::from(valid)),
     };
     // Kea stores host names in lower case (Lease4Parser).
-    let hostname = string(args, "hostname")?.unwrap_or("").to_ascii_lowercase();
-    let fqdn_fwd = boolean(args, "fqdn-fwd")?.unwrap_or(false);
-    let fqdn_rev = boolean(args, "fqdn-rev")?.unwrap_or(false);
+    let fqdn_fwd = field(args, "fqdn-fwd", Value::as_bool)?.unwrap_or(false);
+    let fqdn_rev = field(args, "fqdn-rev", Value::as_bool)?.unwrap_or(false);
+    let hostname = field(args, "hostname", Value::as_str)?
+        .unwrap_or("")
+        .to_ascii_lowercase();
     if hostname.is_empty() && (fqdn_fwd || fqdn_rev) {
         return Err(
             "No hostname specified and either forward or reverse fqdn was set to true.".into(),
         );
     }
-    let state = match integer(args, "state")? {
+    let state = match field_u32(args, "state")? {
         None => LeaseState::Default,
-        Some(code) => u32::try_from(code)
-            .ok()
-            .and_then(LeaseState::from_code)
+        Some(code) => LeaseState::from_code(code)
             .ok_or_else(|| format!("Invalid state value: {code}, supported values are: 0 (default), 1 (declined) and 2 (expired-reclaimed)"))?,
     };
     let user_context = match args.get("user-context") {
@@ -287,6 +302,31 @@ mod tests {
         assert_eq!(
             formatted_hex("xyz"),
             Err("'xyz' is not a valid string of hexadecimal digits".into())
+        );
+    }
+
+    #[test]
+    fn fields_of_the_wrong_type_get_keas_parser_errors() {
+        let with = |extra: Value| {
+            let mut map = args(json!({"ip-address": "192.0.2.1", "hw-address": "1a"}));
+            map.extend(args(extra));
+            from_json(&map, 100, |_, _| Ok(4000)).err()
+        };
+        assert_eq!(
+            with(json!({"valid-lft": -5})),
+            Some("out of range value (-5) specified for parameter 'valid-lft'".into())
+        );
+        assert_eq!(
+            with(json!({"fqdn-fwd": "yes"})),
+            Some("invalid type specified for parameter 'fqdn-fwd'".into())
+        );
+        assert_eq!(
+            with(json!({"subnet-id": "1"})),
+            Some("invalid type specified for parameter 'subnet-id'".into())
+        );
+        assert_eq!(
+            with(json!({"expire": -1})),
+            Some("expiration time must be positive for address 192.0.2.1".into())
         );
     }
 
