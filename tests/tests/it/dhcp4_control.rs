@@ -347,6 +347,20 @@ fn script() -> Vec<Step> {
         ),
         same("add without arguments", &cmd("lease4-add", "")),
         same(
+            "add negative valid-lft",
+            &cmd(
+                "lease4-add",
+                &format!(r#"{{"ip-address":"192.0.2.61",{HW},"valid-lft":-5}}"#),
+            ),
+        ),
+        same(
+            "add fqdn-fwd not a boolean",
+            &cmd(
+                "lease4-add",
+                &format!(r#"{{"ip-address":"192.0.2.61",{HW},"fqdn-fwd":"yes"}}"#),
+            ),
+        ),
+        same(
             "add a second",
             &cmd(
                 "lease4-add",
@@ -639,10 +653,18 @@ fn script() -> Vec<Step> {
             ),
         ),
         same("del without arguments", &cmd("lease4-del", "")),
+        same(
+            "del by duid",
+            &cmd(
+                "lease4-del",
+                r#"{"identifier-type":"duid","identifier":"01:02","subnet-id":1}"#,
+            ),
+        ),
         newest("assigned after deletes", &assigned),
         // lease4-wipe
         same("wipe subnet 1", &cmd("lease4-wipe", r#"{"subnet-id":1}"#)),
         same("wipe it again", &cmd("lease4-wipe", r#"{"subnet-id":1}"#)),
+        same("wipe without arguments", &cmd("lease4-wipe", "")),
         same(
             "wipe unknown subnet",
             &cmd("lease4-wipe", r#"{"subnet-id":9}"#),
