@@ -22,6 +22,9 @@ command -v ip >/dev/null 2>&1 || need+=(iproute2)
 # dhcp4/tests/kea_configs.rs loads; the differential tests (dhcp4_kea_*) compare against Kea
 # 2.2 itself and use the package's stock /etc/kea/kea-dhcp4.conf.
 [ -d /usr/share/doc/kea/examples/kea4 ] || need+=(kea-doc)
+# kea-shell, Kea's own command client, which dhcp4_control drives against our
+# HTTP control socket (Debian ships it in the Control Agent's package).
+[ -x /usr/sbin/kea-shell ] || need+=(kea-ctrl-agent)
 # The data-plane tests translate Service addresses with nftables, as kube-proxy would.
 [ -x /usr/sbin/nft ] || need+=(nftables)
 # k8s/check.sh: openssl (stand-in DoT certificates) and a venv for its pinned Python tools.

@@ -126,6 +126,9 @@ pub const SUBNET_GAUGES: [&str; 3] = [
     "declined-addresses",
 ];
 
+/// The global count of declined addresses (the sum over the subnets).
+pub const GLOBAL_DECLINED: &str = "declined-addresses";
+
 /// One counter: its value and when it last changed (µs since the epoch).
 #[derive(Debug, Default)]
 struct Counter {
@@ -212,6 +215,8 @@ impl Statistics {
             );
         }
         let kept = self.subnets.lock();
+        let now = SystemTime::now();
+        let mut declined_total = 0i64;
         for subnet in subnets {
             for name in SUBNET_COUNTERS {
                 let sample = kept.get(&(subnet.id, name)).copied().unwrap_or(Sample {
@@ -220,21 +225,28 @@ impl Statistics {
                 });
                 all.insert(format!("subnet[{}].{name}", subnet.id), sample);
             }
+            // Kea counts a declined lease as assigned too (it is a lease
+            // in the database until its probation ends).
             let counts = [
                 i64::try_from(subnet.total).unwrap_or(i64::MAX),
-                i64::from(subnet.assigned),
+                i64::from(subnet.assigned) + i64::from(subnet.declined),
                 i64::from(subnet.declined),
             ];
+            declined_total += i64::from(subnet.declined);
             for (name, value) in SUBNET_GAUGES.iter().zip(counts) {
                 all.insert(
                     format!("subnet[{}].{name}", subnet.id),
-                    Sample {
-                        value,
-                        at: SystemTime::now(),
-                    },
+                    Sample { value, at: now },
                 );
             }
         }
+        all.insert(
+            GLOBAL_DECLINED.to_string(),
+            Sample {
+                value: declined_total,
+                at: now,
+            },
+        );
         all
     }
 
@@ -320,11 +332,18 @@ mod tests {
         );
         assert_eq!(
             all.get("subnet[5].assigned-addresses").map(|s| s.value),
-            Some(7)
+            Some(8),
+            "as in Kea, a declined lease is an assigned address too"
         );
         assert_eq!(
             all.get("subnet[5].declined-addresses").map(|s| s.value),
             Some(1)
+        );
+        let two = stats.all(&[subnet(5), subnet(6)]);
+        assert_eq!(
+            two.get("declined-addresses").map(|s| s.value),
+            Some(2),
+            "the global count is the subnets' sum"
         );
     }
 

@@ -390,8 +390,9 @@ impl Control {
         let now = unix_now();
         let (outcome, pending, count) = {
             let mut server = self.shared.server.lock();
-            let lease =
-                lease_json::from_json(args, now, |id, addr| server.default_lifetime(id, addr));
+            let lease = lease_json::from_json(args, now, |id, addr| {
+                server.default_lifetime(id, addr).map_err(|e| e.to_string())
+            });
             let lease = match lease {
                 Ok(lease) => lease,
                 Err(why) => return Answer::error(why),
@@ -431,7 +432,7 @@ impl Control {
         }
         let (gone, pending) = {
             let mut server = self.shared.server.lock();
-            let addr = match find_one(&server, args) {
+            let addr = match find_one(&server, args, "Delete") {
                 Ok(Some(lease)) => lease.address,
                 Ok(None) => return Answer::empty("IPv4 lease not found."),
                 Err(answer) => return answer,
@@ -457,7 +458,7 @@ impl Control {
             Err(answer) => return answer,
         };
         let server = self.shared.server.lock();
-        match find_one(&server, args) {
+        match find_one(&server, args, "Query") {
             Ok(Some(lease)) => Answer::with(
                 result::SUCCESS,
                 "IPv4 lease found.",
@@ -512,13 +513,16 @@ impl Control {
         if wanted.is_empty() {
             return Answer::error(format!("'{key}' parameter is empty"));
         }
-        let bytes = if key == "hostname" {
-            None
-        } else {
-            match lease_json::parse_hex(wanted) {
-                Some(bytes) => Some(bytes),
-                None => return Answer::error(format!("invalid {key} '{wanted}'")),
-            }
+        let bytes = match key {
+            "hostname" => None,
+            "client-id" => match lease_json::formatted_hex(wanted) {
+                Ok(bytes) => Some(bytes),
+                Err(why) => return Answer::error(why),
+            },
+            _ => match lease_json::colon_hex(wanted) {
+                Ok(bytes) => Some(bytes),
+                Err(why) => return Answer::error(why),
+            },
         };
         let server = self.shared.server.lock();
         let mut leases: Vec<&Lease> = server
@@ -626,9 +630,12 @@ fn origin(request: &Request) -> Result<crate::run::Origin, Answer> {
 
 /// The lease `args` names: by `ip-address`, or by `identifier-type` and
 /// `identifier` in `subnet-id` (lease4-get, lease4-del).
+/// `verb` names the command in Kea's refusal of a duid ("Query",
+/// "Delete").
 fn find_one<'a>(
     server: &'a crate::server::Server,
     args: &Map<String, Value>,
+    verb: &str,
 ) -> Result<Option<&'a Lease>, Answer> {
     if args.contains_key("ip-address") {
         let addr = match args.get("ip-address") {
@@ -666,8 +673,18 @@ fn find_one<'a>(
             ))
         }
     };
-    let bytes = lease_json::parse_hex(identifier)
-        .ok_or_else(|| Answer::error(format!("invalid identifier '{identifier}'")))?;
+    // Kea's order: the type, then the identifier as that type, then
+    // whether v4 can query by it.
+    let bytes = match kind {
+        "hw-address" => lease_json::colon_hex(identifier),
+        "client-id" | "duid" => lease_json::formatted_hex(identifier),
+        other => {
+            return Err(Answer::error(format!(
+                "Incorrect identifier type: {other}, the only supported values are: address, hw-address, duid"
+            )))
+        }
+    }
+    .map_err(Answer::error)?;
     let found = server
         .entries()
         .filter(|l| l.subnet_id == subnet && !l.is_deletion());
@@ -676,10 +693,9 @@ fn find_one<'a>(
         "client-id" => found
             .filter(|l| l.client_id.as_deref() == Some(bytes.as_slice()))
             .collect(),
-        "duid" => return Err(Answer::error("Query by duid is not allowed in v4.")),
-        other => {
+        _ => {
             return Err(Answer::error(format!(
-                "Incorrect identifier type: {other}, the only supported values are: address, hw-address, duid"
+                "{verb} by duid is not allowed in v4."
             )))
         }
     };

@@ -21,9 +21,59 @@ pub fn hex_colon(bytes: &[u8]) -> String {
     text
 }
 
-/// Reads `aa:bb:cc`, `aa-bb-cc`, `aabbcc` or `a:b:c` (Kea's spellings).
-pub fn parse_hex(text: &str) -> Option<Vec<u8>> {
-    crate::config::hex_bytes(text)
+/// Reads a hardware address as Kea's lease commands do (HWAddr::fromText,
+/// util's decodeColonSeparatedHexString): colon-separated groups of one or
+/// two hex digits (`aa:bb:cc`, `a:b:c`; `""` is empty). Errors are Kea's
+/// texts: `aa-bb-cc` and `aabbcc` are refused.
+pub fn colon_hex(text: &str) -> Result<Vec<u8>, String> {
+    let groups: Vec<&str> = text.split(':').collect();
+    let mut bytes = Vec::with_capacity(groups.len());
+    for group in &groups {
+        if groups.len() > 1 && group.is_empty() {
+            return Err(format!(
+                "two consecutive separators (':') specified in a decoded string '{text}'"
+            ));
+        }
+        if group.len() > 2 {
+            return Err(format!("invalid format of the decoded string '{text}'"));
+        }
+        if let Some(bad) = group.chars().find(|c| !c.is_ascii_hexdigit()) {
+            return Err(format!(
+                "'{bad}' is not a valid hexadecimal digit in decoded string '{text}'"
+            ));
+        }
+        if !group.is_empty() {
+            bytes.push(u8::from_str_radix(group, 16).map_err(|e| e.to_string())?);
+        }
+    }
+    Ok(bytes)
+}
+
+/// Reads a client identifier as Kea does (ClientId::fromText, util's
+/// decodeFormattedHexString): colon-separated like [`colon_hex`], or plain
+/// hex digits with an optional `0x` (an odd count gets a leading `0`).
+pub fn formatted_hex(text: &str) -> Result<Vec<u8>, String> {
+    if text.contains(':') {
+        return colon_hex(text);
+    }
+    let digits = match text.strip_prefix("0x") {
+        Some(rest) if text.len() > 2 => rest,
+        _ => text,
+    };
+    let padded = if digits.len() % 2 == 1 {
+        format!("0{digits}")
+    } else {
+        digits.to_string()
+    };
+    (0..padded.len())
+        .step_by(2)
+        .map(|i| {
+            padded
+                .get(i..i + 2)
+                .and_then(|pair| u8::from_str_radix(pair, 16).ok())
+        })
+        .collect::<Option<Vec<u8>>>()
+        .ok_or_else(|| format!("'{text}' is not a valid string of hexadecimal digits"))
 }
 
 /// The lease as Kea's lease commands return it.
@@ -81,47 +131,63 @@ pub fn boolean(args: &Map<String, Value>, key: &str) -> Result<Option<bool>, Str
     }
 }
 
-/// `ip-address` of `args`.
-pub fn address(args: &Map<String, Value>) -> Result<Option<Ipv4Addr>, String> {
-    string(args, "ip-address")?
-        .map(|text| {
-            text.parse::<Ipv4Addr>().map_err(|_| {
-                format!("Failed to convert string to address '{text}': Invalid argument")
-            })
+/// A field of lease4-add/update as Kea's SimpleParser getters read it:
+/// a value of the wrong type is Kea's "invalid type" error.
+fn field<'a, T>(
+    args: &'a Map<String, Value>,
+    key: &str,
+    read: impl Fn(&'a Value) -> Option<T>,
+) -> Result<Option<T>, String> {
+    match args.get(key) {
+        None => Ok(None),
+        Some(value) => read(value)
+            .map(Some)
+            .ok_or_else(|| format!("invalid type specified for parameter '{key}'")),
+    }
+}
+
+/// A 32-bit field (getUint32): an integer out of range is Kea's
+/// "out of range value" error.
+fn field_u32(args: &Map<String, Value>, key: &str) -> Result<Option<u32>, String> {
+    field(args, key, Value::as_i64)?
+        .map(|v| {
+            u32::try_from(v)
+                .map_err(|_| format!("out of range value ({v}) specified for parameter '{key}'"))
         })
         .transpose()
 }
 
 /// Reads a lease from lease4-add or lease4-update arguments at Unix time
 /// `now`; `valid_lifetime(subnet_id, address)` gives the subnet's default
-/// lifetime when `valid-lft` is not given.
+/// lifetime (used when `valid-lft` is not given), or Kea's reason why no
+/// subnet holds the address.
 pub fn from_json(
     args: &Map<String, Value>,
     now: u64,
-    valid_lifetime: impl Fn(u32, Ipv4Addr) -> Option<u32>,
+    valid_lifetime: impl Fn(u32, Ipv4Addr) -> Result<u32, String>,
 ) -> Result<Lease, String> {
-    let address = address(args)?.ok_or("missing parameter 'ip-address'")?;
-    let subnet_id = u32::try_from(integer(args, "subnet-id")?.unwrap_or(0))
-        .map_err(|_| "'subnet-id' is out of range")?;
-    let hw = string(args, "hw-address")?.ok_or("missing parameter 'hw-address'")?;
-    let hwaddr = parse_hex(hw).ok_or_else(|| format!("invalid hw-address '{hw}'"))?;
-    let client_id = string(args, "client-id")?
+    let text = field(args, "ip-address", Value::as_str)?.ok_or("missing parameter 'ip-address'")?;
+    let address = text.parse::<Ipv4Addr>().map_err(|_| {
+        format!("Failed to convert '{text}' to address: Failed to convert string to address '{text}': Invalid argument")
+    })?;
+    let hw = field(args, "hw-address", Value::as_str)?.ok_or("missing parameter 'hw-address'")?;
+    let hwaddr = colon_hex(hw)?;
+    // The subnet is checked next, even when valid-lft is given, as Kea does.
+    let subnet_id = field_u32(args, "subnet-id")?.unwrap_or(0);
+    let default_valid = valid_lifetime(subnet_id, address)?;
+    let client_id = field(args, "client-id", Value::as_str)?
         .filter(|s| !s.is_empty())
-        .map(|text| parse_hex(text).ok_or_else(|| format!("invalid client-id '{text}'")))
+        .map(formatted_hex)
         .transpose()?;
-    let valid = match integer(args, "valid-lft")? {
-        Some(v) => u32::try_from(v).map_err(|_| "'valid-lft' is out of range")?,
-        None => valid_lifetime(subnet_id, address).ok_or_else(|| {
-            format!("subnet-id not specified and failed to find a subnet for address {address}")
-        })?,
-    };
-    let expire = match integer(args, "expire")? {
-        Some(0) => {
+    let valid = field_u32(args, "valid-lft")?.unwrap_or(default_valid);
+    let expire = match field(args, "expire", Value::as_i64)? {
+        Some(..=0) => {
             return Err(format!(
                 "expiration time must be positive for address {address}"
             ))
         }
         Some(expire) => {
+            let expire = expire.unsigned_abs();
             if expire < u64::from(valid) {
                 return Err(format!(
                     "expiration time must be greater than valid lifetime for address {address}"
@@ -131,25 +197,31 @@ pub fn from_json(
         }
         None => now.saturating_add(u64::from(valid)),
     };
-    let hostname = string(args, "hostname")?.unwrap_or("").to_string();
-    let fqdn_fwd = boolean(args, "fqdn-fwd")?.unwrap_or(false);
-    let fqdn_rev = boolean(args, "fqdn-rev")?.unwrap_or(false);
+    // Kea stores host names in lower case (Lease4Parser).
+    let fqdn_fwd = field(args, "fqdn-fwd", Value::as_bool)?.unwrap_or(false);
+    let fqdn_rev = field(args, "fqdn-rev", Value::as_bool)?.unwrap_or(false);
+    let hostname = field(args, "hostname", Value::as_str)?
+        .unwrap_or("")
+        .to_ascii_lowercase();
     if hostname.is_empty() && (fqdn_fwd || fqdn_rev) {
         return Err(
             "No hostname specified and either forward or reverse fqdn was set to true.".into(),
         );
     }
-    let state = match integer(args, "state")? {
+    let state = match field_u32(args, "state")? {
         None => LeaseState::Default,
-        Some(code) => u32::try_from(code)
-            .ok()
-            .and_then(LeaseState::from_code)
-            .ok_or_else(|| format!("Invalid state value: {code}, has to be 0..2"))?,
+        Some(code) => LeaseState::from_code(code)
+            .ok_or_else(|| format!("Invalid state value: {code}, supported values are: 0 (default), 1 (declined) and 2 (expired-reclaimed)"))?,
     };
     let user_context = match args.get("user-context") {
         None => String::new(),
         Some(context @ Value::Object(_)) => context.to_string(),
-        Some(_) => return Err("Invalid user context '...' is not a JSON map.".into()),
+        Some(other) => {
+            return Err(format!(
+                "Invalid user context '{}' is not a JSON map.",
+                super::kea_text(other)
+            ))
+        }
     };
     Ok(Lease {
         address,
@@ -217,7 +289,62 @@ mod tests {
         let mut input = args(json);
         input.remove("cltt");
         input.insert("expire".into(), json!(1_003_600));
-        assert_eq!(from_json(&input, 5, |_, _| None), Ok(lease));
+        assert_eq!(from_json(&input, 5, |_, _| Ok(7200)), Ok(lease));
+    }
+
+    #[test]
+    fn identifiers_decode_as_keas_hex_parsers_do() {
+        assert_eq!(colon_hex("a:b:c:d:e:1"), Ok(vec![10, 11, 12, 13, 14, 1]));
+        assert_eq!(colon_hex("AA:bb"), Ok(vec![0xaa, 0xbb]));
+        assert_eq!(colon_hex(""), Ok(vec![]));
+        assert_eq!(
+            colon_hex("AA-BB-CC-DD-EE-FF"),
+            Err("invalid format of the decoded string 'AA-BB-CC-DD-EE-FF'".into())
+        );
+        assert_eq!(
+            colon_hex("aabbcc"),
+            Err("invalid format of the decoded string 'aabbcc'".into())
+        );
+        assert_eq!(
+            colon_hex("zz"),
+            Err("'z' is not a valid hexadecimal digit in decoded string 'zz'".into())
+        );
+        assert_eq!(
+            colon_hex("aa::bb"),
+            Err("two consecutive separators (':') specified in a decoded string 'aa::bb'".into())
+        );
+        assert_eq!(formatted_hex("ABCD"), Ok(vec![0xab, 0xcd]));
+        assert_eq!(formatted_hex("0x102"), Ok(vec![0x01, 0x02]));
+        assert_eq!(formatted_hex("01:02:03"), Ok(vec![1, 2, 3]));
+        assert_eq!(
+            formatted_hex("xyz"),
+            Err("'xyz' is not a valid string of hexadecimal digits".into())
+        );
+    }
+
+    #[test]
+    fn fields_of_the_wrong_type_get_keas_parser_errors() {
+        let with = |extra: Value| {
+            let mut map = args(json!({"ip-address": "192.0.2.1", "hw-address": "1a"}));
+            map.extend(args(extra));
+            from_json(&map, 100, |_, _| Ok(4000)).err()
+        };
+        assert_eq!(
+            with(json!({"valid-lft": -5})),
+            Some("out of range value (-5) specified for parameter 'valid-lft'".into())
+        );
+        assert_eq!(
+            with(json!({"fqdn-fwd": "yes"})),
+            Some("invalid type specified for parameter 'fqdn-fwd'".into())
+        );
+        assert_eq!(
+            with(json!({"subnet-id": "1"})),
+            Some("invalid type specified for parameter 'subnet-id'".into())
+        );
+        assert_eq!(
+            with(json!({"expire": -1})),
+            Some("expiration time must be positive for address 192.0.2.1".into())
+        );
     }
 
     #[test]
@@ -238,12 +365,15 @@ mod tests {
     #[test]
     fn defaults_and_refusals_as_kea_has_them() {
         let minimal = args(json!({"ip-address": "192.0.2.1", "hw-address": "1a:1b:1c:1d:1e:1f"}));
-        let lease = from_json(&minimal, 100, |_, _| Some(4000));
+        let lease = from_json(&minimal, 100, |_, _| Ok(4000));
         assert_eq!(
             lease.as_ref().map(|l| (l.valid_lifetime, l.expire)),
             Ok((4000, 4100))
         );
-        assert!(from_json(&minimal, 100, |_, _| None).is_err(), "no subnet");
+        assert_eq!(
+            from_json(&minimal, 100, |_, _| Err("no subnet".into())),
+            Err("no subnet".into())
+        );
         for (bad, why) in [
             (json!({"hw-address": "1a:1b:1c:1d:1e:1f"}), "ip-address"),
             (json!({"ip-address": "192.0.2.1"}), "hw-address"),
@@ -253,7 +383,7 @@ mod tests {
             ),
             (
                 json!({"ip-address": "192.0.2.1", "hw-address": "zz"}),
-                "hw-address",
+                "hexadecimal digit",
             ),
             (
                 json!({"ip-address": "192.0.2.1", "hw-address": "1a", "state": 7}),
@@ -268,7 +398,7 @@ mod tests {
                 "positive",
             ),
         ] {
-            match from_json(&args(bad), 100, |_, _| Some(4000)) {
+            match from_json(&args(bad), 100, |_, _| Ok(4000)) {
                 Err(text) => assert!(text.contains(why), "{why}: {text}"),
                 Ok(lease) => panic!("{lease:?} accepted"),
             }

@@ -187,14 +187,15 @@ impl Server {
     }
 
     /// The default valid lifetime of the subnet that would hold `addr`
-    /// (subnet `id` when non-zero), for a lease written without one.
-    pub fn default_lifetime(&self, id: u32, addr: Ipv4Addr) -> Option<u32> {
-        let index = self.admin_subnet(addr, id).ok()?;
-        let subnet = self.subnets.get(index)?;
-        self.config
-            .subnets
-            .get(subnet.cfg)
+    /// (subnet `id` when non-zero), for a lease written without one; or
+    /// Kea's reason why no subnet holds it.
+    pub fn default_lifetime(&self, id: u32, addr: Ipv4Addr) -> Result<u32, AdminError> {
+        let index = self.admin_subnet(addr, id)?;
+        self.subnets
+            .get(index)
+            .and_then(|subnet| self.config.subnets.get(subnet.cfg))
             .map(|s| s.lifetime.default)
+            .ok_or_else(|| AdminError::NoSubnet(format!("no subnet for {addr}")))
     }
 
     /// Whether a subnet with this id is configured.
