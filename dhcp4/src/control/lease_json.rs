@@ -252,7 +252,7 @@ pub fn from_page(element: &Value) -> Option<Lease> {
     }
     let mut args = map.clone();
     args.insert("expire".into(), Value::from(cltt.saturating_add(valid)));
-    from_json(&args, cltt, |_, _| None).ok()
+    from_json(&args, cltt, |_, _| Err("no valid-lft".into())).ok()
 }
 
 #[cfg(test)]
