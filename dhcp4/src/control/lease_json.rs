@@ -252,7 +252,9 @@ pub fn from_page(element: &Value) -> Option<Lease> {
     }
     let mut args = map.clone();
     args.insert("expire".into(), Value::from(cltt.saturating_add(valid)));
-    from_json(&args, cltt, |_, _| Err("no valid-lft".into())).ok()
+    // The subnet is checked when the lease is taken (Server::merge_lease).
+    let valid = u32::try_from(valid).ok()?;
+    from_json(&args, cltt, |_, _| Ok(valid)).ok()
 }
 
 #[cfg(test)]

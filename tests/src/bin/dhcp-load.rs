@@ -3,7 +3,8 @@
 //! 67, runs DISCOVER/OFFER/REQUEST/ACK for clients `first..first+count`
 //! with `window` exchanges in flight, and prints `ack MAC IP` for every ACK
 //! the moment it arrives (so a test that kills the server mid-run knows
-//! exactly which leases were acknowledged). `--verify FILE` instead sends a
+//! exactly which leases were acknowledged, and by which server). With
+//! several `--server`s (an HA pair) every request goes to each. `--verify FILE` instead sends a
 //! DISCOVER for every `ack MAC IP` line of FILE and reports whether the
 //! server offers each client the same address.
 //!
@@ -27,9 +28,10 @@ struct Args {
     /// The relay's own address (giaddr); bound on port 67.
     #[arg(long)]
     relay: Ipv4Addr,
-    /// The server's address.
-    #[arg(long)]
-    server: Ipv4Addr,
+    /// The server's address; repeat it for an HA pair (every request goes
+    /// to each, as a relay configured with both forwards it).
+    #[arg(long, required = true)]
+    server: Vec<Ipv4Addr>,
     /// Clients to run.
     #[arg(long, default_value_t = 100)]
     count: u32,
@@ -62,6 +64,9 @@ struct Client {
     mac: [u8; 6],
     phase: Phase,
     sent: Instant,
+    /// When the client began (the `secs` field counts from here, as real
+    /// clients count, so an HA partner can tell unanswered clients).
+    started: Instant,
     tries: u32,
     expected: Option<Ipv4Addr>,
 }
@@ -75,7 +80,16 @@ fn main() -> anyhow::Result<()> {
     let socket = UdpSocket::bind(SocketAddrV4::new(args.relay, 67))
         .with_context(|| format!("binding {}:67", args.relay))?;
     socket.set_read_timeout(Some(Duration::from_millis(20)))?;
-    let server = SocketAddrV4::new(args.server, 67);
+    let servers: Vec<SocketAddrV4> = args
+        .server
+        .iter()
+        .map(|s| SocketAddrV4::new(*s, 67))
+        .collect();
+    let first_server = args
+        .server
+        .first()
+        .copied()
+        .unwrap_or(Ipv4Addr::UNSPECIFIED);
 
     let mut queue: Vec<(u32, [u8; 6], Option<Ipv4Addr>)> = match &args.verify {
         Some(path) => read_acks(path)?
@@ -118,7 +132,7 @@ fn main() -> anyhow::Result<()> {
             Phase::Discovering => dhcp::DISCOVER,
             Phase::Requesting { .. } => dhcp::REQUEST,
         };
-        let packet = dhcp::request(
+        let mut packet = dhcp::request(
             kind,
             xid,
             client.mac,
@@ -126,7 +140,18 @@ fn main() -> anyhow::Result<()> {
             args.relay,
             &options,
         );
-        socket.send_to(&packet, server).map(drop)
+        let secs = u16::try_from(client.started.elapsed().as_secs()).unwrap_or(u16::MAX);
+        if let Some(field) = packet.get_mut(8..10) {
+            field.copy_from_slice(&secs.to_be_bytes());
+        }
+        // Sent to every server; one that is gone must not stop the others.
+        let mut sent = Err(std::io::Error::other("no server"));
+        for server in &servers {
+            if socket.send_to(&packet, server).is_ok() {
+                sent = Ok(());
+            }
+        }
+        sent
     };
     while (!queue.is_empty() || !in_flight.is_empty()) && Instant::now() < deadline {
         while in_flight.len() < args.window {
@@ -137,6 +162,7 @@ fn main() -> anyhow::Result<()> {
                 mac,
                 phase: Phase::Discovering,
                 sent: Instant::now(),
+                started: Instant::now(),
                 tries: 1,
                 expected,
             };
@@ -173,7 +199,7 @@ fn main() -> anyhow::Result<()> {
                             in_flight.remove(&reply.xid);
                             continue;
                         }
-                        let server = reply.server_id().unwrap_or(args.server);
+                        let server = reply.server_id().unwrap_or(first_server);
                         client.phase = Phase::Requesting {
                             addr: reply.yiaddr,
                             server,
@@ -182,8 +208,13 @@ fn main() -> anyhow::Result<()> {
                         client.tries = 1;
                         send(client, reply.xid)?;
                     }
-                    (dhcp::ACK, Phase::Requesting { addr, .. }) if addr == reply.yiaddr => {
-                        writeln!(out, "ack {} {}", dhcp::mac_text(&client.mac), reply.yiaddr)?;
+                    (dhcp::ACK, Phase::Requesting { addr, server }) if addr == reply.yiaddr => {
+                        writeln!(
+                            out,
+                            "ack {} {} {server}",
+                            dhcp::mac_text(&client.mac),
+                            reply.yiaddr
+                        )?;
                         out.flush()?;
                         acked += 1;
                         in_flight.remove(&reply.xid);

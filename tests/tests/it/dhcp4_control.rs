@@ -111,7 +111,7 @@ async fn start_kea(dir: &Path, text: &str) -> anyhow::Result<Daemon> {
 
 /// Sends `text` over the UNIX socket `socket` as one connection and reads
 /// the answer to EOF (Kea's one command per connection).
-async fn command(socket: &Path, text: &str) -> anyhow::Result<String> {
+pub(crate) async fn command(socket: &Path, text: &str) -> anyhow::Result<String> {
     let exchange = async {
         let mut stream = UnixStream::connect(socket)
             .await
