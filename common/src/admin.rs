@@ -16,6 +16,8 @@
 //!   [`AdminState::before_scrape`] hook.
 //! - `GET /healthz`: 200 `ok` while the process runs (liveness).
 //! - `GET /readyz`: 200 `ready` or 503 `not ready`, from [`Readiness`].
+//! - `GET` of a daemon's own [`Probe`] path: 200 `yes` or 503 `no` (dhcp4's
+//!   `/serving`: whether it answers DHCP now, for an HA pair's Services).
 //! - `HEAD` of each: the same status and headers, no body. Other paths: 404. Other
 //!   methods: 405 with `Allow: GET, HEAD`. A malformed request: 400, then close.
 
@@ -60,6 +62,18 @@ pub struct AdminState {
     /// read on demand than to keep current (cache sizes, uptime). Runs on a runtime
     /// worker: keep it short and non-blocking.
     pub before_scrape: Option<Arc<dyn Fn() + Send + Sync>>,
+    /// Extra yes/no endpoints of the daemon.
+    pub probes: Vec<Probe>,
+}
+
+/// A yes/no endpoint: `GET path` answers 200 `yes` when `check` holds, else
+/// 503 `no`. Runs on a runtime worker: keep it cheap.
+#[derive(Clone)]
+pub struct Probe {
+    /// Its path (`/serving`).
+    pub path: &'static str,
+    /// The answer.
+    pub check: Arc<dyn Fn() -> bool + Send + Sync>,
 }
 
 impl AdminState {
@@ -69,6 +83,7 @@ impl AdminState {
             registry,
             readiness,
             before_scrape: None,
+            probes: Vec::new(),
         }
     }
 }
@@ -79,6 +94,10 @@ impl std::fmt::Debug for AdminState {
             .field("registry", &self.registry)
             .field("readiness", &self.readiness)
             .field("before_scrape", &self.before_scrape.is_some())
+            .field(
+                "probes",
+                &self.probes.iter().map(|p| p.path).collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -365,7 +384,9 @@ impl Response {
 }
 
 fn respond(state: &AdminState, request: &Request) -> Response {
-    let known = matches!(request.path.as_str(), "/metrics" | "/healthz" | "/readyz");
+    let probe = state.probes.iter().find(|p| p.path == request.path);
+    let known =
+        probe.is_some() || matches!(request.path.as_str(), "/metrics" | "/healthz" | "/readyz");
     if request.method == Method::Other {
         if known {
             let mut response = Response::error(405, "Method Not Allowed");
@@ -391,7 +412,11 @@ fn respond(state: &AdminState, request: &Request) -> Response {
         "/healthz" => Response::text(200, "OK", "ok"),
         "/readyz" if state.readiness.is_ready() => Response::text(200, "OK", "ready"),
         "/readyz" => Response::text(503, "Service Unavailable", "not ready"),
-        _ => Response::error(404, "Not Found"),
+        _ => match probe {
+            Some(probe) if (probe.check)() => Response::text(200, "OK", "yes"),
+            Some(_) => Response::text(503, "Service Unavailable", "no"),
+            None => Response::error(404, "Not Found"),
+        },
     }
 }
 
@@ -555,6 +580,20 @@ mod tests {
         assert_eq!(respond(&state, &req(Method::Get, "/readyz")).status, 503);
         latch.release();
         assert_eq!(respond(&state, &req(Method::Get, "/nope")).status, 404);
+        let flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let seen = flag.clone();
+        let mut probed = state.clone();
+        probed.probes.push(Probe {
+            path: "/serving",
+            check: Arc::new(move || seen.load(std::sync::atomic::Ordering::Relaxed)),
+        });
+        assert_eq!(respond(&probed, &req(Method::Get, "/serving")).status, 503);
+        flag.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(respond(&probed, &req(Method::Get, "/serving")).body, b"yes");
+        assert_eq!(
+            respond(&probed, &req(Method::Other, "/serving")).status,
+            405
+        );
         assert_eq!(respond(&state, &req(Method::Other, "/metrics")).status, 405);
         assert_eq!(respond(&state, &req(Method::Other, "/nope")).status, 404);
         let metrics = respond(&state, &req(Method::Head, "/metrics"));

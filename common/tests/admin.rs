@@ -45,6 +45,7 @@ async fn start() -> Server {
             let n = seen.fetch_add(1, Ordering::SeqCst) + 1;
             gauge.set(n as f64);
         })),
+        probes: Vec::new(),
     };
     let (trigger, shutdown) = Shutdown::new();
     let task = tokio::spawn(admin::serve(listener, state, shutdown));

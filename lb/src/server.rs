@@ -101,6 +101,7 @@ pub async fn run(
                     b.metrics.outstanding.set(b.outstanding() as f64);
                 }
             })),
+            probes: Vec::new(),
         };
         let admin_shutdown = shutdown.clone();
         tokio::spawn(async move {

@@ -218,6 +218,7 @@ pub async fn run(
                 engine.refresh_gauges();
                 engine.metrics.time_up.set(started.elapsed().as_secs_f64());
             })),
+            probes: Vec::new(),
         };
         let admin_shutdown = shutdown.clone();
         tokio::spawn(async move {

@@ -367,6 +367,11 @@ impl HaService {
         self.metrics.unacked.set(count as f64);
     }
 
+    /// Whether this server answers some clients now.
+    pub fn serves_a_scope(&self) -> bool {
+        self.state().serves() && self.scopes.load(Ordering::Relaxed) != 0
+    }
+
     /// Whether lease updates go to the partner before replies now.
     pub fn sends_updates(&self) -> bool {
         self.config.send_lease_updates && self.state().sends_updates()

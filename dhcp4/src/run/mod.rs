@@ -311,6 +311,13 @@ impl DhcpSwitch {
 }
 
 impl Shared {
+    /// Whether this server answers DHCP now: its service is on and, in an
+    /// HA pair, it serves a scope (`/serving`, for the Services that send
+    /// relayed traffic to the server that answers it).
+    pub(crate) fn serving(&self) -> bool {
+        self.switch.is_enabled() && self.ha.as_ref().is_none_or(|ha| ha.serves_a_scope())
+    }
+
     /// Merges leases fetched from the HA partner (Kea's lease4-get-page
     /// elements): a lease we lack, or one newer than ours by cltt, is
     /// taken and written to the lease file. Returns how many were taken.
@@ -414,6 +421,13 @@ pub async fn run(
                 let fsyncs = hook.leases.as_ref().map_or(0, LeaseFile::fsyncs);
                 hook.metrics.refresh(&stats, fsyncs);
             })),
+            probes: vec![admin::Probe {
+                path: "/serving",
+                check: {
+                    let shared = shared.clone();
+                    Arc::new(move || shared.serving())
+                },
+            }],
         };
         let admin_shutdown = shutdown.clone();
         tokio::spawn(async move {

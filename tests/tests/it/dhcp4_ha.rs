@@ -15,7 +15,7 @@ use e2e::netns::{bridge_port, Netns};
 use e2e::Daemon;
 
 use crate::dhcp4_control::command;
-use crate::dhcp4_support::{lease_lines, start_ours, temp_dir};
+use crate::dhcp4_support::{lease_lines, start_ours, temp_dir, METRICS_PORT};
 
 /// The pair's HA timing: heartbeats every second, the partner declared
 /// down after three silent seconds.
