@@ -274,6 +274,10 @@ async fn hot_standby_fails_over_under_load_and_the_primary_returns_and_syncs() {
     pair.wait_state(2, "hot-standby", within, &[&primary, &standby])
         .await;
 
+    // Readiness for the DHCP Service: the primary serves, the standby not.
+    assert!(pair.servers[0].http_ok(METRICS_PORT, "/serving").unwrap());
+    assert!(!pair.servers[1].http_ok(METRICS_PORT, "/serving").unwrap());
+
     // Under load, the primary answers and copies each lease before its ACK.
     let load = pair.load(20_000, 60);
     wait_acks(&load, 800, &[&primary, &standby]).await;
@@ -290,6 +294,7 @@ async fn hot_standby_fails_over_under_load_and_the_primary_returns_and_syncs() {
     // machine's next run), and the clients keep getting addresses.
     pair.wait_state(2, "partner-down", Duration::from_secs(15), &[&standby])
         .await;
+    assert!(pair.servers[1].http_ok(METRICS_PORT, "/serving").unwrap());
     wait_acks(&load, killed_at + 500, &[&standby]).await;
     load.signal(Signal::Kill).unwrap();
     let acked = acks(&load.log());
