@@ -278,7 +278,7 @@ impl HaService {
             State::Ready => self.ready(shared, partner),
             State::LoadBalancing | State::HotStandby => self.normal_step(shared, partner),
             State::CommunicationRecovery => self.recovery(shared, partner).await,
-            State::PartnerDown => self.partner_down(partner),
+            State::PartnerDown => self.partner_down(shared, partner),
             _ => None,
         }
     }
@@ -432,8 +432,16 @@ impl HaService {
         reset.then_some(State::Waiting)
     }
 
-    fn partner_down(&self, partner: Partner) -> Option<State> {
+    fn partner_down(&self, shared: &Shared, partner: Partner) -> Option<State> {
         match partner {
+            // The partner synchronised from us (its dhcp-disable stopped our
+            // service) and then went silent: serve again at once (Kea's
+            // HA_SYNCED_PARTNER_UNAVAILABLE_EVT).
+            Partner::Unavailable if self.inner.lock().sync_complete_notified => {
+                self.inner.lock().sync_complete_notified = false;
+                shared.switch.set(Origin::Ha, false, None);
+                None
+            }
             Partner::In(
                 State::CommunicationRecovery | State::PartnerDown | State::PartnerInMaintenance,
             ) => Some(State::Waiting),
