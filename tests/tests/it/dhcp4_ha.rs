@@ -286,6 +286,18 @@ async fn hot_standby_fails_over_under_load_and_the_primary_returns_and_syncs() {
         before.iter().all(|(_, _, by)| *by == pair.addr(1)),
         "the standby answered in hot-standby"
     );
+    // Every ACK waited for its update: the primary counted them sent.
+    let scrape = pair.servers[0].scrape(METRICS_PORT).unwrap();
+    let sent = scrape.value("dhcp4_ha_lease_updates_total", &[("result", "sent")]);
+    assert!(
+        sent >= Some(before.len() as f64),
+        "{sent:?} updates for {} ACKs",
+        before.len()
+    );
+    assert_eq!(
+        scrape.value("dhcp4_ha_state", &[("state", "hot-standby")]),
+        Some(1.0)
+    );
     primary.signal(Signal::Kill).unwrap();
     drop(primary);
     let killed_at = before.len();
@@ -295,6 +307,15 @@ async fn hot_standby_fails_over_under_load_and_the_primary_returns_and_syncs() {
     pair.wait_state(2, "partner-down", Duration::from_secs(15), &[&standby])
         .await;
     assert!(pair.servers[1].http_ok(METRICS_PORT, "/serving").unwrap());
+    let scrape = pair.servers[1].scrape(METRICS_PORT).unwrap();
+    assert_eq!(
+        scrape.value("dhcp4_ha_state", &[("state", "partner-down")]),
+        Some(1.0)
+    );
+    assert_eq!(
+        scrape.value("dhcp4_ha_partner_state", &[("state", "unavailable")]),
+        Some(1.0)
+    );
     wait_acks(&load, killed_at + 500, &[&standby]).await;
     load.signal(Signal::Kill).unwrap();
     let acked = acks(&load.log());
