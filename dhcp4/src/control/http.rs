@@ -33,8 +33,12 @@ pub const MAX_HEAD: usize = 16 * 1024;
 pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Time an idle keep-alive connection stays open (Kea: 30 s).
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
-/// Connections served at once.
-pub const MAX_CONNECTIONS: usize = 32;
+/// Connections served at once (an HA partner opens up to 16 for lease
+/// updates, plus heartbeats and synchronisation).
+pub const MAX_CONNECTIONS: usize = 64;
+
+/// How long a connection over the limit waits for a slot.
+const SLOT_WAIT: Duration = Duration::from_secs(1);
 
 /// Why an HTTP listener cannot start.
 #[derive(Debug, thiserror::Error)]
@@ -152,9 +156,14 @@ pub async fn serve(
                 }
             },
         };
-        let Ok(permit) = slots.clone().try_acquire_owned() else {
-            tracing::debug!(%peer, "control HTTP: too many connections; closed");
-            continue;
+        // At the limit a new connection waits briefly for a slot (the HA
+        // partner's bursts), then is closed.
+        let permit = match tokio::time::timeout(SLOT_WAIT, slots.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => permit,
+            _ => {
+                tracing::debug!(%peer, "control HTTP: too many connections; closed");
+                continue;
+            }
         };
         let control = control.clone();
         let settings = listener.settings.clone();
@@ -193,7 +202,6 @@ struct HttpRequest {
     content_length: Option<usize>,
     authorization: Option<String>,
     close: bool,
-    body: Vec<u8>,
 }
 
 /// What reading a request ended in.
@@ -219,10 +227,18 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let mut pending = Vec::new();
+    let mut served = 0u64;
     loop {
+        // A new connection must start its request soon; a kept-alive one
+        // may idle longer between requests.
+        let wait = if served == 0 {
+            READ_TIMEOUT
+        } else {
+            IDLE_TIMEOUT
+        };
         let read = tokio::select! {
             () = shutdown.requested() => return Ok(()),
-            read = read_request(&mut stream, &mut pending) => read?,
+            read = read_head(&mut stream, &mut pending, wait) => read?,
         };
         let request = match read {
             Read::Request(request) => request,
@@ -231,7 +247,7 @@ where
             Read::Gone => return Ok(()),
         };
         if request.method != "POST"
-            || request.content_length.is_none()
+            || request.content_length.is_none_or(|n| n > MAX_COMMAND)
             || !request
                 .content_type
                 .as_deref()
@@ -239,20 +255,33 @@ where
         {
             return respond(&mut stream, 400, "Bad Request", None, true).await;
         }
-        let parsed: Option<Value> = if request.body.iter().all(u8::is_ascii_whitespace) {
-            None
-        } else {
-            match serde_json::from_slice(&request.body) {
-                Ok(value) => Some(value),
-                Err(_) => return respond(&mut stream, 400, "Bad Request", None, true).await,
-            }
-        };
+        // Credentials before the body: a client without them never makes
+        // the server buffer or parse one (Kea parses first; a bad body
+        // without credentials gets 401 here, not 400).
         if let Some(auth) = &settings.auth {
             if !authorized(auth, request.authorization.as_deref()) {
                 let challenge = format!("Basic realm=\"{}\"", auth.realm);
                 return respond(&mut stream, 401, "Unauthorized", Some(&challenge), true).await;
             }
         }
+        let body = match read_body(
+            &mut stream,
+            &mut pending,
+            request.content_length.unwrap_or(0),
+        )
+        .await?
+        {
+            Some(body) => body,
+            None => return respond(&mut stream, 408, "Request Timeout", None, true).await,
+        };
+        let parsed: Option<Value> = if body.iter().all(u8::is_ascii_whitespace) {
+            None
+        } else {
+            match serde_json::from_slice(&body) {
+                Ok(value) => Some(value),
+                Err(_) => return respond(&mut stream, 400, "Bad Request", None, true).await,
+            }
+        };
         if let (Some(allowed), Some(command)) = (
             allowed,
             parsed
@@ -268,6 +297,7 @@ where
         let close = request.close || request.version_minor == 0;
         let body = kea_text(&Value::Array(answers));
         write_response(&mut stream, 200, "OK", &body, None, close).await?;
+        served += 1;
         if close {
             return stream.shutdown().await;
         }
@@ -283,7 +313,10 @@ async fn answer(control: &Control, body: Option<Value>) -> Vec<Value> {
         Ok(request) => request,
         Err(answer) => return vec![answer.to_json()],
     };
-    let services = request.service.clone().unwrap_or_default();
+    let mut services = request.service.clone().unwrap_or_default();
+    // One run per daemon named, however often it is named.
+    let mut seen = std::collections::HashSet::new();
+    services.retain(|s| seen.insert(s.clone()));
     if services.is_empty() {
         return vec![control.execute(&request).await.to_json()];
     }
@@ -321,18 +354,17 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Reads one request (head and body); `pending` keeps bytes of the next.
-async fn read_request<S>(stream: &mut S, pending: &mut Vec<u8>) -> std::io::Result<Read>
+/// Reads one request head, waiting at most `first_wait` for its first
+/// byte and [`READ_TIMEOUT`] for the rest; `pending` keeps what follows it.
+async fn read_head<S>(
+    stream: &mut S,
+    pending: &mut Vec<u8>,
+    first_wait: Duration,
+) -> std::io::Result<Read>
 where
     S: AsyncRead + Unpin,
 {
-    let first_wait = if pending.is_empty() {
-        IDLE_TIMEOUT
-    } else {
-        READ_TIMEOUT
-    };
     let mut chunk = [0u8; 8192];
-    // The first byte may be long in coming (keep-alive); the rest may not.
     while pending.is_empty() {
         match tokio::time::timeout(first_wait, stream.read(&mut chunk)).await {
             Err(_) | Ok(Ok(0)) => return Ok(Read::Gone),
@@ -355,28 +387,33 @@ where
             Ok(Err(error)) => return Err(error),
         }
     };
-    let Some(mut request) = parse_head(pending.get(..head_end).unwrap_or(&[])) else {
+    let Some(request) = parse_head(pending.get(..head_end).unwrap_or(&[])) else {
         return Ok(Read::Bad);
     };
-    let body_start = head_end + 4;
-    let length = request.content_length.unwrap_or(0);
-    if length > MAX_COMMAND {
-        return Ok(Read::Bad);
-    }
-    while pending.len() < body_start + length {
+    pending.drain(..head_end + 4);
+    Ok(Read::Request(request))
+}
+
+/// Reads a body of `length` bytes within [`READ_TIMEOUT`]; `None` when it
+/// does not arrive in time (or the client leaves).
+async fn read_body<S>(
+    stream: &mut S,
+    pending: &mut Vec<u8>,
+    length: usize,
+) -> std::io::Result<Option<Vec<u8>>>
+where
+    S: AsyncRead + Unpin,
+{
+    let deadline = tokio::time::Instant::now() + READ_TIMEOUT;
+    let mut chunk = [0u8; 8192];
+    while pending.len() < length {
         match tokio::time::timeout_at(deadline, stream.read(&mut chunk)).await {
-            Err(_) => return Ok(Read::Slow),
-            Ok(Ok(0)) => return Ok(Read::Gone),
+            Err(_) | Ok(Ok(0)) => return Ok(None),
             Ok(Ok(n)) => pending.extend_from_slice(chunk.get(..n).unwrap_or(&[])),
             Ok(Err(error)) => return Err(error),
         }
     }
-    request.body = pending
-        .get(body_start..body_start + length)
-        .unwrap_or(&[])
-        .to_vec();
-    pending.drain(..body_start + length);
-    Ok(Read::Request(request))
+    Ok(Some(pending.drain(..length).collect()))
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {

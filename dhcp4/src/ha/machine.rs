@@ -59,7 +59,13 @@ impl HaService {
     pub(crate) fn enter(&self, shared: &Shared, state: State) {
         let mut inner = self.inner.lock();
         let from = inner.state;
+        let mut late = Vec::new();
         if from == State::CommunicationRecovery && state != from {
+            // Updates queued after the drain go out now when the partner
+            // takes updates again; otherwise a synchronisation follows.
+            if state == State::LoadBalancing {
+                late.extend(inner.backlog.drain(..));
+            }
             inner.backlog.clear();
             inner.overflowed = false;
         }
@@ -91,9 +97,10 @@ impl HaService {
         };
         let failover = self.partner_auto_failover || inner.failover_for_maintenance;
         let scopes = scopes_in(state, self.config.mode, self.role, failover);
-        drop(inner);
         self.scopes.store(scopes.bits(), Ordering::Relaxed);
         self.state.store(index_of(state), Ordering::Relaxed);
+        drop(inner);
+        self.send_later(late);
         shared.switch.set(Origin::Ha, !state.serves(), None);
         self.metrics.state(state);
         if state != from {
@@ -243,7 +250,9 @@ impl HaService {
             let state = self.state();
             let next = self.step(shared, state).await;
             match next {
-                Some(next) if next != state => self.enter(shared, next),
+                // A command may have moved the state while the handler
+                // waited (a sync, a drain): its move stands.
+                Some(next) if next != state && self.state() == state => self.enter(shared, next),
                 _ => break,
             }
         }

@@ -4,14 +4,17 @@
 //! to the partner (and to backups), and the client's reply held until the
 //! partner acknowledged every one; a failed update drops the reply.
 //!
-//! The receive threads hand jobs to a bounded queue (a full queue drops
-//! the reply, as Kea's parked-packet-limit does); a pool of tasks sends
-//! them, each on a kept-alive connection.
+//! The receive threads hand updates to bounded queues, one per shard of
+//! addresses (a full queue drops the reply, as Kea's parked-packet-limit
+//! does); one task per shard sends its updates in order, on a kept-alive
+//! connection. An update that waited longer than a request's timeout is
+//! dropped unsent (its client has retransmitted by then).
 
 use std::sync::{Arc, OnceLock};
 
 use serde_json::Value;
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 use super::client::{PeerClient, REQUEST_TIMEOUT};
 use super::state::State;
@@ -19,11 +22,12 @@ use super::HaService;
 use crate::control::lease_json;
 use crate::lease::Lease;
 
-/// Jobs waiting for a sender; more are refused.
+/// Updates waiting for a sender, in all; more are refused.
 const QUEUE: usize = 8192;
 
-/// Updates in flight at once (each on its own connection).
-const SENDERS: usize = 32;
+/// Senders, each with its queue and its kept-alive connection: updates in
+/// flight at once (well under the partner listener's connection limit).
+const SHARDS: usize = 16;
 
 /// What to call when a query's updates are done: `true` when every update
 /// that must be acknowledged was.
@@ -68,24 +72,29 @@ pub fn updates_of(changes: &[Lease]) -> Vec<Update> {
     deleted.chain(kept).map(Update::of).collect()
 }
 
+/// One update to one peer.
 struct Job {
     peer: Arc<PeerClient>,
-    updates: Arc<[Update]>,
+    update: Update,
     /// Whether this peer is the partner (its failure makes it unavailable).
     partner: bool,
+    queued: Instant,
     done: Option<Done>,
 }
 
-/// The queue of jobs and its senders.
+/// The senders' queues, one per shard of addresses: every update of one
+/// address goes through one queue, in the order the server made them (a
+/// `lease4-del` of an address never overtakes the `lease4-update` that
+/// gave it to the next client).
 #[derive(Default)]
 pub struct Updater {
-    queue: OnceLock<mpsc::Sender<Job>>,
+    shards: OnceLock<Vec<mpsc::Sender<Job>>>,
 }
 
 impl std::fmt::Debug for Updater {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Updater")
-            .field("started", &self.queue.get().is_some())
+            .field("started", &self.shards.get().is_some())
             .finish()
     }
 }
@@ -95,54 +104,96 @@ impl Updater {
     pub fn new() -> Updater {
         Updater::default()
     }
+
+    /// Queues `job` on its address's shard; a full queue (or one not
+    /// started) fails it at once.
+    fn queue(&self, job: Job) {
+        let Some(shards) = self.shards.get() else {
+            fail(job);
+            return;
+        };
+        let address = job
+            .update
+            .arguments
+            .get("ip-address")
+            .and_then(serde_json::Value::as_str)
+            .and_then(|a| a.parse::<std::net::Ipv4Addr>().ok())
+            .map_or(0, u32::from);
+        let Some(shard) = shards.get(address as usize % shards.len()) else {
+            fail(job);
+            return;
+        };
+        if let Err(refused) = shard.try_send(job) {
+            let (mpsc::error::TrySendError::Full(job) | mpsc::error::TrySendError::Closed(job)) =
+                refused;
+            tracing::debug!("HA: update queue full; reply dropped");
+            fail(job);
+        }
+    }
+}
+
+/// Completes `job` as failed without sending it.
+fn fail(mut job: Job) {
+    if let Some(done) = job.done.take() {
+        done(false);
+    }
 }
 
 /// Starts the senders of `ha` (inside the runtime).
 pub fn start(ha: &Arc<HaService>) {
-    let (tx, rx) = mpsc::channel::<Job>(QUEUE);
-    if ha.updater.queue.set(tx).is_err() {
+    let mut senders = Vec::with_capacity(SHARDS);
+    let mut receivers = Vec::with_capacity(SHARDS);
+    for _ in 0..SHARDS {
+        let (tx, rx) = mpsc::channel::<Job>(QUEUE / SHARDS);
+        senders.push(tx);
+        receivers.push(rx);
+    }
+    if ha.updater.shards.set(senders).is_err() {
         return;
     }
-    let rx = Arc::new(tokio::sync::Mutex::new(rx));
-    for _ in 0..SENDERS {
-        let (rx, ha) = (rx.clone(), ha.clone());
+    for mut rx in receivers {
+        let ha = ha.clone();
         tokio::spawn(async move {
-            loop {
-                let job = rx.lock().await.recv().await;
-                let Some(job) = job else { break };
+            while let Some(job) = rx.recv().await {
                 send(&ha, job).await;
             }
         });
     }
 }
 
-/// Sends one query's updates to one peer, in order.
+/// Sends one update, unless it waited so long its client has given up on
+/// this exchange (then it fails unsent).
 async fn send(ha: &HaService, mut job: Job) {
-    let mut ok = true;
-    for update in job.updates.iter() {
-        let sent = job
+    let ok = if job.queued.elapsed() > REQUEST_TIMEOUT {
+        tracing::debug!(
+            peer = job.peer.name(),
+            "HA: update waited too long; dropped"
+        );
+        false
+    } else {
+        match job
             .peer
             .send(
-                update.command,
-                Some(update.arguments.clone()),
+                job.update.command,
+                Some(job.update.arguments.clone()),
                 REQUEST_TIMEOUT,
             )
-            .await;
-        if let Err(error) = sent {
-            tracing::warn!(peer = job.peer.name(), %error, command = update.command, "HA: lease update failed");
-            ok = false;
-            break;
+            .await
+        {
+            Ok(_) => true,
+            Err(error) => {
+                tracing::warn!(peer = job.peer.name(), %error, command = job.update.command, "HA: lease update failed");
+                if job.partner {
+                    ha.partner_failed();
+                }
+                false
+            }
         }
-    }
+    };
     if ok {
-        ha.metrics.updates_sent.increment(job.updates.len() as u64);
+        ha.metrics.updates_sent.increment(1);
     } else {
-        ha.metrics
-            .updates_failed
-            .increment(job.updates.len() as u64);
-        if job.partner {
-            ha.partner_failed();
-        }
+        ha.metrics.updates_failed.increment(1);
     }
     if let Some(done) = job.done.take() {
         done(ok);
@@ -150,42 +201,40 @@ async fn send(ha: &HaService, mut job: Job) {
 }
 
 impl HaService {
-    /// Sends the updates for one query's lease `changes`; `done` is called
-    /// once, when the reply may go (`true`) or must be dropped (`false`):
-    /// at once when nothing needs acknowledging.
+    /// Sends the updates for one query's lease `changes` (call it under the
+    /// server lock, so updates leave in the order the leases changed);
+    /// `done` is called once, when the reply may go (`true`) or must be
+    /// dropped (`false`): at once when nothing needs acknowledging.
     pub fn dispatch(&self, changes: &[Lease], done: Done) {
         if !self.config.send_lease_updates || changes.is_empty() {
             done(true);
             return;
         }
-        let updates: Arc<[Update]> = updates_of(changes).into();
-        let Some(queue) = self.updater.queue.get() else {
-            done(true);
-            return;
-        };
-        let waited = self.config.wait_backup_ack;
-        let mut joins: Vec<(Arc<PeerClient>, bool)> = Vec::new();
+        let updates = updates_of(changes);
+        let mut waited: Vec<(Arc<PeerClient>, bool)> = Vec::new();
         for backup in &self.backups {
-            if waited {
-                joins.push((backup.clone(), false));
+            if self.config.wait_backup_ack {
+                waited.push((backup.clone(), false));
             } else {
-                let job = Job {
-                    peer: backup.clone(),
-                    updates: updates.clone(),
-                    partner: false,
-                    done: None,
-                };
-                if queue.try_send(job).is_err() {
-                    self.metrics.updates_failed.increment(updates.len() as u64);
+                for update in &updates {
+                    self.updater.queue(Job {
+                        peer: backup.clone(),
+                        update: update.clone(),
+                        partner: false,
+                        queued: Instant::now(),
+                        done: None,
+                    });
                 }
             }
         }
         if let Some(partner) = &self.partner {
-            match self.state() {
+            // Decided under the lock the state changes under, so no update
+            // lands in a backlog a state change has just emptied.
+            let mut inner = self.inner.lock();
+            match inner.state {
                 State::CommunicationRecovery => {
-                    let mut inner = self.inner.lock();
                     let limit = self.config.delayed_updates_limit as usize;
-                    for update in updates.iter() {
+                    for update in &updates {
                         if inner.backlog.len() >= limit {
                             inner.overflowed = true;
                             break;
@@ -193,37 +242,47 @@ impl HaService {
                         inner.backlog.push_back(update.clone());
                     }
                 }
-                state if state.sends_updates() => joins.push((partner.clone(), true)),
+                state if state.sends_updates() => waited.push((partner.clone(), true)),
                 _ => {
-                    let mut inner = self.inner.lock();
                     inner.unsent_updates = inner.unsent_updates.checked_add(1).unwrap_or(1);
                     self.metrics.updates_unsent.increment(updates.len() as u64);
                 }
             }
         }
-        if joins.is_empty() {
+        if waited.is_empty() {
             done(true);
             return;
         }
-        let join = Arc::new(Join::new(joins.len(), done));
-        for (peer, partner) in joins {
-            let join = join.clone();
-            let job = Job {
-                peer,
-                updates: updates.clone(),
-                partner,
-                done: Some(Box::new(move |ok| join.complete(ok))),
-            };
-            if let Err(refused) = queue.try_send(job) {
-                let job = match refused {
-                    mpsc::error::TrySendError::Full(job)
-                    | mpsc::error::TrySendError::Closed(job) => job,
-                };
-                tracing::debug!("HA: update queue full; reply dropped");
-                if let Some(done) = job.done {
-                    done(false);
-                }
+        let join = Arc::new(Join::new(waited.len() * updates.len(), done));
+        for (peer, partner) in waited {
+            for update in &updates {
+                let part = join.clone();
+                self.updater.queue(Job {
+                    peer: peer.clone(),
+                    update: update.clone(),
+                    partner,
+                    queued: Instant::now(),
+                    done: Some(Box::new(move |ok| part.complete(ok))),
+                });
             }
+        }
+    }
+
+    /// Sends what a backlog kept, without waiting (leaving
+    /// communication-recovery for load-balancing with updates queued after
+    /// the drain).
+    pub(super) fn send_later(&self, updates: Vec<Update>) {
+        let Some(partner) = &self.partner else {
+            return;
+        };
+        for update in updates {
+            self.updater.queue(Job {
+                peer: partner.clone(),
+                update,
+                partner: true,
+                queued: Instant::now(),
+                done: None,
+            });
         }
     }
 }

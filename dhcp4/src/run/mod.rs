@@ -778,7 +778,8 @@ fn handle_request(
             }),
         );
     }
-    drop(server);
+    // Under the lock too: the partner gets updates in the order the leases
+    // changed.
     match &shared.ha {
         Some(ha) => {
             let part = join.clone();
@@ -787,6 +788,7 @@ fn handle_request(
         None if shared.leases.is_none() => join.complete(true),
         None => {}
     }
+    drop(server);
 }
 
 /// Runs `tick` every `interval` seconds (never when 0) until shutdown: the

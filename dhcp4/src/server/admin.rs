@@ -148,10 +148,31 @@ impl Server {
     /// Takes a lease from the HA partner's lease database (Kea's sync): one
     /// we lack, or one whose last transmission is newer than ours. Returns
     /// the lease file entries (none when ours is as new).
+    ///
+    /// Our allocator keeps one lease per client per subnet, so a partner's
+    /// lease for a client that holds another address here is taken only
+    /// when it is active and newer than that one (the client moved); an
+    /// older one, or one the partner keeps only as history (expired,
+    /// reclaimed), never evicts the client's current lease: that would free
+    /// an address the client still uses.
     pub fn merge_lease(&mut self, lease: Lease, now: u64) -> Result<Vec<Lease>, AdminError> {
         let cltt = |l: &Lease| l.expire.saturating_sub(u64::from(l.valid_lifetime));
         if let Some(ours) = self.leases.get(&lease.address) {
             if !ours.is_deletion() && cltt(ours) >= cltt(&lease) {
+                return Ok(Vec::new());
+            }
+        }
+        let index = self.admin_subnet(lease.address, lease.subnet_id)?;
+        let key = self.key(index, lease.client_id.as_deref(), &lease.hwaddr);
+        let elsewhere = self
+            .subnets
+            .get(index)
+            .and_then(|s| s.alloc.lease_of(&key))
+            .filter(|&a| a != lease.address)
+            .and_then(|a| self.leases.get(&a));
+        if let Some(current) = elsewhere {
+            let active = lease.state == LeaseState::Default && !lease.expired_at(now);
+            if !active || cltt(current) >= cltt(&lease) {
                 return Ok(Vec::new());
             }
         }
@@ -201,5 +222,108 @@ impl Server {
     /// Whether a subnet with this id is configured.
     pub fn has_subnet(&self, id: u32) -> bool {
         self.subnets.iter().any(|s| s.id == id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::tests_kea::{config, ip, pool, subnet};
+
+    fn lease(addr: &str, mac: u8, cltt: u64, state: LeaseState) -> Lease {
+        Lease {
+            address: ip(addr),
+            hwaddr: vec![2, 0, 0, 0, 0, mac],
+            client_id: None,
+            valid_lifetime: 3600,
+            expire: cltt + 3600,
+            subnet_id: 1,
+            fqdn_fwd: false,
+            fqdn_rev: false,
+            hostname: String::new(),
+            state,
+            user_context: String::new(),
+        }
+    }
+
+    fn server() -> Server {
+        Server::new(&config(vec![subnet(
+            1,
+            vec![pool("10.0.1.10", "10.0.1.20", None)],
+        )]))
+    }
+
+    #[test]
+    fn a_partners_older_or_historic_lease_never_evicts_the_clients_current_one() {
+        let now = 10_000;
+        let mut server = server();
+        let taken = server.merge_lease(lease("10.0.1.11", 7, now - 10, LeaseState::Default), now);
+        assert_eq!(taken.map(|c| c.len()), Ok(1));
+        // The partner still lists the client's older lease at .12, and a
+        // reclaimed one at .13: both are skipped, .11 stays the client's.
+        for old in [
+            lease("10.0.1.12", 7, now - 100, LeaseState::Default),
+            lease("10.0.1.13", 7, now, LeaseState::ExpiredReclaimed),
+        ] {
+            assert_eq!(server.merge_lease(old, now), Ok(Vec::new()));
+        }
+        assert!(server
+            .lease(ip("10.0.1.11"))
+            .is_some_and(|l| !l.is_deletion()));
+        assert!(server.lease(ip("10.0.1.12")).is_none());
+        // A newer active lease elsewhere means the client moved: taken, and
+        // the old address is written as deleted.
+        let moved = server.merge_lease(lease("10.0.1.14", 7, now - 1, LeaseState::Default), now);
+        let changes = moved.unwrap_or_default();
+        assert_eq!(changes.len(), 2);
+        assert!(changes[0].is_deletion() && changes[0].address == ip("10.0.1.11"));
+        // At the same address, the newer cltt wins either way.
+        assert_eq!(
+            server.merge_lease(lease("10.0.1.14", 7, now - 5, LeaseState::Default), now),
+            Ok(Vec::new())
+        );
+    }
+
+    #[test]
+    fn lease_commands_keep_the_allocator_in_step() {
+        let now = 10_000;
+        let mut server = server();
+        let added = server.write_lease(
+            lease("10.0.1.15", 1, now, LeaseState::Default),
+            false,
+            false,
+            now,
+        );
+        assert!(matches!(added, Ok((Written::Added, _))));
+        let again = server.write_lease(
+            lease("10.0.1.15", 2, now, LeaseState::Default),
+            false,
+            false,
+            now,
+        );
+        assert_eq!(again.map(|(w, _)| w), Err(AdminError::Exists));
+        let missing = server.write_lease(
+            lease("10.0.1.16", 2, now, LeaseState::Default),
+            true,
+            false,
+            now,
+        );
+        assert_eq!(
+            missing.map(|(w, _)| w),
+            Err(AdminError::Missing(ip("10.0.1.16")))
+        );
+        let outside = server.write_lease(
+            lease("10.9.0.1", 2, now, LeaseState::Default),
+            false,
+            false,
+            now,
+        );
+        assert!(matches!(outside, Err(AdminError::NoSubnet(_))));
+        assert_eq!(server.stats()[0].assigned, 1);
+        assert!(server
+            .delete_lease(ip("10.0.1.15"))
+            .is_some_and(|l| l.is_deletion()));
+        assert_eq!(server.stats()[0].assigned, 0);
+        assert_eq!(server.wipe_leases(None), Vec::new());
     }
 }
