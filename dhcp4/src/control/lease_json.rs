@@ -250,11 +250,12 @@ pub fn from_page(element: &Value) -> Option<Lease> {
     if subnet == 0 || cltt == 0 {
         return None;
     }
+    let valid_lft = u32::try_from(valid).ok()?;
     let mut args = map.clone();
     args.insert("expire".into(), Value::from(cltt.saturating_add(valid)));
-    // The subnet is checked when the lease is taken (Server::merge_lease).
-    let valid = u32::try_from(valid).ok()?;
-    from_json(&args, cltt, |_, _| Ok(valid)).ok()
+    // from_json asks for the subnet's default lifetime even when valid-lft
+    // is given (Kea's order of checks); a page element always carries it.
+    from_json(&args, cltt, |_, _| Ok(valid_lft)).ok()
 }
 
 #[cfg(test)]

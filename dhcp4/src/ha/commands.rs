@@ -83,8 +83,8 @@ impl HaService {
             }
             other => Answer::unsupported(other),
         };
-        // A heartbeat changes nothing here: waking the machine for one
-        // would make two servers heartbeat each other without pause.
+        // Kea answers a heartbeat without running its state machine; the
+        // other commands may change what the machine decides.
         if request.command != "ha-heartbeat" {
             self.poke_machine();
         }

@@ -35,22 +35,60 @@ pub(crate) async fn run(shared: Arc<Shared>, ha: Arc<HaService>, shutdown: Shutd
         State::Waiting
     };
     ha.enter(&shared, first);
-    let beat = if ha.config.heartbeat_delay_ms == 0 {
+    let mut beat = Beat::new(if ha.config.heartbeat_delay_ms == 0 {
         IDLE_TICK
     } else {
         millis(ha.config.heartbeat_delay_ms)
-    };
+    });
     loop {
-        if ha.config.heartbeat_delay_ms > 0 && ha.state().heartbeats() && ha.partner.is_some() {
-            ha.heartbeat().await;
+        if beat.due(Instant::now()) {
+            if ha.config.heartbeat_delay_ms > 0 && ha.state().heartbeats() && ha.partner.is_some() {
+                ha.heartbeat().await;
+            }
+            beat.sent(Instant::now());
         }
         ha.refresh_interrupted();
         ha.run_model(&shared).await;
         tokio::select! {
             () = shutdown.requested() => break,
-            () = tokio::time::sleep(beat) => {}
+            () = tokio::time::sleep_until(beat.next()) => {}
             () = ha.wake.notified() => {}
         }
+    }
+}
+
+/// The heartbeat timer: Kea's one-shot timer, re-armed `every` after each
+/// heartbeat's outcome. A wake-up of the machine (a command, a failed
+/// update) runs the model without a heartbeat, so the partner sees one
+/// heartbeat per `heartbeat-delay` whatever it sends us.
+#[derive(Debug, Clone, Copy)]
+struct Beat {
+    every: Duration,
+    next: Instant,
+}
+
+impl Beat {
+    /// A timer whose first heartbeat is due at once.
+    fn new(every: Duration) -> Beat {
+        Beat {
+            every,
+            next: Instant::now(),
+        }
+    }
+
+    /// Whether a heartbeat is due at `now`.
+    fn due(&self, now: Instant) -> bool {
+        now >= self.next
+    }
+
+    /// A heartbeat completed at `now`: the next one is `every` later.
+    fn sent(&mut self, now: Instant) {
+        self.next = now + self.every;
+    }
+
+    /// When the next heartbeat is due.
+    fn next(&self) -> Instant {
+        self.next
     }
 }
 
@@ -652,6 +690,23 @@ fn read_heartbeat(arguments: Option<&Value>) -> Result<Heartbeat, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wake_ups_between_heartbeats_send_none() {
+        let mut beat = Beat::new(Duration::from_millis(1000));
+        let start = Instant::now();
+        assert!(beat.due(start), "the first heartbeat goes at once");
+        beat.sent(start);
+        // A partner's heartbeat wakes the machine 10 ms later: no heartbeat.
+        assert!(!beat.due(start + Duration::from_millis(10)));
+        assert!(!beat.due(start + Duration::from_millis(999)));
+        assert!(beat.due(start + Duration::from_millis(1000)));
+        assert_eq!(beat.next(), start + Duration::from_millis(1000));
+        // Re-armed after the outcome (a slow answer delays the next one).
+        beat.sent(start + Duration::from_millis(1300));
+        assert!(!beat.due(start + Duration::from_millis(2200)));
+        assert!(beat.due(start + Duration::from_millis(2300)));
+    }
 
     #[test]
     fn heartbeat_answers_are_checked_as_kea_checks_them() {

@@ -220,12 +220,28 @@ impl Probe {
                 false,
             )
         };
+        Self::spawn_in(&topology.client, &bind, &to, broadcast, wait)
+    }
+
+    /// A probe in `client` for directly connected clients: bound to port
+    /// 68, broadcasting to port 67 (every server on the link hears it).
+    pub fn direct(client: &Netns, wait: Duration) -> anyhow::Result<Probe> {
+        Self::spawn_in(client, "0.0.0.0:68", "255.255.255.255:67", true, wait)
+    }
+
+    fn spawn_in(
+        client: &Netns,
+        bind: &str,
+        to: &str,
+        broadcast: bool,
+        wait: Duration,
+    ) -> anyhow::Result<Probe> {
         let bin: PathBuf = cargo_bin("dhcp-probe")?;
         let mut command = Command::new("ip");
         command
-            .args(["netns", "exec", topology.client.name()])
+            .args(["netns", "exec", client.name()])
             .arg(bin)
-            .args(["--bind", &bind, "--to", &to])
+            .args(["--bind", bind, "--to", to])
             .args(["--wait-ms", &wait.as_millis().to_string()]);
         if broadcast {
             command.arg("--broadcast");
@@ -245,6 +261,16 @@ impl Probe {
             stdout,
             wait,
         })
+    }
+
+    /// Ends the probe (end of its input) and waits, up to 5 s, until it
+    /// has exited, so its port is free for the next one.
+    pub async fn close(mut self) -> anyhow::Result<()> {
+        drop(self.stdin);
+        tokio::time::timeout(Duration::from_secs(5), self.child.wait())
+            .await
+            .context("dhcp-probe did not exit")??;
+        Ok(())
     }
 
     /// Sends `request`; the reply, or `None` when none came in time.

@@ -9,6 +9,7 @@ mod dataplane_support;
 mod dhcp4_clients;
 mod dhcp4_control;
 mod dhcp4_ha;
+mod dhcp4_ha_kea;
 mod dhcp4_kea_allocation;
 mod dhcp4_kea_basics;
 mod dhcp4_kea_classes;
