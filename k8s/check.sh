@@ -71,6 +71,7 @@ for dir in k8s/overlays/*/; do
 done
 [ ${#rendered[@]} -gt 0 ] || die "no overlay under k8s/overlays"
 [ -f "$work/poc.yaml" ] || die "k8s/overlays/poc is missing"
+[ -f "$work/poc-ha.yaml" ] || die "k8s/overlays/poc-ha is missing"
 # What tests/kind/deploy.sh applies: poc with the addresses moved onto kind's
 # Docker network (its usual 172.18.0.0/16).
 KUBECTL=$kubectl timeout 60 tests/kind/render.sh k8s/overlays/poc 172.18.0.0/16 > "$work/kind-poc.yaml" \
@@ -92,7 +93,8 @@ timeout 300 "$py" k8s/checks/check.py --repo "$repo" --bin-dir "$bin_dir" --k8s-
   --metrics-out "$work/metrics.json" "${rendered[@]}" || die "the manifest checks above"
 
 step "negative tests (k8s/checks/tests)"
-PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 K8S_CHECK_RENDERED=$work/poc.yaml K8S_CHECK_METRICS=$work/metrics.json \
+PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 K8S_CHECK_RENDERED=$work/poc.yaml K8S_CHECK_RENDERED_HA=$work/poc-ha.yaml \
+  K8S_CHECK_METRICS=$work/metrics.json \
   K8S_CHECK_BIN_DIR=$bin_dir timeout 300 "$py" -m pytest -q -p no:cacheprovider k8s/checks/tests \
   || die "the negative tests above (a broken manifest passed, or the check broke)"
 

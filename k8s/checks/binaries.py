@@ -24,7 +24,20 @@ import tomllib
 import urllib.error
 import urllib.request
 
-from model import OUR_IMAGES, Obj, Report, containers, image_parts, normalise_repo, pod_template, strip_kea_comments, toml_dump
+from model import (
+    OUR_IMAGES,
+    Obj,
+    Report,
+    claim_template_volumes,
+    containers,
+    expand_env_refs,
+    image_parts,
+    normalise_repo,
+    pod_instances,
+    pod_template,
+    strip_kea_comments,
+    toml_dump,
+)
 
 COMMAND_TIMEOUT = 20  # seconds for --help and --check-config
 START_TIMEOUT = 15  # seconds for a daemon to report ready
@@ -50,10 +63,13 @@ class Container:
     config: pathlib.Path | None  # rewritten config path
     config_in_pod: str | None
     metrics_port: int | None = None
+    # A StatefulSet's pod (its args and volumes are that pod's).
+    pod: str | None = None
 
     @property
     def where(self) -> str:
-        return f"{self.obj} container {self.spec.get('name')}"
+        pod = f" pod {self.pod}" if self.pod else ""
+        return f"{self.obj}{pod} container {self.spec.get('name')}"
 
 
 # ---- --help ---------------------------------------------------------------------------
@@ -227,11 +243,45 @@ def rewrite_unbound_paths(container: Container, report: Report) -> None:
             path.write_text("".join(lines))
 
 
+# Kea keys (HA peers, the HA map, control-sockets) whose values are files.
+KEA_FILE_KEYS = ("basic-auth-password-file", "trust-anchor", "cert-file", "key-file", "password-file")
+
+
+def ha_of(kea: dict) -> dict | None:
+    """The HA hook's parameters (first high-availability entry), if loaded."""
+    for hook in (kea.get("Dhcp4") or {}).get("hooks-libraries") or []:
+        library = str(hook.get("library", ""))
+        if "libdhcp_ha" in library or "high_availability" in library:
+            entries = (hook.get("parameters") or {}).get("high-availability") or []
+            if entries and isinstance(entries[0], dict):
+                return entries[0]
+    return None
+
+
+def rewrite_kea_paths(container: Container, report: Report) -> None:
+    """Absolute file names in the Kea config (the HA password file, TLS files)
+    must lie in the pod's volumes; they are pointed into the laid-out root,
+    in the text itself, so line numbers and comments stay."""
+    text = container.config.read_text()
+
+    def sub(m: re.Match) -> str:
+        target = in_root(container.root, container.mounts, m.group(3))
+        if target is None or not target.is_file():
+            report.fail(container.where, f"{container.config_in_pod}: {m.group(2)} {m.group(3)} is not a file of the pod's volumes")
+            return m.group(0)
+        return f'{m.group(1)}{target}"'
+
+    pattern = r'("(%s)"\s*:\s*")(/[^"]*)"' % "|".join(map(re.escape, KEA_FILE_KEYS))
+    new = re.sub(pattern, sub, text)
+    if new != text:
+        container.config.write_text(new)
+
+
 def prepare(obj: Obj, spec: dict, pod_spec: dict, objs: list[Obj], bin_dir: pathlib.Path, work: pathlib.Path,
-            report: Report, secret_maker) -> Container | None:
+            report: Report, secret_maker, pod: str | None = None) -> Container | None:
     repo = normalise_repo(image_parts(spec.get("image", ""))[0])
     binary = OUR_IMAGES[repo]
-    where = f"{obj} container {spec.get('name')}"
+    where = f"{obj}{f' pod {pod}' if pod else ''} container {spec.get('name')}"
     binary_path = bin_dir / binary
     flags, _ = read_help(binary_path)
     if spec.get("command"):
@@ -261,7 +311,7 @@ def prepare(obj: Obj, spec: dict, pod_spec: dict, objs: list[Obj], bin_dir: path
             new_args.append(f"{name}={in_root(root, mounts, inline)}")
         else:
             new_args.append(a)
-    return Container(obj, spec, pod_spec, binary, root, mounts, new_args, config, config_in_pod)
+    return Container(obj, spec, pod_spec, binary, root, mounts, new_args, config, config_in_pod, pod=pod)
 
 
 # ---- --check-config, ports ------------------------------------------------------------
@@ -302,6 +352,11 @@ def served_ports(container: Container, summary: str, report: Report) -> set[tupl
             metrics = (tomllib.loads(container.config.read_text()).get("metrics") or {}).get("addr")
     elif container.binary == "dhcp4":
         ports.add((int(values.get("port", 67)), "UDP"))
+        # The HA listener (this server's peer url) and Kea's control-sockets.
+        for port in re.findall(r"^ha: .* listening on https?://[^ ]*?:(\d+)/?;", summary, re.M):
+            ports.add((int(port), "TCP"))
+        for port in re.findall(r"^control: https?://\S+:(\d+) ", summary, re.M):
+            ports.add((int(port), "TCP"))
     if metrics is None:
         report.fail(container.where, "metrics address is implicit: give --metrics-addr (or [metrics] addr) so the port is visible")
     else:
@@ -336,6 +391,10 @@ def check_config(container: Container, bin_dir: pathlib.Path, report: Report) ->
                 for v in container.pod_spec.get("volumes") or []
             ):
                 report.fail(container.where, f"lease file {name} is not on a PersistentVolumeClaim: leases would be lost with the pod")
+        rewrite_kea_paths(container, report)
+        ha = ha_of(kea)
+        if ha is not None and container.pod and str(ha.get("this-server-name", "")).strip() != container.pod:
+            report.fail(container.where, f"{container.config_in_pod}: this-server-name {ha.get('this-server-name')!r} is not the pod's name {container.pod!r}")
         socket_type = (kea.get("Dhcp4") or {}).get("interfaces-config", {}).get("dhcp-socket-type", "raw")
         caps = set(((container.spec.get("securityContext") or {}).get("capabilities") or {}).get("add") or [])
         if socket_type == "raw" and "NET_RAW" not in caps:
@@ -476,17 +535,29 @@ def query_tls(addr: tuple[str, int], name: str, cafile: pathlib.Path, server_nam
         return f"DoT: {e}"
 
 
-def dhcp_exchange(server_port: int, relay_ip: str, mac: bytes) -> tuple[bool, bool]:
+def dhcp_packet(msg_type: int, xid: bytes, relay_ip: str, mac: bytes, extra: bytes = b"", secs: int = 0) -> bytes:
+    """A relayed BOOTREQUEST (giaddr relay_ip) of DHCP type msg_type."""
+    fixed = struct.pack(
+        "!BBBB4sHH4s4s4s4s16s64s128s", 1, 1, 6, 1, xid, secs, 0, b"\0" * 4, b"\0" * 4, b"\0" * 4,
+        socket.inet_aton(relay_ip), mac + b"\0" * 10, b"\0" * 64, b"\0" * 128,
+    )
+    return fixed + bytes([99, 130, 83, 99, 53, 1, msg_type]) + extra + bytes([55, 3, 1, 3, 6, 255])
+
+
+def dhcp_discover_only(server_port: int, relay_ip: str, mac: bytes, secs: int) -> None:
+    """A relayed DISCOVER whose client has been trying for `secs` seconds; the
+    answer, if any, is not read (an HA standby counts such clients)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.sendto(dhcp_packet(1, os.urandom(4), relay_ip, mac, secs=secs), ("127.0.0.1", server_port))
+
+
+def dhcp_exchange(server_port: int, relay_ip: str, mac: bytes, timeout: float = 3) -> tuple[bool, bool]:
     """A relayed DISCOVER then REQUEST from relay_ip (a loopback address); returns
     (offered, acked)."""
     xid = os.urandom(4)
 
     def packet(msg_type: int, extra: bytes) -> bytes:
-        fixed = struct.pack(
-            "!BBBB4sHH4s4s4s4s16s64s128s", 1, 1, 6, 1, xid, 0, 0, b"\0" * 4, b"\0" * 4, b"\0" * 4,
-            socket.inet_aton(relay_ip), mac + b"\0" * 10, b"\0" * 64, b"\0" * 128,
-        )
-        return fixed + bytes([99, 130, 83, 99, 53, 1, msg_type]) + extra + bytes([55, 3, 1, 3, 6, 255])
+        return dhcp_packet(msg_type, xid, relay_ip, mac, extra)
 
     def options(reply: bytes) -> dict[int, bytes]:
         out, i = {}, 240
@@ -503,7 +574,7 @@ def dhcp_exchange(server_port: int, relay_ip: str, mac: bytes) -> tuple[bool, bo
         with contextlib.suppress(OSError):
             s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"lo")
         s.bind((relay_ip, server_port))
-        s.settimeout(3)
+        s.settimeout(timeout)
         s.sendto(packet(1, b""), ("127.0.0.1", server_port))
         try:
             offer = s.recv(2048)
@@ -748,7 +819,140 @@ class LiveRun:
         self._merge(http_get(f"http://{metrics}/metrics")[1])
         self.report.note(f"live run: {container.where}: discovered its backend, answered UDP/TCP/DoT, scraped")
 
+    def is_ha(self, container: Container) -> bool:
+        if container.config is None:
+            return False
+        return ha_of(json.loads(strip_kea_comments(container.config.read_text()))) is not None
+
+    def run_dhcp4_ha(self, group: list[Container]) -> None:
+        """An HA pair on loopback: each pod's own config, peer urls moved to
+        loopback ports, heartbeat-delay 500 ms and max-response-delay 2 s (the
+        other HA keys as configured). Both must reach the mode's normal state;
+        in hot-standby the primary answers a relayed DORA after its partner
+        took the lease update and the standby stays silent; then the primary
+        stops, and the standby must go partner-down once more than
+        max-unacked-clients clients have retried for longer than max-ack-delay,
+        and serve."""
+        key = "ha:" + "".join(sorted(self._key(c) for c in group))
+        if key in self.done:
+            return
+        self.done.add(key)
+        where = f"{group[0].obj} (HA pods {', '.join(str(c.pod) for c in group)})"
+        relay = "127.0.0.2"
+        peer_ports: dict[str, int] = {}
+        servers = []  # (container, name, role, dhcp port, metrics addr, proc)
+        ha_params = None
+        for container in group:
+            kea = json.loads(strip_kea_comments(container.config.read_text()))
+            dhcp = kea["Dhcp4"]
+            ha = ha_of(kea)
+            ha_params = ha_params or ha
+            live = pathlib.Path(tempfile.mkdtemp(prefix="live-dhcp4-ha-", dir=self.work))
+            dhcp.setdefault("interfaces-config", {})["interfaces"] = ["lo"]
+            dhcp["interfaces-config"]["dhcp-socket-type"] = "udp"
+            dhcp.setdefault("lease-database", {})["name"] = str(live / "dhcp4.leases")
+            for subnet in (dhcp.get("subnet4") or [])[:1]:
+                subnet.setdefault("relay", {})["ip-addresses"] = [relay]
+                subnet.pop("reservations", None)
+            ha["heartbeat-delay"] = 500
+            ha["max-response-delay"] = 2000
+            role = "?"
+            for peer in ha.get("peers") or []:
+                name = str(peer.get("name"))
+                if name not in peer_ports:
+                    peer_ports[name] = free_port()
+                peer["url"] = f"http://127.0.0.1:{peer_ports[name]}/"
+                if name == str(ha.get("this-server-name", "")).strip():
+                    role = peer.get("role", "?")
+            (live / "kea-dhcp4.conf").write_text(json.dumps(kea, indent=2))
+            port = free_port()
+            metrics = f"127.0.0.1:{free_port()}"
+            args, skip = [], False
+            for a in container.args:
+                if skip:
+                    skip = False
+                    continue
+                if a in ("-p", "--port"):
+                    skip = True
+                    continue
+                args.append(str(live / "kea-dhcp4.conf") if a == str(container.config) else a)
+            self.counter += 1
+            name = f"dhcp4-ha-{self.counter}"
+            proc = self.daemons.start(name, [str(self.bin_dir / "dhcp4"), *self._metrics_args(args, metrics), "-p", str(port)], live)
+            servers.append((container, name, role, port, metrics, proc))
+        for container, name, _, _, metrics, proc in servers:
+            if not wait_ready(metrics, proc):
+                self.report.fail(container.where, f"dhcp4 (HA) did not become ready on loopback: {self.daemons.log(name)}")
+                return
+            probe_paths(container, metrics, self.report)
+        mode = str(ha_params.get("mode"))
+        normal = {"hot-standby": "hot-standby", "load-balancing": "load-balancing"}.get(mode)
+        if normal is None:
+            self.report.note(f"live run: {where}: mode {mode} is not run as a pair here")
+            for _, _, _, _, metrics, _ in servers:
+                self._merge(http_get(f"http://{metrics}/metrics")[1])
+            return
+
+        def state(metrics: str) -> str | None:
+            m = re.search(r'^dhcp4_ha_state\{state="([^"]+)"\} 1$', http_get(f"http://{metrics}/metrics")[1], re.M)
+            return m.group(1) if m else None
+
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and any(state(s[4]) != normal for s in servers):
+            time.sleep(0.2)
+        states = {s[1]: state(s[4]) for s in servers}
+        if any(v != normal for v in states.values()):
+            self.report.fail(where, f"the pair did not reach {normal} on loopback within 20 s: {states}; "
+                             + " | ".join(self.daemons.log(s[1])[-600:] for s in servers))
+            return
+        for _, _, _, _, metrics, _ in servers:
+            self._merge(http_get(f"http://{metrics}/metrics")[1])
+        if mode != "hot-standby":
+            self.report.note(f"live run: {where}: both reached {normal}, scraped")
+            return
+        primary = next((s for s in servers if s[2] == "primary"), None)
+        standby = next((s for s in servers if s[2] == "standby"), None)
+        if primary is None or standby is None:
+            self.report.fail(where, "hot-standby without a primary and a standby among the pods")
+            return
+        offered, acked = dhcp_exchange(primary[3], relay, bytes.fromhex("02005eed0101"))
+        if not (offered and acked):
+            self.report.fail(primary[0].where, f"relayed DORA to the HA primary: offered={offered} acked={acked}")
+        offered, _ = dhcp_exchange(standby[3], relay, bytes.fromhex("02005eed0102"), timeout=1.5)
+        if offered:
+            self.report.fail(standby[0].where, "the standby answered a client in hot-standby (the primary's scope)")
+        series = http_get(f"http://{primary[4]}/metrics")[1]
+        sent = re.search(r'^dhcp4_ha_lease_updates_total\{result="sent"\} (\d+)', series, re.M)
+        if not sent or int(sent.group(1)) < 1:
+            self.report.fail(primary[0].where, "the primary's ACK went out without a lease update to the standby (dhcp4_ha_lease_updates_total{result=\"sent\"})")
+        self._merge(series)
+        # Failover: the primary stops; the standby needs max-response-delay
+        # without an answer, then more than max-unacked-clients clients whose
+        # secs exceed max-ack-delay.
+        primary[5].send_signal(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            primary[5].wait(timeout=8)
+        unacked = int(ha_params.get("max-unacked-clients", 10))
+        secs = int(ha_params.get("max-ack-delay", 10000)) // 1000 + 5
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and state(standby[4]) != "partner-down":
+            for i in range(unacked + 1):
+                dhcp_discover_only(standby[3], relay, bytes.fromhex("02005eed02") + bytes([i]), secs)
+            time.sleep(0.5)
+        if state(standby[4]) != "partner-down":
+            self.report.fail(standby[0].where, f"the standby did not go partner-down within 15 s of its primary's stop "
+                             f"with {unacked + 1} clients unanswered for {secs} s: {state(standby[4])}; {self.daemons.log(standby[1])[-600:]}")
+        else:
+            offered, acked = dhcp_exchange(standby[3], relay, bytes.fromhex("02005eed0103"))
+            if not (offered and acked):
+                self.report.fail(standby[0].where, f"relayed DORA to the standby in partner-down: offered={offered} acked={acked}")
+        self._merge(http_get(f"http://{standby[4]}/metrics")[1])
+        self.report.note(f"live run: {where}: both reached hot-standby; the primary answered with its lease "
+                         "update acknowledged, the standby stayed silent, took over (partner-down) when the primary stopped, scraped")
+
     def run_dhcp4(self, container: Container) -> None:
+        if self.is_ha(container):
+            return  # run as a pair by run_dhcp4_ha
         key = self._key(container)
         if key in self.done:
             return
@@ -829,14 +1033,23 @@ def declared_in_source(repo: pathlib.Path) -> set[str]:
 
 
 def our_containers(objs: list[Obj]):
+    """(workload, container, pod spec, pod name) of each of our containers; a
+    StatefulSet gives one per pod, with $(VAR) in its args expanded for that
+    pod (the downward API's pod name) and its claim templates as volumes."""
     for obj in objs:
         template = pod_template(obj)
         if template is None:
             continue
         for field, c in containers(template):
             repo = normalise_repo(image_parts(c.get("image", ""))[0])
-            if repo in OUR_IMAGES and field == "containers":
-                yield obj, c, template.get("spec") or {}
+            if repo not in OUR_IMAGES or field != "containers":
+                continue
+            for pod, _ in pod_instances(obj):
+                spec = dict(c)
+                spec["args"] = [expand_env_refs(str(a), c.get("env") or [], pod, obj.namespace) for a in c.get("args") or []]
+                pod_spec = dict(template.get("spec") or {})
+                pod_spec["volumes"] = list(pod_spec.get("volumes") or []) + claim_template_volumes(obj, pod)
+                yield obj, spec, pod_spec, pod
 
 
 def redis_config(objs: list[Obj], work: pathlib.Path) -> tuple[str, pathlib.Path] | None:

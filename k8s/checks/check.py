@@ -110,6 +110,12 @@ def main(argv: list[str] | None = None) -> int:
                     if info is None and cert is None:
                         return None
                     key = (namespace, name, cert.name if cert else "")
+                    if key not in made_secrets and cert is None and info.get("keys"):
+                        # Not a TLS pair: the made-by script's --out-dir writes one file per key.
+                        out = pathlib.Path(tempfile.mkdtemp(prefix="secret-", dir=work))
+                        subprocess.run([str(repo / info["made-by"]), "--out-dir", str(out)], check=True, capture_output=True, timeout=30)
+                        made_secrets[key] = {k: (out / k).read_text() for k in info["keys"]}
+                        tls_names[key] = ""
                     if key not in made_secrets:
                         out = pathlib.Path(tempfile.mkdtemp(prefix="secret-", dir=work))
                         cmd = [str(repo / "k8s/scripts/tls-cert.sh"), "--out-dir", str(out)]
@@ -132,10 +138,10 @@ def main(argv: list[str] | None = None) -> int:
             secret_maker_for.last_tls_name = "dns.noc-poc.internal"
             prepared: list[tuple[str, binaries.Container, str]] = []
             for label, objs in overlays:
-                for obj, spec, pod_spec in binaries.our_containers(objs):
+                for obj, spec, pod_spec, pod in binaries.our_containers(objs):
                     try:
                         container = binaries.prepare(
-                            obj, spec, pod_spec, objs, bin_dir, work, report, secret_maker_for(objs, obj.namespace)
+                            obj, spec, pod_spec, objs, bin_dir, work, report, secret_maker_for(objs, obj.namespace), pod
                         )
                     except (RuntimeError, subprocess.SubprocessError, OSError) as e:
                         report.fail(f"{obj} container {spec.get('name')}", str(e))
@@ -159,6 +165,13 @@ def main(argv: list[str] | None = None) -> int:
                             if container.binary != wanted:
                                 continue
                             getattr(live, f"run_{wanted}")(*((container, tls_name) if wanted == "lb" else (container,)))
+                    # dhcp4 HA servers run as pairs: every pod of a workload together.
+                    pairs: dict[tuple, list] = {}
+                    for label, container, _ in prepared:
+                        if container.binary == "dhcp4" and live.is_ha(container):
+                            pairs.setdefault((label, str(container.obj)), []).append(container)
+                    for group in pairs.values():
+                        live.run_dhcp4_ha(group)
                 finally:
                     live.close()
         if args.metrics_from is not None:

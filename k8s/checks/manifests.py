@@ -17,11 +17,13 @@ from model import (
     WORKLOAD_KINDS,
     Obj,
     Report,
+    claim_template_volumes,
     containers,
     image_parts,
     ip_in_ranges,
     normalise_repo,
     parse_duration,
+    pod_instances,
     pod_template,
     selector_matches,
     strip_kea_comments,
@@ -150,10 +152,12 @@ def check_services(objs: list[Obj], report: Report) -> None:
             if svc.spec.get("type") != "ExternalName":
                 report.fail(str(svc), "no selector (endpoints would have to be managed by hand)")
             continue
+        # A StatefulSet's pods also carry their own name
+        # (statefulset.kubernetes.io/pod-name), which per-pod Services select.
         matched = [
             (w, t)
             for w, t in _workloads(objs, svc.namespace)
-            if selector_matches({"matchLabels": selector}, (t.get("metadata") or {}).get("labels") or {})
+            if any(selector_matches({"matchLabels": selector}, labels) for _, labels in pod_instances(w))
         ]
         if not matched:
             report.fail(str(svc), f"selector {selector} matches no pod template in {svc.namespace}")
@@ -347,7 +351,7 @@ def check_references(objs: list[Obj], report: Report, external: dict) -> None:
                     need("ConfigMap", ns, env_from["configMapRef"].get("name"), where, env_from["configMapRef"].get("optional", False))
                 if "secretRef" in env_from:
                     need("Secret", ns, env_from["secretRef"].get("name"), where, env_from["secretRef"].get("optional", False))
-            volume_names = {v.get("name") for v in spec.get("volumes") or []}
+            volume_names = {v.get("name") for v in (spec.get("volumes") or []) + claim_template_volumes(obj, None)}
             for mount in c.get("volumeMounts") or []:
                 if mount.get("name") not in volume_names:
                     report.fail(where, f"volumeMount {mount.get('name')!r} names no volume")
@@ -578,6 +582,71 @@ def check_addresses(objs: list[Obj], report: Report) -> None:
                     if name == "dhcp-server-identifier":
                         if service_with(data.strip(), 67, "UDP") is None:
                             report.fail(where, f"dhcp-server-identifier {data} is no Service's LoadBalancer address with 67/UDP: clients could not renew")
+                check_ha_peers(kea["Dhcp4"], cm, where, objs, report)
+
+
+def ha_parameters(dhcp4: dict) -> dict | None:
+    """The HA hook's parameters (the first high-availability entry), if loaded."""
+    for hook in dhcp4.get("hooks-libraries") or []:
+        if "libdhcp_ha" in str(hook.get("library", "")) or "high_availability" in str(hook.get("library", "")):
+            entries = ((hook.get("parameters") or {}).get("high-availability")) or []
+            if entries and isinstance(entries[0], dict):
+                return entries[0]
+    return None
+
+
+def check_ha_peers(dhcp4: dict, cm: Obj, where: str, objs: list[Obj], report: Report) -> None:
+    """Kea's peer urls take only IP literals. This server's own url is where it
+    listens: a pod cannot bind a Service's virtual address, so it must be an
+    unspecified address (0.0.0.0) or loopback. Every other peer's url must be
+    the fixed ClusterIP of a Service with that port whose selector picks the
+    pod of that name (peer name = StatefulSet pod name), so the address
+    outlives the pod's restarts."""
+    ha = ha_parameters(dhcp4)
+    if ha is None:
+        return
+    me = str(ha.get("this-server-name", "")).strip()
+    services = [o for o in objs if o.kind == "Service" and o.namespace == cm.namespace]
+    pods = {
+        name: labels
+        for w in objs
+        if w.namespace == cm.namespace and pod_template(w) is not None
+        for name, labels in pod_instances(w)
+        if name
+    }
+    for peer in ha.get("peers") or []:
+        url = str(peer.get("url", ""))
+        m = re.match(r"^https?://(\[[^\]]+\]|[^/:]+)(?::(\d+))?/?", url)
+        if not m:
+            report.fail(where, f"HA peer {peer.get('name')}: url {url!r} is not http(s)://IP:PORT/")
+            continue
+        host = m.group(1).strip("[]")
+        port = int(m.group(2) or (443 if url.startswith("https") else 80))
+        try:
+            ip = ipaddress.ip_address(host)
+        except ValueError:
+            report.fail(where, f"HA peer {peer.get('name')}: url {url}: Kea takes only IP literals, not names")
+            continue
+        svc = next((s for s in services if s.spec.get("clusterIP") == str(ip)), None)
+        if peer.get("name") == me:
+            if svc is not None:
+                report.fail(where, f"HA peer {me} (this server): url {url} is Service {svc.name}'s virtual address, "
+                            "which the pod cannot bind: listen on 0.0.0.0 in this server's own entry")
+            elif not (ip.is_unspecified or ip.is_loopback):
+                report.fail(where, f"HA peer {me} (this server): url {url}: a pod's own address is not fixed; use 0.0.0.0")
+            continue
+        if svc is None:
+            report.fail(where, f"HA peer {peer.get('name')}: url {url}: {ip} is no Service's clusterIP (fix one with spec.clusterIP)")
+            continue
+        if not any(p.get("port") == port and p.get("protocol", "TCP") == "TCP" for p in svc.spec.get("ports") or []):
+            report.fail(where, f"HA peer {peer.get('name')}: url {url}: Service {svc.name} has no port {port}/TCP")
+        labels = pods.get(str(peer.get("name")))
+        if labels is None:
+            report.fail(where, f"HA peer {peer.get('name')}: no pod of that name in the render (peer names are the StatefulSet's pod names)")
+        elif not selector_matches({"matchLabels": svc.spec.get("selector") or {}}, labels):
+            report.fail(where, f"HA peer {peer.get('name')}: url {url}: Service {svc.name} does not select pod {peer.get('name')}")
+        elif [n for n, lab in pods.items() if selector_matches({"matchLabels": svc.spec.get("selector") or {}}, lab)] != [peer.get("name")]:
+            report.fail(where, f"HA peer {peer.get('name')}: Service {svc.name} selects more pods than {peer.get('name')}")
 
 
 # ---- metric names: rules and dashboards ------------------------------------------------

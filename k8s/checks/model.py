@@ -98,6 +98,60 @@ def pod_template(obj: Obj) -> dict | None:
     return None
 
 
+STATEFULSET_POD_NAME = "statefulset.kubernetes.io/pod-name"
+
+
+def pod_instances(obj: Obj) -> list[tuple[str | None, dict]]:
+    """(pod name, labels) of the pods a workload makes, as far as the render
+    says: a StatefulSet's pods are <name>-0 .. <name>-(replicas-1), each with
+    the labels its controller adds (statefulset.kubernetes.io/pod-name,
+    apps.kubernetes.io/pod-index); other workloads give one unnamed pod with
+    the template's labels."""
+    template = pod_template(obj) or {}
+    labels = (template.get("metadata") or {}).get("labels") or {}
+    if obj.kind != "StatefulSet":
+        return [(None, labels)]
+    out = []
+    for index in range(int(obj.spec.get("replicas", 1))):
+        name = f"{obj.name}-{index}"
+        out.append((name, {**labels, STATEFULSET_POD_NAME: name, "apps.kubernetes.io/pod-index": str(index)}))
+    return out
+
+
+def claim_template_volumes(obj: Obj, pod_name: str | None) -> list[dict]:
+    """A StatefulSet's volumeClaimTemplates as the pod's volumes (the claims
+    are named <template>-<pod>)."""
+    if obj.kind != "StatefulSet":
+        return []
+    out = []
+    for claim in obj.spec.get("volumeClaimTemplates") or []:
+        name = (claim.get("metadata") or {}).get("name")
+        out.append({"name": name, "persistentVolumeClaim": {"claimName": f"{name}-{pod_name or obj.name + '-0'}"}})
+    return out
+
+
+def expand_env_refs(text: str, env: list[dict], pod_name: str | None, namespace: str | None) -> str:
+    """Kubernetes' $(VAR) expansion in a container's args: env values and the
+    downward API's metadata.name / metadata.namespace; $$ escapes; an unknown
+    reference stays as written (as the kubelet leaves it)."""
+    values: dict[str, str] = {}
+    for item in env:
+        if "value" in item:
+            values[item["name"]] = re.sub(r"\$\((\w+)\)", lambda m: values.get(m.group(1), m.group(0)), str(item["value"]))
+        field = ((item.get("valueFrom") or {}).get("fieldRef") or {}).get("fieldPath")
+        if field == "metadata.name" and pod_name:
+            values[item["name"]] = pod_name
+        elif field == "metadata.namespace" and namespace:
+            values[item["name"]] = namespace
+
+    def sub(m: re.Match) -> str:
+        if m.group(0) == "$$":
+            return "$"
+        return values.get(m.group(1), m.group(0))
+
+    return re.sub(r"\$\$|\$\((\w+)\)", sub, text)
+
+
 def containers(template: dict) -> Iterator[tuple[str, dict]]:
     spec = template.get("spec") or {}
     for field in ("initContainers", "containers", "ephemeralContainers"):

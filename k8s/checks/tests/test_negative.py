@@ -304,3 +304,93 @@ def test_overlay_setting_a_namespace_without_the_pins(tmp_path, capsys):
         "ConfigMap noc-other/noc-dashboards-dns: must stay in namespace monitoring",
         "names redis.noc-poc.svc, but there is no Service noc-poc/redis",
     )
+
+
+# ---- the dhcp4 HA pair (overlays/poc-ha; K8S_CHECK_RENDERED_HA) ------------------------
+
+RENDERED_HA = os.environ.get("K8S_CHECK_RENDERED_HA")
+needs_ha_render = pytest.mark.skipif(not (RENDERED_HA and METRICS), reason="run through k8s/check.sh (needs the poc-ha render)")
+
+
+@pytest.fixture(scope="module")
+def ha_docs() -> list[dict]:
+    with open(RENDERED_HA) as f:
+        return [d for d in yaml.safe_load_all(f) if d]
+
+
+def ha_config(docs: list[dict], key: str, old: str, new: str) -> None:
+    data = find(docs, "ConfigMap", "dhcp4-config")["data"]
+    assert old in data[key], f"{old!r} not in {key}"
+    data[key] = data[key].replace(old, new)
+
+
+def statefulset_container(docs: list[dict]) -> dict:
+    return find(docs, "StatefulSet", "dhcp4")["spec"]["template"]["spec"]["containers"][0]
+
+
+@needs_ha_render
+def test_ha_unbroken_render_passes(ha_docs, tmp_path, capsys):
+    code, out = run(ha_docs, tmp_path, capsys, binaries=bool(BIN_DIR))
+    assert code == 0, out
+
+
+@needs_ha_render
+def test_ha_partner_url_is_no_service_address(ha_docs, tmp_path, capsys):
+    docs = copy.deepcopy(ha_docs)
+    ha_config(docs, "dhcp4-0.conf", "http://10.96.0.68:8000/", "http://10.96.0.99:8000/")
+    expect_failure(docs, tmp_path, capsys, "HA peer dhcp4-1: url http://10.96.0.99:8000/: 10.96.0.99 is no Service's clusterIP")
+
+
+@needs_ha_render
+def test_ha_partner_service_selects_the_wrong_pod(ha_docs, tmp_path, capsys):
+    docs = copy.deepcopy(ha_docs)
+    find(docs, "Service", "dhcp4-1-ha")["spec"]["selector"]["statefulset.kubernetes.io/pod-name"] = "dhcp4-0"
+    expect_failure(docs, tmp_path, capsys, "Service dhcp4-1-ha does not select pod dhcp4-1")
+
+
+@needs_ha_render
+def test_ha_per_pod_service_for_a_pod_that_does_not_exist(ha_docs, tmp_path, capsys):
+    docs = copy.deepcopy(ha_docs)
+    find(docs, "Service", "dhcp4-1")["spec"]["selector"]["statefulset.kubernetes.io/pod-name"] = "dhcp4-2"
+    expect_failure(docs, tmp_path, capsys, "Service noc-poc/dhcp4-1", "matches no pod template")
+
+
+@needs_ha_render
+def test_ha_own_url_is_a_virtual_address(ha_docs, tmp_path, capsys):
+    docs = copy.deepcopy(ha_docs)
+    ha_config(docs, "dhcp4-0.conf", "http://0.0.0.0:8000/", "http://10.96.0.67:8000/")
+    expect_failure(docs, tmp_path, capsys, "HA peer dhcp4-0 (this server)", "which the pod cannot bind")
+
+
+@needs_ha_render
+def test_ha_state_label_value_never_exported(ha_docs, tmp_path, capsys):
+    docs = copy.deepcopy(ha_docs)
+    rules = find(docs, "PrometheusRule", "dhcp4-alerts")["spec"]["groups"][1]["rules"]
+    rules[0]["expr"] = rules[0]["expr"].replace('"partner-down"', '"partner_down"')
+    expect_failure(docs, tmp_path, capsys, 'dhcp4_ha_state{state="partner_down"} is never exported')
+
+
+@needs_ha_render
+def test_ha_port_not_declared(ha_docs, tmp_path, capsys):
+    docs = copy.deepcopy(ha_docs)
+    c = statefulset_container(docs)
+    c["ports"] = [p for p in c["ports"] if p["name"] != "ha"]
+    for name in ("dhcp4-headless", "dhcp4-0-ha", "dhcp4-1-ha"):
+        find(docs, "Service", name)["spec"]["ports"][0]["targetPort"] = 8000
+    expect_failure(docs, tmp_path, capsys, "pod dhcp4-1 container dhcp4", "serves 8000/TCP", binaries=True)
+
+
+@needs_ha_render
+def test_ha_one_config_for_both_pods(ha_docs, tmp_path, capsys):
+    docs = copy.deepcopy(ha_docs)
+    c = statefulset_container(docs)
+    c["args"] = [a.replace("$(POD_NAME)", "dhcp4-0") for a in c["args"]]
+    expect_failure(docs, tmp_path, capsys, "this-server-name 'dhcp4-0' is not the pod's name 'dhcp4-1'", binaries=True)
+
+
+@needs_ha_render
+def test_ha_password_file_not_mounted(ha_docs, tmp_path, capsys):
+    docs = copy.deepcopy(ha_docs)
+    volume = find(docs, "StatefulSet", "dhcp4")["spec"]["template"]["spec"]["volumes"][0]
+    volume["projected"]["sources"] = [s for s in volume["projected"]["sources"] if "secret" not in s]
+    expect_failure(docs, tmp_path, capsys, "basic-auth-password-file /etc/kea/ha-password is not a file of the pod's volumes", binaries=True)
