@@ -289,6 +289,7 @@ ha_state() { # SOCKET
         sed -n 's/.*"local": {[^}]*"state": "\([^"]*\)".*/\1/p'
 }
 kea_started() { grep -q DHCP4_STARTED "$1"; }
+is_comm() { [[ $(cat "/proc/$1/comm" 2>/dev/null) == "$2" ]]; }
 
 PAIR_PIDS=()
 start_pair() { # PAIR DIR; sets PAIR_PIDS (server1 server2)
@@ -311,8 +312,9 @@ start_pair() { # PAIR DIR; sets PAIR_PIDS (server1 server2)
         if [[ $s == kea ]]; then
             bench_wait_for 20 kea_started "$dir/server$n.log" || { tail -20 "$dir/server$n.log" >&2; die "Kea server$n did not start ($dir/server$n.log)"; }
         fi
-        # ip netns exec (and env) exec the server: the PID is the server's own.
-        [[ $(cat "/proc/$pid/comm" 2>/dev/null) == "$comm" ]] || { tail -20 "$dir/server$n.log" >&2; die "PID $pid is not $comm ($dir/server$n.log)"; }
+        # ip netns exec (and env) exec the server: the PID is the server's own
+        # once the exec is done.
+        bench_wait_for 20 is_comm "$pid" "$comm" || { tail -20 "$dir/server$n.log" >&2; die "PID $pid is not $comm ($dir/server$n.log)"; }
     done
     # Both servers must report hot-standby for themselves before the load.
     deadline=$((SECONDS + STATE_WAIT))

@@ -25,7 +25,17 @@ const MAX_CONNECTIONS: usize = 16;
 /// Binds the socket at `path`, replacing a stale file that nothing listens
 /// on (a socket left by a crash); refuses a path some server still serves.
 pub fn bind(path: &Path) -> std::io::Result<std::os::unix::net::UnixListener> {
-    if path.exists() {
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        use std::os::unix::fs::FileTypeExt;
+        if !meta.file_type().is_socket() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                format!(
+                    "{}: exists and is not a socket; not replaced",
+                    path.display()
+                ),
+            ));
+        }
         if std::os::unix::net::UnixStream::connect(path).is_ok() {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::AddrInUse,

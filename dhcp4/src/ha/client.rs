@@ -69,6 +69,21 @@ pub struct Reply {
     pub text: Option<String>,
 }
 
+/// How an exchange failed: before the peer can have read the request (a
+/// kept connection it had closed: safe to retry), or after.
+enum Trip {
+    Stale(PeerError),
+    Failed(PeerError),
+}
+
+impl Trip {
+    fn into_error(self) -> PeerError {
+        match self {
+            Trip::Stale(error) | Trip::Failed(error) => error,
+        }
+    }
+}
+
 trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
 
@@ -206,11 +221,16 @@ impl PeerClient {
         };
         let answer = match self.round_trip(&mut stream, body).await {
             Ok(answer) => answer,
-            Err(_) if !fresh_only => {
+            // Only a kept connection the peer had closed before it read
+            // anything is retried: a command it may have run is not sent
+            // twice.
+            Err(Trip::Stale(_)) if !fresh_only => {
                 stream = self.connect().await?;
-                self.round_trip(&mut stream, body).await?
+                self.round_trip(&mut stream, body)
+                    .await
+                    .map_err(Trip::into_error)?
             }
-            Err(error) => return Err(error),
+            Err(trip) => return Err(trip.into_error()),
         };
         {
             let mut idle = self.idle.lock();
@@ -221,11 +241,7 @@ impl PeerClient {
         self.verify(answer)
     }
 
-    async fn round_trip(
-        &self,
-        stream: &mut Box<dyn Stream>,
-        body: &str,
-    ) -> Result<Value, PeerError> {
+    async fn round_trip(&self, stream: &mut Box<dyn Stream>, body: &str) -> Result<Value, Trip> {
         let host = self.peer.url.addr.ip();
         let mut request = format!("POST {} HTTP/1.1\r\nHost: {host}\r\n", self.peer.url.path);
         if let Some(authorization) = &self.authorization {
@@ -238,19 +254,17 @@ impl PeerClient {
         stream
             .write_all(request.as_bytes())
             .await
-            .map_err(|e| self.io(e))?;
-        stream.flush().await.map_err(|e| self.io(e))?;
+            .map_err(|e| Trip::Stale(self.io(e)))?;
+        stream.flush().await.map_err(|e| Trip::Stale(self.io(e)))?;
         let (status, body) = self.read_response(stream).await?;
         if !(200..300).contains(&status) && body.is_empty() {
-            return Err(self.protocol(format!("HTTP status {status}")));
+            return Err(Trip::Failed(self.protocol(format!("HTTP status {status}"))));
         }
-        serde_json::from_slice(&body).map_err(|e| self.protocol(format!("answer is not JSON: {e}")))
+        serde_json::from_slice(&body)
+            .map_err(|e| Trip::Failed(self.protocol(format!("answer is not JSON: {e}"))))
     }
 
-    async fn read_response(
-        &self,
-        stream: &mut Box<dyn Stream>,
-    ) -> Result<(u16, Vec<u8>), PeerError> {
+    async fn read_response(&self, stream: &mut Box<dyn Stream>) -> Result<(u16, Vec<u8>), Trip> {
         let mut buf = Vec::with_capacity(4096);
         let mut chunk = [0u8; 16 * 1024];
         let head_end = loop {
@@ -258,35 +272,43 @@ impl PeerClient {
                 break end;
             }
             if buf.len() > 64 * 1024 {
-                return Err(self.protocol("answer head too long"));
+                return Err(Trip::Failed(self.protocol("answer head too long")));
             }
-            let n = stream.read(&mut chunk).await.map_err(|e| self.io(e))?;
-            if n == 0 {
-                return Err(self.io("connection closed"));
+            match stream.read(&mut chunk).await {
+                // Closed or reset before a byte of answer: a stale kept
+                // connection (the peer never read the request).
+                Ok(0) | Err(_) if buf.is_empty() => {
+                    return Err(Trip::Stale(self.io("connection closed before the answer")))
+                }
+                Ok(0) => return Err(Trip::Failed(self.io("connection closed mid-answer"))),
+                Ok(n) => buf.extend_from_slice(chunk.get(..n).unwrap_or(&[])),
+                Err(error) => return Err(Trip::Failed(self.io(error))),
             }
-            buf.extend_from_slice(chunk.get(..n).unwrap_or(&[]));
         };
         let head = std::str::from_utf8(buf.get(..head_end).unwrap_or(&[]))
-            .map_err(|_| self.protocol("answer head is not text"))?;
+            .map_err(|_| Trip::Failed(self.protocol("answer head is not text")))?;
         let mut lines = head.split("\r\n");
         let status: u16 = lines
             .next()
             .and_then(|l| l.split(' ').nth(1))
             .and_then(|s| s.parse().ok())
-            .ok_or_else(|| self.protocol("bad status line"))?;
+            .ok_or_else(|| Trip::Failed(self.protocol("bad status line")))?;
         let length: usize = lines
             .filter_map(|l| l.split_once(':'))
             .find(|(name, _)| name.trim().eq_ignore_ascii_case("content-length"))
             .and_then(|(_, v)| v.trim().parse().ok())
-            .ok_or_else(|| self.protocol("no Content-Length in the answer"))?;
+            .ok_or_else(|| Trip::Failed(self.protocol("no Content-Length in the answer")))?;
         if length > MAX_ANSWER {
-            return Err(self.protocol("answer too large"));
+            return Err(Trip::Failed(self.protocol("answer too large")));
         }
         let start = head_end + 4;
         while buf.len() < start + length {
-            let n = stream.read(&mut chunk).await.map_err(|e| self.io(e))?;
+            let n = stream
+                .read(&mut chunk)
+                .await
+                .map_err(|e| Trip::Failed(self.io(e)))?;
             if n == 0 {
-                return Err(self.io("connection closed mid-answer"));
+                return Err(Trip::Failed(self.io("connection closed mid-answer")));
             }
             buf.extend_from_slice(chunk.get(..n).unwrap_or(&[]));
         }

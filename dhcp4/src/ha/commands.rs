@@ -265,7 +265,7 @@ impl HaService {
         if let (Some(_), Some(role)) = (&self.partner, self.partner_role) {
             let interrupted =
                 inner.poke.elapsed() > super::millis(self.config.max_response_delay_ms);
-            let unacked = inner.clients.values().filter(|u| **u).count() as u64;
+            let unacked = inner.unacked as u64;
             let max = u64::from(self.config.max_unacked_clients);
             let left = if interrupted && max >= unacked {
                 max - unacked + 1

@@ -139,6 +139,15 @@ impl HaService {
         self.state.store(index_of(state), Ordering::Relaxed);
         drop(inner);
         self.send_later(late);
+        let settling = matches!(
+            state,
+            State::Waiting | State::Syncing | State::Ready | State::InMaintenance
+        );
+        if !settling {
+            if let Some(latch) = self.settled.lock().take() {
+                latch.release();
+            }
+        }
         shared.switch.set(Origin::Ha, !state.serves(), None);
         self.metrics.state(state);
         if state != from {
@@ -224,6 +233,7 @@ impl HaService {
         inner.partner_unsent = (inner.partner_unsent.1, heard.unsent);
         inner.poke = now;
         inner.clients.clear();
+        inner.unacked = 0;
         inner.analyzed = 0;
         inner.clock_skew = heard.skew;
         if heard.skew.abs() > SKEW_WARN
@@ -256,8 +266,7 @@ impl HaService {
         }
         let serving = shared.switch.is_enabled();
         if serving && (self.config.mode == HaMode::LoadBalancing || self.role == HaRole::Standby) {
-            let inner = self.inner.lock();
-            let unacked = inner.clients.values().filter(|u| **u).count();
+            let unacked = self.inner.lock().unacked;
             return self.config.max_unacked_clients == 0
                 || unacked > self.config.max_unacked_clients as usize;
         }

@@ -66,6 +66,10 @@ pub struct HaService {
     wake: Notify,
     updater: Updater,
     metrics: metrics::HaMetrics,
+    /// Held until the server first settles (in sync with its partner, or
+    /// serving without it): `/readyz` waits for it, so a rolling update
+    /// moves on only once the restarted server has its partner's leases.
+    settled: Mutex<Option<common::readiness::Latch>>,
 }
 
 impl std::fmt::Debug for HaService {
@@ -98,6 +102,8 @@ struct Inner {
     poke: Instant,
     /// Clients seen while communication is interrupted: unacked or not.
     clients: HashMap<Vec<u8>, bool>,
+    /// How many of `clients` are unacked.
+    unacked: usize,
     analyzed: u64,
     /// Updates not sent to the partner while it could not take them.
     unsent_updates: i64,
@@ -293,6 +299,7 @@ impl HaService {
                 partner_unsent: (None, None),
                 poke: Instant::now(),
                 clients: HashMap::new(),
+                unacked: 0,
                 analyzed: 0,
                 unsent_updates: 0,
                 sync_complete_notified: false,
@@ -303,10 +310,16 @@ impl HaService {
             }),
             wake: Notify::new(),
             metrics,
+            settled: Mutex::new(None),
         };
         service.metrics.state(initial);
         service.metrics.partner("unknown");
         Ok(service)
+    }
+
+    /// Holds `latch` until the server first settles.
+    pub fn hold_until_settled(&self, latch: common::readiness::Latch) {
+        *self.settled.lock() = Some(latch);
     }
 
     /// The configuration.
@@ -361,10 +374,18 @@ impl HaService {
         key.extend_from_slice(query.client_id.unwrap_or(&[]));
         let mut inner = self.inner.lock();
         inner.analyzed += 1;
-        let entry = inner.clients.entry(key).or_insert(false);
-        *entry |= unacked;
-        let count = inner.clients.values().filter(|u| **u).count();
-        self.metrics.unacked.set(count as f64);
+        let was = match inner.clients.get(&key) {
+            Some(was) => *was,
+            // Bounded: a flood of made-up clients cannot grow it further
+            // (failure is long detected by then).
+            None if inner.clients.len() >= MAX_CLIENTS => return,
+            None => false,
+        };
+        if unacked && !was {
+            inner.unacked += 1;
+            self.metrics.unacked.set(inner.unacked as f64);
+        }
+        inner.clients.insert(key, was || unacked);
     }
 
     /// Whether this server answers some clients now.
@@ -382,6 +403,9 @@ impl HaService {
         self.wake.notify_one();
     }
 }
+
+/// Clients remembered for failure detection, at most.
+const MAX_CLIENTS: usize = 10_000;
 
 /// A state's position in [`STATES`].
 fn index_of(state: State) -> u8 {

@@ -44,12 +44,16 @@ pub struct Query<'a> {
     pub client_id: Option<&'a [u8]>,
     /// The BOOTP `secs` field, fixed as Kea fixes byte-swapped values.
     pub secs: u16,
+    /// Option 52 is present: `file`/`sname` carry options too.
+    pub overloaded: bool,
 }
 
 impl Query<'_> {
-    /// Whether HA filters this message type.
+    /// Whether HA filters this message type. A query whose type is not in
+    /// its options (overloaded into `file`/`sname`, or missing) is filtered
+    /// too, so two load-balancing servers never both answer it.
     pub fn is_filtered(&self) -> bool {
-        self.kind.is_some_and(|k| HA_TYPES.contains(&k))
+        self.kind.is_none_or(|k| HA_TYPES.contains(&k))
     }
 
     /// The load-balancing hash of the client: of its client id, else of
@@ -84,6 +88,7 @@ pub fn inspect(bytes: &[u8]) -> Option<Query<'_>> {
         chaddr,
         client_id: None,
         secs,
+        overloaded: false,
     };
     let mut at = OPTIONS;
     while let Some(&code) = bytes.get(at) {
@@ -98,11 +103,16 @@ pub fn inspect(bytes: &[u8]) -> Option<Query<'_>> {
         let len = usize::from(*bytes.get(at + 1)?);
         let data = bytes.get(at + 2..at + 2 + len)?;
         match code {
+            // Option overload: the type may be in `file` or `sname`.
+            52 => query.overloaded = true,
             53 => query.kind = data.first().copied(),
             61 if !data.is_empty() => query.client_id = Some(data),
             _ => {}
         }
         at += 2 + len;
+    }
+    if query.overloaded {
+        query.kind = None;
     }
     Some(query)
 }
@@ -152,6 +162,10 @@ mod tests {
         );
         let bytes = packet(5, 0, None);
         assert_eq!(inspect(&bytes).map(|q| q.is_filtered()), Some(false));
+        let mut overloaded = packet(5, 0, None);
+        overloaded.pop();
+        overloaded.extend_from_slice(&[52, 1, 1, 255]);
+        assert_eq!(inspect(&overloaded).map(|q| q.is_filtered()), Some(true));
         assert_eq!(inspect(&bytes[..100]), None);
     }
 }

@@ -83,6 +83,12 @@ fn needs_restart(old: &Config, new: &Config) -> Vec<&'static str> {
     {
         changed.push("a lease file or reclamation timer");
     }
+    if old.control != new.control {
+        changed.push("control-socket(s)");
+    }
+    if old.ha != new.ha {
+        changed.push("the HA hook's parameters");
+    }
     changed
 }
 
