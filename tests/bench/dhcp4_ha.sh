@@ -50,12 +50,18 @@
 #                 the pair from just before perfdhcp starts to just after it
 #                 ends, in seconds per 1000 leases (ACKs received); also per server
 #   latency       perfdhcp's REQUEST-ACK avg delay, and its median (-x t)
-#   HA state      status-get of both servers after the load: still hot-standby?
-#   lease files   (after both servers stop) live rows in each file; addresses
-#                 held by two different MACs across the pair's two files (must be
-#                 0: nothing is released or expires in a run, so no address may
-#                 legitimately change hands); the primary's leases (address+MAC)
-#                 missing from the standby's file (must be 0: lease updates worked)
+#   HA state      status-get of both servers after the load (and the drain):
+#                 still hot-standby?
+#   lease files   once the pair is drained (DRAIN_WAIT) and stopped: live rows in
+#                 each file; addresses held by two different MACs across the
+#                 pair's two files (must be 0: nothing is released or expires in a
+#                 run, so no address may legitimately change hands); ACKed leases
+#                 (perfdhcp -x l: address and client id of every ACK it received)
+#                 missing from the primary's or the standby's file (must be 0:
+#                 lease updates worked before the ACK); and, for information,
+#                 the primary's leases missing from the standby's file (a lease
+#                 whose update failed or timed out stays on the primary without
+#                 an ACK, in Kea as in ours)
 #   ours only     ACKs sent, lease updates sent/failed, fsyncs of each server
 #                 (scraped from /metrics inside each server's namespace)
 #
@@ -74,6 +80,8 @@
 #                    max-response-delay of both pairs (short heartbeats bring a
 #                    fresh pair to hot-standby within seconds)
 #   STATE_WAIT=60    seconds to wait for both servers of a pair to be hot-standby
+#   DRAIN_WAIT=20    after the load, seconds to wait at most for the pair to finish
+#                    (lease files no longer growing) before the checks and the stop
 #   KEA_THREADS=0 KEA_QUEUE=64 KEA_HA_THREADS=0   Kea's thread-pool-size,
 #                    packet-queue-size, and HA http-listener-threads and
 #                    http-client-threads (0: Kea picks, one per core)
@@ -106,7 +114,7 @@ source "$HERE/lib.sh"
 # shellcheck source=tests/bench/lib_dhcp.sh
 source "$HERE/lib_dhcp.sh"
 
-KNOBS=(REPEAT RATES DURATION WAIT_US CLIENTS SUBNET RELAY_IP S1_IP S2_IP POOL HEARTBEAT_MS MAX_RESPONSE_MS STATE_WAIT
+KNOBS=(REPEAT RATES DURATION WAIT_US CLIENTS SUBNET RELAY_IP S1_IP S2_IP POOL HEARTBEAT_MS MAX_RESPONSE_MS STATE_WAIT DRAIN_WAIT
     KEA_THREADS KEA_QUEUE KEA_HA_THREADS KEA_LEASE_LOG NOISE_MAX RETRIES RETRY_BUDGET QUIET_WAIT BUILD OURS_BIN OURS_SOURCE OURS_ARGS WORKDIR)
 COMMAND=""
 for k in "${KNOBS[@]}"; do
@@ -127,6 +135,7 @@ POOL=${POOL:-"10.65.0.0 - 10.79.255.254"}
 HEARTBEAT_MS=${HEARTBEAT_MS:-1000}
 MAX_RESPONSE_MS=${MAX_RESPONSE_MS:-10000}
 STATE_WAIT=${STATE_WAIT:-60}
+DRAIN_WAIT=${DRAIN_WAIT:-20}
 KEA_THREADS=${KEA_THREADS:-0}
 KEA_QUEUE=${KEA_QUEUE:-64}
 KEA_HA_THREADS=${KEA_HA_THREADS:-0}
@@ -351,11 +360,12 @@ scrape() { ip netns exec "$1" curl -fsS --max-time 2 "http://$METRICS/metrics"; 
 
 # perfdhcp_run OUT RATE: in the relay namespace, to the limited broadcast
 # ("all"), bounded by timeout(1); sets PERF_RC (0: every exchange completed,
-# 3: some did not).
+# 3: some did not). -x t: per-exchange timestamps (medians); -x l: the leases
+# it was ACKed (client id and address, for the lease-file checks).
 PERF_RC=0
 perfdhcp_run() {
     local out=$1 rate=$2
-    local args=(-4 -l "$RELAY_IP" -R "$CLIENTS" -p "$DURATION" -W "$WAIT_US" -x t)
+    local args=(-4 -l "$RELAY_IP" -R "$CLIENTS" -p "$DURATION" -W "$WAIT_US" -x tl)
     [[ $rate == max ]] || args+=(-r "$rate")
     args+=(all)
     timeout -k 5 $((DURATION + WAIT_US / 1000000 + 30)) ip netns exec "$RLY_NS" "$PERFDHCP" "${args[@]}" >"$out" 2>&1 &
@@ -368,6 +378,33 @@ perfdhcp_run() {
 
 # Live rows (valid-lifetime > 0, state 0) of a memfile CSV: "address mac".
 live_rows() { [[ -f $1 ]] || return 0; awk -F, 'NR > 1 && $4 > 0 && $10 == 0 { print $1, $2 }' "$1"; }
+# Live rows of a memfile CSV as "address client-id" (hex digits, no colons).
+live_ids() {
+    [[ -f $1 ]] || return 0
+    awk -F, 'NR > 1 && $4 > 0 && $10 == 0 { c = tolower($3); gsub(":", "", c); print $1, c }' "$1"
+}
+# The leases perfdhcp was ACKed (-x l: "client-id-hex,address," lines under
+# "***Leases for REQUEST-ACK***"), as "address client-id".
+acked_leases() { # OUT
+    awk -F, '/^\*\*\*Leases for / { s = ($0 ~ /REQUEST-ACK/); next }
+        s && NF >= 2 && $2 ~ /^[0-9.]+$/ { print $2, tolower($1) }' "$1"
+}
+# ACKed leases absent from a lease file.
+acked_missing() { # ACKED_LIST FILE
+    comm -23 <(sort -u "$1") <(live_ids "$2" | sort -u) | wc -l
+}
+# After the load, let the pair finish what it still holds (queued requests,
+# lease updates in flight): wait until neither lease file grows for 0.5 s.
+drain_pair() { # DIR
+    local prev="" cur deadline=$((SECONDS + DRAIN_WAIT))
+    while ((SECONDS < deadline)); do
+        cur="$(wc -l <"$1/leases1.csv" 2>/dev/null || echo 0) $(wc -l <"$1/leases2.csv" 2>/dev/null || echo 0)"
+        [[ $cur == "$prev" ]] && return 0
+        prev=$cur
+        sleep 0.5
+    done
+    log "warning: lease files of $1 still growing after ${DRAIN_WAIT}s"
+}
 # Addresses held by more than one MAC across the files.
 conflicts() { # FILE...
     local f
@@ -440,6 +477,7 @@ run_once() { # PAIR RATE REP ATTEMPT
     threads1=$(awk '/^Threads:/ { print $2 }' "/proc/$p1/status" 2>/dev/null || echo 0)
     threads2=$(awk '/^Threads:/ { print $2 }' "/proc/$p2/status" 2>/dev/null || echo 0)
     local state1 state2 alive=$((a1 && a2))
+    drain_pair "$dir"
     state1=$(ha_state "$dir/s1.sock" || true)
     state2=$(ha_state "$dir/s2.sock" || true)
     if [[ $s == ours ]]; then
@@ -474,8 +512,12 @@ run_once() { # PAIR RATE REP ATTEMPT
 
     local do_sent do_recv ra_sent ra_recv do_avg ra_avg mal orph rej nu prate
     read -r do_sent do_recv ra_sent ra_recv do_avg ra_avg mal orph rej nu prate < <(perfdhcp_stats "$out")
-    local ra_med drops exps cpu_s cpu1_s cpu2_s cpu1k lines1 lines2 dups missing_standby
+    local ra_med drops exps cpu_s cpu1_s cpu2_s cpu1k lines1 lines2 dups missing_standby acked acked_missing1 acked_missing2
     ra_med=$(perfdhcp_median "$out" REQUEST-ACK)
+    acked_leases "$out" >"$dir/acked.txt"
+    acked=$(wc -l <"$dir/acked.txt")
+    acked_missing1=$(acked_missing "$dir/acked.txt" "$dir/leases1.csv")
+    acked_missing2=$(acked_missing "$dir/acked.txt" "$dir/leases2.csv")
     lines1=$(live_rows "$dir/leases1.csv" | wc -l)
     lines2=$(live_rows "$dir/leases2.csv" | wc -l)
     dups=$(conflicts "$dir/leases1.csv" "$dir/leases2.csv")
@@ -503,20 +545,20 @@ run_once() { # PAIR RATE REP ATTEMPT
     pair_cores=$(awk -v c="$cpu_s" -v w0="$w0" -v w1="$w1" 'BEGIN { printf "%.2f", c / (w1 - w0) }')
     local k v
     for k in exps drops do_sent do_recv ra_sent ra_recv do_avg ra_avg ra_med cpu_s cpu1_s cpu2_s cpu1k cpu1k_1 cpu1k_2 \
-        lines1 lines2 dups missing_standby states_ok fsyncs1 fsyncs2 sent_acks updates_sent updates_failed \
+        lines1 lines2 dups missing_standby acked acked_missing1 acked_missing2 states_ok fsyncs1 fsyncs2 sent_acks updates_sent updates_failed \
         threads1 threads2 mal orph rej nu prate alive pair_cores perf_cores other steal rcvbuf_perfdhcp; do
         v=${!k}
         record "$s" "$rate" "$rep" "$k" "$v"
     done
-    log "$(printf '%-4s rate %-5s rep %d: %8s leases/s, drops %d (DO %d, RA %d), RA avg/median ms %s/%s, CPU %s+%s s = %s s/1000 leases; leases primary %d standby %d, missing on standby %d, conflicts %d; states after %s/%s; cores: pair %s, perfdhcp %s, other %s, steal %s' \
+    log "$(printf '%-4s rate %-5s rep %d: %8s leases/s, drops %d (DO %d, RA %d), RA avg/median ms %s/%s, CPU %s+%s s = %s s/1000 leases; leases primary %d standby %d, ACKed %d (missing on primary %d, on standby %d), primary leases missing on standby %d, conflicts %d; states after %s/%s; cores: pair %s, perfdhcp %s, other %s, steal %s' \
         "$s" "$rate" "$rep" "$exps" "$drops" $((do_sent - do_recv)) $((ra_sent - ra_recv)) "$ra_avg" "$ra_med" "$cpu1_s" "$cpu2_s" "$cpu1k" \
-        "$lines1" "$lines2" "$missing_standby" "$dups" "${state1:-?}" "${state2:-?}" "$pair_cores" "$perf_cores" "$other" "$steal")"
+        "$lines1" "$lines2" "$acked" "$acked_missing1" "$acked_missing2" "$missing_standby" "$dups" "${state1:-?}" "${state2:-?}" "$pair_cores" "$perf_cores" "$other" "$steal")"
     if ((mal + orph + rej + nu > 0)); then
         log "warning: $s rate $rate rep $rep: perfdhcp saw malformed $mal, orphans $orph, rejected leases $rej, non-unique addresses $nu"
     fi
-    # The per-exchange timestamps are large; keep perfdhcp's summary only.
-    grep -v '^sent / received:' "$out" >"$dir/perfdhcp.summary" || true
-    rm -f "$out"
+    # The per-exchange timestamps and leases are large; keep perfdhcp's summary only.
+    grep -Ev '^sent / received:|^[0-9a-f]*,[0-9.]*,' "$out" >"$dir/perfdhcp.summary" || true
+    rm -f "$out" "$dir/acked.txt"
 }
 
 # Both configs must pass both servers' checks before anything runs.
@@ -586,13 +628,15 @@ TABLE2=$(
     done
 )
 TABLE3=$(
-    echo "| offered/s | Kea ACKs | Kea leases primary/standby | ours ACKs | ours ACKs sent | leases primary/standby | updates sent/failed | fsyncs primary/standby |"
-    echo "|---|---|---|---|---|---|---|---|"
+    echo "| offered/s | Kea ACKs | Kea leases primary/standby | not on standby | ours ACKs | ours ACKs sent | leases primary/standby | not on standby | updates sent/failed | fsyncs primary/standby |"
+    echo "|---|---|---|---|---|---|---|---|---|---|"
     for rate in $RATES; do
-        printf '| %s | %s | %s/%s | %s | %s | %s/%s | %s/%s | %s/%s |\n' "$(label "$rate")" \
+        printf '| %s | %s | %s/%s | %s | %s | %s | %s/%s | %s | %s/%s | %s/%s |\n' "$(label "$rate")" \
             "$(fmt "$(med kea "$rate" ra_recv)" %.0f)" "$(fmt "$(med kea "$rate" lines1)" %.0f)" "$(fmt "$(med kea "$rate" lines2)" %.0f)" \
+            "$(fmt "$(med kea "$rate" missing_standby)" %.0f)" \
             "$(fmt "$(med ours "$rate" ra_recv)" %.0f)" "$(fmt "$(med ours "$rate" sent_acks)" %.0f)" \
             "$(fmt "$(med ours "$rate" lines1)" %.0f)" "$(fmt "$(med ours "$rate" lines2)" %.0f)" \
+            "$(fmt "$(med ours "$rate" missing_standby)" %.0f)" \
             "$(fmt "$(med ours "$rate" updates_sent)" %.0f)" "$(fmt "$(med ours "$rate" updates_failed)" %.0f)" \
             "$(fmt "$(med ours "$rate" fsyncs1)" %.0f)" "$(fmt "$(med ours "$rate" fsyncs2)" %.0f)"
     done
@@ -613,13 +657,13 @@ LEASE_CHECK=$(awk -F'\t' '
         bad = 0; n = 0
         for (r in k) {
             n++
-            if (v[r, "dups"] != 0 || v[r, "missing_standby"] != 0 || v[r, "states_ok"] != 1 || v[r, "lines1"] < v[r, "ra_recv"]) {
+            if (v[r, "dups"] != 0 || v[r, "acked_missing1"] != 0 || v[r, "acked_missing2"] != 0 || v[r, "states_ok"] != 1 || v[r, "acked"] != v[r, "ra_recv"]) {
                 bad++
-                printf "  PROBLEM %s: addresses with two MACs %s, primary leases missing on the standby %s, both hot-standby after the load %s, primary leases %s < ACKs %s?\n",
-                    r, v[r, "dups"], v[r, "missing_standby"], (v[r, "states_ok"] == 1 ? "yes" : "NO"), v[r, "lines1"], v[r, "ra_recv"]
+                printf "  PROBLEM %s: addresses with two MACs %s; of %s ACKed leases (perfdhcp counted %s) missing on the primary %s, on the standby %s; both hot-standby after the load: %s\n",
+                    r, v[r, "dups"], v[r, "acked"], v[r, "ra_recv"], v[r, "acked_missing1"], v[r, "acked_missing2"], (v[r, "states_ok"] == 1 ? "yes" : "NO")
             }
         }
-        if (!bad) printf "  all %d runs: no address held by two MACs across the pair, every primary lease in the standby'"'"'s file, primary leases >= ACKs received, both servers still hot-standby after the load\n", n
+        if (!bad) printf "  all %d runs: no address held by two MACs across the pair; every ACKed lease in both lease files; both servers still hot-standby after the load\n", n
     }' "$RESULTS")
 PROBLEMS=$(
     awk -F'\t' '($4 == "mal" || $4 == "orph" || $4 == "rej" || $4 == "nu") && $5 != 0 { printf "  %s rate %s rep %s: perfdhcp %s = %s\n", $1, $2, $3, $4, $5 }' "$RESULTS"
@@ -650,7 +694,8 @@ highest offered rate with zero drops in every repetition:
 CPU s/1000 leases per server, and REQUEST-ACK latency (ms; median from perfdhcp's timestamps):
 $TABLE2
 
-lease files (live rows) and HA lease updates:
+lease files (live rows after the drain; "not on standby": the primary's leases missing from the
+standby's file, i.e. never ACKed) and HA lease updates of ours (failed: no ACK sent):
 $TABLE3
 $LEASE_CHECK
 

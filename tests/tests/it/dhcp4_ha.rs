@@ -75,15 +75,43 @@ impl Pair {
     }
 
     /// Server `n`'s config: `mode`, the roles of server1 and server2, and
-    /// pools (load-balancing splits them by HA class, as Kea advises).
+    /// pools (load-balancing splits them by HA class, as Kea advises); the
+    /// peers speak HTTP with basic authentication.
     fn config(&self, n: u8, mode: &str, roles: [&str; 2], pools: &str) -> PathBuf {
+        self.config_with(n, mode, roles, pools, None)
+    }
+
+    /// [`Pair::config`], over HTTPS with client certificates when `tls`
+    /// names the files (CA, certificate, key) instead of basic auth.
+    fn config_with(
+        &self,
+        n: u8,
+        mode: &str,
+        roles: [&str; 2],
+        pools: &str,
+        tls: Option<&[PathBuf; 3]>,
+    ) -> PathBuf {
         let o = self.octet;
         let peer = |m: u8| {
-            format!(
-                r#"{{ "name": "server{m}", "url": "http://10.{o}.0.1{m}:8001/", "role": "{}",
-                     "basic-auth-user": "ha", "basic-auth-password": "pair-secret" }}"#,
-                roles[usize::from(m - 1)]
-            )
+            let role = roles[usize::from(m - 1)];
+            match tls {
+                Some(_) => format!(
+                    r#"{{ "name": "server{m}", "url": "https://10.{o}.0.1{m}:8001/", "role": "{role}" }}"#
+                ),
+                None => format!(
+                    r#"{{ "name": "server{m}", "url": "http://10.{o}.0.1{m}:8001/", "role": "{role}",
+                         "basic-auth-user": "ha", "basic-auth-password": "pair-secret" }}"#
+                ),
+            }
+        };
+        let files = match tls {
+            Some([ca, cert, key]) => format!(
+                r#""trust-anchor": "{}", "cert-file": "{}", "key-file": "{}","#,
+                ca.display(),
+                cert.display(),
+                key.display()
+            ),
+            None => String::new(),
         };
         let text = format!(
             r#"{{ "Dhcp4": {{
@@ -97,7 +125,7 @@ impl Pair {
        "parameters": {{ "high-availability": [ {{
          "this-server-name": "server{n}", "mode": "{mode}",
          "heartbeat-delay": {HEARTBEAT_MS}, "max-response-delay": {MAX_RESPONSE_MS},
-         "max-ack-delay": 1000, "max-unacked-clients": 0,
+         "max-ack-delay": 1000, "max-unacked-clients": 0, {files}
          "peers": [ {p1}, {p2} ] }} ] }} }} ],
   "subnet4": [ {{ "id": 1, "subnet": "10.{o}.0.0/16", "pools": [ {pools} ] }} ]
 }} }}"#,
@@ -411,6 +439,107 @@ async fn load_balancing_splits_the_clients_and_a_survivor_serves_them_all() {
         "server1 never served server2's scope"
     );
     check_files(&pair, &acked, 1, false);
+}
+
+/// A CA and one certificate for both servers' addresses (server and
+/// client use): the files [CA, certificate, key] in `dir`.
+fn pair_certificates(dir: &Path, addrs: [Ipv4Addr; 2]) -> [PathBuf; 3] {
+    use rcgen::{
+        BasicConstraints, CertificateParams, CertifiedIssuer, ExtendedKeyUsagePurpose, IsCa,
+        KeyPair,
+    };
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "dhcp4 HA test CA");
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let mut params = CertificateParams::new(addrs.map(|a| a.to_string()).to_vec()).unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "dhcp4 HA pair");
+    params.extended_key_usages = vec![
+        ExtendedKeyUsagePurpose::ServerAuth,
+        ExtendedKeyUsagePurpose::ClientAuth,
+    ];
+    let key = KeyPair::generate().unwrap();
+    let cert = params.signed_by(&key, &ca).unwrap();
+    let files = [
+        dir.join("ca.pem"),
+        dir.join("cert.pem"),
+        dir.join("key.pem"),
+    ];
+    std::fs::write(&files[0], ca.pem()).unwrap();
+    std::fs::write(&files[1], cert.pem()).unwrap();
+    std::fs::write(&files[2], key.serialize_pem()).unwrap();
+    files
+}
+
+#[tokio::test]
+async fn a_pair_over_mutual_tls_replicates_and_refuses_a_client_without_a_certificate() {
+    let pair = Pair::new(83, "ha-tls");
+    let o = pair.octet;
+    let files = pair_certificates(&pair.dir, [pair.addr(1), pair.addr(2)]);
+    let pool = format!(r#"{{ "pool": "10.{o}.1.0 - 10.{o}.1.200" }}"#);
+    let roles = ["primary", "standby"];
+    let configs = [
+        pair.config_with(1, "hot-standby", roles, &pool, Some(&files)),
+        pair.config_with(2, "hot-standby", roles, &pool, Some(&files)),
+    ];
+    let primary = pair.start(1, &configs[0]).await;
+    let standby = pair.start(2, &configs[1]).await;
+    let within = Duration::from_secs(20);
+    pair.wait_state(1, "hot-standby", within, &[&primary, &standby])
+        .await;
+    pair.wait_state(2, "hot-standby", within, &[&primary, &standby])
+        .await;
+    let load = pair.load(50, 30);
+    wait_acks(&load, 50, &[&primary, &standby]).await;
+    let acked = acks(&load.log());
+    drop(load);
+    check_files(&pair, &acked, 2, true);
+    // A client with the CA but no certificate of its own is refused in the
+    // handshake; one with the pair's certificate is answered.
+    let url = format!("https://{}:8001/", pair.addr(2));
+    let ca = files[0].display().to_string();
+    let body = r#"{"command": "ha-heartbeat", "service": ["dhcp4"]}"#;
+    let curl = |extra: &[String]| {
+        let mut args: Vec<String> = [
+            "-sS",
+            "--max-time",
+            "5",
+            "--cacert",
+            &ca,
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            body,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        args.extend(extra.iter().cloned());
+        args.push(url.clone());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        pair.relay.run("curl", &args).unwrap()
+    };
+    let anonymous = curl(&[]);
+    assert!(
+        !anonymous.status.success(),
+        "answered without a client certificate"
+    );
+    let known = curl(&[
+        "--cert".into(),
+        files[1].display().to_string(),
+        "--key".into(),
+        files[2].display().to_string(),
+    ]);
+    let text = String::from_utf8_lossy(&known.stdout);
+    assert!(
+        text.contains(r#""state": "hot-standby""#),
+        "{text}{}",
+        String::from_utf8_lossy(&known.stderr)
+    );
 }
 
 #[test]
