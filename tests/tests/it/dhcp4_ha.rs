@@ -441,6 +441,81 @@ async fn load_balancing_splits_the_clients_and_a_survivor_serves_them_all() {
     check_files(&pair, &acked, 1, false);
 }
 
+#[tokio::test]
+async fn maintenance_hands_the_scope_over_and_back_and_scopes_can_be_set() {
+    let pair = Pair::new(84, "ha-maint");
+    let o = pair.octet;
+    let pool = format!(r#"{{ "pool": "10.{o}.1.0 - 10.{o}.1.200" }}"#);
+    let roles = ["primary", "standby"];
+    let configs = [
+        pair.config(1, "hot-standby", roles, &pool),
+        pair.config(2, "hot-standby", roles, &pool),
+    ];
+    let primary = pair.start(1, &configs[0]).await;
+    let standby = pair.start(2, &configs[1]).await;
+    let within = Duration::from_secs(20);
+    let logs = [&primary, &standby];
+    pair.wait_state(1, "hot-standby", within, &logs).await;
+    pair.wait_state(2, "hot-standby", within, &logs).await;
+
+    // The operator takes the primary out: the standby takes its scope.
+    let answer = command(&pair.socket(2), r#"{ "command": "ha-maintenance-start" }"#)
+        .await
+        .unwrap();
+    assert!(answer.contains("partner-in-maintenance state"), "{answer}");
+    pair.wait_state(2, "partner-in-maintenance", within, &logs)
+        .await;
+    pair.wait_state(1, "in-maintenance", within, &logs).await;
+    assert!(pair.servers[1].http_ok(METRICS_PORT, "/serving").unwrap());
+    assert!(!pair.servers[0].http_ok(METRICS_PORT, "/serving").unwrap());
+    // A second start is refused in that state, with Kea's text.
+    let again = command(&pair.socket(2), r#"{ "command": "ha-maintenance-start" }"#)
+        .await
+        .unwrap();
+    assert!(
+        again.contains(r#""result": 1"#) && again.contains("from the partner-in-maintenance"),
+        "{again}"
+    );
+    let load = pair.load(20, 30);
+    wait_acks(&load, 20, &logs).await;
+    let acked = acks(&load.log());
+    drop(load);
+    assert!(
+        acked.iter().all(|(_, _, by)| *by == pair.addr(2)),
+        "{acked:?}"
+    );
+
+    // Cancelled, the pair returns to hot-standby with the primary serving.
+    let cancel = command(&pair.socket(2), r#"{ "command": "ha-maintenance-cancel" }"#)
+        .await
+        .unwrap();
+    assert!(cancel.contains("successfully canceled"), "{cancel}");
+    pair.wait_state(1, "hot-standby", within, &logs).await;
+    pair.wait_state(2, "hot-standby", within, &logs).await;
+
+    // ha-scopes: the standby takes the primary's scope by hand; an
+    // unknown scope is refused and the scopes stay.
+    let set = command(
+        &pair.socket(2),
+        r#"{ "command": "ha-scopes", "arguments": { "scopes": [ "server1" ] } }"#,
+    )
+    .await
+    .unwrap();
+    assert!(set.contains("New HA scopes configured."), "{set}");
+    assert!(pair.servers[1].http_ok(METRICS_PORT, "/serving").unwrap());
+    let bad = command(
+        &pair.socket(2),
+        r#"{ "command": "ha-scopes", "arguments": { "scopes": [ "server9" ] } }"#,
+    )
+    .await
+    .unwrap();
+    assert!(
+        bad.contains("invalid server name specified 'server9'"),
+        "{bad}"
+    );
+    assert!(pair.servers[1].http_ok(METRICS_PORT, "/serving").unwrap());
+}
+
 /// A CA and one certificate for both servers' addresses (server and
 /// client use): the files [CA, certificate, key] in `dir`.
 fn pair_certificates(dir: &Path, addrs: [Ipv4Addr; 2]) -> [PathBuf; 3] {
