@@ -9,7 +9,7 @@ use common::config::ConfigError;
 
 use super::known_keys;
 use super::model::{BasicAuth, ControlSockets, HttpControl, HttpTls};
-use super::walk::{index, Loader, Obj};
+use super::walk::{Loader, Obj};
 
 /// Kea's default HTTP command port.
 pub const DEFAULT_HTTP_PORT: u16 = 8000;
@@ -22,17 +22,7 @@ pub(crate) fn sockets(loader: &mut Loader, dhcp4: &Obj<'_>) -> Result<ControlSoc
         let obj = Obj::new(&entry.value, &path)?;
         socket(loader, &obj, &mut sockets)?;
     }
-    let path = dhcp4.key("control-sockets");
-    for (i, node) in dhcp4
-        .list("control-sockets")?
-        .unwrap_or_default()
-        .iter()
-        .enumerate()
-    {
-        let at = index(&path, i);
-        let obj = Obj::new(node, &at)?;
-        socket(loader, &obj, &mut sockets)?;
-    }
+    dhcp4.each_map("control-sockets", |obj| socket(loader, obj, &mut sockets))?;
     Ok(sockets)
 }
 
@@ -135,13 +125,11 @@ pub(crate) fn authentication(loader: &mut Loader, obj: &Obj<'_>) -> Result<Basic
     }
     let directory = obj.str("directory")?.map(PathBuf::from);
     let mut clients = Vec::new();
-    let path = obj.key("clients");
-    for (i, node) in obj.list("clients")?.unwrap_or_default().iter().enumerate() {
-        let at = index(&path, i);
-        let client = Obj::new(node, &at)?;
-        known_keys::check(loader, &client, known_keys::AUTH_CLIENT)?;
-        clients.push(credential(&client, directory.as_deref())?);
-    }
+    obj.each_map("clients", |client| {
+        known_keys::check(loader, client, known_keys::AUTH_CLIENT)?;
+        clients.push(credential(client, directory.as_deref())?);
+        Ok(())
+    })?;
     if clients.is_empty() {
         return Err(ConfigError::invalid(
             obj.loc("clients"),

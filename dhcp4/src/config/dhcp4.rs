@@ -166,16 +166,8 @@ const HOOKS: &[(&str, Hook)] = &[
 
 /// `hooks-libraries`: harmless hooks warn, hooks that change answers are refused.
 fn hooks(loader: &mut Loader, dhcp4: &Obj<'_>) -> Result<(), ConfigError> {
-    let path = dhcp4.key("hooks-libraries");
-    for (i, node) in dhcp4
-        .list("hooks-libraries")?
-        .unwrap_or_default()
-        .iter()
-        .enumerate()
-    {
-        let at = index(&path, i);
-        let obj = Obj::new(node, &at)?;
-        known_keys::check(loader, &obj, known_keys::HOOK)?;
+    dhcp4.each_map("hooks-libraries", |obj| {
+        known_keys::check(loader, obj, known_keys::HOOK)?;
         let library = obj.required_str("library")?;
         let file = std::path::Path::new(library)
             .file_name()
@@ -200,8 +192,8 @@ fn hooks(loader: &mut Loader, dhcp4: &Obj<'_>) -> Result<(), ConfigError> {
                 ))
             }
         }
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// Interfaces, lease database, expiry and the other server-wide settings.

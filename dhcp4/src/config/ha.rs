@@ -30,48 +30,48 @@ const STATES: &[&str] = &[
 
 /// The HA configuration, when a hooks-libraries entry loads libdhcp_ha.so.
 pub(crate) fn from_hooks(loader: &mut Loader, dhcp4: &Obj<'_>) -> Result<Option<Ha>, ConfigError> {
-    let path = dhcp4.key("hooks-libraries");
-    for (i, node) in dhcp4
-        .list("hooks-libraries")?
-        .unwrap_or_default()
-        .iter()
-        .enumerate()
-    {
-        let at = index(&path, i);
-        let hook = Obj::new(node, &at)?;
+    let mut found = None;
+    dhcp4.each_map("hooks-libraries", |hook| {
         let library = hook.str("library")?.unwrap_or("");
-        if !(library.contains("libdhcp_ha") || library.contains("high_availability")) {
-            continue;
+        if found.is_none()
+            && (library.contains("libdhcp_ha") || library.contains("high_availability"))
+        {
+            found = Some(from_hook(loader, hook)?);
         }
-        let params_path = hook.key("parameters");
-        let Some(entry) = hook.get("parameters") else {
-            return Err(ConfigError::invalid(
-                hook.loc("library"),
-                params_path,
-                "HA configuration must not be null",
-            ));
-        };
-        let params = Obj::new(&entry.value, &params_path)?;
-        let list_path = params.key("high-availability");
-        let list = params.list("high-availability")?.ok_or_else(|| {
-            ConfigError::invalid(
-                params.location,
-                list_path.clone(),
-                "HA configuration must not be null",
-            )
-        })?;
-        let [only] = list else {
-            return Err(ConfigError::invalid(
-                params.loc("high-availability"),
-                list_path,
-                "invalid number of configurations in the HA configuration list. Expected exactly one configuration",
-            ));
-        };
-        let one = index(&list_path, 0);
-        let ha = Obj::new(only, &one)?;
-        return parse(loader, &ha).map(Some);
-    }
-    Ok(None)
+        Ok(())
+    })?;
+    Ok(found)
+}
+
+/// The `high-availability` list of one hook entry's `parameters`: exactly
+/// one map, as Kea 2.2 reads it.
+fn from_hook(loader: &mut Loader, hook: &Obj<'_>) -> Result<Ha, ConfigError> {
+    let params_path = hook.key("parameters");
+    let Some(entry) = hook.get("parameters") else {
+        return Err(ConfigError::invalid(
+            hook.loc("library"),
+            params_path,
+            "HA configuration must not be null",
+        ));
+    };
+    let params = Obj::new(&entry.value, &params_path)?;
+    let list_path = params.key("high-availability");
+    let list = params.list("high-availability")?.ok_or_else(|| {
+        ConfigError::invalid(
+            params.location,
+            list_path.clone(),
+            "HA configuration must not be null",
+        )
+    })?;
+    let [only] = list else {
+        return Err(ConfigError::invalid(
+            params.loc("high-availability"),
+            list_path,
+            "invalid number of configurations in the HA configuration list. Expected exactly one configuration",
+        ));
+    };
+    let one = index(&list_path, 0);
+    parse(loader, &Obj::new(only, &one)?)
 }
 
 /// An integer key within `0..=max`, Kea's texts for the rest.
@@ -334,16 +334,8 @@ fn pauses(ha: &Obj<'_>) -> Result<Vec<(String, HaPause)>, ConfigError> {
     };
     let path = ha.key("state-machine");
     let machine = Obj::new(&entry.value, &path)?;
-    let states_path = machine.key("states");
     let mut pauses: Vec<(String, HaPause)> = Vec::new();
-    for (i, node) in machine
-        .list("states")?
-        .unwrap_or_default()
-        .iter()
-        .enumerate()
-    {
-        let at = index(&states_path, i);
-        let state = Obj::new(node, &at)?;
+    machine.each_map("states", |state| {
         let name = state.required_str("state")?;
         if !STATES.contains(&name) {
             return Err(ConfigError::invalid(
@@ -371,7 +363,8 @@ fn pauses(ha: &Obj<'_>) -> Result<Vec<(String, HaPause)>, ConfigError> {
                 ))
             }
         }
-    }
+        Ok(())
+    })?;
     Ok(pauses)
 }
 

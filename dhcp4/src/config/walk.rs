@@ -112,6 +112,21 @@ impl<'a> Obj<'a> {
             .transpose()
     }
 
+    /// Calls `each` with every map of the list `key` (none when absent), as
+    /// an object at its own path (`key[i]`).
+    pub fn each_map(
+        &self,
+        key: &str,
+        mut each: impl FnMut(&Obj<'_>) -> Result<(), ConfigError>,
+    ) -> Result<(), ConfigError> {
+        let path = self.key(key);
+        for (i, node) in self.list(key)?.unwrap_or_default().iter().enumerate() {
+            let at = index(&path, i);
+            each(&Obj::new(node, &at)?)?;
+        }
+        Ok(())
+    }
+
     /// `key` as a list of strings; empty when absent.
     pub fn strings(&self, key: &str) -> Result<Vec<String>, ConfigError> {
         let path = self.key(key);

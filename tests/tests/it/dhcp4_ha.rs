@@ -22,6 +22,9 @@ use crate::dhcp4_support::{lease_lines, start_ours, temp_dir, METRICS_PORT};
 const HEARTBEAT_MS: u32 = 1000;
 const MAX_RESPONSE_MS: u32 = 3000;
 
+/// How long a pair may take to reach its normal state.
+const CONVERGE: Duration = Duration::from_secs(20);
+
 /// The LAN `10.<octet>.0.0/16`: the relay (the load generator) at .0.2 on
 /// a bridge in its own namespace, server `n` at `.0.1n`.
 struct Pair {
@@ -143,6 +146,22 @@ impl Pair {
         start_ours(&self.servers[usize::from(n - 1)], config)
             .await
             .unwrap()
+    }
+
+    /// Starts both servers with `configs` and waits until both are in the
+    /// mode's normal `state`.
+    async fn start_both(&self, configs: &[PathBuf; 2], state: &str) -> (Daemon, Daemon) {
+        let one = self.start(1, &configs[0]).await;
+        let two = self.start(2, &configs[1]).await;
+        self.wait_both(state, &[&one, &two]).await;
+        (one, two)
+    }
+
+    /// Waits until both servers are in `state`.
+    async fn wait_both(&self, state: &str, logs: &[&Daemon]) {
+        for n in 1..=2 {
+            self.wait_state(n, state, CONVERGE, logs).await;
+        }
     }
 
     /// Server `n`'s HA state, from status-get.
@@ -294,13 +313,7 @@ async fn hot_standby_fails_over_under_load_and_the_primary_returns_and_syncs() {
         pair.config(1, "hot-standby", roles, &pool),
         pair.config(2, "hot-standby", roles, &pool),
     ];
-    let primary = pair.start(1, &configs[0]).await;
-    let standby = pair.start(2, &configs[1]).await;
-    let within = Duration::from_secs(20);
-    pair.wait_state(1, "hot-standby", within, &[&primary, &standby])
-        .await;
-    pair.wait_state(2, "hot-standby", within, &[&primary, &standby])
-        .await;
+    let (primary, standby) = pair.start_both(&configs, "hot-standby").await;
 
     // Readiness for the DHCP Service: the primary serves, the standby not.
     assert!(pair.servers[0].http_ok(METRICS_PORT, "/serving").unwrap());
@@ -356,10 +369,7 @@ async fn hot_standby_fails_over_under_load_and_the_primary_returns_and_syncs() {
 
     // The primary returns, takes the standby's leases and the pair is whole.
     let primary = pair.start(1, &configs[0]).await;
-    pair.wait_state(1, "hot-standby", within, &[&primary, &standby])
-        .await;
-    pair.wait_state(2, "hot-standby", within, &[&primary, &standby])
-        .await;
+    pair.wait_both("hot-standby", &[&primary, &standby]).await;
     let synced = live(&pair.leases(1));
     for (mac, ip, by) in acked.iter().filter(|(_, _, by)| *by == pair.addr(2)) {
         assert_eq!(
@@ -391,13 +401,7 @@ async fn load_balancing_splits_the_clients_and_a_survivor_serves_them_all() {
         pair.config(1, "load-balancing", roles, &pools),
         pair.config(2, "load-balancing", roles, &pools),
     ];
-    let one = pair.start(1, &configs[0]).await;
-    let two = pair.start(2, &configs[1]).await;
-    let within = Duration::from_secs(20);
-    pair.wait_state(1, "load-balancing", within, &[&one, &two])
-        .await;
-    pair.wait_state(2, "load-balancing", within, &[&one, &two])
-        .await;
+    let (one, two) = pair.start_both(&configs, "load-balancing").await;
 
     let load = pair.load(20_000, 60);
     wait_acks(&load, 1000, &[&one, &two]).await;
@@ -451,21 +455,17 @@ async fn maintenance_hands_the_scope_over_and_back_and_scopes_can_be_set() {
         pair.config(1, "hot-standby", roles, &pool),
         pair.config(2, "hot-standby", roles, &pool),
     ];
-    let primary = pair.start(1, &configs[0]).await;
-    let standby = pair.start(2, &configs[1]).await;
-    let within = Duration::from_secs(20);
+    let (primary, standby) = pair.start_both(&configs, "hot-standby").await;
     let logs = [&primary, &standby];
-    pair.wait_state(1, "hot-standby", within, &logs).await;
-    pair.wait_state(2, "hot-standby", within, &logs).await;
 
     // The operator takes the primary out: the standby takes its scope.
     let answer = command(&pair.socket(2), r#"{ "command": "ha-maintenance-start" }"#)
         .await
         .unwrap();
     assert!(answer.contains("partner-in-maintenance state"), "{answer}");
-    pair.wait_state(2, "partner-in-maintenance", within, &logs)
+    pair.wait_state(2, "partner-in-maintenance", CONVERGE, &logs)
         .await;
-    pair.wait_state(1, "in-maintenance", within, &logs).await;
+    pair.wait_state(1, "in-maintenance", CONVERGE, &logs).await;
     assert!(pair.servers[1].http_ok(METRICS_PORT, "/serving").unwrap());
     assert!(!pair.servers[0].http_ok(METRICS_PORT, "/serving").unwrap());
     // A second start is refused in that state, with Kea's text.
@@ -490,8 +490,7 @@ async fn maintenance_hands_the_scope_over_and_back_and_scopes_can_be_set() {
         .await
         .unwrap();
     assert!(cancel.contains("successfully canceled"), "{cancel}");
-    pair.wait_state(1, "hot-standby", within, &logs).await;
-    pair.wait_state(2, "hot-standby", within, &logs).await;
+    pair.wait_both("hot-standby", &logs).await;
 
     // ha-scopes: the standby takes the primary's scope by hand; an
     // unknown scope is refused and the scopes stay.
@@ -561,13 +560,7 @@ async fn a_pair_over_mutual_tls_replicates_and_refuses_a_client_without_a_certif
         pair.config_with(1, "hot-standby", roles, &pool, Some(&files)),
         pair.config_with(2, "hot-standby", roles, &pool, Some(&files)),
     ];
-    let primary = pair.start(1, &configs[0]).await;
-    let standby = pair.start(2, &configs[1]).await;
-    let within = Duration::from_secs(20);
-    pair.wait_state(1, "hot-standby", within, &[&primary, &standby])
-        .await;
-    pair.wait_state(2, "hot-standby", within, &[&primary, &standby])
-        .await;
+    let (primary, standby) = pair.start_both(&configs, "hot-standby").await;
     let load = pair.load(50, 30);
     wait_acks(&load, 50, &[&primary, &standby]).await;
     let acked = acks(&load.log());
