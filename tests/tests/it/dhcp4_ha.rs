@@ -81,11 +81,12 @@ impl Pair {
     /// pools (load-balancing splits them by HA class, as Kea advises); the
     /// peers speak HTTP with basic authentication.
     fn config(&self, n: u8, mode: &str, roles: [&str; 2], pools: &str) -> PathBuf {
-        self.config_with(n, mode, roles, pools, None)
+        self.config_with(n, mode, roles, pools, None, "")
     }
 
     /// [`Pair::config`], over HTTPS with client certificates when `tls`
-    /// names the files (CA, certificate, key) instead of basic auth.
+    /// names the files (CA, certificate, key) instead of basic auth, with
+    /// `extra` members in the HA map.
     fn config_with(
         &self,
         n: u8,
@@ -93,6 +94,7 @@ impl Pair {
         roles: [&str; 2],
         pools: &str,
         tls: Option<&[PathBuf; 3]>,
+        extra: &str,
     ) -> PathBuf {
         let o = self.octet;
         let peer = |m: u8| {
@@ -128,7 +130,7 @@ impl Pair {
        "parameters": {{ "high-availability": [ {{
          "this-server-name": "server{n}", "mode": "{mode}",
          "heartbeat-delay": {HEARTBEAT_MS}, "max-response-delay": {MAX_RESPONSE_MS},
-         "max-ack-delay": 1000, "max-unacked-clients": 0, {files}
+         "max-ack-delay": 1000, "max-unacked-clients": 0, {files} {extra}
          "peers": [ {p1}, {p2} ] }} ] }} }} ],
   "subnet4": [ {{ "id": 1, "subnet": "10.{o}.0.0/16", "pools": [ {pools} ] }} ]
 }} }}"#,
@@ -515,6 +517,35 @@ async fn maintenance_hands_the_scope_over_and_back_and_scopes_can_be_set() {
     assert!(pair.servers[1].http_ok(METRICS_PORT, "/serving").unwrap());
 }
 
+#[tokio::test]
+async fn passive_backup_copies_every_lease_to_the_backup_before_the_ack() {
+    let pair = Pair::new(85, "ha-backup");
+    let o = pair.octet;
+    let pool = format!(r#"{{ "pool": "10.{o}.1.0 - 10.{o}.1.250" }}"#);
+    let roles = ["primary", "backup"];
+    let wait = r#""wait-backup-ack": true,"#;
+    let configs = [
+        pair.config_with(1, "passive-backup", roles, &pool, None, wait),
+        pair.config_with(2, "passive-backup", roles, &pool, None, wait),
+    ];
+    let primary = pair.start(1, &configs[0]).await;
+    let backup = pair.start(2, &configs[1]).await;
+    let logs = [&primary, &backup];
+    pair.wait_state(1, "passive-backup", CONVERGE, &logs).await;
+    pair.wait_state(2, "backup", CONVERGE, &logs).await;
+    assert!(!pair.servers[1].http_ok(METRICS_PORT, "/serving").unwrap());
+    let load = pair.load(200, 30);
+    wait_acks(&load, 200, &logs).await;
+    let acked = acks(&load.log());
+    drop(load);
+    assert!(
+        acked.iter().all(|(_, _, by)| *by == pair.addr(1)),
+        "the backup answered"
+    );
+    // wait-backup-ack: each ACK waited for the backup, so it has them all.
+    check_files(&pair, &acked, 2, true);
+}
+
 /// A CA and one certificate for both servers' addresses (server and
 /// client use): the files [CA, certificate, key] in `dir`.
 fn pair_certificates(dir: &Path, addrs: [Ipv4Addr; 2]) -> [PathBuf; 3] {
@@ -557,8 +588,8 @@ async fn a_pair_over_mutual_tls_replicates_and_refuses_a_client_without_a_certif
     let pool = format!(r#"{{ "pool": "10.{o}.1.0 - 10.{o}.1.200" }}"#);
     let roles = ["primary", "standby"];
     let configs = [
-        pair.config_with(1, "hot-standby", roles, &pool, Some(&files)),
-        pair.config_with(2, "hot-standby", roles, &pool, Some(&files)),
+        pair.config_with(1, "hot-standby", roles, &pool, Some(&files), ""),
+        pair.config_with(2, "hot-standby", roles, &pool, Some(&files), ""),
     ];
     let (primary, standby) = pair.start_both(&configs, "hot-standby").await;
     let load = pair.load(50, 30);
