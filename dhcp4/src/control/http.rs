@@ -33,9 +33,10 @@ pub const MAX_HEAD: usize = 16 * 1024;
 pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Time an idle keep-alive connection stays open (Kea: 30 s).
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
-/// Connections served at once (an HA partner opens up to 16 for lease
-/// updates, plus heartbeats and synchronisation).
-pub const MAX_CONNECTIONS: usize = 64;
+/// Connections served at once (an HA partner opens one per update sender,
+/// plus heartbeats and synchronisation, so well over
+/// [`crate::ha::updates::SHARDS`]).
+pub const MAX_CONNECTIONS: usize = 256;
 
 /// How long a connection over the limit waits for a slot.
 const SLOT_WAIT: Duration = Duration::from_secs(1);

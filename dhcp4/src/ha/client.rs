@@ -21,8 +21,9 @@ use crate::config::model::HaPeer;
 /// Kea's timeout for every HA request but page fetches.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Idle connections kept per peer.
-const IDLE_KEPT: usize = 16;
+/// Idle connections kept per peer: one per update sender, and a few for
+/// heartbeats, synchronisation and commands.
+const IDLE_KEPT: usize = super::updates::SHARDS + 8;
 
 /// Largest answer read (a page of 10,000 leases is about 3 MB).
 const MAX_ANSWER: usize = 64 * 1024 * 1024;
