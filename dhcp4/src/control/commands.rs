@@ -197,7 +197,7 @@ impl Control {
         let Some(path) = &self.source else {
             return Answer::error("Config reload failed: the configuration came from no file");
         };
-        match crate::run::reload(&self.shared, path).await {
+        match crate::run::reload(&self.shared, path, "config-reload").await {
             Ok(()) => {
                 *self.reloaded.lock() = Instant::now();
                 Answer::ok("Configuration successful.")
@@ -211,7 +211,12 @@ impl Control {
             Ok(config) => config,
             Err(answer) => return answer,
         };
-        crate::run::apply(&self.shared, &config, "config-set");
+        crate::run::apply(
+            &self.shared,
+            &config,
+            "config-set",
+            "the command's arguments",
+        );
         *self.reloaded.lock() = Instant::now();
         Answer::ok("Configuration successful.")
     }

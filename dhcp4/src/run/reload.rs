@@ -17,7 +17,7 @@ pub(super) fn spawn_on_sighup(path: PathBuf, shared: Arc<Shared>, shutdown: Shut
     };
     tokio::spawn(async move {
         while hangups.next(&shutdown).await {
-            if let Err(error) = reload(&shared, &path).await {
+            if let Err(error) = reload(&shared, &path, "SIGHUP").await {
                 tracing::error!(%error, "SIGHUP: config not reloaded; still serving the previous one");
             }
         }
@@ -29,7 +29,8 @@ pub(super) fn spawn_on_sighup(path: PathBuf, shared: Arc<Shared>, shutdown: Shut
 /// does not load leaves the running configuration (the error names its
 /// location). Interfaces, sockets, the lease file and timers are set at
 /// start: changing them is logged as needing a restart.
-pub(crate) async fn reload(shared: &Shared, path: &Path) -> Result<(), String> {
+/// `trigger` (SIGHUP, config-reload) opens the log lines.
+pub(crate) async fn reload(shared: &Shared, path: &Path, trigger: &str) -> Result<(), String> {
     // Files (and their includes) are read off the async workers.
     let reading = path.to_path_buf();
     let fresh = match tokio::task::spawn_blocking(move || crate::config::load_file(&reading)).await
@@ -43,29 +44,30 @@ pub(crate) async fn reload(shared: &Shared, path: &Path) -> Result<(), String> {
         Ok(Err(error)) => return Err(error.to_string()),
         Err(error) => return Err(error.to_string()),
     };
-    apply(shared, &fresh, &path.display().to_string());
+    apply(shared, &fresh, trigger, &path.display().to_string());
     Ok(())
 }
 
 /// Serves `fresh` from the next packet on, keeping every lease (the
-/// reload's and config-set's last step); `from` names where it came from.
-pub(crate) fn apply(shared: &Shared, fresh: &Config, from: &str) {
+/// reload's and config-set's last step); `trigger` opens the log lines and
+/// `from` names where the configuration came from.
+pub(crate) fn apply(shared: &Shared, fresh: &Config, trigger: &str, from: &str) {
     let restored = {
         let mut server = shared.server.lock();
         for what in needs_restart(server.config(), fresh) {
-            tracing::warn!("reload: {what} changed; restart to apply it");
+            tracing::warn!("{trigger}: {what} changed; restart to apply it");
         }
         server.reconfigure(fresh, unix_now())
     };
     for (addr, why) in &restored.skipped {
-        tracing::warn!(%addr, %why, "reload: lease not kept");
+        tracing::warn!(%addr, %why, "{trigger}: lease not kept");
     }
     tracing::info!(
         config = from,
         active = restored.active,
         declined = restored.declined,
         expired = restored.expired,
-        "config reloaded"
+        "{trigger}: config reloaded"
     );
 }
 
