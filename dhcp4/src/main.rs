@@ -33,6 +33,10 @@ struct Args {
     /// serves many, which costs far less CPU at high rates (0: never wait).
     #[arg(long, value_name = "MS", default_value_t = dhcp4::run::DEFAULT_RECEIVE_WINDOW_MS)]
     receive_window: f64,
+    /// Kea 2.2's Control Agent file (`kea-ctrl-agent.conf`): dhcp4 serves
+    /// its HTTP listener (host, port, authentication, TLS) itself.
+    #[arg(long, value_name = "FILE")]
+    control_agent: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -49,13 +53,25 @@ fn main() -> ExitCode {
         .config
         .clone()
         .unwrap_or_else(|| PathBuf::from("/etc/kea/kea-dhcp4.conf"));
-    let (config, warnings) = match dhcp4::config::load_file(&path) {
+    let (mut config, mut warnings) = match dhcp4::config::load_file(&path) {
         Ok(loaded) => loaded,
         Err(error) => {
             eprintln!("{error}");
             return ExitCode::from(EX_USAGE);
         }
     };
+    if let Some(agent) = &args.control_agent {
+        match dhcp4::config::load_agent_file(agent) {
+            Ok((listener, agent_warnings)) => {
+                config.control.http.push(listener);
+                warnings.extend(agent_warnings);
+            }
+            Err(error) => {
+                eprintln!("{error}");
+                return ExitCode::from(EX_USAGE);
+            }
+        }
+    }
     if args.common.check_config {
         #[allow(clippy::print_stdout)]
         {

@@ -93,25 +93,44 @@ fn http(loader: &mut Loader, obj: &Obj<'_>, https: bool) -> Result<HttpControl, 
         Some(entry) => {
             let path = obj.key("authentication");
             let auth = Obj::new(&entry.value, &path)?;
-            Some(authentication(loader, &auth)?)
+            Some(authentication(loader, &auth, "")?)
         }
         None => None,
     };
     let tls = tls(obj, https)?;
     let addr = SocketAddr::new(ip, port);
-    if auth.is_none() && !ip.is_loopback() {
+    let settings = HttpControl { addr, auth, tls };
+    refuse_open(&settings, obj, "socket-address")?;
+    Ok(settings)
+}
+
+/// Our rule for every command listener: one other hosts can reach needs
+/// authentication (the address is at `key` of `obj`).
+pub(crate) fn refuse_open(
+    settings: &HttpControl,
+    obj: &Obj<'_>,
+    key: &str,
+) -> Result<(), ConfigError> {
+    if settings.auth.is_none() && !settings.addr.ip().is_loopback() {
         return Err(ConfigError::invalid(
-            obj.loc("socket-address"),
-            obj.key("socket-address"),
-            format!("{addr} is reachable from other hosts: configure authentication for it, or listen on a loopback address"),
+            obj.loc(key),
+            obj.key(key),
+            format!(
+                "{} is reachable from other hosts: configure authentication for it, or listen on a loopback address",
+                settings.addr
+            ),
         ));
     }
-    Ok(HttpControl { addr, auth, tls })
+    Ok(())
 }
 
 /// `authentication`: basic, its realm and its clients (passwords inline or in
 /// files under `directory`, as Kea reads them).
-pub(crate) fn authentication(loader: &mut Loader, obj: &Obj<'_>) -> Result<BasicAuth, ConfigError> {
+pub(crate) fn authentication(
+    loader: &mut Loader,
+    obj: &Obj<'_>,
+    default_realm: &str,
+) -> Result<BasicAuth, ConfigError> {
     known_keys::check(loader, obj, known_keys::AUTHENTICATION)?;
     match obj.str("type")?.unwrap_or("basic") {
         "basic" => {}
@@ -138,7 +157,7 @@ pub(crate) fn authentication(loader: &mut Loader, obj: &Obj<'_>) -> Result<Basic
         ));
     }
     Ok(BasicAuth {
-        realm: obj.str("realm")?.unwrap_or("").to_string(),
+        realm: obj.str("realm")?.unwrap_or(default_realm).to_string(),
         clients,
     })
 }

@@ -480,6 +480,36 @@ pub(crate) const COMPATIBILITY: &[(&str, Handling)] = &[
 pub(crate) const HOOK: &[(&str, Handling)] =
     &[("library", Use), ("parameters", Use), DOC[0], DOC[1]];
 
+/// Keys of a Control Agent file's top-level map.
+pub(crate) const AGENT_TOP: &[(&str, Handling)] = &[
+    ("Control-agent", Use),
+    ("Logging", Warn("ignored: logs go to stderr in our format")),
+    DOC[0],
+    DOC[1],
+];
+
+/// Keys of `Control-agent`.
+pub(crate) const AGENT: &[(&str, Handling)] = &[
+    ("http-host", Use),
+    ("http-port", Use),
+    ("authentication", Use),
+    ("trust-anchor", Use),
+    ("cert-file", Use),
+    ("key-file", Use),
+    ("cert-required", Use),
+    (
+        "control-sockets",
+        Warn("ignored: dhcp4 answers the commands itself (the agent forwarded them)"),
+    ),
+    (
+        "hooks-libraries",
+        UnsupportedUnless(Empty, "Control Agent hooks (hooks-libraries)"),
+    ),
+    ("loggers", Warn("ignored: logs go to stderr in our format")),
+    DOC[0],
+    DOC[1],
+];
+
 /// Keys of `control-socket` and of each `control-sockets` entry.
 pub(crate) const CONTROL_SOCKET: &[(&str, Handling)] = &[
     ("socket-type", Use),

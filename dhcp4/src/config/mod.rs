@@ -4,6 +4,7 @@
 //! serves from. Every error names file, line and key path
 //! (`Dhcp4.subnet4[0].pools[1].pool`).
 
+mod agent;
 mod classes;
 mod control;
 mod dhcp4;
@@ -26,6 +27,8 @@ mod tests;
 use std::path::Path;
 
 use common::config::{ConfigError as LocatedError, ConfigWarning};
+
+pub use agent::{load_agent_file, load_agent_str};
 
 /// Hex as Kea's configuration and commands write identifiers (`01:02:0a`,
 /// `01 02 0a`, `01020a`, `0x01020a`).

@@ -65,20 +65,24 @@ const OURS_INTERFACES: &str = r#""interfaces": [ "lo" ], "dhcp-socket-type": "ud
 /// Our server on loopback with `text` as `dir/dhcp4.json`, a free DHCP port
 /// and metrics port, ready (its /readyz answers 200) within 20 s.
 async fn start_ours(dir: &Path, text: &str) -> anyhow::Result<Daemon> {
+    start_ours_with(dir, text, &[]).await
+}
+
+/// [`start_ours`] with `extra` arguments.
+async fn start_ours_with(dir: &Path, text: &str, extra: &[String]) -> anyhow::Result<Daemon> {
     let path = dir.join("dhcp4.json");
     std::fs::write(&path, text)?;
     let metrics = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()));
-    let mut daemon = Daemon::spawn(
-        &cargo_bin("dhcp4")?,
-        &[
-            "-c".into(),
-            path.display().to_string(),
-            "-p".into(),
-            free_port().to_string(),
-            "--metrics-addr".into(),
-            metrics.to_string(),
-        ],
-    )?;
+    let mut args = vec![
+        "-c".into(),
+        path.display().to_string(),
+        "-p".into(),
+        free_port().to_string(),
+        "--metrics-addr".into(),
+        metrics.to_string(),
+    ];
+    args.extend(extra.iter().cloned());
+    let mut daemon = Daemon::spawn(&cargo_bin("dhcp4")?, &args)?;
     daemon.wait_ready(metrics, Duration::from_secs(20)).await?;
     Ok(daemon)
 }
@@ -906,6 +910,56 @@ async fn kea_shell_drives_ours_over_http_with_basic_auth() {
         format!("{out}{err}").contains("HTTP Error 401: Unauthorized"),
         "{out}{err}"
     );
+}
+
+/// Kea 2.2's Control Agent file moves into ours unchanged
+/// (`--control-agent`): its listener, realm and clients (a password file
+/// under `directory` included) answer kea-shell; its `control-sockets` are
+/// not needed.
+#[tokio::test]
+async fn a_control_agent_file_moves_into_ours() {
+    let dir = temp_dir("agent");
+    let port = free_port();
+    std::fs::write(dir.join("ops.pw"), "ops:s3cret").unwrap();
+    let agent = dir.join("kea-ctrl-agent.conf");
+    std::fs::write(
+        &agent,
+        format!(
+            r#"{{ "Control-agent": {{ "http-host": "127.0.0.1", "http-port": {port},
+  "authentication": {{ "type": "basic", "directory": "{dir}",
+    "clients": [ {{ "user": "admin", "password": "secret" }}, {{ "password-file": "ops.pw" }} ] }},
+  "control-sockets": {{ "dhcp4": {{ "socket-type": "unix", "socket-name": "/run/kea/kea4-ctrl-socket" }} }},
+  "hooks-libraries": [ ] }} }}"#,
+            dir = dir.display()
+        ),
+    )
+    .unwrap();
+    let text = config_text(&dir, OURS_INTERFACES, "ours.sock", "");
+    let extra = ["--control-agent".to_string(), agent.display().to_string()];
+    let ours = start_ours_with(&dir, &text, &extra).await.unwrap();
+    assert!(
+        ours.log()
+            .contains("Control-agent.control-sockets: ignored"),
+        "{}",
+        ours.log()
+    );
+    for (user, password) in [("admin", "secret"), ("ops", "s3cret")] {
+        let auth = [
+            "--auth-user",
+            user,
+            "--auth-password",
+            password,
+            "--service",
+            "dhcp4",
+            "status-get",
+        ];
+        let (ok, out, err) = kea_shell(port, &auth, "").await.unwrap();
+        assert!(ok && out.contains(r#""result": 0"#), "{user}: {out}{err}");
+    }
+    let (ok, out, err) = kea_shell(port, &["--auth-user", "ops", "--auth-password", "x"], "")
+        .await
+        .unwrap();
+    assert!(!ok && format!("{out}{err}").contains("401"), "{out}{err}");
 }
 
 /// `text` with the UNIX control socket `socket` added before its
