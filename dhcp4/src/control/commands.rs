@@ -579,8 +579,13 @@ impl Control {
             .entries()
             .filter(|l| from.is_unspecified() || l.address > from)
             .collect();
-        leases.sort_by_key(|l| l.address);
-        leases.truncate(limit);
+        // Under the server lock: select the page's leases in linear time
+        // and sort only those (a sync pages through the whole table).
+        if leases.len() > limit {
+            leases.select_nth_unstable_by_key(limit, |l| l.address);
+            leases.truncate(limit);
+        }
+        leases.sort_unstable_by_key(|l| l.address);
         let count = leases.len();
         lease_list(&leases, Some(("count", json!(count))))
     }
