@@ -56,10 +56,12 @@ pub enum Stat {
     ReclaimedLeases,
     /// Declined addresses whose probation ended.
     ReclaimedDeclined,
+    /// Addresses given to clients that did not hold them (not renewals).
+    CumulativeAssigned,
 }
 
 /// Every global counter, in the order Kea lists them.
-pub const STATS: [Stat; 19] = [
+pub const STATS: [Stat; 20] = [
     Stat::AckReceived,
     Stat::AckSent,
     Stat::DeclineReceived,
@@ -79,6 +81,7 @@ pub const STATS: [Stat; 19] = [
     Stat::ReclaimedDeclined,
     Stat::ReclaimedLeases,
     Stat::AllocationFail,
+    Stat::CumulativeAssigned,
 ];
 
 impl Stat {
@@ -104,6 +107,7 @@ impl Stat {
             Stat::AllocationFail => "v4-allocation-fail",
             Stat::ReclaimedLeases => "reclaimed-leases",
             Stat::ReclaimedDeclined => "reclaimed-declined-addresses",
+            Stat::CumulativeAssigned => "cumulative-assigned-addresses",
         }
     }
 
@@ -113,7 +117,8 @@ impl Stat {
 }
 
 /// Per-subnet counters Kea keeps as `subnet[ID].NAME`.
-pub const SUBNET_COUNTERS: [&str; 3] = [
+pub const SUBNET_COUNTERS: [&str; 4] = [
+    "cumulative-assigned-addresses",
     "reclaimed-declined-addresses",
     "reclaimed-leases",
     "v4-allocation-fail",

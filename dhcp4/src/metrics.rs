@@ -173,6 +173,13 @@ impl Metrics {
         self.compactions.increment(1);
     }
 
+    /// Counts an address given to a client that did not hold it.
+    pub fn assigned(&self, subnet: u32) {
+        self.kea.add(Stat::CumulativeAssigned, 1);
+        self.kea
+            .add_subnet(subnet, "cumulative-assigned-addresses", 1);
+    }
+
     /// Counts a failed allocation in a subnet.
     pub fn allocation_failed(&self, subnet: &SubnetStats) {
         self.kea.add(Stat::AllocationFail, 1);

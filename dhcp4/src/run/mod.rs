@@ -739,6 +739,9 @@ fn handle_request(
         }
     }
     shared.metrics.received(outcome.received);
+    if let Some(subnet) = outcome.assigned {
+        shared.metrics.assigned(subnet);
+    }
     if outcome.changes.is_empty() {
         drop(server);
         if let Some(reply) = outcome.reply {

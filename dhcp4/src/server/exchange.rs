@@ -90,6 +90,7 @@ impl Server {
             reply: Some(reply),
             changes: Vec::new(),
             allocation_failed: None,
+            assigned: None,
         }
     }
 
@@ -311,6 +312,7 @@ impl Server {
             reply: Some(reply),
             changes,
             allocation_failed: None,
+            assigned: (previous != Some(addr)).then_some(id),
         }
     }
 
@@ -417,6 +419,7 @@ impl Server {
             reply: Some(reply),
             changes: Vec::new(),
             allocation_failed: None,
+            assigned: None,
         }
     }
 }

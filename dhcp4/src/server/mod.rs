@@ -390,6 +390,7 @@ impl Server {
                 reply: Some(self.bare_inform_ack(request, server_id)),
                 changes: Vec::new(),
                 allocation_failed: None,
+                assigned: None,
             },
             _ => Outcome::silent(Received::Drop),
         }

@@ -95,6 +95,9 @@ pub struct Outcome {
     pub changes: Vec<Lease>,
     /// The subnet that could not allocate (pools exhausted), for the metrics.
     pub allocation_failed: Option<u32>,
+    /// The subnet in which a client got an address it did not hold (not a
+    /// renewal): Kea's cumulative-assigned-addresses.
+    pub assigned: Option<u32>,
 }
 
 impl Outcome {
@@ -104,6 +107,7 @@ impl Outcome {
             reply: None,
             changes: Vec::new(),
             allocation_failed: None,
+            assigned: None,
         }
     }
 }

@@ -416,6 +416,7 @@ impl Server {
             }),
             changes: Vec::new(),
             allocation_failed: None,
+            assigned: None,
         }
     }
 }

@@ -546,3 +546,17 @@ fn a_request_for_an_address_no_pool_knows_is_dropped_one_reserved_for_another_na
         Some(MessageType::Nak)
     );
 }
+
+#[test]
+fn a_new_address_counts_as_assigned_and_a_repeated_request_does_not() {
+    let mut server = Server::new(&config(vec![subnet(
+        1,
+        vec![pool("10.0.1.10", "10.0.1.20", None)],
+    )]));
+    let first = lease(&mut server, 1, &[]);
+    assert_eq!(first.assigned, Some(1));
+    // The same client asks again for the address it holds: a renewal.
+    let again = lease(&mut server, 1, &[]);
+    assert_eq!(again.assigned, None);
+    assert_eq!(lease(&mut server, 2, &[]).assigned, Some(1));
+}
