@@ -5,6 +5,16 @@
 //! survivor's leases and the pair returns to hot-standby; no address is
 //! ever given to two clients.
 //!
+//! The same pair in load-balancing, in both roles, with pools split by the
+//! classes `HA_server1` / `HA_server2` as Kea advises: each client is
+//! answered by the server of the scope its RFC 3074 hash (of the client
+//! id, else chaddr) falls in, from that scope's pool, and the partner
+//! holds the lease; when one server is killed with SIGKILL the survivor
+//! goes through communication-recovery (Kea's load-balancing default
+//! delayed-updates-limit is 100) to partner-down and serves the dead
+//! one's scope from the dead one's pool; the dead one returns, syncs, and
+//! the pair is back in load-balancing.
+//!
 //! Kea 2.2 without multi-threading takes its partner's commands through
 //! kea-ctrl-agent (basic authentication, as operators run it), which
 //! forwards them to kea-dhcp4's UNIX control socket; ours listens on its
@@ -59,6 +69,7 @@ enum Side {
 }
 
 impl Side {
+    /// Its file names (config, lease file, control socket).
     fn name(self) -> &'static str {
         match self {
             Side::Ours => "ours",
@@ -74,9 +85,55 @@ impl Side {
     }
 }
 
+/// The HA mode of a pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    HotStandby,
+    LoadBalancing,
+}
+
+impl Mode {
+    /// The mode's name in the config, which is also its normal state.
+    fn name(self) -> &'static str {
+        match self {
+            Mode::HotStandby => "hot-standby",
+            Mode::LoadBalancing => "load-balancing",
+        }
+    }
+
+    /// The role of the server that is not the primary.
+    fn other_role(self) -> &'static str {
+        match self {
+            Mode::HotStandby => "standby",
+            Mode::LoadBalancing => "secondary",
+        }
+    }
+}
+
+/// What both servers' HA configs say.
+#[derive(Debug, Clone, Copy)]
+struct Setup {
+    mode: Mode,
+    primary: Side,
+    /// 0 (the brief's value): partner-down once max-response-delay has
+    /// passed without contact, whatever the clients do.
+    max_unacked_clients: u32,
+}
+
+impl Setup {
+    fn new(mode: Mode, primary: Side) -> Setup {
+        Setup {
+            mode,
+            primary,
+            max_unacked_clients: 0,
+        }
+    }
+}
+
 /// The two servers, Kea's agent and their namespaces. Fields drop in
 /// order: the processes before the namespaces they run in.
 struct Pair {
+    setup: Setup,
     ours: Option<Daemon>,
     kea: Option<Daemon>,
     _agent: Daemon,
@@ -88,9 +145,9 @@ struct Pair {
 }
 
 impl Pair {
-    /// Namespaces, configs and Kea's agent for a pair on `net.0/24` whose
-    /// primary is `primary`; neither server is started.
-    async fn new(name: &str, net: [u8; 3], primary: Side) -> anyhow::Result<Pair> {
+    /// Namespaces, configs and Kea's agent for a pair set up as `setup` on
+    /// `net.0/24`; neither server is started.
+    async fn new(name: &str, net: [u8; 3], setup: Setup) -> anyhow::Result<Pair> {
         let lan = Netns::create("halan")?;
         lan.ip(&["link", "add", "br0", "type", "bridge"])?;
         lan.ip(&[
@@ -129,7 +186,7 @@ impl Pair {
         for side in [Side::Ours, Side::Kea] {
             std::fs::write(
                 dir.join(format!("{}.json", side.name())),
-                dhcp4_config(&dir, net, side, primary),
+                dhcp4_config(&dir, net, side, setup),
             )?;
         }
         let agent_conf = dir.join("agent.json");
@@ -149,6 +206,7 @@ impl Pair {
             .wait_log("CTRL_AGENT_HTTP_SERVICE_STARTED", Duration::from_secs(20))
             .await?;
         Ok(Pair {
+            setup,
             ours: None,
             kea: None,
             _agent: agent,
@@ -297,14 +355,13 @@ impl Pair {
         )
     }
 
-    /// Waits until both servers are in hot-standby, each seeing the other
-    /// there.
+    /// Waits until both servers are in the mode's normal state
+    /// (hot-standby, load-balancing), each seeing the other there.
     async fn wait_converged(&self) -> anyhow::Result<()> {
+        let normal = self.setup.mode.name();
         for side in [Side::Ours, Side::Kea] {
-            let took = self
-                .wait_state(side, "hot-standby", Some("hot-standby"))
-                .await?;
-            eprintln!("{} in hot-standby after {took:?} more", side.name());
+            let took = self.wait_state(side, normal, Some(normal)).await?;
+            eprintln!("{} in {normal} after {took:?} more", side.name());
         }
         Ok(())
     }
@@ -313,8 +370,19 @@ impl Pair {
     /// selecting the offer; the ACK. Up to five attempts (the server may be
     /// changing state).
     async fn dora(&self, chaddr: [u8; 6], xid: u32) -> anyhow::Result<Message> {
+        self.dora_as(chaddr, None, xid).await
+    }
+
+    /// [`Pair::dora`] by a client that sends `client_id` (option 61) when
+    /// given.
+    async fn dora_as(
+        &self,
+        chaddr: [u8; 6],
+        client_id: Option<&[u8]>,
+        xid: u32,
+    ) -> anyhow::Result<Message> {
         let mut probe = Probe::direct(&self.lan, Duration::from_secs(2))?;
-        let ack = self.dora_with(&mut probe, chaddr, xid).await;
+        let ack = self.dora_with(&mut probe, chaddr, client_id, xid).await;
         probe.close().await?;
         ack
     }
@@ -323,12 +391,17 @@ impl Pair {
         &self,
         probe: &mut Probe,
         chaddr: [u8; 6],
+        client_id: Option<&[u8]>,
         xid: u32,
     ) -> anyhow::Result<Message> {
+        let with_id = |request: Request| match client_id {
+            Some(id) => request.option(61, id),
+            None => request,
+        };
         let mut seen = Vec::new();
         for attempt in 0..5u32 {
             let xid = xid + attempt * 2;
-            let discover = Request::new(DISCOVER, xid, chaddr).prl(&[1, 3, 6, 51, 54]);
+            let discover = with_id(Request::new(DISCOVER, xid, chaddr)).prl(&[1, 3, 6, 51, 54]);
             let Some(offer) = probe.exchange(&discover.encode()).await? else {
                 seen.push(format!("attempt {attempt}: no offer"));
                 continue;
@@ -339,7 +412,7 @@ impl Pair {
                 continue;
             }
             let server = offer.option_addr(54).context("offer without server id")?;
-            let request = Request::new(REQUEST, xid + 1, chaddr)
+            let request = with_id(Request::new(REQUEST, xid + 1, chaddr))
                 .option(50, offer.yiaddr.octets())
                 .option(54, server.octets())
                 .prl(&[1, 3, 6, 51, 54]);
@@ -418,12 +491,54 @@ fn tail(log: &str) -> String {
     lines[lines.len().saturating_sub(150)..].join("\n")
 }
 
-/// The Dhcp4 config of `side`: the same subnet, pool and HA parameters on
+/// Peer name of the primary: its scope, and the class `HA_server1` its
+/// clients get.
+const PRIMARY_NAME: &str = "server1";
+/// Peer name of the standby or secondary.
+const OTHER_NAME: &str = "server2";
+
+/// The host part of the first and last address of the pool of `scope`
+/// (0: the primary's, 1: the secondary's) in load-balancing, guarded by
+/// the class `HA_<scope's server>` as Kea advises.
+const LB_POOLS: [(u8, u8); 2] = [(100, 149), (150, 199)];
+
+/// The Dhcp4 config of `side`: the same subnet, pools and HA parameters on
 /// both (as operators keep them), this server's name, interface, lease
-/// file and control socket.
-fn dhcp4_config(dir: &Path, net: [u8; 3], side: Side, primary: Side) -> String {
-    let role = |s: Side| if s == primary { "primary" } else { "standby" };
+/// file and control socket. Load-balancing keeps Kea's default
+/// delayed-updates-limit (100), so a server that loses its partner goes to
+/// communication-recovery before partner-down.
+fn dhcp4_config(dir: &Path, net: [u8; 3], side: Side, setup: Setup) -> String {
+    let Setup {
+        mode,
+        primary,
+        max_unacked_clients,
+    } = setup;
+    let role = |s: Side| {
+        if s == primary {
+            "primary"
+        } else {
+            mode.other_role()
+        }
+    };
+    let peer = |s: Side| {
+        if s == primary {
+            PRIMARY_NAME
+        } else {
+            OTHER_NAME
+        }
+    };
     let p = format!("{}.{}.{}", net[0], net[1], net[2]);
+    let pools = match mode {
+        Mode::HotStandby => format!(r#"{{ "pool": "{p}.100 - {p}.150" }}"#),
+        Mode::LoadBalancing => [PRIMARY_NAME, OTHER_NAME]
+            .iter()
+            .zip(LB_POOLS)
+            .map(|(name, (first, last))| {
+                format!(r#"{{ "pool": "{p}.{first} - {p}.{last}", "client-class": "HA_{name}" }}"#)
+            })
+            .collect::<Vec<_>>()
+            .join(",\n        "),
+    };
     format!(
         r#"{{
   "Dhcp4": {{
@@ -435,17 +550,17 @@ fn dhcp4_config(dir: &Path, net: [u8; 3], side: Side, primary: Side) -> String {
       {{ "library": "{HOOKS}/libdhcp_lease_cmds.so" }},
       {{ "library": "{HOOKS}/libdhcp_ha.so",
         "parameters": {{ "high-availability": [ {{
-          "this-server-name": "{this}",
-          "mode": "hot-standby",
+          "this-server-name": "{this_peer}",
+          "mode": "{mode}",
           "heartbeat-delay": {HEARTBEAT_MS},
           "max-response-delay": {MAX_RESPONSE_MS},
           "max-ack-delay": 5000,
-          "max-unacked-clients": 0,
+          "max-unacked-clients": {max_unacked_clients},
           "sync-timeout": 10000,
           "peers": [
-            {{ "name": "ours", "url": "http://{p}.1:{HA_PORT}/", "role": "{ours_role}",
+            {{ "name": "{ours_peer}", "url": "http://{p}.1:{HA_PORT}/", "role": "{ours_role}",
                "basic-auth-user": "ha", "basic-auth-password": "ours-secret" }},
-            {{ "name": "kea", "url": "http://{p}.2:{HA_PORT}/", "role": "{kea_role}",
+            {{ "name": "{kea_peer}", "url": "http://{p}.2:{HA_PORT}/", "role": "{kea_role}",
                "basic-auth-user": "ha", "basic-auth-password": "kea-secret" }}
           ]
         }} ] }} }}
@@ -453,7 +568,7 @@ fn dhcp4_config(dir: &Path, net: [u8; 3], side: Side, primary: Side) -> String {
     "subnet4": [ {{
       "id": 1,
       "subnet": "{p}.0/24",
-      "pools": [ {{ "pool": "{p}.100 - {p}.150" }} ],
+      "pools": [ {pools} ],
       "option-data": [ {{ "name": "routers", "data": "{p}.254" }} ]
     }} ],
     "loggers": [ {{ "name": "kea-dhcp4", "output_options": [ {{ "output": "stdout" }} ], "severity": "INFO" }} ]
@@ -462,6 +577,10 @@ fn dhcp4_config(dir: &Path, net: [u8; 3], side: Side, primary: Side) -> String {
 "#,
         dir = dir.display(),
         this = side.name(),
+        this_peer = peer(side),
+        mode = mode.name(),
+        ours_peer = peer(Side::Ours),
+        kea_peer = peer(Side::Kea),
         ours_role = role(Side::Ours),
         kea_role = role(Side::Kea),
     )
@@ -520,7 +639,9 @@ fn one_client_per_address(pair: &Pair) -> anyhow::Result<()> {
 /// standby), on `net.0/24`.
 async fn hot_standby_with_failover(name: &str, net: [u8; 3], scenario: u8, primary: Side) {
     let standby = primary.other();
-    let mut pair = Pair::new(name, net, primary).await.unwrap();
+    let mut pair = Pair::new(name, net, Setup::new(Mode::HotStandby, primary))
+        .await
+        .unwrap();
     pair.start(Side::Kea).await.unwrap();
     pair.start(Side::Ours).await.unwrap();
 
@@ -585,4 +706,346 @@ async fn ours_primary_kea_standby_converge_replicate_fail_over_and_sync_back() {
 #[tokio::test]
 async fn kea_primary_ours_standby_converge_replicate_fail_over_and_sync_back() {
     hot_standby_with_failover("kp", [10, 87, 0], 0x62, Side::Kea).await;
+}
+
+/// RFC 3074 §5's mixing table, copied from the HA spec (not from our
+/// server, so the test checks the server against the spec).
+const RFC3074_TABLE: [u8; 256] = [
+    251, 175, 119, 215, 81, 14, 79, 191, 103, 49, 181, 143, 186, 157, 0, 232, 31, 32, 55, 60, 152,
+    58, 17, 237, 174, 70, 160, 144, 220, 90, 57, 223, 59, 3, 18, 140, 111, 166, 203, 196, 134, 243,
+    124, 95, 222, 179, 197, 65, 180, 48, 36, 15, 107, 46, 233, 130, 165, 30, 123, 161, 209, 23, 97,
+    16, 40, 91, 219, 61, 100, 10, 210, 109, 250, 127, 22, 138, 29, 108, 244, 67, 207, 9, 178, 204,
+    74, 98, 126, 249, 167, 116, 34, 77, 193, 200, 121, 5, 20, 113, 71, 35, 128, 13, 182, 94, 25,
+    226, 227, 199, 75, 27, 41, 245, 230, 224, 43, 225, 177, 26, 155, 150, 212, 142, 218, 115, 241,
+    73, 88, 105, 39, 114, 62, 255, 192, 201, 145, 214, 168, 158, 221, 148, 154, 122, 12, 84, 82,
+    163, 44, 139, 228, 236, 205, 242, 217, 11, 187, 146, 159, 64, 86, 239, 195, 42, 106, 198, 118,
+    112, 184, 172, 87, 2, 173, 117, 176, 229, 247, 253, 137, 185, 99, 164, 102, 147, 45, 66, 231,
+    52, 141, 211, 194, 206, 246, 238, 56, 110, 78, 248, 63, 240, 189, 93, 92, 51, 53, 183, 19, 171,
+    72, 50, 33, 104, 101, 69, 8, 252, 83, 120, 76, 135, 85, 54, 202, 125, 188, 213, 96, 235, 136,
+    208, 162, 129, 190, 132, 156, 38, 47, 1, 7, 254, 24, 4, 216, 131, 89, 21, 28, 133, 37, 153,
+    149, 80, 170, 68, 6, 169, 234, 151,
+];
+
+/// The load-balancing scope of a client key (client-id data, else
+/// chaddr): 0 the primary's, 1 the secondary's (Kea's QueryFilter).
+fn lb_scope(key: &[u8]) -> usize {
+    let mut h = key.len() as u8;
+    for &b in key.iter().rev() {
+        h = RFC3074_TABLE[usize::from(h ^ b)];
+    }
+    usize::from(h % 2)
+}
+
+/// Clients of one scenario, picked by the scope their chaddr hashes to.
+struct Clients {
+    scenario: u8,
+    next: u8,
+}
+
+impl Clients {
+    /// The next chaddr whose hash falls in `scope`.
+    fn next_in(&mut self, scope: usize) -> [u8; 6] {
+        loop {
+            self.next = self.next.checked_add(1).expect("out of clients");
+            let chaddr = mac(self.scenario, self.next);
+            if lb_scope(&chaddr) == scope {
+                return chaddr;
+            }
+        }
+    }
+}
+
+impl Pair {
+    /// The server whose scope is `scope` (0 the primary's, 1 the
+    /// secondary's).
+    fn server_of(&self, scope: usize) -> Side {
+        if scope == 0 {
+            self.setup.primary
+        } else {
+            self.setup.primary.other()
+        }
+    }
+
+    /// The scope `side` serves in load-balancing.
+    fn scope_of(&self, side: Side) -> usize {
+        usize::from(side != self.setup.primary)
+    }
+
+    /// The OFFERs and ACKs `side` has sent (statistic-get
+    /// pkt4-offer-sent + pkt4-ack-sent); `None` when it is not running.
+    async fn replies_sent(&self, side: Side) -> anyhow::Result<Option<i64>> {
+        if self.daemon(side).is_none() {
+            return Ok(None);
+        }
+        let mut sum = 0;
+        for name in ["pkt4-offer-sent", "pkt4-ack-sent"] {
+            let answer = self
+                .command(side, "statistic-get", json!({ "name": name }))
+                .await?;
+            // [[value, timestamp], ...], newest first; absent until counted.
+            sum += answer["arguments"][name][0][0].as_i64().unwrap_or(0);
+        }
+        Ok(Some(sum))
+    }
+
+    /// A load-balancing client (`chaddr`, `client_id`) whose hash is in
+    /// `scope` gets an address from `server` (its server id) out of
+    /// `scope`'s pool, the other server (when running) sends it neither
+    /// OFFER nor ACK, and `server` holds the lease (lease4-get and lease
+    /// file).
+    async fn lb_lease(
+        &self,
+        (chaddr, client_id): ([u8; 6], Option<&[u8]>),
+        scope: usize,
+        server: Side,
+        xid: u32,
+    ) -> anyhow::Result<Ipv4Addr> {
+        let key = client_id.unwrap_or(&chaddr);
+        anyhow::ensure!(
+            lb_scope(key) == scope,
+            "test error: {key:02x?} not in {scope}"
+        );
+        let silent = server.other();
+        let before = self.replies_sent(silent).await?;
+        let served = self.replies_sent(server).await?.unwrap_or(0);
+        let ack = self.dora_as(chaddr, client_id, xid).await?;
+        let after = self.replies_sent(silent).await?;
+        // The counters are read right: the server's own moved by OFFER + ACK.
+        let served_now = self.replies_sent(server).await?.unwrap_or(0);
+        anyhow::ensure!(
+            served_now >= served + 2,
+            "{} replies sent {served} -> {served_now}",
+            server.name()
+        );
+        if before != after {
+            bail!(
+                "{} answered {chaddr:02x?} of the partner's scope {scope} (replies sent {before:?} -> {after:?})\n{}",
+                silent.name(),
+                self.logs()
+            );
+        }
+        let ip = ack.yiaddr;
+        let (first, last) = LB_POOLS[scope];
+        if ack.option_addr(54) != Some(self.addr(server))
+            || !(first..=last).contains(&ip.octets()[3])
+        {
+            bail!(
+                "{chaddr:02x?} (scope {scope}) should get an address of .{first}-.{last} from {}: {ack:?}\n{}",
+                server.name(),
+                self.logs()
+            );
+        }
+        self.has_lease(server, ip, chaddr).await?;
+        eprintln!(
+            "{chaddr:02x?} (scope {scope}) got {ip} from {}",
+            server.name()
+        );
+        Ok(ip)
+    }
+
+    /// The scopes `side` serves now, as its status-get tells, sorted.
+    async fn scopes(&self, side: Side) -> anyhow::Result<Vec<String>> {
+        let answer = self.command(side, "status-get", Value::Null).await?;
+        let scopes = &answer["arguments"]["high-availability"][0]["ha-servers"]["local"]["scopes"];
+        let mut scopes: Vec<String> = serde_json::from_value(scopes.clone())
+            .with_context(|| format!("no local scopes in {answer}"))?;
+        scopes.sort();
+        Ok(scopes)
+    }
+
+    /// How many times `side`'s log shows it entering `state`.
+    fn entered(&self, side: Side, state: &str) -> usize {
+        // Kea: "HA_STATE_TRANSITION server transitions from LOAD-BALANCING
+        // to COMMUNICATION-RECOVERY state"; ours: `HA state
+        // from="load-balancing" to="communication-recovery"`.
+        let kea = format!("to {} state", state.to_ascii_uppercase());
+        let ours = format!("to=\"{state}\"");
+        self.daemon(side).map_or(0, |d| {
+            d.log()
+                .lines()
+                .filter(|line| line.contains(&kea) || line.contains(&ours))
+                .count()
+        })
+    }
+}
+
+/// One failover in load-balancing: `victim` is killed with SIGKILL; the
+/// survivor, which keeps Kea's default delayed-updates-limit of 100,
+/// first goes to communication-recovery, then (max-unacked-clients 0)
+/// to partner-down once max-response-delay has passed, and serves the
+/// victim's scope from the victim's pool. The victim returns, syncs that
+/// lease and the pair is back in load-balancing, where the victim serves
+/// its scope again with the survivor holding the lease.
+async fn lb_failover(
+    pair: &mut Pair,
+    clients: &mut Clients,
+    victim: Side,
+    xid: u32,
+) -> anyhow::Result<()> {
+    let survivor = victim.other();
+    let lost = pair.scope_of(victim);
+    pair.kill(victim).await?;
+    let took = pair.wait_state(survivor, "partner-down", None).await?;
+    eprintln!(
+        "{} partner-down {took:?} after the kill (max-response-delay {MAX_RESPONSE_MS} ms)",
+        survivor.name()
+    );
+    let both = vec![PRIMARY_NAME.to_string(), OTHER_NAME.to_string()];
+    let scopes = pair.scopes(survivor).await?;
+    anyhow::ensure!(
+        scopes == both,
+        "{} in partner-down serves {scopes:?}",
+        survivor.name()
+    );
+    if pair.entered(survivor, "communication-recovery") == 0 {
+        bail!(
+            "{} went to partner-down without communication-recovery\n{}",
+            survivor.name(),
+            pair.logs()
+        );
+    }
+    let orphan = clients.next_in(lost);
+    let orphan_ip = pair.lb_lease((orphan, None), lost, survivor, xid).await?;
+    // The survivor's own scope is still served.
+    let own = clients.next_in(1 - lost);
+    let own_ip = pair
+        .lb_lease((own, None), 1 - lost, survivor, xid + 0x10)
+        .await?;
+
+    pair.start(victim).await?;
+    pair.wait_converged().await?;
+    pair.has_lease(victim, orphan_ip, orphan).await?;
+    pair.has_lease(victim, own_ip, own).await?;
+
+    let back = clients.next_in(lost);
+    let back_ip = pair
+        .lb_lease((back, None), lost, victim, xid + 0x20)
+        .await?;
+    pair.has_lease(survivor, back_ip, back).await?;
+    Ok(())
+}
+
+/// A load-balancing pair with `primary` as the primary (the other is the
+/// secondary), on `net.0/24`, pools split by the classes HA_server1 and
+/// HA_server2: convergence, each scope served by its server from its pool
+/// and replicated, then a failover of each server and back.
+async fn load_balancing_with_failover(name: &str, net: [u8; 3], scenario: u8, primary: Side) {
+    let mut pair = Pair::new(name, net, Setup::new(Mode::LoadBalancing, primary))
+        .await
+        .unwrap();
+    pair.start(Side::Kea).await.unwrap();
+    pair.start(Side::Ours).await.unwrap();
+    let mut clients = Clients { scenario, next: 0 };
+
+    // 1. Convergence: both reach load-balancing, each seeing the other
+    // there, each serving its own scope.
+    pair.wait_converged().await.unwrap();
+    for side in [Side::Ours, Side::Kea] {
+        let own = [PRIMARY_NAME, OTHER_NAME][pair.scope_of(side)];
+        assert_eq!(pair.scopes(side).await.unwrap(), [own], "{}", side.name());
+    }
+
+    // 2. Each scope's client is answered by its server from its pool; the
+    // partner holds the lease.
+    for scope in [0, 1] {
+        let server = pair.server_of(scope);
+        let chaddr = clients.next_in(scope);
+        let ip = pair
+            .lb_lease(
+                (chaddr, None),
+                scope,
+                server,
+                0x4b00_0100 + scope as u32 * 0x10,
+            )
+            .await
+            .unwrap();
+        pair.has_lease(server.other(), ip, chaddr).await.unwrap();
+    }
+    // The client id, when sent, decides the scope, not chaddr: the spec's
+    // vectors, aa:bb:cc:dd:ee:ff hashing to the secondary and client id
+    // 01:aa:bb:cc:dd:ee:ff to the primary.
+    let chaddr = [0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff];
+    let client_id = [1, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff];
+    assert_eq!((lb_scope(&chaddr), lb_scope(&client_id)), (1, 0));
+    let ip = pair
+        .lb_lease((chaddr, Some(&client_id)), 0, primary, 0x4b00_0200)
+        .await
+        .unwrap();
+    pair.has_lease(primary.other(), ip, chaddr).await.unwrap();
+
+    // 3. Each server dies in turn, the other covers, and the pair recovers.
+    lb_failover(&mut pair, &mut clients, primary.other(), 0x4b00_0300)
+        .await
+        .unwrap();
+    lb_failover(&mut pair, &mut clients, primary, 0x4b00_0400)
+        .await
+        .unwrap();
+
+    // 4. No address went to two clients, in either file.
+    one_client_per_address(&pair).unwrap();
+}
+
+/// Ours primary, Kea 2.2 secondary, in load-balancing.
+#[tokio::test]
+async fn ours_primary_kea_secondary_load_balance_by_scope_fail_over_and_recover() {
+    load_balancing_with_failover("lo", [10, 88, 0], 0x63, Side::Ours).await;
+}
+
+/// Kea 2.2 primary, ours secondary, in load-balancing.
+#[tokio::test]
+async fn kea_primary_ours_secondary_load_balance_by_scope_fail_over_and_recover() {
+    load_balancing_with_failover("lk", [10, 89, 0], 0x64, Side::Kea).await;
+}
+
+/// Load-balancing through a network cut: with max-unacked-clients 10 (so
+/// that the cut alone, without unanswered clients, never means
+/// partner-down) ours goes to communication-recovery, answers a client of
+/// its scope without waiting for Kea and queues the lease update; when the
+/// link is back it sends Kea the backlog (lease4-update through Kea's
+/// agent) and both return to load-balancing, Kea holding the lease.
+#[tokio::test]
+async fn ours_primary_kea_secondary_replay_the_communication_recovery_backlog() {
+    let setup = Setup {
+        max_unacked_clients: 10,
+        ..Setup::new(Mode::LoadBalancing, Side::Ours)
+    };
+    let mut pair = Pair::new("lr", [10, 90, 0], setup).await.unwrap();
+    pair.start(Side::Kea).await.unwrap();
+    pair.start(Side::Ours).await.unwrap();
+    let mut clients = Clients {
+        scenario: 0x65,
+        next: 0,
+    };
+    pair.wait_converged().await.unwrap();
+    let scope = pair.scope_of(Side::Ours);
+
+    let synced = [Side::Ours, Side::Kea].map(|side| pair.entered(side, "syncing"));
+
+    // The cut: Kea's bridge port goes down.
+    pair.lan.ip(&["link", "set", "pkea", "down"]).unwrap();
+    let took = pair
+        .wait_state(Side::Ours, "communication-recovery", None)
+        .await
+        .unwrap();
+    eprintln!("ours in communication-recovery {took:?} after the cut");
+    let chaddr = clients.next_in(scope);
+    let ip = pair
+        .lb_lease((chaddr, None), scope, Side::Ours, 0x4c00_0100)
+        .await
+        .unwrap();
+
+    // The link is back: the backlog goes to Kea and the pair is whole.
+    pair.lan.ip(&["link", "set", "pkea", "up"]).unwrap();
+    pair.wait_converged().await.unwrap();
+    pair.has_lease(Side::Kea, ip, chaddr).await.unwrap();
+    // By the backlog, not by a new sync.
+    let synced_now = [Side::Ours, Side::Kea].map(|side| pair.entered(side, "syncing"));
+    assert_eq!(synced_now, synced, "{}", pair.logs());
+    let chaddr = clients.next_in(1 - scope);
+    let ip = pair
+        .lb_lease((chaddr, None), 1 - scope, Side::Kea, 0x4c00_0200)
+        .await
+        .unwrap();
+    pair.has_lease(Side::Ours, ip, chaddr).await.unwrap();
+    one_client_per_address(&pair).unwrap();
 }
