@@ -90,6 +90,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 # shellcheck source=tests/bench/lib.sh
 source "$HERE/lib.sh"
+# shellcheck source=tests/bench/lib_dhcp.sh
+source "$HERE/lib_dhcp.sh"
 
 KNOBS=(CONFIG REPEAT RATES DURATION WAIT_US CLIENTS SUBNET SERVER_IP CLIENT_IP POOL KEA_LEASE_LOG NOISE_MAX RETRIES RETRY_BUDGET QUIET_WAIT FSYNC_CHECK BUILD OURS_BIN OURS_SOURCE OURS_ARGS WORKDIR)
 COMMAND=""
@@ -385,76 +387,8 @@ perfdhcp_run() {
     bench_forget "$pid"
 }
 
-# "do_sent do_recv ra_sent ra_recv do_avg ra_avg malformed orphans rejected nonunique rate"
-# from perfdhcp's statistics (delays in ms).
-perfdhcp_stats() {
-    awk '
-        /Statistics for: DISCOVER-OFFER/ { s = "do" }
-        /Statistics for: REQUEST-ACK/    { s = "ra" }
-        /Timestamps for packets/         { s = "" }
-        /^Rate:/                         { rate = $2 }
-        /^Malformed packets:/            { mal = $3 }
-        s != "" && /^sent packets:/      { sent[s] = $3 }
-        s != "" && /^received packets:/  { recv[s] = $3 }
-        s != "" && /^orphans:/           { orph += $2 }
-        s != "" && /^rejected leases:/   { rej += $3 }
-        s != "" && /^non unique addresses:/ { nu += $4 }
-        s != "" && /^avg delay:/         { avg[s] = $3 }
-        END {
-            printf "%d %d %d %d %s %s %d %d %d %d %s\n", sent["do"], recv["do"], sent["ra"], recv["ra"],
-                (avg["do"] == "" ? "nan" : avg["do"]), (avg["ra"] == "" ? "nan" : avg["ra"]),
-                mal, orph, rej, nu, (rate == "" ? "nan" : rate)
-        }' "$1"
-}
-
-# Median delay (ms) of one exchange type from perfdhcp -x t's timestamps
-# ("sent / received: HHMMSS.micro / HHMMSS.micro", relative to perfdhcp's start).
-perfdhcp_median() { # OUT DISCOVER-OFFER|REQUEST-ACK
-    awk -v want="$2" '
-        function secs(t) { return substr(t, 1, 2) * 3600 + substr(t, 3, 2) * 60 + substr(t, 5) }
-        /^\*\*\*Timestamps for packets:/ { s = ($4 == want "***") }
-        s && /^sent \/ received:/ { printf "%.6f\n", (secs($6) - secs($4)) * 1000 }
-    ' "$1" | sort -g | awk '
-        { v[NR] = $1 }
-        END {
-            if (NR == 0) { print "nan"; exit }
-            if (NR % 2) printf "%.3f\n", v[(NR + 1) / 2]
-            else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2
-        }'
-}
-
-# UDP datagrams namespace NS dropped because a socket's receive buffer was
-# full, since the namespace was made (RcvbufErrors in its /proc/net/snmp).
-# shellcheck disable=SC2016 # the awk program is single-quoted on purpose
-udp_rcvbuf_errors() { # NS
-    ip netns exec "$1" awk '/^Udp:/ { if (!col) { for (i = 1; i <= NF; i++) if ($i == "RcvbufErrors") col = i } else { print $col; exit } }' /proc/net/snmp
-}
-
-metric() { awk -v m="$1" '$1 == m { print $2; found = 1 } END { if (!found) print "nan" }'; }
 RECORD_TO=$RESULTS
 record() { printf '%s\t%s\t%s\t%s\t%s\n' "$@" >>"$RECORD_TO"; }
-
-# Cores busy on the whole machine over SECS seconds (user+nice+system+irq+softirq
-# and steal).
-machine_cores() { # SECS
-    local b0 b1 s0 s1
-    b0=$(sys_busy_ticks) s0=$(sys_steal_ticks)
-    sleep "$1"
-    b1=$(sys_busy_ticks) s1=$(sys_steal_ticks)
-    awk -v b=$((b1 - b0 + s1 - s0)) -v hz="$CLK_TCK" -v t="$1" 'BEGIN { printf "%.2f\n", b / hz / t }'
-}
-# Before each run: wait (up to QUIET_WAIT s) until the machine is idle, i.e. at
-# most NOISE_MAX cores busy over one second, so no run starts in the middle of
-# someone else's build.
-wait_quiet() {
-    local deadline=$((SECONDS + QUIET_WAIT)) c said=0
-    while :; do
-        c=$(machine_cores 1)
-        awk -v c="$c" -v m="$NOISE_MAX" 'BEGIN { exit !(c <= m) }' && return 0
-        ((said)) || { log "machine busy ($c cores used by others); waiting up to ${QUIET_WAIT}s for it to calm down"; said=1; }
-        ((SECONDS < deadline)) || { log "still busy ($c cores); running anyway"; return 0; }
-    done
-}
 
 REDONE=0 DISTURBED=0
 # A run during which other processes (everything but the server and perfdhcp, plus

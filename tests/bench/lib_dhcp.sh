@@ -1,7 +1,6 @@
 # shellcheck shell=bash
-# perfdhcp and noise helpers for the DHCP benchmarks (source it after lib.sh).
-# The same functions as in dhcp4.sh, which still has its own copies; new DHCP
-# benches source this file instead of copying them again.
+# perfdhcp and noise helpers of the DHCP benchmarks, dhcp4.sh and dhcp4_ha.sh
+# (source it after lib.sh).
 #
 #   perfdhcp_stats OUT        "do_sent do_recv ra_sent ra_recv do_avg ra_avg
 #                             malformed orphans rejected nonunique rate"

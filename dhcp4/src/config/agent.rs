@@ -4,12 +4,11 @@
 //! `control-sockets` named where it forwarded commands; dhcp4 answers them
 //! itself, so they are not needed.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 
 use common::config::{ConfigError, ConfigWarning};
 
-use super::control::{authentication, refuse_open, tls, DEFAULT_HTTP_PORT};
+use super::control::{authentication, listen_addr, refuse_open, tls};
 use super::json;
 use super::known_keys;
 use super::model::HttpControl;
@@ -43,29 +42,6 @@ pub fn load_agent_str(
     })?;
     let agent = Obj::new(&entry.value, "Control-agent")?;
     known_keys::check(&mut loader, &agent, known_keys::AGENT)?;
-    let ip = match agent.str("http-host")? {
-        None => IpAddr::V4(Ipv4Addr::LOCALHOST),
-        Some(text) => text.parse().map_err(|_| {
-            ConfigError::invalid(
-                agent.loc("http-host"),
-                agent.key("http-host"),
-                format!("{text:?} is not an IP address"),
-            )
-        })?,
-    };
-    let port = match agent.u32("http-port")? {
-        None => DEFAULT_HTTP_PORT,
-        Some(port) => u16::try_from(port)
-            .ok()
-            .filter(|&p| p != 0)
-            .ok_or_else(|| {
-                ConfigError::invalid(
-                    agent.loc("http-port"),
-                    agent.key("http-port"),
-                    format!("{port} is out of range (1 to 65535)"),
-                )
-            })?,
-    };
     let auth = match agent.get("authentication") {
         Some(entry) => {
             let at = agent.key("authentication");
@@ -80,7 +56,7 @@ pub fn load_agent_str(
         None => None,
     };
     let settings = HttpControl {
-        addr: SocketAddr::new(ip, port),
+        addr: listen_addr(&agent, "http-host", "http-port")?,
         auth,
         tls: tls(&agent, false)?,
     };

@@ -66,29 +66,7 @@ fn socket(
 
 /// An `http` or `https` entry.
 fn http(loader: &mut Loader, obj: &Obj<'_>, https: bool) -> Result<HttpControl, ConfigError> {
-    let ip = match obj.str("socket-address")? {
-        None => IpAddr::V4(Ipv4Addr::LOCALHOST),
-        Some(text) => text.parse().map_err(|_| {
-            ConfigError::invalid(
-                obj.loc("socket-address"),
-                obj.key("socket-address"),
-                format!("{text:?} is not an IP address"),
-            )
-        })?,
-    };
-    let port = match obj.u32("socket-port")? {
-        None => DEFAULT_HTTP_PORT,
-        Some(port) => u16::try_from(port)
-            .ok()
-            .filter(|&p| p != 0)
-            .ok_or_else(|| {
-                ConfigError::invalid(
-                    obj.loc("socket-port"),
-                    obj.key("socket-port"),
-                    format!("{port} is out of range (1 to 65535)"),
-                )
-            })?,
-    };
+    let addr = listen_addr(obj, "socket-address", "socket-port")?;
     let auth = match obj.get("authentication") {
         Some(entry) => {
             let path = obj.key("authentication");
@@ -98,10 +76,42 @@ fn http(loader: &mut Loader, obj: &Obj<'_>, https: bool) -> Result<HttpControl, 
         None => None,
     };
     let tls = tls(obj, https)?;
-    let addr = SocketAddr::new(ip, port);
     let settings = HttpControl { addr, auth, tls };
     refuse_open(&settings, obj, "socket-address")?;
     Ok(settings)
+}
+
+/// A listener's address from `host_key` (an IP; Kea's default 127.0.0.1)
+/// and `port_key` (Kea's default 8000).
+pub(crate) fn listen_addr(
+    obj: &Obj<'_>,
+    host_key: &str,
+    port_key: &str,
+) -> Result<SocketAddr, ConfigError> {
+    let ip = match obj.str(host_key)? {
+        None => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        Some(text) => text.parse().map_err(|_| {
+            ConfigError::invalid(
+                obj.loc(host_key),
+                obj.key(host_key),
+                format!("{text:?} is not an IP address"),
+            )
+        })?,
+    };
+    let port = match obj.u32(port_key)? {
+        None => DEFAULT_HTTP_PORT,
+        Some(port) => u16::try_from(port)
+            .ok()
+            .filter(|&p| p != 0)
+            .ok_or_else(|| {
+                ConfigError::invalid(
+                    obj.loc(port_key),
+                    obj.key(port_key),
+                    format!("{port} is out of range (1 to 65535)"),
+                )
+            })?,
+    };
+    Ok(SocketAddr::new(ip, port))
 }
 
 /// Our rule for every command listener: one other hosts can reach needs
