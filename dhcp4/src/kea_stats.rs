@@ -160,8 +160,10 @@ fn micros(at: SystemTime) -> u64 {
 pub struct Statistics {
     counters: Vec<Counter>,
     subnets: Mutex<BTreeMap<(u32, &'static str), Sample>>,
-    /// When each subnet gauge was last reset (Kea keeps the reset value
-    /// until the next change; we show the live count from then on).
+    /// Counts read from the allocator that an operator reset: the count at
+    /// the reset, so they read 0 then and follow the changes from there, as
+    /// Kea's do.
+    offsets: Mutex<BTreeMap<String, i64>>,
     started: SystemTime,
 }
 
@@ -178,6 +180,7 @@ impl Default for Statistics {
         Statistics {
             counters,
             subnets: Mutex::new(BTreeMap::new()),
+            offsets: Mutex::new(BTreeMap::new()),
             started,
         }
     }
@@ -220,8 +223,6 @@ impl Statistics {
             );
         }
         let kept = self.subnets.lock();
-        let now = SystemTime::now();
-        let mut declined_total = 0i64;
         for subnet in subnets {
             for name in SUBNET_COUNTERS {
                 let sample = kept.get(&(subnet.id, name)).copied().unwrap_or(Sample {
@@ -230,35 +231,26 @@ impl Statistics {
                 });
                 all.insert(format!("subnet[{}].{name}", subnet.id), sample);
             }
-            // Kea counts a declined lease as assigned too (it is a lease
-            // in the database until its probation ends).
-            let counts = [
-                i64::try_from(subnet.total).unwrap_or(i64::MAX),
-                i64::from(subnet.assigned) + i64::from(subnet.declined),
-                i64::from(subnet.declined),
-            ];
-            declined_total += i64::from(subnet.declined);
-            for (name, value) in SUBNET_GAUGES.iter().zip(counts) {
-                all.insert(
-                    format!("subnet[{}].{name}", subnet.id),
-                    Sample { value, at: now },
-                );
-            }
         }
-        all.insert(
-            GLOBAL_DECLINED.to_string(),
-            Sample {
-                value: declined_total,
-                at: now,
-            },
-        );
+        drop(kept);
+        let now = SystemTime::now();
+        let offsets = self.offsets.lock();
+        for (name, value) in gauges(subnets) {
+            let value = value - offsets.get(&name).copied().unwrap_or(0);
+            all.insert(name, Sample { value, at: now });
+        }
         all
     }
 
-    /// Sets a statistic back to 0 (`statistic-reset`); false when it is not
-    /// one that can be reset (unknown, or a count read from the allocator).
-    pub fn reset(&self, name: &str) -> bool {
+    /// Sets a statistic back to 0 (`statistic-reset`; counts of
+    /// `subnets` read 0 from now on and follow the changes); false when no
+    /// statistic has that name.
+    pub fn reset(&self, name: &str, subnets: &[SubnetStats]) -> bool {
         let now = SystemTime::now();
+        if let Some((gauge, value)) = gauges(subnets).into_iter().find(|(n, _)| n == name) {
+            self.offsets.lock().insert(gauge, value);
+            return true;
+        }
         if let Some(i) = STATS.iter().position(|s| s.name() == name) {
             if let Some(counter) = self.counters.get(i) {
                 counter.value.store(0, Ordering::Relaxed);
@@ -278,8 +270,10 @@ impl Statistics {
         true
     }
 
-    /// Sets every counter back to 0 (`statistic-reset-all`).
-    pub fn reset_all(&self) {
+    /// Sets every statistic back to 0 (`statistic-reset-all`), the counts
+    /// of `subnets` included.
+    pub fn reset_all(&self, subnets: &[SubnetStats]) {
+        self.offsets.lock().extend(gauges(subnets));
         let now = micros(SystemTime::now());
         for counter in &self.counters {
             counter.value.store(0, Ordering::Relaxed);
@@ -290,6 +284,28 @@ impl Statistics {
             *sample = Sample { value: 0, at };
         }
     }
+}
+
+/// The counts read from the allocator, by Kea's name: per subnet its
+/// addresses, assigned (Kea counts a declined lease as assigned too: it is
+/// in the database until its probation ends) and declined ones, and the
+/// declined ones of all subnets.
+fn gauges(subnets: &[SubnetStats]) -> Vec<(String, i64)> {
+    let mut gauges = Vec::with_capacity(subnets.len() * SUBNET_GAUGES.len() + 1);
+    let mut declined_total = 0i64;
+    for subnet in subnets {
+        let counts = [
+            i64::try_from(subnet.total).unwrap_or(i64::MAX),
+            i64::from(subnet.assigned) + i64::from(subnet.declined),
+            i64::from(subnet.declined),
+        ];
+        declined_total += i64::from(subnet.declined);
+        for (name, value) in SUBNET_GAUGES.iter().zip(counts) {
+            gauges.push((format!("subnet[{}].{name}", subnet.id), value));
+        }
+    }
+    gauges.push((GLOBAL_DECLINED.to_string(), declined_total));
+    gauges
 }
 
 /// `subnet[ID].NAME` split into its id and name.
@@ -353,22 +369,36 @@ mod tests {
     }
 
     #[test]
-    fn resets_set_counters_to_zero_and_refuse_the_rest() {
+    fn resets_set_every_statistic_to_zero_and_counts_follow_changes_from_there() {
         let stats = Statistics::default();
         stats.add(Stat::Received, 3);
         stats.add_subnet(5, "reclaimed-leases", 4);
-        assert!(stats.reset("pkt4-received"));
-        assert!(stats.reset("subnet[5].reclaimed-leases"));
-        assert!(!stats.reset("subnet[5].total-addresses"));
-        assert!(!stats.reset("no-such-statistic"));
-        let all = stats.all(&[subnet(5)]);
-        assert_eq!(all.get("pkt4-received").map(|s| s.value), Some(0));
+        let now = [subnet(5)];
+        assert!(stats.reset("pkt4-received", &now));
+        assert!(stats.reset("subnet[5].reclaimed-leases", &now));
+        assert!(stats.reset("subnet[5].assigned-addresses", &now));
+        assert!(!stats.reset("no-such-statistic", &now));
+        let all = stats.all(&now);
+        let value = |all: &BTreeMap<String, Sample>, name: &str| all.get(name).map(|s| s.value);
+        assert_eq!(value(&all, "pkt4-received"), Some(0));
+        assert_eq!(value(&all, "subnet[5].reclaimed-leases"), Some(0));
+        assert_eq!(value(&all, "subnet[5].assigned-addresses"), Some(0));
+        // Two more leases after the reset: Kea's count reads 2.
+        let mut later = subnet(5);
+        later.assigned += 2;
         assert_eq!(
-            all.get("subnet[5].reclaimed-leases").map(|s| s.value),
-            Some(0)
+            value(&stats.all(&[later.clone()]), "subnet[5].assigned-addresses"),
+            Some(2)
+        );
+        assert_eq!(
+            value(&stats.all(&[later.clone()]), "subnet[5].total-addresses"),
+            Some(100)
         );
         stats.add(Stat::Sent, 1);
-        stats.reset_all();
-        assert_eq!(stats.all(&[]).get("pkt4-sent").map(|s| s.value), Some(0));
+        stats.reset_all(&[later.clone()]);
+        let all = stats.all(&[later]);
+        assert_eq!(value(&all, "pkt4-sent"), Some(0));
+        assert_eq!(value(&all, "subnet[5].total-addresses"), Some(0));
+        assert_eq!(value(&all, "declined-addresses"), Some(0));
     }
 }

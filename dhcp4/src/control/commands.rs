@@ -170,7 +170,8 @@ impl Control {
             "statistic-get-all" => self.statistic_get_all(),
             "statistic-reset" => self.statistic_reset(request),
             "statistic-reset-all" => {
-                self.shared.metrics.kea.reset_all();
+                let stats = self.shared.server.lock().stats();
+                self.shared.metrics.kea.reset_all(&stats);
                 Answer::ok("All statistics reset to neutral values.")
             }
             "status-get" => self.status_get(),
@@ -333,7 +334,8 @@ impl Control {
             Ok(name) => name,
             Err(answer) => return answer,
         };
-        if self.shared.metrics.kea.reset(name) {
+        let stats = self.shared.server.lock().stats();
+        if self.shared.metrics.kea.reset(name, &stats) {
             Answer::ok(format!("Statistic '{name}' reset."))
         } else {
             Answer::error(format!("No '{name}' statistic found"))

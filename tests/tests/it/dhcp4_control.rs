@@ -688,6 +688,35 @@ fn script() -> Vec<Step> {
             &cmd("statistic-reset", r#"{"name":"nonexistent"}"#),
         ),
         same("reset without arguments", &cmd("statistic-reset", "")),
+        // A reset count reads 0 and follows the changes from there.
+        same(
+            "add before a reset",
+            &cmd(
+                "lease4-add",
+                r#"{"ip-address":"192.0.2.80","hw-address":"1a:1b:1c:1d:1e:80"}"#,
+            ),
+        ),
+        same(
+            "reset a subnet's assigned count",
+            &cmd(
+                "statistic-reset",
+                r#"{"name":"subnet[1].assigned-addresses"}"#,
+            ),
+        ),
+        newest("assigned after its reset", &assigned),
+        same(
+            "add after the reset",
+            &cmd(
+                "lease4-add",
+                r#"{"ip-address":"192.0.2.81","hw-address":"1a:1b:1c:1d:1e:81"}"#,
+            ),
+        ),
+        newest("assigned counts from the reset", &assigned),
+        same(
+            "reset a subnet's total",
+            &cmd("statistic-reset", r#"{"name":"subnet[1].total-addresses"}"#),
+        ),
+        newest("total after its reset", &stat("subnet[1].total-addresses")),
         // generic commands
         same("unknown command", &cmd("foo-bar", "")),
         same("no command", r#"{"arguments":{}}"#),
