@@ -419,32 +419,8 @@ missing() { # FILE1 FILE2
 }
 
 RECORD_TO=$RESULTS
-record() { printf '%s\t%s\t%s\t%s\t%s\n' "$@" >>"$RECORD_TO"; }
 
 REDONE=0 DISTURBED=0
-# A run during which other processes (everything but the pair and perfdhcp, plus
-# steal) used more than NOISE_MAX cores is redone, up to RETRIES times, at most
-# RETRY_BUDGET times in the whole bench; the last attempt is kept either way.
-run_one() { # PAIR RATE REP
-    local attempt
-    RECORD_TO=$WORKDIR/.pending
-    for ((attempt = 1; attempt <= RETRIES + 1; attempt++)); do
-        : >"$RECORD_TO"
-        wait_quiet
-        run_once "$@" "$attempt"
-        ((NOISY)) || break
-        if ((attempt > RETRIES || REDONE >= RETRY_BUDGET)); then
-            DISTURBED=$((DISTURBED + 1))
-            record "$1" "$2" "$3" disturbed 1
-            log "keeping that disturbed run (redos used: $REDONE of $RETRY_BUDGET)"
-            break
-        fi
-        REDONE=$((REDONE + 1))
-        log "redoing that run (attempt $((attempt + 1)) of $((RETRIES + 1)))"
-    done
-    cat "$RECORD_TO" >>"$RESULTS"
-    RECORD_TO=$RESULTS
-}
 CRASHES=()
 KEA_POOL_SIZE=""
 

@@ -10,6 +10,8 @@
 #   metric NAME               value of a Prometheus sample on stdin ("nan" if absent)
 #   machine_cores SECS        cores busy on the whole machine over SECS s (steal included)
 #   wait_quiet                wait up to QUIET_WAIT s until at most NOISE_MAX cores are busy
+#   record SERVER RATE REP METRIC VALUE   one result row to RECORD_TO
+#   run_one SERVER RATE REP   the bench's run_once, redone when other load disturbed it
 
 # "do_sent do_recv ra_sent ra_recv do_avg ra_avg malformed orphans rejected nonunique rate"
 # from perfdhcp's statistics (delays in ms).
@@ -80,4 +82,31 @@ wait_quiet() {
         ((said)) || { log "machine busy ($c cores used by others); waiting up to ${QUIET_WAIT}s for it to calm down"; said=1; }
         ((SECONDS < deadline)) || { log "still busy ($c cores); running anyway"; return 0; }
     done
+}
+
+# One result row (SERVER RATE REP METRIC VALUE) to RECORD_TO.
+record() { printf '%s\t%s\t%s\t%s\t%s\n' "$@" >>"$RECORD_TO"; }
+
+# A run during which other processes (everything but the server(s) and
+# perfdhcp, plus steal) used more than NOISE_MAX cores is redone, up to RETRIES times, at most
+# RETRY_BUDGET times in the whole bench; the last attempt is kept either way.
+run_one() { # SERVER RATE REP (calls the bench's run_once SERVER RATE REP ATTEMPT)
+    local attempt
+    RECORD_TO=$WORKDIR/.pending
+    for ((attempt = 1; attempt <= RETRIES + 1; attempt++)); do
+        : >"$RECORD_TO"
+        wait_quiet
+        run_once "$@" "$attempt"
+        ((NOISY)) || break
+        if ((attempt > RETRIES || REDONE >= RETRY_BUDGET)); then
+            DISTURBED=$((DISTURBED + 1))
+            record "$1" "$2" "$3" disturbed 1
+            log "keeping that disturbed run (redos used: $REDONE of $RETRY_BUDGET)"
+            break
+        fi
+        REDONE=$((REDONE + 1))
+        log "redoing that run (attempt $((attempt + 1)) of $((RETRIES + 1)))"
+    done
+    cat "$RECORD_TO" >>"$RESULTS"
+    RECORD_TO=$RESULTS
 }

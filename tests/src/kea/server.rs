@@ -273,6 +273,15 @@ impl Probe {
         Ok(())
     }
 
+    /// Sends `request` and reads its reply; an error when none came.
+    pub async fn ask(&mut self, request: super::Request) -> anyhow::Result<super::Message> {
+        let reply = self
+            .exchange(&request.encode())
+            .await?
+            .with_context(|| format!("no reply to {request:?}"))?;
+        Ok(super::Message::parse(&reply)?)
+    }
+
     /// Sends `request`; the reply, or `None` when none came in time.
     pub async fn exchange(&mut self, request: &[u8]) -> anyhow::Result<Option<Vec<u8>>> {
         self.stdin

@@ -16,7 +16,7 @@ use anyhow::{bail, Context as _};
 use e2e::daemon::{cargo_bin, free_port};
 use e2e::kea::message::{mac, ACK, DISCOVER, OFFER, REQUEST};
 use e2e::kea::server::{Probe, KEA_BIN, SERVER_IF};
-use e2e::kea::{config, fixture, Message, Request, Running, Server, Topology};
+use e2e::kea::{config, fixture, Request, Running, Server, Topology};
 use e2e::Daemon;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpStream, UnixStream};
@@ -1006,15 +1006,6 @@ fn with_control_socket(text: &str, socket: &Path) -> String {
     added
 }
 
-async fn exchange(probe: &mut Probe, request: Request) -> Message {
-    let reply = probe
-        .exchange(&request.encode())
-        .await
-        .unwrap()
-        .unwrap_or_else(|| panic!("no reply to {request:?}"));
-    Message::parse(&reply).unwrap()
-}
-
 /// Issue: Kea's command channel, durability. A lease added over the socket
 /// is in the lease file before the answer (it survives SIGTERM and a
 /// restart), so is its deletion, and a lease a client acquired over DHCP is
@@ -1059,12 +1050,15 @@ async fn leases_written_by_commands_survive_a_restart() {
     )
     .unwrap();
     let chaddr = mac(61, 1);
-    let offer = exchange(&mut probe, Request::new(DISCOVER, 0x6100, chaddr)).await;
+    let offer = probe
+        .ask(Request::new(DISCOVER, 0x6100, chaddr))
+        .await
+        .unwrap();
     assert_eq!(offer.kind(), OFFER);
     let request = Request::new(REQUEST, 0x6101, chaddr)
         .option(50, offer.yiaddr.octets())
         .option(54, offer.option(54).unwrap_or_default());
-    let ack = exchange(&mut probe, request).await;
+    let ack = probe.ask(request).await.unwrap();
     assert_eq!(ack.kind(), ACK);
     let client = command(
         &socket,

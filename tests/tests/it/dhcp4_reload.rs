@@ -24,24 +24,18 @@ const LAB_CLASS: &str = r#""client-classes": [ { "name": "lab",
 
 /// DISCOVER then REQUEST for the offered address; the ACK.
 async fn dora(probe: &mut Probe, xid: u32, chaddr: [u8; 6]) -> Message {
-    let offer = exchange(probe, Request::new(DISCOVER, xid, chaddr).prl(PRL)).await;
+    let offer = probe
+        .ask(Request::new(DISCOVER, xid, chaddr).prl(PRL))
+        .await
+        .unwrap();
     assert_eq!(offer.kind(), OFFER);
     let request = Request::new(REQUEST, xid + 1, chaddr)
         .option(50, offer.yiaddr.octets())
         .option(54, offer.option(54).unwrap_or_default())
         .prl(PRL);
-    let ack = exchange(probe, request).await;
+    let ack = probe.ask(request).await.unwrap();
     assert_eq!(ack.kind(), ACK, "{ack:?}");
     ack
-}
-
-async fn exchange(probe: &mut Probe, request: Request) -> Message {
-    let reply = probe
-        .exchange(&request.encode())
-        .await
-        .unwrap()
-        .unwrap_or_else(|| panic!("no reply to {request:?}"));
-    Message::parse(&reply).unwrap()
 }
 
 /// Sends SIGHUP and waits (bounded) until the log shows `outcome` once more
@@ -105,11 +99,10 @@ async fn sighup_applies_new_options_and_classes_keeps_leases_and_survives_a_brok
     // In reverse order: a server that forgot its leases would offer the
     // last client the first client's address.
     for (n, (chaddr, address)) in leased.iter().rev().enumerate() {
-        let offer = exchange(
-            &mut probe,
-            Request::new(DISCOVER, 0x5200 + n as u32, *chaddr).prl(PRL),
-        )
-        .await;
+        let offer = probe
+            .ask(Request::new(DISCOVER, 0x5200 + n as u32, *chaddr).prl(PRL))
+            .await
+            .unwrap();
         assert_eq!(
             offer.yiaddr, *address,
             "the lease was kept in the allocator"
@@ -117,13 +110,14 @@ async fn sighup_applies_new_options_and_classes_keeps_leases_and_survives_a_brok
         assert_eq!(offer.option_text(15).as_deref(), Some("reloaded.example"));
         assert!(!offer.has(42), "not in the class: no NTP servers");
     }
-    let lab = exchange(
-        &mut probe,
-        Request::new(DISCOVER, 0x5300, mac(51, 9))
-            .option(77, "lab")
-            .prl(PRL),
-    )
-    .await;
+    let lab = probe
+        .ask(
+            Request::new(DISCOVER, 0x5300, mac(51, 9))
+                .option(77, "lab")
+                .prl(PRL),
+        )
+        .await
+        .unwrap();
     assert_eq!(lab.option_addr(42), Some(Ipv4Addr::new(192, 0, 2, 123)));
     let on_disk = read_leases(&leases).unwrap();
     for (_, address) in &leased {
@@ -144,13 +138,14 @@ async fn sighup_applies_new_options_and_classes_keeps_leases_and_survives_a_brok
     let log = hang_up(&running, "SIGHUP: config not reloaded").await;
     let location = format!("{}:{line}", path.display());
     assert!(log.contains(&location), "{location} not in the log:\n{log}");
-    let still = exchange(
-        &mut probe,
-        Request::new(DISCOVER, 0x5400, mac(51, 10))
-            .option(77, "lab")
-            .prl(PRL),
-    )
-    .await;
+    let still = probe
+        .ask(
+            Request::new(DISCOVER, 0x5400, mac(51, 10))
+                .option(77, "lab")
+                .prl(PRL),
+        )
+        .await
+        .unwrap();
     assert_eq!(still.option_text(15).as_deref(), Some("reloaded.example"));
     assert_eq!(still.option_addr(42), Some(Ipv4Addr::new(192, 0, 2, 123)));
 
