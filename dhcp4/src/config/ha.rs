@@ -99,7 +99,64 @@ fn bounded(obj: &Obj<'_>, key: &str, max: u32, default: u32) -> Result<u32, Conf
     }
 }
 
+/// The keys Kea 2.2's HA hook reads in its map and in each peer.
+const HA_KEYS: &[&str] = &[
+    "this-server-name",
+    "mode",
+    "heartbeat-delay",
+    "max-response-delay",
+    "max-ack-delay",
+    "max-unacked-clients",
+    "send-lease-updates",
+    "sync-leases",
+    "sync-timeout",
+    "sync-page-limit",
+    "delayed-updates-limit",
+    "wait-backup-ack",
+    "multi-threading",
+    "trust-anchor",
+    "cert-file",
+    "key-file",
+    "require-client-certs",
+    "restrict-commands",
+    "peers",
+    "state-machine",
+    "comment",
+    "user-context",
+];
+const PEER_KEYS: &[&str] = &[
+    "name",
+    "url",
+    "role",
+    "auto-failover",
+    "basic-auth-user",
+    "basic-auth-password",
+    "basic-auth-password-file",
+    "trust-anchor",
+    "cert-file",
+    "key-file",
+    "comment",
+    "user-context",
+];
+
+/// Kea's HA hook ignores keys it does not know; a typo there silently
+/// keeps a default, so each is named in a warning.
+fn warn_unknown(loader: &mut Loader, obj: &Obj<'_>, known: &[&str]) {
+    for entry in obj
+        .entries
+        .iter()
+        .filter(|e| !known.contains(&e.key.as_str()))
+    {
+        loader.warn(
+            &entry.location,
+            &obj.key(&entry.key),
+            "not a key of Kea's HA hook: ignored, as Kea ignores it (a typo?)",
+        );
+    }
+}
+
 fn parse(loader: &mut Loader, ha: &Obj<'_>) -> Result<Ha, ConfigError> {
+    warn_unknown(loader, ha, HA_KEYS);
     for key in ["multi-threading"] {
         if let Some(entry) = ha.get(key) {
             if !matches!(entry.value.value, Value::Map(_)) {
@@ -142,6 +199,7 @@ fn parse(loader: &mut Loader, ha: &Obj<'_>) -> Result<Ha, ConfigError> {
     for (i, node) in peer_nodes.iter().enumerate() {
         let at = index(&peers_path, i);
         let peer = Obj::new(node, &at)?;
+        warn_unknown(loader, &peer, PEER_KEYS);
         let parsed = parse_peer(&peer, global_tls.as_ref())?;
         if peers.iter().any(|p| p.name == parsed.name) {
             return Err(ConfigError::invalid(

@@ -523,7 +523,7 @@ pub(crate) const CONTROL_SOCKET: &[(&str, Handling)] = &[
     ("cert-required", Use),
     (
         "http-headers",
-        Warn("ignored: answers carry only the headers HTTP needs"),
+        UnsupportedUnless(Empty, "custom HTTP response headers (http-headers)"),
     ),
     DOC[0],
     DOC[1],

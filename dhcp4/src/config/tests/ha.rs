@@ -144,3 +144,23 @@ fn a_listener_off_loopback_needs_credentials() {
     let auth = config.ha.and_then(|ha| ha.peers[0].basic_auth.clone());
     assert_eq!(auth, Some(("ha".to_string(), "pw".to_string())));
 }
+
+#[test]
+fn a_key_the_hook_does_not_know_is_named_in_a_warning() {
+    let (config, warnings) = load(&hooks(
+        r#""this-server-name": "server1", "mode": "hot-standby", "heartbeat-dealy": 5,"#,
+        r#"{ "name": "server1", "url": "http://127.0.0.1:8001/", "role": "primary", "auto-failvoer": false },
+           { "name": "server2", "url": "http://127.0.0.1:8002/", "role": "standby" }"#,
+    ));
+    let keys: Vec<&str> = warnings.iter().map(|w| w.key.as_str()).collect();
+    assert!(
+        keys.iter()
+            .any(|k| k.ends_with("high-availability[0].heartbeat-dealy")),
+        "{keys:?}"
+    );
+    assert!(
+        keys.iter().any(|k| k.ends_with("peers[0].auto-failvoer")),
+        "{keys:?}"
+    );
+    assert_eq!(config.ha.map(|ha| ha.heartbeat_delay_ms), Some(10_000));
+}
