@@ -963,6 +963,18 @@ async fn a_control_agent_file_moves_into_ours() {
         ),
     )
     .unwrap();
+    // The same file is one Kea's own agent accepts.
+    let checked = std::process::Command::new("kea-ctrl-agent")
+        .arg("-t")
+        .arg(&agent)
+        .output()
+        .unwrap();
+    assert!(
+        checked.status.success(),
+        "kea-ctrl-agent -t: {}{}",
+        String::from_utf8_lossy(&checked.stdout),
+        String::from_utf8_lossy(&checked.stderr)
+    );
     let text = config_text(&dir, OURS_INTERFACES, "ours.sock", "");
     let extra = ["--control-agent".to_string(), agent.display().to_string()];
     let ours = start_ours_with(&dir, &text, &extra).await.unwrap();
