@@ -37,7 +37,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use common::dns::edns::{find_opt, udp_reply_limit};
+use common::dns::edns::{find_opt, find_option, udp_reply_limit, EdnsInfo, OPTION_COOKIE};
 use common::dns::truncate::truncate_to;
 use common::dns::wire::{self, QueryView, HEADER_LEN};
 use common::frontend::{DnsHandler, Query, Reply, Transport as Proto};
@@ -50,10 +50,14 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use crate::access::Access;
-use crate::cache::message::{append_opt, append_opt_with_ede, ClientEdns, Freshness, TtlPatch};
+use crate::cache::message::{
+    append_client_opt, append_opt, append_opt_with_ede, push_option, ClientEdns, Freshness,
+    TtlPatch,
+};
 use crate::cache::{CachedMessage, MessageCache, MessageKey, TtlPolicy};
 use crate::cachedb::{Cachedb, Lookup};
 use crate::config::{AccessAction, Config};
+use crate::cookie::{self, ServerCookies};
 use crate::error::ResolveError;
 use crate::iterate::{Answer, Recursor};
 use crate::local_zone::{LocalAction, LocalZones};
@@ -214,6 +218,11 @@ struct Request<'q, 'w> {
     stale: Option<Arc<CachedMessage>>,
     /// The question name, parsed (local_zone).
     qname: Option<Name>,
+    /// The client sent a server cookie we made, recently, for its address
+    /// (RFC 7873 §5.2.4; parse, with `answer-cookie: yes`): it has seen our
+    /// replies, so its source address is not spoofed. What Unbound's
+    /// `ip-ratelimit-cookie` rates separately.
+    valid_cookie: bool,
 }
 
 impl<'q, 'w> Request<'q, 'w> {
@@ -225,6 +234,7 @@ impl<'q, 'w> Request<'q, 'w> {
             key: None,
             stale: None,
             qname: None,
+            valid_cookie: false,
         }
     }
 }
@@ -248,6 +258,8 @@ pub struct Engine<T: Transport> {
     validator: Option<Validator>,
     /// How verdicts are served (`val-permissive-mode`, `ignore-cd-flag`, `val-bogus-ttl`).
     serving: ValidationServing,
+    /// `answer-cookie: yes`: the server secrets for clients' DNS cookies.
+    cookies: Option<ServerCookies>,
     /// Fires when the process stops: resolutions still waiting on upstream
     /// servers then get [`SHUTDOWN_GRACE`] to finish and are answered SERVFAIL,
     /// so a stop never waits out slow or dead servers.
@@ -328,6 +340,10 @@ impl<T: Transport> Pipeline<T> {
                 ignore_cd: config.validation.ignore_cd_flag,
                 bogus_ttl: config.validation.bogus_ttl,
             },
+            cookies: server
+                .cookies
+                .answer
+                .then(|| ServerCookies::new(&server.cookies.secrets())),
             shutdown,
         };
         Self {
@@ -417,13 +433,27 @@ impl<T: Transport> Engine<T> {
         }
         let udp_limit = (query.transport == Proto::Udp)
             .then(|| udp_reply_limit(edns.as_ref(), self.options.max_udp_size));
-        let facts = ClientFacts {
+        let mut facts = ClientFacts {
             edns: edns.as_ref().map(|opt| ClientEdns {
                 payload: self.options.edns_payload,
                 do_bit: opt.do_bit,
+                cookie: None,
             }),
             udp_limit,
         };
+        if let (Some(cookies), Some(opt), Some(client)) = (&self.cookies, &edns, &mut facts.edns) {
+            match answer_cookie(cookies, query, opt) {
+                Ok((reply, valid)) => {
+                    client.cookie = reply;
+                    request.valid_cookie = valid;
+                }
+                // RFC 7873 §5.2.2: a COOKIE option of a bad length is FORMERR.
+                Err(_) => {
+                    let received_at = query.received_at;
+                    return self.error_reply(&view, facts, ResponseCode::FormErr, received_at, out);
+                }
+            }
+        }
         request.parsed = Some(Parsed {
             view,
             facts,
@@ -708,6 +738,7 @@ impl<T: Transport> Engine<T> {
                 self.metrics.validation.answers_bogus.increment(1);
                 wire::write_error_reply(view, 2, true, out);
                 if let Some(edns) = facts.edns {
+                    let opt_start = out.len();
                     append_opt_with_ede(
                         out,
                         edns.payload,
@@ -715,6 +746,9 @@ impl<T: Transport> Engine<T> {
                         bogus.ede.code(),
                         &bogus.reason,
                     );
+                    if let Some(cookie) = &edns.cookie {
+                        push_option(out, opt_start, OPTION_COOKIE, cookie);
+                    }
                 }
                 self.metrics.count_rcode(2, false);
                 self.metrics
@@ -753,7 +787,7 @@ impl<T: Transport> Engine<T> {
         let code = u16::from(rcode);
         wire::write_error_reply(view, (code & 0x0F) as u8, true, out);
         if let Some(edns) = facts.edns {
-            append_opt(out, edns.payload, edns.do_bit);
+            append_client_opt(out, &edns);
         }
         self.metrics.count_rcode((code & 0x0F) as u8, false);
         self.metrics
@@ -1201,6 +1235,21 @@ fn formerr(wire: &[u8], out: &mut Vec<u8>) -> Flow {
     out[3] = 0x80 | 0x01; // RA=1, RCODE=FORMERR
     out[4..12].fill(0);
     Flow::READY
+}
+
+/// The client's COOKIE option judged (`answer-cookie: yes`): the option for
+/// our reply and whether the client's server cookie was valid. No COOKIE
+/// option: nothing to add. Err for a malformed one (FORMERR).
+fn answer_cookie(
+    cookies: &ServerCookies,
+    query: &Query<'_>,
+    opt: &EdnsInfo,
+) -> Result<(Option<cookie::ReplyCookie>, bool), cookie::Malformed> {
+    let Some(option) = find_option(query.wire, opt, OPTION_COOKIE) else {
+        return Ok((None, false));
+    };
+    let answer = cookies.answer(option, query.peer.ip(), cookie::unix_now())?;
+    Ok((answer.reply, answer.status.is_valid()))
 }
 
 fn count_query(metrics: &Metrics, query: &Query<'_>, view: &QueryView<'_>) {

@@ -3,7 +3,9 @@
 //! against what was asked (ID, QR, question) before anyone sees it: a datagram
 //! with another ID is ignored (a blind spoofer must not end the wait), one with
 //! our ID but not our question is rejected at once, so the next server is
-//! asked without waiting out the timeout.
+//! asked without waiting out the timeout. UDP queries carry a DNS cookie
+//! ([`cookie`], RFC 7873): a reply whose cookie is not ours is a forgery and
+//! is ignored like one with another ID.
 //!
 //! [`mock`] (tests only) is the in-memory twin: a mock internet of zones and
 //! misbehaving servers.
@@ -22,6 +24,7 @@ use tokio::time::{timeout_at, Instant};
 
 use crate::error::TransportError;
 
+pub mod cookie;
 #[cfg(test)]
 pub(crate) mod mock;
 
@@ -81,6 +84,8 @@ pub struct TransportMetrics {
 pub struct NetTransport {
     metrics: TransportMetrics,
     tls: Arc<rustls::ClientConfig>,
+    /// DNS cookies sent with UDP queries and learned from replies.
+    cookies: Arc<cookie::ClientCookies>,
 }
 
 impl std::fmt::Debug for NetTransport {
@@ -113,6 +118,7 @@ impl NetTransport {
         Self {
             metrics,
             tls: Arc::new(tls),
+            cookies: Arc::new(cookie::ClientCookies::default()),
         }
     }
 }
@@ -240,7 +246,9 @@ impl Transport for NetTransport {
         // and connect() makes it drop datagrams from any other address.
         let socket = UdpSocket::bind(bind).await.map_err(io)?;
         socket.connect(server).await.map_err(io)?;
-        socket.send(&wire).await.map_err(io)?;
+        let mut sent = self.cookies.for_server(server.ip(), cookie::unix_now());
+        let mut retried = false;
+        socket.send(&with_cookie(&wire, &sent)).await.map_err(io)?;
         // Room for what we advertised plus slack for servers that overshoot.
         let mut buf = vec![0u8; usize::from(options.edns_payload.unwrap_or(512).max(512)) + 1024];
         loop {
@@ -253,11 +261,23 @@ impl Transport for NetTransport {
             let datagram = buf.get(..len).unwrap_or_default();
             match judge(datagram, id, query) {
                 Verdict::Accept(message) => {
-                    return Ok(Reply {
-                        message,
-                        rtt: started.elapsed(),
-                        stream: false,
-                    });
+                    match self.cookies.check(server.ip(), &sent, &message) {
+                        cookie::Check::Forged => self.metrics.unwanted_replies.increment(1),
+                        cookie::Check::Retry if !retried => {
+                            // RFC 7873 §5.3: once, with the server cookie just learned.
+                            retried = true;
+                            sent = self.cookies.for_server(server.ip(), cookie::unix_now());
+                            self.metrics.udp_out.increment(1);
+                            socket.send(&with_cookie(&wire, &sent)).await.map_err(io)?;
+                        }
+                        _ => {
+                            return Ok(Reply {
+                                message,
+                                rtt: started.elapsed(),
+                                stream: false,
+                            });
+                        }
+                    }
                 }
                 Verdict::Ignore => self.metrics.unwanted_replies.increment(1),
                 Verdict::Reject => {
@@ -267,6 +287,13 @@ impl Transport for NetTransport {
             }
         }
     }
+}
+
+/// `wire` with the COOKIE option `sent` in its OPT record.
+fn with_cookie(wire: &[u8], sent: &cookie::Sent) -> Vec<u8> {
+    let mut wire = wire.to_vec();
+    cookie::add_to_query(&mut wire, sent);
+    wire
 }
 
 impl NetTransport {
