@@ -246,9 +246,10 @@ impl Transport for NetTransport {
         // and connect() makes it drop datagrams from any other address.
         let socket = UdpSocket::bind(bind).await.map_err(io)?;
         socket.connect(server).await.map_err(io)?;
-        let mut sent = self.cookies.for_server(server.ip(), cookie::unix_now());
-        let mut retried = false;
-        socket.send(&with_cookie(&wire, &sent)).await.map_err(io)?;
+        let sent = self.cookies.for_server(server.ip(), cookie::unix_now());
+        let mut wire = wire;
+        cookie::add_to_query(&mut wire, &sent);
+        socket.send(&wire).await.map_err(io)?;
         // Room for what we advertised plus slack for servers that overshoot.
         let mut buf = vec![0u8; usize::from(options.edns_payload.unwrap_or(512).max(512)) + 1024];
         loop {
@@ -263,14 +264,7 @@ impl Transport for NetTransport {
                 Verdict::Accept(message) => {
                     match self.cookies.check(server.ip(), &sent, &message) {
                         cookie::Check::Forged => self.metrics.unwanted_replies.increment(1),
-                        cookie::Check::Retry if !retried => {
-                            // RFC 7873 §5.3: once, with the server cookie just learned.
-                            retried = true;
-                            sent = self.cookies.for_server(server.ip(), cookie::unix_now());
-                            self.metrics.udp_out.increment(1);
-                            socket.send(&with_cookie(&wire, &sent)).await.map_err(io)?;
-                        }
-                        _ => {
+                        cookie::Check::Accept => {
                             return Ok(Reply {
                                 message,
                                 rtt: started.elapsed(),
@@ -287,13 +281,6 @@ impl Transport for NetTransport {
             }
         }
     }
-}
-
-/// `wire` with the COOKIE option `sent` in its OPT record.
-fn with_cookie(wire: &[u8], sent: &cookie::Sent) -> Vec<u8> {
-    let mut wire = wire.to_vec();
-    cookie::add_to_query(&mut wire, sent);
-    wire
 }
 
 impl NetTransport {

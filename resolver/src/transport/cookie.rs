@@ -19,7 +19,7 @@ use std::net::IpAddr;
 
 use common::dns::edns::{find_opt, OPTION_COOKIE};
 use common::dns::wire::QueryView;
-use hickory_proto::op::{Message, ResponseCode};
+use hickory_proto::op::Message;
 use hickory_proto::rr::rdata::opt::{EdnsCode, EdnsOption};
 use quick_cache::sync::Cache;
 use siphasher::sip::SipHasher24;
@@ -65,13 +65,12 @@ impl Sent {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Check {
     /// No COOKIE option (the server does not do cookies), or ours: take it.
+    /// A BADCOOKIE reply with ours has taught us the server's new cookie; the
+    /// iterator asks once more (RFC 7873 §5.3), within its query budget.
     Accept,
     /// A COOKIE option that does not carry our client cookie, or is malformed:
     /// not the server's reply (RFC 7873 §5.3); discard it and keep waiting.
     Forged,
-    /// BADCOOKIE with our client cookie and a fresh server cookie (learned):
-    /// ask again, once, with it (RFC 7873 §5.3).
-    Retry,
 }
 
 /// Our client-cookie secret and the server cookies learned, per server.
@@ -152,9 +151,6 @@ impl ClientCookies {
         learned.client.copy_from_slice(&option[..8]);
         learned.server[..option.len() - 8].copy_from_slice(&option[8..]);
         self.servers.insert(server, learned);
-        if reply.metadata.response_code == ResponseCode::BADCOOKIE {
-            return Check::Retry;
-        }
         Check::Accept
     }
 
@@ -209,7 +205,7 @@ pub fn unix_now() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hickory_proto::op::{Edns, MessageType, OpCode, Query};
+    use hickory_proto::op::{Edns, MessageType, OpCode, Query, ResponseCode};
     use hickory_proto::rr::{Name, RecordType};
 
     const SERVER: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 53));
@@ -270,16 +266,16 @@ mod tests {
     }
 
     /// RFC 7873 §5.3: BADCOOKIE with our client cookie teaches the new server
-    /// cookie and asks for one retry.
+    /// cookie, for the iterator's one retry.
     #[test]
-    fn badcookie_asks_for_a_retry_with_the_new_cookie() {
+    fn badcookie_teaches_the_new_cookie() {
         let jar = ClientCookies::new([7; 16]);
         let sent = jar.for_server(SERVER, NOW);
         let mut option = sent.as_bytes().to_vec();
         option.extend_from_slice(b"fresh-cookie");
         let bad = reply(ResponseCode::BADCOOKIE, Some(&option));
         assert_eq!(bad.metadata.response_code, ResponseCode::BADCOOKIE);
-        assert_eq!(jar.check(SERVER, &sent, &bad), Check::Retry);
+        assert_eq!(jar.check(SERVER, &sent, &bad), Check::Accept);
         assert_eq!(jar.for_server(SERVER, NOW).as_bytes(), &option[..]);
         assert_eq!(jar.len(), 1);
     }
