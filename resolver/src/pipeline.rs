@@ -223,6 +223,9 @@ struct Request<'q, 'w> {
     /// replies, so its source address is not spoofed. What Unbound's
     /// `ip-ratelimit-cookie` rates separately.
     valid_cookie: bool,
+    /// The client sent a COOKIE option (parse, with `answer-cookie: yes`):
+    /// `allow_cookie` answers BADCOOKIE rather than REFUSED when it is not valid.
+    cookie_sent: bool,
 }
 
 impl<'q, 'w> Request<'q, 'w> {
@@ -235,6 +238,7 @@ impl<'q, 'w> Request<'q, 'w> {
             stale: None,
             qname: None,
             valid_cookie: false,
+            cookie_sent: false,
         }
     }
 }
@@ -443,9 +447,11 @@ impl<T: Transport> Engine<T> {
         };
         if let (Some(cookies), Some(opt), Some(client)) = (&self.cookies, &edns, &mut facts.edns) {
             match answer_cookie(cookies, query, opt) {
-                Ok((reply, valid)) => {
-                    client.cookie = reply;
-                    request.valid_cookie = valid;
+                Ok(None) => {}
+                Ok(Some(answer)) => {
+                    client.cookie = answer.reply;
+                    request.cookie_sent = true;
+                    request.valid_cookie = answer.status.is_valid();
                 }
                 // RFC 7873 §5.2.2: a COOKIE option of a bad length is FORMERR.
                 Err(_) => {
@@ -496,7 +502,56 @@ impl<T: Transport> Engine<T> {
             // Zone transfers and other classes are not a resolver's business.
             return self.error_reply(&view, facts, ResponseCode::Refused, received_at, out);
         }
+        if request.action == AccessAction::AllowCookie
+            && request.query.transport == Proto::Udp
+            && !request.valid_cookie
+        {
+            return self.cookie_required(&view, facts, request.cookie_sent, received_at, out);
+        }
         Flow::Continue
+    }
+
+    /// `allow_cookie` over UDP without a valid cookie, as Unbound's worker
+    /// answers it: BADCOOKIE with a fresh cookie to retry with when the client
+    /// sent one (RFC 7873 §5.2.3), else REFUSED with TC set (retry over TCP)
+    /// and an Extended DNS Error saying why.
+    fn cookie_required(
+        &self,
+        view: &QueryView<'_>,
+        facts: ClientFacts,
+        cookie_sent: bool,
+        received_at: Instant,
+        out: &mut Vec<u8>,
+    ) -> Flow {
+        let rcode = if cookie_sent {
+            u16::from(ResponseCode::BADCOOKIE)
+        } else {
+            u16::from(ResponseCode::Refused)
+        };
+        wire::write_error_reply(view, (rcode & 0x0F) as u8, true, out);
+        if let Some(edns) = facts.edns {
+            let opt_start = out.len();
+            if cookie_sent {
+                append_client_opt(out, &edns);
+            } else {
+                let text = "DNS Cookie needed for UDP replies";
+                append_opt_with_ede(out, edns.payload, edns.do_bit, 0, text);
+            }
+            // Owner (1) + type (2) + class (2): the TTL's first byte is the
+            // upper eight bits of the extended rcode (BADCOOKIE = 23 → 1).
+            if let Some(byte) = out.get_mut(opt_start + 5) {
+                *byte = (rcode >> 4) as u8;
+            }
+        }
+        if !cookie_sent {
+            out[2] |= 0x02; // TC: ask again over TCP
+        }
+        // Counted by the header's four bits, as Unbound's server_stats_insrcode.
+        self.metrics.count_rcode((rcode & 0x0F) as u8, false);
+        self.metrics
+            .response_time
+            .record(received_at.elapsed().as_secs_f64());
+        Flow::READY
     }
 
     /// cache (HOT PATH): a fresh entry answers at once (and may start a
@@ -508,8 +563,10 @@ impl<T: Transport> Engine<T> {
         };
         request.key = MessageKey::new(view.qname_wire(), view.qtype(), view.qclass());
         let action = request.action;
-        let may_use_cache = matches!(action, AccessAction::Allow | AccessAction::AllowSnoop)
-            && (view.rd() || action == AccessAction::AllowSnoop);
+        let may_use_cache = matches!(
+            action,
+            AccessAction::Allow | AccessAction::AllowSnoop | AccessAction::AllowCookie
+        ) && (view.rd() || action == AccessAction::AllowSnoop);
         let (Some(key), true) = (&request.key, may_use_cache) else {
             return Flow::Continue;
         };
@@ -1237,19 +1294,20 @@ fn formerr(wire: &[u8], out: &mut Vec<u8>) -> Flow {
     Flow::READY
 }
 
-/// The client's COOKIE option judged (`answer-cookie: yes`): the option for
-/// our reply and whether the client's server cookie was valid. No COOKIE
-/// option: nothing to add. Err for a malformed one (FORMERR).
+/// The client's COOKIE option judged (`answer-cookie: yes`): our verdict and
+/// the option for the reply; None without a COOKIE option; Err for a
+/// malformed one (FORMERR).
 fn answer_cookie(
     cookies: &ServerCookies,
     query: &Query<'_>,
     opt: &EdnsInfo,
-) -> Result<(Option<cookie::ReplyCookie>, bool), cookie::Malformed> {
+) -> Result<Option<cookie::Answer>, cookie::Malformed> {
     let Some(option) = find_option(query.wire, opt, OPTION_COOKIE) else {
-        return Ok((None, false));
+        return Ok(None);
     };
-    let answer = cookies.answer(option, query.peer.ip(), cookie::unix_now())?;
-    Ok((answer.reply, answer.status.is_valid()))
+    cookies
+        .answer(option, query.peer.ip(), cookie::unix_now())
+        .map(Some)
 }
 
 fn count_query(metrics: &Metrics, query: &Query<'_>, view: &QueryView<'_>) {

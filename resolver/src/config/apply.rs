@@ -1705,12 +1705,13 @@ fn access_control(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
         "refuse" => AccessAction::Refuse,
         "deny_non_local" => AccessAction::DenyNonLocal,
         "refuse_non_local" => AccessAction::RefuseNonLocal,
-        "allow_setrd" | "allow_cookie" => {
+        "allow_cookie" => AccessAction::AllowCookie,
+        "allow_setrd" => {
             return Err(unsupported_error(
                 d,
                 format!(
-                    "action {action} is not implemented; use allow, allow_snoop, deny, refuse, \
-                     deny_non_local or refuse_non_local"
+                    "action {action} is not implemented; use allow, allow_snoop, allow_cookie, \
+                     deny, refuse, deny_non_local or refuse_non_local"
                 ),
             ))
         }
@@ -1718,8 +1719,8 @@ fn access_control(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
             return Err(invalid(
                 d,
                 format!(
-                    "unknown action `{other}`; expected allow, allow_snoop, deny, refuse, \
-                     deny_non_local or refuse_non_local"
+                    "unknown action `{other}`; expected allow, allow_snoop, allow_cookie, deny, \
+                     refuse, deny_non_local or refuse_non_local"
                 ),
             ))
         }

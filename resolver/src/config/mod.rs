@@ -206,6 +206,10 @@ pub enum AccessAction {
     DenyNonLocal,
     /// REFUSED unless the query is for local data.
     RefuseNonLocal,
+    /// As allow, but UDP queries need a valid DNS cookie (RFC 7873): a client
+    /// cookie alone or a bad one gets BADCOOKIE with a fresh cookie, none gets
+    /// REFUSED with TC (retry over TCP); stream transports are served.
+    AllowCookie,
 }
 
 /// One `access-control: <netblock> <action>` line.
@@ -936,6 +940,7 @@ impl AccessAction {
             AccessAction::Refuse => "refuse",
             AccessAction::DenyNonLocal => "deny_non_local",
             AccessAction::RefuseNonLocal => "refuse_non_local",
+            AccessAction::AllowCookie => "allow_cookie",
         }
     }
 }

@@ -1822,6 +1822,11 @@ fn cookie_keys() {
         dir.0.display()
     );
     assert_error(&err(&missing), 2, "cookie-secret-file", "could not read");
+    let config = ok("server:\n access-control: 10.0.0.0/8 allow_cookie\n");
+    let rule = config.access_control.last().unwrap();
+    assert_eq!(rule.action, AccessAction::AllowCookie);
+    assert_eq!(rule.action.to_string(), "allow_cookie");
+
     let corrupt = dir.write("corrupt", "e5e973e5\n");
     let text = format!("server:\n\n cookie-secret-file: {}\n", corrupt.display());
     assert_error(&err(&text), 3, "cookie-secret-file", "32 hex digits");

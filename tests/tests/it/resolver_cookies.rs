@@ -323,3 +323,62 @@ async fn upstream_reply_with_another_client_cookie_is_ignored() {
     assert!(forged >= 3.0, "forged replies counted: {forged}");
     r.stop().await;
 }
+
+/// Unbound's `access-control: ... allow_cookie` (worker.c, RFC 7873 §5.2.3):
+/// over UDP a query without a cookie is REFUSED with TC and an Extended DNS
+/// Error (dig then asks over TCP, which is served); a client cookie alone
+/// gets BADCOOKIE with a server cookie, and dig's own BADCOOKIE retry with
+/// that cookie is answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allow_cookie_wants_a_valid_cookie_over_udp() {
+    let r = TestResolver::start(&format!(
+        "  answer-cookie: yes\n  cookie-secret: \"{SECRET}\"\n  access-control: 127.0.0.0/8 allow_cookie\n"
+    ))
+    .await;
+    let ip = client_ip(&r);
+    let source = ip.to_string();
+    let dig = || r.dig().arg("-b").arg(&source);
+
+    let refused = dig()
+        .arg("+nocookie")
+        .ignore_tc()
+        .run("www.example.com", "A")
+        .await
+        .unwrap();
+    assert_eq!(refused.status, "REFUSED", "{}", refused.raw);
+    assert!(refused.has_flag("tc"), "{}", refused.raw);
+    assert_eq!(refused.ede, [0], "{}", refused.raw);
+    let tcp = dig()
+        .arg("+nocookie")
+        .tcp()
+        .run("www.example.com", "A")
+        .await
+        .unwrap();
+    assert_eq!(tcp.answers_of("A"), ["192.0.2.1"], "{}", tcp.raw);
+
+    let bad = dig()
+        .arg(&format!("+cookie={CLIENT_COOKIE}"))
+        .arg("+nobadcookie")
+        .run("www.example.com", "A")
+        .await
+        .unwrap();
+    assert_eq!(bad.status, "BADCOOKIE", "{}", bad.raw);
+    assert!(bad.answer.is_empty());
+    let (cookie, good) = printed_cookie(&bad);
+    assert!(good, "{}", bad.raw);
+    let stamp = u32::from_be_bytes(cookie[12..16].try_into().unwrap());
+    let verdict = ServerCookies::new(&[secret()])
+        .answer(&cookie, ip, stamp)
+        .unwrap();
+    assert_eq!(verdict.status, Status::Valid);
+
+    let retried = dig()
+        .arg(&format!("+cookie={CLIENT_COOKIE}"))
+        .run("www.example.com", "A")
+        .await
+        .unwrap();
+    assert_eq!(retried.status, "NOERROR", "{}", retried.raw);
+    assert_eq!(retried.answers_of("A"), ["192.0.2.1"]);
+    assert!(retried.raw.contains("BADCOOKIE"), "{}", retried.raw);
+    r.stop().await;
+}
