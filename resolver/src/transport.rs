@@ -246,9 +246,10 @@ impl Transport for NetTransport {
         // and connect() makes it drop datagrams from any other address.
         let socket = UdpSocket::bind(bind).await.map_err(io)?;
         socket.connect(server).await.map_err(io)?;
-        let sent = self.cookies.for_server(server.ip(), cookie::unix_now());
         let mut wire = wire;
-        cookie::add_to_query(&mut wire, &sent);
+        let sent = self.cookies.for_server(server.ip(), cookie::unix_now());
+        // Only a query with an OPT record carries a cookie to be checked.
+        let sent = cookie::add_to_query(&mut wire, &sent).then_some(sent);
         socket.send(&wire).await.map_err(io)?;
         // Room for what we advertised plus slack for servers that overshoot.
         let mut buf = vec![0u8; usize::from(options.edns_payload.unwrap_or(512).max(512)) + 1024];
@@ -262,7 +263,7 @@ impl Transport for NetTransport {
             let datagram = buf.get(..len).unwrap_or_default();
             match judge(datagram, id, query) {
                 Verdict::Accept(message) => {
-                    match self.cookies.check(server.ip(), &sent, &message) {
+                    match self.cookies.check(server.ip(), sent.as_ref(), &message) {
                         cookie::Check::Forged => self.metrics.unwanted_replies.increment(1),
                         cookie::Check::Accept => {
                             return Ok(Reply {
