@@ -24,7 +24,7 @@
 #   spoof     the spoofing race: example.org's server goes silent (nftables drops
 #             queries to it) and, while the resolver waits for it, a blind attacker
 #             floods forged replies from that server's address to every source port
-#             of the resolver with guessed IDs (dns-spoof); SPOOF_RACES races, each a
+#             1024-65535 of the resolver with guessed IDs (dns-spoof); SPOOF_RACES races, each a
 #             fresh name; counts forged answers accepted (served to the client or
 #             cached afterwards).
 #   loris     slow-loris: LORIS_CONNS TCP connections that send one byte and hold,
@@ -373,9 +373,9 @@ spoof_once() { # SERVER
         # The trigger: the attacker asks the resolver, then forges the reply.
         dig +time=$((SPOOF_SECS + 5)) +tries=1 @"${ADDR[$s]}" "$name" A >"$WORKDIR/race-$s-$r.dig" 2>&1 &
         local dpid=$!
-        sent=$("$SPOOF_BIN" --resolver 127.0.0.1 --server "$SILENT_SERVER:53" --qname "$name" \
-            --answer "$FORGED" --pps "$SPOOF_PPS" --duration-ms $((SPOOF_SECS * 1000)) |
-            awk '/^sent:/ { print $2 }')
+        sent=$("$SPOOF_BIN" --target 127.0.0.1 --server "$SILENT_SERVER" --qname "$name" \
+            --answer "$FORGED" --ports 1024-65535 --count $((SPOOF_PPS * SPOOF_SECS)) \
+            --duration "$SPOOF_SECS" | awk '/^sent/ { print $2 }')
         wait "$dpid" || true
         total=$((total + ${sent:-0}))
         got=$(dig +time=2 +tries=1 @"${ADDR[$s]}" "$name" A +short)
@@ -399,15 +399,19 @@ loris_once() { # SERVER REP
     start_server "$s" plain "loris-$rep"
     warm "$s"
     base=$(legit_run "$s" "lb$rep" tcp)
-    "$LORIS_BIN" --target "${ADDR[$s]}:53" --source "$ATTACKER" --connections "$LORIS_CONNS" \
-        --duration-ms $(((LORIS_SECS + 4) * 1000)) >"$WORKDIR/loris-$s-$rep.out" 2>&1 &
+    # A patient attacker: one byte a second on each connection, from four addresses,
+    # reopening every connection the server closes.
+    "$LORIS_BIN" --target "${ADDR[$s]}:53" --connections "$LORIS_CONNS" --bytes-per-interval 1 \
+        --interval-ms 1000 --duration-s $((LORIS_SECS + 4)) --reopen \
+        --source "$ATTACKER" --source "${ATTACKER%.1}.2" --source "${ATTACKER%.1}.3" --source "${ATTACKER%.1}.4" \
+        >"$WORKDIR/loris-$s-$rep.out" 2>&1 &
     lpid=$!
     BENCH_PIDS+=("$lpid")
     sleep 3
     attack=$(legit_run "$s" "la$rep" tcp)
     wait "$lpid" || true
     bench_forget "$lpid"
-    held=$(awk '/^held:/ { print $2 }' "$WORKDIR/loris-$s-$rep.out")
+    held=$(sed -n 's/.* max_held=\([0-9]*\).*/\1/p' "$WORKDIR/loris-$s-$rep.out")
     record loris "$s" "$rep" base_share "${base% *}"
     record loris "$s" "$rep" base_p99_us "${base#* }"
     record loris "$s" "$rep" attack_share "${attack% *}"
@@ -465,7 +469,7 @@ if has_phase loris; then
     row "legit TCP answered share, under attack" loris attack_share
     row "legit TCP p99 (us), no attack" loris base_p99_us
     row "legit TCP p99 (us), under attack" loris attack_p99_us
-    row "connections the attacker held" loris held
+    row "connections the attacker held at most" loris held
 fi
 if has_phase spoof; then
     echo "-- spoofing race: $SPOOF_RACES races, ${SPOOF_SECS}s of forged replies at $SPOOF_PPS/s each"
