@@ -362,12 +362,9 @@ where
             options.shards(slabs);
         }
         let entries = match options.build() {
-            Ok(options) => Cache::with_options(
-                options,
-                KeyWeighter,
-                Default::default(),
-                Default::default(),
-            ),
+            Ok(options) => {
+                Cache::with_options(options, KeyWeighter, Default::default(), Default::default())
+            }
             Err(_) => Cache::with_weighter(64, size, KeyWeighter),
         };
         Self { entries }

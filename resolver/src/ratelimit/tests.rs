@@ -98,8 +98,14 @@ fn backoff_keeps_the_key_limited_over_the_window() {
 fn send_cap_holds_over_any_one_second_span() {
     let mut cap = SendCap::default();
     assert_eq!((0..8).filter(|_| cap.try_take(0, 5)).count(), 5);
-    assert!(!cap.try_take(10, 5), "slot 10 is within a second of slot 0's sends");
-    assert!(cap.try_take(11, 5), "slot 11 starts more than a second later");
+    assert!(
+        !cap.try_take(10, 5),
+        "slot 10 is within a second of slot 0's sends"
+    );
+    assert!(
+        cap.try_take(11, 5),
+        "slot 11 starts more than a second later"
+    );
 
     // Sends tried every 7 ms for 10 s: every 1-second span holds at most 5.
     let mut cap = SendCap::default();
@@ -145,7 +151,10 @@ fn flood_sends_at_most_the_limit_per_second() {
             .collect();
         for (i, start) in sent.iter().enumerate() {
             let in_span = sent[i..].iter().take_while(|t| **t < start + 1000).count();
-            assert!(in_span <= 10, "factor {factor} backoff {backoff}: {in_span} in 1 s");
+            assert!(
+                in_span <= 10,
+                "factor {factor} backoff {backoff}: {in_span} in 1 s"
+            );
         }
         if !backoff || factor != 0 {
             assert!(
@@ -157,7 +166,11 @@ fn flood_sends_at_most_the_limit_per_second() {
         // Another zone is not affected.
         assert!(
             limiter
-                .admit(&name("other.example."), Attempt::Query, t0 + Duration::from_millis(5000))
+                .admit(
+                    &name("other.example."),
+                    Attempt::Query,
+                    t0 + Duration::from_millis(5000)
+                )
                 .send
         );
     }
@@ -233,7 +246,11 @@ fn per_domain_overrides() {
     assert_eq!(limiter.limit_for(&name("sub.example.com.")), 7);
     assert_eq!(limiter.limit_for(&name("a.sub.example.com.")), 7);
     assert_eq!(limiter.limit_for(&name("other.com.")), 9);
-    assert_eq!(limiter.limit_for(&name("com.")), 100, "below is strictly below");
+    assert_eq!(
+        limiter.limit_for(&name("com.")),
+        100,
+        "below is strictly below"
+    );
     assert_eq!(limiter.limit_for(&name("org.")), 100);
     assert_eq!(limiter.limit_for(&name(".")), 100);
     let free = name("free.org.");
@@ -303,13 +320,17 @@ fn tables_are_bounded_by_size() {
     for i in 0..50_000u32 {
         limiter.check(IpAddr::V4(Ipv4Addr::from(i)), t0);
     }
-    let per_entry = (std::mem::size_of::<IpAddr>() + std::mem::size_of::<Window>()) as u64
-        + ENTRY_OVERHEAD;
+    let per_entry =
+        (std::mem::size_of::<IpAddr>() + std::mem::size_of::<Window>()) as u64 + ENTRY_OVERHEAD;
     let bound = (16 * 1024 / per_entry) as usize;
     assert!(
         limiter.len() <= bound,
         "{} entries, bound {bound}",
         limiter.len()
     );
-    assert!(limiter.len() > bound / 4, "the table is used: {}", limiter.len());
+    assert!(
+        limiter.len() > bound / 4,
+        "the table is used: {}",
+        limiter.len()
+    );
 }
