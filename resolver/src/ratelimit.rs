@@ -13,6 +13,11 @@
 //!
 //! Time goes in: every check takes `now`, so the logic is tested with an
 //! injected clock.
+//!
+//! The lb's per-client limit (`lb/src/ratelimit.rs`) is dnsdist's
+//! MaxQPSIPRule, a token bucket with a burst and a never-evicting table: a
+//! different rule from Unbound's per-second demand window, so it is not
+//! shared with this one.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
