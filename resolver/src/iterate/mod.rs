@@ -22,6 +22,8 @@ mod tests_delegation;
 #[cfg(test)]
 mod tests_infra;
 #[cfg(test)]
+mod tests_ratelimit;
+#[cfg(test)]
 mod tests_replies;
 
 use std::collections::HashMap;
