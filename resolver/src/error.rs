@@ -58,6 +58,13 @@ pub enum ResolveError {
     /// A per-query work limit was reached (referrals, CNAME chain, NS depth, queries).
     #[error("work limit reached: {0}")]
     Limit(&'static str),
+    /// `ratelimit`: the zone's servers got all the queries they may have
+    /// from us this second (answered SERVFAIL, as Unbound).
+    #[error("ratelimit exceeded for zone {zone}")]
+    RateLimited {
+        /// The zone whose limit was reached.
+        zone: String,
+    },
     /// The whole resolution exceeded its time budget.
     #[error("resolution timed out")]
     Timeout,
@@ -81,6 +88,7 @@ impl ResolveError {
             | ResolveError::Timeout => Side::Upstream,
             ResolveError::Limit(_) => Side::Upstream,
             ResolveError::RequestListFull
+            | ResolveError::RateLimited { .. }
             | ResolveError::Encode(_)
             | ResolveError::ShuttingDown => Side::Internal,
         }
@@ -92,6 +100,7 @@ impl ResolveError {
             ResolveError::AllServersFailed { .. } => "all_servers_failed",
             ResolveError::NoServers { .. } => "no_servers",
             ResolveError::Limit(_) => "limit",
+            ResolveError::RateLimited { .. } => "ratelimited",
             ResolveError::Timeout => "timeout",
             ResolveError::ShuttingDown => "shutdown",
             ResolveError::RequestListFull => "request_list_full",

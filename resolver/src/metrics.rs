@@ -92,6 +92,12 @@ pub struct Metrics {
     pub rcode_nodata: Counter,
     /// unbound_unwanted_queries_total (refused or dropped by access control).
     pub unwanted_queries: Counter,
+    /// unbound_query_ratelimited_total (Unbound's num.query.ratelimited):
+    /// queries not sent to a zone's servers because of `ratelimit`.
+    pub query_ratelimited: Counter,
+    /// unbound_queries_ip_ratelimited_total (Unbound's
+    /// num.queries_ip_ratelimited): client queries dropped by `ip-ratelimit`.
+    pub queries_ip_ratelimited: Counter,
     /// unbound_request_list_current_all.
     pub request_list_current: Gauge,
     /// unbound_request_list_exceeded_total.
@@ -157,6 +163,8 @@ pub const METRIC_NAMES: &[&str] = &[
     "unbound_unwanted_replies_total",
     "unbound_query_udpout_total",
     "unbound_query_tcpout_total",
+    "unbound_query_ratelimited_total",
+    "unbound_queries_ip_ratelimited_total",
     "unbound_request_list_current_all",
     "unbound_request_list_exceeded_total",
     "unbound_response_time_seconds",
@@ -436,6 +444,7 @@ impl Metrics {
             "all_servers_failed",
             "no_servers",
             "limit",
+            "ratelimited",
             "timeout",
             "request_list_full",
             "encode",
@@ -476,6 +485,11 @@ impl Metrics {
             rcodes: RCODES.iter().map(|name| rcode(name)).collect(),
             rcode_nodata: rcode("nodata"),
             unwanted_queries: registry.counter("unbound_unwanted_queries_total", "Total number of queries that were refused or dropped because they failed the access control settings.", &none),
+            // unbound_exporter has no rule for these two Unbound statistics;
+            // the names follow its scheme (num.query.tcp -> query_tcp_total,
+            // threadN.num.queries_cookie_valid -> queries_cookie_valid_total).
+            query_ratelimited: registry.counter("unbound_query_ratelimited_total", "Total number of queries that were turned away from being sent to a zone's nameservers because of ratelimit.", &none),
+            queries_ip_ratelimited: registry.counter("unbound_queries_ip_ratelimited_total", "Total number of queries that were dropped because of ip-ratelimit.", &t()),
             request_list_current: registry.gauge("unbound_request_list_current_all", "Current size of the request list, including internally generated queries.", &t()),
             request_list_exceeded: registry.counter("unbound_request_list_exceeded_total", "Number of queries that were dropped because the request list was full.", &t()),
             response_time: registry.histogram("unbound_response_time_seconds", "Query response time in seconds.", &none),

@@ -11,15 +11,19 @@
 //! 2. **parse**: header and question peeked from the wire (no full parse);
 //!    responses dropped, malformed queries answered FORMERR; the query is
 //!    counted and its EDNS facts noted.
-//! 3. **admit**: refused clients get REFUSED; unknown EDNS versions BADVERS;
+//! 3. **ip_ratelimit**: `ip-ratelimit` counts every query of a client
+//!    address before the cache; the excess is dropped without a reply, 1 in
+//!    `ip-ratelimit-factor` of it served anyway (Unbound's `worker_handle_request`
+//!    checks it right after counting the query).
+//! 4. **admit**: refused clients get REFUSED; unknown EDNS versions BADVERS;
 //!    other opcodes NOTIMP; queries with answer or authority records or for a
 //!    meta type FORMERR; other classes and zone transfers REFUSED.
-//! 4. **cache** (HOT PATH): a fresh message-cache entry is copied out with ID,
+//! 5. **cache** (HOT PATH): a fresh message-cache entry is copied out with ID,
 //!    case, flags and TTLs patched; answered synchronously, nothing allocated.
 //!    Local-zone names are never inserted in the cache, so looking the cache up
 //!    before the local zones gives the same answers as Unbound's order.
-//! 5. **local_zone**: local-zone / local-data, Unbound's default zones.
-//! 6. **resolve**: `*_nonlocal` clients and RD=0 queries stop here; identical
+//! 6. **local_zone**: local-zone / local-data, Unbound's default zones.
+//! 7. **resolve**: `*_nonlocal` clients and RD=0 queries stop here; identical
 //!    questions in flight share one background resolution (coalescing); the
 //!    request list is bounded and overflow is answered SERVFAIL at once;
 //!    answers are prefetched near expiry and served expired (RFC 8767) when
@@ -58,6 +62,7 @@ use crate::error::ResolveError;
 use crate::iterate::{Answer, Recursor};
 use crate::local_zone::{LocalAction, LocalZones};
 use crate::metrics::Metrics;
+use crate::ratelimit::{IpLimiter, Verdict};
 use crate::transport::Transport;
 use crate::validator::{Security, Validator};
 
@@ -154,6 +159,8 @@ enum Stage {
     Access(Access),
     /// Header, question and EDNS read off the wire.
     Parse,
+    /// `ip-ratelimit`: None when off.
+    IpRatelimit(Option<IpLimiter>),
     /// Queries and clients we answer with an rcode alone.
     Admit,
     /// HOT PATH: the message cache.
@@ -165,13 +172,14 @@ enum Stage {
 }
 
 /// Number of stages (the array lives in the engine: nothing per query).
-const STAGE_COUNT: usize = 6;
+const STAGE_COUNT: usize = 7;
 
 /// Builds the stage array from the config, in execution order.
 fn stages(config: &Config) -> [Stage; STAGE_COUNT] {
     [
         Stage::Access(Access::new(&config.access_control)),
         Stage::Parse,
+        Stage::IpRatelimit(IpLimiter::new(&config.server.ip_ratelimit, Instant::now())),
         Stage::Admit,
         Stage::Cache,
         Stage::LocalZone(LocalZones::new(config)),
@@ -366,6 +374,7 @@ impl<T: Transport> DnsHandler for Pipeline<T> {
             let flow = match stage {
                 Stage::Access(access) => engine.access(access, &mut request),
                 Stage::Parse => engine.parse(&mut request, out),
+                Stage::IpRatelimit(limiter) => engine.ip_ratelimit(limiter.as_ref(), &request),
                 Stage::Admit => engine.admit(&request, out),
                 Stage::Cache => engine.cache(&mut request, out),
                 Stage::LocalZone(local) => engine.local_zone(local, &mut request, out),
@@ -429,6 +438,38 @@ impl<T: Transport> Engine<T> {
             facts,
             edns_version: edns.map(|opt| opt.version),
         });
+        Flow::Continue
+    }
+
+    /// ip_ratelimit: drops a client address's queries over `ip-ratelimit`,
+    /// logging the first of each episode as Unbound does.
+    fn ip_ratelimit(&self, limiter: Option<&IpLimiter>, request: &Request<'_, '_>) -> Flow {
+        let Some(limiter) = limiter else {
+            return Flow::Continue;
+        };
+        let query = request.query;
+        let check = limiter.check(query.peer.ip(), query.received_at);
+        if check.first_over {
+            let question = request.parsed.map(|p| p.view).and_then(|view| {
+                parse_qname(view.qname_wire()).map(|name| (name, RecordType::from(view.qtype())))
+            });
+            match question {
+                Some((qname, qtype)) => tracing::info!(
+                    "ip_ratelimit exceeded {} {} {qname} IN {qtype}",
+                    query.peer.ip(),
+                    limiter.qps()
+                ),
+                None => tracing::info!(
+                    "ip_ratelimit exceeded {} {} (no query name)",
+                    query.peer.ip(),
+                    limiter.qps()
+                ),
+            }
+        }
+        if check.verdict == Verdict::Limited {
+            self.metrics.queries_ip_ratelimited.increment(1);
+            return Flow::Drop;
+        }
         Flow::Continue
     }
 

@@ -23,6 +23,8 @@ use hickory_proto::rr::{Name, Record};
 use hickory_proto::serialize::txt::Parser;
 use ipnet::IpNet;
 
+mod rate_keys;
+
 use super::default::{default_interfaces, AS112_ZONES, DNS_PORT, DOT_PORT, LOCAL_DATA_DEFAULT_TTL};
 use super::unbound::{Clause, Directive, Parsed};
 use super::{
@@ -517,19 +519,19 @@ pub(crate) static SERVER_KEYS: &[KeyDef] = &[
         "no",
         "servers are not probed for DNSSEC lameness; a bogus answer is SERVFAIL either way",
     ),
-    warn_unless("ip-ratelimit", "1000", "0", RATELIMIT),
+    apply("ip-ratelimit", "1000", rate_keys::ip_ratelimit),
     warn_unless("ip-ratelimit-cookie", "1000", "0", RATELIMIT),
-    warn_unless("ratelimit", "1000", "0", RATELIMIT),
-    warn("ip-ratelimit-slabs", "4", RATELIMIT),
-    warn("ratelimit-slabs", "4", RATELIMIT),
-    warn("ip-ratelimit-size", "4m", RATELIMIT),
-    warn("ratelimit-size", "4m", RATELIMIT),
-    warn("ratelimit-for-domain", "example.com 1000", RATELIMIT),
-    warn("ratelimit-below-domain", "example.com 1000", RATELIMIT),
-    warn("ip-ratelimit-factor", "10", RATELIMIT),
-    warn("ratelimit-factor", "10", RATELIMIT),
-    warn("ip-ratelimit-backoff", "no", RATELIMIT),
-    warn("ratelimit-backoff", "no", RATELIMIT),
+    apply("ratelimit", "1000", rate_keys::ratelimit),
+    apply("ip-ratelimit-slabs", "4", rate_keys::ip_ratelimit_slabs),
+    apply("ratelimit-slabs", "4", rate_keys::ratelimit_slabs),
+    apply("ip-ratelimit-size", "4m", rate_keys::ip_ratelimit_size),
+    apply("ratelimit-size", "4m", rate_keys::ratelimit_size),
+    apply("ratelimit-for-domain", "example.com 1000", rate_keys::ratelimit_for_domain),
+    apply("ratelimit-below-domain", "example.com 1000", rate_keys::ratelimit_below_domain),
+    apply("ip-ratelimit-factor", "10", rate_keys::ip_ratelimit_factor),
+    apply("ratelimit-factor", "10", rate_keys::ratelimit_factor),
+    apply("ip-ratelimit-backoff", "no", rate_keys::ip_ratelimit_backoff),
+    apply("ratelimit-backoff", "no", rate_keys::ratelimit_backoff),
     warn("tcp-connection-limit", "192.0.2.0/24 10", RATELIMIT),
     warn("outbound-msg-retry", "5", OUTGOING),
     warn(

@@ -193,8 +193,10 @@ impl Default for ServerConfig {
             max_udp_size: 1232,
             infra_host_ttl: Duration::from_secs(900), // host_ttl = 900
             limits: WorkLimits::default(),
-            private_address: Vec::new(), // private_address = NULL
-            private_domain: Vec::new(),  // private_domain = NULL
+            ratelimit: crate::ratelimit::ZoneLimitConfig::default(), // ratelimit = 0, factor 10, 4m
+            ip_ratelimit: crate::ratelimit::IpLimitConfig::default(), // ip_ratelimit = 0, factor 10, 4m
+            private_address: Vec::new(),                              // private_address = NULL
+            private_domain: Vec::new(),                               // private_domain = NULL
         }
     }
 }

@@ -134,6 +134,10 @@ pub struct ServerConfig {
     pub infra_host_ttl: Duration,
     /// Limits on the work one client query may cause.
     pub limits: WorkLimits,
+    /// `ratelimit*`: queries sent per zone (delegation point) per second.
+    pub ratelimit: crate::ratelimit::ZoneLimitConfig,
+    /// `ip-ratelimit*`: queries accepted per client address per second.
+    pub ip_ratelimit: crate::ratelimit::IpLimitConfig,
     /// `private-address:` netblocks removed from upstream A/AAAA answers.
     pub private_address: Vec<IpNet>,
     /// `private-domain:` names (and their subdomains) allowed to hold private addresses.

@@ -1780,3 +1780,63 @@ fn broken_trust_anchors_name_their_line() {
     assert_eq!(e.location.unwrap().line, 2);
     assert_eq!(e.key, "auto-trust-anchor-file");
 }
+
+/// The ratelimit* and ip-ratelimit* keys: Unbound's defaults and value
+/// syntax; what Unbound's parser rejects is rejected at its file, line and key.
+#[test]
+fn ratelimit_keys() {
+    let defaults = ok("server:\n");
+    assert_eq!(
+        defaults.server.ratelimit,
+        crate::ratelimit::ZoneLimitConfig::default()
+    );
+    assert_eq!(defaults.server.ratelimit.qps, 0);
+    assert_eq!(defaults.server.ratelimit.factor, 10);
+    assert_eq!(defaults.server.ratelimit.table.size, 4 * 1024 * 1024);
+    assert_eq!(defaults.server.ip_ratelimit.qps, 0);
+    assert_eq!(defaults.server.ip_ratelimit.factor, 10);
+
+    let c = ok(
+        "server:\n  ratelimit: 100\n  ratelimit-factor: 0\n  ratelimit-backoff: yes\n  \
+                ratelimit-size: 1m\n  ratelimit-slabs: 8\n  ratelimit-for-domain: example.com 5\n  \
+                ratelimit-for-domain: EXAMPLE.com. 6\n  ratelimit-below-domain: com 0\n  \
+                ip-ratelimit: 20\n  ip-ratelimit-factor: 2\n  ip-ratelimit-backoff: yes\n  \
+                ip-ratelimit-size: 64k\n  ip-ratelimit-slabs: 2\n",
+    );
+    let zone = &c.server.ratelimit;
+    assert_eq!((zone.qps, zone.factor, zone.backoff), (100, 0, true));
+    assert_eq!(zone.table.size, 1024 * 1024);
+    assert_eq!(zone.table.slabs, Some(8));
+    assert_eq!(
+        zone.for_domain,
+        vec![(name("EXAMPLE.com."), 6)],
+        "the later line wins"
+    );
+    assert_eq!(zone.below_domain, vec![(name("com."), 0)]);
+    let ip = &c.server.ip_ratelimit;
+    assert_eq!((ip.qps, ip.factor, ip.backoff), (20, 2, true));
+    assert_eq!(ip.table.size, 64 * 1024);
+    assert_eq!(ip.table.slabs, Some(2));
+    assert!(!has_warning(&c, "ratelimit"));
+    assert!(!has_warning(&c, "ip-ratelimit"));
+
+    for (line, key) in [
+        ("ratelimit: lots", "ratelimit"),
+        ("ratelimit-factor: x", "ratelimit-factor"),
+        ("ip-ratelimit: x", "ip-ratelimit"),
+        ("ratelimit-backoff: maybe", "ratelimit-backoff"),
+        ("ip-ratelimit-size: big", "ip-ratelimit-size"),
+        ("ratelimit-for-domain: example.com", "ratelimit-for-domain"),
+        (
+            "ratelimit-below-domain: example.com many",
+            "ratelimit-below-domain",
+        ),
+    ] {
+        let e = err(&format!("server:\n  {line}\n"));
+        assert_error(&e, 2, key, key);
+    }
+    for key in ["ratelimit-slabs", "ip-ratelimit-slabs"] {
+        let e = err(&format!("server:\n  {key}: 3\n"));
+        assert_error(&e, 2, key, "power of 2");
+    }
+}

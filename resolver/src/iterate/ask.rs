@@ -18,6 +18,7 @@ use super::shared::{Asked, LeadId, Part, FOLLOW_WAIT};
 use super::{group_rrsets, record_ip, Answer, Recursor};
 use crate::cache::Trust;
 use crate::error::{ResolveError, TransportError};
+use crate::ratelimit::Attempt;
 use crate::transport::{QueryOptions, Reply, Transport};
 
 /// A server address that failed this often (timeouts, errors) is not asked again
@@ -173,7 +174,7 @@ impl<T: Transport> Recursor<T> {
         // timeout counted).
         let mut waiting: Vec<(SocketAddr, bool)> = Vec::new();
         loop {
-            let next = match self.pick_server(dp, qtype, budget, &waiting).await {
+            let next = match self.pick_server(dp, &query, budget, &waiting).await {
                 Ok(choice) => Some(choice),
                 Err(error) if inflight.is_empty() => return Err(error),
                 Err(_) => None,
@@ -240,11 +241,12 @@ impl<T: Transport> Recursor<T> {
     async fn pick_server(
         &self,
         dp: &mut DelegationPoint,
-        qtype: RecordType,
+        query: &Query,
         budget: &mut Budget<'_>,
         waiting: &[(SocketAddr, bool)],
     ) -> Result<Choice, ResolveError> {
         let limits = self.options.limits;
+        let qtype = query.query_type();
         loop {
             let usable = |addrs: Vec<SocketAddr>| -> Vec<SocketAddr> {
                 addrs
@@ -283,11 +285,45 @@ impl<T: Transport> Recursor<T> {
                     }
                 });
             };
+            // A prefetch is no demand (Unbound lets it through to keep
+            // valid data cached), but it is sent, so it counts to the cap.
+            let attempt = if budget.leeway > 0 {
+                Attempt::Exempt
+            } else {
+                Attempt::Query
+            };
+            if !self.may_send(dp, query, attempt) {
+                return Err(ResolveError::RateLimited {
+                    zone: dp.zone.to_string(),
+                });
+            }
             if !budget.spend_query(limits.max_upstream_queries) {
                 return Err(ResolveError::Limit("upstream queries"));
             }
             return Ok(choice);
         }
+    }
+
+    /// `ratelimit`: whether one more query may go to `dp`'s servers now
+    /// (forwarders are exempt, as in Unbound); logs the query that takes the
+    /// zone over its limit, as Unbound's "ratelimit exceeded" line.
+    fn may_send(&self, dp: &DelegationPoint, query: &Query, attempt: Attempt) -> bool {
+        let Some(limiter) = &self.ratelimit else {
+            return true;
+        };
+        if dp.is_forward() {
+            return true;
+        }
+        let admission = limiter.admit(&dp.zone, attempt, Instant::now());
+        if let Some(limit) = admission.first_over {
+            tracing::info!(
+                "ratelimit exceeded {} {limit} query {} IN {}",
+                dp.zone,
+                query.name(),
+                query.query_type()
+            );
+        }
+        admission.send
     }
 
     /// How to ask `server`: its RTO, OPT unless it mishandles EDNS, RD for
@@ -349,7 +385,9 @@ impl<T: Transport> Recursor<T> {
             // RFC 6891 §7: a server that does not speak EDNS; ask again without
             // it, and remember it for infra-host-ttl when that works.
             options.edns_payload = None;
-            if !budget.spend_query(limits.max_upstream_queries) {
+            if !self.may_send(dp, query, Attempt::Exempt)
+                || !budget.spend_query(limits.max_upstream_queries)
+            {
                 return None;
             }
             match self.transport.exchange(server, query, &options).await {
@@ -369,7 +407,9 @@ impl<T: Transport> Recursor<T> {
             // RFC 7766: the full answer comes over TCP.
             options.tcp = true;
             options.timeout = options.timeout.max(Duration::from_secs(1)) * 3;
-            if !budget.spend_query(limits.max_upstream_queries) {
+            if !self.may_send(dp, query, Attempt::Exempt)
+                || !budget.spend_query(limits.max_upstream_queries)
+            {
                 return None;
             }
             match self.transport.exchange(server, query, &options).await {

@@ -22,6 +22,8 @@ mod tests_delegation;
 #[cfg(test)]
 mod tests_infra;
 #[cfg(test)]
+mod tests_ratelimit;
+#[cfg(test)]
 mod tests_replies;
 
 use std::collections::HashMap;
@@ -38,6 +40,7 @@ use tokio::time::{timeout_at, Instant};
 use crate::cache::{RrsetCache, Trust};
 use crate::config::{Config, WorkLimits};
 use crate::error::ResolveError;
+use crate::ratelimit::ZoneLimiter;
 use crate::transport::Transport;
 use ask::Budget;
 use delegation::{DelegationPoint, ServerKind};
@@ -158,6 +161,8 @@ pub struct Recursor<T: Transport> {
     parent_side: learn::ParentSide,
     /// Upstream questions in flight, asked once for every resolution needing them.
     shared: shared::SharedQuestions,
+    /// `ratelimit`: queries sent per zone; None when off.
+    ratelimit: Option<ZoneLimiter>,
 }
 
 impl<T: Transport> std::fmt::Debug for Recursor<T> {
@@ -225,7 +230,14 @@ impl<T: Transport> Recursor<T> {
             no_cuts: nocut::NoCuts::default(),
             parent_side: learn::ParentSide::default(),
             shared: shared::SharedQuestions::default(),
+            ratelimit: None,
         }
+    }
+
+    /// Limits the queries sent to each zone's servers (`ratelimit`).
+    pub fn with_zone_ratelimit(mut self, limiter: Option<ZoneLimiter>) -> Self {
+        self.ratelimit = limiter;
+        self
     }
 
     /// Resolves (`name`, `qtype`) within the configured time budget.
