@@ -55,7 +55,8 @@ impl<T: Transport> Engine<T> {
                     .then(|| self.below_nxdomain(validator, qname_wire, qname, qtype))
                     .flatten()
             })?;
-        let (entry, _) = self.cache_entry(qname, qtype, &answer, Security::Secure, Instant::now())?;
+        let (entry, _) =
+            self.cache_entry(qname, qtype, &answer, Security::Secure, Instant::now())?;
         Some(entry)
     }
 
@@ -83,7 +84,8 @@ impl<T: Transport> Engine<T> {
                 types[1] = Some(u16::from(RecordType::A));
             }
             for t in types.into_iter().flatten() {
-                let Some(entry) = MessageKey::new(ancestor, t, 1).and_then(|k| self.messages.get(&k))
+                let Some(entry) =
+                    MessageKey::new(ancestor, t, 1).and_then(|k| self.messages.get(&k))
                 else {
                     continue;
                 };

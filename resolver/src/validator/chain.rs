@@ -802,7 +802,10 @@ fn missing_ds_algorithm(
         let vouched: Vec<Dnskey> = keys
             .iter()
             .filter(|k| k.algorithm == algorithm)
-            .filter(|k| ds.iter().any(|d| d.algorithm == algorithm && d.matches(zone, k)))
+            .filter(|k| {
+                ds.iter()
+                    .any(|d| d.algorithm == algorithm && d.matches(zone, k))
+            })
             .cloned()
             .collect();
         let signed = !vouched.is_empty()

@@ -131,7 +131,12 @@ impl NegCache {
 
     /// NSEC records held.
     pub fn len(&self) -> usize {
-        self.inner.read().zones.values().map(|z| z.nsecs.len()).sum()
+        self.inner
+            .read()
+            .zones
+            .values()
+            .map(|z| z.nsecs.len())
+            .sum()
     }
 
     /// Whether nothing is held.
@@ -147,10 +152,7 @@ impl NegCache {
     pub fn insert(&self, answer: &Answer, now_unix: u64, ttl_cap: Option<u32>) {
         let auth = &answer.authorities;
         let soa = auth.iter().find(|r| r.record_type() == RecordType::SOA);
-        let Some(zone) = soa
-            .map(|s| s.name.clone())
-            .or_else(|| nsec_signer(auth))
-        else {
+        let Some(zone) = soa.map(|s| s.name.clone()).or_else(|| nsec_signer(auth)) else {
             return;
         };
         let soa_limit = soa.map_or(u32::MAX, |s| match &s.data {
@@ -193,7 +195,12 @@ impl NegCache {
 
     /// A denial for (`qname`, `qtype`) proven by cached NSECs, if one is
     /// (Unbound `val_neg_getmsg`). None sends the question upstream.
-    pub fn synthesize(&self, qname: &Name, qtype: RecordType, now_unix: u64) -> Option<Synthesized> {
+    pub fn synthesize(
+        &self,
+        qname: &Name,
+        qtype: RecordType,
+        now_unix: u64,
+    ) -> Option<Synthesized> {
         let inner = self.inner.read();
         let (zone_name, zone) = inner.closest_zone(qname)?;
         let soa = zone.soa.as_ref().filter(|s| s.fresh(now_unix))?;
@@ -352,7 +359,8 @@ fn covering_sigs(section: &[Record], owner: &Name, rtype: RecordType, zone: &Nam
         .iter()
         .filter(|r| r.record_type() == RecordType::RRSIG && same_name(&r.name, owner))
         .filter(|r| {
-            Rrsig::from_record(r).is_some_and(|s| s.type_covered == rtype && same_name(&s.signer, zone))
+            Rrsig::from_record(r)
+                .is_some_and(|s| s.type_covered == rtype && same_name(&s.signer, zone))
         })
         .cloned()
         .collect()

@@ -601,7 +601,13 @@ fn harden_algo_downgrade_needs_every_ds_algorithm() {
     };
     let strict = validator(&root, &hardened);
     assert_eq!(
-        bogus_code(&run(&strict, &fetch, "www.example.", RecordType::A, &answer)),
+        bogus_code(&run(
+            &strict,
+            &fetch,
+            "www.example.",
+            RecordType::A,
+            &answer
+        )),
         Some(6)
     );
     // Both algorithms signing for real: secure when hardened too.

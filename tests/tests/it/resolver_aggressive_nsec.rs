@@ -54,7 +54,9 @@ struct Subject {
 /// The trust-anchor file for `hierarchy`'s root.
 fn anchor_file(hierarchy: &Hierarchy) -> PathBuf {
     let path = scratch_dir("aggressive-nsec").join("root.ds");
-    let ds = hierarchy.trust_anchor(".").expect("the fixture root is signed");
+    let ds = hierarchy
+        .trust_anchor(".")
+        .expect("the fixture root is signed");
     std::fs::write(&path, format!("{ds}\n")).unwrap();
     path
 }
@@ -81,8 +83,14 @@ impl Subject {
             "  trust-anchor-file: \"{}\"\n{keys}",
             anchor_file(&hierarchy).display()
         );
-        let (daemon, ip) =
-            spawn_unbound(debian_unbound(), &hierarchy, 2, "validator iterator", &extra).await;
+        let (daemon, ip) = spawn_unbound(
+            debian_unbound(),
+            &hierarchy,
+            2,
+            "validator iterator",
+            &extra,
+        )
+        .await;
         Self {
             hierarchy: Arc::new(hierarchy),
             addr: SocketAddr::new(ip, 53),
@@ -182,17 +190,18 @@ async fn rfc8198_nxdomain_for_covered_names_without_upstream() {
         ]
     );
     let reply = ask(s.addr, "mq-proof.ok.sec.", RecordType::A).await;
-    let types: Vec<RecordType> = reply
-        .authorities
-        .iter()
-        .map(|r| r.record_type())
-        .collect();
+    let types: Vec<RecordType> = reply.authorities.iter().map(|r| r.record_type()).collect();
     for want in [RecordType::SOA, RecordType::NSEC, RecordType::RRSIG] {
         assert!(types.contains(&want), "{want} missing: {reply:?}");
     }
     let scrape = s.ours.as_ref().unwrap().scrape().await;
     let synthesized = scrape.value("unbound_query_aggressive_nsec", &[("rcode", "NXDOMAIN")]);
-    assert_eq!(synthesized, Some(3.0), "{:?}", scrape.all("unbound_query_aggressive_nsec"));
+    assert_eq!(
+        synthesized,
+        Some(3.0),
+        "{:?}",
+        scrape.all("unbound_query_aggressive_nsec")
+    );
     s.stop().await;
 }
 
@@ -263,17 +272,21 @@ async fn rfc8020_below_secure_nxdomain_without_upstream() {
 /// anchor and keys: rcode, AD and whether upstream was asked agree.
 #[tokio::test]
 async fn ours_and_unbound_agree_on_cached_denials() {
-    type Scenario = for<'a> fn(
-        &'a Subject,
-    )
-        -> std::pin::Pin<Box<dyn std::future::Future<Output = Vec<Seen>> + 'a>>;
+    type Scenario =
+        for<'a> fn(
+            &'a Subject,
+        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Vec<Seen>> + 'a>>;
     let cases: [(&str, &str, Scenario); 4] = [
         ("nxdomain", "", |s| Box::pin(nxdomain_scenario(s))),
         ("nodata", "", |s| Box::pin(nodata_scenario(s))),
-        ("off", "  aggressive-nsec: no\n  harden-below-nxdomain: no\n", |s| {
-            Box::pin(nxdomain_scenario(s))
+        (
+            "off",
+            "  aggressive-nsec: no\n  harden-below-nxdomain: no\n",
+            |s| Box::pin(nxdomain_scenario(s)),
+        ),
+        ("below", "  aggressive-nsec: no\n", |s| {
+            Box::pin(below_scenario(s))
         }),
-        ("below", "  aggressive-nsec: no\n", |s| Box::pin(below_scenario(s))),
     ];
     let mut failures = Vec::new();
     for (what, keys, scenario) in cases {
@@ -310,7 +323,11 @@ async fn flood(s: &Subject, names: usize) -> u64 {
             let name = format!("{label}.ok.sec.");
             tokio::spawn(async move {
                 let reply = ask(addr, &name, RecordType::A).await;
-                assert_eq!(reply.metadata.response_code, ResponseCode::NXDomain, "{name}");
+                assert_eq!(
+                    reply.metadata.response_code,
+                    ResponseCode::NXDomain,
+                    "{name}"
+                );
             })
         });
         for task in asks.collect::<Vec<_>>() {

@@ -16,11 +16,24 @@ fn chain(key: &TestKey) -> [Vec<Record>; 3] {
     let apex = nsec(
         "example.",
         "a.example.",
-        &[RecordType::SOA, RecordType::NS, RecordType::NSEC, RecordType::DNSKEY],
+        &[
+            RecordType::SOA,
+            RecordType::NS,
+            RecordType::NSEC,
+            RecordType::DNSKEY,
+        ],
     );
-    let a = nsec("a.example.", "c.example.", &[RecordType::A, RecordType::NSEC]);
+    let a = nsec(
+        "a.example.",
+        "c.example.",
+        &[RecordType::A, RecordType::NSEC],
+    );
     let c = nsec("c.example.", "example.", &[RecordType::A, RecordType::NSEC]);
-    [key.signed(vec![apex]), key.signed(vec![a]), key.signed(vec![c])]
+    [
+        key.signed(vec![apex]),
+        key.signed(vec![a]),
+        key.signed(vec![c]),
+    ]
 }
 
 fn denial(key: &TestKey, rcode: ResponseCode, nsecs: &[&Vec<Record>]) -> Answer {
@@ -51,7 +64,11 @@ fn rfc8198_5_1_nxdomain_for_every_covered_name() {
     let key = TestKey::new("example.", 13);
     let [apex, a, _] = chain(&key);
     let neg = NegCache::new(1 << 20, DenialLimits::default());
-    neg.insert(&denial(&key, ResponseCode::NXDomain, &[&a, &apex]), T0, None);
+    neg.insert(
+        &denial(&key, ResponseCode::NXDomain, &[&a, &apex]),
+        T0,
+        None,
+    );
     let got = neg
         .synthesize(&name("bb.example."), RecordType::A, T0 + 10)
         .expect("covered");
@@ -67,10 +84,16 @@ fn rfc8198_5_1_nxdomain_for_every_covered_name() {
     }
     assert!(got.answer.authorities.iter().all(|r| r.ttl == 290));
     // Below a covered name too; not past the span (c.example. onwards).
-    assert!(neg.synthesize(&name("x.b.example."), RecordType::TXT, T0).is_some());
-    assert!(neg.synthesize(&name("d.example."), RecordType::A, T0).is_none());
+    assert!(neg
+        .synthesize(&name("x.b.example."), RecordType::TXT, T0)
+        .is_some());
+    assert!(neg
+        .synthesize(&name("d.example."), RecordType::A, T0)
+        .is_none());
     // Expired after min(NSEC 3600, SOA MINIMUM 300).
-    assert!(neg.synthesize(&name("bb.example."), RecordType::A, T0 + 300).is_none());
+    assert!(neg
+        .synthesize(&name("bb.example."), RecordType::A, T0 + 300)
+        .is_none());
 }
 
 /// RFC 8198 §5.2 (RFC 4035 §3.1.3.1): a matching NSEC without the type is
@@ -86,10 +109,16 @@ fn rfc8198_5_2_nodata_from_a_matching_nsec() {
         .expect("nodata");
     assert_eq!(got.answer.rcode, ResponseCode::NoError);
     assert!(got.answer.answers.is_empty());
-    assert!(neg.synthesize(&name("a.example."), RecordType::A, T0).is_none());
-    assert!(neg.synthesize(&name("a.example."), RecordType::ANY, T0).is_none());
+    assert!(neg
+        .synthesize(&name("a.example."), RecordType::A, T0)
+        .is_none());
+    assert!(neg
+        .synthesize(&name("a.example."), RecordType::ANY, T0)
+        .is_none());
     // A covered name needs the wildcard's NSEC too, which is not cached.
-    assert!(neg.synthesize(&name("b.example."), RecordType::A, T0).is_none());
+    assert!(neg
+        .synthesize(&name("b.example."), RecordType::A, T0)
+        .is_none());
 }
 
 /// Only signed NSECs of the zone are kept, and the signatures' remaining
@@ -106,9 +135,17 @@ fn unsigned_nsecs_are_not_kept_and_ttl_is_capped() {
     };
     neg.insert(&unsigned, T0, None);
     assert!(neg.is_empty());
-    neg.insert(&denial(&key, ResponseCode::NXDomain, &[&a, &apex]), T0, Some(20));
-    assert!(neg.synthesize(&name("b.example."), RecordType::A, T0 + 19).is_some());
-    assert!(neg.synthesize(&name("b.example."), RecordType::A, T0 + 20).is_none());
+    neg.insert(
+        &denial(&key, ResponseCode::NXDomain, &[&a, &apex]),
+        T0,
+        Some(20),
+    );
+    assert!(neg
+        .synthesize(&name("b.example."), RecordType::A, T0 + 19)
+        .is_some());
+    assert!(neg
+        .synthesize(&name("b.example."), RecordType::A, T0 + 20)
+        .is_none());
 }
 
 /// `neg-cache-size` bounds the bytes held: the oldest entries go first.
@@ -137,5 +174,7 @@ fn neg_cache_size_bounds_memory() {
     assert!(!neg.is_empty());
     let newest = name("a.z199.example.");
     assert!(neg.synthesize(&newest, RecordType::TXT, T0).is_some());
-    assert!(neg.synthesize(&name("a.z0.example."), RecordType::TXT, T0).is_none());
+    assert!(neg
+        .synthesize(&name("a.z0.example."), RecordType::TXT, T0)
+        .is_none());
 }
