@@ -9,9 +9,9 @@
 //!   NODATA, other types at the name likewise.
 //! - RFC 8020 (`harden-below-nxdomain`, default yes): a name below a cached
 //!   secure NXDOMAIN is NXDOMAIN; an insecure NXDOMAIN is not trusted so.
-//! - `harden-algo-downgrade` is proven by the validator's unit test
-//!   `harden_algo_downgrade_needs_every_ds_algorithm` (the fixture hierarchy
-//!   signs each zone with one algorithm).
+//! - `harden-algo-downgrade`: `algdown.sec.` (host 52) has a DS set of
+//!   algorithms 13 and 15 and only the algorithm-13 signature verifies:
+//!   bogus when hardened, secure by default.
 //! - Each scenario is replayed against Debian's Unbound 1.17 and the
 //!   verdicts (rcode, AD, whether upstream was asked) compared.
 
@@ -33,6 +33,8 @@ use crate::resolver_support::{scratch_dir, spawn_unbound, TestResolver};
 const OK_SEC: u8 = 32;
 /// Host of `insecure.sec.` (unsigned child of `sec.`).
 const INSECURE_SEC: u8 = 33;
+/// Host of `algdown.sec.` (DS of two algorithms, one signature verifies).
+const ALGDOWN_SEC: u8 = 52;
 
 /// What a client sees, and whether the zone's server was asked for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -174,6 +176,43 @@ async fn below_scenario(s: &Subject) -> Vec<Seen> {
     ]
 }
 
+/// (e) One answer from `algdown.sec.`.
+async fn downgrade_scenario(s: &Subject) -> Vec<Seen> {
+    vec![s.see("www.algdown.sec.", RecordType::A, ALGDOWN_SEC).await]
+}
+
+/// (e) `harden-algo-downgrade: yes` (Unbound's `algo_needs`): every
+/// algorithm of the DS set must sign the DNSKEY set, so the zone whose
+/// algorithm-15 signature is forged is bogus (SERVFAIL); by default one
+/// algorithm suffices and the answer is secure.
+#[tokio::test]
+async fn harden_algo_downgrade_needs_every_ds_algorithm() {
+    let s = Subject::ours("  harden-algo-downgrade: yes\n").await;
+    let got = downgrade_scenario(&s).await;
+    assert_eq!(
+        got,
+        vec![seen(
+            "www.algdown.sec. A",
+            ResponseCode::ServFail,
+            false,
+            true
+        )]
+    );
+    s.stop().await;
+    let s = Subject::ours("").await;
+    let got = downgrade_scenario(&s).await;
+    assert_eq!(
+        got,
+        vec![seen(
+            "www.algdown.sec. A",
+            ResponseCode::NoError,
+            true,
+            true
+        )]
+    );
+    s.stop().await;
+}
+
 /// (a) After one NXDOMAIN with its NSEC proofs, other names the same NSEC
 /// covers are NXDOMAIN with AD and the zone's server is not asked.
 #[tokio::test]
@@ -276,7 +315,7 @@ async fn ours_and_unbound_agree_on_cached_denials() {
         for<'a> fn(
             &'a Subject,
         ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Vec<Seen>> + 'a>>;
-    let cases: [(&str, &str, Scenario); 4] = [
+    let cases: [(&str, &str, Scenario); 6] = [
         ("nxdomain", "", |s| Box::pin(nxdomain_scenario(s))),
         ("nodata", "", |s| Box::pin(nodata_scenario(s))),
         (
@@ -287,6 +326,10 @@ async fn ours_and_unbound_agree_on_cached_denials() {
         ("below", "  aggressive-nsec: no\n", |s| {
             Box::pin(below_scenario(s))
         }),
+        ("algo-yes", "  harden-algo-downgrade: yes\n", |s| {
+            Box::pin(downgrade_scenario(s))
+        }),
+        ("algo-no", "", |s| Box::pin(downgrade_scenario(s))),
     ];
     let mut failures = Vec::new();
     for (what, keys, scenario) in cases {
