@@ -185,7 +185,12 @@ pub const METRIC_NAMES: &[&str] = &[
     "unbound_validations_total",
     "unbound_validation_failures_total",
     "unbound_key_cache_count",
+    "unbound_query_aggressive_nsec",
 ];
+
+/// unbound_exporter's help text for `unbound_query_aggressive_nsec`.
+const AGGRESSIVE_HELP: &str =
+    "Total number of queries that the Unbound server generated response using Aggressive NSEC.";
 
 /// Validation outcomes counted in `unbound_validations_total{outcome}`.
 const OUTCOMES: &[&str] = &["secure", "insecure", "indeterminate", "bogus"];
@@ -209,6 +214,11 @@ pub struct ValidationMetrics {
     pub failures: Arc<[(u16, Counter)]>,
     /// unbound_key_cache_count: zones in the key cache.
     pub key_cache_count: Gauge,
+    /// unbound_query_aggressive_nsec{rcode="NOERROR"}: NODATA answers
+    /// synthesized from cached NSEC (Unbound `num.query.aggressive.NOERROR`).
+    pub aggressive_noerror: Counter,
+    /// unbound_query_aggressive_nsec{rcode="NXDOMAIN"} (`num.query.aggressive.NXDOMAIN`).
+    pub aggressive_nxdomain: Counter,
     /// unbound_memory_caches_bytes{cache="key"}.
     pub memory_key: Gauge,
 }
@@ -258,6 +268,16 @@ impl ValidationMetrics {
                     )
                 })
                 .collect(),
+            aggressive_noerror: registry.counter(
+                "unbound_query_aggressive_nsec",
+                AGGRESSIVE_HELP,
+                &[("rcode", "NOERROR".to_string())],
+            ),
+            aggressive_nxdomain: registry.counter(
+                "unbound_query_aggressive_nsec",
+                AGGRESSIVE_HELP,
+                &[("rcode", "NXDOMAIN".to_string())],
+            ),
             key_cache_count: registry.gauge(
                 "unbound_key_cache_count",
                 "The number of zone key entries in the key cache.",

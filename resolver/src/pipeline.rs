@@ -66,6 +66,7 @@ use crate::ratelimit::{IpLimiter, Verdict};
 use crate::transport::Transport;
 use crate::validator::{Security, Validator};
 
+mod synth;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -132,6 +133,10 @@ struct ServeOptions {
     request_limit: usize,
     /// Iteration and validation together for one question (4.5 s by default).
     resolution_budget: Duration,
+    /// `harden-below-nxdomain`: names below a cached secure NXDOMAIN are NXDOMAIN.
+    harden_below_nxdomain: bool,
+    /// `qname-minimisation`: an ancestor's NXDOMAIN may be cached for type A.
+    qname_minimisation: bool,
 }
 
 /// What a stage decided.
@@ -323,6 +328,8 @@ impl<T: Transport> Pipeline<T> {
                 edns_payload: server.edns_buffer_size,
                 max_udp_size: server.max_udp_size,
                 resolution_budget: server.limits.resolution_timeout,
+                harden_below_nxdomain: config.validation.harden_below_nxdomain,
+                qname_minimisation: server.qname_minimisation,
                 request_limit: server
                     .num_queries_per_thread
                     .saturating_mul(server.num_threads.get())
@@ -638,6 +645,11 @@ impl<T: Transport> Engine<T> {
         };
         self.metrics.cache_misses.increment(1);
         let qtype = RecordType::from(view.qtype());
+        if let Some(entry) = self.cached_denial(view.qname_wire(), &qname, qtype) {
+            // Aggressive NSEC or below-NXDOMAIN: proven without asking upstream.
+            self.finish(&entry, &view, facts, TtlPatch::Elapsed(0), received_at, out);
+            return Flow::READY;
+        }
         let stale = request.stale.take();
         let Some(receiver) = self.coalesce(key, qname, qtype, 0) else {
             self.metrics.request_list_exceeded.increment(1);

@@ -301,7 +301,7 @@ pub(crate) static SERVER_KEYS: &[KeyDef] = &[
     warn("harden-large-queries", "no", HARDEN),
     apply("harden-glue", "yes", harden_glue),
     warn("harden-unverified-glue", "no", HARDEN),
-    warn("harden-below-nxdomain", "yes", HARDEN),
+    apply("harden-below-nxdomain", "yes", harden_below_nxdomain),
     warn("harden-referral-path", "no", HARDEN),
     warn("harden-unknown-additional", "no", HARDEN),
     warn("use-caps-for-id", "yes", CAPS),
@@ -379,11 +379,7 @@ pub(crate) static SERVER_KEYS: &[KeyDef] = &[
         "\"1024 150 2048 150 4096 150\"",
         val_nsec3_keysize_iterations,
     ),
-    warn(
-        "aggressive-nsec",
-        "yes",
-        "denials are not synthesized from cached NSEC records (RFC 8198); the same answer comes from upstream",
-    ),
+    apply("aggressive-nsec", "yes", aggressive_nsec),
     apply("ignore-cd-flag", "no", ignore_cd_flag),
     unsupported_unless(
         "disable-edns-do",
@@ -396,22 +392,13 @@ pub(crate) static SERVER_KEYS: &[KeyDef] = &[
     apply("key-cache-size", "4m", key_cache_size),
     warn("key-cache-slabs", "4", SLABS),
     apply("harden-dnssec-stripped", "yes", harden_dnssec_stripped),
-    unsupported_unless(
-        "harden-algo-downgrade",
-        "yes",
-        "no",
-        "requiring every DS algorithm to validate is not implemented; one supported algorithm suffices (Unbound's default)",
-    ),
+    apply("harden-algo-downgrade", "yes", harden_algo_downgrade),
     warn(
         "prefetch-key",
         "yes",
         "DNSKEY sets are fetched when a validation needs them, not ahead; answers are unaffected",
     ),
-    warn(
-        "neg-cache-size",
-        "1m",
-        "negative answers are cached in the message cache (msg-cache-size); this key has no effect",
-    ),
+    apply("neg-cache-size", "1m", neg_cache_size),
     warn("zonemd-permissive-mode", "no", ZONEMD),
     warn("zonemd-check", "no", ZONEMD),
     warn("zonemd-reject-absence", "no", ZONEMD),
@@ -1914,6 +1901,26 @@ fn key_cache_size(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
 
 fn harden_dnssec_stripped(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
     b.config.validation.harden_dnssec_stripped = yes_no(d)?;
+    Ok(())
+}
+
+fn aggressive_nsec(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
+    b.config.validation.aggressive_nsec = yes_no(d)?;
+    Ok(())
+}
+
+fn neg_cache_size(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
+    b.config.validation.neg_cache_size = size_of(d)?;
+    Ok(())
+}
+
+fn harden_below_nxdomain(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
+    b.config.validation.harden_below_nxdomain = yes_no(d)?;
+    Ok(())
+}
+
+fn harden_algo_downgrade(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
+    b.config.validation.harden_algo_downgrade = yes_no(d)?;
     Ok(())
 }
 

@@ -345,6 +345,18 @@ pub struct ValidationConfig {
     pub harden_dnssec_stripped: bool,
     /// `key-cache-size:` bytes for validated DNSKEY sets and zone statuses.
     pub key_cache_size: u64,
+    /// `aggressive-nsec:` denials are synthesized from validated NSEC records
+    /// kept from earlier answers (RFC 8198), so a flood of random names under
+    /// a signed zone is answered without asking it (Unbound 1.15+: yes).
+    pub aggressive_nsec: bool,
+    /// `neg-cache-size:` bytes for the NSEC records kept for `aggressive-nsec`.
+    pub neg_cache_size: u64,
+    /// `harden-below-nxdomain:` a name below a cached DNSSEC-secure NXDOMAIN
+    /// is NXDOMAIN without asking (RFC 8020).
+    pub harden_below_nxdomain: bool,
+    /// `harden-algo-downgrade:` every supported algorithm in a zone's DS set
+    /// must sign its DNSKEY set (no: one suffices, RFC 6840 §5.11).
+    pub harden_algo_downgrade: bool,
     /// `val-sig-skew-min:` seconds of clock skew tolerated at least.
     pub sig_skew_min: u32,
     /// `val-sig-skew-max:` seconds of clock skew tolerated at most.
@@ -395,6 +407,10 @@ impl Default for ValidationConfig {
             root_key_sentinel: true,
             harden_dnssec_stripped: true,
             key_cache_size: 4 * 1024 * 1024,
+            aggressive_nsec: true,
+            neg_cache_size: 1024 * 1024,
+            harden_below_nxdomain: true,
+            harden_algo_downgrade: false,
             sig_skew_min: 3600,
             sig_skew_max: 86400,
             nsec3_max_iterations: 150,
