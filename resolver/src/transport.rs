@@ -22,8 +22,11 @@ use tokio::time::{timeout_at, Instant};
 
 use crate::error::TransportError;
 
+pub(crate) mod caps;
 #[cfg(test)]
 pub(crate) mod mock;
+
+use caps::Perturbed;
 
 /// How to send one query.
 #[derive(Clone, Debug)]
@@ -40,6 +43,9 @@ pub struct QueryOptions {
     pub edns_payload: Option<u16>,
     /// Set RD (forwarders) or not (authoritative servers).
     pub recursion_desired: bool,
+    /// `use-caps-for-id`: randomise the case of the query name and accept
+    /// only a reply that echoes it exactly ([`caps`]).
+    pub caps: bool,
 }
 
 /// A validated reply.
@@ -176,6 +182,16 @@ fn answers(reply: &Message, query: &Query) -> bool {
     }
 }
 
+/// The 0x20 check of a reply carrying our ID `id` (others are judged, and
+/// ignored, by [`judge`]): true when no case was randomised or the reply
+/// echoes it; the original case is then restored in `wire`.
+pub(crate) fn case_echoed(perturbed: Option<&Perturbed>, wire: &mut [u8], id: u16) -> bool {
+    match perturbed {
+        Some(perturbed) if wire_id(wire) == Some(id) => perturbed.echoed(wire),
+        _ => true,
+    }
+}
+
 /// What becomes of one reply that came back from the server asked.
 #[derive(Debug)]
 pub(crate) enum Verdict {
@@ -207,14 +223,22 @@ impl Transport for NetTransport {
         query: &Query,
         options: &QueryOptions,
     ) -> Result<Reply, TransportError> {
-        let (id, wire) = encode_query(query, options)?;
+        let (id, mut wire) = encode_query(query, options)?;
+        let perturbed = options
+            .caps
+            .then(|| Perturbed::perturb(&mut wire, query.query_type()))
+            .flatten();
         let deadline = Instant::now() + options.timeout;
         let started = Instant::now();
         if options.tcp || options.tls_name.is_some() {
             self.metrics.tcp_out.increment(1);
-            let reply = timeout_at(deadline, self.stream_exchange(server, &wire, options))
+            let mut reply = timeout_at(deadline, self.stream_exchange(server, &wire, options))
                 .await
                 .map_err(|_| TransportError::Timeout(server))??;
+            if !case_echoed(perturbed.as_ref(), &mut reply, id) {
+                self.metrics.unwanted_replies.increment(1);
+                return Err(TransportError::CaseMismatch(server));
+            }
             // On a stream nothing else can arrive: anything but our reply is an error.
             let Verdict::Accept(message) = judge(&reply, id, query) else {
                 self.metrics.unwanted_replies.increment(1);
@@ -250,7 +274,14 @@ impl Transport for NetTransport {
                 Ok(Err(e)) => return Err(io(e)),
                 Ok(Ok(len)) => len,
             };
-            let datagram = buf.get(..len).unwrap_or_default();
+            let datagram = buf.get_mut(..len).unwrap_or_default();
+            if !case_echoed(perturbed.as_ref(), datagram, id) {
+                // Our ID and port but not our case: a spoofer's lucky guess
+                // or a server that does not echo case; the iterator decides
+                // (Unbound's capsfail, see iterate::caps).
+                self.metrics.unwanted_replies.increment(1);
+                return Err(TransportError::CaseMismatch(server));
+            }
             match judge(datagram, id, query) {
                 Verdict::Accept(message) => {
                     return Ok(Reply {
@@ -370,6 +401,7 @@ mod tests {
             timeout: Duration::from_secs(30),
             edns_payload: Some(1232),
             recursion_desired: false,
+            caps: false,
         };
         let query = question("www.example.com.");
         let exchange = transport.exchange(server, &query, &options);

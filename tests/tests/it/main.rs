@@ -36,5 +36,6 @@ mod resolver_local_and_access;
 mod resolver_odd_replies;
 mod resolver_private_address;
 mod resolver_process;
+mod resolver_spoofing;
 mod resolver_support;
 mod resolver_unreachable;

@@ -1,0 +1,164 @@
+//! Cache poisoning through real sockets (issue 19): a blind spoofer floods
+//! the resolver's outgoing query with forged answers while the authoritative
+//! server answers slowly (RFC 5452 §3), with and without use-caps-for-id; and
+//! 0x20 against servers that echo case and one that does not, beside
+//! /usr/sbin/unbound with the same setting.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+use e2e::dig::Dig;
+use e2e::fake_dns::Hierarchy;
+use e2e::spoof::{spoof, SpoofSpec};
+use hickory_proto::rr::{Name, RecordType};
+
+use crate::fake_dns_selftest::debian_unbound;
+use crate::resolver_support::{spawn_unbound, TestResolver};
+
+/// example.net.'s only server in the fixture hierarchy.
+const EXAMPLE_NET_HOST: u8 = 11;
+/// www.example.net.'s real address (tests/fixtures/zones/example.net.zone).
+const REAL: &str = "192.0.2.11";
+/// The address the spoofer plants.
+const POISON: Ipv4Addr = Ipv4Addr::new(6, 6, 6, 6);
+
+fn v4(ip: IpAddr) -> Ipv4Addr {
+    match ip {
+        IpAddr::V4(ip) => ip,
+        IpAddr::V6(_) => panic!("the fake hierarchy is IPv4"),
+    }
+}
+
+/// Waits (bounded) until `server` has seen a query for www.example.net. A.
+async fn query_reached(hierarchy: &Hierarchy) {
+    let server = hierarchy.server(EXAMPLE_NET_HOST).unwrap();
+    for _ in 0..200 {
+        if server.queries_for("www.example.net.", RecordType::A) > 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("the resolver never asked example.net.'s server");
+}
+
+/// RFC 5452 §9.1: while example.net.'s server takes 800 ms to answer, forged
+/// replies from its address and port 53, for the name being asked, with the
+/// poisoned address, go to every ephemeral port of the resolver's outgoing
+/// address with random IDs. None is taken, with or without 0x20: the client
+/// gets the real address, so does the next client (from the cache), and the
+/// forgeries that hit the open socket were counted as unwanted replies.
+#[tokio::test]
+async fn spoofing_race_gets_no_forged_answer_cached() {
+    for caps in ["no", "yes"] {
+        let hierarchy = Hierarchy::start_unique().await.unwrap();
+        let server_ip = v4(hierarchy.addr(EXAMPLE_NET_HOST));
+        hierarchy
+            .server(EXAMPLE_NET_HOST)
+            .unwrap()
+            .set_delay(Duration::from_millis(800));
+        let r = TestResolver::start_with(
+            hierarchy,
+            &format!("  use-caps-for-id: {caps}\n  qname-minimisation: no\n"),
+            "",
+        )
+        .await;
+        let unwanted_before = r.scrape().await.sum("unbound_unwanted_replies_total", &[]);
+        let client = r.dig().wait(Duration::from_secs(10));
+        let asked = tokio::spawn(async move { client.run("www.example.net", "A").await });
+        query_reached(&r.hierarchy).await;
+        let spec = SpoofSpec {
+            // The resolver's upstream sockets are bound to the wildcard, so its
+            // queries to 127.x leave from 127.0.0.1; its own address besides.
+            targets: vec![Ipv4Addr::LOCALHOST, v4(r.ip)],
+            server: server_ip,
+            server_port: 53,
+            qname: Name::from_ascii("www.example.net.").unwrap(),
+            answer: POISON,
+            ttl: 86_400,
+            ports: 32768..=60999,
+            count: 2_000_000,
+            duration: Duration::from_millis(700),
+        };
+        let sent = tokio::task::spawn_blocking(move || spoof(&spec))
+            .await
+            .unwrap()
+            .unwrap();
+        let first = asked.await.unwrap().unwrap();
+        let again = r.q("www.example.net", "A").await;
+        let unwanted = r.scrape().await.sum("unbound_unwanted_replies_total", &[]) - unwanted_before;
+        let forged_taken = [&first, &again]
+            .iter()
+            .filter(|a| a.answers_of("A").contains(&POISON.to_string().as_str()))
+            .count();
+        eprintln!("caps {caps}: {sent} forged datagrams, {unwanted} unwanted replies counted, {forged_taken} forged answers taken");
+        assert_eq!(forged_taken, 0, "caps {caps}: {}\n{}", first.raw, again.raw);
+        assert_eq!(first.answers_of("A"), vec![REAL], "caps {caps}: {}", first.raw);
+        assert_eq!(again.answers_of("A"), vec![REAL], "caps {caps}: {}", again.raw);
+        assert!(sent > 0);
+        assert!(unwanted >= 1.0, "caps {caps}: no forgery reached the open socket ({sent} sent)");
+        r.stop().await;
+    }
+}
+
+/// Status and A answers of `name` from a resolver at `ip`:`port`.
+async fn verdict(ip: IpAddr, port: u16, name: &str) -> (String, Vec<String>) {
+    let answer = Dig::new(ip)
+        .port(port)
+        .wait(Duration::from_secs(8))
+        .run(name, "A")
+        .await
+        .unwrap();
+    let addresses = answer.answers_of("A").iter().map(|a| a.to_string()).collect();
+    (answer.status.clone(), addresses)
+}
+
+/// use-caps-for-id beside Unbound 1.17: a server that echoes the case is
+/// answered at the first query; one that lowercases the question (example.net.'s
+/// here) is answered through the fallback (several queries without 0x20,
+/// replies compared). Both resolvers reach the same verdict on both names.
+#[tokio::test]
+async fn caps_fallback_verdicts_match_unbound() {
+    let ours_net = Hierarchy::start_unique().await.unwrap();
+    let theirs_net = Hierarchy::start_unique().await.unwrap();
+    for h in [&ours_net, &theirs_net] {
+        h.server(EXAMPLE_NET_HOST)
+            .unwrap()
+            .set_lowercase_question(true);
+    }
+    let ours = TestResolver::start_with(ours_net, "  use-caps-for-id: yes\n", "").await;
+    let (unbound, unbound_ip) = spawn_unbound(
+        debian_unbound(),
+        &theirs_net,
+        1,
+        "iterator",
+        "  use-caps-for-id: yes\n",
+    )
+    .await;
+    for (name, want) in [("www.example.com", "192.0.2.1"), ("www.example.net", REAL)] {
+        let our = verdict(ours.ip, ours.udp.port(), name).await;
+        let their = verdict(unbound_ip, 53, name).await;
+        assert_eq!(our, their, "{name}\n{}", unbound.log());
+        assert_eq!(our, ("NOERROR".to_string(), vec![want.to_string()]), "{name}");
+    }
+    // Each asked the lowercasing server more than once (the fallback), the
+    // echoing one once.
+    let theirs_asked = theirs_net
+        .server(EXAMPLE_NET_HOST)
+        .unwrap()
+        .queries_for("www.example.net.", RecordType::A);
+    let ours_asked = ours
+        .hierarchy
+        .server(EXAMPLE_NET_HOST)
+        .unwrap()
+        .queries_for("www.example.net.", RecordType::A);
+    assert!(ours_asked >= 3, "ours asked {ours_asked} times");
+    assert!(theirs_asked >= 3, "unbound asked {theirs_asked} times");
+    let ours_com = ours
+        .hierarchy
+        .server_for_zone("example.com.")
+        .queries_for("www.example.com.", RecordType::A);
+    assert_eq!(ours_com, 1);
+    drop(unbound);
+    ours.stop().await;
+    theirs_net.shutdown().await;
+}
