@@ -15,6 +15,7 @@
 
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::ops::RangeInclusive;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
@@ -85,18 +86,17 @@ fn datagram(src: SocketAddrV4, dst: SocketAddrV4, payload: &[u8]) -> anyhow::Res
 const DST_PORT_AT: usize = 22;
 const DNS_ID_AT: usize = 28;
 
-/// Sends forged replies per `spec` until its count or duration is spent:
-/// for each port in turn, to each target, with a fresh random ID. Returns how
-/// many datagrams were sent. Blocking (run it on its own thread).
-pub fn spoof(spec: &SpoofSpec) -> anyhow::Result<u64> {
+/// Sends forged replies per `spec` until its count or duration is spent, or
+/// `stop` is set: for each port in turn, to each target, with a fresh random
+/// ID. Returns how many datagrams were sent. Blocking (run it on its own
+/// thread).
+pub fn spoof(spec: &SpoofSpec, stop: &AtomicBool) -> anyhow::Result<u64> {
     if spec.targets.is_empty() || spec.ports.is_empty() {
         bail!("no target address or no port to forge to");
     }
     let socket = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::UDP))
         .context("raw socket (needs root or CAP_NET_RAW)")?;
-    socket
-        .set_header_included_v4(true)
-        .context("IP_HDRINCL")?;
+    socket.set_header_included_v4(true).context("IP_HDRINCL")?;
     let payload = forged_reply(spec)?;
     let src = SocketAddrV4::new(spec.server, spec.server_port);
     let mut packets: Vec<(SockAddr, Vec<u8>)> = spec
@@ -123,11 +123,11 @@ pub fn spoof(spec: &SpoofSpec) -> anyhow::Result<u64> {
                     sent += 1;
                 }
             }
-            if port % 256 == 0 && Instant::now() >= deadline {
+            if port % 256 == 0 && (Instant::now() >= deadline || stop.load(Ordering::Relaxed)) {
                 break 'rounds;
             }
         }
-        if Instant::now() >= deadline {
+        if Instant::now() >= deadline || stop.load(Ordering::Relaxed) {
             break;
         }
     }
@@ -161,7 +161,10 @@ mod tests {
         )
         .unwrap();
         packet[DNS_ID_AT..DNS_ID_AT + 2].copy_from_slice(&7u16.to_be_bytes());
-        assert_eq!(&packet[DST_PORT_AT..DST_PORT_AT + 2], &4242u16.to_be_bytes());
+        assert_eq!(
+            &packet[DST_PORT_AT..DST_PORT_AT + 2],
+            &4242u16.to_be_bytes()
+        );
         assert_eq!(&packet[20..22], &53u16.to_be_bytes());
         let message = Message::from_vec(&packet[28..]).unwrap();
         assert_eq!(message.metadata.id, 7);

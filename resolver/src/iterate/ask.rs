@@ -173,7 +173,13 @@ impl<T: Transport> Recursor<T> {
         // Servers with a query open, and whether its RTO has passed (the
         // timeout counted).
         let mut waiting: Vec<(SocketAddr, bool)> = Vec::new();
+        let timeouts_at_start = dp.timeouts();
         loop {
+            if caps && Self::caps_timed_out(dp, timeouts_at_start) {
+                return Err(ResolveError::AllServersFailed {
+                    zone: dp.zone.to_string(),
+                });
+            }
             let next = match self.pick_server(dp, qtype, budget, &waiting).await {
                 Ok(choice) => Some(choice),
                 Err(error) if inflight.is_empty() => return Err(error),

@@ -10,8 +10,8 @@
 //! rcodes do not vote); replies that differ are SERVFAIL. Here a reply that
 //! fails the check is first a failure of that server: the other servers are
 //! asked with 0x20 (a reply that echoes the case needs no vote). Only when
-//! every server has failed, one of them by case (or three by timeout), does
-//! the same fallback run. The mismatched reply itself is not kept as a vote
+//! every server has failed, one of them by case, or after three timeouts
+//! (as in Unbound), does the same fallback run. The mismatched reply itself is not kept as a vote
 //! (Unbound keeps it): a spoofer's lucky ID and port cannot then turn the
 //! answer into SERVFAIL, and the vote stands on replies asked for afresh.
 
@@ -58,14 +58,21 @@ impl<T: Transport> Recursor<T> {
         let timeouts_before = dp.timeouts();
         match self.ask_servers(dp, name, qtype, budget, true).await {
             Err(ResolveError::AllServersFailed { .. })
-                if !dp.caps_failed.is_empty()
-                    || dp.timeouts().saturating_sub(timeouts_before) >= FALLBACK_AFTER_TIMEOUTS =>
+                if !dp.caps_failed.is_empty() || Self::caps_timed_out(dp, timeouts_before) =>
             {
                 tracing::debug!(zone = %dp.zone, %name, "0x20 failed; asking without it and comparing");
                 self.caps_fallback(dp, name, qtype, budget).await
             }
             other => other,
         }
+    }
+
+    /// Whether the queries with 0x20 to `dp` have timed out often enough
+    /// since `before` (its timeout count then) to try without it: servers or
+    /// middleboxes that drop mixed-case queries (Unbound: "Capsforid:
+    /// timeouts, starting fallback"). The query in flight is abandoned.
+    pub(super) fn caps_timed_out(dp: &DelegationPoint, before: u32) -> bool {
+        dp.timeouts().saturating_sub(before) >= FALLBACK_AFTER_TIMEOUTS
     }
 
     /// Whether queries for `name` get 0x20 (`use-caps-for-id`, not under a
@@ -103,9 +110,7 @@ impl<T: Transport> Recursor<T> {
             .iter()
             .copied()
             .filter(|a| self.may_query(a.ip()))
-            .filter(|a| {
-                dp.caps_failed.contains(a) || dp.failures_of(*a) < MAX_FAILURES_PER_SERVER
-            })
+            .filter(|a| dp.caps_failed.contains(a) || dp.failures_of(*a) < MAX_FAILURES_PER_SERVER)
             .collect();
         // The first matching reply counts as one (the mismatched one in Unbound).
         let wanted = (live.len() * REPLIES_PER_SERVER)
@@ -145,9 +150,10 @@ impl<T: Transport> Recursor<T> {
             }
             live.retain(|s| answered.contains(s));
         }
-        vote.decided().ok_or_else(|| ResolveError::AllServersFailed {
-            zone: dp.zone.to_string(),
-        })
+        vote.decided()
+            .ok_or_else(|| ResolveError::AllServersFailed {
+                zone: dp.zone.to_string(),
+            })
     }
 }
 

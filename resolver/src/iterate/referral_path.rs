@@ -41,7 +41,10 @@ impl<T: Transport> Recursor<T> {
         }
         let mut check = dp.clone();
         let zone = dp.zone.clone();
-        match self.ask_zone(&mut check, &zone, RecordType::NS, budget).await {
+        match self
+            .ask_zone(&mut check, &zone, RecordType::NS, budget)
+            .await
+        {
             Ok((mut reply, server)) => {
                 self.options.private.scrub(&mut reply);
                 tracing::debug!(%zone, %server, "harden-referral-path: NS set fetched from the zone");

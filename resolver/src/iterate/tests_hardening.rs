@@ -223,10 +223,7 @@ async fn harden_referral_path_caches_the_zones_own_ns_set_only() {
                 vec!["ns1.example.com.", "ns2.example.com."],
                 "the zone's own NS set"
             );
-            assert_eq!(
-                cached_ns(&recursor, "example.com.", Trust::Answer).len(),
-                2
-            );
+            assert_eq!(cached_ns(&recursor, "example.com.", Trust::Answer).len(), 2);
             // The referral's glue is not cached either.
             let glue = recursor.rrsets.get(
                 &name("ns1.example.com."),
@@ -237,7 +234,10 @@ async fn harden_referral_path_caches_the_zones_own_ns_set_only() {
             assert!(glue.is_none(), "{glue:?}");
         } else {
             assert_eq!(asked_ns, 0);
-            assert!(cached.contains(&"ns.attacker.net.".to_string()), "{cached:?}");
+            assert!(
+                cached.contains(&"ns.attacker.net.".to_string()),
+                "{cached:?}"
+            );
         }
     }
 }
@@ -275,7 +275,13 @@ async fn harden_referral_path_sends_no_check_for_ns_and_ds_questions() {
 /// A reply from example.com.'s server that carries records for example.net.
 /// in every section: an answer, an NS set and glue pointing elsewhere.
 fn poisoning_reply(_query: &Query, mut reply: Message) -> Option<Message> {
-    let poison = || Record::from_rdata(name("www.example.net."), 86400, RData::A(A::new(6, 6, 6, 6)));
+    let poison = || {
+        Record::from_rdata(
+            name("www.example.net."),
+            86400,
+            RData::A(A::new(6, 6, 6, 6)),
+        )
+    };
     reply.answers.push(poison());
     reply.authorities.push(Record::from_rdata(
         name("example.net."),
@@ -330,4 +336,35 @@ async fn answer_for_a_cname_target_in_another_zone_is_not_taken() {
         .await
         .unwrap();
     assert_eq!(a_addresses(&answer), vec!["192.0.2.90"]);
+}
+
+/// Drops queries whose name has a capital letter (a middlebox that eats
+/// 0x20 queries): only lowercase questions get an answer.
+fn drop_mixed_case(query: &Query, reply: Message) -> Option<Message> {
+    let mixed = query
+        .name()
+        .to_ascii()
+        .bytes()
+        .any(|b| b.is_ascii_uppercase());
+    (!mixed).then_some(reply)
+}
+
+/// "Capsforid: timeouts, starting fallback": after three timeouts of 0x20
+/// queries the question goes without it, and the agreeing replies answer.
+/// (A draw with no capital among the 17 letters, 2^-17, would be answered
+/// at once; the name is long for that reason.)
+#[tokio::test]
+async fn three_timeouts_start_the_fallback() {
+    let net = example_internet();
+    net.behave(EXAMPLE_NS1, Behaviour::Rewrite(drop_mixed_case));
+    net.behave(EXAMPLE_NS2, Behaviour::Rewrite(drop_mixed_case));
+    let recursor = recursor(&net, &config(CAPS));
+    let answer = recursor
+        .resolve(&name("deep.www.example.com."), RecordType::A)
+        .await
+        .unwrap();
+    assert_eq!(a_addresses(&answer), vec!["192.0.2.81"]);
+    let (caps, plain) = example_com_caps(&net);
+    assert_eq!(caps, 3, "three timeouts, then the fallback");
+    assert_eq!(plain, 5);
 }

@@ -172,7 +172,10 @@ mod tests {
         let caps = Perturbed::perturb(&mut query, RecordType::A).unwrap();
         let mut echo = query.clone();
         assert!(caps.echoed(&mut echo));
-        assert_eq!(&echo[12..29], &wire("www.example.com.", RecordType::A)[12..29]);
+        assert_eq!(
+            &echo[12..29],
+            &wire("www.example.com.", RecordType::A)[12..29]
+        );
 
         let mut lower = query.clone();
         lower[12..29].make_ascii_lowercase();

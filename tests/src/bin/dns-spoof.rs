@@ -12,6 +12,7 @@
 use std::net::Ipv4Addr;
 use std::ops::RangeInclusive;
 use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use clap::Parser;
@@ -84,7 +85,7 @@ fn main() -> ExitCode {
     };
     e2e::tool::exit_code(
         "dns-spoof",
-        spoof(&spec).and_then(|sent| {
+        spoof(&spec, &AtomicBool::new(false)).and_then(|sent| {
             use std::io::Write as _;
             writeln!(std::io::stdout().lock(), "sent {sent}")?;
             Ok(())

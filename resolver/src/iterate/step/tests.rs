@@ -341,10 +341,12 @@ fn signed_denials_keep_nsec_and_the_soa_signature_at_the_negative_ttl() {
     ));
     m.authorities
         .push(rrsig("example.com.", RecordType::SOA, 3600));
-    m.authorities.push(nsec("mail.example.com.", "www.example.com."));
+    m.authorities
+        .push(nsec("mail.example.com.", "www.example.com."));
     m.authorities
         .push(rrsig("mail.example.com.", RecordType::NSEC, 300));
-    m.authorities.push(nsec("example.com.", "mail.example.com."));
+    m.authorities
+        .push(nsec("example.com.", "mail.example.com."));
     m.authorities
         .push(rrsig("example.com.", RecordType::NSEC, 300));
     let step = classify(
