@@ -34,6 +34,7 @@ mod resolver_interface_automatic;
 mod resolver_iteration;
 mod resolver_local_and_access;
 mod resolver_odd_replies;
+mod resolver_poisoning;
 mod resolver_private_address;
 mod resolver_process;
 mod resolver_spoofing;
