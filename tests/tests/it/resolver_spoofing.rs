@@ -125,6 +125,77 @@ async fn spoofing_race_gets_no_forged_answer_cached() {
     }
 }
 
+/// The same race against /usr/sbin/unbound on its own copy of the hierarchy
+/// (its source ports are drawn from 1024-65535, so the spoofer sweeps them
+/// all; the server answers in 500 ms): Unbound takes no forged answer
+/// either, with or without 0x20.
+#[tokio::test]
+async fn spoofing_race_unbound_takes_no_forged_answer_either() {
+    for caps in ["no", "yes"] {
+        let hierarchy = Hierarchy::start_unique().await.unwrap();
+        let server_ip = v4(hierarchy.addr(EXAMPLE_NET_HOST));
+        let (unbound, ip) = spawn_unbound(
+            debian_unbound(),
+            &hierarchy,
+            1,
+            "iterator",
+            &format!("  use-caps-for-id: {caps}\n  qname-minimisation: no\n"),
+        )
+        .await;
+        let server = hierarchy.server(EXAMPLE_NET_HOST).unwrap();
+        // A 300 ms RTT gives Unbound an RTO of 617 ms; the race stays under it
+        // (Unbound drops client replies older than its discard-timeout, 1.9 s).
+        server.set_delay(Duration::from_millis(300));
+        let warm = Dig::new(ip)
+            .wait(Duration::from_secs(8))
+            .run("ns.example.net", "A")
+            .await
+            .unwrap();
+        assert_eq!(warm.status, "NOERROR", "{}\n{}", warm.raw, unbound.log());
+        server.set_delay(Duration::from_millis(500));
+        let client = Dig::new(ip).wait(Duration::from_secs(10));
+        let asked = tokio::spawn(async move { client.run("www.example.net", "A").await });
+        query_reached(&hierarchy).await;
+        let spec = SpoofSpec {
+            targets: vec![Ipv4Addr::LOCALHOST],
+            server: server_ip,
+            server_port: 53,
+            qname: Name::from_ascii("www.example.net.").unwrap(),
+            answer: POISON,
+            ttl: 86_400,
+            ports: 1024..=65535,
+            count: 10_000_000,
+            duration: Duration::from_secs(3),
+        };
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop_spoofer = Arc::clone(&stop);
+        let spoofer = tokio::task::spawn_blocking(move || spoof(&spec, &stop_spoofer));
+        let first = asked.await.unwrap().unwrap();
+        stop.store(true, Ordering::Relaxed);
+        let sent = spoofer.await.unwrap().unwrap();
+        let again = Dig::new(ip).run("www.example.net", "A").await.unwrap();
+        eprintln!(
+            "unbound, caps {caps}: {sent} forged datagrams; answers {:?} then {:?}",
+            first.answers_of("A"),
+            again.answers_of("A")
+        );
+        assert_eq!(
+            first.answers_of("A"),
+            vec![REAL],
+            "caps {caps}: {}\n{}",
+            first.raw,
+            unbound.log()
+        );
+        assert_eq!(
+            again.answers_of("A"),
+            vec![REAL],
+            "caps {caps}: {}",
+            again.raw
+        );
+        drop(unbound);
+    }
+}
+
 /// Status and A answers of `name` from a resolver at `ip`:`port`.
 async fn verdict(ip: IpAddr, port: u16, name: &str) -> (String, Vec<String>) {
     let answer = Dig::new(ip)
