@@ -42,7 +42,8 @@ pub struct SpoofSpec {
     pub ttl: u32,
     /// Destination ports tried, round after round.
     pub ports: RangeInclusive<u16>,
-    /// Stop after this many datagrams.
+    /// Stop after this many datagrams (sent no faster than `count` per
+    /// `duration`).
     pub count: u64,
     /// Stop after this long.
     pub duration: Duration,
@@ -107,7 +108,10 @@ pub fn spoof(spec: &SpoofSpec, stop: &AtomicBool) -> anyhow::Result<u64> {
             datagram(src, dst, &payload).map(|p| (SockAddr::from(SocketAddr::V4(dst)), p))
         })
         .collect::<anyhow::Result<_>>()?;
-    let deadline = Instant::now() + spec.duration;
+    let started = Instant::now();
+    let deadline = started + spec.duration;
+    // `count` spread over `duration`: never faster than that rate.
+    let per_second = spec.count as f64 / spec.duration.as_secs_f64().max(1e-3);
     let mut sent = 0u64;
     'rounds: loop {
         for port in spec.ports.clone() {
@@ -123,8 +127,15 @@ pub fn spoof(spec: &SpoofSpec, stop: &AtomicBool) -> anyhow::Result<u64> {
                     sent += 1;
                 }
             }
-            if port % 256 == 0 && (Instant::now() >= deadline || stop.load(Ordering::Relaxed)) {
-                break 'rounds;
+            if port % 256 == 0 {
+                if Instant::now() >= deadline || stop.load(Ordering::Relaxed) {
+                    break 'rounds;
+                }
+                let due = started + Duration::from_secs_f64(sent as f64 / per_second);
+                let ahead = due.saturating_duration_since(Instant::now());
+                if !ahead.is_zero() {
+                    std::thread::sleep(ahead.min(deadline - Instant::now().min(deadline)));
+                }
             }
         }
         if Instant::now() >= deadline || stop.load(Ordering::Relaxed) {

@@ -6,6 +6,7 @@
 //! dns-spoof --target 127.0.0.1 --server 127.9.0.3 --qname www.example.test \
 //!     --answer 6.6.6.6 [--ports 32768-60999] [--count 1000000] [--duration 2]
 //! ```
+//! Sends at most `--count` datagrams, no faster than count/duration per second.
 //! Prints `sent <n>` (datagrams sent) and exits 0; 64 on bad arguments, 1 when
 //! the raw socket cannot be opened (needs root or CAP_NET_RAW).
 
@@ -44,7 +45,8 @@ struct Args {
     /// Destination ports, `LOW-HIGH` (Linux's default ephemeral range).
     #[arg(long, default_value = "32768-60999", value_parser = port_range)]
     ports: RangeInclusive<u16>,
-    /// Stop after this many datagrams.
+    /// Stop after this many datagrams; they are spread over --duration (a
+    /// rate of count/duration per second at most).
     #[arg(long, default_value_t = 1_000_000)]
     count: u64,
     /// Stop after this many seconds (fractions allowed).
