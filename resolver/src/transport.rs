@@ -391,6 +391,11 @@ mod tests {
     /// Asks `server` for www.example.com. A; returns the outcome and the
     /// unwanted-replies count.
     async fn ask(server: SocketAddr) -> (Result<Reply, TransportError>, String) {
+        ask_caps(server, false).await
+    }
+
+    /// [`ask`] with use-caps-for-id on or off.
+    async fn ask_caps(server: SocketAddr, caps: bool) -> (Result<Reply, TransportError>, String) {
         let registry = crate::server::registry();
         let metrics = crate::metrics::Metrics::new(&registry);
         let transport =
@@ -401,7 +406,7 @@ mod tests {
             timeout: Duration::from_secs(30),
             edns_payload: Some(1232),
             recursion_desired: false,
-            caps: false,
+            caps,
         };
         let query = question("www.example.com.");
         let exchange = transport.exchange(server, &query, &options);
@@ -495,5 +500,44 @@ mod tests {
         let reply = outcome.unwrap();
         assert_eq!(reply.message.metadata.response_code, ResponseCode::Refused);
         assert_eq!(unwanted, "unbound_unwanted_replies_total 0");
+    }
+
+    /// use-caps-for-id over real sockets: a server that echoes the random
+    /// case is answered, and the reply's names come back in the case asked
+    /// (compressed answer owners included); one that lowercases the question
+    /// is a case mismatch, counted as an unwanted reply.
+    #[tokio::test]
+    async fn caps_reply_must_echo_the_case_sent() {
+        let echo = scripted(|query| {
+            assert_ne!(
+                query.queries[0].name().to_ascii(),
+                "www.example.com.",
+                "sent in random case (all-lowercase draw: 2^-13)"
+            );
+            vec![answer(query)]
+        })
+        .await;
+        let (outcome, unwanted) = ask_caps(echo, true).await;
+        let reply = outcome.unwrap();
+        assert_eq!(
+            reply.message.queries[0].name().to_ascii(),
+            "www.example.com."
+        );
+        assert_eq!(reply.message.answers[0].name.to_ascii(), "www.example.com.");
+        assert_eq!(unwanted, "unbound_unwanted_replies_total 0");
+
+        let lowercase = scripted(|query| {
+            let mut reply = answer(query);
+            let lower = reply.queries[0].name().to_lowercase();
+            reply.queries[0].set_name(lower);
+            vec![reply]
+        })
+        .await;
+        let (outcome, unwanted) = ask_caps(lowercase, true).await;
+        assert!(
+            matches!(outcome, Err(TransportError::CaseMismatch(_))),
+            "{outcome:?}"
+        );
+        assert_eq!(unwanted, "unbound_unwanted_replies_total 1");
     }
 }
