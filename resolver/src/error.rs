@@ -35,6 +35,10 @@ pub enum TransportError {
     /// another one, several, or QR unset): rejected at once, not waited out.
     #[error("reply from {0} does not answer the question asked")]
     Mismatch(SocketAddr),
+    /// `use-caps-for-id`: a reply with our ID whose question does not echo the
+    /// random case of the name sent (a spoof, or a server that lowercases).
+    #[error("reply from {0} does not echo the 0x20 case of the question")]
+    CaseMismatch(SocketAddr),
     /// The server address is not one we may query (do-not-query-localhost, disabled family).
     #[error("server {0} not allowed by configuration")]
     NotAllowed(SocketAddr),
@@ -53,6 +57,14 @@ pub enum ResolveError {
     #[error("no usable name server address for zone {zone}")]
     NoServers {
         /// The zone.
+        zone: String,
+    },
+    /// `use-caps-for-id`: the servers' replies, asked again without 0x20 after
+    /// a case mismatch, were not all the same (Unbound: "0x20 failed, then got
+    /// different replies in fallback").
+    #[error("0x20 fallback got different replies for zone {zone}")]
+    CapsFallbackDiffers {
+        /// The zone whose servers disagreed.
         zone: String,
     },
     /// A per-query work limit was reached (referrals, CNAME chain, NS depth, queries).
@@ -85,6 +97,7 @@ impl ResolveError {
         match self {
             ResolveError::AllServersFailed { .. }
             | ResolveError::NoServers { .. }
+            | ResolveError::CapsFallbackDiffers { .. }
             | ResolveError::Timeout => Side::Upstream,
             ResolveError::Limit(_) => Side::Upstream,
             ResolveError::RequestListFull
@@ -99,6 +112,7 @@ impl ResolveError {
         match self {
             ResolveError::AllServersFailed { .. } => "all_servers_failed",
             ResolveError::NoServers { .. } => "no_servers",
+            ResolveError::CapsFallbackDiffers { .. } => "caps_fallback_differs",
             ResolveError::Limit(_) => "limit",
             ResolveError::RateLimited { .. } => "ratelimited",
             ResolveError::Timeout => "timeout",

@@ -23,6 +23,8 @@
 //!   scripted client exchanges against Kea and ours, replies compared byte for
 //!   byte (the `dhcp-probe` binary sends for the clients).
 //! - [`wire`]: the DNS question parsing shared by the stub and the fake backend.
+//! - [`spoof`]: a blind spoofer (forged replies from a server's address with
+//!   guessed IDs and ports) for the spoofing race; its `dns-spoof` binary.
 //! - [`tool`]: the `main` parts those binaries and `fake-dns` share (exit codes).
 //!
 //! Address plan: a test owns one `net` octet (see [`daemon::unique_net`]). The fake
@@ -43,6 +45,7 @@ pub mod metrics;
 pub mod netns;
 pub mod redis;
 pub mod relay;
+pub mod spoof;
 pub mod tool;
 pub mod wire;
 

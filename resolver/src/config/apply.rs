@@ -137,7 +137,6 @@ const ZONEMD: &str =
     "ZONEMD applies to auth-zone, which is not implemented; this key has no effect";
 const HARDEN: &str =
     "this hardening option is not implemented (harden-glue is); this key has no effect";
-const CAPS: &str = "0x20 query-name randomisation is not implemented; this key has no effect";
 const RATELIMIT: &str =
     "rate limiting is done by the lb in front of the resolver; this key has no effect";
 const ECS: &str =
@@ -302,11 +301,11 @@ pub(crate) static SERVER_KEYS: &[KeyDef] = &[
     apply("harden-glue", "yes", harden_glue),
     warn("harden-unverified-glue", "no", HARDEN),
     apply("harden-below-nxdomain", "yes", harden_below_nxdomain),
-    warn("harden-referral-path", "no", HARDEN),
+    apply("harden-referral-path", "no", harden_referral_path),
     warn("harden-unknown-additional", "no", HARDEN),
-    warn("use-caps-for-id", "yes", CAPS),
-    warn("caps-whitelist", "example.com", CAPS),
-    warn("caps-exempt", "example.com", CAPS),
+    apply("use-caps-for-id", "yes", use_caps_for_id),
+    apply("caps-whitelist", "example.com", caps_exempt),
+    apply("caps-exempt", "example.com", caps_exempt),
     warn("unwanted-reply-threshold", "10000000", HARDEN),
     apply("private-address", "10.0.0.0/8", private_address),
     apply("private-domain", "example.internal", private_domain),
@@ -1570,6 +1569,28 @@ fn private_address(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
     }
     if !b.server().private_address.contains(&net) {
         b.server().private_address.push(net);
+    }
+    Ok(())
+}
+
+/// `harden-referral-path: yes|no`.
+fn harden_referral_path(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
+    b.server().harden_referral_path = yes_no(d)?;
+    Ok(())
+}
+
+/// `use-caps-for-id: yes|no`.
+fn use_caps_for_id(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
+    b.server().use_caps_for_id = yes_no(d)?;
+    Ok(())
+}
+
+/// `caps-exempt: <name>` and its older spelling `caps-whitelist:` (Unbound
+/// keeps both in one list): 0x20 is not used at or below the name.
+fn caps_exempt(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
+    let name = name_of(d, one(d)?)?;
+    if !b.server().caps_exempt.contains(&name) {
+        b.server().caps_exempt.push(name);
     }
     Ok(())
 }

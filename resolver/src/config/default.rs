@@ -178,6 +178,9 @@ impl Default for ServerConfig {
             qname_minimisation: true,
             qname_minimisation_strict: false,
             harden_glue: true,
+            harden_referral_path: false, // harden_referral_path = 0
+            use_caps_for_id: false,      // use_caps_bits_for_id = 0
+            caps_exempt: Vec::new(),     // caps_whitelist = NULL
             do_not_query_localhost: true,
             do_not_query_address: Vec::new(), // donotqueryaddrs = NULL
             edns_buffer_size: 1232,           // "from DNS flagday recommendation"

@@ -104,6 +104,15 @@ pub struct ServerConfig {
     pub qname_minimisation_strict: bool,
     /// `harden-glue:` drop out-of-bailiwick glue.
     pub harden_glue: bool,
+    /// `harden-referral-path:` fetch each referral's NS set from the child's
+    /// own servers and cache only that, not the referral (Unbound's default: no).
+    pub harden_referral_path: bool,
+    /// `use-caps-for-id:` random case of the query name's letters on each
+    /// upstream query (0x20), checked in the reply (a blind spoofer must guess it).
+    pub use_caps_for_id: bool,
+    /// `caps-exempt:` (alias `caps-whitelist:`) names at and below which 0x20
+    /// is not used (servers known not to echo case).
+    pub caps_exempt: Vec<Name>,
     /// `do-not-query-localhost:` refuse to send queries to 127/8 and ::1.
     pub do_not_query_localhost: bool,
     /// `do-not-query-address:` servers in these netblocks are never asked.

@@ -1840,3 +1840,20 @@ fn ratelimit_keys() {
         assert_error(&e, 2, key, "power of 2");
     }
 }
+
+/// use-caps-for-id, caps-exempt (and Unbound's older caps-whitelist, one
+/// list), harden-referral-path: Unbound's spellings and defaults (all off);
+/// a value Unbound rejects names file, line and key.
+#[test]
+fn caps_and_referral_path_keys() {
+    let s = ok("server:\n").server;
+    assert!(!s.use_caps_for_id && !s.harden_referral_path && s.caps_exempt.is_empty());
+    let s = ok("server:\n use-caps-for-id: yes\n caps-exempt: \"licdn.com\"\n caps-whitelist: senderbase.org\n caps-exempt: licdn.com.\n harden-referral-path: yes\n").server;
+    assert!(s.use_caps_for_id && s.harden_referral_path);
+    let exempt: Vec<String> = s.caps_exempt.iter().map(|n| n.to_ascii()).collect();
+    assert_eq!(exempt, vec!["licdn.com.", "senderbase.org."]);
+    let e = err("server:\n use-caps-for-id: maybe\n");
+    assert_error(&e, 2, "use-caps-for-id", "");
+    let e = err("server:\n\n harden-referral-path: 1\n");
+    assert_error(&e, 3, "harden-referral-path", "");
+}

@@ -24,7 +24,7 @@ use crate::transport::{QueryOptions, Reply, Transport};
 /// A server address that failed this often (timeouts, errors) is not asked again
 /// in this resolution; the RTO doubles after each timeout (Unbound's
 /// outbound-msg-retry: 5).
-const MAX_FAILURES_PER_SERVER: u8 = 5;
+pub(super) const MAX_FAILURES_PER_SERVER: u8 = 5;
 
 /// NS-name address lookups (one name, one family) per delegation (Unbound's
 /// target-fetch limits and MAX_TARGET_NX): a referral to dozens of glue-less names must not turn one
@@ -70,7 +70,7 @@ impl<'q> Budget<'q> {
     }
 
     /// Counts one upstream query: false once the limit is spent.
-    fn spend_query(&self, limit: u32) -> bool {
+    pub(super) fn spend_query(&self, limit: u32) -> bool {
         self.queries.fetch_add(1, Ordering::Relaxed) < limit
     }
 
@@ -156,13 +156,14 @@ impl<T: Transport> Recursor<T> {
     /// has not answered within its RTO counts as timed out and the next one is
     /// asked, but its query stays open (up to HARD_TIMEOUT_FACTOR × RTO): a late
     /// reply is still taken, so jitter costs no more queries than a timeout
-    /// does and less time.
-    pub(super) async fn ask_zone(
+    /// does and less time. `caps`: with 0x20 ([`super::caps`]).
+    pub(super) async fn ask_servers(
         &self,
         dp: &mut DelegationPoint,
         name: &Name,
         qtype: RecordType,
         budget: &mut Budget<'_>,
+        caps: bool,
     ) -> Result<Asked, ResolveError> {
         let query = {
             let mut q = Query::query(name.clone(), qtype);
@@ -173,7 +174,13 @@ impl<T: Transport> Recursor<T> {
         // Servers with a query open, and whether its RTO has passed (the
         // timeout counted).
         let mut waiting: Vec<(SocketAddr, bool)> = Vec::new();
+        let timeouts_at_start = dp.timeouts();
         loop {
+            if caps && Self::caps_timed_out(dp, timeouts_at_start) {
+                return Err(ResolveError::AllServersFailed {
+                    zone: dp.zone.to_string(),
+                });
+            }
             let next = match self.pick_server(dp, &query, budget, &waiting).await {
                 Ok(choice) => Some(choice),
                 Err(error) if inflight.is_empty() => return Err(error),
@@ -189,7 +196,7 @@ impl<T: Transport> Recursor<T> {
                 }
                 continue;
             };
-            let options = self.options_for(dp, server);
+            let options = Self::with_caps(self.options_for(dp, server), caps);
             let soft = options.timeout;
             // A gamble (probe, exploration) waits only as long as the fastest
             // server would before that one is asked too; that is no timeout of
@@ -328,7 +335,7 @@ impl<T: Transport> Recursor<T> {
 
     /// How to ask `server`: its RTO, OPT unless it mishandles EDNS, RD for
     /// forwarders, TLS where configured.
-    fn options_for(&self, dp: &DelegationPoint, server: SocketAddr) -> QueryOptions {
+    pub(super) fn options_for(&self, dp: &DelegationPoint, server: SocketAddr) -> QueryOptions {
         let now = Instant::now();
         let ip = server.ip();
         let tls_name = match &dp.kind {
@@ -341,6 +348,7 @@ impl<T: Transport> Recursor<T> {
             timeout: self.infra.rto(ip, now),
             edns_payload: (!self.infra.no_edns(ip, now)).then_some(self.options.edns_payload),
             recursion_desired: dp.is_forward(),
+            caps: false,
         };
         if options.tls_name.is_some() {
             options.timeout = options.timeout.max(Duration::from_secs(2));
@@ -350,7 +358,7 @@ impl<T: Transport> Recursor<T> {
 
     /// Takes the outcome of one open query: the usable reply (after the EDNS
     /// and TCP fallbacks), or None with the failure recorded.
-    async fn settle(
+    pub(super) async fn settle(
         &self,
         dp: &mut DelegationPoint,
         waiting: &mut Vec<(SocketAddr, bool)>,
@@ -373,6 +381,9 @@ impl<T: Transport> Recursor<T> {
             }
             Err(error) => {
                 tracing::debug!(%server, %error, "query failed");
+                if matches!(error, TransportError::CaseMismatch(_)) {
+                    dp.caps_failed.push(server);
+                }
                 dp.exclude(server);
                 return None;
             }

@@ -7,18 +7,22 @@
 //! [`step::Step`] values, and only in-bailiwick data is cached.
 
 mod ask;
+mod caps;
 pub mod delegation;
 pub mod hints;
 pub mod infra;
 pub mod learn;
 pub mod nocut;
 pub mod private;
+mod referral_path;
 mod shared;
 pub mod step;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_delegation;
+#[cfg(test)]
+mod tests_hardening;
 #[cfg(test)]
 mod tests_infra;
 #[cfg(test)]
@@ -84,6 +88,12 @@ pub struct IterOptions {
     pub private: PrivateAddresses,
     /// `harden-glue`: off keeps a referral's out-of-bailiwick glue.
     pub harden_glue: bool,
+    /// `harden-referral-path`: cache a zone's NS set only from its own servers.
+    pub harden_referral_path: bool,
+    /// `use-caps-for-id` (0x20).
+    pub use_caps_for_id: bool,
+    /// `caps-exempt` names (no 0x20 at or below them).
+    pub caps_exempt: Vec<Name>,
 }
 
 impl IterOptions {
@@ -104,6 +114,9 @@ impl IterOptions {
                 server.private_domain.clone(),
             ),
             harden_glue: server.harden_glue,
+            harden_referral_path: server.harden_referral_path,
+            use_caps_for_id: server.use_caps_for_id,
+            caps_exempt: server.caps_exempt.clone(),
         }
     }
 }
@@ -499,7 +512,12 @@ impl<T: Transport> Recursor<T> {
                     if budget.referrals > limits.max_referrals {
                         return Err(ResolveError::Limit("referrals"));
                     }
-                    self.cache_referral(&zone, &ns, &glue, now);
+                    let store = self.stores_referral(&zone, name, qtype);
+                    if store {
+                        self.cache_referral(&zone, &ns, &glue, now);
+                    } else {
+                        self.parent_side.store(&zone, &ns, &glue, now);
+                    }
                     if let Some(records) = glue_answer(budget, &zone, name, qtype, &glue) {
                         budget.answered_by_glue = true;
                         return Ok(Step::Answer {
@@ -510,12 +528,15 @@ impl<T: Transport> Recursor<T> {
                     let mut glue = glue;
                     if !self.options.harden_glue {
                         let foreign = learn::foreign_glue(&reply, &dp.zone, &ns);
-                        for rrset in group_rrsets(&foreign) {
+                        for rrset in group_rrsets(&foreign).into_iter().filter(|_| store) {
                             self.rrsets.insert(rrset, Trust::ForeignGlue, now);
                         }
                         glue.extend(foreign);
                     }
                     *dp = self.delegation_from(&zone, &ns, &glue, now);
+                    if !store {
+                        self.check_referral_path(dp, qtype, budget).await;
+                    }
                     qmin_labels = dp.zone.num_labels();
                     qmin_steps = 0;
                     continue;
