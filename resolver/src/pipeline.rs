@@ -41,7 +41,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use common::dns::edns::{find_opt, udp_reply_limit};
+use common::dns::edns::{find_opt, find_option, udp_reply_limit, EdnsInfo, OPTION_COOKIE};
 use common::dns::truncate::truncate_to;
 use common::dns::wire::{self, QueryView, HEADER_LEN};
 use common::frontend::{DnsHandler, Query, Reply, Transport as Proto};
@@ -54,10 +54,14 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use crate::access::Access;
-use crate::cache::message::{append_opt, append_opt_with_ede, ClientEdns, Freshness, TtlPatch};
+use crate::cache::message::{
+    append_client_opt, append_opt, append_opt_with_ede, push_option, ClientEdns, Freshness,
+    TtlPatch,
+};
 use crate::cache::{CachedMessage, MessageCache, MessageKey, TtlPolicy};
 use crate::cachedb::{Cachedb, Lookup};
 use crate::config::{AccessAction, Config};
+use crate::cookie::{self, ServerCookies};
 use crate::error::ResolveError;
 use crate::iterate::{Answer, Recursor};
 use crate::local_zone::{LocalAction, LocalZones};
@@ -227,6 +231,14 @@ struct Request<'q, 'w> {
     stale: Option<Arc<CachedMessage>>,
     /// The question name, parsed (local_zone).
     qname: Option<Name>,
+    /// The client sent a server cookie we made, recently, for its address
+    /// (RFC 7873 §5.2.4; parse, with `answer-cookie: yes`): it has seen our
+    /// replies, so its source address is not spoofed. What Unbound's
+    /// `ip-ratelimit-cookie` rates separately.
+    valid_cookie: bool,
+    /// The client sent a COOKIE option (parse, with `answer-cookie: yes`):
+    /// `allow_cookie` answers BADCOOKIE rather than REFUSED when it is not valid.
+    cookie_sent: bool,
 }
 
 impl<'q, 'w> Request<'q, 'w> {
@@ -238,6 +250,8 @@ impl<'q, 'w> Request<'q, 'w> {
             key: None,
             stale: None,
             qname: None,
+            valid_cookie: false,
+            cookie_sent: false,
         }
     }
 }
@@ -261,6 +275,8 @@ pub struct Engine<T: Transport> {
     validator: Option<Validator>,
     /// How verdicts are served (`val-permissive-mode`, `ignore-cd-flag`, `val-bogus-ttl`).
     serving: ValidationServing,
+    /// `answer-cookie: yes`: the server secrets for clients' DNS cookies.
+    cookies: Option<ServerCookies>,
     /// Fires when the process stops: resolutions still waiting on upstream
     /// servers then get [`SHUTDOWN_GRACE`] to finish and are answered SERVFAIL,
     /// so a stop never waits out slow or dead servers.
@@ -343,6 +359,10 @@ impl<T: Transport> Pipeline<T> {
                 ignore_cd: config.validation.ignore_cd_flag,
                 bogus_ttl: config.validation.bogus_ttl,
             },
+            cookies: server
+                .cookies
+                .answer
+                .then(|| ServerCookies::new(&server.cookies.secrets())),
             shutdown,
         };
         Self {
@@ -433,13 +453,29 @@ impl<T: Transport> Engine<T> {
         }
         let udp_limit = (query.transport == Proto::Udp)
             .then(|| udp_reply_limit(edns.as_ref(), self.options.max_udp_size));
-        let facts = ClientFacts {
+        let mut facts = ClientFacts {
             edns: edns.as_ref().map(|opt| ClientEdns {
                 payload: self.options.edns_payload,
                 do_bit: opt.do_bit,
+                cookie: None,
             }),
             udp_limit,
         };
+        if let (Some(cookies), Some(opt), Some(client)) = (&self.cookies, &edns, &mut facts.edns) {
+            match answer_cookie(cookies, query, opt) {
+                Ok(None) => {}
+                Ok(Some(answer)) => {
+                    client.cookie = answer.reply;
+                    request.cookie_sent = true;
+                    request.valid_cookie = answer.status.is_valid();
+                }
+                // RFC 7873 §5.2.2: a COOKIE option of a bad length is FORMERR.
+                Err(_) => {
+                    let received_at = query.received_at;
+                    return self.error_reply(&view, facts, ResponseCode::FormErr, received_at, out);
+                }
+            }
+        }
         request.parsed = Some(Parsed {
             view,
             facts,
@@ -514,7 +550,56 @@ impl<T: Transport> Engine<T> {
             // Zone transfers and other classes are not a resolver's business.
             return self.error_reply(&view, facts, ResponseCode::Refused, received_at, out);
         }
+        if request.action == AccessAction::AllowCookie
+            && request.query.transport == Proto::Udp
+            && !request.valid_cookie
+        {
+            return self.cookie_required(&view, facts, request.cookie_sent, received_at, out);
+        }
         Flow::Continue
+    }
+
+    /// `allow_cookie` over UDP without a valid cookie, as Unbound's worker
+    /// answers it: BADCOOKIE with a fresh cookie to retry with when the client
+    /// sent one (RFC 7873 §5.2.3), else REFUSED with TC set (retry over TCP)
+    /// and an Extended DNS Error saying why.
+    fn cookie_required(
+        &self,
+        view: &QueryView<'_>,
+        facts: ClientFacts,
+        cookie_sent: bool,
+        received_at: Instant,
+        out: &mut Vec<u8>,
+    ) -> Flow {
+        let rcode = if cookie_sent {
+            u16::from(ResponseCode::BADCOOKIE)
+        } else {
+            u16::from(ResponseCode::Refused)
+        };
+        wire::write_error_reply(view, (rcode & 0x0F) as u8, true, out);
+        if let Some(edns) = facts.edns {
+            let opt_start = out.len();
+            if cookie_sent {
+                append_client_opt(out, &edns);
+            } else {
+                let text = "DNS Cookie needed for UDP replies";
+                append_opt_with_ede(out, edns.payload, edns.do_bit, 0, text);
+            }
+            // Owner (1) + type (2) + class (2): the TTL's first byte is the
+            // upper eight bits of the extended rcode (BADCOOKIE = 23 → 1).
+            if let Some(byte) = out.get_mut(opt_start + 5) {
+                *byte = (rcode >> 4) as u8;
+            }
+        }
+        if !cookie_sent {
+            out[2] |= 0x02; // TC: ask again over TCP
+        }
+        // Counted by the header's four bits, as Unbound's server_stats_insrcode.
+        self.metrics.count_rcode((rcode & 0x0F) as u8, false);
+        self.metrics
+            .response_time
+            .record(received_at.elapsed().as_secs_f64());
+        Flow::READY
     }
 
     /// cache (HOT PATH): a fresh entry answers at once (and may start a
@@ -526,8 +611,10 @@ impl<T: Transport> Engine<T> {
         };
         request.key = MessageKey::new(view.qname_wire(), view.qtype(), view.qclass());
         let action = request.action;
-        let may_use_cache = matches!(action, AccessAction::Allow | AccessAction::AllowSnoop)
-            && (view.rd() || action == AccessAction::AllowSnoop);
+        let may_use_cache = matches!(
+            action,
+            AccessAction::Allow | AccessAction::AllowSnoop | AccessAction::AllowCookie
+        ) && (view.rd() || action == AccessAction::AllowSnoop);
         let (Some(key), true) = (&request.key, may_use_cache) else {
             return Flow::Continue;
         };
@@ -761,6 +848,7 @@ impl<T: Transport> Engine<T> {
                 self.metrics.validation.answers_bogus.increment(1);
                 wire::write_error_reply(view, 2, true, out);
                 if let Some(edns) = facts.edns {
+                    let opt_start = out.len();
                     append_opt_with_ede(
                         out,
                         edns.payload,
@@ -768,6 +856,9 @@ impl<T: Transport> Engine<T> {
                         bogus.ede.code(),
                         &bogus.reason,
                     );
+                    if let Some(cookie) = &edns.cookie {
+                        push_option(out, opt_start, OPTION_COOKIE, cookie);
+                    }
                 }
                 self.metrics.count_rcode(2, false);
                 self.metrics
@@ -806,7 +897,7 @@ impl<T: Transport> Engine<T> {
         let code = u16::from(rcode);
         wire::write_error_reply(view, (code & 0x0F) as u8, true, out);
         if let Some(edns) = facts.edns {
-            append_opt(out, edns.payload, edns.do_bit);
+            append_client_opt(out, &edns);
         }
         self.metrics.count_rcode((code & 0x0F) as u8, false);
         self.metrics
@@ -1254,6 +1345,22 @@ fn formerr(wire: &[u8], out: &mut Vec<u8>) -> Flow {
     out[3] = 0x80 | 0x01; // RA=1, RCODE=FORMERR
     out[4..12].fill(0);
     Flow::READY
+}
+
+/// The client's COOKIE option judged (`answer-cookie: yes`): our verdict and
+/// the option for the reply; None without a COOKIE option; Err for a
+/// malformed one (FORMERR).
+fn answer_cookie(
+    cookies: &ServerCookies,
+    query: &Query<'_>,
+    opt: &EdnsInfo,
+) -> Result<Option<cookie::Answer>, cookie::Malformed> {
+    let Some(option) = find_option(query.wire, opt, OPTION_COOKIE) else {
+        return Ok(None);
+    };
+    cookies
+        .answer(option, query.peer.ip(), cookie::unix_now())
+        .map(Some)
 }
 
 fn count_query(metrics: &Metrics, query: &Query<'_>, view: &QueryView<'_>) {

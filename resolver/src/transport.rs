@@ -3,7 +3,9 @@
 //! against what was asked (ID, QR, question) before anyone sees it: a datagram
 //! with another ID is ignored (a blind spoofer must not end the wait), one with
 //! our ID but not our question is rejected at once, so the next server is
-//! asked without waiting out the timeout.
+//! asked without waiting out the timeout. UDP queries carry a DNS cookie
+//! ([`cookie`], RFC 7873): a reply whose cookie is not ours is a forgery and
+//! is ignored like one with another ID.
 //!
 //! [`mock`] (tests only) is the in-memory twin: a mock internet of zones and
 //! misbehaving servers.
@@ -23,6 +25,7 @@ use tokio::time::{timeout_at, Instant};
 use crate::error::TransportError;
 
 pub(crate) mod caps;
+pub mod cookie;
 #[cfg(test)]
 pub(crate) mod mock;
 
@@ -87,6 +90,8 @@ pub struct TransportMetrics {
 pub struct NetTransport {
     metrics: TransportMetrics,
     tls: Arc<rustls::ClientConfig>,
+    /// DNS cookies sent with UDP queries and learned from replies.
+    cookies: Arc<cookie::ClientCookies>,
 }
 
 impl std::fmt::Debug for NetTransport {
@@ -119,6 +124,7 @@ impl NetTransport {
         Self {
             metrics,
             tls: Arc::new(tls),
+            cookies: Arc::new(cookie::ClientCookies::default()),
         }
     }
 }
@@ -264,6 +270,8 @@ impl Transport for NetTransport {
         // and connect() makes it drop datagrams from any other address.
         let socket = UdpSocket::bind(bind).await.map_err(io)?;
         socket.connect(server).await.map_err(io)?;
+        let sent = self.cookies.for_server(server.ip(), cookie::unix_now());
+        cookie::add_to_query(&mut wire, &sent);
         socket.send(&wire).await.map_err(io)?;
         // Room for what we advertised plus slack for servers that overshoot.
         let mut buf = vec![0u8; usize::from(options.edns_payload.unwrap_or(512).max(512)) + 1024];
@@ -284,11 +292,16 @@ impl Transport for NetTransport {
             }
             match judge(datagram, id, query) {
                 Verdict::Accept(message) => {
-                    return Ok(Reply {
-                        message,
-                        rtt: started.elapsed(),
-                        stream: false,
-                    });
+                    match self.cookies.check(server.ip(), &sent, &message) {
+                        cookie::Check::Forged => self.metrics.unwanted_replies.increment(1),
+                        cookie::Check::Accept => {
+                            return Ok(Reply {
+                                message,
+                                rtt: started.elapsed(),
+                                stream: false,
+                            });
+                        }
+                    }
                 }
                 Verdict::Ignore => self.metrics.unwanted_replies.increment(1),
                 Verdict::Reject => {

@@ -253,7 +253,7 @@ impl CachedMessage {
             TtlPatch::Fixed(value) => wire::set_ttls(out, ttl_offsets, value),
         }
         if let Some(edns) = client_edns {
-            append_opt(out, edns.payload, edns.do_bit);
+            append_client_opt(out, &edns);
         }
     }
 }
@@ -291,20 +291,48 @@ pub struct ClientEdns {
     pub payload: u16,
     /// Echo of the client's DO bit (RFC 3225).
     pub do_bit: bool,
+    /// Our COOKIE option for the client (RFC 7873 §5.2), when `answer-cookie`
+    /// is on and the client sent one; fixed-size, so the reply path stays
+    /// allocation-free.
+    pub cookie: Option<crate::cookie::ReplyCookie>,
+}
+
+/// Appends the OPT record the client gets: our payload size, its DO bit and,
+/// when there is one, our COOKIE option; bumps ARCOUNT.
+pub fn append_client_opt(out: &mut Vec<u8>, edns: &ClientEdns) {
+    let start = out.len();
+    append_opt(out, edns.payload, edns.do_bit);
+    if let Some(cookie) = &edns.cookie {
+        push_option(out, start, common::dns::edns::OPTION_COOKIE, cookie);
+    }
+}
+
+/// Appends one option to the OPT record that starts at `opt_start` and ends
+/// `out` (just written by [`append_opt`]), and grows its RDLENGTH.
+pub fn push_option(out: &mut Vec<u8>, opt_start: usize, code: u16, data: &[u8]) {
+    // Owner (1) + type (2) + class (2) + TTL (4), then RDLENGTH.
+    let rdlen_at = opt_start + 9;
+    let Some(field) = out.get(rdlen_at..rdlen_at + 2) else {
+        return;
+    };
+    let rdlen = u16::from_be_bytes([field[0], field[1]]);
+    let added = (4 + data.len()) as u16;
+    out[rdlen_at..rdlen_at + 2].copy_from_slice(&rdlen.saturating_add(added).to_be_bytes());
+    out.extend_from_slice(&code.to_be_bytes());
+    out.extend_from_slice(&(data.len() as u16).to_be_bytes());
+    out.extend_from_slice(data);
 }
 
 /// Appends an OPT pseudo-RR carrying one Extended DNS Error option (RFC 8914
 /// §2: OPTION-CODE 15, INFO-CODE, EXTRA-TEXT) and bumps ARCOUNT.
 pub fn append_opt_with_ede(out: &mut Vec<u8>, payload: u16, do_bit: bool, code: u16, text: &str) {
     let text = &text.as_bytes()[..text.len().min(200)];
+    let start = out.len();
     append_opt(out, payload, do_bit);
-    let option_len = 2 + text.len();
-    let rdlen_at = out.len() - 2;
-    out[rdlen_at..].copy_from_slice(&((4 + option_len) as u16).to_be_bytes());
-    out.extend_from_slice(&15u16.to_be_bytes());
-    out.extend_from_slice(&(option_len as u16).to_be_bytes());
-    out.extend_from_slice(&code.to_be_bytes());
-    out.extend_from_slice(text);
+    let mut data = [0u8; 202];
+    data[..2].copy_from_slice(&code.to_be_bytes());
+    data[2..2 + text.len()].copy_from_slice(text);
+    push_option(out, start, 15, &data[..2 + text.len()]);
 }
 
 /// Appends an OPT pseudo-RR with no options and bumps ARCOUNT.
@@ -450,6 +478,7 @@ mod tests {
             Some(ClientEdns {
                 payload: 1232,
                 do_bit: true,
+                cookie: None,
             }),
             TtlPatch::Fixed(30),
             false,
@@ -486,6 +515,7 @@ mod tests {
             let client = edns.then_some(ClientEdns {
                 payload: 1232,
                 do_bit,
+                cookie: None,
             });
             entry.write_reply(&view, client, TtlPatch::Elapsed(10), false, &mut out);
             Message::from_vec(&out).unwrap()

@@ -145,8 +145,6 @@ const ECS: &str =
 const TLS_TUNING: &str = "TLS uses rustls defaults (TLS 1.2 and 1.3); this key has no effect";
 const DOH: &str =
     "DNS over HTTPS and over QUIC are not implemented; no listener is opened for this key";
-const COOKIES: &str =
-    "DNS cookies are not implemented (answer-cookie: yes is refused); this key has no effect";
 const PADDING: &str =
     "EDNS padding (RFC 7830, RFC 8467) is not implemented; refusing rather than sending unpadded TLS traffic";
 const PADDING_SIZE: &str = "EDNS padding is not implemented (pad-responses/pad-queries are refused when yes); this key has no effect";
@@ -543,14 +541,9 @@ pub(crate) static SERVER_KEYS: &[KeyDef] = &[
     warn("ipsecmod-whitelist", "example.com", IPSECMOD),
     warn("ipsecmod-allow", "example.com", IPSECMOD),
     warn("ipsecmod-strict", "no", IPSECMOD),
-    unsupported_unless(
-        "answer-cookie",
-        "yes",
-        "no",
-        "DNS cookies (RFC 7873) are not implemented; refusing rather than answering without them",
-    ),
-    warn("cookie-secret", "000102030405060708090a0b0c0d0e0f", COOKIES),
-    warn("cookie-secret-file", "/etc/unbound/cookie.secret", COOKIES),
+    apply("answer-cookie", "yes", answer_cookie),
+    apply("cookie-secret", "000102030405060708090a0b0c0d0e0f", cookie_secret),
+    apply("cookie-secret-file", "\"\"", cookie_secret_file),
     warn("edns-client-string", "192.0.2.0/24 noc", "EDNS client strings are not sent; this key has no effect"),
     warn("edns-client-string-opcode", "65001", "EDNS client strings are not sent; this key has no effect"),
     warn("ede", "no", EDE),
@@ -1477,6 +1470,40 @@ fn max_udp_size(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
     Ok(())
 }
 
+fn answer_cookie(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
+    b.server().cookies.answer = yes_no(d)?;
+    Ok(())
+}
+
+/// `cookie-secret: "<128 bit hex>"`, as Unbound's parser wants it.
+fn cookie_secret(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
+    let secret = crate::cookie::parse_secret(one(d)?)
+        .ok_or_else(|| invalid(d, "expected 128 bit hex string"))?;
+    b.server().cookies.secret = Some(secret);
+    Ok(())
+}
+
+/// `cookie-secret-file:` read now, as Unbound reads it at start (a missing or
+/// corrupt file is fatal there); a reload reads it again, which is how a
+/// rolled secret takes effect.
+fn cookie_secret_file(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
+    let Some(path) = path_of(d)? else {
+        b.server().cookies.file_secrets = None;
+        return Ok(());
+    };
+    let path = if path.is_relative() {
+        b.base_dir.join(path)
+    } else {
+        path
+    };
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| invalid(d, format!("could not read {}: {e}", path.display())))?;
+    let secrets = crate::cookie::parse_secret_file(&text)
+        .map_err(|e| invalid(d, format!("{}: {e}", path.display())))?;
+    b.server().cookies.file_secrets = Some(secrets);
+    Ok(())
+}
+
 fn msg_cache_size(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
     b.server().msg_cache_size = size_of(d)?;
     Ok(())
@@ -1688,12 +1715,13 @@ fn access_control(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
         "refuse" => AccessAction::Refuse,
         "deny_non_local" => AccessAction::DenyNonLocal,
         "refuse_non_local" => AccessAction::RefuseNonLocal,
-        "allow_setrd" | "allow_cookie" => {
+        "allow_cookie" => AccessAction::AllowCookie,
+        "allow_setrd" => {
             return Err(unsupported_error(
                 d,
                 format!(
-                    "action {action} is not implemented; use allow, allow_snoop, deny, refuse, \
-                     deny_non_local or refuse_non_local"
+                    "action {action} is not implemented; use allow, allow_snoop, allow_cookie, \
+                     deny, refuse, deny_non_local or refuse_non_local"
                 ),
             ))
         }
@@ -1701,8 +1729,8 @@ fn access_control(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
             return Err(invalid(
                 d,
                 format!(
-                    "unknown action `{other}`; expected allow, allow_snoop, deny, refuse, \
-                     deny_non_local or refuse_non_local"
+                    "unknown action `{other}`; expected allow, allow_snoop, allow_cookie, deny, \
+                     refuse, deny_non_local or refuse_non_local"
                 ),
             ))
         }

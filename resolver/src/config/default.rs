@@ -9,8 +9,8 @@ use std::num::NonZeroUsize;
 use std::time::Duration;
 
 use super::{
-    AnchorConfig, AnchorSource, CachedbConfig, Config, ListenAddr, Module, RedisTopology,
-    ServerConfig, ValidationConfig, WorkLimits,
+    AnchorConfig, AnchorSource, CachedbConfig, Config, CookieConfig, ListenAddr, Module,
+    RedisTopology, ServerConfig, ValidationConfig, WorkLimits,
 };
 
 /// Unbound's `UNBOUND_DNS_PORT`.
@@ -184,6 +184,7 @@ impl Default for ServerConfig {
             do_not_query_localhost: true,
             do_not_query_address: Vec::new(), // donotqueryaddrs = NULL
             edns_buffer_size: 1232,           // "from DNS flagday recommendation"
+            cookies: CookieConfig::default(), // do_answer_cookie = 0, no secret file
             num_queries_per_thread: 1024,     // libevent builds
             incoming_num_tcp: 10,
             tcp_idle_timeout: Duration::from_secs(30), // 30 * 1000 ms

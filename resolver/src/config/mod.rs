@@ -53,6 +53,31 @@ pub struct Config {
     pub warnings: Vec<ConfigWarning>,
 }
 
+/// DNS cookies for clients (RFC 7873, RFC 9018): whether to answer them and
+/// with which secrets.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CookieConfig {
+    /// `answer-cookie:` (Unbound: no).
+    pub answer: bool,
+    /// `cookie-secret:` the secret; None = 128 random bits at start.
+    pub secret: Option<crate::cookie::Secret>,
+    /// `cookie-secret-file:` the secrets read from it when the config was
+    /// loaded (active first, then staging); when set, `cookie-secret` is ignored.
+    pub file_secrets: Option<Vec<crate::cookie::Secret>>,
+}
+
+impl CookieConfig {
+    /// The secrets to use, as Unbound picks them: the file's, else
+    /// `cookie-secret`, else a random one (a new one each time this is called).
+    pub fn secrets(&self) -> Vec<crate::cookie::Secret> {
+        match (&self.file_secrets, self.secret) {
+            (Some(secrets), _) => secrets.clone(),
+            (None, Some(secret)) => vec![secret],
+            (None, None) => vec![crate::cookie::random_secret()],
+        }
+    }
+}
+
 /// The `server:` clause.
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
@@ -119,6 +144,8 @@ pub struct ServerConfig {
     pub do_not_query_address: Vec<IpNet>,
     /// `edns-buffer-size:` advertised upstream and the cap for client replies (Unbound: 1232).
     pub edns_buffer_size: u16,
+    /// DNS cookies answered to clients (`answer-cookie:` and its secrets).
+    pub cookies: CookieConfig,
     /// `num-queries-per-thread:` request list size per worker.
     pub num_queries_per_thread: usize,
     /// `incoming-num-tcp:` TCP connections per worker.
@@ -192,6 +219,10 @@ pub enum AccessAction {
     DenyNonLocal,
     /// REFUSED unless the query is for local data.
     RefuseNonLocal,
+    /// As allow, but UDP queries need a valid DNS cookie (RFC 7873): a client
+    /// cookie alone or a bad one gets BADCOOKIE with a fresh cookie, none gets
+    /// REFUSED with TC (retry over TCP); stream transports are served.
+    AllowCookie,
 }
 
 /// One `access-control: <netblock> <action>` line.
@@ -938,6 +969,7 @@ impl AccessAction {
             AccessAction::Refuse => "refuse",
             AccessAction::DenyNonLocal => "deny_non_local",
             AccessAction::RefuseNonLocal => "refuse_non_local",
+            AccessAction::AllowCookie => "allow_cookie",
         }
     }
 }

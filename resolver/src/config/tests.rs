@@ -1101,7 +1101,6 @@ fn keys_that_change_answers_or_security_are_refused_not_warned() {
         ("tcp-upstream: yes", "tcp-upstream"),
         ("pad-responses: yes", "pad-responses"),
         ("pad-queries: yes", "pad-queries"),
-        ("answer-cookie: yes", "answer-cookie"),
         ("tls-protocols: TLSv1.3", "tls-protocols"),
         ("tls-ciphers: ECDHE-RSA-AES256-GCM-SHA384", "tls-ciphers"),
         (
@@ -1856,4 +1855,56 @@ fn caps_and_referral_path_keys() {
     assert_error(&e, 2, "use-caps-for-id", "");
     let e = err("server:\n\n harden-referral-path: 1\n");
     assert_error(&e, 3, "harden-referral-path", "");
+}
+
+/// DNS cookies (Unbound's answer-cookie, cookie-secret, cookie-secret-file):
+/// off by default; a secret must be 128 bits of hex; the file's secrets win
+/// over cookie-secret; a missing or corrupt file is an error naming the line.
+#[test]
+fn cookie_keys() {
+    let config = ok("server:\n port: 53\n");
+    assert_eq!(config.server.cookies, CookieConfig::default());
+    assert_eq!(config.server.cookies.secrets().len(), 1);
+
+    let config =
+        ok("server:\n answer-cookie: yes\n cookie-secret: \"000102030405060708090a0b0c0d0e0f\"\n");
+    assert!(config.server.cookies.answer);
+    let secret: Vec<u8> = (0u8..16).collect();
+    assert_eq!(
+        config.server.cookies.secrets(),
+        vec![<[u8; 16]>::try_from(secret).unwrap()]
+    );
+
+    let e = err("server:\n cookie-secret: 0001020304\n");
+    assert_error(&e, 2, "cookie-secret", "expected 128 bit hex string");
+    let e = err("server:\n answer-cookie: maybe\n");
+    assert_error(&e, 2, "answer-cookie", "answer-cookie");
+
+    let dir = TempDir::new("cookies");
+    let file = dir.write(
+        "secrets",
+        "e5e973e5a6b2a43f48e7dc849e37bfcf\n000102030405060708090a0b0c0d0e0f\n",
+    );
+    let text = format!(
+        "server:\n cookie-secret: \"ffffffffffffffffffffffffffffffff\"\n cookie-secret-file: \"{}\"\n",
+        file.display()
+    );
+    let secrets = ok(&text).server.cookies.secrets();
+    assert_eq!(secrets.len(), 2);
+    assert_eq!(secrets[0][0], 0xe5);
+    assert_eq!(secrets[1][15], 0x0f);
+
+    let missing = format!(
+        "server:\n cookie-secret-file: \"{}/nope\"\n",
+        dir.0.display()
+    );
+    assert_error(&err(&missing), 2, "cookie-secret-file", "could not read");
+    let config = ok("server:\n access-control: 10.0.0.0/8 allow_cookie\n");
+    let rule = config.access_control.last().unwrap();
+    assert_eq!(rule.action, AccessAction::AllowCookie);
+    assert_eq!(rule.action.to_string(), "allow_cookie");
+
+    let corrupt = dir.write("corrupt", "e5e973e5\n");
+    let text = format!("server:\n\n cookie-secret-file: {}\n", corrupt.display());
+    assert_error(&err(&text), 3, "cookie-secret-file", "32 hex digits");
 }

@@ -356,6 +356,30 @@ impl<T: Transport> Recursor<T> {
         options
     }
 
+    /// RFC 7873 §5.3: a BADCOOKIE reply taught the transport the server's
+    /// fresh cookie; the question is asked once more with it, as one more
+    /// upstream query of the budget. None when the budget is spent or the
+    /// server fails (recorded); a second BADCOOKIE is returned as it is.
+    async fn again_with_new_cookie(
+        &self,
+        dp: &mut DelegationPoint,
+        server: SocketAddr,
+        query: &Query,
+        options: &QueryOptions,
+        budget: &Budget<'_>,
+    ) -> Option<Message> {
+        if !budget.spend_query(self.options.limits.max_upstream_queries) {
+            return None;
+        }
+        match self.transport.exchange(server, query, options).await {
+            Ok(again) => Some(again.message),
+            Err(_) => {
+                dp.failed(server);
+                None
+            }
+        }
+    }
+
     /// Takes the outcome of one open query: the usable reply (after the EDNS
     /// and TCP fallbacks), or None with the failure recorded.
     pub(super) async fn settle(
@@ -413,6 +437,11 @@ impl<T: Transport> Recursor<T> {
                     return None;
                 }
             }
+        }
+        if message.metadata.response_code == ResponseCode::BADCOOKIE && !reply.stream {
+            message = self
+                .again_with_new_cookie(dp, server, query, &options, budget)
+                .await?;
         }
         if message.metadata.truncation && !reply.stream {
             // RFC 7766: the full answer comes over TCP.

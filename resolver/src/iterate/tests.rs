@@ -458,3 +458,41 @@ async fn a_chain_target_is_reused_by_the_next_chain_that_reaches_it() {
         .unwrap();
     assert_eq!(asked_of_example_com(&net).len(), 1);
 }
+
+/// RFC 7873 §5.3: BADCOOKIE is asked again once (the transport has learned
+/// the server's new cookie), and the retry is an upstream query of the
+/// budget; a server that keeps answering BADCOOKIE is given up.
+#[tokio::test]
+async fn badcookie_is_retried_once_within_the_budget() {
+    /// BADCOOKIE is an extended rcode: it needs an OPT record on the wire.
+    fn badcookie(_: &Query, mut reply: Message) -> Option<Message> {
+        reply.metadata.response_code = ResponseCode::BADCOOKIE;
+        reply.answers.clear();
+        reply.set_edns(hickory_proto::op::Edns::new());
+        Some(reply)
+    }
+    let net = example_internet();
+    net.behave(EXAMPLE_NS1, Behaviour::Rewrite(badcookie))
+        .behave(EXAMPLE_NS2, Behaviour::Rewrite(badcookie));
+    let stubborn = plain(&net);
+    assert!(resolve(&stubborn, "www.example.com.", RecordType::A)
+        .await
+        .is_err());
+    assert_eq!(net.queries_to(EXAMPLE_NS1), 2);
+    assert_eq!(net.queries_to(EXAMPLE_NS2), 2);
+
+    // Root and com cost 2; the first leaf query 1; its retry would be the 4th.
+    let net = example_internet();
+    net.behave(EXAMPLE_NS1, Behaviour::Rewrite(badcookie))
+        .behave(EXAMPLE_NS2, Behaviour::Rewrite(badcookie));
+    let mut conf = config("  qname-minimisation: no\n");
+    conf.server.limits.max_upstream_queries = 3;
+    let error = resolve(&recursor(&net, &conf), "www.example.com.", RecordType::A)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, ResolveError::Limit("upstream queries")),
+        "{error}"
+    );
+    assert_eq!(net.queries_to(EXAMPLE_NS1) + net.queries_to(EXAMPLE_NS2), 1);
+}

@@ -6,6 +6,7 @@
 //! - [`authority`]: the RFC 1034 §4.3.2 answer algorithm over a [`Catalog`].
 //! - [`server`]: [`FakeServer`], UDP+TCP on one address, fault switches, counters.
 //! - [`responders`]: misbehaving handlers as plain functions.
+//! - [`cookies`]: DNS cookies on a fake server (log, server cookie, BADCOOKIE, forgeries).
 //! - [`hierarchy`]: [`Hierarchy`], every server of the fixture manifest on
 //!   `127.<net>.0.<host>:53`, plus root hints.
 //!
@@ -20,6 +21,7 @@
 //! ```
 
 pub mod authority;
+pub mod cookies;
 pub mod dnssec;
 pub mod hierarchy;
 pub mod responders;

@@ -8,7 +8,9 @@
 //! reply is then cut to header + question (+ OPT) with TC=1 when `set_always_truncate`
 //! is on or it exceeds the client's limit (512 bytes without EDNS, else the client's
 //! advertised payload; RFC 6891 §7). TCP (RFC 7766, 2-byte length framing) always
-//! gets the full reply.
+//! gets the full reply. With `set_cookies` the reply carries DNS cookies (see
+//! [`cookies`](super::cookies)); with `set_forge_cookie` a forged UDP reply goes
+//! out before the real one.
 //!
 //! HOT PATH: with no delay the UDP reply is computed inline in the receive task (no
 //! spawn); several receive tasks share the socket so all runtime threads serve it.
@@ -29,6 +31,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::authority::{error_response, Catalog};
+use super::cookies::CookieState;
 
 /// A misbehaving handler: `Some(reply)` is sent as is, `None` falls through to the
 /// normal logic. Plain functions from [`responders`](super::responders) fit.
@@ -66,6 +69,7 @@ struct Counters {
 struct Shared {
     catalog: Catalog,
     faults: Faults,
+    cookies: CookieState,
     counters: Counters,
     stop: watch::Sender<bool>,
 }
@@ -112,6 +116,7 @@ impl FakeServer {
         let shared = Arc::new(Shared {
             catalog,
             faults: Faults::default(),
+            cookies: CookieState::default(),
             counters: Counters::default(),
             stop,
         });
@@ -197,9 +202,38 @@ impl FakeServer {
             .store(on, Ordering::Release);
     }
 
+    /// DNS cookies ([`cookies`](super::cookies)): log queries' COOKIE options,
+    /// answer with a server cookie, BADCOOKIE for a stale one.
+    pub fn set_cookies(&self, on: bool) {
+        self.shared.cookies.set_on(on);
+    }
+
+    /// Before each real UDP reply, send a forged one whose COOKIE option
+    /// carries another client cookie (see [`cookies`](super::cookies)).
+    pub fn set_forge_cookie(&self, on: bool) {
+        self.shared.cookies.set_forge(on);
+    }
+
+    /// Changes the server cookie: queries with the old one get BADCOOKIE.
+    pub fn rotate_cookie(&self) {
+        self.shared.cookies.rotate();
+    }
+
+    /// The COOKIE option of every query since cookies were switched on or the
+    /// log cleared (empty for a query without one).
+    pub fn cookie_log(&self) -> Vec<Vec<u8>> {
+        self.shared.cookies.log()
+    }
+
+    /// Empties [`FakeServer::cookie_log`].
+    pub fn clear_cookie_log(&self) {
+        self.shared.cookies.clear_log();
+    }
+
     /// Clears every fault: no delay, no loss, no SERVFAIL/REFUSED, no forced TC,
-    /// no responder.
+    /// no responder, no forged cookies.
     pub fn clear_faults(&self) {
+        self.set_forge_cookie(false);
         self.set_delay(Duration::ZERO);
         self.set_drop_percent(0);
         self.set_servfail(false);
@@ -309,6 +343,9 @@ async fn udp_loop(socket: Arc<UdpSocket>, shared: Arc<Shared>) {
         let Some(req) = admit(&shared, &buf[..len], Proto::Udp) else {
             continue;
         };
+        if let Some(forged) = shared.cookies.forged(&req).and_then(|m| m.to_vec().ok()) {
+            let _ = socket.send_to(&forged, peer).await;
+        }
         let delay = shared.faults.delay_us.load(Ordering::Relaxed);
         if delay == 0 {
             if let Some(bytes) = respond(&shared, &req, Proto::Udp) {
@@ -445,6 +482,7 @@ fn respond(shared: &Shared, req: &Message, proto: Proto) -> Option<Vec<u8>> {
     } else {
         resp
     };
+    let resp = shared.cookies.apply(req, resp);
     let bytes = resp.to_vec().ok()?;
     if proto == Proto::Tcp {
         return Some(bytes);

@@ -28,6 +28,7 @@ mod resolver_cache;
 mod resolver_cachedb;
 mod resolver_cold_relay;
 mod resolver_config_compat;
+mod resolver_cookies;
 mod resolver_dnssec;
 mod resolver_dnssec_validation;
 mod resolver_hardening;
