@@ -28,6 +28,7 @@ pub mod iterate;
 pub mod local_zone;
 pub mod metrics;
 pub mod pipeline;
+pub mod request_list;
 pub mod server;
 pub mod transport;
 pub mod validator;

@@ -96,6 +96,8 @@ pub struct Metrics {
     pub request_list_current: Gauge,
     /// unbound_request_list_exceeded_total.
     pub request_list_exceeded: Counter,
+    /// unbound_request_list_overwritten_total: entries jostled out (jostle-timeout).
+    pub request_list_overwritten: Counter,
     /// unbound_response_time_seconds histogram (every answer).
     pub response_time: Histogram,
     /// unbound_recursion_time_seconds histogram (answers that needed recursion).
@@ -159,6 +161,7 @@ pub const METRIC_NAMES: &[&str] = &[
     "unbound_query_tcpout_total",
     "unbound_request_list_current_all",
     "unbound_request_list_exceeded_total",
+    "unbound_request_list_overwritten_total",
     "unbound_response_time_seconds",
     "unbound_recursion_time_seconds",
     "unbound_recursion_time_seconds_avg",
@@ -478,6 +481,7 @@ impl Metrics {
             unwanted_queries: registry.counter("unbound_unwanted_queries_total", "Total number of queries that were refused or dropped because they failed the access control settings.", &none),
             request_list_current: registry.gauge("unbound_request_list_current_all", "Current size of the request list, including internally generated queries.", &t()),
             request_list_exceeded: registry.counter("unbound_request_list_exceeded_total", "Number of queries that were dropped because the request list was full.", &t()),
+            request_list_overwritten: registry.counter("unbound_request_list_overwritten_total", "Total number of requests in the request list that were overwritten by newer entries.", &t()),
             response_time: registry.histogram("unbound_response_time_seconds", "Query response time in seconds.", &none),
             recursion_time: registry.histogram("unbound_recursion_time_seconds", "Time it took to answer queries that needed recursive processing.", &none),
             recursion_sum_micros: Arc::new(AtomicU64::new(0)),

@@ -22,6 +22,8 @@
 //! - [`kea`]: differential tests against Debian's Kea 2.2: the same config and
 //!   scripted client exchanges against Kea and ours, replies compared byte for
 //!   byte (the `dhcp-probe` binary sends for the clients).
+//! - [`slowloris`]: a slow-loris TCP/DoT client (its `slowloris` binary drives
+//!   `tests/bench/attacks.sh`).
 //! - [`wire`]: the DNS question parsing shared by the stub and the fake backend.
 //! - [`tool`]: the `main` parts those binaries and `fake-dns` share (exit codes).
 //!
@@ -43,6 +45,7 @@ pub mod metrics;
 pub mod netns;
 pub mod redis;
 pub mod relay;
+pub mod slowloris;
 pub mod tool;
 pub mod wire;
 

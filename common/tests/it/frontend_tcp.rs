@@ -157,6 +157,7 @@ async fn pending_query_is_not_idle() {
 async fn connection_limit() {
     let cfg = FrontendConfig {
         tcp_max_connections: 2,
+        tcp_max_connections_per_client: Some(2),
         ..config()
     };
     let srv = start(cfg, EchoHandler::new(Duration::from_millis(10)));
@@ -192,6 +193,73 @@ async fn connection_limit() {
         }
     }
     assert!(admitted);
+    srv.trigger.fire();
+    within(srv.task).await.unwrap().unwrap();
+}
+
+/// Slow loris: a client that trickles one byte of a frame at a time is still
+/// idle (only a complete query resets the timer), so it is closed after
+/// tcp-idle-timeout however often it sends a byte.
+#[tokio::test]
+async fn trickling_client_is_closed_at_the_idle_timeout() {
+    let cfg = FrontendConfig {
+        tcp_idle_timeout: Duration::from_millis(500),
+        ..config()
+    };
+    let srv = start(cfg, EchoHandler::new(Duration::from_millis(10)));
+    let mut s = TcpStream::connect(srv.tcp[0]).await.unwrap();
+    let mut frame = Vec::new();
+    append_frame(&mut frame, &query(9, "trickle.example")).unwrap();
+    let started = Instant::now();
+    let mut closed = false;
+    // 100 ms a byte: the whole frame would need over 3 s, six idle timeouts.
+    for byte in &frame {
+        if s.write_all(std::slice::from_ref(byte)).await.is_err() {
+            closed = true;
+            break;
+        }
+        if closed_within(&mut s, Duration::from_millis(100)).await {
+            closed = true;
+            break;
+        }
+    }
+    assert!(
+        closed,
+        "trickling client kept its connection for {:?}",
+        started.elapsed()
+    );
+    assert!(started.elapsed() >= Duration::from_millis(400));
+    srv.trigger.fire();
+    within(srv.task).await.unwrap().unwrap();
+}
+
+/// One client address holds at most its share of the slots (default half), so
+/// another client still gets a connection while the first holds its maximum.
+#[tokio::test]
+async fn one_client_cannot_take_every_slot() {
+    let cfg = FrontendConfig {
+        tcp_max_connections: 4,
+        ..config()
+    };
+    let srv = start(cfg, EchoHandler::new(Duration::from_millis(10)));
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        held.push(TcpStream::connect(srv.tcp[0]).await.unwrap());
+    }
+    let mut third = TcpStream::connect(srv.tcp[0]).await.unwrap();
+    assert!(
+        closed_within(&mut third, Duration::from_secs(2)).await,
+        "third connection from one address refused"
+    );
+    // Another loopback address is another client.
+    let other = tokio::net::TcpSocket::new_v4().unwrap();
+    other.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+    let mut s = other.connect(srv.tcp[0]).await.unwrap();
+    write_frame(&mut s, &query(7, "other.example"))
+        .await
+        .unwrap();
+    assert_eq!(id_of(&read_reply(&mut s).await), 7);
+    drop(held);
     srv.trigger.fire();
     within(srv.task).await.unwrap().unwrap();
 }
