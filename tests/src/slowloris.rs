@@ -5,7 +5,9 @@
 //! and by `tests/bench/attacks.sh` through the `slowloris` binary.
 //!
 //! A connection counts as held while the server has neither closed nor reset
-//! it. A DoT port gets the same treatment: a TCP connection that never sends a
+//! it; that includes a connection the kernel completed that still waits in
+//! the server's listen backlog (a server with every slot taken and not
+//! accepting), which the client cannot tell from an accepted one. A DoT port gets the same treatment: a TCP connection that never sends a
 //! ClientHello holds a slot until the handshake timeout.
 
 use std::net::{IpAddr, SocketAddr};
@@ -35,6 +37,9 @@ pub struct Attack {
     /// Source addresses, used in turn (empty: the kernel picks), to look
     /// like many clients.
     pub sources: Vec<IpAddr>,
+    /// Open a new connection whenever the server closes one, as a
+    /// persistent attacker does.
+    pub reopen: bool,
 }
 
 /// What the attack achieved.
@@ -107,48 +112,74 @@ async fn hold(mut stream: TcpStream, attack: &Attack, end: Instant) -> bool {
     }
 }
 
+/// Counters the connection tasks share.
+#[derive(Debug, Default)]
+struct Counts {
+    opened: AtomicUsize,
+    failed: AtomicUsize,
+    closed_by_server: AtomicUsize,
+    held: AtomicUsize,
+    open_now: AtomicUsize,
+    max_open: AtomicUsize,
+}
+
+/// One attacker slot: connects, holds until the end, and with `reopen`
+/// connects again whenever the server closes.
+async fn slot(attack: Arc<Attack>, source: Option<IpAddr>, end: Instant, counts: Arc<Counts>) {
+    while Instant::now() < end {
+        let stream = match connect(attack.target, source).await {
+            Ok(s) => s,
+            Err(_) => {
+                counts.failed.fetch_add(1, Ordering::AcqRel);
+                if !attack.reopen {
+                    return;
+                }
+                tokio::time::sleep(attack.interval).await;
+                continue;
+            }
+        };
+        counts.opened.fetch_add(1, Ordering::AcqRel);
+        let now = counts.open_now.fetch_add(1, Ordering::AcqRel) + 1;
+        counts.max_open.fetch_max(now, Ordering::AcqRel);
+        let closed = hold(stream, &attack, end).await;
+        counts.open_now.fetch_sub(1, Ordering::AcqRel);
+        if !closed {
+            counts.held.fetch_add(1, Ordering::AcqRel);
+            return;
+        }
+        counts.closed_by_server.fetch_add(1, Ordering::AcqRel);
+        if !attack.reopen {
+            return;
+        }
+        // A refused attacker retries at its own pace, not in a tight loop.
+        tokio::time::sleep(attack.interval.min(Duration::from_millis(50))).await;
+    }
+}
+
 /// Runs the attack: opens the connections (one after the other, each held as
-/// soon as it is open), holds them for `duration` from the start, and counts.
+/// soon as it is open; a connect waits at most 3 s), holds them until
+/// `duration` from the start, and counts.
 pub async fn run(attack: Attack) -> Outcome {
     let end = Instant::now() + attack.duration;
-    let open_now = Arc::new(AtomicUsize::new(0));
-    let max_open = Arc::new(AtomicUsize::new(0));
+    let counts = Arc::new(Counts::default());
     let attack = Arc::new(attack);
     let mut tasks = JoinSet::new();
-    let mut outcome = Outcome::default();
     for i in 0..attack.connections {
-        if Instant::now() >= end {
-            break;
-        }
         let source = match attack.sources.len() {
             0 => None,
             n => attack.sources.get(i % n).copied(),
         };
-        let stream = match connect(attack.target, source).await {
-            Ok(s) => s,
-            Err(_) => {
-                outcome.failed += 1;
-                continue;
-            }
-        };
-        outcome.opened += 1;
-        let now = open_now.fetch_add(1, Ordering::AcqRel) + 1;
-        max_open.fetch_max(now, Ordering::AcqRel);
-        let attack = attack.clone();
-        let open_now = open_now.clone();
-        tasks.spawn(async move {
-            let closed = hold(stream, &attack, end).await;
-            open_now.fetch_sub(1, Ordering::AcqRel);
-            closed
-        });
+        tasks.spawn(slot(attack.clone(), source, end, counts.clone()));
+        // Let the connect go out before the next, as a real client's would.
+        tokio::task::yield_now().await;
     }
-    while let Some(joined) = tasks.join_next().await {
-        match joined {
-            Ok(true) => outcome.closed_by_server += 1,
-            Ok(false) => outcome.held += 1,
-            Err(_) => outcome.failed += 1,
-        }
+    while tasks.join_next().await.is_some() {}
+    let get = |c: &AtomicUsize| c.load(Ordering::Acquire);
+    Outcome {
+        opened: get(&counts.opened),
+        failed: get(&counts.failed),
+        closed_by_server: get(&counts.closed_by_server),
+        held: get(&counts.held),
+        max_held: get(&counts.max_open),
     }
-    outcome.max_held = max_open.load(Ordering::Acquire);
-    outcome
 }

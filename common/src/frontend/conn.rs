@@ -22,7 +22,9 @@ const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(50);
 /// How long a graceful close (FIN, TLS close_notify) may take.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// Accepts until shutdown. Over the connection limit, a new connection is closed at once.
+/// Accepts until shutdown. With every slot taken it waits for one to free (the
+/// connection waits in the backlog); over a netblock's or a client's limit, a
+/// new connection is closed at once.
 pub(super) async fn accept_loop<H: DnsHandler>(
     listener: TcpListener,
     local: SocketAddr,
@@ -35,6 +37,11 @@ pub(super) async fn accept_loop<H: DnsHandler>(
     let stop = shared.shutdown.requested();
     tokio::pin!(stop);
     loop {
+        tokio::select! {
+            biased;
+            _ = &mut stop => break,
+            _ = shared.conns.room() => {}
+        }
         let (stream, peer) = tokio::select! {
             biased;
             _ = &mut stop => break,

@@ -15,6 +15,11 @@
 //! complete query, so a client trickling a frame one byte at a time is closed
 //! when it runs out, however often it sends a byte.
 //!
+//! With every slot taken, the accept loops stop accepting until one frees (as
+//! Unbound stops listening): new connections wait in the listen backlog, and
+//! since connections accepted under load time out within 200 ms, a legitimate
+//! client is served after a short wait instead of being turned away.
+//!
 //! Accepting is not the per-query hot path: the per-address table is one
 //! mutex-guarded map, entries removed when their last connection closes, so
 //! it never holds more entries than there are open connections.
@@ -27,6 +32,7 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 use parking_lot::Mutex;
+use tokio::sync::Notify;
 
 use crate::acl::Acl;
 
@@ -44,6 +50,8 @@ pub(super) struct ConnLimits {
     netblocks: Acl<usize>,
     blocks: Vec<Block>,
     idle_timeout: Duration,
+    /// Signalled when a slot frees, for accept loops waiting for room.
+    freed: Notify,
 }
 
 /// One `tcp-connection-limit` netblock.
@@ -88,6 +96,7 @@ pub(super) struct ConnSlot {
 impl Drop for ConnSlot {
     fn drop(&mut self) {
         self.limits.open.fetch_sub(1, Ordering::AcqRel);
+        self.limits.freed.notify_waiters();
         if let Some(block) = self.block.and_then(|i| self.limits.blocks.get(i)) {
             block.open.fetch_sub(1, Ordering::AcqRel);
         }
@@ -150,12 +159,29 @@ impl ConnLimits {
             netblocks: table,
             blocks,
             idle_timeout,
+            freed: Notify::new(),
         }
     }
 
     /// The total limit.
     pub(super) fn max(&self) -> usize {
         self.max
+    }
+
+    /// Returns once fewer than the total limit are open. With every slot
+    /// taken the accept loops wait here, so new connections queue in the
+    /// listen backlog until a slot frees (Unbound stops listening when its
+    /// TCP handlers are all in use), rather than being closed at once.
+    pub(super) async fn room(&self) {
+        loop {
+            let freed = self.freed.notified();
+            tokio::pin!(freed);
+            freed.as_mut().enable();
+            if self.open.load(Ordering::Acquire) < self.max {
+                return;
+            }
+            freed.await;
+        }
     }
 
     /// Admits a connection from `peer`, or says which limit refuses it.

@@ -4,11 +4,12 @@
 //!
 //! ```text
 //! slowloris --target 127.0.0.1:53 --connections 200 --bytes-per-interval 1 \
-//!     --interval-ms 1000 --duration-s 60 [--source 127.0.0.5 --source 127.0.0.6]
+//!     --interval-ms 1000 --duration-s 60 [--reopen] [--source 127.0.0.5 --source 127.0.0.6]
 //! ```
 //! Prints one line at the end:
 //! `slowloris: opened=… failed=… closed_by_server=… held=… max_held=…`
-//! (`held`: still open when the duration ended). Exit 64 on bad arguments,
+//! (`opened` counts every connection, reopened ones too; `held`: still open
+//! when the duration ended; `max_held`: the most open at once). Exit 64 on bad arguments,
 //! 1 on a runtime failure.
 
 use std::io::Write as _;
@@ -41,6 +42,9 @@ struct Args {
     /// Source address to bind (repeat to spread connections over several).
     #[arg(long)]
     source: Vec<IpAddr>,
+    /// Open a new connection whenever the server closes one.
+    #[arg(long)]
+    reopen: bool,
 }
 
 fn main() -> ExitCode {
@@ -62,6 +66,7 @@ fn main() -> ExitCode {
         interval: Duration::from_millis(args.interval_ms.max(1)),
         duration: Duration::from_secs(args.duration_s),
         sources: args.source,
+        reopen: args.reopen,
     };
     let outcome = runtime.block_on(run(attack));
     let printed = writeln!(std::io::stdout().lock(), "{outcome}");
