@@ -32,6 +32,7 @@ pub mod local_zone;
 pub mod metrics;
 pub mod pipeline;
 pub mod ratelimit;
+pub mod request_list;
 pub mod server;
 pub mod transport;
 pub mod validator;

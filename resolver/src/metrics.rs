@@ -102,6 +102,8 @@ pub struct Metrics {
     pub request_list_current: Gauge,
     /// unbound_request_list_exceeded_total.
     pub request_list_exceeded: Counter,
+    /// unbound_request_list_overwritten_total: entries jostled out (jostle-timeout).
+    pub request_list_overwritten: Counter,
     /// unbound_response_time_seconds histogram (every answer).
     pub response_time: Histogram,
     /// unbound_recursion_time_seconds histogram (answers that needed recursion).
@@ -167,6 +169,7 @@ pub const METRIC_NAMES: &[&str] = &[
     "unbound_queries_ip_ratelimited_total",
     "unbound_request_list_current_all",
     "unbound_request_list_exceeded_total",
+    "unbound_request_list_overwritten_total",
     "unbound_response_time_seconds",
     "unbound_recursion_time_seconds",
     "unbound_recursion_time_seconds_avg",
@@ -512,6 +515,7 @@ impl Metrics {
             queries_ip_ratelimited: registry.counter("unbound_queries_ip_ratelimited_total", "Total number of queries that were dropped because of ip-ratelimit.", &t()),
             request_list_current: registry.gauge("unbound_request_list_current_all", "Current size of the request list, including internally generated queries.", &t()),
             request_list_exceeded: registry.counter("unbound_request_list_exceeded_total", "Number of queries that were dropped because the request list was full.", &t()),
+            request_list_overwritten: registry.counter("unbound_request_list_overwritten_total", "Total number of requests in the request list that were overwritten by newer entries.", &t()),
             response_time: registry.histogram("unbound_response_time_seconds", "Query response time in seconds.", &none),
             recursion_time: registry.histogram("unbound_recursion_time_seconds", "Time it took to answer queries that needed recursive processing.", &none),
             recursion_sum_micros: Arc::new(AtomicU64::new(0)),

@@ -35,7 +35,6 @@
 //! (with its data, for CD clients) and answered SERVFAIL with an Extended DNS
 //! Error to everyone else.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,7 +48,6 @@ use common::shutdown::Shutdown;
 use hickory_proto::op::{Message, MessageType, OpCode, Query as Question, ResponseCode};
 use hickory_proto::rr::{DNSClass, Name, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
-use parking_lot::Mutex;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
@@ -67,6 +65,7 @@ use crate::iterate::{Answer, Recursor};
 use crate::local_zone::{LocalAction, LocalZones};
 use crate::metrics::Metrics;
 use crate::ratelimit::{IpLimiter, Verdict};
+use crate::request_list::{Joined, RequestList};
 use crate::transport::Transport;
 use crate::validator::{Security, Validator};
 
@@ -96,28 +95,23 @@ const SERVFAIL_TTL: u32 = NORR_TTL;
 /// far shorter than an upstream timeout.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_millis(300);
 
-/// Resolutions in flight, by cache key, with everyone waiting on each.
-type Inflight = Mutex<HashMap<Box<[u8]>, Vec<oneshot::Sender<Outcome>>>>;
-
 /// Removes a finished (or panicked) resolution from the request list and hands
-/// its outcome to every waiter.
+/// its outcome to every waiter. A jostled entry's guard finds nobody to tell.
 struct InflightGuard<T: Transport> {
     engine: Arc<Engine<T>>,
     key: MessageKey,
+    id: u64,
     outcome: Outcome,
 }
 
 impl<T: Transport> Drop for InflightGuard<T> {
     fn drop(&mut self) {
-        let waiters = {
-            let mut inflight = self.engine.inflight.lock();
-            let waiters = inflight.remove(self.key.as_bytes()).unwrap_or_default();
-            self.engine
-                .metrics
-                .request_list_current
-                .set(inflight.len() as f64);
-            waiters
-        };
+        let inflight = &self.engine.inflight;
+        let waiters = inflight.finish(self.key.as_bytes(), self.id);
+        self.engine
+            .metrics
+            .request_list_current
+            .set(inflight.len() as f64);
         for waiter in waiters {
             let _ = waiter.send(self.outcome.clone());
         }
@@ -134,7 +128,6 @@ struct ServeOptions {
     serve_expired_client_timeout: Duration,
     edns_payload: u16,
     max_udp_size: u16,
-    request_limit: usize,
     /// Iteration and validation together for one question (4.5 s by default).
     resolution_budget: Duration,
     /// `harden-below-nxdomain`: names below a cached secure NXDOMAIN are NXDOMAIN.
@@ -267,7 +260,8 @@ pub struct Engine<T: Transport> {
     pub metrics: Metrics,
     policy: TtlPolicy,
     options: ServeOptions,
-    inflight: Inflight,
+    /// Resolutions in flight (Unbound's mesh), with jostling.
+    inflight: RequestList<Outcome>,
     /// The shared Redis cache, when configured.
     cachedb: Option<Arc<Cachedb>>,
     /// The DNSSEC validator, when `validator` is in module-config and an
@@ -346,12 +340,13 @@ impl<T: Transport> Pipeline<T> {
                 resolution_budget: server.limits.resolution_timeout,
                 harden_below_nxdomain: config.validation.harden_below_nxdomain,
                 qname_minimisation: server.qname_minimisation,
-                request_limit: server
-                    .num_queries_per_thread
-                    .saturating_mul(server.num_threads.get())
-                    .max(1),
             },
-            inflight: Mutex::new(HashMap::new()),
+            inflight: RequestList::new(
+                server
+                    .num_queries_per_thread
+                    .saturating_mul(server.num_threads.get()),
+                server.jostle_timeout,
+            ),
             cachedb,
             validator,
             serving: ValidationServing {
@@ -810,7 +805,10 @@ impl<T: Transport> Engine<T> {
                 let ttl = TtlPatch::Fixed(self.options.serve_expired_reply_ttl);
                 self.finish(&stale, &view, facts, ttl, received_at, &mut out);
             }
-            (Some(Err(_)) | None, None) => {
+            // Jostled out of the request list: no reply, as Unbound's
+            // mesh_make_new_space deletes the state with its reply list.
+            (None, None) => return None,
+            (Some(Err(_)), None) => {
                 let rcode = ResponseCode::ServFail;
                 self.error_reply(&view, facts, rcode, received_at, &mut out);
             }
@@ -915,38 +913,48 @@ impl<T: Transport> Engine<T> {
         qtype: RecordType,
         leeway: u32,
     ) -> Option<oneshot::Receiver<Outcome>> {
-        let (sender, receiver) = oneshot::channel();
-        {
-            let mut inflight = self.inflight.lock();
-            if let Some(waiters) = inflight.get_mut(key.as_bytes()) {
-                if waiters.len() >= MAX_WAITERS_PER_KEY {
-                    return None;
+        let (receiver, id) =
+            match self
+                .inflight
+                .join(key.as_bytes(), MAX_WAITERS_PER_KEY, Instant::now())
+            {
+                Joined::Waiting(receiver) => return Some(receiver),
+                Joined::Full => return None,
+                Joined::Started {
+                    receiver,
+                    id,
+                    jostled,
+                } => {
+                    if jostled {
+                        self.metrics.request_list_overwritten.increment(1);
+                    }
+                    (receiver, id)
                 }
-                waiters.push(sender);
-                return Some(receiver);
-            }
-            if inflight.len() >= self.options.request_limit {
-                return None;
-            }
-            inflight.insert(key.as_bytes().into(), vec![sender]);
-            self.metrics.request_list_current.set(inflight.len() as f64);
-        }
+            };
+        self.metrics
+            .request_list_current
+            .set(self.inflight.len() as f64);
         let engine = self.clone();
         let key = key.clone();
+        let registered = key.clone();
         // The resolution runs in its own task: a client that goes away (TCP close,
-        // serve-expired client timeout) does not cancel work others wait for.
-        tokio::spawn(async move {
-            // Whatever happens to this task (even a panic), the entry leaves the
-            // request list and every waiter gets an answer.
+        // serve-expired client timeout) does not cancel work others wait for;
+        // jostling does.
+        let task = tokio::spawn(async move {
+            // Whatever happens to this task (even a panic or an abort), the entry
+            // leaves the request list and every waiter gets an answer.
             let mut guard = InflightGuard {
                 engine: engine.clone(),
                 key,
+                id,
                 outcome: Err("internal"),
             };
             guard.outcome = engine
                 .resolve_and_cache(&guard.key, &qname, qtype, leeway)
                 .await;
         });
+        self.inflight
+            .set_task(registered.as_bytes(), id, task.abort_handle());
         Some(receiver)
     }
 

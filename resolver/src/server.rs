@@ -61,6 +61,7 @@ pub fn frontend_config(config: &Config) -> FrontendConfig {
             .incoming_num_tcp
             .saturating_mul(server.num_threads.get())
             .max(1),
+        tcp_connection_limits: server.tcp_connection_limits.clone(),
         udp_pktinfo: config.interface_automatic(),
         drain_timeout: DRAIN_TIMEOUT,
         ..FrontendConfig::default()

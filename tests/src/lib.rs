@@ -22,6 +22,8 @@
 //! - [`kea`]: differential tests against Debian's Kea 2.2: the same config and
 //!   scripted client exchanges against Kea and ours, replies compared byte for
 //!   byte (the `dhcp-probe` binary sends for the clients).
+//! - [`slowloris`]: a slow-loris TCP/DoT client (its `slowloris` binary drives
+//!   `tests/bench/attacks.sh`).
 //! - [`wire`]: the DNS question parsing shared by the stub and the fake backend.
 //! - [`spoof`]: a blind spoofer (forged replies from a server's address with
 //!   guessed IDs and ports) for the spoofing race; its `dns-spoof` binary.
@@ -45,6 +47,7 @@ pub mod metrics;
 pub mod netns;
 pub mod redis;
 pub mod relay;
+pub mod slowloris;
 pub mod spoof;
 pub mod tool;
 pub mod wire;

@@ -285,7 +285,7 @@ pub(crate) static SERVER_KEYS: &[KeyDef] = &[
     warn("infra-cache-max-rtt", "120000", INFRA),
     warn("infra-keep-probing", "no", INFRA),
     apply("num-queries-per-thread", "1024", num_queries_per_thread),
-    warn("jostle-timeout", "200", OUTGOING),
+    apply("jostle-timeout", "200", jostle_timeout),
     warn("delay-close", "0", SOCKETS),
     warn_unless(
         "udp-connect",
@@ -516,7 +516,7 @@ pub(crate) static SERVER_KEYS: &[KeyDef] = &[
     apply("ratelimit-factor", "10", rate_keys::ratelimit_factor),
     apply("ip-ratelimit-backoff", "no", rate_keys::ip_ratelimit_backoff),
     apply("ratelimit-backoff", "no", rate_keys::ratelimit_backoff),
-    warn("tcp-connection-limit", "192.0.2.0/24 10", RATELIMIT),
+    apply("tcp-connection-limit", "192.0.2.0/24 10", tcp_connection_limit),
     warn("outbound-msg-retry", "5", OUTGOING),
     warn(
         "max-sent-count",
@@ -1360,6 +1360,30 @@ fn tcp_idle_timeout(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
     Ok(())
 }
 
+fn tcp_connection_limit(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
+    let (net, limit) = two(d)?;
+    let written = parse_ip_net(net).map_err(|e| invalid(d, e))?;
+    let net = written.trunc();
+    // configparser.y: "positive number expected" for a negative limit.
+    let limit: u32 = limit.parse().map_err(|_| {
+        invalid(
+            d,
+            format!("limit `{limit}`: a non-negative number expected"),
+        )
+    })?;
+    let limits = &mut b.server().tcp_connection_limits;
+    if limits.iter().any(|(seen, _)| *seen == net) {
+        // tcl_list_insert: "duplicate tcl address ignored", the first applies.
+        b.warn(
+            d,
+            format!("duplicate limit for {net}: the first one applies (as in Unbound)"),
+        );
+        return Ok(());
+    }
+    limits.push((net, limit));
+    Ok(())
+}
+
 fn tls_service_key(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
     let path = path_of(d)?;
     b.seen.tls_service_key = path.is_some().then(|| d.location.clone());
@@ -1542,6 +1566,12 @@ fn num_queries_per_thread(b: &mut Builder, d: &Directive) -> Result<(), ConfigEr
         return Err(invalid(d, "must be at least 1"));
     }
     b.server().num_queries_per_thread = n;
+    Ok(())
+}
+
+fn jostle_timeout(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
+    // configparser.y: a number of milliseconds ("number expected" otherwise).
+    b.server().jostle_timeout = parse_millis(one(d)?).map_err(|e| invalid(d, e))?;
     Ok(())
 }
 

@@ -186,8 +186,10 @@ impl Default for ServerConfig {
             edns_buffer_size: 1232,           // "from DNS flagday recommendation"
             cookies: CookieConfig::default(), // do_answer_cookie = 0, no secret file
             num_queries_per_thread: 1024,     // libevent builds
+            jostle_timeout: Duration::from_millis(200),
             incoming_num_tcp: 10,
             tcp_idle_timeout: Duration::from_secs(30), // 30 * 1000 ms
+            tcp_connection_limits: Vec::new(),
             tls_service_key: None,
             tls_service_pem: None,
             tls_cert_bundle: None,

@@ -148,10 +148,16 @@ pub struct ServerConfig {
     pub cookies: CookieConfig,
     /// `num-queries-per-thread:` request list size per worker.
     pub num_queries_per_thread: usize,
+    /// `jostle-timeout:` when the request list is full, a new query may replace
+    /// the oldest jostle-able one (the second half of the list) that has run
+    /// longer than this, so slow or silent servers cannot hold the list.
+    pub jostle_timeout: Duration,
     /// `incoming-num-tcp:` TCP connections per worker.
     pub incoming_num_tcp: usize,
     /// `tcp-idle-timeout:` for client TCP connections.
     pub tcp_idle_timeout: Duration,
+    /// `tcp-connection-limit:` connections each netblock may hold at once.
+    pub tcp_connection_limits: Vec<(IpNet, u32)>,
     /// `tls-service-key:` PEM private key for DoT.
     pub tls_service_key: Option<PathBuf>,
     /// `tls-service-pem:` PEM certificate chain for DoT.

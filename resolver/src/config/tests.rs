@@ -1908,3 +1908,52 @@ fn cookie_keys() {
     let text = format!("server:\n\n cookie-secret-file: {}\n", corrupt.display());
     assert_error(&err(&text), 3, "cookie-secret-file", "32 hex digits");
 }
+
+/// util/tcp_conn_limit.c: `tcp-connection-limit NETBLOCK LIMIT`, host bits
+/// masked, the first entry for a netblock kept; a negative limit or a bad
+/// netblock is refused ("positive number expected").
+#[test]
+fn tcp_connection_limit_netblocks() {
+    let config = ok("server:\n    tcp-connection-limit: 192.0.2.7/24 3\n    tcp-connection-limit: 2001:db8::/32 0\n    tcp-connection-limit: 192.0.2.0/24 9\n");
+    assert_eq!(
+        config.server.tcp_connection_limits,
+        vec![
+            ("192.0.2.0/24".parse().unwrap(), 3),
+            ("2001:db8::/32".parse().unwrap(), 0)
+        ]
+    );
+    assert!(has_warning(&config, "tcp-connection-limit"));
+    let frontend = crate::server::frontend_config(&config);
+    assert_eq!(frontend.tcp_connection_limits.len(), 2);
+    assert_error(
+        &err("server:\n    tcp-connection-limit: 192.0.2.0/24 -1\n"),
+        2,
+        "tcp-connection-limit",
+        "non-negative",
+    );
+    assert_error(
+        &err("server:\n    tcp-connection-limit: 192.0.2.300/24 1\n"),
+        2,
+        "tcp-connection-limit",
+        "192.0.2.300",
+    );
+}
+
+/// configparser.y: `jostle-timeout` is milliseconds (default 200); not a number
+/// is an error.
+#[test]
+fn jostle_timeout_in_milliseconds() {
+    assert_eq!(
+        ok("server:\n").server.jostle_timeout,
+        Duration::from_millis(200)
+    );
+    let config = ok("server:\n    jostle-timeout: 50\n");
+    assert_eq!(config.server.jostle_timeout, Duration::from_millis(50));
+    assert!(!has_warning(&config, "jostle-timeout"));
+    assert_error(
+        &err("server:\n    jostle-timeout: soon\n"),
+        2,
+        "jostle-timeout",
+        "soon",
+    );
+}

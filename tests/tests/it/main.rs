@@ -31,6 +31,7 @@ mod resolver_config_compat;
 mod resolver_cookies;
 mod resolver_dnssec;
 mod resolver_dnssec_validation;
+mod resolver_exhaustion;
 mod resolver_hardening;
 mod resolver_interface_automatic;
 mod resolver_iteration;
