@@ -18,6 +18,7 @@
 //! - [`metrics`]: every `unbound_*` metric, declared once.
 //! - [`server`]: wiring: builds the pipeline, binds nothing itself, serves until shutdown.
 //! - [`error`]: error types with the side at fault.
+//! - `fuzzing` (feature `fuzzing`): the fuzz targets' entry points, shared with the corpus replay test.
 #![forbid(unsafe_code)]
 
 pub mod access;
@@ -27,6 +28,8 @@ pub mod config;
 pub mod cookie;
 pub mod dnssec;
 pub mod error;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod iterate;
 pub mod local_zone;
 pub mod metrics;

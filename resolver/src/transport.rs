@@ -7,7 +7,7 @@
 //! ([`cookie`], RFC 7873): a reply whose cookie is not ours is a forgery and
 //! is ignored like one with another ID.
 //!
-//! [`mock`] (tests only) is the in-memory twin: a mock internet of zones and
+//! `mock` (tests and the `fuzzing` feature) is the in-memory twin: a mock internet of zones and
 //! misbehaving servers.
 
 use std::future::Future;
@@ -26,7 +26,9 @@ use crate::error::TransportError;
 
 pub(crate) mod caps;
 pub mod cookie;
-#[cfg(test)]
+// The fuzz harness uses the internet, not the tests' assertion helpers.
+#[cfg(any(test, feature = "fuzzing"))]
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) mod mock;
 
 use caps::Perturbed;
