@@ -269,3 +269,55 @@ async fn caps_fallback_verdicts_match_unbound() {
     ours.stop().await;
     theirs_net.shutdown().await;
 }
+
+/// A server that neither echoes the case nor gives the same answer twice
+/// (a random address each time): the fallback's replies differ, so both
+/// resolvers answer SERVFAIL ("0x20 failed, then got different replies in
+/// fallback") instead of taking one of them.
+#[tokio::test]
+async fn caps_fallback_with_differing_replies_fails_like_unbound() {
+    let ours_net = Hierarchy::start_unique().await.unwrap();
+    let theirs_net = Hierarchy::start_unique().await.unwrap();
+    for h in [&ours_net, &theirs_net] {
+        let server = h.server(EXAMPLE_NET_HOST).unwrap();
+        server.set_lowercase_question(true);
+        server.set_responder(Some(Arc::new(random_www_address)));
+    }
+    let ours = TestResolver::start_with(ours_net, "  use-caps-for-id: yes\n", "").await;
+    let (unbound, unbound_ip) = spawn_unbound(
+        debian_unbound(),
+        &theirs_net,
+        1,
+        "iterator",
+        "  use-caps-for-id: yes\n",
+    )
+    .await;
+    let our = verdict(ours.ip, ours.udp.port(), "www.example.net").await;
+    let their = verdict(unbound_ip, 53, "www.example.net").await;
+    assert_eq!(our, their, "{}", unbound.log());
+    assert_eq!(our, ("SERVFAIL".to_string(), Vec::new()));
+    drop(unbound);
+    ours.stop().await;
+    theirs_net.shutdown().await;
+}
+
+/// www.example.net. A answered with a random address in 198.18.0.0/16.
+fn random_www_address(req: &hickory_proto::op::Message) -> Option<hickory_proto::op::Message> {
+    use hickory_proto::rr::rdata::A;
+    use hickory_proto::rr::{RData, Record};
+    let query = req.queries.first()?;
+    if query.name().to_lowercase() != Name::from_ascii("www.example.net.").ok()?
+        || query.query_type() != RecordType::A
+    {
+        return None;
+    }
+    let mut resp = e2e::fake_dns::authority::response_to(req);
+    resp.metadata.authoritative = true;
+    let [c, d]: [u8; 2] = rand::random();
+    resp.add_answer(Record::from_rdata(
+        query.name().clone(),
+        3600,
+        RData::A(A::new(198, 18, c, d)),
+    ));
+    Some(resp)
+}
