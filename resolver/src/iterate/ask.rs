@@ -74,6 +74,22 @@ impl<'q> Budget<'q> {
         self.queries.fetch_add(1, Ordering::Relaxed) < limit
     }
 
+    /// A budget for a side query of this resolution (harden-referral-path's
+    /// NS check): the same upstream-query count, NS-lookup state and
+    /// shared-question leads (it must not wait for a question this resolution
+    /// leads), its own referral count.
+    pub(super) fn sibling(&self) -> Self {
+        Self {
+            leeway: self.leeway,
+            queries: self.queries,
+            referrals: self.referrals,
+            ns_depth: self.ns_depth,
+            resolving_ns: self.resolving_ns.clone(),
+            answered_by_glue: false,
+            leads: self.leads.clone(),
+        }
+    }
+
     /// The budget of a lookup of `ns`'s addresses started from this one.
     fn fork(&self, ns: &Name) -> Self {
         let mut resolving_ns = Vec::with_capacity(self.resolving_ns.len() + 1);

@@ -424,6 +424,9 @@ impl<T: Transport> Recursor<T> {
         let mut qmin_labels = dp.zone.num_labels();
         let mut qmin_steps = 0u8;
         let mut empty_replies = 0u8;
+        // harden-referral-path: the zone a referral led to, whose NS set is
+        // fetched beside the next query to it.
+        let mut ns_check: Option<DelegationPoint> = None;
         loop {
             if minimise {
                 qmin_labels = next_qmin_labels(qmin_labels, name.num_labels(), qmin_steps);
@@ -445,7 +448,13 @@ impl<T: Transport> Recursor<T> {
             } else {
                 (name.trim_to(usize::from(qmin_labels)), RecordType::A)
             };
-            let (mut reply, server) = self.ask_shared(dp, &ask_name, ask_type, budget).await?;
+            let (mut reply, server) = match ns_check.take() {
+                Some(check) => {
+                    self.ask_beside_referral_check(dp, &ask_name, ask_type, budget, check, qtype)
+                        .await?
+                }
+                None => self.ask_shared(dp, &ask_name, ask_type, budget).await?,
+            };
             // Unbound scrubs every upstream reply before classifying it.
             let scrubbed = self.options.private.scrub(&mut reply);
             // Data is trusted only within the zone the servers were asked as,
@@ -535,7 +544,7 @@ impl<T: Transport> Recursor<T> {
                     }
                     *dp = self.delegation_from(&zone, &ns, &glue, now);
                     if !store {
-                        self.check_referral_path(dp, qtype, budget).await;
+                        ns_check = Some(dp.clone());
                     }
                     qmin_labels = dp.zone.num_labels();
                     qmin_steps = 0;

@@ -7,15 +7,18 @@
 //! referral cannot then steer other queries.
 //!
 //! Unbound sends the NS check as a detached sub-query; here it is one query
-//! (or two, TC/EDNS aside) to the new zone's servers before the iteration goes
-//! on, counted against the per-query budget like any other.
+//! (TC/EDNS retries aside) to the new zone's servers, sent beside the
+//! iteration's own next query to them (so it costs no round trip), counted
+//! against the per-query budget like any other.
 
 use hickory_proto::rr::{Name, RecordType};
 use tokio::time::Instant;
 
 use super::ask::Budget;
 use super::delegation::DelegationPoint;
+use super::shared::Asked;
 use super::Recursor;
+use crate::error::ResolveError;
 use crate::transport::Transport;
 
 impl<T: Transport> Recursor<T> {
@@ -24,6 +27,28 @@ impl<T: Transport> Recursor<T> {
     /// only when the question is that zone's NS set.
     pub(super) fn stores_referral(&self, zone: &Name, name: &Name, qtype: RecordType) -> bool {
         !self.options.harden_referral_path || (qtype == RecordType::NS && name == zone)
+    }
+
+    /// Asks `dp` for `name`/`ask_type` ([`Self::ask_shared`]) and, at the
+    /// same time, the zone `check` (the referral just followed) for its NS set
+    /// on a sibling budget sharing the query count. Both finish before the
+    /// iteration goes on, so the check is never cut short. `qtype` is the
+    /// question being resolved.
+    pub(super) async fn ask_beside_referral_check(
+        &self,
+        dp: &mut DelegationPoint,
+        name: &Name,
+        ask_type: RecordType,
+        budget: &mut Budget<'_>,
+        check: DelegationPoint,
+        qtype: RecordType,
+    ) -> Result<Asked, ResolveError> {
+        let mut sibling = budget.sibling();
+        let (asked, ()) = tokio::join!(
+            self.ask_shared(dp, name, ask_type, budget),
+            self.check_referral_path(&check, qtype, &mut sibling)
+        );
+        asked
     }
 
     /// Asks the servers of the referral's zone `dp` for its NS set and keeps

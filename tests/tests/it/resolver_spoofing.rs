@@ -43,7 +43,7 @@ async fn query_reached(hierarchy: &Hierarchy) {
     panic!("the resolver never asked example.net.'s server");
 }
 
-/// RFC 5452 §9.1: while example.net.'s server takes 2 s to answer, forged
+/// RFC 5452 §9.1: while example.net.'s server takes 3 s to answer, forged
 /// replies from its address and port 53, for the name being asked, with the
 /// poisoned address, go to every ephemeral port of the resolver's outgoing
 /// address with random IDs until the answer comes. None is taken, with or
@@ -63,7 +63,8 @@ async fn spoofing_race_gets_no_forged_answer_cached() {
         .await;
         let server = r.hierarchy.server(EXAMPLE_NET_HOST).unwrap();
         // A first slow answer teaches the resolver the server is slow (its
-        // RTO grows past 2 s), so the race query waits for the real reply.
+        // RTO grows past 1.6 s, so a query stays open past 4.8 s), so the
+        // race query waits for the real reply, within the 4.5 s resolution limit.
         server.set_delay(Duration::from_secs(1));
         let warm = r
             .dig()
@@ -72,7 +73,7 @@ async fn spoofing_race_gets_no_forged_answer_cached() {
             .await
             .unwrap();
         assert_eq!(warm.status, "NOERROR", "{}", warm.raw);
-        server.set_delay(Duration::from_secs(2));
+        server.set_delay(Duration::from_secs(3));
         let unwanted_before = r.scrape().await.sum("unbound_unwanted_replies_total", &[]);
         let client = r.dig().wait(Duration::from_secs(10));
         let asked = tokio::spawn(async move { client.run("www.example.net", "A").await });
@@ -88,7 +89,7 @@ async fn spoofing_race_gets_no_forged_answer_cached() {
             ttl: 86_400,
             ports: 32768..=60999,
             count: 10_000_000,
-            duration: Duration::from_secs(3),
+            duration: Duration::from_secs(4),
         };
         let stop = Arc::new(AtomicBool::new(false));
         let stop_spoofer = Arc::clone(&stop);
@@ -268,4 +269,56 @@ async fn caps_fallback_verdicts_match_unbound() {
     drop(unbound);
     ours.stop().await;
     theirs_net.shutdown().await;
+}
+
+/// A server that neither echoes the case nor gives the same answer twice
+/// (a random address each time): the fallback's replies differ, so both
+/// resolvers answer SERVFAIL ("0x20 failed, then got different replies in
+/// fallback") instead of taking one of them.
+#[tokio::test]
+async fn caps_fallback_with_differing_replies_fails_like_unbound() {
+    let ours_net = Hierarchy::start_unique().await.unwrap();
+    let theirs_net = Hierarchy::start_unique().await.unwrap();
+    for h in [&ours_net, &theirs_net] {
+        let server = h.server(EXAMPLE_NET_HOST).unwrap();
+        server.set_lowercase_question(true);
+        server.set_responder(Some(Arc::new(random_www_address)));
+    }
+    let ours = TestResolver::start_with(ours_net, "  use-caps-for-id: yes\n", "").await;
+    let (unbound, unbound_ip) = spawn_unbound(
+        debian_unbound(),
+        &theirs_net,
+        1,
+        "iterator",
+        "  use-caps-for-id: yes\n",
+    )
+    .await;
+    let our = verdict(ours.ip, ours.udp.port(), "www.example.net").await;
+    let their = verdict(unbound_ip, 53, "www.example.net").await;
+    assert_eq!(our, their, "{}", unbound.log());
+    assert_eq!(our, ("SERVFAIL".to_string(), Vec::new()));
+    drop(unbound);
+    ours.stop().await;
+    theirs_net.shutdown().await;
+}
+
+/// www.example.net. A answered with a random address in 198.18.0.0/16.
+fn random_www_address(req: &hickory_proto::op::Message) -> Option<hickory_proto::op::Message> {
+    use hickory_proto::rr::rdata::A;
+    use hickory_proto::rr::{RData, Record};
+    let query = req.queries.first()?;
+    if query.name().to_lowercase() != Name::from_ascii("www.example.net.").ok()?
+        || query.query_type() != RecordType::A
+    {
+        return None;
+    }
+    let mut resp = e2e::fake_dns::authority::response_to(req);
+    resp.metadata.authoritative = true;
+    let [c, d]: [u8; 2] = rand::random();
+    resp.add_answer(Record::from_rdata(
+        query.name().clone(),
+        3600,
+        RData::A(A::new(198, 18, c, d)),
+    ));
+    Some(resp)
 }
