@@ -1956,4 +1956,24 @@ fn jostle_timeout_in_milliseconds() {
         "jostle-timeout",
         "soon",
     );
+
+/// Issue 19: the cached-denial keys with Unbound 1.17's defaults
+/// (`aggressive-nsec: yes`, `neg-cache-size: 1m`, `harden-below-nxdomain:
+/// yes`, `harden-algo-downgrade: no`), honoured without a warning, and a
+/// value Unbound rejects names file, line and key.
+#[test]
+fn cached_denial_keys_have_unbounds_defaults() {
+    let v = ok("server:\n").validation;
+    assert!(v.aggressive_nsec && v.harden_below_nxdomain && !v.harden_algo_downgrade);
+    assert_eq!(v.neg_cache_size, 1024 * 1024);
+    let config = ok("server:\n aggressive-nsec: no\n neg-cache-size: 4m\n \
+         harden-below-nxdomain: no\n harden-algo-downgrade: yes\n");
+    let v = &config.validation;
+    assert!(!v.aggressive_nsec && !v.harden_below_nxdomain && v.harden_algo_downgrade);
+    assert_eq!(v.neg_cache_size, 4 * 1024 * 1024);
+    assert!(config.warnings.is_empty(), "{:?}", config.warnings);
+    let e = err("server:\n\n neg-cache-size: lots\n");
+    assert_error(&e, 3, "neg-cache-size", "");
+    let e = err("server:\n aggressive-nsec: sometimes\n");
+    assert_error(&e, 2, "aggressive-nsec", "");
 }
