@@ -23,7 +23,10 @@
 //!    Local-zone names are never inserted in the cache, so looking the cache up
 //!    before the local zones gives the same answers as Unbound's order.
 //! 6. **local_zone**: local-zone / local-data, Unbound's default zones.
-//! 7. **resolve**: `*_nonlocal` clients and RD=0 queries stop here; identical
+//! 7. **resolve**: `*_nonlocal` clients and RD=0 queries stop here; a denial
+//!    the validated caches already prove (aggressive NSEC, RFC 8198; below a
+//!    secure NXDOMAIN, RFC 8020: `pipeline/synth.rs`) is answered at once
+//!    without asking upstream; identical
 //!    questions in flight share one background resolution (coalescing); the
 //!    request list is bounded and overflow is answered SERVFAIL at once;
 //!    answers are prefetched near expiry and served expired (RFC 8767) when
