@@ -95,6 +95,9 @@ struct Inner {
     zones: BTreeMap<Canonical, Zone>,
     /// (zone, owner) in insertion order; the owner equals the zone for its SOA.
     order: VecDeque<(Canonical, Canonical, u64)>,
+    /// Entries held (each has one current slot in `order`; replaced ones
+    /// leave stale slots, compacted away).
+    live: usize,
     bytes: u64,
     seq: u64,
 }
@@ -276,11 +279,19 @@ impl Inner {
             Some(owner) => entry.nsecs.insert(owner.clone(), set),
             None => entry.soa.replace(set),
         };
-        if let Some(old) = old {
-            self.bytes = self.bytes.saturating_sub(old.bytes);
+        match old {
+            Some(old) => self.bytes = self.bytes.saturating_sub(old.bytes),
+            None => self.live += 1,
         }
         let owner = owner.unwrap_or_else(|| zone.clone());
         self.order.push_back((zone.clone(), owner, self.seq));
+        if self.order.len() > 2 * self.live + 64 {
+            // The same NSECs arrive again and again (every upstream denial
+            // carries them): drop the slots of replaced entries.
+            let zones = &self.zones;
+            self.order
+                .retain(|(zone, owner, seq)| current(zones, zone, owner, *seq));
+        }
     }
 
     /// Drops the oldest entries until at most `max` bytes are held (Unbound
@@ -300,10 +311,15 @@ impl Inner {
             } else {
                 None
             };
-            self.bytes = self.bytes.saturating_sub(freed.unwrap_or(0));
+            if let Some(freed) = freed {
+                self.bytes = self.bytes.saturating_sub(freed);
+                self.live = self.live.saturating_sub(1);
+            }
             if entry.nsecs.is_empty() {
-                let soa = self.zones.remove(&zone).and_then(|z| z.soa);
-                self.bytes = self.bytes.saturating_sub(soa.map_or(0, |s| s.bytes));
+                if let Some(soa) = self.zones.remove(&zone).and_then(|z| z.soa) {
+                    self.bytes = self.bytes.saturating_sub(soa.bytes);
+                    self.live = self.live.saturating_sub(1);
+                }
             }
         }
     }
@@ -319,6 +335,20 @@ impl Zone {
             .map(|(_, kept)| kept)
             .filter(|k| k.fresh(now_unix))
     }
+}
+
+/// Whether the queue slot (`zone`, `owner`, `seq`) is the current one of
+/// its entry (`owner` equal to `zone` for the zone's SOA).
+fn current(
+    zones: &BTreeMap<Canonical, Zone>,
+    zone: &Canonical,
+    owner: &Canonical,
+    seq: u64,
+) -> bool {
+    zones.get(zone).is_some_and(|z| {
+        let soa = owner == zone && z.soa.as_ref().is_some_and(|s| s.seq == seq);
+        soa || z.nsecs.get(owner).is_some_and(|s| s.seq == seq)
+    })
 }
 
 /// The longer (deeper) of two names.

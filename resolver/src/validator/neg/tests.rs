@@ -178,3 +178,23 @@ fn neg_cache_size_bounds_memory() {
         .synthesize(&name("a.z0.example."), RecordType::TXT, T0)
         .is_none());
 }
+
+/// Every upstream denial carries the same NSECs again: replacing them keeps
+/// one entry each, and the eviction queue does not grow without bound.
+#[test]
+fn repeated_inserts_do_not_grow_the_cache() {
+    let key = TestKey::new("example.", 13);
+    let [apex, a, _] = chain(&key);
+    let neg = NegCache::new(1 << 20, DenialLimits::default());
+    let answer = denial(&key, ResponseCode::NXDomain, &[&a, &apex]);
+    neg.insert(&answer, T0, None);
+    let bytes = neg.bytes();
+    for i in 0..1000 {
+        neg.insert(&answer, T0 + i, None);
+    }
+    assert_eq!(neg.bytes(), bytes);
+    assert_eq!(neg.len(), 2);
+    let inner = neg.inner.read();
+    assert_eq!(inner.live, 3, "two NSECs and the SOA");
+    assert!(inner.order.len() <= 2 * inner.live + 64 + 3);
+}
