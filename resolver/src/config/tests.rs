@@ -1956,6 +1956,7 @@ fn jostle_timeout_in_milliseconds() {
         "jostle-timeout",
         "soon",
     );
+}
 
 /// Issue 19: the cached-denial keys with Unbound 1.17's defaults
 /// (`aggressive-nsec: yes`, `neg-cache-size: 1m`, `harden-below-nxdomain:
