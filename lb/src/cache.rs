@@ -102,6 +102,17 @@ impl PacketCache {
         if truncated || !(rcode == 0 || rcode == 3) {
             return;
         }
+        // Only a response carrying the question it is keyed under: a backend
+        // may answer without one (passed on to that client, as dnsdist does),
+        // and a hit writes the client's name over the question's bytes, which
+        // in such a response are a record's (a corrupt answer for everyone).
+        let same_question = QueryView::parse(response).is_ok_and(|view| {
+            let own = self::key(&view, None);
+            key.len() == own.len() && key[..key.len() - 1] == own[..own.len() - 1]
+        });
+        if !same_question {
+            return;
+        }
         let Ok(shape) = layout(response) else {
             return;
         };
@@ -128,5 +139,72 @@ impl PacketCache {
     /// Whether nothing is held.
     pub fn is_empty(&self) -> bool {
         self.entries.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// `www.Example.com. A IN` with ID 0x1234 and RD.
+    fn query() -> Vec<u8> {
+        let mut q = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+        q.extend_from_slice(b"\x03www\x07Example\x03com\x00\x00\x01\x00\x01");
+        q
+    }
+
+    fn cache() -> PacketCache {
+        PacketCache::new(&CacheConfig {
+            size: 8,
+            max_ttl: Duration::from_secs(3600),
+        })
+    }
+
+    /// Found by the `response_path` fuzz target: a NOERROR or NXDOMAIN
+    /// without a question (a backend's, accepted for the ID in flight) was
+    /// cached, and every later hit wrote the client's name over the first
+    /// record, serving a corrupt message until its TTL ran out.
+    #[tokio::test]
+    async fn a_response_without_the_question_is_not_cached() {
+        let wire = query();
+        let view = QueryView::parse(&wire).unwrap();
+        let packets = cache();
+        // NXDOMAIN, QDCOUNT 0, one SOA in the authority section.
+        let mut response = vec![0x12, 0x34, 0x81, 0x83, 0, 0, 0, 0, 0, 1, 0, 0];
+        response
+            .extend_from_slice(b"\x07example\x03com\x00\x00\x06\x00\x01\x00\x00\x0e\x10\x00\x16");
+        response.extend_from_slice(b"\x00\x00\x00\x00\x00\x01\x00\x00\x0e\x10\x00\x00\x02\x58\x00\x01\x51\x80\x00\x00\x01\x2c");
+        packets.put(key(&view, None), &response);
+        assert!(packets.is_empty());
+        // Another question under this key: not cached either.
+        let mut other = query();
+        other[3] = 0x80;
+        other[2] = 0x81;
+        other[13] = b'x';
+        packets.put(key(&view, None), &other);
+        assert!(packets.is_empty());
+    }
+
+    /// The question's own response is cached and served with the client's
+    /// ID and spelling of the name.
+    #[tokio::test]
+    async fn a_response_with_the_question_is_served_in_the_clients_spelling() {
+        let wire = query();
+        let view = QueryView::parse(&wire).unwrap();
+        let packets = cache();
+        let mut response = wire.clone();
+        response[2] = 0x81;
+        response[3] = 0x80;
+        response[7] = 1;
+        response[17..24].copy_from_slice(b"EXAMPLE");
+        response.extend_from_slice(&[0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 1, 0x2c, 0, 4, 192, 0, 2, 1]);
+        packets.put(key(&view, None), &response);
+        assert_eq!(packets.len(), 1);
+        let mut out = Vec::new();
+        assert!(packets.get(&key(&view, None), &view, 512, &mut out));
+        assert_eq!(&out[12..29], &wire[12..29]);
+        assert_eq!(&out[29..], &response[29..]);
     }
 }

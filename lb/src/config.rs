@@ -165,6 +165,8 @@ pub struct Config {
     pub tls_key: Option<PathBuf>,
     /// UDP receive threads per listen address.
     pub threads: NonZeroUsize,
+    /// How many TCP and DoT clients may hold connections, and for how long.
+    pub tcp_limits: TcpLimits,
     /// The static backends.
     pub backends: Vec<BackendConfig>,
     /// More backends from a DNS name.
@@ -207,6 +209,35 @@ fn default_acl() -> Vec<IpNet> {
     DEFAULT_ACL.iter().filter_map(|n| n.parse().ok()).collect()
 }
 
+/// The slow-loris defences of the TCP and DoT listeners (`[listen]`), passed
+/// to the shared front end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TcpLimits {
+    /// `tcp-idle-timeout`: close a connection with no complete query this long
+    /// (dnsdist `setTCPRecvTimeout`); shortened for new connections when over
+    /// half the slots are in use.
+    pub idle_timeout: Duration,
+    /// `tcp-max-connections`: TCP plus DoT connections at once.
+    pub max_connections: usize,
+    /// `tcp-max-connections-per-client`: connections one address (IPv6: /64)
+    /// may hold (dnsdist `setMaxTCPConnectionsPerClient`); `None`: half of
+    /// `max_connections`.
+    pub max_connections_per_client: Option<usize>,
+    /// `tls-handshake-timeout`: how long a DoT handshake may take.
+    pub tls_handshake_timeout: Duration,
+}
+
+impl Default for TcpLimits {
+    fn default() -> Self {
+        TcpLimits {
+            idle_timeout: Duration::from_secs(30),
+            max_connections: 1000,
+            max_connections_per_client: None,
+            tls_handshake_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
 fn default_threads() -> NonZeroUsize {
     std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN)
 }
@@ -240,6 +271,7 @@ impl Config {
             tls_cert: None,
             tls_key: None,
             threads: default_threads(),
+            tcp_limits: TcpLimits::default(),
             backends: backends
                 .iter()
                 .map(|&addr| BackendConfig {
@@ -325,6 +357,8 @@ impl Config {
                     file.invalid(Some(n.span()), "listen.threads", "must be 1 to 256")
                 })?,
         };
+
+        let tcp_limits = file.tcp_limits(&listen)?;
 
         let raw_backends = raw.backends.unwrap_or_default();
         let mut backends = Vec::with_capacity(raw_backends.servers.len());
@@ -626,6 +660,7 @@ impl Config {
             tls_cert,
             tls_key,
             threads,
+            tcp_limits,
             backends,
             discovery,
             policy,
@@ -822,6 +857,36 @@ impl Source<'_> {
             .collect()
     }
 
+    /// The `[listen]` TCP keys; counts must be at least 1.
+    fn tcp_limits(&self, listen: &RawListen) -> Result<TcpLimits, ConfigError> {
+        let default = TcpLimits::default();
+        let count = |value: &Option<Spanned<usize>>, key: &str| match value {
+            Some(n) if *n.get_ref() == 0 => {
+                Err(self.invalid(Some(n.span()), key, "must be at least 1"))
+            }
+            Some(n) => Ok(Some(*n.get_ref())),
+            None => Ok(None),
+        };
+        Ok(TcpLimits {
+            idle_timeout: self.duration(
+                listen.tcp_idle_timeout.as_ref(),
+                "listen.tcp-idle-timeout",
+                default.idle_timeout,
+            )?,
+            max_connections: count(&listen.tcp_max_connections, "listen.tcp-max-connections")?
+                .unwrap_or(default.max_connections),
+            max_connections_per_client: count(
+                &listen.tcp_max_connections_per_client,
+                "listen.tcp-max-connections-per-client",
+            )?,
+            tls_handshake_timeout: self.duration(
+                listen.tls_handshake_timeout.as_ref(),
+                "listen.tls-handshake-timeout",
+                default.tls_handshake_timeout,
+            )?,
+        })
+    }
+
     fn duration(
         &self,
         value: Option<&Spanned<String>>,
@@ -921,6 +986,10 @@ struct RawListen {
     tls_cert: Option<Spanned<String>>,
     tls_key: Option<Spanned<String>>,
     threads: Option<Spanned<usize>>,
+    tcp_idle_timeout: Option<Spanned<String>>,
+    tcp_max_connections: Option<Spanned<usize>>,
+    tcp_max_connections_per_client: Option<Spanned<usize>>,
+    tls_handshake_timeout: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -1056,6 +1125,31 @@ servers = [
         assert_eq!(c.backends.len(), 2);
         assert_eq!(c.policy, Policy::LeastOutstanding);
         assert_eq!(c.metrics_addr, Some("0.0.0.0:8083".parse().unwrap()));
+        assert_eq!(c.tcp_limits.max_connections_per_client, Some(500));
+    }
+
+    /// The slow-loris keys of `[listen]` reach the front end; defaults as the
+    /// front end's; a zero count or duration is refused at its line.
+    #[test]
+    fn tcp_limits_reach_the_front_end() {
+        let c = parse("[listen]\ntcp = [\"127.0.0.1:53\"]\ntcp-idle-timeout = \"2s\"\ntcp-max-connections = 40\ntcp-max-connections-per-client = 4\ntls-handshake-timeout = \"500ms\"\n[backends]\nservers = [{ addr = \"1.1.1.1\" }]\n").unwrap();
+        let f = crate::server::frontend_config(&c);
+        assert_eq!(f.tcp_idle_timeout, Duration::from_secs(2));
+        assert_eq!(f.tcp_max_connections, 40);
+        assert_eq!(f.per_client_connections(), 4);
+        assert_eq!(f.tls_handshake_timeout, Duration::from_millis(500));
+        let d = crate::server::frontend_config(&parse(SEED).unwrap());
+        assert_eq!(
+            (d.tcp_max_connections, d.per_client_connections()),
+            (1000, 500)
+        );
+        for (text, want) in [
+            ("[listen]\ntcp = [\"127.0.0.1:53\"]\ntcp-max-connections = 0\n[backends]\nservers = [{ addr = \"1.1.1.1\" }]\n", "/etc/lb/lb.toml:3: listen.tcp-max-connections: invalid value"),
+            ("[listen]\ntcp = [\"127.0.0.1:53\"]\ntcp-idle-timeout = \"0s\"\n[backends]\nservers = [{ addr = \"1.1.1.1\" }]\n", "/etc/lb/lb.toml:3: listen.tcp-idle-timeout: invalid value"),
+        ] {
+            let e = parse(text).unwrap_err().to_string();
+            assert!(e.starts_with(want), "{e}\n  wanted: {want}");
+        }
     }
 
     #[test]

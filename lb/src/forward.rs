@@ -457,7 +457,9 @@ impl UdpForwarder {
         }
     }
 
-    fn deliver(&self, msg: &mut [u8], answer: &impl Fn(ClientQuery, &[u8], Duration)) {
+    /// Hands the response `msg` to the query it answers (the fuzz harness
+    /// calls it directly, in place of the receive loop).
+    pub(crate) fn deliver(&self, msg: &mut [u8], answer: &impl Fn(ClientQuery, &[u8], Duration)) {
         if msg.len() < 12 || msg[2] & 0x80 == 0 {
             self.unmatched.increment(1);
             return;

@@ -8,6 +8,7 @@
 //! - [`reconcile`]: config and discovery changes applied to the running lb.
 //! - [`discovery`]: backends from a DNS name, re-resolved on an interval.
 //! - [`forward`]: UDP to a backend with ID rewriting and a bounded table.
+//! - `fuzzing` (feature `fuzzing`): the fuzz targets' entry points, shared with the corpus replay test.
 //! - [`tcp_pool`]: pooled, pipelined TCP to a backend for TCP and DoT clients.
 //! - [`health`]: active checks.
 //! - [`ratelimit`]: per-client token buckets.
@@ -22,6 +23,8 @@ pub mod config;
 pub mod discovery;
 pub mod error;
 pub mod forward;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod handler;
 pub mod health;
 pub mod metrics;

@@ -40,6 +40,10 @@ pub fn frontend_config(config: &Config) -> FrontendConfig {
             _ => None,
         },
         udp_sockets_per_addr: config.threads,
+        tcp_idle_timeout: config.tcp_limits.idle_timeout,
+        tcp_max_connections: config.tcp_limits.max_connections,
+        tcp_max_connections_per_client: config.tcp_limits.max_connections_per_client,
+        tls_handshake_timeout: config.tcp_limits.tls_handshake_timeout,
         // UDP queries are answered inline (cache, errors) or detached to a
         // backend thread, never resolved on the receiving thread: no event
         // loop needed there (tests/bench/lb.sh: fewer system calls a query).

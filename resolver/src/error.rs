@@ -35,6 +35,10 @@ pub enum TransportError {
     /// another one, several, or QR unset): rejected at once, not waited out.
     #[error("reply from {0} does not answer the question asked")]
     Mismatch(SocketAddr),
+    /// `use-caps-for-id`: a reply with our ID whose question does not echo the
+    /// random case of the name sent (a spoof, or a server that lowercases).
+    #[error("reply from {0} does not echo the 0x20 case of the question")]
+    CaseMismatch(SocketAddr),
     /// The server address is not one we may query (do-not-query-localhost, disabled family).
     #[error("server {0} not allowed by configuration")]
     NotAllowed(SocketAddr),
@@ -55,9 +59,24 @@ pub enum ResolveError {
         /// The zone.
         zone: String,
     },
+    /// `use-caps-for-id`: the servers' replies, asked again without 0x20 after
+    /// a case mismatch, were not all the same (Unbound: "0x20 failed, then got
+    /// different replies in fallback").
+    #[error("0x20 fallback got different replies for zone {zone}")]
+    CapsFallbackDiffers {
+        /// The zone whose servers disagreed.
+        zone: String,
+    },
     /// A per-query work limit was reached (referrals, CNAME chain, NS depth, queries).
     #[error("work limit reached: {0}")]
     Limit(&'static str),
+    /// `ratelimit`: the zone's servers got all the queries they may have
+    /// from us this second (answered SERVFAIL, as Unbound).
+    #[error("ratelimit exceeded for zone {zone}")]
+    RateLimited {
+        /// The zone whose limit was reached.
+        zone: String,
+    },
     /// The whole resolution exceeded its time budget.
     #[error("resolution timed out")]
     Timeout,
@@ -78,9 +97,11 @@ impl ResolveError {
         match self {
             ResolveError::AllServersFailed { .. }
             | ResolveError::NoServers { .. }
+            | ResolveError::CapsFallbackDiffers { .. }
             | ResolveError::Timeout => Side::Upstream,
             ResolveError::Limit(_) => Side::Upstream,
             ResolveError::RequestListFull
+            | ResolveError::RateLimited { .. }
             | ResolveError::Encode(_)
             | ResolveError::ShuttingDown => Side::Internal,
         }
@@ -91,7 +112,9 @@ impl ResolveError {
         match self {
             ResolveError::AllServersFailed { .. } => "all_servers_failed",
             ResolveError::NoServers { .. } => "no_servers",
+            ResolveError::CapsFallbackDiffers { .. } => "caps_fallback_differs",
             ResolveError::Limit(_) => "limit",
+            ResolveError::RateLimited { .. } => "ratelimited",
             ResolveError::Timeout => "timeout",
             ResolveError::ShuttingDown => "shutdown",
             ResolveError::RequestListFull => "request_list_full",

@@ -14,9 +14,11 @@
 //! - [`iterate`]: the iterator (delegations, reply classification, infra cache, root hints).
 //! - [`transport`]: one question to one server over UDP/TCP/DoT, replies validated.
 //! - [`validator`]: DNSSEC validation: trust anchors, chain of trust, signatures, denial proofs.
+//! - [`ratelimit`]: Unbound's `ratelimit` (queries sent per zone, hard-capped) and `ip-ratelimit` (queries accepted per client).
 //! - [`metrics`]: every `unbound_*` metric, declared once.
 //! - [`server`]: wiring: builds the pipeline, binds nothing itself, serves until shutdown.
 //! - [`error`]: error types with the side at fault.
+//! - `fuzzing` (feature `fuzzing`): the fuzz targets' entry points, shared with the corpus replay test.
 #![forbid(unsafe_code)]
 
 pub mod access;
@@ -26,10 +28,14 @@ pub mod config;
 pub mod cookie;
 pub mod dnssec;
 pub mod error;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod iterate;
 pub mod local_zone;
 pub mod metrics;
 pub mod pipeline;
+pub mod ratelimit;
+pub mod request_list;
 pub mod server;
 pub mod transport;
 pub mod validator;

@@ -92,10 +92,18 @@ pub struct Metrics {
     pub rcode_nodata: Counter,
     /// unbound_unwanted_queries_total (refused or dropped by access control).
     pub unwanted_queries: Counter,
+    /// unbound_query_ratelimited_total (Unbound's num.query.ratelimited):
+    /// queries not sent to a zone's servers because of `ratelimit`.
+    pub query_ratelimited: Counter,
+    /// unbound_queries_ip_ratelimited_total (Unbound's
+    /// num.queries_ip_ratelimited): client queries dropped by `ip-ratelimit`.
+    pub queries_ip_ratelimited: Counter,
     /// unbound_request_list_current_all.
     pub request_list_current: Gauge,
     /// unbound_request_list_exceeded_total.
     pub request_list_exceeded: Counter,
+    /// unbound_request_list_overwritten_total: entries jostled out (jostle-timeout).
+    pub request_list_overwritten: Counter,
     /// unbound_response_time_seconds histogram (every answer).
     pub response_time: Histogram,
     /// unbound_recursion_time_seconds histogram (answers that needed recursion).
@@ -157,8 +165,11 @@ pub const METRIC_NAMES: &[&str] = &[
     "unbound_unwanted_replies_total",
     "unbound_query_udpout_total",
     "unbound_query_tcpout_total",
+    "unbound_query_ratelimited_total",
+    "unbound_queries_ip_ratelimited_total",
     "unbound_request_list_current_all",
     "unbound_request_list_exceeded_total",
+    "unbound_request_list_overwritten_total",
     "unbound_response_time_seconds",
     "unbound_recursion_time_seconds",
     "unbound_recursion_time_seconds_avg",
@@ -177,7 +188,12 @@ pub const METRIC_NAMES: &[&str] = &[
     "unbound_validations_total",
     "unbound_validation_failures_total",
     "unbound_key_cache_count",
+    "unbound_query_aggressive_nsec",
 ];
+
+/// unbound_exporter's help text for `unbound_query_aggressive_nsec`.
+const AGGRESSIVE_HELP: &str =
+    "Total number of queries that the Unbound server generated response using Aggressive NSEC.";
 
 /// Validation outcomes counted in `unbound_validations_total{outcome}`.
 const OUTCOMES: &[&str] = &["secure", "insecure", "indeterminate", "bogus"];
@@ -201,6 +217,11 @@ pub struct ValidationMetrics {
     pub failures: Arc<[(u16, Counter)]>,
     /// unbound_key_cache_count: zones in the key cache.
     pub key_cache_count: Gauge,
+    /// unbound_query_aggressive_nsec{rcode="NOERROR"}: NODATA answers
+    /// synthesized from cached NSEC (Unbound `num.query.aggressive.NOERROR`).
+    pub aggressive_noerror: Counter,
+    /// unbound_query_aggressive_nsec{rcode="NXDOMAIN"} (`num.query.aggressive.NXDOMAIN`).
+    pub aggressive_nxdomain: Counter,
     /// unbound_memory_caches_bytes{cache="key"}.
     pub memory_key: Gauge,
 }
@@ -250,6 +271,16 @@ impl ValidationMetrics {
                     )
                 })
                 .collect(),
+            aggressive_noerror: registry.counter(
+                "unbound_query_aggressive_nsec",
+                AGGRESSIVE_HELP,
+                &[("rcode", "NOERROR".to_string())],
+            ),
+            aggressive_nxdomain: registry.counter(
+                "unbound_query_aggressive_nsec",
+                AGGRESSIVE_HELP,
+                &[("rcode", "NXDOMAIN".to_string())],
+            ),
             key_cache_count: registry.gauge(
                 "unbound_key_cache_count",
                 "The number of zone key entries in the key cache.",
@@ -436,6 +467,7 @@ impl Metrics {
             "all_servers_failed",
             "no_servers",
             "limit",
+            "ratelimited",
             "timeout",
             "request_list_full",
             "encode",
@@ -476,8 +508,14 @@ impl Metrics {
             rcodes: RCODES.iter().map(|name| rcode(name)).collect(),
             rcode_nodata: rcode("nodata"),
             unwanted_queries: registry.counter("unbound_unwanted_queries_total", "Total number of queries that were refused or dropped because they failed the access control settings.", &none),
+            // unbound_exporter has no rule for these two Unbound statistics;
+            // the names follow its scheme (num.query.tcp -> query_tcp_total,
+            // threadN.num.queries_cookie_valid -> queries_cookie_valid_total).
+            query_ratelimited: registry.counter("unbound_query_ratelimited_total", "Total number of queries that were turned away from being sent to a zone's nameservers because of ratelimit.", &none),
+            queries_ip_ratelimited: registry.counter("unbound_queries_ip_ratelimited_total", "Total number of queries that were dropped because of ip-ratelimit.", &t()),
             request_list_current: registry.gauge("unbound_request_list_current_all", "Current size of the request list, including internally generated queries.", &t()),
             request_list_exceeded: registry.counter("unbound_request_list_exceeded_total", "Number of queries that were dropped because the request list was full.", &t()),
+            request_list_overwritten: registry.counter("unbound_request_list_overwritten_total", "Total number of requests in the request list that were overwritten by newer entries.", &t()),
             response_time: registry.histogram("unbound_response_time_seconds", "Query response time in seconds.", &none),
             recursion_time: registry.histogram("unbound_recursion_time_seconds", "Time it took to answer queries that needed recursive processing.", &none),
             recursion_sum_micros: Arc::new(AtomicU64::new(0)),

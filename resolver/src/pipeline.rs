@@ -12,17 +12,24 @@
 //!    responses dropped, malformed queries answered FORMERR; the query is
 //!    counted and its EDNS facts noted; with `answer-cookie: yes` its DNS
 //!    cookie is judged ([`crate::cookie`]; a malformed one is FORMERR).
-//! 3. **admit**: refused clients get REFUSED; unknown EDNS versions BADVERS;
+//! 3. **ip_ratelimit**: `ip-ratelimit` counts every query of a client
+//!    address before the cache; the excess is dropped without a reply, 1 in
+//!    `ip-ratelimit-factor` of it served anyway (Unbound's `worker_handle_request`
+//!    checks it right after counting the query).
+//! 4. **admit**: refused clients get REFUSED; unknown EDNS versions BADVERS;
 //!    other opcodes NOTIMP; queries with answer or authority records or for a
 //!    meta type FORMERR; other classes and zone transfers REFUSED;
 //!    `allow_cookie` clients over UDP without a valid cookie BADCOOKIE, or
 //!    REFUSED with TC when they sent none.
-//! 4. **cache** (HOT PATH): a fresh message-cache entry is copied out with ID,
+//! 5. **cache** (HOT PATH): a fresh message-cache entry is copied out with ID,
 //!    case, flags and TTLs patched; answered synchronously, nothing allocated.
 //!    Local-zone names are never inserted in the cache, so looking the cache up
 //!    before the local zones gives the same answers as Unbound's order.
-//! 5. **local_zone**: local-zone / local-data, Unbound's default zones.
-//! 6. **resolve**: `*_nonlocal` clients and RD=0 queries stop here; identical
+//! 6. **local_zone**: local-zone / local-data, Unbound's default zones.
+//! 7. **resolve**: `*_nonlocal` clients and RD=0 queries stop here; a denial
+//!    the validated caches already prove (aggressive NSEC, RFC 8198; below a
+//!    secure NXDOMAIN, RFC 8020: `pipeline/synth.rs`) is answered at once
+//!    without asking upstream; identical
 //!    questions in flight share one background resolution (coalescing); the
 //!    request list is bounded and overflow is answered SERVFAIL at once;
 //!    answers are prefetched near expiry and served expired (RFC 8767) when
@@ -34,7 +41,6 @@
 //! (with its data, for CD clients) and answered SERVFAIL with an Extended DNS
 //! Error to everyone else.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -48,7 +54,6 @@ use common::shutdown::Shutdown;
 use hickory_proto::op::{Message, MessageType, OpCode, Query as Question, ResponseCode};
 use hickory_proto::rr::{DNSClass, Name, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
-use parking_lot::Mutex;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
@@ -65,9 +70,12 @@ use crate::error::ResolveError;
 use crate::iterate::{Answer, Recursor};
 use crate::local_zone::{LocalAction, LocalZones};
 use crate::metrics::Metrics;
+use crate::ratelimit::{IpLimiter, Verdict};
+use crate::request_list::{Joined, RequestList};
 use crate::transport::Transport;
 use crate::validator::{Security, Validator};
 
+mod synth;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -93,28 +101,23 @@ const SERVFAIL_TTL: u32 = NORR_TTL;
 /// far shorter than an upstream timeout.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_millis(300);
 
-/// Resolutions in flight, by cache key, with everyone waiting on each.
-type Inflight = Mutex<HashMap<Box<[u8]>, Vec<oneshot::Sender<Outcome>>>>;
-
 /// Removes a finished (or panicked) resolution from the request list and hands
-/// its outcome to every waiter.
+/// its outcome to every waiter. A jostled entry's guard finds nobody to tell.
 struct InflightGuard<T: Transport> {
     engine: Arc<Engine<T>>,
     key: MessageKey,
+    id: u64,
     outcome: Outcome,
 }
 
 impl<T: Transport> Drop for InflightGuard<T> {
     fn drop(&mut self) {
-        let waiters = {
-            let mut inflight = self.engine.inflight.lock();
-            let waiters = inflight.remove(self.key.as_bytes()).unwrap_or_default();
-            self.engine
-                .metrics
-                .request_list_current
-                .set(inflight.len() as f64);
-            waiters
-        };
+        let inflight = &self.engine.inflight;
+        let waiters = inflight.finish(self.key.as_bytes(), self.id);
+        self.engine
+            .metrics
+            .request_list_current
+            .set(inflight.len() as f64);
         for waiter in waiters {
             let _ = waiter.send(self.outcome.clone());
         }
@@ -131,9 +134,12 @@ struct ServeOptions {
     serve_expired_client_timeout: Duration,
     edns_payload: u16,
     max_udp_size: u16,
-    request_limit: usize,
     /// Iteration and validation together for one question (4.5 s by default).
     resolution_budget: Duration,
+    /// `harden-below-nxdomain`: names below a cached secure NXDOMAIN are NXDOMAIN.
+    harden_below_nxdomain: bool,
+    /// `qname-minimisation`: an ancestor's NXDOMAIN may be cached for type A.
+    qname_minimisation: bool,
 }
 
 /// What a stage decided.
@@ -161,6 +167,8 @@ enum Stage {
     Access(Access),
     /// Header, question and EDNS read off the wire.
     Parse,
+    /// `ip-ratelimit`: None when off.
+    IpRatelimit(Option<IpLimiter>),
     /// Queries and clients we answer with an rcode alone.
     Admit,
     /// HOT PATH: the message cache.
@@ -172,13 +180,14 @@ enum Stage {
 }
 
 /// Number of stages (the array lives in the engine: nothing per query).
-const STAGE_COUNT: usize = 6;
+const STAGE_COUNT: usize = 7;
 
 /// Builds the stage array from the config, in execution order.
 fn stages(config: &Config) -> [Stage; STAGE_COUNT] {
     [
         Stage::Access(Access::new(&config.access_control)),
         Stage::Parse,
+        Stage::IpRatelimit(IpLimiter::new(&config.server.ip_ratelimit, Instant::now())),
         Stage::Admit,
         Stage::Cache,
         Stage::LocalZone(LocalZones::new(config)),
@@ -257,7 +266,8 @@ pub struct Engine<T: Transport> {
     pub metrics: Metrics,
     policy: TtlPolicy,
     options: ServeOptions,
-    inflight: Inflight,
+    /// Resolutions in flight (Unbound's mesh), with jostling.
+    inflight: RequestList<Outcome>,
     /// The shared Redis cache, when configured.
     cachedb: Option<Arc<Cachedb>>,
     /// The DNSSEC validator, when `validator` is in module-config and an
@@ -334,12 +344,15 @@ impl<T: Transport> Pipeline<T> {
                 edns_payload: server.edns_buffer_size,
                 max_udp_size: server.max_udp_size,
                 resolution_budget: server.limits.resolution_timeout,
-                request_limit: server
-                    .num_queries_per_thread
-                    .saturating_mul(server.num_threads.get())
-                    .max(1),
+                harden_below_nxdomain: config.validation.harden_below_nxdomain,
+                qname_minimisation: server.qname_minimisation,
             },
-            inflight: Mutex::new(HashMap::new()),
+            inflight: RequestList::new(
+                server
+                    .num_queries_per_thread
+                    .saturating_mul(server.num_threads.get()),
+                server.jostle_timeout,
+            ),
             cachedb,
             validator,
             serving: ValidationServing {
@@ -389,6 +402,7 @@ impl<T: Transport> DnsHandler for Pipeline<T> {
             let flow = match stage {
                 Stage::Access(access) => engine.access(access, &mut request),
                 Stage::Parse => engine.parse(&mut request, out),
+                Stage::IpRatelimit(limiter) => engine.ip_ratelimit(limiter.as_ref(), &request),
                 Stage::Admit => engine.admit(&request, out),
                 Stage::Cache => engine.cache(&mut request, out),
                 Stage::LocalZone(local) => engine.local_zone(local, &mut request, out),
@@ -468,6 +482,38 @@ impl<T: Transport> Engine<T> {
             facts,
             edns_version: edns.map(|opt| opt.version),
         });
+        Flow::Continue
+    }
+
+    /// ip_ratelimit: drops a client address's queries over `ip-ratelimit`,
+    /// logging the first of each episode as Unbound does.
+    fn ip_ratelimit(&self, limiter: Option<&IpLimiter>, request: &Request<'_, '_>) -> Flow {
+        let Some(limiter) = limiter else {
+            return Flow::Continue;
+        };
+        let query = request.query;
+        let check = limiter.check(query.peer.ip(), query.received_at);
+        if check.first_over {
+            let question = request.parsed.map(|p| p.view).and_then(|view| {
+                parse_qname(view.qname_wire()).map(|name| (name, RecordType::from(view.qtype())))
+            });
+            match question {
+                Some((qname, qtype)) => tracing::info!(
+                    "ip_ratelimit exceeded {} {} {qname} IN {qtype}",
+                    query.peer.ip(),
+                    limiter.qps()
+                ),
+                None => tracing::info!(
+                    "ip_ratelimit exceeded {} {} (no query name)",
+                    query.peer.ip(),
+                    limiter.qps()
+                ),
+            }
+        }
+        if check.verdict == Verdict::Limited {
+            self.metrics.queries_ip_ratelimited.increment(1);
+            return Flow::Drop;
+        }
         Flow::Continue
     }
 
@@ -687,6 +733,11 @@ impl<T: Transport> Engine<T> {
         };
         self.metrics.cache_misses.increment(1);
         let qtype = RecordType::from(view.qtype());
+        if let Some(entry) = self.cached_denial(view.qname_wire(), &qname, qtype) {
+            // Aggressive NSEC or below-NXDOMAIN: proven without asking upstream.
+            self.finish(&entry, &view, facts, TtlPatch::Elapsed(0), received_at, out);
+            return Flow::READY;
+        }
         let stale = request.stale.take();
         let Some(receiver) = self.coalesce(key, qname, qtype, 0) else {
             self.metrics.request_list_exceeded.increment(1);
@@ -760,7 +811,10 @@ impl<T: Transport> Engine<T> {
                 let ttl = TtlPatch::Fixed(self.options.serve_expired_reply_ttl);
                 self.finish(&stale, &view, facts, ttl, received_at, &mut out);
             }
-            (Some(Err(_)) | None, None) => {
+            // Jostled out of the request list: no reply, as Unbound's
+            // mesh_make_new_space deletes the state with its reply list.
+            (None, None) => return None,
+            (Some(Err(_)), None) => {
                 let rcode = ResponseCode::ServFail;
                 self.error_reply(&view, facts, rcode, received_at, &mut out);
             }
@@ -865,38 +919,48 @@ impl<T: Transport> Engine<T> {
         qtype: RecordType,
         leeway: u32,
     ) -> Option<oneshot::Receiver<Outcome>> {
-        let (sender, receiver) = oneshot::channel();
-        {
-            let mut inflight = self.inflight.lock();
-            if let Some(waiters) = inflight.get_mut(key.as_bytes()) {
-                if waiters.len() >= MAX_WAITERS_PER_KEY {
-                    return None;
+        let (receiver, id) =
+            match self
+                .inflight
+                .join(key.as_bytes(), MAX_WAITERS_PER_KEY, Instant::now())
+            {
+                Joined::Waiting(receiver) => return Some(receiver),
+                Joined::Full => return None,
+                Joined::Started {
+                    receiver,
+                    id,
+                    jostled,
+                } => {
+                    if jostled {
+                        self.metrics.request_list_overwritten.increment(1);
+                    }
+                    (receiver, id)
                 }
-                waiters.push(sender);
-                return Some(receiver);
-            }
-            if inflight.len() >= self.options.request_limit {
-                return None;
-            }
-            inflight.insert(key.as_bytes().into(), vec![sender]);
-            self.metrics.request_list_current.set(inflight.len() as f64);
-        }
+            };
+        self.metrics
+            .request_list_current
+            .set(self.inflight.len() as f64);
         let engine = self.clone();
         let key = key.clone();
+        let registered = key.clone();
         // The resolution runs in its own task: a client that goes away (TCP close,
-        // serve-expired client timeout) does not cancel work others wait for.
-        tokio::spawn(async move {
-            // Whatever happens to this task (even a panic), the entry leaves the
-            // request list and every waiter gets an answer.
+        // serve-expired client timeout) does not cancel work others wait for;
+        // jostling does.
+        let task = tokio::spawn(async move {
+            // Whatever happens to this task (even a panic or an abort), the entry
+            // leaves the request list and every waiter gets an answer.
             let mut guard = InflightGuard {
                 engine: engine.clone(),
                 key,
+                id,
                 outcome: Err("internal"),
             };
             guard.outcome = engine
                 .resolve_and_cache(&guard.key, &qname, qtype, leeway)
                 .await;
         });
+        self.inflight
+            .set_task(registered.as_bytes(), id, task.abort_handle());
         Some(receiver)
     }
 

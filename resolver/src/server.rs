@@ -22,6 +22,7 @@ use crate::metrics::{
     CachedbMetrics, Metrics, CACHEDB_LATENCY_BUCKETS, RESPONSE_TIME_BUCKETS, UPSTREAM_RTT_BUCKETS,
 };
 use crate::pipeline::{ttl_policy, Pipeline};
+use crate::ratelimit::ZoneLimiter;
 use crate::transport::NetTransport;
 use crate::validator::Validator;
 
@@ -60,6 +61,7 @@ pub fn frontend_config(config: &Config) -> FrontendConfig {
             .incoming_num_tcp
             .saturating_mul(server.num_threads.get())
             .max(1),
+        tcp_connection_limits: server.tcp_connection_limits.clone(),
         udp_pktinfo: config.interface_automatic(),
         drain_timeout: DRAIN_TIMEOUT,
         ..FrontendConfig::default()
@@ -104,7 +106,13 @@ pub fn build(
         None => system_roots(),
     };
     let transport = NetTransport::new(metrics.transport.clone(), roots);
-    let recursor = Recursor::new(transport, rrsets, infra, hints, config);
+    let recursor = Recursor::new(transport, rrsets, infra, hints, config).with_zone_ratelimit(
+        ZoneLimiter::new(
+            &config.server.ratelimit,
+            metrics.query_ratelimited.clone(),
+            tokio::time::Instant::now(),
+        ),
+    );
     let cachedb = match &config.cachedb {
         Some(db) => Some(start_cachedb(config, db, registry)?),
         None => None,

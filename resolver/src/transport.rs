@@ -7,7 +7,7 @@
 //! ([`cookie`], RFC 7873): a reply whose cookie is not ours is a forgery and
 //! is ignored like one with another ID.
 //!
-//! [`mock`] (tests only) is the in-memory twin: a mock internet of zones and
+//! `mock` (tests and the `fuzzing` feature) is the in-memory twin: a mock internet of zones and
 //! misbehaving servers.
 
 use std::future::Future;
@@ -24,9 +24,14 @@ use tokio::time::{timeout_at, Instant};
 
 use crate::error::TransportError;
 
+pub(crate) mod caps;
 pub mod cookie;
-#[cfg(test)]
+// The fuzz harness uses the internet, not the tests' assertion helpers.
+#[cfg(any(test, feature = "fuzzing"))]
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) mod mock;
+
+use caps::Perturbed;
 
 /// How to send one query.
 #[derive(Clone, Debug)]
@@ -43,6 +48,9 @@ pub struct QueryOptions {
     pub edns_payload: Option<u16>,
     /// Set RD (forwarders) or not (authoritative servers).
     pub recursion_desired: bool,
+    /// `use-caps-for-id`: randomise the case of the query name and accept
+    /// only a reply that echoes it exactly ([`caps`]).
+    pub caps: bool,
 }
 
 /// A validated reply.
@@ -182,6 +190,16 @@ fn answers(reply: &Message, query: &Query) -> bool {
     }
 }
 
+/// The 0x20 check of a reply carrying our ID `id` (others are judged, and
+/// ignored, by [`judge`]): true when no case was randomised or the reply
+/// echoes it; the original case is then restored in `wire`.
+pub(crate) fn case_echoed(perturbed: Option<&Perturbed>, wire: &mut [u8], id: u16) -> bool {
+    match perturbed {
+        Some(perturbed) if wire_id(wire) == Some(id) => perturbed.echoed(wire),
+        _ => true,
+    }
+}
+
 /// What becomes of one reply that came back from the server asked.
 #[derive(Debug)]
 pub(crate) enum Verdict {
@@ -213,14 +231,22 @@ impl Transport for NetTransport {
         query: &Query,
         options: &QueryOptions,
     ) -> Result<Reply, TransportError> {
-        let (id, wire) = encode_query(query, options)?;
+        let (id, mut wire) = encode_query(query, options)?;
+        let perturbed = options
+            .caps
+            .then(|| Perturbed::perturb(&mut wire, query.query_type()))
+            .flatten();
         let deadline = Instant::now() + options.timeout;
         let started = Instant::now();
         if options.tcp || options.tls_name.is_some() {
             self.metrics.tcp_out.increment(1);
-            let reply = timeout_at(deadline, self.stream_exchange(server, &wire, options))
+            let mut reply = timeout_at(deadline, self.stream_exchange(server, &wire, options))
                 .await
                 .map_err(|_| TransportError::Timeout(server))??;
+            if !case_echoed(perturbed.as_ref(), &mut reply, id) {
+                self.metrics.unwanted_replies.increment(1);
+                return Err(TransportError::CaseMismatch(server));
+            }
             // On a stream nothing else can arrive: anything but our reply is an error.
             let Verdict::Accept(message) = judge(&reply, id, query) else {
                 self.metrics.unwanted_replies.increment(1);
@@ -246,7 +272,6 @@ impl Transport for NetTransport {
         // and connect() makes it drop datagrams from any other address.
         let socket = UdpSocket::bind(bind).await.map_err(io)?;
         socket.connect(server).await.map_err(io)?;
-        let mut wire = wire;
         let sent = self.cookies.for_server(server.ip(), cookie::unix_now());
         // Only a query with an OPT record carries a cookie to be checked.
         let sent = cookie::add_to_query(&mut wire, &sent).then_some(sent);
@@ -260,7 +285,14 @@ impl Transport for NetTransport {
                 Ok(Err(e)) => return Err(io(e)),
                 Ok(Ok(len)) => len,
             };
-            let datagram = buf.get(..len).unwrap_or_default();
+            let datagram = buf.get_mut(..len).unwrap_or_default();
+            if !case_echoed(perturbed.as_ref(), datagram, id) {
+                // Our ID and port but not our case: a spoofer's lucky guess
+                // or a server that does not echo case; the iterator decides
+                // (Unbound's capsfail, see iterate::caps).
+                self.metrics.unwanted_replies.increment(1);
+                return Err(TransportError::CaseMismatch(server));
+            }
             match judge(datagram, id, query) {
                 Verdict::Accept(message) => {
                     match self.cookies.check(server.ip(), sent.as_ref(), &message) {
@@ -375,6 +407,11 @@ mod tests {
     /// Asks `server` for www.example.com. A; returns the outcome and the
     /// unwanted-replies count.
     async fn ask(server: SocketAddr) -> (Result<Reply, TransportError>, String) {
+        ask_caps(server, false).await
+    }
+
+    /// [`ask`] with use-caps-for-id on or off.
+    async fn ask_caps(server: SocketAddr, caps: bool) -> (Result<Reply, TransportError>, String) {
         let registry = crate::server::registry();
         let metrics = crate::metrics::Metrics::new(&registry);
         let transport =
@@ -385,6 +422,7 @@ mod tests {
             timeout: Duration::from_secs(30),
             edns_payload: Some(1232),
             recursion_desired: false,
+            caps,
         };
         let query = question("www.example.com.");
         let exchange = transport.exchange(server, &query, &options);
@@ -478,5 +516,44 @@ mod tests {
         let reply = outcome.unwrap();
         assert_eq!(reply.message.metadata.response_code, ResponseCode::Refused);
         assert_eq!(unwanted, "unbound_unwanted_replies_total 0");
+    }
+
+    /// use-caps-for-id over real sockets: a server that echoes the random
+    /// case is answered, and the reply's names come back in the case asked
+    /// (compressed answer owners included); one that lowercases the question
+    /// is a case mismatch, counted as an unwanted reply.
+    #[tokio::test]
+    async fn caps_reply_must_echo_the_case_sent() {
+        let echo = scripted(|query| {
+            assert_ne!(
+                query.queries[0].name().to_ascii(),
+                "www.example.com.",
+                "sent in random case (all-lowercase draw: 2^-13)"
+            );
+            vec![answer(query)]
+        })
+        .await;
+        let (outcome, unwanted) = ask_caps(echo, true).await;
+        let reply = outcome.unwrap();
+        assert_eq!(
+            reply.message.queries[0].name().to_ascii(),
+            "www.example.com."
+        );
+        assert_eq!(reply.message.answers[0].name.to_ascii(), "www.example.com.");
+        assert_eq!(unwanted, "unbound_unwanted_replies_total 0");
+
+        let lowercase = scripted(|query| {
+            let mut reply = answer(query);
+            let lower = reply.queries[0].name().to_lowercase();
+            reply.queries[0].set_name(lower);
+            vec![reply]
+        })
+        .await;
+        let (outcome, unwanted) = ask_caps(lowercase, true).await;
+        assert!(
+            matches!(outcome, Err(TransportError::CaseMismatch(_))),
+            "{outcome:?}"
+        );
+        assert_eq!(unwanted, "unbound_unwanted_replies_total 1");
     }
 }

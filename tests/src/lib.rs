@@ -22,7 +22,11 @@
 //! - [`kea`]: differential tests against Debian's Kea 2.2: the same config and
 //!   scripted client exchanges against Kea and ours, replies compared byte for
 //!   byte (the `dhcp-probe` binary sends for the clients).
+//! - [`slowloris`]: a slow-loris TCP/DoT client (its `slowloris` binary drives
+//!   `tests/bench/attacks.sh`).
 //! - [`wire`]: the DNS question parsing shared by the stub and the fake backend.
+//! - [`spoof`]: a blind spoofer (forged replies from a server's address with
+//!   guessed IDs and ports) for the spoofing race; its `dns-spoof` binary.
 //! - [`tool`]: the `main` parts those binaries and `fake-dns` share (exit codes).
 //!
 //! Address plan: a test owns one `net` octet (see [`daemon::unique_net`]). The fake
@@ -43,6 +47,8 @@ pub mod metrics;
 pub mod netns;
 pub mod redis;
 pub mod relay;
+pub mod slowloris;
+pub mod spoof;
 pub mod tool;
 pub mod wire;
 

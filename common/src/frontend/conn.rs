@@ -22,7 +22,9 @@ const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(50);
 /// How long a graceful close (FIN, TLS close_notify) may take.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// Accepts until shutdown. Over the connection limit, a new connection is closed at once.
+/// Accepts until shutdown. With every slot taken it waits for one to free (the
+/// connection waits in the backlog); over a netblock's or a client's limit, a
+/// new connection is closed at once.
 pub(super) async fn accept_loop<H: DnsHandler>(
     listener: TcpListener,
     local: SocketAddr,
@@ -35,6 +37,11 @@ pub(super) async fn accept_loop<H: DnsHandler>(
     let stop = shared.shutdown.requested();
     tokio::pin!(stop);
     loop {
+        tokio::select! {
+            biased;
+            _ = &mut stop => break,
+            _ = shared.conns.room() => {}
+        }
         let (stream, peer) = tokio::select! {
             biased;
             _ = &mut stop => break,
@@ -47,11 +54,15 @@ pub(super) async fn accept_loop<H: DnsHandler>(
                 }
             },
         };
-        let Some(slot) = shared.conns.try_acquire() else {
-            tracing::debug!(proto, %peer, max = shared.conns.max, "connection limit reached; closing");
-            drop(stream);
-            continue;
+        let slot = match shared.conns.try_acquire(peer.ip()) {
+            Ok(slot) => slot,
+            Err(refused) => {
+                tracing::debug!(proto, %peer, max = shared.conns.max(), "{}; closing", refused.as_str());
+                drop(stream);
+                continue;
+            }
         };
+        let idle = slot.idle_timeout;
         if let Err(error) = stream.set_nodelay(true) {
             tracing::debug!(proto, %peer, %error, "TCP_NODELAY failed");
         }
@@ -66,27 +77,30 @@ pub(super) async fn accept_loop<H: DnsHandler>(
             tokio::select! {
                 biased;
                 _ = abort.requested() => {}
-                _ = connection(stream, peer, conn_local, transport, acceptor, &*handler, &shared) => {}
+                _ = connection(stream, peer, conn_local, acceptor, idle, &*handler, &shared) => {}
             }
         });
     }
 }
 
+/// Serves one accepted connection: plain TCP, or DoT when `acceptor` is given.
 async fn connection<H: DnsHandler>(
     stream: TcpStream,
     peer: SocketAddr,
     local: SocketAddr,
-    transport: Transport,
     acceptor: Option<TlsAcceptor>,
+    idle: Duration,
     handler: &H,
     shared: &Shared,
 ) {
     let Some(acceptor) = acceptor else {
-        serve_stream(stream, peer, local, transport, handler, shared).await;
+        serve_stream(stream, peer, local, Transport::Tcp, idle, handler, shared).await;
         return;
     };
-    match tokio::time::timeout(shared.handshake_timeout, acceptor.accept(stream)).await {
-        Ok(Ok(tls)) => serve_stream(tls, peer, local, transport, handler, shared).await,
+    // Under load the connection's whole budget shrinks, the handshake's too.
+    let handshake = shared.handshake_timeout.min(idle);
+    match tokio::time::timeout(handshake, acceptor.accept(stream)).await {
+        Ok(Ok(tls)) => serve_stream(tls, peer, local, Transport::Tls, idle, handler, shared).await,
         Ok(Err(error)) => tracing::debug!(proto = "tls", %peer, %error, "TLS handshake failed"),
         Err(_) => tracing::debug!(proto = "tls", %peer, "TLS handshake timed out"),
     }
@@ -97,13 +111,16 @@ async fn connection<H: DnsHandler>(
 /// each reply as it completes. Replies produced together go out in one write.
 ///
 /// Ends on: client EOF once every pending reply is written; idle timeout (no
-/// query for `idle_timeout` while nothing is pending); a write that cannot finish
-/// within `idle_timeout`; an I/O error; shutdown (stop reading, finish pending).
+/// complete query for `idle` while nothing is pending: bytes of an unfinished
+/// frame do not reset it, so a client trickling a query byte by byte is closed
+/// as an idle one); a write that cannot finish within `idle`; an I/O error;
+/// shutdown (stop reading, finish pending).
 pub(super) async fn serve_stream<S, H>(
     mut stream: S,
     peer: SocketAddr,
     local: SocketAddr,
     transport: Transport,
+    idle: Duration,
     handler: &H,
     shared: &Shared,
 ) where
@@ -111,7 +128,6 @@ pub(super) async fn serve_stream<S, H>(
     H: DnsHandler,
 {
     let proto = transport.as_str();
-    let idle = shared.idle_timeout;
     let max_in_flight = shared.max_in_flight;
     let mut reader = FrameReader::new();
     let mut wbuf: Vec<u8> = Vec::new();

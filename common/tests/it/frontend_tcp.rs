@@ -151,12 +151,15 @@ async fn pending_query_is_not_idle() {
     within(srv.task).await.unwrap().unwrap();
 }
 
-/// Over `tcp_max_connections`, a new connection is closed at once; a freed slot
-/// admits the next one.
+/// Over `tcp_max_connections`, a new connection waits in the backlog (as
+/// Unbound stops listening) and is served once a slot frees; the connection
+/// that filled the last slot got the load-shortened idle timeout (200 ms), so
+/// it is the one that frees it while the first keeps its full timeout.
 #[tokio::test]
 async fn connection_limit() {
     let cfg = FrontendConfig {
         tcp_max_connections: 2,
+        tcp_max_connections_per_client: Some(2),
         ..config()
     };
     let srv = start(cfg, EchoHandler::new(Duration::from_millis(10)));
@@ -167,31 +170,86 @@ async fn connection_limit() {
         assert_eq!(id_of(&read_reply(s).await), id);
     }
     let mut c = TcpStream::connect(srv.tcp[0]).await.unwrap();
-    let _ = write_frame(&mut c, &query(3, "x.example")).await;
-    assert!(
-        closed_within(&mut c, Duration::from_secs(2)).await,
-        "third connection refused"
+    write_frame(&mut c, &query(3, "x.example")).await.unwrap();
+    assert_eq!(
+        id_of(&read_reply(&mut c).await),
+        3,
+        "served once b timed out"
     );
+    assert!(
+        closed_within(&mut b, Duration::from_secs(2)).await,
+        "b (200 ms) closed"
+    );
+    // a (admitted at 50 %) keeps the configured 5 s timeout.
+    write_frame(&mut a, &query(4, "x.example")).await.unwrap();
+    assert_eq!(id_of(&read_reply(&mut a).await), 4);
+    srv.trigger.fire();
+    within(srv.task).await.unwrap().unwrap();
+}
 
-    drop(a);
-    // The slot frees once the server sees the close.
-    let mut admitted = false;
-    for _ in 0..50 {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        let mut d = TcpStream::connect(srv.tcp[0]).await.unwrap();
-        if write_frame(&mut d, &query(4, "x.example")).await.is_err() {
-            continue;
+/// Slow loris: a client that trickles one byte of a frame at a time is still
+/// idle (only a complete query resets the timer), so it is closed after
+/// tcp-idle-timeout however often it sends a byte.
+#[tokio::test]
+async fn trickling_client_is_closed_at_the_idle_timeout() {
+    let cfg = FrontendConfig {
+        tcp_idle_timeout: Duration::from_millis(500),
+        ..config()
+    };
+    let srv = start(cfg, EchoHandler::new(Duration::from_millis(10)));
+    let mut s = TcpStream::connect(srv.tcp[0]).await.unwrap();
+    let mut frame = Vec::new();
+    append_frame(&mut frame, &query(9, "trickle.example")).unwrap();
+    let started = Instant::now();
+    let mut closed = false;
+    // 100 ms a byte: the whole frame would need over 3 s, six idle timeouts.
+    for byte in &frame {
+        if s.write_all(std::slice::from_ref(byte)).await.is_err() {
+            closed = true;
+            break;
         }
-        let mut buf = Vec::new();
-        if let Ok(Ok(true)) =
-            tokio::time::timeout(Duration::from_millis(500), read_frame(&mut d, &mut buf)).await
-        {
-            assert_eq!(id_of(&buf), 4);
-            admitted = true;
+        if closed_within(&mut s, Duration::from_millis(100)).await {
+            closed = true;
             break;
         }
     }
-    assert!(admitted);
+    assert!(
+        closed,
+        "trickling client kept its connection for {:?}",
+        started.elapsed()
+    );
+    assert!(started.elapsed() >= Duration::from_millis(400));
+    srv.trigger.fire();
+    within(srv.task).await.unwrap().unwrap();
+}
+
+/// One client address holds at most its share of the slots (default half), so
+/// another client still gets a connection while the first holds its maximum.
+#[tokio::test]
+async fn one_client_cannot_take_every_slot() {
+    let cfg = FrontendConfig {
+        tcp_max_connections: 4,
+        ..config()
+    };
+    let srv = start(cfg, EchoHandler::new(Duration::from_millis(10)));
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        held.push(TcpStream::connect(srv.tcp[0]).await.unwrap());
+    }
+    let mut third = TcpStream::connect(srv.tcp[0]).await.unwrap();
+    assert!(
+        closed_within(&mut third, Duration::from_secs(2)).await,
+        "third connection from one address refused"
+    );
+    // Another loopback address is another client.
+    let other = tokio::net::TcpSocket::new_v4().unwrap();
+    other.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+    let mut s = other.connect(srv.tcp[0]).await.unwrap();
+    write_frame(&mut s, &query(7, "other.example"))
+        .await
+        .unwrap();
+    assert_eq!(id_of(&read_reply(&mut s).await), 7);
+    drop(held);
     srv.trigger.fire();
     within(srv.task).await.unwrap().unwrap();
 }

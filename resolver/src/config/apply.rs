@@ -23,6 +23,8 @@ use hickory_proto::rr::{Name, Record};
 use hickory_proto::serialize::txt::Parser;
 use ipnet::IpNet;
 
+mod rate_keys;
+
 use super::default::{default_interfaces, AS112_ZONES, DNS_PORT, DOT_PORT, LOCAL_DATA_DEFAULT_TTL};
 use super::unbound::{Clause, Directive, Parsed};
 use super::{
@@ -135,7 +137,6 @@ const ZONEMD: &str =
     "ZONEMD applies to auth-zone, which is not implemented; this key has no effect";
 const HARDEN: &str =
     "this hardening option is not implemented (harden-glue is); this key has no effect";
-const CAPS: &str = "0x20 query-name randomisation is not implemented; this key has no effect";
 const RATELIMIT: &str =
     "rate limiting is done by the lb in front of the resolver; this key has no effect";
 const ECS: &str =
@@ -284,7 +285,7 @@ pub(crate) static SERVER_KEYS: &[KeyDef] = &[
     warn("infra-cache-max-rtt", "120000", INFRA),
     warn("infra-keep-probing", "no", INFRA),
     apply("num-queries-per-thread", "1024", num_queries_per_thread),
-    warn("jostle-timeout", "200", OUTGOING),
+    apply("jostle-timeout", "200", jostle_timeout),
     warn("delay-close", "0", SOCKETS),
     warn_unless(
         "udp-connect",
@@ -297,12 +298,12 @@ pub(crate) static SERVER_KEYS: &[KeyDef] = &[
     warn("harden-large-queries", "no", HARDEN),
     apply("harden-glue", "yes", harden_glue),
     warn("harden-unverified-glue", "no", HARDEN),
-    warn("harden-below-nxdomain", "yes", HARDEN),
-    warn("harden-referral-path", "no", HARDEN),
+    apply("harden-below-nxdomain", "yes", harden_below_nxdomain),
+    apply("harden-referral-path", "no", harden_referral_path),
     warn("harden-unknown-additional", "no", HARDEN),
-    warn("use-caps-for-id", "yes", CAPS),
-    warn("caps-whitelist", "example.com", CAPS),
-    warn("caps-exempt", "example.com", CAPS),
+    apply("use-caps-for-id", "yes", use_caps_for_id),
+    apply("caps-whitelist", "example.com", caps_exempt),
+    apply("caps-exempt", "example.com", caps_exempt),
     warn("unwanted-reply-threshold", "10000000", HARDEN),
     apply("private-address", "10.0.0.0/8", private_address),
     apply("private-domain", "example.internal", private_domain),
@@ -375,11 +376,7 @@ pub(crate) static SERVER_KEYS: &[KeyDef] = &[
         "\"1024 150 2048 150 4096 150\"",
         val_nsec3_keysize_iterations,
     ),
-    warn(
-        "aggressive-nsec",
-        "yes",
-        "denials are not synthesized from cached NSEC records (RFC 8198); the same answer comes from upstream",
-    ),
+    apply("aggressive-nsec", "yes", aggressive_nsec),
     apply("ignore-cd-flag", "no", ignore_cd_flag),
     unsupported_unless(
         "disable-edns-do",
@@ -392,22 +389,13 @@ pub(crate) static SERVER_KEYS: &[KeyDef] = &[
     apply("key-cache-size", "4m", key_cache_size),
     warn("key-cache-slabs", "4", SLABS),
     apply("harden-dnssec-stripped", "yes", harden_dnssec_stripped),
-    unsupported_unless(
-        "harden-algo-downgrade",
-        "yes",
-        "no",
-        "requiring every DS algorithm to validate is not implemented; one supported algorithm suffices (Unbound's default)",
-    ),
+    apply("harden-algo-downgrade", "yes", harden_algo_downgrade),
     warn(
         "prefetch-key",
         "yes",
         "DNSKEY sets are fetched when a validation needs them, not ahead; answers are unaffected",
     ),
-    warn(
-        "neg-cache-size",
-        "1m",
-        "negative answers are cached in the message cache (msg-cache-size); this key has no effect",
-    ),
+    apply("neg-cache-size", "1m", neg_cache_size),
     warn("zonemd-permissive-mode", "no", ZONEMD),
     warn("zonemd-check", "no", ZONEMD),
     warn("zonemd-reject-absence", "no", ZONEMD),
@@ -515,20 +503,20 @@ pub(crate) static SERVER_KEYS: &[KeyDef] = &[
         "no",
         "servers are not probed for DNSSEC lameness; a bogus answer is SERVFAIL either way",
     ),
-    warn_unless("ip-ratelimit", "1000", "0", RATELIMIT),
+    apply("ip-ratelimit", "1000", rate_keys::ip_ratelimit),
     warn_unless("ip-ratelimit-cookie", "1000", "0", RATELIMIT),
-    warn_unless("ratelimit", "1000", "0", RATELIMIT),
-    warn("ip-ratelimit-slabs", "4", RATELIMIT),
-    warn("ratelimit-slabs", "4", RATELIMIT),
-    warn("ip-ratelimit-size", "4m", RATELIMIT),
-    warn("ratelimit-size", "4m", RATELIMIT),
-    warn("ratelimit-for-domain", "example.com 1000", RATELIMIT),
-    warn("ratelimit-below-domain", "example.com 1000", RATELIMIT),
-    warn("ip-ratelimit-factor", "10", RATELIMIT),
-    warn("ratelimit-factor", "10", RATELIMIT),
-    warn("ip-ratelimit-backoff", "no", RATELIMIT),
-    warn("ratelimit-backoff", "no", RATELIMIT),
-    warn("tcp-connection-limit", "192.0.2.0/24 10", RATELIMIT),
+    apply("ratelimit", "1000", rate_keys::ratelimit),
+    apply("ip-ratelimit-slabs", "4", rate_keys::ip_ratelimit_slabs),
+    apply("ratelimit-slabs", "4", rate_keys::ratelimit_slabs),
+    apply("ip-ratelimit-size", "4m", rate_keys::ip_ratelimit_size),
+    apply("ratelimit-size", "4m", rate_keys::ratelimit_size),
+    apply("ratelimit-for-domain", "example.com 1000", rate_keys::ratelimit_for_domain),
+    apply("ratelimit-below-domain", "example.com 1000", rate_keys::ratelimit_below_domain),
+    apply("ip-ratelimit-factor", "10", rate_keys::ip_ratelimit_factor),
+    apply("ratelimit-factor", "10", rate_keys::ratelimit_factor),
+    apply("ip-ratelimit-backoff", "no", rate_keys::ip_ratelimit_backoff),
+    apply("ratelimit-backoff", "no", rate_keys::ratelimit_backoff),
+    apply("tcp-connection-limit", "192.0.2.0/24 10", tcp_connection_limit),
     warn("outbound-msg-retry", "5", OUTGOING),
     warn(
         "max-sent-count",
@@ -1372,6 +1360,30 @@ fn tcp_idle_timeout(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
     Ok(())
 }
 
+fn tcp_connection_limit(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
+    let (net, limit) = two(d)?;
+    let written = parse_ip_net(net).map_err(|e| invalid(d, e))?;
+    let net = written.trunc();
+    // configparser.y: "positive number expected" for a negative limit.
+    let limit: u32 = limit.parse().map_err(|_| {
+        invalid(
+            d,
+            format!("limit `{limit}`: a non-negative number expected"),
+        )
+    })?;
+    let limits = &mut b.server().tcp_connection_limits;
+    if limits.iter().any(|(seen, _)| *seen == net) {
+        // tcl_list_insert: "duplicate tcl address ignored", the first applies.
+        b.warn(
+            d,
+            format!("duplicate limit for {net}: the first one applies (as in Unbound)"),
+        );
+        return Ok(());
+    }
+    limits.push((net, limit));
+    Ok(())
+}
+
 fn tls_service_key(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
     let path = path_of(d)?;
     b.seen.tls_service_key = path.is_some().then(|| d.location.clone());
@@ -1557,6 +1569,12 @@ fn num_queries_per_thread(b: &mut Builder, d: &Directive) -> Result<(), ConfigEr
     Ok(())
 }
 
+fn jostle_timeout(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
+    // configparser.y: a number of milliseconds ("number expected" otherwise).
+    b.server().jostle_timeout = parse_millis(one(d)?).map_err(|e| invalid(d, e))?;
+    Ok(())
+}
+
 fn target_fetch_policy(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
     let text = one(d)?;
     let levels: Vec<i64> = text
@@ -1608,6 +1626,28 @@ fn private_address(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
     }
     if !b.server().private_address.contains(&net) {
         b.server().private_address.push(net);
+    }
+    Ok(())
+}
+
+/// `harden-referral-path: yes|no`.
+fn harden_referral_path(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
+    b.server().harden_referral_path = yes_no(d)?;
+    Ok(())
+}
+
+/// `use-caps-for-id: yes|no`.
+fn use_caps_for_id(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
+    b.server().use_caps_for_id = yes_no(d)?;
+    Ok(())
+}
+
+/// `caps-exempt: <name>` and its older spelling `caps-whitelist:` (Unbound
+/// keeps both in one list): 0x20 is not used at or below the name.
+fn caps_exempt(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
+    let name = name_of(d, one(d)?)?;
+    if !b.server().caps_exempt.contains(&name) {
+        b.server().caps_exempt.push(name);
     }
     Ok(())
 }
@@ -1940,6 +1980,26 @@ fn key_cache_size(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
 
 fn harden_dnssec_stripped(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
     b.config.validation.harden_dnssec_stripped = yes_no(d)?;
+    Ok(())
+}
+
+fn aggressive_nsec(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
+    b.config.validation.aggressive_nsec = yes_no(d)?;
+    Ok(())
+}
+
+fn neg_cache_size(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
+    b.config.validation.neg_cache_size = size_of(d)?;
+    Ok(())
+}
+
+fn harden_below_nxdomain(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
+    b.config.validation.harden_below_nxdomain = yes_no(d)?;
+    Ok(())
+}
+
+fn harden_algo_downgrade(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
+    b.config.validation.harden_algo_downgrade = yes_no(d)?;
     Ok(())
 }
 

@@ -178,13 +178,18 @@ impl Default for ServerConfig {
             qname_minimisation: true,
             qname_minimisation_strict: false,
             harden_glue: true,
+            harden_referral_path: false, // harden_referral_path = 0
+            use_caps_for_id: false,      // use_caps_bits_for_id = 0
+            caps_exempt: Vec::new(),     // caps_whitelist = NULL
             do_not_query_localhost: true,
             do_not_query_address: Vec::new(), // donotqueryaddrs = NULL
             edns_buffer_size: 1232,           // "from DNS flagday recommendation"
             cookies: CookieConfig::default(), // do_answer_cookie = 0, no secret file
             num_queries_per_thread: 1024,     // libevent builds
+            jostle_timeout: Duration::from_millis(200),
             incoming_num_tcp: 10,
             tcp_idle_timeout: Duration::from_secs(30), // 30 * 1000 ms
+            tcp_connection_limits: Vec::new(),
             tls_service_key: None,
             tls_service_pem: None,
             tls_cert_bundle: None,
@@ -194,8 +199,10 @@ impl Default for ServerConfig {
             max_udp_size: 1232,
             infra_host_ttl: Duration::from_secs(900), // host_ttl = 900
             limits: WorkLimits::default(),
-            private_address: Vec::new(), // private_address = NULL
-            private_domain: Vec::new(),  // private_domain = NULL
+            ratelimit: crate::ratelimit::ZoneLimitConfig::default(), // ratelimit = 0, factor 10, 4m
+            ip_ratelimit: crate::ratelimit::IpLimitConfig::default(), // ip_ratelimit = 0, factor 10, 4m
+            private_address: Vec::new(),                              // private_address = NULL
+            private_domain: Vec::new(),                               // private_domain = NULL
         }
     }
 }

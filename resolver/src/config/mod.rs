@@ -140,6 +140,15 @@ pub struct ServerConfig {
     pub qname_minimisation_strict: bool,
     /// `harden-glue:` drop out-of-bailiwick glue.
     pub harden_glue: bool,
+    /// `harden-referral-path:` fetch each referral's NS set from the child's
+    /// own servers and cache only that, not the referral (Unbound's default: no).
+    pub harden_referral_path: bool,
+    /// `use-caps-for-id:` random case of the query name's letters on each
+    /// upstream query (0x20), checked in the reply (a blind spoofer must guess it).
+    pub use_caps_for_id: bool,
+    /// `caps-exempt:` (alias `caps-whitelist:`) names at and below which 0x20
+    /// is not used (servers known not to echo case).
+    pub caps_exempt: Vec<Name>,
     /// `do-not-query-localhost:` refuse to send queries to 127/8 and ::1.
     pub do_not_query_localhost: bool,
     /// `do-not-query-address:` servers in these netblocks are never asked.
@@ -150,10 +159,16 @@ pub struct ServerConfig {
     pub cookies: CookieConfig,
     /// `num-queries-per-thread:` request list size per worker.
     pub num_queries_per_thread: usize,
+    /// `jostle-timeout:` when the request list is full, a new query may replace
+    /// the oldest jostle-able one (the second half of the list) that has run
+    /// longer than this, so slow or silent servers cannot hold the list.
+    pub jostle_timeout: Duration,
     /// `incoming-num-tcp:` TCP connections per worker.
     pub incoming_num_tcp: usize,
     /// `tcp-idle-timeout:` for client TCP connections.
     pub tcp_idle_timeout: Duration,
+    /// `tcp-connection-limit:` connections each netblock may hold at once.
+    pub tcp_connection_limits: Vec<(IpNet, u32)>,
     /// `tls-service-key:` PEM private key for DoT.
     pub tls_service_key: Option<PathBuf>,
     /// `tls-service-pem:` PEM certificate chain for DoT.
@@ -172,6 +187,10 @@ pub struct ServerConfig {
     pub infra_host_ttl: Duration,
     /// Limits on the work one client query may cause.
     pub limits: WorkLimits,
+    /// `ratelimit*`: queries sent per zone (delegation point) per second.
+    pub ratelimit: crate::ratelimit::ZoneLimitConfig,
+    /// `ip-ratelimit*`: queries accepted per client address per second.
+    pub ip_ratelimit: crate::ratelimit::IpLimitConfig,
     /// `private-address:` netblocks removed from upstream A/AAAA answers.
     pub private_address: Vec<IpNet>,
     /// `private-domain:` names (and their subdomains) allowed to hold private addresses.
@@ -383,6 +402,18 @@ pub struct ValidationConfig {
     pub harden_dnssec_stripped: bool,
     /// `key-cache-size:` bytes for validated DNSKEY sets and zone statuses.
     pub key_cache_size: u64,
+    /// `aggressive-nsec:` denials are synthesized from validated NSEC records
+    /// kept from earlier answers (RFC 8198), so a flood of random names under
+    /// a signed zone is answered without asking it (Unbound 1.15+: yes).
+    pub aggressive_nsec: bool,
+    /// `neg-cache-size:` bytes for the NSEC records kept for `aggressive-nsec`.
+    pub neg_cache_size: u64,
+    /// `harden-below-nxdomain:` a name below a cached DNSSEC-secure NXDOMAIN
+    /// is NXDOMAIN without asking (RFC 8020).
+    pub harden_below_nxdomain: bool,
+    /// `harden-algo-downgrade:` every supported algorithm in a zone's DS set
+    /// must sign its DNSKEY set (no: one suffices, RFC 6840 §5.11).
+    pub harden_algo_downgrade: bool,
     /// `val-sig-skew-min:` seconds of clock skew tolerated at least.
     pub sig_skew_min: u32,
     /// `val-sig-skew-max:` seconds of clock skew tolerated at most.
@@ -433,6 +464,10 @@ impl Default for ValidationConfig {
             root_key_sentinel: true,
             harden_dnssec_stripped: true,
             key_cache_size: 4 * 1024 * 1024,
+            aggressive_nsec: true,
+            neg_cache_size: 1024 * 1024,
+            harden_below_nxdomain: true,
+            harden_algo_downgrade: false,
             sig_skew_min: 3600,
             sig_skew_max: 86400,
             nsec3_max_iterations: 150,

@@ -1771,13 +1771,90 @@ fn broken_trust_anchors_name_their_line() {
     assert_error(&e, 2, "trust-anchor", "hexadecimal");
     let e = err("server:\n val-override-date: 20261399000000\n");
     assert_error(&e, 2, "val-override-date", "not a valid date");
-    let e = err("server:\n harden-algo-downgrade: yes\n");
-    assert!(matches!(e.kind, ConfigErrorKind::Unsupported(_)), "{e}");
+    let e = err("server:\n harden-algo-downgrade: maybe\n");
+    assert_error(&e, 2, "harden-algo-downgrade", "");
     // A missing anchor file fails at start, naming the config line.
     let config = ok("server:\n auto-trust-anchor-file: /nonexistent/root.key\n");
     let e = config.validation.load_anchors().unwrap_err();
     assert_eq!(e.location.unwrap().line, 2);
     assert_eq!(e.key, "auto-trust-anchor-file");
+}
+
+/// The ratelimit* and ip-ratelimit* keys: Unbound's defaults and value
+/// syntax; what Unbound's parser rejects is rejected at its file, line and key.
+#[test]
+fn ratelimit_keys() {
+    let defaults = ok("server:\n");
+    assert_eq!(
+        defaults.server.ratelimit,
+        crate::ratelimit::ZoneLimitConfig::default()
+    );
+    assert_eq!(defaults.server.ratelimit.qps, 0);
+    assert_eq!(defaults.server.ratelimit.factor, 10);
+    assert_eq!(defaults.server.ratelimit.table.size, 4 * 1024 * 1024);
+    assert_eq!(defaults.server.ip_ratelimit.qps, 0);
+    assert_eq!(defaults.server.ip_ratelimit.factor, 10);
+
+    let c = ok(
+        "server:\n  ratelimit: 100\n  ratelimit-factor: 0\n  ratelimit-backoff: yes\n  \
+                ratelimit-size: 1m\n  ratelimit-slabs: 8\n  ratelimit-for-domain: example.com 5\n  \
+                ratelimit-for-domain: EXAMPLE.com. 6\n  ratelimit-below-domain: com 0\n  \
+                ip-ratelimit: 20\n  ip-ratelimit-factor: 2\n  ip-ratelimit-backoff: yes\n  \
+                ip-ratelimit-size: 64k\n  ip-ratelimit-slabs: 2\n",
+    );
+    let zone = &c.server.ratelimit;
+    assert_eq!((zone.qps, zone.factor, zone.backoff), (100, 0, true));
+    assert_eq!(zone.table.size, 1024 * 1024);
+    assert_eq!(zone.table.slabs, Some(8));
+    assert_eq!(
+        zone.for_domain,
+        vec![(name("EXAMPLE.com."), 6)],
+        "the later line wins"
+    );
+    assert_eq!(zone.below_domain, vec![(name("com."), 0)]);
+    let ip = &c.server.ip_ratelimit;
+    assert_eq!((ip.qps, ip.factor, ip.backoff), (20, 2, true));
+    assert_eq!(ip.table.size, 64 * 1024);
+    assert_eq!(ip.table.slabs, Some(2));
+    assert!(!has_warning(&c, "ratelimit"));
+    assert!(!has_warning(&c, "ip-ratelimit"));
+
+    for (line, key) in [
+        ("ratelimit: lots", "ratelimit"),
+        ("ratelimit-factor: x", "ratelimit-factor"),
+        ("ip-ratelimit: x", "ip-ratelimit"),
+        ("ratelimit-backoff: maybe", "ratelimit-backoff"),
+        ("ip-ratelimit-size: big", "ip-ratelimit-size"),
+        ("ratelimit-for-domain: example.com", "ratelimit-for-domain"),
+        (
+            "ratelimit-below-domain: example.com many",
+            "ratelimit-below-domain",
+        ),
+    ] {
+        let e = err(&format!("server:\n  {line}\n"));
+        assert_error(&e, 2, key, key);
+    }
+    for key in ["ratelimit-slabs", "ip-ratelimit-slabs"] {
+        let e = err(&format!("server:\n  {key}: 3\n"));
+        assert_error(&e, 2, key, "power of 2");
+    }
+}
+
+/// use-caps-for-id, caps-exempt (and Unbound's older caps-whitelist, one
+/// list), harden-referral-path: Unbound's spellings and defaults (all off);
+/// a value Unbound rejects names file, line and key.
+#[test]
+fn caps_and_referral_path_keys() {
+    let s = ok("server:\n").server;
+    assert!(!s.use_caps_for_id && !s.harden_referral_path && s.caps_exempt.is_empty());
+    let s = ok("server:\n use-caps-for-id: yes\n caps-exempt: \"licdn.com\"\n caps-whitelist: senderbase.org\n caps-exempt: licdn.com.\n harden-referral-path: yes\n").server;
+    assert!(s.use_caps_for_id && s.harden_referral_path);
+    let exempt: Vec<String> = s.caps_exempt.iter().map(|n| n.to_ascii()).collect();
+    assert_eq!(exempt, vec!["licdn.com.", "senderbase.org."]);
+    let e = err("server:\n use-caps-for-id: maybe\n");
+    assert_error(&e, 2, "use-caps-for-id", "");
+    let e = err("server:\n\n harden-referral-path: 1\n");
+    assert_error(&e, 3, "harden-referral-path", "");
 }
 
 /// DNS cookies (Unbound's answer-cookie, cookie-secret, cookie-secret-file):
@@ -1830,4 +1907,74 @@ fn cookie_keys() {
     let corrupt = dir.write("corrupt", "e5e973e5\n");
     let text = format!("server:\n\n cookie-secret-file: {}\n", corrupt.display());
     assert_error(&err(&text), 3, "cookie-secret-file", "32 hex digits");
+}
+
+/// util/tcp_conn_limit.c: `tcp-connection-limit NETBLOCK LIMIT`, host bits
+/// masked, the first entry for a netblock kept; a negative limit or a bad
+/// netblock is refused ("positive number expected").
+#[test]
+fn tcp_connection_limit_netblocks() {
+    let config = ok("server:\n    tcp-connection-limit: 192.0.2.7/24 3\n    tcp-connection-limit: 2001:db8::/32 0\n    tcp-connection-limit: 192.0.2.0/24 9\n");
+    assert_eq!(
+        config.server.tcp_connection_limits,
+        vec![
+            ("192.0.2.0/24".parse().unwrap(), 3),
+            ("2001:db8::/32".parse().unwrap(), 0)
+        ]
+    );
+    assert!(has_warning(&config, "tcp-connection-limit"));
+    let frontend = crate::server::frontend_config(&config);
+    assert_eq!(frontend.tcp_connection_limits.len(), 2);
+    assert_error(
+        &err("server:\n    tcp-connection-limit: 192.0.2.0/24 -1\n"),
+        2,
+        "tcp-connection-limit",
+        "non-negative",
+    );
+    assert_error(
+        &err("server:\n    tcp-connection-limit: 192.0.2.300/24 1\n"),
+        2,
+        "tcp-connection-limit",
+        "192.0.2.300",
+    );
+}
+
+/// configparser.y: `jostle-timeout` is milliseconds (default 200); not a number
+/// is an error.
+#[test]
+fn jostle_timeout_in_milliseconds() {
+    assert_eq!(
+        ok("server:\n").server.jostle_timeout,
+        Duration::from_millis(200)
+    );
+    let config = ok("server:\n    jostle-timeout: 50\n");
+    assert_eq!(config.server.jostle_timeout, Duration::from_millis(50));
+    assert!(!has_warning(&config, "jostle-timeout"));
+    assert_error(
+        &err("server:\n    jostle-timeout: soon\n"),
+        2,
+        "jostle-timeout",
+        "soon",
+    );
+}
+
+/// Issue 19: the cached-denial keys with Unbound 1.17's defaults
+/// (`aggressive-nsec: yes`, `neg-cache-size: 1m`, `harden-below-nxdomain:
+/// yes`, `harden-algo-downgrade: no`), honoured without a warning, and a
+/// value Unbound rejects names file, line and key.
+#[test]
+fn cached_denial_keys_have_unbounds_defaults() {
+    let v = ok("server:\n").validation;
+    assert!(v.aggressive_nsec && v.harden_below_nxdomain && !v.harden_algo_downgrade);
+    assert_eq!(v.neg_cache_size, 1024 * 1024);
+    let config = ok("server:\n aggressive-nsec: no\n neg-cache-size: 4m\n \
+         harden-below-nxdomain: no\n harden-algo-downgrade: yes\n");
+    let v = &config.validation;
+    assert!(!v.aggressive_nsec && !v.harden_below_nxdomain && v.harden_algo_downgrade);
+    assert_eq!(v.neg_cache_size, 4 * 1024 * 1024);
+    assert!(config.warnings.is_empty(), "{:?}", config.warnings);
+    let e = err("server:\n\n neg-cache-size: lots\n");
+    assert_error(&e, 3, "neg-cache-size", "");
+    let e = err("server:\n aggressive-nsec: sometimes\n");
+    assert_error(&e, 2, "aggressive-nsec", "");
 }

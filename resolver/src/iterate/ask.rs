@@ -18,12 +18,13 @@ use super::shared::{Asked, LeadId, Part, FOLLOW_WAIT};
 use super::{group_rrsets, record_ip, Answer, Recursor};
 use crate::cache::Trust;
 use crate::error::{ResolveError, TransportError};
+use crate::ratelimit::Attempt;
 use crate::transport::{QueryOptions, Reply, Transport};
 
 /// A server address that failed this often (timeouts, errors) is not asked again
 /// in this resolution; the RTO doubles after each timeout (Unbound's
 /// outbound-msg-retry: 5).
-const MAX_FAILURES_PER_SERVER: u8 = 5;
+pub(super) const MAX_FAILURES_PER_SERVER: u8 = 5;
 
 /// NS-name address lookups (one name, one family) per delegation (Unbound's
 /// target-fetch limits and MAX_TARGET_NX): a referral to dozens of glue-less names must not turn one
@@ -69,8 +70,24 @@ impl<'q> Budget<'q> {
     }
 
     /// Counts one upstream query: false once the limit is spent.
-    fn spend_query(&self, limit: u32) -> bool {
+    pub(super) fn spend_query(&self, limit: u32) -> bool {
         self.queries.fetch_add(1, Ordering::Relaxed) < limit
+    }
+
+    /// A budget for a side query of this resolution (harden-referral-path's
+    /// NS check): the same upstream-query count, NS-lookup state and
+    /// shared-question leads (it must not wait for a question this resolution
+    /// leads), its own referral count.
+    pub(super) fn sibling(&self) -> Self {
+        Self {
+            leeway: self.leeway,
+            queries: self.queries,
+            referrals: self.referrals,
+            ns_depth: self.ns_depth,
+            resolving_ns: self.resolving_ns.clone(),
+            answered_by_glue: false,
+            leads: self.leads.clone(),
+        }
     }
 
     /// The budget of a lookup of `ns`'s addresses started from this one.
@@ -155,13 +172,14 @@ impl<T: Transport> Recursor<T> {
     /// has not answered within its RTO counts as timed out and the next one is
     /// asked, but its query stays open (up to HARD_TIMEOUT_FACTOR × RTO): a late
     /// reply is still taken, so jitter costs no more queries than a timeout
-    /// does and less time.
-    pub(super) async fn ask_zone(
+    /// does and less time. `caps`: with 0x20 ([`super::caps`]).
+    pub(super) async fn ask_servers(
         &self,
         dp: &mut DelegationPoint,
         name: &Name,
         qtype: RecordType,
         budget: &mut Budget<'_>,
+        caps: bool,
     ) -> Result<Asked, ResolveError> {
         let query = {
             let mut q = Query::query(name.clone(), qtype);
@@ -172,8 +190,14 @@ impl<T: Transport> Recursor<T> {
         // Servers with a query open, and whether its RTO has passed (the
         // timeout counted).
         let mut waiting: Vec<(SocketAddr, bool)> = Vec::new();
+        let timeouts_at_start = dp.timeouts();
         loop {
-            let next = match self.pick_server(dp, qtype, budget, &waiting).await {
+            if caps && Self::caps_timed_out(dp, timeouts_at_start) {
+                return Err(ResolveError::AllServersFailed {
+                    zone: dp.zone.to_string(),
+                });
+            }
+            let next = match self.pick_server(dp, &query, budget, &waiting).await {
                 Ok(choice) => Some(choice),
                 Err(error) if inflight.is_empty() => return Err(error),
                 Err(_) => None,
@@ -188,7 +212,7 @@ impl<T: Transport> Recursor<T> {
                 }
                 continue;
             };
-            let options = self.options_for(dp, server);
+            let options = Self::with_caps(self.options_for(dp, server), caps);
             let soft = options.timeout;
             // A gamble (probe, exploration) waits only as long as the fastest
             // server would before that one is asked too; that is no timeout of
@@ -240,11 +264,12 @@ impl<T: Transport> Recursor<T> {
     async fn pick_server(
         &self,
         dp: &mut DelegationPoint,
-        qtype: RecordType,
+        query: &Query,
         budget: &mut Budget<'_>,
         waiting: &[(SocketAddr, bool)],
     ) -> Result<Choice, ResolveError> {
         let limits = self.options.limits;
+        let qtype = query.query_type();
         loop {
             let usable = |addrs: Vec<SocketAddr>| -> Vec<SocketAddr> {
                 addrs
@@ -283,6 +308,18 @@ impl<T: Transport> Recursor<T> {
                     }
                 });
             };
+            // A prefetch is no demand (Unbound lets it through to keep
+            // valid data cached), but it is sent, so it counts to the cap.
+            let attempt = if budget.leeway > 0 {
+                Attempt::Exempt
+            } else {
+                Attempt::Query
+            };
+            if !self.may_send(dp, query, attempt) {
+                return Err(ResolveError::RateLimited {
+                    zone: dp.zone.to_string(),
+                });
+            }
             if !budget.spend_query(limits.max_upstream_queries) {
                 return Err(ResolveError::Limit("upstream queries"));
             }
@@ -290,9 +327,31 @@ impl<T: Transport> Recursor<T> {
         }
     }
 
+    /// `ratelimit`: whether one more query may go to `dp`'s servers now
+    /// (forwarders are exempt, as in Unbound); logs the query that takes the
+    /// zone over its limit, as Unbound's "ratelimit exceeded" line.
+    fn may_send(&self, dp: &DelegationPoint, query: &Query, attempt: Attempt) -> bool {
+        let Some(limiter) = &self.ratelimit else {
+            return true;
+        };
+        if dp.is_forward() {
+            return true;
+        }
+        let admission = limiter.admit(&dp.zone, attempt, Instant::now());
+        if let Some(limit) = admission.first_over {
+            tracing::info!(
+                "ratelimit exceeded {} {limit} query {} IN {}",
+                dp.zone,
+                query.name(),
+                query.query_type()
+            );
+        }
+        admission.send
+    }
+
     /// How to ask `server`: its RTO, OPT unless it mishandles EDNS, RD for
     /// forwarders, TLS where configured.
-    fn options_for(&self, dp: &DelegationPoint, server: SocketAddr) -> QueryOptions {
+    pub(super) fn options_for(&self, dp: &DelegationPoint, server: SocketAddr) -> QueryOptions {
         let now = Instant::now();
         let ip = server.ip();
         let tls_name = match &dp.kind {
@@ -305,6 +364,7 @@ impl<T: Transport> Recursor<T> {
             timeout: self.infra.rto(ip, now),
             edns_payload: (!self.infra.no_edns(ip, now)).then_some(self.options.edns_payload),
             recursion_desired: dp.is_forward(),
+            caps: false,
         };
         if options.tls_name.is_some() {
             options.timeout = options.timeout.max(Duration::from_secs(2));
@@ -338,7 +398,7 @@ impl<T: Transport> Recursor<T> {
 
     /// Takes the outcome of one open query: the usable reply (after the EDNS
     /// and TCP fallbacks), or None with the failure recorded.
-    async fn settle(
+    pub(super) async fn settle(
         &self,
         dp: &mut DelegationPoint,
         waiting: &mut Vec<(SocketAddr, bool)>,
@@ -361,6 +421,9 @@ impl<T: Transport> Recursor<T> {
             }
             Err(error) => {
                 tracing::debug!(%server, %error, "query failed");
+                if matches!(error, TransportError::CaseMismatch(_)) {
+                    dp.caps_failed.push(server);
+                }
                 dp.exclude(server);
                 return None;
             }
@@ -373,7 +436,9 @@ impl<T: Transport> Recursor<T> {
             // RFC 6891 §7: a server that does not speak EDNS; ask again without
             // it, and remember it for infra-host-ttl when that works.
             options.edns_payload = None;
-            if !budget.spend_query(limits.max_upstream_queries) {
+            if !self.may_send(dp, query, Attempt::Exempt)
+                || !budget.spend_query(limits.max_upstream_queries)
+            {
                 return None;
             }
             match self.transport.exchange(server, query, &options).await {
@@ -398,7 +463,9 @@ impl<T: Transport> Recursor<T> {
             // RFC 7766: the full answer comes over TCP.
             options.tcp = true;
             options.timeout = options.timeout.max(Duration::from_secs(1)) * 3;
-            if !budget.spend_query(limits.max_upstream_queries) {
+            if !self.may_send(dp, query, Attempt::Exempt)
+                || !budget.spend_query(limits.max_upstream_queries)
+            {
                 return None;
             }
             match self.transport.exchange(server, query, &options).await {

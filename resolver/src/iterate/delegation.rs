@@ -51,6 +51,9 @@ pub struct DelegationPoint {
     /// The parent's NS names and glue for this zone, not yet tried: the last
     /// resort when the servers and addresses the child gave all fail.
     pub parent_side: Option<Arc<ParentDelegation>>,
+    /// Servers whose replies failed the 0x20 check in this resolution: asked
+    /// again without it in the use-caps-for-id fallback.
+    pub caps_failed: Vec<SocketAddr>,
 }
 
 impl DelegationPoint {
@@ -70,6 +73,7 @@ impl DelegationPoint {
             target_fetches: 0,
             kind,
             parent_side: None,
+            caps_failed: Vec::new(),
         }
     }
 
@@ -119,6 +123,16 @@ impl DelegationPoint {
     pub fn failed(&mut self, addr: SocketAddr) {
         let count = self.failures.entry(addr).or_insert(0);
         *count = count.saturating_add(1);
+    }
+
+    /// Failed exchanges counted so far (timeouts and the like; servers ruled
+    /// out do not count).
+    pub fn timeouts(&self) -> u32 {
+        self.failures
+            .values()
+            .filter(|&&count| count != u8::MAX)
+            .map(|&count| u32::from(count))
+            .sum()
     }
 
     /// Rules `addr` out for the rest of this resolution (lame, broken).

@@ -7,12 +7,14 @@
 //! [`step::Step`] values, and only in-bailiwick data is cached.
 
 mod ask;
+mod caps;
 pub mod delegation;
 pub mod hints;
 pub mod infra;
 pub mod learn;
 pub mod nocut;
 pub mod private;
+mod referral_path;
 mod shared;
 pub mod step;
 #[cfg(test)]
@@ -20,7 +22,11 @@ mod tests;
 #[cfg(test)]
 mod tests_delegation;
 #[cfg(test)]
+mod tests_hardening;
+#[cfg(test)]
 mod tests_infra;
+#[cfg(test)]
+mod tests_ratelimit;
 #[cfg(test)]
 mod tests_replies;
 
@@ -38,6 +44,7 @@ use tokio::time::{timeout_at, Instant};
 use crate::cache::{RrsetCache, Trust};
 use crate::config::{Config, WorkLimits};
 use crate::error::ResolveError;
+use crate::ratelimit::ZoneLimiter;
 use crate::transport::Transport;
 use ask::Budget;
 use delegation::{DelegationPoint, ServerKind};
@@ -81,6 +88,12 @@ pub struct IterOptions {
     pub private: PrivateAddresses,
     /// `harden-glue`: off keeps a referral's out-of-bailiwick glue.
     pub harden_glue: bool,
+    /// `harden-referral-path`: cache a zone's NS set only from its own servers.
+    pub harden_referral_path: bool,
+    /// `use-caps-for-id` (0x20).
+    pub use_caps_for_id: bool,
+    /// `caps-exempt` names (no 0x20 at or below them).
+    pub caps_exempt: Vec<Name>,
 }
 
 impl IterOptions {
@@ -101,6 +114,9 @@ impl IterOptions {
                 server.private_domain.clone(),
             ),
             harden_glue: server.harden_glue,
+            harden_referral_path: server.harden_referral_path,
+            use_caps_for_id: server.use_caps_for_id,
+            caps_exempt: server.caps_exempt.clone(),
         }
     }
 }
@@ -158,6 +174,8 @@ pub struct Recursor<T: Transport> {
     parent_side: learn::ParentSide,
     /// Upstream questions in flight, asked once for every resolution needing them.
     shared: shared::SharedQuestions,
+    /// `ratelimit`: queries sent per zone; None when off.
+    ratelimit: Option<ZoneLimiter>,
 }
 
 impl<T: Transport> std::fmt::Debug for Recursor<T> {
@@ -225,7 +243,14 @@ impl<T: Transport> Recursor<T> {
             no_cuts: nocut::NoCuts::default(),
             parent_side: learn::ParentSide::default(),
             shared: shared::SharedQuestions::default(),
+            ratelimit: None,
         }
+    }
+
+    /// Limits the queries sent to each zone's servers (`ratelimit`).
+    pub fn with_zone_ratelimit(mut self, limiter: Option<ZoneLimiter>) -> Self {
+        self.ratelimit = limiter;
+        self
     }
 
     /// Resolves (`name`, `qtype`) within the configured time budget.
@@ -399,6 +424,9 @@ impl<T: Transport> Recursor<T> {
         let mut qmin_labels = dp.zone.num_labels();
         let mut qmin_steps = 0u8;
         let mut empty_replies = 0u8;
+        // harden-referral-path: the zone a referral led to, whose NS set is
+        // fetched beside the next query to it.
+        let mut ns_check: Option<DelegationPoint> = None;
         loop {
             if minimise {
                 qmin_labels = next_qmin_labels(qmin_labels, name.num_labels(), qmin_steps);
@@ -420,7 +448,13 @@ impl<T: Transport> Recursor<T> {
             } else {
                 (name.trim_to(usize::from(qmin_labels)), RecordType::A)
             };
-            let (mut reply, server) = self.ask_shared(dp, &ask_name, ask_type, budget).await?;
+            let (mut reply, server) = match ns_check.take() {
+                Some(check) => {
+                    self.ask_beside_referral_check(dp, &ask_name, ask_type, budget, check, qtype)
+                        .await?
+                }
+                None => self.ask_shared(dp, &ask_name, ask_type, budget).await?,
+            };
             // Unbound scrubs every upstream reply before classifying it.
             let scrubbed = self.options.private.scrub(&mut reply);
             // Data is trusted only within the zone the servers were asked as,
@@ -487,7 +521,12 @@ impl<T: Transport> Recursor<T> {
                     if budget.referrals > limits.max_referrals {
                         return Err(ResolveError::Limit("referrals"));
                     }
-                    self.cache_referral(&zone, &ns, &glue, now);
+                    let store = self.stores_referral(&zone, name, qtype);
+                    if store {
+                        self.cache_referral(&zone, &ns, &glue, now);
+                    } else {
+                        self.parent_side.store(&zone, &ns, &glue, now);
+                    }
                     if let Some(records) = glue_answer(budget, &zone, name, qtype, &glue) {
                         budget.answered_by_glue = true;
                         return Ok(Step::Answer {
@@ -498,12 +537,15 @@ impl<T: Transport> Recursor<T> {
                     let mut glue = glue;
                     if !self.options.harden_glue {
                         let foreign = learn::foreign_glue(&reply, &dp.zone, &ns);
-                        for rrset in group_rrsets(&foreign) {
+                        for rrset in group_rrsets(&foreign).into_iter().filter(|_| store) {
                             self.rrsets.insert(rrset, Trust::ForeignGlue, now);
                         }
                         glue.extend(foreign);
                     }
                     *dp = self.delegation_from(&zone, &ns, &glue, now);
+                    if !store {
+                        ns_check = Some(dp.clone());
+                    }
                     qmin_labels = dp.zone.num_labels();
                     qmin_steps = 0;
                     continue;

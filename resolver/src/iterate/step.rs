@@ -329,10 +329,21 @@ fn proof(reply: &Message, zone: &Name, soa: Option<&Record>) -> Vec<Record> {
         .filter(|r| r.dns_class == DNSClass::IN && zone.zone_of(&r.name))
         .filter_map(|r| {
             if r.record_type() != RecordType::RRSIG {
-                return is_proof_type(r.record_type()).then(|| r.clone());
+                return (is_proof_type(r.record_type()) && !nsec_overreaches(r, zone))
+                    .then(|| r.clone());
             }
             match rrsig_covered(r) {
-                Some(RecordType::NSEC | RecordType::NSEC3) => Some(r.clone()),
+                Some(RecordType::NSEC3) => Some(r.clone()),
+                // The signature goes with its NSEC, or with it when dropped.
+                Some(RecordType::NSEC) => reply
+                    .authorities
+                    .iter()
+                    .any(|n| {
+                        n.record_type() == RecordType::NSEC
+                            && n.name == r.name
+                            && !nsec_overreaches(n, zone)
+                    })
+                    .then(|| r.clone()),
                 Some(RecordType::SOA) => {
                     let soa = soa.filter(|soa| soa.name == r.name)?;
                     let mut sig = r.clone();
@@ -364,8 +375,23 @@ fn find_dname<'a>(answers: &[&'a Record], name: &Name, zone: &Name) -> Option<(&
         })
 }
 
+/// Unbound's sanitize_nsec_is_overreach: an NSEC whose next name lies
+/// outside the zone of the server that sent it (or cannot be read) claims
+/// that names in another zone do not exist; it is dropped, so no denial
+/// (aggressive NSEC included) rests on it.
+fn nsec_overreaches(record: &Record, zone: &Name) -> bool {
+    record.record_type() == RecordType::NSEC
+        && !leading_name(record).is_some_and(|next| zone.zone_of(&next))
+}
+
 /// The target of a DNAME record (hickory keeps DNAME rdata as raw bytes).
 pub fn dname_target(record: &Record) -> Option<Name> {
+    leading_name(record)
+}
+
+/// The name that opens the RDATA of a record hickory keeps as raw bytes
+/// (a DNAME's target, an NSEC's next owner name).
+fn leading_name(record: &Record) -> Option<Name> {
     match &record.data {
         RData::Unknown { rdata, .. } => {
             use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};

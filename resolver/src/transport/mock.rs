@@ -20,7 +20,8 @@ use hickory_proto::rr::{Name, RData, Record, RecordType};
 use hickory_proto::serialize::txt::Parser;
 use parking_lot::Mutex;
 
-use super::{judge, QueryOptions, Reply, Transport, Verdict};
+use super::caps::Perturbed;
+use super::{case_echoed, encode_query, judge, QueryOptions, Reply, Transport, Verdict};
 use crate::cache::RrsetCache;
 use crate::config::Config;
 use crate::error::TransportError;
@@ -72,6 +73,8 @@ pub(crate) struct Sent {
     pub edns: bool,
     /// With RD set.
     pub rd: bool,
+    /// With the name's case randomised (use-caps-for-id).
+    pub caps: bool,
 }
 
 /// One zone a server is authoritative for.
@@ -223,6 +226,7 @@ impl Transport for MockTransport {
             tcp: stream,
             edns: options.edns_payload.is_some(),
             rd: options.recursion_desired,
+            caps: options.caps,
         });
         let delay = match self.servers.lock().get(&server.ip()).map(|s| s.behaviour) {
             Some(Behaviour::Delay(delay)) => Some(delay),
@@ -235,16 +239,23 @@ impl Transport for MockTransport {
             }
             tokio::time::sleep(delay).await;
         }
-        let Some(message) = self.respond(server.ip(), query, options) else {
+        // use-caps-for-id: the server sees the name in the case the network
+        // transport would send; authoritative servers echo it.
+        let (asked, perturbed) = perturb(query, options, server)?;
+        let Some(message) = self.respond(server.ip(), &asked, options) else {
             return Err(TransportError::Timeout(server));
         };
         // The reply goes through the network transport's own checks, as wire:
         // the mock's queries carry ID 0, so a rewrite that changes the ID plays
         // a spoofer (ignored: the real reply never comes, a timeout), one that
-        // changes the question a broken server (rejected at once).
-        let wire = message
+        // changes the question a broken server (rejected at once), one that
+        // does not echo the 0x20 case a server that lowercases.
+        let mut wire = message
             .to_vec()
             .map_err(|_| TransportError::Malformed(server))?;
+        if !case_echoed(perturbed.as_ref(), &mut wire, MOCK_ID) {
+            return Err(TransportError::CaseMismatch(server));
+        }
         match judge(&wire, MOCK_ID, query) {
             Verdict::Accept(message) => Ok(Reply {
                 message,
@@ -256,6 +267,39 @@ impl Transport for MockTransport {
             Verdict::Reject => Err(TransportError::Mismatch(server)),
         }
     }
+}
+
+/// The question as the network transport would send it: with `caps`, the
+/// name's case randomised (the record of it checks the echo).
+fn perturb(
+    query: &Query,
+    options: &QueryOptions,
+    server: SocketAddr,
+) -> Result<(Query, Option<Perturbed>), TransportError> {
+    if !options.caps {
+        return Ok((query.clone(), None));
+    }
+    let malformed = |_| TransportError::Malformed(server);
+    let (_, mut wire) = encode_query(query, options)?;
+    let perturbed = Perturbed::perturb(&mut wire, query.query_type());
+    let sent = Message::from_vec(&wire).map_err(malformed)?;
+    let asked = sent
+        .queries
+        .first()
+        .cloned()
+        .ok_or(TransportError::Malformed(server))?;
+    Ok((asked, perturbed))
+}
+
+/// A Behaviour::Rewrite: a server that answers in lowercase whatever case
+/// the question came in (some middleboxes and old servers; use-caps-for-id
+/// needs its fallback for them).
+pub(crate) fn no_case_echo(_: &Query, mut reply: Message) -> Option<Message> {
+    for query in &mut reply.queries {
+        let lower = query.name().to_lowercase();
+        query.set_name(lower);
+    }
+    Some(reply)
 }
 
 /// A reply to `query` with `rcode` and nothing else.

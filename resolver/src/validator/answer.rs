@@ -8,6 +8,7 @@ use hickory_proto::rr::{Name, RData, RecordType};
 use super::anchor::AnchorSet;
 use super::chain::{signed_rrsets, Chain, Keys, Session, SignedRrset};
 use super::denial::{self, DenialLimits, Proof};
+use super::neg::NegCache;
 use super::verify::{verify_rrset, Clock};
 use super::{Bogus, Ede, Fetch, Security};
 use crate::config::ValidationConfig;
@@ -32,6 +33,8 @@ struct Options {
 pub struct Validator {
     chain: Chain,
     options: Options,
+    /// `aggressive-nsec`: NSECs of secure answers, for synthesized denials.
+    neg: Option<NegCache>,
 }
 
 /// A wildcard expansion that still needs its proof: `owner` was synthesized
@@ -50,16 +53,21 @@ impl Validator {
         anchors: AnchorSet,
         autotrust: Option<super::autotrust::AutoTrust>,
     ) -> Self {
+        let limits = DenialLimits {
+            max_nsec3_iterations: config.nsec3_max_iterations,
+        };
         Self {
+            neg: config
+                .aggressive_nsec
+                .then(|| NegCache::new(config.neg_cache_size, limits)),
             chain: Chain::new(
                 anchors,
                 autotrust,
                 config.domain_insecure.clone(),
                 config.key_cache_size,
                 config.bogus_ttl,
-                DenialLimits {
-                    max_nsec3_iterations: config.nsec3_max_iterations,
-                },
+                limits,
+                config.harden_algo_downgrade,
             ),
             options: Options {
                 harden_dnssec_stripped: config.harden_dnssec_stripped,
@@ -123,6 +131,11 @@ impl Validator {
         &self.chain
     }
 
+    /// The negative cache, when `aggressive-nsec` is on.
+    pub fn neg_cache(&self) -> Option<&NegCache> {
+        self.neg.as_ref()
+    }
+
     /// The clock signatures are judged by: `val-override-date`, or `now_unix`.
     pub fn clock(&self, now_unix: u64) -> Clock {
         Clock {
@@ -175,6 +188,9 @@ impl Validator {
             }
         }
         let cap = (session.ttl_cap != u32::MAX).then_some(session.ttl_cap);
+        if let (Security::Secure, Some(neg)) = (&verdict, &self.neg) {
+            neg.insert(answer, now_unix, cap);
+        }
         (verdict, cap)
     }
 

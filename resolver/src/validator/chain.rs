@@ -251,6 +251,8 @@ pub struct Chain {
     verified: Arc<VerifiedSigs>,
     bogus_ttl: u32,
     limits: DenialLimits,
+    /// `harden-algo-downgrade`: every DS algorithm must sign the DNSKEY set.
+    algo_downgrade: bool,
 }
 
 impl Chain {
@@ -262,6 +264,7 @@ impl Chain {
         key_cache_size: u64,
         bogus_ttl: u32,
         limits: DenialLimits,
+        algo_downgrade: bool,
     ) -> Self {
         Self {
             anchors: arc_swap::ArcSwap::from_pointee(anchors),
@@ -271,6 +274,7 @@ impl Chain {
             verified: Arc::new(VerifiedSigs::new(VERIFIED_SIGS)),
             bogus_ttl,
             limits,
+            algo_downgrade,
         }
     }
 
@@ -657,6 +661,11 @@ impl Chain {
             "its DS",
             session,
         );
+        if self.algo_downgrade && matches!(status, ZoneStatus::Secure(_)) {
+            if let Some(bogus) = missing_ds_algorithm(next, &answer, &ds, session) {
+                return (ZoneStatus::Bogus(bogus), 0);
+            }
+        }
         (status, ttl.min(ds_ttl))
     }
 
@@ -767,6 +776,58 @@ fn verify_dnskey_set(
         ),
         Err(bogus) => (ZoneStatus::Bogus(bogus.at(format!("DNSKEY {zone}"))), 0),
     }
+}
+
+/// `harden-algo-downgrade` (Unbound's `algo_needs` in `val_verify_DNSKEY_with_DS`):
+/// every algorithm of the (supported) DS set must have a key the DS vouches
+/// for whose signature verifies the DNSKEY set, so an attacker who strips
+/// the signatures of the stronger algorithm cannot leave only the weaker.
+/// The first algorithm without one, as a bogus reason.
+fn missing_ds_algorithm(
+    zone: &Name,
+    answer: &Answer,
+    ds: &[Ds],
+    session: &mut Session,
+) -> Option<Bogus> {
+    let set = find_rrset(&answer.answers, zone, RecordType::DNSKEY)?;
+    let keys: Vec<Dnskey> = set
+        .records
+        .iter()
+        .filter_map(|r| Dnskey::from_record(r))
+        .collect();
+    let mut algorithms: Vec<u8> = ds.iter().map(|d| d.algorithm).collect();
+    algorithms.sort_unstable();
+    algorithms.dedup();
+    algorithms.into_iter().find_map(|algorithm| {
+        let vouched: Vec<Dnskey> = keys
+            .iter()
+            .filter(|k| k.algorithm == algorithm)
+            .filter(|k| {
+                ds.iter()
+                    .any(|d| d.algorithm == algorithm && d.matches(zone, k))
+            })
+            .cloned()
+            .collect();
+        let signed = !vouched.is_empty()
+            && verify_rrset(
+                &set.records,
+                &set.sigs,
+                zone,
+                &vouched,
+                &session.clock,
+                &mut session.work,
+            )
+            .is_ok();
+        (!signed).then(|| {
+            Bogus::new(
+                Ede::DnssecBogus,
+                format!(
+                    "DNSKEY {zone}: no valid signature of algorithm {algorithm} of its DS set \
+                     (harden-algo-downgrade)"
+                ),
+            )
+        })
+    })
 }
 
 /// The REVOKE+SEP keys of a DNSKEY set whose own signature verifies the set

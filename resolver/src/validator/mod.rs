@@ -17,6 +17,8 @@
 //! - [`records`]: DNSKEY, DS and RRSIG read from opaque RDATA; the to-be-signed form.
 //! - [`verify`]: one RRset against one zone's keys, within a work budget.
 //! - [`answer`]: a whole answer (chain, wildcards, denial) to one verdict.
+//! - [`neg`]: validated NSEC records kept to synthesize denials (RFC 8198,
+//!   `aggressive-nsec`).
 
 pub mod anchor;
 pub mod answer;
@@ -26,6 +28,7 @@ pub mod chain;
 pub mod crypto;
 pub mod denial;
 pub mod names;
+pub mod neg;
 pub mod nsec;
 pub mod nsec3;
 pub mod records;

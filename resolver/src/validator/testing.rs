@@ -129,6 +129,20 @@ impl TestKey {
     }
 }
 
+/// The SOA of `zone` (TTL 300, MINIMUM 300).
+pub fn soa_record(zone: &str) -> Record {
+    let rdata = hickory_proto::rr::rdata::SOA::new(
+        name(&format!("ns.{zone}")),
+        name(&format!("host.{zone}")),
+        1,
+        3600,
+        900,
+        86400,
+        300,
+    );
+    Record::from_rdata(name(zone), 300, RData::SOA(rdata))
+}
+
 /// A NOERROR answer.
 pub fn positive(answers: Vec<Record>) -> Answer {
     Answer {

@@ -5,7 +5,7 @@ use hickory_proto::rr::RecordType;
 
 use super::anchor::{parse_anchor_text, AnchorSet};
 use super::records::Ds;
-use super::testing::{a, name, nsec, positive, TableFetch, TestKey, NOW};
+use super::testing::{a, name, nsec, positive, soa_record, TableFetch, TestKey, NOW};
 use super::verify::MAX_VERIFICATIONS;
 use super::{Ede, Security, Validator};
 use crate::config::ValidationConfig;
@@ -397,19 +397,6 @@ fn wildcard_answer_needs_the_no_such_name_proof() {
     );
 }
 
-fn soa_record(zone: &str) -> hickory_proto::rr::Record {
-    let rdata = hickory_proto::rr::rdata::SOA::new(
-        name(&format!("ns.{zone}")),
-        name(&format!("host.{zone}")),
-        1,
-        3600,
-        900,
-        86400,
-        300,
-    );
-    hickory_proto::rr::Record::from_rdata(name(zone), 300, hickory_proto::rr::RData::SOA(rdata))
-}
-
 /// RFC 4035 §5.3.3: an answer is cached no longer than its signatures last.
 #[test]
 fn signature_expiry_caps_the_cache_lifetime() {
@@ -579,4 +566,103 @@ fn a_forged_soa_beside_a_valid_denial_is_bogus() {
         run(&v, &w.fetch, "nope.example.", RecordType::A, &answer),
         Security::Bogus(_)
     ));
+}
+
+/// `harden-algo-downgrade` (Unbound's `algo_needs`): `example.`'s DS set
+/// lists algorithms 13 and 14, but only the algorithm-13 signature over the
+/// DNSKEY set verifies (the "14" key is not what it claims). One algorithm
+/// suffices by default (RFC 6840 §5.11); hardened, every one must sign.
+#[test]
+fn harden_algo_downgrade_needs_every_ds_algorithm() {
+    let root = TestKey::new(".", 13);
+    let good = TestKey::new("example.", 13);
+    let broken = TestKey::new("example.", 14);
+    let mut fetch = TableFetch::default();
+    fetch.add(".", RecordType::DNSKEY, root.dnskey_answer(&[]));
+    fetch.add(
+        "example.",
+        RecordType::DS,
+        positive(root.signed(vec![good.ds(), broken.ds()])),
+    );
+    let keys = vec![good.dnskey(), broken.dnskey()];
+    let mut answers = keys.clone();
+    answers.push(good.sign(&keys));
+    answers.push(broken.sign(&keys));
+    fetch.add("example.", RecordType::DNSKEY, positive(answers));
+    let answer = positive(good.signed(vec![a("www.example.", "192.0.2.1")]));
+    let lenient = validator(&root, &ValidationConfig::default());
+    assert_eq!(
+        run(&lenient, &fetch, "www.example.", RecordType::A, &answer),
+        Security::Secure
+    );
+    let hardened = ValidationConfig {
+        harden_algo_downgrade: true,
+        ..ValidationConfig::default()
+    };
+    let strict = validator(&root, &hardened);
+    assert_eq!(
+        bogus_code(&run(
+            &strict,
+            &fetch,
+            "www.example.",
+            RecordType::A,
+            &answer
+        )),
+        Some(6)
+    );
+    // Both algorithms signing for real: secure when hardened too.
+    let other = TestKey::new("example.", 13);
+    let mut fetch = TableFetch::default();
+    fetch.add(".", RecordType::DNSKEY, root.dnskey_answer(&[]));
+    fetch.add(
+        "example.",
+        RecordType::DS,
+        positive(root.signed(vec![good.ds(), other.ds()])),
+    );
+    let keys = vec![good.dnskey(), other.dnskey()];
+    let mut answers = keys.clone();
+    answers.push(good.sign(&keys));
+    answers.push(other.sign(&keys));
+    fetch.add("example.", RecordType::DNSKEY, positive(answers));
+    let strict = validator(&root, &hardened);
+    assert_eq!(
+        run(&strict, &fetch, "www.example.", RecordType::A, &answer),
+        Security::Secure
+    );
+}
+
+/// RFC 8198: a secure NXDOMAIN's NSECs go into the negative cache when
+/// `aggressive-nsec` is on (Unbound's default), and not when it is off.
+#[test]
+fn secure_denials_feed_the_negative_cache() {
+    let w = world();
+    let soa = soa_record("example.");
+    let covering = nsec("a.example.", "z.example.", &[RecordType::A]);
+    let apex = nsec(
+        "example.",
+        "a.example.",
+        &[RecordType::SOA, RecordType::NS, RecordType::DNSKEY],
+    );
+    let full = negative(
+        &w.example,
+        ResponseCode::NXDomain,
+        vec![vec![soa], vec![covering], vec![apex]],
+    );
+    let v = validator(&w.root, &ValidationConfig::default());
+    assert_eq!(
+        run(&v, &w.fetch, "nope.example.", RecordType::A, &full),
+        Security::Secure
+    );
+    let neg = v.neg_cache().expect("aggressive-nsec is on by default");
+    let got = neg
+        .synthesize(&name("other.example."), RecordType::A, u64::from(NOW))
+        .expect("covered by a.example. NSEC");
+    assert_eq!(got.answer.rcode, ResponseCode::NXDomain);
+    let off = ValidationConfig {
+        aggressive_nsec: false,
+        ..ValidationConfig::default()
+    };
+    let v = validator(&w.root, &off);
+    run(&v, &w.fetch, "nope.example.", RecordType::A, &full);
+    assert!(v.neg_cache().is_none());
 }

@@ -41,7 +41,15 @@ pub enum Fault {
     /// `+keytrap`: [`KEYTRAP_DECOYS`] DNSKEYs share the real key's tag and every
     /// RRset but the DNSKEY carries [`KEYTRAP_SIGNATURES`] forged RRSIGs.
     KeyTrap,
+    /// `+algdowngrade`: a second key of algorithm 15 (Ed25519) is published
+    /// and its DS added to the parent, but its RRSIG over the DNSKEY set is
+    /// forged and it signs nothing else: of the DS set's two algorithms only
+    /// the first validates (Unbound's `harden-algo-downgrade` case).
+    AlgDowngrade,
 }
+
+/// Algorithm of the second key of [`Fault::AlgDowngrade`].
+pub const DOWNGRADE_SECOND_ALGORITHM: u8 = 15;
 
 impl Fault {
     /// The fault named by manifest flag `flag` (without the `+`).
@@ -55,6 +63,7 @@ impl Fault {
             "stripped" => Self::Stripped,
             "badnsec" => Self::BadNsec,
             "keytrap" => Self::KeyTrap,
+            "algdowngrade" => Self::AlgDowngrade,
             _ => return None,
         })
     }
@@ -65,9 +74,12 @@ impl Fault {
             Self::NoSig => Some(strip_answer_rrsigs),
             Self::Stripped => Some(strip_dnssec_records),
             Self::BadNsec => Some(drop_covering_nsec),
-            Self::Expired | Self::NotYetValid | Self::WrongKey | Self::BadDs | Self::KeyTrap => {
-                None
-            }
+            Self::Expired
+            | Self::NotYetValid
+            | Self::WrongKey
+            | Self::BadDs
+            | Self::KeyTrap
+            | Self::AlgDowngrade => None,
         }
     }
 }

@@ -25,7 +25,9 @@ use anyhow::{anyhow, bail, Context as _};
 use hickory_proto::rr::{Name, RData, RecordType};
 
 use super::authority::Catalog;
-use super::dnssec::{Fault, SignSpec, KEYTRAP_DECOYS, KEYTRAP_SIGNATURES};
+use super::dnssec::{
+    Fault, SignSpec, DOWNGRADE_SECOND_ALGORITHM, KEYTRAP_DECOYS, KEYTRAP_SIGNATURES,
+};
 use super::server::FakeServer;
 use super::signer::{Validity, ZoneKey};
 use super::zone::{Signing, Zone};
@@ -372,6 +374,9 @@ fn sign_all(
             Some(Fault::WrongKey | Fault::BadDs) => {
                 Some(ZoneKey::generate_for(spec.algorithm, &rsa)?)
             }
+            Some(Fault::AlgDowngrade) => {
+                Some(ZoneKey::generate_for(DOWNGRADE_SECOND_ALGORITHM, &rsa)?)
+            }
             _ => None,
         };
         let ds_key = match spec.fault {
@@ -391,6 +396,11 @@ fn sign_all(
             parent
                 .add_record(ds)
                 .with_context(|| format!("DS of {apex} in {}", parent.origin()))?;
+            if let (Some(Fault::AlgDowngrade), Some(second)) = (spec.fault, &other) {
+                parent
+                    .add_record(second.ds(&apex, zone.soa().ttl, spec.ds_digest)?)
+                    .with_context(|| format!("second DS of {apex}"))?;
+            }
         }
         let mut signing = Signing::new(&key, now_unix);
         signing.nsec3 = spec.nsec3.clone();
@@ -402,6 +412,7 @@ fn sign_all(
                 signing.decoys = KEYTRAP_DECOYS;
                 signing.forged = KEYTRAP_SIGNATURES;
             }
+            Some(Fault::AlgDowngrade) => signing.forged_second = other.as_ref(),
             _ => {}
         }
         zone.sign(&signing)

@@ -3,7 +3,8 @@
 //!
 //! Per query, in order: count it → maybe drop it (`set_drop_percent`) → wait
 //! (`set_delay`) → the responder, if set and it returns `Some` → REFUSED if
-//! `set_refused` → SERVFAIL if `set_servfail` → the authoritative answer. Over UDP the
+//! `set_refused` → SERVFAIL if `set_servfail` → the authoritative answer (its question
+//! lowercased if `set_lowercase_question`). Over UDP the
 //! reply is then cut to header + question (+ OPT) with TC=1 when `set_always_truncate`
 //! is on or it exceeds the client's limit (512 bytes without EDNS, else the client's
 //! advertised payload; RFC 6891 §7). TCP (RFC 7766, 2-byte length framing) always
@@ -52,6 +53,7 @@ struct Faults {
     servfail: AtomicBool,
     refused: AtomicBool,
     always_truncate: AtomicBool,
+    lowercase_question: AtomicBool,
     has_responder: AtomicBool,
     responder: RwLock<Option<Responder>>,
 }
@@ -181,6 +183,15 @@ impl FakeServer {
             .store(on, Ordering::Relaxed);
     }
 
+    /// Echoes the question in lowercase whatever case it came in (servers and
+    /// middleboxes that defeat use-caps-for-id, 0x20).
+    pub fn set_lowercase_question(&self, on: bool) {
+        self.shared
+            .faults
+            .lowercase_question
+            .store(on, Ordering::Relaxed);
+    }
+
     /// Installs (or with `None` removes) a misbehaving handler; see [`Responder`].
     pub fn set_responder(&self, responder: Option<Responder>) {
         let on = responder.is_some();
@@ -228,6 +239,7 @@ impl FakeServer {
         self.set_servfail(false);
         self.set_refused(false);
         self.set_always_truncate(false);
+        self.set_lowercase_question(false);
         self.set_responder(None);
     }
 
@@ -437,6 +449,15 @@ fn admit(shared: &Shared, bytes: &[u8], proto: Proto) -> Option<Message> {
     Some(req)
 }
 
+/// `resp` with its question names in lowercase.
+fn lowercase_question(mut resp: Message) -> Message {
+    for query in &mut resp.queries {
+        let lower = query.name().to_lowercase();
+        query.set_name(lower);
+    }
+    resp
+}
+
 /// Builds the reply bytes for an admitted query; `None` sends nothing.
 fn respond(shared: &Shared, req: &Message, proto: Proto) -> Option<Vec<u8>> {
     let faults = &shared.faults;
@@ -455,6 +476,11 @@ fn respond(shared: &Shared, req: &Message, proto: Proto) -> Option<Vec<u8>> {
             error_response(req, ResponseCode::ServFail)
         }
         None => shared.catalog.answer(req),
+    };
+    let resp = if faults.lowercase_question.load(Ordering::Relaxed) {
+        lowercase_question(resp)
+    } else {
+        resp
     };
     let resp = shared.cookies.apply(req, resp);
     let bytes = resp.to_vec().ok()?;

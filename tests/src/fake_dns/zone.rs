@@ -107,6 +107,9 @@ pub struct Signing<'k> {
     /// When non-zero, every RRset but the DNSKEY gets this many forged RRSIGs
     /// with the key's tag instead of a real one (KeyTrap).
     pub forged: usize,
+    /// A second published key whose RRSIG over the DNSKEY set is forged and
+    /// which signs nothing else (`+algdowngrade`).
+    pub forged_second: Option<&'k ZoneKey>,
 }
 
 impl<'k> Signing<'k> {
@@ -120,6 +123,7 @@ impl<'k> Signing<'k> {
             nsec3: None,
             decoys: 0,
             forged: 0,
+            forged_second: None,
         }
     }
 
@@ -129,7 +133,11 @@ impl<'k> Signing<'k> {
             .first()
             .is_some_and(|r| r.record_type() == RecordType::DNSKEY);
         if is_dnskey {
-            return Ok(vec![self.key.sign(rrset, apex, self.key_validity)?]);
+            let mut sigs = vec![self.key.sign(rrset, apex, self.key_validity)?];
+            if let Some(second) = self.forged_second {
+                sigs.push(second.forge(rrset, apex, self.key_validity)?);
+            }
+            return Ok(sigs);
         }
         if self.forged > 0 {
             return (0..self.forged)
@@ -229,6 +237,7 @@ impl Zone {
         let apex_key = LowerName::new(&apex);
         let mut dnskeys = vec![signing.key.dnskey(&apex, ttl)];
         dnskeys.extend(signing.key.colliding_dnskeys(&apex, ttl, signing.decoys));
+        dnskeys.extend(signing.forged_second.map(|k| k.dnskey(&apex, ttl)));
         if let Some(params) = &signing.nsec3 {
             dnskeys.push(params.nsec3param(&apex, ttl)?);
         }

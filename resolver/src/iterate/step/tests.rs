@@ -246,13 +246,17 @@ fn rrsig(owner: &str, covered: RecordType, ttl: u32) -> Record {
     )
 }
 
-fn nsec(owner: &str) -> Record {
+/// An NSEC from `owner` to `next` (bitmap: A only).
+fn nsec(owner: &str, next: &str) -> Record {
+    use hickory_proto::serialize::binary::BinEncodable;
+    let mut rdata = name(next).to_bytes().unwrap();
+    rdata.extend_from_slice(&[0, 1, 0x40]);
     Record::from_rdata(
         name(owner),
         300,
         RData::Unknown {
             code: RecordType::NSEC,
-            rdata: hickory_proto::rr::rdata::NULL::with(vec![0, 0, 1, 0x40]),
+            rdata: hickory_proto::rr::rdata::NULL::with(rdata),
         },
     )
 }
@@ -277,10 +281,10 @@ fn signed_answers_keep_their_rrsigs_and_nothing_else() {
     m.answers
         .push(rrsig("other.example.com.", RecordType::A, 300));
     // A wildcard answer's proof sits in the authority section.
-    m.authorities.push(nsec("v.example.com."));
+    m.authorities.push(nsec("v.example.com.", "w.example.com."));
     m.authorities
         .push(rrsig("v.example.com.", RecordType::NSEC, 300));
-    m.authorities.push(nsec("x.example.net."));
+    m.authorities.push(nsec("x.example.net.", "y.example.net."));
     let step = classify(
         &m,
         &name("example.com."),
@@ -337,10 +341,12 @@ fn signed_denials_keep_nsec_and_the_soa_signature_at_the_negative_ttl() {
     ));
     m.authorities
         .push(rrsig("example.com.", RecordType::SOA, 3600));
-    m.authorities.push(nsec("mail.example.com."));
+    m.authorities
+        .push(nsec("mail.example.com.", "www.example.com."));
     m.authorities
         .push(rrsig("mail.example.com.", RecordType::NSEC, 300));
-    m.authorities.push(nsec("example.com."));
+    m.authorities
+        .push(nsec("example.com.", "mail.example.com."));
     m.authorities
         .push(rrsig("example.com.", RecordType::NSEC, 300));
     let step = classify(
@@ -397,4 +403,33 @@ fn nxdomain_takes_the_soa_minimum_as_ttl() {
         panic!("{step:?}")
     };
     assert_eq!(soa.ttl, 300);
+}
+
+/// iter_scrub.c sanitize_nsec_is_overreach: an in-zone NSEC whose next name
+/// leaves the zone (it would deny names of another zone, e.g. through
+/// aggressive NSEC) is dropped with its signature; the in-zone one stays.
+#[test]
+fn nsec_reaching_out_of_the_zone_is_dropped_with_its_signature() {
+    let mut m = reply();
+    m.metadata.response_code = ResponseCode::NXDomain;
+    m.metadata.authoritative = true;
+    m.authorities
+        .push(nsec("mail.example.com.", "www.example.com."));
+    m.authorities
+        .push(rrsig("mail.example.com.", RecordType::NSEC, 300));
+    m.authorities.push(nsec("zz.example.com.", "a.victim.net."));
+    m.authorities
+        .push(rrsig("zz.example.com.", RecordType::NSEC, 300));
+    let step = classify(
+        &m,
+        &name("example.com."),
+        &name("nope.example.com."),
+        RecordType::A,
+        11,
+    );
+    let Step::NxDomain { proof, .. } = step else {
+        panic!("{step:?}")
+    };
+    assert_eq!(proof.len(), 2, "{proof:?}");
+    assert!(proof.iter().all(|r| r.name == name("mail.example.com.")));
 }

@@ -1,0 +1,346 @@
+//! Who may hold a TCP or DoT connection, and for how long: the defences
+//! against slow-loris clients that open connections and never finish a query.
+//!
+//! Three limits apply at accept, in Unbound's order: the client's netblock
+//! (Unbound `tcp-connection-limit NETBLOCK LIMIT`, longest prefix wins, one
+//! count shared by every address in the block), then the total (Unbound
+//! `incoming-num-tcp` per thread), then one client address (ours: Unbound has
+//! no such cap, so a single address could take every slot; see
+//! [`super::FrontendConfig::tcp_max_connections_per_client`]).
+//!
+//! Each admitted connection gets its idle timeout from the load at accept, as
+//! Unbound's `setup_tcp_handler` (util/netevent.c): over 50 % of the slots in
+//! use, a hundredth of the configured value; over 65 %, a five-hundredth; over
+//! 80 %, nothing; never under 200 ms. The idle timer runs from the last
+//! complete query, so a client trickling a frame one byte at a time is closed
+//! when it runs out, however often it sends a byte.
+//!
+//! With every slot taken, the accept loops stop accepting until one frees (as
+//! Unbound stops listening): new connections wait in the listen backlog, and
+//! since connections accepted under load time out within 200 ms, a legitimate
+//! client is served after a short wait instead of being turned away.
+//!
+//! Accepting is not the per-query hot path: the per-address table is one
+//! mutex-guarded map, entries removed when their last connection closes, so
+//! it never holds more entries than there are open connections.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv6Addr};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ipnet::IpNet;
+use parking_lot::Mutex;
+use tokio::sync::Notify;
+
+use crate::acl::Acl;
+
+/// Unbound's `TCP_QUERY_TIMEOUT_MINIMUM`: the shortest idle timeout load may impose.
+pub(super) const MIN_LOADED_TIMEOUT: Duration = Duration::from_millis(200);
+
+/// Open TCP + DoT connections, bounded in total, per netblock and per client.
+#[derive(Debug)]
+pub(super) struct ConnLimits {
+    open: AtomicUsize,
+    max: usize,
+    per_client: usize,
+    clients: Mutex<HashMap<IpAddr, usize>>,
+    /// Netblock → index into `blocks`.
+    netblocks: Acl<usize>,
+    blocks: Vec<Block>,
+    idle_timeout: Duration,
+    /// Signalled when a slot frees, for accept loops waiting for room.
+    freed: Notify,
+}
+
+/// One `tcp-connection-limit` netblock.
+#[derive(Debug)]
+struct Block {
+    limit: usize,
+    open: AtomicUsize,
+}
+
+/// Why a connection was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Refused {
+    /// The client's netblock holds its `tcp-connection-limit`.
+    Netblock,
+    /// Every slot is taken.
+    Total,
+    /// The client's address holds its share.
+    Client,
+}
+
+impl Refused {
+    /// For the debug log line.
+    pub(super) fn as_str(self) -> &'static str {
+        match self {
+            Refused::Netblock => "netblock connection limit reached",
+            Refused::Total => "connection limit reached",
+            Refused::Client => "per-client connection limit reached",
+        }
+    }
+}
+
+/// A connection's claim on the limits, released when dropped.
+#[derive(Debug)]
+pub(super) struct ConnSlot {
+    limits: Arc<ConnLimits>,
+    client: IpAddr,
+    block: Option<usize>,
+    /// This connection's idle timeout, shortened by the load at accept.
+    pub(super) idle_timeout: Duration,
+}
+
+impl Drop for ConnSlot {
+    fn drop(&mut self) {
+        self.limits.open.fetch_sub(1, Ordering::AcqRel);
+        self.limits.freed.notify_waiters();
+        if let Some(block) = self.block.and_then(|i| self.limits.blocks.get(i)) {
+            block.open.fetch_sub(1, Ordering::AcqRel);
+        }
+        self.limits.release_client(self.client);
+    }
+}
+
+/// The key one client's connections are counted under: the IPv4 address (an
+/// IPv4-mapped IPv6 address counts as IPv4), or the IPv6 /64, since one IPv6
+/// host commonly holds a whole /64 and could otherwise pick a fresh address
+/// per connection.
+fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(Ipv6Addr::from(prefix))
+            }
+        },
+    }
+}
+
+/// Unbound's `setup_tcp_handler`: the idle timeout for a connection accepted
+/// when `open` of `max` slots are in use (this one included).
+pub(super) fn loaded_timeout(configured: Duration, open: usize, max: usize) -> Duration {
+    let usage = open.saturating_mul(100) / max.max(1);
+    let scaled = match usage {
+        0..=50 => configured,
+        51..=65 => configured / 100,
+        66..=80 => configured / 500,
+        _ => Duration::ZERO,
+    };
+    scaled.max(MIN_LOADED_TIMEOUT.min(configured))
+}
+
+impl ConnLimits {
+    /// Limits from the front-end settings.
+    pub(super) fn new(
+        max: usize,
+        per_client: usize,
+        netblocks: &[(IpNet, u32)],
+        idle_timeout: Duration,
+    ) -> Self {
+        let mut table = Acl::new();
+        let mut blocks = Vec::with_capacity(netblocks.len());
+        for (net, limit) in netblocks {
+            table.insert(*net, blocks.len());
+            blocks.push(Block {
+                limit: usize::try_from(*limit).unwrap_or(usize::MAX),
+                open: AtomicUsize::new(0),
+            });
+        }
+        ConnLimits {
+            open: AtomicUsize::new(0),
+            max,
+            per_client: per_client.max(1),
+            clients: Mutex::new(HashMap::new()),
+            netblocks: table,
+            blocks,
+            idle_timeout,
+            freed: Notify::new(),
+        }
+    }
+
+    /// The total limit.
+    pub(super) fn max(&self) -> usize {
+        self.max
+    }
+
+    /// Returns once fewer than the total limit are open. With every slot
+    /// taken the accept loops wait here, so new connections queue in the
+    /// listen backlog until a slot frees (Unbound stops listening when its
+    /// TCP handlers are all in use), rather than being closed at once.
+    pub(super) async fn room(&self) {
+        loop {
+            let freed = self.freed.notified();
+            tokio::pin!(freed);
+            freed.as_mut().enable();
+            if self.open.load(Ordering::Acquire) < self.max {
+                return;
+            }
+            freed.await;
+        }
+    }
+
+    /// Admits a connection from `peer`, or says which limit refuses it.
+    pub(super) fn try_acquire(self: &Arc<Self>, peer: IpAddr) -> Result<ConnSlot, Refused> {
+        let block = self.netblocks.lookup(peer);
+        if let Some(b) = block.and_then(|i| self.blocks.get(i)) {
+            if b.open.fetch_add(1, Ordering::AcqRel) >= b.limit {
+                b.open.fetch_sub(1, Ordering::AcqRel);
+                return Err(Refused::Netblock);
+            }
+        }
+        let release_block = || {
+            if let Some(b) = block.and_then(|i| self.blocks.get(i)) {
+                b.open.fetch_sub(1, Ordering::AcqRel);
+            }
+        };
+        let open = self.open.fetch_add(1, Ordering::AcqRel) + 1;
+        if open > self.max {
+            self.open.fetch_sub(1, Ordering::AcqRel);
+            release_block();
+            return Err(Refused::Total);
+        }
+        let client = client_key(peer);
+        {
+            let mut clients = self.clients.lock();
+            let held = clients.entry(client).or_insert(0);
+            if *held >= self.per_client {
+                drop(clients);
+                self.open.fetch_sub(1, Ordering::AcqRel);
+                release_block();
+                return Err(Refused::Client);
+            }
+            *held += 1;
+        }
+        Ok(ConnSlot {
+            limits: self.clone(),
+            client,
+            block,
+            idle_timeout: loaded_timeout(self.idle_timeout, open, self.max),
+        })
+    }
+
+    fn release_client(&self, client: IpAddr) {
+        let mut clients = self.clients.lock();
+        if let Some(held) = clients.get_mut(&client) {
+            *held = held.saturating_sub(1);
+            if *held == 0 {
+                clients.remove(&client);
+            }
+        }
+    }
+
+    /// Clients with at least one connection open (the per-client table's size).
+    #[cfg(test)]
+    fn clients(&self) -> usize {
+        self.clients.lock().len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    /// util/netevent.c setup_tcp_handler: >50 % → /100, >65 % → /500, >80 % → 0,
+    /// never under 200 ms.
+    #[test]
+    fn timeout_shrinks_with_load_as_unbound() {
+        let t = Duration::from_secs(30);
+        assert_eq!(loaded_timeout(t, 5, 10), t);
+        assert_eq!(loaded_timeout(t, 6, 10), Duration::from_millis(300));
+        assert_eq!(loaded_timeout(t, 7, 10), MIN_LOADED_TIMEOUT);
+        assert_eq!(loaded_timeout(t, 9, 10), MIN_LOADED_TIMEOUT);
+        assert_eq!(
+            loaded_timeout(Duration::from_secs(120), 7, 10),
+            Duration::from_millis(240)
+        );
+        // A configured value under the minimum stays as configured.
+        assert_eq!(
+            loaded_timeout(Duration::from_millis(50), 10, 10),
+            Duration::from_millis(50)
+        );
+    }
+
+    /// tcp-connection-limit: the count is per netblock, shared by its addresses;
+    /// the longest prefix applies; a limit of 0 refuses the block.
+    #[test]
+    fn netblock_limit_is_shared_by_the_block() {
+        let nets = [
+            ("10.0.0.0/8".parse().unwrap(), 2),
+            ("10.9.0.0/16".parse().unwrap(), 0),
+        ];
+        let limits = Arc::new(ConnLimits::new(100, 100, &nets, Duration::from_secs(1)));
+        let a = limits.try_acquire(ip("10.0.0.1")).unwrap();
+        let _b = limits.try_acquire(ip("10.0.0.2")).unwrap();
+        assert_eq!(
+            limits.try_acquire(ip("10.0.0.3")).unwrap_err(),
+            Refused::Netblock
+        );
+        assert_eq!(
+            limits.try_acquire(ip("10.9.0.1")).unwrap_err(),
+            Refused::Netblock
+        );
+        assert!(limits.try_acquire(ip("192.0.2.1")).is_ok());
+        drop(a);
+        assert!(limits.try_acquire(ip("10.0.0.3")).is_ok());
+    }
+
+    /// One address (or IPv6 /64) cannot take more than its share; others still can,
+    /// and the table forgets a client once its connections close.
+    #[test]
+    fn per_client_cap_leaves_room_for_others() {
+        let limits = Arc::new(ConnLimits::new(4, 2, &[], Duration::from_secs(1)));
+        let a1 = limits.try_acquire(ip("2001:db8::1")).unwrap();
+        let a2 = limits.try_acquire(ip("2001:db8::2")).unwrap();
+        assert_eq!(
+            limits.try_acquire(ip("2001:db8::3")).unwrap_err(),
+            Refused::Client
+        );
+        let b1 = limits.try_acquire(ip("192.0.2.1")).unwrap();
+        let b2 = limits.try_acquire(ip("::ffff:192.0.2.1")).unwrap();
+        assert_eq!(
+            limits.try_acquire(ip("198.51.100.1")).unwrap_err(),
+            Refused::Total
+        );
+        assert_eq!(limits.clients(), 2);
+        drop((a1, a2, b1, b2));
+        assert_eq!(limits.clients(), 0);
+        assert_eq!(limits.open.load(Ordering::Acquire), 0);
+    }
+
+    /// A refused connection gives back what it took from the other limits.
+    #[test]
+    fn refusal_releases_partial_claims() {
+        let nets = [("192.0.2.0/24".parse().unwrap(), 10)];
+        let limits = Arc::new(ConnLimits::new(10, 1, &nets, Duration::from_secs(1)));
+        let _a = limits.try_acquire(ip("192.0.2.1")).unwrap();
+        for _ in 0..5 {
+            assert_eq!(
+                limits.try_acquire(ip("192.0.2.1")).unwrap_err(),
+                Refused::Client
+            );
+        }
+        assert_eq!(limits.open.load(Ordering::Acquire), 1);
+        assert_eq!(limits.blocks[0].open.load(Ordering::Acquire), 1);
+    }
+
+    /// The load at accept sets the connection's timeout.
+    #[test]
+    fn slot_carries_the_loaded_timeout() {
+        let limits = Arc::new(ConnLimits::new(4, 4, &[], Duration::from_secs(30)));
+        let first = limits.try_acquire(ip("192.0.2.1")).unwrap();
+        let second = limits.try_acquire(ip("192.0.2.1")).unwrap();
+        let third = limits.try_acquire(ip("192.0.2.1")).unwrap();
+        assert_eq!(first.idle_timeout, Duration::from_secs(30));
+        assert_eq!(second.idle_timeout, Duration::from_secs(30));
+        assert_eq!(third.idle_timeout, MIN_LOADED_TIMEOUT);
+    }
+}
