@@ -492,21 +492,23 @@ impl<T: Transport> Engine<T> {
             return Flow::Continue;
         };
         let query = request.query;
-        let check = limiter.check(query.peer.ip(), query.received_at);
+        let valid_cookie = request.valid_cookie;
+        let check = limiter.check(query.peer.ip(), query.received_at, valid_cookie);
+        let cookie = if valid_cookie { "(cookie)" } else { "" };
         if check.first_over {
             let question = request.parsed.map(|p| p.view).and_then(|view| {
                 parse_qname(view.qname_wire()).map(|name| (name, RecordType::from(view.qtype())))
             });
             match question {
                 Some((qname, qtype)) => tracing::info!(
-                    "ip_ratelimit exceeded {} {} {qname} IN {qtype}",
+                    "ip_ratelimit exceeded {} {}{cookie} {qname} IN {qtype}",
                     query.peer.ip(),
-                    limiter.qps()
+                    limiter.qps(valid_cookie)
                 ),
                 None => tracing::info!(
-                    "ip_ratelimit exceeded {} {} (no query name)",
+                    "ip_ratelimit exceeded {} {}{cookie} (no query name)",
                     query.peer.ip(),
-                    limiter.qps()
+                    limiter.qps(valid_cookie)
                 ),
             }
         }

@@ -382,3 +382,50 @@ async fn allow_cookie_wants_a_valid_cookie_over_udp() {
     assert!(retried.raw.contains("BADCOOKIE"), "{}", retried.raw);
     r.stop().await;
 }
+
+/// Sends `count` copies of `wire` (IDs 1..=count) from `source` at once and
+/// counts the replies that come back within a second.
+async fn burst(server: SocketAddr, source: IpAddr, wire: &[u8], count: u16) -> usize {
+    let socket = UdpSocket::bind(SocketAddr::new(source, 0)).await.unwrap();
+    let mut query = wire.to_vec();
+    for id in 1..=count {
+        query[..2].copy_from_slice(&id.to_be_bytes());
+        socket.send_to(&query, server).await.unwrap();
+    }
+    let mut buf = vec![0u8; 4096];
+    let mut answered = 0;
+    while let Ok(Ok(_)) =
+        tokio::time::timeout(Duration::from_secs(1), socket.recv_from(&mut buf)).await
+    {
+        answered += 1;
+    }
+    answered
+}
+
+/// Unbound's ip-ratelimit-cookie (worker.c check_ip_ratelimit): a client
+/// whose queries carry a valid server cookie has proven its address and is
+/// held to ip-ratelimit-cookie (0: not limited) instead of ip-ratelimit,
+/// while a client without one is limited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn valid_cookie_clients_have_their_own_ip_ratelimit() {
+    let r = TestResolver::start(&format!(
+        "  answer-cookie: yes\n  cookie-secret: \"{SECRET}\"\n  ip-ratelimit: 2\n  ip-ratelimit-factor: 0\n  ip-ratelimit-cookie: 0\n"
+    ))
+    .await;
+    // Warm the cache so every answer is immediate.
+    let warm = r.q("www.example.com", "A").await;
+    assert_eq!(warm.answers_of("A"), ["192.0.2.1"]);
+    let with_cookie = client_ip(&r);
+    let client: [u8; 8] = unhex(CLIENT_COOKIE).try_into().unwrap();
+    let valid = cookie::write(client, with_cookie, &secret(), cookie::unix_now());
+    let answered = burst(r.udp, with_cookie, &query_with_cookie(&valid), 20).await;
+    assert_eq!(answered, 20, "valid cookies are not limited");
+
+    let without = e2e::test_addr(r.hierarchy.net(), 202);
+    let answered = burst(r.udp, without, &query_with_cookie(&client), 20).await;
+    assert!(
+        answered < 20,
+        "a client cookie alone proves nothing: {answered} answered"
+    );
+    r.stop().await;
+}
