@@ -492,23 +492,21 @@ impl<T: Transport> Engine<T> {
             return Flow::Continue;
         };
         let query = request.query;
-        let valid_cookie = request.valid_cookie;
-        let check = limiter.check(query.peer.ip(), query.received_at, valid_cookie);
-        let cookie = if valid_cookie { "(cookie)" } else { "" };
+        let check = limiter.check(query.peer.ip(), query.received_at);
         if check.first_over {
             let question = request.parsed.map(|p| p.view).and_then(|view| {
                 parse_qname(view.qname_wire()).map(|name| (name, RecordType::from(view.qtype())))
             });
             match question {
                 Some((qname, qtype)) => tracing::info!(
-                    "ip_ratelimit exceeded {} {}{cookie} {qname} IN {qtype}",
+                    "ip_ratelimit exceeded {} {} {qname} IN {qtype}",
                     query.peer.ip(),
-                    limiter.qps(valid_cookie)
+                    limiter.qps()
                 ),
                 None => tracing::info!(
-                    "ip_ratelimit exceeded {} {}{cookie} (no query name)",
+                    "ip_ratelimit exceeded {} {} (no query name)",
                     query.peer.ip(),
-                    limiter.qps(valid_cookie)
+                    limiter.qps()
                 ),
             }
         }

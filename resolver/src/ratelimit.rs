@@ -123,10 +123,6 @@ pub struct IpLimitConfig {
     /// `ip-ratelimit-factor:` 1 in this many queries over the limit is served
     /// anyway, as Unbound (0: none).
     pub factor: u32,
-    /// `ip-ratelimit-cookie:` the limit for queries with a valid DNS cookie
-    /// (`answer-cookie: yes`; their source address is proven), no slip; 0, the
-    /// default: not limited (Unbound's `check_ip_ratelimit`).
-    pub cookie_qps: u32,
     /// `ip-ratelimit-backoff:` as `ratelimit-backoff`, per address.
     pub backoff: bool,
     /// `ip-ratelimit-size` / `ip-ratelimit-slabs`.
@@ -138,7 +134,6 @@ impl Default for IpLimitConfig {
         Self {
             qps: 0,
             factor: DEFAULT_FACTOR,
-            cookie_qps: 0,
             backoff: false,
             table: TableConfig::default(),
         }
@@ -537,7 +532,6 @@ pub struct IpLimiter {
     clock: Clock,
     qps: u32,
     factor: u32,
-    cookie_qps: u32,
     backoff: bool,
 }
 
@@ -562,34 +556,21 @@ impl IpLimiter {
             clock: Clock { epoch: now },
             qps: config.qps,
             factor: config.factor,
-            cookie_qps: config.cookie_qps,
             backoff: config.backoff,
         })
     }
 
-    /// The limit for a query with (`ip-ratelimit-cookie`) or without a valid
-    /// DNS cookie (`ip-ratelimit`).
-    pub fn qps(&self, valid_cookie: bool) -> u32 {
-        if valid_cookie {
-            self.cookie_qps
-        } else {
-            self.qps
-        }
+    /// The limit.
+    pub fn qps(&self) -> u32 {
+        self.qps
     }
 
     /// Counts one query from `ip` at `now` (Unbound's `infra_ip_ratelimit_inc`
-    /// and the factor's slip in `check_ip_ratelimit`). A query with a valid
-    /// DNS cookie is counted alike but held to `ip-ratelimit-cookie` (none
-    /// when 0) with no slip, as in Unbound's worker.
-    pub fn check(&self, ip: IpAddr, now: Instant, valid_cookie: bool) -> Check {
-        let (limit, factor) = match (valid_cookie, self.cookie_qps) {
-            (false, _) => (self.qps, self.factor),
-            (true, 0) => (u32::MAX, 0),
-            (true, cookie_qps) => (cookie_qps, 0),
-        };
+    /// and the factor's slip in `check_ip_ratelimit`).
+    pub fn check(&self, ip: IpAddr, now: Instant) -> Check {
         let entry = self.table.entry(&ip, Window::default);
         let mut window = entry.lock();
-        window.check(self.clock.second(now), limit, factor, self.backoff)
+        window.check(self.clock.second(now), self.qps, self.factor, self.backoff)
     }
 
     /// Addresses tracked.

@@ -1899,10 +1899,6 @@ fn cookie_keys() {
         dir.0.display()
     );
     assert_error(&err(&missing), 2, "cookie-secret-file", "could not read");
-    let config = ok("server:\n ip-ratelimit: 10\n ip-ratelimit-cookie: 7\n");
-    assert_eq!(config.server.ip_ratelimit.cookie_qps, 7);
-    assert!(config.warnings.is_empty(), "{:?}", config.warnings);
-
     let config = ok("server:\n access-control: 10.0.0.0/8 allow_cookie\n");
     let rule = config.access_control.last().unwrap();
     assert_eq!(rule.action, AccessAction::AllowCookie);

@@ -292,45 +292,12 @@ fn ip_limit_is_per_address() {
     let a = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
     let b = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2));
     let passed = (0..10)
-        .filter(|_| limiter.check(a, t0, false).verdict == Verdict::Within)
+        .filter(|_| limiter.check(a, t0).verdict == Verdict::Within)
         .count();
     assert_eq!(passed, 4);
-    assert_eq!(limiter.check(b, t0, false).verdict, Verdict::Within);
+    assert_eq!(limiter.check(b, t0).verdict, Verdict::Within);
     let later = t0 + Duration::from_millis(1000);
-    assert_eq!(limiter.check(a, later, false).verdict, Verdict::Within);
-}
-
-/// ip-ratelimit-cookie (Unbound's check_ip_ratelimit): a query with a valid
-/// DNS cookie is held to its own limit, without slip; with 0 (the default)
-/// it is not limited; the other queries of the address keep ip-ratelimit.
-#[test]
-fn valid_cookies_have_their_own_limit() {
-    let t0 = Instant::now();
-    let a = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
-    let config = IpLimitConfig {
-        qps: 2,
-        factor: 1,
-        ..IpLimitConfig::default()
-    };
-    let unlimited = IpLimiter::new(&config, t0).unwrap();
-    assert!((0..50).all(|_| unlimited.check(a, t0, true).verdict == Verdict::Within));
-    assert_eq!(unlimited.check(a, t0, false).verdict, Verdict::Slipped);
-
-    let limiter = IpLimiter::new(
-        &IpLimitConfig {
-            cookie_qps: 5,
-            ..config
-        },
-        t0,
-    )
-    .unwrap();
-    assert_eq!(limiter.qps(true), 5);
-    assert_eq!(limiter.qps(false), 2);
-    let passed = (0..10)
-        .filter(|_| limiter.check(a, t0, true).verdict == Verdict::Within)
-        .count();
-    assert_eq!(passed, 5);
-    assert_eq!(limiter.check(a, t0, true).verdict, Verdict::Limited);
+    assert_eq!(limiter.check(a, later).verdict, Verdict::Within);
 }
 
 /// ip-ratelimit-size bounds the table: a flood of spoofed sources cannot
@@ -351,7 +318,7 @@ fn tables_are_bounded_by_size() {
     )
     .unwrap();
     for i in 0..50_000u32 {
-        limiter.check(IpAddr::V4(Ipv4Addr::from(i)), t0, false);
+        limiter.check(IpAddr::V4(Ipv4Addr::from(i)), t0);
     }
     let per_entry =
         (std::mem::size_of::<IpAddr>() + std::mem::size_of::<Window>()) as u64 + ENTRY_OVERHEAD;

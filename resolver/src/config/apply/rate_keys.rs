@@ -78,12 +78,6 @@ pub(super) fn ip_ratelimit(b: &mut Builder, d: &Directive) -> Result<(), ConfigE
     Ok(())
 }
 
-/// `ip-ratelimit-cookie:` the per-address limit for queries with a valid DNS cookie.
-pub(super) fn ip_ratelimit_cookie(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
-    ip(b).cookie_qps = u32_of(d)?;
-    Ok(())
-}
-
 pub(super) fn ip_ratelimit_size(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
     table_size(&mut ip(b).table, d)
 }
