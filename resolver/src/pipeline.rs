@@ -489,21 +489,22 @@ impl<T: Transport> Engine<T> {
             return Flow::Continue;
         };
         let query = request.query;
-        let check = limiter.check(query.peer.ip(), query.received_at);
+        let check = limiter.check(query.peer.ip(), request.valid_cookie, query.received_at);
+        let cookie = if request.valid_cookie { "(cookie)" } else { "" };
         if check.first_over {
             let question = request.parsed.map(|p| p.view).and_then(|view| {
                 parse_qname(view.qname_wire()).map(|name| (name, RecordType::from(view.qtype())))
             });
             match question {
                 Some((qname, qtype)) => tracing::info!(
-                    "ip_ratelimit exceeded {} {} {qname} IN {qtype}",
+                    "ip_ratelimit exceeded {} {}{cookie} {qname} IN {qtype}",
                     query.peer.ip(),
-                    limiter.qps()
+                    limiter.limit(request.valid_cookie)
                 ),
                 None => tracing::info!(
-                    "ip_ratelimit exceeded {} {} (no query name)",
+                    "ip_ratelimit exceeded {} {}{cookie} (no query name)",
                     query.peer.ip(),
-                    limiter.qps()
+                    limiter.limit(request.valid_cookie)
                 ),
             }
         }

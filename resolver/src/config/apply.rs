@@ -504,7 +504,7 @@ pub(crate) static SERVER_KEYS: &[KeyDef] = &[
         "servers are not probed for DNSSEC lameness; a bogus answer is SERVFAIL either way",
     ),
     apply("ip-ratelimit", "1000", rate_keys::ip_ratelimit),
-    warn_unless("ip-ratelimit-cookie", "1000", "0", RATELIMIT),
+    apply("ip-ratelimit-cookie", "10000", rate_keys::ip_ratelimit_cookie),
     apply("ratelimit", "1000", rate_keys::ratelimit),
     apply("ip-ratelimit-slabs", "4", rate_keys::ip_ratelimit_slabs),
     apply("ratelimit-slabs", "4", rate_keys::ratelimit_slabs),

@@ -1794,6 +1794,16 @@ fn ratelimit_keys() {
     assert_eq!(defaults.server.ratelimit.table.size, 4 * 1024 * 1024);
     assert_eq!(defaults.server.ip_ratelimit.qps, 0);
     assert_eq!(defaults.server.ip_ratelimit.factor, 10);
+    assert_eq!(defaults.server.ip_ratelimit.cookie_qps, 0);
+    assert_eq!(
+        ok("server:\n  ip-ratelimit-cookie: 300\n")
+            .server
+            .ip_ratelimit
+            .cookie_qps,
+        300
+    );
+    let e = err("server:\n  ip-ratelimit-cookie: many\n");
+    assert_error(&e, 2, "ip-ratelimit-cookie", "ip-ratelimit-cookie");
 
     let c = ok(
         "server:\n  ratelimit: 100\n  ratelimit-factor: 0\n  ratelimit-backoff: yes\n  \
