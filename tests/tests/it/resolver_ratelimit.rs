@@ -116,7 +116,8 @@ async fn flood(
 /// Samples a counter every 20 ms until stopped.
 struct Sampler {
     stop: Arc<AtomicBool>,
-    task: JoinHandle<Vec<(Instant, u64)>>,
+    /// (time before the read, count, time after the read).
+    task: JoinHandle<Vec<(Instant, u64, Instant)>>,
 }
 
 impl Sampler {
@@ -126,25 +127,31 @@ impl Sampler {
             let stop = stop.clone();
             tokio::spawn(async move {
                 let mut samples = Vec::new();
+                let read = || {
+                    let before = Instant::now();
+                    let count = hierarchy.server(host).unwrap().queries();
+                    (before, count, Instant::now())
+                };
                 while !stop.load(Ordering::Relaxed) {
-                    samples.push((Instant::now(), hierarchy.server(host).unwrap().queries()));
+                    samples.push(read());
                     tokio::time::sleep(Duration::from_millis(20)).await;
                 }
-                samples.push((Instant::now(), hierarchy.server(host).unwrap().queries()));
+                samples.push(read());
                 samples
             })
         };
         Self { stop, task }
     }
 
-    /// The most queries seen within any span of at most `span`, and the total.
+    /// The most queries counted between two reads whose whole extent (from
+    /// before the first read to after the second) is at most `span`, and the total.
     async fn finish(self, span: Duration) -> (u64, u64) {
         self.stop.store(true, Ordering::Relaxed);
         let samples = self.task.await.unwrap();
         let mut most = 0;
-        for (i, (start, before)) in samples.iter().enumerate() {
-            for (at, after) in &samples[i + 1..] {
-                if at.duration_since(*start) > span {
+        for (i, (start, before, _)) in samples.iter().enumerate() {
+            for (_, after, end) in &samples[i + 1..] {
+                if end.duration_since(*start) > span {
                     break;
                 }
                 most = most.max(after - before);
