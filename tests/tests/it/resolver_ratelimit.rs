@@ -421,3 +421,51 @@ async fn ip_ratelimit_against_unbound() {
     drop(unbound);
     ours.stop().await;
 }
+
+/// Unbound's log lines ("ratelimit exceeded ZONE LIMIT query NAME IN TYPE",
+/// "ip_ratelimit exceeded ADDR LIMIT NAME IN TYPE") are written at the first
+/// query over a limit, once a second, never once per limited query.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_are_logged_once_a_second_not_per_query() {
+    let hierarchy = Hierarchy::start_unique().await.unwrap();
+    let (mut daemon, dns, _) = crate::resolver_process::spawn_resolver(
+        &hierarchy,
+        "  verbosity: 1\n  ratelimit: 3\n  ip-ratelimit: 50\n",
+    )
+    .await;
+    warm_up(&hierarchy, dns).await;
+    let source = client_addr(hierarchy.net(), 1);
+    let result = flood(
+        source,
+        dns,
+        |i| format!("log{i}.example.org"),
+        100,
+        Duration::from_secs(2),
+    )
+    .await;
+    assert!(result.count(ResponseCode::ServFail) > 0, "{result:?}");
+    daemon
+        .wait_log(
+            "ratelimit exceeded example.org. 3 query log",
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}\n{}", daemon.log()));
+    daemon
+        .wait_log(
+            &format!("ip_ratelimit exceeded {source} 50 log"),
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}\n{}", daemon.log()));
+    let log = daemon.log();
+    let zone_lines = log.matches("ratelimit exceeded example.org.").count();
+    let ip_lines = log.matches("ip_ratelimit exceeded").count();
+    // A 2-second flood spans at most 3 of the limiters' seconds.
+    assert!(
+        (1..=3).contains(&zone_lines),
+        "{zone_lines} lines for {} limited queries\n{log}",
+        result.count(ResponseCode::ServFail)
+    );
+    assert!((1..=3).contains(&ip_lines), "{ip_lines} lines\n{log}");
+}
