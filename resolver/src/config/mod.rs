@@ -758,6 +758,27 @@ impl Config {
         } else {
             writeln!(out, "serve-expired: no")?;
         }
+        let zone = &server.ratelimit;
+        if zone.qps > 0 {
+            writeln!(
+                out,
+                "ratelimit: {} queries/s sent per zone at most ({} overrides), factor {}, backoff {}",
+                zone.qps,
+                zone.for_domain.len() + zone.below_domain.len(),
+                zone.factor,
+                yes_no(zone.backoff)
+            )?;
+        }
+        let ip = &server.ip_ratelimit;
+        if ip.qps > 0 {
+            writeln!(
+                out,
+                "ip-ratelimit: {} queries/s per client address, factor {}, backoff {}",
+                ip.qps,
+                ip.factor,
+                yes_no(ip.backoff)
+            )?;
+        }
         let modules: Vec<&str> = self.modules.iter().map(|m| m.as_str()).collect();
         writeln!(
             out,

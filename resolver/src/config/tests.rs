@@ -1828,6 +1828,18 @@ fn ratelimit_keys() {
     assert_eq!(ip.table.slabs, Some(2));
     assert!(!has_warning(&c, "ratelimit"));
     assert!(!has_warning(&c, "ip-ratelimit"));
+    let summary = c.summary();
+    assert!(
+        summary.contains(
+            "ratelimit: 100 queries/s sent per zone at most (2 overrides), factor 0, backoff yes"
+        ),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("ip-ratelimit: 20 queries/s per client address, factor 2, backoff yes"),
+        "{summary}"
+    );
+    assert!(!defaults.summary().contains("ratelimit"));
 
     for (line, key) in [
         ("ratelimit: lots", "ratelimit"),
