@@ -88,10 +88,19 @@ pub struct Answer {
 }
 
 /// The server secrets: the active one first, then one staging secret.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct ServerCookies {
     secrets: [Secret; MAX_SECRETS],
     count: usize,
+}
+
+/// Secrets stay out of logs: only how many there are.
+impl std::fmt::Debug for ServerCookies {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerCookies")
+            .field("secrets", &self.count)
+            .finish()
+    }
 }
 
 impl ServerCookies {

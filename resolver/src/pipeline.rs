@@ -10,14 +10,18 @@
 //!    (Unbound checks its ACL before `worker_check_request`).
 //! 2. **parse**: header and question peeked from the wire (no full parse);
 //!    responses dropped, malformed queries answered FORMERR; the query is
-//!    counted and its EDNS facts noted.
+//!    counted and its EDNS facts noted; with `answer-cookie: yes` its DNS
+//!    cookie is judged ([`crate::cookie`]; a malformed one is FORMERR).
 //! 3. **ip_ratelimit**: `ip-ratelimit` counts every query of a client
 //!    address before the cache; the excess is dropped without a reply, 1 in
 //!    `ip-ratelimit-factor` of it served anyway (Unbound's `worker_handle_request`
-//!    checks it right after counting the query).
+//!    checks it right after counting the query); a valid cookie is held to
+//!    `ip-ratelimit-cookie` instead.
 //! 4. **admit**: refused clients get REFUSED; unknown EDNS versions BADVERS;
 //!    other opcodes NOTIMP; queries with answer or authority records or for a
-//!    meta type FORMERR; other classes and zone transfers REFUSED.
+//!    meta type FORMERR; other classes and zone transfers REFUSED;
+//!    `allow_cookie` clients over UDP without a valid cookie BADCOOKIE, or
+//!    REFUSED with TC when they sent none.
 //! 5. **cache** (HOT PATH): a fresh message-cache entry is copied out with ID,
 //!    case, flags and TTLs patched; answered synchronously, nothing allocated.
 //!    Local-zone names are never inserted in the cache, so looking the cache up

@@ -273,7 +273,8 @@ impl Transport for NetTransport {
         let socket = UdpSocket::bind(bind).await.map_err(io)?;
         socket.connect(server).await.map_err(io)?;
         let sent = self.cookies.for_server(server.ip(), cookie::unix_now());
-        cookie::add_to_query(&mut wire, &sent);
+        // Only a query with an OPT record carries a cookie to be checked.
+        let sent = cookie::add_to_query(&mut wire, &sent).then_some(sent);
         socket.send(&wire).await.map_err(io)?;
         // Room for what we advertised plus slack for servers that overshoot.
         let mut buf = vec![0u8; usize::from(options.edns_payload.unwrap_or(512).max(512)) + 1024];
@@ -294,7 +295,7 @@ impl Transport for NetTransport {
             }
             match judge(datagram, id, query) {
                 Verdict::Accept(message) => {
-                    match self.cookies.check(server.ip(), &sent, &message) {
+                    match self.cookies.check(server.ip(), sent.as_ref(), &message) {
                         cookie::Check::Forged => self.metrics.unwanted_replies.increment(1),
                         cookie::Check::Accept => {
                             return Ok(Reply {

@@ -55,7 +55,7 @@ pub struct Config {
 
 /// DNS cookies for clients (RFC 7873, RFC 9018): whether to answer them and
 /// with which secrets.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct CookieConfig {
     /// `answer-cookie:` (Unbound: no).
     pub answer: bool,
@@ -64,6 +64,17 @@ pub struct CookieConfig {
     /// `cookie-secret-file:` the secrets read from it when the config was
     /// loaded (active first, then staging); when set, `cookie-secret` is ignored.
     pub file_secrets: Option<Vec<crate::cookie::Secret>>,
+}
+
+/// Secrets stay out of logs: only whether they are set.
+impl fmt::Debug for CookieConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CookieConfig")
+            .field("answer", &self.answer)
+            .field("secret", &self.secret.is_some())
+            .field("file_secrets", &self.file_secrets.as_ref().map(Vec::len))
+            .finish()
+    }
 }
 
 impl CookieConfig {

@@ -4,7 +4,8 @@
 //! cookie is a forgery and is discarded. A server that ignores cookies (no
 //! COOKIE option in its reply) keeps working.
 //!
-//! Unbound 1.17 sends no cookies upstream; this is RFC 7873's client side.
+//! Unbound (1.17 and its current source alike) sends no cookies upstream;
+//! this is RFC 7873's client side.
 //!
 //! The client cookie is SipHash-2-4(server address | day, secret) with a
 //! random secret drawn at start (RFC 7873 §4.1 suggests hashing the client
@@ -132,10 +133,11 @@ impl ClientCookies {
         sent
     }
 
-    /// Judges `reply` from `server` against the option `sent`, and learns the
-    /// server cookie it carries.
-    pub fn check(&self, server: IpAddr, sent: &Sent, reply: &Message) -> Check {
-        let Some(option) = reply_cookie(reply) else {
+    /// Judges `reply` from `server` against the option `sent` (None: the
+    /// query carried none, as without EDNS), and learns the server cookie it
+    /// carries.
+    pub fn check(&self, server: IpAddr, sent: Option<&Sent>, reply: &Message) -> Check {
+        let (Some(sent), Some(option)) = (sent, reply_cookie(reply)) else {
             return Check::Accept;
         };
         // RFC 7873 §5.3: a client cookie with a server cookie of 8 to 32 bytes.
@@ -175,12 +177,13 @@ fn reply_cookie(reply: &Message) -> Option<&[u8]> {
 
 /// Adds the COOKIE option `sent` to the OPT record of the encoded query
 /// `wire`; a query without OPT (a server that rejects EDNS) is left alone.
-pub fn add_to_query(wire: &mut Vec<u8>, sent: &Sent) {
+/// Returns whether the option was added.
+pub fn add_to_query(wire: &mut Vec<u8>, sent: &Sent) -> bool {
     let Ok(view) = QueryView::parse(wire) else {
-        return;
+        return false;
     };
     let Ok(Some(opt)) = find_opt(wire, &view) else {
-        return;
+        return false;
     };
     let data = sent.as_bytes();
     let rdlen_at = opt.options.start - 2;
@@ -193,6 +196,7 @@ pub fn add_to_query(wire: &mut Vec<u8>, sent: &Sent) {
     let at = opt.options.end;
     let _ = wire.splice(at..at, option[..4 + data.len()].iter().copied());
     wire[rdlen_at..rdlen_at + 2].copy_from_slice(&rdlen.saturating_add(added).to_be_bytes());
+    true
 }
 
 /// Unix time in seconds, for the client cookie's epoch.
@@ -234,7 +238,7 @@ mod tests {
         let mut option = first.as_bytes().to_vec();
         option.extend_from_slice(b"server-cookie-16");
         let answer = reply(ResponseCode::NoError, Some(&option));
-        assert_eq!(jar.check(SERVER, &first, &answer), Check::Accept);
+        assert_eq!(jar.check(SERVER, Some(&first), &answer), Check::Accept);
         let second = jar.for_server(SERVER, NOW + 5);
         assert_eq!(second.as_bytes(), &option[..]);
         // Another server gets another client cookie and no server cookie.
@@ -254,15 +258,17 @@ mod tests {
         let jar = ClientCookies::new([7; 16]);
         let sent = jar.for_server(SERVER, NOW);
         let forged = reply(ResponseCode::NoError, Some(b"12345678server-c"));
-        assert_eq!(jar.check(SERVER, &sent, &forged), Check::Forged);
+        assert_eq!(jar.check(SERVER, Some(&sent), &forged), Check::Forged);
+        // A query sent without OPT carried no cookie: nothing to judge.
+        assert_eq!(jar.check(SERVER, None, &forged), Check::Accept);
         let short = reply(ResponseCode::NoError, Some(sent.as_bytes()));
-        assert_eq!(jar.check(SERVER, &sent, &short), Check::Forged);
+        assert_eq!(jar.check(SERVER, Some(&sent), &short), Check::Forged);
         assert!(jar.is_empty());
         let plain = reply(ResponseCode::NoError, None);
-        assert_eq!(jar.check(SERVER, &sent, &plain), Check::Accept);
+        assert_eq!(jar.check(SERVER, Some(&sent), &plain), Check::Accept);
         let mut no_edns = plain.clone();
         no_edns.edns = None;
-        assert_eq!(jar.check(SERVER, &sent, &no_edns), Check::Accept);
+        assert_eq!(jar.check(SERVER, Some(&sent), &no_edns), Check::Accept);
     }
 
     /// RFC 7873 §5.3: BADCOOKIE with our client cookie teaches the new server
@@ -275,7 +281,7 @@ mod tests {
         option.extend_from_slice(b"fresh-cookie");
         let bad = reply(ResponseCode::BADCOOKIE, Some(&option));
         assert_eq!(bad.metadata.response_code, ResponseCode::BADCOOKIE);
-        assert_eq!(jar.check(SERVER, &sent, &bad), Check::Accept);
+        assert_eq!(jar.check(SERVER, Some(&sent), &bad), Check::Accept);
         assert_eq!(jar.for_server(SERVER, NOW).as_bytes(), &option[..]);
         assert_eq!(jar.len(), 1);
     }
@@ -293,13 +299,13 @@ mod tests {
         ));
         let bare = query.to_vec().unwrap();
         let mut unchanged = bare.clone();
-        add_to_query(&mut unchanged, &sent);
+        assert!(!add_to_query(&mut unchanged, &sent));
         assert_eq!(unchanged, bare);
         let mut edns = Edns::new();
         edns.set_dnssec_ok(true);
         query.set_edns(edns);
         let mut wire = query.to_vec().unwrap();
-        add_to_query(&mut wire, &sent);
+        assert!(add_to_query(&mut wire, &sent));
         let parsed = Message::from_vec(&wire).unwrap();
         assert_eq!(reply_cookie(&parsed), Some(sent.as_bytes()));
         assert!(parsed.edns.unwrap().flags().dnssec_ok);
