@@ -41,6 +41,7 @@ mod resolver_poisoning;
 mod resolver_private_address;
 mod resolver_process;
 mod resolver_ratelimit;
+mod resolver_rss_flood;
 mod resolver_spoofing;
 mod resolver_support;
 mod resolver_unreachable;
