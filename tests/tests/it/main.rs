@@ -23,6 +23,7 @@ mod dhcp4_source;
 mod dhcp4_support;
 mod fake_dns_selftest;
 mod lb;
+mod lb_floods;
 mod resolver_aggressive_nsec;
 mod resolver_cache;
 mod resolver_cachedb;
