@@ -1957,3 +1957,18 @@ fn jostle_timeout_in_milliseconds() {
         "soon",
     );
 }
+
+/// `infra-cache-numhosts` reaches the infra cache; 0 is refused.
+#[test]
+fn infra_cache_numhosts_is_honoured() {
+    assert_eq!(ok("server:\n").server.infra_cache_numhosts, 10_000);
+    let config = ok("server:\n    infra-cache-numhosts: 500\n");
+    assert_eq!(config.server.infra_cache_numhosts, 500);
+    assert!(!has_warning(&config, "infra-cache-numhosts"));
+    assert_error(
+        &err("server:\n    infra-cache-numhosts: 0\n"),
+        2,
+        "infra-cache-numhosts",
+        "at least 1",
+    );
+}
