@@ -120,6 +120,55 @@ async fn slowloris_from_many_addresses_still_leaves_tcp_answered() {
     r.stop().await;
 }
 
+/// The goal against Unbound 1.17 (same config, same attack): under a
+/// slow-loris attack from one address and from twenty, the legitimate TCP
+/// client's answered share is at least Unbound's.
+#[tokio::test]
+async fn slowloris_answered_share_at_least_unbounds() {
+    let hierarchy = e2e::Hierarchy::start_unique().await.unwrap();
+    let net = hierarchy.net();
+    let (daemon, unbound_ip) = spawn_unbound(
+        std::path::Path::new("/usr/sbin/unbound"),
+        &hierarchy,
+        2,
+        "iterator",
+        TCP_LIMITS,
+    )
+    .await;
+    let theirs = slowloris_shares(SocketAddr::new(unbound_ip, 53), net).await;
+    drop(daemon);
+    let r = TestResolver::start_with(hierarchy, TCP_LIMITS, "").await;
+    let ours = slowloris_shares(SocketAddr::new(r.ip, 53), net).await;
+    eprintln!(
+        "legitimate TCP answers of 5 (one attacker, twenty): ours {ours:?}, Unbound {theirs:?}"
+    );
+    assert!(
+        ours.0 >= theirs.0 && ours.1 >= theirs.1,
+        "ours {ours:?}, Unbound {theirs:?}"
+    );
+    r.stop().await;
+}
+
+/// Legitimate answers of 5 while one address, then twenty, attack `server`.
+async fn slowloris_shares(server: SocketAddr, net: u8) -> (usize, usize) {
+    let legit = e2e::test_addr(net, 200);
+    let one = attack(
+        server,
+        vec![e2e::test_addr(net, 100)],
+        30,
+        Duration::from_secs(2),
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let alone = legit_answers(server, legit, 5).await;
+    let _ = one.await;
+    let sources = (100..120).map(|h| e2e::test_addr(net, h)).collect();
+    let many = attack(server, sources, 40, Duration::from_secs(2));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let spread = legit_answers(server, legit, 5).await;
+    let _ = many.await;
+    (alone, spread)
+}
+
 /// The attack counts of `tcp-connection-limit: <block> 2` from six addresses
 /// of the block, against `server`; and whether a client outside the block
 /// was answered meanwhile.
