@@ -185,6 +185,8 @@ pub struct ServerConfig {
     pub max_udp_size: u16,
     /// `infra-host-ttl:` how long per-server RTT and lameness are remembered.
     pub infra_host_ttl: Duration,
+    /// `infra-cache-numhosts:` servers the infra cache remembers at most.
+    pub infra_cache_numhosts: usize,
     /// Limits on the work one client query may cause.
     pub limits: WorkLimits,
     /// `ratelimit*`: queries sent per zone (delegation point) per second.

@@ -2000,3 +2000,18 @@ fn cached_denial_keys_have_unbounds_defaults() {
     let e = err("server:\n aggressive-nsec: sometimes\n");
     assert_error(&e, 2, "aggressive-nsec", "");
 }
+
+/// `infra-cache-numhosts` reaches the infra cache; 0 is refused.
+#[test]
+fn infra_cache_numhosts_is_honoured() {
+    assert_eq!(ok("server:\n").server.infra_cache_numhosts, 10_000);
+    let config = ok("server:\n    infra-cache-numhosts: 500\n");
+    assert_eq!(config.server.infra_cache_numhosts, 500);
+    assert!(!has_warning(&config, "infra-cache-numhosts"));
+    assert_error(
+        &err("server:\n    infra-cache-numhosts: 0\n"),
+        2,
+        "infra-cache-numhosts",
+        "at least 1",
+    );
+}

@@ -421,7 +421,7 @@ async fn ip_ratelimit_cookie_sets_the_limit_for_valid_cookies() {
     plain.truncate(plain.len() - 4 - cookie.len());
     let end = plain.len();
     plain[end - 2..].copy_from_slice(&[0, 0]); // the OPT's RDLENGTH: no options
-    // At once, so that the burst falls in the seconds the cookie queries filled.
+                                               // At once, so that the burst falls in the seconds the cookie queries filled.
     let burst: Vec<_> = (0..10)
         .map(|_| tokio::spawn(try_ask(r.udp, plain.clone())))
         .collect();
