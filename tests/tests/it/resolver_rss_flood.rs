@@ -64,8 +64,8 @@ async fn flood(server: SocketAddr, tag: &str, count: usize, window: usize) -> us
 /// count rather than bytes (infra cache and delegation memory, 10k entries
 /// each; the request list) and the allocator's arenas settling.
 /// Measured (debug build, 40k names after a 2k warm-up): 256k + 512k caches,
-/// no growth; 1m + 2m, 3.1 to 6.4 MB; 64m + 128m (nothing evicted), 11.5 to
-/// 12.5 MB, so an unbounded table would fail the 4.5 MiB bound below.
+/// 0 to 2.1 MB; 1m + 2m, 3.1 to 6.4 MB; 64m + 128m (nothing evicted), 11.5 to
+/// 15.7 MB, so an unbounded table would fail the 4.5 MiB bound below.
 const OVERHEAD_FACTOR: u64 = 2;
 const OVERHEAD_FIXED: u64 = 3 << 20;
 
