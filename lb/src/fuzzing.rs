@@ -37,10 +37,14 @@ const CLIENT: &str = "127.0.0.1:40000";
 /// RCODE SERVFAIL.
 const SERVFAIL: u8 = 2;
 
+/// A client query of [`QUERIES`]: name, type, RD/CD flags byte, and the EDNS
+/// payload and DO bit when it has an OPT.
+pub type ClientSpec = (&'static str, u16, u8, Option<(u16, bool)>);
+
 /// The client queries of [`response_path`]: the fuzzed input's first byte
 /// picks one (its index modulo the length): (name, type, RD/CD flags byte,
 /// EDNS payload and DO bit when the query has an OPT).
-pub const QUERIES: &[(&str, u16, u8, Option<(u16, bool)>)] = &[
+pub const QUERIES: &[ClientSpec] = &[
     ("www.example.com.", 1, 0x01, None),
     ("www.example.com.", 1, 0x01, Some((1232, true))),
     ("www.Example.COM.", 28, 0x01, Some((4096, false))),
@@ -286,7 +290,7 @@ fn is_servfail(query: &[u8], reply: &[u8]) -> bool {
 }
 
 /// The wire form of one of [`QUERIES`], ID 0x1234.
-fn client_query((name, qtype, flags, edns): (&str, u16, u8, Option<(u16, bool)>)) -> Vec<u8> {
+fn client_query((name, qtype, flags, edns): ClientSpec) -> Vec<u8> {
     let mut wire = vec![
         0x12,
         0x34,

@@ -4,7 +4,7 @@
 //!
 //! Module map:
 //! - [`config`]: unbound.conf lexer (`config::unbound`), key table, runtime `Config`, embedded default.
-//! - [`pipeline`]: the per-query stages in order (access → parse → admit → cache → local zone → resolve), then the background resolution (cachedb → iterator → store).
+//! - [`pipeline`]: the per-query stages in order (access → parse → ip-ratelimit → admit → cache → local zone → resolve), then the background resolution (cachedb → iterator → store).
 //! - [`cookie`]: DNS cookies answered to clients (RFC 7873, RFC 9018 server cookies).
 //! - [`access`]: access-control with safe defaults (never an open resolver).
 //! - [`local_zone`]: local-zone/local-data and Unbound's default local zones.

@@ -15,7 +15,8 @@
 //! 3. **ip_ratelimit**: `ip-ratelimit` counts every query of a client
 //!    address before the cache; the excess is dropped without a reply, 1 in
 //!    `ip-ratelimit-factor` of it served anyway (Unbound's `worker_handle_request`
-//!    checks it right after counting the query).
+//!    checks it right after counting the query); a valid cookie is held to
+//!    `ip-ratelimit-cookie` instead.
 //! 4. **admit**: refused clients get REFUSED; unknown EDNS versions BADVERS;
 //!    other opcodes NOTIMP; queries with answer or authority records or for a
 //!    meta type FORMERR; other classes and zone transfers REFUSED;
@@ -492,21 +493,22 @@ impl<T: Transport> Engine<T> {
             return Flow::Continue;
         };
         let query = request.query;
-        let check = limiter.check(query.peer.ip(), query.received_at);
+        let check = limiter.check(query.peer.ip(), request.valid_cookie, query.received_at);
+        let cookie = if request.valid_cookie { "(cookie)" } else { "" };
         if check.first_over {
             let question = request.parsed.map(|p| p.view).and_then(|view| {
                 parse_qname(view.qname_wire()).map(|name| (name, RecordType::from(view.qtype())))
             });
             match question {
                 Some((qname, qtype)) => tracing::info!(
-                    "ip_ratelimit exceeded {} {} {qname} IN {qtype}",
+                    "ip_ratelimit exceeded {} {}{cookie} {qname} IN {qtype}",
                     query.peer.ip(),
-                    limiter.qps()
+                    limiter.limit(request.valid_cookie)
                 ),
                 None => tracing::info!(
-                    "ip_ratelimit exceeded {} {} (no query name)",
+                    "ip_ratelimit exceeded {} {}{cookie} (no query name)",
                     query.peer.ip(),
-                    limiter.qps()
+                    limiter.limit(request.valid_cookie)
                 ),
             }
         }

@@ -120,8 +120,13 @@ pub struct IpLimitConfig {
     /// `ip-ratelimit:` queries per second per client address, checked before
     /// the cache; the excess is dropped without a reply (0: off).
     pub qps: u32,
+    /// `ip-ratelimit-cookie:` the limit instead for queries with a valid DNS
+    /// cookie (`answer-cookie: yes`): an address that echoed our server cookie
+    /// is no spoofed source, so it may ask more (0: not limited, as Unbound;
+    /// they still count toward the address's rate).
+    pub cookie_qps: u32,
     /// `ip-ratelimit-factor:` 1 in this many queries over the limit is served
-    /// anyway, as Unbound (0: none).
+    /// anyway, as Unbound (0: none; never for queries with a valid cookie).
     pub factor: u32,
     /// `ip-ratelimit-backoff:` as `ratelimit-backoff`, per address.
     pub backoff: bool,
@@ -133,6 +138,7 @@ impl Default for IpLimitConfig {
     fn default() -> Self {
         Self {
             qps: 0,
+            cookie_qps: 0,
             factor: DEFAULT_FACTOR,
             backoff: false,
             table: TableConfig::default(),
@@ -252,6 +258,16 @@ impl Window {
                 Verdict::Limited
             },
             first_over,
+        }
+    }
+
+    /// Counts one query at `second` that no limit applies to (a valid cookie
+    /// with `ip-ratelimit-cookie: 0`): it still adds to the demand.
+    pub fn count(&mut self, second: u32, backoff: bool) -> Check {
+        self.demand.count(second, backoff);
+        Check {
+            verdict: Verdict::Within,
+            first_over: false,
         }
     }
 
@@ -531,6 +547,7 @@ pub struct IpLimiter {
     table: Table<IpAddr, Window>,
     clock: Clock,
     qps: u32,
+    cookie_qps: u32,
     factor: u32,
     backoff: bool,
 }
@@ -555,22 +572,35 @@ impl IpLimiter {
             table: Table::new(config.table, std::mem::size_of::<IpAddr>() as u64),
             clock: Clock { epoch: now },
             qps: config.qps,
+            cookie_qps: config.cookie_qps,
             factor: config.factor,
             backoff: config.backoff,
         })
     }
 
-    /// The limit.
-    pub fn qps(&self) -> u32 {
-        self.qps
+    /// The limit a query is held to: `ip-ratelimit-cookie` with a valid
+    /// cookie (0: none), else `ip-ratelimit`.
+    pub fn limit(&self, valid_cookie: bool) -> u32 {
+        if valid_cookie {
+            self.cookie_qps
+        } else {
+            self.qps
+        }
     }
 
     /// Counts one query from `ip` at `now` (Unbound's `infra_ip_ratelimit_inc`
-    /// and the factor's slip in `check_ip_ratelimit`).
-    pub fn check(&self, ip: IpAddr, now: Instant) -> Check {
+    /// and the factor's slip in `check_ip_ratelimit`). Queries with a valid
+    /// cookie count toward the same rate but are held to the cookie limit, and
+    /// none of them slips through by the factor, as in Unbound.
+    pub fn check(&self, ip: IpAddr, valid_cookie: bool, now: Instant) -> Check {
         let entry = self.table.entry(&ip, Window::default);
         let mut window = entry.lock();
-        window.check(self.clock.second(now), self.qps, self.factor, self.backoff)
+        let second = self.clock.second(now);
+        match (valid_cookie, self.limit(valid_cookie)) {
+            (true, 0) => window.count(second, self.backoff),
+            (true, limit) => window.check(second, limit, 0, self.backoff),
+            (false, limit) => window.check(second, limit, self.factor, self.backoff),
+        }
     }
 
     /// Addresses tracked.

@@ -98,8 +98,17 @@ pub fn build(
     let rrsets = RrsetCache::new(config.server.rrset_cache_size, policy);
     let messages = MessageCache::new(config.server.msg_cache_size);
     let infra = match kept_infra {
-        Some(infra) if infra.host_ttl() == config.server.infra_host_ttl => infra,
-        _ => Arc::new(Infra::new(config.server.infra_host_ttl).with_metrics(metrics.infra.clone())),
+        Some(infra)
+            if infra.host_ttl() == config.server.infra_host_ttl
+                && infra.numhosts() == config.server.infra_cache_numhosts =>
+        {
+            infra
+        }
+        _ => Arc::new(
+            Infra::new(config.server.infra_host_ttl)
+                .with_numhosts(config.server.infra_cache_numhosts)
+                .with_metrics(metrics.infra.clone()),
+        ),
     };
     let roots = match &config.server.tls_cert_bundle {
         Some(bundle) => bundle_roots(bundle)?,

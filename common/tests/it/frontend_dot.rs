@@ -129,6 +129,36 @@ async fn handshake_timeout() {
     within(srv.task).await.unwrap().unwrap();
 }
 
+/// Slow loris on DoT: past half the slots, a connection's handshake gets the
+/// load-shortened timeout (200 ms here) instead of tls_handshake_timeout, so
+/// clients that never send a ClientHello cannot hold the slots for long; the
+/// first, admitted under no load, keeps the full timeout.
+#[tokio::test]
+async fn handshake_timeout_shrinks_under_load() {
+    let dir = TempDir::new("loaded");
+    let (files, _) = write_cert(&dir.0);
+    let cfg = FrontendConfig {
+        tcp_max_connections: 2,
+        tcp_max_connections_per_client: Some(2),
+        tls_handshake_timeout: Duration::from_secs(30),
+        ..dot_config(files)
+    };
+    let srv = start(cfg, EchoHandler::new(Duration::from_millis(10)));
+    let mut first = TcpStream::connect(srv.tls[0]).await.unwrap();
+    let mut second = TcpStream::connect(srv.tls[0]).await.unwrap();
+    let mut buf = [0u8; 16];
+    let r = tokio::time::timeout(Duration::from_secs(3), second.read(&mut buf)).await;
+    assert!(
+        matches!(r, Ok(Ok(0)) | Ok(Err(_))),
+        "second (100 % load) closed: {r:?}"
+    );
+    let r = tokio::time::timeout(Duration::from_millis(500), first.read(&mut buf)).await;
+    assert!(r.is_err(), "first (50 % load) still open: {r:?}");
+    drop(first);
+    srv.trigger.fire();
+    within(srv.task).await.unwrap().unwrap();
+}
+
 /// Certificate rotation (cert-manager, a Kubernetes Secret): after the files are
 /// overwritten, new connections get the new certificate while a connection made
 /// before keeps working.

@@ -279,7 +279,7 @@ pub(crate) static SERVER_KEYS: &[KeyDef] = &[
     apply("infra-host-ttl", "900", infra_host_ttl),
     warn("infra-lame-ttl", "120", INFRA),
     warn("infra-cache-slabs", "4", SLABS),
-    warn("infra-cache-numhosts", "10000", INFRA),
+    apply("infra-cache-numhosts", "10000", infra_cache_numhosts),
     warn("infra-cache-lame-size", "10k", INFRA),
     warn("infra-cache-min-rtt", "50", INFRA),
     warn("infra-cache-max-rtt", "120000", INFRA),
@@ -504,7 +504,7 @@ pub(crate) static SERVER_KEYS: &[KeyDef] = &[
         "servers are not probed for DNSSEC lameness; a bogus answer is SERVFAIL either way",
     ),
     apply("ip-ratelimit", "1000", rate_keys::ip_ratelimit),
-    warn_unless("ip-ratelimit-cookie", "1000", "0", RATELIMIT),
+    apply("ip-ratelimit-cookie", "10000", rate_keys::ip_ratelimit_cookie),
     apply("ratelimit", "1000", rate_keys::ratelimit),
     apply("ip-ratelimit-slabs", "4", rate_keys::ip_ratelimit_slabs),
     apply("ratelimit-slabs", "4", rate_keys::ratelimit_slabs),
@@ -1557,6 +1557,15 @@ fn cache_min_ttl(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
 
 fn infra_host_ttl(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
     b.server().infra_host_ttl = parse_seconds(one(d)?).map_err(|e| invalid(d, e))?;
+    Ok(())
+}
+
+fn infra_cache_numhosts(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
+    let n = usize_of(d)?;
+    if n == 0 {
+        return Err(invalid(d, "must be at least 1"));
+    }
+    b.server().infra_cache_numhosts = n;
     Ok(())
 }
 

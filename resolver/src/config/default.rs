@@ -198,6 +198,7 @@ impl Default for ServerConfig {
             verbosity: 1,
             max_udp_size: 1232,
             infra_host_ttl: Duration::from_secs(900), // host_ttl = 900
+            infra_cache_numhosts: 10_000,
             limits: WorkLimits::default(),
             ratelimit: crate::ratelimit::ZoneLimitConfig::default(), // ratelimit = 0, factor 10, 4m
             ip_ratelimit: crate::ratelimit::IpLimitConfig::default(), // ip_ratelimit = 0, factor 10, 4m

@@ -185,6 +185,8 @@ pub struct ServerConfig {
     pub max_udp_size: u16,
     /// `infra-host-ttl:` how long per-server RTT and lameness are remembered.
     pub infra_host_ttl: Duration,
+    /// `infra-cache-numhosts:` servers the infra cache remembers at most.
+    pub infra_cache_numhosts: usize,
     /// Limits on the work one client query may cause.
     pub limits: WorkLimits,
     /// `ratelimit*`: queries sent per zone (delegation point) per second.
@@ -768,6 +770,27 @@ impl Config {
             )?;
         } else {
             writeln!(out, "serve-expired: no")?;
+        }
+        let zone = &server.ratelimit;
+        if zone.qps > 0 {
+            writeln!(
+                out,
+                "ratelimit: {} queries/s sent per zone at most ({} overrides), factor {}, backoff {}",
+                zone.qps,
+                zone.for_domain.len() + zone.below_domain.len(),
+                zone.factor,
+                yes_no(zone.backoff)
+            )?;
+        }
+        let ip = &server.ip_ratelimit;
+        if ip.qps > 0 {
+            writeln!(
+                out,
+                "ip-ratelimit: {} queries/s per client address, factor {}, backoff {}",
+                ip.qps,
+                ip.factor,
+                yes_no(ip.backoff)
+            )?;
         }
         let modules: Vec<&str> = self.modules.iter().map(|m| m.as_str()).collect();
         writeln!(

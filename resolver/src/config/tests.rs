@@ -1794,6 +1794,16 @@ fn ratelimit_keys() {
     assert_eq!(defaults.server.ratelimit.table.size, 4 * 1024 * 1024);
     assert_eq!(defaults.server.ip_ratelimit.qps, 0);
     assert_eq!(defaults.server.ip_ratelimit.factor, 10);
+    assert_eq!(defaults.server.ip_ratelimit.cookie_qps, 0);
+    assert_eq!(
+        ok("server:\n  ip-ratelimit-cookie: 300\n")
+            .server
+            .ip_ratelimit
+            .cookie_qps,
+        300
+    );
+    let e = err("server:\n  ip-ratelimit-cookie: many\n");
+    assert_error(&e, 2, "ip-ratelimit-cookie", "ip-ratelimit-cookie");
 
     let c = ok(
         "server:\n  ratelimit: 100\n  ratelimit-factor: 0\n  ratelimit-backoff: yes\n  \
@@ -1818,6 +1828,18 @@ fn ratelimit_keys() {
     assert_eq!(ip.table.slabs, Some(2));
     assert!(!has_warning(&c, "ratelimit"));
     assert!(!has_warning(&c, "ip-ratelimit"));
+    let summary = c.summary();
+    assert!(
+        summary.contains(
+            "ratelimit: 100 queries/s sent per zone at most (2 overrides), factor 0, backoff yes"
+        ),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("ip-ratelimit: 20 queries/s per client address, factor 2, backoff yes"),
+        "{summary}"
+    );
+    assert!(!defaults.summary().contains("ratelimit"));
 
     for (line, key) in [
         ("ratelimit: lots", "ratelimit"),
@@ -1977,4 +1999,19 @@ fn cached_denial_keys_have_unbounds_defaults() {
     assert_error(&e, 3, "neg-cache-size", "");
     let e = err("server:\n aggressive-nsec: sometimes\n");
     assert_error(&e, 2, "aggressive-nsec", "");
+}
+
+/// `infra-cache-numhosts` reaches the infra cache; 0 is refused.
+#[test]
+fn infra_cache_numhosts_is_honoured() {
+    assert_eq!(ok("server:\n").server.infra_cache_numhosts, 10_000);
+    let config = ok("server:\n    infra-cache-numhosts: 500\n");
+    assert_eq!(config.server.infra_cache_numhosts, 500);
+    assert!(!has_warning(&config, "infra-cache-numhosts"));
+    assert_error(
+        &err("server:\n    infra-cache-numhosts: 0\n"),
+        2,
+        "infra-cache-numhosts",
+        "at least 1",
+    );
 }

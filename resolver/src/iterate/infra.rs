@@ -42,8 +42,9 @@ const LOSS_WEIGHT: f64 = 1.0 / 16.0;
 /// A faster one would save at most this much a query, while a slower one
 /// costs its patience (at least MIN_RTO) and a second query.
 const CLOSE_ENOUGH: Duration = Duration::from_millis(20);
-/// Hosts and lameness entries remembered (Unbound's infra-cache-numhosts).
-const CAPACITY: usize = 10_000;
+/// Hosts and lameness entries remembered by default (Unbound's
+/// infra-cache-numhosts default).
+pub const DEFAULT_NUMHOSTS: usize = 10_000;
 
 /// What a server was found lame for: Unbound keeps lame_type_A apart from
 /// lame_other, so a server that fails AAAA queries is still asked for A.
@@ -184,6 +185,7 @@ impl InfraMetrics {
 
 /// The infra cache.
 pub struct Infra {
+    numhosts: usize,
     hosts: Cache<IpAddr, HostInfo>,
     lame: Cache<(IpAddr, Name, LameKind), Instant>,
     host_ttl: Duration,
@@ -204,8 +206,9 @@ impl Infra {
     /// An infra cache remembering servers for `host_ttl` (infra-host-ttl).
     pub fn new(host_ttl: Duration) -> Self {
         Self {
-            hosts: Cache::new(CAPACITY),
-            lame: Cache::new(CAPACITY),
+            numhosts: DEFAULT_NUMHOSTS,
+            hosts: Cache::new(DEFAULT_NUMHOSTS),
+            lame: Cache::new(DEFAULT_NUMHOSTS),
             host_ttl,
             explore_one_in: EXPLORE_ONE_IN,
             metrics: InfraMetrics::noop(),
@@ -215,6 +218,22 @@ impl Infra {
     /// How long servers are remembered (`infra-host-ttl`).
     pub fn host_ttl(&self) -> Duration {
         self.host_ttl
+    }
+
+    /// An empty cache remembering at most `numhosts` servers (and as many
+    /// lameness marks): Unbound's `infra-cache-numhosts`, so a flood that
+    /// makes us meet many servers cannot grow it past the configured count.
+    pub fn with_numhosts(mut self, numhosts: usize) -> Self {
+        let numhosts = numhosts.max(1);
+        self.numhosts = numhosts;
+        self.hosts = Cache::new(numhosts);
+        self.lame = Cache::new(numhosts);
+        self
+    }
+
+    /// Servers remembered at most (`infra-cache-numhosts`).
+    pub fn numhosts(&self) -> usize {
+        self.numhosts
     }
 
     /// The same cache always picking the best server (tests that assert who
@@ -498,6 +517,20 @@ mod tests {
 
     fn zone() -> Name {
         Name::from_ascii("example.com.").unwrap()
+    }
+
+    /// infra-cache-numhosts: meeting more servers than that evicts, the cache
+    /// does not grow past it (quick_cache may keep a little under).
+    #[test]
+    fn numhosts_bounds_the_servers_remembered() {
+        let infra = Infra::new(TTL).with_numhosts(100);
+        let now = Instant::now();
+        for i in 0..5_000u32 {
+            let ip = std::net::Ipv4Addr::from(0x0a00_0000 + i);
+            infra.record_rtt(IpAddr::V4(ip), Duration::from_millis(5), now);
+        }
+        assert!(infra.len() <= 100, "{}", infra.len());
+        assert_eq!(infra.numhosts(), 100);
     }
 
     #[test]

@@ -292,12 +292,50 @@ fn ip_limit_is_per_address() {
     let a = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
     let b = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2));
     let passed = (0..10)
-        .filter(|_| limiter.check(a, t0).verdict == Verdict::Within)
+        .filter(|_| limiter.check(a, false, t0).verdict == Verdict::Within)
         .count();
     assert_eq!(passed, 4);
-    assert_eq!(limiter.check(b, t0).verdict, Verdict::Within);
+    assert_eq!(limiter.check(b, false, t0).verdict, Verdict::Within);
     let later = t0 + Duration::from_millis(1000);
-    assert_eq!(limiter.check(a, later).verdict, Verdict::Within);
+    assert_eq!(limiter.check(a, false, later).verdict, Verdict::Within);
+}
+
+/// ip-ratelimit-cookie (Unbound's check_ip_ratelimit): queries with a valid
+/// cookie are held to their own limit, none slips through by the factor, and
+/// they count toward the address's rate; with 0 they are never limited.
+#[test]
+fn valid_cookies_have_their_own_limit() {
+    let t0 = Instant::now();
+    let config = IpLimitConfig {
+        qps: 2,
+        cookie_qps: 5,
+        factor: 1,
+        ..IpLimitConfig::default()
+    };
+    let limiter = IpLimiter::new(&config, t0).unwrap();
+    let a = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
+    let with_cookie: Vec<Verdict> = (0..7).map(|_| limiter.check(a, true, t0).verdict).collect();
+    assert_eq!(with_cookie[..5], [Verdict::Within; 5]);
+    assert_eq!(
+        with_cookie[5..],
+        [Verdict::Limited; 2],
+        "no factor slip with a cookie"
+    );
+    // The cookie queries used up the address's rate: without a cookie the
+    // factor (1: every query over the limit) lets it through, marked as a slip.
+    assert_eq!(limiter.check(a, false, t0).verdict, Verdict::Slipped);
+
+    let unlimited = IpLimiter::new(
+        &IpLimitConfig {
+            cookie_qps: 0,
+            factor: 0,
+            ..config
+        },
+        t0,
+    )
+    .unwrap();
+    assert!((0..50).all(|_| unlimited.check(a, true, t0).verdict == Verdict::Within));
+    assert_eq!(unlimited.check(a, false, t0).verdict, Verdict::Limited);
 }
 
 /// ip-ratelimit-size bounds the table: a flood of spoofed sources cannot
@@ -318,7 +356,7 @@ fn tables_are_bounded_by_size() {
     )
     .unwrap();
     for i in 0..50_000u32 {
-        limiter.check(IpAddr::V4(Ipv4Addr::from(i)), t0);
+        limiter.check(IpAddr::V4(Ipv4Addr::from(i)), false, t0);
     }
     let per_entry =
         (std::mem::size_of::<IpAddr>() + std::mem::size_of::<Window>()) as u64 + ENTRY_OVERHEAD;

@@ -25,21 +25,21 @@ fn lb_bin() -> PathBuf {
 }
 
 /// A test's network: the lb on 127.<net>.1.1:53, backends on 127.<net>.2.<k>:53.
-struct Net {
+pub(crate) struct Net {
     net: u8,
 }
 
 impl Net {
-    fn new() -> Net {
+    pub(crate) fn new() -> Net {
         Net { net: unique_net() }
     }
-    fn lb(&self) -> SocketAddr {
+    pub(crate) fn lb(&self) -> SocketAddr {
         SocketAddr::new(test_addr(self.net, 1), 53)
     }
     fn backend(&self, k: u8) -> SocketAddr {
         SocketAddr::new(IpAddr::from([127, self.net, 2, k]), 53)
     }
-    async fn backends(&self, n: u8) -> Vec<FakeBackend> {
+    pub(crate) async fn backends(&self, n: u8) -> Vec<FakeBackend> {
         let mut out = Vec::new();
         for k in 1..=n {
             out.push(FakeBackend::start(self.backend(k), k).await.unwrap());
@@ -50,7 +50,7 @@ impl Net {
 
 /// Starts the lb with the TOML `config` (listen and metrics filled in), waits
 /// until it is ready, and returns it with its metrics address.
-async fn start_lb(net: &Net, config: &str) -> (Daemon, SocketAddr) {
+pub(crate) async fn start_lb(net: &Net, config: &str) -> (Daemon, SocketAddr) {
     let (daemon, metrics, _) = start_lb_with_path(net, config).await;
     (daemon, metrics)
 }
@@ -78,7 +78,7 @@ async fn start_lb_with_path(net: &Net, config: &str) -> (Daemon, SocketAddr, Pat
     (daemon, metrics, path)
 }
 
-fn servers(backends: &[FakeBackend], extra: &[&str]) -> String {
+pub(crate) fn servers(backends: &[FakeBackend], extra: &[&str]) -> String {
     let mut s = String::from("[backends]\ntimeout = \"300ms\"\nservers = [\n");
     for (i, b) in backends.iter().enumerate() {
         let more = extra.get(i).copied().unwrap_or("");

@@ -382,3 +382,58 @@ async fn allow_cookie_wants_a_valid_cookie_over_udp() {
     assert!(retried.raw.contains("BADCOOKIE"), "{}", retried.raw);
     r.stop().await;
 }
+
+/// Sends `wire` from the resolver's own address and waits up to 500 ms: the
+/// reply, or None when the query was dropped.
+async fn try_ask(server: SocketAddr, wire: Vec<u8>) -> Option<Message> {
+    let socket = UdpSocket::bind(SocketAddr::new(server.ip(), 0))
+        .await
+        .unwrap();
+    socket.send_to(&wire, server).await.unwrap();
+    let mut buf = vec![0u8; 4096];
+    let (len, _) = tokio::time::timeout(Duration::from_millis(500), socket.recv_from(&mut buf))
+        .await
+        .ok()?
+        .unwrap();
+    Some(Message::from_vec(&buf[..len]).unwrap())
+}
+
+/// `ip-ratelimit-cookie` (Unbound's check_ip_ratelimit): an address that
+/// sends our valid server cookie is held to that limit (0: none) instead of
+/// `ip-ratelimit`, and those queries still count toward the address's rate:
+/// the same address without a cookie is then dropped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ip_ratelimit_cookie_sets_the_limit_for_valid_cookies() {
+    let r = TestResolver::start(&format!(
+        "  answer-cookie: yes\n  cookie-secret: \"{SECRET}\"\n  ip-ratelimit: 2\n  \
+         ip-ratelimit-factor: 0\n  ip-ratelimit-cookie: 0\n"
+    ))
+    .await;
+    let first = ask_raw(r.udp, &query_with_cookie(&unhex(CLIENT_COOKIE))).await;
+    let cookie = query_cookie(&first).expect("a server cookie");
+    assert_eq!(cookie.len(), 24, "client and server cookie");
+    for i in 0..20 {
+        let reply = try_ask(r.udp, query_with_cookie(&cookie)).await;
+        let reply = reply.unwrap_or_else(|| panic!("query {i} with a valid cookie dropped"));
+        assert_eq!(reply.metadata.response_code, ResponseCode::NoError);
+    }
+    let mut plain = query_with_cookie(&cookie);
+    plain.truncate(plain.len() - 4 - cookie.len());
+    let end = plain.len();
+    plain[end - 2..].copy_from_slice(&[0, 0]); // the OPT's RDLENGTH: no options
+                                               // At once, so that the burst falls in the seconds the cookie queries filled.
+    let burst: Vec<_> = (0..10)
+        .map(|_| tokio::spawn(try_ask(r.udp, plain.clone())))
+        .collect();
+    let mut answered = 0;
+    for query in burst {
+        answered += usize::from(query.await.unwrap().is_some());
+    }
+    assert!(
+        answered <= 2,
+        "{answered} of 10 queries without a cookie answered"
+    );
+    let scrape = r.scrape().await;
+    assert!(scrape.sum("unbound_queries_ip_ratelimited_total", &[]) >= 8.0);
+    r.stop().await;
+}

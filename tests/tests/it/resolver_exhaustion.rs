@@ -120,6 +120,55 @@ async fn slowloris_from_many_addresses_still_leaves_tcp_answered() {
     r.stop().await;
 }
 
+/// The goal against Unbound 1.17 (same config, same attack): under a
+/// slow-loris attack from one address and from twenty, the legitimate TCP
+/// client's answered share is at least Unbound's.
+#[tokio::test]
+async fn slowloris_answered_share_at_least_unbounds() {
+    let hierarchy = e2e::Hierarchy::start_unique().await.unwrap();
+    let net = hierarchy.net();
+    let (daemon, unbound_ip) = spawn_unbound(
+        std::path::Path::new("/usr/sbin/unbound"),
+        &hierarchy,
+        2,
+        "iterator",
+        TCP_LIMITS,
+    )
+    .await;
+    let theirs = slowloris_shares(SocketAddr::new(unbound_ip, 53), net).await;
+    drop(daemon);
+    let r = TestResolver::start_with(hierarchy, TCP_LIMITS, "").await;
+    let ours = slowloris_shares(SocketAddr::new(r.ip, 53), net).await;
+    eprintln!(
+        "legitimate TCP answers of 5 (one attacker, twenty): ours {ours:?}, Unbound {theirs:?}"
+    );
+    assert!(
+        ours.0 >= theirs.0 && ours.1 >= theirs.1,
+        "ours {ours:?}, Unbound {theirs:?}"
+    );
+    r.stop().await;
+}
+
+/// Legitimate answers of 5 while one address, then twenty, attack `server`.
+async fn slowloris_shares(server: SocketAddr, net: u8) -> (usize, usize) {
+    let legit = e2e::test_addr(net, 200);
+    let one = attack(
+        server,
+        vec![e2e::test_addr(net, 100)],
+        30,
+        Duration::from_secs(2),
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let alone = legit_answers(server, legit, 5).await;
+    let _ = one.await;
+    let sources = (100..120).map(|h| e2e::test_addr(net, h)).collect();
+    let many = attack(server, sources, 40, Duration::from_secs(2));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let spread = legit_answers(server, legit, 5).await;
+    let _ = many.await;
+    (alone, spread)
+}
+
 /// The attack counts of `tcp-connection-limit: <block> 2` from six addresses
 /// of the block, against `server`; and whether a client outside the block
 /// was answered meanwhile.
@@ -187,45 +236,70 @@ async fn flood(udp: SocketAddr, tag: &str, count: usize) {
     }
 }
 
-/// Rounds of: fill the request list with queries for a silent zone, wait past
-/// jostle-timeout, ask a healthy zone. Returns the healthy answers' rcodes
-/// (None: no reply).
-async fn silent_zone_rounds(r: &TestResolver, rounds: usize) -> Vec<Option<ResponseCode>> {
+/// One UDP query to `server` for `name` A: its rcode, `None` without a reply.
+async fn udp_rcode(server: SocketAddr, name: &str) -> Option<ResponseCode> {
+    e2e::dig::query(server, name, RecordType::A, e2e::dig::Transport::Udp)
+        .await
+        .ok()
+        .map(|m| m.response_code)
+}
+
+/// Rounds of: fill the request list of the resolver at `server` with queries
+/// for a silent zone, wait past jostle-timeout, ask a healthy zone. Returns
+/// the healthy answers' rcodes (None: no reply). wild.net's server is silent
+/// from the first round on; the caller clears that.
+async fn silent_zone_rounds(
+    hierarchy: &e2e::Hierarchy,
+    server: SocketAddr,
+    rounds: usize,
+) -> Vec<Option<ResponseCode>> {
     // Warm the delegations, then silence wild.net's server.
-    assert_eq!(r.q("www.example.com", "A").await.status, "NOERROR");
-    assert_eq!(r.q("warm.wild.net", "A").await.status, "NOERROR");
-    r.hierarchy
-        .server_for_zone("wild.net.")
-        .set_drop_percent(100);
+    assert_eq!(
+        udp_rcode(server, "www.example.com.").await,
+        Some(ResponseCode::NoError)
+    );
+    assert_eq!(
+        udp_rcode(server, "warm.wild.net.").await,
+        Some(ResponseCode::NoError)
+    );
+    hierarchy.server_for_zone("wild.net.").set_drop_percent(100);
     let mut rcodes = Vec::new();
     for round in 0..rounds {
-        flood(r.udp, &format!("r{round}"), 12).await;
+        flood(server, &format!("r{round}"), 12).await;
         tokio::time::sleep(Duration::from_millis(300)).await;
-        let reply = e2e::dig::query(
-            r.udp,
-            &format!("healthy{round}.example.com."),
-            RecordType::A,
-            e2e::dig::Transport::Udp,
-        )
-        .await
-        .ok();
-        rcodes.push(reply.map(|m| m.response_code));
+        rcodes.push(udp_rcode(server, &format!("healthy{round}.example.com.")).await);
     }
     rcodes
 }
+
+const JOSTLE: &str = "  num-threads: 1\n  num-queries-per-thread: 4\n  jostle-timeout: 100\n";
 
 /// services/mesh.c mesh_make_new_space: with the request list full of queries
 /// to a silent server, a new query replaces the oldest jostle-able one that
 /// has waited longer than jostle-timeout, so the healthy zone keeps being
 /// answered, and each replacement is counted in
-/// unbound_request_list_overwritten_total.
+/// unbound_request_list_overwritten_total; Unbound 1.17 with the same config
+/// answers the same.
 #[tokio::test]
 async fn silent_upstream_cannot_hold_the_request_list() {
-    let r = TestResolver::start(
-        "  num-threads: 1\n  num-queries-per-thread: 4\n  jostle-timeout: 100\n",
+    let hierarchy = e2e::Hierarchy::start_unique().await.unwrap();
+    let (daemon, unbound_ip) = spawn_unbound(
+        std::path::Path::new("/usr/sbin/unbound"),
+        &hierarchy,
+        2,
+        "iterator",
+        JOSTLE,
     )
     .await;
-    let rcodes = silent_zone_rounds(&r, 4).await;
+    let theirs = silent_zone_rounds(&hierarchy, SocketAddr::new(unbound_ip, 53), 4).await;
+    drop(daemon);
+    hierarchy.server_for_zone("wild.net.").clear_faults();
+    let r = TestResolver::start_with(hierarchy, JOSTLE, "").await;
+    let rcodes = silent_zone_rounds(&r.hierarchy, r.udp, 4).await;
+    assert_eq!(
+        rcodes, theirs,
+        "ours and Unbound 1.17 answer the healthy zone alike"
+    );
     assert!(
         rcodes.iter().all(|c| *c == Some(ResponseCode::NXDomain)),
         "healthy zone not answered: {rcodes:?}"
@@ -245,7 +319,7 @@ async fn without_jostling_a_silent_upstream_starves_other_names() {
         "  num-threads: 1\n  num-queries-per-thread: 4\n  jostle-timeout: 100000\n",
     )
     .await;
-    let rcodes = silent_zone_rounds(&r, 2).await;
+    let rcodes = silent_zone_rounds(&r.hierarchy, r.udp, 2).await;
     assert!(
         rcodes.iter().all(|c| *c == Some(ResponseCode::ServFail)),
         "expected starvation without jostling: {rcodes:?}"

@@ -116,7 +116,8 @@ async fn flood(
 /// Samples a counter every 20 ms until stopped.
 struct Sampler {
     stop: Arc<AtomicBool>,
-    task: JoinHandle<Vec<(Instant, u64)>>,
+    /// (time before the read, count, time after the read).
+    task: JoinHandle<Vec<(Instant, u64, Instant)>>,
 }
 
 impl Sampler {
@@ -126,25 +127,31 @@ impl Sampler {
             let stop = stop.clone();
             tokio::spawn(async move {
                 let mut samples = Vec::new();
+                let read = || {
+                    let before = Instant::now();
+                    let count = hierarchy.server(host).unwrap().queries();
+                    (before, count, Instant::now())
+                };
                 while !stop.load(Ordering::Relaxed) {
-                    samples.push((Instant::now(), hierarchy.server(host).unwrap().queries()));
+                    samples.push(read());
                     tokio::time::sleep(Duration::from_millis(20)).await;
                 }
-                samples.push((Instant::now(), hierarchy.server(host).unwrap().queries()));
+                samples.push(read());
                 samples
             })
         };
         Self { stop, task }
     }
 
-    /// The most queries seen within any span of at most `span`, and the total.
+    /// The most queries counted between two reads whose whole extent (from
+    /// before the first read to after the second) is at most `span`, and the total.
     async fn finish(self, span: Duration) -> (u64, u64) {
         self.stop.store(true, Ordering::Relaxed);
         let samples = self.task.await.unwrap();
         let mut most = 0;
-        for (i, (start, before)) in samples.iter().enumerate() {
-            for (at, after) in &samples[i + 1..] {
-                if at.duration_since(*start) > span {
+        for (i, (start, before, _)) in samples.iter().enumerate() {
+            for (_, after, end) in &samples[i + 1..] {
+                if end.duration_since(*start) > span {
                     break;
                 }
                 most = most.max(after - before);
@@ -413,4 +420,52 @@ async fn ip_ratelimit_against_unbound() {
     }
     drop(unbound);
     ours.stop().await;
+}
+
+/// Unbound's log lines ("ratelimit exceeded ZONE LIMIT query NAME IN TYPE",
+/// "ip_ratelimit exceeded ADDR LIMIT NAME IN TYPE") are written at the first
+/// query over a limit, once a second, never once per limited query.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_are_logged_once_a_second_not_per_query() {
+    let hierarchy = Hierarchy::start_unique().await.unwrap();
+    let (mut daemon, dns, _) = crate::resolver_process::spawn_resolver(
+        &hierarchy,
+        "  verbosity: 1\n  ratelimit: 3\n  ip-ratelimit: 50\n",
+    )
+    .await;
+    warm_up(&hierarchy, dns).await;
+    let source = client_addr(hierarchy.net(), 1);
+    let result = flood(
+        source,
+        dns,
+        |i| format!("log{i}.example.org"),
+        100,
+        Duration::from_secs(2),
+    )
+    .await;
+    assert!(result.count(ResponseCode::ServFail) > 0, "{result:?}");
+    daemon
+        .wait_log(
+            "ratelimit exceeded example.org. 3 query log",
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}\n{}", daemon.log()));
+    daemon
+        .wait_log(
+            &format!("ip_ratelimit exceeded {source} 50 log"),
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}\n{}", daemon.log()));
+    let log = daemon.log();
+    let zone_lines = log.matches("ratelimit exceeded example.org.").count();
+    let ip_lines = log.matches("ip_ratelimit exceeded").count();
+    // A 2-second flood spans at most 3 of the limiters' seconds.
+    assert!(
+        (1..=3).contains(&zone_lines),
+        "{zone_lines} lines for {} limited queries\n{log}",
+        result.count(ResponseCode::ServFail)
+    );
+    assert!((1..=3).contains(&ip_lines), "{ip_lines} lines\n{log}");
 }

@@ -78,6 +78,11 @@ pub(super) fn ip_ratelimit(b: &mut Builder, d: &Directive) -> Result<(), ConfigE
     Ok(())
 }
 
+pub(super) fn ip_ratelimit_cookie(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
+    ip(b).cookie_qps = u32_of(d)?;
+    Ok(())
+}
+
 pub(super) fn ip_ratelimit_size(b: &mut Builder, d: &Directive) -> Result<(), ConfigError> {
     table_size(&mut ip(b).table, d)
 }
