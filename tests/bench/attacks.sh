@@ -14,7 +14,9 @@
 #             `ratelimit: RATELIMIT`. Reports the legitimate clients' answered share
 #             and p99 without and with the flood, and the queries the attacked
 #             zone's server received from the resolver in each second of the flood
-#             (nftables counters).
+#             (nftables counters). The floor: the same with the flood aimed at a
+#             kernel echo server (udp_echo_floor.c) while ours answers the
+#             legitimate clients: what the flood's packets alone cost them here.
 #   referral  NXNS (CVE-2020-12662): a cold resolver asked www.nxns.com, whose
 #             referral names 40 glue-less NS that do not exist; upstream queries that
 #             one client query causes (nftables counters on every fake server).
@@ -99,6 +101,7 @@ WORKDIR=${WORKDIR:-$(mktemp -d /tmp/bench-attacks.XXXXXX)}
 has_phase() { [[ " $PHASES " == *" $1 "* ]]; }
 
 declare -A ADDR=([ours]=127.$NET.1.1 [unbound]=127.$NET.1.2)
+FLOOR_ADDR=127.$NET.1.4
 ATTACKER=127.$NET.2.1
 LEGIT=127.$NET.3.1
 ZONE_SERVER=127.$NET.0.10   # example.com, the attacked zone
@@ -254,9 +257,9 @@ gen_legit() { # FILE COUNT TAG
 }
 WARM_FILE=$WORKDIR/warm.txt
 awk 'BEGIN { for (i = 1; i <= 100; i++) printf "h%04d.wild.net A\n", i }' >"$WARM_FILE"
-warm() { # SERVER [DNSPERF-ARGS]
+warm() { # SERVER: 50 a second, under every zone's ratelimit
     local out=$WORKDIR/warm-$1.out
-    dnsperf_run "$out" -s "${ADDR[$1]}" -a "$LEGIT" -d "$WARM_FILE" -n 1 -Q 2000 -t 5 "${@:2}"
+    dnsperf_run "$out" -s "${ADDR[$1]}" -a "$LEGIT" -d "$WARM_FILE" -n 1 -Q 50 -t 5
 }
 
 # legit_run SERVER TAG -> "share p99_us" (answered NOERROR of sent; p99 with lost as inf)
@@ -308,15 +311,20 @@ tcp_probe() { # ADDR NAME OUT: one line "ok LATENCY_US" or "fail"
 }
 
 # ---------------------------------------------------------------- flood
+# SERVER "floor": the legitimate clients ask ours while the same flood goes to a
+# kernel echo server (udp_echo_floor.c) instead: what the flood's traffic alone
+# costs the legitimate clients on this machine, whatever the resolver does.
 flood_once() { # SERVER REP
     local s=$1 rep=$2 base attack file=$WORKDIR/flood-$1-$2.txt fout=$WORKDIR/flood-$1-$2.out
-    start_server "$s" flood "flood-$rep"
-    warm "$s"
-    base=$(legit_run "$s" "fb$rep")
+    local legit=$1 target=${ADDR[$1]:-}
+    if [[ $s == floor ]]; then legit=ours target=$FLOOR_ADDR; fi
+    start_server "$legit" flood "flood-$s-$rep"
+    warm "$legit"
+    base=$(legit_run "$legit" "fb$s$rep")
     gen_unique "$file" $((FLOOD_QPS * FLOOD_SECS)) "f$rep" example.com
     local z0 per=() i prev now
     z0=$(counter to_zone)
-    timeout -k 5 $((FLOOD_SECS + 30)) dnsperf -s "${ADDR[$s]}" -a "$ATTACKER" -d "$file" -n 1 \
+    timeout -k 5 $((FLOOD_SECS + 30)) dnsperf -s "$target" -a "$ATTACKER" -d "$file" -n 1 \
         -Q "$FLOOD_QPS" -l "$FLOOD_SECS" -t 2 -c 20 -q 20000 >"$fout" 2>&1 &
     local fpid=$!
     BENCH_PIDS+=("$fpid")
@@ -333,7 +341,7 @@ flood_once() { # SERVER REP
     ) >"$WORKDIR/zone-per-sec-$s-$rep.txt" &
     local spid=$!
     sleep 2
-    attack=$(legit_run "$s" "fa$rep")
+    attack=$(legit_run "$legit" "fa$s$rep")
     wait "$spid" || true
     wait "$fpid" || true
     bench_forget "$fpid"
@@ -352,7 +360,7 @@ flood_once() { # SERVER REP
     record flood "$s" "$rep" zone_max_per_s "$(printf '%s\n' "${per[@]}" | sort -n | tail -1)"
     record flood "$s" "$rep" zone_mean_per_s "$(printf '%s\n' "${per[@]}" | awk '{ t += $1 } END { printf "%.1f", NR ? t / NR : 0 }')"
     log "flood $s #$rep: legit base ${base}, under attack ${attack}; zone q/s ${per[*]}; flood sent $fsent answered $fcomp"
-    stop_server "$s"
+    stop_server "$legit"
 }
 
 # ---------------------------------------------------------------- referral
@@ -459,7 +467,13 @@ loris_once() { # SERVER REP
 
 # ---------------------------------------------------------------- run
 : >"$RESULTS"
+if has_phase flood; then
+    command -v gcc >/dev/null || apt_ensure gcc gcc
+    gcc -O2 -Wall -pthread -o "$WORKDIR/udp_echo_floor" "$HERE/udp_echo_floor.c" || die "cannot build udp_echo_floor.c"
+    bench_spawn echo-floor "$WORKDIR/udp_echo_floor" "$FLOOR_ADDR" 53 1
+fi
 for ((rep = 1; rep <= REPEATS; rep++)); do
+    has_phase flood && flood_once floor "$rep"
     for s in ours unbound; do
         has_phase flood && flood_once "$s" "$rep"
         has_phase referral && referral_once "$s" "$rep"
@@ -490,6 +504,8 @@ if has_phase flood; then
     row "legit answered share, under attack" flood attack_share
     row "legit p99 (us), no attack" flood base_p99_us
     row "legit p99 (us), under attack" flood attack_p99_us
+    printf '%-44s %14s   (ours answering, the flood aimed at a kernel echo server)\n' \
+        "legit p99 (us), flood at the floor" "$(med flood floor attack_p99_us)"
     row "flood q/s achieved" flood flood_qps
     row "flood queries answered" flood flood_answered
     row "attacked zone: max queries in a second" flood zone_max_per_s
