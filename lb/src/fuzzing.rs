@@ -220,12 +220,18 @@ fn exchange(
     })
 }
 
-/// The datagram the forwarder sent to the backend, if any.
+/// The datagram the forwarder sent to the backend, if any. Datagrams with
+/// QR set are skipped: the lb forwards queries only, and other tests on this
+/// host (spoofing races) spray forged answers at random loopback ports.
 fn forwarded(upstream: &UdpSocket) -> Option<Vec<u8>> {
     let mut buf = vec![0; 65_535];
-    let len = upstream.recv(&mut buf).ok()?;
-    buf.truncate(len);
-    Some(buf)
+    loop {
+        let len = upstream.recv(&mut buf).ok()?;
+        if buf.get(2).is_some_and(|flags| flags & 0x80 == 0) {
+            buf.truncate(len);
+            return Some(buf);
+        }
+    }
 }
 
 /// Throws away datagrams a panicking run left behind.

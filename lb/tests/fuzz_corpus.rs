@@ -39,10 +39,10 @@ fn replay(target: &str, min: usize, harness: fn(&[u8])) {
 
 #[test]
 fn query_path_corpus_keeps_the_invariants() {
-    replay("query_path", 50, lb::fuzzing::query_path);
+    replay("query_path", 40, lb::fuzzing::query_path);
 }
 
 #[test]
 fn response_path_corpus_keeps_the_invariants() {
-    replay("response_path", 50, lb::fuzzing::response_path);
+    replay("response_path", 40, lb::fuzzing::response_path);
 }

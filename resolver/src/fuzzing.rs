@@ -3,20 +3,23 @@
 //! committed corpus file through the same code the fuzzer ran. Compiled with
 //! the `fuzzing` feature only.
 //!
-//! Both run the real pipeline (access → parse → admit → cache → local zone →
-//! resolve) over the in-memory mock internet
+//! Both run over the in-memory mock internet
 //! ([`crate::transport::mock::example_internet`]): no socket, no network, a
-//! paused clock. Each input gets a fresh pipeline and caches, so a run does
-//! not depend on the inputs before it. A broken invariant panics.
+//! paused clock. The query path runs the real pipeline (access → parse →
+//! admit → cache → local zone → resolve), one per process (building its local
+//! zones costs far more than a query), so its caches carry over from input to
+//! input as a server's do. The upstream replies go to a fresh iterator (empty
+//! caches) per input, so each reply is really asked for. A broken invariant
+//! panics.
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use common::dns::edns::{find_opt, udp_reply_limit};
 use common::dns::wire::QueryView;
 use common::frontend::{DnsHandler, Query, Reply, Transport as Proto};
-use hickory_proto::op::{Message, MessageType, OpCode, Query as Question};
+use hickory_proto::op::{Message, Query as Question};
 use hickory_proto::rr::{Name, Record, RecordType};
 use tokio::time::Instant;
 
@@ -74,41 +77,52 @@ pub const QUESTIONS: &[(&str, RecordType)] = &[
 /// second may be a cache hit) and once over TCP. Every reply must carry the
 /// query's ID with QR set, decode, and fit the client's UDP limit.
 pub fn query_path(wire: &[u8]) {
+    static PIPELINE: OnceLock<Pipeline<MockTransport>> = OnceLock::new();
+    let pipeline = PIPELINE.get_or_init(|| pipeline(internet().clone()));
+    internet().clear_log();
     runtime().block_on(async {
-        let net = mock::example_internet();
-        let (pipeline, config) = pipeline(net);
         for transport in [Proto::Udp, Proto::Udp, Proto::Tcp] {
-            if let Some(reply) = ask(&pipeline, wire, transport).await {
-                check_reply(wire, transport, &reply, &config);
+            if let Some(reply) = ask(pipeline, wire, transport).await {
+                check_reply(wire, transport, &reply);
             }
         }
     });
 }
 
-/// The iterator's reply handling: `data[0]` picks a client question of
+/// The iterator's reply handling: `data[0]` picks a question of
 /// [`QUESTIONS`], the rest is what example.com.'s two servers answer to every
 /// query they get (its ID set to the query's); the root, com. and net. stay
-/// honest. The client's reply must be well formed, and nothing the hostile
-/// servers said about a name outside example.com. may be in the RRset cache
-/// unless an honest server says the same.
+/// honest. A fresh iterator resolves the question; nothing the hostile servers
+/// said about a name outside example.com. may be in its RRset cache unless an
+/// honest server says the same.
 pub fn upstream_reply(data: &[u8]) {
     let Some((&pick, reply)) = data.split_first() else {
         return;
     };
     let (qname, qtype) = QUESTIONS[usize::from(pick) % QUESTIONS.len()];
+    let net = internet();
+    net.clear_log();
+    let hostile = Hostile {
+        net: net.clone(),
+        reply: Arc::from(reply),
+    };
+    let recursor = recursor(hostile);
     runtime().block_on(async {
-        let net = mock::example_internet();
-        let hostile = Hostile {
-            net: net.clone(),
-            reply: Arc::from(reply),
-        };
-        let (pipeline, config) = pipeline(hostile);
-        let query = client_query(qname, qtype);
-        if let Some(answer) = ask(&pipeline, &query, Proto::Udp).await {
-            check_reply(&query, Proto::Udp, &answer, &config);
-        }
-        no_foreign_data(&pipeline.engine().recursor.rrsets, &net, reply).await;
+        let _ = recursor.resolve(&mock::name(qname), qtype).await;
+        no_foreign_data(&recursor.rrsets, net, reply).await;
     });
+}
+
+/// The mock internet, built once (parsing its zones costs more than a query).
+fn internet() -> &'static MockTransport {
+    static NET: OnceLock<MockTransport> = OnceLock::new();
+    NET.get_or_init(mock::example_internet)
+}
+
+/// [`CONFIG`], parsed once.
+fn config() -> &'static Config {
+    static CONFIG_PARSED: OnceLock<Config> = OnceLock::new();
+    CONFIG_PARSED.get_or_init(|| mock::config(CONFIG))
 }
 
 /// A current-thread runtime with a paused clock: timers fire as soon as
@@ -121,40 +135,29 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap_or_else(|e| panic!("runtime: {e}"))
 }
 
-/// A fresh pipeline over `transport` for [`CONFIG`].
-fn pipeline<T: Transport>(transport: T) -> (Pipeline<T>, Config) {
-    let config = mock::config(CONFIG);
-    let recursor = Recursor::new(
+/// An iterator over `transport` with empty caches, for [`CONFIG`].
+fn recursor<T: Transport>(transport: T) -> Recursor<T> {
+    let config = config();
+    Recursor::new(
         transport,
-        RrsetCache::new(1 << 20, ttl_policy(&config)),
+        RrsetCache::new(1 << 20, ttl_policy(config)),
         Arc::new(Infra::new(config.server.infra_host_ttl)),
         mock::example_hints(),
-        &config,
-    );
-    let pipeline = Pipeline::new(
-        &config,
+        config,
+    )
+}
+
+/// A pipeline over `transport` for [`CONFIG`].
+fn pipeline<T: Transport>(transport: T) -> Pipeline<T> {
+    Pipeline::new(
+        config(),
         MessageCache::new(1 << 20),
-        recursor,
+        recursor(transport),
         Metrics::new(&crate::server::registry()),
         None,
         None,
         common::shutdown::Shutdown::never(),
-    );
-    (pipeline, config)
-}
-
-/// A recursive query with EDNS (DO set) for `qname`/`qtype`, ID 0x1234.
-fn client_query(qname: &str, qtype: RecordType) -> Vec<u8> {
-    let mut message = Message::new(0x1234, MessageType::Query, OpCode::Query);
-    message.metadata.recursion_desired = true;
-    message.add_query(Question::query(mock::name(qname), qtype));
-    let mut edns = hickory_proto::op::Edns::new();
-    edns.set_max_payload(1232);
-    edns.set_dnssec_ok(true);
-    message.set_edns(edns);
-    message
-        .to_vec()
-        .unwrap_or_else(|e| panic!("client query: {e}"))
+    )
 }
 
 /// What the pipeline sends back for `wire` over `transport`, if anything.
@@ -185,7 +188,7 @@ async fn ask<T: Transport>(
 
 /// A reply to `query` over `transport`: the query's ID, QR set, a message
 /// that decodes, within the client's UDP limit.
-fn check_reply(query: &[u8], transport: Proto, reply: &[u8], config: &Config) {
+fn check_reply(query: &[u8], transport: Proto, reply: &[u8]) {
     assert!(reply.len() >= 12, "a reply of {} bytes", reply.len());
     assert_eq!(reply[..2], query[..2], "the reply carries another ID");
     assert_ne!(reply[2] & 0x80, 0, "the reply has QR clear");
@@ -197,7 +200,7 @@ fn check_reply(query: &[u8], transport: Proto, reply: &[u8], config: &Config) {
             .ok()
             .and_then(|view| find_opt(query, &view).ok())
             .map_or(512, |opt| {
-                udp_reply_limit(opt.as_ref(), config.server.max_udp_size)
+                udp_reply_limit(opt.as_ref(), config().server.max_udp_size)
             });
         assert!(
             reply.len() <= limit,

@@ -39,10 +39,10 @@ fn replay(target: &str, min: usize, harness: fn(&[u8])) {
 
 #[test]
 fn query_path_corpus_keeps_the_invariants() {
-    replay("query_path", 50, resolver::fuzzing::query_path);
+    replay("query_path", 40, resolver::fuzzing::query_path);
 }
 
 #[test]
 fn upstream_reply_corpus_keeps_the_invariants() {
-    replay("upstream_reply", 50, resolver::fuzzing::upstream_reply);
+    replay("upstream_reply", 40, resolver::fuzzing::upstream_reply);
 }
