@@ -130,7 +130,8 @@ async fn connection<H: DnsHandler>(
 /// as an idle one); a write that cannot finish within `idle`; an I/O error;
 /// shutdown (stop reading, finish pending). The idle timeout is the slot's;
 /// the slot learns when the connection may be evicted (nothing in flight and
-/// no query completed yet, or part of a frame buffered).
+/// part of a frame buffered; a connection that never sent a byte is left to
+/// its idle timeout).
 pub(super) async fn serve_stream<S, H>(
     mut stream: S,
     peer: SocketAddr,
@@ -145,9 +146,8 @@ pub(super) async fn serve_stream<S, H>(
 {
     let proto = transport.as_str();
     let idle = slot.idle_timeout;
-    // A new connection starts evictable; `completed` once a query arrived.
-    let mut evictable = true;
-    let mut completed = false;
+    // Whether the slot table lists this connection as evictable.
+    let mut evictable = false;
     let max_in_flight = shared.max_in_flight;
     let mut reader = FrameReader::new();
     let mut wbuf: Vec<u8> = Vec::new();
@@ -186,7 +186,6 @@ pub(super) async fn serve_stream<S, H>(
                 Reply::Pending(reply) => pending.push(reply),
             }
         }
-        completed |= got_query;
         if got_query && wbuf.is_empty() {
             idle_timer.as_mut().reset(Instant::now() + idle);
         }
@@ -205,7 +204,9 @@ pub(super) async fn serve_stream<S, H>(
             wbuf.clear();
             idle_timer.as_mut().reset(Instant::now() + idle);
         }
-        let now_evictable = pending.is_empty() && (!completed || reader.buffered() > 0);
+        // Nothing in flight, so every complete frame was taken: what is
+        // buffered is part of one.
+        let now_evictable = pending.is_empty() && reader.buffered() > 0;
         if now_evictable != evictable {
             evictable = now_evictable;
             slot.set_evictable(evictable);

@@ -17,9 +17,10 @@
 //! when it runs out, however often it sends a byte.
 //!
 //! With every slot taken, a new connection takes the slot of the oldest
-//! *evictable* connection, which is closed: one that has not completed a
-//! query yet, or that holds part of a frame, with nothing in flight (a slow
-//! loris, or a client that opened a connection and went quiet). Connections
+//! *evictable* connection, which is closed: one that sent bytes but holds
+//! only part of a frame, with nothing in flight (a slow loris). A connection
+//! that never sent a byte is not evictable (its query may be waiting unread
+//! in the socket) and is left to its load-shortened idle timeout. Connections
 //! with queries in flight, or idle after a complete query, are never evicted
 //! for a newcomer (Unbound has no eviction: a loris attacker that reopens
 //! every closed connection keeps its slots and legitimate clients wait in the
@@ -158,9 +159,10 @@ impl ConnSlot {
     }
 
     /// Records whether the connection may be evicted: true when it has no
-    /// query in flight and either never completed a query or holds part of a
-    /// frame. A connection starts evictable; call only on a change, since
-    /// it takes the table's lock. Evictable again, it counts as the newest.
+    /// query in flight and holds part of a frame. A connection starts not evictable, so a newcomer whose query
+    /// waits unread in its socket is not evicted before it is read. Call only
+    /// on a change, since it takes the table's lock. Evictable again, it
+    /// counts as the newest.
     pub(super) fn set_evictable(&self, evictable: bool) {
         let mut table = self.limits.evictable.lock();
         table.remove(self.id);
@@ -337,7 +339,6 @@ impl ConnLimits {
             let mut table = self.evictable.lock();
             let id = table.next_id;
             table.next_id += 1;
-            table.insert(id, &state);
             id
         };
         Ok(ConnSlot {
@@ -432,9 +433,6 @@ mod tests {
         );
         let b1 = limits.try_acquire(ip("192.0.2.1")).unwrap();
         let b2 = limits.try_acquire(ip("::ffff:192.0.2.1")).unwrap();
-        for held in [&a1, &a2, &b1, &b2] {
-            held.set_evictable(false);
-        }
         assert_eq!(
             limits.try_acquire(ip("198.51.100.1")).unwrap_err(),
             Refused::Total
@@ -468,9 +466,10 @@ mod tests {
     async fn newcomer_evicts_the_oldest_evictable() {
         let limits = Arc::new(ConnLimits::new(3, 3, &[], Duration::from_secs(30)));
         let busy = limits.try_acquire(ip("192.0.2.1")).unwrap();
-        busy.set_evictable(false);
         let older = limits.try_acquire(ip("192.0.2.2")).unwrap();
+        older.set_evictable(true);
         let newer = limits.try_acquire(ip("192.0.2.3")).unwrap();
+        newer.set_evictable(true);
         // Evictable again: it now counts as the newest.
         older.set_evictable(false);
         older.set_evictable(true);
@@ -479,10 +478,8 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(limits.open.load(Ordering::Acquire), 3);
-        first.set_evictable(false);
         let second = limits.try_acquire(ip("198.51.100.2")).unwrap();
         older.evicted().await;
-        second.set_evictable(false);
         assert_eq!(
             limits.try_acquire(ip("198.51.100.3")).unwrap_err(),
             Refused::Total
@@ -501,6 +498,7 @@ mod tests {
     async fn room_while_a_connection_is_evictable() {
         let limits = Arc::new(ConnLimits::new(1, 1, &[], Duration::from_secs(30)));
         let held = limits.try_acquire(ip("192.0.2.1")).unwrap();
+        held.set_evictable(true);
         tokio::time::timeout(Duration::from_secs(5), limits.room())
             .await
             .unwrap();
