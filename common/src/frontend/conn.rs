@@ -13,6 +13,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 
+use super::limit::{ConnSlot, Refused};
 use super::{DnsHandler, PendingReply, Query, Reply, Shared, Transport};
 use crate::dns::tcp::{append_frame, FrameReader};
 use crate::tls::TlsReloader;
@@ -22,9 +23,10 @@ const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(50);
 /// How long a graceful close (FIN, TLS close_notify) may take.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// Accepts until shutdown. With every slot taken it waits for one to free (the
-/// connection waits in the backlog); over a netblock's or a client's limit, a
-/// new connection is closed at once.
+/// Accepts until shutdown. With every slot taken a new connection evicts the
+/// oldest evictable one (see [`super::limit`]); with none evictable the loop
+/// waits for a slot to free (the connection waits in the backlog); over a
+/// netblock's or a client's limit, a new connection is closed at once.
 pub(super) async fn accept_loop<H: DnsHandler>(
     listener: TcpListener,
     local: SocketAddr,
@@ -54,15 +56,26 @@ pub(super) async fn accept_loop<H: DnsHandler>(
                 }
             },
         };
-        let slot = match shared.conns.try_acquire(peer.ip()) {
-            Ok(slot) => slot,
-            Err(refused) => {
-                tracing::debug!(proto, %peer, max = shared.conns.max(), "{}; closing", refused.as_str());
-                drop(stream);
-                continue;
+        let slot = loop {
+            match shared.conns.try_acquire(peer.ip()) {
+                Ok(slot) => break Some(slot),
+                // What was evictable at `room` no longer is: wait for room
+                // again, with this connection held as it would wait in the backlog.
+                Err(Refused::Total) => tokio::select! {
+                    biased;
+                    _ = &mut stop => return,
+                    _ = shared.conns.room() => {}
+                },
+                Err(refused) => {
+                    tracing::debug!(proto, %peer, max = shared.conns.max(), "{}; closing", refused.as_str());
+                    break None;
+                }
             }
         };
-        let idle = slot.idle_timeout;
+        let Some(slot) = slot else {
+            drop(stream);
+            continue;
+        };
         if let Err(error) = stream.set_nodelay(true) {
             tracing::debug!(proto, %peer, %error, "TCP_NODELAY failed");
         }
@@ -72,12 +85,13 @@ pub(super) async fn accept_loop<H: DnsHandler>(
         let handler = handler.clone();
         let shared = shared.clone();
         tokio::spawn(async move {
-            let _held = (tracked, slot);
+            let _tracked = tracked;
             let abort = shared.abort.clone();
             tokio::select! {
                 biased;
                 _ = abort.requested() => {}
-                _ = connection(stream, peer, conn_local, acceptor, idle, &*handler, &shared) => {}
+                _ = slot.evicted() => tracing::debug!(proto, %peer, "evicted for a new connection; closing"),
+                _ = connection(stream, peer, conn_local, acceptor, &slot, &*handler, &shared) => {}
             }
         });
     }
@@ -89,18 +103,18 @@ async fn connection<H: DnsHandler>(
     peer: SocketAddr,
     local: SocketAddr,
     acceptor: Option<TlsAcceptor>,
-    idle: Duration,
+    slot: &ConnSlot,
     handler: &H,
     shared: &Shared,
 ) {
     let Some(acceptor) = acceptor else {
-        serve_stream(stream, peer, local, Transport::Tcp, idle, handler, shared).await;
+        serve_stream(stream, peer, local, Transport::Tcp, slot, handler, shared).await;
         return;
     };
     // Under load the connection's whole budget shrinks, the handshake's too.
-    let handshake = shared.handshake_timeout.min(idle);
+    let handshake = shared.handshake_timeout.min(slot.idle_timeout);
     match tokio::time::timeout(handshake, acceptor.accept(stream)).await {
-        Ok(Ok(tls)) => serve_stream(tls, peer, local, Transport::Tls, idle, handler, shared).await,
+        Ok(Ok(tls)) => serve_stream(tls, peer, local, Transport::Tls, slot, handler, shared).await,
         Ok(Err(error)) => tracing::debug!(proto = "tls", %peer, %error, "TLS handshake failed"),
         Err(_) => tracing::debug!(proto = "tls", %peer, "TLS handshake timed out"),
     }
@@ -114,13 +128,16 @@ async fn connection<H: DnsHandler>(
 /// complete query for `idle` while nothing is pending: bytes of an unfinished
 /// frame do not reset it, so a client trickling a query byte by byte is closed
 /// as an idle one); a write that cannot finish within `idle`; an I/O error;
-/// shutdown (stop reading, finish pending).
+/// shutdown (stop reading, finish pending). The idle timeout is the slot's;
+/// the slot learns when the connection may be evicted (nothing in flight and
+/// part of a frame buffered; a connection that never sent a byte is left to
+/// its idle timeout).
 pub(super) async fn serve_stream<S, H>(
     mut stream: S,
     peer: SocketAddr,
     local: SocketAddr,
     transport: Transport,
-    idle: Duration,
+    slot: &ConnSlot,
     handler: &H,
     shared: &Shared,
 ) where
@@ -128,6 +145,9 @@ pub(super) async fn serve_stream<S, H>(
     H: DnsHandler,
 {
     let proto = transport.as_str();
+    let idle = slot.idle_timeout;
+    // Whether the slot table lists this connection as evictable.
+    let mut evictable = false;
     let max_in_flight = shared.max_in_flight;
     let mut reader = FrameReader::new();
     let mut wbuf: Vec<u8> = Vec::new();
@@ -183,6 +203,13 @@ pub(super) async fn serve_stream<S, H>(
             }
             wbuf.clear();
             idle_timer.as_mut().reset(Instant::now() + idle);
+        }
+        // Nothing in flight, so every complete frame was taken: what is
+        // buffered is part of one.
+        let now_evictable = pending.is_empty() && reader.buffered() > 0;
+        if now_evictable != evictable {
+            evictable = now_evictable;
+            slot.set_evictable(evictable);
         }
         // With nothing pending, the loop above consumed every buffered frame.
         if (draining || eof) && pending.is_empty() {

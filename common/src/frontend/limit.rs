@@ -1,12 +1,13 @@
 //! Who may hold a TCP or DoT connection, and for how long: the defences
 //! against slow-loris clients that open connections and never finish a query.
 //!
-//! Three limits apply at accept, in Unbound's order: the client's netblock
-//! (Unbound `tcp-connection-limit NETBLOCK LIMIT`, longest prefix wins, one
-//! count shared by every address in the block), then the total (Unbound
-//! `incoming-num-tcp` per thread), then one client address (ours: Unbound has
-//! no such cap, so a single address could take every slot; see
-//! [`super::FrontendConfig::tcp_max_connections_per_client`]).
+//! Three limits apply at accept: the client's netblock (Unbound
+//! `tcp-connection-limit NETBLOCK LIMIT`, longest prefix wins, one count
+//! shared by every address in the block), then one client address (ours:
+//! Unbound has no such cap, so a single address could take every slot; see
+//! [`super::FrontendConfig::tcp_max_connections_per_client`]), then the total
+//! (Unbound `incoming-num-tcp` per thread), checked last so that a newcomer
+//! the other limits refuse evicts nobody.
 //!
 //! Each admitted connection gets its idle timeout from the load at accept, as
 //! Unbound's `setup_tcp_handler` (util/netevent.c): over 50 % of the slots in
@@ -15,18 +16,30 @@
 //! complete query, so a client trickling a frame one byte at a time is closed
 //! when it runs out, however often it sends a byte.
 //!
-//! With every slot taken, the accept loops stop accepting until one frees (as
-//! Unbound stops listening): new connections wait in the listen backlog, and
-//! since connections accepted under load time out within 200 ms, a legitimate
-//! client is served after a short wait instead of being turned away.
+//! With every slot taken, a new connection takes the slot of the oldest
+//! *evictable* connection, which is closed: one that sent bytes but holds
+//! only part of a frame, with nothing in flight (a slow loris). A connection
+//! that never sent a byte is not evictable (its query may be waiting unread
+//! in the socket) and is left to its load-shortened idle timeout. Connections
+//! with queries in flight, or idle after a complete query, are never evicted
+//! for a newcomer (Unbound has no eviction: a loris attacker that reopens
+//! every closed connection keeps its slots and legitimate clients wait in the
+//! backlog). Only when nothing is evictable do the accept loops stop accepting
+//! until a slot frees (as Unbound stops listening): new connections wait in
+//! the listen backlog, and since connections accepted under load time out
+//! within 200 ms, a legitimate client is served after a short wait instead of
+//! being turned away.
 //!
 //! Accepting is not the per-query hot path: the per-address table is one
 //! mutex-guarded map, entries removed when their last connection closes, so
-//! it never holds more entries than there are open connections.
+//! it never holds more entries than there are open connections. The
+//! evictable connections are another, ordered by age; a connection locks it
+//! at accept, at close and when it becomes evictable or stops being so
+//! (a frame split across segments), never per query otherwise.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, Ipv6Addr};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -50,8 +63,50 @@ pub(super) struct ConnLimits {
     netblocks: Acl<usize>,
     blocks: Vec<Block>,
     idle_timeout: Duration,
-    /// Signalled when a slot frees, for accept loops waiting for room.
+    /// Signalled when a slot frees or a connection becomes evictable, for
+    /// accept loops waiting for room.
     freed: Notify,
+    /// The connections a newcomer may evict, oldest first.
+    evictable: Mutex<Evictable>,
+}
+
+/// The evictable connections: by age (a ticket drawn each time a connection
+/// becomes evictable, so the smallest is the one evictable the longest) for
+/// picking the oldest, by connection id for finding one's entry when its
+/// state changes.
+#[derive(Debug, Default)]
+struct Evictable {
+    /// Ticket → connection id and what evicts it.
+    by_age: BTreeMap<u64, (u64, Arc<SlotState>)>,
+    /// Connection id → its ticket.
+    ticket: HashMap<u64, u64>,
+    next_ticket: u64,
+    next_id: u64,
+}
+
+impl Evictable {
+    fn insert(&mut self, id: u64, state: &Arc<SlotState>) {
+        let ticket = self.next_ticket;
+        self.next_ticket += 1;
+        self.by_age.insert(ticket, (id, state.clone()));
+        self.ticket.insert(id, ticket);
+    }
+
+    fn remove(&mut self, id: u64) {
+        if let Some(ticket) = self.ticket.remove(&id) {
+            self.by_age.remove(&ticket);
+        }
+    }
+}
+
+/// What the accept path shares with one connection to evict it.
+#[derive(Debug, Default)]
+struct SlotState {
+    /// Signalled (with a stored permit) when the connection is evicted.
+    evict: Notify,
+    /// Its slot now belongs to the newcomer that evicted it: closing does
+    /// not free a slot.
+    handed_over: AtomicBool,
 }
 
 /// One `tcp-connection-limit` netblock.
@@ -91,12 +146,41 @@ pub(super) struct ConnSlot {
     block: Option<usize>,
     /// This connection's idle timeout, shortened by the load at accept.
     pub(super) idle_timeout: Duration,
+    /// Key of this connection in the evictable table.
+    id: u64,
+    state: Arc<SlotState>,
+}
+
+impl ConnSlot {
+    /// Resolves once a newcomer evicted this connection: the connection
+    /// must close (its slot is already the newcomer's).
+    pub(super) async fn evicted(&self) {
+        self.state.evict.notified().await;
+    }
+
+    /// Records whether the connection may be evicted: true when it has no
+    /// query in flight and holds part of a frame. A connection starts not evictable, so a newcomer whose query
+    /// waits unread in its socket is not evicted before it is read. Call only
+    /// on a change, since it takes the table's lock. Evictable again, it
+    /// counts as the newest.
+    pub(super) fn set_evictable(&self, evictable: bool) {
+        let mut table = self.limits.evictable.lock();
+        table.remove(self.id);
+        if evictable && !self.state.handed_over.load(Ordering::Acquire) {
+            table.insert(self.id, &self.state);
+            drop(table);
+            self.limits.freed.notify_waiters();
+        }
+    }
 }
 
 impl Drop for ConnSlot {
     fn drop(&mut self) {
-        self.limits.open.fetch_sub(1, Ordering::AcqRel);
-        self.limits.freed.notify_waiters();
+        self.limits.evictable.lock().remove(self.id);
+        if !self.state.handed_over.load(Ordering::Acquire) {
+            self.limits.open.fetch_sub(1, Ordering::AcqRel);
+            self.limits.freed.notify_waiters();
+        }
         if let Some(block) = self.block.and_then(|i| self.limits.blocks.get(i)) {
             block.open.fetch_sub(1, Ordering::AcqRel);
         }
@@ -160,6 +244,7 @@ impl ConnLimits {
             blocks,
             idle_timeout,
             freed: Notify::new(),
+            evictable: Mutex::new(Evictable::default()),
         }
     }
 
@@ -168,8 +253,9 @@ impl ConnLimits {
         self.max
     }
 
-    /// Returns once fewer than the total limit are open. With every slot
-    /// taken the accept loops wait here, so new connections queue in the
+    /// Returns once fewer than the total limit are open or a connection is
+    /// evictable. With every slot taken by connections that may not be
+    /// evicted, the accept loops wait here, so new connections queue in the
     /// listen backlog until a slot frees (Unbound stops listening when its
     /// TCP handlers are all in use), rather than being closed at once.
     pub(super) async fn room(&self) {
@@ -177,11 +263,31 @@ impl ConnLimits {
             let freed = self.freed.notified();
             tokio::pin!(freed);
             freed.as_mut().enable();
-            if self.open.load(Ordering::Acquire) < self.max {
+            if self.open.load(Ordering::Acquire) < self.max
+                || !self.evictable.lock().by_age.is_empty()
+            {
                 return;
             }
             freed.await;
         }
+    }
+
+    /// Evicts the oldest evictable connection and hands its slot over to the
+    /// caller; false if none is evictable.
+    fn evict_oldest(&self) -> bool {
+        let mut table = self.evictable.lock();
+        let Some((_, (id, victim))) = table.by_age.pop_first() else {
+            return false;
+        };
+        table.ticket.remove(&id);
+        drop(table);
+        victim.handed_over.store(true, Ordering::Release);
+        victim.evict.notify_one();
+        tracing::debug!(
+            max = self.max,
+            "connection limit reached; evicted the oldest idle connection"
+        );
+        true
     }
 
     /// Admits a connection from `peer`, or says which limit refuses it.
@@ -198,29 +304,50 @@ impl ConnLimits {
                 b.open.fetch_sub(1, Ordering::AcqRel);
             }
         };
-        let open = self.open.fetch_add(1, Ordering::AcqRel) + 1;
-        if open > self.max {
-            self.open.fetch_sub(1, Ordering::AcqRel);
-            release_block();
-            return Err(Refused::Total);
-        }
         let client = client_key(peer);
         {
             let mut clients = self.clients.lock();
             let held = clients.entry(client).or_insert(0);
             if *held >= self.per_client {
                 drop(clients);
-                self.open.fetch_sub(1, Ordering::AcqRel);
                 release_block();
+                // With every slot taken by connections that may not be
+                // evicted, wait for room as any newcomer would: one of this
+                // client's own connections may be the one to free.
+                if self.open.load(Ordering::Acquire) >= self.max
+                    && self.evictable.lock().by_age.is_empty()
+                {
+                    return Err(Refused::Total);
+                }
                 return Err(Refused::Client);
             }
             *held += 1;
         }
+        let mut open = self.open.fetch_add(1, Ordering::AcqRel) + 1;
+        if open > self.max {
+            self.open.fetch_sub(1, Ordering::AcqRel);
+            if !self.evict_oldest() {
+                self.release_client(client);
+                release_block();
+                return Err(Refused::Total);
+            }
+            // The evicted connection's slot is ours: the count stays.
+            open = self.max;
+        }
+        let state = Arc::new(SlotState::default());
+        let id = {
+            let mut table = self.evictable.lock();
+            let id = table.next_id;
+            table.next_id += 1;
+            id
+        };
         Ok(ConnSlot {
             limits: self.clone(),
             client,
             block,
             idle_timeout: loaded_timeout(self.idle_timeout, open, self.max),
+            id,
+            state,
         })
     }
 
@@ -330,6 +457,59 @@ mod tests {
         }
         assert_eq!(limits.open.load(Ordering::Acquire), 1);
         assert_eq!(limits.blocks[0].open.load(Ordering::Acquire), 1);
+    }
+
+    /// With every slot taken, a newcomer takes the slot of the oldest
+    /// evictable connection, which is told to close; connections that are
+    /// not evictable keep theirs, and with none evictable the newcomer is refused.
+    #[tokio::test]
+    async fn newcomer_evicts_the_oldest_evictable() {
+        let limits = Arc::new(ConnLimits::new(3, 3, &[], Duration::from_secs(30)));
+        let busy = limits.try_acquire(ip("192.0.2.1")).unwrap();
+        let older = limits.try_acquire(ip("192.0.2.2")).unwrap();
+        older.set_evictable(true);
+        let newer = limits.try_acquire(ip("192.0.2.3")).unwrap();
+        newer.set_evictable(true);
+        // Evictable again: it now counts as the newest.
+        older.set_evictable(false);
+        older.set_evictable(true);
+        let first = limits.try_acquire(ip("198.51.100.1")).unwrap();
+        tokio::time::timeout(Duration::from_secs(5), newer.evicted())
+            .await
+            .unwrap();
+        assert_eq!(limits.open.load(Ordering::Acquire), 3);
+        let second = limits.try_acquire(ip("198.51.100.2")).unwrap();
+        older.evicted().await;
+        assert_eq!(
+            limits.try_acquire(ip("198.51.100.3")).unwrap_err(),
+            Refused::Total
+        );
+        // The evicted connections' slots were handed over: closing frees none.
+        drop((older, newer));
+        assert_eq!(limits.open.load(Ordering::Acquire), 3);
+        assert_eq!(limits.clients(), 3);
+        drop((busy, first, second));
+        assert_eq!(limits.open.load(Ordering::Acquire), 0);
+        assert!(limits.evictable.lock().ticket.is_empty());
+    }
+
+    /// `room` returns while a connection is evictable, though every slot is taken.
+    #[tokio::test]
+    async fn room_while_a_connection_is_evictable() {
+        let limits = Arc::new(ConnLimits::new(1, 1, &[], Duration::from_secs(30)));
+        let held = limits.try_acquire(ip("192.0.2.1")).unwrap();
+        held.set_evictable(true);
+        tokio::time::timeout(Duration::from_secs(5), limits.room())
+            .await
+            .unwrap();
+        held.set_evictable(false);
+        let waiting = tokio::time::timeout(Duration::from_millis(50), limits.room()).await;
+        assert!(waiting.is_err(), "no room with the only slot busy");
+        let (freed, ()) = tokio::join!(
+            tokio::time::timeout(Duration::from_secs(5), limits.room()),
+            async { held.set_evictable(true) }
+        );
+        freed.unwrap();
     }
 
     /// The load at accept sets the connection's timeout.

@@ -29,6 +29,15 @@ async fn closed_within(s: &mut TcpStream, limit: Duration) -> bool {
     )
 }
 
+/// A connection to `server` from the loopback address `ip`: another client.
+async fn connect_from(ip: &str, server: std::net::SocketAddr) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket
+        .bind(std::net::SocketAddr::new(ip.parse().unwrap(), 0))
+        .unwrap();
+    socket.connect(server).await.unwrap()
+}
+
 /// RFC 7766 §6.2.1.1: queries pipelined in one segment are processed
 /// concurrently and answered as they are ready, so the fast reply overtakes the slow.
 #[tokio::test]
@@ -250,6 +259,74 @@ async fn one_client_cannot_take_every_slot() {
         .unwrap();
     assert_eq!(id_of(&read_reply(&mut s).await), 7);
     drop(held);
+    srv.trigger.fire();
+    within(srv.task).await.unwrap().unwrap();
+}
+
+/// Slow loris against a full table: with every slot taken, a new client
+/// evicts the oldest connection that holds only part of a frame (admitted at
+/// low load, so its own idle timeout is the full 30 s: only eviction closes
+/// it), and is answered; connections with a query in flight are never
+/// evicted, and the next newcomer evicts the other partial connection.
+#[tokio::test]
+async fn newcomer_evicts_the_oldest_partial_connection() {
+    let cfg = FrontendConfig {
+        tcp_max_connections: 4,
+        tcp_max_connections_per_client: Some(4),
+        tcp_idle_timeout: Duration::from_secs(30),
+        ..config()
+    };
+    let srv = start(cfg, EchoHandler::new(Duration::from_secs(3)));
+    let mut partial = Vec::new();
+    for _ in 0..2 {
+        let mut s = TcpStream::connect(srv.tcp[0]).await.unwrap();
+        s.write_all(&[0, 40, 0xab]).await.unwrap();
+        partial.push(s);
+    }
+    let mut busy = Vec::new();
+    for id in [1u16, 2] {
+        let mut s = TcpStream::connect(srv.tcp[0]).await.unwrap();
+        write_frame(&mut s, &query(id, "slow.example"))
+            .await
+            .unwrap();
+        busy.push((s, id));
+    }
+    // Let the server read the slow queries before the newcomer arrives.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut newcomer = connect_from("127.0.0.2", srv.tcp[0]).await;
+    write_frame(&mut newcomer, &query(3, "new.example"))
+        .await
+        .unwrap();
+    assert_eq!(id_of(&read_reply(&mut newcomer).await), 3);
+    assert!(
+        closed_within(&mut partial[0], Duration::from_secs(2)).await,
+        "oldest partial connection evicted"
+    );
+    assert!(
+        !closed_within(&mut partial[1], Duration::from_millis(300)).await,
+        "younger partial connection kept"
+    );
+    // The newcomer, admitted at full load, closes after 200 ms idle; another
+    // busy connection takes its slot.
+    assert!(closed_within(&mut newcomer, Duration::from_secs(2)).await);
+    let mut s = TcpStream::connect(srv.tcp[0]).await.unwrap();
+    write_frame(&mut s, &query(5, "slow.example"))
+        .await
+        .unwrap();
+    busy.push((s, 5));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut second = connect_from("127.0.0.3", srv.tcp[0]).await;
+    write_frame(&mut second, &query(4, "new.example"))
+        .await
+        .unwrap();
+    assert_eq!(id_of(&read_reply(&mut second).await), 4);
+    assert!(
+        closed_within(&mut partial[1], Duration::from_secs(2)).await,
+        "the next newcomer evicts the partial connection left"
+    );
+    for (s, id) in &mut busy {
+        assert_eq!(id_of(&read_reply(s).await), *id, "busy connection kept");
+    }
     srv.trigger.fire();
     within(srv.task).await.unwrap().unwrap();
 }

@@ -120,6 +120,37 @@ async fn slowloris_from_many_addresses_still_leaves_tcp_answered() {
     r.stop().await;
 }
 
+/// More slow-loris connections than the listen queue drains in a query's
+/// timeout: 200 connections from twenty addresses against 10 slots, every
+/// closed one reopened. Without eviction the attackers queue in the backlog
+/// ahead of each legitimate client (a slot frees every 20 ms at best); with
+/// it, each new connection takes the slot of the oldest connection holding
+/// only part of a frame, so ten legitimate clients, each opening a new
+/// connection per query, are all answered.
+#[tokio::test]
+async fn slowloris_beyond_the_backlog_is_evicted_for_new_clients() {
+    let r = TestResolver::start(TCP_LIMITS).await;
+    let server = SocketAddr::new(r.ip, 53);
+    let net = r.hierarchy.net();
+    let sources = (100..120).map(|h| e2e::test_addr(net, h)).collect();
+    let running = attack(server, sources, 200, Duration::from_secs(5));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let clients: Vec<_> = (200..210)
+        .map(|h| tokio::spawn(legit_answers(server, e2e::test_addr(net, h), 3)))
+        .collect();
+    let mut answered = 0;
+    for client in clients {
+        answered += client.await.unwrap();
+    }
+    let outcome = running.await.unwrap();
+    assert_eq!(
+        answered, 30,
+        "legitimate TCP clients starved; attacker {outcome}"
+    );
+    assert!(outcome.closed_by_server > 0, "{outcome}");
+    r.stop().await;
+}
+
 /// The goal against Unbound 1.17 (same config, same attack): under a
 /// slow-loris attack from one address and from twenty, the legitimate TCP
 /// client's answered share is at least Unbound's.
