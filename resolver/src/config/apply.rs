@@ -135,10 +135,11 @@ const INFRA: &str =
 const DLV: &str = "DLV was retired in 2017 (Unbound ignores it too); this key has no effect";
 const ZONEMD: &str =
     "ZONEMD applies to auth-zone, which is not implemented; this key has no effect";
-const HARDEN: &str =
-    "this hardening option is not implemented (harden-glue is); this key has no effect";
-const RATELIMIT: &str =
-    "rate limiting is done by the lb in front of the resolver; this key has no effect";
+const HARDEN: &str = "this hardening option is not implemented (harden-glue, -dnssec-stripped, \
+     -below-nxdomain, -referral-path and -algo-downgrade are); this key has no effect";
+const WAIT_LIMIT: &str = "queries waiting for recursion are not limited per client address \
+     (ip-ratelimit, jostle-timeout and num-queries-per-thread bound a flooding client); \
+     this key has no effect";
 const ECS: &str =
     "only the subnetcache module reads this key, and module-config cannot list it here (as in Unbound \
      without subnetcache, no client subnet is sent); this key has no effect";
@@ -463,10 +464,10 @@ pub(crate) static SERVER_KEYS: &[KeyDef] = &[
         "1900",
         "a client query is bounded by the resolver's resolution timeout instead; this key has no effect",
     ),
-    warn("wait-limit", "1000", RATELIMIT),
-    warn("wait-limit-cookie", "10000", RATELIMIT),
-    warn("wait-limit-netblock", "192.0.2.0/24 -1", RATELIMIT),
-    warn("wait-limit-cookie-netblock", "192.0.2.0/24 -1", RATELIMIT),
+    warn("wait-limit", "1000", WAIT_LIMIT),
+    warn("wait-limit-cookie", "10000", WAIT_LIMIT),
+    warn("wait-limit-netblock", "192.0.2.0/24 -1", WAIT_LIMIT),
+    warn("wait-limit-cookie-netblock", "192.0.2.0/24 -1", WAIT_LIMIT),
     apply("max-udp-size", "1232", max_udp_size),
     warn("dns64-prefix", "64:ff9b::/96", DNS64),
     warn("dns64-synthall", "no", DNS64),
