@@ -92,6 +92,10 @@ pub enum ResolveError {
 }
 
 impl ResolveError {
+    /// The label of [`ResolveError::RateLimited`], also counted by the
+    /// pipeline when it turns a query away before its resolution starts.
+    pub const RATE_LIMITED: &'static str = "ratelimited";
+
     /// The side at fault.
     pub fn side(&self) -> Side {
         match self {
@@ -114,7 +118,7 @@ impl ResolveError {
             ResolveError::NoServers { .. } => "no_servers",
             ResolveError::CapsFallbackDiffers { .. } => "caps_fallback_differs",
             ResolveError::Limit(_) => "limit",
-            ResolveError::RateLimited { .. } => "ratelimited",
+            ResolveError::RateLimited { .. } => Self::RATE_LIMITED,
             ResolveError::Timeout => "timeout",
             ResolveError::ShuttingDown => "shutdown",
             ResolveError::RequestListFull => "request_list_full",

@@ -741,15 +741,18 @@ impl<T: Transport> Engine<T> {
             return Flow::READY;
         }
         let stale = request.stale.take();
+        if !self.inflight.contains(key.as_bytes()) && self.recursor.rate_limited_now(&qname, qtype)
+        {
+            // The resolution would fail at the zone's spent send cap: fail now.
+            self.metrics.count_error(ResolveError::RATE_LIMITED);
+            self.metrics.recursive_replies.increment(1);
+            self.metrics
+                .record_recursion(received_at.elapsed().as_secs_f64());
+            return self.fail_now(stale.as_deref(), &view, facts, received_at, out);
+        }
         let Some(receiver) = self.coalesce(key, qname, qtype, 0) else {
             self.metrics.request_list_exceeded.increment(1);
-            if let Some(stale) = &stale {
-                self.metrics.expired.increment(1);
-                let ttl = TtlPatch::Fixed(self.options.serve_expired_reply_ttl);
-                self.finish(stale, &view, facts, ttl, received_at, out);
-                return Flow::READY;
-            }
-            return self.error_reply(&view, facts, ResponseCode::ServFail, received_at, out);
+            return self.fail_now(stale.as_deref(), &view, facts, received_at, out);
         };
         // Keep only header and question (bounded), not whatever else the datagram carried.
         let mut wire = view.header_and_question().to_vec();
@@ -825,6 +828,25 @@ impl<T: Transport> Engine<T> {
         self.metrics
             .record_recursion(received_at.elapsed().as_secs_f64());
         Some(out)
+    }
+
+    /// Answers a query whose resolution cannot start: the expired answer
+    /// serve-expired keeps, else SERVFAIL.
+    fn fail_now(
+        &self,
+        stale: Option<&CachedMessage>,
+        view: &QueryView<'_>,
+        facts: ClientFacts,
+        received_at: Instant,
+        out: &mut Vec<u8>,
+    ) -> Flow {
+        let Some(stale) = stale else {
+            return self.error_reply(view, facts, ResponseCode::ServFail, received_at, out);
+        };
+        self.metrics.expired.increment(1);
+        let ttl = TtlPatch::Fixed(self.options.serve_expired_reply_ttl);
+        self.finish(stale, view, facts, ttl, received_at, out);
+        Flow::READY
     }
 
     fn may_serve_expired(&self, ago: u32) -> bool {

@@ -305,10 +305,15 @@ impl SendCap {
         self.last_slot = slot;
     }
 
+    /// True when `limit` sends were made over the window ending at `slot`.
+    pub fn is_spent(&mut self, slot: u64, limit: u32) -> bool {
+        self.advance(slot);
+        self.total >= limit
+    }
+
     /// Takes one send at `slot` if fewer than `limit` were sent over the window.
     pub fn try_take(&mut self, slot: u64, limit: u32) -> bool {
-        self.advance(slot);
-        if self.total >= limit {
+        if self.is_spent(slot, limit) {
             return false;
         }
         self.counts[(slot % SLOTS as u64) as usize] += 1;
@@ -399,6 +404,11 @@ where
         let entry = Arc::new(Mutex::new(fresh()));
         self.entries.insert(key.clone(), entry.clone());
         entry
+    }
+
+    /// The state of `key`, if it has one.
+    fn get(&self, key: &K) -> Option<Arc<Mutex<V>>> {
+        self.entries.get(key)
     }
 
     fn len(&self) -> usize {
@@ -529,6 +539,32 @@ impl ZoneLimiter {
             self.limited.increment(1);
         }
         Admission { send, first_over }
+    }
+
+    /// Turns away a new query for `zone` at `now` when the zone's send cap
+    /// is spent, before any resolution work is done for it: the verdict
+    /// [`ZoneLimiter::admit`] would give at the send point (demand counted
+    /// the same way), learned without a resolution task. None while the cap
+    /// has room or the zone is untracked: the query goes on to the iterator,
+    /// whose send decides.
+    pub fn refuse_while_spent(&self, zone: &Name, now: Instant) -> Option<Admission> {
+        let entry = self.table.get(zone)?;
+        let mut rate = entry.lock();
+        let limit = rate.limit;
+        if limit == 0 || !rate.cap.is_spent(self.clock.slot(now), limit) {
+            return None;
+        }
+        let second = self.clock.second(now);
+        let check = rate.window.check(second, limit, self.factor, self.backoff);
+        if check.verdict == Verdict::Within {
+            rate.window.refund(second);
+        }
+        drop(rate);
+        self.limited.increment(1);
+        Some(Admission {
+            send: false,
+            first_over: check.first_over.then_some(limit),
+        })
     }
 
     /// Zones tracked.

@@ -203,6 +203,12 @@ impl<O> RequestList<O> {
         entry.waiters
     }
 
+    /// True when a resolution for `key` is in flight (a new client would
+    /// join it).
+    pub fn contains(&self, key: &[u8]) -> bool {
+        self.inner.lock().entries.contains_key(key)
+    }
+
     /// Entries in flight.
     pub fn len(&self) -> usize {
         self.inner.lock().entries.len()

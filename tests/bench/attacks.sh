@@ -330,13 +330,18 @@ flood_once() { # SERVER REP
     BENCH_PIDS+=("$fpid")
     # Per-second queries to the attacked zone, sampled while the flood runs; the
     # legitimate run starts after 2 s of flood.
+    # Each sample is the count over the time that really passed (a little
+    # over 1 s under load), as a rate.
     prev=$z0
     (
+        local t_prev t_now
+        t_prev=$(date +%s%N)
         for ((i = 0; i < FLOOD_SECS; i++)); do
             sleep 1
             now=$(counter to_zone)
-            echo $((now - prev))
-            prev=$now
+            t_now=$(date +%s%N)
+            awk -v n=$((now - prev)) -v ns=$((t_now - t_prev)) 'BEGIN { printf "%.0f\n", n * 1e9 / ns }'
+            prev=$now t_prev=$t_now
         done
     ) >"$WORKDIR/zone-per-sec-$s-$rep.txt" &
     local spid=$!

@@ -18,7 +18,7 @@ use super::shared::{Asked, LeadId, Part, FOLLOW_WAIT};
 use super::{group_rrsets, record_ip, Answer, Recursor};
 use crate::cache::Trust;
 use crate::error::{ResolveError, TransportError};
-use crate::ratelimit::Attempt;
+use crate::ratelimit::{Admission, Attempt};
 use crate::transport::{QueryOptions, Reply, Transport};
 
 /// A server address that failed this often (timeouts, errors) is not asked again
@@ -338,14 +338,7 @@ impl<T: Transport> Recursor<T> {
             return true;
         }
         let admission = limiter.admit(&dp.zone, attempt, Instant::now());
-        if let Some(limit) = admission.first_over {
-            tracing::info!(
-                "ratelimit exceeded {} {limit} query {} IN {}",
-                dp.zone,
-                query.name(),
-                query.query_type()
-            );
-        }
+        log_over_limit(&dp.zone, admission, query.name(), query.query_type());
         admission.send
     }
 
@@ -619,4 +612,12 @@ fn rejects_edns(message: &Message) -> bool {
         message.metadata.response_code,
         ResponseCode::FormErr | ResponseCode::NotImp
     )
+}
+
+/// Unbound's "ratelimit exceeded" line, for the query that took `zone` over
+/// its limit.
+pub(super) fn log_over_limit(zone: &Name, admission: Admission, name: &Name, qtype: RecordType) {
+    if let Some(limit) = admission.first_over {
+        tracing::info!("ratelimit exceeded {zone} {limit} query {name} IN {qtype}");
+    }
 }

@@ -253,6 +253,34 @@ impl<T: Transport> Recursor<T> {
         self
     }
 
+    /// `ratelimit`, before any resolution work: true when (`name`, `qtype`)
+    /// would have to be asked of a zone whose send cap is spent right now
+    /// (nothing cached answers it, no forwarder serves it), so the query can
+    /// be answered SERVFAIL at once. Under a random-subdomain flood this
+    /// keeps the flood's names from each taking a resolution task only to
+    /// meet the limit at the send point; counted, demand included, as there.
+    pub fn rate_limited_now(&self, name: &Name, qtype: RecordType) -> bool {
+        let Some(limiter) = &self.ratelimit else {
+            return false;
+        };
+        let now = Instant::now();
+        let cached = |rtype| self.rrsets.get(name, rtype, Trust::Answer, now).is_some();
+        if cached(qtype) || cached(RecordType::CNAME) {
+            return false;
+        }
+        let dp = self.find_delegation(name, qtype, true);
+        if dp.is_forward() {
+            return false;
+        }
+        match limiter.refuse_while_spent(&dp.zone, now) {
+            Some(admission) => {
+                ask::log_over_limit(&dp.zone, admission, name, qtype);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Resolves (`name`, `qtype`) within the configured time budget.
     pub async fn resolve(&self, name: &Name, qtype: RecordType) -> Result<Answer, ResolveError> {
         self.resolve_with_leeway(name, qtype, 0).await

@@ -6,11 +6,13 @@ use std::net::SocketAddr;
 use common::frontend::{DnsHandler, Query, Reply, Transport as Proto};
 use hickory_proto::op::{Message, MessageType, OpCode, Query as Question, ResponseCode};
 use hickory_proto::rr::{RData, Record, RecordType};
+use metrics::Counter;
 use tokio::time::Instant;
 
 use super::Pipeline;
 use crate::cache::MessageCache;
 use crate::metrics::Metrics;
+use crate::ratelimit::ZoneLimiter;
 use crate::transport::mock::{
     config, example_internet, name, recursor, MockTransport, EXAMPLE_NS1, EXAMPLE_NS2,
 };
@@ -228,4 +230,69 @@ async fn other_opcodes_are_notimp() {
     };
     assert_eq!(reply.metadata.response_code, ResponseCode::NotImp);
     assert!(net.sent().is_empty());
+}
+
+/// `ratelimit`: once a zone's send cap is spent, a new name under it is
+/// answered SERVFAIL at once, before any resolution starts, and nothing more
+/// is sent to the zone; a name of another zone still resolves, and once the
+/// cap's window has passed the zone's names resolve again.
+#[tokio::test(start_paused = true)]
+async fn a_spent_zone_fails_before_resolution() {
+    let net = example_internet();
+    let conf = config("  qname-minimisation: no\n  ratelimit: 2\n  ratelimit-factor: 0\n");
+    let limiter = ZoneLimiter::new(&conf.server.ratelimit, Counter::noop(), Instant::now());
+    let pipeline = Pipeline::new(
+        &conf,
+        MessageCache::new(1 << 20),
+        recursor(&net, &conf).with_zone_ratelimit(limiter),
+        Metrics::new(&crate::server::registry()),
+        None,
+        None,
+        common::shutdown::Shutdown::never(),
+    );
+    let to_example_com =
+        |net: &MockTransport| net.queries_to(EXAMPLE_NS1) + net.queries_to(EXAMPLE_NS2);
+    for qname in ["www.example.com.", "n0.example.com."] {
+        let got = ask(&pipeline, &query(qname, RecordType::A), LOCAL_CLIENT).await;
+        assert!(matches!(got, Got::Later(_)), "{qname}: {got:?}");
+    }
+    assert_eq!(to_example_com(&net), 2, "{:?}", net.sent());
+    for i in 1..6 {
+        let got = ask(
+            &pipeline,
+            &query(&format!("n{i}.example.com."), RecordType::A),
+            LOCAL_CLIENT,
+        )
+        .await;
+        let Got::Now(reply) = got else {
+            panic!("n{i}: answered at once, got {got:?}");
+        };
+        assert_eq!(reply.metadata.response_code, ResponseCode::ServFail);
+    }
+    assert_eq!(
+        to_example_com(&net),
+        2,
+        "nothing more was sent: {:?}",
+        net.sent()
+    );
+    let other = ask(
+        &pipeline,
+        &query("www.example.net.", RecordType::A),
+        LOCAL_CLIENT,
+    )
+    .await;
+    let Got::Later(other) = other else {
+        panic!("another zone resolves: {other:?}");
+    };
+    assert_eq!(other.metadata.response_code, ResponseCode::NoError);
+
+    tokio::time::advance(std::time::Duration::from_millis(1200)).await;
+    let again = ask(
+        &pipeline,
+        &query("n9.example.com.", RecordType::A),
+        LOCAL_CLIENT,
+    )
+    .await;
+    assert!(matches!(again, Got::Later(_)), "{again:?}");
+    assert_eq!(to_example_com(&net), 3, "{:?}", net.sent());
 }
