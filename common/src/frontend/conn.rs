@@ -13,7 +13,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 
-use super::limit::{ConnSlot, Refused};
+use super::limit::{ConnSlot, Parked, Refused, PARK_TIME};
 use super::{DnsHandler, PendingReply, Query, Reply, Shared, Transport};
 use crate::dns::tcp::{append_frame, FrameReader};
 use crate::tls::TlsReloader;
@@ -56,9 +56,8 @@ pub(super) async fn accept_loop<H: DnsHandler>(
                 }
             },
         };
-        let slot = loop {
+        let admitted = loop {
             match shared.conns.try_acquire(peer.ip()) {
-                Ok(slot) => break Some(slot),
                 // What was evictable at `room` no longer is: wait for room
                 // again, with this connection held as it would wait in the backlog.
                 Err(Refused::Total) => tokio::select! {
@@ -66,15 +65,19 @@ pub(super) async fn accept_loop<H: DnsHandler>(
                     _ = &mut stop => return,
                     _ = shared.conns.room() => {}
                 },
-                Err(refused) => {
-                    tracing::debug!(proto, %peer, max = shared.conns.max(), "{}; closing", refused.as_str());
-                    break None;
-                }
+                other => break other,
             }
         };
-        let Some(slot) = slot else {
-            drop(stream);
-            continue;
+        let slot = match admitted {
+            Ok(slot) => slot,
+            Err(refused @ (Refused::Share | Refused::Client)) => {
+                park(stream, refused, shared.conns.try_park(), &shared);
+                continue;
+            }
+            Err(refused) => {
+                tracing::debug!(proto, %peer, max = shared.conns.max(), "{}; closing", refused.as_str());
+                continue;
+            }
         };
         if let Err(error) = stream.set_nodelay(true) {
             tracing::debug!(proto, %peer, %error, "TCP_NODELAY failed");
@@ -95,6 +98,25 @@ pub(super) async fn accept_loop<H: DnsHandler>(
             }
         });
     }
+}
+
+/// Holds a connection refused because its address holds enough already
+/// (`refused`: its per-client cap or its fair share) unread for
+/// [`PARK_TIME`] (or until the server stops), then closes it; with no room
+/// to park it, closes it at once.
+fn park(stream: TcpStream, refused: Refused, parked: Option<Parked>, shared: &Arc<Shared>) {
+    let Some(parked) = parked else {
+        tracing::debug!("{}; closing", refused.as_str());
+        return;
+    };
+    let stop = shared.shutdown.clone();
+    tokio::spawn(async move {
+        let _held = (stream, parked);
+        tokio::select! {
+            () = tokio::time::sleep(PARK_TIME) => {}
+            () = stop.requested() => {}
+        }
+    });
 }
 
 /// Serves one accepted connection: plain TCP, or DoT when `acceptor` is given.

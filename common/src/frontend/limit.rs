@@ -16,7 +16,9 @@
 //! complete query, so a client trickling a frame one byte at a time is closed
 //! when it runs out, however often it sends a byte.
 //!
-//! With every slot taken, a new connection takes the slot of the oldest
+//! With every slot taken, a new connection from an address that holds fewer
+//! connections than another address does (fair share: ours, Unbound has
+//! none) takes the slot of the oldest
 //! *evictable* connection, which is closed: one that sent bytes but holds
 //! only part of a frame, with nothing in flight (a slow loris). A connection
 //! that never sent a byte is not evictable (its query may be waiting unread
@@ -24,7 +26,14 @@
 //! with queries in flight, or idle after a complete query, are never evicted
 //! for a newcomer (Unbound has no eviction: a loris attacker that reopens
 //! every closed connection keeps its slots and legitimate clients wait in the
-//! backlog). Only when nothing is evictable do the accept loops stop accepting
+//! backlog). A newcomer from an address that holds as many as any other, or
+//! its per-client cap, is parked instead: held unread for a few seconds, then closed (at most half
+//! the process's file descriptors are parked; beyond that it is closed at
+//! once). A loris spread over a few addresses that fill the table cannot
+//! churn it, and its parked connections are not reopened meanwhile, so its
+//! reconnects do not keep the listen backlog full: a legitimate client's
+//! connection is reached soon, where closing the loris's at once let it
+//! reopen them faster than they could be accepted. Only when nothing is evictable do the accept loops stop accepting
 //! until a slot frees (as Unbound stops listening): new connections wait in
 //! the listen backlog, and since connections accepted under load time out
 //! within 200 ms, a legitimate client is served after a short wait instead of
@@ -52,10 +61,16 @@ use crate::acl::Acl;
 /// Unbound's `TCP_QUERY_TIMEOUT_MINIMUM`: the shortest idle timeout load may impose.
 pub(super) const MIN_LOADED_TIMEOUT: Duration = Duration::from_millis(200);
 
+/// How long a parked connection is held, unread, before it is closed.
+pub(super) const PARK_TIME: Duration = Duration::from_secs(3);
+
 /// Open TCP + DoT connections, bounded in total, per netblock and per client.
 #[derive(Debug)]
 pub(super) struct ConnLimits {
     open: AtomicUsize,
+    /// Connections parked (see [`ConnLimits::try_park`]), at most `park_max`.
+    parked: AtomicUsize,
+    park_max: usize,
     max: usize,
     per_client: usize,
     clients: Mutex<HashMap<IpAddr, usize>>,
@@ -125,6 +140,9 @@ pub(super) enum Refused {
     Total,
     /// The client's address holds its share.
     Client,
+    /// Every slot is taken and the client's address holds as many as any
+    /// other: it may not evict.
+    Share,
 }
 
 impl Refused {
@@ -134,8 +152,36 @@ impl Refused {
             Refused::Netblock => "netblock connection limit reached",
             Refused::Total => "connection limit reached",
             Refused::Client => "per-client connection limit reached",
+            Refused::Share => "connection limit reached and the client holds its fair share",
         }
     }
+}
+
+/// A parked connection's place, given back when dropped.
+#[derive(Debug)]
+pub(super) struct Parked {
+    limits: Arc<ConnLimits>,
+}
+
+impl Drop for Parked {
+    fn drop(&mut self) {
+        self.limits.parked.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// How many connections may be parked: half the file descriptors the
+/// process may open (the soft `RLIMIT_NOFILE`, read from /proc/self/limits;
+/// 1024 where that cannot be read), less the connection slots, so parking
+/// never starves sockets and files of descriptors.
+fn park_max(max: usize) -> usize {
+    let soft = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|limits| {
+            let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+            line.split_whitespace().nth(3)?.parse::<usize>().ok()
+        })
+        .unwrap_or(1024);
+    (soft / 2).saturating_sub(max)
 }
 
 /// A connection's claim on the limits, released when dropped.
@@ -237,6 +283,8 @@ impl ConnLimits {
         }
         ConnLimits {
             open: AtomicUsize::new(0),
+            parked: AtomicUsize::new(0),
+            park_max: park_max(max),
             max,
             per_client: per_client.max(1),
             clients: Mutex::new(HashMap::new()),
@@ -326,10 +374,17 @@ impl ConnLimits {
         let mut open = self.open.fetch_add(1, Ordering::AcqRel) + 1;
         if open > self.max {
             self.open.fetch_sub(1, Ordering::AcqRel);
-            if !self.evict_oldest() {
+            let refused = if !self.holds_less_than_another(client) {
+                Some(Refused::Share)
+            } else if !self.evict_oldest() {
+                Some(Refused::Total)
+            } else {
+                None
+            };
+            if let Some(refused) = refused {
                 self.release_client(client);
                 release_block();
-                return Err(Refused::Total);
+                return Err(refused);
             }
             // The evicted connection's slot is ours: the count stays.
             open = self.max;
@@ -349,6 +404,37 @@ impl ConnLimits {
             id,
             state,
         })
+    }
+
+    /// Parks a connection refused because its address holds enough already
+    /// ([`Refused::Client`], [`Refused::Share`]):
+    /// it is held unread for [`PARK_TIME`], then closed. A loris's parked
+    /// connection is not reopened meanwhile, so its reconnects cannot keep
+    /// the listen backlog full in front of legitimate clients. None when
+    /// half the process's file descriptors are parked: close it at once.
+    pub(super) fn try_park(self: &Arc<Self>) -> Option<Parked> {
+        if self.parked.fetch_add(1, Ordering::AcqRel) >= self.park_max {
+            self.parked.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        }
+        Some(Parked {
+            limits: self.clone(),
+        })
+    }
+
+    /// Fair share at a full table: whether `client` (its newcomer already
+    /// counted) held fewer connections than some other address does. Only
+    /// such a newcomer may evict: addresses that hold as many as anyone are
+    /// closed at once, so a loris spread over a few addresses cannot churn
+    /// the table, and its reconnects cost one accept and one close each.
+    fn holds_less_than_another(&self, client: IpAddr) -> bool {
+        let clients = self.clients.lock();
+        let mine = clients
+            .get(&client)
+            .map_or(0, |held| held.saturating_sub(1));
+        clients
+            .iter()
+            .any(|(other, held)| *other != client && *held > mine)
     }
 
     fn release_client(&self, client: IpAddr) {
@@ -491,6 +577,38 @@ mod tests {
         drop((busy, first, second));
         assert_eq!(limits.open.load(Ordering::Acquire), 0);
         assert!(limits.evictable.lock().ticket.is_empty());
+    }
+
+    /// Fair share at a full table: addresses that hold as many as anyone are
+    /// closed at once, evicting nobody; an address holding fewer evicts the
+    /// oldest evictable connection.
+    #[tokio::test]
+    async fn only_an_address_under_its_share_may_evict() {
+        let limits = Arc::new(ConnLimits::new(4, 4, &[], Duration::from_secs(30)));
+        let mut held: Vec<ConnSlot> = ["192.0.2.1", "192.0.2.1", "192.0.2.2", "192.0.2.2"]
+            .into_iter()
+            .map(|peer| limits.try_acquire(ip(peer)).unwrap())
+            .collect();
+        for slot in &held {
+            slot.set_evictable(true);
+        }
+        for peer in ["192.0.2.1", "192.0.2.2"] {
+            assert_eq!(limits.try_acquire(ip(peer)).unwrap_err(), Refused::Share);
+        }
+        assert_eq!(limits.evictable.lock().by_age.len(), 4, "nobody evicted");
+        let newcomer = limits.try_acquire(ip("198.51.100.1")).unwrap();
+        let evicted = held.remove(0);
+        tokio::time::timeout(Duration::from_secs(5), evicted.evicted())
+            .await
+            .unwrap();
+        drop(evicted);
+        // 192.0.2.1 now holds one, fewer than 192.0.2.2: it may evict again.
+        let back = limits.try_acquire(ip("192.0.2.1")).unwrap();
+        held[0].evicted().await;
+        assert_eq!(limits.open.load(Ordering::Acquire), 4);
+        drop((held, newcomer, back));
+        assert_eq!(limits.open.load(Ordering::Acquire), 0);
+        assert_eq!(limits.clients(), 0);
     }
 
     /// `room` returns while a connection is evictable, though every slot is taken.

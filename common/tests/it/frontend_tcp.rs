@@ -233,7 +233,8 @@ async fn trickling_client_is_closed_at_the_idle_timeout() {
 }
 
 /// One client address holds at most its share of the slots (default half), so
-/// another client still gets a connection while the first holds its maximum.
+/// another client still gets a connection while the first holds its maximum;
+/// the first's connection over its share is parked (held unread), then closed.
 #[tokio::test]
 async fn one_client_cannot_take_every_slot() {
     let cfg = FrontendConfig {
@@ -245,10 +246,19 @@ async fn one_client_cannot_take_every_slot() {
     for _ in 0..2 {
         held.push(TcpStream::connect(srv.tcp[0]).await.unwrap());
     }
+    // Over its share the third is parked: never read, closed after 3 s.
     let mut third = TcpStream::connect(srv.tcp[0]).await.unwrap();
+    write_frame(&mut third, &query(5, "third.example"))
+        .await
+        .unwrap();
+    let parked_at = tokio::time::Instant::now();
     assert!(
-        closed_within(&mut third, Duration::from_secs(2)).await,
-        "third connection from one address refused"
+        closed_within(&mut third, Duration::from_secs(6)).await,
+        "third connection from one address answered or kept"
+    );
+    assert!(
+        parked_at.elapsed() >= Duration::from_secs(2),
+        "parked, not closed at once"
     );
     // Another loopback address is another client.
     let other = tokio::net::TcpSocket::new_v4().unwrap();
