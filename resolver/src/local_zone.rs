@@ -38,6 +38,11 @@ pub struct LocalZones {
     data: HashMap<Name, Vec<Record>>,
     /// Every ancestor of a local-data owner (empty non-terminals answer NODATA).
     ancestors: HashSet<Name>,
+    /// The top labels (lowercase) of the zones, and whether the root is one:
+    /// a name under none of them is in no zone, found with one lookup
+    /// instead of one per ancestor (most names resolved are).
+    tops: HashSet<Vec<u8>>,
+    has_root: bool,
 }
 
 const DEFAULT_SOA: &str = "10800 IN SOA localhost. nobody.invalid. 1 3600 1200 604800 10800";
@@ -108,23 +113,49 @@ impl LocalZones {
             if blocked(&name) {
                 continue;
             }
-            table.zones.insert(name, kind);
+            table.insert_zone(name, kind);
             for record in parse_records(&data) {
                 table.add_data(record);
             }
         }
         for LocalZone { name, kind } in &config.local_zones {
-            table.zones.insert(name.to_lowercase(), *kind);
+            table.insert_zone(name.to_lowercase(), *kind);
         }
         for record in &config.local_data {
             if table.zone_for(&record.name).is_none() {
-                table
-                    .zones
-                    .insert(record.name.to_lowercase(), LocalZoneType::Transparent);
+                table.insert_zone(record.name.to_lowercase(), LocalZoneType::Transparent);
             }
             table.add_data(record.clone());
         }
         table
+    }
+
+    /// Adds (or replaces) a zone; `name` is lowercase.
+    fn insert_zone(&mut self, name: Name, kind: LocalZoneType) {
+        match name.iter().next_back() {
+            Some(top) => {
+                self.tops.insert(top.to_vec());
+            }
+            None => self.has_root = true,
+        }
+        self.zones.insert(name, kind);
+    }
+
+    /// False when no zone can contain `name` (see `tops`).
+    fn may_contain(&self, name: &Name) -> bool {
+        if self.has_root {
+            return true;
+        }
+        let Some(top) = name.iter().next_back() else {
+            return false;
+        };
+        let mut lower = [0u8; 63];
+        let Some(label) = lower.get_mut(..top.len()) else {
+            return true;
+        };
+        label.copy_from_slice(top);
+        label.make_ascii_lowercase();
+        self.tops.contains(&label[..])
     }
 
     fn add_data(&mut self, record: Record) {
@@ -139,6 +170,9 @@ impl LocalZones {
 
     /// The deepest local zone containing `name`.
     fn zone_for(&self, name: &Name) -> Option<(Name, LocalZoneType)> {
+        if !self.may_contain(name) {
+            return None;
+        }
         let mut candidate = name.clone();
         loop {
             if let Some(kind) = self.zones.get(&candidate) {
@@ -233,5 +267,41 @@ impl LocalZones {
     /// Whether `qname` falls under local data (for deny_non_local / refuse_non_local).
     pub fn has_data_for(&self, qname: &Name) -> bool {
         self.data.contains_key(&qname.to_lowercase())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use hickory_proto::op::ResponseCode;
+    use hickory_proto::rr::RecordType;
+
+    use super::{LocalAction, LocalZones};
+    use crate::transport::mock::{config, name};
+
+    fn rcode(zones: &LocalZones, qname: &str) -> Option<ResponseCode> {
+        match zones.lookup(&name(qname), RecordType::A) {
+            LocalAction::Answer { rcode, .. } => Some(rcode),
+            LocalAction::Refuse => Some(ResponseCode::Refused),
+            LocalAction::Drop | LocalAction::Resolve => None,
+        }
+    }
+
+    /// The top-label shortcut finds zones whatever the case of the name, the
+    /// default zones and nothing outside them; a root local zone covers all.
+    #[test]
+    fn zones_are_found_through_their_top_label_in_any_case() {
+        let zones = LocalZones::new(&config("  local-zone: \"Corp.\" refuse\n"));
+        assert_eq!(rcode(&zones, "www.CORP."), Some(ResponseCode::Refused));
+        assert_eq!(rcode(&zones, "corp."), Some(ResponseCode::Refused));
+        assert_eq!(rcode(&zones, "x.test."), Some(ResponseCode::NXDomain));
+        assert_eq!(
+            rcode(&zones, "4.3.2.10.IN-ADDR.ARPA."),
+            Some(ResponseCode::NXDomain)
+        );
+        assert_eq!(rcode(&zones, "www.example.com."), None);
+        assert_eq!(rcode(&zones, "corp.example.com."), None);
+
+        let all = LocalZones::new(&config("  local-zone: \".\" refuse\n"));
+        assert_eq!(rcode(&all, "www.example.com."), Some(ResponseCode::Refused));
     }
 }

@@ -130,6 +130,16 @@ struct ConfiguredZone {
     kind: ServerKind,
 }
 
+/// Where a resolution starts: see [`Recursor::closest_cut`].
+enum Cut<'a> {
+    /// A configured forward or stub zone.
+    Configured(&'a ConfiguredZone),
+    /// A cached NS set: the zone it is for, and the set.
+    Cached(Name, std::sync::Arc<crate::cache::RrsetEntry>),
+    /// Nothing closer: the root hints.
+    Root,
+}
+
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Entirely empty NOERROR replies (no SOA) taken before one is accepted as
@@ -268,13 +278,19 @@ impl<T: Transport> Recursor<T> {
         if cached(qtype) || cached(RecordType::CNAME) {
             return false;
         }
-        let dp = self.find_delegation(name, qtype, true);
-        if dp.is_forward() {
-            return false;
-        }
-        match limiter.refuse_while_spent(&dp.zone, now) {
+        let zone = match self.closest_cut(name, qtype, true, now) {
+            Cut::Configured(configured)
+                if matches!(configured.kind, ServerKind::Forward { .. }) =>
+            {
+                return false;
+            }
+            Cut::Configured(configured) => configured.zone.clone(),
+            Cut::Cached(zone, _) => zone,
+            Cut::Root => Name::root(),
+        };
+        match limiter.refuse_while_spent(&zone, now) {
             Some(admission) => {
-                ask::log_over_limit(&dp.zone, admission, name, qtype);
+                ask::log_over_limit(&zone, admission, name, qtype);
                 true
             }
             None => false,
@@ -618,6 +634,36 @@ impl<T: Transport> Recursor<T> {
         use_configured: bool,
     ) -> DelegationPoint {
         let now = Instant::now();
+        match self.closest_cut(name, qtype, use_configured, now) {
+            Cut::Configured(zone) => self.configured_delegation(zone, now),
+            Cut::Cached(zone, ns) => {
+                let mut dp = self.delegation_from(&zone, &ns.records, &[], now);
+                dp.parent_side = self.parent_side.get(&zone, now);
+                dp
+            }
+            Cut::Root => {
+                let addrs = self
+                    .hints
+                    .addrs
+                    .iter()
+                    .map(|(_, ip)| SocketAddr::new(*ip, 53))
+                    .collect();
+                DelegationPoint::new(Name::root(), addrs, Vec::new(), ServerKind::Iterative)
+            }
+        }
+    }
+
+    /// Where [`Recursor::find_delegation`] starts for `name`, without building
+    /// the delegation point: the configured forward zone it falls in, else
+    /// the deepest cached NS set that is of use (above a configured stub
+    /// zone's cut, that zone), else the root.
+    fn closest_cut(
+        &self,
+        name: &Name,
+        qtype: RecordType,
+        use_configured: bool,
+        now: Instant,
+    ) -> Cut<'_> {
         let configured = if use_configured {
             self.zones.iter().find(|z| z.zone.zone_of(name))
         } else {
@@ -626,7 +672,7 @@ impl<T: Transport> Recursor<T> {
         if let Some(zone) = configured.filter(|z| matches!(z.kind, ServerKind::Forward { .. })) {
             // Everything at or below a forward zone goes to the forwarders, whatever
             // delegations the cache has seen below it.
-            return self.configured_delegation(zone, now);
+            return Cut::Configured(zone);
         }
         // DS lives in the parent zone (RFC 4035 §3.1.4.1): start the search above it.
         let mut ancestor = if qtype == RecordType::DS && !name.is_root() {
@@ -641,19 +687,12 @@ impl<T: Transport> Recursor<T> {
             {
                 break;
             }
-            if let Some(entry) = self
+            if let Some(ns) = self
                 .rrsets
                 .get(&ancestor, RecordType::NS, Trust::Referral, now)
             {
-                let mut dp = self.delegation_from(&ancestor, &entry.records, &[], now);
-                dp.parent_side = self.parent_side.get(&ancestor, now);
-                // Unbound's iter_dp_is_useless: no address known and every NS name
-                // inside the zone itself means the addresses can only come from
-                // glue we no longer have; ask the parent again instead.
-                let useless =
-                    dp.addrs.is_empty() && dp.unresolved.iter().all(|ns| ancestor.zone_of(ns));
-                if !useless {
-                    return dp;
+                if !self.is_useless_cut(&ancestor, &ns.records, now) {
+                    return Cut::Cached(ancestor, ns);
                 }
             }
             if ancestor.is_root() {
@@ -661,16 +700,26 @@ impl<T: Transport> Recursor<T> {
             }
             ancestor = ancestor.base_name();
         }
-        if let Some(zone) = configured {
-            return self.configured_delegation(zone, now);
-        }
-        let addrs = self
-            .hints
-            .addrs
-            .iter()
-            .map(|(_, ip)| SocketAddr::new(*ip, 53))
-            .collect();
-        DelegationPoint::new(Name::root(), addrs, Vec::new(), ServerKind::Iterative)
+        configured.map_or(Cut::Root, Cut::Configured)
+    }
+
+    /// Unbound's iter_dp_is_useless: no address known for any NS name, and
+    /// every NS name inside the zone itself, so the addresses could only come
+    /// from glue we no longer have; the parent is asked again instead.
+    fn is_useless_cut(&self, zone: &Name, ns: &[Record], now: Instant) -> bool {
+        ns.iter().all(|record| match &record.data {
+            RData::NS(target) => zone.zone_of(&target.0) && !self.has_cached_addr(&target.0, now),
+            _ => true,
+        })
+    }
+
+    /// True when an address of `host` is cached (as [`Recursor::cached_addrs`] finds them).
+    fn has_cached_addr(&self, host: &Name, now: Instant) -> bool {
+        [RecordType::A, RecordType::AAAA].into_iter().any(|rtype| {
+            self.rrsets
+                .get(host, rtype, Trust::ForeignGlue, now)
+                .is_some_and(|entry| entry.records.iter().any(|r| record_ip(r).is_some()))
+        })
     }
 
     /// The delegation point of a forward or stub zone from the config.
