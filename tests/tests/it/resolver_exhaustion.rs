@@ -71,20 +71,34 @@ async fn legit_answers(server: SocketAddr, source: IpAddr, rounds: usize) -> usi
 
 const TCP_LIMITS: &str = "  num-threads: 1\n  incoming-num-tcp: 10\n  tcp-idle-timeout: 30000\n";
 
+/// Our resolver (`TCP_LIMITS`) under a slow-loris attack from the test
+/// addresses `hosts` (`connections` held for `duration`, every closed one
+/// reopened); after 500 ms, five legitimate TCP queries from host 200. Returns
+/// how many were answered and the attacker's outcome.
+async fn loris_against_ours(
+    hosts: impl IntoIterator<Item = u8>,
+    connections: usize,
+    duration: Duration,
+) -> (usize, Outcome) {
+    let r = TestResolver::start(TCP_LIMITS).await;
+    let server = SocketAddr::new(r.ip, 53);
+    let net = r.hierarchy.net();
+    let sources = hosts.into_iter().map(|h| e2e::test_addr(net, h)).collect();
+    let running = attack(server, sources, connections, duration);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let answered = legit_answers(server, e2e::test_addr(net, 200), 5).await;
+    let outcome = running.await.unwrap();
+    r.stop().await;
+    (answered, outcome)
+}
+
 /// One attacking address holds at most half the slots (our per-client cap;
 /// its connections beyond it are parked, and those in slots time out within
 /// 200 ms as Unbound's shortened timeouts), so a legitimate TCP client is
 /// answered every time.
 #[tokio::test]
 async fn slowloris_from_one_address_cannot_take_every_tcp_slot() {
-    let r = TestResolver::start(TCP_LIMITS).await;
-    let server = SocketAddr::new(r.ip, 53);
-    let net = r.hierarchy.net();
-    let attacker = e2e::test_addr(net, 100);
-    let running = attack(server, vec![attacker], 30, Duration::from_secs(3));
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let answered = legit_answers(server, e2e::test_addr(net, 200), 5).await;
-    let outcome = running.await.unwrap();
+    let (answered, outcome) = loris_against_ours([100], 30, Duration::from_secs(3)).await;
     assert_eq!(
         answered, 5,
         "legitimate TCP client starved; attacker {outcome}"
@@ -95,7 +109,6 @@ async fn slowloris_from_one_address_cannot_take_every_tcp_slot() {
     // may hold keep their slots (half the table is not load enough to
     // shorten their timeout).
     assert!(outcome.opened < 100, "reopened in a loop: {outcome}");
-    r.stop().await;
 }
 
 /// Many attacking addresses: past half the slots, new connections get the
@@ -103,21 +116,13 @@ async fn slowloris_from_one_address_cannot_take_every_tcp_slot() {
 /// instead of being refused, so the legitimate client is still answered.
 #[tokio::test]
 async fn slowloris_from_many_addresses_still_leaves_tcp_answered() {
-    let r = TestResolver::start(TCP_LIMITS).await;
-    let server = SocketAddr::new(r.ip, 53);
-    let net = r.hierarchy.net();
-    let sources = (100..120).map(|h| e2e::test_addr(net, h)).collect();
-    let running = attack(server, sources, 40, Duration::from_secs(3));
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let answered = legit_answers(server, e2e::test_addr(net, 200), 5).await;
-    let outcome = running.await.unwrap();
+    let (answered, outcome) = loris_against_ours(100..120, 40, Duration::from_secs(3)).await;
     assert_eq!(
         answered, 5,
         "legitimate TCP client starved; attacker {outcome}"
     );
     // Past half the slots the shortened timeouts closed attacker connections.
     assert!(outcome.closed_by_server > 0, "{outcome}");
-    r.stop().await;
 }
 
 /// More slow-loris connections than the listen queue drains in a query's
@@ -160,15 +165,9 @@ async fn slowloris_beyond_the_backlog_is_evicted_for_new_clients() {
 /// every time.
 #[tokio::test]
 async fn slowloris_at_its_share_is_parked_not_reopened() {
-    let r = TestResolver::start(TCP_LIMITS).await;
-    let server = SocketAddr::new(r.ip, 53);
-    let net = r.hierarchy.net();
-    let sources = vec![e2e::test_addr(net, 100), e2e::test_addr(net, 101)];
     let connections = 200;
-    let running = attack(server, sources, connections, Duration::from_secs(2));
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let answered = legit_answers(server, e2e::test_addr(net, 200), 5).await;
-    let outcome = running.await.unwrap();
+    let (answered, outcome) =
+        loris_against_ours([100, 101], connections, Duration::from_secs(2)).await;
     assert_eq!(answered, 5, "attacker {outcome}");
     assert!(
         outcome.opened < 2 * connections,
@@ -178,7 +177,6 @@ async fn slowloris_at_its_share_is_parked_not_reopened() {
         outcome.max_held > connections / 2,
         "parked, not closed: {outcome}"
     );
-    r.stop().await;
 }
 
 /// The goal against Unbound 1.17 (same config, same attack): under a
