@@ -713,13 +713,10 @@ impl<T: Transport> Recursor<T> {
         })
     }
 
-    /// True when an address of `host` is cached (as [`Recursor::cached_addrs`] finds them).
+    /// True when an address of `host` is cached.
     fn has_cached_addr(&self, host: &Name, now: Instant) -> bool {
-        [RecordType::A, RecordType::AAAA].into_iter().any(|rtype| {
-            self.rrsets
-                .get(host, rtype, Trust::ForeignGlue, now)
-                .is_some_and(|entry| entry.records.iter().any(|r| record_ip(r).is_some()))
-        })
+        self.cached_addr_sets(host, now)
+            .any(|entry| entry.records.iter().any(|r| record_ip(r).is_some()))
     }
 
     /// The delegation point of a forward or stub zone from the config.
@@ -783,9 +780,7 @@ impl<T: Transport> Recursor<T> {
     }
 
     fn cached_addrs(&self, name: &Name, now: Instant) -> Vec<IpAddr> {
-        [RecordType::A, RecordType::AAAA]
-            .into_iter()
-            .filter_map(|t| self.rrsets.get(name, t, Trust::ForeignGlue, now))
+        self.cached_addr_sets(name, now)
             .flat_map(|entry| {
                 entry
                     .records
@@ -794,6 +789,18 @@ impl<T: Transport> Recursor<T> {
                     .collect::<Vec<_>>()
             })
             .collect()
+    }
+
+    /// The cached A then AAAA RRsets of `name` (glue included), looked up as
+    /// they are taken.
+    fn cached_addr_sets<'a>(
+        &'a self,
+        name: &'a Name,
+        now: Instant,
+    ) -> impl Iterator<Item = std::sync::Arc<crate::cache::RrsetEntry>> + 'a {
+        [RecordType::A, RecordType::AAAA]
+            .into_iter()
+            .filter_map(move |t| self.rrsets.get(name, t, Trust::ForeignGlue, now))
     }
 
     /// Keeps a referral to `zone`: its NS set (until the child's own replaces
