@@ -456,6 +456,17 @@ pub async fn query(
     query_with(server, name, rtype, transport, QueryOptions::default()).await
 }
 
+/// The wire form of a recursive A query for `name` with `id`, without EDNS:
+/// what the flood and slow-loris tests send in bulk.
+pub fn a_query_wire(name: &str, id: u16) -> anyhow::Result<Vec<u8>> {
+    let qname = Name::from_ascii(name).with_context(|| format!("bad name {name}"))?;
+    let mut msg = Message::query();
+    msg.metadata.id = id;
+    msg.metadata.recursion_desired = true;
+    msg.add_query(Query::query(qname, RecordType::A));
+    Ok(msg.to_vec()?)
+}
+
 /// Asks `server` one question; the name keeps its case. Over UDP, replies with
 /// another id or from another address are skipped until the timeout; the reply's
 /// question is not checked (tests inspect it). A timeout is an error.

@@ -8,8 +8,7 @@ use std::time::Duration;
 
 use e2e::fake_backend::Mode;
 use e2e::metrics::scrape;
-use hickory_proto::op::{Message, Query, ResponseCode};
-use hickory_proto::rr::{Name, RecordType};
+use hickory_proto::op::{Message, ResponseCode};
 use tokio::net::UdpSocket;
 
 use crate::lb::{servers, start_lb, Net};
@@ -25,21 +24,13 @@ fn client(net: &Net, k: u8) -> IpAddr {
     }
 }
 
-fn query_wire(name: &str, id: u16) -> Vec<u8> {
-    let mut msg = Message::query();
-    msg.metadata.id = id;
-    msg.metadata.recursion_desired = true;
-    msg.add_query(Query::query(Name::from_ascii(name).unwrap(), RecordType::A));
-    msg.to_vec().unwrap()
-}
-
 /// Sends `count` queries for unique names from `source` as fast as the
 /// socket takes them, without waiting for replies; returns the socket so the
 /// caller can count what came back.
 async fn blast(lb: SocketAddr, source: IpAddr, tag: &str, count: usize) -> UdpSocket {
     let socket = UdpSocket::bind(SocketAddr::new(source, 0)).await.unwrap();
     for i in 0..count {
-        let wire = query_wire(&format!("{tag}{i}.flood.example."), i as u16);
+        let wire = e2e::dig::a_query_wire(&format!("{tag}{i}.flood.example."), i as u16).unwrap();
         socket.send_to(&wire, lb).await.unwrap();
     }
     socket
@@ -60,7 +51,10 @@ async fn drain(socket: &UdpSocket) -> usize {
 /// One query from `source`, answered NOERROR within 3 s.
 async fn answered(lb: SocketAddr, source: IpAddr, name: &str) -> bool {
     let socket = UdpSocket::bind(SocketAddr::new(source, 0)).await.unwrap();
-    socket.send_to(&query_wire(name, 4242), lb).await.unwrap();
+    socket
+        .send_to(&e2e::dig::a_query_wire(name, 4242).unwrap(), lb)
+        .await
+        .unwrap();
     let mut buf = [0u8; 2048];
     match tokio::time::timeout(Duration::from_secs(3), socket.recv(&mut buf)).await {
         Ok(Ok(n)) => Message::from_vec(&buf[..n])

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use common::dns::tcp::{read_frame, write_frame};
 use e2e::slowloris::{self, Attack, Outcome};
-use hickory_proto::op::{Message, Query, ResponseCode};
-use hickory_proto::rr::{Name, RecordType};
+use hickory_proto::op::{Message, ResponseCode};
+use hickory_proto::rr::RecordType;
 use tokio::net::{TcpSocket, UdpSocket};
 
 use crate::resolver_support::{spawn_unbound, TestResolver};
@@ -21,20 +21,14 @@ async fn tcp_rcode(server: SocketAddr, source: IpAddr, name: &str) -> Option<Res
     let socket = TcpSocket::new_v4().ok()?;
     socket.bind(SocketAddr::new(source, 0)).ok()?;
     let mut stream = socket.connect(server).await.ok()?;
-    write_frame(&mut stream, &query_wire(name, 7)).await.ok()?;
+    write_frame(&mut stream, &e2e::dig::a_query_wire(name, 7).unwrap())
+        .await
+        .ok()?;
     let mut buf = Vec::new();
     match tokio::time::timeout(Duration::from_secs(5), read_frame(&mut stream, &mut buf)).await {
         Ok(Ok(true)) => Message::from_vec(&buf).ok().map(|m| m.response_code),
         _ => None,
     }
-}
-
-fn query_wire(name: &str, id: u16) -> Vec<u8> {
-    let mut msg = Message::query();
-    msg.metadata.id = id;
-    msg.metadata.recursion_desired = true;
-    msg.add_query(Query::query(Name::from_ascii(name).unwrap(), RecordType::A));
-    msg.to_vec().unwrap()
 }
 
 /// A slow-loris attack on `server` from `sources`, in the background.
@@ -290,7 +284,7 @@ async fn tcp_connection_limit_bounds_a_netblock_as_unbound() {
 async fn flood(udp: SocketAddr, tag: &str, count: usize) {
     let socket = UdpSocket::bind(SocketAddr::new(udp.ip(), 0)).await.unwrap();
     for i in 0..count {
-        let wire = query_wire(&format!("{tag}-{i}.wild.net."), i as u16);
+        let wire = e2e::dig::a_query_wire(&format!("{tag}-{i}.wild.net."), i as u16).unwrap();
         socket.send_to(&wire, udp).await.unwrap();
     }
 }

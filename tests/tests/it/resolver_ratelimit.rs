@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use e2e::fake_dns::Hierarchy;
-use hickory_proto::op::{Message, Query, ResponseCode};
-use hickory_proto::rr::{Name, RecordType};
+use hickory_proto::op::{Message, ResponseCode};
+use hickory_proto::rr::RecordType;
 use tokio::net::UdpSocket;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -87,17 +87,8 @@ async fn flood(
     for _ in 0..ticks {
         interval.tick().await;
         for _ in 0..per_tick {
-            let mut message = Message::query();
-            message.metadata.id = sent as u16;
-            message.metadata.recursion_desired = true;
-            message.add_query(Query::query(
-                Name::from_ascii(name(sent)).unwrap(),
-                RecordType::A,
-            ));
-            socket
-                .send_to(&message.to_vec().unwrap(), server)
-                .await
-                .unwrap();
+            let wire = e2e::dig::a_query_wire(&name(sent), sent as u16).unwrap();
+            socket.send_to(&wire, server).await.unwrap();
             sent += 1;
         }
     }

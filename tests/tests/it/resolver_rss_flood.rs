@@ -6,8 +6,6 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use e2e::fake_dns::Hierarchy;
-use hickory_proto::op::{Message, Query};
-use hickory_proto::rr::{Name, RecordType};
 use tokio::net::UdpSocket;
 
 use crate::resolver_process::spawn_resolver;
@@ -33,15 +31,9 @@ async fn flood(server: SocketAddr, tag: &str, count: usize, window: usize) -> us
     while sent < count {
         let batch = window.min(count - sent);
         for i in 0..batch {
-            let mut msg = Message::query();
-            msg.metadata.id = (i % 65536) as u16;
-            msg.metadata.recursion_desired = true;
-            let name = Name::from_ascii(format!("{tag}-{}.wild.net.", sent + i)).unwrap();
-            msg.add_query(Query::query(name, RecordType::A));
-            socket
-                .send_to(&msg.to_vec().unwrap(), server)
-                .await
-                .unwrap();
+            let name = format!("{tag}-{}.wild.net.", sent + i);
+            let wire = e2e::dig::a_query_wire(&name, (i % 65536) as u16).unwrap();
+            socket.send_to(&wire, server).await.unwrap();
         }
         sent += batch;
         let mut got = 0;
