@@ -97,13 +97,13 @@ fn backoff_keeps_the_key_limited_over_the_window() {
 #[test]
 fn send_cap_holds_over_any_one_second_span() {
     let mut cap = SendCap::default();
-    assert_eq!((0..8).filter(|_| cap.try_take(0, 5)).count(), 5);
+    assert_eq!((0..8).filter(|_| cap.try_take(0, 5, false)).count(), 5);
     assert!(
-        !cap.try_take(10, 5),
+        !cap.try_take(10, 5, false),
         "slot 10 is within a second of slot 0's sends"
     );
     assert!(
-        cap.try_take(11, 5),
+        cap.try_take(11, 5, false),
         "slot 11 starts more than a second later"
     );
 
@@ -111,7 +111,7 @@ fn send_cap_holds_over_any_one_second_span() {
     let mut cap = SendCap::default();
     let sent: Vec<u64> = (0..10_000u64)
         .step_by(7)
-        .filter(|ms| cap.try_take(ms / 100, 5))
+        .filter(|ms| cap.try_take(ms / 100, 5, false))
         .collect();
     for (i, start) in sent.iter().enumerate() {
         let in_span = sent[i..].iter().take_while(|t| **t < start + 1000).count();
@@ -173,6 +173,45 @@ fn flood_sends_at_most_the_limit_per_second() {
                 )
                 .send
         );
+    }
+}
+
+/// Under a flood the zone's sends are spread over the window, a tenth of
+/// the limit per 100 ms, instead of going out in one burst each time the
+/// window frees; a burst within the limit is not held back.
+#[test]
+fn flood_sends_are_paced_and_a_burst_within_the_limit_is_not() {
+    let t0 = Instant::now();
+    let limiter = zone_limiter(
+        ZoneLimitConfig {
+            qps: 100,
+            ..ZoneLimitConfig::default()
+        },
+        t0,
+    );
+    let zone = name("victim.example.");
+    let at = |ms: u64| t0 + Duration::from_millis(ms);
+    let burst = (0..100)
+        .filter(|_| limiter.admit(&zone, Attempt::Query, at(0)).send)
+        .count();
+    assert_eq!(burst, 100, "a burst of the limit, no flood: all sent at once");
+
+    // 20 queries a millisecond for 5 s, from 3 s on (the burst's window and
+    // demand long gone).
+    let sent: Vec<u64> = (3000..8000u64)
+        .flat_map(|ms| std::iter::repeat_n(ms, 20))
+        .filter(|ms| limiter.admit(&zone, Attempt::Query, at(*ms)).send)
+        .collect();
+    let in_slot = |from: u64| sent.iter().filter(|t| (from..from + 100).contains(*t)).count();
+    assert_eq!(in_slot(3000), 100, "the flood's first 100 are within the limit");
+    for from in (4100..8000).step_by(100) {
+        assert!(in_slot(from) <= 10, "{} sent in the 100 ms from {from}", in_slot(from));
+    }
+    let paced = sent.iter().filter(|t| **t >= 4100).count();
+    assert!(paced >= 300, "the capacity is used: {paced} in 3.9 s");
+    for (i, start) in sent.iter().enumerate() {
+        let in_span = sent[i..].iter().take_while(|t| **t < start + 1000).count();
+        assert!(in_span <= 100, "{in_span} sends within 1 s of {start} ms");
     }
 }
 
