@@ -194,7 +194,10 @@ fn flood_sends_are_paced_and_a_burst_within_the_limit_is_not() {
     let burst = (0..100)
         .filter(|_| limiter.admit(&zone, Attempt::Query, at(0)).send)
         .count();
-    assert_eq!(burst, 100, "a burst of the limit, no flood: all sent at once");
+    assert_eq!(
+        burst, 100,
+        "a burst of the limit, no flood: all sent at once"
+    );
 
     // 20 queries a millisecond for 5 s, from 3 s on (the burst's window and
     // demand long gone).
@@ -202,10 +205,22 @@ fn flood_sends_are_paced_and_a_burst_within_the_limit_is_not() {
         .flat_map(|ms| std::iter::repeat_n(ms, 20))
         .filter(|ms| limiter.admit(&zone, Attempt::Query, at(*ms)).send)
         .collect();
-    let in_slot = |from: u64| sent.iter().filter(|t| (from..from + 100).contains(*t)).count();
-    assert_eq!(in_slot(3000), 100, "the flood's first 100 are within the limit");
+    let in_slot = |from: u64| {
+        sent.iter()
+            .filter(|t| (from..from + 100).contains(*t))
+            .count()
+    };
+    assert_eq!(
+        in_slot(3000),
+        100,
+        "the flood's first 100 are within the limit"
+    );
     for from in (4100..8000).step_by(100) {
-        assert!(in_slot(from) <= 10, "{} sent in the 100 ms from {from}", in_slot(from));
+        assert!(
+            in_slot(from) <= 10,
+            "{} sent in the 100 ms from {from}",
+            in_slot(from)
+        );
     }
     let paced = sent.iter().filter(|t| **t >= 4100).count();
     assert!(paced >= 300, "the capacity is used: {paced} in 3.9 s");
