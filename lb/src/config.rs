@@ -299,359 +299,27 @@ impl Config {
         Config::parse(&text, path)
     }
 
-    /// Validates `text` as if read from `path`.
+    /// Validates `text` as if read from `path`: each section by its own step
+    /// (`Source::listen`, `Source::backends`, ...), the checks they share
+    /// (addresses, durations, ranges) in `Source`.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         let file = Source { text, path };
         let raw: RawConfig = toml::from_str(text).map_err(|e| file.toml_error(&e))?;
-        let listen = raw.listen.unwrap_or_default();
-        let udp = file.addrs(&listen.udp, "listen.udp", DNS_PORT)?;
-        let tcp = file.addrs(&listen.tcp, "listen.tcp", DNS_PORT)?;
-        let tls = file.addrs(&listen.tls, "listen.tls", DOT_PORT)?;
-        if udp.is_empty() && tcp.is_empty() && tls.is_empty() {
-            return Err(ConfigError {
-                location: Some(file.location(0..0)),
-                key: "listen".into(),
-                kind: ConfigErrorKind::Invalid(
-                    "nothing to listen on: set listen.udp, listen.tcp or listen.tls".into(),
-                ),
-            });
-        }
-        let (tls_cert, tls_key) = match (&listen.tls_cert, &listen.tls_key) {
-            (Some(c), Some(k)) => (
-                Some(PathBuf::from(c.get_ref())),
-                Some(PathBuf::from(k.get_ref())),
-            ),
-            (None, None) if tls.is_empty() => (None, None),
-            (None, None) => {
-                let at = listen
-                    .tls
-                    .as_ref()
-                    .and_then(|v| v.first())
-                    .map(Spanned::span);
-                return Err(file.invalid(
-                    at,
-                    "listen.tls-cert",
-                    "DoT listeners need tls-cert and tls-key",
-                ));
-            }
-            (Some(c), None) => {
-                return Err(file.invalid(
-                    Some(c.span()),
-                    "listen.tls-key",
-                    "tls-cert is set but tls-key is not",
-                ))
-            }
-            (None, Some(k)) => {
-                return Err(file.invalid(
-                    Some(k.span()),
-                    "listen.tls-cert",
-                    "tls-key is set but tls-cert is not",
-                ))
-            }
-        };
-        let threads = match &listen.threads {
-            None => default_threads(),
-            Some(n) => NonZeroUsize::new(*n.get_ref())
-                .filter(|n| n.get() <= 256)
-                .ok_or_else(|| {
-                    file.invalid(Some(n.span()), "listen.threads", "must be 1 to 256")
-                })?,
-        };
-
-        let tcp_limits = file.tcp_limits(&listen)?;
-
-        let raw_backends = raw.backends.unwrap_or_default();
-        let mut backends = Vec::with_capacity(raw_backends.servers.len());
-        for (i, server) in raw_backends.servers.iter().enumerate() {
-            let key = format!("backends.servers[{i}]");
-            let addr = file.addr(&server.addr, &format!("{key}.addr"), DNS_PORT)?;
-            let weight = match &server.weight {
-                None => 1,
-                Some(w) if *w.get_ref() >= 1 => *w.get_ref(),
-                Some(w) => {
-                    return Err(file.invalid(
-                        Some(w.span()),
-                        format!("{key}.weight"),
-                        "must be at least 1",
-                    ))
-                }
-            };
-            let name = server.name.clone().unwrap_or_else(|| addr.to_string());
-            if backends
-                .iter()
-                .any(|b: &BackendConfig| b.name == name || b.addr == addr)
-            {
-                return Err(file.invalid(
-                    Some(server.addr.span()),
-                    format!("{key}.addr"),
-                    format!("backend {name} ({addr}) is listed twice"),
-                ));
-            }
-            backends.push(BackendConfig {
-                name,
-                addr,
-                weight,
-                order: server.order.unwrap_or(1),
-            });
-        }
-        let discovery = match &raw_backends.discover {
-            None => None,
-            Some(name) => {
-                let text = name.get_ref().trim();
-                if text.is_empty() || crate::wire::encode_name(text).is_none() {
-                    return Err(file.invalid(
-                        Some(name.span()),
-                        "backends.discover",
-                        format!("`{text}` is not a domain name"),
-                    ));
-                }
-                let port = match &raw_backends.discover_port {
-                    None => DNS_PORT,
-                    Some(p) if *p.get_ref() > 0 => *p.get_ref(),
-                    Some(p) => {
-                        return Err(file.invalid(
-                            Some(p.span()),
-                            "backends.discover-port",
-                            "must be 1 to 65535",
-                        ))
-                    }
-                };
-                let server = match &raw_backends.discover_server {
-                    None => None,
-                    Some(a) => Some(file.addr(a, "backends.discover-server", DNS_PORT)?),
-                };
-                Some(Discovery {
-                    name: text.to_string(),
-                    port,
-                    interval: file.duration(
-                        raw_backends.discover_interval.as_ref(),
-                        "backends.discover-interval",
-                        Duration::from_secs(1),
-                    )?,
-                    timeout: file.duration(
-                        raw_backends.discover_timeout.as_ref(),
-                        "backends.discover-timeout",
-                        Duration::from_secs(1),
-                    )?,
-                    server,
-                })
-            }
-        };
-        if backends.is_empty() && discovery.is_none() {
-            return Err(ConfigError {
-                location: Some(file.location(0..0)),
-                key: "backends.servers".into(),
-                kind: ConfigErrorKind::Invalid(
-                    "no backends: list backends.servers or set backends.discover".into(),
-                ),
-            });
-        }
-        let timeout = file.duration(
-            raw_backends.timeout.as_ref(),
-            "backends.timeout",
-            Duration::from_secs(1),
-        )?;
-        let max_outstanding = match &raw_backends.max_outstanding {
-            None => 65_535,
-            Some(n) if (1..=65_535).contains(n.get_ref()) => *n.get_ref(),
-            Some(n) => {
-                return Err(file.invalid(
-                    Some(n.span()),
-                    "backends.max-outstanding",
-                    "must be 1 to 65535",
-                ))
-            }
-        };
-
-        let policy = match &raw.policy {
-            None => Policy::LeastOutstanding,
-            Some(p) => Policy::parse(p.get_ref()).ok_or_else(|| {
-                file.invalid(Some(p.span()), "policy", format!("unknown policy `{}` (expected leastOutstanding, roundRobin, wrandom, firstAvailable or chashed)", p.get_ref()))
-            })?,
-        };
-
-        let mut health = HealthConfig::default();
-        if let Some(h) = &raw.health {
-            if let Some(enabled) = h.enabled {
-                health.enabled = enabled;
-            }
-            if let Some(name) = &h.query {
-                let mut qname = name.get_ref().trim().to_string();
-                if !qname.ends_with('.') {
-                    qname.push('.');
-                }
-                if crate::wire::encode_name(&qname).is_none() {
-                    return Err(file.invalid(
-                        Some(name.span()),
-                        "health.query",
-                        format!("`{}` is not a valid domain name", name.get_ref()),
-                    ));
-                }
-                health.qname = qname;
-            }
-            if let Some(t) = &h.qtype {
-                health.qtype = crate::wire::qtype_from_name(t.get_ref()).ok_or_else(|| {
-                    file.invalid(
-                        Some(t.span()),
-                        "health.qtype",
-                        format!("unknown type `{}`", t.get_ref()),
-                    )
-                })?;
-            }
-            health.interval =
-                file.duration(h.interval.as_ref(), "health.interval", health.interval)?;
-            health.timeout = file.duration(h.timeout.as_ref(), "health.timeout", health.timeout)?;
-            if let Some(t) = &h.passive_threshold {
-                if *t.get_ref() > 100 {
-                    return Err(file.invalid(
-                        Some(t.span()),
-                        "health.passive-threshold",
-                        "a percentage: 0 (off) to 100",
-                    ));
-                }
-                health.passive_threshold = *t.get_ref();
-            }
-            if let Some(w) = &h.passive_window {
-                if !(1..=128).contains(w.get_ref()) {
-                    return Err(file.invalid(
-                        Some(w.span()),
-                        "health.passive-window",
-                        "must be 1 to 128",
-                    ));
-                }
-                health.passive_window = *w.get_ref();
-            }
-            for (value, key, slot) in [
-                (&h.rise, "health.rise", &mut health.rise),
-                (&h.fall, "health.fall", &mut health.fall),
-                (
-                    &h.passive_min_samples,
-                    "health.passive-min-samples",
-                    &mut health.passive_min_samples,
-                ),
-            ] {
-                if let Some(v) = value {
-                    if *v.get_ref() < 1 {
-                        return Err(file.invalid(Some(v.span()), key, "must be at least 1"));
-                    }
-                    *slot = *v.get_ref();
-                }
-            }
-        }
-
-        let acl = match raw.acl.as_ref().and_then(|a| a.allow.as_ref()) {
-            None => default_acl(),
-            Some(list) => list
-                .iter()
-                .map(|n| {
-                    let text = n.get_ref().trim();
-                    text.parse::<IpNet>()
-                        .or_else(|_| text.parse::<IpAddr>().map(IpNet::from))
-                        .map_err(|_| {
-                            file.invalid(
-                                Some(n.span()),
-                                "acl.allow",
-                                format!("`{text}` is not an address or network"),
-                            )
-                        })
-                })
-                .collect::<Result<_, _>>()?,
-        };
-
-        let metrics_addr = match raw.metrics.as_ref().and_then(|m| m.addr.as_ref()) {
-            None => None,
-            Some(a) => Some(file.addr(a, "metrics.addr", 8083)?),
-        };
-
-        let cache = match &raw.cache {
-            Some(c) if c.enabled.unwrap_or(true) => {
-                let size = match &c.size {
-                    None => 100_000,
-                    Some(n) if *n.get_ref() >= 1 => *n.get_ref(),
-                    Some(n) => {
-                        return Err(file.invalid(
-                            Some(n.span()),
-                            "cache.size",
-                            "must be at least 1",
-                        ))
-                    }
-                };
-                let max_ttl = file.duration(
-                    c.max_ttl.as_ref(),
-                    "cache.max-ttl",
-                    Duration::from_secs(86_400),
-                )?;
-                Some(CacheConfig { size, max_ttl })
-            }
-            _ => None,
-        };
-        let rate_limit = match &raw.rate_limit {
-            None => None,
-            Some(r) => {
-                let qps = match &r.qps {
-                    Some(q) if q.get_ref().is_finite() && *q.get_ref() > 0.0 => *q.get_ref(),
-                    Some(q) => {
-                        return Err(file.invalid(
-                            Some(q.span()),
-                            "rate-limit.qps",
-                            "must be above 0",
-                        ))
-                    }
-                    None => {
-                        return Err(file.invalid(
-                            None,
-                            "rate-limit.qps",
-                            "required when [rate-limit] is present",
-                        ))
-                    }
-                };
-                let burst = match &r.burst {
-                    None => qps.max(1.0),
-                    Some(b) if b.get_ref().is_finite() && *b.get_ref() >= 1.0 => *b.get_ref(),
-                    Some(b) => {
-                        return Err(file.invalid(
-                            Some(b.span()),
-                            "rate-limit.burst",
-                            "must be at least 1",
-                        ))
-                    }
-                };
-                let excess = match r
-                    .action
-                    .as_ref()
-                    .map(|a| (a.get_ref().to_ascii_lowercase(), a.span()))
-                {
-                    None => Excess::Drop,
-                    Some((a, _)) if a == "drop" => Excess::Drop,
-                    Some((a, _)) if a == "refuse" || a == "refused" => Excess::Refuse,
-                    Some((a, span)) => {
-                        return Err(file.invalid(
-                            Some(span),
-                            "rate-limit.action",
-                            format!("unknown action `{a}` (expected drop or refuse)"),
-                        ))
-                    }
-                };
-                let max_clients = match &r.max_clients {
-                    None => 100_000,
-                    Some(m) if *m.get_ref() >= 1 => *m.get_ref(),
-                    Some(m) => {
-                        return Err(file.invalid(
-                            Some(m.span()),
-                            "rate-limit.max-clients",
-                            "must be at least 1",
-                        ))
-                    }
-                };
-                Some(RateLimitConfig {
-                    qps,
-                    burst,
-                    excess,
-                    max_clients,
-                })
-            }
-        };
-
+        let Listening {
+            udp,
+            tcp,
+            tls,
+            tls_cert,
+            tls_key,
+            threads,
+            tcp_limits,
+        } = file.listen(&raw.listen.unwrap_or_default())?;
+        let Backends {
+            backends,
+            discovery,
+            timeout,
+            max_outstanding,
+        } = file.backends(&raw.backends.unwrap_or_default())?;
         Ok(Config {
             source: Some(path.to_path_buf()),
             udp,
@@ -663,14 +331,26 @@ impl Config {
             tcp_limits,
             backends,
             discovery,
-            policy,
+            policy: file.policy(raw.policy.as_ref())?,
             timeout,
             max_outstanding,
-            health,
-            acl,
-            metrics_addr,
-            rate_limit,
-            cache,
+            health: file.health(raw.health.as_ref())?,
+            acl: file.acl(raw.acl.as_ref().and_then(|a| a.allow.as_ref()))?,
+            metrics_addr: raw
+                .metrics
+                .as_ref()
+                .and_then(|m| m.addr.as_ref())
+                .map(|a| file.addr(a, "metrics.addr", 8083))
+                .transpose()?,
+            rate_limit: raw
+                .rate_limit
+                .as_ref()
+                .map(|r| file.rate_limit(r))
+                .transpose()?,
+            cache: match &raw.cache {
+                Some(c) if c.enabled.unwrap_or(true) => Some(file.cache(c)?),
+                _ => None,
+            },
         })
     }
 
@@ -857,36 +537,6 @@ impl Source<'_> {
             .collect()
     }
 
-    /// The `[listen]` TCP keys; counts must be at least 1.
-    fn tcp_limits(&self, listen: &RawListen) -> Result<TcpLimits, ConfigError> {
-        let default = TcpLimits::default();
-        let count = |value: &Option<Spanned<usize>>, key: &str| match value {
-            Some(n) if *n.get_ref() == 0 => {
-                Err(self.invalid(Some(n.span()), key, "must be at least 1"))
-            }
-            Some(n) => Ok(Some(*n.get_ref())),
-            None => Ok(None),
-        };
-        Ok(TcpLimits {
-            idle_timeout: self.duration(
-                listen.tcp_idle_timeout.as_ref(),
-                "listen.tcp-idle-timeout",
-                default.idle_timeout,
-            )?,
-            max_connections: count(&listen.tcp_max_connections, "listen.tcp-max-connections")?
-                .unwrap_or(default.max_connections),
-            max_connections_per_client: count(
-                &listen.tcp_max_connections_per_client,
-                "listen.tcp-max-connections-per-client",
-            )?,
-            tls_handshake_timeout: self.duration(
-                listen.tls_handshake_timeout.as_ref(),
-                "listen.tls-handshake-timeout",
-                default.tls_handshake_timeout,
-            )?,
-        })
-    }
-
     fn duration(
         &self,
         value: Option<&Spanned<String>>,
@@ -908,6 +558,412 @@ impl Source<'_> {
                     )
                 }),
         }
+    }
+
+    /// `value` when `ok` accepts it (`default` when absent); else an error at
+    /// its line saying `why`.
+    fn bounded<T: Copy>(
+        &self,
+        value: Option<&Spanned<T>>,
+        key: &str,
+        default: T,
+        ok: impl Fn(&T) -> bool,
+        why: &str,
+    ) -> Result<T, ConfigError> {
+        match value {
+            None => Ok(default),
+            Some(v) if ok(v.get_ref()) => Ok(*v.get_ref()),
+            Some(v) => Err(self.invalid(Some(v.span()), key, why)),
+        }
+    }
+
+    /// A number of at least `min` (`default` when absent).
+    fn at_least<T: Copy + PartialOrd + std::fmt::Display>(
+        &self,
+        value: Option<&Spanned<T>>,
+        key: &str,
+        min: T,
+        default: T,
+    ) -> Result<T, ConfigError> {
+        self.bounded(
+            value,
+            key,
+            default,
+            |v| *v >= min,
+            &format!("must be at least {min}"),
+        )
+    }
+
+    /// A number within `range` (`default` when absent).
+    fn within<T: Copy + PartialOrd + std::fmt::Display>(
+        &self,
+        value: Option<&Spanned<T>>,
+        key: &str,
+        range: std::ops::RangeInclusive<T>,
+        default: T,
+    ) -> Result<T, ConfigError> {
+        let why = format!("must be {} to {}", range.start(), range.end());
+        self.bounded(value, key, default, |v| range.contains(v), &why)
+    }
+}
+
+/// The `[listen]` section, validated.
+struct Listening {
+    udp: Vec<SocketAddr>,
+    tcp: Vec<SocketAddr>,
+    tls: Vec<SocketAddr>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    threads: NonZeroUsize,
+    tcp_limits: TcpLimits,
+}
+
+/// The `[backends]` section, validated.
+struct Backends {
+    backends: Vec<BackendConfig>,
+    discovery: Option<Discovery>,
+    timeout: Duration,
+    max_outstanding: usize,
+}
+
+/// One step per section.
+impl Source<'_> {
+    /// `[listen]`: something to listen on, the DoT files as a pair, threads.
+    fn listen(&self, listen: &RawListen) -> Result<Listening, ConfigError> {
+        let udp = self.addrs(&listen.udp, "listen.udp", DNS_PORT)?;
+        let tcp = self.addrs(&listen.tcp, "listen.tcp", DNS_PORT)?;
+        let tls = self.addrs(&listen.tls, "listen.tls", DOT_PORT)?;
+        if udp.is_empty() && tcp.is_empty() && tls.is_empty() {
+            return Err(self.invalid(
+                None,
+                "listen",
+                "nothing to listen on: set listen.udp, listen.tcp or listen.tls",
+            ));
+        }
+        let (tls_cert, tls_key) = match (&listen.tls_cert, &listen.tls_key) {
+            (Some(c), Some(k)) => (
+                Some(PathBuf::from(c.get_ref())),
+                Some(PathBuf::from(k.get_ref())),
+            ),
+            (None, None) if tls.is_empty() => (None, None),
+            (None, None) => {
+                let at = listen
+                    .tls
+                    .as_ref()
+                    .and_then(|v| v.first())
+                    .map(Spanned::span);
+                return Err(self.invalid(
+                    at,
+                    "listen.tls-cert",
+                    "DoT listeners need tls-cert and tls-key",
+                ));
+            }
+            (Some(c), None) => {
+                return Err(self.invalid(
+                    Some(c.span()),
+                    "listen.tls-key",
+                    "tls-cert is set but tls-key is not",
+                ))
+            }
+            (None, Some(k)) => {
+                return Err(self.invalid(
+                    Some(k.span()),
+                    "listen.tls-cert",
+                    "tls-key is set but tls-cert is not",
+                ))
+            }
+        };
+        let threads = self.within(
+            listen.threads.as_ref(),
+            "listen.threads",
+            1..=256,
+            default_threads().get(),
+        )?;
+        Ok(Listening {
+            udp,
+            tcp,
+            tls,
+            tls_cert,
+            tls_key,
+            threads: NonZeroUsize::new(threads).unwrap_or(NonZeroUsize::MIN),
+            tcp_limits: self.tcp_limits(listen)?,
+        })
+    }
+
+    /// The `[listen]` TCP keys; counts must be at least 1.
+    fn tcp_limits(&self, listen: &RawListen) -> Result<TcpLimits, ConfigError> {
+        let default = TcpLimits::default();
+        Ok(TcpLimits {
+            idle_timeout: self.duration(
+                listen.tcp_idle_timeout.as_ref(),
+                "listen.tcp-idle-timeout",
+                default.idle_timeout,
+            )?,
+            max_connections: self.at_least(
+                listen.tcp_max_connections.as_ref(),
+                "listen.tcp-max-connections",
+                1,
+                default.max_connections,
+            )?,
+            max_connections_per_client: listen
+                .tcp_max_connections_per_client
+                .as_ref()
+                .map(|n| self.at_least(Some(n), "listen.tcp-max-connections-per-client", 1, 1))
+                .transpose()?,
+            tls_handshake_timeout: self.duration(
+                listen.tls_handshake_timeout.as_ref(),
+                "listen.tls-handshake-timeout",
+                default.tls_handshake_timeout,
+            )?,
+        })
+    }
+
+    /// `[backends]`: the static list (no name or address twice), discovery,
+    /// and at least one of them.
+    fn backends(&self, raw: &RawBackends) -> Result<Backends, ConfigError> {
+        let mut backends = Vec::with_capacity(raw.servers.len());
+        for (i, server) in raw.servers.iter().enumerate() {
+            let key = format!("backends.servers[{i}]");
+            let addr = self.addr(&server.addr, &format!("{key}.addr"), DNS_PORT)?;
+            let weight = self.at_least(server.weight.as_ref(), &format!("{key}.weight"), 1, 1)?;
+            let name = server.name.clone().unwrap_or_else(|| addr.to_string());
+            if backends
+                .iter()
+                .any(|b: &BackendConfig| b.name == name || b.addr == addr)
+            {
+                return Err(self.invalid(
+                    Some(server.addr.span()),
+                    format!("{key}.addr"),
+                    format!("backend {name} ({addr}) is listed twice"),
+                ));
+            }
+            backends.push(BackendConfig {
+                name,
+                addr,
+                weight,
+                order: server.order.unwrap_or(1),
+            });
+        }
+        let discovery = raw
+            .discover
+            .as_ref()
+            .map(|name| self.discovery(name, raw))
+            .transpose()?;
+        if backends.is_empty() && discovery.is_none() {
+            return Err(self.invalid(
+                None,
+                "backends.servers",
+                "no backends: list backends.servers or set backends.discover",
+            ));
+        }
+        Ok(Backends {
+            backends,
+            discovery,
+            timeout: self.duration(
+                raw.timeout.as_ref(),
+                "backends.timeout",
+                Duration::from_secs(1),
+            )?,
+            max_outstanding: self.within(
+                raw.max_outstanding.as_ref(),
+                "backends.max-outstanding",
+                1..=65_535,
+                65_535,
+            )?,
+        })
+    }
+
+    /// `backends.discover` (the name) and its `discover-*` keys.
+    fn discovery(
+        &self,
+        name: &Spanned<String>,
+        raw: &RawBackends,
+    ) -> Result<Discovery, ConfigError> {
+        let text = name.get_ref().trim();
+        if text.is_empty() || crate::wire::encode_name(text).is_none() {
+            return Err(self.invalid(
+                Some(name.span()),
+                "backends.discover",
+                format!("`{text}` is not a domain name"),
+            ));
+        }
+        Ok(Discovery {
+            name: text.to_string(),
+            port: self.within(
+                raw.discover_port.as_ref(),
+                "backends.discover-port",
+                1..=u16::MAX,
+                DNS_PORT,
+            )?,
+            interval: self.duration(
+                raw.discover_interval.as_ref(),
+                "backends.discover-interval",
+                Duration::from_secs(1),
+            )?,
+            timeout: self.duration(
+                raw.discover_timeout.as_ref(),
+                "backends.discover-timeout",
+                Duration::from_secs(1),
+            )?,
+            server: raw
+                .discover_server
+                .as_ref()
+                .map(|a| self.addr(a, "backends.discover-server", DNS_PORT))
+                .transpose()?,
+        })
+    }
+
+    /// `policy`.
+    fn policy(&self, policy: Option<&Spanned<String>>) -> Result<Policy, ConfigError> {
+        let Some(p) = policy else {
+            return Ok(Policy::LeastOutstanding);
+        };
+        Policy::parse(p.get_ref()).ok_or_else(|| {
+            self.invalid(Some(p.span()), "policy", format!("unknown policy `{}` (expected leastOutstanding, roundRobin, wrandom, firstAvailable or chashed)", p.get_ref()))
+        })
+    }
+
+    /// `[health]`: the check query, its timing, and the passive thresholds.
+    fn health(&self, raw: Option<&RawHealth>) -> Result<HealthConfig, ConfigError> {
+        let mut health = HealthConfig::default();
+        let Some(h) = raw else {
+            return Ok(health);
+        };
+        if let Some(enabled) = h.enabled {
+            health.enabled = enabled;
+        }
+        if let Some(name) = &h.query {
+            let mut qname = name.get_ref().trim().to_string();
+            if !qname.ends_with('.') {
+                qname.push('.');
+            }
+            if crate::wire::encode_name(&qname).is_none() {
+                return Err(self.invalid(
+                    Some(name.span()),
+                    "health.query",
+                    format!("`{}` is not a valid domain name", name.get_ref()),
+                ));
+            }
+            health.qname = qname;
+        }
+        if let Some(t) = &h.qtype {
+            health.qtype = crate::wire::qtype_from_name(t.get_ref()).ok_or_else(|| {
+                self.invalid(
+                    Some(t.span()),
+                    "health.qtype",
+                    format!("unknown type `{}`", t.get_ref()),
+                )
+            })?;
+        }
+        health.interval = self.duration(h.interval.as_ref(), "health.interval", health.interval)?;
+        health.timeout = self.duration(h.timeout.as_ref(), "health.timeout", health.timeout)?;
+        health.passive_threshold = self.bounded(
+            h.passive_threshold.as_ref(),
+            "health.passive-threshold",
+            health.passive_threshold,
+            |t| *t <= 100,
+            "a percentage: 0 (off) to 100",
+        )?;
+        health.passive_window = self.within(
+            h.passive_window.as_ref(),
+            "health.passive-window",
+            1..=128,
+            health.passive_window,
+        )?;
+        health.rise = self.at_least(h.rise.as_ref(), "health.rise", 1, health.rise)?;
+        health.fall = self.at_least(h.fall.as_ref(), "health.fall", 1, health.fall)?;
+        health.passive_min_samples = self.at_least(
+            h.passive_min_samples.as_ref(),
+            "health.passive-min-samples",
+            1,
+            health.passive_min_samples,
+        )?;
+        Ok(health)
+    }
+
+    /// `acl.allow`: networks or single addresses; absent, dnsdist's default.
+    fn acl(&self, allow: Option<&Vec<Spanned<String>>>) -> Result<Vec<IpNet>, ConfigError> {
+        let Some(list) = allow else {
+            return Ok(default_acl());
+        };
+        list.iter()
+            .map(|n| {
+                let text = n.get_ref().trim();
+                text.parse::<IpNet>()
+                    .or_else(|_| text.parse::<IpAddr>().map(IpNet::from))
+                    .map_err(|_| {
+                        self.invalid(
+                            Some(n.span()),
+                            "acl.allow",
+                            format!("`{text}` is not an address or network"),
+                        )
+                    })
+            })
+            .collect()
+    }
+
+    /// `[cache]` (when enabled).
+    fn cache(&self, c: &RawCache) -> Result<CacheConfig, ConfigError> {
+        Ok(CacheConfig {
+            size: self.at_least(c.size.as_ref(), "cache.size", 1, 100_000)?,
+            max_ttl: self.duration(
+                c.max_ttl.as_ref(),
+                "cache.max-ttl",
+                Duration::from_secs(86_400),
+            )?,
+        })
+    }
+
+    /// `[rate-limit]`: qps is required; burst defaults to it.
+    fn rate_limit(&self, r: &RawRateLimit) -> Result<RateLimitConfig, ConfigError> {
+        let Some(qps) = &r.qps else {
+            return Err(self.invalid(
+                None,
+                "rate-limit.qps",
+                "required when [rate-limit] is present",
+            ));
+        };
+        let qps = self.bounded(
+            Some(qps),
+            "rate-limit.qps",
+            0.0,
+            |q| q.is_finite() && *q > 0.0,
+            "must be above 0",
+        )?;
+        let burst = self.bounded(
+            r.burst.as_ref(),
+            "rate-limit.burst",
+            qps.max(1.0),
+            |b| b.is_finite() && *b >= 1.0,
+            "must be at least 1",
+        )?;
+        let excess = match r
+            .action
+            .as_ref()
+            .map(|a| (a.get_ref().to_ascii_lowercase(), a.span()))
+        {
+            None => Excess::Drop,
+            Some((a, _)) if a == "drop" => Excess::Drop,
+            Some((a, _)) if a == "refuse" || a == "refused" => Excess::Refuse,
+            Some((a, span)) => {
+                return Err(self.invalid(
+                    Some(span),
+                    "rate-limit.action",
+                    format!("unknown action `{a}` (expected drop or refuse)"),
+                ))
+            }
+        };
+        Ok(RateLimitConfig {
+            qps,
+            burst,
+            excess,
+            max_clients: self.at_least(
+                r.max_clients.as_ref(),
+                "rate-limit.max-clients",
+                1,
+                100_000,
+            )?,
+        })
     }
 }
 
