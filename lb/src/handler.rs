@@ -1,6 +1,13 @@
 //! The query path: ACL, a header-and-question peek (no full parse), a backend
 //! by policy, forwarding with one retry on another backend after a timeout,
-//! and SERVFAIL at once when no backend is up.
+//! and SERVFAIL at once when no backend is up. The way back (a backend's
+//! response, timeout or removal reaching the UDP client) is the child module
+//! [`response`]; a retry's backend is [`Inner::next_backend`] and our own
+//! SERVFAIL [`Inner::write_servfail`], for both directions.
+
+mod response;
+
+pub use response::{serve_backend, TIMEOUT_TICK};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -105,123 +112,27 @@ impl Lb {
     pub fn replace_routing(&self, routing: Routing) {
         self.inner.routing.store(Arc::new(routing));
     }
-
-    /// `backend` answered a UDP client after `rtt`: pass the response on.
-    pub fn answered(&self, backend: &Backend, client: ClientQuery, response: &[u8], rtt: Duration) {
-        let metrics = &self.inner.metrics;
-        backend.answered(rtt);
-        let servfail = response.len() >= 4 && response[3] & 0x0F == SERVFAIL;
-        if servfail {
-            metrics.servfail_responses.increment(1);
-        }
-        backend.live_outcome(servfail, self.inner.routing.load().passive);
-        client.responder.send(response, client.peer);
-        if let (Some(packets), Some(key)) = (&self.inner.cache, client.cache_key) {
-            packets.put(key, response);
-        }
-        metrics.responses.increment(1);
-        metrics
-            .latency
-            .record(client.received_at.elapsed().as_secs_f64());
-    }
-
-    /// `backend` did not answer a UDP client in time: retry once on another
-    /// backend that is up, else SERVFAIL.
-    pub fn timed_out(&self, backend: &Arc<Backend>, client: ClientQuery) {
-        let inner = &self.inner;
-        let routing = inner.routing.load();
-        inner.metrics.downstream_timeouts.increment(1);
-        backend.timed_out(routing.fall, routing.checks_enabled);
-        backend.live_outcome(true, routing.passive);
-        self.reroute(backend, client);
-    }
-
-    /// A UDP client's query that `backend` will not answer (timed out, or the
-    /// backend was removed): once more on another backend that is up, else
-    /// SERVFAIL.
-    pub fn reroute(&self, backend: &Arc<Backend>, mut client: ClientQuery) {
-        let inner = &self.inner;
-        let routing = inner.routing.load();
-        if client.attempt > 0 {
-            inner.servfail(client);
-            return;
-        }
-        client.attempt = 1;
-        let qname = QueryView::parse(&client.wire)
-            .map(|v| v.qname_wire())
-            .unwrap_or_default();
-        match routing.selector.choose(qname, Some(backend)).cloned() {
-            Some(next) => {
-                inner.metrics.retries.increment(1);
-                inner.dispatch(&routing, &next, client);
-            }
-            None => inner.servfail(client),
-        }
-    }
 }
 
 impl DnsHandler for Lb {
+    /// The query path, one named step each: admit (ACL, a query, the
+    /// client's rate), the packet cache, a backend by policy, then forward
+    /// (UDP: detached to the backend's receive loop; TCP and DoT: a task).
     fn handle(&self, query: &Query<'_>, out: &mut Vec<u8>) -> Reply {
         let inner = &self.inner;
-        let metrics = &inner.metrics;
         let routing = inner.routing.load_full();
-        if routing.acl.lookup(query.peer.ip()).is_none() {
-            metrics.acl_drops.increment(1);
-            return Reply::Drop;
-        }
-        let view = match QueryView::parse(query.wire) {
-            Ok(view) if !view.is_response() => view,
-            _ => {
-                metrics.noncompliant_queries.increment(1);
-                return Reply::Drop;
-            }
+        let view = match inner.admit(&routing, query, out) {
+            Ok(view) => view,
+            Err(reply) => return reply,
         };
-        metrics.queries.increment(1);
-        if let Some(limiter) = &routing.rate_limit {
-            if !limiter.allow(query.peer.ip(), query.received_at) {
-                return match limiter.config().excess {
-                    Excess::Drop => {
-                        metrics.rule_drop.increment(1);
-                        Reply::Drop
-                    }
-                    Excess::Refuse => {
-                        metrics.rule_refused.increment(1);
-                        metrics.responses.increment(1);
-                        write_error_reply(&view, REFUSED, true, out);
-                        Reply::Ready
-                    }
-                };
-            }
-        }
-        let mut cache_key = None;
-        if let Some(packets) = &inner.cache {
-            let edns = common::dns::edns::find_opt(query.wire, &view)
-                .ok()
-                .flatten();
-            let limit = match query.transport {
-                Transport::Udp => common::dns::edns::udp_reply_limit(edns.as_ref(), u16::MAX),
-                _ => usize::from(u16::MAX),
-            };
-            let key = cache::key(&view, edns.as_ref());
-            if packets.get(&key, &view, limit, out) {
-                metrics.cache_hits.increment(1);
-                metrics.responses.increment(1);
-                metrics
-                    .latency
-                    .record(query.received_at.elapsed().as_secs_f64());
-                return Reply::Ready;
-            }
-            metrics.cache_misses.increment(1);
-            cache_key = Some(key);
-        }
+        let cache_key = match inner.cached(query, &view, out) {
+            Ok(key) => key,
+            Err(reply) => return reply,
+        };
         let Some(first) = routing.selector.choose(view.qname_wire(), None).cloned() else {
-            metrics.no_policy.increment(1);
-            metrics.servfail_responses.increment(1);
-            metrics.responses.increment(1);
-            write_error_reply(&view, SERVFAIL, true, out);
-            metrics
-                .latency
-                .record(query.received_at.elapsed().as_secs_f64());
+            inner.metrics.no_policy.increment(1);
+            inner.write_servfail(&view, out);
+            inner.count_response(query.received_at);
             return Reply::Ready;
         };
         if let Some(responder) = query.responder {
@@ -235,7 +146,7 @@ impl DnsHandler for Lb {
                 held: responder.hold(),
                 cache_key,
             };
-            inner.dispatch(&routing, &first, client);
+            inner.dispatch(first, client);
             return Reply::Detached;
         }
         let inner = self.inner.clone();
@@ -247,11 +158,7 @@ impl DnsHandler for Lb {
             if let (Some(packets), Some(key)) = (&inner.cache, cache_key) {
                 packets.put(key, &reply);
             }
-            inner.metrics.responses.increment(1);
-            inner
-                .metrics
-                .latency
-                .record(received_at.elapsed().as_secs_f64());
+            inner.count_response(received_at);
             Some(reply)
         }))
     }
@@ -265,66 +172,164 @@ enum Failure {
 }
 
 impl Inner {
-    /// Sends a UDP client's query to `first`, or when that fails at once, to
-    /// one other backend that is up; SERVFAIL when none takes it.
-    fn dispatch(&self, routing: &Routing, first: &Arc<Backend>, mut client: ClientQuery) {
-        let mut backend = first.clone();
-        loop {
-            backend.metrics.queries.increment(1);
-            match backend.forwarder.send_client(client, routing.timeout) {
-                Ok(()) => return,
-                Err((error, returned)) => {
-                    client = returned;
-                    match error {
-                        SendError::Full => self.metrics.outstanding_overflows.increment(1),
-                        SendError::Closed => {}
-                        SendError::Malformed => {
-                            self.metrics.noncompliant_queries.increment(1);
-                            return;
-                        }
-                        SendError::Io(error) => {
-                            tracing::debug!(backend = %backend.config.name, %error, "send to backend failed");
-                            backend.metrics.send_errors.increment(1);
-                            self.metrics.downstream_send_errors.increment(1);
-                        }
-                    }
-                }
+    /// admit: a client the ACL allows, sending a query (not a response, a
+    /// question we can read), within its rate; else the reply it gets
+    /// (nothing, or REFUSED over the rate with `action = "refuse"`).
+    fn admit<'w>(
+        &self,
+        routing: &Routing,
+        query: &Query<'w>,
+        out: &mut Vec<u8>,
+    ) -> Result<QueryView<'w>, Reply> {
+        let metrics = &self.metrics;
+        if routing.acl.lookup(query.peer.ip()).is_none() {
+            metrics.acl_drops.increment(1);
+            return Err(Reply::Drop);
+        }
+        let view = match QueryView::parse(query.wire) {
+            Ok(view) if !view.is_response() => view,
+            _ => {
+                metrics.noncompliant_queries.increment(1);
+                return Err(Reply::Drop);
             }
-            if client.attempt > 0 {
-                self.servfail(client);
-                return;
+        };
+        metrics.queries.increment(1);
+        let Some(limiter) = &routing.rate_limit else {
+            return Ok(view);
+        };
+        if limiter.allow(query.peer.ip(), query.received_at) {
+            return Ok(view);
+        }
+        match limiter.config().excess {
+            Excess::Drop => {
+                metrics.rule_drop.increment(1);
+                Err(Reply::Drop)
             }
-            client.attempt = 1;
-            let qname = QueryView::parse(&client.wire)
-                .map(|v| v.qname_wire())
-                .unwrap_or_default();
-            // The routing in force now: a reload may have replaced `routing`.
-            let current = self.routing.load();
-            match current.selector.choose(qname, Some(&backend)) {
-                Some(next) => {
-                    self.metrics.retries.increment(1);
-                    backend = next.clone();
-                }
-                None => {
-                    self.servfail(client);
-                    return;
-                }
+            Excess::Refuse => {
+                metrics.rule_refused.increment(1);
+                write_error_reply(&view, REFUSED, true, out);
+                self.count_response(query.received_at);
+                Err(Reply::Ready)
             }
         }
     }
 
-    /// Answers a UDP client SERVFAIL.
-    fn servfail(&self, client: ClientQuery) {
-        self.metrics.servfail_responses.increment(1);
-        let mut out = Vec::new();
-        if let Ok(view) = QueryView::parse(&client.wire) {
-            write_error_reply(&view, SERVFAIL, true, &mut out);
-            client.responder.send(&out, client.peer);
-            self.metrics.responses.increment(1);
-            self.metrics
-                .latency
-                .record(client.received_at.elapsed().as_secs_f64());
+    /// cache: the packet cache's answer written into `out` (`Err(Ready)`),
+    /// or the key the response will be stored under (None: no cache).
+    fn cached(
+        &self,
+        query: &Query<'_>,
+        view: &QueryView<'_>,
+        out: &mut Vec<u8>,
+    ) -> Result<Option<Vec<u8>>, Reply> {
+        let Some(packets) = &self.cache else {
+            return Ok(None);
+        };
+        let edns = common::dns::edns::find_opt(query.wire, view).ok().flatten();
+        let limit = match query.transport {
+            Transport::Udp => common::dns::edns::udp_reply_limit(edns.as_ref(), u16::MAX),
+            _ => usize::from(u16::MAX),
+        };
+        let key = cache::key(view, edns.as_ref());
+        if packets.get(&key, view, limit, out) {
+            self.metrics.cache_hits.increment(1);
+            self.count_response(query.received_at);
+            return Err(Reply::Ready);
         }
+        self.metrics.cache_misses.increment(1);
+        Ok(Some(key))
+    }
+
+    /// Sends a UDP client's query to `first`, or when that fails at once, to
+    /// one other backend that is up; SERVFAIL when none takes it.
+    fn dispatch(&self, first: Arc<Backend>, mut client: ClientQuery) {
+        let mut backend = first;
+        let timeout = self.routing.load().timeout;
+        loop {
+            backend.metrics.queries.increment(1);
+            let error = match backend.forwarder.send_client(client, timeout) {
+                Ok(()) => return,
+                Err((error, returned)) => {
+                    client = returned;
+                    error
+                }
+            };
+            match error {
+                SendError::Full => self.metrics.outstanding_overflows.increment(1),
+                SendError::Closed => {}
+                SendError::Malformed => {
+                    self.metrics.noncompliant_queries.increment(1);
+                    return;
+                }
+                SendError::Io(error) => {
+                    tracing::debug!(backend = %backend.config.name, %error, "send to backend failed");
+                    backend.metrics.send_errors.increment(1);
+                    self.metrics.downstream_send_errors.increment(1);
+                }
+            }
+            match self.next_backend(&client.wire, &mut client.attempt, &backend) {
+                Some(next) => backend = next,
+                None => return self.servfail_client(client),
+            }
+        }
+    }
+
+    /// The backend for a query's one retry after `failed` gave no answer:
+    /// another that is up under the routing in force now (a reload may have
+    /// replaced the one the query started on). None when the retry is used
+    /// or no other backend is up: the caller answers SERVFAIL.
+    fn next_backend(
+        &self,
+        wire: &[u8],
+        attempt: &mut u8,
+        failed: &Arc<Backend>,
+    ) -> Option<Arc<Backend>> {
+        if *attempt > 0 {
+            return None;
+        }
+        *attempt = 1;
+        let qname = QueryView::parse(wire)
+            .map(|v| v.qname_wire())
+            .unwrap_or_default();
+        let next = self
+            .routing
+            .load()
+            .selector
+            .choose(qname, Some(failed))
+            .cloned()?;
+        self.metrics.retries.increment(1);
+        Some(next)
+    }
+
+    /// A backend's response to a query: a SERVFAIL counts against the
+    /// backend's passive health.
+    fn judge_response(&self, backend: &Backend, response: &[u8], routing: &Routing) {
+        let servfail = response.len() >= 4 && response[3] & 0x0F == SERVFAIL;
+        if servfail {
+            self.metrics.servfail_responses.increment(1);
+        }
+        backend.live_outcome(servfail, routing.passive);
+    }
+
+    /// A backend gave no response in time: counted, and against its health.
+    fn judge_timeout(&self, backend: &Backend, routing: &Routing) {
+        self.metrics.downstream_timeouts.increment(1);
+        backend.timed_out(routing.fall, routing.checks_enabled);
+        backend.live_outcome(true, routing.passive);
+    }
+
+    /// Our own SERVFAIL to `view` (no backend could answer it), counted.
+    fn write_servfail(&self, view: &QueryView<'_>, out: &mut Vec<u8>) {
+        self.metrics.servfail_responses.increment(1);
+        write_error_reply(view, SERVFAIL, true, out);
+    }
+
+    /// Counts one reply given, `received_at` its query's arrival.
+    fn count_response(&self, received_at: Instant) {
+        self.metrics.responses.increment(1);
+        self.metrics
+            .latency
+            .record(received_at.elapsed().as_secs_f64());
     }
 
     /// The response to `wire`: from `first`, or after a timeout from one other
@@ -337,42 +342,25 @@ impl Inner {
         transport: Transport,
     ) -> Vec<u8> {
         let mut backend = first;
-        for attempt in 0..2 {
+        let mut attempt = 0;
+        loop {
             match self.attempt(routing, &backend, wire, transport).await {
                 Ok(response) => {
-                    let servfail = response.len() >= 4 && response[3] & 0x0F == SERVFAIL;
-                    if servfail {
-                        self.metrics.servfail_responses.increment(1);
-                    }
-                    backend.live_outcome(servfail, routing.passive);
+                    self.judge_response(&backend, &response, routing);
                     return response;
                 }
-                Err(Failure::Timeout) => {
-                    self.metrics.downstream_timeouts.increment(1);
-                    backend.timed_out(routing.fall, routing.checks_enabled);
-                    backend.live_outcome(true, routing.passive);
-                }
+                Err(Failure::Timeout) => self.judge_timeout(&backend, routing),
                 Err(Failure::Full) => self.metrics.outstanding_overflows.increment(1),
                 Err(Failure::Send) => self.metrics.downstream_send_errors.increment(1),
             }
-            if attempt > 0 {
-                break;
-            }
-            let qname = QueryView::parse(wire)
-                .map(|v| v.qname_wire())
-                .unwrap_or_default();
-            match routing.selector.choose(qname, Some(&backend)) {
-                Some(next) => {
-                    self.metrics.retries.increment(1);
-                    backend = next.clone();
-                }
+            match self.next_backend(wire, &mut attempt, &backend) {
+                Some(next) => backend = next,
                 None => break,
             }
         }
-        self.metrics.servfail_responses.increment(1);
         let mut out = Vec::new();
         if let Ok(view) = QueryView::parse(wire) {
-            write_error_reply(&view, SERVFAIL, true, &mut out);
+            self.write_servfail(&view, &mut out);
         }
         out
     }

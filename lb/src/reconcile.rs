@@ -17,13 +17,9 @@ use tokio::sync::Mutex;
 use crate::backend::Backend;
 use crate::config::{BackendConfig, Config};
 use crate::error::Error;
-use crate::handler::{Lb, Routing};
+use crate::handler::{serve_backend, Lb, Routing, TIMEOUT_TICK};
 use crate::health::spawn_checks;
 use crate::metrics::LbMetrics;
-
-/// How often each backend's late UDP queries are looked for: the most a
-/// timeout fires late.
-const TIMEOUT_TICK: std::time::Duration = std::time::Duration::from_millis(20);
 
 struct Desired {
     config: Config,
@@ -197,8 +193,7 @@ async fn connect(
             continue;
         }
         // Each backend's responses are received, and its UDP clients answered
-        // and timed out, on a thread of its own blocking in recv (dnsdist's
-        // responder thread): no scheduler between a response and its client.
+        // and timed out, on a thread of its own (handler::serve_backend).
         let backend = Backend::connect(
             b.clone(),
             config.max_outstanding,
@@ -224,18 +219,4 @@ async fn connect(
     }
     spawn_checks(&fresh, &config.health, stop);
     Ok(backends)
-}
-
-/// A backend's receive loop and timeout sweep, until shutdown or until it is
-/// retired and drained; what it still holds then is rerouted.
-fn serve_backend(b: &Arc<Backend>, lb: &Arc<Lb>, stop: &Shutdown, grace: std::time::Duration) {
-    b.forwarder.receive_blocking(
-        |client, response, rtt| lb.answered(b, client, response, rtt),
-        |client| lb.timed_out(b, client),
-        || !stop.is_requested() && !b.retirement_done(grace),
-        TIMEOUT_TICK,
-    );
-    for client in b.forwarder.close() {
-        lb.reroute(b, client);
-    }
 }
