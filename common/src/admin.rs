@@ -120,6 +120,16 @@ pub fn bind(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
     Ok(socket.into())
 }
 
+/// Serves the admin endpoints on `listener` in a task of its own until
+/// `shutdown`; a failure is logged and the daemon keeps serving without them.
+pub fn spawn(listener: std::net::TcpListener, state: AdminState, shutdown: Shutdown) {
+    tokio::spawn(async move {
+        if let Err(error) = serve(listener, state, shutdown).await {
+            tracing::error!(%error, "admin endpoint failed");
+        }
+    });
+}
+
 /// Serves the admin endpoints on `listener` until `shutdown` fires, then closes the
 /// listener and every open connection and returns `Ok`.
 ///

@@ -58,6 +58,47 @@ pub struct CommonArgs {
     pub metrics_addr: Option<SocketAddr>,
 }
 
+impl CommonArgs {
+    /// The admin endpoint's address: `--metrics-addr`, else the config's
+    /// (`configured`), else the daemon's usual one.
+    pub fn admin_addr(&self, configured: Option<SocketAddr>, usual: &str) -> Option<SocketAddr> {
+        self.metrics_addr
+            .or(configured)
+            .or_else(|| usual.parse().ok())
+    }
+}
+
+/// The start every daemon's `main` shares once its arguments are parsed: a
+/// config that did not load is printed as is (it names file, line and key)
+/// and exits [`EX_USAGE`]; with `--check-config` the summary is printed (or
+/// its error, exiting [`EX_USAGE`]) and the process exits 0; else logging
+/// starts at the config's `level` and the config is handed back.
+pub fn start<C, E: std::fmt::Display>(
+    common: &CommonArgs,
+    loaded: Result<C, E>,
+    summary: impl FnOnce(&C) -> Result<String, String>,
+    level: impl FnOnce(&C) -> &'static str,
+) -> Result<C, std::process::ExitCode> {
+    let usage = || std::process::ExitCode::from(EX_USAGE);
+    let config = loaded.map_err(|error| {
+        eprintln!("{error}");
+        usage()
+    })?;
+    if common.check_config {
+        let text = summary(&config).map_err(|error| {
+            eprintln!("{error}");
+            usage()
+        })?;
+        #[allow(clippy::print_stdout)]
+        {
+            print!("{text}");
+        }
+        return Err(std::process::ExitCode::SUCCESS);
+    }
+    crate::logging::init(common.log_format, level(&config));
+    Ok(config)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

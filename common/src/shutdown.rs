@@ -139,6 +139,28 @@ impl Hangups {
     }
 }
 
+/// Runs `reload` on each SIGHUP until shutdown, in a task: a reload that
+/// fails is logged and the running configuration stays (the error names the
+/// file, line and key). The SIGHUP loop of every daemon.
+#[cfg(unix)]
+pub fn reload_on_hangup<F, Fut, E>(shutdown: Shutdown, mut reload: F)
+where
+    F: FnMut() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<(), E>> + Send,
+    E: std::fmt::Display,
+{
+    let Some(mut hangups) = Hangups::install() else {
+        return;
+    };
+    tokio::spawn(async move {
+        while hangups.next(&shutdown).await {
+            if let Err(error) = reload().await {
+                tracing::error!(%error, "SIGHUP: config not reloaded; still serving the previous one");
+            }
+        }
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,6 @@
 //! `dhcp4`: parse arguments, load the Kea config, bind, and call `dhcp4::run::run`.
 
-use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -53,40 +52,18 @@ fn main() -> ExitCode {
         .config
         .clone()
         .unwrap_or_else(|| PathBuf::from("/etc/kea/kea-dhcp4.conf"));
-    let (mut config, mut warnings) = match dhcp4::config::load_file(&path) {
+    let loaded = load(&path, args.control_agent.as_deref());
+    let summary = |(config, warnings): &Loaded| Ok(dhcp4::run::summary(config, &path, warnings));
+    let (config, warnings) = match common::cli::start(&args.common, loaded, summary, |_| "info") {
         Ok(loaded) => loaded,
-        Err(error) => {
-            eprintln!("{error}");
-            return ExitCode::from(EX_USAGE);
-        }
+        Err(code) => return code,
     };
-    if let Some(agent) = &args.control_agent {
-        match dhcp4::config::load_agent_file(agent) {
-            Ok((listener, agent_warnings)) => {
-                config.control.http.push(listener);
-                warnings.extend(agent_warnings);
-            }
-            Err(error) => {
-                eprintln!("{error}");
-                return ExitCode::from(EX_USAGE);
-            }
-        }
-    }
-    if args.common.check_config {
-        #[allow(clippy::print_stdout)]
-        {
-            print!("{}", dhcp4::run::summary(&config, &path, &warnings));
-        }
-        return ExitCode::SUCCESS;
-    }
-    common::logging::init(args.common.log_format, "info");
     for warning in &warnings {
         tracing::warn!("{warning}");
     }
     let metrics_addr = args
         .common
-        .metrics_addr
-        .or_else(|| dhcp4::run::DEFAULT_METRICS_ADDR.parse::<SocketAddr>().ok());
+        .admin_addr(None, dhcp4::run::DEFAULT_METRICS_ADDR);
     let registry = common::metrics::Registry::default();
     let bound = match dhcp4::run::bind(&config, args.port, metrics_addr, windows, &registry) {
         Ok(bound) => bound,
@@ -104,6 +81,25 @@ fn main() -> ExitCode {
         0 => code,
         value => ExitCode::from(value),
     }
+}
+
+/// A Kea config and the warnings its keys drew.
+type Loaded = (
+    dhcp4::config::model::Config,
+    Vec<common::config::ConfigWarning>,
+);
+
+/// The Kea config at `path`, with the Control Agent file's listener when
+/// `agent` names one.
+fn load(path: &Path, agent: Option<&Path>) -> Result<Loaded, String> {
+    let (mut config, mut warnings) = dhcp4::config::load_file(path).map_err(|e| e.to_string())?;
+    if let Some(agent) = agent {
+        let (listener, agent_warnings) =
+            dhcp4::config::load_agent_file(agent).map_err(|e| e.to_string())?;
+        config.control.http.push(listener);
+        warnings.extend(agent_warnings);
+    }
+    Ok((config, warnings))
 }
 
 /// `ms` milliseconds as a duration, or `None` after saying why `flag` is wrong.

@@ -35,7 +35,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let args: Args = common::cli::parse_args();
-    let config = match &args.common.config {
+    let loaded = match &args.common.config {
         Some(path) if args.backends.is_empty() && args.listen.is_empty() => Config::load(path),
         Some(_) => {
             eprintln!("lb: give either -c FILE or --listen/BACKEND arguments, not both");
@@ -43,26 +43,13 @@ fn main() -> ExitCode {
         }
         None => Config::quick_start(&args.listen, &args.backends),
     };
-    let config = match config {
+    let config = match common::cli::start(&args.common, loaded, |c| Ok(c.summary()), |_| "info") {
         Ok(config) => config,
-        Err(error) => {
-            eprintln!("{error}");
-            return ExitCode::from(EX_USAGE);
-        }
+        Err(code) => return code,
     };
-    if args.common.check_config {
-        #[allow(clippy::print_stdout)]
-        {
-            print!("{}", config.summary());
-        }
-        return ExitCode::SUCCESS;
-    }
-    common::logging::init(args.common.log_format, "info");
     let metrics_addr = args
         .common
-        .metrics_addr
-        .or(config.metrics_addr)
-        .or_else(|| lb::server::DEFAULT_METRICS_ADDR.parse::<SocketAddr>().ok());
+        .admin_addr(config.metrics_addr, lb::server::DEFAULT_METRICS_ADDR);
     let listeners = match lb::server::bind(&config, metrics_addr) {
         Ok(listeners) => listeners,
         Err(error) => {

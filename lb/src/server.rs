@@ -107,12 +107,7 @@ pub async fn run(
             })),
             probes: Vec::new(),
         };
-        let admin_shutdown = shutdown.clone();
-        tokio::spawn(async move {
-            if let Err(error) = admin::serve(listener, state, admin_shutdown).await {
-                tracing::error!(%error, "admin endpoint failed");
-            }
-        });
+        admin::spawn(listener, state, shutdown.clone());
     }
 
     let serving = frontend::serve(listeners.dns, lb, shutdown.clone());
@@ -138,47 +133,32 @@ pub async fn run(
 /// A file that fails to load is reported (file, line, key) and the running
 /// config stays; listener changes need a restart.
 fn spawn_reload_on_sighup(reconciler: Arc<Reconciler>, stop: Shutdown) {
-    let Some(mut hangups) = common::shutdown::Hangups::install() else {
-        return;
+    common::shutdown::reload_on_hangup(stop, move || reload(reconciler.clone()));
+}
+
+/// One reload (see [`spawn_reload_on_sighup`]).
+async fn reload(reconciler: Arc<Reconciler>) -> Result<(), Error> {
+    let current = reconciler.config().await;
+    let Some(path) = current.source.clone() else {
+        tracing::info!("SIGHUP: running from the command line; nothing to reload");
+        return Ok(());
     };
-    tokio::spawn(async move {
-        while hangups.next(&stop).await {
-            let current = reconciler.config().await;
-            let Some(path) = current.source.clone() else {
-                tracing::info!("SIGHUP: running from the command line; nothing to reload");
-                continue;
-            };
-            let fresh = match Config::load(&path) {
-                Ok(fresh) => fresh,
-                Err(error) => {
-                    tracing::error!(%error, "SIGHUP: config not reloaded; still serving the previous one");
-                    continue;
-                }
-            };
-            if (&fresh.udp, &fresh.tcp, &fresh.tls, fresh.threads)
-                != (&current.udp, &current.tcp, &current.tls, current.threads)
-            {
-                tracing::warn!(
-                    "SIGHUP: listen addresses or threads changed; restart to apply them"
-                );
-            }
-            if fresh.health != current.health
-                || fresh.discovery != current.discovery
-                || fresh.cache != current.cache
-            {
-                tracing::warn!("SIGHUP: health-check and discovery settings apply to backends added from now on, cache settings after a restart");
-            }
-            let (policy, count) = (fresh.policy.as_str(), fresh.backends.len());
-            match reconciler.set_config(fresh).await {
-                Ok(()) => {
-                    tracing::info!(config = %path.display(), policy, backends = count, "SIGHUP: config reloaded")
-                }
-                Err(error) => {
-                    tracing::error!(%error, "SIGHUP: config not reloaded; still serving the previous one")
-                }
-            }
-        }
-    });
+    let fresh = Config::load(&path)?;
+    if (&fresh.udp, &fresh.tcp, &fresh.tls, fresh.threads)
+        != (&current.udp, &current.tcp, &current.tls, current.threads)
+    {
+        tracing::warn!("SIGHUP: listen addresses or threads changed; restart to apply them");
+    }
+    if fresh.health != current.health
+        || fresh.discovery != current.discovery
+        || fresh.cache != current.cache
+    {
+        tracing::warn!("SIGHUP: health-check and discovery settings apply to backends added from now on, cache settings after a restart");
+    }
+    let (policy, count) = (fresh.policy.as_str(), fresh.backends.len());
+    reconciler.set_config(fresh).await?;
+    tracing::info!(config = %path.display(), policy, backends = count, "SIGHUP: config reloaded");
+    Ok(())
 }
 
 /// Every 10 s, forgets clients whose buckets have refilled, so the table holds

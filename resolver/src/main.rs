@@ -1,11 +1,10 @@
 //! `resolver`: parse arguments, load the config, bind, and call `resolver::run`.
 
-use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use common::cli::CommonArgs;
-use common::exit::{EX_FAILURE, EX_USAGE};
+use common::exit::EX_FAILURE;
 use resolver::Config;
 
 /// A recursive DNS resolver that reads unbound.conf (drop-in for Unbound).
@@ -33,43 +32,25 @@ const DEFAULT_METRICS_ADDR: &str = "0.0.0.0:9167";
 
 fn main() -> ExitCode {
     let args: Args = common::cli::parse_args();
-    let config = match &args.common.config {
+    let loaded = match &args.common.config {
         Some(path) => Config::load(path),
         None => Ok(Config::embedded_default()),
     };
-    let config = match config {
-        Ok(config) => config,
-        Err(error) => {
-            eprintln!("{error}");
-            return ExitCode::from(EX_USAGE);
-        }
+    let summary = |config: &Config| {
+        let validation = config.validation_summary().map_err(|e| e.to_string())?;
+        Ok(format!("{}\n{validation}\n", config.summary()))
     };
-    if args.common.check_config {
-        let validation = match config.validation_summary() {
-            Ok(text) => text,
-            Err(error) => {
-                eprintln!("{error}");
-                return ExitCode::from(EX_USAGE);
-            }
-        };
-        #[allow(clippy::print_stdout)]
-        {
-            println!("{}", config.summary());
-            println!("{validation}");
-        }
-        return ExitCode::SUCCESS;
-    }
-    let level = match config.server.verbosity {
+    let level = |config: &Config| match config.server.verbosity {
         0 => "warn",
         1 => "info",
         2 => "info,resolver=debug",
         _ => "debug",
     };
-    common::logging::init(args.common.log_format, level);
-    let metrics_addr = args
-        .common
-        .metrics_addr
-        .or_else(|| DEFAULT_METRICS_ADDR.parse::<SocketAddr>().ok());
+    let config = match common::cli::start(&args.common, loaded, summary, level) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    let metrics_addr = args.common.admin_addr(None, DEFAULT_METRICS_ADDR);
     let listeners = match resolver::server::bind(&config, metrics_addr) {
         Ok(listeners) => listeners,
         Err(error) => {

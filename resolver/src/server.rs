@@ -237,12 +237,7 @@ pub async fn run(
             })),
             probes: Vec::new(),
         };
-        let admin_shutdown = shutdown.clone();
-        tokio::spawn(async move {
-            if let Err(error) = admin::serve(listener, state, admin_shutdown).await {
-                tracing::error!(%error, "admin endpoint failed");
-            }
-        });
+        admin::spawn(listener, state, shutdown.clone());
     }
     spawn_trust_anchor_refresh(pipeline.clone(), shutdown.clone());
     spawn_reload_on_sighup(
@@ -301,44 +296,39 @@ fn spawn_reload_on_sighup(
     registry: Registry,
     shutdown: Shutdown,
 ) {
-    let Some(mut hangups) = common::shutdown::Hangups::install() else {
-        return;
-    };
-    tokio::spawn(async move {
-        let mut current = config;
-        while hangups.next(&shutdown).await {
-            let Some(path) = current.source.clone() else {
-                tracing::info!("SIGHUP: running on the embedded default config; nothing to reload");
-                continue;
-            };
-            let fresh = match Config::load(&path) {
-                Ok(fresh) => fresh,
-                Err(error) => {
-                    tracing::error!(%error, "SIGHUP: config not reloaded; still serving the previous one");
-                    continue;
-                }
-            };
-            let kept_infra = Some(pipeline.engine().recursor.infra.clone());
-            match build(&fresh, &registry, &shutdown, kept_infra) {
-                Ok(next) => {
-                    if fresh.listen_addrs() != current.listen_addrs()
-                        || fresh.server.num_threads != current.server.num_threads
-                    {
-                        tracing::warn!(
-                            "SIGHUP: listen addresses or threads changed; restart to apply them"
-                        );
-                    }
-                    for warning in &fresh.warnings {
-                        tracing::warn!("{warning}");
-                    }
-                    pipeline.replace_with(next);
-                    tracing::info!(config = %path.display(), "SIGHUP: config reloaded");
-                    current = fresh;
-                }
-                Err(error) => {
-                    tracing::error!(%error, "SIGHUP: config not reloaded; still serving the previous one")
-                }
-            }
-        }
+    let mut current = config;
+    let stop = shutdown.clone();
+    common::shutdown::reload_on_hangup(shutdown, move || {
+        let reloaded = reload(&mut current, &pipeline, &registry, &stop);
+        async move { reloaded }
     });
+}
+
+/// One reload (see [`spawn_reload_on_sighup`]): `current` becomes the file's
+/// config once it is built.
+fn reload(
+    current: &mut Config,
+    pipeline: &Pipeline<NetTransport>,
+    registry: &Registry,
+    shutdown: &Shutdown,
+) -> Result<(), Error> {
+    let Some(path) = current.source.clone() else {
+        tracing::info!("SIGHUP: running on the embedded default config; nothing to reload");
+        return Ok(());
+    };
+    let fresh = Config::load(&path)?;
+    let kept_infra = Some(pipeline.engine().recursor.infra.clone());
+    let next = build(&fresh, registry, shutdown, kept_infra)?;
+    if fresh.listen_addrs() != current.listen_addrs()
+        || fresh.server.num_threads != current.server.num_threads
+    {
+        tracing::warn!("SIGHUP: listen addresses or threads changed; restart to apply them");
+    }
+    for warning in &fresh.warnings {
+        tracing::warn!("{warning}");
+    }
+    pipeline.replace_with(next);
+    tracing::info!(config = %path.display(), "SIGHUP: config reloaded");
+    *current = fresh;
+    Ok(())
 }

@@ -429,12 +429,7 @@ pub async fn run(
                 },
             }],
         };
-        let admin_shutdown = shutdown.clone();
-        tokio::spawn(async move {
-            if let Err(error) = admin::serve(listener, state, admin_shutdown).await {
-                tracing::error!(%error, "admin endpoint failed");
-            }
-        });
+        admin::spawn(listener, state, shutdown.clone());
     }
 
     let mut loops = tokio::task::JoinSet::new();

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use common::shutdown::{Hangups, Shutdown};
+use common::shutdown::Shutdown;
 
 use super::Shared;
 use crate::clock::unix_now;
@@ -12,15 +12,9 @@ use crate::config::model::Config;
 
 /// SIGHUP: [`reload`] from `path` on each hangup until shutdown.
 pub(super) fn spawn_on_sighup(path: PathBuf, shared: Arc<Shared>, shutdown: Shutdown) {
-    let Some(mut hangups) = Hangups::install() else {
-        return;
-    };
-    tokio::spawn(async move {
-        while hangups.next(&shutdown).await {
-            if let Err(error) = reload(&shared, &path, "SIGHUP").await {
-                tracing::error!(%error, "SIGHUP: config not reloaded; still serving the previous one");
-            }
-        }
+    common::shutdown::reload_on_hangup(shutdown, move || {
+        let (shared, path) = (shared.clone(), path.clone());
+        async move { reload(&shared, &path, "SIGHUP").await }
     });
 }
 
