@@ -536,11 +536,11 @@ if has_phase spoof; then
 fi
 if has_phase rss; then
     echo "-- unique-name flood: $RSS_QPS q/s for ${RSS_SECS}s, msg-cache-size $RSS_MSG, rrset-cache-size $RSS_RRSET"
+    # Quarters of the run, the last one the final sample.
     for q in 0 1 2 3 4; do
         i=$((RSS_SECS * q / 4 / 10 * 10))
         row "RSS (KiB) at ${i}s" rss "rss_kb_at_${i}s"
     done
-    row "RSS (KiB) at ${RSS_SECS}s" rss "rss_kb_at_$((RSS_SECS / 10 * 10))s"
     row "names sent" rss names_sent
     row "names answered" rss names_answered
 fi
