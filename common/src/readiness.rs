@@ -11,6 +11,8 @@ use std::sync::Arc;
 struct Inner {
     pending: AtomicUsize,
     shutting_down: AtomicBool,
+    /// Wakes [`Readiness::shutdown_begun`] waiters.
+    begun: tokio::sync::Notify,
 }
 
 /// Shared readiness state; clone it freely.
@@ -54,6 +56,23 @@ impl Readiness {
     /// Marks the start of shutdown: readiness is false from now on.
     pub fn begin_shutdown(&self) {
         self.inner.shutting_down.store(true, Ordering::SeqCst);
+        self.inner.begun.notify_waiters();
+    }
+
+    /// Completes once shutdown has begun (at once if it has): for work that
+    /// must start with the lameduck, not after it (the node-local agent's
+    /// hand-over).
+    pub async fn shutdown_begun(&self) {
+        loop {
+            let notified = self.inner.begun.notified();
+            tokio::pin!(notified);
+            // Registered before the check, so a notify in between is not lost.
+            notified.as_mut().enable();
+            if self.is_shutting_down() {
+                return;
+            }
+            notified.await;
+        }
     }
 
     /// True once shutdown has begun.

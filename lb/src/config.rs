@@ -16,6 +16,9 @@ use serde::Deserialize;
 use toml::Spanned;
 
 pub use crate::cache::CacheConfig;
+use crate::nodelocal::iface::{Interface, LinkKind};
+use crate::nodelocal::rules::{Backend as FirewallBackend, Firewall, Ruleset};
+pub use crate::nodelocal::NodeLocalConfig;
 pub use crate::ratelimit::{Excess, RateLimitConfig};
 
 /// The default DNS port.
@@ -190,6 +193,8 @@ pub struct Config {
     pub rate_limit: Option<RateLimitConfig>,
     /// The packet cache; `None`: off (the default).
     pub cache: Option<CacheConfig>,
+    /// Node-local mode (`[node-local]`); `None`: an ordinary lb.
+    pub node_local: Option<NodeLocalConfig>,
 }
 
 /// dnsdist's default ACL: loopback, RFC 1918, RFC 6598, link-local, ULA.
@@ -290,6 +295,7 @@ impl Config {
             metrics_addr: None,
             rate_limit: None,
             cache: None,
+            node_local: None,
         })
     }
 
@@ -305,6 +311,19 @@ impl Config {
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         let file = Source { text, path };
         let raw: RawConfig = toml::from_str(text).map_err(|e| file.toml_error(&e))?;
+        let node_local = raw
+            .node_local
+            .as_ref()
+            .map(|n| file.node_local(n))
+            .transpose()?;
+        let default_listen = node_local.as_ref().map(|n| {
+            let addrs = n
+                .interface
+                .addrs
+                .iter()
+                .map(|ip| SocketAddr::new(*ip, DNS_PORT));
+            RawListenDefault(addrs.collect())
+        });
         let Listening {
             udp,
             tcp,
@@ -313,7 +332,7 @@ impl Config {
             tls_key,
             threads,
             tcp_limits,
-        } = file.listen(&raw.listen.unwrap_or_default())?;
+        } = file.listen(&raw.listen.unwrap_or_default(), default_listen.as_ref())?;
         let Backends {
             backends,
             discovery,
@@ -351,6 +370,7 @@ impl Config {
                 Some(c) if c.enabled.unwrap_or(true) => Some(file.cache(c)?),
                 _ => None,
             },
+            node_local,
         })
     }
 
@@ -451,6 +471,26 @@ impl Config {
                     r.qps, r.burst, r.excess
                 );
             }
+        }
+        if let Some(n) = &self.node_local {
+            let addrs: Vec<String> = n.interface.addrs.iter().map(IpAddr::to_string).collect();
+            let rules = &n.firewall.rules;
+            let fallback = match (&rules.fallback_chain, rules.fallback) {
+                (Some(chain), _) => format!("jump to {chain}"),
+                (None, Some(addr)) => format!("DNAT to {addr}"),
+                (None, None) => "none".to_string(),
+            };
+            let _ =
+                writeln!(
+                s,
+                "node-local: {} on {} ({}), rules by {}, fallback {fallback}{}, checked every {} s",
+                addrs.join(", "),
+                n.interface.name,
+                n.interface.kind.as_str(),
+                n.firewall.backend.as_str(),
+                if n.keep_fallback { " (kept at exit)" } else { "" },
+                n.check_interval.as_secs()
+            );
         }
         s
     }
@@ -628,11 +668,22 @@ struct Backends {
 
 /// One step per section.
 impl Source<'_> {
-    /// `[listen]`: something to listen on, the DoT files as a pair, threads.
-    fn listen(&self, listen: &RawListen) -> Result<Listening, ConfigError> {
-        let udp = self.addrs(&listen.udp, "listen.udp", DNS_PORT)?;
-        let tcp = self.addrs(&listen.tcp, "listen.tcp", DNS_PORT)?;
+    /// `[listen]`: something to listen on (in node-local mode, by default
+    /// UDP and TCP on the agent's addresses), the DoT files as a pair, threads.
+    fn listen(
+        &self,
+        listen: &RawListen,
+        default: Option<&RawListenDefault>,
+    ) -> Result<Listening, ConfigError> {
+        let mut udp = self.addrs(&listen.udp, "listen.udp", DNS_PORT)?;
+        let mut tcp = self.addrs(&listen.tcp, "listen.tcp", DNS_PORT)?;
         let tls = self.addrs(&listen.tls, "listen.tls", DOT_PORT)?;
+        if let Some(RawListenDefault(addrs)) = default {
+            if listen.udp.is_none() && listen.tcp.is_none() {
+                udp.clone_from(addrs);
+                tcp.clone_from(addrs);
+            }
+        }
         if udp.is_empty() && tcp.is_empty() && tls.is_empty() {
             return Err(self.invalid(
                 None,
@@ -914,6 +965,124 @@ impl Source<'_> {
         })
     }
 
+    /// `[node-local]`: the interface, the agent's addresses and the rules.
+    fn node_local(&self, raw: &RawNodeLocal) -> Result<NodeLocalConfig, ConfigError> {
+        let local: Vec<IpAddr> = match &raw.local_ip {
+            None => vec![IpAddr::from([169, 254, 20, 10])],
+            Some(list) => list
+                .iter()
+                .map(|ip| {
+                    ip.get_ref().trim().parse::<IpAddr>().map_err(|_| {
+                        self.invalid(
+                            Some(ip.span()),
+                            "node-local.local-ip",
+                            format!("`{}` is not an IP address", ip.get_ref()),
+                        )
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        if local.is_empty() {
+            return Err(self.invalid(None, "node-local.local-ip", "at least one address"));
+        }
+        let name = match &raw.interface {
+            None => "nodelocaldns".to_string(),
+            Some(n) => {
+                let text = n.get_ref();
+                // IFNAMSIZ is 16 with the NUL; no '/', no whitespace, not "." or "..".
+                let valid = !text.is_empty()
+                    && text.len() < 16
+                    && text != "."
+                    && text != ".."
+                    && !text.contains(|c: char| c == '/' || c.is_whitespace() || c == ':');
+                if !valid {
+                    return Err(self.invalid(
+                        Some(n.span()),
+                        "node-local.interface",
+                        format!("`{text}` is not an interface name (1 to 15 characters, no '/', ':' or spaces)"),
+                    ));
+                }
+                text.clone()
+            }
+        };
+        let kind = match &raw.link_type {
+            None => LinkKind::Dummy,
+            Some(k) => LinkKind::parse(k.get_ref()).ok_or_else(|| {
+                self.invalid(
+                    Some(k.span()),
+                    "node-local.link-type",
+                    format!(
+                        "unknown link type `{}` (expected dummy or ifb)",
+                        k.get_ref()
+                    ),
+                )
+            })?,
+        };
+        let backend = match &raw.firewall {
+            None => FirewallBackend::Iptables,
+            Some(b) => FirewallBackend::parse(b.get_ref()).ok_or_else(|| {
+                self.invalid(
+                    Some(b.span()),
+                    "node-local.firewall",
+                    format!(
+                        "unknown firewall `{}` (expected iptables, iptables-legacy, nftables or none)",
+                        b.get_ref()
+                    ),
+                )
+            })?,
+        };
+        let fallback = raw
+            .fallback
+            .as_ref()
+            .map(|a| self.addr(a, "node-local.fallback", DNS_PORT))
+            .transpose()?;
+        if fallback.is_none() && backend != FirewallBackend::None {
+            return Err(self.invalid(
+                None,
+                "node-local.fallback",
+                "required with a firewall: the cluster DNS Service address that answers when the agent is down",
+            ));
+        }
+        if let Some(chain) = &raw.fallback_chain {
+            if !matches!(
+                backend,
+                FirewallBackend::Iptables | FirewallBackend::IptablesLegacy
+            ) {
+                return Err(ConfigError {
+                    location: Some(self.location(chain.span())),
+                    key: "node-local.fallback-chain".into(),
+                    kind: ConfigErrorKind::Unsupported(format!(
+                        "fallback-chain with firewall = {}",
+                        backend.as_str()
+                    )),
+                });
+            }
+        }
+        Ok(NodeLocalConfig {
+            interface: Interface {
+                name,
+                kind,
+                addrs: local.clone(),
+            },
+            firewall: Firewall {
+                backend,
+                rules: Ruleset {
+                    local,
+                    port: DNS_PORT,
+                    health_port: None,
+                    fallback,
+                    fallback_chain: raw.fallback_chain.as_ref().map(|c| c.get_ref().clone()),
+                },
+            },
+            check_interval: self.duration(
+                raw.check_interval.as_ref(),
+                "node-local.check-interval",
+                Duration::from_secs(60),
+            )?,
+            keep_fallback: raw.keep_fallback.unwrap_or(true),
+        })
+    }
+
     /// `[rate-limit]`: qps is required; burst defaults to it.
     fn rate_limit(&self, r: &RawRateLimit) -> Result<RateLimitConfig, ConfigError> {
         let Some(qps) = &r.qps else {
@@ -1014,6 +1183,23 @@ struct RawConfig {
     metrics: Option<RawMetrics>,
     rate_limit: Option<RawRateLimit>,
     cache: Option<RawCache>,
+    node_local: Option<RawNodeLocal>,
+}
+
+/// The listen addresses node-local mode implies when `[listen]` names none.
+struct RawListenDefault(Vec<SocketAddr>);
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawNodeLocal {
+    local_ip: Option<Vec<Spanned<String>>>,
+    interface: Option<Spanned<String>>,
+    link_type: Option<Spanned<String>>,
+    firewall: Option<Spanned<String>>,
+    fallback: Option<Spanned<String>>,
+    fallback_chain: Option<Spanned<String>>,
+    check_interval: Option<Spanned<String>>,
+    keep_fallback: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -1184,6 +1370,19 @@ servers = [
         assert_eq!(c.tcp_limits.max_connections_per_client, Some(500));
     }
 
+    #[test]
+    fn readme_node_local_example_parses() {
+        let readme = include_str!("../../README.md");
+        let section = &readme[readme.find("### Node-local mode").unwrap()..];
+        let start = section.find("```toml\n").unwrap() + "```toml\n".len();
+        let text = &section[start..start + section[start..].find("```").unwrap()];
+        let c = parse(text).unwrap();
+        let n = c.node_local.unwrap();
+        assert_eq!(n.interface.name, "nodelocaldns");
+        assert_eq!(n.interface.kind, LinkKind::Dummy);
+        assert_eq!(c.udp, vec!["169.254.20.10:53".parse().unwrap()]);
+    }
+
     /// The slow-loris keys of `[listen]` reach the front end; defaults as the
     /// front end's; a zero count or duration is refused at its line.
     #[test]
@@ -1204,6 +1403,35 @@ servers = [
             ("[listen]\ntcp = [\"127.0.0.1:53\"]\ntcp-idle-timeout = \"0s\"\n[backends]\nservers = [{ addr = \"1.1.1.1\" }]\n", "/etc/lb/lb.toml:3: listen.tcp-idle-timeout: invalid value"),
         ] {
             let e = parse(text).unwrap_err().to_string();
+            assert!(e.starts_with(want), "{e}\n  wanted: {want}");
+        }
+    }
+
+    #[test]
+    fn node_local_section() {
+        let c = parse("[node-local]\nlink-type = \"ifb\"\nfirewall = \"nftables\"\nfallback = \"10.96.0.10\"\ncheck-interval = \"5s\"\n[backends]\nservers = [{ addr = \"10.96.0.11\" }]\n").unwrap();
+        let n = c.node_local.as_ref().unwrap();
+        let agent: SocketAddr = "169.254.20.10:53".parse().unwrap();
+        assert_eq!((c.udp.clone(), c.tcp.clone()), (vec![agent], vec![agent]));
+        assert_eq!(n.interface.name, "nodelocaldns");
+        assert_eq!(n.interface.kind, LinkKind::Ifb);
+        assert_eq!(n.firewall.backend, FirewallBackend::Nftables);
+        assert_eq!(
+            n.firewall.rules.fallback,
+            Some("10.96.0.10:53".parse().unwrap())
+        );
+        assert_eq!(n.check_interval, Duration::from_secs(5));
+        assert!(n.keep_fallback);
+        assert!(c.summary().contains("node-local: 169.254.20.10 on nodelocaldns (ifb), rules by nftables, fallback DNAT to 10.96.0.10:53 (kept at exit)"), "{}", c.summary());
+        for (text, want) in [
+            ("[node-local]\nfallback = \"10.96.0.10\"\nlink-type = \"veth\"\n", "/etc/lb/lb.toml:3: node-local.link-type: invalid value: unknown link type `veth`"),
+            ("[node-local]\nlocal-ip = [\"169.254.20.10\"]\n", "/etc/lb/lb.toml:1: node-local.fallback: invalid value: required with a firewall"),
+            ("[node-local]\nfallback = \"10.96.0.10\"\nfirewall = \"nftables\"\nfallback-chain = \"KUBE-SVC-X\"\n", "/etc/lb/lb.toml:4: node-local.fallback-chain: not supported: fallback-chain with firewall = nftables"),
+            ("[node-local]\nfallback = \"10.96.0.10\"\ninterface = \"a/b\"\n", "/etc/lb/lb.toml:3: node-local.interface: invalid value"),
+            ("[node-local]\nfallback = \"10.96.0.10\"\nbogus = 1\n", "/etc/lb/lb.toml:3: bogus: unknown option"),
+        ] {
+            let text = format!("{text}[backends]\nservers = [{{ addr = \"10.96.0.11\" }}]\n");
+            let e = parse(&text).unwrap_err().to_string();
             assert!(e.starts_with(want), "{e}\n  wanted: {want}");
         }
     }

@@ -12,6 +12,9 @@ pub enum Error {
     /// A listener could not be bound.
     #[error(transparent)]
     Listen(#[from] common::listeners::ListenError),
+    /// The node-local interface or rules could not be set up.
+    #[error("node-local set-up failed: {0}")]
+    NodeLocal(#[from] crate::nodelocal::NodeLocalError),
     /// A backend socket or the admin listener failed.
     #[error("{context}: {source}")]
     Io {

@@ -14,6 +14,7 @@
 //! - [`ratelimit`]: per-client token buckets.
 //! - [`cache`]: the optional packet cache.
 //! - [`metrics`]: `dnsdist_*` metrics.
+//! - [`nodelocal`]: node-local mode: the agent's interface and packet-filter rules.
 //! - [`server`]: wiring into the shared front end and admin endpoint.
 //! - [`wire`]: check queries and question fingerprints.
 
@@ -28,6 +29,7 @@ pub mod fuzzing;
 pub mod handler;
 pub mod health;
 pub mod metrics;
+pub mod nodelocal;
 pub mod policy;
 pub mod ratelimit;
 pub mod reconcile;

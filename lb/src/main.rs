@@ -50,6 +50,14 @@ fn main() -> ExitCode {
     let metrics_addr = args
         .common
         .admin_addr(config.metrics_addr, lb::server::DEFAULT_METRICS_ADDR);
+    let registry = lb::server::registry();
+    let agent = match lb::server::node_local(&config, &registry) {
+        Ok(agent) => agent,
+        Err(error) => {
+            tracing::error!(%error, "cannot start");
+            return ExitCode::from(EX_FAILURE);
+        }
+    };
     let listeners = match lb::server::bind(&config, metrics_addr) {
         Ok(listeners) => listeners,
         Err(error) => {
@@ -60,12 +68,6 @@ fn main() -> ExitCode {
     let lameduck = Duration::try_from_secs_f64(args.lameduck).unwrap_or(Duration::ZERO);
     let threads = config.threads.get();
     common::exit::run_until_signal("lb", threads, lameduck, move |readiness, shutdown| {
-        lb::run(
-            config,
-            listeners,
-            lb::server::registry(),
-            readiness,
-            shutdown,
-        )
+        lb::run(config, listeners, registry, agent, readiness, shutdown)
     })
 }

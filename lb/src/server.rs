@@ -14,6 +14,7 @@ use crate::config::Config;
 use crate::discovery;
 use crate::error::Error;
 use crate::metrics::{LbMetrics, HISTOGRAMS};
+use crate::nodelocal::Agent;
 use crate::reconcile::Reconciler;
 
 /// The lb's metrics port, as dnsdist's webserver in the seed.
@@ -52,19 +53,44 @@ pub fn frontend_config(config: &Config) -> FrontendConfig {
     }
 }
 
+/// Node-local mode's step 1, before the listeners bind to the agent's
+/// addresses: the interface and the serving rules, set up on a runtime of
+/// its own (`main` has none yet). None for an ordinary lb.
+pub fn node_local(config: &Config, registry: &Registry) -> Result<Option<Arc<Agent>>, Error> {
+    let Some(settings) = &config.node_local else {
+        return Ok(None);
+    };
+    let agent = Arc::new(Agent::new(settings.clone(), registry));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| Error::Io {
+            context: "cannot start a runtime for the node-local set-up".into(),
+            source,
+        })?;
+    runtime.block_on(agent.set_up())?;
+    Ok(Some(agent))
+}
+
 /// A metrics registry with the lb's histogram buckets.
 pub fn registry() -> Registry {
     Registry::new(HISTOGRAMS)
 }
 
-/// Serves `config` on `listeners` until `shutdown` fires; returns after draining.
+/// Serves `config` on `listeners` until `shutdown` fires; returns after
+/// draining. In node-local mode `agent` (from [`node_local`]) keeps its
+/// interface and rules, hands over at SIGTERM and removes them at the end.
 pub async fn run(
     config: Config,
     listeners: Listeners,
     registry: Registry,
+    agent: Option<Arc<Agent>>,
     readiness: Readiness,
     shutdown: Shutdown,
 ) -> Result<(), Error> {
+    if let Some(agent) = &agent {
+        agent.spawn_checker(readiness.clone());
+    }
     let latch = readiness.latch("listeners");
     let metrics = LbMetrics::new(&registry);
     // Backend receive loops, sweeps and checks stop after the front end has
@@ -121,6 +147,9 @@ pub async fn run(
     let served = serving.await;
     // Backends keep receiving through the drain, so held queries get answers.
     backends_trigger.fire();
+    if let Some(agent) = &agent {
+        agent.tear_down().await;
+    }
     served?;
     tracing::info!("lb stopped");
     Ok(())

@@ -24,6 +24,7 @@ mod dhcp4_support;
 mod fake_dns_selftest;
 mod lb;
 mod lb_floods;
+mod lb_nodelocal;
 mod resolver_aggressive_nsec;
 mod resolver_cache;
 mod resolver_cachedb;

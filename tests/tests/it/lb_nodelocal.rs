@@ -1,0 +1,412 @@
+//! The lb in node-local mode, in network namespaces: a node with the
+//! agent's interface (link type `ifb`: this kernel has no `dummy`) and its
+//! rules, a client pod behind it, and a cluster-DNS namespace holding the
+//! lb's backend and the cluster DNS reached through a DNAT'd Service
+//! address. Two stubs tell the paths apart: the backend answers x.test with
+//! 2.2.2.2 (the agent answered), the cluster DNS with 1.1.1.1 (the fallback).
+//!
+//! ```text
+//!  pod 10.k.0.2 ── node 10.k.0.1 [lb on 169.254.20.10, iface + rules]
+//!                       10.k.1.1 ── cluster-dns ns: backend stub 10.k.1.2,
+//!                                   cluster DNS 10.k.1.3 behind the
+//!                                   Service 10.k.96.10 (DNAT, as kube-proxy)
+//! ```
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use e2e::daemon::{cargo_bin, unique_net, Daemon, Signal};
+use e2e::dataplane::load::LoadReport;
+use e2e::dataplane::stub::write_records;
+use e2e::dig::Dig;
+use e2e::netns::{link, Netns};
+
+use crate::resolver_support::scratch_dir;
+
+const AGENT: IpAddr = IpAddr::V4(Ipv4Addr::new(169, 254, 20, 10));
+/// The backend's answer: the agent served the query.
+const VIA_AGENT: &str = "2.2.2.2";
+/// The cluster DNS's answer: the fallback served it.
+const VIA_FALLBACK: &str = "1.1.1.1";
+
+fn bin(name: &str) -> String {
+    cargo_bin(name)
+        .unwrap_or_else(|e| panic!("{name} built (cargo build --workspace --bins): {e:#}"))
+        .display()
+        .to_string()
+}
+
+/// The namespaces, the stubs and the agent's config.
+struct Node {
+    /// The node's interface name (unique, so a leak is easy to attribute).
+    iface: String,
+    config: PathBuf,
+    metrics_port: u16,
+    _stubs: Vec<Daemon>,
+    pod: Netns,
+    _cluster: Netns,
+    node: Netns,
+}
+
+impl Node {
+    /// Builds the namespaces and the stubs; `node_local` is the
+    /// `[node-local]` table's extra keys (the firewall and its options).
+    async fn new(node_local: &str) -> Node {
+        let k = unique_net();
+        let node = Netns::create_with_prefix("nlt", "node").unwrap();
+        let pod = Netns::create_with_prefix("nlt", "pod").unwrap();
+        let cluster = Netns::create_with_prefix("nlt", "dns").unwrap();
+        link(
+            &node,
+            "vpod",
+            &format!("10.{k}.0.1/24"),
+            &pod,
+            "eth0",
+            &format!("10.{k}.0.2/24"),
+        )
+        .unwrap();
+        link(
+            &node,
+            "vdns",
+            &format!("10.{k}.1.1/24"),
+            &cluster,
+            "eth0",
+            &format!("10.{k}.1.2/24"),
+        )
+        .unwrap();
+        cluster
+            .ip(&["addr", "add", &format!("10.{k}.1.3/24"), "dev", "eth0"])
+            .unwrap();
+        pod.ip(&["route", "add", "default", "via", &format!("10.{k}.0.1")])
+            .unwrap();
+        cluster
+            .ip(&["route", "add", "default", "via", &format!("10.{k}.1.1")])
+            .unwrap();
+        // The Service range lives in the cluster namespace, where "kube-proxy" DNATs it.
+        node.ip(&[
+            "route",
+            "add",
+            &format!("10.{k}.96.0/24"),
+            "via",
+            &format!("10.{k}.1.2"),
+        ])
+        .unwrap();
+        run_ok(&node, "sysctl", &["-qw", "net.ipv4.ip_forward=1"]);
+        let service = format!("10.{k}.96.10");
+        for proto in ["udp", "tcp"] {
+            run_ok(
+                &cluster,
+                "iptables",
+                &[
+                    "-t",
+                    "nat",
+                    "-A",
+                    "PREROUTING",
+                    "-d",
+                    &service,
+                    "-p",
+                    proto,
+                    "--dport",
+                    "53",
+                    "-j",
+                    "DNAT",
+                    "--to-destination",
+                    &format!("10.{k}.1.3:53"),
+                ],
+            );
+        }
+        let dir = scratch_dir("lb-nodelocal");
+        let mut stubs = Vec::new();
+        for (host, answer) in [(2, VIA_AGENT), (3, VIA_FALLBACK)] {
+            let records = dir.join(format!("records-{host}.txt"));
+            write_records(&records, &[("x.test", answer.parse().unwrap())]).unwrap();
+            let listen = format!("10.{k}.1.{host}:53");
+            let mut stub = cluster
+                .spawn(
+                    &bin("dns-stub"),
+                    &[
+                        "--listen",
+                        &listen,
+                        "--records",
+                        &records.display().to_string(),
+                    ],
+                )
+                .unwrap();
+            stub.wait_log("ready", Duration::from_secs(10))
+                .await
+                .unwrap();
+            stubs.push(stub);
+        }
+        let iface = format!("nl{k}");
+        let metrics_port = 9253;
+        let config = dir.join("lb.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[node-local]\ninterface = \"{iface}\"\nlink-type = \"ifb\"\nfallback = \"{service}\"\ncheck-interval = \"200ms\"\n{node_local}\n\
+                 [backends]\nservers = [{{ addr = \"10.{k}.1.2\" }}]\ntimeout = \"500ms\"\n\
+                 [health]\nenabled = false\n\
+                 [metrics]\naddr = \"127.0.0.1:{metrics_port}\"\n"
+            ),
+        )
+        .unwrap();
+        Node {
+            iface,
+            config,
+            metrics_port,
+            _stubs: stubs,
+            pod,
+            _cluster: cluster,
+            node,
+        }
+    }
+
+    /// Starts the agent and waits until it serves.
+    async fn start_agent(&self) -> Daemon {
+        let config = self.config.display().to_string();
+        let mut agent = self
+            .node
+            .spawn(&bin("lb"), &["-c", &config, "--lameduck", "1"])
+            .unwrap();
+        agent
+            .wait_log("lb ready", Duration::from_secs(20))
+            .await
+            .unwrap();
+        agent
+    }
+
+    /// The A records the pod gets for x.test from the agent's address
+    /// (empty: no answer).
+    async fn ask(&self) -> Vec<String> {
+        let result = Dig::new(AGENT)
+            .netns(self.pod.name())
+            .run("x.test", "A")
+            .await
+            .unwrap();
+        result
+            .answers_of("A")
+            .into_iter()
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// The agent's interface and its address, if present.
+    fn iface_present(&self) -> bool {
+        let out = self
+            .node
+            .run("ip", &["-o", "addr", "show", "dev", &self.iface])
+            .unwrap();
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("169.254.20.10/32")
+    }
+
+    /// `iptables -t TABLE -S` in the node.
+    fn iptables(&self, table: &str) -> String {
+        let out = self
+            .node
+            .run("iptables", &["-w", "-t", table, "-S"])
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// `nft list ruleset` in the node.
+    fn nft(&self) -> String {
+        let out = self.node.run("nft", &["list", "ruleset"]).unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+fn run_ok(ns: &Netns, program: &str, args: &[&str]) {
+    let out = ns.run(program, args).unwrap();
+    assert!(
+        out.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Polls `check` every 50 ms for up to `limit`.
+async fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + limit;
+    while tokio::time::Instant::now() < deadline {
+        if check() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    check()
+}
+
+/// iptables: the agent answers through its NOTRACK'd address; killed with
+/// SIGKILL, the `-m socket` fallback answers through the cluster DNS; a new
+/// agent takes over the leftovers; the checker puts back a deleted interface
+/// and deleted rules; SIGTERM removes the interface and every rule but the
+/// fallback, which keeps answering.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn iptables_agent_fallback_checker_and_teardown() {
+    let node = Node::new("firewall = \"iptables\"").await;
+    assert_eq!(
+        node.ask().await,
+        Vec::<String>::new(),
+        "no agent, no rules: no answer"
+    );
+
+    let mut agent = node.start_agent().await;
+    assert!(node.iface_present());
+    let raw = node.iptables("raw");
+    assert!(
+        raw.contains("-A PREROUTING -d 169.254.20.10/32 -p udp -m udp --dport 53 -m socket --nowildcard -j CT --notrack")
+            || raw.contains("-A PREROUTING -d 169.254.20.10/32 -p udp -m udp --dport 53 -m socket --nowildcard -j NOTRACK"),
+        "{raw}"
+    );
+    assert_eq!(node.ask().await, [VIA_AGENT]);
+
+    agent.signal(Signal::Kill).unwrap();
+    agent.wait_exit(Duration::from_secs(5)).await.unwrap();
+    assert_eq!(
+        node.ask().await,
+        [VIA_FALLBACK],
+        "a dead agent falls back to the cluster DNS"
+    );
+
+    let mut agent = node.start_agent().await;
+    assert_eq!(
+        node.ask().await,
+        [VIA_AGENT],
+        "a new agent takes over the leftovers"
+    );
+
+    // Someone deletes the interface and the NOTRACK rules: the checker (every 200 ms) repairs.
+    node.node.ip(&["link", "del", &node.iface]).unwrap();
+    run_ok(
+        &node.node,
+        "iptables",
+        &["-w", "-t", "raw", "-F", "PREROUTING"],
+    );
+    assert!(
+        eventually(Duration::from_secs(5), || node.iface_present()
+            && node.iptables("raw").contains("--nowildcard"))
+        .await
+    );
+    assert_eq!(node.ask().await, [VIA_AGENT]);
+    let scrape = node.node.scrape(node.metrics_port).unwrap();
+    assert!(
+        scrape
+            .value("nodelocal_repairs_total", &[("what", "interface")])
+            .unwrap_or(0.0)
+            >= 1.0
+    );
+    assert!(
+        scrape
+            .value("nodelocal_repairs_total", &[("what", "rules")])
+            .unwrap_or(0.0)
+            >= 1.0
+    );
+
+    agent.signal(Signal::Term).unwrap();
+    let status = agent.wait_exit(Duration::from_secs(10)).await.unwrap();
+    assert!(status.success(), "{status}; log:\n{}", agent.log());
+    assert!(!node.iface_present(), "interface removed at exit");
+    assert!(
+        !node.iptables("raw").contains("169.254.20.10"),
+        "{}",
+        node.iptables("raw")
+    );
+    assert!(!node.iptables("filter").contains("169.254.20.10"));
+    let nat = node.iptables("nat");
+    assert!(
+        nat.contains("-A NODE-LOCAL-DNS -p udp -j DNAT"),
+        "the fallback stays: {nat}"
+    );
+    assert!(!nat.contains("RETURN"), "{nat}");
+    assert_eq!(
+        node.ask().await,
+        [VIA_FALLBACK],
+        "after exit the fallback answers"
+    );
+}
+
+/// nftables, with `keep-fallback = false`: the same contract from one
+/// table, and at exit nothing is left (an uninstall).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nftables_agent_fallback_and_full_teardown() {
+    let node = Node::new("firewall = \"nftables\"\nkeep-fallback = false").await;
+    let mut agent = node.start_agent().await;
+    let rules = node.nft();
+    assert!(rules.contains("table inet node_local_dns"), "{rules}");
+    assert!(rules.contains("socket wildcard 0 notrack"), "{rules}");
+    assert_eq!(node.ask().await, [VIA_AGENT]);
+
+    agent.signal(Signal::Kill).unwrap();
+    agent.wait_exit(Duration::from_secs(5)).await.unwrap();
+    assert_eq!(node.ask().await, [VIA_FALLBACK]);
+
+    let mut agent = node.start_agent().await;
+    assert_eq!(node.ask().await, [VIA_AGENT]);
+    run_ok(
+        &node.node,
+        "nft",
+        &["delete", "table", "inet", "node_local_dns"],
+    );
+    assert!(
+        eventually(Duration::from_secs(5), || node
+            .nft()
+            .contains("node_local_dns"))
+        .await
+    );
+
+    agent.signal(Signal::Term).unwrap();
+    let status = agent.wait_exit(Duration::from_secs(10)).await.unwrap();
+    assert!(status.success(), "{status}; log:\n{}", agent.log());
+    assert!(!node.iface_present());
+    assert!(!node.nft().contains("node_local_dns"), "{}", node.nft());
+    assert_eq!(
+        node.ask().await,
+        Vec::<String>::new(),
+        "nothing left: no answer"
+    );
+}
+
+/// A rolling update under a steady load (500 q/s): the old agent answers
+/// until its sockets close, the fallback from then until the new agent
+/// binds; not one query is lost or fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_under_load_loses_no_query() {
+    let node = Node::new("firewall = \"iptables\"").await;
+    let mut old = node.start_agent().await;
+    let args = [
+        "--server",
+        "169.254.20.10:53",
+        "--count",
+        "4000",
+        "--rate",
+        "500",
+        "--concurrency",
+        "64",
+        "--timeout-ms",
+        "2000",
+        "--max-ms",
+        "15000",
+        "--names",
+        "x.test",
+    ];
+    let mut load = node.pod.spawn(&bin("dns-load"), &args).unwrap();
+    load.wait_log("started", Duration::from_secs(10))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    old.signal(Signal::Term).unwrap();
+    let status = old.wait_exit(Duration::from_secs(10)).await.unwrap();
+    assert!(status.success(), "{status}");
+    let _new = node.start_agent().await;
+    let exit = load.wait_exit(Duration::from_secs(30)).await;
+    assert!(
+        exit.is_some_and(|s| s.success()),
+        "dns-load: {exit:?}\n{}",
+        load.log()
+    );
+    let report = LoadReport::parse(&load.log()).unwrap();
+    assert_eq!(report.sent, 4000, "{}", report.line());
+    assert_eq!((report.lost, report.failed), (0, 0), "{}", report.line());
+    assert_eq!(node.ask().await, [VIA_AGENT], "the new agent serves");
+}
