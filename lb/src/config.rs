@@ -82,6 +82,8 @@ pub struct BackendConfig {
     /// Preference under `firstAvailable` (lowest first) and the tie-break of
     /// `leastOutstanding`.
     pub order: u32,
+    /// Node-local mode: it serves the cluster zones (over TCP), not the rest.
+    pub cluster: bool,
 }
 
 /// Active health checking (dnsdist's `checkName`/`checkInterval`/`checkTimeout`,
@@ -284,6 +286,7 @@ impl Config {
                     addr,
                     weight: 1,
                     order: 1,
+                    cluster: false,
                 })
                 .collect(),
             discovery: None,
@@ -333,12 +336,25 @@ impl Config {
             threads,
             tcp_limits,
         } = file.listen(&raw.listen.unwrap_or_default(), default_listen.as_ref())?;
+        let mut raw_backends = raw.backends.unwrap_or_default();
+        if let (Some(n), true) = (&node_local, raw_backends.servers.is_empty()) {
+            // Node-local mode without backends: the node's own upstreams.
+            let path = raw
+                .node_local
+                .as_ref()
+                .and_then(|r| r.resolv_conf.as_ref())
+                .map_or_else(
+                    || PathBuf::from("/etc/resolv.conf"),
+                    |p| PathBuf::from(p.get_ref()),
+                );
+            raw_backends.servers = resolv_conf_servers(&path, &n.interface.addrs)?;
+        }
         let Backends {
             backends,
             discovery,
             timeout,
             max_outstanding,
-        } = file.backends(&raw.backends.unwrap_or_default())?;
+        } = file.backends(&raw_backends)?;
         Ok(Config {
             source: Some(path.to_path_buf()),
             udp,
@@ -490,6 +506,12 @@ impl Config {
                 n.firewall.backend.as_str(),
                 if n.keep_fallback { " (kept at exit)" } else { "" },
                 n.check_interval.as_secs()
+            );
+            let _ = writeln!(
+                s,
+                "node-local: {} to {} over TCP, everything else to the backends above",
+                n.cluster_zones.join(", "),
+                n.cluster_dns
             );
         }
         s
@@ -793,6 +815,7 @@ impl Source<'_> {
                 addr,
                 weight,
                 order: server.order.unwrap_or(1),
+                cluster: false,
             });
         }
         let discovery = raw
@@ -1058,7 +1081,57 @@ impl Source<'_> {
                 });
             }
         }
+        let cluster_dns = match &raw.cluster_dns {
+            Some(a) => self.addr(a, "node-local.cluster-dns", DNS_PORT)?,
+            None => fallback.ok_or_else(|| {
+                self.invalid(
+                    None,
+                    "node-local.cluster-dns",
+                    "required without a fallback: where the cluster zones are forwarded",
+                )
+            })?,
+        };
+        if local.contains(&cluster_dns.ip()) {
+            let span = raw
+                .cluster_dns
+                .as_ref()
+                .or(raw.fallback.as_ref())
+                .map(Spanned::span);
+            return Err(self.invalid(
+                span,
+                "node-local.cluster-dns",
+                format!(
+                    "{} is one of the agent's own addresses: forwarding there would loop (use the kube-dns-upstream Service)",
+                    cluster_dns.ip()
+                ),
+            ));
+        }
+        let zone = |value: &Spanned<String>, key: &str| {
+            let text = value.get_ref().trim().trim_end_matches('.');
+            if text.is_empty() || crate::wire::encode_name(text).is_none() {
+                return Err(self.invalid(
+                    Some(value.span()),
+                    key,
+                    format!("`{}` is not a domain name", value.get_ref()),
+                ));
+            }
+            Ok(text.to_string())
+        };
+        let mut cluster_zones = vec![match &raw.cluster_domain {
+            Some(d) => zone(d, "node-local.cluster-domain")?,
+            None => "cluster.local".to_string(),
+        }];
+        match &raw.reverse_zones {
+            None => cluster_zones.extend(["in-addr.arpa".into(), "ip6.arpa".into()]),
+            Some(zones) => {
+                for z in zones {
+                    cluster_zones.push(zone(z, "node-local.reverse-zones")?);
+                }
+            }
+        }
         Ok(NodeLocalConfig {
+            cluster_dns,
+            cluster_zones,
             interface: Interface {
                 name,
                 kind,
@@ -1136,6 +1209,52 @@ impl Source<'_> {
     }
 }
 
+/// The `nameserver` lines of the resolv.conf at `path`, as backends, for
+/// node-local mode (node-local-dns forwards what is not the cluster's to
+/// the node's upstreams). An agent address among them would loop: refused.
+fn resolv_conf_servers(path: &Path, agent: &[IpAddr]) -> Result<Vec<RawServer>, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::io(path, e))?;
+    let mut servers = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let mut words = line.split_whitespace();
+        if words.next() != Some("nameserver") {
+            continue;
+        }
+        let Some(word) = words.next() else { continue };
+        // A link-local IPv6 server's zone (fe80::1%eth0) cannot be used from here.
+        let Ok(ip) = word.parse::<IpAddr>() else {
+            continue;
+        };
+        let at = Location::new(path.to_path_buf(), u32::try_from(i + 1).unwrap_or(u32::MAX));
+        if agent.contains(&ip) {
+            return Err(ConfigError {
+                location: Some(at),
+                key: "nameserver".into(),
+                kind: ConfigErrorKind::Invalid(format!(
+                    "{ip} is the node-local agent itself: forwarding there would loop (list [backends] servers instead)"
+                )),
+            });
+        }
+        servers.push(RawServer {
+            addr: Spanned::new(0..0, ip.to_string()),
+            name: Some(format!("upstream-{ip}")),
+            weight: None,
+            order: None,
+        });
+    }
+    if servers.is_empty() {
+        return Err(ConfigError {
+            location: Some(Location::new(path.to_path_buf(), 1)),
+            key: "nameserver".into(),
+            kind: ConfigErrorKind::Invalid(
+                "no nameserver: node-local mode forwards to these without [backends] servers"
+                    .into(),
+            ),
+        });
+    }
+    Ok(servers)
+}
+
 /// `IP`, `IP:PORT` or `[IPv6]:PORT`.
 pub fn parse_addr(text: &str, default_port: u16) -> Option<SocketAddr> {
     let text = text.trim();
@@ -1200,6 +1319,10 @@ struct RawNodeLocal {
     fallback_chain: Option<Spanned<String>>,
     check_interval: Option<Spanned<String>>,
     keep_fallback: Option<bool>,
+    cluster_dns: Option<Spanned<String>>,
+    cluster_domain: Option<Spanned<String>>,
+    reverse_zones: Option<Vec<Spanned<String>>>,
+    resolv_conf: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -1371,6 +1494,36 @@ servers = [
     }
 
     #[test]
+    fn node_local_upstreams_come_from_resolv_conf() {
+        let dir = std::env::temp_dir().join(format!("lb-resolv-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let resolv = dir.join("resolv.conf");
+        std::fs::write(&resolv, "# node\nsearch example.net\nnameserver 10.0.0.2\nnameserver fe80::1%eth0\nnameserver 2001:db8::53\noptions ndots:1\n").unwrap();
+        let text = format!(
+            "[node-local]\nfallback = \"10.96.0.10\"\nresolv-conf = \"{}\"\n",
+            resolv.display()
+        );
+        let c = parse(&text).unwrap();
+        let addrs: Vec<String> = c.backends.iter().map(|b| b.addr.to_string()).collect();
+        assert_eq!(addrs, ["10.0.0.2:53", "[2001:db8::53]:53"]);
+        std::fs::write(&resolv, "nameserver 169.254.20.10\n").unwrap();
+        let e = parse(&text).unwrap_err().to_string();
+        assert!(
+            e.starts_with(&format!(
+                "{}:1: nameserver: invalid value: 169.254.20.10 is the node-local agent itself",
+                resolv.display()
+            )),
+            "{e}"
+        );
+        std::fs::write(&resolv, "search x\n").unwrap();
+        assert!(parse(&text)
+            .unwrap_err()
+            .to_string()
+            .contains("no nameserver"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn readme_node_local_example_parses() {
         let readme = include_str!("../../README.md");
         let section = &readme[readme.find("### Node-local mode").unwrap()..];
@@ -1381,6 +1534,8 @@ servers = [
         assert_eq!(n.interface.name, "nodelocaldns");
         assert_eq!(n.interface.kind, LinkKind::Dummy);
         assert_eq!(c.udp, vec!["169.254.20.10:53".parse().unwrap()]);
+        assert_eq!(n.cluster_dns, "10.96.0.11:53".parse().unwrap());
+        assert_eq!(c.backends[0].addr, "10.0.0.2:53".parse().unwrap());
     }
 
     /// The slow-loris keys of `[listen]` reach the front end; defaults as the
@@ -1422,6 +1577,11 @@ servers = [
         );
         assert_eq!(n.check_interval, Duration::from_secs(5));
         assert!(n.keep_fallback);
+        assert_eq!(n.cluster_dns, "10.96.0.10:53".parse().unwrap());
+        assert_eq!(
+            n.cluster_zones,
+            ["cluster.local", "in-addr.arpa", "ip6.arpa"]
+        );
         assert!(c.summary().contains("node-local: 169.254.20.10 on nodelocaldns (ifb), rules by nftables, fallback DNAT to 10.96.0.10:53 (kept at exit)"), "{}", c.summary());
         for (text, want) in [
             ("[node-local]\nfallback = \"10.96.0.10\"\nlink-type = \"veth\"\n", "/etc/lb/lb.toml:3: node-local.link-type: invalid value: unknown link type `veth`"),
@@ -1429,6 +1589,8 @@ servers = [
             ("[node-local]\nfallback = \"10.96.0.10\"\nfirewall = \"nftables\"\nfallback-chain = \"KUBE-SVC-X\"\n", "/etc/lb/lb.toml:4: node-local.fallback-chain: not supported: fallback-chain with firewall = nftables"),
             ("[node-local]\nfallback = \"10.96.0.10\"\ninterface = \"a/b\"\n", "/etc/lb/lb.toml:3: node-local.interface: invalid value"),
             ("[node-local]\nfallback = \"10.96.0.10\"\nbogus = 1\n", "/etc/lb/lb.toml:3: bogus: unknown option"),
+            ("[node-local]\nlocal-ip = [\"169.254.20.10\", \"10.96.0.10\"]\nfallback = \"10.96.0.10\"\n", "/etc/lb/lb.toml:3: node-local.cluster-dns: invalid value: 10.96.0.10 is one of the agent's own addresses"),
+            ("[node-local]\nfallback = \"10.96.0.10\"\ncluster-domain = \"a..b\"\n", "/etc/lb/lb.toml:3: node-local.cluster-domain: invalid value"),
         ] {
             let text = format!("{text}[backends]\nservers = [{{ addr = \"10.96.0.11\" }}]\n");
             let e = parse(&text).unwrap_err().to_string();

@@ -83,6 +83,7 @@ fn bench() -> &'static Mutex<Bench> {
             addr,
             weight: 1,
             order: 1,
+            cluster: false,
         };
         let backend = Backend::connect(config, 64, &registry, &metrics, Duration::from_millis(50))
             .unwrap_or_else(|e| panic!("backend: {e}"));
@@ -148,6 +149,7 @@ fn lb(bench: &Bench) -> Lb {
         acl.insert(net.parse().unwrap_or_else(|e| panic!("{net}: {e}")), ());
     }
     let routing = Routing {
+        cluster: None,
         selector: Selector::new(Policy::FirstAvailable, vec![bench.backend.clone()]),
         acl,
         timeout: Duration::from_millis(100),

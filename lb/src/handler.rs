@@ -22,6 +22,7 @@ use tokio::time::Instant;
 use crate::backend::{Backend, Passive};
 use crate::cache::{self, CacheConfig, PacketCache};
 use crate::config::Config;
+use crate::config::Policy;
 use crate::forward::{ClientQuery, SendError};
 use crate::metrics::LbMetrics;
 use crate::policy::Selector;
@@ -34,8 +35,11 @@ const REFUSED: u8 = 5;
 
 /// What can change on SIGHUP: backends and policy, and the ACL.
 pub struct Routing {
-    /// Backends and policy.
+    /// Backends and policy (in node-local mode, for names outside the
+    /// cluster zones).
     pub selector: Selector,
+    /// Node-local mode: the cluster zones and the cluster DNS that serves them.
+    pub cluster: Option<ClusterRoute>,
     /// Allowed client networks.
     pub acl: Acl<()>,
     /// One attempt's time limit.
@@ -50,6 +54,42 @@ pub struct Routing {
     pub rate_limit: Option<RateLimiter>,
 }
 
+/// Node-local mode's cluster zones (the cluster domain and the reverse
+/// zones): names under them go to the cluster DNS, over TCP, as
+/// node-local-dns forwards them (no UDP loss on the way to kube-dns).
+pub struct ClusterRoute {
+    /// The zones, lower-case wire names.
+    zones: Vec<Vec<u8>>,
+    /// The cluster DNS.
+    selector: Selector,
+}
+
+impl ClusterRoute {
+    /// True when `qname_wire` is one of the zones or under one.
+    fn covers(&self, qname_wire: &[u8]) -> bool {
+        let mut at = 0;
+        while let Some(&len) = qname_wire.get(at) {
+            let rest = &qname_wire[at..];
+            if self.zones.iter().any(|z| z.eq_ignore_ascii_case(rest)) {
+                return true;
+            }
+            if len == 0 {
+                return false;
+            }
+            at += 1 + usize::from(len);
+        }
+        false
+    }
+}
+
+/// Where one query goes.
+pub struct Route<'a> {
+    /// The backends to choose from.
+    pub selector: &'a Selector,
+    /// Over TCP whatever the client used (the cluster zones).
+    pub tcp: bool,
+}
+
 impl Routing {
     /// Routing for `config` over already connected `backends`.
     pub fn new(config: &Config, backends: Vec<Arc<Backend>>) -> Routing {
@@ -57,8 +97,20 @@ impl Routing {
         for net in &config.acl {
             acl.insert(*net, ());
         }
+        let (cluster, ordinary): (Vec<_>, Vec<_>) =
+            backends.into_iter().partition(|b| b.config.cluster);
+        let cluster = config.node_local.as_ref().map(|n| ClusterRoute {
+            zones: n
+                .cluster_zones
+                .iter()
+                .filter_map(|z| crate::wire::encode_name(z))
+                .map(|z| z.to_ascii_lowercase())
+                .collect(),
+            selector: Selector::new(Policy::LeastOutstanding, cluster),
+        });
         Routing {
-            selector: Selector::new(config.policy, backends),
+            selector: Selector::new(config.policy, ordinary),
+            cluster,
             acl,
             timeout: config.timeout,
             fall: config.health.fall,
@@ -71,6 +123,29 @@ impl Routing {
             },
             rate_limit: config.rate_limit.clone().map(RateLimiter::new),
         }
+    }
+
+    /// Where a query for `qname_wire` goes.
+    pub fn route(&self, qname_wire: &[u8]) -> Route<'_> {
+        match &self.cluster {
+            Some(cluster) if cluster.covers(qname_wire) => Route {
+                selector: &cluster.selector,
+                tcp: true,
+            },
+            _ => Route {
+                selector: &self.selector,
+                tcp: false,
+            },
+        }
+    }
+
+    /// Every backend, the cluster DNS included.
+    pub fn backends(&self) -> Vec<Arc<Backend>> {
+        let mut all = self.selector.backends().to_vec();
+        if let Some(cluster) = &self.cluster {
+            all.extend(cluster.selector.backends().iter().cloned());
+        }
+        all
     }
 
     /// Whether `net` is allowed (for tests and the summary).
@@ -129,13 +204,15 @@ impl DnsHandler for Lb {
             Ok(key) => key,
             Err(reply) => return reply,
         };
-        let Some(first) = routing.selector.choose(view.qname_wire(), None).cloned() else {
+        let route = routing.route(view.qname_wire());
+        let Some(first) = route.selector.choose(view.qname_wire(), None).cloned() else {
             inner.metrics.no_policy.increment(1);
             inner.write_servfail(&view, out);
             inner.count_response(query.received_at);
             return Reply::Ready;
         };
-        if let Some(responder) = query.responder {
+        let tcp = route.tcp;
+        if let Some(responder) = query.responder.filter(|_| !tcp) {
             // UDP: the response goes straight back from the backend's receive loop.
             let client = ClientQuery {
                 responder: responder.clone(),
@@ -149,14 +226,25 @@ impl DnsHandler for Lb {
             inner.dispatch(first, client);
             return Reply::Detached;
         }
+        // A UDP client's answer fetched over TCP may not fit its UDP limit.
+        let udp_limit = (tcp && query.transport == Transport::Udp).then(|| {
+            let edns = common::dns::edns::find_opt(query.wire, &view)
+                .ok()
+                .flatten();
+            common::dns::edns::udp_reply_limit(edns.as_ref(), u16::MAX)
+        });
         let inner = self.inner.clone();
         let wire = query.wire.to_vec();
-        let transport = query.transport;
+        let transport = if tcp { Transport::Tcp } else { query.transport };
         let received_at = query.received_at;
         Reply::Pending(Box::pin(async move {
-            let reply = inner.forward(&routing, first, &wire, transport).await;
+            let mut reply = inner.forward(&routing, first, &wire, transport).await;
             if let (Some(packets), Some(key)) = (&inner.cache, cache_key) {
                 packets.put(key, &reply);
+            }
+            if let Some(limit) = udp_limit {
+                // A UDP client's answer that came over TCP: TC when it does not fit.
+                common::dns::truncate::truncate_to(&mut reply, limit);
             }
             inner.count_response(received_at);
             Some(reply)
@@ -294,6 +382,7 @@ impl Inner {
         let next = self
             .routing
             .load()
+            .route(qname)
             .selector
             .choose(qname, Some(failed))
             .cloned()?;
@@ -397,5 +486,41 @@ impl Inner {
         let response = ticket.wait(routing.timeout).await.ok_or(Failure::Timeout)?;
         backend.answered(started.elapsed());
         Ok(response)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn cluster_zones_cover_their_names_in_any_case_and_nothing_else() {
+        let route = ClusterRoute {
+            zones: ["cluster.local", "in-addr.arpa"]
+                .iter()
+                .map(|z| crate::wire::encode_name(z).unwrap())
+                .collect(),
+            selector: Selector::new(Policy::LeastOutstanding, Vec::new()),
+        };
+        let covers = |name: &str| route.covers(&crate::wire::encode_name(name).unwrap());
+        for name in [
+            "cluster.local",
+            "web.default.svc.cluster.local",
+            "WEB.Default.SVC.Cluster.LOCAL",
+            "10.0.96.10.in-addr.arpa",
+        ] {
+            assert!(covers(name), "{name}");
+        }
+        for name in [
+            "local",
+            "notcluster.local",
+            "cluster.local.example",
+            "ip6.arpa",
+            ".",
+        ] {
+            assert!(!covers(name), "{name}");
+        }
     }
 }

@@ -114,21 +114,20 @@ impl Reconciler {
             &self.lb,
             config,
             &wanted,
-            old.selector.backends(),
+            &old.backends(),
             &self.registry,
             &self.metrics,
             &self.stop,
         )
         .await?;
         for b in &backends {
-            if !old.selector.backends().iter().any(|o| Arc::ptr_eq(o, b)) {
+            if !old.backends().iter().any(|o| Arc::ptr_eq(o, b)) {
                 self.added.increment(1);
                 tracing::info!(backend = %b.config.name, addr = %b.config.addr, "backend added");
             }
         }
         // New routing first, so nothing new goes to a backend being retired.
         let removed: Vec<Arc<Backend>> = old
-            .selector
             .backends()
             .iter()
             .filter(|o| !backends.iter().any(|b| Arc::ptr_eq(o, b)))
@@ -142,7 +141,7 @@ impl Reconciler {
         }
         // A replacement with the same name and address shares the retired
         // one's series: keep them in the scrape.
-        for b in self.lb.routing().selector.backends() {
+        for b in self.lb.routing().backends() {
             b.metrics.show();
         }
         Ok(())
@@ -150,7 +149,7 @@ impl Reconciler {
 }
 
 /// The static backends of `config`, then one per discovered address not
-/// already listed.
+/// already listed, then node-local mode's cluster DNS.
 fn backend_configs(config: &Config, discovered: &BTreeSet<SocketAddr>) -> Vec<BackendConfig> {
     let mut out = config.backends.clone();
     for &addr in discovered {
@@ -160,8 +159,18 @@ fn backend_configs(config: &Config, discovered: &BTreeSet<SocketAddr>) -> Vec<Ba
                 addr,
                 weight: 1,
                 order: 1,
+                cluster: false,
             });
         }
+    }
+    if let Some(node_local) = &config.node_local {
+        out.push(BackendConfig {
+            name: "cluster-dns".into(),
+            addr: node_local.cluster_dns,
+            weight: 1,
+            order: 1,
+            cluster: true,
+        });
     }
     out
 }

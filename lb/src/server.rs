@@ -127,7 +127,7 @@ pub async fn run(
             registry: registry.clone(),
             readiness: readiness.clone(),
             before_scrape: Some(Arc::new(move || {
-                for b in gauges.routing().selector.backends() {
+                for b in gauges.routing().backends() {
                     b.metrics.outstanding.set(b.outstanding() as f64);
                 }
             })),

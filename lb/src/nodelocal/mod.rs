@@ -19,6 +19,7 @@
 pub mod iface;
 pub mod rules;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,6 +39,12 @@ pub struct NodeLocalConfig {
     pub firewall: Firewall,
     /// How often the checker repairs the interface and the rules.
     pub check_interval: Duration,
+    /// The cluster DNS the cluster zones are forwarded to over TCP
+    /// (`cluster-dns`; default: the fallback address).
+    pub cluster_dns: SocketAddr,
+    /// The cluster domain and the reverse zones (`cluster-domain`,
+    /// `reverse-zones`), forwarded to the cluster DNS.
+    pub cluster_zones: Vec<String>,
     /// At exit, leave the fallback DNAT in place (`keep-fallback`, default
     /// on): queries to the agent's addresses keep reaching the cluster DNS
     /// until the next agent starts. Off, every rule goes (an uninstall).

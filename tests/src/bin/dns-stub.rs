@@ -3,7 +3,7 @@
 //! for every query.
 //!
 //! ```text
-//! dns-stub --listen 0.0.0.0:53 --records FILE
+//! dns-stub --listen 0.0.0.0:53 --records FILE [--tcp]
 //! ```
 //! Prints `ready: <addr>` once bound and runs until SIGTERM or SIGINT. Exit 64
 //! on bad arguments, 1 on a runtime failure.
@@ -26,6 +26,9 @@ struct Args {
     /// The records file.
     #[arg(long)]
     records: PathBuf,
+    /// Also answer over TCP on the same address.
+    #[arg(long)]
+    tcp: bool,
 }
 
 fn main() -> ExitCode {
@@ -46,13 +49,24 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
     let socket = e2e::dataplane::stub::bind(args.listen).await?;
+    let tcp = match args.tcp {
+        true => Some(tokio::net::TcpListener::bind(args.listen).await?),
+        false => None,
+    };
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "ready: {}", args.listen)?;
         out.flush()?;
     }
+    let over_tcp = async {
+        match tcp {
+            Some(listener) => e2e::dataplane::stub::serve_tcp(listener, &args.records).await,
+            None => std::future::pending().await,
+        }
+    };
     tokio::select! {
         () = e2e::dataplane::stub::serve(socket, &args.records) => {}
+        () = over_tcp => {}
         _ = term.recv() => {}
         _ = int.recv() => {}
     }

@@ -102,28 +102,71 @@ pub async fn serve(socket: UdpSocket, path: &Path) {
             Ok(got) => got,
             Err(_) => continue,
         };
-        let query = &buf[..len];
-        let records = std::fs::read_to_string(path)
-            .map_err(anyhow::Error::from)
-            .and_then(|text| parse_records(&text));
-        let reply = match records {
-            Ok(records) => {
-                failing = false;
-                answer(query, &records)
-            }
-            Err(error) => {
-                if !failing {
-                    eprintln!("dns-stub: {}: {error:#}", path.display());
-                    failing = true;
-                }
-                answer(query, &Records::new()).map(|mut r| {
-                    r[3] = (r[3] & 0xF0) | 2; // SERVFAIL
-                    r
-                })
-            }
-        };
-        if let Some(reply) = reply {
+        if let Some(reply) = reply_from_file(&buf[..len], path, &mut failing) {
             let _ = socket.send_to(&reply, peer).await;
+        }
+    }
+}
+
+/// Answers DNS over TCP (two-byte length framing, any number of queries
+/// per connection) on `listener` from the records file `path`, as
+/// [`serve`] does over UDP, until the future is dropped.
+pub async fn serve_tcp(listener: tokio::net::TcpListener, path: &Path) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        let Ok((mut stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let path = path.to_path_buf();
+        connections.spawn(async move {
+            let mut failing = false;
+            loop {
+                let mut len = [0u8; 2];
+                if stream.read_exact(&mut len).await.is_err() {
+                    return;
+                }
+                let mut query = vec![0u8; usize::from(u16::from_be_bytes(len))];
+                if stream.read_exact(&mut query).await.is_err() {
+                    return;
+                }
+                let Some(reply) = reply_from_file(&query, &path, &mut failing) else {
+                    return;
+                };
+                let Ok(size) = u16::try_from(reply.len()) else {
+                    return;
+                };
+                let mut framed = size.to_be_bytes().to_vec();
+                framed.extend_from_slice(&reply);
+                if stream.write_all(&framed).await.is_err() {
+                    return;
+                }
+            }
+        });
+        while connections.try_join_next().is_some() {}
+    }
+}
+
+/// The reply to `query` from the records file `path` (re-read each time);
+/// SERVFAIL while it cannot be read, said once per failure streak.
+fn reply_from_file(query: &[u8], path: &Path, failing: &mut bool) -> Option<Vec<u8>> {
+    let records = std::fs::read_to_string(path)
+        .map_err(anyhow::Error::from)
+        .and_then(|text| parse_records(&text));
+    match records {
+        Ok(records) => {
+            *failing = false;
+            answer(query, &records)
+        }
+        Err(error) => {
+            if !*failing {
+                eprintln!("dns-stub: {}: {error:#}", path.display());
+                *failing = true;
+            }
+            answer(query, &Records::new()).map(|mut r| {
+                r[3] = (r[3] & 0xF0) | 2; // SERVFAIL
+                r
+            })
         }
     }
 }

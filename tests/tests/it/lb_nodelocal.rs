@@ -3,7 +3,8 @@
 //! rules, a client pod behind it, and a cluster-DNS namespace holding the
 //! lb's backend and the cluster DNS reached through a DNAT'd Service
 //! address. Two stubs tell the paths apart: the backend answers x.test with
-//! 2.2.2.2 (the agent answered), the cluster DNS with 1.1.1.1 (the fallback).
+//! 2.2.2.2 (the agent answered), the cluster DNS with 1.1.1.1 (the fallback);
+//! only the cluster DNS knows the cluster's names (3.3.3.3, 4.4.4.4).
 //!
 //! ```text
 //!  pod 10.k.0.2 ── node 10.k.0.1 [lb on 169.254.20.10, iface + rules]
@@ -29,6 +30,10 @@ const AGENT: IpAddr = IpAddr::V4(Ipv4Addr::new(169, 254, 20, 10));
 const VIA_AGENT: &str = "2.2.2.2";
 /// The cluster DNS's answer: the fallback served it.
 const VIA_FALLBACK: &str = "1.1.1.1";
+/// A cluster name, which only the cluster DNS knows.
+const IN_CLUSTER: &str = "3.3.3.3";
+/// A name in a reverse zone, which only the cluster DNS knows.
+const IN_CLUSTER_REVERSE: &str = "4.4.4.4";
 
 fn bin(name: &str) -> String {
     cargo_bin(name)
@@ -45,7 +50,7 @@ struct Node {
     metrics_port: u16,
     _stubs: Vec<Daemon>,
     pod: Netns,
-    _cluster: Netns,
+    cluster: Netns,
     node: Netns,
 }
 
@@ -118,19 +123,24 @@ impl Node {
         }
         let dir = scratch_dir("lb-nodelocal");
         let mut stubs = Vec::new();
-        for (host, answer) in [(2, VIA_AGENT), (3, VIA_FALLBACK)] {
+        let cluster_names = [
+            ("x.test", VIA_FALLBACK),
+            ("web.default.svc.cluster.local", IN_CLUSTER),
+            ("10.0.96.10.in-addr.arpa", IN_CLUSTER_REVERSE),
+        ];
+        for (host, names) in [(2, &[("x.test", VIA_AGENT)][..]), (3, &cluster_names[..])] {
             let records = dir.join(format!("records-{host}.txt"));
-            write_records(&records, &[("x.test", answer.parse().unwrap())]).unwrap();
+            let names: Vec<(&str, Ipv4Addr)> = names
+                .iter()
+                .map(|(n, a)| (*n, a.parse().unwrap()))
+                .collect();
+            write_records(&records, &names).unwrap();
             let listen = format!("10.{k}.1.{host}:53");
+            let records = records.display().to_string();
             let mut stub = cluster
                 .spawn(
                     &bin("dns-stub"),
-                    &[
-                        "--listen",
-                        &listen,
-                        "--records",
-                        &records.display().to_string(),
-                    ],
+                    &["--listen", &listen, "--records", &records, "--tcp"],
                 )
                 .unwrap();
             stub.wait_log("ready", Duration::from_secs(10))
@@ -157,7 +167,7 @@ impl Node {
             metrics_port,
             _stubs: stubs,
             pod,
-            _cluster: cluster,
+            cluster,
             node,
         }
     }
@@ -179,9 +189,14 @@ impl Node {
     /// The A records the pod gets for x.test from the agent's address
     /// (empty: no answer).
     async fn ask(&self) -> Vec<String> {
+        self.ask_for("x.test").await
+    }
+
+    /// The A records the pod gets for `name` from the agent's address.
+    async fn ask_for(&self, name: &str) -> Vec<String> {
         let result = Dig::new(AGENT)
             .netns(self.pod.name())
-            .run("x.test", "A")
+            .run(name, "A")
             .await
             .unwrap();
         result
@@ -409,4 +424,69 @@ async fn restart_under_load_loses_no_query() {
     assert_eq!(report.sent, 4000, "{}", report.line());
     assert_eq!((report.lost, report.failed), (0, 0), "{}", report.line());
     assert_eq!(node.ask().await, [VIA_AGENT], "the new agent serves");
+}
+
+/// Node-local forwarding: names in the cluster domain and the reverse zones
+/// go to the cluster DNS, over TCP even for a UDP client (node-local-dns'
+/// force_tcp), whatever their case; everything else goes to the backends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_zones_go_to_the_cluster_dns_over_tcp() {
+    let node = Node::new("firewall = \"iptables\"").await;
+    let k = node.iface.trim_start_matches("nl");
+    let dns = format!("10.{k}.1.3");
+    // Counters on the cluster DNS's own address (after the Service DNAT).
+    for spec in [&["-p", "tcp", "--syn"][..], &["-p", "udp", "-m", "udp"][..]] {
+        let mut args = vec!["-w", "-A", "INPUT", "-d", &dns];
+        args.extend(spec);
+        args.extend(["--dport", "53", "-j", "ACCEPT"]);
+        run_ok(&node.cluster, "iptables", &args);
+    }
+    let _agent = node.start_agent().await;
+    assert_eq!(
+        node.ask_for("web.default.svc.cluster.local").await,
+        [IN_CLUSTER]
+    );
+    assert_eq!(
+        node.ask_for("WEB.Default.SVC.Cluster.LOCAL").await,
+        [IN_CLUSTER]
+    );
+    assert_eq!(
+        node.ask_for("10.0.96.10.in-addr.arpa").await,
+        [IN_CLUSTER_REVERSE]
+    );
+    assert_eq!(
+        node.ask().await,
+        [VIA_AGENT],
+        "other names go to the backends"
+    );
+    assert_eq!(
+        node.ask_for("web.default.svc.notcluster.local").await,
+        Vec::<String>::new()
+    );
+    let counters = String::from_utf8_lossy(
+        &node
+            .cluster
+            .run("iptables", &["-w", "-L", "INPUT", "-v", "-x", "-n"])
+            .unwrap()
+            .stdout,
+    )
+    .into_owned();
+    // With -n the protocol column is numeric: 6 TCP, 17 UDP.
+    let packets = |proto: &str| -> u64 {
+        counters
+            .lines()
+            .find(|l| l.contains(&dns) && l.split_whitespace().nth(3) == Some(proto))
+            .and_then(|l| l.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no {proto} counter in:\n{counters}"))
+    };
+    assert!(
+        packets("6") >= 1,
+        "the cluster DNS saw no TCP connection:\n{counters}"
+    );
+    assert_eq!(
+        packets("17"),
+        0,
+        "the cluster DNS was asked over UDP:\n{counters}"
+    );
 }
