@@ -12,6 +12,7 @@ use common::shutdown::{Shutdown, ShutdownTrigger};
 use crate::config::BackendConfig;
 use crate::forward::UdpForwarder;
 use crate::metrics::{BackendMetrics, LbMetrics};
+use crate::nodelocal::metrics::{rcode_of, ForwardMetrics};
 use crate::tcp_pool::TcpPool;
 
 /// One backend and its live state.
@@ -24,6 +25,8 @@ pub struct Backend {
     pub tcp: TcpPool,
     /// Its metrics.
     pub metrics: BackendMetrics,
+    /// Node-local mode: its CoreDNS-named `coredns_forward_*` series.
+    coredns: Option<ForwardMetrics>,
     up: AtomicBool,
     /// Moving average of response times, µs (weight 1/8 per sample): the
     /// tie-break of leastOutstanding, as dnsdist's.
@@ -106,6 +109,7 @@ impl Backend {
         registry: &Registry,
         lb: &LbMetrics,
         tick: Duration,
+        coredns_names: bool,
     ) -> std::io::Result<Arc<Backend>> {
         let metrics = BackendMetrics::new(registry, &config.name, &config.addr.to_string());
         let forwarder = UdpForwarder::connect(
@@ -122,6 +126,7 @@ impl Backend {
             retired_at: parking_lot::Mutex::new(None),
             outcomes: parking_lot::Mutex::new(Outcomes::default()),
             tcp: TcpPool::new(config.addr),
+            coredns: coredns_names.then(|| ForwardMetrics::new(registry, config.addr)),
             config,
             forwarder,
             metrics,
@@ -188,9 +193,20 @@ impl Backend {
         }
     }
 
+    /// A query is sent to it (the first attempt or a retry).
+    pub fn sent(&self) {
+        self.metrics.queries.increment(1);
+        if let Some(coredns) = &self.coredns {
+            coredns.request();
+        }
+    }
+
     /// A live query was answered after `rtt`.
-    pub fn answered(&self, rtt: Duration) {
+    pub fn answered(&self, rtt: Duration, response: &[u8]) {
         self.metrics.responses.increment(1);
+        if let Some(coredns) = &self.coredns {
+            coredns.response(rcode_of(response), rtt);
+        }
         self.metrics.latency.record(rtt.as_secs_f64());
         let sample = u64::try_from(rtt.as_micros()).unwrap_or(u64::MAX);
         let old = self.latency_us.load(Ordering::Relaxed);

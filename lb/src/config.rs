@@ -1129,7 +1129,12 @@ impl Source<'_> {
                 }
             }
         }
+        let health_addr = match &raw.health_addr {
+            Some(a) => self.addr(a, "node-local.health-addr", 8080)?,
+            None => SocketAddr::new(local[0], 8080),
+        };
         Ok(NodeLocalConfig {
+            health_addr,
             cluster_dns,
             cluster_zones,
             interface: Interface {
@@ -1142,7 +1147,7 @@ impl Source<'_> {
                 rules: Ruleset {
                     local,
                     port: DNS_PORT,
-                    health_port: None,
+                    health_port: Some(health_addr.port()),
                     fallback,
                     fallback_chain: raw.fallback_chain.as_ref().map(|c| c.get_ref().clone()),
                 },
@@ -1323,6 +1328,7 @@ struct RawNodeLocal {
     cluster_domain: Option<Spanned<String>>,
     reverse_zones: Option<Vec<Spanned<String>>>,
     resolv_conf: Option<Spanned<String>>,
+    health_addr: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]

@@ -25,6 +25,7 @@ use parking_lot::Mutex;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
+use crate::nodelocal::metrics::Asked;
 use crate::wire::question_hash;
 
 /// Why a query could not be sent to this backend.
@@ -61,6 +62,8 @@ pub struct ClientQuery {
     pub held: InFlight,
     /// Where the response goes in the packet cache, when it is on.
     pub cache_key: Option<Vec<u8>>,
+    /// Node-local mode: its zone and type, for the CoreDNS-named series.
+    pub asked: Option<Asked>,
 }
 
 /// A query in flight for a task. Dropping it (timed out, or its client gone)

@@ -85,8 +85,15 @@ fn bench() -> &'static Mutex<Bench> {
             order: 1,
             cluster: false,
         };
-        let backend = Backend::connect(config, 64, &registry, &metrics, Duration::from_millis(50))
-            .unwrap_or_else(|e| panic!("backend: {e}"));
+        let backend = Backend::connect(
+            config,
+            64,
+            &registry,
+            &metrics,
+            Duration::from_millis(50),
+            false,
+        )
+        .unwrap_or_else(|e| panic!("backend: {e}"));
         Mutex::new(Bench {
             upstream,
             backend,
@@ -167,7 +174,7 @@ fn lb(bench: &Bench) -> Lb {
         size: 64,
         max_ttl: Duration::from_secs(3600),
     };
-    Lb::new(routing, bench.metrics.clone(), Some(&cache))
+    Lb::new(routing, bench.metrics.clone(), None, Some(&cache))
 }
 
 /// What the client gets for `wire` over UDP (without a responder, so the

@@ -25,8 +25,10 @@ use crate::config::Config;
 use crate::config::Policy;
 use crate::forward::{ClientQuery, SendError};
 use crate::metrics::LbMetrics;
+use crate::nodelocal::metrics::{rcode_of, Asked, CorednsMetrics, Plugin};
 use crate::policy::Selector;
 use crate::ratelimit::{Excess, RateLimiter};
+use crate::wire::closest_zone;
 
 /// RCODE SERVFAIL.
 const SERVFAIL: u8 = 2;
@@ -67,18 +69,7 @@ pub struct ClusterRoute {
 impl ClusterRoute {
     /// True when `qname_wire` is one of the zones or under one.
     fn covers(&self, qname_wire: &[u8]) -> bool {
-        let mut at = 0;
-        while let Some(&len) = qname_wire.get(at) {
-            let rest = &qname_wire[at..];
-            if self.zones.iter().any(|z| z.eq_ignore_ascii_case(rest)) {
-                return true;
-            }
-            if len == 0 {
-                return false;
-            }
-            at += 1 + usize::from(len);
-        }
-        false
+        closest_zone(self.zones.iter().map(Vec::as_slice), qname_wire).is_some()
     }
 }
 
@@ -162,17 +153,26 @@ pub struct Lb {
 struct Inner {
     routing: ArcSwap<Routing>,
     metrics: LbMetrics,
+    /// Node-local mode: the CoreDNS-named series.
+    coredns: Option<CorednsMetrics>,
     /// Lives as long as the process: reloads and backend changes keep it.
     cache: Option<PacketCache>,
 }
 
 impl Lb {
-    /// A handler routing by `routing`, with the packet cache `cache` (if any).
-    pub fn new(routing: Routing, metrics: LbMetrics, cache: Option<&CacheConfig>) -> Lb {
+    /// A handler routing by `routing`, with the packet cache `cache` (if
+    /// any), counting in `metrics` and, in node-local mode, in `coredns`.
+    pub fn new(
+        routing: Routing,
+        metrics: LbMetrics,
+        coredns: Option<CorednsMetrics>,
+        cache: Option<&CacheConfig>,
+    ) -> Lb {
         Lb {
             inner: Arc::new(Inner {
                 routing: ArcSwap::from_pointee(routing),
                 metrics,
+                coredns,
                 cache: cache.map(PacketCache::new),
             }),
         }
@@ -196,11 +196,11 @@ impl DnsHandler for Lb {
     fn handle(&self, query: &Query<'_>, out: &mut Vec<u8>) -> Reply {
         let inner = &self.inner;
         let routing = inner.routing.load_full();
-        let view = match inner.admit(&routing, query, out) {
-            Ok(view) => view,
+        let (view, tally) = match inner.admit(&routing, query, out) {
+            Ok(admitted) => admitted,
             Err(reply) => return reply,
         };
-        let cache_key = match inner.cached(query, &view, out) {
+        let cache_key = match inner.cached(query, &view, tally, out) {
             Ok(key) => key,
             Err(reply) => return reply,
         };
@@ -208,7 +208,7 @@ impl DnsHandler for Lb {
         let Some(first) = route.selector.choose(view.qname_wire(), None).cloned() else {
             inner.metrics.no_policy.increment(1);
             inner.write_servfail(&view, out);
-            inner.count_response(query.received_at);
+            inner.count_response(tally, out, Plugin::None);
             return Reply::Ready;
         };
         let tcp = route.tcp;
@@ -222,6 +222,7 @@ impl DnsHandler for Lb {
                 attempt: 0,
                 held: responder.hold(),
                 cache_key,
+                asked: tally.asked,
             };
             inner.dispatch(first, client);
             return Reply::Detached;
@@ -236,7 +237,6 @@ impl DnsHandler for Lb {
         let inner = self.inner.clone();
         let wire = query.wire.to_vec();
         let transport = if tcp { Transport::Tcp } else { query.transport };
-        let received_at = query.received_at;
         Reply::Pending(Box::pin(async move {
             let mut reply = inner.forward(&routing, first, &wire, transport).await;
             if let (Some(packets), Some(key)) = (&inner.cache, cache_key) {
@@ -246,10 +246,19 @@ impl DnsHandler for Lb {
                 // A UDP client's answer that came over TCP: TC when it does not fit.
                 common::dns::truncate::truncate_to(&mut reply, limit);
             }
-            inner.count_response(received_at);
+            inner.count_response(tally, &reply, Plugin::Forward);
             Some(reply)
         }))
     }
+}
+
+/// What a reply's counters need of its query.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Tally {
+    /// When the query arrived.
+    pub(crate) received_at: Instant,
+    /// Node-local mode: its zone and type for the CoreDNS-named series.
+    pub(crate) asked: Option<Asked>,
 }
 
 /// Why one attempt at a backend gave no answer.
@@ -268,7 +277,7 @@ impl Inner {
         routing: &Routing,
         query: &Query<'w>,
         out: &mut Vec<u8>,
-    ) -> Result<QueryView<'w>, Reply> {
+    ) -> Result<(QueryView<'w>, Tally), Reply> {
         let metrics = &self.metrics;
         if routing.acl.lookup(query.peer.ip()).is_none() {
             metrics.acl_drops.increment(1);
@@ -282,11 +291,18 @@ impl Inner {
             }
         };
         metrics.queries.increment(1);
+        let tally = Tally {
+            received_at: query.received_at,
+            asked: self.coredns.as_ref().map(|c| {
+                let tcp = query.transport != Transport::Udp;
+                c.request(view.qname_wire(), view.qtype(), tcp, query.peer.is_ipv6())
+            }),
+        };
         let Some(limiter) = &routing.rate_limit else {
-            return Ok(view);
+            return Ok((view, tally));
         };
         if limiter.allow(query.peer.ip(), query.received_at) {
-            return Ok(view);
+            return Ok((view, tally));
         }
         match limiter.config().excess {
             Excess::Drop => {
@@ -296,7 +312,7 @@ impl Inner {
             Excess::Refuse => {
                 metrics.rule_refused.increment(1);
                 write_error_reply(&view, REFUSED, true, out);
-                self.count_response(query.received_at);
+                self.count_response(tally, out, Plugin::None);
                 Err(Reply::Ready)
             }
         }
@@ -308,6 +324,7 @@ impl Inner {
         &self,
         query: &Query<'_>,
         view: &QueryView<'_>,
+        tally: Tally,
         out: &mut Vec<u8>,
     ) -> Result<Option<Vec<u8>>, Reply> {
         let Some(packets) = &self.cache else {
@@ -319,9 +336,13 @@ impl Inner {
             _ => usize::from(u16::MAX),
         };
         let key = cache::key(view, edns.as_ref());
-        if packets.get(&key, view, limit, out) {
+        let hit = packets.get(&key, view, limit, out);
+        if let (Some(coredns), Some(asked)) = (&self.coredns, tally.asked) {
+            coredns.cache(asked, hit.then_some(out.as_slice()));
+        }
+        if hit {
             self.metrics.cache_hits.increment(1);
-            self.count_response(query.received_at);
+            self.count_response(tally, out, Plugin::Cache);
             return Err(Reply::Ready);
         }
         self.metrics.cache_misses.increment(1);
@@ -334,7 +355,7 @@ impl Inner {
         let mut backend = first;
         let timeout = self.routing.load().timeout;
         loop {
-            backend.metrics.queries.increment(1);
+            backend.sent();
             let error = match backend.forwarder.send_client(client, timeout) {
                 Ok(()) => return,
                 Err((error, returned)) => {
@@ -413,12 +434,14 @@ impl Inner {
         write_error_reply(view, SERVFAIL, true, out);
     }
 
-    /// Counts one reply given, `received_at` its query's arrival.
-    fn count_response(&self, received_at: Instant) {
+    /// Counts one reply given, written by `plugin`.
+    fn count_response(&self, tally: Tally, reply: &[u8], plugin: Plugin) {
+        let elapsed = tally.received_at.elapsed();
         self.metrics.responses.increment(1);
-        self.metrics
-            .latency
-            .record(received_at.elapsed().as_secs_f64());
+        self.metrics.latency.record(elapsed.as_secs_f64());
+        if let (Some(coredns), Some(asked)) = (&self.coredns, tally.asked) {
+            coredns.response(asked, rcode_of(reply), plugin, elapsed);
+        }
     }
 
     /// The response to `wire`: from `first`, or after a timeout from one other
@@ -463,7 +486,7 @@ impl Inner {
         wire: &[u8],
         transport: Transport,
     ) -> Result<Vec<u8>, Failure> {
-        backend.metrics.queries.increment(1);
+        backend.sent();
         let started = Instant::now();
         if transport != Transport::Udp {
             let response = backend
@@ -471,7 +494,7 @@ impl Inner {
                 .query(wire, routing.timeout)
                 .await
                 .ok_or(Failure::Timeout)?;
-            backend.answered(started.elapsed());
+            backend.answered(started.elapsed(), &response);
             return Ok(response);
         }
         let ticket = match backend.forwarder.send(wire).await {
@@ -484,7 +507,7 @@ impl Inner {
             }
         };
         let response = ticket.wait(routing.timeout).await.ok_or(Failure::Timeout)?;
-        backend.answered(started.elapsed());
+        backend.answered(started.elapsed(), &response);
         Ok(response)
     }
 }

@@ -47,9 +47,10 @@ fn main() -> ExitCode {
         Ok(config) => config,
         Err(code) => return code,
     };
-    let metrics_addr = args
-        .common
-        .admin_addr(config.metrics_addr, lb::server::DEFAULT_METRICS_ADDR);
+    let metrics_addr = args.common.admin_addr(
+        config.metrics_addr,
+        lb::server::default_metrics_addr(&config),
+    );
     let registry = lb::server::registry();
     let agent = match lb::server::node_local(&config, &registry) {
         Ok(agent) => agent,

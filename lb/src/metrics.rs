@@ -5,6 +5,8 @@
 use common::metrics::Registry;
 use metrics::{Counter, Gauge, Histogram};
 
+use crate::nodelocal::metrics::TIME_BUCKETS;
+
 /// Bucket boundaries (seconds) for the latency histograms: a backend cache
 /// hit (tens of µs) to a slow recursion.
 pub const LATENCY_BUCKETS: &[f64] = &[
@@ -16,6 +18,9 @@ pub const LATENCY_BUCKETS: &[f64] = &[
 pub const HISTOGRAMS: &[(&str, &[f64])] = &[
     ("dnsdist_latency_seconds", LATENCY_BUCKETS),
     ("dnsdist_server_latency_seconds", LATENCY_BUCKETS),
+    // Node-local mode's CoreDNS-named histograms, with CoreDNS's buckets.
+    ("coredns_dns_request_duration_seconds", TIME_BUCKETS),
+    ("coredns_forward_request_duration_seconds", TIME_BUCKETS),
 ];
 
 /// Process-wide counters.

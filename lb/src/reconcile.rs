@@ -20,6 +20,7 @@ use crate::error::Error;
 use crate::handler::{serve_backend, Lb, Routing, TIMEOUT_TICK};
 use crate::health::spawn_checks;
 use crate::metrics::LbMetrics;
+use crate::nodelocal::metrics::CorednsMetrics;
 
 struct Desired {
     config: Config,
@@ -45,9 +46,14 @@ impl Reconciler {
         metrics: LbMetrics,
         stop: Shutdown,
     ) -> Result<(Arc<Reconciler>, Arc<Lb>), Error> {
+        let coredns = config.node_local.as_ref().and_then(|n| {
+            let server = *n.interface.addrs.first()?;
+            Some(CorednsMetrics::new(&registry, server, &n.cluster_zones))
+        });
         let lb = Arc::new(Lb::new(
             Routing::new(&config, Vec::new()),
             metrics.clone(),
+            coredns,
             config.cache.as_ref(),
         ));
         let backends = connect(
@@ -209,6 +215,7 @@ async fn connect(
             registry,
             metrics,
             TIMEOUT_TICK,
+            config.node_local.is_some(),
         )
         .map_err(io_error(b))?;
         let (handler, halt, runtime) =

@@ -20,6 +20,19 @@ use crate::reconcile::Reconciler;
 /// The lb's metrics port, as dnsdist's webserver in the seed.
 pub const DEFAULT_METRICS_ADDR: &str = "0.0.0.0:8083";
 
+/// Node-local mode's metrics port, node-local-dns' `prometheus :9253`.
+pub const NODE_LOCAL_METRICS_ADDR: &str = "0.0.0.0:9253";
+
+/// The metrics address `config` implies when none is set: node-local-dns'
+/// in node-local mode, dnsdist's otherwise.
+pub fn default_metrics_addr(config: &Config) -> &'static str {
+    if config.node_local.is_some() {
+        NODE_LOCAL_METRICS_ADDR
+    } else {
+        DEFAULT_METRICS_ADDR
+    }
+}
+
 pub use common::listeners::Listeners;
 
 /// Binds what `config` asks for, plus the admin endpoint at `admin_addr`.
@@ -121,18 +134,21 @@ pub async fn run(
     spawn_reload_on_sighup(reconciler, shutdown.clone());
     spawn_rate_limit_sweeper(lb.clone(), shutdown.clone());
 
+    let gauges = lb.clone();
+    let state = AdminState {
+        registry: registry.clone(),
+        readiness: readiness.clone(),
+        before_scrape: Some(Arc::new(move || {
+            for b in gauges.routing().backends() {
+                b.metrics.outstanding.set(b.outstanding() as f64);
+            }
+        })),
+        probes: Vec::new(),
+    };
+    if let Some(agent) = &agent {
+        agent.serve_health(state.clone(), shutdown.clone());
+    }
     if let Some(listener) = listeners.admin {
-        let gauges = lb.clone();
-        let state = AdminState {
-            registry: registry.clone(),
-            readiness: readiness.clone(),
-            before_scrape: Some(Arc::new(move || {
-                for b in gauges.routing().backends() {
-                    b.metrics.outstanding.set(b.outstanding() as f64);
-                }
-            })),
-            probes: Vec::new(),
-        };
         admin::spawn(listener, state, shutdown.clone());
     }
 

@@ -90,6 +90,27 @@ pub fn name_hash(qname_wire: &[u8]) -> u64 {
     h.finish()
 }
 
+/// The index of the zone among `zones` (lower-case wire names) that
+/// `qname_wire` is in, the most specific winning (the name is walked from
+/// its first label towards the root); None when it is in none.
+pub fn closest_zone<'z>(
+    zones: impl Iterator<Item = &'z [u8]> + Clone,
+    qname_wire: &[u8],
+) -> Option<usize> {
+    let mut at = 0;
+    while let Some(&len) = qname_wire.get(at) {
+        let rest = &qname_wire[at..];
+        if let Some(i) = zones.clone().position(|z| z.eq_ignore_ascii_case(rest)) {
+            return Some(i);
+        }
+        if len == 0 {
+            return None;
+        }
+        at += 1 + usize::from(len);
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

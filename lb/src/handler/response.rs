@@ -11,9 +11,10 @@ use std::time::Duration;
 use common::dns::wire::QueryView;
 use common::shutdown::Shutdown;
 
-use super::{Inner, Lb};
+use super::{Inner, Lb, Tally};
 use crate::backend::Backend;
 use crate::forward::ClientQuery;
+use crate::nodelocal::metrics::Plugin;
 
 /// How often each backend's late UDP queries are looked for: the most a
 /// timeout fires late.
@@ -38,9 +39,9 @@ pub fn serve_backend(backend: &Arc<Backend>, lb: &Lb, stop: &Shutdown, grace: Du
 impl Inner {
     /// `backend` answered a UDP client after `rtt`: pass the response on.
     fn answered(&self, backend: &Backend, client: ClientQuery, response: &[u8], rtt: Duration) {
-        backend.answered(rtt);
+        backend.answered(rtt, response);
         self.judge_response(backend, response, &self.routing.load());
-        self.reply_to(&client, response);
+        self.reply_to(&client, response, Plugin::Forward);
         if let (Some(packets), Some(key)) = (&self.cache, client.cache_key) {
             packets.put(key, response);
         }
@@ -70,12 +71,16 @@ impl Inner {
         };
         let mut out = Vec::new();
         self.write_servfail(&view, &mut out);
-        self.reply_to(&client, &out);
+        self.reply_to(&client, &out, Plugin::None);
     }
 
-    /// Sends `reply` to a UDP client and counts it.
-    fn reply_to(&self, client: &ClientQuery, reply: &[u8]) {
+    /// Sends `reply`, written by `plugin`, to a UDP client and counts it.
+    fn reply_to(&self, client: &ClientQuery, reply: &[u8], plugin: Plugin) {
         client.responder.send(reply, client.peer);
-        self.count_response(client.received_at);
+        let tally = Tally {
+            received_at: client.received_at,
+            asked: client.asked,
+        };
+        self.count_response(tally, reply, plugin);
     }
 }

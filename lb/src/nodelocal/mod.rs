@@ -17,15 +17,16 @@
 //! next agent binds.
 
 pub mod iface;
+pub mod metrics;
 pub mod rules;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use ::metrics::Counter;
 use common::metrics::Registry;
 use common::readiness::Readiness;
-use metrics::Counter;
 
 use self::iface::{IfaceError, Interface};
 use self::rules::{Firewall, Phase, RulesError};
@@ -39,6 +40,10 @@ pub struct NodeLocalConfig {
     pub firewall: Firewall,
     /// How often the checker repairs the interface and the rules.
     pub check_interval: Duration,
+    /// `/health` (CoreDNS's health plugin: 200 `OK` while the agent runs),
+    /// for the DaemonSet's liveness probe (`health-addr`; default: the
+    /// first agent address, port 8080).
+    pub health_addr: SocketAddr,
     /// The cluster DNS the cluster zones are forwarded to over TCP
     /// (`cluster-dns`; default: the fallback address).
     pub cluster_dns: SocketAddr,
@@ -60,6 +65,15 @@ pub enum NodeLocalError {
     /// The rules.
     #[error(transparent)]
     Rules(#[from] RulesError),
+    /// `/health`'s address.
+    #[error("cannot listen on {addr} for /health: {source}")]
+    Health {
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// The node-local agent's interface and rules over its life.
@@ -67,6 +81,8 @@ pub enum NodeLocalError {
 pub struct Agent {
     config: NodeLocalConfig,
     metrics: AgentMetrics,
+    /// `/health`'s listener, bound once the interface holds its address.
+    health: parking_lot::Mutex<Option<std::net::TcpListener>>,
 }
 
 /// node-cache's `coredns_nodecache_setup_errors_total{errortype}` (what the
@@ -112,6 +128,7 @@ impl Agent {
         Agent {
             config,
             metrics: AgentMetrics::new(registry),
+            health: parking_lot::Mutex::new(None),
         }
     }
 
@@ -124,6 +141,13 @@ impl Agent {
             .apply_blocking(Phase::Serving)
             .await
             .inspect_err(|_| self.metrics.iptables.increment(1))?;
+        let health = common::admin::bind(self.config.health_addr).map_err(|source| {
+            NodeLocalError::Health {
+                addr: self.config.health_addr,
+                source,
+            }
+        })?;
+        *self.health.lock() = Some(health);
         tracing::info!(
             interface = %self.config.interface.name,
             kind = self.config.interface.kind.as_str(),
@@ -133,6 +157,23 @@ impl Agent {
             "node-local interface and rules in place"
         );
         Ok(())
+    }
+
+    /// Serves `/health` (200 `OK` while the agent runs, as CoreDNS's health
+    /// plugin) with the admin endpoint's `state`, until `stop`.
+    pub fn serve_health(
+        &self,
+        mut state: common::admin::AdminState,
+        stop: common::shutdown::Shutdown,
+    ) {
+        let Some(listener) = self.health.lock().take() else {
+            return;
+        };
+        state.probes.push(common::admin::Probe {
+            path: "/health",
+            check: Arc::new(|| true),
+        });
+        common::admin::spawn(listener, state, stop);
     }
 
     /// Step 2: repairs the interface and the rules every `check-interval`

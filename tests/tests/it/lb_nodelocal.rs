@@ -489,4 +489,75 @@ async fn cluster_zones_go_to_the_cluster_dns_over_tcp() {
         0,
         "the cluster DNS was asked over UDP:\n{counters}"
     );
+
+    // CoreDNS's names, per zone and per upstream, for the node-local dashboards.
+    let scrape = node.node.scrape(node.metrics_port).unwrap();
+    let cluster_a = [
+        ("zone", "cluster.local."),
+        ("proto", "udp"),
+        ("family", "1"),
+        ("type", "A"),
+    ];
+    assert_eq!(
+        scrape.value("coredns_dns_requests_total", &cluster_a),
+        Some(2.0)
+    );
+    let root_a = [("zone", "."), ("proto", "udp"), ("type", "A")];
+    assert_eq!(
+        scrape.value("coredns_dns_requests_total", &root_a),
+        Some(2.0)
+    );
+    let reverse = [("zone", "in-addr.arpa."), ("type", "A")];
+    assert_eq!(
+        scrape.value("coredns_dns_requests_total", &reverse),
+        Some(1.0)
+    );
+    let answered = [
+        ("zone", "cluster.local."),
+        ("rcode", "NOERROR"),
+        ("plugin", "forward"),
+    ];
+    assert_eq!(
+        scrape.value("coredns_dns_responses_total", &answered),
+        Some(2.0)
+    );
+    let denied = [("zone", "."), ("rcode", "NXDOMAIN"), ("plugin", "forward")];
+    assert_eq!(
+        scrape.value("coredns_dns_responses_total", &denied),
+        Some(1.0)
+    );
+    let to_cluster = format!("10.{k}.96.10:53");
+    let to_backend = format!("10.{k}.1.2:53");
+    assert_eq!(
+        scrape.value("coredns_forward_requests_total", &[("to", &to_cluster)]),
+        Some(3.0)
+    );
+    assert_eq!(
+        scrape.value("coredns_forward_requests_total", &[("to", &to_backend)]),
+        Some(2.0)
+    );
+    let durations = [("to", to_cluster.as_str()), ("rcode", "NOERROR")];
+    assert_eq!(
+        scrape.value("coredns_forward_request_duration_seconds_count", &durations),
+        Some(3.0)
+    );
+    let duration = [("zone", "cluster.local."), ("type", "A")];
+    assert_eq!(
+        scrape.value("coredns_dns_request_duration_seconds_count", &duration),
+        Some(2.0)
+    );
+
+    // /health on the agent's address, as CoreDNS's health plugin, from the pod.
+    let health = node
+        .pod
+        .run(
+            "busybox",
+            &["wget", "-q", "-O", "-", "http://169.254.20.10:8080/health"],
+        )
+        .unwrap();
+    assert!(
+        health.status.success(),
+        "{}",
+        String::from_utf8_lossy(&health.stderr)
+    );
 }
