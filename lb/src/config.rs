@@ -468,11 +468,17 @@ impl Config {
                 let _ = writeln!(s, "packet cache: off");
             }
             Some(c) => {
+                let stale = c
+                    .serve_stale
+                    .map_or("off".to_string(), |d| format!("{} s", d.as_secs()));
                 let _ = writeln!(
                     s,
-                    "packet cache: {} entries, max TTL {} s",
+                    "packet cache: {} answers (max TTL {} s), {} denials (max TTL {} s), min TTL {} s, serve-stale {stale}",
                     c.size,
-                    c.max_ttl.as_secs()
+                    c.max_ttl.as_secs(),
+                    c.denial_size,
+                    c.denial_max_ttl.as_secs(),
+                    c.min_ttl.as_secs()
                 );
             }
         }
@@ -978,13 +984,30 @@ impl Source<'_> {
 
     /// `[cache]` (when enabled).
     fn cache(&self, c: &RawCache) -> Result<CacheConfig, ConfigError> {
+        let size = self.at_least(c.size.as_ref(), "cache.size", 1, 100_000)?;
+        let max_ttl = self.duration(
+            c.max_ttl.as_ref(),
+            "cache.max-ttl",
+            Duration::from_secs(86_400),
+        )?;
+        let defaults = CacheConfig::with_size(size, max_ttl);
         Ok(CacheConfig {
-            size: self.at_least(c.size.as_ref(), "cache.size", 1, 100_000)?,
-            max_ttl: self.duration(
-                c.max_ttl.as_ref(),
-                "cache.max-ttl",
-                Duration::from_secs(86_400),
+            denial_size: self.at_least(c.denial_size.as_ref(), "cache.denial-size", 1, size)?,
+            denial_max_ttl: self.duration(
+                c.denial_max_ttl.as_ref(),
+                "cache.denial-max-ttl",
+                defaults.denial_max_ttl,
             )?,
+            min_ttl: match &c.min_ttl {
+                None => Duration::ZERO,
+                Some(v) => self.duration(Some(v), "cache.min-ttl", Duration::ZERO)?,
+            },
+            serve_stale: c
+                .serve_stale
+                .as_ref()
+                .map(|v| self.duration(Some(v), "cache.serve-stale", Duration::ZERO))
+                .transpose()?,
+            ..defaults
         })
     }
 
@@ -1337,6 +1360,10 @@ struct RawCache {
     enabled: Option<bool>,
     size: Option<Spanned<usize>>,
     max_ttl: Option<Spanned<String>>,
+    denial_size: Option<Spanned<usize>>,
+    denial_max_ttl: Option<Spanned<String>>,
+    min_ttl: Option<Spanned<String>>,
+    serve_stale: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]

@@ -492,7 +492,11 @@ impl UdpForwarder {
             Waiter::Task(tx) => {
                 let _ = tx.send(msg.to_vec());
             }
-            Waiter::Client(client) => answer(client, msg, slot.sent_at.elapsed()),
+            Waiter::Client(mut client) => {
+                // The client's own ID back in its query too (a stale answer is built from it).
+                set_id(&mut client.wire, slot.client_id);
+                answer(client, msg, slot.sent_at.elapsed());
+            }
         }
     }
 }

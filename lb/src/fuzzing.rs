@@ -170,10 +170,7 @@ fn lb(bench: &Bench) -> Lb {
         },
         rate_limit: None,
     };
-    let cache = CacheConfig {
-        size: 64,
-        max_ttl: Duration::from_secs(3600),
-    };
+    let cache = CacheConfig::with_size(64, Duration::from_secs(3600));
     Lb::new(routing, bench.metrics.clone(), None, Some(&cache))
 }
 

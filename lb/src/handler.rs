@@ -31,7 +31,7 @@ use crate::ratelimit::{Excess, RateLimiter};
 use crate::wire::closest_zone;
 
 /// RCODE SERVFAIL.
-const SERVFAIL: u8 = 2;
+pub(crate) const SERVFAIL: u8 = 2;
 /// RCODE REFUSED.
 const REFUSED: u8 = 5;
 
@@ -207,6 +207,11 @@ impl DnsHandler for Lb {
         let route = routing.route(view.qname_wire());
         let Some(first) = route.selector.choose(view.qname_wire(), None).cloned() else {
             inner.metrics.no_policy.increment(1);
+            let udp = query.transport == Transport::Udp;
+            if inner.stale(query.wire, cache_key.as_deref(), udp, tally.asked, out) {
+                inner.count_response(tally, out, Plugin::Cache);
+                return Reply::Ready;
+            }
             inner.write_servfail(&view, out);
             inner.count_response(tally, out, Plugin::None);
             return Reply::Ready;
@@ -237,8 +242,16 @@ impl DnsHandler for Lb {
         let inner = self.inner.clone();
         let wire = query.wire.to_vec();
         let transport = if tcp { Transport::Tcp } else { query.transport };
+        let udp = query.transport == Transport::Udp;
         Reply::Pending(Box::pin(async move {
             let mut reply = inner.forward(&routing, first, &wire, transport).await;
+            let mut stale = Vec::new();
+            if rcode_of(&reply) == SERVFAIL
+                && inner.stale(&wire, cache_key.as_deref(), udp, tally.asked, &mut stale)
+            {
+                inner.count_response(tally, &stale, Plugin::Cache);
+                return Some(stale);
+            }
             if let (Some(packets), Some(key)) = (&inner.cache, cache_key) {
                 packets.put(key, &reply);
             }
@@ -426,6 +439,39 @@ impl Inner {
         self.metrics.downstream_timeouts.increment(1);
         backend.timed_out(routing.fall, routing.checks_enabled);
         backend.live_outcome(true, routing.passive);
+    }
+
+    /// serve-stale: writes into `out` the expired answer to `wire` the cache
+    /// still holds under `key` (sized for a UDP client when `udp`), when no
+    /// backend gave one; false when there is none.
+    fn stale(
+        &self,
+        wire: &[u8],
+        key: Option<&[u8]>,
+        udp: bool,
+        asked: Option<Asked>,
+        out: &mut Vec<u8>,
+    ) -> bool {
+        let (Some(packets), Some(key)) = (&self.cache, key) else {
+            return false;
+        };
+        let Ok(view) = QueryView::parse(wire) else {
+            return false;
+        };
+        let limit = if udp {
+            let edns = common::dns::edns::find_opt(wire, &view).ok().flatten();
+            common::dns::edns::udp_reply_limit(edns.as_ref(), u16::MAX)
+        } else {
+            usize::from(u16::MAX)
+        };
+        if !packets.get_stale(key, &view, limit, out) {
+            return false;
+        }
+        self.metrics.served_stale.increment(1);
+        if let (Some(coredns), Some(asked)) = (&self.coredns, asked) {
+            coredns.served_stale(asked);
+        }
+        true
     }
 
     /// Our own SERVFAIL to `view` (no backend could answer it), counted.

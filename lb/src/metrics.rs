@@ -60,6 +60,9 @@ pub struct LbMetrics {
     pub rule_drop: Counter,
     /// dnsdist_rule_refused: queries answered REFUSED for exceeding their client's rate.
     pub rule_refused: Counter,
+    /// lb_cache_served_stale_total: expired cache entries served because no
+    /// backend answered (`serve-stale`).
+    pub served_stale: Counter,
 }
 
 impl LbMetrics {
@@ -123,6 +126,10 @@ impl LbMetrics {
             rule_refused: c(
                 "dnsdist_rule_refused",
                 "Queries answered REFUSED for exceeding their client's rate.",
+            ),
+            served_stale: c(
+                "lb_cache_served_stale_total",
+                "Expired cache entries served because no backend answered (serve-stale).",
             ),
         }
     }

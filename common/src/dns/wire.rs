@@ -21,6 +21,8 @@ pub const MAX_MESSAGE_LEN: usize = u16::MAX as usize;
 
 /// The OPT pseudo-RR type (RFC 6891 §6.1.1).
 pub const TYPE_OPT: u16 = 41;
+/// SOA.
+pub const TYPE_SOA: u16 = 6;
 /// RRSIG record type (RFC 4034 §3).
 pub const TYPE_RRSIG: u16 = 46;
 /// NSEC record type (RFC 4034 §4).
@@ -396,6 +398,10 @@ pub struct Layout {
     /// Whether any record is DNSSEC data (RRSIG, NSEC or NSEC3): what a client
     /// that did not set DO must not be sent (RFC 4035 §3.2.1).
     pub has_dnssec: bool,
+    /// The negative-caching TTL of RFC 2308 §5: the smaller of the TTL and
+    /// the MINIMUM field of the first SOA in the authority section; `None`
+    /// without one.
+    pub negative_ttl: Option<u32>,
 }
 
 /// The fixed part of a resource record after its owner name.
@@ -482,9 +488,12 @@ pub fn layout(buf: &[u8]) -> Result<Layout, WireError> {
         min_ttl: None,
         opt: None,
         has_dnssec: false,
+        negative_ttl: None,
     };
+    let answers = usize::from(u16::from_be_bytes([buf[6], buf[7]]));
+    let authority = answers..answers + usize::from(u16::from_be_bytes([buf[8], buf[9]]));
     let mut pos = question_end;
-    for _ in 0..count {
+    for index in 0..count {
         let rr = read_record(buf, pos)?;
         if rr.rtype == TYPE_OPT {
             if out.opt.is_some() {
@@ -501,6 +510,14 @@ pub fn layout(buf: &[u8]) -> Result<Layout, WireError> {
             // significant bit set as if the entire value received was zero."
             let ttl = if ttl > i32::MAX as u32 { 0 } else { ttl };
             out.min_ttl = Some(out.min_ttl.map_or(ttl, |m| m.min(ttl)));
+            if rr.rtype == TYPE_SOA && authority.contains(&index) && out.negative_ttl.is_none() {
+                // MINIMUM is the last 32 bits of the SOA's RDATA (two names,
+                // at least a byte each, then five 32-bit fields).
+                let minimum = (rr.end >= rr.rdata + 22)
+                    .then(|| u32_at(buf, rr.end - 4))
+                    .flatten();
+                out.negative_ttl = minimum.map(|m| ttl.min(m));
+            }
             // question_section_end rejected buffers over 65535 bytes.
             out.ttl_offsets
                 .push(u16::try_from(ttl_at).map_err(|_| WireError::TooLong)?);
@@ -552,6 +569,36 @@ pub fn write_error_reply(query: &QueryView<'_>, rcode: u8, ra: bool, out: &mut V
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An NXDOMAIN for www.example.com with example.com's SOA (TTL `ttl`,
+    /// MINIMUM `minimum`) in the authority section.
+    fn nxdomain_with_soa(ttl: u32, minimum: u32) -> Vec<u8> {
+        let mut m = vec![0x12, 0x34, 0x81, 0x83, 0, 1, 0, 0, 0, 1, 0, 0];
+        m.extend_from_slice(b"\x03www\x07example\x03com\x00\x00\x01\x00\x01");
+        m.extend_from_slice(&[0xc0, 16, 0, 6, 0, 1]);
+        m.extend_from_slice(&ttl.to_be_bytes());
+        m.extend_from_slice(&[0, 29, 2, b'n', b's', 0xc0, 16, 1, b'h', 0xc0, 16]);
+        for field in [1u32, 7200, 900, 1_209_600, minimum] {
+            m.extend_from_slice(&field.to_be_bytes());
+        }
+        m
+    }
+
+    #[test]
+    fn negative_ttl_is_the_smaller_of_the_soa_ttl_and_minimum() {
+        assert_eq!(
+            layout(&nxdomain_with_soa(3600, 300)).unwrap().negative_ttl,
+            Some(300)
+        );
+        assert_eq!(
+            layout(&nxdomain_with_soa(60, 300)).unwrap().negative_ttl,
+            Some(60)
+        );
+        let mut no_soa = nxdomain_with_soa(60, 300);
+        no_soa[9] = 0;
+        no_soa.truncate(33);
+        assert_eq!(layout(&no_soa).unwrap().negative_ttl, None);
+    }
 
     /// `www.Example.com. A IN`, RD set, id 0x1234.
     fn query() -> Vec<u8> {

@@ -11,10 +11,10 @@ use std::time::Duration;
 use common::dns::wire::QueryView;
 use common::shutdown::Shutdown;
 
-use super::{Inner, Lb, Tally};
+use super::{Inner, Lb, Tally, SERVFAIL};
 use crate::backend::Backend;
 use crate::forward::ClientQuery;
-use crate::nodelocal::metrics::Plugin;
+use crate::nodelocal::metrics::{rcode_of, Plugin};
 
 /// How often each backend's late UDP queries are looked for: the most a
 /// timeout fires late.
@@ -41,6 +41,19 @@ impl Inner {
     fn answered(&self, backend: &Backend, client: ClientQuery, response: &[u8], rtt: Duration) {
         backend.answered(rtt, response);
         self.judge_response(backend, response, &self.routing.load());
+        let mut stale = Vec::new();
+        if rcode_of(response) == SERVFAIL
+            && self.stale(
+                &client.wire,
+                client.cache_key.as_deref(),
+                true,
+                client.asked,
+                &mut stale,
+            )
+        {
+            self.reply_to(&client, &stale, Plugin::Cache);
+            return;
+        }
         self.reply_to(&client, response, Plugin::Forward);
         if let (Some(packets), Some(key)) = (&self.cache, client.cache_key) {
             packets.put(key, response);
@@ -70,6 +83,16 @@ impl Inner {
             return;
         };
         let mut out = Vec::new();
+        if self.stale(
+            &client.wire,
+            client.cache_key.as_deref(),
+            true,
+            client.asked,
+            &mut out,
+        ) {
+            self.reply_to(&client, &out, Plugin::Cache);
+            return;
+        }
         self.write_servfail(&view, &mut out);
         self.reply_to(&client, &out, Plugin::None);
     }

@@ -136,6 +136,8 @@ pub struct CorednsMetrics {
     cache_misses: Box<[OnceLock<Counter>]>,
     /// zone.
     cache_requests: Box<[OnceLock<Counter>]>,
+    /// zone.
+    served_stale: Box<[OnceLock<Counter>]>,
 }
 
 fn slots<T>(n: usize) -> Box<[OnceLock<T>]> {
@@ -170,6 +172,7 @@ impl CorednsMetrics {
             cache_hits: slots(z * 2),
             cache_misses: slots(z),
             cache_requests: slots(z),
+            served_stale: slots(z),
         }
     }
 
@@ -282,6 +285,23 @@ impl CorednsMetrics {
                 })
                 .increment(1),
         }
+    }
+
+    /// An expired entry served for `asked` because no upstream answered.
+    pub fn served_stale(&self, asked: Asked) {
+        self.served_stale[asked.zone]
+            .get_or_init(|| {
+                self.registry.counter(
+                    "coredns_cache_served_stale_total",
+                    "The number of requests served from stale cache entries.",
+                    &[
+                        ("server", self.server.clone()),
+                        ("zones", self.zones[asked.zone].1.clone()),
+                        ("view", String::new()),
+                    ],
+                )
+            })
+            .increment(1);
     }
 
     fn zone_of(&self, qname_wire: &[u8]) -> usize {

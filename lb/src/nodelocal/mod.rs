@@ -7,14 +7,15 @@
 //!    addresses ([`iface`]), then the serving rules ([`rules`]).
 //! 2. [`Agent::spawn_checker`]: every `check-interval` the interface and the
 //!    rules are looked at and whatever someone removed is put back (node-cache
-//!    checks every 60 s too), until shutdown begins.
-//! 3. [`Agent::tear_down`], after the front end has drained: the rules but
-//!    the fallback (or all of them), then the interface.
+//!    checks every 60 s too), until shutdown begins; then the hand-over: the
+//!    rules send every new query to the cluster DNS while the front end
+//!    answers what it has received (lameduck and drain).
+//! 3. [`Agent::tear_down`], after the drain: the rules but the fallback (or
+//!    all of them), then the interface.
 //!
-//! From the moment the listening sockets close, and after a crash (kill -9,
-//! which skips step 3), no socket is bound to the agent's addresses: the
-//! `-m socket` rules then send every query to the cluster DNS, until the
-//! next agent binds.
+//! After a crash (kill -9, which skips the rest) no socket is bound to the
+//! agent's addresses: the `-m socket` rules then send every query to the
+//! cluster DNS, until the next agent binds.
 
 pub mod iface;
 pub mod metrics;
@@ -177,7 +178,7 @@ impl Agent {
     }
 
     /// Step 2: repairs the interface and the rules every `check-interval`
-    /// until shutdown begins (the rules are then the tear-down's).
+    /// until shutdown begins, then hands over.
     pub fn spawn_checker(self: &Arc<Self>, readiness: Readiness) {
         let agent = self.clone();
         tokio::spawn(async move {
@@ -185,8 +186,17 @@ impl Agent {
             ticks.tick().await;
             loop {
                 tokio::select! {
-                    () = readiness.shutdown_begun() => return,
+                    () = readiness.shutdown_begun() => break,
                     _ = ticks.tick() => agent.check().await,
+                }
+            }
+            match agent.apply_blocking(Phase::Handover).await {
+                Ok(_) => tracing::info!(
+                    "node-local: new queries go to the cluster DNS while this agent drains"
+                ),
+                Err(error) => {
+                    agent.metrics.iptables.increment(1);
+                    tracing::error!(%error, "node-local hand-over rules failed");
                 }
             }
         });

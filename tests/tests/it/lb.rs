@@ -922,6 +922,42 @@ async fn packet_cache_answers_repeats_with_aged_ttls() {
     assert_eq!(backends[0].queries_under("www.cache.test."), 3);
 }
 
+/// serve-stale: once an entry has expired, a backend that answers SERVFAIL
+/// or not at all gets the stale entry served (TTL 30, RFC 8767) instead of
+/// a SERVFAIL, within the window; a name never cached still gets SERVFAIL.
+#[tokio::test]
+async fn serve_stale_answers_when_the_backend_fails() {
+    let net = Net::new();
+    let backends = net.backends(1).await;
+    let (_lb, metrics) = start_lb(
+        &net,
+        &format!(
+            "{}[health]\nenabled = false\n[cache]\nsize = 100\nmax-ttl = \"1s\"\nserve-stale = \"1h\"\n",
+            servers(&backends, &[])
+        ),
+    )
+    .await;
+    let dig = || Dig::new(net.lb().ip()).port(53);
+    let fresh = dig().run("www.stale.test", "A").await.unwrap();
+    assert_eq!(fresh.answers_of("A"), ["192.0.2.1"], "{}", fresh.raw);
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    for mode in [Mode::Servfail, Mode::Silent] {
+        backends[0].set_mode(mode);
+        let stale = dig().run("www.stale.test", "A").await.unwrap();
+        assert_eq!(
+            stale.answers_of("A"),
+            ["192.0.2.1"],
+            "{mode:?}: {}",
+            stale.raw
+        );
+        assert_eq!(stale.answer[0].ttl, 30, "{}", stale.raw);
+        let never = dig().run("never.stale.test", "A").await.unwrap();
+        assert_eq!(never.status, "SERVFAIL", "{mode:?}: {}", never.raw);
+    }
+    let s = scrape(metrics).await.unwrap();
+    assert_eq!(s.sum("lb_cache_served_stale_total", &[]), 2.0);
+}
+
 /// Passive health: a backend whose live answers turn SERVFAIL goes down (its
 /// active checks, which still pass, are a minute apart), and the traffic moves
 /// to the other backend.

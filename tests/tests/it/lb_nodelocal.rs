@@ -382,9 +382,11 @@ async fn nftables_agent_fallback_and_full_teardown() {
     );
 }
 
-/// A rolling update under a steady load (500 q/s): the old agent answers
-/// until its sockets close, the fallback from then until the new agent
-/// binds; not one query is lost or fails.
+/// A rolling update under a steady load (500 q/s): at SIGTERM the rules
+/// hand new queries to the cluster DNS while the old agent answers what it
+/// has, the fallback answers until the new agent binds; not one query is
+/// lost or fails (without the hand-over, 26 were lost on a busy machine:
+/// queued on sockets that stayed bound through the drain).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restart_under_load_loses_no_query() {
     let node = Node::new("firewall = \"iptables\"").await;
