@@ -148,7 +148,10 @@ struct Slot {
 }
 
 struct Table {
-    slots: Box<[Option<Slot>]>,
+    /// Indexed by ID; boxed, so the 65,536 empty slots of each backend's
+    /// table cost 512 KiB (unboxed they cost about 14 MiB, measured in the
+    /// node-local RSS bench) for one small allocation per query.
+    slots: Box<[Option<Box<Slot>>]>,
     next: u16,
     used: usize,
     max: usize,
@@ -180,7 +183,7 @@ impl Table {
     /// Fills the free slot `id`; returns the insertion's serial.
     fn put(&mut self, id: u16, make: impl FnOnce(u64) -> Slot) -> u64 {
         self.serial += 1;
-        self.slots[usize::from(id)] = Some(make(self.serial));
+        self.slots[usize::from(id)] = Some(Box::new(make(self.serial)));
         self.used += 1;
         self.serial
     }
@@ -192,7 +195,7 @@ impl Table {
     }
 
     fn take(&mut self, id: u16) -> Option<Slot> {
-        let slot = self.slots[usize::from(id)].take();
+        let slot = self.slots[usize::from(id)].take().map(|slot| *slot);
         if slot.is_some() {
             self.used -= 1;
         }
@@ -412,7 +415,7 @@ impl UdpForwarder {
     fn forget(&self, id: u16) {
         let mut table = self.table.lock();
         let gone = matches!(
-            &table.slots[usize::from(id)],
+            table.slots[usize::from(id)].as_deref(),
             Some(Slot { waiter: Waiter::Task(tx), .. }) if tx.is_closed()
         );
         if gone {
