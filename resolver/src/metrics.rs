@@ -23,26 +23,6 @@ pub const UPSTREAM_RTT_BUCKETS: &[f64] = &[
     0.001, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5,
 ];
 
-/// Query types counted by name; everything else is `other`.
-const QUERY_TYPES: &[(u16, &str)] = &[
-    (1, "A"),
-    (2, "NS"),
-    (5, "CNAME"),
-    (6, "SOA"),
-    (12, "PTR"),
-    (15, "MX"),
-    (16, "TXT"),
-    (28, "AAAA"),
-    (33, "SRV"),
-    (35, "NAPTR"),
-    (43, "DS"),
-    (48, "DNSKEY"),
-    (64, "SVCB"),
-    (65, "HTTPS"),
-    (255, "ANY"),
-    (257, "CAA"),
-];
-
 /// Response codes as Unbound's statistics name them.
 const RCODES: &[&str] = &[
     "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMPL", "REFUSED",
@@ -503,7 +483,7 @@ impl Metrics {
             opcode_other: opcode("other"),
             class_in: class("IN"),
             class_other: class("other"),
-            types: QUERY_TYPES.iter().map(|(code, name)| (*code, qtype(name))).collect(),
+            types: common::dns::NAMED_TYPES.iter().map(|(code, name)| (*code, qtype(name))).collect(),
             type_other: qtype("other"),
             rcodes: RCODES.iter().map(|name| rcode(name)).collect(),
             rcode_nodata: rcode("nodata"),

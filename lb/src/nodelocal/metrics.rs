@@ -35,24 +35,8 @@ pub const TIME_BUCKETS: &[f64] = &[
     2.048, 4.096, 8.192,
 ];
 
-/// Query types with a label of their own (CoreDNS's monitored types); the
-/// rest are `other`.
-const TYPES: &[(u16, &str)] = &[
-    (1, "A"),
-    (2, "NS"),
-    (5, "CNAME"),
-    (6, "SOA"),
-    (12, "PTR"),
-    (15, "MX"),
-    (16, "TXT"),
-    (28, "AAAA"),
-    (33, "SRV"),
-    (43, "DS"),
-    (48, "DNSKEY"),
-    (64, "SVCB"),
-    (65, "HTTPS"),
-    (255, "ANY"),
-];
+/// Query types with a label of their own; the rest are `other`.
+const TYPES: &[(u16, &str)] = common::dns::NAMED_TYPES;
 
 /// Response codes with a label of their own; the rest are `other`.
 const RCODES: &[&str] = &[
