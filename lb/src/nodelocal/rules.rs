@@ -360,13 +360,21 @@ impl Firewall {
                 for v6 in self.families() {
                     let tool = self.ipt_tool(v6);
                     let wanted = self.rules.iptables(phase, v6);
-                    // Rules of the other phases that this one does not have go first.
-                    for other in Phase::ALL.into_iter().filter(|p| *p != phase) {
-                        for stale in self.rules.iptables(other, v6) {
-                            if !wanted.contains(&stale) {
-                                ipt_delete_all(tool, &stale)?;
-                            }
-                        }
+                    // Rules of the other phases that this one does not have go
+                    // first, the nat chain's before the NOTRACK ones: with the
+                    // NOTRACK rule gone but the socket RETURN still there, a
+                    // query would get a conntrack entry without NAT, and its
+                    // flow would keep going to the agent's socket after the
+                    // hand-over until that closed (one query lost in CI).
+                    let mut stale: Vec<IptRule> = Phase::ALL
+                        .into_iter()
+                        .filter(|p| *p != phase)
+                        .flat_map(|p| self.rules.iptables(p, v6))
+                        .filter(|rule| !wanted.contains(rule))
+                        .collect();
+                    stale.sort_by_key(|rule| rule.chain != CHAIN);
+                    for rule in &stale {
+                        ipt_delete_all(tool, rule)?;
                     }
                     added += ipt_ensure(tool, &wanted)?;
                 }
