@@ -16,6 +16,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 pub use crate::cache::CacheConfig;
+use crate::cache::Prefetch;
 use crate::nodelocal::iface::{Interface, LinkKind};
 use crate::nodelocal::rules::{Backend as FirewallBackend, Firewall, Ruleset};
 pub use crate::nodelocal::NodeLocalConfig;
@@ -471,14 +472,23 @@ impl Config {
                 let stale = c
                     .serve_stale
                     .map_or("off".to_string(), |d| format!("{} s", d.as_secs()));
+                let prefetch = c.prefetch.map_or("off".to_string(), |p| {
+                    format!(
+                        "after {} hits within {} s, at {} % of the TTL left",
+                        p.amount,
+                        p.window.as_secs(),
+                        p.percentage
+                    )
+                });
                 let _ = writeln!(
                     s,
-                    "packet cache: {} answers (max TTL {} s), {} denials (max TTL {} s), min TTL {} s, serve-stale {stale}",
+                    "packet cache: {} answers (max TTL {} s), {} denials (max TTL {} s), min TTL {} s, at most {} KiB, serve-stale {stale}, prefetch {prefetch}",
                     c.size,
                     c.max_ttl.as_secs(),
                     c.denial_size,
                     c.denial_max_ttl.as_secs(),
-                    c.min_ttl.as_secs()
+                    c.min_ttl.as_secs(),
+                    c.max_memory >> 10
                 );
             }
         }
@@ -1007,8 +1017,69 @@ impl Source<'_> {
                 .as_ref()
                 .map(|v| self.duration(Some(v), "cache.serve-stale", Duration::ZERO))
                 .transpose()?,
+            max_memory: match &c.max_memory {
+                None => defaults.max_memory,
+                Some(v) => self.memory_size(v, "cache.max-memory")?,
+            },
+            prefetch: self.prefetch(c)?,
             ..defaults
         })
+    }
+
+    /// `cache.max-memory`: bytes as a number, or a size such as "64m"
+    /// (Unbound's suffixes); 64 KiB at least.
+    fn memory_size(&self, value: &Spanned<toml::Value>, key: &str) -> Result<usize, ConfigError> {
+        const LEAST: u64 = 64 << 10;
+        let bytes = match value.get_ref() {
+            toml::Value::Integer(n) => {
+                u64::try_from(*n).map_err(|_| "must not be negative".to_string())
+            }
+            toml::Value::String(text) => common::config::value::parse_size(text),
+            _ => Err("expected a number of bytes or a size such as \"64m\"".to_string()),
+        };
+        match bytes {
+            Ok(n) if n >= LEAST => Ok(usize::try_from(n).unwrap_or(usize::MAX)),
+            Ok(_) => Err(self.invalid(Some(value.span()), key, "must be at least 64k")),
+            Err(why) => Err(self.invalid(Some(value.span()), key, why)),
+        }
+    }
+
+    /// `cache.prefetch` (the hits that make an entry popular) with its
+    /// `prefetch-window` and `prefetch-percentage`, which need it.
+    fn prefetch(&self, c: &RawCache) -> Result<Option<Prefetch>, ConfigError> {
+        let Some(amount) = &c.prefetch else {
+            let orphan = [
+                c.prefetch_window
+                    .as_ref()
+                    .map(|v| (v.span(), "cache.prefetch-window")),
+                c.prefetch_percentage
+                    .as_ref()
+                    .map(|v| (v.span(), "cache.prefetch-percentage")),
+            ];
+            return match orphan.into_iter().flatten().next() {
+                Some((span, key)) => Err(self.invalid(Some(span), key, "needs cache.prefetch")),
+                None => Ok(None),
+            };
+        };
+        let window = self.duration(
+            c.prefetch_window.as_ref(),
+            "cache.prefetch-window",
+            Duration::from_secs(60),
+        )?;
+        if window > Duration::from_secs(3600) {
+            let span = c.prefetch_window.as_ref().map(|v| v.span());
+            return Err(self.invalid(span, "cache.prefetch-window", "must be at most 1h"));
+        }
+        Ok(Some(Prefetch {
+            amount: self.at_least(Some(amount), "cache.prefetch", 1, 1)?,
+            window,
+            percentage: self.within(
+                c.prefetch_percentage.as_ref(),
+                "cache.prefetch-percentage",
+                1..=100,
+                10,
+            )?,
+        }))
     }
 
     /// `[node-local]`: the interface, the agent's addresses and the rules.
@@ -1364,6 +1435,10 @@ struct RawCache {
     denial_max_ttl: Option<Spanned<String>>,
     min_ttl: Option<Spanned<String>>,
     serve_stale: Option<Spanned<String>>,
+    max_memory: Option<Spanned<toml::Value>>,
+    prefetch: Option<Spanned<u16>>,
+    prefetch_window: Option<Spanned<String>>,
+    prefetch_percentage: Option<Spanned<u8>>,
 }
 
 #[derive(Deserialize)]
@@ -1507,6 +1582,67 @@ servers = [
         ];
         for (text, want) in cases {
             let e = parse(text).unwrap_err().to_string();
+            assert!(e.starts_with(want), "{e}\n  wanted: {want}");
+        }
+    }
+
+    /// `[cache]`: max-memory as bytes or a size, prefetch with its
+    /// defaults, and the errors naming line and key.
+    #[test]
+    fn cache_memory_and_prefetch() {
+        let base = "[listen]\nudp = [\"1.2.3.4:53\"]\n[backends]\nservers = [{ addr = \"1.1.1.1\" }]\n[cache]\n";
+        let cache = |extra: &str| parse(&format!("{base}{extra}")).map(|c| c.cache.unwrap());
+        let c = cache("").unwrap();
+        assert_eq!((c.max_memory, c.prefetch), (64 << 20, None));
+        assert_eq!(
+            cache("max-memory = \"16m\"\n").unwrap().max_memory,
+            16 << 20
+        );
+        assert_eq!(cache("max-memory = 1048576\n").unwrap().max_memory, 1 << 20);
+        let p = cache("prefetch = 3\n").unwrap().prefetch.unwrap();
+        assert_eq!(
+            (p.amount, p.window, p.percentage),
+            (3, Duration::from_secs(60), 10)
+        );
+        let p = cache("prefetch = 1\nprefetch-window = \"10s\"\nprefetch-percentage = 25\n")
+            .unwrap()
+            .prefetch
+            .unwrap();
+        assert_eq!(
+            (p.amount, p.window, p.percentage),
+            (1, Duration::from_secs(10), 25)
+        );
+        for (extra, want) in [
+            (
+                "max-memory = \"1k\"\n",
+                "/etc/lb/lb.toml:6: cache.max-memory: invalid value: must be at least 64k",
+            ),
+            (
+                "max-memory = \"lots\"\n",
+                "/etc/lb/lb.toml:6: cache.max-memory: invalid value: expected a size",
+            ),
+            (
+                "max-memory = -1\n",
+                "/etc/lb/lb.toml:6: cache.max-memory: invalid value",
+            ),
+            (
+                "prefetch = 0\n",
+                "/etc/lb/lb.toml:6: cache.prefetch: invalid value",
+            ),
+            (
+                "prefetch-window = \"10s\"\n",
+                "/etc/lb/lb.toml:6: cache.prefetch-window: invalid value: needs cache.prefetch",
+            ),
+            (
+                "prefetch = 2\nprefetch-percentage = 0\n",
+                "/etc/lb/lb.toml:7: cache.prefetch-percentage: invalid value",
+            ),
+            (
+                "prefetch = 2\nprefetch-window = \"2h\"\n",
+                "/etc/lb/lb.toml:7: cache.prefetch-window: invalid value: must be at most 1h",
+            ),
+        ] {
+            let e = cache(extra).unwrap_err().to_string();
             assert!(e.starts_with(want), "{e}\n  wanted: {want}");
         }
     }

@@ -20,7 +20,7 @@ use ipnet::IpNet;
 use tokio::time::Instant;
 
 use crate::backend::{Backend, Passive};
-use crate::cache::{self, CacheConfig, PacketCache};
+use crate::cache::{self, CacheConfig, Hit, PacketCache};
 use crate::config::Config;
 use crate::config::Policy;
 use crate::forward::{ClientQuery, SendError};
@@ -168,12 +168,13 @@ impl Lb {
         coredns: Option<CorednsMetrics>,
         cache: Option<&CacheConfig>,
     ) -> Lb {
+        let zones = coredns.as_ref().map_or(1, CorednsMetrics::zone_count);
         Lb {
             inner: Arc::new(Inner {
                 routing: ArcSwap::from_pointee(routing),
                 metrics,
                 coredns,
-                cache: cache.map(PacketCache::new),
+                cache: cache.map(|config| PacketCache::new(config, zones)),
             }),
         }
     }
@@ -200,7 +201,7 @@ impl DnsHandler for Lb {
             Ok(admitted) => admitted,
             Err(reply) => return reply,
         };
-        let cache_key = match inner.cached(query, &view, tally, out) {
+        let cache_key = match inner.cached(&routing, query, &view, tally, out) {
             Ok(key) => key,
             Err(reply) => return reply,
         };
@@ -252,8 +253,8 @@ impl DnsHandler for Lb {
                 inner.count_response(tally, &stale, Plugin::Cache);
                 return Some(stale);
             }
-            if let (Some(packets), Some(key)) = (&inner.cache, cache_key) {
-                packets.put(key, &reply);
+            if let Some(key) = cache_key {
+                inner.store(key, &reply, tally.asked);
             }
             if let Some(limit) = udp_limit {
                 // A UDP client's answer that came over TCP: TC when it does not fit.
@@ -332,9 +333,11 @@ impl Inner {
     }
 
     /// cache: the packet cache's answer written into `out` (`Err(Ready)`),
-    /// or the key the response will be stored under (None: no cache).
+    /// or the key the response will be stored under (None: no cache). A hit
+    /// on a popular entry about to expire also fetches it again.
     fn cached(
-        &self,
+        self: &Arc<Self>,
+        routing: &Arc<Routing>,
         query: &Query<'_>,
         view: &QueryView<'_>,
         tally: Tally,
@@ -351,15 +354,67 @@ impl Inner {
         let key = cache::key(view, edns.as_ref());
         let hit = packets.get(&key, view, limit, out);
         if let (Some(coredns), Some(asked)) = (&self.coredns, tally.asked) {
-            coredns.cache(asked, hit.then_some(out.as_slice()));
+            coredns.cache(asked, hit.is_some().then_some(out.as_slice()));
         }
-        if hit {
-            self.metrics.cache_hits.increment(1);
-            self.count_response(tally, out, Plugin::Cache);
-            return Err(Reply::Ready);
+        let Some(hit) = hit else {
+            self.metrics.cache_misses.increment(1);
+            return Ok(Some(key));
+        };
+        self.metrics.cache_hits.increment(1);
+        self.count_response(tally, out, Plugin::Cache);
+        if hit == Hit::Refresh {
+            self.prefetch(routing, query.wire, key, tally.asked);
         }
-        self.metrics.cache_misses.increment(1);
-        Ok(Some(key))
+        Err(Reply::Ready)
+    }
+
+    /// prefetch: fetches a popular entry again in the background (the
+    /// client has its answer from the cache), so it never expires while
+    /// in demand.
+    fn prefetch(
+        self: &Arc<Self>,
+        routing: &Arc<Routing>,
+        wire: &[u8],
+        key: Vec<u8>,
+        asked: Option<Asked>,
+    ) {
+        let Ok(view) = QueryView::parse(wire) else {
+            return;
+        };
+        let route = routing.route(view.qname_wire());
+        let Some(first) = route.selector.choose(view.qname_wire(), None).cloned() else {
+            return;
+        };
+        let transport = if route.tcp {
+            Transport::Tcp
+        } else {
+            Transport::Udp
+        };
+        self.metrics.prefetches.increment(1);
+        if let (Some(coredns), Some(asked)) = (&self.coredns, asked) {
+            coredns.prefetched(asked);
+        }
+        let (inner, routing, wire) = (self.clone(), routing.clone(), wire.to_vec());
+        tokio::spawn(async move {
+            let reply = inner.forward(&routing, first, &wire, transport).await;
+            inner.store(key, &reply, asked);
+        });
+    }
+
+    /// Keeps a backend's `response` in the packet cache under `key`, and
+    /// the cache's gauges in step.
+    pub(crate) fn store(&self, key: Vec<u8>, response: &[u8], asked: Option<Asked>) {
+        let Some(packets) = &self.cache else {
+            return;
+        };
+        packets.put(key, response, asked.map_or(0, |a| a.tag()));
+        let (answers, denials) = packets.counts();
+        self.metrics.cache_answers.set(answers as f64);
+        self.metrics.cache_denials.set(denials as f64);
+        self.metrics.cache_memory.set(packets.memory() as f64);
+        if let Some(coredns) = &self.coredns {
+            coredns.cache_held(|tag| packets.tag_stats(tag));
+        }
     }
 
     /// Sends a UDP client's query to `first`, or when that fails at once, to

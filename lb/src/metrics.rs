@@ -63,12 +63,28 @@ pub struct LbMetrics {
     /// lb_cache_served_stale_total: expired cache entries served because no
     /// backend answered (`serve-stale`).
     pub served_stale: Counter,
+    /// lb_cache_prefetches_total: popular entries fetched again before they expired.
+    pub prefetches: Counter,
+    /// lb_cache_entries{type="success"}: answers held.
+    pub cache_answers: Gauge,
+    /// lb_cache_entries{type="denial"}: denials held.
+    pub cache_denials: Gauge,
+    /// lb_cache_memory_bytes: what the entries take (records and index),
+    /// bounded by `max-memory`.
+    pub cache_memory: Gauge,
 }
 
 impl LbMetrics {
     /// Registers the process-wide metrics.
     pub fn new(registry: &Registry) -> LbMetrics {
         let c = |name, help| registry.counter(name, help, &[]);
+        let entries = |kind: &str| {
+            registry.gauge(
+                "lb_cache_entries",
+                "Entries in the packet cache, by part (success: answers, denial: denials).",
+                &[("type", kind.to_string())],
+            )
+        };
         LbMetrics {
             queries: c("dnsdist_queries", "Queries received (after the ACL)."),
             responses: c("dnsdist_responses", "Responses sent to clients."),
@@ -130,6 +146,17 @@ impl LbMetrics {
             served_stale: c(
                 "lb_cache_served_stale_total",
                 "Expired cache entries served because no backend answered (serve-stale).",
+            ),
+            prefetches: c(
+                "lb_cache_prefetches_total",
+                "Popular cache entries fetched again before they expired (prefetch).",
+            ),
+            cache_answers: entries("success"),
+            cache_denials: entries("denial"),
+            cache_memory: registry.gauge(
+                "lb_cache_memory_bytes",
+                "Bytes the packet cache's entries take (records and index), bounded by max-memory.",
+                &[],
             ),
         }
     }

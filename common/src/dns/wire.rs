@@ -5,6 +5,7 @@
 //! insert, not per query) and the caller-supplied output buffers. Every accessor
 //! bounds-checks, so hostile input yields a [`WireError`], never a panic.
 
+use std::borrow::Borrow;
 use std::ops::Range;
 
 /// Length of the fixed DNS header (RFC 1035 §4.1.1).
@@ -529,9 +530,13 @@ pub fn layout(buf: &[u8]) -> Result<Layout, WireError> {
 
 /// Subtracts `elapsed` seconds from every TTL at `offsets`, saturating at 0.
 /// Offsets that do not fit in `buf` are skipped.
-pub fn patch_ttls(buf: &mut [u8], offsets: &[u16], elapsed: u32) {
-    for &off in offsets {
-        let off = usize::from(off);
+pub fn patch_ttls(
+    buf: &mut [u8],
+    offsets: impl IntoIterator<Item = impl Borrow<u16>>,
+    elapsed: u32,
+) {
+    for off in offsets {
+        let off = usize::from(*off.borrow());
         if let Some(field) = buf.get_mut(off..off + 4) {
             let ttl = u32::from_be_bytes([field[0], field[1], field[2], field[3]]);
             field.copy_from_slice(&ttl.saturating_sub(elapsed).to_be_bytes());
@@ -540,10 +545,10 @@ pub fn patch_ttls(buf: &mut [u8], offsets: &[u16], elapsed: u32) {
 }
 
 /// Sets every TTL at `offsets` to `ttl`. Offsets that do not fit in `buf` are skipped.
-pub fn set_ttls(buf: &mut [u8], offsets: &[u16], ttl: u32) {
+pub fn set_ttls(buf: &mut [u8], offsets: impl IntoIterator<Item = impl Borrow<u16>>, ttl: u32) {
     let bytes = ttl.to_be_bytes();
-    for &off in offsets {
-        let off = usize::from(off);
+    for off in offsets {
+        let off = usize::from(*off.borrow());
         if let Some(field) = buf.get_mut(off..off + 4) {
             field.copy_from_slice(&bytes);
         }
@@ -712,9 +717,9 @@ mod tests {
         assert_eq!(rcode(&short), 0);
 
         let mut buf = [0, 0, 0, 10, 0, 0, 1, 0, 0xFF];
-        patch_ttls(&mut buf, &[0, 4, 8], 20);
+        patch_ttls(&mut buf, [0, 4, 8], 20);
         assert_eq!(buf, [0, 0, 0, 0, 0, 0, 0, 236, 0xFF]);
-        set_ttls(&mut buf, &[0, 4, 7], 300);
+        set_ttls(&mut buf, [0, 4, 7], 300);
         assert_eq!(buf, [0, 0, 1, 44, 0, 0, 1, 44, 0xFF]);
     }
 

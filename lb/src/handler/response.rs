@@ -55,8 +55,8 @@ impl Inner {
             return;
         }
         self.reply_to(&client, response, Plugin::Forward);
-        if let (Some(packets), Some(key)) = (&self.cache, client.cache_key) {
-            packets.put(key, response);
+        if let Some(key) = client.cache_key {
+            self.store(key, response, client.asked);
         }
     }
 

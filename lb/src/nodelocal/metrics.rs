@@ -7,7 +7,11 @@
 //!   `coredns_dns_request_duration_seconds{server, zone, view, type}`;
 //! - `coredns_cache_hits_total{server, type, zones, view}` (`success` or
 //!   `denial`), `coredns_cache_misses_total{server, zones, view}`,
-//!   `coredns_cache_requests_total{server, zones, view}`;
+//!   `coredns_cache_requests_total{server, zones, view}`,
+//!   `coredns_cache_entries{server, type, zones, view}`,
+//!   `coredns_cache_evictions_total{server, type, zones, view}`,
+//!   `coredns_cache_prefetch_total{server, zones, view}`,
+//!   `coredns_cache_served_stale_total{server, zones, view}`;
 //! - per upstream, `coredns_forward_requests_total{to}`,
 //!   `coredns_forward_responses_total{rcode, to}` and
 //!   `coredns_forward_request_duration_seconds{to, rcode}`.
@@ -24,8 +28,9 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use common::metrics::Registry;
-use metrics::{Counter, Histogram};
+use metrics::{Counter, Gauge, Histogram};
 
+use crate::cache::TagStats;
 use crate::wire::closest_zone;
 
 /// CoreDNS's request-duration buckets (`plugin.TimeBuckets`: 0.25 ms
@@ -101,6 +106,13 @@ pub struct Asked {
     qtype: usize,
 }
 
+impl Asked {
+    /// The cache tag of its zone (entries are counted per zone).
+    pub fn tag(&self) -> u8 {
+        u8::try_from(self.zone).unwrap_or(u8::MAX)
+    }
+}
+
 /// The CoreDNS-named series of the DNS server and its cache.
 pub struct CorednsMetrics {
     registry: Registry,
@@ -122,6 +134,10 @@ pub struct CorednsMetrics {
     cache_requests: Box<[OnceLock<Counter>]>,
     /// zone.
     served_stale: Box<[OnceLock<Counter>]>,
+    /// zone.
+    prefetches: Box<[OnceLock<Counter>]>,
+    /// zone × (success, denial): entries held and evictions.
+    cache_entries: Box<[OnceLock<(Gauge, Counter)>]>,
 }
 
 fn slots<T>(n: usize) -> Box<[OnceLock<T>]> {
@@ -157,6 +173,8 @@ impl CorednsMetrics {
             cache_misses: slots(z),
             cache_requests: slots(z),
             served_stale: slots(z),
+            prefetches: slots(z),
+            cache_entries: slots(z * 2),
         }
     }
 
@@ -227,15 +245,7 @@ impl CorednsMetrics {
     /// denial when NXDOMAIN or without answers), or a miss.
     pub fn cache(&self, asked: Asked, served: Option<&[u8]>) {
         let zone = asked.zone;
-        let labels = |extra: Option<&str>| {
-            let mut l = vec![("server", self.server.clone())];
-            if let Some(kind) = extra {
-                l.push(("type", kind.to_string()));
-            }
-            l.push(("zones", self.zones[zone].1.clone()));
-            l.push(("view", String::new()));
-            l
-        };
+        let labels = |kind: Option<&str>| self.zone_labels(zone, kind);
         self.cache_requests[zone]
             .get_or_init(|| {
                 self.registry.counter(
@@ -278,14 +288,66 @@ impl CorednsMetrics {
                 self.registry.counter(
                     "coredns_cache_served_stale_total",
                     "The number of requests served from stale cache entries.",
-                    &[
-                        ("server", self.server.clone()),
-                        ("zones", self.zones[asked.zone].1.clone()),
-                        ("view", String::new()),
-                    ],
+                    &self.zone_labels(asked.zone, None),
                 )
             })
             .increment(1);
+    }
+
+    /// A popular entry for `asked` fetched again before it expired.
+    pub fn prefetched(&self, asked: Asked) {
+        self.prefetches[asked.zone]
+            .get_or_init(|| {
+                self.registry.counter(
+                    "coredns_cache_prefetch_total",
+                    "The number of times the cache has prefetched a cached item.",
+                    &self.zone_labels(asked.zone, None),
+                )
+            })
+            .increment(1);
+    }
+
+    /// The zones a cache's entries are counted under (its tags).
+    pub fn zone_count(&self) -> usize {
+        self.zones.len()
+    }
+
+    /// The cache's entries and evictions per zone and part, as `stats`
+    /// (by zone) has them now.
+    pub fn cache_held(&self, stats: impl Fn(u8) -> (TagStats, TagStats)) {
+        for zone in 0..self.zones.len() {
+            let (answers, denials) = stats(u8::try_from(zone).unwrap_or(u8::MAX));
+            for (part, kind, held) in [(0, "success", answers), (1, "denial", denials)] {
+                let (entries, evictions) = self.cache_entries[zone * 2 + part].get_or_init(|| {
+                    let labels = self.zone_labels(zone, Some(kind));
+                    (
+                        self.registry.gauge(
+                            "coredns_cache_entries",
+                            "The number of elements in the cache.",
+                            &labels,
+                        ),
+                        self.registry.counter(
+                            "coredns_cache_evictions_total",
+                            "The count of cache evictions.",
+                            &labels,
+                        ),
+                    )
+                });
+                entries.set(held.entries as f64);
+                evictions.absolute(held.evictions);
+            }
+        }
+    }
+
+    /// `server`, `type` (a cache part, when given), `zones` and `view`.
+    fn zone_labels(&self, zone: usize, kind: Option<&str>) -> Vec<(&'static str, String)> {
+        let mut labels = vec![("server", self.server.clone())];
+        if let Some(kind) = kind {
+            labels.push(("type", kind.to_string()));
+        }
+        labels.push(("zones", self.zones[zone].1.clone()));
+        labels.push(("view", String::new()));
+        labels
     }
 
     fn zone_of(&self, qname_wire: &[u8]) -> usize {

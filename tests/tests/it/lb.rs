@@ -958,6 +958,49 @@ async fn serve_stale_answers_when_the_backend_fails() {
     assert_eq!(s.sum("lb_cache_served_stale_total", &[]), 2.0);
 }
 
+/// prefetch: a hit on a popular entry with less than prefetch-percentage
+/// of its lifetime left fetches it again in the background, so the next
+/// query after its old expiry is still a hit (without prefetch, a miss).
+#[tokio::test]
+async fn prefetch_refreshes_a_popular_entry_before_it_expires() {
+    let net = Net::new();
+    let backends = net.backends(1).await;
+    let (_lb, metrics) = start_lb(
+        &net,
+        &format!(
+            "{}[health]\nenabled = false\n[cache]\nsize = 100\nmax-ttl = \"4s\"\nprefetch = 1\nprefetch-percentage = 40\n",
+            servers(&backends, &[])
+        ),
+    )
+    .await;
+    let dig = || Dig::new(net.lb().ip()).port(53);
+    let name = "www.prefetch.test";
+    let started = tokio::time::Instant::now();
+    let first = dig().run(name, "A").await.unwrap();
+    assert_eq!(first.answers_of("A"), ["192.0.2.1"], "{}", first.raw);
+    assert_eq!(backends[0].queries_under("www.prefetch.test."), 1);
+    // With less than 40 % of its 4 s lifetime left: answered from the
+    // cache, and fetched again.
+    tokio::time::sleep_until(started + Duration::from_millis(2700)).await;
+    let due = dig().run(name, "A").await.unwrap();
+    assert_eq!(due.answers_of("A"), ["192.0.2.1"], "{}", due.raw);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(backends[0].queries_under("www.prefetch.test."), 2);
+    // Past the first answer's expiry: the refreshed entry answers (with
+    // more than 40 % of its life left: no second refresh).
+    tokio::time::sleep_until(started + Duration::from_millis(4400)).await;
+    let after = dig().run(name, "A").await.unwrap();
+    assert_eq!(after.answers_of("A"), ["192.0.2.1"], "{}", after.raw);
+    assert_eq!(backends[0].queries_under("www.prefetch.test."), 2);
+    let s = scrape(metrics).await.unwrap();
+    assert_eq!(s.sum("lb_cache_prefetches_total", &[]), 1.0);
+    assert_eq!(s.sum("dnsdist_cache_hits", &[]), 2.0);
+    assert_eq!(
+        s.value("lb_cache_entries", &[("type", "success")]),
+        Some(1.0)
+    );
+}
+
 /// Passive health: a backend whose live answers turn SERVFAIL goes down (its
 /// active checks, which still pass, are a minute apart), and the traffic moves
 /// to the other backend.

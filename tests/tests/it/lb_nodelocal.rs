@@ -431,9 +431,10 @@ async fn restart_under_load_loses_no_query() {
 /// Node-local forwarding: names in the cluster domain and the reverse zones
 /// go to the cluster DNS, over TCP even for a UDP client (node-local-dns'
 /// force_tcp), whatever their case; everything else goes to the backends.
+/// The cache answers the same name in another case, counted per zone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_zones_go_to_the_cluster_dns_over_tcp() {
-    let node = Node::new("firewall = \"iptables\"").await;
+    let node = Node::new("firewall = \"iptables\"\n[cache]\nsize = 100").await;
     let k = node.iface.trim_start_matches("nl");
     let dns = format!("10.{k}.1.3");
     // Counters on the cluster DNS's own address (after the Service DNAT).
@@ -514,15 +515,18 @@ async fn cluster_zones_go_to_the_cluster_dns_over_tcp() {
         scrape.value("coredns_dns_requests_total", &reverse),
         Some(1.0)
     );
-    let answered = [
-        ("zone", "cluster.local."),
-        ("rcode", "NOERROR"),
-        ("plugin", "forward"),
-    ];
-    assert_eq!(
-        scrape.value("coredns_dns_responses_total", &answered),
-        Some(2.0)
-    );
+    for (plugin, count) in [("forward", 1.0), ("cache", 1.0)] {
+        let answered = [
+            ("zone", "cluster.local."),
+            ("rcode", "NOERROR"),
+            ("plugin", plugin),
+        ];
+        assert_eq!(
+            scrape.value("coredns_dns_responses_total", &answered),
+            Some(count),
+            "{plugin}"
+        );
+    }
     let denied = [("zone", "."), ("rcode", "NXDOMAIN"), ("plugin", "forward")];
     assert_eq!(
         scrape.value("coredns_dns_responses_total", &denied),
@@ -532,7 +536,8 @@ async fn cluster_zones_go_to_the_cluster_dns_over_tcp() {
     let to_backend = format!("10.{k}.1.2:53");
     assert_eq!(
         scrape.value("coredns_forward_requests_total", &[("to", &to_cluster)]),
-        Some(3.0)
+        Some(2.0),
+        "the second spelling of the name came from the cache"
     );
     assert_eq!(
         scrape.value("coredns_forward_requests_total", &[("to", &to_backend)]),
@@ -541,12 +546,38 @@ async fn cluster_zones_go_to_the_cluster_dns_over_tcp() {
     let durations = [("to", to_cluster.as_str()), ("rcode", "NOERROR")];
     assert_eq!(
         scrape.value("coredns_forward_request_duration_seconds_count", &durations),
-        Some(3.0)
+        Some(2.0)
     );
     let duration = [("zone", "cluster.local."), ("type", "A")];
     assert_eq!(
         scrape.value("coredns_dns_request_duration_seconds_count", &duration),
         Some(2.0)
+    );
+    let cluster_cache = [("zones", "cluster.local."), ("type", "success")];
+    assert_eq!(
+        scrape.value("coredns_cache_hits_total", &cluster_cache),
+        Some(1.0)
+    );
+    assert_eq!(
+        scrape.value("coredns_cache_misses_total", &[("zones", "cluster.local.")]),
+        Some(1.0)
+    );
+    for zones in ["cluster.local.", "in-addr.arpa.", "."] {
+        assert_eq!(
+            scrape.value(
+                "coredns_cache_entries",
+                &[("zones", zones), ("type", "success")]
+            ),
+            Some(1.0),
+            "{zones}"
+        );
+    }
+    assert_eq!(
+        scrape.value(
+            "coredns_cache_entries",
+            &[("zones", "ip6.arpa."), ("type", "success")]
+        ),
+        Some(0.0)
     );
 
     // /health on the agent's address, as CoreDNS's health plugin, from the pod.
