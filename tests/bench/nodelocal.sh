@@ -20,7 +20,9 @@
 # Goal: the best CPU per query and the smallest RSS of the three, and zero
 # queries lost across a restart.
 #
-# Knobs: REPEATS=3 HIT_SECS=10 BUILD=1 WORKDIR= (default mktemp).
+# Knobs: REPEATS=3 HIT_SECS=10 BUILD=1 WORKDIR= (default mktemp),
+# PHASES="hits rss restart" (a subset measures only those; the table shows
+# the others empty).
 # Needs root (namespaces, iptables). Sends traffic only inside the namespaces
 # it creates; stops only the processes it started (by PID).
 set -euo pipefail
@@ -31,10 +33,11 @@ ROOT=$(cd "$HERE/../.." && pwd)
 source "$HERE/lib.sh"
 
 REPEATS=${REPEATS:-3}
+PHASES=${PHASES:-hits rss restart}
 HIT_SECS=${HIT_SECS:-10}
 BUILD=${BUILD:-1}
 WORKDIR=${WORKDIR:-$(mktemp -d /tmp/bench-nodelocal.XXXXXX)}
-COMMAND="REPEATS=$REPEATS HIT_SECS=$HIT_SECS $0"
+COMMAND="REPEATS=$REPEATS HIT_SECS=$HIT_SECS PHASES=\"$PHASES\" $0"
 NODE=nlb-node-$$
 POD=nlb-pod-$$
 UPSTREAM=10.98.0.1
@@ -182,6 +185,10 @@ run_rss() {
     a=$(rss_kb "$SERVER_PID")
     in_pod timeout -k 5 60 dnsperf -s "${ADDR[$s]}" -d "$WORKDIR/rss-b.txt" -n 1 -Q 10000 >"$WORKDIR/rss-b-$s.out" 2>&1 || true
     b=$(rss_kb "$SERVER_PID")
+    log "$s at 100k: $(grep -E '^Rss(Anon|File)' "/proc/$SERVER_PID/status" | tr -s ' \t\n' ' ')"
+    if [[ $s == ours ]]; then
+        log "ours at 100k: $(in_node curl -s 127.0.0.1:9253/metrics | grep -E '^lb_cache_(entries|memory)' | tr '\n' ' ')"
+    fi
     stop_server "$SERVER_PID"
     echo "$a $b"
 }
@@ -201,8 +208,10 @@ run_restart() {
     sed -n 's/.*lost=\([0-9]*\).*/\1/p' "$out" | tail -1
 }
 
+phase() { [[ " $PHASES " == *" $1 "* ]]; }
 declare -A R
 for rep in $(seq 1 "$REPEATS"); do
+    phase hits || break
     for s in "${SERVERS[@]}"; do
         read -r "R[hits_qps_${s}_$rep]" "R[hits_cpu_${s}_$rep]" < <(run_hits "$s" hits)
         read -r "R[mix_qps_${s}_$rep]" "R[mix_cpu_${s}_$rep]" < <(run_hits "$s" mix90)
@@ -210,14 +219,14 @@ for rep in $(seq 1 "$REPEATS"); do
     done
 done
 for s in "${SERVERS[@]}"; do
-    read -r "R[rss10_$s]" "R[rss100_$s]" < <(run_rss "$s")
-    R[lost_$s]=$(run_restart "$s")
-    log "$s: rss ${R[rss10_$s]} / ${R[rss100_$s]} KiB; lost across a restart ${R[lost_$s]}"
+    if phase rss; then read -r "R[rss10_$s]" "R[rss100_$s]" < <(run_rss "$s"); fi
+    if phase restart; then R[lost_$s]=$(run_restart "$s"); fi
+    log "$s: rss ${R[rss10_$s]:-} / ${R[rss100_$s]:-} KiB; lost across a restart ${R[lost_$s]:-}"
 done
 
 med() { # KEY SERVER
     local vals=() rep
-    for rep in $(seq 1 "$REPEATS"); do vals+=("${R[${1}_${2}_$rep]}"); done
+    for rep in $(seq 1 "$REPEATS"); do vals+=("${R[${1}_${2}_$rep]:-}"); done
     median "${vals[@]}"
 }
 echo
@@ -231,9 +240,9 @@ row "cache hits: q/s" hits_qps
 row "cache hits: CPU us per query" hits_cpu
 row "90 % hits: q/s" mix_qps
 row "90 % hits: CPU us per query" mix_cpu
-printf '%-36s %12s %12s %12s\n' "RSS (KiB), 10k names" "${R[rss10_ours]}" "${R[rss10_unbound]}" "${R[rss10_dnsmasq]}"
-printf '%-36s %12s %12s %12s\n' "RSS (KiB), 100k names" "${R[rss100_ours]}" "${R[rss100_unbound]}" "${R[rss100_dnsmasq]}"
-printf '%-36s %12s %12s %12s\n' "queries lost across a restart" "${R[lost_ours]}" "${R[lost_unbound]}" "${R[lost_dnsmasq]}"
+printf '%-36s %12s %12s %12s\n' "RSS (KiB), 10k names" "${R[rss10_ours]:-}" "${R[rss10_unbound]:-}" "${R[rss10_dnsmasq]:-}"
+printf '%-36s %12s %12s %12s\n' "RSS (KiB), 100k names" "${R[rss100_ours]:-}" "${R[rss100_unbound]:-}" "${R[rss100_dnsmasq]:-}"
+printf '%-36s %12s %12s %12s\n' "queries lost across a restart" "${R[lost_ours]:-}" "${R[lost_unbound]:-}" "${R[lost_dnsmasq]:-}"
 best() { # KEY: PASS when ours is the lowest median
     local o u d
     o=$(med "$1" ours) u=$(med "$1" unbound) d=$(med "$1" dnsmasq)
@@ -243,8 +252,8 @@ echo "goals (ours):"
 echo "  lowest CPU per query, cache hits          $(best hits_cpu)"
 echo "  lowest CPU per query, 90 % hits           $(best mix_cpu)"
 for n in 10 100; do
-    o=${R[rss${n}_ours]} u=${R[rss${n}_unbound]} d=${R[rss${n}_dnsmasq]}
+    o=${R[rss${n}_ours]:-} u=${R[rss${n}_unbound]:-} d=${R[rss${n}_dnsmasq]:-}
     echo "  smallest RSS, ${n}k names                   $(awk -v o="$o" -v u="$u" -v d="$d" 'BEGIN { print (o <= u && o <= d) ? "PASS" : "FAIL" }')"
 done
-echo "  no query lost across a restart            $([[ ${R[lost_ours]} == 0 ]] && echo PASS || echo FAIL)"
+echo "  no query lost across a restart            $([[ ${R[lost_ours]:-} == 0 ]] && echo PASS || echo FAIL)"
 log "done; raw results in $WORKDIR"
