@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         checked = manifests.check_schemas(objs, report, args.k8s_version, custom)
         manifests.check_namespaces(objs, report)
         manifests.check_workload_selectors(objs, report)
-        manifests.check_services(objs, report)
+        manifests.check_services(objs, report, external)
         jobs_by_overlay[label] = manifests.check_service_monitors(objs, report)
         manifests.check_pdbs(objs, report)
         manifests.check_images(objs, report, versions)
