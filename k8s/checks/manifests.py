@@ -670,6 +670,11 @@ def check_addresses(objs: list[Obj], report: Report) -> None:
                 node_local = toml.get("node-local")
                 if isinstance(node_local, dict) and node_local.get("cluster-dns"):
                     check_cluster_dns(str(node_local["cluster-dns"]), node_local, services, where, report)
+                if isinstance(node_local, dict) and node_local.get("fallback"):
+                    fallback = str(node_local["fallback"]).rsplit(":", 1)[0] if str(node_local["fallback"]).count(":") == 1 else str(node_local["fallback"])
+                    if fallback.strip("[]") in [str(a) for a in node_local.get("local-ip") or ["169.254.20.10"]]:
+                        report.fail(where, f"node-local.fallback {fallback} is one of the agent's own addresses (local-ip): with "
+                                    "the agent down, queries would be sent to the address nobody answers on; use kube-dns-upstream's")
             kea = kea_config(text) if "Dhcp4" in text else None
             if kea and isinstance(kea.get("Dhcp4"), dict):
                 options = list(kea["Dhcp4"].get("option-data") or [])

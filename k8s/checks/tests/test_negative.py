@@ -556,3 +556,10 @@ def test_kube_dns_upstream_selects_no_coredns(nl_docs, tmp_path, capsys):
     docs = copy.deepcopy(nl_docs)
     find(docs, "Service", "kube-dns-upstream")["spec"]["selector"] = {"k8s-app": "coredns"}
     expect_failure(docs, tmp_path, capsys, "Service kube-system/kube-dns-upstream", "matches no pod template in kube-system")
+
+
+@needs_nodelocal_render
+def test_nodelocal_fallback_is_the_agent_itself(nl_docs, tmp_path, capsys):
+    docs = copy.deepcopy(nl_docs)
+    nl_config(docs, 'local-ip = ["169.254.20.10"]', 'local-ip = ["169.254.20.10", "10.96.0.10"]')
+    expect_failure(docs, tmp_path, capsys, "node-local.fallback 10.96.0.10 is one of the agent's own addresses")
