@@ -927,6 +927,12 @@ class LiveRun:
         # Two upstreams, so `to` tells them apart: the node's resolvers and the cluster DNS.
         self.daemons.start(f"{netns}-stub", [*in_ns, sys.executable, str(helper), "stub"], live)
         self.daemons.start(f"{netns}-stub2", [*in_ns, sys.executable, str(helper), "stub", "--addr", "127.0.0.2"], live)
+        # The upstreams answer before the agent starts (else its first checks mark them down).
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not all(
+            "stub DNS on" in self.daemons.log(f"{netns}-{stub}") for stub in ("stub", "stub2")
+        ):
+            time.sleep(0.1)
         args = [a if a != str(container.config) else str(live / "lb.toml") for a in container.args]
         name = f"{netns}-lb"
         proc = self.daemons.start(name, [*in_ns, str(self.bin_dir / "lb"), *args], live)

@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         manifests.check_images(objs, report, versions)
         manifests.check_references(objs, report, external)
         manifests.check_pods(objs, report)
-        manifests.check_addresses(objs, report)
+        manifests.check_addresses(objs, report, external)
         print(f"{label}: {len(objs)} objects, {checked} validated against their schemas (Kubernetes {args.k8s_version}, strict)")
 
     # ---- our binaries

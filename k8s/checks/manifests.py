@@ -587,7 +587,8 @@ def kea_config(text: str) -> dict | None:
         return None
 
 
-def check_addresses(objs: list[Obj], report: Report) -> None:
+def check_addresses(objs: list[Obj], report: Report, external: dict | None = None) -> None:
+    external_services = set(((external or {}).get("services") or {}).keys())
     pools = {o.name: o for o in objs if o.kind == "IPAddressPool"}
     advertised: set[str] = set()
     for adv in (o for o in objs if o.kind == "L2Advertisement"):
@@ -647,7 +648,7 @@ def check_addresses(objs: list[Obj], report: Report) -> None:
             where = f"{cm} key {key}"
             # In-cluster names must be Services of the render.
             for name, ns in re.findall(r"\b([a-z0-9][a-z0-9-]*)\.([a-z0-9][a-z0-9-]*)\.svc(?:\.cluster\.local)?\b", text):
-                if (ns, name) not in svc_names:
+                if (ns, name) not in svc_names and f"{ns}/{name}" not in external_services:
                     report.fail(where, f"names {name}.{ns}.svc, but there is no Service {ns}/{name}")
             if key.endswith(".toml"):
                 try:
