@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the three images, ${IMAGE_REPO}/{lb,resolver,dhcp4}:${TAG}, from
+# Builds the images, ${IMAGE_REPO}/{lb,resolver,dhcp4,lb-nodelocal}:${TAG}, from
 # docker/Dockerfile. `make images` calls this.
 #
 #   docker/build-images.sh                  # distroless base, the engine found
@@ -18,7 +18,7 @@
 #               static nonroot; `scratch` works: the binaries are static).
 #   TAG         image tag (default: each crate's version, e.g. 0.1.0).
 #   IMAGE_REPO  image name prefix (default: noc).
-#   IMAGES      which to build (default: "lb resolver dhcp4").
+#   IMAGES      which to build (default: "lb resolver dhcp4 lb-nodelocal").
 #   STAGE_DIR   prebuilt context (default: $CARGO_TARGET_DIR/docker-context).
 #   SKIP_CARGO=1  prebuilt: reuse binaries already built by an earlier run.
 #   BUILD_FLAGS extra flags for `$ENGINE build`, split on spaces (e.g.
@@ -48,7 +48,7 @@ case "$ENGINE" in
   *) die "ENGINE must be docker or podman, not '$ENGINE'" ;;
 esac
 IMAGE_REPO=${IMAGE_REPO:-noc}
-IMAGES=${IMAGES:-lb resolver dhcp4}
+IMAGES=${IMAGES:-lb resolver dhcp4 lb-nodelocal}
 target_dir=${CARGO_TARGET_DIR:-$root/target}
 
 args=(-f docker/Dockerfile)
@@ -81,9 +81,10 @@ esac
 [ -n "${BUILD_FLAGS:-}" ] && args+=($BUILD_FLAGS)
 
 for name in $IMAGES; do
-  case "$name" in lb|resolver|dhcp4) ;; *) die "unknown image '$name'" ;; esac
-  tag=${TAG:-$(sed -n 's/^version = "\(.*\)"$/\1/p' "$name/Cargo.toml" | head -1)}
-  [ -n "$tag" ] || die "no version in $name/Cargo.toml"
+  case "$name" in lb|resolver|dhcp4|lb-nodelocal) ;; *) die "unknown image '$name'" ;; esac
+  crate=${name%-nodelocal}
+  tag=${TAG:-$(sed -n 's/^version = "\(.*\)"$/\1/p' "$crate/Cargo.toml" | head -1)}
+  [ -n "$tag" ] || die "no version in $crate/Cargo.toml"
   image=$IMAGE_REPO/$name:$tag
   echo "== $ENGINE build $image ($BUILD_MODE, base ${BASE:-distroless})"
   "$ENGINE" build "${args[@]}" --target "$name" --build-arg "VERSION=$tag" -t "$image" "$context"

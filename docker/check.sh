@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# CI check of the three images (issue 6), with podman and no registry:
+# CI check of the images (issue 6; lb-nodelocal, issue 20), with podman and no registry:
 #
 #  1. docker/build-images.sh with BASE=scratch: one static release build
-#     (cargo --locked, crt-static) staged by docker/stage.sh, then the three
+#     (cargo --locked, crt-static) staged by docker/stage.sh, then the four
 #     images from docker/Dockerfile (BINARIES=prebuilt; nothing is pulled);
 #  2. the staged binaries: static (no interpreter, no NEEDED), file
 #     capability (lb, resolver cap_net_bind_service=ep; dhcp4 permitted-only), and they run;
@@ -21,6 +21,17 @@
 #         with the configured options, written to the lease volume; without
 #         NET_BIND_SERVICE it cannot bind :67; with NET_RAW added too (the
 #         hostNetwork variant) both are effective and the packet socket opens.
+#  5. lb-nodelocal (the node-local DaemonSet's image): root, the lb without a
+#     file capability, iptables (nft and legacy backends) and nft that run
+#     in it (--version), `lb --check-config` on the DaemonSet's config
+#     (k8s/components/nodelocal/configs/node-local.toml); then, as the
+#     DaemonSet runs it (uid 0, NET_ADMIN and NET_BIND_SERVICE only,
+#     read-only root, no privilege escalation, the node's xtables lock) in a
+#     network namespace standing for the node, once per firewall (iptables,
+#     nftables): its interface with 169.254.20.10 and its rules appear,
+#     /health, /readyz, a cluster.local name (over TCP to the cluster DNS) and
+#     another name (the resolv.conf upstream) answered through 169.254.20.10,
+#     and at stop the interface and the serving rules go, the fallback stays.
 #
 # Needs root. Every wait is bounded; everything it starts (containers, images,
 # network namespaces, files) is removed on exit. Exits non-zero on the first
@@ -58,6 +69,8 @@ command -v file >/dev/null 2>&1 || need+=(file)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v readelf >/dev/null 2>&1 || need+=(binutils)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
+[ -x /usr/sbin/xtables-nft-multi ] || need+=(iptables)
+[ -x /usr/sbin/nft ] || need+=(nftables)
 [ -x /usr/bin/busybox ] || need+=(busybox)
 [ -s /etc/ssl/certs/ca-certificates.crt ] || need+=(ca-certificates)
 if [ ${#need[@]} -gt 0 ]; then
@@ -72,10 +85,10 @@ id=$$
 tag=check-$id
 tmp=$(mktemp -d /tmp/noc-image-check.XXXXXX)
 chmod 0755 "$tmp"
-ns_res=nocimg$id-r ns_lb=nocimg$id-l ns_srv=nocimg$id-s ns_cli=nocimg$id-c
+ns_res=nocimg$id-r ns_lb=nocimg$id-l ns_srv=nocimg$id-s ns_cli=nocimg$id-c ns_nl=nocimg$id-n
 c_res=nocimg$id-resolver c_backend=nocimg$id-backend c_lb=nocimg$id-lb c_dhcp=nocimg$id-dhcp4
 containers=()
-images=("noc/lb:$tag" "noc/resolver:$tag" "noc/dhcp4:$tag")
+images=("noc/lb:$tag" "noc/resolver:$tag" "noc/dhcp4:$tag" "noc/lb-nodelocal:$tag")
 cleanup() {
   local rc=$?
   set +e
@@ -85,7 +98,7 @@ cleanup() {
   for i in "${images[@]}"; do
     timeout 60 podman image exists "$i" 2>/dev/null && timeout 60 podman rmi -f "$i" >/dev/null 2>&1
   done
-  for n in "$ns_res" "$ns_lb" "$ns_srv" "$ns_cli"; do
+  for n in "$ns_res" "$ns_lb" "$ns_srv" "$ns_cli" "$ns_nl-iptables" "$ns_nl-nftables"; do
     ip netns del "$n" 2>/dev/null
   done
   rm -rf "$tmp"
@@ -398,5 +411,140 @@ ip netns exec "$ns_cli" timeout 30 busybox udhcpc -i nocimg${id}c -f -q -n -t 4 
 got=$(cat "$tmp/dhcp4/lease.txt" 2>/dev/null || true)
 [ "$got" = "$want" ] || fail "udhcpc lease from $c_raw: '$got', want '$want'"
 ok "$c_raw: packet socket open (no broadcast fallback); udhcpc got its lease again ($got)"
+
+# --- lb-nodelocal -----------------------------------------------------------
+echo "== lb-nodelocal: the node-local DaemonSet's image"
+img=noc/lb-nodelocal:$tag
+cfg=$(P image inspect --format '{{json .Config}}' "$img") || fail "inspect $img"
+why=$(python3 -c '
+import json, sys
+c = json.loads(sys.argv[1])
+got = (c.get("User"), c.get("Entrypoint"), c.get("Cmd"), sorted(c.get("ExposedPorts") or {}))
+want = ("0:0", ["/usr/local/bin/lb"], None, sorted(["53/udp", "53/tcp", "8080/tcp", "9253/tcp"]))
+for what, g, w in zip(("User", "Entrypoint", "Cmd", "ExposedPorts"), got, want):
+    if g != w:
+        print(f"{what} is {g!r}, want {w!r}")
+' "$cfg") || fail "python3: config of $img"
+[ -z "$why" ] || fail "$img config: $why"
+ok "$img: User 0:0 (root, as node-local-dns), Entrypoint /usr/local/bin/lb, ExposedPorts 53/udp 53/tcp 8080/tcp 9253/tcp"
+mnt=$(P image mount "$img") || fail "mount $img"
+nl_lb_caps=$(getcap "$mnt/usr/local/bin/lb")
+nl_lb_file=$(file -b "$mnt/usr/local/bin/lb")
+nl_shell=$(ls "$mnt/bin/sh" "$mnt/usr/bin/sh" 2>/dev/null || true)
+nl_tools=$(cd "$mnt/usr/sbin" && ls | tr '\n' ' ')
+nl_files=$(cd "$mnt" && find . ! -type d | wc -l)
+P image unmount "$img" >/dev/null || true
+[ -z "$nl_lb_caps" ] || fail "$img: /usr/local/bin/lb has file capabilities ($nl_lb_caps); as root it needs none"
+case "$nl_lb_file" in *"static-pie linked"* | *"statically linked"*) ;; *) fail "$img: lb is not static: $nl_lb_file" ;; esac
+[ -z "$nl_shell" ] || fail "$img holds a shell ($nl_shell)"
+for t in iptables ip6tables iptables-legacy ip6tables-legacy nft xtables-nft-multi xtables-legacy-multi; do
+  grep -qw -- "$t" <<<"$nl_tools" || fail "$img has no /usr/sbin/$t (has: $nl_tools)"
+done
+ok "$img: static lb without file capabilities, no shell, /usr/sbin: $nl_tools($nl_files files)"
+# The tools run inside the image (their shared objects and loader are there),
+# with what the DaemonSet gives them: uid 0, NET_ADMIN and NET_BIND_SERVICE,
+# read-only root, no privilege escalation (and here no network).
+nl_run() { # name entrypoint podman-args... image args...
+  local name=nocimg$id-nl-$1 entry=$2
+  shift 2
+  containers+=("$name")
+  P run --rm --name "$name" --pull=never --network none --read-only --user 0:0 \
+    --cap-drop=all --cap-add=NET_ADMIN --cap-add=NET_BIND_SERVICE --security-opt no-new-privileges \
+    --entrypoint "$entry" "$@" 2>&1
+}
+for t in iptables ip6tables iptables-legacy ip6tables-legacy nft; do
+  out=$(nl_run "v-$t" "/usr/sbin/$t" "$img" --version) || fail "$img: $t --version: $out"
+  case "$t:$out" in
+    iptables:*nf_tables* | ip6tables:*nf_tables* | iptables-legacy:*legacy* | ip6tables-legacy:*legacy* | nft:nftables*) ;;
+    *) fail "$img: $t --version said '$out'" ;;
+  esac
+  ok "$img: $t --version: $out"
+done
+mkdir -p "$tmp/nl"
+cp k8s/components/nodelocal/configs/node-local.toml "$tmp/nl/node-local.toml"
+printf 'nameserver 127.0.0.2\noptions timeout:1 attempts:2\n' >"$tmp/nl/resolv.conf"
+chmod -R a+rX "$tmp/nl"
+out=$(nl_run check /usr/local/bin/lb -v "$tmp/nl/node-local.toml:/etc/lb/node-local.toml:ro" \
+  -v "$tmp/nl/resolv.conf:/etc/resolv.conf:ro" "$img" -c /etc/lb/node-local.toml --check-config) \
+  || fail "$img: lb --check-config on k8s/components/nodelocal/configs/node-local.toml: $out"
+grep -q '^node-local: 169.254.20.10 on nodelocaldns' <<<"$out" || fail "$img: lb --check-config summary has no node-local line: $out"
+ok "$img: lb --check-config on the DaemonSet's node-local.toml: $(grep '^node-local:' <<<"$out" | head -1)"
+
+# As the DaemonSet runs it, in a namespace standing for the node: the agent
+# makes its interface and rules there. This kernel may lack the dummy module
+# (then link-type ifb); kube-dns-upstream is a resolver on 127.0.0.2, which
+# is also the upstream in the node's resolv.conf.
+touch "$tmp/nl/xtables.lock"
+printf '%s\n' 'server:' '    interface: 127.0.0.2' '    port: 53' \
+  '    local-data: "www.noc.test. 300 IN A 192.0.2.80"' \
+  '    local-data: "kubernetes.default.svc.cluster.local. 30 IN A 10.96.0.1"' >"$tmp/nl/unbound.conf"
+chmod a+r "$tmp/nl/unbound.conf"
+for fw in iptables nftables; do
+  ns=$ns_nl-$fw c_up=nocimg$id-nl-up-$fw c_nl=nocimg$id-nl-$fw
+  mkns "$ns"
+  link=dummy
+  ip -n "$ns" link add nocimgdummy type dummy 2>/dev/null || link=ifb
+  ip -n "$ns" link del nocimgdummy 2>/dev/null || true
+  sed -e "s/^link-type = .*/link-type = \"$link\"/" -e "s/^firewall = .*/firewall = \"$fw\"/" \
+    -e 's/^cluster-dns = .*/cluster-dns = "127.0.0.2"/' k8s/components/nodelocal/configs/node-local.toml >"$tmp/nl/$fw.toml"
+  chmod a+r "$tmp/nl/$fw.toml"
+  run "$c_up" "$ns" -v "$tmp/nl/unbound.conf:/etc/unbound/unbound.conf:ro" \
+    "noc/resolver:$tag" -c /etc/unbound/unbound.conf --metrics-addr 127.0.0.2:9167
+  wait_http "$ns" "$c_up" http://127.0.0.2:9167/readyz
+  containers+=("$c_nl")
+  P run -d --name "$c_nl" --pull=never --network "ns:/run/netns/$ns" --read-only --user 0:0 \
+    --cap-drop=all --cap-add=NET_ADMIN --cap-add=NET_BIND_SERVICE --security-opt no-new-privileges \
+    -v "$tmp/nl/$fw.toml:/etc/lb/node-local.toml:ro" -v "$tmp/nl/resolv.conf:/etc/resolv.conf:ro" \
+    -v "$tmp/nl/xtables.lock:/run/xtables.lock" "$img" -c /etc/lb/node-local.toml --lameduck 1 >/dev/null \
+    || fail "podman run $c_nl"
+  wait_http "$ns" "$c_nl" http://169.254.20.10:8080/health
+  wait_http "$ns" "$c_nl" http://169.254.20.10:9253/readyz
+  ok "$c_nl ($fw, link-type $link): /health on 169.254.20.10:8080 and /readyz on :9253 answer 200"
+  addrs=$(ip -n "$ns" -br addr show dev nodelocaldns 2>&1) || fail "$c_nl: no interface nodelocaldns: $addrs"
+  grep -q '169\.254\.20\.10/32' <<<"$addrs" || fail "$c_nl: nodelocaldns has '$addrs', want 169.254.20.10/32"
+  if [ "$fw" = iptables ]; then
+    rules=$(ip netns exec "$ns" iptables-save 2>&1)
+    grep -Eq -- '-d 169\.254\.20\.10/32 -p udp .*(NOTRACK|CT --notrack)' <<<"$rules" \
+      || fail "$c_nl: no NOTRACK rule for 169.254.20.10 udp/53 in the namespace: $rules"
+    grep -q -- 'DNAT --to-destination 10.96.0.10:53' <<<"$rules" || fail "$c_nl: no fallback DNAT to 10.96.0.10:53: $rules"
+  else
+    rules=$(ip netns exec "$ns" nft list table inet node_local_dns 2>&1) || fail "$c_nl: no nft table inet node_local_dns: $rules"
+    grep -q 'notrack' <<<"$rules" || fail "$c_nl: no notrack rule in inet node_local_dns: $rules"
+    grep -q 'dnat .*10.96.0.10' <<<"$rules" || fail "$c_nl: no fallback dnat to 10.96.0.10: $rules"
+  fi
+  ok "$c_nl: interface nodelocaldns with 169.254.20.10/32, $fw rules (NOTRACK, fallback DNAT to 10.96.0.10:53) in place"
+  dig_expect "$ns" 192.0.2.80 @169.254.20.10 www.noc.test A
+  dig_expect "$ns" 10.96.0.1 @169.254.20.10 kubernetes.default.svc.cluster.local A
+  dig_expect "$ns" 10.96.0.1 @169.254.20.10 +tcp kubernetes.default.svc.cluster.local A
+  series=$(ip netns exec "$ns" curl -s -m 2 http://127.0.0.1:9253/metrics) || fail "$c_nl: /metrics"
+  grep -q '^coredns_cache_hits_total{' <<<"$series" || fail "$c_nl: no coredns_cache_hits_total after a repeated query"
+  grep -q '^coredns_forward_requests_total{to="127.0.0.2:53"}' <<<"$series" \
+    || fail "$c_nl: no coredns_forward_requests_total{to=\"127.0.0.2:53\"}"
+  ok "$c_nl: CoreDNS's series after the queries (cache hits, forward requests to 127.0.0.2:53)"
+  pid=$(P inspect -f '{{.State.Pid}}' "$c_nl") || fail "inspect $c_nl"
+  status=$(cat "/proc/$pid/status")
+  grep -Eq '^Uid:\s+0\s+0\s+0\s+0$' <<<"$status" || fail "$c_nl: not uid 0: $(grep ^Uid <<<"$status")"
+  grep -q '^CapEff:\s*0000000000001400$' <<<"$status" \
+    || fail "$c_nl: effective capabilities $(grep ^CapEff <<<"$status"), want NET_ADMIN and NET_BIND_SERVICE (0000000000001400)"
+  grep -q '^NoNewPrivs:\s*1$' <<<"$status" || fail "$c_nl: no_new_privs not set"
+  ok "$c_nl: uid 0, CapEff 0000000000001400 (NET_ADMIN, NET_BIND_SERVICE only), no_new_privs"
+  # Stop (SIGTERM): hand-over, drain, then the interface and every rule but
+  # the fallback go (keep-fallback), so queries keep reaching the cluster DNS.
+  P stop -t 20 "$c_nl" >/dev/null || fail "podman stop $c_nl"
+  code=$(P inspect -f '{{.State.ExitCode}}' "$c_nl")
+  [ "$code" = 0 ] || fail "$c_nl exited $code after SIGTERM"
+  ! ip -n "$ns" link show nodelocaldns >/dev/null 2>&1 || fail "$c_nl: interface nodelocaldns left after stop"
+  if [ "$fw" = iptables ]; then
+    rules=$(ip netns exec "$ns" iptables-save 2>&1)
+    ! grep -Eq -- '-d 169\.254\.20\.10/32 .*(NOTRACK|CT --notrack)' <<<"$rules" || fail "$c_nl: NOTRACK rules left after stop: $rules"
+    grep -q -- 'DNAT --to-destination 10.96.0.10:53' <<<"$rules" || fail "$c_nl: the fallback DNAT went at stop (keep-fallback): $rules"
+  else
+    rules=$(ip netns exec "$ns" nft list table inet node_local_dns 2>&1) || fail "$c_nl: table inet node_local_dns gone at stop (keep-fallback)"
+    ! grep -q 'notrack' <<<"$rules" || fail "$c_nl: notrack rules left after stop: $rules"
+    grep -q 'dnat .*10.96.0.10' <<<"$rules" || fail "$c_nl: the fallback dnat went at stop (keep-fallback): $rules"
+  fi
+  ok "$c_nl: exited 0 at SIGTERM; interface and serving rules removed, the fallback DNAT kept"
+  P rm -f -t 2 "$c_nl" "$c_up" >/dev/null 2>&1 || true
+done
 
 echo "docker/check.sh: all $checks checks passed in $((SECONDS - started)) s"

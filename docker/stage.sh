@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Builds the three daemons as static binaries and stages what the images hold
-# into OUT_DIR: lb, resolver, dhcp4 (each with its file capabilities) and
-# ca-certificates.crt (the resolver's trust anchors for DoT forwarders).
+# into OUT_DIR: lb, resolver, dhcp4 (each with its file capabilities),
+# ca-certificates.crt (the resolver's trust anchors for DoT forwarders), and
+# nodelocal/, the root of the lb-nodelocal image: lb (no file capability: it
+# runs as root) with iptables (nft and legacy backends) and nft, their
+# extension modules and shared objects and the dynamic loader, copied from
+# this machine's Debian packages (iptables, nftables).
 #
 # The one place the image contents are made: the Dockerfile's builder stage
 # runs it (`BINARIES=build`), and docker/build-images.sh runs it on the host
@@ -18,6 +22,7 @@
 #                     makes effective what the pod allows; docker/README.md)
 #   CA_BUNDLE         CA bundle to copy (default /etc/ssl/certs/ca-certificates.crt)
 #   SKIP_CARGO=1      stage binaries already built (by an earlier run)
+#   MULTIARCH         the library directory's triple (default x86_64-linux-gnu)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -97,4 +102,47 @@ done
 [ -s "$CA_BUNDLE" ] || die "no CA bundle at $CA_BUNDLE (install ca-certificates)"
 cp "$CA_BUNDLE" "$out/ca-certificates.crt"
 chmod 0644 "$out/ca-certificates.crt"
+
+# --- lb-nodelocal: the lb in node-local mode runs `iptables`, `ip6tables`,
+# `iptables-legacy`, `ip6tables-legacy` or `nft` (lb/src/nodelocal/rules.rs).
+# Those are dynamically linked: the image gets them with every shared object
+# `ldd` names (the loader included) and the xtables extension modules, which
+# iptables dlopens from its compiled-in directory.
+multiarch=${MULTIARCH:-x86_64-linux-gnu}
+nl=$out/nodelocal
+rm -rf "$nl"
+mkdir -p "$nl/usr/local/bin" "$nl/usr/sbin" "$nl/usr/lib/$multiarch" "$nl/etc"
+objcopy --strip-debug "$target_dir/$triple/release/lb" "$nl/usr/local/bin/lb"
+chmod 0755 "$nl/usr/local/bin/lb"
+tools=()
+for tool in xtables-nft-multi xtables-legacy-multi nft; do
+  src=/usr/sbin/$tool
+  [ -x "$src" ] || die "$src missing: the lb-nodelocal image needs Debian's iptables and nftables (apt-get install iptables nftables)"
+  cp -L "$src" "$nl/usr/sbin/$tool"
+  tools+=("$src")
+done
+for link in iptables ip6tables iptables-nft ip6tables-nft iptables-save ip6tables-save iptables-restore ip6tables-restore; do
+  ln -s xtables-nft-multi "$nl/usr/sbin/$link"
+done
+for link in iptables-legacy ip6tables-legacy iptables-legacy-save ip6tables-legacy-save iptables-legacy-restore ip6tables-legacy-restore; do
+  ln -s xtables-legacy-multi "$nl/usr/sbin/$link"
+done
+xt=/usr/lib/$multiarch/xtables
+[ -d "$xt" ] || die "$xt missing (iptables' extension modules)"
+mkdir -p "$nl$xt"
+cp -a "$xt"/. "$nl$xt"/
+libs=$(for f in "${tools[@]}" "$xt"/*.so; do ldd "$f"; done | awk '$1 ~ /^\// {print $1} $3 ~ /^\// {print $3}' | LC_ALL=C sort -u)
+[ -n "$libs" ] || die "ldd found no shared objects for ${tools[*]}"
+for lib in $libs; do
+  case "$lib" in
+    */ld-linux*) mkdir -p "$nl$(dirname "$lib")"; cp -L "$lib" "$nl$lib" ;;
+    *) cp -L "$lib" "$nl/usr/lib/$multiarch/$(basename "$lib")" ;;
+  esac
+done
+# getprotobyname/getservbyname read these (iptables -p udp, nft's names).
+for f in /etc/protocols /etc/services; do
+  [ -f "$f" ] && cp "$f" "$nl$f"
+done
+chmod -R u=rwX,go=rX "$nl"
+echo "nodelocal/: lb, ${tools[*]##*/}, $(wc -w <<<"$libs") shared objects, $(find "$nl$xt" -name '*.so' | wc -l) xtables modules"
 ls -l "$out"

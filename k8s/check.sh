@@ -72,6 +72,7 @@ done
 [ ${#rendered[@]} -gt 0 ] || die "no overlay under k8s/overlays"
 [ -f "$work/poc.yaml" ] || die "k8s/overlays/poc is missing"
 [ -f "$work/poc-ha.yaml" ] || die "k8s/overlays/poc-ha is missing"
+[ -f "$work/poc-nodelocal.yaml" ] || die "k8s/overlays/poc-nodelocal is missing"
 # What tests/kind/deploy.sh applies: poc with the addresses moved onto kind's
 # Docker network (its usual 172.18.0.0/16).
 KUBECTL=$kubectl timeout 60 tests/kind/render.sh k8s/overlays/poc 172.18.0.0/16 > "$work/kind-poc.yaml" \
@@ -94,6 +95,7 @@ timeout 300 "$py" k8s/checks/check.py --repo "$repo" --bin-dir "$bin_dir" --k8s-
 
 step "negative tests (k8s/checks/tests)"
 PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 K8S_CHECK_RENDERED=$work/poc.yaml K8S_CHECK_RENDERED_HA=$work/poc-ha.yaml \
+  K8S_CHECK_RENDERED_NODELOCAL=$work/poc-nodelocal.yaml \
   K8S_CHECK_METRICS=$work/metrics.json \
   K8S_CHECK_BIN_DIR=$bin_dir timeout 300 "$py" -m pytest -q -p no:cacheprovider k8s/checks/tests \
   || die "the negative tests above (a broken manifest passed, or the check broke)"

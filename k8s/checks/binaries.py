@@ -18,6 +18,7 @@ import socket
 import ssl
 import struct
 import subprocess
+import sys
 import tempfile
 import time
 import tomllib
@@ -25,7 +26,9 @@ import urllib.error
 import urllib.request
 
 from model import (
+    NODELOCAL_IMAGE,
     OUR_IMAGES,
+    XTABLES_LOCK,
     Obj,
     Report,
     claim_template_volumes,
@@ -350,6 +353,10 @@ def served_ports(container: Container, summary: str, report: Report) -> set[tupl
                         ports.add((_addr_port(addr.strip()), proto))
         if metrics is None and container.config is not None:
             metrics = (tomllib.loads(container.config.read_text()).get("metrics") or {}).get("addr")
+        if container.config is not None:
+            health = nodelocal_health(tomllib.loads(container.config.read_text()))
+            if health is not None:
+                ports.add((health[1], "TCP"))
     elif container.binary == "dhcp4":
         ports.add((int(values.get("port", 67)), "UDP"))
         # The HA listener (this server's peer url) and Kea's control-sockets.
@@ -365,6 +372,54 @@ def served_ports(container: Container, summary: str, report: Report) -> set[tupl
     return ports
 
 
+def nodelocal_health(toml: dict) -> tuple[str, int] | None:
+    """node-local mode's /health address (health-addr; default the first
+    local-ip, port 8080), or None without [node-local]."""
+    node_local = toml.get("node-local")
+    if not isinstance(node_local, dict):
+        return None
+    addr = node_local.get("health-addr")
+    if addr:
+        host, _, port = str(addr).rpartition(":")
+        if host and port.isdigit():
+            return host.strip("[]"), int(port)
+        return str(addr).strip("[]"), 8080
+    return str((node_local.get("local-ip") or ["169.254.20.10"])[0]), 8080
+
+
+def check_nodelocal_container(container: Container, toml: dict, report: Report) -> None:
+    """An lb in node-local mode: the image with iptables and nft, the xtables
+    lock from the node where the firewall is iptables, and the liveness probe
+    on the agent's /health (host and port)."""
+    repo = normalise_repo(image_parts(container.spec.get("image", ""))[0])
+    node_local = toml.get("node-local")
+    if not isinstance(node_local, dict):
+        if repo == NODELOCAL_IMAGE:
+            report.fail(container.where, f"{NODELOCAL_IMAGE} runs an lb without [node-local]: use noc/lb")
+        return
+    if repo != NODELOCAL_IMAGE:
+        report.fail(container.where, f"{container.config_in_pod} has [node-local], which runs iptables/nft: "
+                    f"use the {NODELOCAL_IMAGE} image (noc/lb has neither)")
+    firewall = node_local.get("firewall", "iptables")
+    if firewall in ("iptables", "iptables-legacy"):
+        mount = container.mounts.get(XTABLES_LOCK)
+        volume = next((v for v in container.pod_spec.get("volumes") or [] if mount and v.get("name") == mount["volume"]), None)
+        host_path = (volume or {}).get("hostPath") or {}
+        if mount is None or host_path.get("path") != XTABLES_LOCK:
+            report.fail(container.where, f"firewall = {firewall} without the node's {XTABLES_LOCK} mounted (hostPath "
+                        f"{XTABLES_LOCK}, type FileOrCreate): its rule changes would race kube-proxy's")
+        elif any(m.get("mountPath") == XTABLES_LOCK and m.get("readOnly") for m in container.spec.get("volumeMounts") or []):
+            report.fail(container.where, f"{XTABLES_LOCK} is mounted read-only: iptables takes the lock by opening it")
+    host, port = nodelocal_health(toml)
+    probe = (container.spec.get("livenessProbe") or {}).get("httpGet") or {}
+    probe_port = probe.get("port")
+    if isinstance(probe_port, str):
+        probe_port = next((p.get("containerPort") for p in container.spec.get("ports") or [] if p.get("name") == probe_port), probe_port)
+    if probe and (probe.get("host"), probe_port) != (host, port):
+        report.fail(container.where, f"livenessProbe on {probe.get('host')}:{probe.get('port')}, but /health is served on "
+                    f"{host}:{port} (node-local.health-addr)")
+
+
 def check_config(container: Container, bin_dir: pathlib.Path, report: Report) -> str | None:
     """Runs the container's own args plus --check-config; returns the summary."""
     if container.config is None:
@@ -373,6 +428,7 @@ def check_config(container: Container, bin_dir: pathlib.Path, report: Report) ->
         rewrite_unbound_paths(container, report)
     if container.binary == "lb":
         toml = tomllib.loads(container.config.read_text())
+        check_nodelocal_container(container, toml, report)
         for key in ("tls-cert", "tls-key"):
             pod_path = (toml.get("listen") or {}).get(key)
             if pod_path:
@@ -659,6 +715,8 @@ class LiveRun:
         self.redis: tuple[str, int] | None = None
         self.resolver_dns: tuple[str, int] | None = None
         self.discover_names: set[str] = set()
+        # Network namespaces made for node-local runs, deleted by close().
+        self.netns: list[str] = []
         self.counter = 0
         # The Redis Deployment's redis.conf, to start Redis with (loopback port).
         self.redis_conf: tuple[str, pathlib.Path] | None = None
@@ -762,6 +820,9 @@ class LiveRun:
         if key in self.done:
             return
         self.done.add(key)
+        if "node-local" in tomllib.loads(container.config.read_text()):
+            self.run_lb_nodelocal(container)
+            return
         if self.resolver_dns is None:
             self.report.fail(container.where, "no resolver ran on loopback to serve as the lb's backend")
             return
@@ -818,6 +879,113 @@ class LiveRun:
         time.sleep(0.2)
         self._merge(http_get(f"http://{metrics}/metrics")[1])
         self.report.note(f"live run: {container.where}: discovered its backend, answered UDP/TCP/DoT, scraped")
+
+    def run_lb_nodelocal(self, container: Container) -> None:
+        """node-local mode creates an interface and packet-filter rules, so it
+        runs in a network namespace made for it (root needed): the config as
+        mounted, but link-type ifb where the kernel has no dummy module, the
+        upstreams stub DNS servers in the namespace (k8s/checks/netns_helper.py:
+        resolv.conf's on 127.0.0.1:53, cluster-dns on 127.0.0.2:53), and no
+        fallback-chain (kube-proxy's chain is not there). netns_helper.py
+        probe then checks /health, /healthz, /readyz and /metrics, sends a
+        cluster.local name and others over UDP and TCP, repeated so the cache
+        hits, and scrapes: CoreDNS's series appear only after such queries.
+        At SIGTERM the agent must remove its interface; then the namespace is
+        deleted and every process stopped by its PID."""
+        where = container.where
+        if os.geteuid() != 0 or shutil.which("ip") is None:
+            self.report.fail(where, "the node-local live run needs root and iproute2 (`ip netns`): run k8s/check.sh as root")
+            return
+        config = tomllib.loads(container.config.read_text())
+        node_local = config["node-local"]
+        live = pathlib.Path(tempfile.mkdtemp(prefix="live-lb-nodelocal-", dir=self.work))
+        self.counter += 1
+        netns = f"k8scheck{os.getpid()}-{self.counter}"
+        if subprocess.run(["ip", "netns", "add", netns], capture_output=True, timeout=10).returncode != 0:
+            self.report.fail(where, f"ip netns add {netns} failed")
+            return
+        self.netns.append(netns)
+        subprocess.run(["ip", "-n", netns, "link", "set", "lo", "up"], check=True, timeout=10)
+        dummy = subprocess.run(["ip", "-n", netns, "link", "add", "k8scheck0", "type", "dummy"], capture_output=True, timeout=10)
+        if dummy.returncode == 0:
+            subprocess.run(["ip", "-n", netns, "link", "del", "k8scheck0"], capture_output=True, timeout=10)
+        elif node_local.get("link-type", "dummy") == "dummy":
+            node_local["link-type"] = "ifb"
+            self.report.note("live run: this kernel has no dummy links; the node-local agent runs with link-type ifb")
+        node_local.pop("fallback-chain", None)
+        (live / "resolv.conf").write_text("nameserver 127.0.0.1\n")
+        node_local["resolv-conf"] = str(live / "resolv.conf")
+        node_local["cluster-dns"] = "127.0.0.2:53"
+        backends = config.get("backends") or {}
+        if backends.get("servers"):
+            backends["servers"] = [{**s, "addr": "127.0.0.1:53"} for s in backends["servers"][:1]]
+        if backends.get("discover"):
+            backends["discover-server"] = "127.0.0.1:53"
+        (live / "lb.toml").write_text(toml_dump(config))
+        helper = pathlib.Path(__file__).resolve().parent / "netns_helper.py"
+        in_ns = ["ip", "netns", "exec", netns]
+        # Two upstreams, so `to` tells them apart: the node's resolvers and the cluster DNS.
+        self.daemons.start(f"{netns}-stub", [*in_ns, sys.executable, str(helper), "stub"], live)
+        self.daemons.start(f"{netns}-stub2", [*in_ns, sys.executable, str(helper), "stub", "--addr", "127.0.0.2"], live)
+        # The upstreams answer before the agent starts (else its first checks mark them down).
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not all(
+            "stub DNS on" in self.daemons.log(f"{netns}-{stub}") for stub in ("stub", "stub2")
+        ):
+            time.sleep(0.1)
+        args = [a if a != str(container.config) else str(live / "lb.toml") for a in container.args]
+        name = f"{netns}-lb"
+        proc = self.daemons.start(name, [*in_ns, str(self.bin_dir / "lb"), *args], live)
+        local = str((node_local.get("local-ip") or ["169.254.20.10"])[0])
+        metrics_addr = str((config.get("metrics") or {}).get("addr", "0.0.0.0:9253"))
+        metrics = metrics_addr.replace("0.0.0.0", local) if metrics_addr.startswith("0.0.0.0") else metrics_addr
+        health_host, health_port = nodelocal_health(config)
+        try:
+            out = subprocess.run(
+                [*in_ns, sys.executable, str(helper), "probe", "--dns", local, "--metrics", metrics,
+                 "--health", f"{health_host}:{health_port}", "--timeout", str(START_TIMEOUT)],
+                capture_output=True, text=True, timeout=START_TIMEOUT + 60,
+            )
+            result = json.loads(out.stdout) if out.returncode == 0 else {"failures": [f"probe: {out.stderr.strip()}"], "metrics": ""}
+        except (subprocess.TimeoutExpired, ValueError) as e:
+            result = {"failures": [f"probe: {e}"], "metrics": ""}
+        for failure in result["failures"]:
+            self.report.fail(where, f"node-local live run (netns {netns}): {failure}; lb log: {self.daemons.log(name)[-800:]}")
+        if result["metrics"]:
+            self._merge(result["metrics"])
+        # SIGTERM: the hand-over, the drain, then the interface and rules go.
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+                self.report.fail(where, f"the node-local agent did not stop within 20 s of SIGTERM: {self.daemons.log(name)[-800:]}")
+        interface = str(node_local.get("interface", "nodelocaldns"))
+        left = subprocess.run(["ip", "-n", netns, "link", "show", interface], capture_output=True, timeout=10)
+        if proc.returncode not in (0, None) or left.returncode == 0:
+            self.report.fail(where, f"the node-local agent exited {proc.returncode} and left interface {interface}: "
+                             f"{left.returncode == 0}; {self.daemons.log(name)[-800:]}")
+        if not result["failures"]:
+            self.report.note(f"live run: {where}: node-local agent in netns {netns} (interface, rules, /health), answered "
+                             "cluster.local, reverse and other names over UDP and TCP via a stub upstream, cache hits, "
+                             "scraped; removed its interface at SIGTERM")
+        self.close_netns(netns)
+
+    def close_netns(self, netns: str) -> None:
+        """Stops what runs in netns (by PID) and deletes it."""
+        for proc_name, proc in list(self.daemons.procs):
+            if proc_name.startswith(f"{netns}-") and proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(timeout=5)
+        subprocess.run(["ip", "netns", "del", netns], capture_output=True, timeout=10)
+        if netns in self.netns:
+            self.netns.remove(netns)
 
     def is_ha(self, container: Container) -> bool:
         if container.config is None:
@@ -1021,6 +1189,8 @@ class LiveRun:
 
     def close(self) -> None:
         self.daemons.stop_all()
+        for netns in list(self.netns):
+            self.close_netns(netns)
 
 
 def declared_in_source(repo: pathlib.Path) -> set[str]:
@@ -1028,7 +1198,7 @@ def declared_in_source(repo: pathlib.Path) -> set[str]:
     names: set[str] = set()
     for crate in ("lb", "resolver", "dhcp4", "common"):
         for path in (repo / crate / "src").rglob("*.rs"):
-            names |= set(re.findall(r'"((?:unbound|dnsdist|kea_dhcp4|dhcp4|process)_[a-z0-9_]+)"', path.read_text(errors="replace")))
+            names |= set(re.findall(r'"((?:unbound|dnsdist|kea_dhcp4|dhcp4|process|coredns|nodelocal)_[a-z0-9_]+)"', path.read_text(errors="replace")))
     return names
 
 

@@ -77,13 +77,13 @@ def main(argv: list[str] | None = None) -> int:
         checked = manifests.check_schemas(objs, report, args.k8s_version, custom)
         manifests.check_namespaces(objs, report)
         manifests.check_workload_selectors(objs, report)
-        manifests.check_services(objs, report)
+        manifests.check_services(objs, report, external)
         jobs_by_overlay[label] = manifests.check_service_monitors(objs, report)
         manifests.check_pdbs(objs, report)
         manifests.check_images(objs, report, versions)
         manifests.check_references(objs, report, external)
         manifests.check_pods(objs, report)
-        manifests.check_addresses(objs, report)
+        manifests.check_addresses(objs, report, external)
         print(f"{label}: {len(objs)} objects, {checked} validated against their schemas (Kubernetes {args.k8s_version}, strict)")
 
     # ---- our binaries

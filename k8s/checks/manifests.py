@@ -13,7 +13,10 @@ from typing import Iterable
 
 from model import (
     CLUSTER_SCOPED,
+    NODELOCAL_CAPS,
+    NODELOCAL_IMAGE,
     OUR_IMAGES,
+    XTABLES_LOCK,
     WORKLOAD_KINDS,
     Obj,
     Report,
@@ -145,7 +148,24 @@ def check_workload_selectors(objs: list[Obj], report: Report) -> None:
             report.fail(str(obj), "spec.selector does not match the pod template's labels")
 
 
-def check_services(objs: list[Obj], report: Report) -> None:
+def _external_pods(external: dict | None) -> list[tuple[Obj, dict]]:
+    """external.yaml's `pods` (made outside the render, e.g. the cluster's
+    CoreDNS) as (stand-in workload, pod template)."""
+    out = []
+    for key, info in ((external or {}).get("pods") or {}).items():
+        namespace, _, name = key.partition("/")
+        template = {
+            "metadata": {"labels": dict(info.get("labels") or {})},
+            "spec": {"containers": [{"name": name, "ports": list(info.get("ports") or [])}]},
+        }
+        obj = Obj("k8s/checks/external.yaml", {"kind": "Deployment", "metadata": {"name": name, "namespace": namespace},
+                                               "spec": {"template": template}})
+        out.append((obj, template))
+    return out
+
+
+def check_services(objs: list[Obj], report: Report, external: dict | None = None) -> None:
+    outside = _external_pods(external)
     for svc in (o for o in objs if o.kind == "Service"):
         selector = svc.spec.get("selector")
         if not selector:
@@ -159,8 +179,14 @@ def check_services(objs: list[Obj], report: Report) -> None:
             for w, t in _workloads(objs, svc.namespace)
             if any(selector_matches({"matchLabels": selector}, labels) for _, labels in pod_instances(w))
         ]
+        matched += [
+            (w, t)
+            for w, t in outside
+            if w.namespace == svc.namespace and selector_matches({"matchLabels": selector}, t["metadata"]["labels"])
+        ]
         if not matched:
-            report.fail(str(svc), f"selector {selector} matches no pod template in {svc.namespace}")
+            report.fail(str(svc), f"selector {selector} matches no pod template in {svc.namespace} "
+                        "(nor a pod k8s/checks/external.yaml lists)")
             continue
         for port in svc.spec.get("ports") or []:
             target = port.get("targetPort", port.get("port"))
@@ -386,7 +412,10 @@ def check_pods(objs: list[Obj], report: Report) -> None:
             where = f"{obj} container {c.get('name')}"
             repo = normalise_repo(image_parts(c.get("image", ""))[0])
             ours = repo in OUR_IMAGES
+            nodelocal = repo == NODELOCAL_IMAGE
             sc = c.get("securityContext") or {}
+            if nodelocal and field == "containers":
+                check_nodelocal_pod(obj, spec, c, where, report)
             # resources
             resources = c.get("resources") or {}
             for part in ("requests", "limits"):
@@ -402,7 +431,21 @@ def check_pods(objs: list[Obj], report: Report) -> None:
                     ports = {p.get("name"): p.get("containerPort") for p in c.get("ports") or []}
                     if "metrics" not in ports:
                         report.fail(where, "no container port named `metrics`")
-                    for probe_name, path in (("livenessProbe", "/healthz"), ("readinessProbe", "/readyz"), ("startupProbe", "/healthz")):
+                    probes = (("livenessProbe", "/healthz"), ("readinessProbe", "/readyz"), ("startupProbe", "/healthz"))
+                    if nodelocal:
+                        # node-local-dns' liveness probe: /health on the agent's own
+                        # address (host), which fails when the interface is gone;
+                        # binaries.py checks host and port against the config.
+                        probes = probes[1:]
+                        got = (c.get("livenessProbe") or {}).get("httpGet")
+                        if got is None:
+                            report.fail(where, "livenessProbe must be httpGet /health on the agent's address (host) and health port")
+                        else:
+                            if got.get("path") != "/health":
+                                report.fail(where, f"livenessProbe path {got.get('path')!r}: should be /health (the agent's health-addr)")
+                            if not got.get("host"):
+                                report.fail(where, "livenessProbe has no host: /health listens on the agent's address (169.254.20.10), not the node's")
+                    for probe_name, path in probes:
                         probe = c.get(probe_name)
                         if probe is None:
                             continue
@@ -417,13 +460,22 @@ def check_pods(objs: list[Obj], report: Report) -> None:
                         if port != "metrics" and port != ports.get("metrics"):
                             report.fail(where, f"{probe_name} port {port!r} is not the metrics port")
             # security context
-            if _effective(pod_sc, sc, "runAsNonRoot") is not True:
-                report.fail(where, "runAsNonRoot is not true")
             uid = _effective(pod_sc, sc, "runAsUser")
-            if ours and uid != 65532:
-                report.fail(where, f"runAsUser {uid}: our images run as 65532")
-            if uid == 0:
-                report.fail(where, "runAsUser 0")
+            if nodelocal:
+                # As node-local-dns: uid 0 with two capabilities, so that the
+                # iptables and nft it runs have NET_ADMIN effective (Kubernetes
+                # gives no ambient capabilities, and exec drops a non-root
+                # process's); not privileged, no escalation, read-only root.
+                if uid != 0 or _effective(pod_sc, sc, "runAsNonRoot") is not False:
+                    report.fail(where, f"runAsUser {uid}, runAsNonRoot {_effective(pod_sc, sc, 'runAsNonRoot')}: the node-local agent "
+                                "runs iptables/nft, which need uid 0 with NET_ADMIN (set runAsUser: 0, runAsNonRoot: false)")
+            else:
+                if _effective(pod_sc, sc, "runAsNonRoot") is not True:
+                    report.fail(where, "runAsNonRoot is not true")
+                if ours and uid != 65532:
+                    report.fail(where, f"runAsUser {uid}: our images run as 65532")
+                if uid == 0:
+                    report.fail(where, "runAsUser 0")
             if sc.get("readOnlyRootFilesystem") is not True:
                 report.fail(where, "readOnlyRootFilesystem is not true")
             if sc.get("allowPrivilegeEscalation") is not False:
@@ -435,6 +487,10 @@ def check_pods(objs: list[Obj], report: Report) -> None:
                 report.fail(where, "capabilities.drop does not contain ALL")
             added = set(caps.get("add") or [])
             allowed = {"NET_BIND_SERVICE", "NET_RAW"} if repo == "noc/dhcp4" else {"NET_BIND_SERVICE"} if ours else set()
+            if nodelocal:
+                allowed = set(NODELOCAL_CAPS)
+                if "NET_ADMIN" not in added:
+                    report.fail(where, "NET_ADMIN not added: the node-local agent creates its interface and packet-filter rules")
             for cap in sorted(added - allowed):
                 report.fail(where, f"capability {cap} added")
             if ours and "NET_BIND_SERVICE" not in added:
@@ -469,6 +525,49 @@ def check_pods(objs: list[Obj], report: Report) -> None:
             report.fail(str(obj), "net sysctls cannot be set in a hostNetwork pod")
 
 
+def check_nodelocal_pod(obj: Obj, spec: dict, c: dict, where: str, report: Report) -> None:
+    """The node-local agent's pod, as node-local-dns runs: a DaemonSet on every
+    node (tolerating every taint, node-critical priority, a rolling update of
+    a few nodes at a time), host network with the node's resolv.conf, a grace
+    period longer than the lameduck, and no host path but the xtables lock."""
+    if obj.kind != "DaemonSet":
+        report.fail(str(obj), f"the node-local agent ({NODELOCAL_IMAGE}) runs as a DaemonSet (one per node), not a {obj.kind}")
+    else:
+        strategy = obj.spec.get("updateStrategy") or {}
+        unavailable = (strategy.get("rollingUpdate") or {}).get("maxUnavailable", 1)
+        if strategy.get("type", "RollingUpdate") != "RollingUpdate":
+            report.fail(str(obj), "updateStrategy is not RollingUpdate: an image change would never reach the nodes")
+        elif unavailable in (0, "0", "0%"):
+            report.fail(str(obj), "updateStrategy.rollingUpdate.maxUnavailable 0: a DaemonSet could never update")
+    if not spec.get("hostNetwork"):
+        report.fail(str(obj), "the node-local agent needs hostNetwork: true (its interface, address and rules are the node's)")
+    if spec.get("dnsPolicy") != "Default":
+        report.fail(str(obj), f"dnsPolicy {spec.get('dnsPolicy')!r}: use Default (the node's resolv.conf holds the agent's upstreams)")
+    if spec.get("priorityClassName") != "system-node-critical":
+        report.fail(str(obj), f"priorityClassName {spec.get('priorityClassName')!r}: use system-node-critical (as node-local-dns)")
+    tolerations = spec.get("tolerations") or []
+    for effect in ("NoSchedule", "NoExecute"):
+        if not any(t.get("operator") == "Exists" and not t.get("key") and t.get("effect") in (None, effect) for t in tolerations):
+            report.fail(str(obj), f"no `operator: Exists` toleration for {effect}: nodes with such taints would have no agent")
+    lameduck = 1.0
+    args = [str(a) for a in c.get("args") or []]
+    for i, a in enumerate(args):
+        if a == "--lameduck" and i + 1 < len(args):
+            lameduck = float(args[i + 1])
+        elif a.startswith("--lameduck="):
+            lameduck = float(a.split("=", 1)[1])
+    grace = spec.get("terminationGracePeriodSeconds", 30)
+    if grace < lameduck + 5:
+        report.fail(str(obj), f"terminationGracePeriodSeconds {grace} leaves no time to drain after the {lameduck:g} s lameduck")
+    for volume in spec.get("volumes") or []:
+        host_path = volume.get("hostPath")
+        if host_path is None:
+            continue
+        if host_path.get("path") != XTABLES_LOCK or host_path.get("type") != "FileOrCreate":
+            report.fail(str(obj), f"hostPath volume {volume.get('name')} ({host_path.get('path')}): the node-local agent "
+                        f"mounts only {XTABLES_LOCK} (type FileOrCreate)")
+
+
 # ---- addresses: MetalLB pools, pinned LoadBalancer IPs, DHCP options, service names ----
 
 def _lb_ips(svc: Obj) -> list[str]:
@@ -488,7 +587,8 @@ def kea_config(text: str) -> dict | None:
         return None
 
 
-def check_addresses(objs: list[Obj], report: Report) -> None:
+def check_addresses(objs: list[Obj], report: Report, external: dict | None = None) -> None:
+    external_services = set(((external or {}).get("services") or {}).keys())
     pools = {o.name: o for o in objs if o.kind == "IPAddressPool"}
     advertised: set[str] = set()
     for adv in (o for o in objs if o.kind == "L2Advertisement"):
@@ -548,7 +648,7 @@ def check_addresses(objs: list[Obj], report: Report) -> None:
             where = f"{cm} key {key}"
             # In-cluster names must be Services of the render.
             for name, ns in re.findall(r"\b([a-z0-9][a-z0-9-]*)\.([a-z0-9][a-z0-9-]*)\.svc(?:\.cluster\.local)?\b", text):
-                if (ns, name) not in svc_names:
+                if (ns, name) not in svc_names and f"{ns}/{name}" not in external_services:
                     report.fail(where, f"names {name}.{ns}.svc, but there is no Service {ns}/{name}")
             if key.endswith(".toml"):
                 try:
@@ -568,6 +668,14 @@ def check_addresses(objs: list[Obj], report: Report) -> None:
                         port = (toml.get("backends") or {}).get("discover-port", 53)
                         if not any(p.get("port") == port for p in svc.spec.get("ports") or []):
                             report.fail(where, f"discover-port {port} is not a port of Service {svc.name}")
+                node_local = toml.get("node-local")
+                if isinstance(node_local, dict) and node_local.get("cluster-dns"):
+                    check_cluster_dns(str(node_local["cluster-dns"]), node_local, services, where, report)
+                if isinstance(node_local, dict) and node_local.get("fallback"):
+                    fallback = str(node_local["fallback"]).rsplit(":", 1)[0] if str(node_local["fallback"]).count(":") == 1 else str(node_local["fallback"])
+                    if fallback.strip("[]") in [str(a) for a in node_local.get("local-ip") or ["169.254.20.10"]]:
+                        report.fail(where, f"node-local.fallback {fallback} is one of the agent's own addresses (local-ip): with "
+                                    "the agent down, queries would be sent to the address nobody answers on; use kube-dns-upstream's")
             kea = kea_config(text) if "Dhcp4" in text else None
             if kea and isinstance(kea.get("Dhcp4"), dict):
                 options = list(kea["Dhcp4"].get("option-data") or [])
@@ -583,6 +691,33 @@ def check_addresses(objs: list[Obj], report: Report) -> None:
                         if service_with(data.strip(), 67, "UDP") is None:
                             report.fail(where, f"dhcp-server-identifier {data} is no Service's LoadBalancer address with 67/UDP: clients could not renew")
                 check_ha_peers(kea["Dhcp4"], cm, where, objs, report)
+
+
+def check_cluster_dns(cluster_dns: str, node_local: dict, services: list[Obj], where: str, report: Report) -> None:
+    """node-local's cluster-dns, where the agents send the cluster zones over
+    TCP: a Service of the render (kube-dns-upstream) with that fixed
+    clusterIP and port 53/TCP, not one of the agent's own addresses."""
+    text = cluster_dns.strip()
+    try:
+        ip, port = str(ipaddress.ip_address(text)), 53
+    except ValueError:
+        host, _, port_text = text.rpartition(":")
+        try:
+            ip, port = str(ipaddress.ip_address(host.strip("[]"))), int(port_text)
+        except ValueError:
+            report.fail(where, f"node-local.cluster-dns {cluster_dns!r} is not an address")
+            return
+    if ip in [str(a) for a in node_local.get("local-ip") or ["169.254.20.10"]]:
+        report.fail(where, f"node-local.cluster-dns {ip} is one of the agent's own addresses (local-ip): the agent would ask itself")
+        return
+    svc = next((o for o in services if o.spec.get("clusterIP") == ip), None)
+    if svc is None:
+        report.fail(where, f"node-local.cluster-dns {ip} is no Service's fixed clusterIP in the render "
+                    "(kube-dns-upstream, spec.clusterIP)")
+        return
+    if not any(p.get("port") == port and p.get("protocol", "TCP") == "TCP" for p in svc.spec.get("ports") or []):
+        report.fail(where, f"node-local.cluster-dns {ip}:{port}: Service {svc.namespace}/{svc.name} has no port {port}/TCP "
+                    "(the agent forwards the cluster zones over TCP)")
 
 
 def ha_parameters(dhcp4: dict) -> dict | None:

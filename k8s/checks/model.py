@@ -17,8 +17,15 @@ CLUSTER_SCOPED = frozenset(
 )
 WORKLOAD_KINDS = frozenset("Deployment StatefulSet DaemonSet ReplicaSet Job CronJob Pod".split())
 
-# Our images and the binaries in them.
-OUR_IMAGES = {"noc/lb": "lb", "noc/resolver": "resolver", "noc/dhcp4": "dhcp4"}
+# Our images and the binaries in them. noc/lb-nodelocal is the lb with the
+# iptables and nft binaries its node-local mode runs (docker/Dockerfile).
+OUR_IMAGES = {"noc/lb": "lb", "noc/resolver": "resolver", "noc/dhcp4": "dhcp4", "noc/lb-nodelocal": "lb"}
+NODELOCAL_IMAGE = "noc/lb-nodelocal"
+# The node-local agent's capabilities: the interface and the packet-filter
+# rules (NET_ADMIN), :53 (NET_BIND_SERVICE); nothing else.
+NODELOCAL_CAPS = frozenset({"NET_ADMIN", "NET_BIND_SERVICE"})
+# The lock every iptables on a node takes (node-local-dns mounts it too).
+XTABLES_LOCK = "/run/xtables.lock"
 
 
 @dataclasses.dataclass

@@ -394,3 +394,172 @@ def test_ha_password_file_not_mounted(ha_docs, tmp_path, capsys):
     volume = find(docs, "StatefulSet", "dhcp4")["spec"]["template"]["spec"]["volumes"][0]
     volume["projected"]["sources"] = [s for s in volume["projected"]["sources"] if "secret" not in s]
     expect_failure(docs, tmp_path, capsys, "basic-auth-password-file /etc/kea/ha-password is not a file of the pod's volumes", binaries=True)
+
+
+# ---- the node-local DNS cache (overlays/poc-nodelocal; K8S_CHECK_RENDERED_NODELOCAL) ----
+
+RENDERED_NODELOCAL = os.environ.get("K8S_CHECK_RENDERED_NODELOCAL")
+needs_nodelocal_render = pytest.mark.skipif(
+    not (RENDERED_NODELOCAL and METRICS), reason="run through k8s/check.sh (needs the poc-nodelocal render)"
+)
+
+
+@pytest.fixture(scope="module")
+def nl_docs() -> list[dict]:
+    with open(RENDERED_NODELOCAL) as f:
+        return [d for d in yaml.safe_load_all(f) if d]
+
+
+def nl_pod(docs: list[dict]) -> dict:
+    return find(docs, "DaemonSet", "node-local-dns")["spec"]["template"]["spec"]
+
+
+def nl_config(docs: list[dict], old: str, new: str) -> None:
+    data = find(docs, "ConfigMap", "node-local-dns-config")["data"]
+    assert old in data["node-local.toml"], f"{old!r} not in node-local.toml"
+    data["node-local.toml"] = data["node-local.toml"].replace(old, new)
+
+
+@needs_nodelocal_render
+def test_nodelocal_unbroken_render_passes(nl_docs, tmp_path, capsys):
+    code, out = run(nl_docs, tmp_path, capsys, binaries=bool(BIN_DIR))
+    assert code == 0, out
+
+
+@needs_nodelocal_render
+def test_nodelocal_dashboard_unknown_metric(nl_docs, tmp_path, capsys):
+    docs = copy.deepcopy(nl_docs)
+    cm = find(docs, "ConfigMap", "noc-dashboards-nodelocal")
+    cm["data"]["nodelocal.json"] = cm["data"]["nodelocal.json"].replace("coredns_cache_hits_total", "coredns_cache_hit_total", 1)
+    expect_failure(docs, tmp_path, capsys, "ConfigMap monitoring/noc-dashboards-nodelocal", "'coredns_cache_hit_total' is exported by none")
+
+
+@needs_nodelocal_render
+def test_nodelocal_alert_label_value_never_exported(nl_docs, tmp_path, capsys):
+    docs = copy.deepcopy(nl_docs)
+    rules = find(docs, "PrometheusRule", "node-local-dns-alerts")["spec"]["groups"][0]["rules"]
+    rule = next(r for r in rules if r["alert"] == "NodeLocalDNSForwardErrors")
+    rule["expr"] = rule["expr"].replace('"SERVFAIL"', '"ServFail"')
+    expect_failure(docs, tmp_path, capsys, 'coredns_forward_responses_total{rcode="ServFail"} is never exported')
+
+
+@needs_nodelocal_render
+def test_nodelocal_without_net_admin(nl_docs, tmp_path, capsys):
+    docs = copy.deepcopy(nl_docs)
+    nl_pod(docs)["containers"][0]["securityContext"]["capabilities"]["add"] = ["NET_BIND_SERVICE"]
+    expect_failure(docs, tmp_path, capsys, "DaemonSet noc-poc/node-local-dns container node-cache", "NET_ADMIN not added")
+
+
+@needs_nodelocal_render
+def test_nodelocal_extra_capability(nl_docs, tmp_path, capsys):
+    docs = copy.deepcopy(nl_docs)
+    nl_pod(docs)["containers"][0]["securityContext"]["capabilities"]["add"].append("SYS_ADMIN")
+    expect_failure(docs, tmp_path, capsys, "container node-cache: capability SYS_ADMIN added")
+
+
+@needs_nodelocal_render
+def test_nodelocal_net_admin_on_another_container(nl_docs, tmp_path, capsys):
+    docs = copy.deepcopy(nl_docs)
+    container(docs, "lb")["securityContext"]["capabilities"]["add"].append("NET_ADMIN")
+    expect_failure(docs, tmp_path, capsys, "Deployment noc-poc/lb container lb: capability NET_ADMIN added")
+
+
+@needs_nodelocal_render
+def test_nodelocal_as_non_root(nl_docs, tmp_path, capsys):
+    docs = copy.deepcopy(nl_docs)
+    sc = nl_pod(docs)["containers"][0]["securityContext"]
+    sc.update(runAsUser=65532, runAsGroup=65532, runAsNonRoot=True)
+    expect_failure(docs, tmp_path, capsys, "runs iptables/nft, which need uid 0 with NET_ADMIN")
+
+
+@needs_nodelocal_render
+def test_nodelocal_pod_settings(nl_docs, tmp_path, capsys):
+    docs = copy.deepcopy(nl_docs)
+    spec = nl_pod(docs)
+    spec["hostNetwork"] = False
+    spec["dnsPolicy"] = "ClusterFirst"
+    spec["tolerations"] = [{"key": "node-role.kubernetes.io/control-plane", "operator": "Exists", "effect": "NoSchedule"}]
+    del spec["priorityClassName"]
+    spec["terminationGracePeriodSeconds"] = 5
+    find(docs, "DaemonSet", "node-local-dns")["spec"]["updateStrategy"]["rollingUpdate"]["maxUnavailable"] = 0
+    expect_failure(
+        docs, tmp_path, capsys,
+        "needs hostNetwork: true", "dnsPolicy 'ClusterFirst'", "no `operator: Exists` toleration for NoSchedule",
+        "no `operator: Exists` toleration for NoExecute", "priorityClassName None", "no time to drain",
+        "maxUnavailable 0",
+    )
+
+
+@needs_nodelocal_render
+def test_nodelocal_namespace_left_restricted(nl_docs, tmp_path, capsys):
+    docs = copy.deepcopy(nl_docs)
+    find(docs, "Namespace", "noc-poc")["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] = "restricted"
+    expect_failure(docs, tmp_path, capsys, "hostNetwork is refused by namespace noc-poc's restricted Pod Security level",
+                   "capability NET_ADMIN is refused", "hostPath volume xtables-lock is refused")
+
+
+@needs_nodelocal_render
+def test_nodelocal_another_host_path(nl_docs, tmp_path, capsys):
+    docs = copy.deepcopy(nl_docs)
+    nl_pod(docs)["volumes"].append({"name": "host-etc", "hostPath": {"path": "/etc", "type": "Directory"}})
+    expect_failure(docs, tmp_path, capsys, "hostPath volume host-etc (/etc): the node-local agent mounts only /run/xtables.lock")
+
+
+@needs_nodelocal_render
+def test_nodelocal_liveness_on_the_node_address(nl_docs, tmp_path, capsys):
+    docs = copy.deepcopy(nl_docs)
+    del nl_pod(docs)["containers"][0]["livenessProbe"]["httpGet"]["host"]
+    expect_failure(docs, tmp_path, capsys, "livenessProbe has no host")
+
+
+@needs_nodelocal_render
+def test_nodelocal_liveness_on_another_port(nl_docs, tmp_path, capsys):
+    docs = copy.deepcopy(nl_docs)
+    nl_pod(docs)["containers"][0]["livenessProbe"]["httpGet"]["port"] = "metrics"
+    expect_failure(docs, tmp_path, capsys, "livenessProbe on 169.254.20.10:metrics, but /health is served on 169.254.20.10:8080",
+                   binaries=True)
+
+
+@needs_nodelocal_render
+def test_nodelocal_without_the_xtables_lock(nl_docs, tmp_path, capsys):
+    docs = copy.deepcopy(nl_docs)
+    spec = nl_pod(docs)
+    spec["volumes"] = [v for v in spec["volumes"] if v["name"] != "xtables-lock"]
+    spec["containers"][0]["volumeMounts"] = [m for m in spec["containers"][0]["volumeMounts"] if m["name"] != "xtables-lock"]
+    expect_failure(docs, tmp_path, capsys, "firewall = iptables without the node's /run/xtables.lock mounted", binaries=True)
+
+
+@needs_nodelocal_render
+def test_nodelocal_in_the_plain_lb_image(nl_docs, tmp_path, capsys):
+    docs = copy.deepcopy(nl_docs)
+    nl_pod(docs)["containers"][0]["image"] = "noc/lb:0.1.0"
+    expect_failure(docs, tmp_path, capsys, "has [node-local], which runs iptables/nft: use the noc/lb-nodelocal image", binaries=True)
+
+
+@needs_nodelocal_render
+def test_nodelocal_cluster_dns_is_no_service(nl_docs, tmp_path, capsys):
+    docs = copy.deepcopy(nl_docs)
+    nl_config(docs, 'cluster-dns = "10.96.0.11"', 'cluster-dns = "10.96.0.12"')
+    expect_failure(docs, tmp_path, capsys, "node-local.cluster-dns 10.96.0.12 is no Service's fixed clusterIP")
+
+
+@needs_nodelocal_render
+def test_nodelocal_health_port_not_declared(nl_docs, tmp_path, capsys):
+    docs = copy.deepcopy(nl_docs)
+    c = nl_pod(docs)["containers"][0]
+    c["ports"] = [p for p in c["ports"] if p["name"] != "health"]
+    expect_failure(docs, tmp_path, capsys, "serves 8080/TCP (config and args) but declares no such containerPort", binaries=True)
+
+
+@needs_nodelocal_render
+def test_kube_dns_upstream_selects_no_coredns(nl_docs, tmp_path, capsys):
+    docs = copy.deepcopy(nl_docs)
+    find(docs, "Service", "kube-dns-upstream")["spec"]["selector"] = {"k8s-app": "coredns"}
+    expect_failure(docs, tmp_path, capsys, "Service kube-system/kube-dns-upstream", "matches no pod template in kube-system")
+
+
+@needs_nodelocal_render
+def test_nodelocal_fallback_is_the_agent_itself(nl_docs, tmp_path, capsys):
+    docs = copy.deepcopy(nl_docs)
+    nl_config(docs, 'local-ip = ["169.254.20.10"]', 'local-ip = ["169.254.20.10", "10.96.0.10"]')
+    expect_failure(docs, tmp_path, capsys, "node-local.fallback 10.96.0.10 is one of the agent's own addresses")
