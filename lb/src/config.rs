@@ -1175,6 +1175,19 @@ impl Source<'_> {
                 });
             }
         }
+        if let (Some(target), Some(spanned), None) = (fallback, &raw.fallback, &raw.fallback_chain)
+        {
+            if local.contains(&target.ip()) {
+                return Err(self.invalid(
+                    Some(spanned.span()),
+                    "node-local.fallback",
+                    format!(
+                        "{} is one of the agent's own addresses: with the agent down a DNAT there reaches nothing (use the cluster DNS Service's address, or fallback-chain with kube-proxy's chain for it)",
+                        target.ip()
+                    ),
+                ));
+            }
+        }
         let cluster_dns = match &raw.cluster_dns {
             Some(a) => self.addr(a, "node-local.cluster-dns", DNS_PORT)?,
             None => fallback.ok_or_else(|| {
@@ -1758,7 +1771,8 @@ servers = [
             ("[node-local]\nfallback = \"10.96.0.10\"\nfirewall = \"nftables\"\nfallback-chain = \"KUBE-SVC-X\"\n", "/etc/lb/lb.toml:4: node-local.fallback-chain: not supported: fallback-chain with firewall = nftables"),
             ("[node-local]\nfallback = \"10.96.0.10\"\ninterface = \"a/b\"\n", "/etc/lb/lb.toml:3: node-local.interface: invalid value"),
             ("[node-local]\nfallback = \"10.96.0.10\"\nbogus = 1\n", "/etc/lb/lb.toml:3: bogus: unknown option"),
-            ("[node-local]\nlocal-ip = [\"169.254.20.10\", \"10.96.0.10\"]\nfallback = \"10.96.0.10\"\n", "/etc/lb/lb.toml:3: node-local.cluster-dns: invalid value: 10.96.0.10 is one of the agent's own addresses"),
+            ("[node-local]\nlocal-ip = [\"169.254.20.10\", \"10.96.0.10\"]\nfallback = \"10.96.0.10\"\nfallback-chain = \"KUBE-SVC-TCOU7JCQXEZGVUNU\"\n", "/etc/lb/lb.toml:3: node-local.cluster-dns: invalid value: 10.96.0.10 is one of the agent's own addresses"),
+            ("[node-local]\nlocal-ip = [\"169.254.20.10\", \"10.96.0.10\"]\nfallback = \"10.96.0.10\"\ncluster-dns = \"10.96.0.11\"\n", "/etc/lb/lb.toml:3: node-local.fallback: invalid value: 10.96.0.10 is one of the agent's own addresses"),
             ("[node-local]\nfallback = \"10.96.0.10\"\ncluster-domain = \"a..b\"\n", "/etc/lb/lb.toml:3: node-local.cluster-domain: invalid value"),
         ] {
             let text = format!("{text}[backends]\nservers = [{{ addr = \"10.96.0.11\" }}]\n");
