@@ -22,9 +22,8 @@ import sys
 import tempfile
 import time
 import tomllib
-import urllib.error
-import urllib.request
 
+from netns_helper import http_get
 from model import (
     NODELOCAL_IMAGE,
     OUR_IMAGES,
@@ -502,16 +501,6 @@ def free_port() -> int:
                     continue
                 return port
     raise RuntimeError("no free port")
-
-
-def http_get(url: str, timeout: float = 2.0) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, ""
-    except (urllib.error.URLError, OSError):
-        return 0, ""
 
 
 def parse_exposition(text: str) -> dict[str, dict[str, set[str]]]:
