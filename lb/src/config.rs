@@ -18,7 +18,7 @@ use toml::Spanned;
 pub use crate::cache::CacheConfig;
 use crate::cache::Prefetch;
 use crate::nodelocal::iface::{Interface, LinkKind};
-use crate::nodelocal::rules::{Backend as FirewallBackend, Firewall, Ruleset};
+use crate::nodelocal::rules::{Backend as FirewallBackend, FallbackChains, Firewall, Ruleset};
 pub use crate::nodelocal::NodeLocalConfig;
 pub use crate::ratelimit::{Excess, RateLimitConfig};
 
@@ -508,7 +508,8 @@ impl Config {
             let addrs: Vec<String> = n.interface.addrs.iter().map(IpAddr::to_string).collect();
             let rules = &n.firewall.rules;
             let fallback = match (&rules.fallback_chain, rules.fallback) {
-                (Some(chain), _) => format!("jump to {chain}"),
+                (Some(c), _) if c.udp == c.tcp => format!("jump to {}", c.udp),
+                (Some(c), _) => format!("jump to {} (UDP), {} (TCP)", c.udp, c.tcp),
                 (None, Some(addr)) => format!("DNAT to {addr}"),
                 (None, None) => "none".to_string(),
             };
@@ -1044,6 +1045,45 @@ impl Source<'_> {
         }
     }
 
+    /// `node-local.fallback-chain`: one chain for both protocols or `{ udp
+    /// = ..., tcp = ... }`, iptables chain names (as kube-proxy's
+    /// `KUBE-SVC-...`: letters, digits, `-` and `_`, 1 to 28 characters).
+    fn fallback_chains(&self, raw: &Spanned<toml::Value>) -> Result<FallbackChains, ConfigError> {
+        let key = "node-local.fallback-chain";
+        let shape = || {
+            self.invalid(
+                Some(raw.span()),
+                key,
+                "expected a chain name, or { udp = \"CHAIN\", tcp = \"CHAIN\" }",
+            )
+        };
+        let (udp, tcp) = match raw.get_ref() {
+            toml::Value::String(chain) => (chain, chain),
+            toml::Value::Table(t) if t.len() == 2 => match (t.get("udp"), t.get("tcp")) {
+                (Some(toml::Value::String(u)), Some(toml::Value::String(t))) => (u, t),
+                _ => return Err(shape()),
+            },
+            _ => return Err(shape()),
+        };
+        for chain in [udp, tcp] {
+            let valid = (1..=28).contains(&chain.len())
+                && chain
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if !valid {
+                return Err(self.invalid(
+                    Some(raw.span()),
+                    key,
+                    format!("`{chain}` is not an iptables chain name"),
+                ));
+            }
+        }
+        Ok(FallbackChains {
+            udp: udp.clone(),
+            tcp: tcp.clone(),
+        })
+    }
+
     /// `cache.prefetch` (the hits that make an entry popular) with its
     /// `prefetch-window` and `prefetch-percentage`, which need it.
     fn prefetch(&self, c: &RawCache) -> Result<Option<Prefetch>, ConfigError> {
@@ -1256,7 +1296,11 @@ impl Source<'_> {
                     port: DNS_PORT,
                     health_port: Some(health_addr.port()),
                     fallback,
-                    fallback_chain: raw.fallback_chain.as_ref().map(|c| c.get_ref().clone()),
+                    fallback_chain: raw
+                        .fallback_chain
+                        .as_ref()
+                        .map(|c| self.fallback_chains(c))
+                        .transpose()?,
                 },
             },
             check_interval: self.duration(
@@ -1428,7 +1472,7 @@ struct RawNodeLocal {
     link_type: Option<Spanned<String>>,
     firewall: Option<Spanned<String>>,
     fallback: Option<Spanned<String>>,
-    fallback_chain: Option<Spanned<String>>,
+    fallback_chain: Option<Spanned<toml::Value>>,
     check_interval: Option<Spanned<String>>,
     keep_fallback: Option<bool>,
     cluster_dns: Option<Spanned<String>>,
@@ -1765,6 +1809,21 @@ servers = [
             ["cluster.local", "in-addr.arpa", "ip6.arpa"]
         );
         assert!(c.summary().contains("node-local: 169.254.20.10 on nodelocaldns (ifb), rules by nftables, fallback DNAT to 10.96.0.10:53 (kept at exit)"), "{}", c.summary());
+        // kube-proxy's chains, one for both protocols or one each.
+        let chains = |value: &str| {
+            let text = format!("[node-local]\nfallback = \"10.96.0.10\"\nfallback-chain = {value}\n[backends]\nservers = [{{ addr = \"10.96.0.11\" }}]\n");
+            let c = parse(&text).unwrap();
+            let chains = c.node_local.unwrap().firewall.rules.fallback_chain.unwrap();
+            (chains.udp, chains.tcp)
+        };
+        assert_eq!(
+            chains("\"KUBE-SVC-A\""),
+            ("KUBE-SVC-A".into(), "KUBE-SVC-A".into())
+        );
+        assert_eq!(
+            chains("{ udp = \"KUBE-SVC-A\", tcp = \"KUBE-SVC-B\" }"),
+            ("KUBE-SVC-A".into(), "KUBE-SVC-B".into())
+        );
         for (text, want) in [
             ("[node-local]\nfallback = \"10.96.0.10\"\nlink-type = \"veth\"\n", "/etc/lb/lb.toml:3: node-local.link-type: invalid value: unknown link type `veth`"),
             ("[node-local]\nlocal-ip = [\"169.254.20.10\"]\n", "/etc/lb/lb.toml:1: node-local.fallback: invalid value: required with a firewall"),
@@ -1774,6 +1833,8 @@ servers = [
             ("[node-local]\nlocal-ip = [\"169.254.20.10\", \"10.96.0.10\"]\nfallback = \"10.96.0.10\"\nfallback-chain = \"KUBE-SVC-TCOU7JCQXEZGVUNU\"\n", "/etc/lb/lb.toml:3: node-local.cluster-dns: invalid value: 10.96.0.10 is one of the agent's own addresses"),
             ("[node-local]\nlocal-ip = [\"169.254.20.10\", \"10.96.0.10\"]\nfallback = \"10.96.0.10\"\ncluster-dns = \"10.96.0.11\"\n", "/etc/lb/lb.toml:3: node-local.fallback: invalid value: 10.96.0.10 is one of the agent's own addresses"),
             ("[node-local]\nfallback = \"10.96.0.10\"\ncluster-domain = \"a..b\"\n", "/etc/lb/lb.toml:3: node-local.cluster-domain: invalid value"),
+            ("[node-local]\nfallback = \"10.96.0.10\"\nfallback-chain = \"KUBE SVC\"\n", "/etc/lb/lb.toml:3: node-local.fallback-chain: invalid value: `KUBE SVC` is not an iptables chain name"),
+            ("[node-local]\nfallback = \"10.96.0.10\"\nfallback-chain = { udp = \"KUBE-SVC-A\" }\n", "/etc/lb/lb.toml:3: node-local.fallback-chain: invalid value: expected a chain name, or { udp"),
         ] {
             let text = format!("{text}[backends]\nservers = [{{ addr = \"10.96.0.11\" }}]\n");
             let e = parse(&text).unwrap_err().to_string();

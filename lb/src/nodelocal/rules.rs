@@ -94,10 +94,21 @@ pub struct Ruleset {
     /// node (kube-proxy in IPVS mode, an eBPF service implementation, or
     /// the endpoints' own address).
     pub fallback: Option<SocketAddr>,
-    /// iptables only: jump to this nat chain instead of the DNAT (with
-    /// kube-proxy in iptables mode, its `KUBE-SVC-...` chain of the cluster
+    /// iptables only: jump to these nat chains instead of the DNAT (with
+    /// kube-proxy in iptables mode, its `KUBE-SVC-...` chains of the cluster
     /// DNS Service, as seed 004 does).
-    pub fallback_chain: Option<String>,
+    pub fallback_chain: Option<FallbackChains>,
+}
+
+/// kube-proxy's chains of the cluster DNS Service, one per protocol (its
+/// `KUBE-SVC-...` chain of the `dns` port only DNATs UDP, of `dns-tcp` only
+/// TCP).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FallbackChains {
+    /// The chain UDP queries jump to.
+    pub udp: String,
+    /// The chain TCP queries jump to.
+    pub tcp: String,
 }
 
 /// An iptables rule: table, chain, match-and-target arguments.
@@ -208,8 +219,10 @@ impl Ruleset {
                 &["-m", "socket", "--nowildcard", "-j", "RETURN"],
             ));
         }
-        if let Some(chain) = &self.fallback_chain {
-            rules.push(rule("nat", CHAIN, &["-j", chain]));
+        if let Some(chains) = &self.fallback_chain {
+            for (proto, chain) in [("udp", &chains.udp), ("tcp", &chains.tcp)] {
+                rules.push(rule("nat", CHAIN, &["-p", proto, "-j", chain]));
+            }
             return rules;
         }
         let to = fallback.to_string();
@@ -607,13 +620,23 @@ mod tests {
         );
         assert!(ruleset().iptables(Phase::Serving, true).is_empty());
         let jump = Ruleset {
-            fallback_chain: Some("KUBE-SVC-TCOU7JCQXEZGVUNU".into()),
+            fallback_chain: Some(FallbackChains {
+                udp: "KUBE-SVC-TCOU7JCQXEZGVUNU".into(),
+                tcp: "KUBE-SVC-ERIFXISQEP7F7OF4".into(),
+            }),
             ..ruleset()
         };
-        let last = jump.iptables(Phase::Serving, false).pop().unwrap();
+        let rules = jump.iptables(Phase::Serving, false);
+        let last: Vec<String> = rules[rules.len() - 2..]
+            .iter()
+            .map(|r| format!("{} {}", r.chain, r.args.join(" ")))
+            .collect();
         assert_eq!(
-            (last.chain, last.args.join(" ")),
-            (CHAIN, "-j KUBE-SVC-TCOU7JCQXEZGVUNU".into())
+            last,
+            [
+                format!("{CHAIN} -p udp -j KUBE-SVC-TCOU7JCQXEZGVUNU"),
+                format!("{CHAIN} -p tcp -j KUBE-SVC-ERIFXISQEP7F7OF4"),
+            ]
         );
     }
 

@@ -428,6 +428,62 @@ async fn restart_under_load_loses_no_query() {
     assert_eq!(node.ask().await, [VIA_AGENT], "the new agent serves");
 }
 
+/// fallback-chain: with kube-proxy in iptables mode the fallback jumps to
+/// its chains of the cluster DNS Service, one per protocol (each DNATs only
+/// its own, as kube-proxy's `KUBE-SVC-...` chains do): with the agent killed,
+/// UDP and TCP queries are both answered by the cluster DNS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fallback_chains_per_protocol_answer_udp_and_tcp() {
+    let node = Node::new(
+        "firewall = \"iptables\"\nfallback-chain = { udp = \"KUBE-SVC-NLUDP\", tcp = \"KUBE-SVC-NLTCP\" }",
+    )
+    .await;
+    let k = node.iface.trim_start_matches("nl");
+    let dns = format!("10.{k}.1.3:53");
+    for (chain, proto) in [("KUBE-SVC-NLUDP", "udp"), ("KUBE-SVC-NLTCP", "tcp")] {
+        run_ok(&node.node, "iptables", &["-w", "-t", "nat", "-N", chain]);
+        let rule = [
+            "-w",
+            "-t",
+            "nat",
+            "-A",
+            chain,
+            "-p",
+            proto,
+            "-j",
+            "DNAT",
+            "--to-destination",
+            &dns,
+        ];
+        run_ok(&node.node, "iptables", &rule);
+    }
+    let mut agent = node.start_agent().await;
+    let nat = node.iptables("nat");
+    assert!(
+        nat.contains("-A NODE-LOCAL-DNS -p udp -j KUBE-SVC-NLUDP"),
+        "{nat}"
+    );
+    assert!(
+        nat.contains("-A NODE-LOCAL-DNS -p tcp -j KUBE-SVC-NLTCP"),
+        "{nat}"
+    );
+    agent.signal(Signal::Kill).unwrap();
+    agent.wait_exit(Duration::from_secs(5)).await.unwrap();
+    for tcp in [false, true] {
+        let mut dig = Dig::new(AGENT).netns(node.pod.name());
+        if tcp {
+            dig = dig.tcp();
+        }
+        let answer = dig.run("x.test", "A").await.unwrap();
+        assert_eq!(
+            answer.answers_of("A"),
+            [VIA_FALLBACK],
+            "tcp {tcp}: {}",
+            answer.raw
+        );
+    }
+}
+
 /// Node-local forwarding: names in the cluster domain and the reverse zones
 /// go to the cluster DNS, over TCP even for a UDP client (node-local-dns'
 /// force_tcp), whatever their case; everything else goes to the backends.
