@@ -36,7 +36,7 @@ use common::dns::wire::{layout, patch_ttls, set_ttls, QueryView};
 use tokio::time::Instant;
 
 pub use store::TagStats;
-use store::{NewRecord, Part, Record};
+use store::{AnyPart, NewRecord, Record};
 
 /// The TTL of a stale answer (RFC 8767 §4: 30 s is recommended).
 pub const STALE_TTL: u32 = 30;
@@ -109,8 +109,8 @@ pub enum Hit {
 
 /// The cache.
 pub struct PacketCache {
-    answers: Part,
-    denials: Part,
+    answers: Box<dyn AnyPart>,
+    denials: Box<dyn AnyPart>,
     /// What the records' times count from.
     epoch: Instant,
     max_ttl: Duration,
@@ -152,8 +152,14 @@ impl PacketCache {
             .serve_stale
             .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
         PacketCache {
-            answers: Part::new(size, answer_bytes, tags, linger),
-            denials: Part::new(denial_size, config.max_memory - answer_bytes, tags, linger),
+            answers: store::part(size, answer_bytes, tags, linger, config.prefetch.is_some()),
+            denials: store::part(
+                denial_size,
+                config.max_memory - answer_bytes,
+                tags,
+                linger,
+                config.prefetch.is_some(),
+            ),
             epoch: Instant::now(),
             max_ttl: config.max_ttl,
             denial_max_ttl: config.denial_max_ttl,
@@ -196,8 +202,8 @@ impl PacketCache {
 
     /// Counts a hit on an entry with `left` of its `lifetime` (ms) to go;
     /// true once when it is popular and about to expire (prefetch).
-    fn refresh_due(&self, heat: &AtomicU32, now_ms: u64, left: u64, lifetime: u64) -> bool {
-        let Some(prefetch) = self.prefetch else {
+    fn refresh_due(&self, heat: Option<&AtomicU32>, now_ms: u64, left: u64, lifetime: u64) -> bool {
+        let (Some(prefetch), Some(heat)) = (self.prefetch, heat) else {
             return false;
         };
         let second = (now_ms / 1000) as u32 & 0xFFFF;
@@ -254,12 +260,14 @@ impl PacketCache {
     fn lookup<R>(
         &self,
         key: &[u8],
-        mut found: impl FnMut(Record<'_>, &AtomicU32) -> Option<R>,
+        mut found: impl FnMut(Record<'_>, Option<&AtomicU32>) -> Option<R>,
     ) -> Option<R> {
-        match self.answers.with(key, &mut found) {
-            Some(result) => result,
-            None => self.denials.with(key, &mut found).flatten(),
+        let mut result = None;
+        let mut visit = |record: Record<'_>, heat: Option<&AtomicU32>| result = found(record, heat);
+        if !self.answers.visit(key, &mut visit) {
+            self.denials.visit(key, &mut visit);
         }
+        result
     }
 
     /// Keeps `response` under `key` if it can be cached, counted under `tag`.

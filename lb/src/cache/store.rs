@@ -26,9 +26,9 @@ use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use hashbrown::{DefaultHashBuilder, HashTable};
 use parking_lot::RwLock;
 
-/// What an entry costs beyond its record: its share of the table (a handle
-/// and a heat word, a control byte, free buckets), counted against the byte
-/// bound.
+/// What an entry costs beyond its record: its share of the table (a handle,
+/// with prefetch a heat word, a control byte, free buckets), counted against
+/// the byte bound.
 pub const ENTRY_OVERHEAD: usize = 12;
 
 /// The size of a segment (a larger record gets a segment of its own).
@@ -169,10 +169,61 @@ impl<'a> Record<'a> {
     }
 }
 
-/// An index entry: where the record is, and its popularity (for prefetch).
-struct Slot {
+/// An index entry: where the record is, and with prefetch its popularity.
+pub trait Slot {
+    /// An entry for the record at `handle`, not yet hit.
+    fn new(handle: u32) -> Self;
+    /// Where the record is.
+    fn handle(&self) -> u32;
+    /// Its popularity, when kept.
+    fn heat(&self) -> Option<&AtomicU32>;
+    /// The same entry for the record moved to `handle`.
+    fn moved(&self, handle: u32) -> Self;
+}
+
+/// An index entry without popularity (prefetch off): 4 bytes.
+pub struct Plain(u32);
+
+impl Slot for Plain {
+    fn new(handle: u32) -> Self {
+        Plain(handle)
+    }
+    fn handle(&self) -> u32 {
+        self.0
+    }
+    fn heat(&self) -> Option<&AtomicU32> {
+        None
+    }
+    fn moved(&self, handle: u32) -> Self {
+        Plain(handle)
+    }
+}
+
+/// An index entry with its popularity (prefetch on): 8 bytes.
+pub struct Heated {
     handle: u32,
     heat: AtomicU32,
+}
+
+impl Slot for Heated {
+    fn new(handle: u32) -> Self {
+        Heated {
+            handle,
+            heat: AtomicU32::new(0),
+        }
+    }
+    fn handle(&self) -> u32 {
+        self.handle
+    }
+    fn heat(&self) -> Option<&AtomicU32> {
+        Some(&self.heat)
+    }
+    fn moved(&self, handle: u32) -> Self {
+        Heated {
+            handle,
+            heat: AtomicU32::new(self.heat.load(Ordering::Relaxed)),
+        }
+    }
 }
 
 /// A segment of the log.
@@ -226,8 +277,8 @@ impl Log {
 }
 
 /// One lock's worth of a part.
-struct Shard {
-    index: HashTable<Slot>,
+struct Shard<S> {
+    index: HashTable<S>,
     log: Log,
     entries: usize,
     /// Bytes of the records the index points to.
@@ -245,9 +296,10 @@ struct TagCounts {
     evictions: AtomicU64,
 }
 
-/// One part: a bounded map from cache key to record.
-pub struct Part {
-    shards: Box<[RwLock<Shard>]>,
+/// One part: a bounded map from cache key to record, its index entries
+/// of type `S`.
+pub struct Part<S> {
+    shards: Box<[RwLock<Shard<S>>]>,
     hasher: DefaultHashBuilder,
     max_entries: usize,
     max_bytes: usize,
@@ -276,11 +328,11 @@ enum Reclaim {
     Evict,
 }
 
-impl Part {
+impl<S: Slot> Part<S> {
     /// A part of at most `entries` entries and `bytes` bytes (segments and
     /// [`ENTRY_OVERHEAD`] an entry), counting under `tags` tags, whose
     /// records may serve `linger_ms` past expiry.
-    pub fn new(entries: usize, bytes: usize, tags: usize, linger_ms: u64) -> Part {
+    pub fn new(entries: usize, bytes: usize, tags: usize, linger_ms: u64) -> Part<S> {
         let entries = entries.max(1);
         // At least 2048 entries and 4 segments a shard; 8 shards at most
         // (2 to 4 threads share them); a power of two.
@@ -314,26 +366,26 @@ impl Part {
         }
     }
 
-    fn shard(&self, hash: u64) -> &RwLock<Shard> {
+    fn shard(&self, hash: u64) -> &RwLock<Shard<S>> {
         // The table uses the hash's low and top bits; the shard takes others.
         let bits = (hash >> 32) as usize;
         &self.shards[bits & (self.shards.len() - 1)]
     }
 
-    /// Calls `found` with the record under `key` and its heat while the
-    /// shard is locked for reading.
+    /// Calls `found` with the record under `key` and its heat (with
+    /// prefetch) while the shard is locked for reading.
     pub fn with<R>(
         &self,
         key: &[u8],
-        found: impl FnOnce(Record<'_>, &AtomicU32) -> R,
+        found: impl FnOnce(Record<'_>, Option<&AtomicU32>) -> R,
     ) -> Option<R> {
         let hash = self.hasher.hash_one(key);
         let shard = self.shard(hash).read();
         let log = &shard.log;
         let slot = shard
             .index
-            .find(hash, |s| log.record(s.handle).key() == key)?;
-        Some(found(log.record(slot.handle), &slot.heat))
+            .find(hash, |s| log.record(s.handle()).key() == key)?;
+        Some(found(log.record(slot.handle()), slot.heat()))
     }
 
     /// Keeps `new`, replacing what was under its key and making room to
@@ -352,10 +404,10 @@ impl Part {
         let replaced = {
             let Shard { index, log, .. } = &mut *shard;
             index
-                .find_entry(hash, |s| log.record(s.handle).key() == new.key)
+                .find_entry(hash, |s| log.record(s.handle()).key() == new.key)
                 .ok()
                 .map(|entry| {
-                    let old = log.record(entry.get().handle);
+                    let old = log.record(entry.get().handle());
                     let (old_len, old_tag) = (old.0.len(), old.tag());
                     entry.remove();
                     (old_len, old_tag)
@@ -372,14 +424,9 @@ impl Part {
         self.make_room(&mut shard, len);
         let (handle, grown) = shard.log.append(len, |out| new.write(out));
         let Shard { index, log, .. } = &mut *shard;
-        index.insert_unique(
-            hash,
-            Slot {
-                handle,
-                heat: AtomicU32::new(0),
-            },
-            |s| self.hasher.hash_one(log.record(s.handle).key()),
-        );
+        index.insert_unique(hash, S::new(handle), |s| {
+            self.hasher.hash_one(log.record(s.handle()).key())
+        });
         shard.entries += 1;
         shard.live += len;
         shard.used += len;
@@ -393,7 +440,7 @@ impl Part {
 
     /// Evicts the oldest segments until one more record of `len` bytes fits
     /// within the bounds.
-    fn make_room(&self, shard: &mut Shard, len: usize) {
+    fn make_room(&self, shard: &mut Shard<S>, len: usize) {
         loop {
             let grow = if shard.log.fits(len) {
                 0
@@ -413,7 +460,7 @@ impl Part {
 
     /// Cleans the oldest segment while garbage is over a quarter of what
     /// the segments hold.
-    fn clean(&self, shard: &mut Shard, now_ms: u64) {
+    fn clean(&self, shard: &mut Shard<S>, now_ms: u64) {
         if shard.log.segments.len() >= 4 && (shard.used - shard.live) * 4 > shard.used {
             self.reclaim_front(shard, Reclaim::Keep { now_ms });
         }
@@ -421,7 +468,7 @@ impl Part {
 
     /// Frees the oldest segment: its live records move to the end
     /// (cleaning, when fresh) or leave the index.
-    fn reclaim_front(&self, shard: &mut Shard, how: Reclaim) {
+    fn reclaim_front(&self, shard: &mut Shard<S>, how: Reclaim) {
         let Some(front) = shard.log.segments.front() else {
             return;
         };
@@ -437,24 +484,18 @@ impl Part {
             };
             offset += len;
             let handle = id << OFFSET_BITS | start as u32;
-            let Ok(entry) = shard.index.find_entry(key_hash, |s| s.handle == handle) else {
+            let Ok(entry) = shard.index.find_entry(key_hash, |s| s.handle() == handle) else {
                 continue;
             };
             if let Reclaim::Keep { now_ms } = how {
                 if expires.saturating_add(self.linger_ms) > now_ms {
-                    let heat = entry.get().heat.load(Ordering::Relaxed);
-                    entry.remove();
+                    let (old, _) = entry.remove();
                     let bytes = shard.log.segments[0].bytes[start..start + len].to_vec();
                     let (moved, grown) = shard.log.append(len, |out| out.copy_from_slice(&bytes));
                     let Shard { index, log, .. } = &mut *shard;
-                    index.insert_unique(
-                        key_hash,
-                        Slot {
-                            handle: moved,
-                            heat: AtomicU32::new(heat),
-                        },
-                        |s| self.hasher.hash_one(log.record(s.handle).key()),
-                    );
+                    index.insert_unique(key_hash, old.moved(moved), |s| {
+                        self.hasher.hash_one(log.record(s.handle()).key())
+                    });
                     shard.used += len;
                     shard.held += grown;
                     self.bytes.fetch_add(grown, Ordering::Relaxed);
@@ -485,10 +526,10 @@ impl Part {
         let removed = {
             let Shard { index, log, .. } = &mut *shard;
             index
-                .find_entry(hash, |s| log.record(s.handle).key() == key)
+                .find_entry(hash, |s| log.record(s.handle()).key() == key)
                 .ok()
                 .map(|entry| {
-                    let old = log.record(entry.get().handle);
+                    let old = log.record(entry.get().handle());
                     let removed = (old.0.len(), old.tag());
                     entry.remove();
                     removed
@@ -528,6 +569,60 @@ impl Part {
             entries: counts.entries.load(Ordering::Relaxed),
             evictions: counts.evictions.load(Ordering::Relaxed),
         }
+    }
+}
+
+/// A part whatever its index entries: prefetch on ([`Heated`]) or off
+/// ([`Plain`], 4 bytes less an entry).
+pub trait AnyPart: Send + Sync {
+    /// Calls `found` with the record under `key` and its heat while the
+    /// shard is locked for reading; false when there is none.
+    fn visit(&self, key: &[u8], found: &mut dyn FnMut(Record<'_>, Option<&AtomicU32>)) -> bool;
+    /// [`Part::insert`].
+    fn insert(&self, new: &NewRecord<'_>) -> bool;
+    /// [`Part::remove`].
+    fn remove(&self, key: &[u8]);
+    /// [`Part::len`].
+    fn len(&self) -> usize;
+    /// [`Part::bytes`].
+    fn bytes(&self) -> usize;
+    /// [`Part::tag_stats`].
+    fn tag_stats(&self, tag: u8) -> TagStats;
+}
+
+impl<S: Slot + Send + Sync> AnyPart for Part<S> {
+    fn visit(&self, key: &[u8], found: &mut dyn FnMut(Record<'_>, Option<&AtomicU32>)) -> bool {
+        self.with(key, found).is_some()
+    }
+    fn insert(&self, new: &NewRecord<'_>) -> bool {
+        Part::insert(self, new)
+    }
+    fn remove(&self, key: &[u8]) {
+        Part::remove(self, key);
+    }
+    fn len(&self) -> usize {
+        Part::len(self)
+    }
+    fn bytes(&self) -> usize {
+        Part::bytes(self)
+    }
+    fn tag_stats(&self, tag: u8) -> TagStats {
+        Part::tag_stats(self, tag)
+    }
+}
+
+/// A part (see [`Part::new`]) with heat for prefetch when `heated`.
+pub fn part(
+    entries: usize,
+    bytes: usize,
+    tags: usize,
+    linger_ms: u64,
+    heated: bool,
+) -> Box<dyn AnyPart> {
+    if heated {
+        Box::new(Part::<Heated>::new(entries, bytes, tags, linger_ms))
+    } else {
+        Box::new(Part::<Plain>::new(entries, bytes, tags, linger_ms))
     }
 }
 
@@ -582,7 +677,7 @@ mod tests {
 
     #[test]
     fn entries_are_found_replaced_and_removed_with_their_counts() {
-        let part = Part::new(100, 1 << 20, 2, 0);
+        let part = Part::<Heated>::new(100, 1 << 20, 2, 0);
         assert!(part.insert(&record("a", 0, 60, 0, &[1; 10])));
         assert!(part.insert(&record("b", 0, 60, 1, &[2; 10])));
         assert_eq!(part.with(b"a", |r, _| r.tag()), Some(0));
@@ -608,7 +703,7 @@ mod tests {
 
     #[test]
     fn the_entry_bound_holds_and_the_oldest_go_first() {
-        let part = Part::new(1000, usize::MAX, 1, 0);
+        let part = Part::<Heated>::new(1000, usize::MAX, 1, 0);
         for i in 0..5000 {
             assert!(part.insert(&record(&format!("n{i:05}"), 0, 60, 0, &[0; 40])));
             assert!(part.len() <= 1000);
@@ -626,7 +721,7 @@ mod tests {
     #[test]
     fn the_byte_bound_holds_and_a_record_over_it_is_refused() {
         let bound = 4 * SEGMENT;
-        let part = Part::new(100_000, bound, 1, 0);
+        let part = Part::<Heated>::new(100_000, bound, 1, 0);
         for i in 0..2000 {
             assert!(part.insert(&record(&format!("n{i:05}"), 0, 60, 0, &[0; 100])));
             assert!(part.bytes() <= bound, "{} bytes", part.bytes());
@@ -641,7 +736,7 @@ mod tests {
             Some(SEGMENT + 10)
         );
         assert!(part.bytes() <= bound);
-        let roomy = Part::new(10, 1 << 30, 1, 0);
+        let roomy = Part::<Heated>::new(10, 1 << 30, 1, 0);
         assert!(roomy.insert(&record("fits", 0, 60, 0, &vec![0; 65_000])));
         assert!(
             !roomy.insert(&record("over", 0, 60, 0, &vec![0; 65_535])),
@@ -659,11 +754,13 @@ mod tests {
     #[test]
     fn cleaning_reclaims_garbage_and_keeps_live_records() {
         // One shard (under 2048 entries).
-        let part = Part::new(2000, usize::MAX, 1, 1000);
+        let part = Part::<Heated>::new(2000, usize::MAX, 1, 1000);
         for i in 0..200 {
             assert!(part.insert(&record(&format!("keep{i:03}"), 0, 3600, 0, &[0; 50])));
         }
-        part.with(b"keep000", |_, heat| heat.store(7, Ordering::Relaxed));
+        part.with(b"keep000", |_, heat| {
+            heat.unwrap().store(7, Ordering::Relaxed)
+        });
         for round in 0..500u64 {
             for i in 0..20 {
                 let name = format!("churn{i:02}");
@@ -677,7 +774,7 @@ mod tests {
                 .is_some());
         }
         assert_eq!(
-            part.with(b"keep000", |_, h| h.load(Ordering::Relaxed)),
+            part.with(b"keep000", |_, h| h.unwrap().load(Ordering::Relaxed)),
             Some(7)
         );
         let live = 220 * cost("keep000", 50);
@@ -689,7 +786,7 @@ mod tests {
         assert_eq!(part.tag_stats(0).evictions, 0);
 
         // Expired past the stale window (1 s): dropped when cleaned.
-        let short = Part::new(2000, usize::MAX, 1, 1000);
+        let short = Part::<Heated>::new(2000, usize::MAX, 1, 1000);
         for i in 0..200 {
             assert!(short.insert(&record(&format!("old{i:03}"), 0, 1, 0, &[0; 50])));
         }
