@@ -7,7 +7,7 @@
 //! entry is one record ([`Record`]: its times, its key, its TTL offsets and
 //! the response without its ID, QDCOUNT and question, which a hit takes from
 //! the query) written end to end into 16 KiB segments, found through a
-//! table of (segment, offset) handles: about 88 bytes for the same answer,
+//! table of (segment, offset) handles: about 85 bytes for the same answer,
 //! with no allocator rounding. Lookups take a shard's read lock and copy the
 //! record out under it.
 //!
