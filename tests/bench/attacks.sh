@@ -194,13 +194,7 @@ server:
     module-config: "iterator"
     access-control: 127.0.0.0/8 allow
     edns-buffer-size: 1232
-    chroot: ""
-    username: ""
-    directory: "$WORKDIR"
-    pidfile: ""
-    use-syslog: no
-    logfile: ""
-    verbosity: 0
+$(unbound_foreground "$WORKDIR")
 $3
 remote-control:
     control-enable: no

@@ -112,13 +112,7 @@ server:
     module-config: $modules
     prefetch: no
     extended-statistics: yes
-    chroot: ""
-    username: ""
-    directory: "$WORKDIR"
-    pidfile: ""
-    use-syslog: no
-    logfile: ""
-    verbosity: 0
+$(unbound_foreground "$WORKDIR")
 $validation
 remote-control:
     control-enable: $control

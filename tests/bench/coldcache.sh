@@ -148,13 +148,7 @@ server:
     prefetch: no
     do-not-query-localhost: no
     access-control: 10.78.0.0/16 allow
-    chroot: ""
-    username: ""
-    pidfile: ""
-    directory: "$dir"
-    use-syslog: no
-    logfile: ""
-    verbosity: 1
+$(unbound_foreground "$dir" 1)
 EOF
     if [[ "$3" == 1 ]]; then
         cat >>"$dir/unbound.conf" <<EOF

@@ -86,6 +86,12 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # On-CPU nanoseconds of all live threads of a process (scheduler accounting, exact;
 # tick-sampled utime+stime misjudge processes that run in short bursts).
 cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ t += $1 } END { printf "%.0f\n", t }'; }
+# unbound_foreground DIR [VERBOSITY]: the server: lines that keep an Unbound
+# of a bench in the foreground, unprivileged, logging to stderr, its files in DIR.
+unbound_foreground() {
+    printf '    %s\n' 'chroot: ""' 'username: ""' "directory: \"$1\"" 'pidfile: ""' \
+        'use-syslog: no' 'logfile: ""' "verbosity: ${2:-0}"
+}
 rss_kb() { awk '/^VmRSS:/{print $2}' "/proc/$1/status"; }
 
 median() {

@@ -117,13 +117,7 @@ server:
     do-not-query-localhost: no
     do-ip6: no
     module-config: "iterator"
-    chroot: ""
-    username: ""
-    directory: "$WORKDIR"
-    pidfile: ""
-    use-syslog: no
-    logfile: ""
-    verbosity: 0
+$(unbound_foreground "$WORKDIR")
 remote-control:
     control-enable: no
 forward-zone:

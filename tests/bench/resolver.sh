@@ -248,13 +248,7 @@ ${validation:+$validation
     rrset-cache-size: $RRSET_CACHE
     num-queries-per-thread: 1024
     edns-buffer-size: 1232
-    chroot: ""
-    username: ""
-    directory: "$WORKDIR"
-    pidfile: ""
-    use-syslog: no
-    logfile: ""
-    verbosity: 0
+$(unbound_foreground "$WORKDIR")
 ${stats:+$stats
 }remote-control:
 $control
