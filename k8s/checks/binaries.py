@@ -23,7 +23,7 @@ import tempfile
 import time
 import tomllib
 
-from netns_helper import http_get
+from netns_helper import http_get, recv_frame
 from model import (
     NODELOCAL_IMAGE,
     OUR_IMAGES,
@@ -544,20 +544,8 @@ def query_udp(addr: tuple[str, int], name: str) -> bool:
 def _stream_query(sock, name: str) -> bool:
     q = dns_query(name, 0x4321)
     sock.sendall(struct.pack("!H", len(q)) + q)
-    head = b""
-    while len(head) < 2:
-        chunk = sock.recv(2 - len(head))
-        if not chunk:
-            return False
-        head += chunk
-    (length,) = struct.unpack("!H", head)
-    body = b""
-    while len(body) < length:
-        chunk = sock.recv(length - len(body))
-        if not chunk:
-            return False
-        body += chunk
-    return bool(dns_answer_ok(body, 0x4321))
+    body = recv_frame(sock)
+    return body is not None and bool(dns_answer_ok(body, 0x4321))
 
 
 def query_tcp(addr: tuple[str, int], name: str) -> bool:

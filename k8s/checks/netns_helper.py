@@ -86,6 +86,25 @@ def answer(msg: bytes) -> bytes | None:
     return header + question + b"".join(answers) + b"".join(authority)
 
 
+def recv_frame(sock: socket.socket) -> bytes | None:
+    """One DNS message off a TCP stream (RFC 1035 4.2.2 length prefix), or None at its end."""
+    head = recv_exact(sock, 2)
+    if head is None:
+        return None
+    return recv_exact(sock, struct.unpack("!H", head)[0])
+
+
+def recv_exact(sock: socket.socket, n: int) -> bytes | None:
+    """Exactly n bytes from sock, or None when the stream ends first."""
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+
 def stub(addr: str, port: int) -> None:
     class Tcp(socketserver.BaseRequestHandler):
         def handle(self) -> None:
@@ -93,16 +112,9 @@ def stub(addr: str, port: int) -> None:
             sock.settimeout(10)
             try:
                 while True:
-                    head = sock.recv(2)
-                    if len(head) < 2:
+                    body = recv_frame(sock)
+                    if body is None:
                         return
-                    (length,) = struct.unpack("!H", head)
-                    body = b""
-                    while len(body) < length:
-                        chunk = sock.recv(length - len(body))
-                        if not chunk:
-                            return
-                        body += chunk
                     reply = answer(body)
                     if reply is not None:
                         sock.sendall(struct.pack("!H", len(reply)) + reply)
@@ -142,14 +154,10 @@ def query(addr: tuple[str, int], name: str, qtype: int, tcp: bool, qid: int) -> 
         if tcp:
             with socket.create_connection(addr, timeout=3) as s:
                 s.sendall(struct.pack("!H", len(q)) + q)
-                head = s.recv(2)
-                (length,) = struct.unpack("!H", head)
-                reply = b""
-                while len(reply) < length:
-                    chunk = s.recv(length - len(reply))
-                    if not chunk:
-                        return None
-                    reply += chunk
+                framed = recv_frame(s)
+                if framed is None:
+                    return None
+                reply = framed
         else:
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
                 s.settimeout(3)
