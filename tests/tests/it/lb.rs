@@ -78,8 +78,23 @@ async fn start_lb_with_path(net: &Net, config: &str) -> (Daemon, SocketAddr, Pat
     (daemon, metrics, path)
 }
 
+/// The `[backends]` table for `backends`, with a 300 ms timeout so that tests
+/// of failure move on quickly.
 pub(crate) fn servers(backends: &[FakeBackend], extra: &[&str]) -> String {
-    let mut s = String::from("[backends]\ntimeout = \"300ms\"\nservers = [\n");
+    servers_with_timeout(backends, extra, "300ms")
+}
+
+/// [`servers`] with a 5 s timeout, for tests that count the queries each
+/// backend saw while none fails: on a loaded machine a 300 ms timeout fires
+/// for a slow but healthy backend, and the retry is one query more.
+fn patient_servers(backends: &[FakeBackend]) -> String {
+    servers_with_timeout(backends, &[], "5s")
+}
+
+/// The `[backends]` table for `backends` with `timeout`; `extra` adds keys
+/// to each server's inline table.
+fn servers_with_timeout(backends: &[FakeBackend], extra: &[&str], timeout: &str) -> String {
+    let mut s = format!("[backends]\ntimeout = \"{timeout}\"\nservers = [\n");
     for (i, b) in backends.iter().enumerate() {
         let more = extra.get(i).copied().unwrap_or("");
         s.push_str(&format!(
@@ -866,7 +881,7 @@ async fn packet_cache_answers_repeats_with_aged_ttls() {
         &net,
         &format!(
             "{}[health]\nenabled = false\n[cache]\nsize = 1000\n",
-            servers(&backends, &[])
+            patient_servers(&backends)
         ),
     )
     .await;
@@ -908,7 +923,7 @@ async fn packet_cache_answers_repeats_with_aged_ttls() {
     let backends = net.backends(1).await;
     let (_lb, _) = start_lb(
         &net,
-        &format!("{}[health]\nenabled = false\n", servers(&backends, &[])),
+        &format!("{}[health]\nenabled = false\n", patient_servers(&backends)),
     )
     .await;
     for _ in 0..3 {
@@ -969,7 +984,7 @@ async fn prefetch_refreshes_a_popular_entry_before_it_expires() {
         &net,
         &format!(
             "{}[health]\nenabled = false\n[cache]\nsize = 100\nmax-ttl = \"4s\"\nprefetch = 1\nprefetch-percentage = 40\n",
-            servers(&backends, &[])
+            patient_servers(&backends)
         ),
     )
     .await;
@@ -984,7 +999,14 @@ async fn prefetch_refreshes_a_popular_entry_before_it_expires() {
     tokio::time::sleep_until(started + Duration::from_millis(2700)).await;
     let due = dig().run(name, "A").await.unwrap();
     assert_eq!(due.answers_of("A"), ["192.0.2.1"], "{}", due.raw);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let fetched_again = async {
+        while backends[0].queries_under("www.prefetch.test.") < 2 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_millis(1500), fetched_again)
+        .await
+        .expect("the due hit fetched the entry again");
     assert_eq!(backends[0].queries_under("www.prefetch.test."), 2);
     // Past the first answer's expiry: the refreshed entry answers (with
     // more than 40 % of its life left: no second refresh).
