@@ -36,6 +36,9 @@ struct State {
     mode: AtomicU8,
     queries: AtomicU64,
     tcp_connections: AtomicU64,
+    /// The most queries one TCP connection had waiting for their answers at
+    /// once: above 1 only if the client pipelines.
+    peak_pipelined: AtomicU64,
     /// Queries seen per lower-cased dotted name.
     names: Mutex<HashMap<String, u64>>,
 }
@@ -86,6 +89,12 @@ impl FakeBackend {
     /// TCP connections accepted.
     pub fn tcp_connections(&self) -> u64 {
         self.state.tcp_connections.load(Ordering::Relaxed)
+    }
+
+    /// The most queries one TCP connection had in flight at once (received,
+    /// not yet answered): proof of pipelining that no clock takes part in.
+    pub fn peak_pipelined(&self) -> u64 {
+        self.state.peak_pipelined.load(Ordering::Relaxed)
     }
 
     /// Queries seen for names ending in `suffix` (dotted, lower case).
@@ -220,6 +229,7 @@ async fn serve_tcp(listener: TcpListener, state: Arc<State>) {
             // in whatever order they finish (RFC 7766 §6.2.1.1).
             let (mut reader, writer) = stream.into_split();
             let writer = Arc::new(tokio::sync::Mutex::new(writer));
+            let in_flight = Arc::new(AtomicU64::new(0));
             let mut answers = JoinSet::new();
             loop {
                 let mut len = [0u8; 2];
@@ -233,12 +243,15 @@ async fn serve_tcp(listener: TcpListener, state: Arc<State>) {
                 let Some(out) = reply(&state, &msg, true) else {
                     continue;
                 };
-                let (state, writer) = (state.clone(), writer.clone());
+                let waiting = in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+                state.peak_pipelined.fetch_max(waiting, Ordering::Relaxed);
+                let (state, writer, in_flight) = (state.clone(), writer.clone(), in_flight.clone());
                 answers.spawn(async move {
                     delay(&state).await;
                     let mut framed = u16::try_from(out.len()).unwrap_or(0).to_be_bytes().to_vec();
                     framed.extend_from_slice(&out);
                     let _ = writer.lock().await.write_all(&framed).await;
+                    in_flight.fetch_sub(1, Ordering::Relaxed);
                 });
                 while answers.try_join_next().is_some() {}
             }

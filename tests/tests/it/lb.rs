@@ -217,7 +217,7 @@ async fn round_robin_spreads_evenly() {
         &net,
         &format!(
             "policy = \"roundRobin\"\n{}[health]\nenabled = false\n",
-            servers(&backends, &[])
+            patient_servers(&backends)
         ),
     )
     .await;
@@ -277,7 +277,7 @@ async fn consistent_hash_pins_each_name_to_one_backend() {
         &net,
         &format!(
             "policy = \"chashed\"\n{}[health]\nenabled = false\n",
-            servers(&backends, &[])
+            patient_servers(&backends)
         ),
     )
     .await;
@@ -350,18 +350,16 @@ async fn failover_when_a_backend_is_killed_under_load() {
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
     backends[0].stop();
-    let killed_at = Instant::now();
     while clients.join_next().await.is_some() {}
     let (sent, lost) = (sent.load(Ordering::Relaxed), lost.load(Ordering::Relaxed));
     assert!(sent > 1000, "load too light to mean anything: {sent}");
     assert!(lost * 1000 < sent, "lost {lost} of {sent}");
-    // Traffic back to normal within 2 s: the dead backend is marked down.
+    // By the end of the load, 2 s after the kill, the dead backend is down.
     let s = scrape(metrics).await.unwrap();
     assert_eq!(
         s.value("dnsdist_server_status", &[("server", "b1")]),
         Some(0.0)
     );
-    assert!(killed_at.elapsed() < Duration::from_secs(10));
     let answered_late = load(lb, "after.fo.test", 100, 4).await;
     assert_eq!(answered_late, 100);
     assert_eq!(backends[1].queries_under("after.fo.test."), 100);
@@ -389,20 +387,20 @@ async fn all_backends_down_is_servfail_at_once() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(down, "backends never marked down");
-    let started = Instant::now();
+    let before = scrape(metrics).await.unwrap();
     let r = Dig::new(net.lb().ip())
         .port(53)
         .run("x.down.test", "A")
         .await
         .unwrap();
     assert_eq!(r.status, "SERVFAIL", "{}", r.raw);
-    assert!(
-        started.elapsed() < Duration::from_millis(1500),
-        "took {:?}",
-        started.elapsed()
-    );
-    let s = scrape(metrics).await.unwrap();
-    assert!(s.sum("dnsdist_no_policy", &[]) >= 1.0);
+    // At once: answered with no backend chosen, so nothing was sent that
+    // could have timed out first.
+    let after = scrape(metrics).await.unwrap();
+    let grew = |name: &str| after.sum(name, &[]) - before.sum(name, &[]);
+    assert_eq!(grew("dnsdist_no_policy"), 1.0);
+    assert_eq!(grew("dnsdist_server_queries"), 0.0);
+    assert_eq!(grew("dnsdist_downstream_timeouts"), 0.0);
 }
 
 /// A backend that stops answering: the query is retried once on the other
@@ -1068,13 +1066,12 @@ async fn passive_health_takes_a_servfailing_backend_down() {
 async fn tcp_clients_share_pooled_pipelined_connections() {
     let net = Net::new();
     let backends = net.backends(1).await;
-    backends[0].set_delay(Duration::from_millis(100));
+    backends[0].set_delay(Duration::from_millis(300));
     let (_lb, _) = start_lb(
         &net,
-        &format!("[backends]\ntimeout = \"2s\"\nservers = [{{ addr = \"{}\" }}]\n[health]\nenabled = false\n", backends[0].addr()),
+        &format!("[backends]\ntimeout = \"5s\"\nservers = [{{ addr = \"{}\" }}]\n[health]\nenabled = false\n", backends[0].addr()),
     )
     .await;
-    let started = Instant::now();
     let mut clients = tokio::task::JoinSet::new();
     for i in 0..40 {
         let lb = net.lb();
@@ -1083,20 +1080,18 @@ async fn tcp_clients_share_pooled_pipelined_connections() {
     while let Some(r) = clients.join_next().await {
         assert_eq!(r.unwrap(), Some((ResponseCode::NoError, Some(1))));
     }
-    // 40 client connections; a handful of backend connections; answered in
-    // parallel (well under 40 x 100 ms).
+    // 40 client connections; a handful of backend connections.
     assert_eq!(backends[0].queries_under("pool.test."), 40);
     assert!(
         backends[0].tcp_connections() <= 4,
         "backend connections: {}",
         backends[0].tcp_connections()
     );
-    // One connection at a time, 40 x 100 ms would take 4 s; four connections
-    // answering serially, 1 s.
+    // Pipelined: one backend connection carried several queries at once.
     assert!(
-        started.elapsed() < Duration::from_millis(800),
-        "not pipelined: {:?}",
-        started.elapsed()
+        backends[0].peak_pipelined() >= 2,
+        "not pipelined: at most {} query in flight on a connection",
+        backends[0].peak_pipelined()
     );
 }
 

@@ -5,7 +5,6 @@
 use std::time::Duration;
 
 use hickory_proto::rr::RecordType;
-use tokio::time::Instant;
 
 use crate::resolver_support::TestResolver;
 
@@ -47,20 +46,23 @@ async fn cname_chain_across_zones() {
     r.stop().await;
 }
 
-/// hickory-dns #3373: a long cold CNAME chain must resolve promptly.
+/// hickory-dns #3373: a long cold CNAME chain must resolve promptly: each
+/// link is followed from what the resolver already learnt, so no server is
+/// asked the same question twice.
 #[tokio::test]
 async fn long_cname_chain_resolves_cold() {
     let r = TestResolver::start("").await;
-    let started = Instant::now();
     let a = r.q("long1.example.com", "A").await;
     assert_eq!(a.status, "NOERROR", "{}", a.raw);
     assert_eq!(a.answers_of("CNAME").len(), 8, "{}", a.raw);
     assert_eq!(a.answers_of("A"), vec!["192.0.2.88"], "{}", a.raw);
-    assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "took {:?}",
-        started.elapsed()
-    );
+    for (host, server) in r.hierarchy.servers() {
+        let log = server.query_log();
+        assert!(
+            log.iter().all(|(_, _, n)| *n == 1),
+            "server {host} was asked a question again: {log:?}"
+        );
+    }
     r.stop().await;
 }
 
@@ -132,7 +134,6 @@ async fn lame_server_is_skipped() {
 #[tokio::test]
 async fn ns_loop_fails_fast() {
     let r = TestResolver::start("").await;
-    let started = Instant::now();
     let a = r
         .dig()
         .wait(Duration::from_secs(5))
@@ -140,11 +141,15 @@ async fn ns_loop_fails_fast() {
         .await
         .unwrap();
     assert_eq!(a.status, "SERVFAIL", "{}", a.raw);
-    assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "took {:?}",
-        started.elapsed()
-    );
+    // Promptly: the loop is seen in the referrals, not gone round until a
+    // budget runs out.
+    for (host, server) in r.hierarchy.servers() {
+        let log = server.query_log();
+        assert!(
+            log.iter().all(|(_, _, n)| *n == 1),
+            "server {host} was asked a question again: {log:?}"
+        );
+    }
     r.stop().await;
 }
 
@@ -181,20 +186,31 @@ async fn qname_minimisation_can_be_disabled() {
     r.stop().await;
 }
 
-/// A server that drops every query costs one timeout, then the other NS answers.
+/// A server that drops every query costs one timeout, then the other NS
+/// answers, and the silent one is not asked again.
 #[tokio::test]
 async fn timeouts_move_on_to_another_server() {
     let r = TestResolver::start("").await;
     r.hierarchy.server(15).unwrap().set_refused(false);
     r.hierarchy.server(15).unwrap().set_drop_percent(100);
-    let started = Instant::now();
     let a = r.q("www.lame.com", "A").await;
     assert_eq!(a.answers_of("A"), vec!["192.0.2.17"], "{}", a.raw);
-    assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "took {:?}",
-        started.elapsed()
-    );
+    // Which of the two is asked first is chosen at random: ask new names
+    // until the silent one has had its query.
+    let silent = r.hierarchy.server(15).unwrap();
+    let mut asked = 1;
+    while silent.queries() == 0 && asked < 30 {
+        let a = r.q(&format!("n{asked}.lame.com"), "A").await;
+        assert_eq!(a.status, "NXDOMAIN", "{}", a.raw);
+        asked += 1;
+    }
+    assert_eq!(silent.queries(), 1, "never tried in {asked} names");
+    // One timeout was its cost: the next names all go to the other.
+    for i in 0..10 {
+        let a = r.q(&format!("after{i}.lame.com"), "A").await;
+        assert_eq!(a.status, "NXDOMAIN", "{}", a.raw);
+    }
+    assert_eq!(silent.queries(), 1, "{:?}", silent.query_log());
     r.stop().await;
 }
 
