@@ -516,7 +516,7 @@ async fn sighup_reload_under_load_swaps_backends() {
     let net = Net::new();
     let backends = net.backends(2).await;
     let only = |b: &FakeBackend| {
-        format!("[backends]\ntimeout = \"300ms\"\nservers = [{{ addr = \"{}\" }}]\n[health]\nenabled = false\n", b.addr())
+        format!("[backends]\ntimeout = \"5s\"\nservers = [{{ addr = \"{}\" }}]\n[health]\nenabled = false\n", b.addr())
     };
     let (mut daemon, metrics, path) = start_lb_with_path(&net, &only(&backends[0])).await;
     let lb = net.lb();
